@@ -1,0 +1,5 @@
+"""Activities: the only place user code (nodes, routers, custom reducers) runs."""
+
+from activities.nodes import GraphActivities
+
+__all__ = ["GraphActivities"]

@@ -1,0 +1,133 @@
+"""Run one graph node, router or custom reducer, as a Temporal activity.
+
+Each node runs as an activity whose type is `<graph>.<node>` (one dynamic
+activity serves them all), so the Temporal Web UI names the node that ran. A
+node's activity returns only its update and where to go next, never the whole
+state. Mistakes in the graph (bad return value, unknown key) fail at once
+without retries; exceptions from the user's code are retried per the node's
+retry policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Sequence
+from typing import Any
+
+from temporalio import activity
+from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
+
+from hitl._protocol import (
+    REDUCE_ACTIVITY,
+    ROUTE_ACTIVITY,
+    InterruptRequest,
+    NodeResult,
+    NodeTask,
+    ReduceTask,
+    RouteTask,
+)
+from hitl.graph import CompiledGraph, Node
+from hitl.interrupt import GraphInterrupt, node_scope, reset_scope
+from hitl.state import to_json
+from hitl.types import END, Command, HitlError
+
+
+class GraphActivities:
+    """The activities for a set of compiled graphs, looked up by graph name."""
+
+    def __init__(self, graphs: Sequence[CompiledGraph]) -> None:
+        self.graphs = {g.name: g for g in graphs}
+
+    def all(self) -> list[Any]:
+        return [self.run_node, self.route, self.reduce]
+
+    @activity.defn(dynamic=True)
+    async def run_node(self, args: Sequence[RawValue]) -> NodeResult:
+        task = activity.payload_converter().from_payload(args[0].payload, NodeTask)
+        graph = self._graph(task.graph)
+        node = graph.nodes.get(task.node)
+        if node is None:
+            raise ApplicationError(
+                f"node '{task.node}' is no longer in graph '{task.graph}' on this worker "
+                f"(nodes: {list(graph.nodes)}); the run was started with a graph that had it",
+                type="NodeNotFound",
+                non_retryable=True,
+            )
+        try:
+            return await self._call(graph, node, task)
+        except HitlError as e:
+            raise ApplicationError(str(e), type=type(e).__name__, non_retryable=True) from None
+
+    @activity.defn(name=ROUTE_ACTIVITY)
+    async def route(self, task: RouteTask) -> list[str]:
+        graph = self._graph(task.graph)
+        try:
+            return graph.route(task.node, task.state)
+        except HitlError as e:
+            raise ApplicationError(str(e), type=type(e).__name__, non_retryable=True) from None
+
+    @activity.defn(name=REDUCE_ACTIVITY)
+    async def reduce(self, task: ReduceTask) -> dict[str, Any]:
+        schema = self._graph(task.graph).schema
+        values = dict(task.values)
+        try:
+            for write in task.writes:
+                values = schema.apply(values, write)
+        except HitlError as e:
+            raise ApplicationError(str(e), type=type(e).__name__, non_retryable=True) from None
+        return values
+
+    def _graph(self, name: str) -> CompiledGraph:
+        try:
+            return self.graphs[name]
+        except KeyError:
+            raise ApplicationError(
+                f"graph '{name}' is not served by this worker (it serves {sorted(self.graphs)})",
+                type="UnknownGraph",
+                non_retryable=True,
+            ) from None
+
+    async def _call(self, graph: CompiledGraph, node: Node, task: NodeTask) -> NodeResult:
+        state = graph.schema.node_input(task.state)
+        args: list[Any] = [state]
+        if node.wants_config:
+            info = activity.info()
+            args.append(
+                {
+                    "configurable": {"thread_id": info.workflow_id},
+                    "metadata": {"langgraph_node": node.name, "langgraph_step": task.step},
+                }
+            )
+        token = node_scope(node.name, task.resumes)
+        try:
+            if inspect.iscoroutinefunction(node.fn):
+                output = await node.fn(*args)
+            else:
+                output = await asyncio.to_thread(node.fn, *args)
+                if inspect.isawaitable(output):
+                    output = await output
+        except GraphInterrupt as gi:
+            return NodeResult(interrupt=InterruptRequest(gi.index, gi.value, gi.schema, gi.reviewers))
+        finally:
+            reset_scope(token)
+
+        goto: list[str] = []
+        if isinstance(output, Command):
+            if output.resume is not None:
+                raise HitlError(f"node '{node.name}' returned Command(resume=...); resume is for callers, not nodes")
+            goto = [output.goto] if isinstance(output.goto, str) else list(output.goto or [])
+            output = output.update
+        writes = graph.schema.check_update(output if output is not None else {}, node=node.name)
+        for target in goto:
+            if target != END and target not in graph.nodes:
+                raise HitlError(
+                    f"node '{node.name}' returned Command(goto={target!r}); goto must name a node "
+                    f"({', '.join(graph.nodes)}) or END"
+                )
+        if node.name in graph.branches:
+            # LangGraph routes on the state as this node sees it: before the step
+            # plus its own writes (not its parallel siblings').
+            goto += graph.route(node.name, graph.schema.apply(task.state, writes))
+        return NodeResult(writes=to_json(writes, what=f"node '{node.name}' update"), goto=goto)

@@ -1,0 +1,218 @@
+"""Messages between the client, the graph workflow and the node activities.
+
+Everything here is a plain dataclass of JSON values and is imported by the
+workflow sandbox, so it must stay free of user code and of I/O. The graph's
+topology travels as a `GraphSpec` captured when a run starts and kept for the
+run's whole life: a paused run keeps its shape across deploys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal, Optional
+
+from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
+
+from hitl.types import Checkpoint
+
+WORKFLOW_NAME = "hitl.Graph"
+ROUTE_ACTIVITY = "hitl.route"
+REDUCE_ACTIVITY = "hitl.reduce"
+NOTIFY_ACTIVITY = "hitl.notify"
+DEFAULT_TASK_QUEUE = "hitl"
+
+# Search attributes that keep waiting runs findable server-side (the inbox).
+STATUS = SearchAttributeKey.for_keyword("HitlStatus")
+PENDING_NODES = SearchAttributeKey.for_keyword_list("HitlPendingNodes")
+WAITING_SINCE = SearchAttributeKey.for_datetime("HitlWaitingSince")
+GRAPH = SearchAttributeKey.for_keyword("HitlGraph")
+SEARCH_ATTRIBUTES = (STATUS, PENDING_NODES, WAITING_SINCE, GRAPH)
+SEARCH_ATTRIBUTE_TYPES = {
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+    SearchAttributeIndexedValueType.DATETIME: "Datetime",
+}
+SUMMARY_MEMO = "hitl_pending"
+
+ReducerKind = Literal["last_value", "add", "custom"]
+
+
+@dataclass
+class RetrySpec:
+    """A Temporal retry policy in JSON-friendly form."""
+
+    maximum_attempts: int = 3
+    initial_interval_s: float = 1.0
+    backoff_coefficient: float = 2.0
+    maximum_interval_s: Optional[float] = None
+    non_retryable_error_types: list[str] = field(default_factory=list)
+
+
+@dataclass
+class NodeSpec:
+    """One node as the workflow sees it: a name and how to run its activity."""
+
+    name: str
+    start_to_close_s: float = 300.0
+    schedule_to_close_s: Optional[float] = None
+    heartbeat_s: Optional[float] = None
+    retry: RetrySpec = field(default_factory=RetrySpec)
+    local: bool = False
+    has_router: bool = False
+
+
+@dataclass
+class EdgeSpec:
+    """`sources -> target`; more than one source is a join (waits for all)."""
+
+    sources: list[str]
+    target: str
+
+
+@dataclass
+class ChannelSpec:
+    """One state key: how writes combine, its starting value, its JSON Schema."""
+
+    reducer: ReducerKind = "last_value"
+    reducer_name: Optional[str] = None
+    has_default: bool = False
+    default: Any = None
+    json_schema: Optional[dict[str, Any]] = None
+
+
+@dataclass
+class GraphSpec:
+    """A compiled graph's topology, captured when a run starts."""
+
+    name: str
+    nodes: list[NodeSpec]
+    edges: list[EdgeSpec]
+    channels: dict[str, ChannelSpec]
+    start_has_router: bool = False
+    interrupt_before: list[str] = field(default_factory=list)
+    interrupt_after: list[str] = field(default_factory=list)
+
+    def node(self, name: str) -> NodeSpec:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    @property
+    def node_names(self) -> list[str]:
+        return [n.name for n in self.nodes]
+
+
+@dataclass
+class ForkFrom:
+    """Start a run from another run's checkpoint instead of from input."""
+
+    run_id: str
+    step: int
+    values: dict[str, Any]
+    next: list[str]
+
+
+@dataclass
+class RunInput:
+    """The workflow's argument."""
+
+    graph: GraphSpec
+    input: dict[str, Any]
+    identity: str
+    interrupt_before: Optional[list[str]] = None
+    interrupt_after: Optional[list[str]] = None
+    search_attributes: bool = False
+    fork: Optional[ForkFrom] = None
+
+
+@dataclass
+class NodeTask:
+    """The node activity's argument: which node, on what state, with what answers."""
+
+    graph: str
+    node: str
+    step: int
+    state: dict[str, Any]
+    resumes: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class InterruptRequest:
+    """A node asked a person something: the `index`-th interrupt() call of the node."""
+
+    index: int
+    value: Any
+    schema: Optional[dict[str, Any]] = None
+    reviewers: Optional[list[str]] = None
+
+
+@dataclass
+class NodeResult:
+    """What a node activity returns: its update and where to go, or a question."""
+
+    writes: Optional[dict[str, Any]] = None
+    goto: list[str] = field(default_factory=list)
+    interrupt: Optional[InterruptRequest] = None
+
+
+@dataclass
+class RouteTask:
+    """Evaluate a node's conditional edges on a given state (no node run)."""
+
+    graph: str
+    node: str
+    state: dict[str, Any]
+
+
+@dataclass
+class ReduceTask:
+    """Apply writes to keys whose reducer is user code (runs as an activity)."""
+
+    graph: str
+    values: dict[str, Any]
+    writes: list[dict[str, Any]]
+
+
+@dataclass
+class ResumeRequest:
+    """A person's answer to a paused run (Temporal update or signal payload)."""
+
+    identity: str
+    has_resume: bool = False
+    resume: Any = None
+    resume_map: Optional[dict[str, Any]] = None
+    update: Optional[dict[str, Any]] = None
+    goto: Optional[list[str]] = None
+    wait: bool = True
+
+
+@dataclass
+class UpdateStateRequest:
+    """A person's edit of a paused run's state."""
+
+    identity: str
+    values: dict[str, Any]
+    as_node: Optional[str] = None
+
+
+@dataclass
+class HistoryPage:
+    """`get_state_history` query result: checkpoints, newest first."""
+
+    checkpoints: list[Checkpoint]
+
+
+def retry_policy_kwargs(spec: RetrySpec) -> dict[str, Any]:
+    """The keyword arguments of `temporalio.common.RetryPolicy` for a spec."""
+    return {
+        "maximum_attempts": spec.maximum_attempts,
+        "initial_interval": timedelta(seconds=spec.initial_interval_s),
+        "backoff_coefficient": spec.backoff_coefficient,
+        "maximum_interval": (
+            timedelta(seconds=spec.maximum_interval_s) if spec.maximum_interval_s else None
+        ),
+        "non_retryable_error_types": list(spec.non_retryable_error_types),
+    }
+

@@ -1,0 +1,79 @@
+"""Which graphs a process knows by name: loaded from `module:attr` references.
+
+The worker and the CLI load the same references (default: the bundled
+examples; else `HITL_GRAPHS` or `--graphs`), so a name means the same graph on
+both sides.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any, Iterable
+
+from hitl.graph import CompiledGraph, StateGraph
+from hitl.types import GraphValidationError, UnknownGraphError
+
+DEFAULT_REFS = ["examples"]
+
+
+def refs_from_env() -> list[str]:
+    raw = os.environ.get("HITL_GRAPHS", "")
+    return [r for r in raw.replace(",", " ").split() if r] or list(DEFAULT_REFS)
+
+
+def load(refs: Iterable[str] | None = None) -> list[CompiledGraph]:
+    """Import each `module` or `module:attr` and collect the compiled graphs it names."""
+    graphs: dict[str, CompiledGraph] = {}
+    for ref in refs if refs is not None else refs_from_env():
+        module_name, _, attr = ref.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as e:
+            raise UnknownGraphError(f"cannot import '{module_name}' for graphs '{ref}': {e}") from None
+        if attr:
+            if not hasattr(module, attr):
+                raise UnknownGraphError(f"module '{module_name}' has no attribute '{attr}' (from '{ref}')")
+            found = _graphs_in(getattr(module, attr), ref)
+        else:
+            found = _graphs_in(getattr(module, "GRAPHS", None) or list(vars(module).values()), ref, strict=False)
+        for graph in found:
+            if graph.name in graphs and graphs[graph.name] is not graph:
+                raise GraphValidationError(
+                    f"two graphs are named '{graph.name}' (from '{ref}'); give each compile(name=...) its own name"
+                )
+            graphs[graph.name] = graph
+    return list(graphs.values())
+
+
+_cache: dict[tuple[str, ...], dict[str, CompiledGraph]] = {}
+
+
+def by_name(refs: Iterable[str] | None = None) -> dict[str, CompiledGraph]:
+    key = tuple(refs if refs is not None else refs_from_env())
+    if key not in _cache:
+        _cache[key] = {g.name: g for g in load(key)}
+    return _cache[key]
+
+
+def lookup(graphs: dict[str, CompiledGraph], name: str) -> CompiledGraph:
+    if name not in graphs:
+        raise UnknownGraphError(
+            f"unknown graph '{name}'; known graphs: {', '.join(sorted(graphs)) or 'none'} "
+            "(load others with --graphs module:attr or HITL_GRAPHS)"
+        )
+    return graphs[name]
+
+
+def _graphs_in(obj: Any, ref: str, strict: bool = True) -> list[CompiledGraph]:
+    if isinstance(obj, CompiledGraph):
+        return [obj]
+    if isinstance(obj, StateGraph):
+        raise GraphValidationError(f"'{ref}' is a StateGraph; call .compile(name=...) on it first")
+    if isinstance(obj, dict):
+        obj = list(obj.values())
+    if isinstance(obj, (list, tuple)):
+        found = [g for g in obj if isinstance(g, CompiledGraph)]
+        if found or not strict:
+            return found
+    raise GraphValidationError(f"'{ref}' is not a compiled graph or a list of them")

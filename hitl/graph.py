@@ -1,0 +1,300 @@
+"""`StateGraph`: build a graph the LangGraph way, compile it to a runnable graph.
+
+The builder checks the definition as it goes (one clear error per mistake) and
+`compile()` captures the topology as a `GraphSpec`, the JSON the workflow walks.
+The node functions and routers stay here, on the worker side: the workflow
+only ever sees names.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Callable, Hashable, Sequence
+
+import temporalio.common
+
+from hitl._protocol import EdgeSpec, GraphSpec, NodeSpec, RetrySpec
+from hitl.state import StateSchema
+from hitl.types import END, START, GraphValidationError, InvalidInputError
+
+Router = Callable[..., Any]
+
+
+@dataclass
+class Branch:
+    """A conditional edge: `router(state)` names where to go, through `path_map`."""
+
+    router: Router
+    path_map: dict[Hashable, str] | None = None
+
+    def resolve(self, result: Any, *, source: str, nodes: Sequence[str]) -> list[str]:
+        """The node names a router's result means; one clear error if it names none."""
+        items = result if isinstance(result, (list, tuple)) else [result]
+        out: list[str] = []
+        for item in items:
+            if self.path_map is not None:
+                if item not in self.path_map:
+                    raise GraphValidationError(
+                        f"router of '{source}' returned {item!r}, which is not in its path_map "
+                        f"{sorted(map(str, self.path_map))}"
+                    )
+                item = self.path_map[item]
+            if not isinstance(item, str) or (item != END and item not in nodes):
+                raise GraphValidationError(
+                    f"router of '{source}' returned {item!r}; it must name a node "
+                    f"({', '.join(nodes)}) or END"
+                )
+            out.append(item)
+        return out
+
+
+@dataclass
+class Node:
+    """A node: its function and the Temporal settings of the activity that runs it."""
+
+    name: str
+    fn: Callable[..., Any]
+    spec: NodeSpec
+    wants_config: bool = False
+
+
+@dataclass
+class _Definition:
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[EdgeSpec] = field(default_factory=list)
+    branches: dict[str, list[Branch]] = field(default_factory=dict)
+
+
+class StateGraph:
+    """A graph whose nodes read and update one shared state.
+
+    `StateGraph(State)` with `State` a `TypedDict` or a pydantic `BaseModel`;
+    `Annotated[T, reducer]` on a key combines writes with `reducer` (for example
+    `operator.add`); other keys keep the last value written.
+    """
+
+    def __init__(self, state_schema: type, *_: Any, **__: Any) -> None:
+        self.schema = StateSchema(state_schema)
+        self._def = _Definition()
+
+    def add_node(
+        self,
+        node: str | Callable[..., Any],
+        action: Callable[..., Any] | None = None,
+        *,
+        retry_policy: temporalio.common.RetryPolicy | None = None,
+        timeout: timedelta | None = None,
+        schedule_to_close_timeout: timedelta | None = None,
+        heartbeat_timeout: timedelta | None = None,
+        local: bool = False,
+        **_langgraph_options: Any,
+    ) -> StateGraph:
+        """Add a node. `fn(state)` (sync or async) returns a dict, a `Command` or None.
+
+        Temporal settings of the node's activity: `retry_policy` (default: 3
+        attempts), `timeout` (start-to-close, default 5 minutes),
+        `schedule_to_close_timeout`, `heartbeat_timeout`. `local=True` runs a
+        short node as a local activity: fewer server round trips, no separate
+        task-queue dispatch; use it for fast, cheap nodes.
+        """
+        if action is None:
+            if not callable(node):
+                raise GraphValidationError(f"add_node({node!r}) needs a function to run")
+            action, name = node, getattr(node, "__name__", None)
+        else:
+            name = node
+        if not isinstance(name, str) or not name:
+            raise GraphValidationError(f"node name must be a non-empty string; got {name!r}")
+        if name in (START, END):
+            raise GraphValidationError(f"node name '{name}' is reserved")
+        if name in self._def.nodes:
+            raise GraphValidationError(f"node '{name}' is already in the graph; node names must be unique")
+        if not callable(action):
+            raise GraphValidationError(f"node '{name}': {action!r} is not callable")
+        spec = NodeSpec(
+            name=name,
+            start_to_close_s=(timeout or timedelta(minutes=5)).total_seconds(),
+            schedule_to_close_s=schedule_to_close_timeout.total_seconds() if schedule_to_close_timeout else None,
+            heartbeat_s=heartbeat_timeout.total_seconds() if heartbeat_timeout else None,
+            retry=_retry_spec(retry_policy),
+            local=local,
+        )
+        self._def.nodes[name] = Node(name, action, spec, _wants_config(action))
+        return self
+
+    def add_edge(self, start_key: str | list[str], end_key: str) -> StateGraph:
+        """`a -> b`; with a list of sources, `b` runs once after all of them."""
+        sources = [start_key] if isinstance(start_key, str) else list(start_key)
+        if not sources:
+            raise GraphValidationError("add_edge needs at least one source node")
+        if END in sources:
+            raise GraphValidationError("END cannot be the source of an edge")
+        if end_key == START:
+            raise GraphValidationError("START cannot be the target of an edge")
+        if len(sources) > 1 and START in sources:
+            raise GraphValidationError("START cannot be part of a join")
+        self._def.edges.append(EdgeSpec(sources=sources, target=end_key))
+        return self
+
+    def add_conditional_edges(
+        self,
+        source: str,
+        path: Router,
+        path_map: dict[Hashable, str] | list[str] | None = None,
+    ) -> StateGraph:
+        """After `source`, run the node(s) `path(state)` names (through `path_map`)."""
+        if source == END:
+            raise GraphValidationError("END cannot be the source of an edge")
+        if not callable(path):
+            raise GraphValidationError(f"conditional edge from '{source}': {path!r} is not callable")
+        mapping = {name: name for name in path_map} if isinstance(path_map, list) else path_map
+        self._def.branches.setdefault(source, []).append(Branch(path, mapping))
+        return self
+
+    def add_sequence(self, nodes: Sequence[Callable[..., Any] | tuple[str, Callable[..., Any]]]) -> StateGraph:
+        """Add nodes chained one after the other."""
+        previous: str | None = None
+        for item in nodes:
+            name, fn = item if isinstance(item, tuple) else (getattr(item, "__name__", ""), item)
+            self.add_node(name, fn)
+            if previous is not None:
+                self.add_edge(previous, name)
+            previous = name
+        return self
+
+    def set_entry_point(self, key: str) -> StateGraph:
+        return self.add_edge(START, key)
+
+    def set_conditional_entry_point(self, path: Router, path_map: dict[Hashable, str] | list[str] | None = None) -> StateGraph:
+        return self.add_conditional_edges(START, path, path_map)
+
+    def set_finish_point(self, key: str) -> StateGraph:
+        return self.add_edge(key, END)
+
+    def compile(
+        self,
+        checkpointer: Any = None,
+        *,
+        name: str | None = None,
+        interrupt_before: Sequence[str] | str | None = None,
+        interrupt_after: Sequence[str] | str | None = None,
+        **_langgraph_options: Any,
+    ) -> CompiledGraph:
+        """Check the graph and freeze it. `checkpointer` is accepted and unused:
+        Temporal's event history is the checkpoint."""
+        name = name or "LangGraph"
+        nodes = list(self._def.nodes)
+        known = set(nodes)
+        for edge in self._def.edges:
+            for src in edge.sources:
+                if src != START and src not in known:
+                    raise GraphValidationError(f"graph '{name}': edge from unknown node '{src}'; nodes are {nodes}")
+            if edge.target != END and edge.target not in known:
+                raise GraphValidationError(f"graph '{name}': edge to unknown node '{edge.target}'; nodes are {nodes}")
+        for src, branches in self._def.branches.items():
+            if src != START and src not in known:
+                raise GraphValidationError(f"graph '{name}': conditional edge from unknown node '{src}'; nodes are {nodes}")
+            for branch in branches:
+                for target in (branch.path_map or {}).values():
+                    if target != END and target not in known:
+                        raise GraphValidationError(
+                            f"graph '{name}': path_map of '{src}' names unknown node '{target}'; nodes are {nodes}"
+                        )
+        if not any(e.sources == [START] for e in self._def.edges) and START not in self._def.branches:
+            raise GraphValidationError(
+                f"graph '{name}' has no entry point: add an edge from START, e.g. add_edge(START, '{nodes[0] if nodes else 'node'}')"
+            )
+        before = _breakpoints(interrupt_before, nodes, "interrupt_before")
+        after = _breakpoints(interrupt_after, nodes, "interrupt_after")
+        return CompiledGraph(name, self.schema, self._def, before, after)
+
+
+class CompiledGraph:
+    """A checked, frozen graph: what a worker serves and a client starts."""
+
+    def __init__(self, name: str, schema: StateSchema, definition: _Definition, before: list[str], after: list[str]) -> None:
+        self.name = name
+        self.schema = schema
+        self.nodes = dict(definition.nodes)
+        self.edges = list(definition.edges)
+        self.branches = {k: list(v) for k, v in definition.branches.items()}
+        self.interrupt_before = before
+        self.interrupt_after = after
+
+    def spec(self) -> GraphSpec:
+        """The topology the workflow walks, captured now for a new run."""
+        nodes = []
+        for node in self.nodes.values():
+            spec = NodeSpec(**{**node.spec.__dict__, "has_router": node.name in self.branches})
+            nodes.append(spec)
+        return GraphSpec(
+            name=self.name,
+            nodes=nodes,
+            edges=[EdgeSpec(list(e.sources), e.target) for e in self.edges],
+            channels=self.schema.specs(),
+            start_has_router=START in self.branches,
+            interrupt_before=list(self.interrupt_before),
+            interrupt_after=list(self.interrupt_after),
+        )
+
+    def validate_input(self, data: Any) -> dict[str, Any]:
+        return self.schema.validate_input(data)
+
+    def check_breakpoints(self, names: Sequence[str] | str | None, what: str) -> list[str] | None:
+        return None if names is None else _breakpoints(names, list(self.nodes), what)
+
+    def route(self, source: str, values: dict[str, Any]) -> list[str]:
+        """Where the conditional edges of `source` lead for state `values` (user code)."""
+        state = self.schema.node_input(values)
+        targets: list[str] = []
+        for branch in self.branches.get(source, []):
+            result = branch.router(state)
+            if inspect.isawaitable(result):
+                raise GraphValidationError(f"router of '{source}' is async; routers must be plain functions")
+            targets += branch.resolve(result, source=source, nodes=list(self.nodes))
+        return targets
+
+    def __repr__(self) -> str:
+        return f"<CompiledGraph {self.name!r} nodes={list(self.nodes)}>"
+
+
+def _retry_spec(policy: temporalio.common.RetryPolicy | None) -> RetrySpec:
+    if policy is None:
+        return RetrySpec()
+    return RetrySpec(
+        maximum_attempts=policy.maximum_attempts,
+        initial_interval_s=policy.initial_interval.total_seconds(),
+        backoff_coefficient=policy.backoff_coefficient,
+        maximum_interval_s=policy.maximum_interval.total_seconds() if policy.maximum_interval else None,
+        non_retryable_error_types=list(policy.non_retryable_error_types or []),
+    )
+
+
+def _breakpoints(names: Sequence[str] | str | None, nodes: list[str], what: str) -> list[str]:
+    if names is None:
+        return []
+    if names == "*":
+        return ["*"]
+    if isinstance(names, str):
+        names = [names]
+    names = list(names)
+    if "*" in names:
+        return ["*"]
+    unknown = [n for n in names if n not in nodes]
+    if unknown:
+        raise InvalidInputError(f"{what} names unknown node(s) {unknown}; nodes are {nodes} or '*'")
+    return names
+
+
+def _wants_config(fn: Callable[..., Any]) -> bool:
+    """LangGraph passes `config` to node functions that take a second parameter."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    if any(p.name == "config" for p in params):
+        return True
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2

@@ -1,0 +1,95 @@
+"""`interrupt()`: pause the graph inside a node and ask a person.
+
+A node that calls `interrupt(value)` stops there; the run waits, for as long as
+it takes, until someone resumes it. Then the node runs again **from its start**
+and this time `interrupt()` returns the person's answer. Code before an
+`interrupt()` therefore runs again on resume: keep side effects after it, or
+make them idempotent (or put them in a node of their own).
+
+Several `interrupt()` calls in one node are matched by order: on each resume
+the calls already answered return their saved answers, and the first
+unanswered one pauses the run again.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass, field
+from typing import Any, Sequence, TypeVar, overload
+
+import pydantic
+
+from hitl.state import one_line, to_json
+from hitl.types import HitlError
+
+T = TypeVar("T")
+
+
+class GraphInterrupt(Exception):
+    """Raised by `interrupt()` to stop the node; the activity turns it into a question.
+
+    Do not catch it in node code (a bare `except Exception` would swallow the
+    pause); if you must, re-raise it.
+    """
+
+    def __init__(self, index: int, value: Any, schema: dict[str, Any] | None, reviewers: list[str] | None) -> None:
+        super().__init__(f"interrupt #{index}")
+        self.index = index
+        self.value = value
+        self.schema = schema
+        self.reviewers = reviewers
+
+
+@dataclass
+class _NodeScope:
+    node: str
+    resumes: Sequence[Any]
+    calls: int = field(default=0)
+
+
+_scope: contextvars.ContextVar[_NodeScope | None] = contextvars.ContextVar("hitl_node_scope", default=None)
+
+
+@overload
+def interrupt(value: Any, *, schema: type[T], reviewers: Sequence[str] | None = None) -> T: ...
+@overload
+def interrupt(value: Any, *, schema: None = None, reviewers: Sequence[str] | None = None) -> Any: ...
+def interrupt(value: Any, *, schema: Any = None, reviewers: Sequence[str] | None = None) -> Any:
+    """Ask a person: pause the run with `value` shown, return their answer on resume.
+
+    `value` must be JSON-serialisable. `schema` (a pydantic model or any type)
+    declares the answer: its JSON Schema is published with the pending
+    interrupt, answers that do not fit are refused before they reach the run,
+    and the answer is returned as that type. `reviewers` names the identities
+    that may answer (anyone if not given).
+    """
+    scope = _scope.get()
+    if scope is None:
+        raise HitlError("interrupt() was called outside a graph node; call it inside a node function")
+    index = scope.calls
+    scope.calls += 1
+    adapter = pydantic.TypeAdapter(schema) if schema is not None else None
+    if index < len(scope.resumes):
+        answer = scope.resumes[index]
+        if adapter is None:
+            return answer
+        try:
+            return adapter.validate_python(answer)
+        except pydantic.ValidationError as e:  # the edge validated it; this is a deploy skew
+            raise HitlError(f"answer to interrupt #{index} of node '{scope.node}' does not fit: {one_line(e)}") from None
+    json_schema = adapter.json_schema() if adapter is not None else None
+    raise GraphInterrupt(
+        index,
+        to_json(value, what=f"interrupt value in node '{scope.node}'"),
+        json_schema,
+        list(reviewers) if reviewers else None,
+    )
+
+
+def node_scope(node: str, resumes: Sequence[Any]) -> contextvars.Token[_NodeScope | None]:
+    """Enter the scope of one node execution (the activity calls this)."""
+    return _scope.set(_NodeScope(node, resumes))
+
+
+def reset_scope(token: contextvars.Token[_NodeScope | None]) -> None:
+    _scope.reset(token)

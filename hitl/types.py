@@ -1,0 +1,146 @@
+"""The user-facing vocabulary of hitl, in one place.
+
+Names follow LangGraph (`START`, `END`, `Command`, `Interrupt`, `StateSnapshot`)
+so a LangGraph user changes only the import line. Every type here is a plain
+dataclass made of JSON values: the same objects travel through Temporal
+(workflow queries and updates) and reach the user unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Union
+
+START = "__start__"
+"""The virtual node a run begins at: `add_edge(START, "first")`."""
+
+END = "__end__"
+"""The virtual node a run ends at: `add_edge("last", END)`."""
+
+RunStatus = Literal["running", "interrupted", "completed", "failed", "cancelled"]
+"""Where a run is: working, waiting for a person, or finished one of three ways."""
+
+Goto = Union[str, list[str], None]
+
+
+@dataclass
+class Command:
+    """Steer a run: as a node's return value, or as the input of `resume()`.
+
+    From a node: `update` is the node's state update and `goto` names the
+    node(s) to run next (on top of the node's static edges).
+
+    As resume input: `resume` answers the pending interrupt(s) (one value, or a
+    map of interrupt id to value), `update` is applied to the state through the
+    reducers before the run continues, and `goto` replaces the paused step with
+    the named node(s): the run continues there instead.
+    """
+
+    update: dict[str, Any] | None = None
+    goto: Goto = None
+    resume: Any = None
+
+
+@dataclass
+class Interrupt:
+    """A question a node asked a person with `interrupt(value)`.
+
+    `id` is deterministic and unique per `interrupt()` call; answer it with
+    `resume({id: answer})`. `schema` is the JSON Schema the answer must meet
+    when the node declared one (`interrupt(value, schema=Model)`).
+    """
+
+    id: str
+    value: Any
+    node: str
+    step: int = 0
+    index: int = 0
+    schema: dict[str, Any] | None = None
+    reviewers: list[str] | None = None
+
+
+@dataclass
+class Decision:
+    """One human decision applied to a run: who, when, what."""
+
+    kind: Literal["resume", "update_state", "goto"]
+    identity: str
+    at: datetime
+    step: int
+    value: Any = None
+    interrupt_id: str | None = None
+    node: str | None = None
+
+
+@dataclass
+class Checkpoint:
+    """The state after one step of a run, as `get_state_history()` lists it.
+
+    `source` says what produced it: "input" (the run's input), "loop" (a step of
+    nodes), "update" (a person's `update_state`), or "fork" (a new run forked
+    from another run's checkpoint).
+    """
+
+    step: int
+    values: dict[str, Any]
+    next: list[str]
+    source: Literal["input", "loop", "update", "fork"]
+    created_at: datetime
+    writes: dict[str, Any] | None = None
+    decisions: list[Decision] = field(default_factory=list)
+
+
+@dataclass
+class StateSnapshot:
+    """What `run.get_state()` returns: a run's state as the workflow holds it."""
+
+    run_id: str
+    graph: str
+    status: RunStatus
+    values: dict[str, Any]
+    next: list[str]
+    step: int
+    interrupts: list[Interrupt]
+    created_at: datetime
+    updated_at: datetime
+    paused_at: datetime | None = None
+    breakpoint: Literal["before", "after"] | None = None
+    error: str | None = None
+    decisions: list[Decision] = field(default_factory=list)
+
+
+class HitlError(Exception):
+    """Base of every error hitl raises on purpose; its message is one clear line."""
+
+
+class GraphValidationError(HitlError):
+    """The graph definition is wrong (duplicate node, unknown edge target, ...)."""
+
+
+class InvalidInputError(HitlError):
+    """Input (a run's input, a state edit, a CLI argument) does not fit."""
+
+
+class InvalidUpdateError(HitlError):
+    """A node's output does not fit the state (unknown key, two writes to a key)."""
+
+
+class UnknownGraphError(HitlError):
+    """No graph of that name is known here."""
+
+
+class RunNotFoundError(HitlError):
+    """No run with that id exists on the Temporal namespace."""
+
+
+class RunAlreadyExistsError(HitlError):
+    """A run with that id exists already."""
+
+
+class DecisionRejectedError(HitlError):
+    """The run refused a human decision; nothing was written to its history."""
+
+
+class RunFailedError(HitlError):
+    """The run ended failed or cancelled; the message says why and where to look."""

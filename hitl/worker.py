@@ -1,0 +1,35 @@
+"""A Temporal worker that serves compiled graphs: the workflow plus their activities."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import temporalio.client
+from temporalio.worker import Worker
+
+from activities import GraphActivities
+from hitl._protocol import DEFAULT_TASK_QUEUE
+from hitl.graph import CompiledGraph
+from hitl.types import GraphValidationError
+from workflows import GraphWorkflow
+
+
+def create_worker(
+    client: temporalio.client.Client,
+    graphs: Sequence[CompiledGraph],
+    *,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+    max_concurrent_activities: int = 100,
+) -> Worker:
+    """A worker for `graphs` on `task_queue`. Use it as `async with` or `await worker.run()`."""
+    names = [g.name for g in graphs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise GraphValidationError(f"graphs {duplicates} are given twice; each graph needs its own compile(name=...)")
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[GraphWorkflow],
+        activities=GraphActivities(graphs).all(),
+        max_concurrent_activities=max_concurrent_activities,
+    )
