@@ -57,7 +57,7 @@ from hitl.types import (
 if TYPE_CHECKING:
     import temporalio.worker
 
-_UNSET: Any = object()
+NO_VALUE: Any = object()
 
 
 @dataclass
@@ -100,8 +100,9 @@ async def connect(
     try:
         temporal = await temporalio.client.Client.connect(**config, data_converter=pydantic_data_converter)
     except RuntimeError as e:
+        reason = "connection refused" if "refused" in str(e).lower() else str(e).splitlines()[0][:160]
         raise HitlError(
-            f"cannot reach Temporal at {target} ({str(e).splitlines()[0]}); start the local stack with "
+            f"cannot reach Temporal at {target} ({reason}); start the local stack with "
             "`hitl dev` or set TEMPORAL_ADDRESS"
         ) from None
     return Client(temporal, task_queue=task_queue, identity=identity, graphs=graphs)
@@ -309,7 +310,7 @@ class Run:
 
     async def resume(
         self,
-        value: Any = _UNSET,
+        value: Any = NO_VALUE,
         *,
         map: dict[str, Any] | None = None,
         update: dict[str, Any] | None = None,
@@ -334,7 +335,7 @@ class Run:
 
     async def send_resume(
         self,
-        value: Any = _UNSET,
+        value: Any = NO_VALUE,
         *,
         map: dict[str, Any] | None = None,
         update: dict[str, Any] | None = None,
@@ -377,10 +378,10 @@ class Run:
         if isinstance(value, Command):
             if map is not None or update is not None or goto is not None:
                 raise InvalidInputError("pass either a Command or keyword arguments to resume(), not both")
-            value, update, goto = (value.resume if value.resume is not None else _UNSET), value.update, value.goto
+            value, update, goto = (value.resume if value.resume is not None else NO_VALUE), value.update, value.goto
         if isinstance(value, dict) and map is None and value and all(isinstance(k, str) for k in value) and _looks_like_map(value):
-            value, map = _UNSET, value
-        if map is not None and value is not _UNSET:
+            value, map = NO_VALUE, value
+        if map is not None and value is not NO_VALUE:
             raise InvalidInputError("pass a single value or a map of interrupt id to value, not both")
         if map is not None and not isinstance(map, dict):
             raise InvalidInputError(f"map must be a JSON object of interrupt id to value; got {type(map).__name__}")
@@ -389,8 +390,8 @@ class Run:
         targets = [goto] if isinstance(goto, str) else (list(goto) if goto else None)
         return ResumeRequest(
             identity=identity or self.client.identity,
-            has_resume=value is not _UNSET,
-            resume=None if value is _UNSET else value,
+            has_resume=value is not NO_VALUE,
+            resume=None if value is NO_VALUE else value,
             resume_map=map,
             update=update,
             goto=targets,

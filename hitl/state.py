@@ -167,8 +167,8 @@ def one_line(error: pydantic.ValidationError) -> str:
     """A pydantic validation error as one line: `where: what; where: what`."""
     parts = []
     for err in error.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "value"
-        parts.append(f"{where}: {err['msg']}")
+        where = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{where}: {err['msg']}" if where else err["msg"])
     return "; ".join(parts)
 
 

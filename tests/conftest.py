@@ -1,0 +1,90 @@
+"""Fixtures: one real Temporal dev server (SQLite) for the session, and a client
+with an in-process worker serving `tests.graphs`. Nothing here mocks Temporal."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+import hitl
+from hitl.server import DevServer
+from tests import graphs
+
+ROOT = Path(__file__).resolve().parent.parent
+TASK_QUEUE = "hitl-tests"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    dev = DevServer(tmp_path_factory.mktemp("temporal"), port=free_port(), ui_port=free_port())
+    dev.start()
+    yield dev
+    dev.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def client(server: DevServer) -> AsyncIterator[hitl.Client]:
+    c = await hitl.connect(server.address, task_queue=TASK_QUEUE, graphs=graphs.GRAPHS, identity="tester")
+    async with c.worker():
+        yield c
+
+
+async def wait_for(run: hitl.Run, *statuses: str, timeout: float = 30) -> hitl.StateSnapshot:
+    """Poll the run's state until its status is one of `statuses`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        snapshot = await run.get_state()
+        if snapshot.status in statuses:
+            return snapshot
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"run {run.run_id} stayed {snapshot.status}, wanted {statuses}")
+        await asyncio.sleep(0.05)
+
+
+async def event_count(client: hitl.Client, run_id: str) -> int:
+    handle = client.temporal.get_workflow_handle(run_id)
+    return len([e async for e in handle.fetch_history_events()])
+
+
+class WorkerProcess:
+    """`python worker.py tests.graphs` as a subprocess, so a test can SIGKILL it."""
+
+    def __init__(self, address: str, task_queue: str) -> None:
+        self.address, self.task_queue = address, task_queue
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "worker.py"), "tests.graphs", "--address", self.address, "--task-queue", self.task_queue],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            start_new_session=True,
+        )
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+@pytest.fixture
+def worker_process(server: DevServer) -> Iterator[WorkerProcess]:
+    worker = WorkerProcess(server.address, f"hitl-proc-{free_port()}")
+    yield worker
+    worker.kill()
