@@ -53,8 +53,16 @@ def worker_main() -> None:
 # ------------------------------------------------------------------ parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (plus where to read more), exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"error: {message}; see `{self.prog} --help`", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--address", help="Temporal host:port (default: TEMPORAL_ADDRESS, envconfig, or localhost:7233)")
     common.add_argument("--namespace", help="Temporal namespace (default: envconfig or 'default')")
     common.add_argument("--task-queue", default=DEFAULT_TASK_QUEUE, help=f"task queue (default: {DEFAULT_TASK_QUEUE})")
@@ -62,8 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--identity", help="who is deciding (default: HITL_IDENTITY or the OS user)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
 
-    parser = argparse.ArgumentParser(prog="hitl", description="Human-in-the-loop graphs on Temporal.", parents=[common])
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    parser = _Parser(prog="hitl", description="Human-in-the-loop graphs on Temporal.", parents=[common])
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
 
     def command(name: str, handler: Callable[[argparse.Namespace], Coroutine[Any, Any, int | None]], help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=help, description=help)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+import examples
 import hitl
 from hitl.server import DevServer
 from tests import graphs
@@ -39,7 +40,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
 
 @pytest_asyncio.fixture(scope="session")
 async def client(server: DevServer) -> AsyncIterator[hitl.Client]:
-    c = await hitl.connect(server.address, task_queue=TASK_QUEUE, graphs=graphs.GRAPHS, identity="tester")
+    served = [*graphs.GRAPHS, *examples.GRAPHS]
+    c = await hitl.connect(server.address, task_queue=TASK_QUEUE, graphs=served, identity="tester")
     async with c.worker():
         yield c
 

@@ -52,7 +52,7 @@ async def test_reducers_builtin_and_user_written(client: hitl.Client) -> None:
     final = await (await client.start("reducers", {"count": 1, "tags": {"w": 0}})).result()
     assert final["count"] == 1 + 2 + 3
     assert final["tags"] == {"w": 0, "x": 1, "y": 2}
-    assert final["words"] == "hello world"  # parallel writes apply in node order
+    assert final["words"] == "hello world"  # parallel writes apply in node-name order, as in LangGraph
 
 
 async def test_pydantic_state_round_trips(client: hitl.Client) -> None:

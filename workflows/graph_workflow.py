@@ -328,7 +328,7 @@ class GraphWorkflow:
                 raise ApplicationError(str(e), type="DecisionRejected") from None
             self._decide(Decision("update_state", req.identity, now, self.step, req.update))
         if req.goto:
-            self.next, self.tasks = topology.in_graph_order(self.spec, req.goto), []
+            self.next, self.tasks = topology.in_order(self.spec, req.goto), []
             self._decide(Decision("goto", req.identity, now, self.step, req.goto))
         if req.update or req.goto:
             self.step += 1

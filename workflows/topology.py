@@ -46,16 +46,17 @@ def successors(
             barriers.pop(key, None)
         else:
             barriers[key] = sorted(seen)
-    return in_graph_order(spec, triggered)
+    return in_order(spec, triggered)
 
 
 def entry_nodes(spec: GraphSpec, routed: Iterable[str]) -> list[str]:
     return successors(spec, [START], routed, {})
 
 
-def in_graph_order(spec: GraphSpec, names: Iterable[str]) -> list[str]:
-    wanted = set(names) - {END, START}
-    return [n for n in spec.node_names if n in wanted]
+def in_order(spec: GraphSpec, names: Iterable[str]) -> list[str]:
+    """Node names as LangGraph orders a step's tasks and applies their writes: sorted."""
+    known = set(spec.node_names)
+    return sorted(n for n in set(names) if n in known)
 
 
 def matches(breakpoints: list[str], names: Iterable[str]) -> list[str]:
