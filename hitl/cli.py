@@ -21,9 +21,6 @@ from hitl._protocol import DEFAULT_TASK_QUEUE
 from hitl.client import NO_VALUE, Client, Run, connect
 from hitl.types import HitlError, InvalidInputError, RunFailedError, StateSnapshot
 
-POLL_SECONDS = 0.2
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -286,16 +283,12 @@ async def cmd_dev(args: argparse.Namespace) -> int:
 
 
 async def wait_until_settled(run: Run, *, quiet: bool = False) -> StateSnapshot:
-    """Poll until the run pauses or ends, showing progress on stderr."""
-    last_step = -1
-    while True:
-        snapshot = await run.get_state()
-        if snapshot.status != "running":
-            return snapshot
-        if not quiet and snapshot.step != last_step:
-            print(f"  ... {run.run_id} running, step {snapshot.step}, next: {', '.join(snapshot.next) or '-'}", file=sys.stderr)
-            last_step = snapshot.step
-        await asyncio.sleep(POLL_SECONDS)
+    """Wait until the run pauses or ends, showing progress on stderr."""
+
+    def progress(s: StateSnapshot) -> None:
+        print(f"  ... {run.run_id} running, step {s.step}, next: {', '.join(s.next) or '-'}", file=sys.stderr)
+
+    return await run.wait(on_progress=None if quiet else progress)
 
 
 async def _until_stopped() -> None:

@@ -8,6 +8,7 @@ and updates); nothing is recomputed here.
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import os
 import uuid
@@ -15,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import temporalio.api.enums.v1
 import temporalio.api.operatorservice.v1
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     import temporalio.worker
 
 NO_VALUE: Any = object()
+POLL_SECONDS = 0.1
 
 
 @dataclass
@@ -294,6 +296,27 @@ class Run:
 
     async def get_state_history(self) -> list[Checkpoint]:
         return await self._query("get_state_history", list[Checkpoint])
+
+    async def wait(
+        self, *, timeout: float | None = None, on_progress: Callable[[StateSnapshot], None] | None = None
+    ) -> StateSnapshot:
+        """Wait until the run pauses for a person or ends; its state then.
+
+        `on_progress` is called with the state whenever the run moves to a new step.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        last_step = -1
+        while True:
+            snapshot = await self.get_state()
+            if snapshot.status != "running":
+                return snapshot
+            if on_progress is not None and snapshot.step != last_step:
+                on_progress(snapshot)
+                last_step = snapshot.step
+            if deadline is not None and loop.time() > deadline:
+                raise HitlError(f"run '{self.run_id}' was still running after {timeout:g}s — {self.where()}")
+            await asyncio.sleep(POLL_SECONDS)
 
     async def result(self) -> dict[str, Any]:
         """Wait for the run to end; its final state, or RunFailedError saying why and where to look."""

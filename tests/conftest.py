@@ -47,15 +47,10 @@ async def client(server: DevServer) -> AsyncIterator[hitl.Client]:
 
 
 async def wait_for(run: hitl.Run, *statuses: str, timeout: float = 30) -> hitl.StateSnapshot:
-    """Poll the run's state until its status is one of `statuses`."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        snapshot = await run.get_state()
-        if snapshot.status in statuses:
-            return snapshot
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"run {run.run_id} stayed {snapshot.status}, wanted {statuses}")
-        await asyncio.sleep(0.05)
+    """Wait until the run settles, and check it settled as one of `statuses`."""
+    snapshot = await run.wait(timeout=timeout)
+    assert snapshot.status in statuses, f"run {run.run_id} is {snapshot.status}, wanted {statuses}"
+    return snapshot
 
 
 async def event_count(client: hitl.Client, run_id: str) -> int:

@@ -38,6 +38,22 @@ chain_b.add_edge("c", END)
 chain = chain_b.compile(name="chain")
 
 
+async def _async_upper(state: ChainState) -> dict:
+    return {"text": state["text"].upper(), "trail": ["upper"]}
+
+
+def _observe(state: ChainState) -> None:
+    return None  # a node may return None: no update
+
+
+async_b = StateGraph(ChainState)
+async_b.add_node("upper", _async_upper)
+async_b.add_node("observe", _observe)
+async_b.add_edge(START, "upper")
+async_b.add_edge("upper", "observe")
+async_chain = async_b.compile(name="async_chain")
+
+
 class RouteState(TypedDict, total=False):
     n: int
     path: Annotated[list[str], operator.add]
@@ -376,6 +392,7 @@ parallel = par_b.compile(name="parallel")
 
 GRAPHS = [
     chain,
+    async_chain,
     routing_map,
     routing_plain,
     entry_routing,

@@ -281,3 +281,32 @@ async def test_cancel_a_paused_run(client: hitl.Client) -> None:
     with pytest.raises(hitl.RunFailedError, match="ended"):
         await run.result()
     assert (await run.get_state()).status == "cancelled"
+
+
+async def test_inbox_explains_missing_search_attributes(client: hitl.Client, server: object) -> None:
+    """A namespace without hitl's search attributes: runs still work, the inbox says how to fix it."""
+    import subprocess
+
+    from hitl.server import temporal_binary
+
+    address = client.temporal.service_client.config.target_host
+    subprocess.run(
+        [temporal_binary(), "operator", "namespace", "create", "--namespace", "bare", "--address", address],
+        check=True, capture_output=True,
+    )
+    bare = await hitl.connect(address, namespace="bare", task_queue="hitl-bare", graphs=graphs.GRAPHS)
+    with pytest.raises(hitl.HitlError, match="not registered on namespace 'bare'; register them with: temporal operator search-attribute create --namespace bare --name HitlStatus --type Keyword"):
+        await bare.pending()
+    for _ in range(100):  # a fresh namespace takes a moment to be served
+        try:
+            async with bare.worker():
+                run = await bare.start("review", {})
+                paused = await run.wait(timeout=30)
+                assert paused.status == "interrupted"
+                assert (await run.resume("approve")).values["status"] == "published"
+            return
+        except hitl.HitlError as e:
+            if "not found" not in str(e).lower():
+                raise
+            await asyncio.sleep(0.2)
+    raise AssertionError("namespace 'bare' never became usable")

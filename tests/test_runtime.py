@@ -23,6 +23,12 @@ async def test_linear_chain_runs_nodes_in_order(client: hitl.Client) -> None:
     assert (state.status, state.next, state.step) == ("completed", [], 3)
 
 
+async def test_async_nodes_and_nodes_returning_none(client: hitl.Client) -> None:
+    run = await client.start("async_chain", {"text": "quiet"})
+    assert await run.result() == {"text": "QUIET", "trail": ["upper"]}
+    assert (await run.get_state()).step == 2
+
+
 @pytest.mark.parametrize("graph", ["routing_map", "routing_plain"])
 @pytest.mark.parametrize(("n", "branch"), [(3, "small"), (30, "big")])
 async def test_conditional_routing(client: hitl.Client, graph: str, n: int, branch: str) -> None:
