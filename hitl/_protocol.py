@@ -35,7 +35,7 @@ SEARCH_ATTRIBUTE_TYPES = {
 }
 SUMMARY_MEMO = "hitl_pending"
 
-ReducerKind = Literal["last_value", "add", "custom"]
+ReducerKind = Literal["last_value", "add", "add_messages", "custom"]
 
 
 @dataclass

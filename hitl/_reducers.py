@@ -48,11 +48,39 @@ def apply_builtin_writes(
                 new[key] = value
             elif channel.reducer == "add":
                 new[key] = value if key not in new else _add(key, new[key], value)
+            elif channel.reducer == "add_messages":
+                new[key] = add_messages(new.get(key) or [], value)
             else:
                 owed[key] = value
         if owed:
             custom.append(owed)
     return new, custom
+
+
+def add_messages(left: Any, right: Any) -> list[Any]:
+    """Append messages; one whose `id` matches an earlier message replaces it.
+
+    LangGraph's `add_messages`, minus id generation (ids come from whoever made
+    the message), so it stays a pure data operation the workflow can run.
+    """
+    left = list(left) if isinstance(left, list) else [left]
+    right = right if isinstance(right, list) else [right]
+    index = {_message_id(m): i for i, m in enumerate(left) if _message_id(m) is not None}
+    for message in right:
+        mid = _message_id(message)
+        if mid is not None and mid in index:
+            left[index[mid]] = message
+        else:
+            if mid is not None:
+                index[mid] = len(left)
+            left.append(message)
+    return left
+
+
+def _message_id(message: Any) -> Any:
+    if isinstance(message, dict):
+        return message.get("id")
+    return getattr(message, "id", None)
 
 
 def _add(key: str, left: Any, right: Any) -> Any:

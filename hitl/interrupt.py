@@ -58,8 +58,8 @@ def interrupt(value: Any, *, schema: Any = None, reviewers: Sequence[str] | None
     """Ask a person: pause the run with `value` shown, return their answer on resume.
 
     `value` must be JSON-serialisable. `schema` (a pydantic model or any type)
-    declares the answer: its JSON Schema is published with the pending
-    interrupt, answers that do not fit are refused before they reach the run,
+    declares the answer (or pass a JSON Schema dict): its JSON Schema is
+    published with the pending interrupt, answers that do not fit are refused before they reach the run,
     and the answer is returned as that type. `reviewers` names the identities
     that may answer (anyone if not given).
     """
@@ -68,7 +68,8 @@ def interrupt(value: Any, *, schema: Any = None, reviewers: Sequence[str] | None
         raise HitlError("interrupt() was called outside a graph node; call it inside a node function")
     index = scope.calls
     scope.calls += 1
-    adapter = pydantic.TypeAdapter(schema) if schema is not None else None
+    raw_schema = schema if isinstance(schema, dict) else None  # a JSON Schema given as is
+    adapter = pydantic.TypeAdapter(schema) if schema is not None and raw_schema is None else None
     if index < len(scope.resumes):
         answer = scope.resumes[index]
         if adapter is None:
@@ -77,7 +78,7 @@ def interrupt(value: Any, *, schema: Any = None, reviewers: Sequence[str] | None
             return adapter.validate_python(answer)
         except pydantic.ValidationError as e:  # the edge validated it; this is a deploy skew
             raise HitlError(f"answer to interrupt #{index} of node '{scope.node}' does not fit: {one_line(e)}") from None
-    json_schema = adapter.json_schema() if adapter is not None else None
+    json_schema = adapter.json_schema() if adapter is not None else raw_schema
     raise GraphInterrupt(
         index,
         to_json(value, what=f"interrupt value in node '{scope.node}'"),

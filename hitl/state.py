@@ -18,6 +18,7 @@ import pydantic
 import pydantic_core
 
 from hitl._protocol import ChannelSpec
+from hitl._reducers import add_messages
 from hitl.types import InvalidInputError, InvalidUpdateError
 
 Reducer = Callable[[Any, Any], Any]
@@ -41,6 +42,8 @@ class Channel:
             kind, name = "last_value", None
         elif self.reducer is operator.add:
             kind, name = "add", "operator.add"
+        elif self.reducer is add_messages:
+            kind, name = "add_messages", "add_messages"
         else:
             kind = "custom"
             name = getattr(self.reducer, "__qualname__", repr(self.reducer))
