@@ -6,7 +6,7 @@ The same commands are installed as the `hitl` console script.
     python starter.py resume RUN_ID --value '"approve"'
 """
 
-from hitl.cli import starter_main
+from hitl.cli import console_main
 
 if __name__ == "__main__":
-    starter_main()
+    console_main()

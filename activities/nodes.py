@@ -20,11 +20,12 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 from hitl._protocol import (
+    NOTIFY_ACTIVITY,
     REDUCE_ACTIVITY,
     ROUTE_ACTIVITY,
-    InterruptRequest,
     NodeResult,
     NodeTask,
+    NotifyTask,
     ReduceTask,
     RouteTask,
 )
@@ -38,10 +39,10 @@ class GraphActivities:
     """The activities for a set of compiled graphs, looked up by graph name."""
 
     def __init__(self, graphs: Sequence[CompiledGraph]) -> None:
-        self.graphs = {g.name: g for g in graphs}
+        self.graphs = {sub.name: sub for g in graphs for sub in g.with_subgraphs()}
 
     def all(self) -> list[Any]:
-        return [self.run_node, self.route, self.reduce]
+        return [self.run_node, self.route, self.reduce, self.notify]
 
     @activity.defn(dynamic=True)
     async def run_node(self, args: Sequence[RawValue]) -> NodeResult:
@@ -79,6 +80,14 @@ class GraphActivities:
             raise ApplicationError(str(e), type=type(e).__name__, non_retryable=True) from None
         return values
 
+    @activity.defn(name=NOTIFY_ACTIVITY)
+    async def notify(self, task: NotifyTask) -> None:
+        hook = self._graph(task.graph).notify
+        if hook is not None:
+            result = await asyncio.to_thread(hook, task.snapshot) if not inspect.iscoroutinefunction(hook) else await hook(task.snapshot)
+            if inspect.isawaitable(result):
+                await result
+
     def _graph(self, name: str) -> CompiledGraph:
         try:
             return self.graphs[name]
@@ -109,7 +118,7 @@ class GraphActivities:
                 if inspect.isawaitable(output):
                     output = await output
         except GraphInterrupt as gi:
-            return NodeResult(interrupt=InterruptRequest(gi.index, gi.value, gi.schema, gi.reviewers))
+            return NodeResult(interrupt=gi.request)
         finally:
             reset_scope(token)
 

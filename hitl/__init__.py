@@ -9,7 +9,7 @@ days and survive restarts and deploys.
 
 from hitl.client import Client, PendingRun, Run, RunInfo, connect
 from hitl.graph import CompiledGraph, StateGraph
-from hitl.interrupt import interrupt
+from hitl.interrupt import DeadlineExceeded, interrupt
 from hitl.types import (
     END,
     START,
@@ -38,6 +38,7 @@ __all__ = [
     "Command",
     "CompiledGraph",
     "Decision",
+    "DeadlineExceeded",
     "DecisionRejectedError",
     "GraphValidationError",
     "HitlError",

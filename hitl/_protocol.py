@@ -14,7 +14,7 @@ from typing import Any, Literal, Optional
 
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
-from hitl.types import Checkpoint
+from hitl.types import Interrupt, StateSnapshot
 
 WORKFLOW_NAME = "hitl.Graph"
 ROUTE_ACTIVITY = "hitl.route"
@@ -34,6 +34,9 @@ SEARCH_ATTRIBUTE_TYPES = {
     SearchAttributeIndexedValueType.DATETIME: "Datetime",
 }
 SUMMARY_MEMO = "hitl_pending"
+
+# What a node's interrupt() is resumed with when its deadline passed with no default.
+DEADLINE_EXPIRED = {"__hitl__": "deadline_expired"}
 
 ReducerKind = Literal["last_value", "add", "add_messages", "custom"]
 
@@ -60,6 +63,7 @@ class NodeSpec:
     retry: RetrySpec = field(default_factory=RetrySpec)
     local: bool = False
     has_router: bool = False
+    subgraph: Optional[GraphSpec] = None
 
 
 @dataclass
@@ -92,6 +96,7 @@ class GraphSpec:
     start_has_router: bool = False
     interrupt_before: list[str] = field(default_factory=list)
     interrupt_after: list[str] = field(default_factory=list)
+    notify: bool = False
 
     def node(self, name: str) -> NodeSpec:
         for n in self.nodes:
@@ -115,6 +120,22 @@ class ForkFrom:
 
 
 @dataclass
+class ParentRef:
+    """A subgraph's run knows its parent run, to report its questions there."""
+
+    run_id: str
+    node: str
+
+
+@dataclass
+class ChildPaused:
+    """Signal from a subgraph's run to its parent: these questions are pending."""
+
+    child_id: str
+    interrupts: list[Interrupt]
+
+
+@dataclass
 class RunInput:
     """The workflow's argument."""
 
@@ -125,6 +146,7 @@ class RunInput:
     interrupt_after: Optional[list[str]] = None
     search_attributes: bool = False
     fork: Optional[ForkFrom] = None
+    parent: Optional[ParentRef] = None
 
 
 @dataclass
@@ -146,6 +168,9 @@ class InterruptRequest:
     value: Any
     schema: Optional[dict[str, Any]] = None
     reviewers: Optional[list[str]] = None
+    timeout_s: Optional[float] = None
+    has_default: bool = False
+    default: Any = None
 
 
 @dataclass
@@ -198,10 +223,11 @@ class UpdateStateRequest:
 
 
 @dataclass
-class HistoryPage:
-    """`get_state_history` query result: checkpoints, newest first."""
+class NotifyTask:
+    """The notification activity's argument: a run just paused."""
 
-    checkpoints: list[Checkpoint]
+    graph: str
+    snapshot: StateSnapshot
 
 
 def retry_policy_kwargs(spec: RetrySpec) -> dict[str, Any]:

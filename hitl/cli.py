@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from dataclasses import asdict, is_dataclass
@@ -39,12 +40,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def starter_main() -> None:
-    sys.exit(main())
+def console_main() -> None:
+    """Entry point of the `hitl` script and starter.py."""
+    _exit(main())
 
 
 def worker_main() -> None:
-    sys.exit(main(["worker", *sys.argv[1:]]))
+    _exit(main(["worker", *sys.argv[1:]]))
+
+
+def _exit(code: int) -> None:
+    """Leave without interpreter teardown: the SDK's Rust runtime threads can crash
+    a finalising interpreter (temporalio/sdk-python#300), turning a clean exit into SIGSEGV."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 # ------------------------------------------------------------------ parser
@@ -244,8 +254,6 @@ async def cmd_worker(args: argparse.Namespace) -> int:
 
 async def cmd_dev(args: argparse.Namespace) -> int:
     """Server (unless TEMPORAL_ADDRESS names one) + worker + a demo run, until Ctrl-C."""
-    import os
-
     from hitl.server import DevServer
 
     server = None

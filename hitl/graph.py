@@ -17,7 +17,7 @@ import temporalio.common
 
 from hitl._protocol import EdgeSpec, GraphSpec, NodeSpec, RetrySpec
 from hitl.state import StateSchema
-from hitl.types import END, START, GraphValidationError, InvalidInputError
+from hitl.types import END, START, GraphValidationError, InvalidInputError, StateSnapshot
 
 Router = Callable[..., Any]
 
@@ -58,6 +58,7 @@ class Node:
     fn: Callable[..., Any]
     spec: NodeSpec
     wants_config: bool = False
+    subgraph: CompiledGraph | None = None
 
 
 @dataclass
@@ -111,7 +112,10 @@ class StateGraph:
             raise GraphValidationError(f"node name '{name}' is reserved")
         if name in self._def.nodes:
             raise GraphValidationError(f"node '{name}' is already in the graph; node names must be unique")
-        if not callable(action):
+        if isinstance(action, StateGraph):
+            raise GraphValidationError(f"node '{name}': compile the subgraph first (builder.compile(name=...))")
+        subgraph = action if isinstance(action, CompiledGraph) else None
+        if subgraph is None and not callable(action):
             raise GraphValidationError(f"node '{name}': {action!r} is not callable")
         spec = NodeSpec(
             name=name,
@@ -121,7 +125,10 @@ class StateGraph:
             retry=_retry_spec(retry_policy),
             local=local,
         )
-        self._def.nodes[name] = Node(name, action, spec, _wants_config(action))
+        if subgraph is not None:
+            self._def.nodes[name] = Node(name, _runs_as_child, spec, subgraph=subgraph)
+        else:
+            self._def.nodes[name] = Node(name, action, spec, _wants_config(action))
         return self
 
     def add_edge(self, start_key: str | list[str], end_key: str) -> StateGraph:
@@ -180,10 +187,16 @@ class StateGraph:
         name: str | None = None,
         interrupt_before: Sequence[str] | str | None = None,
         interrupt_after: Sequence[str] | str | None = None,
+        notify: Callable[[StateSnapshot], Any] | None = None,
         **_langgraph_options: Any,
     ) -> CompiledGraph:
         """Check the graph and freeze it. `checkpointer` is accepted and unused:
-        Temporal's event history is the checkpoint."""
+        Temporal's event history is the checkpoint.
+
+        `notify(snapshot)` (sync or async) is called in an activity each time a
+        run pauses, e.g. to post the pending question to a chat or a URL
+        (`hitl.notify.webhook(url)`); its failures never block or fail the run.
+        """
         name = name or "LangGraph"
         nodes = list(self._def.nodes)
         known = set(nodes)
@@ -208,14 +221,23 @@ class StateGraph:
             )
         before = _breakpoints(interrupt_before, nodes, "interrupt_before")
         after = _breakpoints(interrupt_after, nodes, "interrupt_after")
-        return CompiledGraph(name, self.schema, self._def, before, after)
+        return CompiledGraph(name, self.schema, self._def, before, after, notify)
 
 
 class CompiledGraph:
     """A checked, frozen graph: what a worker serves and a client starts."""
 
-    def __init__(self, name: str, schema: StateSchema, definition: _Definition, before: list[str], after: list[str]) -> None:
+    def __init__(
+        self,
+        name: str,
+        schema: StateSchema,
+        definition: _Definition,
+        before: list[str],
+        after: list[str],
+        notify: Callable[[StateSnapshot], Any] | None = None,
+    ) -> None:
         self.name = name
+        self.notify = notify
         self.schema = schema
         self.nodes = dict(definition.nodes)
         self.edges = list(definition.edges)
@@ -227,7 +249,10 @@ class CompiledGraph:
         """The topology the workflow walks, captured now for a new run."""
         nodes = []
         for node in self.nodes.values():
-            spec = NodeSpec(**{**node.spec.__dict__, "has_router": node.name in self.branches})
+            sub = node.subgraph.spec() if node.subgraph else None
+            if sub is not None:  # a subgraph's questions surface on the parent; its breakpoints do not
+                sub.interrupt_before, sub.interrupt_after = [], []
+            spec = NodeSpec(**{**node.spec.__dict__, "has_router": node.name in self.branches, "subgraph": sub})
             nodes.append(spec)
         return GraphSpec(
             name=self.name,
@@ -237,7 +262,16 @@ class CompiledGraph:
             start_has_router=START in self.branches,
             interrupt_before=list(self.interrupt_before),
             interrupt_after=list(self.interrupt_after),
+            notify=self.notify is not None,
         )
+
+    def with_subgraphs(self) -> list[CompiledGraph]:
+        """This graph and every graph nested in it as a node, for a worker to serve."""
+        out = [self]
+        for node in self.nodes.values():
+            if node.subgraph is not None:
+                out += [g for g in node.subgraph.with_subgraphs() if g not in out]
+        return out
 
     def validate_input(self, data: Any) -> dict[str, Any]:
         return self.schema.validate_input(data)
@@ -258,6 +292,10 @@ class CompiledGraph:
 
     def __repr__(self) -> str:
         return f"<CompiledGraph {self.name!r} nodes={list(self.nodes)}>"
+
+
+def _runs_as_child(state: Any) -> Any:
+    raise GraphValidationError("a subgraph node runs as a child workflow, not as an activity")
 
 
 def _retry_spec(policy: temporalio.common.RetryPolicy | None) -> RetrySpec:

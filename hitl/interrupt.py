@@ -14,15 +14,18 @@ unanswered one pauses the run again.
 from __future__ import annotations
 
 import contextvars
+from datetime import timedelta
 from dataclasses import dataclass, field
 from typing import Any, Sequence, TypeVar, overload
 
 import pydantic
 
+from hitl._protocol import DEADLINE_EXPIRED, InterruptRequest
 from hitl.state import one_line, to_json
 from hitl.types import HitlError
 
 T = TypeVar("T")
+_NO_DEFAULT: Any = object()
 
 
 class GraphInterrupt(Exception):
@@ -32,12 +35,13 @@ class GraphInterrupt(Exception):
     pause); if you must, re-raise it.
     """
 
-    def __init__(self, index: int, value: Any, schema: dict[str, Any] | None, reviewers: list[str] | None) -> None:
-        super().__init__(f"interrupt #{index}")
-        self.index = index
-        self.value = value
-        self.schema = schema
-        self.reviewers = reviewers
+    def __init__(self, request: InterruptRequest) -> None:
+        super().__init__(f"interrupt #{request.index}")
+        self.request = request
+
+
+class DeadlineExceeded(HitlError):
+    """Nobody answered an `interrupt(..., timeout=...)` in time, and it had no default."""
 
 
 @dataclass
@@ -51,10 +55,17 @@ _scope: contextvars.ContextVar[_NodeScope | None] = contextvars.ContextVar("hitl
 
 
 @overload
-def interrupt(value: Any, *, schema: type[T], reviewers: Sequence[str] | None = None) -> T: ...
+def interrupt(value: Any, *, schema: type[T], reviewers: Sequence[str] | None = None, timeout: timedelta | None = None, default: Any = ...) -> T: ...
 @overload
-def interrupt(value: Any, *, schema: None = None, reviewers: Sequence[str] | None = None) -> Any: ...
-def interrupt(value: Any, *, schema: Any = None, reviewers: Sequence[str] | None = None) -> Any:
+def interrupt(value: Any, *, schema: None = None, reviewers: Sequence[str] | None = None, timeout: timedelta | None = None, default: Any = ...) -> Any: ...
+def interrupt(
+    value: Any,
+    *,
+    schema: Any = None,
+    reviewers: Sequence[str] | None = None,
+    timeout: timedelta | None = None,
+    default: Any = _NO_DEFAULT,
+) -> Any:
     """Ask a person: pause the run with `value` shown, return their answer on resume.
 
     `value` must be JSON-serialisable. `schema` (a pydantic model or any type)
@@ -62,6 +73,11 @@ def interrupt(value: Any, *, schema: Any = None, reviewers: Sequence[str] | None
     published with the pending interrupt, answers that do not fit are refused before they reach the run,
     and the answer is returned as that type. `reviewers` names the identities
     that may answer (anyone if not given).
+
+    `timeout` sets a deadline on a durable Temporal timer: when nobody answers
+    in time, `default` is the answer (recorded as decided by the deadline), or,
+    without a default, `interrupt()` raises `DeadlineExceeded`, which the node
+    may catch to route elsewhere (escalation).
     """
     scope = _scope.get()
     if scope is None:
@@ -72,6 +88,11 @@ def interrupt(value: Any, *, schema: Any = None, reviewers: Sequence[str] | None
     adapter = pydantic.TypeAdapter(schema) if schema is not None and raw_schema is None else None
     if index < len(scope.resumes):
         answer = scope.resumes[index]
+        if answer == DEADLINE_EXPIRED:
+            raise DeadlineExceeded(
+                f"nobody answered interrupt #{index} of node '{scope.node}' within {timeout}; "
+                "catch DeadlineExceeded in the node to route elsewhere, or give interrupt() a default"
+            )
         if adapter is None:
             return answer
         try:
@@ -80,10 +101,15 @@ def interrupt(value: Any, *, schema: Any = None, reviewers: Sequence[str] | None
             raise HitlError(f"answer to interrupt #{index} of node '{scope.node}' does not fit: {one_line(e)}") from None
     json_schema = adapter.json_schema() if adapter is not None else raw_schema
     raise GraphInterrupt(
-        index,
-        to_json(value, what=f"interrupt value in node '{scope.node}'"),
-        json_schema,
-        list(reviewers) if reviewers else None,
+        InterruptRequest(
+            index=index,
+            value=to_json(value, what=f"interrupt value in node '{scope.node}'"),
+            schema=json_schema,
+            reviewers=list(reviewers) if reviewers else None,
+            timeout_s=timeout.total_seconds() if timeout is not None else None,
+            has_default=default is not _NO_DEFAULT,
+            default=None if default is _NO_DEFAULT else to_json(default, what=f"interrupt default in node '{scope.node}'"),
+        )
     )
 
 

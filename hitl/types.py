@@ -58,13 +58,14 @@ class Interrupt:
     index: int = 0
     schema: dict[str, Any] | None = None
     reviewers: list[str] | None = None
+    deadline: datetime | None = None
 
 
 @dataclass
 class Decision:
     """One human decision applied to a run: who, when, what."""
 
-    kind: Literal["resume", "update_state", "goto"]
+    kind: Literal["resume", "update_state", "goto", "deadline"]
     identity: str
     at: datetime
     step: int

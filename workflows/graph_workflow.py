@@ -14,6 +14,7 @@ tests before editing it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,18 +22,23 @@ from typing import Any, Literal, Optional
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
-    import jsonschema
-
     from hitl._protocol import (
+        DEADLINE_EXPIRED,
+        NOTIFY_ACTIVITY,
         PENDING_NODES,
         REDUCE_ACTIVITY,
         ROUTE_ACTIVITY,
         WORKFLOW_NAME,
+        ChildPaused,
+        GraphSpec,
+        InterruptRequest,
         NodeResult,
         NodeTask,
+        NotifyTask,
+        ParentRef,
         ReduceTask,
         ResumeRequest,
         RouteTask,
@@ -45,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from hitl._reducers import WriteConflict, apply_builtin_writes, initial_values
     from hitl.types import Checkpoint, Decision, Interrupt, RunStatus, StateSnapshot
-    from workflows import topology
+    from workflows import checks, topology
 
 PauseKind = Literal["before", "after", "interrupt"]
 
@@ -57,7 +63,15 @@ class _Task:
     node: str
     resumes: list[Any] = field(default_factory=list)
     result: Optional[NodeResult] = None
-    interrupt: Optional[Interrupt] = None
+    interrupts: list[Interrupt] = field(default_factory=list)
+    defaults: dict[str, InterruptRequest] = field(default_factory=dict)
+    runner: Optional[asyncio.Task[None]] = None
+    child_id: Optional[str] = None
+
+    @property
+    def settled(self) -> bool:
+        """Done, or waiting for a person (a subgraph waits while its run goes on)."""
+        return self.result is not None or bool(self.interrupts)
 
 
 class _StepFailed(Exception):
@@ -70,6 +84,7 @@ class GraphWorkflow:
     def __init__(self, inp: RunInput) -> None:
         self.spec = inp.graph
         self.identity = inp.identity
+        self.parent = inp.parent
         self.before = inp.interrupt_before if inp.interrupt_before is not None else inp.graph.interrupt_before
         self.after = inp.interrupt_after if inp.interrupt_after is not None else inp.graph.interrupt_after
         self.use_search_attributes = inp.search_attributes
@@ -87,7 +102,7 @@ class GraphWorkflow:
         self.resumed = False
         self.busy = False
         self.pauses = 0
-        self.finished = False
+        self.failure: Optional[_StepFailed] = None
         self.error: Optional[str] = None
         self.created_at = workflow.now()
         self.updated_at = self.created_at
@@ -135,12 +150,14 @@ class GraphWorkflow:
             return
         self.skip_before = False
         if [t.node for t in self.tasks] != self.next:
+            self._drop_tasks()
             self.tasks = [_Task(n) for n in self.next]
-        runnable = [t for t in self.tasks if t.result is None and t.interrupt is None]
-        results = await asyncio.gather(*(self._execute(t) for t in runnable), return_exceptions=True)
-        for outcome in results:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        for task in self.tasks:
+            if not task.settled and task.runner is None:
+                task.runner = asyncio.create_task(self._run_task(task))
+        await workflow.wait_condition(lambda: self.failure is not None or all(t.settled for t in self.tasks))
+        if self.failure is not None:
+            raise self.failure
         if any(t.result is None for t in self.tasks):
             await self._pause("interrupt")
             return
@@ -153,6 +170,25 @@ class GraphWorkflow:
         self._checkpoint("loop", writes=writes)
         if topology.matches(self.after, [t.node for t in ran]):
             await self._pause("after")
+
+    async def _run_task(self, task: _Task) -> None:
+        try:
+            node = self.spec.node(task.node)
+            if node.subgraph is not None:
+                await self._run_subgraph(task, node.subgraph)
+            else:
+                await self._execute(task)
+        except _StepFailed as e:
+            self.failure = self.failure or e
+        finally:
+            task.runner = None
+
+    def _drop_tasks(self) -> None:
+        """The paused step is replaced (goto, update_state as_node): stop what still runs."""
+        for task in self.tasks:
+            if task.runner is not None:
+                task.runner.cancel()
+        self.tasks = []
 
     async def _execute(self, task: _Task) -> None:
         node = self.spec.node(task.node)
@@ -178,7 +214,7 @@ class GraphWorkflow:
             task.result = result
             return
         ask = result.interrupt
-        task.interrupt = Interrupt(
+        interrupt = Interrupt(
             id=topology.interrupt_id(workflow.info().workflow_id, self.step, task.node, ask.index),
             value=ask.value,
             node=task.node,
@@ -186,7 +222,32 @@ class GraphWorkflow:
             index=ask.index,
             schema=ask.schema,
             reviewers=ask.reviewers,
+            deadline=workflow.now() + timedelta(seconds=ask.timeout_s) if ask.timeout_s else None,
         )
+        task.interrupts = [interrupt]
+        task.defaults[interrupt.id] = ask
+
+    async def _run_subgraph(self, task: _Task, spec: GraphSpec) -> None:
+        """A compiled graph used as a node runs as a child workflow; its questions surface here."""
+        task.child_id = f"{workflow.info().workflow_id}.{task.node}.{self.step}"
+        shared = {k: v for k, v in self.values.items() if k in spec.channels}
+        child_input = RunInput(spec, shared, self.identity, [], [], parent=ParentRef(workflow.info().workflow_id, task.node))
+        try:
+            final = await workflow.execute_child_workflow(
+                WORKFLOW_NAME, child_input, id=task.child_id, result_type=dict, static_summary=f"subgraph {spec.name}"
+            )
+        except ChildWorkflowError as e:
+            raise _StepFailed(f"subgraph '{task.node}' failed at step {self.step}: {_cause(e)}") from None
+        task.interrupts = []
+        task.result = NodeResult(writes={k: v for k, v in final.items() if k in self.spec.channels})
+
+    @workflow.signal(name="child_paused")
+    def child_paused(self, msg: ChildPaused) -> None:
+        for task in self.tasks:
+            if task.child_id == msg.child_id:
+                task.interrupts = [dataclasses.replace(i, node=f"{task.node}/{i.node}") for i in msg.interrupts]
+        if self.pause == "interrupt" and not self._interrupts():
+            self.skip_before = self.resumed = True  # the subgraph went on by itself (a deadline)
 
     async def _write(self, writes: list[dict[str, Any]]) -> None:
         """Apply writes through the reducers: built-ins here, user reducers in an activity."""
@@ -226,12 +287,58 @@ class GraphWorkflow:
         self.paused_at = self.updated_at = workflow.now()
         self.pauses += 1
         self._publish()
-        await workflow.wait_condition(lambda: self.resumed)
+        await self._report_pause()
+        while not self.resumed:
+            deadline = min((i.deadline for i in self._own_interrupts() if i.deadline), default=None)
+            if deadline is None:
+                await workflow.wait_condition(lambda: self.resumed)
+                break
+            try:
+                # A durable Temporal timer: it fires even if every worker was down then.
+                await workflow.wait_condition(lambda: self.resumed, timeout=max(deadline - workflow.now(), timedelta(0)))
+            except asyncio.TimeoutError:
+                self._expire_deadlines()
         self.status, self.pause, self.paused_at = "running", None, None
         self._publish()
+        if self.parent is not None and kind == "interrupt":
+            await self._tell_parent([])
+
+    def _expire_deadlines(self) -> None:
+        """Answer each overdue question with its default, or tell the node time ran out."""
+        now = workflow.now()
+        for task in self.tasks:
+            for interrupt in [i for i in task.interrupts if i.deadline and i.deadline <= now and task.child_id is None]:
+                ask = task.defaults[interrupt.id]
+                task.resumes.append(ask.default if ask.has_default else DEADLINE_EXPIRED)
+                task.interrupts.remove(interrupt)
+                value = ask.default if ask.has_default else None
+                self._decide(Decision("deadline", "deadline", now, self.step, value, interrupt.id, task.node))
+        self.skip_before = self.resumed = True
+
+    async def _report_pause(self) -> None:
+        """Tell whoever waits: the parent run (for a subgraph) and the graph's notify hook."""
+        if self.parent is not None and self.pause == "interrupt":
+            await self._tell_parent(self._interrupts())
+        if self.spec.notify:
+            asyncio.create_task(self._notify())
+
+    async def _tell_parent(self, interrupts: list[Interrupt]) -> None:
+        assert self.parent is not None
+        parent = workflow.get_external_workflow_handle(self.parent.run_id)
+        await parent.signal("child_paused", ChildPaused(workflow.info().workflow_id, interrupts))
+
+    async def _notify(self) -> None:
+        try:
+            await workflow.execute_activity(
+                NOTIFY_ACTIVITY,
+                NotifyTask(self.spec.name, self.get_state()),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )
+        except ActivityError as e:  # a failed notification never blocks or fails the run
+            workflow.logger.warning("notify hook of graph %s failed: %s", self.spec.name, _cause(e))
 
     def _finish(self) -> None:
-        self.finished = True
         self.updated_at = workflow.now()
         self.pauses += 1
         self._publish()
@@ -260,11 +367,7 @@ class GraphWorkflow:
     async def resume(self, req: ResumeRequest) -> StateSnapshot:
         self._check_resume(req)
         pauses = self.pauses
-        self.busy = True
-        try:
-            await self._accept(req)
-        finally:
-            self.busy = False
+        await self._decision(self._accept(req))
         if req.wait:
             await workflow.wait_condition(lambda: self.pauses > pauses)
         return self.get_state()
@@ -276,60 +379,66 @@ class GraphWorkflow:
     @workflow.signal(name="resume_signal")
     async def resume_signal(self, req: ResumeRequest) -> None:
         """For senders that must not wait; an invalid signal is logged and dropped."""
+        await workflow.wait_condition(lambda: not self.busy)
         try:
             self._check_resume(req)
         except ApplicationError as e:
             workflow.logger.warning("dropped resume signal from %s: %s", req.identity, e.message)
             return
-        await workflow.wait_condition(lambda: not self.busy)
-        self.busy = True
-        try:
-            await self._accept(req)
-        finally:
-            self.busy = False
+        await self._decision(self._accept(req))
 
     @workflow.update(name="update_state")
     async def update_state(self, req: UpdateStateRequest) -> StateSnapshot:
         self._check_edit(req)
-        self.busy = True
-        try:
-            await self._write([req.values])
-            self._decide(Decision("update_state", req.identity, workflow.now(), self.step, req.values, node=req.as_node))
-            if req.as_node is not None:
-                routed = await self._route(req.as_node) if self.spec.node(req.as_node).has_router else []
-                self.next = topology.successors(self.spec, [req.as_node], routed, self.barriers)
-                self.tasks, self.pause = [], "before"
-            self.step += 1
-            self._checkpoint("update", writes={req.as_node or "__human__": req.values})
-            self._publish()
-        except _StepFailed as e:
-            raise ApplicationError(str(e), type="DecisionRejected") from None
-        finally:
-            self.busy = False
+        await self._decision(self._edit(req))
         return self.get_state()
 
     @update_state.validator
     def _validate_update_state(self, req: UpdateStateRequest) -> None:
         self._check_edit(req)
 
+    async def _decision(self, work: Any) -> None:
+        """Apply one decision at a time; a state write that fails refuses the decision."""
+        self.busy = True
+        try:
+            await work
+        except _StepFailed as e:
+            raise ApplicationError(str(e), type="DecisionRejected") from None
+        finally:
+            self.busy = False
+
+    async def _edit(self, req: UpdateStateRequest) -> None:
+        await self._write([req.values])
+        self._decide(Decision("update_state", req.identity, workflow.now(), self.step, req.values, node=req.as_node))
+        if req.as_node is not None:
+            routed = await self._route(req.as_node) if self.spec.node(req.as_node).has_router else []
+            self.next = topology.successors(self.spec, [req.as_node], routed, self.barriers)
+            self._drop_tasks()
+            self.pause = "before"
+        self.step += 1
+        self._checkpoint("update", writes={req.as_node or "__human__": req.values})
+        self._publish()
+
     async def _accept(self, req: ResumeRequest) -> None:
         """Apply a validated decision: answers, state update, redirect; then wake the run."""
         now = workflow.now()
-        for interrupt_id, value in self._answers(req).items():
-            task = next(t for t in self.tasks if t.interrupt and t.interrupt.id == interrupt_id)
-            task.resumes.append(value)
+        for interrupt_id, value in checks.answers(req, self._interrupts()).items():
+            task = next(t for t in self.tasks if any(i.id == interrupt_id for i in t.interrupts))
+            task.interrupts = [i for i in task.interrupts if i.id != interrupt_id]
             self._decide(Decision("resume", req.identity, now, self.step, value, interrupt_id, task.node))
-            task.interrupt = None
+            if task.child_id is None:
+                task.resumes.append(value)
+            else:  # the question is the subgraph's: pass the answer down to its run
+                child = workflow.get_external_workflow_handle(task.child_id)
+                await child.signal("resume_signal", ResumeRequest(req.identity, resume_map={interrupt_id: value}, wait=False))
         if self.pause != "interrupt" and not req.update and not req.goto:
             self._decide(Decision("resume", req.identity, now, self.step, None, node=",".join(self.next)))
         if req.update:
-            try:
-                await self._write([req.update])
-            except _StepFailed as e:
-                raise ApplicationError(str(e), type="DecisionRejected") from None
+            await self._write([req.update])
             self._decide(Decision("update_state", req.identity, now, self.step, req.update))
         if req.goto:
-            self.next, self.tasks = topology.in_order(self.spec, req.goto), []
+            self._drop_tasks()
+            self.next = topology.in_order(self.spec, req.goto)
             self._decide(Decision("goto", req.identity, now, self.step, req.goto))
         if req.update or req.goto:
             self.step += 1
@@ -338,76 +447,19 @@ class GraphWorkflow:
             self.skip_before = True
         self.resumed = True
 
-    def _answers(self, req: ResumeRequest) -> dict[str, Any]:
-        pending = self._interrupts()
-        if req.resume_map is not None:
-            return dict(req.resume_map)
-        if req.has_resume and pending:
-            return {pending[0].id: req.resume}
-        return {}
-
     def _check_resume(self, req: ResumeRequest) -> None:
-        """Refuse a decision that does not fit the pause; raises one clear line."""
         self._check_paused()
-        pending = {i.id: i for i in self._interrupts()}
-        if req.goto:
-            unknown = [g for g in req.goto if g not in self.spec.node_names]
-            if unknown:
-                _reject(f"goto names unknown node(s) {unknown}; nodes are {self.spec.node_names}")
-            if req.has_resume or req.resume_map:
-                _reject("goto replaces the paused step, so a resume value would be lost; send goto or resume, not both")
-        if req.update:
-            self._check_values(req.update, "update")
-        if req.resume_map is not None:
-            if not req.resume_map:
-                _reject(f"the resume map is empty; pending interrupt ids are {sorted(pending)}")
-            unknown = [k for k in req.resume_map if k not in pending]
-            if unknown:
-                _reject(f"unknown interrupt id(s) {unknown}; pending interrupt ids are {sorted(pending) or 'none'}")
-            answers = req.resume_map
-        elif req.has_resume:
-            if not pending:
-                _reject(
-                    f"run is paused at a breakpoint {self.pause} {self.next}, which takes no resume value; "
-                    "resume with no value (optionally with update or goto)"
-                )
-            if len(pending) > 1:
-                _reject(
-                    f"{len(pending)} interrupts are pending ({', '.join(sorted(pending))}); "
-                    "answer with a map of interrupt id to value"
-                )
-            answers = {next(iter(pending)): req.resume}
-        else:
-            if pending and not req.goto:
-                _reject(f"interrupt(s) {sorted(pending)} are waiting for an answer; resume with a value, a map, or goto")
-            answers = {}
-        for interrupt_id, value in answers.items():
-            interrupt = pending[interrupt_id]
-            if interrupt.reviewers and req.identity not in interrupt.reviewers:
-                _reject(f"'{req.identity}' may not answer interrupt {interrupt_id}; its reviewers are {interrupt.reviewers}")
-            if interrupt.schema is not None:
-                _check_schema(value, interrupt.schema, f"answer to interrupt {interrupt_id}")
+        checks.check_resume(self.spec, self.pause, self.next, self._interrupts(), req)
 
     def _check_edit(self, req: UpdateStateRequest) -> None:
         self._check_paused()
-        if req.as_node is not None and req.as_node not in self.spec.node_names:
-            _reject(f"as_node '{req.as_node}' is not a node; nodes are {self.spec.node_names}")
-        self._check_values(req.values, "values")
+        checks.check_edit(self.spec, req)
 
     def _check_paused(self) -> None:
         if self.busy:
-            _reject("run is applying another decision; send this one again once it is done")
+            checks.reject("run is applying another decision; send this one again once it is done")
         if self.status != "interrupted":
-            _reject(f"run is {self.status}; it accepts a decision only while interrupted")
-
-    def _check_values(self, values: dict[str, Any], what: str) -> None:
-        unknown = [k for k in values if k not in self.spec.channels]
-        if unknown:
-            _reject(f"{what} has unknown key(s) {unknown}; the state keys are {sorted(self.spec.channels)}")
-        for key, value in values.items():
-            schema = self.spec.channels[key].json_schema
-            if schema is not None:
-                _check_schema(value, schema, f"{what} key '{key}'")
+            checks.reject(f"run is {self.status}; it accepts a decision only while interrupted")
 
     def _decide(self, decision: Decision) -> None:
         self.decisions.append(decision)
@@ -442,7 +494,10 @@ class GraphWorkflow:
         return RunInput(self.spec, {}, self.identity, self.before, self.after, self.use_search_attributes)
 
     def _interrupts(self) -> list[Interrupt]:
-        return [t.interrupt for t in self.tasks if t.interrupt is not None]
+        return [i for t in self.tasks for i in t.interrupts]
+
+    def _own_interrupts(self) -> list[Interrupt]:
+        return [i for t in self.tasks if t.child_id is None for i in t.interrupts]
 
     def _checkpoint(self, source: Literal["input", "loop", "update", "fork"], writes: Optional[dict[str, Any]] = None) -> None:
         self.updated_at = workflow.now()
@@ -450,17 +505,6 @@ class GraphWorkflow:
             Checkpoint(self.step, dict(self.values), list(self.next), source, self.updated_at, writes, self.unrecorded)
         )
         self.unrecorded = []
-
-
-def _reject(message: str) -> None:
-    raise ApplicationError(message, type="DecisionRejected", non_retryable=True)
-
-
-def _check_schema(value: Any, schema: dict[str, Any], what: str) -> None:
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(value))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path)
-        _reject(f"{what}{' at ' + where if where else ''} does not fit its schema: {error.message}")
 
 
 def _cause(error: BaseException) -> str:
