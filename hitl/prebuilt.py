@@ -38,7 +38,7 @@ def create_agent(
         if system_prompt:
             messages = [Message(role="system", content=system_prompt), *messages]
         reply = await model.ainvoke(messages, list(by_name.values()))
-        return {"messages": [reply]}
+        return {"messages": [reply.to_state()]}
 
     def wants_tools(state: AgentState) -> str:
         last = state["messages"][-1]

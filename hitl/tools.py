@@ -134,7 +134,7 @@ def tool_node(
             answer = interrupt(request, schema=review_schema([(by_name[c.name], policies[c.name]) for c in reviewed]))
             decisions = {c.id: d for c, d in zip(reviewed, answer["decisions"])}
         results = [await _execute(by_name, call, decisions.get(call.id)) for call in calls]
-        return {messages_key: [m.model_dump() for m in results]}
+        return {messages_key: [m.to_state() for m in results]}
 
     return tools
 
