@@ -9,12 +9,12 @@ run's whole life: a paused run keeps its shape across deploys.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, Optional
 
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
-from hitl.types import Interrupt, StateSnapshot
+from hitl.types import Checkpoint, Decision, Interrupt, StateSnapshot
 
 WORKFLOW_NAME = "hitl.Graph"
 ROUTE_ACTIVITY = "hitl.route"
@@ -136,6 +136,34 @@ class ChildPaused:
 
 
 @dataclass
+class CarriedTask:
+    """A task of the pending step, carried across continue-as-new."""
+
+    node: str
+    resumes: list[Any]
+    result: Optional[NodeResult]
+    interrupts: list[Interrupt]
+    defaults: dict[str, InterruptRequest]
+
+
+@dataclass
+class Carry:
+    """Everything a run needs to go on in a fresh history (continue-as-new)."""
+
+    values: dict[str, Any]
+    step: int
+    next: list[str]
+    tasks: list[CarriedTask]
+    barriers: dict[str, list[str]]
+    checkpoints: list[Checkpoint]
+    decisions: list[Decision]
+    unrecorded: list[Decision]
+    skip_before: bool
+    created_at: datetime
+    generation: int
+
+
+@dataclass
 class RunInput:
     """The workflow's argument."""
 
@@ -147,6 +175,8 @@ class RunInput:
     search_attributes: bool = False
     fork: Optional[ForkFrom] = None
     parent: Optional[ParentRef] = None
+    carry: Optional[Carry] = None
+    max_history_events: int = 5000
 
 
 @dataclass

@@ -144,8 +144,13 @@ class Client:
         run_id: str | None = None,
         interrupt_before: Sequence[str] | str | None = None,
         interrupt_after: Sequence[str] | str | None = None,
+        max_history_events: int = 5000,
     ) -> Run:
-        """Start a run. The input is checked against the state schema before anything starts."""
+        """Start a run. The input is checked against the state schema before anything starts.
+
+        A run continues as new (a fresh Temporal history, same run id) once its
+        history reaches `max_history_events`, carrying its state across.
+        """
         compiled = graph if isinstance(graph, CompiledGraph) else self.graph(graph)
         values = compiled.validate_input(input if input is not None else {})
         run_input = RunInput(
@@ -155,6 +160,7 @@ class Client:
             interrupt_before=compiled.check_breakpoints(interrupt_before, "interrupt_before"),
             interrupt_after=compiled.check_breakpoints(interrupt_after, "interrupt_after"),
             search_attributes=await self.search_attributes_registered(),
+            max_history_events=max_history_events,
         )
         return await self._start(run_input, run_id or f"{compiled.name}-{uuid.uuid4().hex[:12]}")
 
@@ -348,13 +354,16 @@ class Run:
         answers once."""
         req = self._resume_request(value, map, update, goto, wait, identity)
         try:
-            return await self._handle.execute_update(
+            snapshot = await self._handle.execute_update(
                 "resume", req, id=request_id or uuid.uuid4().hex, result_type=StateSnapshot
             )
         except temporalio.client.WorkflowUpdateFailedError as e:
             raise DecisionRejectedError(f"run '{self.run_id}' refused the decision: {_message(e)}") from None
         except temporalio.service.RPCError as e:
             raise self._rpc_error(e) from None
+        if wait and snapshot.status == "running":  # the run moved to a fresh history meanwhile
+            snapshot = await self.wait()
+        return snapshot
 
     async def send_resume(
         self,

@@ -32,6 +32,8 @@ with workflow.unsafe.imports_passed_through():
         REDUCE_ACTIVITY,
         ROUTE_ACTIVITY,
         WORKFLOW_NAME,
+        Carry,
+        CarriedTask,
         ChildPaused,
         GraphSpec,
         InterruptRequest,
@@ -54,6 +56,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows import checks, topology
 
 PauseKind = Literal["before", "after", "interrupt"]
+KEEP_CHECKPOINTS = 200
+"""Checkpoints a run keeps in memory (and carries across continue-as-new)."""
 
 
 @dataclass
@@ -107,14 +111,23 @@ class GraphWorkflow:
         self.created_at = workflow.now()
         self.updated_at = self.created_at
         self.paused_at: Optional[datetime] = None
+        self.generation = 0
+        self.handing_over = False
+        self.seen_length = 0
+        self.unseen_markers = 0
+        if inp.carry is not None:
+            self._restore(inp.carry)
 
     # ----------------------------------------------------------------- the run
 
     @workflow.run
     async def run(self, inp: RunInput) -> dict[str, Any]:
         try:
-            await self._begin(inp)
+            if inp.carry is None:
+                await self._begin(inp)
             while self.next:
+                if self._history_full(inp):
+                    await self._hand_over(inp)
                 await self._superstep()
             self.status = "completed"
         except _StepFailed as e:
@@ -142,6 +155,47 @@ class GraphWorkflow:
         routed = await self._route("__start__") if self.spec.start_has_router else []
         self.next = topology.entry_nodes(self.spec, routed)
         self._checkpoint("input", writes={"__input__": inp.input})
+
+    # ------------------------------------------------------ continue-as-new
+
+    def _history_full(self, inp: RunInput) -> bool:
+        """Time for a fresh history? Only between steps, with nothing in flight.
+
+        Local activities finish inside one workflow task, so the reported length
+        lags: add the markers written since it last moved.
+        """
+        info = workflow.info()
+        length = info.get_current_history_length()
+        if length != self.seen_length:
+            self.seen_length, self.unseen_markers = length, 0
+        full = length + self.unseen_markers >= inp.max_history_events or info.is_continue_as_new_suggested()
+        return full and all(t.runner is None for t in self.tasks)
+
+    async def _hand_over(self, inp: RunInput) -> None:
+        """Continue as new, carrying state, step count, pending questions and decisions."""
+        self.handing_over = True  # waiting resume() calls return now; clients poll on
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        carry = Carry(
+            values=self.values,
+            step=self.step,
+            next=self.next,
+            tasks=[CarriedTask(t.node, t.resumes, t.result, t.interrupts, t.defaults) for t in self.tasks],
+            barriers=self.barriers,
+            checkpoints=self.checkpoints,
+            decisions=self.decisions,
+            unrecorded=self.unrecorded,
+            skip_before=self.skip_before,
+            created_at=self.created_at,
+            generation=self.generation + 1,
+        )
+        workflow.continue_as_new(dataclasses.replace(inp, input={}, fork=None, carry=carry))
+
+    def _restore(self, carry: Carry) -> None:
+        self.values, self.step, self.next = carry.values, carry.step, carry.next
+        self.tasks = [_Task(t.node, t.resumes, t.result, t.interrupts, t.defaults) for t in carry.tasks]
+        self.barriers, self.checkpoints = carry.barriers, carry.checkpoints
+        self.decisions, self.unrecorded = carry.decisions, carry.unrecorded
+        self.skip_before, self.created_at, self.generation = carry.skip_before, carry.created_at, carry.generation
 
     async def _superstep(self) -> None:
         """Run the pending step to its end, pausing as often as people are asked."""
@@ -204,6 +258,7 @@ class GraphWorkflow:
         try:
             if node.local:
                 result = await workflow.execute_local_activity(activity_type, arg, **options)
+                self.unseen_markers += 1
             else:
                 result = await workflow.execute_activity(
                     activity_type, arg, heartbeat_timeout=_seconds(node.heartbeat_s), **options
@@ -369,7 +424,7 @@ class GraphWorkflow:
         pauses = self.pauses
         await self._decision(self._accept(req))
         if req.wait:
-            await workflow.wait_condition(lambda: self.pauses > pauses)
+            await workflow.wait_condition(lambda: self.pauses > pauses or self.handing_over)
         return self.get_state()
 
     @resume.validator
@@ -504,6 +559,7 @@ class GraphWorkflow:
         self.checkpoints.append(
             Checkpoint(self.step, dict(self.values), list(self.next), source, self.updated_at, writes, self.unrecorded)
         )
+        del self.checkpoints[:-KEEP_CHECKPOINTS]
         self.unrecorded = []
 
 
