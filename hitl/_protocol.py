@@ -236,6 +236,7 @@ class ResumeRequest:
 
     identity: str
     has_resume: bool = False
+    roles: list[str] = field(default_factory=list)
     resume: Any = None
     resume_map: Optional[dict[str, Any]] = None
     update: Optional[dict[str, Any]] = None

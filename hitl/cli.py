@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--task-queue", default=DEFAULT_TASK_QUEUE, help=f"task queue (default: {DEFAULT_TASK_QUEUE})")
     common.add_argument("--graphs", nargs="+", metavar="MODULE[:ATTR]", help="where the graphs live (default: HITL_GRAPHS or the bundled examples)")
     common.add_argument("--identity", help="who is deciding (default: HITL_IDENTITY or the OS user)")
+    common.add_argument("--roles", help="comma-separated roles the decider holds (default: HITL_ROLES)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
 
     parser = _Parser(prog="hitl", description="Human-in-the-loop graphs on Temporal.", parents=[common])
@@ -144,7 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
 async def _client(args: argparse.Namespace) -> Client:
     graphs = catalog.load(args.graphs) if args.graphs else None
     return await connect(
-        args.address, namespace=args.namespace, task_queue=args.task_queue, identity=args.identity, graphs=graphs
+        args.address,
+        namespace=args.namespace,
+        task_queue=args.task_queue,
+        identity=args.identity,
+        roles=_names(args.roles) or (),
+        graphs=graphs,
     )
 
 

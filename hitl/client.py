@@ -9,6 +9,7 @@ and updates); nothing is recomputed here.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import getpass
 import os
 import uuid
@@ -28,6 +29,7 @@ import temporalio.service
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from hitl import catalog
+from hitl.codec import from_env as codec_from_env
 from hitl._protocol import (
     DEFAULT_TASK_QUEUE,
     GRAPH,
@@ -89,6 +91,7 @@ async def connect(
     namespace: str | None = None,
     task_queue: str = DEFAULT_TASK_QUEUE,
     identity: str | None = None,
+    roles: Sequence[str] = (),
     graphs: Sequence[CompiledGraph] | None = None,
 ) -> Client:
     """Connect to Temporal: `address`, else `TEMPORAL_ADDRESS` / envconfig, else localhost:7233."""
@@ -99,15 +102,19 @@ async def connect(
         config["namespace"] = namespace
     config.setdefault("target_host", "localhost:7233")
     target = config["target_host"]
+    converter = pydantic_data_converter
+    codec = codec_from_env()
+    if codec is not None:
+        converter = dataclasses.replace(converter, payload_codec=codec)
     try:
-        temporal = await temporalio.client.Client.connect(**config, data_converter=pydantic_data_converter)
+        temporal = await temporalio.client.Client.connect(**config, data_converter=converter)
     except RuntimeError as e:
         reason = "connection refused" if "refused" in str(e).lower() else str(e).splitlines()[0][:160]
         raise HitlError(
             f"cannot reach Temporal at {target} ({reason}); start the local stack with "
             "`hitl dev` or set TEMPORAL_ADDRESS"
         ) from None
-    return Client(temporal, task_queue=task_queue, identity=identity, graphs=graphs)
+    return Client(temporal, task_queue=task_queue, identity=identity, roles=roles, graphs=graphs)
 
 
 class Client:
@@ -119,9 +126,11 @@ class Client:
         *,
         task_queue: str = DEFAULT_TASK_QUEUE,
         identity: str | None = None,
+        roles: Sequence[str] = (),
         graphs: Sequence[CompiledGraph] | None = None,
     ) -> None:
         self.temporal = temporal
+        self.roles = list(roles) or [r for r in os.environ.get("HITL_ROLES", "").replace(",", " ").split() if r]
         self.task_queue = task_queue
         self.identity = identity or default_identity()
         self._graphs = {g.name: g for g in graphs} if graphs is not None else None
@@ -422,6 +431,7 @@ class Run:
         targets = [goto] if isinstance(goto, str) else (list(goto) if goto else None)
         return ResumeRequest(
             identity=identity or self.client.identity,
+            roles=list(self.client.roles),
             has_resume=value is not NO_VALUE,
             resume=None if value is NO_VALUE else value,
             resume_map=map,

@@ -71,8 +71,10 @@ def interrupt(
     `value` must be JSON-serialisable. `schema` (a pydantic model or any type)
     declares the answer (or pass a JSON Schema dict): its JSON Schema is
     published with the pending interrupt, answers that do not fit are refused before they reach the run,
-    and the answer is returned as that type. `reviewers` names the identities
-    that may answer (anyone if not given).
+    and the answer is returned as that type. `reviewers` names who may answer:
+    identities, or `role:NAME` for callers holding that role (anyone if not
+    given). Identities and roles are what the caller asserts unless the
+    Temporal cluster authenticates clients (see the README).
 
     `timeout` sets a deadline on a durable Temporal timer: when nobody answers
     in time, `default` is the answer (recorded as decided by the deadline), or,

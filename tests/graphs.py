@@ -516,6 +516,19 @@ long_b.add_edge(START, "step")
 long_b.add_conditional_edges("step", _long_again)
 long_loop = long_b.compile(name="long_loop")
 
+# ------------------------------------------------------------ who may decide
+
+
+def _finance_review(state: ReviewState) -> dict:
+    answer = interrupt({"draft": state["draft"]}, reviewers=["alice", "role:finance"])
+    return {"status": f"{answer}"}
+
+
+guarded_b = StateGraph(ReviewState)
+guarded_b.add_node("review", _finance_review)
+guarded_b.add_edge(START, "review")
+guarded = guarded_b.compile(name="guarded")
+
 GRAPHS = [
     chain,
     async_chain,
@@ -541,4 +554,5 @@ GRAPHS = [
     notified,
     notify_broken,
     long_loop,
+    guarded,
 ]

@@ -26,14 +26,14 @@ class Result:
         return json.loads(self.out)
 
 
-async def cli(client: hitl.Client, *args: str) -> Result:
+async def cli(client: hitl.Client, *args: str, env: dict[str, str] | None = None) -> Result:
     """Run `python starter.py ARGS` without blocking the in-process worker."""
     address = client.temporal.service_client.config.target_host
     proc = await asyncio.create_subprocess_exec(
         sys.executable, str(ROOT / "starter.py"), *args,
         "--address", address, "--task-queue", TASK_QUEUE, "--graphs", "tests.graphs", "examples",
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "HITL_IDENTITY": "cli-user"},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "HITL_IDENTITY": "cli-user", **(env or {})},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

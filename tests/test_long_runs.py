@@ -41,7 +41,7 @@ async def test_long_loop_continues_as_new_within_the_bound(client: hitl.Client) 
 
 async def test_interrupt_every_hundred_steps_across_histories(client: hitl.Client) -> None:
     limit = min(STEPS, 1000)
-    run = await client.start("long_loop", {"i": 0, "limit": limit, "every": 100}, max_history_events=BOUND)
+    run = await client.start("long_loop", {"i": 0, "limit": limit, "every": 100}, max_history_events=min(BOUND, 400))
     state = await wait_for(run, "interrupted")
     answered = 0
     while state.status == "interrupted":

@@ -60,10 +60,15 @@ def check_resume(spec: GraphSpec, pause: Optional[str], next_nodes: list[str], p
         reject(f"interrupt(s) {sorted(by_id)} are waiting for an answer; resume with a value, a map, or goto")
     for interrupt_id, value in answers(req, pending).items():
         interrupt = by_id[interrupt_id]
-        if interrupt.reviewers and req.identity not in interrupt.reviewers:
+        if interrupt.reviewers and not may_review(interrupt.reviewers, req.identity, req.roles):
             reject(f"'{req.identity}' may not answer interrupt {interrupt_id}; its reviewers are {interrupt.reviewers}")
         if interrupt.schema is not None:
             check_schema(value, interrupt.schema, f"answer to interrupt {interrupt_id}")
+
+
+def may_review(reviewers: list[str], identity: str, roles: list[str]) -> bool:
+    """A reviewer entry is an identity, or `role:NAME` for anyone who holds that role."""
+    return identity in reviewers or any(f"role:{r}" in reviewers for r in roles)
 
 
 def check_edit(spec: GraphSpec, req: UpdateStateRequest) -> None:
