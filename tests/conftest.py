@@ -65,9 +65,9 @@ class WorkerProcess:
         self.address, self.task_queue = address, task_queue
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> WorkerProcess:
+    def start(self, graphs_ref: str = "tests.graphs") -> WorkerProcess:
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "worker.py"), "tests.graphs", "--address", self.address, "--task-queue", self.task_queue],
+            [sys.executable, str(ROOT / "worker.py"), graphs_ref, "--address", self.address, "--task-queue", self.task_queue],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             start_new_session=True,

@@ -1,0 +1,63 @@
+"""Fault injection: the worker is SIGKILLed at random moments while 20 runs execute
+nodes and take decisions. Every run must finish with each node's update applied
+exactly once and each decision applied exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import hitl
+from tests import graphs
+from tests.conftest import WorkerProcess
+
+RUNS = 20
+KILLS = 6
+
+
+async def _decide_all(runs: list[hitl.Run], done: asyncio.Event) -> None:
+    """Answer each run once it asks, retrying with the same request id until it lands."""
+    answered: set[str] = set()
+    while len(answered) < len(runs):
+        for i, run in enumerate(runs):
+            if run.run_id in answered:
+                continue
+            try:
+                state = await asyncio.wait_for(run.get_state(), 3)
+                if state.status == "interrupted":
+                    await asyncio.wait_for(run.resume(f"d{i}", request_id=f"{run.run_id}-decision", wait=False), 5)
+                    answered.add(run.run_id)
+                elif state.status != "running":
+                    answered.add(run.run_id)
+            except (asyncio.TimeoutError, hitl.HitlError):
+                pass  # the worker is down right now: try again with the same request id
+        await asyncio.sleep(0.1)
+    done.set()
+
+
+async def _kill_at_random(worker: WorkerProcess, rng: random.Random, done: asyncio.Event) -> int:
+    kills = 0
+    while kills < KILLS and not done.is_set():
+        await asyncio.sleep(rng.uniform(0.3, 1.5))
+        worker.kill()
+        kills += 1
+        await asyncio.sleep(rng.uniform(0.0, 0.5))
+        worker.start()
+    return kills
+
+
+async def test_random_worker_kills_lose_nothing_and_repeat_nothing(client: hitl.Client, worker_process: WorkerProcess) -> None:
+    rng = random.Random(20261124)
+    other = hitl.Client(client.temporal, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS, identity="chaos")
+    worker_process.start()
+    runs = [await other.start("faulty", {"seed": i}) for i in range(RUNS)]
+    done = asyncio.Event()
+    decider = asyncio.create_task(_decide_all(runs, done))
+    kills = await _kill_at_random(worker_process, rng, done)
+    await asyncio.wait_for(decider, 240)
+    finals = await asyncio.wait_for(asyncio.gather(*(r.result() for r in runs)), 240)
+    assert kills >= 3, "the chaos did not get to kill the worker mid-way"
+    for i, (run, final) in enumerate(zip(runs, finals)):
+        assert final["trail"] == ["n1", "n2", f"decide:d{i}", "n3", "n4"], (run.run_id, final)
+        decisions = (await run.get_state()).decisions
+        assert [(d.value, d.identity) for d in decisions] == [(f"d{i}", "chaos")], run.run_id
