@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import getpass
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -162,6 +163,7 @@ class Client:
         """
         compiled = graph if isinstance(graph, CompiledGraph) else self.graph(graph)
         values = compiled.validate_input(input if input is not None else {})
+        check_size(values, "input")
         run_input = RunInput(
             graph=compiled.spec(),
             input=values,
@@ -395,6 +397,7 @@ class Run:
         """Edit a paused run's state through the reducers, as if `as_node` wrote it."""
         if not isinstance(values, dict):
             raise InvalidInputError(f"values must be a JSON object of state keys; got {type(values).__name__}")
+        check_size(values, "values")
         req = UpdateStateRequest(identity or self.client.identity, values, as_node)
         try:
             return await self._handle.execute_update("update_state", req, result_type=StateSnapshot)
@@ -429,6 +432,7 @@ class Run:
         if update is not None and not isinstance(update, dict):
             raise InvalidInputError(f"update must be a JSON object of state keys; got {type(update).__name__}")
         targets = [goto] if isinstance(goto, str) else (list(goto) if goto else None)
+        check_size([None if value is NO_VALUE else value, map, update], "the decision")
         return ResumeRequest(
             identity=identity or self.client.identity,
             roles=list(self.client.roles),
@@ -462,6 +466,20 @@ class Run:
                 f"no worker answered for run '{self.run_id}' ({e.message}); start one with `python worker.py` — {self.where()}"
             )
         return HitlError(f"Temporal refused the call for run '{self.run_id}': {e.message} — {self.where()}")
+
+
+MAX_PAYLOAD_BYTES = 2_000_000
+"""Temporal's default limit on one payload; larger ones are refused by the server."""
+
+
+def check_size(value: Any, what: str) -> None:
+    """Refuse a value Temporal would refuse, with a line that says what to do instead."""
+    size = len(json.dumps(value, default=str))
+    if size > MAX_PAYLOAD_BYTES:
+        raise InvalidInputError(
+            f"{what} is {size / 1e6:.1f} MB; Temporal takes payloads up to {MAX_PAYLOAD_BYTES / 1e6:.0f} MB: "
+            "keep large data outside the run's state and store a reference to it"
+        )
 
 
 def default_identity() -> str:

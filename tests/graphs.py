@@ -562,6 +562,15 @@ fault_b.add_edge("decide", "n3")
 fault_b.add_edge("n3", "n4")
 faulty = fault_b.compile(name="faulty")
 
+def _unserialisable(state: FlakyState) -> dict:
+    return {"key": object()}
+
+
+unser_b = StateGraph(FlakyState)
+unser_b.add_node("leaky", _unserialisable)
+unser_b.add_edge(START, "leaky")
+unserialisable = unser_b.compile(name="unserialisable")
+
 GRAPHS = [
     chain,
     async_chain,
@@ -589,4 +598,5 @@ GRAPHS = [
     long_loop,
     guarded,
     faulty,
+    unserialisable,
 ]

@@ -1,0 +1,139 @@
+"""Record the Temporal histories the replay test guards: `python -m tests.histories.record`.
+
+Each scenario runs an example graph (or a test graph for a feature the examples
+do not show) through its pauses and decisions on a fresh dev server, and saves
+every Temporal run of it as JSON here. Re-record only on purpose: a workflow
+change that makes the replay test fail would break runs already in flight
+(guard such a change with `workflow.patched`, or drain old runs first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import examples
+import hitl
+from hitl.server import DevServer
+from tests import graphs
+from tests.conftest import free_port
+
+HERE = Path(__file__).parent
+REFUND = {"messages": [{"role": "user", "content": "Please refund order 42."}]}
+
+
+async def approval(c: hitl.Client) -> str:
+    run = await c.start("approval", {"topic": "tea"}, run_id="approval")
+    await run.wait()
+    await run.resume("approve", identity="alice")
+    return run.run_id
+
+
+async def edit_state(c: hitl.Client) -> str:
+    run = await c.start("edit_state", {"topic": "tea"}, run_id="edit_state")
+    await run.wait()
+    await run.update_state({"draft": "edited"})
+    await run.resume()
+    return run.run_id
+
+
+async def validate_input(c: hitl.Client) -> str:
+    run = await c.start("validate_input", {"name": "Ada"}, run_id="validate_input")
+    await run.wait()
+    await run.resume("old")
+    await run.resume(36)
+    try:
+        await run.resume(0)
+    except hitl.DecisionRejectedError:
+        pass
+    await run.resume(36)
+    return run.run_id
+
+
+async def tool_review(c: hitl.Client) -> str:
+    run = await c.start("tool_review", REFUND, run_id="tool_review")
+    await run.wait()
+    edit = {"type": "edit", "edited_action": {"args": {"order_id": 42, "amount": 12.5}}}
+    await run.resume({"decisions": [edit, {"type": "reject", "message": "call instead"}]})
+    return run.run_id
+
+
+async def parallel_and_signal(c: hitl.Client) -> str:
+    run = await c.start("parallel", {}, run_id="parallel")
+    state = await run.wait()
+    left = next(i for i in state.interrupts if i.node == "left")
+    await run.resume(map={left.id: "L"})
+    await run.send_resume("R")
+    await run.result()
+    return run.run_id
+
+
+async def goto_and_edit_as_node(c: hitl.Client) -> str:
+    run = await c.start("review_breaks", {}, run_id="breakpoints")
+    await run.wait()
+    await run.update_state({"draft": "d2"}, as_node="write")
+    await run.resume()
+    await run.resume(hitl.Command(update={"draft": "d3"}, goto="publish"))
+    await run.result()
+    return run.run_id
+
+
+async def subgraph(c: hitl.Client) -> str:
+    run = await c.start("parent", {"topic": "budgets"}, run_id="parent")
+    await run.wait()
+    await run.resume("yes")
+    return run.run_id
+
+
+async def deadline(c: hitl.Client) -> str:
+    run = await c.start("deadline_escalate", {}, run_id="deadline")
+    await run.result()
+    return run.run_id
+
+
+async def continue_as_new(c: hitl.Client) -> str:
+    run = await c.start("long_loop", {"i": 0, "limit": 250, "every": 100}, run_id="long_loop", max_history_events=120)
+    state = await run.wait()
+    while state.status == "interrupted":
+        state = await run.resume("ok")
+    return run.run_id
+
+
+SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
+    approval, edit_state, validate_input, tool_review, parallel_and_signal,
+    goto_and_edit_as_node, subgraph, deadline, continue_as_new,
+]
+
+
+async def record(server: DevServer) -> None:
+    client = await hitl.connect(server.address, task_queue="record", graphs=[*examples.GRAPHS, *graphs.GRAPHS], identity="recorder")
+    for old in HERE.glob("*.json"):
+        old.unlink()
+    async with client.worker():
+        for scenario in SCENARIOS:
+            run_id = await scenario(client)
+            await client.get_run(run_id).result()
+            ids = [run_id]
+            async for w in client.temporal.list_workflows(f'WorkflowId STARTS_WITH "{run_id}"'):
+                if w.id not in ids:
+                    ids.append(w.id)  # subgraph runs
+            n = 0
+            for workflow_id in ids:
+                async for w in client.temporal.list_workflows(f'WorkflowId = "{workflow_id}"'):
+                    history = await client.temporal.get_workflow_handle(workflow_id, run_id=w.run_id).fetch_history()
+                    n += 1
+                    path = HERE / f"{scenario.__name__}-{n}.json"
+                    path.write_text(json.dumps({"workflow_id": workflow_id, "history": json.loads(history.to_json())}, indent=1))
+            print(f"recorded {scenario.__name__}: {n} run(s)", flush=True)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as data, DevServer(data, port=free_port(), ui_port=free_port()) as server:
+        asyncio.run(record(server))
+
+
+if __name__ == "__main__":
+    main()

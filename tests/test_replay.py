@@ -1,0 +1,36 @@
+"""Determinism guard: recorded histories of every example (pauses, decisions,
+edits, deadlines, subgraphs, continue-as-new) must replay on the current
+workflow code. A failure here means a change would break runs in flight.
+Refresh deliberately with `python -m tests.histories.record`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows import GraphWorkflow
+
+FIXTURES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_there_are_fixtures_for_every_scenario() -> None:
+    from tests.histories.record import SCENARIOS
+
+    recorded = {p.name.rsplit("-", 1)[0] for p in FIXTURES}
+    assert recorded == {s.__name__ for s in SCENARIOS}
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
+async def test_history_replays_on_current_code(path: Path) -> None:
+    data = json.loads(path.read_text())
+    history = WorkflowHistory.from_json(data["workflow_id"], data["history"])
+    assert len(history.events) > 5
+    result = await Replayer(workflows=[GraphWorkflow], data_converter=pydantic_data_converter).replay_workflow(
+        history, raise_on_replay_failure=False
+    )
+    assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
