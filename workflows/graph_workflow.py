@@ -115,6 +115,7 @@ class GraphWorkflow:
         self.handing_over = False
         self.seen_length = 0
         self.unseen_markers = 0
+        self.summary = ""
         if inp.carry is not None:
             self._restore(inp.carry)
 
@@ -411,10 +412,12 @@ class GraphWorkflow:
                 WAITING_SINCE.value_set(self.paused_at) if self.paused_at else WAITING_SINCE.value_unset(),
             ]
         )
-        summary = "; ".join(_short(i.value) for i in pending) if pending else (
-            f"breakpoint {self.pause} {', '.join(nodes)}" if self.pause else ""
-        )
-        workflow.upsert_memo({SUMMARY_MEMO: summary})
+        if self.pause is None:
+            return  # the summary is read only while a run waits: no event spent clearing it
+        summary = "; ".join(_short(i.value) for i in pending) if pending else f"breakpoint {self.pause} {', '.join(nodes)}"
+        if summary != self.summary:
+            workflow.upsert_memo({SUMMARY_MEMO: summary})
+            self.summary = summary
 
     # ------------------------------------------------------------- decisions
 

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench` (full size) or `python -m bench --small` (CI)."""

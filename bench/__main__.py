@@ -1,0 +1,368 @@
+"""`python -m bench [--small]`: every figure measured in one run, on one machine,
+against its own local dev server, side by side with a hand-written Temporal
+workflow (the floor) and with what users would pick instead. Prints Markdown."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import temporalio.client
+from temporalio.worker import Worker
+
+import hitl
+from bench import graphs, plain
+from hitl.server import DevServer
+
+ROOT = Path(__file__).resolve().parent.parent
+POLL = 0.05
+
+
+@dataclass
+class Sizes:
+    runs: int
+    repeats: int
+    resumes: int
+    scale: int
+    loop: int
+
+
+FULL = Sizes(runs=200, repeats=3, resumes=100, scale=5000, loop=10000)
+SMALL = Sizes(runs=20, repeats=1, resumes=20, scale=50, loop=500)
+
+
+def log(message: str) -> None:
+    print(f"  ... {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def until(check: Callable[[], Awaitable[bool]]) -> None:
+    while not await check():
+        await asyncio.sleep(POLL)
+
+
+# ---------------------------------------------------------------- 1. approval
+
+
+async def approval_floor(temporal: temporalio.client.Client, n: int) -> float:
+    start = time.perf_counter()
+    handles = await asyncio.gather(
+        *(temporal.start_workflow("plain.Approval", "tea", id=f"plain-{time.time_ns()}-{i}", task_queue="bench-plain") for i in range(n))
+    )
+    await asyncio.gather(*(until(lambda h=h: h.query("is_waiting")) for h in handles))
+    await asyncio.gather(*(h.signal("decide", "approve") for h in handles))
+    results = await asyncio.gather(*(h.result() for h in handles))
+    assert all(r["status"] == "published" for r in results)
+    return time.perf_counter() - start
+
+
+async def approval_plugin(temporal: temporalio.client.Client, n: int) -> float:
+    start = time.perf_counter()
+    handles = await asyncio.gather(
+        *(temporal.start_workflow("bench.LangGraphPluginApproval", "tea", id=f"lgp-{time.time_ns()}-{i}", task_queue="bench-plugin") for i in range(n))
+    )
+    await asyncio.gather(*(until(lambda h=h: h.query("is_waiting")) for h in handles))
+    await asyncio.gather(*(h.signal("decide", "approve") for h in handles))
+    results = await asyncio.gather(*(h.result() for h in handles))
+    assert all(r["status"] == "published" for r in results)
+    return time.perf_counter() - start
+
+
+async def approval_hitl(client: hitl.Client, graph: str, n: int, *, breakpoint: bool = False) -> float:
+    start = time.perf_counter()
+    runs = await asyncio.gather(
+        *(client.start(graph, {"topic": "tea"}, interrupt_before=["publish"] if breakpoint else None) for _ in range(n))
+    )
+
+    async def paused(run: hitl.Run) -> bool:
+        return (await run.get_state()).status == "interrupted"
+
+    await asyncio.gather(*(until(lambda r=r: paused(r)) for r in runs))
+    if breakpoint:
+        await asyncio.gather(*(r.resume(wait=False) for r in runs))
+    else:
+        await asyncio.gather(*(r.resume("approve", wait=False) for r in runs))
+    results = await asyncio.gather(*(r.result() for r in runs))
+    assert all(r["status"] == "published" for r in results)
+    return time.perf_counter() - start
+
+
+# ---------------------------------------------------------------- 2. resume latency
+
+
+async def latency_floor(temporal: temporalio.client.Client, k: int) -> list[float]:
+    handle = await temporal.start_workflow("plain.Stepper", k, id=f"plain-step-{time.time_ns()}", task_queue="bench-plain")
+    out = []
+    for _ in range(k):
+        t = time.perf_counter()
+        await handle.execute_update("decide", "ok")
+        out.append(time.perf_counter() - t)
+    return out
+
+
+async def latency_hitl(client: hitl.Client, k: int, *, breakpoint: bool) -> list[float]:
+    if breakpoint:
+        run = await client.start("bench_ticker", {"i": 0, "limit": k}, interrupt_before=["tick"])
+    else:
+        run = await client.start("bench_stepper", {"i": 0, "limit": k})
+    await run.wait()
+    out = []
+    for _ in range(k):
+        t = time.perf_counter()
+        if breakpoint:
+            await run.resume()
+        else:
+            await run.resume("ok")
+        out.append(time.perf_counter() - t)
+    return out
+
+
+# ---------------------------------------------------------------- 3. history cost
+
+
+async def events(temporal: temporalio.client.Client, run_id: str) -> list[Any]:
+    return [e async for e in temporal.get_workflow_handle(run_id).fetch_history_events()]
+
+
+async def history_cost(client: hitl.Client) -> dict[str, float]:
+    t = client.temporal
+    chain5 = await client.start("bench_chain5", {"i": 0})
+    chain20 = await client.start("bench_chain20", {"i": 0})
+    await chain5.result(), await chain20.result()
+    e5, e20 = len(await events(t, chain5.run_id)), len(await events(t, chain20.run_id))
+    local = await client.start("bench_loop", {"i": 0, "limit": 20})
+    local5 = await client.start("bench_loop", {"i": 0, "limit": 5})
+    await local.result(), await local5.result()
+    l20, l5 = len(await events(t, local.run_id)), len(await events(t, local5.run_id))
+
+    async def stepper_events(k: int, breakpoint: bool) -> int:
+        graph = "bench_ticker" if breakpoint else "bench_stepper"
+        run = await client.start(graph, {"i": 0, "limit": k}, interrupt_before=["tick"] if breakpoint else None)
+        await run.wait()
+        for _ in range(k):
+            await (run.resume() if breakpoint else run.resume("ok"))
+        await run.result()
+        return len(await events(t, run.run_id))
+
+    d_interrupt = (await stepper_events(6, False) - await stepper_events(2, False)) / 4
+    d_breakpoint = (await stepper_events(6, True) - await stepper_events(2, True)) / 4
+    approval = await client.start("bench_approval", {"topic": "tea"})
+    await approval.wait()
+    await approval.resume("approve")
+    e_approval = len(await events(t, approval.run_id))
+    floor = await t.start_workflow("plain.Approval", "tea", id=f"plain-h-{time.time_ns()}", task_queue="bench-plain")
+    await until(lambda: floor.query("is_waiting"))
+    await floor.signal("decide", "approve")
+    await floor.result()
+    e_floor = len(await events(t, floor.id))
+
+    blob = "x" * 100_000
+    big = await client.start("bench_chain5", {"i": 0, "blob": blob})
+    await big.result()
+    history = await events(t, big.run_id)
+    inputs = sum(len(e.SerializeToString()) for e in history if e.HasField("activity_task_scheduled_event_attributes"))
+    results = sum(len(e.SerializeToString()) for e in history if e.HasField("activity_task_completed_event_attributes"))
+    return {
+        "events per activity node": (e20 - e5) / 15,
+        "events per local-activity node": (l20 - l5) / 15,
+        "events per decision, interrupt() (incl. the node's re-run)": d_interrupt,
+        "events per decision, breakpoint": d_breakpoint,
+        "events, approval run (hitl)": e_approval,
+        "events, approval run (hand-written)": e_floor,
+        "bytes per step into history, 100 KB state: node input": inputs / 5,
+        "bytes per step into history, 100 KB state: node result": results / 5,
+    }
+
+
+# ---------------------------------------------------------------- 4. scale
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def scale(server: DevServer, n: int) -> dict[str, float]:
+    queue = "bench-scale"
+    worker = subprocess.Popen(
+        [sys.executable, str(ROOT / "worker.py"), "bench.graphs", "--address", server.address, "--task-queue", queue],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+    )
+    try:
+        client = await hitl.connect(server.address, task_queue=queue, graphs=graphs.GRAPHS)
+        gate = asyncio.Semaphore(200)
+
+        async def start_one(i: int) -> None:
+            async with gate:
+                await client.start("bench_approval", {"topic": "tea"}, run_id=f"scale-{i}")
+
+        t = time.perf_counter()
+        await asyncio.gather(*(start_one(i) for i in range(n)))
+        query = f'WorkflowType = "hitl.Graph" AND HitlStatus = "interrupted" AND HitlGraph = "bench_approval"'
+        last = -1
+        while (count := (await client.temporal.count_workflows(query)).count) < n:
+            if count // 500 != last // 500:
+                log(f"scale: {count}/{n} runs paused")
+            last = count
+            await asyncio.sleep(0.5)
+        paused_in = time.perf_counter() - t
+        rss = rss_mb(worker.pid)
+        t = time.perf_counter()
+        pending = await client.pending()
+        list_s = time.perf_counter() - t
+        assert len([p for p in pending if p.run_id.startswith("scale-")]) == n
+
+        async def resume_one(i: int) -> None:
+            async with gate:
+                await client.get_run(f"scale-{i}").resume("approve", wait=False)
+
+        t = time.perf_counter()
+        await asyncio.gather(*(resume_one(i) for i in range(n)))
+        done = 'WorkflowType = "hitl.Graph" AND ExecutionStatus = "Completed" AND HitlGraph = "bench_approval" AND WorkflowId STARTS_WITH "scale-"'
+        while (await client.temporal.count_workflows(done)).count < n:
+            await asyncio.sleep(0.5)
+        resume_s = time.perf_counter() - t
+        return {"runs": n, "start and pause all (s)": paused_in, "worker RSS with all paused (MB)": rss,
+                "list all pending (s)": list_s, "resume all to completion (s)": resume_s}
+    finally:
+        worker.terminate()
+        worker.wait()
+
+
+# ---------------------------------------------------------------- 5. long loop
+
+
+async def long_loop(client: hitl.Client, steps: int) -> dict[str, float]:
+    t = time.perf_counter()
+    run = await client.start("bench_loop", {"i": 0, "limit": steps})
+    final = await run.result()
+    elapsed = time.perf_counter() - t
+    assert final["i"] == steps
+    sizes = []
+    async for w in client.temporal.list_workflows(f'WorkflowId = "{run.run_id}"'):
+        h = client.temporal.get_workflow_handle(run.run_id, run_id=w.run_id)
+        sizes.append(len([e async for e in h.fetch_history_events()]))
+    return {"steps": steps, "time (s)": elapsed, "histories": len(sizes), "largest history (events)": max(sizes)}
+
+
+# ---------------------------------------------------------------- report
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def run(sizes: Sizes) -> str:
+    out = [f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
+           f"Temporal dev server (SQLite). Sizes: {sizes}.", ""]
+    with tempfile.TemporaryDirectory() as data, DevServer(data, port=free_port(), ui_port=free_port()) as server:
+        client = await hitl.connect(server.address, task_queue="bench", graphs=graphs.GRAPHS)
+        temporal = client.temporal
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(client.worker())
+            await stack.enter_async_context(Worker(temporal, task_queue="bench-plain", workflows=plain.WORKFLOWS, activities=plain.ACTIVITIES))
+            peers = _peers_available()
+            if peers:
+                from bench import peers as lg
+
+                await stack.enter_async_context(Worker(temporal, task_queue="bench-plugin", workflows=[lg.PluginApproval], plugins=[lg.plugin()]))
+
+            n = sizes.runs
+            variants: list[tuple[str, Callable[[], Awaitable[float]]]] = [
+                ("hand-written Temporal workflow (floor)", lambda: approval_floor(temporal, n)),
+                ("hitl, interrupt() in a node", lambda: approval_hitl(client, "bench_approval", n)),
+                ("hitl, interrupt() in a node, local activities", lambda: approval_hitl(client, "bench_approval_local", n)),
+                ("hitl, static breakpoint", lambda: approval_hitl(client, "bench_approval_breakpoint", n, breakpoint=True)),
+            ]
+            if peers:
+                variants += [
+                    ("LangGraph in process, SQLite checkpointer", lambda: asyncio.to_thread(lg.langgraph_sqlite, n)),
+                    ("LangGraph under temporalio-langgraph", lambda: approval_plugin(temporal, n)),
+                ]
+            results: dict[str, float] = {}
+            for name, measure in variants:
+                times = []
+                for r in range(sizes.repeats):
+                    log(f"approval: {name}, repeat {r + 1}/{sizes.repeats}")
+                    times.append(await measure() / n * 1000)
+                results[name] = statistics.median(times)
+            floor = results["hand-written Temporal workflow (floor)"]
+            out += [f"### 1. Approval scenario ({n} runs started, paused, resumed, finished; median of {sizes.repeats})", "",
+                    "| system | ms/run | ratio to floor |", "|---|---:|---:|"]
+            out += [f"| {k} | {v:.2f} | {v / floor:.2f}x |" for k, v in results.items()]
+            if not peers:
+                out.append("| LangGraph peers | not installed | `pip install -e '.[bench]'` |")
+
+            log("resume latency")
+            k = sizes.resumes
+            lat = {
+                "hand-written Temporal workflow (floor)": await latency_floor(temporal, k),
+                "hitl, interrupt() in a node": await latency_hitl(client, k, breakpoint=False),
+                "hitl, static breakpoint": await latency_hitl(client, k, breakpoint=True),
+            }
+            f50 = pct(lat["hand-written Temporal workflow (floor)"], 0.5)
+            f95 = pct(lat["hand-written Temporal workflow (floor)"], 0.95)
+            out += ["", f"### 2. Resume latency (resume call to paused again after one node; {k} resumes)", "",
+                    "| system | p50 ms | p95 ms | p50 ratio | p95 ratio |", "|---|---:|---:|---:|---:|"]
+            for name, values in lat.items():
+                p50, p95 = pct(values, 0.5), pct(values, 0.95)
+                out.append(f"| {name} | {p50 * 1000:.1f} | {p95 * 1000:.1f} | {p50 / f50:.2f}x | {p95 / f95:.2f}x |")
+
+            log("history cost")
+            cost = await history_cost(client)
+            out += ["", "### 3. History cost", "", "| measure | value |", "|---|---:|"]
+            out += [f"| {k} | {v:,.1f} |" for k, v in cost.items()]
+
+            log(f"scale: {sizes.scale} paused runs")
+            sc = await scale(server, sizes.scale)
+            out += ["", "### 4. Scale", "", "| measure | value |", "|---|---:|"]
+            out += [f"| {k} | {v:,.2f} |" for k, v in sc.items()]
+
+            log(f"long loop: {sizes.loop} steps")
+            ll = await long_loop(client, sizes.loop)
+            out += ["", "### 5. Long loop (local-activity node, default 5,000-event bound)", "", "| measure | value |", "|---|---:|"]
+            out += [f"| {k} | {v:,.1f} |" for k, v in ll.items()]
+    return "\n".join(out)
+
+
+def _peers_available() -> bool:
+    try:
+        import langgraph.checkpoint.sqlite  # noqa: F401
+        import temporalio.langgraph  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--small", action="store_true", help="CI sizes: a minute, not half an hour")
+    args = parser.parse_args()
+    report = asyncio.run(run(SMALL if args.small else FULL))
+    print(report, flush=True)
+
+
+if __name__ == "__main__":
+    main()
