@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from temporalio import activity
@@ -33,6 +34,15 @@ from hitl.graph import CompiledGraph, Node
 from hitl.interrupt import GraphInterrupt, node_scope, reset_scope
 from hitl.state import to_json
 from hitl.types import END, Command, HitlError
+
+
+@contextmanager
+def _graph_mistakes_fail_at_once() -> Iterator[None]:
+    """A mistake in the graph (HitlError) will not mend itself: fail without retries."""
+    try:
+        yield
+    except HitlError as e:
+        raise ApplicationError(str(e), type=type(e).__name__, non_retryable=True) from None
 
 
 class GraphActivities:
@@ -56,28 +66,22 @@ class GraphActivities:
                 type="NodeNotFound",
                 non_retryable=True,
             )
-        try:
+        with _graph_mistakes_fail_at_once():
             return await self._call(graph, node, task)
-        except HitlError as e:
-            raise ApplicationError(str(e), type=type(e).__name__, non_retryable=True) from None
 
     @activity.defn(name=ROUTE_ACTIVITY)
     async def route(self, task: RouteTask) -> list[str]:
         graph = self._graph(task.graph)
-        try:
+        with _graph_mistakes_fail_at_once():
             return graph.route(task.node, task.state)
-        except HitlError as e:
-            raise ApplicationError(str(e), type=type(e).__name__, non_retryable=True) from None
 
     @activity.defn(name=REDUCE_ACTIVITY)
     async def reduce(self, task: ReduceTask) -> dict[str, Any]:
         schema = self._graph(task.graph).schema
         values = dict(task.values)
-        try:
+        with _graph_mistakes_fail_at_once():
             for write in task.writes:
                 values = schema.apply(values, write)
-        except HitlError as e:
-            raise ApplicationError(str(e), type=type(e).__name__, non_retryable=True) from None
         return values
 
     @activity.defn(name=NOTIFY_ACTIVITY)

@@ -63,22 +63,11 @@ async def until(check: Callable[[], Awaitable[bool]]) -> None:
 # ---------------------------------------------------------------- 1. approval
 
 
-async def approval_floor(temporal: temporalio.client.Client, n: int) -> float:
+async def approval_by_signal(temporal: temporalio.client.Client, workflow: str, task_queue: str, n: int) -> float:
+    """A hand-written approval workflow: start n, wait until all wait, signal, collect."""
     start = time.perf_counter()
     handles = await asyncio.gather(
-        *(temporal.start_workflow("plain.Approval", "tea", id=f"plain-{time.time_ns()}-{i}", task_queue="bench-plain") for i in range(n))
-    )
-    await asyncio.gather(*(until(lambda h=h: h.query("is_waiting")) for h in handles))
-    await asyncio.gather(*(h.signal("decide", "approve") for h in handles))
-    results = await asyncio.gather(*(h.result() for h in handles))
-    assert all(r["status"] == "published" for r in results)
-    return time.perf_counter() - start
-
-
-async def approval_plugin(temporal: temporalio.client.Client, n: int) -> float:
-    start = time.perf_counter()
-    handles = await asyncio.gather(
-        *(temporal.start_workflow("bench.LangGraphPluginApproval", "tea", id=f"lgp-{time.time_ns()}-{i}", task_queue="bench-plugin") for i in range(n))
+        *(temporal.start_workflow(workflow, "tea", id=f"{task_queue}-{time.time_ns()}-{i}", task_queue=task_queue) for i in range(n))
     )
     await asyncio.gather(*(until(lambda h=h: h.query("is_waiting")) for h in handles))
     await asyncio.gather(*(h.signal("decide", "approve") for h in handles))
@@ -291,7 +280,7 @@ async def run(sizes: Sizes) -> str:
 
             n = sizes.runs
             variants: list[tuple[str, Callable[[], Awaitable[float]]]] = [
-                ("hand-written Temporal workflow (floor)", lambda: approval_floor(temporal, n)),
+                ("hand-written Temporal workflow (floor)", lambda: approval_by_signal(temporal, "plain.Approval", "bench-plain", n)),
                 ("hitl, interrupt() in a node", lambda: approval_hitl(client, "bench_approval", n)),
                 ("hitl, interrupt() in a node, local activities", lambda: approval_hitl(client, "bench_approval_local", n)),
                 ("hitl, static breakpoint", lambda: approval_hitl(client, "bench_approval_breakpoint", n, breakpoint=True)),
@@ -299,7 +288,7 @@ async def run(sizes: Sizes) -> str:
             if peers:
                 variants += [
                     ("LangGraph in process, SQLite checkpointer", lambda: asyncio.to_thread(lg.langgraph_sqlite, n)),
-                    ("LangGraph under temporalio-langgraph", lambda: approval_plugin(temporal, n)),
+                    ("LangGraph under temporalio-langgraph", lambda: approval_by_signal(temporal, "bench.LangGraphPluginApproval", "bench-plugin", n)),
                 ]
             results: dict[str, float] = {}
             for name, measure in variants:

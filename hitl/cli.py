@@ -20,6 +20,7 @@ from typing import Any, Callable, Coroutine, Sequence
 from hitl import catalog
 from hitl._protocol import DEFAULT_TASK_QUEUE
 from hitl.client import NO_VALUE, Client, Run, connect
+from hitl.graph import CompiledGraph
 from hitl.types import HitlError, InvalidInputError, RunFailedError, StateSnapshot
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -142,8 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------- commands
 
 
+def _graphs(args: argparse.Namespace) -> list[CompiledGraph]:
+    """The graphs this command knows: --graphs, else HITL_GRAPHS, else the examples."""
+    return catalog.load(args.graphs) if args.graphs else list(catalog.by_name().values())
+
+
 async def _client(args: argparse.Namespace) -> Client:
-    graphs = catalog.load(args.graphs) if args.graphs else None
+    graphs = _graphs(args)
     return await connect(
         args.address,
         namespace=args.namespace,
@@ -156,8 +162,7 @@ async def _client(args: argparse.Namespace) -> Client:
 
 async def cmd_start(args: argparse.Namespace) -> int:
     data = parse_json(args.input, "--input", object_only=True)
-    graphs = {g.name: g for g in catalog.load(args.graphs)} if args.graphs else catalog.by_name()
-    graph = catalog.lookup(graphs, args.graph)
+    graph = catalog.lookup({g.name: g for g in _graphs(args)}, args.graph)
     graph.validate_input(data)  # before connecting: bad input never reaches the server
     client = await _client(args)
     run = await client.start(
@@ -243,7 +248,7 @@ async def cmd_fork(args: argparse.Namespace) -> int:
 
 
 async def cmd_graphs(args: argparse.Namespace) -> int:
-    graphs = catalog.load(args.graphs) if args.graphs else list(catalog.by_name().values())
+    graphs = _graphs(args)
     rows = [[g.name, ", ".join(g.nodes)] for g in graphs]
     return emit(args, [{"name": g.name, "nodes": list(g.nodes)} for g in graphs], lambda _: table(["GRAPH", "NODES"], rows))
 
@@ -270,7 +275,7 @@ async def cmd_dev(args: argparse.Namespace) -> int:
         await asyncio.to_thread(server.start)
         address = server.address
     try:
-        graphs = catalog.load(args.graphs) if args.graphs else list(catalog.by_name().values())
+        graphs = _graphs(args)
         client = await connect(address, namespace=args.namespace, task_queue=args.task_queue, identity=args.identity, graphs=graphs)
         async with client.worker():
             print(f"worker serving graphs: {', '.join(g.name for g in graphs)}")
