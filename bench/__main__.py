@@ -263,9 +263,17 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def run(sizes: Sizes) -> str:
-    out = [f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
-           f"Temporal dev server (SQLite). Sizes: {sizes}.", ""]
+def emit(lines: list[str]) -> None:
+    """Print a table as soon as it is measured, so a late failure loses nothing before it."""
+    print("\n".join(lines), flush=True)
+
+
+SECTIONS = ("approval", "latency", "history", "scale", "loop")
+
+
+async def run(sizes: Sizes, only: set[str]) -> None:
+    emit([f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
+           f"Temporal dev server (SQLite). Sizes: {sizes}.", ""])
     with tempfile.TemporaryDirectory() as data, DevServer(data, port=free_port(), ui_port=free_port()) as server:
         client = await hitl.connect(server.address, task_queue="bench", graphs=graphs.GRAPHS)
         temporal = client.temporal
@@ -278,62 +286,72 @@ async def run(sizes: Sizes) -> str:
 
                 await stack.enter_async_context(Worker(temporal, task_queue="bench-plugin", workflows=[lg.PluginApproval], plugins=[lg.plugin()]))
 
-            n = sizes.runs
-            variants: list[tuple[str, Callable[[], Awaitable[float]]]] = [
-                ("hand-written Temporal workflow (floor)", lambda: approval_by_signal(temporal, "plain.Approval", "bench-plain", n)),
-                ("hitl, interrupt() in a node", lambda: approval_hitl(client, "bench_approval", n)),
-                ("hitl, interrupt() in a node, local activities", lambda: approval_hitl(client, "bench_approval_local", n)),
-                ("hitl, static breakpoint", lambda: approval_hitl(client, "bench_approval_breakpoint", n, breakpoint=True)),
-            ]
-            if peers:
-                variants += [
-                    ("LangGraph in process, SQLite checkpointer", lambda: asyncio.to_thread(lg.langgraph_sqlite, n)),
-                    ("LangGraph under temporalio-langgraph", lambda: approval_by_signal(temporal, "bench.LangGraphPluginApproval", "bench-plugin", n)),
-                ]
-            results: dict[str, float] = {}
-            for name, measure in variants:
-                times = []
-                for r in range(sizes.repeats):
-                    log(f"approval: {name}, repeat {r + 1}/{sizes.repeats}")
-                    times.append(await measure() / n * 1000)
-                results[name] = statistics.median(times)
-            floor = results["hand-written Temporal workflow (floor)"]
-            out += [f"### 1. Approval scenario ({n} runs started, paused, resumed, finished; median of {sizes.repeats})", "",
-                    "| system | ms/run | ratio to floor |", "|---|---:|---:|"]
-            out += [f"| {k} | {v:.2f} | {v / floor:.2f}x |" for k, v in results.items()]
-            if not peers:
-                out.append("| LangGraph peers | not installed | `pip install -e '.[bench]'` |")
+            if "approval" in only:
+                await report_approval(client, sizes.runs, sizes.repeats)
+            if "latency" in only:
+                await report_latency(client, sizes.resumes)
+            if "history" in only:
+                log("history cost")
+                cost = await history_cost(client)
+                emit(["", "### 3. History cost", "", "| measure | value |", "|---|---:|"] + [f"| {k} | {v:,.1f} |" for k, v in cost.items()])
+            if "scale" in only:
+                log(f"scale: {sizes.scale} paused runs")
+                sc = await scale(server, sizes.scale)
+                emit(["", "### 4. Scale", "", "| measure | value |", "|---|---:|"] + [f"| {k} | {v:,.2f} |" for k, v in sc.items()])
+            if "loop" in only:
+                log(f"long loop: {sizes.loop} steps")
+                ll = await long_loop(client, sizes.loop)
+                emit(["", "### 5. Long loop (local-activity node, default 5,000-event bound)", "", "| measure | value |", "|---|---:|"]
+                     + [f"| {k} | {v:,.1f} |" for k, v in ll.items()])
 
-            log("resume latency")
-            k = sizes.resumes
-            lat = {
-                "hand-written Temporal workflow (floor)": await latency_floor(temporal, k),
-                "hitl, interrupt() in a node": await latency_hitl(client, k, breakpoint=False),
-                "hitl, static breakpoint": await latency_hitl(client, k, breakpoint=True),
-            }
-            f50 = pct(lat["hand-written Temporal workflow (floor)"], 0.5)
-            f95 = pct(lat["hand-written Temporal workflow (floor)"], 0.95)
-            out += ["", f"### 2. Resume latency (resume call to paused again after one node; {k} resumes)", "",
-                    "| system | p50 ms | p95 ms | p50 ratio | p95 ratio |", "|---|---:|---:|---:|---:|"]
-            for name, values in lat.items():
-                p50, p95 = pct(values, 0.5), pct(values, 0.95)
-                out.append(f"| {name} | {p50 * 1000:.1f} | {p95 * 1000:.1f} | {p50 / f50:.2f}x | {p95 / f95:.2f}x |")
 
-            log("history cost")
-            cost = await history_cost(client)
-            out += ["", "### 3. History cost", "", "| measure | value |", "|---|---:|"]
-            out += [f"| {k} | {v:,.1f} |" for k, v in cost.items()]
+async def report_approval(client: hitl.Client, n: int, repeats: int) -> None:
+    temporal = client.temporal
+    variants: list[tuple[str, Callable[[], Awaitable[float]]]] = [
+        ("hand-written Temporal workflow (floor)", lambda: approval_by_signal(temporal, "plain.Approval", "bench-plain", n)),
+        ("hitl, interrupt() in a node", lambda: approval_hitl(client, "bench_approval", n)),
+        ("hitl, interrupt() in a node, local activities", lambda: approval_hitl(client, "bench_approval_local", n)),
+        ("hitl, static breakpoint", lambda: approval_hitl(client, "bench_approval_breakpoint", n, breakpoint=True)),
+    ]
+    peers = _peers_available()
+    if peers:
+        from bench import peers as lg
 
-            log(f"scale: {sizes.scale} paused runs")
-            sc = await scale(server, sizes.scale)
-            out += ["", "### 4. Scale", "", "| measure | value |", "|---|---:|"]
-            out += [f"| {k} | {v:,.2f} |" for k, v in sc.items()]
+        variants += [
+            ("LangGraph in process, SQLite checkpointer", lambda: asyncio.to_thread(lg.langgraph_sqlite, n)),
+            ("LangGraph under temporalio-langgraph", lambda: approval_by_signal(temporal, "bench.LangGraphPluginApproval", "bench-plugin", n)),
+        ]
+    results: dict[str, float] = {}
+    for name, measure in variants:
+        times = []
+        for r in range(repeats):
+            log(f"approval: {name}, repeat {r + 1}/{repeats}")
+            times.append(await measure() / n * 1000)
+        results[name] = statistics.median(times)
+    floor = results["hand-written Temporal workflow (floor)"]
+    out = [f"### 1. Approval scenario ({n} runs started, paused, resumed, finished; median of {repeats})", "",
+           "| system | ms/run | ratio to floor |", "|---|---:|---:|"]
+    out += [f"| {k} | {v:.2f} | {v / floor:.2f}x |" for k, v in results.items()]
+    if not peers:
+        out.append("| LangGraph peers | not installed | `pip install -e '.[bench]'` |")
+    emit(out)
 
-            log(f"long loop: {sizes.loop} steps")
-            ll = await long_loop(client, sizes.loop)
-            out += ["", "### 5. Long loop (local-activity node, default 5,000-event bound)", "", "| measure | value |", "|---|---:|"]
-            out += [f"| {k} | {v:,.1f} |" for k, v in ll.items()]
-    return "\n".join(out)
+
+async def report_latency(client: hitl.Client, k: int) -> None:
+    log("resume latency")
+    lat = {
+        "hand-written Temporal workflow (floor)": await latency_floor(client.temporal, k),
+        "hitl, interrupt() in a node": await latency_hitl(client, k, breakpoint=False),
+        "hitl, static breakpoint": await latency_hitl(client, k, breakpoint=True),
+    }
+    f50 = pct(lat["hand-written Temporal workflow (floor)"], 0.5)
+    f95 = pct(lat["hand-written Temporal workflow (floor)"], 0.95)
+    out = ["", f"### 2. Resume latency (resume call to paused again after one node; {k} resumes)", "",
+            "| system | p50 ms | p95 ms | p50 ratio | p95 ratio |", "|---|---:|---:|---:|---:|"]
+    for name, values in lat.items():
+        p50, p95 = pct(values, 0.5), pct(values, 0.95)
+        out.append(f"| {name} | {p50 * 1000:.1f} | {p95 * 1000:.1f} | {p50 / f50:.2f}x | {p95 / f95:.2f}x |")
+    emit(out)
 
 
 def _peers_available() -> bool:
@@ -348,9 +366,12 @@ def _peers_available() -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--small", action="store_true", help="CI sizes: a minute, not half an hour")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections to run, of {', '.join(SECTIONS)}")
     args = parser.parse_args()
-    report = asyncio.run(run(SMALL if args.small else FULL))
-    print(report, flush=True)
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    if not only or not only <= set(SECTIONS):
+        parser.error(f"--only takes sections from {', '.join(SECTIONS)}; got {args.only!r}")
+    asyncio.run(run(SMALL if args.small else FULL, only))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import temporalio.api.enums.v1
@@ -129,8 +129,11 @@ class Client:
         identity: str | None = None,
         roles: Sequence[str] = (),
         graphs: Sequence[CompiledGraph] | None = None,
+        rpc_timeout: timedelta | None = None,
     ) -> None:
         self.temporal = temporal
+        self.rpc_timeout = rpc_timeout
+        """How long one decision RPC may wait before it is sent again (same update id); None: the server's."""
         self.roles = list(roles) or [r for r in os.environ.get("HITL_ROLES", "").replace(",", " ").split() if r]
         self.task_queue = task_queue
         self.identity = identity or default_identity()
@@ -364,14 +367,7 @@ class Run:
         snapshot at the next pause or at the end. The same `request_id` twice
         answers once."""
         req = self._resume_request(value, map, update, goto, wait, identity)
-        try:
-            snapshot = await self._handle.execute_update(
-                "resume", req, id=request_id or uuid.uuid4().hex, result_type=StateSnapshot
-            )
-        except temporalio.client.WorkflowUpdateFailedError as e:
-            raise DecisionRejectedError(f"run '{self.run_id}' refused the decision: {_message(e)}") from None
-        except temporalio.service.RPCError as e:
-            raise self._rpc_error(e) from None
+        snapshot = await self._update("resume", req, request_id, "the decision")
         if wait and snapshot.status == "running":  # the run moved to a fresh history meanwhile
             snapshot = await self.wait()
         return snapshot
@@ -399,12 +395,28 @@ class Run:
             raise InvalidInputError(f"values must be a JSON object of state keys; got {type(values).__name__}")
         check_size(values, "values")
         req = UpdateStateRequest(identity or self.client.identity, values, as_node)
-        try:
-            return await self._handle.execute_update("update_state", req, result_type=StateSnapshot)
-        except temporalio.client.WorkflowUpdateFailedError as e:
-            raise DecisionRejectedError(f"run '{self.run_id}' refused the edit: {_message(e)}") from None
-        except temporalio.service.RPCError as e:
-            raise self._rpc_error(e) from None
+        return await self._update("update_state", req, None, "the edit")
+
+    async def _update(self, name: str, req: Any, request_id: str | None, what: str) -> StateSnapshot:
+        """Send a decision as a Temporal update and wait for its outcome.
+
+        A busy server or worker can let the RPC time out before the run has
+        answered. The update is then sent again under the same id, which Temporal
+        applies at most once, so a slow moment never loses or doubles a decision.
+        """
+        update_id = request_id or uuid.uuid4().hex
+        while True:
+            try:
+                return await self._handle.execute_update(
+                    name, req, id=update_id, result_type=StateSnapshot, rpc_timeout=self.client.rpc_timeout
+                )
+            except temporalio.client.WorkflowUpdateRPCTimeoutOrCancelledError as e:
+                if isinstance(e.__cause__, asyncio.CancelledError):
+                    raise  # our caller gave up: not a timeout to ride out
+            except temporalio.client.WorkflowUpdateFailedError as e:
+                raise DecisionRejectedError(f"run '{self.run_id}' refused {what}: {_message(e)}") from None
+            except temporalio.service.RPCError as e:
+                raise self._rpc_error(e) from None
 
     async def fork(self, step: int, values: dict[str, Any] | None = None) -> Run:
         return await self.client.fork(self.run_id, step, values)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+from datetime import timedelta
 
 import hitl
 from tests import graphs
-from tests.conftest import WorkerProcess
+from tests.conftest import WorkerProcess, wait_for
 
 RUNS = 20
 KILLS = 6
@@ -61,3 +62,29 @@ async def test_random_worker_kills_lose_nothing_and_repeat_nothing(client: hitl.
         assert final["trail"] == ["n1", "n2", f"decide:d{i}", "n3", "n4"], (run.run_id, final)
         decisions = (await run.get_state()).decisions
         assert [(d.value, d.identity) for d in decisions] == [(f"d{i}", "chaos")], run.run_id
+
+
+async def test_a_decision_whose_rpc_times_out_is_sent_again_and_applied_once(
+    client: hitl.Client, worker_process: WorkerProcess
+) -> None:
+    """Under load the server can time out a decision's RPC before the run answers. The
+    client sends it again under the same update id: applied once, never lost."""
+    impatient = hitl.Client(
+        client.temporal, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS, identity="impatient",
+        rpc_timeout=timedelta(seconds=1),
+    )
+    worker_process.start()
+    run = await impatient.start("review")
+    assert (await wait_for(run, "interrupted")).next == ["review"]
+    worker_process.kill()
+    resume = asyncio.create_task(run.resume("approve"))
+    await asyncio.sleep(4)  # several 1 s RPCs time out while no worker can take the decision
+    assert not resume.done()
+    worker_process.start()
+    snapshot = await asyncio.wait_for(resume, 60)
+    assert snapshot.status == "completed"
+    assert snapshot.values["log"] == ["write", "review:approve:first draft", "publish"]
+    assert [(d.value, d.identity) for d in snapshot.decisions] == [("approve", "impatient")]
+    history = [e async for e in client.temporal.get_workflow_handle(run.run_id).fetch_history_events()]
+    accepted = [e for e in history if e.HasField("workflow_execution_update_accepted_event_attributes")]
+    assert len(accepted) == 1
