@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from langgraph.types import Command, interrupt
 
     from bench.graphs import Approval, publish, write_draft
+    from bench.plain import AwaitsSignal
 
 
 def _review(state: Approval) -> dict:
@@ -68,12 +69,8 @@ def plugin() -> Any:
 
 
 @workflow.defn(name="bench.LangGraphPluginApproval")
-class PluginApproval:
+class PluginApproval(AwaitsSignal):
     """LangGraph's own run loop inside a workflow; a signal carries the decision."""
-
-    def __init__(self) -> None:
-        self.decision: str | None = None
-        self.waiting = False
 
     @workflow.run
     async def run(self, topic: str) -> dict:
@@ -82,15 +79,5 @@ class PluginApproval:
         app = graph(PLUGIN_GRAPH).compile(checkpointer=InMemorySaver())
         config = {"configurable": {"thread_id": workflow.info().workflow_id}}
         await app.ainvoke({"topic": topic}, config)
-        self.waiting = True
-        await workflow.wait_condition(lambda: self.decision is not None)
-        self.waiting = False
-        return dict(await app.ainvoke(Command(resume=self.decision), config))
-
-    @workflow.signal
-    def decide(self, decision: str) -> None:
-        self.decision = decision
-
-    @workflow.query
-    def is_waiting(self) -> bool:
-        return self.waiting
+        decision = await self.decided()
+        return dict(await app.ainvoke(Command(resume=decision), config))

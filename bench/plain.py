@@ -24,22 +24,19 @@ async def step(i: int) -> int:
     return i + 1
 
 
-@workflow.defn(name="plain.Approval")
-class PlainApproval:
-    """draft -> wait for a signal -> publish."""
+class AwaitsSignal:
+    """The hand-written way to wait for a person: a signal sets the decision, a query tells if we wait."""
 
     def __init__(self) -> None:
         self.decision: str | None = None
         self.waiting = False
 
-    @workflow.run
-    async def run(self, topic: str) -> dict:
-        draft = await workflow.execute_activity(write_draft, topic, **OPTIONS)
+    async def decided(self) -> str:
         self.waiting = True
         await workflow.wait_condition(lambda: self.decision is not None)
         self.waiting = False
-        status = await workflow.execute_activity(publish, draft, **OPTIONS) if self.decision == "approve" else "rejected"
-        return {"topic": topic, "draft": draft, "status": status}
+        assert self.decision is not None
+        return self.decision
 
     @workflow.signal
     def decide(self, decision: str) -> None:
@@ -48,6 +45,18 @@ class PlainApproval:
     @workflow.query
     def is_waiting(self) -> bool:
         return self.waiting
+
+
+@workflow.defn(name="plain.Approval")
+class PlainApproval(AwaitsSignal):
+    """draft -> wait for a signal -> publish."""
+
+    @workflow.run
+    async def run(self, topic: str) -> dict:
+        draft = await workflow.execute_activity(write_draft, topic, **OPTIONS)
+        decision = await self.decided()
+        status = await workflow.execute_activity(publish, draft, **OPTIONS) if decision == "approve" else "rejected"
+        return {"topic": topic, "draft": draft, "status": status}
 
 
 @workflow.defn(name="plain.Stepper")
