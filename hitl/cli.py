@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("worker", cmd_worker, "serve graphs on a task queue")
     p.add_argument("refs", nargs="*", metavar="MODULE[:ATTR]", help="graphs to serve (default: HITL_GRAPHS or the examples)")
+    p.add_argument("--max-cached-runs", type=int, default=None, metavar="N",
+                   help="runs kept in memory between tasks (default 200; paused runs replay their short history instead)")
 
     command("graphs", cmd_graphs, "list the graphs known here")
 
@@ -254,11 +256,13 @@ async def cmd_graphs(args: argparse.Namespace) -> int:
 
 
 async def cmd_worker(args: argparse.Namespace) -> int:
+    if args.max_cached_runs is not None and args.max_cached_runs < 1:
+        raise InvalidInputError(f"--max-cached-runs must be a whole number of at least 1; got {args.max_cached_runs}")
     graphs = catalog.load(args.refs or args.graphs or None)
     client = await connect(args.address, namespace=args.namespace, task_queue=args.task_queue, graphs=graphs)
     address = client.temporal.service_client.config.target_host
     print(f"worker serving graphs {', '.join(g.name for g in graphs)} on task queue '{client.task_queue}' at {address}", flush=True)
-    async with client.worker():
+    async with client.worker(max_cached_workflows=args.max_cached_runs):
         await _until_stopped()
     return 0
 

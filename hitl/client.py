@@ -285,12 +285,15 @@ class Client:
         return self._search_attributes
 
     @asynccontextmanager
-    async def worker(self, graphs: Sequence[CompiledGraph] | None = None) -> AsyncIterator[temporalio.worker.Worker]:
+    async def worker(
+        self, graphs: Sequence[CompiledGraph] | None = None, *, max_cached_workflows: int | None = None
+    ) -> AsyncIterator[temporalio.worker.Worker]:
         """Serve `graphs` (default: this client's graphs, else the catalog) in this process."""
-        from hitl.worker import create_worker
+        from hitl.worker import CACHED_RUNS, create_worker
 
         graphs = list(graphs) if graphs is not None else list((self._graphs or catalog.by_name()).values())
-        async with create_worker(self.temporal, graphs, task_queue=self.task_queue) as worker:
+        cached = CACHED_RUNS if max_cached_workflows is None else max_cached_workflows
+        async with create_worker(self.temporal, graphs, task_queue=self.task_queue, max_cached_workflows=cached) as worker:
             yield worker
 
     def ui_url(self, run_id: str | None = None) -> str:

@@ -13,6 +13,11 @@ from hitl.graph import CompiledGraph
 from hitl.types import GraphValidationError
 from workflows import GraphWorkflow
 
+CACHED_RUNS = 200
+"""Runs a worker keeps in memory between tasks. Temporal's default is 1,000, but a
+paused run needs no cache: its next task replays its (short, bounded) history.
+At about 0.5 MB a cached run, this keeps a worker with thousands of paused runs small."""
+
 
 def create_worker(
     client: temporalio.client.Client,
@@ -20,6 +25,7 @@ def create_worker(
     *,
     task_queue: str = DEFAULT_TASK_QUEUE,
     max_concurrent_activities: int = 100,
+    max_cached_workflows: int = CACHED_RUNS,
 ) -> Worker:
     """A worker for `graphs` on `task_queue`. Use it as `async with` or `await worker.run()`."""
     names = [g.name for g in graphs]
@@ -32,4 +38,5 @@ def create_worker(
         workflows=[GraphWorkflow],
         activities=GraphActivities(graphs).all(),
         max_concurrent_activities=max_concurrent_activities,
+        max_cached_workflows=max_cached_workflows,
     )

@@ -98,6 +98,7 @@ CLI_CASES: list[tuple[str, Callable[[Runs], list[str]], str]] = [
     ("cli duplicate id", lambda r: ["start", "chain", "--id", r.completed.run_id], "exists already"),
     ("cli fork bad step", lambda r: ["fork", r.completed.run_id, "--step", "x"], "invalid int value: 'x'"),
     ("cli unknown run", lambda r: ["history", "no-such-run"], "no run 'no-such-run'"),
+    ("cli worker cache of none", lambda r: ["worker", "--max-cached-runs", "0"], "--max-cached-runs must be a whole number of at least 1"),
 ]
 
 
