@@ -151,7 +151,8 @@ def _graphs(args: argparse.Namespace) -> list[CompiledGraph]:
 
 
 async def _client(args: argparse.Namespace) -> Client:
-    graphs = _graphs(args)
+    """A client; without --graphs it imports the catalog only if a command needs a graph."""
+    graphs = catalog.load(args.graphs) if args.graphs else None
     return await connect(
         args.address,
         namespace=args.namespace,

@@ -26,12 +26,14 @@ class Result:
         return json.loads(self.out)
 
 
-async def cli(client: hitl.Client, *args: str, env: dict[str, str] | None = None) -> Result:
+async def cli(
+    client: hitl.Client, *args: str, env: dict[str, str] | None = None, graphs: tuple[str, ...] = ("tests.graphs", "examples")
+) -> Result:
     """Run `python starter.py ARGS` without blocking the in-process worker."""
     address = client.temporal.service_client.config.target_host
     proc = await asyncio.create_subprocess_exec(
         sys.executable, str(ROOT / "starter.py"), *args,
-        "--address", address, "--task-queue", TASK_QUEUE, "--graphs", "tests.graphs", "examples",
+        "--address", address, "--task-queue", TASK_QUEUE, *(("--graphs", *graphs) if graphs else ()),
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), "HITL_IDENTITY": "cli-user", **(env or {})},
         stdout=asyncio.subprocess.PIPE,
@@ -147,3 +149,16 @@ async def test_refused_cli_decisions_write_nothing(client: hitl.Client) -> None:
         one_line_error(await cli(client, "resume", run_id, *args))
     one_line_error(await cli(client, "update-state", run_id, "--values", '{"nope": 1}'))
     assert await event_count(client, run_id) == before
+
+
+async def test_commands_that_need_no_graph_do_not_import_them(client: hitl.Client) -> None:
+    """A broken HITL_GRAPHS entry must not lock a person out of the inbox or a run's state."""
+    run = await client.start("chain", {})
+    await run.result()
+    env = {"HITL_GRAPHS": "no_such_graph_module"}
+    inbox = await cli(client, "inbox", env=env, graphs=())
+    state = await cli(client, "state", run.run_id, "--json", env=env, graphs=())
+    assert inbox.code == 0, inbox.err
+    assert state.code == 0 and state.json()["status"] == "completed", state.err
+    graphs = await cli(client, "graphs", env=env, graphs=())
+    assert graphs.code == 2 and "cannot import 'no_such_graph_module'" in graphs.err
