@@ -20,6 +20,7 @@ from temporalio import activity
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
+from hitl._limits import MAX_STATE_BYTES, too_large
 from hitl._protocol import (
     NOTIFY_ACTIVITY,
     REDUCE_ACTIVITY,
@@ -133,6 +134,9 @@ class GraphActivities:
             goto = [output.goto] if isinstance(output.goto, str) else list(output.goto or [])
             output = output.update
         writes = graph.schema.check_update(output if output is not None else {}, node=node.name)
+        refused = too_large(writes, MAX_STATE_BYTES, f"the update of node '{node.name}'")
+        if refused:
+            raise HitlError(refused)
         for target in goto:
             if target != END and target not in graph.nodes:
                 raise HitlError(

@@ -8,13 +8,15 @@ run's whole life: a paused run keeps its shape across deploys.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
-from hitl.types import Checkpoint, Decision, Interrupt, StateSnapshot
+from hitl.types import Checkpoint, Decision, Interrupt, Refusal, StateSnapshot
 
 WORKFLOW_NAME = "hitl.Graph"
 ROUTE_ACTIVITY = "hitl.route"
@@ -111,12 +113,17 @@ class GraphSpec:
 
 @dataclass
 class ForkFrom:
-    """Start a run from another run's checkpoint instead of from input."""
+    """Start a run from another run's checkpoint instead of from input.
+
+    `guard` is the source run's: a fork may not escape the reviewers of the
+    run it copies.
+    """
 
     run_id: str
     step: int
     values: dict[str, Any]
     next: list[str]
+    guard: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -161,6 +168,11 @@ class Carry:
     skip_before: bool
     created_at: datetime
     generation: int
+    guard: list[list[str]] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+    requests: dict[str, str] = field(default_factory=dict)
+    retired: dict[str, str] = field(default_factory=dict)
+    held: list[ResumeRequest] = field(default_factory=list)
 
 
 @dataclass
@@ -230,9 +242,13 @@ class ReduceTask:
     writes: list[dict[str, Any]]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ResumeRequest:
-    """A person's answer to a paused run (Temporal update or signal payload)."""
+    """A person's answer to a paused run (Temporal update or signal payload).
+
+    `request_id` is the caller's idempotency key: the same id with the same
+    decision applies once; the same id with a different decision is refused.
+    """
 
     identity: str
     has_resume: bool = False
@@ -242,15 +258,49 @@ class ResumeRequest:
     update: Optional[dict[str, Any]] = None
     goto: Optional[list[str]] = None
     wait: bool = True
+    request_id: Optional[str] = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class UpdateStateRequest:
     """A person's edit of a paused run's state."""
 
     identity: str
     values: dict[str, Any]
     as_node: Optional[str] = None
+    roles: list[str] = field(default_factory=list)
+    request_id: Optional[str] = None
+
+
+@dataclass(kw_only=True)
+class CancelRequest:
+    """A person ends a run. Goes through the same checks as every other decision."""
+
+    identity: str
+    roles: list[str] = field(default_factory=list)
+    reason: str = ""
+    request_id: Optional[str] = None
+
+
+@dataclass(kw_only=True)
+class HistoryPage:
+    """Which checkpoints `get_state_history` returns: newest first, steps below `before`."""
+
+    limit: Optional[int] = None
+    before: Optional[int] = None
+
+
+Request = Union[ResumeRequest, UpdateStateRequest, CancelRequest]
+
+
+def request_digest(req: Request) -> str:
+    """What a decision says, as a short hash: the same request id must mean the same decision.
+
+    `wait` is left out: resending a decision without waiting is the same decision.
+    """
+    fields = {k: v for k, v in sorted(vars(req).items()) if k not in ("wait", "request_id")}
+    text = json.dumps([type(req).__name__, fields], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass

@@ -111,9 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("state", cmd_state, "show a run's state"),
         ("result", cmd_result, "wait for a run to end and print its final state"),
         ("history", cmd_history, "list a run's checkpoints, newest first"),
-        ("cancel", cmd_cancel, "cancel a run"),
     ):
         command(name, handler, help).add_argument("run_id")
+
+    p = command("cancel", cmd_cancel, "cancel a run (a decision: checked and recorded like any other)")
+    p.add_argument("run_id")
+    p.add_argument("--reason", default="", help="why, kept with the decision")
 
     command("list", cmd_list, "list recent runs")
     command("inbox", cmd_inbox, "list runs waiting for a person")
@@ -203,8 +206,7 @@ async def cmd_history(args: argparse.Namespace) -> int:
 
 async def cmd_cancel(args: argparse.Namespace) -> int:
     run = (await _client(args)).get_run(args.run_id)
-    await run.cancel()
-    return emit(args, {"run_id": run.run_id, "cancelled": True}, lambda _: f"cancel requested for run {run.run_id}")
+    return emit(args, await run.cancel(args.reason), render_state)
 
 
 async def cmd_list(args: argparse.Namespace) -> int:
@@ -230,8 +232,13 @@ async def cmd_resume(args: argparse.Namespace) -> int:
     }
     value = parse_json(args.value, "--value") if args.value is not None else NO_VALUE
     if args.signal:
-        await run.send_resume(value, **kwargs)
-        return emit(args, {"run_id": run.run_id, "sent": True}, lambda _: f"decision sent to run {run.run_id} as a signal")
+        await run.send_resume(value, request_id=args.request_id, **kwargs)
+        return emit(
+            args,
+            {"run_id": run.run_id, "sent": True},
+            lambda _: f"decision sent to run {run.run_id} as a signal: it applies when the run next pauses, "
+            f"or is refused there and listed by `hitl state {run.run_id}`",
+        )
     snapshot = await run.resume(value, wait=not args.no_wait, request_id=args.request_id, **kwargs)
     return emit(args, snapshot, render_state)
 
@@ -373,6 +380,10 @@ def render_state(s: StateSnapshot) -> str:
             lines.append(f"answer with: hitl resume {s.run_id} --value JSON")
         else:
             lines.append(f"answer with: hitl resume {s.run_id} --map '{{\"{s.interrupts[0].id}\": ...}}'")
+    for r in s.refused:
+        lines.append(f"refused  {_when(r.at)} a decision by {r.identity} sent as a signal: {r.reason}")
+    if s.guarded_by:
+        lines.append(f"guarded  changes other than answers need someone allowed by each of: {s.guarded_by}")
     if s.error:
         lines.append(f"error    {s.error}")
     return "\n".join(lines)
@@ -383,7 +394,7 @@ def render_history(checkpoints: list[Any]) -> str:
     for c in checkpoints:
         who = "; ".join(f"{d.kind} by {d.identity}" + (f" -> {json.dumps(d.value, default=str)}" if d.value is not None else "") for d in c.decisions)
         lines.append(f"step {c.step:>3}  {c.source:<6}  next: {', '.join(c.next) or '-':<20} {_when(c.created_at)}" + (f"  [{who}]" if who else ""))
-        lines.append(f"          values: {json.dumps(c.values, default=str)}")
+        lines.append(f"          values: {json.dumps(c.values, default=str) if c.values is not None else '(no longer kept)'}")
     return "\n".join(lines) or "no checkpoints"
 
 

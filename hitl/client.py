@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import getpass
-import json
 import os
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -30,6 +29,8 @@ import temporalio.service
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from hitl import catalog
+from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_large
+from hitl._policy import override_refused, values_refused
 from hitl.codec import from_env as codec_from_env
 from hitl._protocol import (
     DEFAULT_TASK_QUEUE,
@@ -41,10 +42,14 @@ from hitl._protocol import (
     SUMMARY_MEMO,
     WAITING_SINCE,
     WORKFLOW_NAME,
+    CancelRequest,
     ForkFrom,
+    HistoryPage,
+    Request,
     ResumeRequest,
     RunInput,
     UpdateStateRequest,
+    request_digest,
 )
 from hitl.graph import CompiledGraph
 from hitl.types import (
@@ -166,7 +171,7 @@ class Client:
         """
         compiled = graph if isinstance(graph, CompiledGraph) else self.graph(graph)
         values = compiled.validate_input(input if input is not None else {})
-        check_size(values, "input")
+        check_size(values, MAX_STATE_BYTES, "input")
         run_input = RunInput(
             graph=compiled.spec(),
             input=values,
@@ -206,34 +211,57 @@ class Client:
     def get_run(self, run_id: str) -> Run:
         return Run(self, run_id)
 
-    async def fork(self, run_id: str, step: int, values: dict[str, Any] | None = None, *, new_run_id: str | None = None) -> Run:
-        """Time travel: a new run that starts from `run_id`'s checkpoint at `step`."""
+    async def fork(
+        self,
+        run_id: str,
+        step: int,
+        values: dict[str, Any] | None = None,
+        *,
+        new_run_id: str | None = None,
+        identity: str | None = None,
+        roles: Sequence[str] | None = None,
+    ) -> Run:
+        """Time travel: a new run that starts from `run_id`'s checkpoint at `step`.
+
+        Edits (`values`) are checked like any edit of state: the keys and their
+        schemas, the size limits, and the source run's reviewers (a fork must not
+        get around them). The fork keeps the source's reviewer guard, and its
+        first checkpoint records who forked it with which edits.
+        """
+        identity = identity or self.identity
+        roles = list(roles) if roles is not None else self.roles
         source = self.get_run(run_id)
-        history = await source.get_state_history()
-        found = [c for c in history if c.step == step]
-        if not found:
-            steps = sorted({c.step for c in history})
+        checkpoint: Checkpoint | None = await source._query("get_checkpoint", Checkpoint | None, step)
+        if checkpoint is None:
+            steps = sorted({c.step for c in await source.get_state_history()})
             raise InvalidInputError(f"run '{run_id}' has no checkpoint at step {step}; its steps are {steps}")
-        checkpoint = found[0]
+        if checkpoint.values is None:
+            raise InvalidInputError(
+                f"run '{run_id}' no longer keeps the state of step {step} (it keeps state copies of its recent "
+                "checkpoints only); fork from a later step"
+            )
         original: RunInput = await source._query("get_spec", RunInput)
-        edits = {}
+        guard = (await source.get_state()).guarded_by
+        if values is not None and not isinstance(values, dict):
+            raise InvalidInputError(f"fork values must be a JSON object of state keys; got {type(values).__name__}")
         if values:
-            if not isinstance(values, dict):
-                raise InvalidInputError(f"fork values must be a JSON object of state keys; got {type(values).__name__}")
-            unknown = [k for k in values if k not in original.graph.channels]
-            if unknown:
-                raise InvalidInputError(
-                    f"fork values have unknown key(s) {unknown}; the state keys are {sorted(original.graph.channels)}"
-                )
-            edits = values
+            for refused in (
+                values_refused(original.graph, values, "fork edit"),
+                too_large(values, MAX_DECISION_BYTES, "fork edit"),
+            ):
+                if refused:
+                    raise InvalidInputError(refused)
+            refused = override_refused(guard, identity, roles, "fork it with edits")
+            if refused:
+                raise DecisionRejectedError(f"run '{run_id}' refused the fork: {refused}")
         run_input = RunInput(
             graph=original.graph,
-            input=edits,
-            identity=self.identity,
+            input=values or {},
+            identity=identity,
             interrupt_before=original.interrupt_before,
             interrupt_after=original.interrupt_after,
             search_attributes=await self.search_attributes_registered(),
-            fork=ForkFrom(run_id, checkpoint.step, checkpoint.values, checkpoint.next),
+            fork=ForkFrom(run_id, checkpoint.step, checkpoint.values, checkpoint.next, guard=guard),
         )
         return await self._start(run_input, new_run_id or f"{run_id}-fork{step}-{uuid.uuid4().hex[:6]}")
 
@@ -317,8 +345,21 @@ class Run:
     async def get_state(self) -> StateSnapshot:
         return await self._query("get_state", StateSnapshot)
 
-    async def get_state_history(self) -> list[Checkpoint]:
-        return await self._query("get_state_history", list[Checkpoint])
+    async def get_state_history(self, *, limit: int | None = None, before: int | None = None) -> list[Checkpoint]:
+        """Checkpoints newest first (at most `limit`; older than checkpoint seq `before`).
+
+        The run answers in pages that fit one Temporal payload; this asks for as
+        many pages as it takes.
+        """
+        out: list[Checkpoint] = []
+        while limit is None or len(out) < limit:
+            want = None if limit is None else limit - len(out)
+            page = await self._query("get_state_history", list[Checkpoint], HistoryPage(limit=want, before=before))
+            out += page
+            if not page or page[-1].seq == 0:
+                break
+            before = page[-1].seq
+        return out
 
     async def wait(
         self, *, timeout: float | None = None, on_progress: Callable[[StateSnapshot], None] | None = None
@@ -343,16 +384,8 @@ class Run:
 
     async def result(self) -> dict[str, Any]:
         """Wait for the run to end; its final state, or RunFailedError saying why and where to look."""
-        try:
+        with self._errors("its result"):
             return await self._handle.result()
-        except temporalio.client.WorkflowFailureError as e:
-            cause = e.cause
-            while cause.__cause__ is not None and not isinstance(cause, temporalio.exceptions.ApplicationError):
-                cause = cause.__cause__
-            reason = cause.message if isinstance(cause, temporalio.exceptions.FailureError) else str(cause)
-            raise RunFailedError(f"run '{self.run_id}' ended: {reason} — {self.where()}") from None
-        except temporalio.service.RPCError as e:
-            raise self._rpc_error(e) from None
 
     async def resume(
         self,
@@ -364,13 +397,14 @@ class Run:
         wait: bool = True,
         request_id: str | None = None,
         identity: str | None = None,
+        roles: Sequence[str] | None = None,
     ) -> StateSnapshot:
         """Answer a paused run. `value` answers its one pending interrupt (or pass a
         `Command`); `map` answers several by id. With `wait` (default), returns the
         snapshot at the next pause or at the end. The same `request_id` twice
-        answers once."""
-        req = self._resume_request(value, map, update, goto, wait, identity)
-        snapshot = await self._update("resume", req, request_id, "the decision")
+        answers once; the same `request_id` with a different decision is refused."""
+        req = self._resume_request(value, map, update, goto, wait, identity, roles, request_id)
+        snapshot = await self._update("resume", req, "the decision")
         if wait and snapshot.status == "running":  # the run moved to a fresh history meanwhile
             snapshot = await self.wait()
         return snapshot
@@ -382,58 +416,83 @@ class Run:
         map: dict[str, Any] | None = None,
         update: dict[str, Any] | None = None,
         goto: str | list[str] | None = None,
+        request_id: str | None = None,
         identity: str | None = None,
+        roles: Sequence[str] | None = None,
     ) -> None:
         """Send a decision as a signal: returns once Temporal has it, even if no worker is up.
-        A signal cannot be refused up front: one that does not fit is logged and dropped."""
-        req = self._resume_request(value, map, update, goto, False, identity)
-        try:
-            await self._handle.signal("resume_signal", req)
-        except temporalio.service.RPCError as e:
-            raise self._rpc_error(e) from None
 
-    async def update_state(self, values: dict[str, Any], as_node: str | None = None, *, identity: str | None = None) -> StateSnapshot:
-        """Edit a paused run's state through the reducers, as if `as_node` wrote it."""
+        The run holds it until it next pauses, then applies it through the same
+        checks as `resume()`; one that does not fit is refused there and listed
+        in `get_state().refused` (a signal cannot be refused up front)."""
+        req = self._resume_request(value, map, update, goto, False, identity, roles, request_id)
+        with self._errors("the decision"):
+            await self._handle.signal("resume_signal", req)
+
+    async def update_state(
+        self,
+        values: dict[str, Any],
+        as_node: str | None = None,
+        *,
+        identity: str | None = None,
+        roles: Sequence[str] | None = None,
+        request_id: str | None = None,
+    ) -> StateSnapshot:
+        """Edit a paused run's state through the reducers, as if `as_node` wrote it.
+
+        Without `as_node`, an edit while a question is pending withdraws that
+        question: the node runs again on the edited state and asks again, so what
+        a reviewer approves is what runs. Returns the state once it has asked.
+        """
         if not isinstance(values, dict):
             raise InvalidInputError(f"values must be a JSON object of state keys; got {type(values).__name__}")
-        check_size(values, "values")
-        req = UpdateStateRequest(identity or self.client.identity, values, as_node)
-        return await self._update("update_state", req, None, "the edit")
+        check_size(values, MAX_DECISION_BYTES, "values")
+        req = UpdateStateRequest(
+            identity=identity or self.client.identity, roles=self._roles(roles), values=values, as_node=as_node, request_id=request_id
+        )
+        return await self._update("update_state", req, "the edit")
 
-    async def _update(self, name: str, req: Any, request_id: str | None, what: str) -> StateSnapshot:
+    async def cancel(
+        self, reason: str = "", *, identity: str | None = None, roles: Sequence[str] | None = None, request_id: str | None = None
+    ) -> StateSnapshot:
+        """End the run, as a decision: checked (reviewers guard it like any override) and recorded."""
+        req = CancelRequest(identity=identity or self.client.identity, roles=self._roles(roles), reason=reason, request_id=request_id)
+        return await self._update("cancel", req, "the cancellation")
+
+    async def _update(self, name: str, req: Request, what: str) -> StateSnapshot:
         """Send a decision as a Temporal update and wait for its outcome.
 
         A busy server or worker can let the RPC time out before the run has
         answered. The update is then sent again under the same id, which Temporal
         applies at most once, so a slow moment never loses or doubles a decision.
+        A caller's request id becomes the update id together with a digest of the
+        decision, so reusing an id for a different decision reaches the run,
+        which refuses it, instead of being answered with the first outcome.
         """
-        update_id = request_id or uuid.uuid4().hex
+        update_id = f"{req.request_id}.{request_digest(req)}" if req.request_id else uuid.uuid4().hex
         while True:
             try:
-                return await self._handle.execute_update(
-                    name, req, id=update_id, result_type=StateSnapshot, rpc_timeout=self.client.rpc_timeout
-                )
+                with self._errors(what):
+                    return await self._handle.execute_update(
+                        name, req, id=update_id, result_type=StateSnapshot, rpc_timeout=self.client.rpc_timeout
+                    )
             except temporalio.client.WorkflowUpdateRPCTimeoutOrCancelledError as e:
                 if isinstance(e.__cause__, asyncio.CancelledError):
                     raise  # our caller gave up: not a timeout to ride out
-            except temporalio.client.WorkflowUpdateFailedError as e:
-                raise DecisionRejectedError(f"run '{self.run_id}' refused {what}: {_message(e)}") from None
-            except temporalio.service.RPCError as e:
-                raise self._rpc_error(e) from None
 
-    async def fork(self, step: int, values: dict[str, Any] | None = None) -> Run:
-        return await self.client.fork(self.run_id, step, values)
-
-    async def cancel(self) -> None:
-        try:
-            await self._handle.cancel()
-        except temporalio.service.RPCError as e:
-            raise self._rpc_error(e) from None
+    async def fork(self, step: int, values: dict[str, Any] | None = None, **kwargs: Any) -> Run:
+        return await self.client.fork(self.run_id, step, values, **kwargs)
 
     def where(self) -> str:
         return f"see `hitl state {self.run_id}` or {self.client.ui_url(self.run_id)}"
 
-    def _resume_request(self, value: Any, map: Any, update: Any, goto: Any, wait: bool, identity: str | None) -> ResumeRequest:
+    def _roles(self, roles: Sequence[str] | None) -> list[str]:
+        return list(roles) if roles is not None else list(self.client.roles)
+
+    def _resume_request(
+        self, value: Any, map: Any, update: Any, goto: Any, wait: bool,
+        identity: str | None, roles: Sequence[str] | None, request_id: str | None,
+    ) -> ResumeRequest:
         if isinstance(value, Command):
             if map is not None or update is not None or goto is not None:
                 raise InvalidInputError("pass either a Command or keyword arguments to resume(), not both")
@@ -447,54 +506,73 @@ class Run:
         if update is not None and not isinstance(update, dict):
             raise InvalidInputError(f"update must be a JSON object of state keys; got {type(update).__name__}")
         targets = [goto] if isinstance(goto, str) else (list(goto) if goto else None)
-        check_size([None if value is NO_VALUE else value, map, update], "the decision")
+        check_size([None if value is NO_VALUE else value, map, update], MAX_DECISION_BYTES, "the decision")
         return ResumeRequest(
             identity=identity or self.client.identity,
-            roles=list(self.client.roles),
+            roles=self._roles(roles),
             has_resume=value is not NO_VALUE,
             resume=None if value is NO_VALUE else value,
             resume_map=map,
             update=update,
             goto=targets,
             wait=wait,
+            request_id=request_id,
         )
 
-    async def _query(self, name: str, result_type: Any) -> Any:
-        try:
-            return await self._handle.query(name, result_type=result_type)
-        except temporalio.client.WorkflowQueryFailedError as e:
-            raise HitlError(f"run '{self.run_id}' could not answer '{name}': {e} — {self.where()}") from None
-        except temporalio.service.RPCError as e:
-            raise self._rpc_error(e) from None
+    async def _query(self, name: str, result_type: Any, *args: Any) -> Any:
+        with self._errors(f"'{name}'"):
+            return await self._handle.query(name, *args, result_type=result_type)
 
-    def _rpc_error(self, e: temporalio.service.RPCError) -> HitlError:
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        """Temporal's errors as one line that names the real cause and where to look (one place)."""
+        try:
+            yield
+        except temporalio.client.WorkflowUpdateFailedError as e:
+            raise DecisionRejectedError(f"run '{self.run_id}' refused {what}: {_message(e)}") from None
+        except temporalio.client.WorkflowFailureError as e:
+            cause = e.cause
+            while cause.__cause__ is not None and not isinstance(cause, temporalio.exceptions.ApplicationError):
+                cause = cause.__cause__
+            reason = cause.message if isinstance(cause, temporalio.exceptions.FailureError) else str(cause)
+            raise RunFailedError(f"run '{self.run_id}' ended: {reason} — {self.where()}") from None
+        except temporalio.client.WorkflowQueryFailedError as e:
+            raise HitlError(f"run '{self.run_id}' could not answer {what}: {e} — {self.where()}") from None
+        except temporalio.service.RPCError as e:
+            raise self._rpc_error(e, what) from None
+
+    def _rpc_error(self, e: temporalio.service.RPCError, what: str = "the call") -> HitlError:
+        message = e.message.lower()
         if e.status == temporalio.service.RPCStatusCode.NOT_FOUND:
-            if "already completed" in e.message or "completed" in e.message.lower():
+            if "completed" in message:
                 return DecisionRejectedError(
                     f"run '{self.run_id}' has ended; it accepts a decision only while interrupted — {self.where()}"
                 )
             return RunNotFoundError(
                 f"no run '{self.run_id}' on namespace '{self.client.namespace}'; list runs with `hitl list`"
             )
-        if "no poller" in e.message.lower() or e.status == temporalio.service.RPCStatusCode.FAILED_PRECONDITION:
+        if "size exceeds" in message or "larger than max" in message or "too large" in message:
             return HitlError(
-                f"no worker answered for run '{self.run_id}' ({e.message}); start one with `python worker.py` — {self.where()}"
+                f"Temporal refused {what} for run '{self.run_id}' as too large ({e.message}); "
+                f"keep large data outside the run and store a reference to it — {self.where()}"
             )
-        return HitlError(f"Temporal refused the call for run '{self.run_id}': {e.message} — {self.where()}")
+        if "no poller" in message:
+            return HitlError(
+                f"no worker is polling the task queue of run '{self.run_id}' ({e.message}); start one with "
+                f"`hitl worker` — {self.where()}"
+            )
+        if e.status == temporalio.service.RPCStatusCode.DEADLINE_EXCEEDED:
+            return HitlError(
+                f"run '{self.run_id}' did not answer {what} in time ({e.message}): its worker is down or busy — {self.where()}"
+            )
+        return HitlError(f"Temporal refused {what} for run '{self.run_id}': {e.message} — {self.where()}")
 
 
-MAX_PAYLOAD_BYTES = 2_000_000
-"""Temporal's default limit on one payload; larger ones are refused by the server."""
-
-
-def check_size(value: Any, what: str) -> None:
-    """Refuse a value Temporal would refuse, with a line that says what to do instead."""
-    size = len(json.dumps(value, default=str))
-    if size > MAX_PAYLOAD_BYTES:
-        raise InvalidInputError(
-            f"{what} is {size / 1e6:.1f} MB; Temporal takes payloads up to {MAX_PAYLOAD_BYTES / 1e6:.0f} MB: "
-            "keep large data outside the run's state and store a reference to it"
-        )
+def check_size(value: Any, limit: int, what: str) -> None:
+    """Refuse a value before it is sent when the run could not carry it (hitl/_limits.py)."""
+    refused = too_large(value, limit, what)
+    if refused:
+        raise InvalidInputError(refused)
 
 
 def default_identity() -> str:

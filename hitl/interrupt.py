@@ -20,6 +20,7 @@ from typing import Any, Sequence, TypeVar, overload
 
 import pydantic
 
+from hitl._limits import MAX_QUESTION_BYTES, too_large
 from hitl._protocol import DEADLINE_EXPIRED, InterruptRequest
 from hitl.state import one_line, to_json
 from hitl.types import HitlError
@@ -102,10 +103,14 @@ def interrupt(
         except pydantic.ValidationError as e:  # the edge validated it; this is a deploy skew
             raise HitlError(f"answer to interrupt #{index} of node '{scope.node}' does not fit: {one_line(e)}") from None
     json_schema = adapter.json_schema() if adapter is not None else raw_schema
+    shown = to_json(value, what=f"interrupt value in node '{scope.node}'")
+    refused = too_large([shown, default if default is not _NO_DEFAULT else None], MAX_QUESTION_BYTES, f"the interrupt() value of node '{scope.node}'")
+    if refused:
+        raise HitlError(refused)
     raise GraphInterrupt(
         InterruptRequest(
             index=index,
-            value=to_json(value, what=f"interrupt value in node '{scope.node}'"),
+            value=shown,
             schema=json_schema,
             reviewers=list(reviewers) if reviewers else None,
             timeout_s=timeout.total_seconds() if timeout is not None else None,

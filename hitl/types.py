@@ -63,15 +63,37 @@ class Interrupt:
 
 @dataclass
 class Decision:
-    """One human decision applied to a run: who, when, what."""
+    """One human decision applied to a run: who, when, what.
 
-    kind: Literal["resume", "update_state", "goto", "deadline"]
+    `question` is what the person was shown when answering an interrupt, so the
+    record says which version was approved. Values over a few kB are kept as a
+    stub naming their size (the whole value stays in the Temporal history).
+    """
+
+    kind: Literal["resume", "update_state", "goto", "deadline", "cancel", "fork"]
     identity: str
     at: datetime
     step: int
     value: Any = None
     interrupt_id: str | None = None
     node: str | None = None
+    question: Any = None
+    request_id: str | None = None
+
+
+@dataclass
+class Refusal:
+    """A decision the run refused after it was sent (a signal cannot be refused up front).
+
+    Updates are refused before they reach the run and leave no trace; a signal
+    is in the history already, so its refusal is recorded here instead of
+    being dropped silently.
+    """
+
+    identity: str
+    at: datetime
+    reason: str
+    request_id: str | None = None
 
 
 @dataclass
@@ -80,21 +102,31 @@ class Checkpoint:
 
     `source` says what produced it: "input" (the run's input), "loop" (a step of
     nodes), "update" (a person's `update_state`), or "fork" (a new run forked
-    from another run's checkpoint).
+    from another run's checkpoint). `values` is None for a checkpoint whose
+    state copy the run no longer keeps (before its last continue-as-new, or
+    beyond its memory budget for time travel). `seq` numbers a run's
+    checkpoints in order (several can share a step).
     """
 
     step: int
-    values: dict[str, Any]
+    values: dict[str, Any] | None
     next: list[str]
     source: Literal["input", "loop", "update", "fork"]
     created_at: datetime
     writes: dict[str, Any] | None = None
     decisions: list[Decision] = field(default_factory=list)
+    seq: int = 0
 
 
 @dataclass
 class StateSnapshot:
-    """What `run.get_state()` returns: a run's state as the workflow holds it."""
+    """What `run.get_state()` returns: a run's state as the workflow holds it.
+
+    `decisions` lists the newest decisions (the checkpoints hold all of them);
+    `refused` the decisions sent as signals that the run refused; `guarded_by`
+    the reviewer lists of the restricted questions this run has asked: anyone
+    changing the run other than by answering must satisfy each of them.
+    """
 
     run_id: str
     graph: str
@@ -109,6 +141,8 @@ class StateSnapshot:
     breakpoint: Literal["before", "after"] | None = None
     error: str | None = None
     decisions: list[Decision] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+    guarded_by: list[list[str]] = field(default_factory=list)
 
 
 class HitlError(Exception):

@@ -59,7 +59,7 @@ API_CASES: list[tuple[str, Case, type[Exception], str]] = [
     ("input wrong type", lambda r: r.client.start("chain", {"text": 5}), hitl.InvalidInputError, "key 'text': Input should be a valid string"),
     ("pydantic input missing field", lambda r: r.client.start("pydantic_state", {}), hitl.InvalidInputError, "customer: Field required"),
     ("duplicate run id", lambda r: r.client.start("chain", {}, run_id=r.completed.run_id), hitl.RunAlreadyExistsError, "exists already"),
-    ("oversized input", lambda r: r.client.start("chain", {"text": BIG}), hitl.InvalidInputError, r"input is 2\.1 MB; Temporal takes payloads up to 2 MB"),
+    ("oversized input", lambda r: r.client.start("chain", {"text": BIG}), hitl.InvalidInputError, r"input is 2\.1 MB; hitl takes at most 1\.0 MB there"),
     ("unknown breakpoint", lambda r: r.client.start("chain", {}, interrupt_before=["zz"]), hitl.InvalidInputError, r"interrupt_before names unknown node\(s\) \['zz'\]"),
     ("state of unknown run", lambda r: r.client.get_run("no-such-run").get_state(), hitl.RunNotFoundError, "no run 'no-such-run'"),
     ("resume unknown run", lambda r: r.client.get_run("no-such-run").resume("x"), hitl.RunNotFoundError, "no run 'no-such-run'"),
@@ -84,7 +84,7 @@ API_CASES: list[tuple[str, Case, type[Exception], str]] = [
     ("edit not an object", lambda r: r.paused.update_state("draft"), hitl.InvalidInputError, "values must be a JSON object"),  # type: ignore[arg-type]
     ("edit a completed run", lambda r: r.completed.update_state({"text": "x"}), hitl.DecisionRejectedError, "has ended"),
     ("fork unknown step", lambda r: r.completed.fork(99), hitl.InvalidInputError, r"has no checkpoint at step 99; its steps are \[0, 1, 2, 3\]"),
-    ("fork unknown key", lambda r: r.completed.fork(1, {"zz": 1}), hitl.InvalidInputError, r"fork values have unknown key\(s\) \['zz'\]"),
+    ("fork unknown key", lambda r: r.completed.fork(1, {"zz": 1}), hitl.InvalidInputError, r"fork edit has unknown key\(s\) \['zz'\]"),
 ]
 
 CLI_CASES: list[tuple[str, Callable[[Runs], list[str]], str]] = [

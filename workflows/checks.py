@@ -2,21 +2,43 @@
 
 The workflow calls these from its update validators, so a refused decision
 never reaches the run's history, and again in the handlers, in case two
-decisions raced past validation together.
+decisions raced past validation together. Signals cannot be refused up front:
+the workflow runs the same checks when it applies a signal and records a
+refusal on the run instead of applying it.
+
+Who may do what is defined once, in `hitl/_policy.py`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    import jsonschema
-
-    from hitl._protocol import GraphSpec, ResumeRequest, UpdateStateRequest
+    from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, json_size, over_limit, too_large
+    from hitl._protocol import CancelRequest, GraphSpec, Request, ResumeRequest, UpdateStateRequest, request_digest
+    from hitl._policy import may_review, override_refused, schema_refused, values_refused
+    from hitl._reducers import apply_builtin_writes
     from hitl.types import Interrupt
+
+
+@dataclass(frozen=True)
+class RunView:
+    """What the checks need to know about a run at the moment a decision arrives."""
+
+    spec: GraphSpec
+    status: str
+    busy: bool
+    pause: Optional[str]
+    next: list[str]
+    pending: list[Interrupt]
+    guard: list[list[str]]
+    retired: dict[str, str]
+    requests: dict[str, str]
+    values: dict[str, Any]
 
 
 def reject(message: str) -> None:
@@ -32,33 +54,64 @@ def answers(req: ResumeRequest, pending: list[Interrupt]) -> dict[str, Any]:
     return {}
 
 
-def check_resume(spec: GraphSpec, pause: Optional[str], next_nodes: list[str], pending: list[Interrupt], req: ResumeRequest) -> None:
-    by_id = {i.id: i for i in pending}
+def already_applied(view: RunView, req: Request) -> bool:
+    """True when this request id was applied before with the same decision (answer it as done).
+
+    The same id with a different decision is refused: a reused idempotency key
+    must never silently stand for someone else's answer.
+    """
+    if not req.request_id or req.request_id not in view.requests:
+        return False
+    digest, _, who = view.requests[req.request_id].partition(" ")
+    if digest != request_digest(req):
+        reject(f"request id '{req.request_id}' was already used for a different decision ({who}); send a new request id")
+    return True
+
+
+def check_open(view: RunView, *, paused: bool = True) -> None:
+    """A decision needs a run that is not busy applying another one, and (mostly) paused."""
+    if view.busy:
+        reject("run is applying another decision; send this one again once it is done")
+    if view.status not in ("interrupted", "running") or (paused and view.status != "interrupted"):
+        last = next(reversed(view.retired.items()), None)
+        why = f" (its last question, interrupt {last[0]}, was {last[1]})" if last else ""
+        reject(f"run is {view.status}; it accepts a decision only while interrupted{why}")
+
+
+def check_resume(view: RunView, req: ResumeRequest) -> None:
+    check_open(view)
+    by_id = {i.id: i for i in view.pending}
+    check_decision_size([req.resume, req.resume_map, req.update])
     if req.goto:
-        unknown = [g for g in req.goto if g not in spec.node_names]
+        unknown = [g for g in req.goto if g not in view.spec.node_names]
         if unknown:
-            reject(f"goto names unknown node(s) {unknown}; nodes are {spec.node_names}")
+            reject(f"goto names unknown node(s) {unknown}; nodes are {view.spec.node_names}")
         if req.has_resume or req.resume_map:
             reject("goto replaces the paused step, so a resume value would be lost; send goto or resume, not both")
+        check_override(view, req.identity, req.roles, "redirect it with goto")
     if req.update:
-        check_values(spec, req.update, "update")
+        check_values(view.spec, req.update, "update")
+        check_override(view, req.identity, req.roles, "change its state")
+        check_state_fits(view, req.update, "the update")
     if req.resume_map is not None:
         if not req.resume_map:
             reject(f"the resume map is empty; pending interrupt ids are {sorted(by_id)}")
         unknown = [k for k in req.resume_map if k not in by_id]
         if unknown:
-            reject(f"unknown interrupt id(s) {unknown}; pending interrupt ids are {sorted(by_id) or 'none'}")
+            reject(_not_pending(unknown, by_id, view.retired))
     elif req.has_resume:
-        if not pending:
+        if not view.pending:
+            last = next(reversed(view.retired.items()), None)
+            earlier = f"its last question (interrupt {last[0]}) was {last[1]}; " if last else ""
             reject(
-                f"run is paused at a breakpoint {pause} {next_nodes}, which takes no resume value; "
+                f"{earlier}run is paused at a breakpoint {view.pause} {view.next}, which takes no resume value; "
                 "resume with no value (optionally with update or goto)"
             )
-        if len(pending) > 1:
-            reject(f"{len(pending)} interrupts are pending ({', '.join(sorted(by_id))}); answer with a map of interrupt id to value")
-    elif pending and not req.goto:
+        if len(view.pending) > 1:
+            reject(f"{len(view.pending)} interrupts are pending ({', '.join(sorted(by_id))}); answer with a map of interrupt id to value")
+    elif view.pending and not req.goto:
         reject(f"interrupt(s) {sorted(by_id)} are waiting for an answer; resume with a value, a map, or goto")
-    for interrupt_id, value in answers(req, pending).items():
+    for interrupt_id, value in answers(req, view.pending).items():
         interrupt = by_id[interrupt_id]
         if interrupt.reviewers and not may_review(interrupt.reviewers, req.identity, req.roles):
             reject(f"'{req.identity}' may not answer interrupt {interrupt_id}; its reviewers are {interrupt.reviewers}")
@@ -66,29 +119,58 @@ def check_resume(spec: GraphSpec, pause: Optional[str], next_nodes: list[str], p
             check_schema(value, interrupt.schema, f"answer to interrupt {interrupt_id}")
 
 
-def may_review(reviewers: list[str], identity: str, roles: list[str]) -> bool:
-    """A reviewer entry is an identity, or `role:NAME` for anyone who holds that role."""
-    return identity in reviewers or any(f"role:{r}" in reviewers for r in roles)
+def check_edit(view: RunView, req: UpdateStateRequest) -> None:
+    check_open(view)
+    if req.as_node is not None and req.as_node not in view.spec.node_names:
+        reject(f"as_node '{req.as_node}' is not a node; nodes are {view.spec.node_names}")
+    if not req.values and req.as_node is None:
+        reject(
+            f"values is empty; name at least one state key to write ({sorted(view.spec.channels)}), "
+            "or pass as_node to continue as if that node ran"
+        )
+    check_values(view.spec, req.values, "values")
+    check_decision_size(req.values)
+    check_override(view, req.identity, req.roles, "edit its state")
+    check_state_fits(view, req.values, "the edit")
 
 
-def check_edit(spec: GraphSpec, req: UpdateStateRequest) -> None:
-    if req.as_node is not None and req.as_node not in spec.node_names:
-        reject(f"as_node '{req.as_node}' is not a node; nodes are {spec.node_names}")
-    check_values(spec, req.values, "values")
+def check_cancel(view: RunView, req: CancelRequest) -> None:
+    check_open(view, paused=False)
+    check_override(view, req.identity, req.roles, "cancel it")
+
+
+def check_override(view: RunView, identity: str, roles: list[str], action: str) -> None:
+    _refuse_if(override_refused(view.guard, identity, roles, action))
 
 
 def check_values(spec: GraphSpec, values: dict[str, Any], what: str) -> None:
-    unknown = [k for k in values if k not in spec.channels]
-    if unknown:
-        reject(f"{what} has unknown key(s) {unknown}; the state keys are {sorted(spec.channels)}")
-    for key, value in values.items():
-        schema = spec.channels[key].json_schema
-        if schema is not None:
-            check_schema(value, schema, f"{what} key '{key}'")
+    _refuse_if(values_refused(spec, values, what))
 
 
 def check_schema(value: Any, schema: dict[str, Any], what: str) -> None:
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(value))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path)
-        reject(f"{what}{' at ' + where if where else ''} does not fit its schema: {error.message}")
+    _refuse_if(schema_refused(value, schema, what))
+
+
+def _refuse_if(reason: Optional[str]) -> None:
+    if reason:
+        reject(reason)
+
+
+def check_decision_size(value: Any) -> None:
+    _refuse_if(too_large(value, MAX_DECISION_BYTES, "the decision"))
+
+
+def check_state_fits(view: RunView, write: dict[str, Any], what: str) -> None:
+    """Refuse a write that would make the state larger than a run can carry."""
+    values, owed = apply_builtin_writes(view.spec.channels, view.values, [write])
+    size = json_size(values) + (json_size(owed) if owed else 0)
+    if size > MAX_STATE_BYTES:
+        reject(over_limit(size, MAX_STATE_BYTES, f"the state after {what}"))
+
+
+def _not_pending(ids: list[str], pending: dict[str, Interrupt], retired: dict[str, str]) -> str:
+    """Why answers to these ids cannot land: answered by someone else, withdrawn, or unknown."""
+    gone = [f"interrupt {i} was {retired[i]}" for i in ids if i in retired]
+    unknown = [i for i in ids if i not in retired]
+    parts = gone + ([f"unknown interrupt id(s) {unknown}"] if unknown else [])
+    return f"{'; '.join(parts)}; pending interrupt ids are {sorted(pending) or 'none'}"

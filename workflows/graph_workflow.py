@@ -18,13 +18,24 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, Optional
+from collections.abc import Coroutine
+from typing import Any, Literal, Optional, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
+    from hitl._limits import (
+        CHECKPOINT_VALUES_BYTES,
+        KEEP_DECISIONS,
+        MAX_PAYLOAD_BYTES,
+        MAX_STATE_BYTES,
+        PAGE_BYTES,
+        clip,
+        json_size,
+        over_limit,
+    )
     from hitl._protocol import (
         DEADLINE_EXPIRED,
         NOTIFY_ACTIVITY,
@@ -32,16 +43,19 @@ with workflow.unsafe.imports_passed_through():
         REDUCE_ACTIVITY,
         ROUTE_ACTIVITY,
         WORKFLOW_NAME,
+        CancelRequest,
         Carry,
         CarriedTask,
         ChildPaused,
         GraphSpec,
+        HistoryPage,
         InterruptRequest,
         NodeResult,
         NodeTask,
         NotifyTask,
         ParentRef,
         ReduceTask,
+        Request,
         ResumeRequest,
         RouteTask,
         RunInput,
@@ -49,15 +63,24 @@ with workflow.unsafe.imports_passed_through():
         SUMMARY_MEMO,
         UpdateStateRequest,
         WAITING_SINCE,
+        request_digest,
         retry_policy_kwargs,
     )
     from hitl._reducers import WriteConflict, apply_builtin_writes, initial_values
-    from hitl.types import Checkpoint, Decision, Interrupt, RunStatus, StateSnapshot
+    from hitl.types import Checkpoint, Decision, Interrupt, Refusal, RunStatus, StateSnapshot
     from workflows import checks, topology
 
 PauseKind = Literal["before", "after", "interrupt"]
+T = TypeVar("T")
 KEEP_CHECKPOINTS = 200
-"""Checkpoints a run keeps in memory (and carries across continue-as-new)."""
+"""Checkpoints a run keeps in memory (and carries across continue-as-new, without their state copies)."""
+KEEP_REFUSALS = 20
+KEEP_REQUEST_IDS = 1000
+KEEP_RETIRED = 200
+HELD_SIGNALS = "hitl-held-signals"
+"""Patch: signals wait for the next pause and refusals are recorded (before: dropped unless paused)."""
+EDIT_REASKS = "hitl-edit-reasks"
+"""Patch: an edit while a question is pending withdraws it; the node runs again and asks again."""
 
 
 @dataclass
@@ -79,6 +102,10 @@ class _Task:
 
 
 class _StepFailed(Exception):
+    pass
+
+
+class _Cancelled(Exception):
     pass
 
 
@@ -116,6 +143,14 @@ class GraphWorkflow:
         self.seen_length = 0
         self.unseen_markers = 0
         self.summary = ""
+        self.guard: list[list[str]] = []
+        self.refused: list[Refusal] = []
+        self.requests: dict[str, str] = {}
+        self.retired: dict[str, str] = {}
+        self.held: list[ResumeRequest] = []
+        self.cancelled_by: Optional[str] = None
+        self.state_bytes = 0
+        self.checkpoint_bytes: list[int] = []
         if inp.carry is not None:
             self._restore(inp.carry)
 
@@ -133,6 +168,9 @@ class GraphWorkflow:
             self.status = "completed"
         except _StepFailed as e:
             self.status, self.error = "failed", str(e)
+        except _Cancelled:
+            self._drop_tasks()
+            self.status, self.error = "cancelled", self.cancelled_by
         except (asyncio.CancelledError, CancelledError):
             self.status = "cancelled"
             self._finish()
@@ -141,11 +179,17 @@ class GraphWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self.status == "failed":
             raise ApplicationError(self.error or "run failed", type="RunFailed", non_retryable=True)
+        if self.status == "cancelled":
+            raise ApplicationError(self.error or "run cancelled", type="RunCancelled", non_retryable=True)
         return self.values
 
     async def _begin(self, inp: RunInput) -> None:
         if inp.fork is not None:
             self.values, self.step, self.next = dict(inp.fork.values), inp.fork.step, list(inp.fork.next)
+            self.guard = [list(g) for g in inp.fork.guard]
+            self.state_bytes = json_size(self.values)
+            where = f"{inp.fork.run_id}@{inp.fork.step}"
+            self._decide(Decision(kind="fork", identity=inp.identity, at=workflow.now(), step=self.step, value=clip(inp.input or None), node=where))
             self._checkpoint("fork")
             if inp.input:
                 await self._write([inp.input])
@@ -173,30 +217,51 @@ class GraphWorkflow:
         return full and all(t.runner is None for t in self.tasks)
 
     async def _hand_over(self, inp: RunInput) -> None:
-        """Continue as new, carrying state, step count, pending questions and decisions."""
+        """Continue as new, carrying state, step count, pending questions and decisions.
+
+        Checkpoints travel without their state copies (the newest one is the
+        current state), so the carry stays well under Temporal's payload limit;
+        should it not, the run stays in this history a while longer.
+        """
+        if json_size(dataclasses.asdict(self._carry())) > MAX_PAYLOAD_BYTES * 0.9:
+            workflow.logger.warning("run %s stays in its history: its carry is too large", workflow.info().workflow_id)
+            return
         self.handing_over = True  # waiting resume() calls return now; clients poll on
         await workflow.wait_condition(workflow.all_handlers_finished)
-        carry = Carry(
+        workflow.continue_as_new(dataclasses.replace(inp, input={}, fork=None, carry=self._carry()))
+
+    def _carry(self) -> Carry:
+        return Carry(
             values=self.values,
             step=self.step,
             next=self.next,
             tasks=[CarriedTask(t.node, t.resumes, t.result, t.interrupts, t.defaults) for t in self.tasks],
             barriers=self.barriers,
-            checkpoints=self.checkpoints,
-            decisions=self.decisions,
+            checkpoints=[dataclasses.replace(c, values=None) for c in self.checkpoints],
+            decisions=self.decisions[-KEEP_DECISIONS:],
             unrecorded=self.unrecorded,
             skip_before=self.skip_before,
             created_at=self.created_at,
             generation=self.generation + 1,
+            guard=self.guard,
+            refused=self.refused,
+            requests=self.requests,
+            retired=self.retired,
+            held=self.held,
         )
-        workflow.continue_as_new(dataclasses.replace(inp, input={}, fork=None, carry=carry))
 
     def _restore(self, carry: Carry) -> None:
         self.values, self.step, self.next = carry.values, carry.step, carry.next
         self.tasks = [_Task(t.node, t.resumes, t.result, t.interrupts, t.defaults) for t in carry.tasks]
         self.barriers, self.checkpoints = carry.barriers, carry.checkpoints
+        if self.checkpoints and self.checkpoints[-1].values is None:
+            self.checkpoints[-1].values = dict(self.values)  # the newest checkpoint is the current state
+        self.state_bytes = json_size(self.values)
+        self.checkpoint_bytes = [0] * (len(self.checkpoints) - 1) + [self.state_bytes] if self.checkpoints else []
         self.decisions, self.unrecorded = carry.decisions, carry.unrecorded
         self.skip_before, self.created_at, self.generation = carry.skip_before, carry.created_at, carry.generation
+        self.guard, self.refused, self.requests = carry.guard, carry.refused, carry.requests
+        self.retired, self.held = carry.retired, carry.held
 
     async def _superstep(self) -> None:
         """Run the pending step to its end, pausing as often as people are asked."""
@@ -210,7 +275,11 @@ class GraphWorkflow:
         for task in self.tasks:
             if not task.settled and task.runner is None:
                 task.runner = asyncio.create_task(self._run_task(task))
-        await workflow.wait_condition(lambda: self.failure is not None or all(t.settled for t in self.tasks))
+        await workflow.wait_condition(
+            lambda: self.failure is not None or self.cancelled_by is not None or all(t.settled for t in self.tasks)
+        )
+        if self.cancelled_by is not None:
+            raise _Cancelled()
         if self.failure is not None:
             raise self.failure
         if any(t.result is None for t in self.tasks):
@@ -248,6 +317,9 @@ class GraphWorkflow:
     async def _execute(self, task: _Task) -> None:
         node = self.spec.node(task.node)
         arg = NodeTask(self.spec.name, task.node, self.step, self.values, list(task.resumes))
+        size = self.state_bytes + json_size(arg.resumes)
+        if size > MAX_PAYLOAD_BYTES * 0.95:
+            raise _StepFailed(over_limit(size, int(MAX_PAYLOAD_BYTES * 0.95), f"the input of node '{task.node}' (state and answers)"))
         options: dict[str, Any] = {
             "start_to_close_timeout": timedelta(seconds=node.start_to_close_s),
             "schedule_to_close_timeout": _seconds(node.schedule_to_close_s),
@@ -282,6 +354,7 @@ class GraphWorkflow:
         )
         task.interrupts = [interrupt]
         task.defaults[interrupt.id] = ask
+        self._guard_with([interrupt])
 
     async def _run_subgraph(self, task: _Task, spec: GraphSpec) -> None:
         """A compiled graph used as a node runs as a child workflow; its questions surface here."""
@@ -302,6 +375,7 @@ class GraphWorkflow:
         for task in self.tasks:
             if task.child_id == msg.child_id:
                 task.interrupts = [dataclasses.replace(i, node=f"{task.node}/{i.node}") for i in msg.interrupts]
+        self._guard_with(msg.interrupts)
         if self.pause == "interrupt" and not self._interrupts():
             self.skip_before = self.resumed = True  # the subgraph went on by itself (a deadline)
 
@@ -322,7 +396,10 @@ class GraphWorkflow:
                 )
             except ActivityError as e:
                 raise _StepFailed(f"a reducer failed: {_cause(e)}") from None
-        self.values = values
+        size = json_size(values)
+        if size > MAX_STATE_BYTES:
+            raise _StepFailed(over_limit(size, MAX_STATE_BYTES, f"the state after step {self.step}"))
+        self.values, self.state_bytes = values, size
 
     async def _route(self, node: str) -> list[str]:
         try:
@@ -344,14 +421,20 @@ class GraphWorkflow:
         self.pauses += 1
         self._publish()
         await self._report_pause()
+        woken = lambda: self.resumed or bool(self.held) or self.cancelled_by is not None  # noqa: E731
         while not self.resumed:
+            if self.cancelled_by is not None:
+                raise _Cancelled()
+            if self.held:
+                await self._apply_held()
+                continue
             deadline = min((i.deadline for i in self._own_interrupts() if i.deadline), default=None)
             if deadline is None:
-                await workflow.wait_condition(lambda: self.resumed)
-                break
+                await workflow.wait_condition(woken)
+                continue
             try:
                 # A durable Temporal timer: it fires even if every worker was down then.
-                await workflow.wait_condition(lambda: self.resumed, timeout=max(deadline - workflow.now(), timedelta(0)))
+                await workflow.wait_condition(woken, timeout=max(deadline - workflow.now(), timedelta(0)))
             except asyncio.TimeoutError:
                 self._expire_deadlines()
         self.status, self.pause, self.paused_at = "running", None, None
@@ -368,6 +451,7 @@ class GraphWorkflow:
                 task.resumes.append(ask.default if ask.has_default else DEADLINE_EXPIRED)
                 task.interrupts.remove(interrupt)
                 value = ask.default if ask.has_default else None
+                self._retire(interrupt.id, f"answered by its deadline at {_when(now)}")
                 self._decide(Decision("deadline", "deadline", now, self.step, value, interrupt.id, task.node))
         self.skip_before = self.resumed = True
 
@@ -395,6 +479,9 @@ class GraphWorkflow:
             workflow.logger.warning("notify hook of graph %s failed: %s", self.spec.name, _cause(e))
 
     def _finish(self) -> None:
+        for req in self.held:
+            self._refuse(req, f"the run was {self.status} before it paused again; nothing was applied")
+        self.held = []
         self.updated_at = workflow.now()
         self.pauses += 1
         self._publish()
@@ -423,7 +510,10 @@ class GraphWorkflow:
 
     @workflow.update(name="resume")
     async def resume(self, req: ResumeRequest) -> StateSnapshot:
-        self._check_resume(req)
+        view = self._view()
+        if checks.already_applied(view, req):
+            return self.get_state()
+        checks.check_resume(view, req)
         pauses = self.pauses
         await self._decision(self._accept(req))
         if req.wait:
@@ -432,96 +522,193 @@ class GraphWorkflow:
 
     @resume.validator
     def _validate_resume(self, req: ResumeRequest) -> None:
-        self._check_resume(req)
+        view = self._view()
+        if not checks.already_applied(view, req):
+            checks.check_resume(view, req)
 
     @workflow.signal(name="resume_signal")
     async def resume_signal(self, req: ResumeRequest) -> None:
-        """For senders that must not wait; an invalid signal is logged and dropped."""
-        await workflow.wait_condition(lambda: not self.busy)
+        """For senders that must not wait: held until the run pauses, then applied or refused visibly."""
+        if workflow.patched(HELD_SIGNALS):
+            self.held.append(req)
+            return
+        await workflow.wait_condition(lambda: not self.busy)  # runs from before the patch replay as they ran
         try:
-            self._check_resume(req)
+            checks.check_resume(self._view(), req)
         except ApplicationError as e:
-            workflow.logger.warning("dropped resume signal from %s: %s", req.identity, e.message)
+            self._refuse(req, e.message)
             return
         await self._decision(self._accept(req))
 
+    async def _apply_held(self) -> None:
+        """Apply the oldest decision that came as a signal, or record why it was refused."""
+        req = self.held.pop(0)
+        try:
+            view = self._view()
+            if checks.already_applied(view, req):
+                return
+            checks.check_resume(view, req)
+            await self._decision(self._accept(req))
+        except ApplicationError as e:
+            self._refuse(req, e.message)
+
     @workflow.update(name="update_state")
     async def update_state(self, req: UpdateStateRequest) -> StateSnapshot:
-        self._check_edit(req)
-        await self._decision(self._edit(req))
+        view = self._view()
+        if checks.already_applied(view, req):
+            return self.get_state()
+        checks.check_edit(view, req)
+        pauses = self.pauses
+        if await self._decision(self._edit(req)):
+            await workflow.wait_condition(lambda: self.pauses > pauses or self.handing_over)
         return self.get_state()
 
     @update_state.validator
     def _validate_update_state(self, req: UpdateStateRequest) -> None:
-        self._check_edit(req)
+        view = self._view()
+        if not checks.already_applied(view, req):
+            checks.check_edit(view, req)
 
-    async def _decision(self, work: Any) -> None:
+    @workflow.update(name="cancel")
+    async def cancel(self, req: CancelRequest) -> StateSnapshot:
+        view = self._view()
+        if checks.already_applied(view, req):
+            return self.get_state()
+        checks.check_cancel(view, req)
+        now = workflow.now()
+        self._remember(req)
+        self._decide(Decision(kind="cancel", identity=req.identity, at=now, step=self.step, value=req.reason or None, request_id=req.request_id))
+        for interrupt in self._interrupts():
+            self._retire(interrupt.id, f"cancelled with the run by {req.identity} at {_when(now)}")
+        self.cancelled_by = f"cancelled by {req.identity}" + (f": {req.reason}" if req.reason else "")
+        await workflow.wait_condition(lambda: self.status == "cancelled")
+        return self.get_state()
+
+    @cancel.validator
+    def _validate_cancel(self, req: CancelRequest) -> None:
+        view = self._view()
+        if not checks.already_applied(view, req):
+            checks.check_cancel(view, req)
+
+    async def _decision(self, work: Coroutine[Any, Any, T]) -> T:
         """Apply one decision at a time; a state write that fails refuses the decision."""
         self.busy = True
         try:
-            await work
+            return await work
         except _StepFailed as e:
             raise ApplicationError(str(e), type="DecisionRejected") from None
         finally:
             self.busy = False
 
-    async def _edit(self, req: UpdateStateRequest) -> None:
+    async def _edit(self, req: UpdateStateRequest) -> bool:
+        """Apply a person's edit. Returns True when the edit withdrew a question the node asks again."""
+        now = workflow.now()
+        self._remember(req)
         await self._write([req.values])
-        self._decide(Decision("update_state", req.identity, workflow.now(), self.step, req.values, node=req.as_node))
+        self._decide(Decision(kind="update_state", identity=req.identity, at=now, step=self.step, value=clip(req.values), node=req.as_node, request_id=req.request_id))
+        reask = False
         if req.as_node is not None:
             routed = await self._route(req.as_node) if self.spec.node(req.as_node).has_router else []
             self.next = topology.successors(self.spec, [req.as_node], routed, self.barriers)
+            self._retire_all(f"dropped when {req.identity} edited the state as node {req.as_node} at {_when(now)}")
             self._drop_tasks()
             self.pause = "before"
+        elif self._own_interrupts() and workflow.patched(EDIT_REASKS):
+            # What a reviewer approves must be what runs: the node asks again about the edited state.
+            for task in self.tasks:
+                if task.child_id is None and task.interrupts:
+                    for interrupt in task.interrupts:
+                        self._retire(interrupt.id, f"withdrawn when {req.identity} edited the state under review at {_when(now)}; the node asked again")
+                    task.interrupts = []
+            reask = True
         self.step += 1
         self._checkpoint("update", writes={req.as_node or "__human__": req.values})
-        self._publish()
+        if reask:
+            self.skip_before = True
+            self._wake()
+        else:
+            self._publish()
+        return reask
 
     async def _accept(self, req: ResumeRequest) -> None:
         """Apply a validated decision: answers, state update, redirect; then wake the run."""
         now = workflow.now()
+        self._remember(req)
         for interrupt_id, value in checks.answers(req, self._interrupts()).items():
             task = next(t for t in self.tasks if any(i.id == interrupt_id for i in t.interrupts))
+            asked = next(i for i in task.interrupts if i.id == interrupt_id)
             task.interrupts = [i for i in task.interrupts if i.id != interrupt_id]
-            self._decide(Decision("resume", req.identity, now, self.step, value, interrupt_id, task.node))
+            self._retire(interrupt_id, f"answered by {req.identity} at {_when(now)}")
+            self._decide(
+                Decision(
+                    kind="resume", identity=req.identity, at=now, step=self.step, value=clip(value),
+                    interrupt_id=interrupt_id, node=task.node, question=clip(asked.value), request_id=req.request_id,
+                )
+            )
             if task.child_id is None:
                 task.resumes.append(value)
-            else:  # the question is the subgraph's: pass the answer down to its run
+            else:  # the question is the subgraph's: pass the answer down to its run, with who gave it
                 child = workflow.get_external_workflow_handle(task.child_id)
-                await child.signal("resume_signal", ResumeRequest(req.identity, resume_map={interrupt_id: value}, wait=False))
+                await child.signal("resume_signal", ResumeRequest(identity=req.identity, roles=req.roles, resume_map={interrupt_id: value}, wait=False))
         if self.pause != "interrupt" and not req.update and not req.goto:
-            self._decide(Decision("resume", req.identity, now, self.step, None, node=",".join(self.next)))
+            self._decide(Decision(kind="resume", identity=req.identity, at=now, step=self.step, node=",".join(self.next), request_id=req.request_id))
         if req.update:
             await self._write([req.update])
-            self._decide(Decision("update_state", req.identity, now, self.step, req.update))
+            self._decide(Decision(kind="update_state", identity=req.identity, at=now, step=self.step, value=clip(req.update), request_id=req.request_id))
         if req.goto:
+            self._retire_all(f"dropped when {req.identity} sent the run to {req.goto} at {_when(now)}")
             self._drop_tasks()
             self.next = topology.in_order(self.spec, req.goto)
-            self._decide(Decision("goto", req.identity, now, self.step, req.goto))
+            self._decide(Decision(kind="goto", identity=req.identity, at=now, step=self.step, value=req.goto, request_id=req.request_id))
         if req.update or req.goto:
             self.step += 1
             self._checkpoint("update", writes={"__human__": req.update or {}})
         if self.pause in ("before", "interrupt"):
             self.skip_before = True
+        self._wake()
+
+    def _wake(self) -> None:
+        """The decision is in: the run is running again from here on (a --no-wait caller sees so)."""
         self.resumed = True
+        self.status, self.pause, self.paused_at = "running", None, None
 
-    def _check_resume(self, req: ResumeRequest) -> None:
-        self._check_paused()
-        checks.check_resume(self.spec, self.pause, self.next, self._interrupts(), req)
-
-    def _check_edit(self, req: UpdateStateRequest) -> None:
-        self._check_paused()
-        checks.check_edit(self.spec, req)
-
-    def _check_paused(self) -> None:
-        if self.busy:
-            checks.reject("run is applying another decision; send this one again once it is done")
-        if self.status != "interrupted":
-            checks.reject(f"run is {self.status}; it accepts a decision only while interrupted")
+    def _view(self) -> checks.RunView:
+        return checks.RunView(
+            spec=self.spec, status=self.status, busy=self.busy, pause=self.pause, next=self.next,
+            pending=self._interrupts(), guard=self.guard, retired=self.retired, requests=self.requests, values=self.values,
+        )
 
     def _decide(self, decision: Decision) -> None:
         self.decisions.append(decision)
+        del self.decisions[:-KEEP_DECISIONS]
         self.unrecorded.append(decision)
+
+    def _remember(self, req: Request) -> None:
+        """Keep the request id with what it decided, so a reuse for another decision is refused."""
+        if req.request_id:
+            self.requests[req.request_id] = f"{request_digest(req)} {req.identity} at {_when(workflow.now())}"
+            _trim(self.requests, KEEP_REQUEST_IDS)
+
+    def _retire(self, interrupt_id: str, reason: str) -> None:
+        """Remember why a question is no longer pending, to tell whoever answers it late."""
+        self.retired[interrupt_id] = reason
+        _trim(self.retired, KEEP_RETIRED)
+
+    def _retire_all(self, reason: str) -> None:
+        for interrupt in self._interrupts():
+            self._retire(interrupt.id, reason)
+
+    def _refuse(self, req: ResumeRequest, reason: str) -> None:
+        """A signalled decision that does not fit: recorded on the run, never applied, never silent."""
+        workflow.logger.warning("refused a decision sent as a signal by %s: %s", req.identity, reason)
+        self.refused.append(Refusal(identity=req.identity, at=workflow.now(), reason=reason, request_id=req.request_id))
+        del self.refused[:-KEEP_REFUSALS]
+
+    def _guard_with(self, interrupts: list[Interrupt]) -> None:
+        """A limited question guards the run from now on (see workflows/checks.py)."""
+        for interrupt in interrupts:
+            if interrupt.reviewers and interrupt.reviewers not in self.guard:
+                self.guard.append(list(interrupt.reviewers))
 
     # ------------------------------------------------------------- reading
 
@@ -541,11 +728,34 @@ class GraphWorkflow:
             breakpoint=self.pause if self.pause in ("before", "after") else None,
             error=self.error,
             decisions=list(self.decisions),
+            refused=list(self.refused),
+            guarded_by=[list(g) for g in self.guard],
         )
 
     @workflow.query(name="get_state_history")
-    def get_state_history(self) -> list[Checkpoint]:
-        return list(reversed(self.checkpoints))
+    def get_state_history(self, page: Optional[HistoryPage] = None) -> list[Checkpoint]:
+        """Checkpoints newest first, `before` a checkpoint seq, cut to fit one payload.
+
+        A page holds at least one checkpoint; the client asks for the next page
+        with `before` set to the oldest seq it got.
+        """
+        page = page or HistoryPage()
+        out: list[Checkpoint] = []
+        budget = PAGE_BYTES
+        for checkpoint, size in zip(reversed(self.checkpoints), reversed(self.checkpoint_bytes)):
+            if page.before is not None and checkpoint.seq >= page.before:
+                continue
+            size = size if checkpoint.values is not None else 0
+            if out and ((page.limit is not None and len(out) >= page.limit) or size > budget):
+                break
+            out.append(checkpoint)
+            budget -= size
+        return out
+
+    @workflow.query(name="get_checkpoint")
+    def get_checkpoint(self, step: int) -> Optional[Checkpoint]:
+        """The newest checkpoint of `step` (time travel starts there), or None."""
+        return next((c for c in reversed(self.checkpoints) if c.step == step), None)
 
     @workflow.query(name="get_spec")
     def get_spec(self) -> RunInput:
@@ -558,12 +768,39 @@ class GraphWorkflow:
         return [i for t in self.tasks if t.child_id is None for i in t.interrupts]
 
     def _checkpoint(self, source: Literal["input", "loop", "update", "fork"], writes: Optional[dict[str, Any]] = None) -> None:
+        """Record the state after a step; older state copies give way to a memory budget."""
         self.updated_at = workflow.now()
         self.checkpoints.append(
-            Checkpoint(self.step, dict(self.values), list(self.next), source, self.updated_at, writes, self.unrecorded)
+            Checkpoint(
+                step=self.step,
+                values=dict(self.values),
+                next=list(self.next),
+                source=source,
+                created_at=self.updated_at,
+                writes={k: clip(v) for k, v in writes.items()} if writes is not None else None,
+                decisions=self.unrecorded,
+                seq=self.checkpoints[-1].seq + 1 if self.checkpoints else 0,
+            )
         )
+        self.checkpoint_bytes.append(self.state_bytes)
         del self.checkpoints[:-KEEP_CHECKPOINTS]
+        del self.checkpoint_bytes[:-KEEP_CHECKPOINTS]
+        kept = 0
+        for checkpoint, size in zip(reversed(self.checkpoints[:-1]), reversed(self.checkpoint_bytes[:-1])):
+            kept += size if checkpoint.values is not None else 0
+            if kept > CHECKPOINT_VALUES_BYTES:
+                checkpoint.values = None
         self.unrecorded = []
+
+
+def _when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _trim(records: dict[str, str], keep: int) -> None:
+    """Drop the oldest entries of an insertion-ordered dict beyond `keep`."""
+    while len(records) > keep:
+        del records[next(iter(records))]
 
 
 def _cause(error: BaseException) -> str:

@@ -1,0 +1,72 @@
+"""How large things may get, so a run can always be read and resumed.
+
+Temporal refuses any single payload over 2 MB (its default blob limit). Every
+payload hitl creates is built from a few parts: the state, a question, a
+decision, and bounded records of earlier ones. Each part gets its own limit
+here and is checked where it is created (client, node activity, workflow), so
+no combination can add up to a payload Temporal would refuse: a run that
+cannot be read or resumed is worse than a refused value.
+
+Pure functions over JSON values: the workflow imports this module too.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAX_PAYLOAD_BYTES = 2_000_000
+"""Temporal's default limit on one payload (the server refuses larger ones)."""
+
+MAX_STATE_BYTES = 1_000_000
+"""A run's state as JSON. Node inputs, snapshots and the continue-as-new carry hold it once."""
+
+MAX_DECISION_BYTES = 256_000
+"""One human decision (answer, answer map, state update or edit, fork edits)."""
+
+MAX_QUESTION_BYTES = 64_000
+"""One `interrupt()` value: what a person is shown."""
+
+CLIP_BYTES = 2_000
+"""Decision values and writes kept in the run's records (decision log, checkpoints) beyond
+this size are replaced by a stub naming their size; the whole value stays in Temporal's
+history (the update or activity that carried it)."""
+
+KEEP_DECISIONS = 50
+"""Decisions a snapshot lists (the newest); older ones stay in the checkpoints' records."""
+
+CHECKPOINT_VALUES_BYTES = 8_000_000
+"""State copies a run keeps in memory for time travel; older checkpoints keep only metadata."""
+
+PAGE_BYTES = 1_500_000
+"""What one page of `get_state_history` may carry; the client asks for further pages."""
+
+
+def json_size(value: Any) -> int:
+    """Bytes of `value` as UTF-8 JSON, as Temporal stores it (no `\\u` escapes counted)."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode())
+
+
+def too_large(value: Any, limit: int, what: str) -> str | None:
+    """One line saying `what` is over `limit` and what to do instead; None when it fits."""
+    size = json_size(value)
+    return over_limit(size, limit, what) if size > limit else None
+
+
+def over_limit(size: int, limit: int, what: str) -> str:
+    return (
+        f"{what} is {_human(size)}; hitl takes at most {_human(limit)} there: "
+        "keep large data outside the run (a file or a bucket) and store a reference to it"
+    )
+
+
+def clip(value: Any, limit: int = CLIP_BYTES) -> Any:
+    """`value` itself when small, else a stub saying how large it was (for records only)."""
+    size = json_size(value)
+    if size <= limit:
+        return value
+    return {"__clipped__": size, "preview": json.dumps(value, ensure_ascii=False, default=str)[:200]}
+
+
+def _human(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
