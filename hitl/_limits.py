@@ -69,4 +69,4 @@ def clip(value: Any, limit: int = CLIP_BYTES) -> Any:
 
 
 def _human(size: int) -> str:
-    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
+    return f"{size / 1e6:.1f} MB" if size >= 1_000_000 else f"{size / 1e3:.1f} kB"

@@ -18,7 +18,7 @@ import pytest_asyncio
 import examples
 import hitl
 from hitl.server import DevServer
-from tests import graphs
+from tests import graphs, trust_graphs
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK_QUEUE = "hitl-tests"
@@ -40,7 +40,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
 
 @pytest_asyncio.fixture(scope="session")
 async def client(server: DevServer) -> AsyncIterator[hitl.Client]:
-    served = [*graphs.GRAPHS, *examples.GRAPHS]
+    served = [*graphs.GRAPHS, *trust_graphs.GRAPHS, *examples.GRAPHS]
     c = await hitl.connect(server.address, task_queue=TASK_QUEUE, graphs=served, identity="tester")
     async with c.worker():
         yield c

@@ -480,7 +480,8 @@ class GraphWorkflow:
 
     def _finish(self) -> None:
         for req in self.held:
-            self._refuse(req, f"the run was {self.status} before it paused again; nothing was applied")
+            if not (req.request_id and req.request_id in self.requests):  # a resend of an applied decision
+                self._refuse(req, f"the run was {self.status} before it paused again; nothing was applied")
         self.held = []
         self.updated_at = workflow.now()
         self.pauses += 1
@@ -530,7 +531,9 @@ class GraphWorkflow:
     async def resume_signal(self, req: ResumeRequest) -> None:
         """For senders that must not wait: held until the run pauses, then applied or refused visibly."""
         if workflow.patched(HELD_SIGNALS):
-            self.held.append(req)
+            digest = request_digest(req)
+            if not any(h.request_id and h.request_id == req.request_id and request_digest(h) == digest for h in self.held):
+                self.held.append(req)  # a resend of a held decision is the same decision
             return
         await workflow.wait_condition(lambda: not self.busy)  # runs from before the patch replay as they ran
         try:

@@ -1,0 +1,232 @@
+"""Trust: every way to change what a paused run will do passes the same reviewer rule,
+refusals write nothing (or, for signals, are recorded visibly), idempotency keys
+cannot be reused for another decision, and a late answer learns who answered first.
+
+`payment` asks `approve` limited to ["alice", "role:finance"], then `pay` pays the draft.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+
+import hitl
+from hitl import Command
+from tests.conftest import event_count, wait_for
+from tests.test_cli import cli, one_line_error
+
+MALLORY = {"identity": "mallory"}
+ALICE = {"identity": "alice"}
+
+
+async def _paused(client: hitl.Client, graph: str = "payment", **start: object) -> tuple[hitl.Run, hitl.StateSnapshot]:
+    run = await client.start(graph, {}, **start)  # type: ignore[arg-type]
+    return run, await wait_for(run, "interrupted")
+
+
+async def _refused_without_a_trace(client: hitl.Client, run: hitl.Run, call: object, message: str) -> None:
+    before = await event_count(client, run.run_id)
+    with pytest.raises(hitl.DecisionRejectedError, match=message):
+        await call  # type: ignore[misc]
+    assert await event_count(client, run.run_id) == before, "a refused decision wrote to the run's history"
+
+
+async def test_non_reviewers_cannot_get_past_the_question_by_any_path(client: hitl.Client) -> None:
+    run, paused = await _paused(client)
+    guard = r"'mallory' may not {}: this run asked questions limited to reviewers \['alice', 'role:finance'\]"
+    await _refused_without_a_trace(client, run, run.resume(goto="pay", **MALLORY), guard.format("redirect it with goto"))
+    await _refused_without_a_trace(client, run, run.update_state({"draft": "pay 2M"}, **MALLORY), guard.format("edit its state"))
+    await _refused_without_a_trace(
+        client, run, run.update_state({"paid": "pay 2M"}, as_node="pay", **MALLORY), guard.format("edit its state")
+    )
+    await _refused_without_a_trace(client, run, run.update_state({}, as_node="approve", **MALLORY), guard.format("edit its state"))
+    await _refused_without_a_trace(client, run, run.resume("approve", **MALLORY), r"'mallory' may not answer interrupt")
+    await _refused_without_a_trace(client, run, run.cancel("no", **MALLORY), guard.format("cancel it"))
+    state = await run.get_state()
+    assert state.status == "interrupted" and state.values["draft"] == "pay 1M" and state.decisions == []
+    assert state.guarded_by == [["alice", "role:finance"]]
+    # A holder of the role may do what the reviewers may.
+    done = await run.resume(Command(resume="approve", update={"draft": "pay 1M (checked)"}), identity="carol", roles=["finance"])
+    assert done.status == "completed" and done.values["paid"] == "pay 1M (checked)"
+    assert [(d.kind, d.identity) for d in done.decisions] == [("resume", "carol"), ("update_state", "carol")]
+
+
+async def test_the_guard_outlives_the_answer(client: hitl.Client) -> None:
+    """Approved "pay 1M", paused before pay: editing the draft now would pay what nobody approved."""
+    run, paused = await _paused(client, "payment_checked")
+    at_breakpoint = await run.resume("approve", **ALICE)
+    assert at_breakpoint.breakpoint == "before" and at_breakpoint.next == ["pay"]
+    await _refused_without_a_trace(client, run, run.update_state({"draft": "pay 2M"}, **MALLORY), "'mallory' may not edit its state")
+    await _refused_without_a_trace(client, run, run.resume(update={"draft": "pay 2M"}, **MALLORY), "'mallory' may not change its state")
+    await _refused_without_a_trace(client, run, run.resume(goto="write", **MALLORY), "'mallory' may not redirect it")
+    done = await run.resume(**MALLORY)  # a plain continue changes nothing: open to anyone
+    assert done.values["paid"] == "pay 1M"
+
+
+async def test_an_edit_under_review_asks_again_with_the_new_content(client: hitl.Client) -> None:
+    run, paused = await _paused(client)
+    first = paused.interrupts[0]
+    edited = await run.update_state({"draft": "pay 1.5M"}, **ALICE)
+    assert edited.status == "interrupted"
+    again = edited.interrupts[0]
+    assert again.value == {"draft": "pay 1.5M"} and again.id != first.id
+    # Whoever answers the question as it was shown before the edit is told so; nothing is written.
+    await _refused_without_a_trace(
+        client, run, run.resume(map={first.id: "approve"}, identity="bob", roles=["finance"]),
+        rf"interrupt {first.id} was withdrawn when alice edited the state under review",
+    )
+    done = await run.resume(map={again.id: "approve"}, identity="bob", roles=["finance"])
+    assert done.values["paid"] == "pay 1.5M"
+    answer = next(d for d in done.decisions if d.kind == "resume")
+    assert (answer.identity, answer.question, answer.value) == ("bob", {"draft": "pay 1.5M"}, "approve")
+
+
+async def test_fork_with_edits_takes_the_reviewers_and_is_recorded(client: hitl.Client) -> None:
+    run, _ = await _paused(client)
+    done = await run.resume("approve", **ALICE)
+    after_approval = next(c.step for c in await run.get_state_history() if c.next == ["pay"])
+    name = f"fork-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(hitl.DecisionRejectedError, match="'mallory' may not fork it with edits"):
+        await client.fork(run.run_id, after_approval, {"draft": "pay 99M"}, new_run_id=name, **MALLORY)
+    with pytest.raises(hitl.RunNotFoundError):
+        await client.get_run(name).get_state()  # refused before anything started
+    fork = await client.fork(run.run_id, after_approval, {"draft": "pay 1.1M"}, new_run_id=name, **ALICE)
+    forked = await fork.result()
+    assert forked["paid"] == "pay 1.1M" and done.values["paid"] == "pay 1M"
+    first = (await fork.get_state_history())[-1]
+    assert first.source == "fork"
+    assert [(d.kind, d.identity, d.value, d.node) for d in first.decisions] == [
+        ("fork", "alice", {"draft": "pay 1.1M"}, f"{run.run_id}@{after_approval}")
+    ]
+    assert (await fork.get_state()).guarded_by == [["alice", "role:finance"]]
+
+
+async def test_cancel_is_a_decision(client: hitl.Client) -> None:
+    run, paused = await _paused(client)
+    cancelled = await run.cancel("duplicate request", **ALICE)
+    assert cancelled.status == "cancelled" and cancelled.error == "cancelled by alice: duplicate request"
+    assert [(d.kind, d.identity) for d in cancelled.decisions] == [("cancel", "alice")]
+    with pytest.raises(hitl.RunFailedError, match="cancelled by alice"):
+        await run.result()
+    with pytest.raises(hitl.DecisionRejectedError, match="has ended"):
+        await run.cancel()
+
+
+async def test_the_cli_refuses_the_bypasses_reported(client: hitl.Client) -> None:
+    run, _ = await _paused(client)
+    goto = await cli(client, "resume", run.run_id, "--goto", "pay", "--identity", "mallory")
+    assert "'mallory' may not redirect it with goto" in one_line_error(goto)
+    edit = await cli(client, "update-state", run.run_id, "--values", '{"paid": "x"}', "--as-node", "pay", "--identity", "mallory")
+    assert "'mallory' may not edit its state" in one_line_error(edit)
+    cancel = await cli(client, "cancel", run.run_id, "--identity", "mallory")
+    assert "'mallory' may not cancel it" in one_line_error(cancel)
+    fork = await cli(client, "fork", run.run_id, "--step", "1", "--values", '{"draft": "pay 99M"}', "--identity", "mallory")
+    assert "'mallory' may not fork it with edits" in one_line_error(fork)
+    assert (await run.get_state()).status == "interrupted"
+    ok = await cli(client, "cancel", run.run_id, "--identity", "dave", "--roles", "finance")
+    assert ok.code == 0 and "status   cancelled" in ok.out
+
+
+async def test_a_subgraph_question_limited_by_role_takes_the_parents_answer(client: hitl.Client) -> None:
+    run = await client.start("finance_parent", {"topic": "q3"})
+    paused = await wait_for(run, "interrupted")
+    assert paused.interrupts[0].node == "team/ask"
+    await _refused_without_a_trace(client, run, run.resume("10k", identity="eve", roles=["sales"]), "'eve' may not answer")
+    done = await asyncio.wait_for(run.resume("10k", identity="dave", roles=["finance"]), 30)
+    assert done.status == "completed" and done.values["answer"] == "10k"
+
+
+# ---------------------------------------------------------------- signals
+
+
+async def test_a_signal_sent_before_the_pause_is_held_and_applied_once(client: hitl.Client) -> None:
+    run = await client.start("slow_payment", {})
+    await run.send_resume("approve", identity="alice", request_id="sig-1")
+    await run.send_resume("approve", identity="alice", request_id="sig-1")  # a resend: applied once
+    assert (await run.get_state()).status == "running"  # it had not paused yet
+    final = await asyncio.wait_for(run.result(), 30)
+    assert final["paid"] == "pay 1M" and final["log"] == ["approve:pay 1M", "pay"]
+    state = await run.get_state()
+    assert [(d.kind, d.identity) for d in state.decisions] == [("resume", "alice")] and state.refused == []
+
+
+async def test_a_refused_signal_is_visible_on_the_run(client: hitl.Client) -> None:
+    run = await client.start("slow_payment", {})
+    await run.send_resume("approve", identity="mallory")
+    await run.send_resume("maybe", identity="alice")
+    paused = await wait_for(run, "interrupted")
+    for _ in range(50):
+        paused = await run.get_state()
+        if len(paused.refused) == 2:
+            break
+        await asyncio.sleep(0.1)
+    reasons = [(r.identity, r.reason) for r in paused.refused]
+    assert reasons[0][0] == "mallory" and "'mallory' may not answer interrupt" in reasons[0][1]
+    assert reasons[1][0] == "alice" and "does not fit its schema: 'maybe'" in reasons[1][1]
+    assert paused.status == "interrupted" and paused.decisions == []
+    shown = await cli(client, "state", paused.run_id)
+    assert "refused" in shown.out and "a decision by mallory sent as a signal" in shown.out
+    await run.cancel(**ALICE)
+
+
+async def test_a_signal_to_a_run_that_ends_without_pausing_is_recorded_as_refused(client: hitl.Client, tmp_path: Path) -> None:
+    run = await client.start("slow", {"marker": str(tmp_path / "marker")})
+    await run.send_resume("late", identity="alice")
+    await run.result()
+    refused = (await run.get_state()).refused
+    assert len(refused) == 1 and "completed before it paused again; nothing was applied" in refused[0].reason
+
+
+# ---------------------------------------------------------------- idempotency and races
+
+
+async def test_a_request_id_reused_for_another_decision_is_refused(client: hitl.Client) -> None:
+    run, _ = await _paused(client, "payment_checked")
+    first = await run.resume("approve", request_id="rid-1", wait=False, **ALICE)
+    assert first.status == "running"  # --no-wait shows the run moving on, not the old pause
+    again = await run.resume("approve", request_id="rid-1", wait=False, **ALICE)
+    assert again.status == "running"  # the same decision: answered once
+    await wait_for(run, "interrupted")
+    with pytest.raises(hitl.DecisionRejectedError, match="request id 'rid-1' was already used for a different decision \\(alice at"):
+        await run.resume(request_id="rid-1", identity="bob", roles=["finance"])
+    state = await run.get_state()
+    assert [(d.kind, d.identity, d.value) for d in state.decisions] == [("resume", "alice", "approve")]
+    await run.resume()
+
+
+async def test_the_late_answer_learns_who_answered_first(client: hitl.Client) -> None:
+    run, paused = await _paused(client, "payment_checked")
+    question = paused.interrupts[0].id
+    results = await asyncio.gather(
+        run.resume("approve", wait=False, **ALICE),
+        run.resume("approve", wait=False, identity="bob", roles=["finance"]),
+        return_exceptions=True,
+    )
+    winners = [r for r in results if isinstance(r, hitl.StateSnapshot)]
+    losers = [r for r in results if isinstance(r, hitl.DecisionRejectedError)]
+    assert len(winners) == 1 and len(losers) == 1, results
+    await wait_for(run, "interrupted")
+    winner = (await run.get_state()).decisions[0].identity
+    with pytest.raises(hitl.DecisionRejectedError, match=rf"interrupt {question} was answered by {winner} at"):
+        await run.resume(map={question: "reject"}, identity="bob", roles=["finance"])
+    with pytest.raises(hitl.DecisionRejectedError, match=rf"its last question \(interrupt {question}\) was answered by {winner}"):
+        await run.resume("reject", identity="bob", roles=["finance"])
+    await run.cancel(**ALICE)
+
+
+async def test_an_empty_edit_is_refused_but_as_node_alone_is_a_real_step(client: hitl.Client) -> None:
+    run, _ = await _paused(client, "review_breaks")
+    await _refused_without_a_trace(client, run, run.update_state({}), r"values is empty; name at least one state key")
+    moved = await run.update_state({}, as_node="write")
+    assert moved.next == ["review"] and moved.status == "interrupted"
+    await run.cancel()
+
+
+async def test_cancel_of_a_completed_run_is_refused_through_the_cli(client: hitl.Client) -> None:
+    run = await client.start("chain", {})
+    await run.result()
+    refused = await cli(client, "cancel", run.run_id)
+    assert "has ended" in one_line_error(refused)
