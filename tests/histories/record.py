@@ -1,4 +1,7 @@
-"""Record the Temporal histories the replay test guards: `python -m tests.histories.record`.
+"""Record the Temporal histories the replay test guards: `python -m tests.histories.record [SCENARIO ...]`.
+
+Name the scenarios to (re)record; the others' files stay as they are, so
+histories recorded on older workflow code keep guarding the runs in flight.
 
 Each scenario runs an example graph (or a test graph for a feature the examples
 do not show) through its pauses and decisions on a fresh dev server, and saves
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,7 +22,7 @@ from pathlib import Path
 import examples
 import hitl
 from hitl.server import DevServer
-from tests import graphs
+from tests import graphs, trust_graphs
 from tests.conftest import free_port
 
 HERE = Path(__file__).parent
@@ -102,20 +106,46 @@ async def continue_as_new(c: hitl.Client) -> str:
     return run.run_id
 
 
+async def edit_reasks(c: hitl.Client) -> str:
+    run = await c.start("payment", {}, run_id="edit_reasks")
+    await run.wait()
+    await run.update_state({"draft": "pay 2M"}, identity="alice")
+    await run.resume("approve", identity="alice", request_id="r1")
+    return run.run_id
+
+
+async def guarded_signals_fork_cancel(c: hitl.Client) -> str:
+    run = await c.start("slow_payment", {}, run_id="guarded")
+    await run.send_resume("approve", identity="mallory")  # held, then refused at the pause
+    await run.wait()
+    await run.resume("approve", identity="alice")
+    fork = await c.fork(run.run_id, 1, {"draft": "pay 1.1M"}, new_run_id="guarded-fork", identity="alice")
+    await fork.wait()
+    await fork.cancel("recorded", identity="alice")
+    return run.run_id
+
+
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     approval, edit_state, validate_input, tool_review, parallel_and_signal,
     goto_and_edit_as_node, subgraph, deadline, continue_as_new,
+    edit_reasks, guarded_signals_fork_cancel,
 ]
 
 
-async def record(server: DevServer) -> None:
-    client = await hitl.connect(server.address, task_queue="record", graphs=[*examples.GRAPHS, *graphs.GRAPHS], identity="recorder")
-    for old in HERE.glob("*.json"):
-        old.unlink()
+async def record(server: DevServer, names: list[str]) -> None:
+    served = [*examples.GRAPHS, *graphs.GRAPHS, *trust_graphs.GRAPHS]
+    client = await hitl.connect(server.address, task_queue="record", graphs=served, identity="recorder")
+    chosen = [s for s in SCENARIOS if not names or s.__name__ in names]
+    for scenario in chosen:
+        for old in HERE.glob(f"{scenario.__name__}-*.json"):
+            old.unlink()
     async with client.worker():
-        for scenario in SCENARIOS:
+        for scenario in chosen:
             run_id = await scenario(client)
-            await client.get_run(run_id).result()
+            try:
+                await client.get_run(run_id).result()
+            except hitl.RunFailedError:
+                pass  # a cancelled run is recorded as it ended
             ids = [run_id]
             async for w in client.temporal.list_workflows(f'WorkflowId STARTS_WITH "{run_id}"'):
                 if w.id not in ids:
@@ -131,8 +161,12 @@ async def record(server: DevServer) -> None:
 
 
 def main() -> None:
+    names = sys.argv[1:]
+    unknown = sorted(set(names) - {s.__name__ for s in SCENARIOS})
+    if unknown:
+        sys.exit(f"error: unknown scenario(s) {unknown}; scenarios are {[s.__name__ for s in SCENARIOS]}")
     with tempfile.TemporaryDirectory() as data, DevServer(data, port=free_port(), ui_port=free_port()) as server:
-        asyncio.run(record(server))
+        asyncio.run(record(server, names))
 
 
 if __name__ == "__main__":
