@@ -83,6 +83,10 @@ API_CASES: list[tuple[str, Case, type[Exception], str]] = [
     ("edit as unknown node", lambda r: r.paused.update_state({"draft": "x"}, as_node="ghost"), hitl.DecisionRejectedError, "as_node 'ghost' is not a node"),
     ("edit not an object", lambda r: r.paused.update_state("draft"), hitl.InvalidInputError, "values must be a JSON object"),  # type: ignore[arg-type]
     ("edit a completed run", lambda r: r.completed.update_state({"text": "x"}), hitl.DecisionRejectedError, "has ended"),
+    ("empty edit", lambda r: r.paused.update_state({}), hitl.DecisionRejectedError, "values is empty; name at least one state key"),
+    ("oversized edit", lambda r: r.paused.update_state({"draft": BIG}), hitl.InvalidInputError, r"values is 2\.1 MB; hitl takes at most 256\.0 kB"),
+    ("cancel a completed run", lambda r: r.completed.cancel(), hitl.DecisionRejectedError, "has ended"),
+    ("fork oversized edits", lambda r: r.completed.fork(1, {"text": BIG}), hitl.InvalidInputError, r"fork edit is 2\.1 MB"),
     ("fork unknown step", lambda r: r.completed.fork(99), hitl.InvalidInputError, r"has no checkpoint at step 99; its steps are \[0, 1, 2, 3\]"),
     ("fork unknown key", lambda r: r.completed.fork(1, {"zz": 1}), hitl.InvalidInputError, r"fork edit has unknown key\(s\) \['zz'\]"),
 ]
