@@ -69,21 +69,30 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
-    common.add_argument("--address", help="Temporal host:port (default: TEMPORAL_ADDRESS, envconfig, or localhost:7233)")
-    common.add_argument("--namespace", help="Temporal namespace (default: envconfig or 'default')")
-    common.add_argument("--task-queue", default=DEFAULT_TASK_QUEUE, help=f"task queue (default: {DEFAULT_TASK_QUEUE})")
-    common.add_argument("--graphs", nargs="+", metavar="MODULE[:ATTR]", help="where the graphs live (default: HITL_GRAPHS or the bundled examples)")
-    common.add_argument("--identity", help="who is deciding (default: HITL_IDENTITY or the OS user)")
-    common.add_argument("--roles", help="comma-separated roles the decider holds (default: HITL_ROLES)")
-    common.add_argument("--json", action="store_true", help="machine-readable output")
+def _add_common(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
+    """The options every command takes. On a command they default to SUPPRESS, so
+    an option given before the command name is not overwritten by the command's default."""
 
-    parser = _Parser(prog="hitl", description="Human-in-the-loop graphs on Temporal.", parents=[common])
+    def add(*flags: str, default: Any = None, **kw: Any) -> None:
+        parser.add_argument(*flags, default=argparse.SUPPRESS if on_command else default, **kw)
+
+    add("--address", help="Temporal host:port (default: TEMPORAL_ADDRESS, envconfig, or localhost:7233)")
+    add("--namespace", help="Temporal namespace (default: envconfig or 'default')")
+    add("--task-queue", default=DEFAULT_TASK_QUEUE, help=f"task queue (default: {DEFAULT_TASK_QUEUE})")
+    add("--graphs", nargs="+", metavar="MODULE[:ATTR]", help="where the graphs live (default: HITL_GRAPHS or the bundled examples)")
+    add("--identity", help="who is deciding (default: HITL_IDENTITY or the OS user)")
+    add("--roles", help="comma-separated roles the decider holds (default: HITL_ROLES)")
+    add("--json", default=False, action="store_true", help="machine-readable output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hitl", description="Human-in-the-loop graphs on Temporal.")
+    _add_common(parser, on_command=False)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
 
     def command(name: str, handler: Callable[[argparse.Namespace], Coroutine[Any, Any, int | None]], help: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, parents=[common], help=help, description=help)
+        p = sub.add_parser(name, help=help, description=help)
+        _add_common(p, on_command=True)
         p.set_defaults(handler=handler)
         return p
 
