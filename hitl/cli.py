@@ -19,9 +19,14 @@ from typing import Any, Callable, Coroutine, Sequence
 
 from hitl import catalog
 from hitl._protocol import DEFAULT_TASK_QUEUE
-from hitl.client import NO_VALUE, Client, Run, connect
+from hitl.client import NO_VALUE, Client, Run, check_run_id, connect
 from hitl.graph import CompiledGraph
+from hitl.server import UI_PORT_OFFSET
 from hitl.types import HitlError, InvalidInputError, RunFailedError, StateSnapshot
+
+BROKEN_PIPE_EXIT = 141
+"""Exit code when the reader of our output went away (`hitl state X | head -3`): 128 + SIGPIPE, as a shell reports it."""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
@@ -33,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(args.handler(args)) or 0
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
     except RunFailedError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -53,9 +60,21 @@ def worker_main() -> None:
 def _exit(code: int) -> None:
     """Leave without interpreter teardown: the SDK's Rust runtime threads can crash
     a finalising interpreter (temporalio/sdk-python#300), turning a clean exit into SIGSEGV."""
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _reader_gone()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _reader_gone() -> int:
+    """Our stdout's reader closed it: drop what is still buffered (pointing stdout at
+    /dev/null, so no later flush raises again) and exit quietly, as `cat` would."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return BROKEN_PIPE_EXIT
 
 
 # ------------------------------------------------------------------ parser
@@ -85,6 +104,19 @@ def _add_common(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
     add("--json", default=False, action="store_true", help="machine-readable output")
 
 
+def _port(text: str) -> int:
+    """A port for `hitl dev`: the Web UI listens on port+1000, which must be a port too."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535 - UI_PORT_OFFSET:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port from 1 to {65535 - UI_PORT_OFFSET} (the Web UI takes port+{UI_PORT_OFFSET}, at most 65535)"
+        )
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hitl", description="Human-in-the-loop graphs on Temporal.")
     _add_common(parser, on_command=False)
@@ -98,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("dev", cmd_dev, "run the local stack: Temporal dev server (SQLite) + worker with the example graphs")
     p.add_argument("--data-dir", default=".hitl", help="where the server keeps its SQLite file (default: .hitl)")
-    p.add_argument("--port", type=int, default=7233, help="Temporal port (Web UI on port+1000)")
+    p.add_argument("--port", type=_port, default=7233, help="Temporal port, 1 to 64535 (Web UI on port+1000)")
     p.add_argument("--no-demo", action="store_true", help="do not start a demo run")
 
     p = command("worker", cmd_worker, "serve graphs on a task queue")
@@ -176,6 +208,8 @@ async def cmd_start(args: argparse.Namespace) -> int:
     data = parse_json(args.input, "--input", object_only=True)
     graph = catalog.lookup({g.name: g for g in _graphs(args)}, args.graph)
     graph.validate_input(data)  # before connecting: bad input never reaches the server
+    if args.run_id is not None:
+        check_run_id(args.run_id)
     client = await _client(args)
     run = await client.start(
         graph,

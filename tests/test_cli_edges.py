@@ -7,15 +7,21 @@ traceback. Real dev server from the fixtures, the CLI as a subprocess.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
 import hitl
-from hitl.cli import build_parser
-from tests.conftest import wait_for
-from tests.test_cli import cli, one_line_error
+from hitl.cli import BROKEN_PIPE_EXIT, build_parser
+from hitl.client import check_run_id
+from hitl.server import DevServer
+from tests.conftest import ROOT, TASK_QUEUE, free_port, wait_for
+from tests.test_cli import Result, cli, one_line_error
 
 # ------------------------------------------------- 1. options on either side
 
@@ -51,3 +57,95 @@ async def test_identity_and_json_before_the_command_are_kept(client: hitl.Client
     graphs = await cli(client, "--json", "graphs")
     assert graphs.code == 0, graphs.err
     assert "review" in {g["name"] for g in json.loads(graphs.out)}
+
+
+# ------------------------------------------- 2. one line instead of a traceback
+
+
+async def hitl_cmd(*args: str, env: dict[str, str] | None = None, stdout: int = asyncio.subprocess.PIPE) -> Result:
+    """`python starter.py ARGS` with no server named anywhere: for `dev`, which starts its own."""
+    base = {k: v for k, v in os.environ.items() if k not in ("TEMPORAL_ADDRESS", "HITL_GRAPHS")}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "starter.py"), *args,
+        cwd=ROOT, env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdout=stdout, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return Result(proc.returncode or 0, (out or b"").decode(), err.decode())
+
+
+@pytest.mark.parametrize(
+    ("run_id", "rule"),
+    [
+        ("", "run id is empty"),
+        ("x" * 2000, "run id is 2000 characters long"),
+        ("a\nb", r"control character '\n'"),
+        ("a\tb", r"control character '\t'"),
+        ("a\x1b[2Jb", r"control character '\x1b'"),
+        ("a\u202eb", r"control character '\u202e'"),
+        (" padded", "leading or trailing whitespace"),
+        ("padded\u00a0", "leading or trailing whitespace"),
+    ],
+    ids=["empty", "long", "newline", "tab", "escape", "bidi", "leading", "trailing"],
+)
+def test_check_run_id_names_the_rule(run_id: str, rule: str) -> None:
+    with pytest.raises(hitl.InvalidInputError) as caught:
+        check_run_id(run_id)
+    message = str(caught.value)
+    assert rule in message and "1 to 255 characters" in message and "\n" not in message
+
+
+def test_check_run_id_takes_ordinary_ids() -> None:
+    for run_id in ("r", "x" * 255, "tea-1", "thé:42/β"):
+        assert check_run_id(run_id) == run_id
+
+
+async def test_odd_run_ids_get_one_line_from_every_command(client: hitl.Client) -> None:
+    long_id = "x" * 2000
+    for args in (
+        ["start", "chain", "--id", long_id],
+        ["start", "chain", "--id", "a\x1b[2Jb"],
+        ["state", long_id],
+        ["resume", "a\nb", "--value", "1"],
+        ["fork", "x", "--step", "1", "--id", " x"],
+    ):
+        line = one_line_error(await cli(client, *args))
+        assert "1 to 255 characters" in line and "\x1b" not in line, line
+
+
+@pytest.mark.parametrize("port", ["-1", "0", "70000", "64536", "seven"])
+async def test_dev_refuses_ports_outside_1_to_64535(port: str) -> None:
+    line = one_line_error(await hitl_cmd("dev", "--port", port))
+    assert "--port" in line and "1 to 64535" in line and "Web UI" in line, line
+
+
+async def test_dev_names_a_data_dir_it_cannot_use(tmp_path: Path) -> None:
+    line = one_line_error(await hitl_cmd("dev", "--data-dir", "/proc/nope", "--port", str(free_port()), "--no-demo"))
+    assert "'/proc/nope'" in line and "No such file or directory" in line, line
+
+
+async def test_list_on_a_missing_namespace_says_so(client: hitl.Client, server: DevServer) -> None:
+    line = one_line_error(await cli(client, "list", "--namespace", "nope"))
+    assert f"namespace 'nope' does not exist on {server.address}" in line, line
+
+
+async def test_output_into_a_pipe_that_closes_early_exits_quietly(client: hitl.Client) -> None:
+    """`hitl state RUN | head -3` on a state bigger than the pipe's buffer."""
+    run = await client.start("chain", {"text": "y" * 300_000})
+    await run.result()
+    read_end, write_end = os.pipe()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "starter.py"), "state", run.run_id,
+        "--address", server_address(client), "--task-queue", TASK_QUEUE, "--graphs", "tests.graphs",
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=write_end, stderr=asyncio.subprocess.PIPE,
+    )
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as head:
+        first = [await asyncio.to_thread(head.readline) for _ in range(3)]
+    assert first[0].startswith(b"run ")
+    err = await asyncio.wait_for(proc.stderr.read(), 30)  # type: ignore[union-attr]
+    assert await proc.wait() == BROKEN_PIPE_EXIT and err == b""
+
+
+def server_address(client: hitl.Client) -> str:
+    return client.temporal.service_client.config.target_host
