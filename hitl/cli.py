@@ -15,7 +15,7 @@ import signal
 import sys
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
-from typing import Any, Callable, Coroutine, Sequence
+from typing import Any, Callable, Coroutine, Sequence, TextIO
 
 from hitl import catalog
 from hitl._protocol import DEFAULT_TASK_QUEUE
@@ -41,15 +41,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _reader_gone()
     except RunFailedError as e:
-        print(f"error: {e}", file=sys.stderr)
+        _fail(str(e))
         return 1
     except HitlError as e:
-        print(f"error: {e}", file=sys.stderr)
+        _fail(str(e))
         return 2
 
 
 def console_main() -> None:
-    """Entry point of the `hitl` script and starter.py."""
+    """Entry point of the `hitl` script and starter.py. A terminal whose encoding lacks a
+    letter shown gets an escape for it, not a UnicodeEncodeError."""
+    sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     _exit(main())
 
 
@@ -84,7 +86,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line (plus where to read more), exit 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"error: {message}; see `{self.prog} --help`", file=sys.stderr)
+        _fail(f"{message}; see `{self.prog} --help`")
         sys.exit(2)
 
 
@@ -221,12 +223,11 @@ async def cmd_start(args: argparse.Namespace) -> int:
     if args.wait:
         snapshot = await wait_until_settled(run, quiet=args.json)
         return emit(args, snapshot, render_state)
-    if args.json:
-        return emit(args, {"run_id": run.run_id, "graph": args.graph}, str)
-    print(f"started run {run.run_id} (graph {args.graph})")
-    print(f"  state:  hitl state {run.run_id}")
-    print(f"  web UI: {client.ui_url(run.run_id)}")
-    return 0
+    return emit(args, {"run_id": run.run_id, "graph": args.graph}, lambda _: [
+        f"started run {run.run_id} (graph {args.graph})",
+        f"  state:  hitl state {run.run_id}",
+        f"  web UI: {client.ui_url(run.run_id)}",
+    ])
 
 
 async def cmd_state(args: argparse.Namespace) -> int:
@@ -236,7 +237,7 @@ async def cmd_state(args: argparse.Namespace) -> int:
 
 async def cmd_result(args: argparse.Namespace) -> int:
     run = (await _client(args)).get_run(args.run_id)
-    return emit(args, await run.result(), lambda v: json.dumps(v, indent=2, default=str))
+    return emit(args, await run.result(), lambda v: _json(v, indent=2).split("\n"))
 
 
 async def cmd_history(args: argparse.Namespace) -> int:
@@ -247,7 +248,7 @@ async def cmd_history(args: argparse.Namespace) -> int:
 async def cmd_cancel(args: argparse.Namespace) -> int:
     run = (await _client(args)).get_run(args.run_id)
     await run.cancel()
-    return emit(args, {"run_id": run.run_id, "cancelled": True}, lambda _: f"cancel requested for run {run.run_id}")
+    return emit(args, {"run_id": run.run_id, "cancelled": True}, lambda _: [f"cancel requested for run {run.run_id}"])
 
 
 async def cmd_list(args: argparse.Namespace) -> int:
@@ -274,7 +275,7 @@ async def cmd_resume(args: argparse.Namespace) -> int:
     value = parse_json(args.value, "--value") if args.value is not None else NO_VALUE
     if args.signal:
         await run.send_resume(value, **kwargs)
-        return emit(args, {"run_id": run.run_id, "sent": True}, lambda _: f"decision sent to run {run.run_id} as a signal")
+        return emit(args, {"run_id": run.run_id, "sent": True}, lambda _: [f"decision sent to run {run.run_id} as a signal"])
     snapshot = await run.resume(value, wait=not args.no_wait, request_id=args.request_id, **kwargs)
     return emit(args, snapshot, render_state)
 
@@ -290,7 +291,7 @@ async def cmd_fork(args: argparse.Namespace) -> int:
     values = parse_json(args.values, "--values", object_only=True) if args.values else None
     run = await client.fork(args.run_id, args.step, values, new_run_id=args.new_id)
     return emit(args, {"run_id": run.run_id, "forked_from": args.run_id, "step": args.step},
-                lambda _: f"forked run {run.run_id} from {args.run_id} at step {args.step}\n  state:  hitl state {run.run_id}")
+                lambda _: [f"forked run {run.run_id} from {args.run_id} at step {args.step}", f"  state:  hitl state {run.run_id}"])
 
 
 async def cmd_graphs(args: argparse.Namespace) -> int:
@@ -305,7 +306,7 @@ async def cmd_worker(args: argparse.Namespace) -> int:
     graphs = catalog.load(args.refs or args.graphs or None)
     client = await connect(args.address, namespace=args.namespace, task_queue=args.task_queue, graphs=graphs)
     address = client.temporal.service_client.config.target_host
-    print(f"worker serving graphs {', '.join(g.name for g in graphs)} on task queue '{client.task_queue}' at {address}", flush=True)
+    say(f"worker serving graphs {', '.join(g.name for g in graphs)} on task queue '{client.task_queue}' at {address}")
     async with client.worker(max_cached_workflows=args.max_cached_runs):
         await _until_stopped()
     return 0
@@ -319,26 +320,25 @@ async def cmd_dev(args: argparse.Namespace) -> int:
     address = args.address or os.environ.get("TEMPORAL_ADDRESS")
     if not address:
         server = DevServer(args.data_dir, port=args.port)
-        print(f"starting Temporal dev server on {server.address} (data: {server.db_file}) ...", flush=True)
+        say(f"starting Temporal dev server on {server.address} (data: {server.db_file}) ...")
         await asyncio.to_thread(server.start)
         address = server.address
     try:
         graphs = _graphs(args)
         client = await connect(address, namespace=args.namespace, task_queue=args.task_queue, identity=args.identity, graphs=graphs)
         async with client.worker():
-            print(f"worker serving graphs: {', '.join(g.name for g in graphs)}")
-            print(f"Temporal Web UI:      {server.ui_url if server else client.ui_url()}")
+            say(f"worker serving graphs: {', '.join(g.name for g in graphs)}",
+                f"Temporal Web UI:      {server.ui_url if server else client.ui_url()}")
             if not args.no_demo and "approval" in {g.name for g in graphs}:
                 run = await client.start("approval", {"topic": "our new release"})
                 snapshot = await wait_until_settled(run, quiet=True)
-                print(f"\ndemo run {run.run_id} is {snapshot.status}, waiting for a person:")
-                for i in snapshot.interrupts:
-                    print(f"  {i.node}: {json.dumps(i.value)}")
-                print("\nin another terminal (same virtualenv):")
-                print("  hitl inbox")
-                print(f"  hitl resume {run.run_id} --value '\"approve\"'")
-                print(f"  hitl state {run.run_id}")
-            print("\nready; Ctrl-C to stop.", flush=True)
+                say("", f"demo run {run.run_id} is {snapshot.status}, waiting for a person:",
+                    *(f"  {i.node}: {_json(i.value)}" for i in snapshot.interrupts),
+                    "", "in another terminal (same virtualenv):",
+                    "  hitl inbox",
+                    f"  hitl resume {run.run_id} --value '\"approve\"'",
+                    f"  hitl state {run.run_id}")
+            say("", "ready; Ctrl-C to stop.")
             await _until_stopped()
     finally:
         if server:
@@ -353,7 +353,7 @@ async def wait_until_settled(run: Run, *, quiet: bool = False) -> StateSnapshot:
     """Wait until the run pauses or ends, showing progress on stderr."""
 
     def progress(s: StateSnapshot) -> None:
-        print(f"  ... {run.run_id} running, step {s.step}, next: {', '.join(s.next) or '-'}", file=sys.stderr)
+        say(f"  ... {run.run_id} running, step {s.step}, next: {', '.join(s.next) or '-'}", file=sys.stderr)
 
     return await run.wait(on_progress=None if quiet else progress)
 
@@ -381,12 +381,44 @@ def _names(text: str | None) -> list[str] | None:
     return [n.strip() for n in text.split(",") if n.strip()] if text else None
 
 
-def emit(args: argparse.Namespace, data: Any, render: Callable[[Any], str]) -> int:
+def emit(args: argparse.Namespace, data: Any, render: Callable[[Any], list[str]]) -> int:
+    """Print `data`: as JSON with --json, else as the lines `render` makes of it, for a person."""
     if args.json:
-        print(json.dumps(_plain(data), indent=2, default=str))
+        print(_json(_plain(data), indent=2), flush=True)
     else:
-        print(render(data))
+        say(*render(data))
     return 0
+
+
+def say(*lines: str, file: TextIO | None = None) -> None:
+    """Print lines for a person, each escaped: a run id or value can neither break the layout nor drive the terminal."""
+    print("\n".join(_escape(line) for line in lines), file=file or sys.stdout, flush=True)
+
+
+def _fail(message: str) -> None:
+    say(f"error: {message}", file=sys.stderr)
+
+
+def _escape(text: str, *, in_json: bool = False) -> str:
+    """Characters a terminal acts on (control characters, line breaks, bidi overrides) as
+    escapes: `\\x1b` in text, `\\u001b` inside JSON (still the same JSON value; json.dumps
+    splits no string across lines, so a line at a time is safe). Letters print as themselves."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _json_escape(c) if in_json else repr(c)[1:-1] for c in text)
+
+
+def _json_escape(c: str) -> str:
+    """`c` as JSON `\\uXXXX` escapes (a surrogate pair beyond the BMP)."""
+    units = c.encode("utf-16-be", "surrogatepass")
+    return "".join(f"\\u{int.from_bytes(units[i:i + 2], 'big'):04x}" for i in range(0, len(units), 2))
+
+
+def _json(value: Any, indent: int | None = None) -> str:
+    """JSON as the CLI prints it, for machines and people alike: letters as themselves, what a
+    terminal acts on as `\\u` escapes, so a value shown can be pasted back as --value."""
+    text = json.dumps(value, indent=indent, default=str, ensure_ascii=False)
+    return "\n".join(_escape(line, in_json=True) for line in text.split("\n"))
 
 
 def _plain(data: Any) -> Any:
@@ -397,20 +429,22 @@ def _plain(data: Any) -> Any:
     return data
 
 
-def render_state(s: StateSnapshot) -> str:
+def render_state(s: StateSnapshot) -> list[str]:
+    values = _json(s.values, indent=2).split("\n")
     lines = [
         f"run      {s.run_id}  (graph {s.graph})",
         f"status   {s.status}" + (f" since {_when(s.paused_at)}" if s.paused_at else "") + f"  (step {s.step})",
         f"next     {', '.join(s.next) or '-'}",
-        f"values   {json.dumps(s.values, indent=2, default=str)}".replace("\n", "\n         "),
+        f"values   {values[0]}",
+        *(f"         {line}" for line in values[1:]),
     ]
     if s.breakpoint:
         lines.append(f"paused   at a breakpoint {s.breakpoint} {', '.join(s.next) if s.breakpoint == 'before' else 'the last step'}")
         lines.append(f"continue with: hitl resume {s.run_id}")
     for i in s.interrupts:
-        lines.append(f"waiting  [{i.id}] {i.node}: {json.dumps(i.value, default=str)}")
+        lines.append(f"waiting  [{i.id}] {i.node}: {_json(i.value)}")
         if i.schema:
-            lines.append(f"         answer must fit: {json.dumps(i.schema)}")
+            lines.append(f"         answer must fit: {_json(i.schema)}")
     if s.interrupts:
         if len(s.interrupts) == 1:
             lines.append(f"answer with: hitl resume {s.run_id} --value JSON")
@@ -418,24 +452,26 @@ def render_state(s: StateSnapshot) -> str:
             lines.append(f"answer with: hitl resume {s.run_id} --map '{{\"{s.interrupts[0].id}\": ...}}'")
     if s.error:
         lines.append(f"error    {s.error}")
-    return "\n".join(lines)
+    return lines
 
 
-def render_history(checkpoints: list[Any]) -> str:
+def render_history(checkpoints: list[Any]) -> list[str]:
     lines = []
     for c in checkpoints:
-        who = "; ".join(f"{d.kind} by {d.identity}" + (f" -> {json.dumps(d.value, default=str)}" if d.value is not None else "") for d in c.decisions)
+        who = "; ".join(f"{d.kind} by {d.identity}" + (f" -> {_json(d.value)}" if d.value is not None else "") for d in c.decisions)
         lines.append(f"step {c.step:>3}  {c.source:<6}  next: {', '.join(c.next) or '-':<20} {_when(c.created_at)}" + (f"  [{who}]" if who else ""))
-        lines.append(f"          values: {json.dumps(c.values, default=str)}")
-    return "\n".join(lines) or "no checkpoints"
+        lines.append(f"          values: {_json(c.values)}")
+    return lines or ["no checkpoints"]
 
 
-def table(headers: list[str], rows: list[list[str]], empty: str = "nothing to show") -> str:
+def table(headers: list[str], rows: list[list[str]], empty: str = "nothing to show") -> list[str]:
+    """Aligned columns; cells are escaped first, so the widths are those shown."""
     if not rows:
-        return empty
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+        return [empty]
+    cells = [[_escape(str(x)) for x in r] for r in [headers, *rows]]
+    widths = [max(len(x) for x in col) for col in zip(*cells)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join(fmt.format(*map(str, r)).rstrip() for r in [headers, *rows])
+    return [fmt.format(*r).rstrip() for r in cells]
 
 
 def _when(at: datetime | None) -> str:

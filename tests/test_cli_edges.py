@@ -18,8 +18,10 @@ import pytest
 
 import hitl
 from hitl.cli import BROKEN_PIPE_EXIT, build_parser
+from hitl._protocol import RunInput
 from hitl.client import check_run_id
 from hitl.server import DevServer
+from tests import graphs
 from tests.conftest import ROOT, TASK_QUEUE, free_port, wait_for
 from tests.test_cli import Result, cli, one_line_error
 
@@ -149,3 +151,54 @@ async def test_output_into_a_pipe_that_closes_early_exits_quietly(client: hitl.C
 
 def server_address(client: hitl.Client) -> str:
     return client.temporal.service_client.config.target_host
+
+
+# ---------------------------------------- 3. nothing raw reaches the terminal
+
+NASTY = "é\x1b[31m\n\t\u202e\x85\x7f"
+RAW = ["\x1b", "\t", "\u202e", "\x85", "\x7f"]
+
+
+async def test_values_with_control_characters_are_escaped_and_letters_are_not(client: hitl.Client) -> None:
+    run = await client.start("chain", {"text": NASTY})
+    await run.result()
+
+    human = await cli(client, "state", run.run_id)
+    assert human.code == 0, human.err
+    for shown in ("é", "\\u001b", "\\n", "\\t", "\\u202e", "\\u0085", "\\u007f"):
+        assert shown in human.out, shown
+    assert not any(c in human.out for c in RAW)
+
+    for args in (["state", run.run_id, "--json"], ["history", run.run_id, "--json"], ["result", run.run_id]):
+        out = await cli(client, *args)
+        assert out.code == 0, out.err
+        assert "é" in out.out and "\\u00e9" not in out.out and not any(c in out.out for c in RAW), args
+        assert NASTY + "abc" in strings(out.json()), args  # the same value, as JSON escapes
+
+    history = await cli(client, "history", run.run_id)
+    assert "é" in history.out and not any(c in history.out for c in RAW)
+
+
+def strings(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+async def test_a_run_id_with_control_characters_cannot_break_the_list(client: hitl.Client) -> None:
+    """Such an id can no longer be made through hitl, but older runs or other tools may have one."""
+    evil = f"evil-{uuid.uuid4().hex[:6]}\x1b[2J\nsecond-line"
+    await client._start(RunInput(graph=graphs.chain.spec(), input={}, identity="t", search_attributes=True), evil)
+    for _ in range(50):
+        listed = await cli(client, "list")
+        rows = [line for line in listed.out.splitlines() if line.startswith("evil-")]
+        if rows:
+            break
+        await asyncio.sleep(0.1)
+    assert rows and rows[0].startswith(evil.split("\x1b")[0] + "\\x1b[2J\\nsecond-line")
+    assert "\x1b" not in listed.out and not any(line.startswith("second-line") for line in listed.out.splitlines())
+    as_json = await cli(client, "list", "--json")
+    assert evil in [r["run_id"] for r in as_json.json()]  # type: ignore[union-attr,index]
+    assert "\x1b" not in as_json.out
