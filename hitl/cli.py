@@ -222,7 +222,9 @@ async def cmd_start(args: argparse.Namespace) -> int:
     )
     if args.wait:
         snapshot = await wait_until_settled(run, quiet=args.json)
-        return emit(args, snapshot, render_state)
+        emit(args, snapshot, render_state)
+        _check_ended_well(run, snapshot)
+        return 0
     return emit(args, {"run_id": run.run_id, "graph": args.graph}, lambda _: [
         f"started run {run.run_id} (graph {args.graph})",
         f"  state:  hitl state {run.run_id}",
@@ -356,6 +358,15 @@ async def wait_until_settled(run: Run, *, quiet: bool = False) -> StateSnapshot:
         say(f"  ... {run.run_id} running, step {s.step}, next: {', '.join(s.next) or '-'}", file=sys.stderr)
 
     return await run.wait(on_progress=None if quiet else progress)
+
+
+def _check_ended_well(run: Run, snapshot: StateSnapshot) -> None:
+    """Whoever waited for a run that failed or was cancelled gets exit 1 and one line
+    saying why, even though its state was shown: scripts must not read it as success."""
+    if snapshot.status == "failed":
+        raise RunFailedError(f"run '{run.run_id}' failed: {snapshot.error or 'no reason recorded'} — {run.where()}")
+    if snapshot.status == "cancelled":
+        raise RunFailedError(f"run '{run.run_id}' was cancelled — {run.where()}")
 
 
 async def _until_stopped() -> None:

@@ -202,3 +202,19 @@ async def test_a_run_id_with_control_characters_cannot_break_the_list(client: hi
     as_json = await cli(client, "list", "--json")
     assert evil in [r["run_id"] for r in as_json.json()]  # type: ignore[union-attr,index]
     assert "\x1b" not in as_json.out
+
+
+# ------------------------------------------------ 4. a failed run is an error
+
+
+async def test_start_wait_of_a_run_that_fails_exits_1_and_says_why(client: hitl.Client) -> None:
+    run_id = f"edge-{uuid.uuid4().hex[:8]}"
+    for extra in ([], ["--json"]):
+        rid = f"{run_id}{''.join(extra)}"
+        started = await cli(client, "start", "unserialisable", "--id", rid, "--wait", *extra)
+        assert started.code == 1, started
+        errors = [line for line in started.err.splitlines() if not line.startswith("  ... ")]  # progress lines
+        assert len(errors) == 1 and "Traceback" not in started.err, started.err
+        assert errors[0].startswith(f"error: run '{rid}' failed: node 'leaky' failed at step 0:"), errors[0]
+        assert "wrote key 'key'" in errors[0] and f"hitl state {rid}" in errors[0] and f"/workflows/{rid}" in errors[0]
+        assert "failed" in started.out  # the state is still shown
