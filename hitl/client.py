@@ -242,12 +242,18 @@ class Client:
         return await self._start(run_input, new_run_id or f"{run_id}-fork{step}-{uuid.uuid4().hex[:6]}")
 
     async def list_runs(self, limit: int = 50) -> list[RunInfo]:
+        """Recent runs. Each shows hitl's own status (a paused run is `interrupted`, where
+        Temporal says `running`) when the namespace has the HitlStatus search attribute;
+        Temporal's when it has not, or when Temporal ended the run from outside (terminated)."""
         runs = []
         try:
             async for w in self.temporal.list_workflows(f'WorkflowType = "{WORKFLOW_NAME}"', limit=limit):
-                graph = w.typed_search_attributes.get(GRAPH) if w.typed_search_attributes else None
+                sa = w.typed_search_attributes
                 status = w.status.name.lower() if w.status else "unknown"
-                runs.append(RunInfo(w.id, graph or "?", status, w.start_time))
+                own = sa.get(STATUS) if sa else None
+                if own and (status == "running" or own in ("completed", "failed", "cancelled")):
+                    status = own
+                runs.append(RunInfo(w.id, (sa.get(GRAPH) if sa else None) or "?", status, w.start_time))
         except temporalio.service.RPCError as e:
             raise namespace_missing(self, e) or HitlError(
                 f"Temporal refused to list runs on namespace '{self.namespace}': {e.message}"

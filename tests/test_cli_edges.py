@@ -218,3 +218,32 @@ async def test_start_wait_of_a_run_that_fails_exits_1_and_says_why(client: hitl.
         assert errors[0].startswith(f"error: run '{rid}' failed: node 'leaky' failed at step 0:"), errors[0]
         assert "wrote key 'key'" in errors[0] and f"hitl state {rid}" in errors[0] and f"/workflows/{rid}" in errors[0]
         assert "failed" in started.out  # the state is still shown
+
+
+# ------------------------------------------------------ 5. hitl's own status
+
+
+async def test_list_shows_paused_runs_as_interrupted(client: hitl.Client) -> None:
+    paused, done, failed, killed = [await client.start(g, {}) for g in ("review", "chain", "unserialisable", "review")]
+    bare = await client._start(RunInput(graph=graphs.review.spec(), input={}, identity="t"), f"bare-{uuid.uuid4().hex[:8]}")
+    for run in (paused, killed, bare):
+        await wait_for(run, "interrupted")
+    await done.result()
+    await wait_for(failed, "failed")
+    await client.temporal.get_workflow_handle(killed.run_id).terminate("by hand")
+    want = {
+        paused.run_id: "interrupted",
+        done.run_id: "completed",
+        failed.run_id: "failed",
+        killed.run_id: "terminated",  # ended from outside: its HitlStatus still says interrupted
+        bare.run_id: "running",  # started without search attributes: Temporal's status
+    }
+    for _ in range(50):
+        listed = await cli(client, "list", "--json")
+        got = {r["run_id"]: r["status"] for r in listed.json()}  # type: ignore[union-attr,index]
+        if {k: got.get(k) for k in want} == want:
+            break
+        await asyncio.sleep(0.1)
+    assert {k: got.get(k) for k in want} == want
+    human = await cli(client, "list")
+    assert next(line for line in human.out.splitlines() if line.startswith(paused.run_id)).split()[2] == "interrupted"
