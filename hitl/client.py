@@ -289,13 +289,18 @@ class Client:
         return out
 
     async def search_attributes_registered(self) -> bool:
+        """Whether hitl's search attributes exist on the namespace. A refusal to tell (no
+        operator rights) counts as no; a namespace that does not exist is an error of its own."""
         if self._search_attributes is None:
             try:
                 response = await self.temporal.operator_service.list_search_attributes(
                     temporalio.api.operatorservice.v1.ListSearchAttributesRequest(namespace=self.namespace)
                 )
                 self._search_attributes = all(k.name in response.custom_attributes for k in SEARCH_ATTRIBUTES)
-            except temporalio.service.RPCError:
+            except temporalio.service.RPCError as e:
+                missing = namespace_missing(self, e)
+                if missing is not None:
+                    raise missing from None
                 self._search_attributes = False
         return self._search_attributes
 

@@ -126,11 +126,6 @@ async def test_dev_names_a_data_dir_it_cannot_use(tmp_path: Path) -> None:
     assert "'/proc/nope'" in line and "No such file or directory" in line, line
 
 
-async def test_list_on_a_missing_namespace_says_so(client: hitl.Client, server: DevServer) -> None:
-    line = one_line_error(await cli(client, "list", "--namespace", "nope"))
-    assert f"namespace 'nope' does not exist on {server.address}" in line, line
-
-
 async def test_output_into_a_pipe_that_closes_early_exits_quietly(client: hitl.Client) -> None:
     """`hitl state RUN | head -3` on a state bigger than the pipe's buffer."""
     run = await client.start("chain", {"text": "y" * 300_000})
@@ -247,3 +242,15 @@ async def test_list_shows_paused_runs_as_interrupted(client: hitl.Client) -> Non
     assert {k: got.get(k) for k in want} == want
     human = await cli(client, "list")
     assert next(line for line in human.out.splitlines() if line.startswith(paused.run_id)).split()[2] == "interrupted"
+
+
+# ----------------------------------------- 6. a missing namespace is named
+
+
+@pytest.mark.parametrize("command", [["inbox"], ["list"], ["start", "chain"]])
+async def test_a_missing_namespace_is_named_not_blamed_on_search_attributes(
+    client: hitl.Client, server: DevServer, command: list[str]
+) -> None:
+    line = one_line_error(await cli(client, *command, "--namespace", "nope"))
+    assert line.startswith(f"error: namespace 'nope' does not exist on {server.address}; "), line
+    assert "search attribute" not in line
