@@ -28,6 +28,10 @@ BROKEN_PIPE_EXIT = 141
 """Exit code when the reader of our output went away (`hitl state X | head -3`): 128 + SIGPIPE, as a shell reports it."""
 
 
+DEV_DATA_DIR, DEV_PORT = ".hitl", 7233
+"""Where `hitl dev` keeps its server's SQLite file, and the server's port, unless told."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -131,8 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = command("dev", cmd_dev, "run the local stack: Temporal dev server (SQLite) + worker with the example graphs")
-    p.add_argument("--data-dir", default=".hitl", help="where the server keeps its SQLite file (default: .hitl)")
-    p.add_argument("--port", type=_port, default=7233, help="Temporal port, 1 to 64535 (Web UI on port+1000)")
+    p.add_argument("--data-dir", help=f"where the server keeps its SQLite file (default: {DEV_DATA_DIR})")
+    p.add_argument("--port", type=_port, help=f"Temporal port, 1 to 64535 (default: {DEV_PORT}; Web UI on port+{UI_PORT_OFFSET})")
     p.add_argument("--no-demo", action="store_true", help="do not start a demo run")
 
     p = command("worker", cmd_worker, "serve graphs on a task queue")
@@ -320,8 +324,10 @@ async def cmd_dev(args: argparse.Namespace) -> int:
 
     server = None
     address = args.address or os.environ.get("TEMPORAL_ADDRESS")
-    if not address:
-        server = DevServer(args.data_dir, port=args.port)
+    if address:
+        _refuse_server_flags(args)
+    else:
+        server = DevServer(args.data_dir or DEV_DATA_DIR, port=args.port or DEV_PORT)
         say(f"starting Temporal dev server on {server.address} (data: {server.db_file}) ...")
         await asyncio.to_thread(server.start)
         address = server.address
@@ -349,6 +355,23 @@ async def cmd_dev(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------- helpers
+
+
+def _refuse_server_flags(args: argparse.Namespace) -> None:
+    """--port and --data-dir configure the embedded server; when another server is named
+    they would do nothing, and silently ignoring them hides which server is in use."""
+    given = [flag for flag, value in (("--port", args.port), ("--data-dir", args.data_dir)) if value is not None]
+    if not given:
+        return
+    flags = " and ".join(given)
+    if args.address:
+        because, fix = f"--address {args.address} is given", "drop --address"
+    else:
+        because, fix = f"TEMPORAL_ADDRESS={os.environ['TEMPORAL_ADDRESS']} is set", "unset TEMPORAL_ADDRESS"
+    raise InvalidInputError(
+        f"not starting the embedded server (so {flags} would do nothing) because {because}; "
+        f"{fix} to run it, or drop {flags} to use that server"
+    )
 
 
 async def wait_until_settled(run: Run, *, quiet: bool = False) -> StateSnapshot:

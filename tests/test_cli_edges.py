@@ -72,7 +72,12 @@ async def hitl_cmd(*args: str, env: dict[str, str] | None = None, stdout: int = 
         cwd=ROOT, env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
         stdout=stdout, stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        if proc.returncode is None:  # it hung: do not leave it running
+            proc.kill()
+            await proc.wait()
     return Result(proc.returncode or 0, (out or b"").decode(), err.decode())
 
 
@@ -254,3 +259,25 @@ async def test_a_missing_namespace_is_named_not_blamed_on_search_attributes(
     line = one_line_error(await cli(client, *command, "--namespace", "nope"))
     assert line.startswith(f"error: namespace 'nope' does not exist on {server.address}; "), line
     assert "search attribute" not in line
+
+
+# ------------------------------- 7. dev flags that would do nothing are refused
+
+
+@pytest.mark.parametrize(
+    ("flags", "named", "fix"),
+    [
+        (["--port", "7999"], "TEMPORAL_ADDRESS=", "unset TEMPORAL_ADDRESS"),
+        (["--data-dir", "somewhere"], "TEMPORAL_ADDRESS=", "unset TEMPORAL_ADDRESS"),
+        (["--port", "7999", "--data-dir", "x", "--address", "ADDRESS"], "--address ", "drop --address"),
+    ],
+    ids=["port", "data-dir", "both-with-address"],
+)
+async def test_dev_refuses_server_flags_when_a_server_is_named(
+    server: DevServer, flags: list[str], named: str, fix: str
+) -> None:
+    args = [server.address if f == "ADDRESS" else f for f in flags]
+    env = {"TEMPORAL_ADDRESS": server.address} if "--address" not in flags else {}
+    line = one_line_error(await hitl_cmd("dev", "--no-demo", *args, env=env))
+    assert f"not starting the embedded server (so {' and '.join(f for f in args if f in ('--port', '--data-dir'))} would do nothing)" in line
+    assert f"because {named}{server.address}" in line and fix in line, line
