@@ -33,14 +33,14 @@ DEV_DATA_DIR, DEV_PORT = ".hitl", 7233
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return 2
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "handler", None):
+            parser.print_help()
+            return 2
         return asyncio.run(args.handler(args)) or 0
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C before a command set up its own handling, or while it started
         return 130
     except BrokenPipeError:
         return _reader_gone()
@@ -314,8 +314,7 @@ async def cmd_worker(args: argparse.Namespace) -> int:
     address = client.temporal.service_client.config.target_host
     say(f"worker serving graphs {', '.join(g.name for g in graphs)} on task queue '{client.task_queue}' at {address}")
     async with client.worker(max_cached_workflows=args.max_cached_runs):
-        await _until_stopped()
-    return 0
+        return await _until_stopped()
 
 
 async def cmd_dev(args: argparse.Namespace) -> int:
@@ -329,9 +328,11 @@ async def cmd_dev(args: argparse.Namespace) -> int:
     else:
         server = DevServer(args.data_dir or DEV_DATA_DIR, port=args.port or DEV_PORT)
         say(f"starting Temporal dev server on {server.address} (data: {server.db_file}) ...")
-        await asyncio.to_thread(server.start)
+        server.launch()  # no await before the try: Ctrl-C from here on reaches the finally below
         address = server.address
     try:
+        if server:
+            await asyncio.to_thread(server.wait_ready)
         graphs = _graphs(args)
         client = await connect(address, namespace=args.namespace, task_queue=args.task_queue, identity=args.identity, graphs=graphs)
         async with client.worker():
@@ -347,11 +348,11 @@ async def cmd_dev(args: argparse.Namespace) -> int:
                     f"  hitl resume {run.run_id} --value '\"approve\"'",
                     f"  hitl state {run.run_id}")
             say("", "ready; Ctrl-C to stop.")
-            await _until_stopped()
+            return await _until_stopped()
     finally:
         if server:
-            await asyncio.to_thread(server.stop)
-    return 0
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the server's shutdown short
+            server.stop()
 
 
 # ----------------------------------------------------------------- helpers
@@ -392,12 +393,13 @@ def _check_ended_well(run: Run, snapshot: StateSnapshot) -> None:
         raise RunFailedError(f"run '{run.run_id}' was cancelled — {run.where()}")
 
 
-async def _until_stopped() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+async def _until_stopped() -> int:
+    """Wait for Ctrl-C or SIGTERM; the exit code: 130 after Ctrl-C, as at any other moment
+    of the command, and 0 after SIGTERM, a requested shutdown."""
+    stopped: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 0)):
+        asyncio.get_running_loop().add_signal_handler(sig, lambda code=code: stopped.done() or stopped.set_result(code))
+    return await stopped
 
 
 def parse_json(text: str, what: str, *, object_only: bool = False) -> Any:

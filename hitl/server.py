@@ -75,6 +75,13 @@ class DevServer:
         return self.data_dir / "temporal.db"
 
     def start(self, timeout: float = 60.0) -> DevServer:
+        """Start the server and wait until it answers."""
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the server process and return at once. From here on `stop()` ends it, also
+        while it is still starting: a caller that can be interrupted (Ctrl-C) holds the process."""
         if port_open(self.host, self.port):
             raise HitlError(
                 f"something already listens on {self.address}; stop it, or point hitl at it with TEMPORAL_ADDRESS={self.address}"
@@ -96,6 +103,10 @@ class DevServer:
             ) from None
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
+
+    def wait_ready(self, timeout: float = 60.0) -> DevServer:
+        """Wait until the launched server answers; stop it if it does not within `timeout`."""
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while not self.healthy():
             if self.process.poll() is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 import uuid
 from pathlib import Path
@@ -281,3 +282,70 @@ async def test_dev_refuses_server_flags_when_a_server_is_named(
     line = one_line_error(await hitl_cmd("dev", "--no-demo", *args, env=env))
     assert f"not starting the embedded server (so {' and '.join(f for f in args if f in ('--port', '--data-dir'))} would do nothing)" in line
     assert f"because {named}{server.address}" in line and fix in line, line
+
+
+# ----------------------------------- 8. Ctrl-C at any moment of `hitl dev`
+
+
+def dev_servers(port: int) -> list[int]:
+    """Pids of `temporal server start-dev ... --port PORT` processes (from /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"start-dev" in argv and b"--port" in argv and argv[argv.index(b"--port") + 1 :][:1] == [str(port).encode()]:
+            pids.append(int(entry.name))
+    return pids
+
+
+async def start_dev(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
+    """`hitl dev` in its own process group, as a terminal runs it: Ctrl-C goes to the group."""
+    base = {k: v for k, v in os.environ.items() if k not in ("TEMPORAL_ADDRESS", "HITL_GRAPHS")}
+    return await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "starter.py"), "dev", "--no-demo", *args,
+        cwd=ROOT, env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+    )
+
+
+async def test_ctrl_c_while_the_dev_server_starts_stops_it_and_exits_130(tmp_path: Path) -> None:
+    port = free_port()
+    dev = await start_dev("--data-dir", str(tmp_path), "--port", str(port))
+    try:
+        for _ in range(300):  # the server process is spawned: now it is starting (it takes seconds)
+            if dev_servers(port) or dev.returncode is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert dev_servers(port), "hitl dev never started its server"
+        await asyncio.sleep(0.3)
+        os.killpg(dev.pid, signal.SIGINT)
+        out, err = await asyncio.wait_for(dev.communicate(), 10)
+        assert b"worker serving" not in out, "the server had finished starting: this test came too late"
+        assert dev.returncode == 130 and b"Traceback" not in err and err.strip() == b"", err
+        assert dev_servers(port) == [], "the Temporal dev server outlived hitl dev"
+    finally:
+        for pid in dev_servers(port):  # only what this test started
+            os.kill(pid, signal.SIGKILL)
+        if dev.returncode is None:
+            os.killpg(dev.pid, signal.SIGKILL)
+            await dev.wait()
+
+
+async def test_ctrl_c_once_ready_exits_130(server: DevServer) -> None:
+    """Also checks that `hitl dev` without --port/--data-dir still uses TEMPORAL_ADDRESS."""
+    dev = await start_dev(env={"TEMPORAL_ADDRESS": server.address, "HITL_GRAPHS": "tests.graphs"})
+    try:
+        out = b""
+        while b"ready; Ctrl-C to stop." not in out:
+            line = await asyncio.wait_for(dev.stdout.readline(), 60)  # type: ignore[union-attr]
+            assert line, "hitl dev ended before it was ready"
+            out += line
+        os.killpg(dev.pid, signal.SIGINT)
+        _, err = await asyncio.wait_for(dev.communicate(), 10)
+        assert dev.returncode == 130 and err.strip() == b"", err
+    finally:
+        if dev.returncode is None:
+            os.killpg(dev.pid, signal.SIGKILL)
+            await dev.wait()
