@@ -210,6 +210,12 @@ async def _client(args: argparse.Namespace) -> Client:
     )
 
 
+async def _run(args: argparse.Namespace) -> Run:
+    """The run a command names; its id is checked before connecting, like all bad input."""
+    check_run_id(args.run_id)
+    return (await _client(args)).get_run(args.run_id)
+
+
 async def cmd_start(args: argparse.Namespace) -> int:
     data = parse_json(args.input, "--input", object_only=True)
     graph = catalog.lookup({g.name: g for g in _graphs(args)}, args.graph)
@@ -237,22 +243,22 @@ async def cmd_start(args: argparse.Namespace) -> int:
 
 
 async def cmd_state(args: argparse.Namespace) -> int:
-    run = (await _client(args)).get_run(args.run_id)
+    run = await _run(args)
     return emit(args, await run.get_state(), render_state)
 
 
 async def cmd_result(args: argparse.Namespace) -> int:
-    run = (await _client(args)).get_run(args.run_id)
+    run = await _run(args)
     return emit(args, await run.result(), lambda v: _json(v, indent=2).split("\n"))
 
 
 async def cmd_history(args: argparse.Namespace) -> int:
-    run = (await _client(args)).get_run(args.run_id)
+    run = await _run(args)
     return emit(args, await run.get_state_history(), render_history)
 
 
 async def cmd_cancel(args: argparse.Namespace) -> int:
-    run = (await _client(args)).get_run(args.run_id)
+    run = await _run(args)
     await run.cancel()
     return emit(args, {"run_id": run.run_id, "cancelled": True}, lambda _: [f"cancel requested for run {run.run_id}"])
 
@@ -272,7 +278,7 @@ async def cmd_inbox(args: argparse.Namespace) -> int:
 
 
 async def cmd_resume(args: argparse.Namespace) -> int:
-    run = (await _client(args)).get_run(args.run_id)
+    run = await _run(args)
     kwargs: dict[str, Any] = {
         "map": parse_json(args.map, "--map", object_only=True) if args.map is not None else None,
         "update": parse_json(args.update, "--update", object_only=True) if args.update is not None else None,
@@ -287,7 +293,7 @@ async def cmd_resume(args: argparse.Namespace) -> int:
 
 
 async def cmd_update_state(args: argparse.Namespace) -> int:
-    run = (await _client(args)).get_run(args.run_id)
+    run = await _run(args)
     values = parse_json(args.values, "--values", object_only=True)
     return emit(args, await run.update_state(values, as_node=args.as_node), render_state)
 
@@ -516,3 +522,7 @@ def _when(at: datetime | None) -> str:
 
 def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+if __name__ == "__main__":  # python -m hitl.cli
+    console_main()

@@ -551,12 +551,11 @@ def check_run_id(run_id: str) -> str:
     would garble a terminal or a table when shown (control characters, stray spaces)."""
     import unicodedata
 
-    control = next((c for c in run_id if unicodedata.category(c)[0] == "C"), None)
     if not run_id:
         problem = "is empty"
     elif len(run_id) > MAX_RUN_ID:
         problem = f"is {len(run_id)} characters long"
-    elif control is not None:
+    elif (control := next((c for c in run_id if unicodedata.category(c)[0] == "C"), None)) is not None:
         problem = f"contains the control character {control!r} at position {run_id.index(control)}"
     elif run_id != run_id.strip():
         problem = "has leading or trailing whitespace"
