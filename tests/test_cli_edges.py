@@ -57,21 +57,21 @@ async def test_identity_and_json_before_the_command_are_kept(client: hitl.Client
     state = await client.get_run(run_id).get_state()
     assert [d.identity for d in state.decisions] == ["alice"]
 
-    graphs = await cli(client, "--json", "graphs")
-    assert graphs.code == 0, graphs.err
-    assert "review" in {g["name"] for g in json.loads(graphs.out)}
+    listed = await cli(client, "--json", "graphs")
+    assert listed.code == 0, listed.err
+    assert "review" in {g["name"] for g in json.loads(listed.out)}
 
 
 # ------------------------------------------- 2. one line instead of a traceback
 
 
-async def hitl_cmd(*args: str, env: dict[str, str] | None = None, stdout: int = asyncio.subprocess.PIPE) -> Result:
+async def hitl_cmd(*args: str, env: dict[str, str] | None = None) -> Result:
     """`python starter.py ARGS` with no server named anywhere: for `dev`, which starts its own."""
     base = {k: v for k, v in os.environ.items() if k not in ("TEMPORAL_ADDRESS", "HITL_GRAPHS")}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, str(ROOT / "starter.py"), *args,
         cwd=ROOT, env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
-        stdout=stdout, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), 60)
@@ -79,7 +79,7 @@ async def hitl_cmd(*args: str, env: dict[str, str] | None = None, stdout: int = 
         if proc.returncode is None:  # it hung: do not leave it running
             proc.kill()
             await proc.wait()
-    return Result(proc.returncode or 0, (out or b"").decode(), err.decode())
+    return Result(proc.returncode or 0, out.decode(), err.decode())
 
 
 @pytest.mark.parametrize(
@@ -127,7 +127,7 @@ async def test_dev_refuses_ports_outside_1_to_64535(port: str) -> None:
     assert "--port" in line and "1 to 64535" in line and "Web UI" in line, line
 
 
-async def test_dev_names_a_data_dir_it_cannot_use(tmp_path: Path) -> None:
+async def test_dev_names_a_data_dir_it_cannot_use() -> None:
     line = one_line_error(await hitl_cmd("dev", "--data-dir", "/proc/nope", "--port", str(free_port()), "--no-demo"))
     assert "'/proc/nope'" in line and "No such file or directory" in line, line
 
