@@ -15,34 +15,47 @@ import signal
 import sys
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
-from typing import Any, Callable, Coroutine, Sequence
+from typing import Any, Callable, Coroutine, Sequence, TextIO
 
 from hitl import catalog
 from hitl._protocol import DEFAULT_TASK_QUEUE
-from hitl.client import NO_VALUE, Client, Run, connect
+from hitl.client import NO_VALUE, Client, Run, check_run_id, connect
 from hitl.graph import CompiledGraph
+from hitl.server import UI_PORT_OFFSET
 from hitl.types import HitlError, InvalidInputError, RunFailedError, StateSnapshot
 
+BROKEN_PIPE_EXIT = 141
+"""Exit code when the reader of our output went away (`hitl state X | head -3`): 128 + SIGPIPE, as a shell reports it."""
+
+
+DEV_DATA_DIR, DEV_PORT = ".hitl", 7233
+"""Where `hitl dev` keeps its server's SQLite file, and the server's port, unless told."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return 2
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "handler", None):
+            parser.print_help()
+            return 2
         return asyncio.run(args.handler(args)) or 0
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C before a command set up its own handling, or while it started
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
     except RunFailedError as e:
-        print(f"error: {e}", file=sys.stderr)
+        _fail(str(e))
         return 1
     except HitlError as e:
-        print(f"error: {e}", file=sys.stderr)
+        _fail(str(e))
         return 2
 
 
 def console_main() -> None:
-    """Entry point of the `hitl` script and starter.py."""
+    """Entry point of the `hitl` script and starter.py. A terminal whose encoding lacks a
+    letter shown gets an escape for it, not a UnicodeEncodeError."""
+    sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     _exit(main())
 
 
@@ -53,9 +66,21 @@ def worker_main() -> None:
 def _exit(code: int) -> None:
     """Leave without interpreter teardown: the SDK's Rust runtime threads can crash
     a finalising interpreter (temporalio/sdk-python#300), turning a clean exit into SIGSEGV."""
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _reader_gone()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _reader_gone() -> int:
+    """Our stdout's reader closed it: drop what is still buffered (pointing stdout at
+    /dev/null, so no later flush raises again) and exit quietly, as `cat` would."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return BROKEN_PIPE_EXIT
 
 
 # ------------------------------------------------------------------ parser
@@ -65,31 +90,53 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line (plus where to read more), exit 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"error: {message}; see `{self.prog} --help`", file=sys.stderr)
+        _fail(f"{message}; see `{self.prog} --help`")
         sys.exit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
-    common.add_argument("--address", help="Temporal host:port (default: TEMPORAL_ADDRESS, envconfig, or localhost:7233)")
-    common.add_argument("--namespace", help="Temporal namespace (default: envconfig or 'default')")
-    common.add_argument("--task-queue", default=DEFAULT_TASK_QUEUE, help=f"task queue (default: {DEFAULT_TASK_QUEUE})")
-    common.add_argument("--graphs", nargs="+", metavar="MODULE[:ATTR]", help="where the graphs live (default: HITL_GRAPHS or the bundled examples)")
-    common.add_argument("--identity", help="who is deciding (default: HITL_IDENTITY or the OS user)")
-    common.add_argument("--roles", help="comma-separated roles the decider holds (default: HITL_ROLES)")
-    common.add_argument("--json", action="store_true", help="machine-readable output")
+def _add_common(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
+    """The options every command takes. On a command they default to SUPPRESS, so
+    an option given before the command name is not overwritten by the command's default."""
 
-    parser = _Parser(prog="hitl", description="Human-in-the-loop graphs on Temporal.", parents=[common])
+    def add(*flags: str, default: Any = None, **kw: Any) -> None:
+        parser.add_argument(*flags, default=argparse.SUPPRESS if on_command else default, **kw)
+
+    add("--address", help="Temporal host:port (default: TEMPORAL_ADDRESS, envconfig, or localhost:7233)")
+    add("--namespace", help="Temporal namespace (default: envconfig or 'default')")
+    add("--task-queue", default=DEFAULT_TASK_QUEUE, help=f"task queue (default: {DEFAULT_TASK_QUEUE})")
+    add("--graphs", nargs="+", metavar="MODULE[:ATTR]", help="where the graphs live (default: HITL_GRAPHS or the bundled examples)")
+    add("--identity", help="who is deciding (default: HITL_IDENTITY or the OS user)")
+    add("--roles", help="comma-separated roles the decider holds (default: HITL_ROLES)")
+    add("--json", default=False, action="store_true", help="machine-readable output")
+
+
+def _port(text: str) -> int:
+    """A port for `hitl dev`: the Web UI listens on port+1000, which must be a port too."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535 - UI_PORT_OFFSET:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port from 1 to {65535 - UI_PORT_OFFSET} (the Web UI takes port+{UI_PORT_OFFSET}, at most 65535)"
+        )
+    return port
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hitl", description="Human-in-the-loop graphs on Temporal.")
+    _add_common(parser, on_command=False)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
 
     def command(name: str, handler: Callable[[argparse.Namespace], Coroutine[Any, Any, int | None]], help: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, parents=[common], help=help, description=help)
+        p = sub.add_parser(name, help=help, description=help)
+        _add_common(p, on_command=True)
         p.set_defaults(handler=handler)
         return p
 
     p = command("dev", cmd_dev, "run the local stack: Temporal dev server (SQLite) + worker with the example graphs")
-    p.add_argument("--data-dir", default=".hitl", help="where the server keeps its SQLite file (default: .hitl)")
-    p.add_argument("--port", type=int, default=7233, help="Temporal port (Web UI on port+1000)")
+    p.add_argument("--data-dir", help=f"where the server keeps its SQLite file (default: {DEV_DATA_DIR})")
+    p.add_argument("--port", type=_port, help=f"Temporal port, 1 to 64535 (default: {DEV_PORT}; Web UI on port+{UI_PORT_OFFSET})")
     p.add_argument("--no-demo", action="store_true", help="do not start a demo run")
 
     p = command("worker", cmd_worker, "serve graphs on a task queue")
@@ -166,10 +213,18 @@ async def _client(args: argparse.Namespace) -> Client:
     )
 
 
+async def _run(args: argparse.Namespace) -> Run:
+    """The run a command names; its id is checked before connecting, like all bad input."""
+    check_run_id(args.run_id)
+    return (await _client(args)).get_run(args.run_id)
+
+
 async def cmd_start(args: argparse.Namespace) -> int:
     data = parse_json(args.input, "--input", object_only=True)
     graph = catalog.lookup({g.name: g for g in _graphs(args)}, args.graph)
     graph.validate_input(data)  # before connecting: bad input never reaches the server
+    if args.run_id is not None:
+        check_run_id(args.run_id)
     client = await _client(args)
     run = await client.start(
         graph,
@@ -180,32 +235,33 @@ async def cmd_start(args: argparse.Namespace) -> int:
     )
     if args.wait:
         snapshot = await wait_until_settled(run, quiet=args.json)
-        return emit(args, snapshot, render_state)
-    if args.json:
-        return emit(args, {"run_id": run.run_id, "graph": args.graph}, str)
-    print(f"started run {run.run_id} (graph {args.graph})")
-    print(f"  state:  hitl state {run.run_id}")
-    print(f"  web UI: {client.ui_url(run.run_id)}")
-    return 0
+        emit(args, snapshot, render_state)
+        _check_ended_well(run, snapshot)
+        return 0
+    return emit(args, {"run_id": run.run_id, "graph": args.graph}, lambda _: [
+        f"started run {run.run_id} (graph {args.graph})",
+        f"  state:  hitl state {run.run_id}",
+        f"  web UI: {client.ui_url(run.run_id)}",
+    ])
 
 
 async def cmd_state(args: argparse.Namespace) -> int:
-    run = (await _client(args)).get_run(args.run_id)
+    run = await _run(args)
     return emit(args, await run.get_state(), render_state)
 
 
 async def cmd_result(args: argparse.Namespace) -> int:
-    run = (await _client(args)).get_run(args.run_id)
-    return emit(args, await run.result(), lambda v: json.dumps(v, indent=2, default=str))
+    run = await _run(args)
+    return emit(args, await run.result(), lambda v: _json(v, indent=2).split("\n"))
 
 
 async def cmd_history(args: argparse.Namespace) -> int:
-    run = (await _client(args)).get_run(args.run_id)
+    run = await _run(args)
     return emit(args, await run.get_state_history(), render_history)
 
 
 async def cmd_cancel(args: argparse.Namespace) -> int:
-    run = (await _client(args)).get_run(args.run_id)
+    run = await _run(args)
     return emit(args, await run.cancel(args.reason), render_state)
 
 
@@ -224,7 +280,7 @@ async def cmd_inbox(args: argparse.Namespace) -> int:
 
 
 async def cmd_resume(args: argparse.Namespace) -> int:
-    run = (await _client(args)).get_run(args.run_id)
+    run = await _run(args)
     kwargs: dict[str, Any] = {
         "map": parse_json(args.map, "--map", object_only=True) if args.map is not None else None,
         "update": parse_json(args.update, "--update", object_only=True) if args.update is not None else None,
@@ -236,15 +292,17 @@ async def cmd_resume(args: argparse.Namespace) -> int:
         return emit(
             args,
             {"run_id": run.run_id, "sent": True},
-            lambda _: f"decision sent to run {run.run_id} as a signal: it applies when the run next pauses, "
-            f"or is refused there and listed by `hitl state {run.run_id}`",
+            lambda _: [
+                f"decision sent to run {run.run_id} as a signal: it applies when the run next pauses, "
+                f"or is refused there and listed by `hitl state {run.run_id}`"
+            ],
         )
     snapshot = await run.resume(value, wait=not args.no_wait, request_id=args.request_id, **kwargs)
     return emit(args, snapshot, render_state)
 
 
 async def cmd_update_state(args: argparse.Namespace) -> int:
-    run = (await _client(args)).get_run(args.run_id)
+    run = await _run(args)
     values = parse_json(args.values, "--values", object_only=True)
     return emit(args, await run.update_state(values, as_node=args.as_node), render_state)
 
@@ -254,7 +312,7 @@ async def cmd_fork(args: argparse.Namespace) -> int:
     values = parse_json(args.values, "--values", object_only=True) if args.values else None
     run = await client.fork(args.run_id, args.step, values, new_run_id=args.new_id)
     return emit(args, {"run_id": run.run_id, "forked_from": args.run_id, "step": args.step},
-                lambda _: f"forked run {run.run_id} from {args.run_id} at step {args.step}\n  state:  hitl state {run.run_id}")
+                lambda _: [f"forked run {run.run_id} from {args.run_id} at step {args.step}", f"  state:  hitl state {run.run_id}"])
 
 
 async def cmd_graphs(args: argparse.Namespace) -> int:
@@ -269,10 +327,9 @@ async def cmd_worker(args: argparse.Namespace) -> int:
     graphs = catalog.load(args.refs or args.graphs or None)
     client = await connect(args.address, namespace=args.namespace, task_queue=args.task_queue, graphs=graphs)
     address = client.temporal.service_client.config.target_host
-    print(f"worker serving graphs {', '.join(g.name for g in graphs)} on task queue '{client.task_queue}' at {address}", flush=True)
+    say(f"worker serving graphs {', '.join(g.name for g in graphs)} on task queue '{client.task_queue}' at {address}")
     async with client.worker(max_cached_workflows=args.max_cached_runs):
-        await _until_stopped()
-    return 0
+        return await _until_stopped()
 
 
 async def cmd_dev(args: argparse.Namespace) -> int:
@@ -281,53 +338,83 @@ async def cmd_dev(args: argparse.Namespace) -> int:
 
     server = None
     address = args.address or os.environ.get("TEMPORAL_ADDRESS")
-    if not address:
-        server = DevServer(args.data_dir, port=args.port)
-        print(f"starting Temporal dev server on {server.address} (data: {server.db_file}) ...", flush=True)
-        await asyncio.to_thread(server.start)
+    if address:
+        _refuse_server_flags(args)
+    else:
+        server = DevServer(args.data_dir or DEV_DATA_DIR, port=args.port or DEV_PORT)
+        say(f"starting Temporal dev server on {server.address} (data: {server.db_file}) ...")
+        server.launch()  # no await before the try: Ctrl-C from here on reaches the finally below
         address = server.address
     try:
+        if server:
+            await asyncio.to_thread(server.wait_ready)
         graphs = _graphs(args)
         client = await connect(address, namespace=args.namespace, task_queue=args.task_queue, identity=args.identity, graphs=graphs)
         async with client.worker():
-            print(f"worker serving graphs: {', '.join(g.name for g in graphs)}")
-            print(f"Temporal Web UI:      {server.ui_url if server else client.ui_url()}")
+            say(f"worker serving graphs: {', '.join(g.name for g in graphs)}",
+                f"Temporal Web UI:      {server.ui_url if server else client.ui_url()}")
             if not args.no_demo and "approval" in {g.name for g in graphs}:
                 run = await client.start("approval", {"topic": "our new release"})
                 snapshot = await wait_until_settled(run, quiet=True)
-                print(f"\ndemo run {run.run_id} is {snapshot.status}, waiting for a person:")
-                for i in snapshot.interrupts:
-                    print(f"  {i.node}: {json.dumps(i.value)}")
-                print("\nin another terminal (same virtualenv):")
-                print("  hitl inbox")
-                print(f"  hitl resume {run.run_id} --value '\"approve\"'")
-                print(f"  hitl state {run.run_id}")
-            print("\nready; Ctrl-C to stop.", flush=True)
-            await _until_stopped()
+                say("", f"demo run {run.run_id} is {snapshot.status}, waiting for a person:",
+                    *(f"  {i.node}: {_json(i.value)}" for i in snapshot.interrupts),
+                    "", "in another terminal (same virtualenv):",
+                    "  hitl inbox",
+                    f"  hitl resume {run.run_id} --value '\"approve\"'",
+                    f"  hitl state {run.run_id}")
+            say("", "ready; Ctrl-C to stop.")
+            return await _until_stopped()
     finally:
         if server:
-            await asyncio.to_thread(server.stop)
-    return 0
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the server's shutdown short
+            server.stop()
 
 
 # ----------------------------------------------------------------- helpers
+
+
+def _refuse_server_flags(args: argparse.Namespace) -> None:
+    """--port and --data-dir configure the embedded server; when another server is named
+    they would do nothing, and silently ignoring them hides which server is in use."""
+    given = [flag for flag, value in (("--port", args.port), ("--data-dir", args.data_dir)) if value is not None]
+    if not given:
+        return
+    flags = " and ".join(given)
+    if args.address:
+        because, fix = f"--address {args.address} is given", "drop --address"
+    else:
+        because, fix = f"TEMPORAL_ADDRESS={os.environ['TEMPORAL_ADDRESS']} is set", "unset TEMPORAL_ADDRESS"
+    raise InvalidInputError(
+        f"not starting the embedded server (so {flags} would do nothing) because {because}; "
+        f"{fix} to run it, or drop {flags} to use that server"
+    )
 
 
 async def wait_until_settled(run: Run, *, quiet: bool = False) -> StateSnapshot:
     """Wait until the run pauses or ends, showing progress on stderr."""
 
     def progress(s: StateSnapshot) -> None:
-        print(f"  ... {run.run_id} running, step {s.step}, next: {', '.join(s.next) or '-'}", file=sys.stderr)
+        say(f"  ... {run.run_id} running, step {s.step}, next: {', '.join(s.next) or '-'}", file=sys.stderr)
 
     return await run.wait(on_progress=None if quiet else progress)
 
 
-async def _until_stopped() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+def _check_ended_well(run: Run, snapshot: StateSnapshot) -> None:
+    """Whoever waited for a run that failed or was cancelled gets exit 1 and one line
+    saying why, even though its state was shown: scripts must not read it as success."""
+    if snapshot.status == "failed":
+        raise RunFailedError(f"run '{run.run_id}' failed: {snapshot.error or 'no reason recorded'} — {run.where()}")
+    if snapshot.status == "cancelled":
+        raise RunFailedError(f"run '{run.run_id}' was cancelled — {run.where()}")
+
+
+async def _until_stopped() -> int:
+    """Wait for Ctrl-C or SIGTERM; the exit code: 130 after Ctrl-C, as at any other moment
+    of the command, and 0 after SIGTERM, a requested shutdown."""
+    stopped: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 0)):
+        asyncio.get_running_loop().add_signal_handler(sig, lambda code=code: stopped.done() or stopped.set_result(code))
+    return await stopped
 
 
 def parse_json(text: str, what: str, *, object_only: bool = False) -> Any:
@@ -345,12 +432,44 @@ def _names(text: str | None) -> list[str] | None:
     return [n.strip() for n in text.split(",") if n.strip()] if text else None
 
 
-def emit(args: argparse.Namespace, data: Any, render: Callable[[Any], str]) -> int:
+def emit(args: argparse.Namespace, data: Any, render: Callable[[Any], list[str]]) -> int:
+    """Print `data`: as JSON with --json, else as the lines `render` makes of it, for a person."""
     if args.json:
-        print(json.dumps(_plain(data), indent=2, default=str))
+        print(_json(_plain(data), indent=2), flush=True)
     else:
-        print(render(data))
+        say(*render(data))
     return 0
+
+
+def say(*lines: str, file: TextIO | None = None) -> None:
+    """Print lines for a person, each escaped: a run id or value can neither break the layout nor drive the terminal."""
+    print("\n".join(_escape(line) for line in lines), file=file or sys.stdout, flush=True)
+
+
+def _fail(message: str) -> None:
+    say(f"error: {message}", file=sys.stderr)
+
+
+def _escape(text: str, *, in_json: bool = False) -> str:
+    """Characters a terminal acts on (control characters, line breaks, bidi overrides) as
+    escapes: `\\x1b` in text, `\\u001b` inside JSON (still the same JSON value; json.dumps
+    splits no string across lines, so a line at a time is safe). Letters print as themselves."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _json_escape(c) if in_json else repr(c)[1:-1] for c in text)
+
+
+def _json_escape(c: str) -> str:
+    """`c` as JSON `\\uXXXX` escapes (a surrogate pair beyond the BMP)."""
+    units = c.encode("utf-16-be", "surrogatepass")
+    return "".join(f"\\u{int.from_bytes(units[i:i + 2], 'big'):04x}" for i in range(0, len(units), 2))
+
+
+def _json(value: Any, indent: int | None = None) -> str:
+    """JSON as the CLI prints it, for machines and people alike: letters as themselves, what a
+    terminal acts on as `\\u` escapes, so a value shown can be pasted back as --value."""
+    text = json.dumps(value, indent=indent, default=str, ensure_ascii=False)
+    return "\n".join(_escape(line, in_json=True) for line in text.split("\n"))
 
 
 def _plain(data: Any) -> Any:
@@ -361,20 +480,22 @@ def _plain(data: Any) -> Any:
     return data
 
 
-def render_state(s: StateSnapshot) -> str:
+def render_state(s: StateSnapshot) -> list[str]:
+    values = _json(s.values, indent=2).split("\n")
     lines = [
         f"run      {s.run_id}  (graph {s.graph})",
         f"status   {s.status}" + (f" since {_when(s.paused_at)}" if s.paused_at else "") + f"  (step {s.step})",
         f"next     {', '.join(s.next) or '-'}",
-        f"values   {json.dumps(s.values, indent=2, default=str)}".replace("\n", "\n         "),
+        f"values   {values[0]}",
+        *(f"         {line}" for line in values[1:]),
     ]
     if s.breakpoint:
         lines.append(f"paused   at a breakpoint {s.breakpoint} {', '.join(s.next) if s.breakpoint == 'before' else 'the last step'}")
         lines.append(f"continue with: hitl resume {s.run_id}")
     for i in s.interrupts:
-        lines.append(f"waiting  [{i.id}] {i.node}: {json.dumps(i.value, default=str)}")
+        lines.append(f"waiting  [{i.id}] {i.node}: {_json(i.value)}")
         if i.schema:
-            lines.append(f"         answer must fit: {json.dumps(i.schema)}")
+            lines.append(f"         answer must fit: {_json(i.schema)}")
     if s.interrupts:
         if len(s.interrupts) == 1:
             lines.append(f"answer with: hitl resume {s.run_id} --value JSON")
@@ -386,24 +507,26 @@ def render_state(s: StateSnapshot) -> str:
         lines.append(f"guarded  changes other than answers need someone allowed by each of: {s.guarded_by}")
     if s.error:
         lines.append(f"error    {s.error}")
-    return "\n".join(lines)
+    return lines
 
 
-def render_history(checkpoints: list[Any]) -> str:
+def render_history(checkpoints: list[Any]) -> list[str]:
     lines = []
     for c in checkpoints:
-        who = "; ".join(f"{d.kind} by {d.identity}" + (f" -> {json.dumps(d.value, default=str)}" if d.value is not None else "") for d in c.decisions)
+        who = "; ".join(f"{d.kind} by {d.identity}" + (f" -> {_json(d.value)}" if d.value is not None else "") for d in c.decisions)
         lines.append(f"step {c.step:>3}  {c.source:<6}  next: {', '.join(c.next) or '-':<20} {_when(c.created_at)}" + (f"  [{who}]" if who else ""))
-        lines.append(f"          values: {json.dumps(c.values, default=str) if c.values is not None else '(no longer kept)'}")
-    return "\n".join(lines) or "no checkpoints"
+        lines.append(f"          values: {_json(c.values) if c.values is not None else '(no longer kept)'}")
+    return lines or ["no checkpoints"]
 
 
-def table(headers: list[str], rows: list[list[str]], empty: str = "nothing to show") -> str:
+def table(headers: list[str], rows: list[list[str]], empty: str = "nothing to show") -> list[str]:
+    """Aligned columns; cells are escaped first, so the widths are those shown."""
     if not rows:
-        return empty
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+        return [empty]
+    cells = [[_escape(str(x)) for x in r] for r in [headers, *rows]]
+    widths = [max(len(x) for x in col) for col in zip(*cells)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join(fmt.format(*map(str, r)).rstrip() for r in [headers, *rows])
+    return [fmt.format(*r).rstrip() for r in cells]
 
 
 def _when(at: datetime | None) -> str:
@@ -412,3 +535,7 @@ def _when(at: datetime | None) -> str:
 
 def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+if __name__ == "__main__":  # python -m hitl.cli
+    console_main()

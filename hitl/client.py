@@ -169,6 +169,8 @@ class Client:
         A run continues as new (a fresh Temporal history, same run id) once its
         history reaches `max_history_events`, carrying its state across.
         """
+        if run_id is not None:
+            check_run_id(run_id)
         compiled = graph if isinstance(graph, CompiledGraph) else self.graph(graph)
         values = compiled.validate_input(input if input is not None else {})
         check_size(values, MAX_STATE_BYTES, "input")
@@ -209,7 +211,7 @@ class Client:
         return Run(self, handle.id)
 
     def get_run(self, run_id: str) -> Run:
-        return Run(self, run_id)
+        return Run(self, check_run_id(run_id))
 
     async def fork(
         self,
@@ -230,6 +232,8 @@ class Client:
         """
         identity = identity or self.identity
         roles = list(roles) if roles is not None else self.roles
+        if new_run_id is not None:
+            check_run_id(new_run_id)
         source = self.get_run(run_id)
         checkpoint: Checkpoint | None = await source._query("get_checkpoint", Checkpoint | None, step)
         if checkpoint is None:
@@ -266,11 +270,22 @@ class Client:
         return await self._start(run_input, new_run_id or f"{run_id}-fork{step}-{uuid.uuid4().hex[:6]}")
 
     async def list_runs(self, limit: int = 50) -> list[RunInfo]:
+        """Recent runs. Each shows hitl's own status (a paused run is `interrupted`, where
+        Temporal says `running`) when the namespace has the HitlStatus search attribute;
+        Temporal's when it has not, or when Temporal ended the run from outside (terminated)."""
         runs = []
-        async for w in self.temporal.list_workflows(f'WorkflowType = "{WORKFLOW_NAME}"', limit=limit):
-            graph = w.typed_search_attributes.get(GRAPH) if w.typed_search_attributes else None
-            status = w.status.name.lower() if w.status else "unknown"
-            runs.append(RunInfo(w.id, graph or "?", status, w.start_time))
+        try:
+            async for w in self.temporal.list_workflows(f'WorkflowType = "{WORKFLOW_NAME}"', limit=limit):
+                sa = w.typed_search_attributes
+                status = w.status.name.lower() if w.status else "unknown"
+                own = sa.get(STATUS) if sa else None
+                if own and (status == "running" or own in ("completed", "failed", "cancelled")):
+                    status = own
+                runs.append(RunInfo(w.id, (sa.get(GRAPH) if sa else None) or "?", status, w.start_time))
+        except temporalio.service.RPCError as e:
+            raise namespace_missing(self, e) or HitlError(
+                f"Temporal refused to list runs on namespace '{self.namespace}': {e.message}"
+            ) from None
         return runs
 
     async def pending(self, limit: int | None = None) -> list[PendingRun]:
@@ -302,13 +317,18 @@ class Client:
         return out
 
     async def search_attributes_registered(self) -> bool:
+        """Whether hitl's search attributes exist on the namespace. A refusal to tell (no
+        operator rights) counts as no; a namespace that does not exist is an error of its own."""
         if self._search_attributes is None:
             try:
                 response = await self.temporal.operator_service.list_search_attributes(
                     temporalio.api.operatorservice.v1.ListSearchAttributesRequest(namespace=self.namespace)
                 )
                 self._search_attributes = all(k.name in response.custom_attributes for k in SEARCH_ATTRIBUTES)
-            except temporalio.service.RPCError:
+            except temporalio.service.RPCError as e:
+                missing = namespace_missing(self, e)
+                if missing is not None:
+                    raise missing from None
                 self._search_attributes = False
         return self._search_attributes
 
@@ -598,3 +618,40 @@ def _guess_ui(target: str) -> str:
     if host in ("localhost", "127.0.0.1") and port.isdigit():
         return f"http://{host}:{int(port) + 1000}"
     return "https://cloud.temporal.io" if "tmprl.cloud" in target else f"http://{host or target}:8233"
+
+
+MAX_RUN_ID = 255
+"""Longer ids are refused: Temporal's own limit (1,000 by default) comes back as a raw RPC error."""
+
+
+def check_run_id(run_id: str) -> str:
+    """Refuse, before any RPC, a run id Temporal would refuse with a raw error or that
+    would garble a terminal or a table when shown (control characters, stray spaces)."""
+    import unicodedata
+
+    if not run_id:
+        problem = "is empty"
+    elif len(run_id) > MAX_RUN_ID:
+        problem = f"is {len(run_id)} characters long"
+    elif (control := next((c for c in run_id if unicodedata.category(c)[0] == "C"), None)) is not None:
+        problem = f"contains the control character {control!r} at position {run_id.index(control)}"
+    elif run_id != run_id.strip():
+        problem = "has leading or trailing whitespace"
+    else:
+        return run_id
+    raise InvalidInputError(
+        f"run id {problem}; a run id is 1 to {MAX_RUN_ID} characters, "
+        "with no control characters and no leading or trailing whitespace"
+    )
+
+
+def namespace_missing(client: Client, e: temporalio.service.RPCError) -> HitlError | None:
+    """The error for a namespace that does not exist, else None: Temporal answers NOT_FOUND,
+    which callers would otherwise read as a missing run or missing search attributes."""
+    if e.status != temporalio.service.RPCStatusCode.NOT_FOUND or "namespace" not in e.message.lower():
+        return None
+    address = client.temporal.service_client.config.target_host
+    return HitlError(
+        f"namespace '{client.namespace}' does not exist on {address}; pass an existing one with "
+        f"--namespace or TEMPORAL_NAMESPACE, or create it with `temporal operator namespace create --namespace {client.namespace}`"
+    )

@@ -20,6 +20,8 @@ from types import TracebackType
 from hitl._protocol import SEARCH_ATTRIBUTE_TYPES, SEARCH_ATTRIBUTES
 from hitl.types import HitlError
 
+UI_PORT_OFFSET = 1000
+"""The Web UI listens on the server's port + this, unless told otherwise."""
 
 
 def temporal_binary() -> str:
@@ -56,7 +58,7 @@ class DevServer:
     ) -> None:
         self.data_dir = Path(data_dir)
         self.host, self.port = host, port
-        self.ui_port = ui_port if ui_port is not None else port + 1000
+        self.ui_port = ui_port if ui_port is not None else port + UI_PORT_OFFSET
         self.log_file = Path(log_file) if log_file else self.data_dir / "temporal.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -73,11 +75,17 @@ class DevServer:
         return self.data_dir / "temporal.db"
 
     def start(self, timeout: float = 60.0) -> DevServer:
+        """Start the server and wait until it answers."""
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the server process and return at once. From here on `stop()` ends it, also
+        while it is still starting: a caller that can be interrupted (Ctrl-C) holds the process."""
         if port_open(self.host, self.port):
             raise HitlError(
                 f"something already listens on {self.address}; stop it, or point hitl at it with TEMPORAL_ADDRESS={self.address}"
             )
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
             temporal_binary(), "server", "start-dev",
             "--db-filename", str(self.db_file),
@@ -86,9 +94,19 @@ class DevServer:
         ]
         for key in SEARCH_ATTRIBUTES:
             args += ["--search-attribute", f"{key.name}={SEARCH_ATTRIBUTE_TYPES[key.indexed_value_type]}"]
-        log = open(self.log_file, "ab")
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            log = open(self.log_file, "ab")
+        except OSError as e:
+            raise HitlError(
+                f"cannot use data directory '{self.data_dir}' ({e.strerror}); pass --data-dir with a directory you can write to"
+            ) from None
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
+
+    def wait_ready(self, timeout: float = 60.0) -> DevServer:
+        """Wait until the launched server answers; stop it if it does not within `timeout`."""
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while not self.healthy():
             if self.process.poll() is not None:
