@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence, overload
 
 import temporalio.api.enums.v1
 import temporalio.api.operatorservice.v1
@@ -30,7 +30,9 @@ import temporalio.service
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from hitl import catalog
+from hitl._workers import Queued, check_workers, explaining, wait_until_polling
 from hitl.codec import from_env as codec_from_env
+from hitl.codec import with_codec
 from hitl._protocol import (
     DEFAULT_TASK_QUEUE,
     GRAPH,
@@ -53,6 +55,8 @@ from hitl.types import (
     DecisionRejectedError,
     HitlError,
     InvalidInputError,
+    KeyMismatchError,
+    NoWorkerError,
     RunAlreadyExistsError,
     RunFailedError,
     RunNotFoundError,
@@ -103,10 +107,7 @@ async def connect(
         config["namespace"] = namespace
     config.setdefault("target_host", "localhost:7233")
     target = config["target_host"]
-    converter = pydantic_data_converter
-    codec = codec_from_env()
-    if codec is not None:
-        converter = dataclasses.replace(converter, payload_codec=codec)
+    converter = dataclasses.replace(pydantic_data_converter, payload_codec=codec_from_env())
     try:
         temporal = await temporalio.client.Client.connect(**config, data_converter=converter)
     except RuntimeError as e:
@@ -131,7 +132,7 @@ class Client:
         graphs: Sequence[CompiledGraph] | None = None,
         rpc_timeout: timedelta | None = None,
     ) -> None:
-        self.temporal = temporal
+        self.temporal = explaining(with_codec(temporal))
         self.rpc_timeout = rpc_timeout
         """How long one decision RPC may wait before it is sent again (same update id); None: the server's."""
         self.roles = list(roles) or [r for r in os.environ.get("HITL_ROLES", "").replace(",", " ").split() if r]
@@ -167,6 +168,7 @@ class Client:
         compiled = graph if isinstance(graph, CompiledGraph) else self.graph(graph)
         values = compiled.validate_input(input if input is not None else {})
         check_size(values, "input")
+        await check_workers(self.temporal, self.task_queue)
         run_input = RunInput(
             graph=compiled.spec(),
             input=values,
@@ -235,6 +237,7 @@ class Client:
             search_attributes=await self.search_attributes_registered(),
             fork=ForkFrom(run_id, checkpoint.step, checkpoint.values, checkpoint.next),
         )
+        await check_workers(self.temporal, self.task_queue)
         return await self._start(run_input, new_run_id or f"{run_id}-fork{step}-{uuid.uuid4().hex[:6]}")
 
     async def list_runs(self, limit: int = 50) -> list[RunInfo]:
@@ -261,7 +264,10 @@ class Client:
         query = f'WorkflowType = "{WORKFLOW_NAME}" AND {STATUS.name} = "interrupted"'
         async for w in self.temporal.list_workflows(query, limit=limit):
             sa = w.typed_search_attributes
-            memo = await w.memo_value(SUMMARY_MEMO, default="") if w.raw_info.memo.fields else ""
+            try:
+                memo = await w.memo_value(SUMMARY_MEMO, default="") if w.raw_info.memo.fields else ""
+            except KeyMismatchError:  # a run encrypted with a key this process lacks: listed, unread
+                memo = "(encrypted)"
             out.append(
                 PendingRun(
                     run_id=w.id,
@@ -294,6 +300,7 @@ class Client:
         graphs = list(graphs) if graphs is not None else list((self._graphs or catalog.by_name()).values())
         cached = CACHED_RUNS if max_cached_workflows is None else max_cached_workflows
         async with create_worker(self.temporal, graphs, task_queue=self.task_queue, max_cached_workflows=cached) as worker:
+            await wait_until_polling(self.temporal, self.task_queue, worker.config()["identity"] or "")
             yield worker
 
     def ui_url(self, run_id: str | None = None) -> str:
@@ -354,6 +361,18 @@ class Run:
         except temporalio.service.RPCError as e:
             raise self._rpc_error(e) from None
 
+    @overload
+    async def resume(
+        self, value: Any = ..., *, map: dict[str, Any] | None = ..., update: dict[str, Any] | None = ..., goto: str | list[str] | None = ...,
+        wait: bool = ..., request_id: str | None = ..., identity: str | None = ..., queue: Literal[False] = ...,
+    ) -> StateSnapshot: ...
+
+    @overload
+    async def resume(
+        self, value: Any = ..., *, map: dict[str, Any] | None = ..., update: dict[str, Any] | None = ..., goto: str | list[str] | None = ...,
+        wait: bool = ..., request_id: str | None = ..., identity: str | None = ..., queue: bool,
+    ) -> StateSnapshot | Queued: ...
+
     async def resume(
         self,
         value: Any = NO_VALUE,
@@ -364,12 +383,22 @@ class Run:
         wait: bool = True,
         request_id: str | None = None,
         identity: str | None = None,
-    ) -> StateSnapshot:
+        queue: bool = False,
+    ) -> StateSnapshot | Queued:
         """Answer a paused run. `value` answers its one pending interrupt (or pass a
         `Command`); `map` answers several by id. With `wait` (default), returns the
         snapshot at the next pause or at the end. The same `request_id` twice
-        answers once."""
+        answers once.
+
+        No live worker refuses with NoWorkerError (nothing sent), unless `queue`:
+        then the decision goes as a signal (`send_resume`) and `Queued` comes back."""
         req = self._resume_request(value, map, update, goto, wait, identity)
+        if queue:
+            try:
+                await check_workers(self.client.temporal, self.client.task_queue)
+            except NoWorkerError:
+                await self.send_resume(value, map=map, update=update, goto=goto, identity=identity)
+                return Queued(self.run_id)
         snapshot = await self._update("resume", req, request_id, "the decision")
         if wait and snapshot.status == "running":  # the run moved to a fresh history meanwhile
             snapshot = await self.wait()
@@ -387,6 +416,7 @@ class Run:
         """Send a decision as a signal: returns once Temporal has it, even if no worker is up.
         A signal cannot be refused up front: one that does not fit is logged and dropped."""
         req = self._resume_request(value, map, update, goto, False, identity)
+        await check_workers(self.client.temporal, self.client.task_queue, queue=True)
         try:
             await self._handle.signal("resume_signal", req)
         except temporalio.service.RPCError as e:
@@ -407,6 +437,7 @@ class Run:
         answered. The update is then sent again under the same id, which Temporal
         applies at most once, so a slow moment never loses or doubles a decision.
         """
+        await check_workers(self.client.temporal, self.client.task_queue)
         update_id = request_id or uuid.uuid4().hex
         while True:
             try:
