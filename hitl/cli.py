@@ -19,6 +19,7 @@ from typing import Any, Callable, Coroutine, Sequence, TextIO
 
 from hitl import catalog
 from hitl._protocol import DEFAULT_TASK_QUEUE
+from hitl._workers import Queued
 from hitl.client import NO_VALUE, Client, Run, check_run_id, connect
 from hitl.graph import CompiledGraph
 from hitl.server import UI_PORT_OFFSET
@@ -178,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-wait", action="store_true", help="return at once instead of at the next pause")
     p.add_argument("--request-id", help="idempotency key: the same id twice answers once")
     p.add_argument("--signal", action="store_true", help="send as a signal (no answer; works while workers are down)")
+    p.add_argument("--queue", action="store_true", help="if no worker is up, queue the decision in the run's history (applied when one is back) instead of refusing")
 
     p = command("update-state", cmd_update_state, "edit a paused run's state")
     p.add_argument("run_id")
@@ -297,7 +299,9 @@ async def cmd_resume(args: argparse.Namespace) -> int:
                 f"or is refused there and listed by `hitl state {run.run_id}`"
             ],
         )
-    snapshot = await run.resume(value, wait=not args.no_wait, request_id=args.request_id, **kwargs)
+    snapshot = await run.resume(value, wait=not args.no_wait, request_id=args.request_id, queue=args.queue, **kwargs)
+    if isinstance(snapshot, Queued):
+        return emit(args, {"run_id": run.run_id, "queued": True}, lambda _: [str(snapshot)])
     return emit(args, snapshot, render_state)
 
 

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence, overload
 
 import temporalio.api.enums.v1
 import temporalio.api.operatorservice.v1
@@ -31,7 +31,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from hitl import catalog
 from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_large
 from hitl._policy import override_refused, values_refused
+from hitl._workers import Queued, check_workers, explaining, wait_until_polling
 from hitl.codec import from_env as codec_from_env
+from hitl.codec import with_codec
 from hitl._protocol import (
     DEFAULT_TASK_QUEUE,
     GRAPH,
@@ -58,6 +60,8 @@ from hitl.types import (
     DecisionRejectedError,
     HitlError,
     InvalidInputError,
+    KeyMismatchError,
+    NoWorkerError,
     RunAlreadyExistsError,
     RunFailedError,
     RunNotFoundError,
@@ -108,10 +112,7 @@ async def connect(
         config["namespace"] = namespace
     config.setdefault("target_host", "localhost:7233")
     target = config["target_host"]
-    converter = pydantic_data_converter
-    codec = codec_from_env()
-    if codec is not None:
-        converter = dataclasses.replace(converter, payload_codec=codec)
+    converter = dataclasses.replace(pydantic_data_converter, payload_codec=codec_from_env())
     try:
         temporal = await temporalio.client.Client.connect(**config, data_converter=converter)
     except RuntimeError as e:
@@ -136,7 +137,7 @@ class Client:
         graphs: Sequence[CompiledGraph] | None = None,
         rpc_timeout: timedelta | None = None,
     ) -> None:
-        self.temporal = temporal
+        self.temporal = explaining(with_codec(temporal))
         self.rpc_timeout = rpc_timeout
         """How long one decision RPC may wait before it is sent again (same update id); None: the server's."""
         self.roles = list(roles) or [r for r in os.environ.get("HITL_ROLES", "").replace(",", " ").split() if r]
@@ -174,6 +175,7 @@ class Client:
         compiled = graph if isinstance(graph, CompiledGraph) else self.graph(graph)
         values = compiled.validate_input(input if input is not None else {})
         check_size(values, MAX_STATE_BYTES, "input")
+        await check_workers(self.temporal, self.task_queue)
         run_input = RunInput(
             graph=compiled.spec(),
             input=values,
@@ -267,6 +269,7 @@ class Client:
             search_attributes=await self.search_attributes_registered(),
             fork=ForkFrom(run_id, checkpoint.step, checkpoint.values, checkpoint.next, guard=guard),
         )
+        await check_workers(self.temporal, self.task_queue)
         return await self._start(run_input, new_run_id or f"{run_id}-fork{step}-{uuid.uuid4().hex[:6]}")
 
     async def list_runs(self, limit: int = 50) -> list[RunInfo]:
@@ -304,7 +307,10 @@ class Client:
         query = f'WorkflowType = "{WORKFLOW_NAME}" AND {STATUS.name} = "interrupted"'
         async for w in self.temporal.list_workflows(query, limit=limit):
             sa = w.typed_search_attributes
-            memo = await w.memo_value(SUMMARY_MEMO, default="") if w.raw_info.memo.fields else ""
+            try:
+                memo = await w.memo_value(SUMMARY_MEMO, default="") if w.raw_info.memo.fields else ""
+            except KeyMismatchError:  # a run encrypted with a key this process lacks: listed, unread
+                memo = "(encrypted)"
             out.append(
                 PendingRun(
                     run_id=w.id,
@@ -342,6 +348,7 @@ class Client:
         graphs = list(graphs) if graphs is not None else list((self._graphs or catalog.by_name()).values())
         cached = CACHED_RUNS if max_cached_workflows is None else max_cached_workflows
         async with create_worker(self.temporal, graphs, task_queue=self.task_queue, max_cached_workflows=cached) as worker:
+            await wait_until_polling(self.temporal, self.task_queue, worker.config()["identity"] or "")
             yield worker
 
     def ui_url(self, run_id: str | None = None) -> str:
@@ -407,6 +414,20 @@ class Run:
         with self._errors("its result"):
             return await self._handle.result()
 
+    @overload
+    async def resume(
+        self, value: Any = ..., *, map: dict[str, Any] | None = ..., update: dict[str, Any] | None = ..., goto: str | list[str] | None = ...,
+        wait: bool = ..., request_id: str | None = ..., identity: str | None = ..., roles: Sequence[str] | None = ...,
+        queue: Literal[False] = ...,
+    ) -> StateSnapshot: ...
+
+    @overload
+    async def resume(
+        self, value: Any = ..., *, map: dict[str, Any] | None = ..., update: dict[str, Any] | None = ..., goto: str | list[str] | None = ...,
+        wait: bool = ..., request_id: str | None = ..., identity: str | None = ..., roles: Sequence[str] | None = ...,
+        queue: bool,
+    ) -> StateSnapshot | Queued: ...
+
     async def resume(
         self,
         value: Any = NO_VALUE,
@@ -418,12 +439,22 @@ class Run:
         request_id: str | None = None,
         identity: str | None = None,
         roles: Sequence[str] | None = None,
-    ) -> StateSnapshot:
+        queue: bool = False,
+    ) -> StateSnapshot | Queued:
         """Answer a paused run. `value` answers its one pending interrupt (or pass a
         `Command`); `map` answers several by id. With `wait` (default), returns the
         snapshot at the next pause or at the end. The same `request_id` twice
-        answers once; the same `request_id` with a different decision is refused."""
+        answers once; the same `request_id` with a different decision is refused.
+
+        No live worker refuses with NoWorkerError (nothing sent), unless `queue`:
+        then the decision goes as a signal (`send_resume`) and `Queued` comes back."""
         req = self._resume_request(value, map, update, goto, wait, identity, roles, request_id)
+        if queue:
+            try:
+                await check_workers(self.client.temporal, self.client.task_queue)
+            except NoWorkerError:
+                await self.send_resume(value, map=map, update=update, goto=goto, identity=identity, roles=roles, request_id=request_id)
+                return Queued(self.run_id)
         snapshot = await self._update("resume", req, "the decision")
         if wait and snapshot.status == "running":  # the run moved to a fresh history meanwhile
             snapshot = await self.wait()
@@ -446,6 +477,7 @@ class Run:
         checks as `resume()`; one that does not fit is refused there and listed
         in `get_state().refused` (a signal cannot be refused up front)."""
         req = self._resume_request(value, map, update, goto, False, identity, roles, request_id)
+        await check_workers(self.client.temporal, self.client.task_queue, queue=True)
         with self._errors("the decision"):
             await self._handle.signal("resume_signal", req)
 
@@ -489,6 +521,7 @@ class Run:
         decision, so reusing an id for a different decision reaches the run,
         which refuses it, instead of being answered with the first outcome.
         """
+        await check_workers(self.client.temporal, self.client.task_queue)
         update_id = f"{req.request_id}.{request_digest(req)}" if req.request_id else uuid.uuid4().hex
         while True:
             try:

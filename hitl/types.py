@@ -179,3 +179,12 @@ class DecisionRejectedError(HitlError):
 
 class RunFailedError(HitlError):
     """The run ended failed or cancelled; the message says why and where to look."""
+
+
+class KeyMismatchError(HitlError):
+    """This process and the run's payloads, or this client and the workers, hold different
+    encryption keys (or one side none); nothing was sent, so nothing is stored unreadable."""
+
+
+class NoWorkerError(HitlError):
+    """No worker polls the task queue: a run or decision sent now would wait unseen, so nothing was sent."""

@@ -9,6 +9,8 @@ from temporalio.worker import Worker
 
 from activities import GraphActivities
 from hitl._protocol import DEFAULT_TASK_QUEUE
+from hitl._workers import worker_identity
+from hitl.codec import with_codec
 from hitl.graph import CompiledGraph
 from hitl.types import GraphValidationError
 from workflows import GraphWorkflow
@@ -27,7 +29,13 @@ def create_worker(
     max_concurrent_activities: int = 100,
     max_cached_workflows: int = CACHED_RUNS,
 ) -> Worker:
-    """A worker for `graphs` on `task_queue`. Use it as `async with` or `await worker.run()`."""
+    """A worker for `graphs` on `task_queue`. Use it as `async with` or `await worker.run()`.
+
+    Its identity names the keys it holds (`hitl-keys=...`), so clients can refuse
+    to send runs it could not read; without keys it still reads an encrypted run
+    as one clear line (a failed workflow task saying which key it needs).
+    """
+    client = with_codec(client)
     names = [g.name for g in graphs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -39,4 +47,5 @@ def create_worker(
         activities=GraphActivities(graphs).all(),
         max_concurrent_activities=max_concurrent_activities,
         max_cached_workflows=max_cached_workflows,
+        identity=worker_identity(client),
     )
