@@ -43,7 +43,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.web = Web(client, auth, {g.name: g for g in served}, settings or Settings())
-    errors.install(app)
+    errors.install(app, pages.error_page)
     app.include_router(api.public)
     app.include_router(api.router)
     app.include_router(events.router)

@@ -9,6 +9,7 @@ came from instead (a redirect back carrying the one-line reason).
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -96,7 +97,8 @@ def describe_validation(exc: RequestValidationError) -> tuple[int, str]:
 
 def wants_page(request: Request) -> bool:
     """A browser form post (under /ui/) gets its refusal shown on the page it came from."""
-    return request.url.path.startswith("/ui/") and request.method == "POST"
+    path = request.url.path
+    return path.startswith("/ui/") and not path.startswith("/ui/api/") and request.method == "POST"
 
 
 def back_to_page(request: Request, status: int, detail: str) -> Response:
@@ -107,14 +109,22 @@ def back_to_page(request: Request, status: int, detail: str) -> Response:
     return RedirectResponse(f"{path}?{query}", status_code=303)
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers: hitl errors, request validation, HTTP errors, the rest."""
+HtmlError = Callable[[Request, int, str], Awaitable[Response]]
+
+
+def install(app: FastAPI, html_error: HtmlError) -> None:
+    """Register the handlers: hitl errors, request validation, HTTP errors.
+
+    `html_error` renders a refusal as a page, for browsers asking for one."""
 
     async def respond(request: Request, status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
+        browser = request.method == "GET" and "text/html" in request.headers.get("accept", "")
         if wants_page(request) and status != 401:
             return back_to_page(request, status, detail)
-        if status == 401 and request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+        if status == 401 and (browser or wants_page(request)):
             return RedirectResponse(f"/login?{urlencode({'next': request.url.path})}", status_code=303)
+        if browser and not request.url.path.startswith(("/threads", "/assistants", "/ok", "/docs")):
+            return await html_error(request, status, one_line(detail))
         return problem(status, detail, headers)
 
     @app.exception_handler(HitlError)

@@ -119,6 +119,7 @@ async def sse(request: Request, changes: AsyncIterator[Change]) -> AsyncIterator
     finally:
         if pending is not None:
             pending.cancel()
+            await asyncio.gather(pending, return_exceptions=True)
         await changes.aclose()  # type: ignore[attr-defined]
 
 

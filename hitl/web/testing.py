@@ -36,3 +36,20 @@ async def running(app: FastAPI, host: str = "127.0.0.1", port: int | None = None
         server.should_exit = True
         server.force_exit = True  # do not wait for open event streams to end
         await asyncio.wait_for(task, 10)
+
+
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's chromium (`apt-get install chromium`); Playwright never downloads a browser here."""
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+async def launch_chromium(playwright: object) -> object:
+    """The system chromium under Playwright (async API), offline and quiet."""
+    return await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)  # type: ignore[attr-defined]
