@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 import hitl
-from hitl.types import RunNotFoundError, StateSnapshot
+from hitl.types import InvalidInputError, RunNotFoundError, StateSnapshot
 from hitl.web import search, shapes
 from hitl.web.context import caller, web
 
@@ -135,11 +135,17 @@ def stream(request: Request, feed: Callable[[], AsyncIterator[Change]]) -> Strea
     )
 
 
+STREAM_MODES = ("run_modes", "values", "lifecycle", "state_update")
+
+
 @router.get("/threads/{thread_id}/stream", tags=["threads"])
-async def thread_stream(request: Request, thread_id: str) -> StreamingResponse:
+async def thread_stream(request: Request, thread_id: str, stream_mode: list[str] = Query(["run_modes"])) -> StreamingResponse:
     """Server-sent events as the thread's run moves: `step`, `paused`, `resumed`, `ended`, then `end`.
 
     Each event's data is the thread (LangGraph's Thread shape, with values)."""
+    bad = [m for m in stream_mode if m not in STREAM_MODES]
+    if bad:
+        raise InvalidInputError(f"stream_mode '{bad[0]}' is not supported; the thread stream sends its run's state changes ({', '.join(STREAM_MODES)})")
     w = web(request)
     return stream(request, lambda: run_changes(w.base, thread_id, w.settings.poll_seconds))
 

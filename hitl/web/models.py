@@ -151,15 +151,18 @@ class HistoryRequest(Body):
             raise unsupported(info.field_name, "history lists a run's checkpoints newest first; page with limit and before")
         return v
 
+    @field_validator("before")
+    @classmethod
+    def _before(cls, v: Any) -> Any:
+        raw = v.get("checkpoint_id") if isinstance(v, dict) else v
+        if raw not in (None, "") and not str(raw).isdigit():
+            raise ValueError(f"'{raw}' is not a checkpoint id of this thread (they are step numbers)")
+        return v
+
     @property
     def before_step(self) -> int | None:
         raw = self.before.get("checkpoint_id") if isinstance(self.before, dict) else self.before
-        if raw in (None, ""):
-            return None
-        try:
-            return int(str(raw))
-        except ValueError:
-            raise ValueError(f"before: '{raw}' is not a checkpoint id of this thread (they are step numbers)") from None
+        return None if raw in (None, "") else int(str(raw))
 
 
 class CommandBody(Body):
