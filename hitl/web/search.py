@@ -119,19 +119,24 @@ async def page(
     limit: int = 50,
     sort: SortKey = "waiting",
     descending: bool = False,
+    small: int = SMALL,
+    slack: int = 100,
 ) -> Page:
-    """Runs `offset .. offset+limit` of the filter, sorted by waiting-since (or start time)."""
+    """Runs `offset .. offset+limit` of the filter, sorted by waiting-since (or start time).
+
+    Up to `small` matches are listed whole; beyond, time is bisected until a
+    window holds at most `slack` rows beyond the page on either side."""
     base = f.query()
     total = await count(temporal, base)
     if offset >= total or limit <= 0:
         return Page([], total)
-    if total <= SMALL:
+    if total <= small:
         items = sorted(await listing(temporal, base), key=lambda x: x.key(sort), reverse=descending)
         return Page(items[offset : offset + limit], total)
     # Ascending positions of the wanted slice.
     first = total - offset - limit if descending else offset
     first, last = max(first, 0), min((total - offset if descending else offset + limit), total)
-    window = _Window(temporal, base, ATTRIBUTE[sort])
+    window = _Window(temporal, base, ATTRIBUTE[sort], slack)
     lo, below = await window.start_at(first)
     hi = await window.end_at(last, total)
     query = f'{base} AND {ATTRIBUTE[sort]} >= "{stamp(lo)}"' + (f' AND {ATTRIBUTE[sort]} < "{stamp(hi)}"' if hi else "")
@@ -143,11 +148,10 @@ async def page(
 class _Window:
     """Bisects time with COUNT(attr < t) to bracket ascending positions of a query."""
 
-    SLACK = 100
     FLOOR = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
-    def __init__(self, temporal: temporalio.client.Client, base: str, attr: str) -> None:
-        self.temporal, self.base, self.attr = temporal, base, attr
+    def __init__(self, temporal: temporalio.client.Client, base: str, attr: str, slack: int) -> None:
+        self.temporal, self.base, self.attr, self.slack = temporal, base, attr, slack
         self.seen: dict[datetime, int] = {}
 
     async def below(self, t: datetime) -> int:
@@ -156,7 +160,7 @@ class _Window:
         return self.seen[t]
 
     async def start_at(self, position: int) -> tuple[datetime, int]:
-        """A time t with position - SLACK <= count(< t) <= position; and that count."""
+        """A time t with position - slack <= count(< t) <= position; and that count."""
         lo, hi = self.FLOOR, datetime.now(timezone.utc) + timedelta(days=1)
         while hi - lo > timedelta(microseconds=1):
             mid = lo + (hi - lo) / 2
@@ -165,13 +169,13 @@ class _Window:
                 hi = mid
             else:
                 lo = mid
-                if n >= position - self.SLACK:
+                if n >= position - self.slack:
                     break
         return lo, await self.below(lo)
 
     async def end_at(self, position: int, total: int) -> datetime | None:
-        """A time t with position <= count(< t) <= position + SLACK (None: to the end)."""
-        if position + self.SLACK >= total:
+        """A time t with position <= count(< t) <= position + slack (None: to the end)."""
+        if position + self.slack >= total:
             return None
         lo, hi = self.FLOOR, datetime.now(timezone.utc) + timedelta(days=1)
         while hi - lo > timedelta(microseconds=1):
@@ -181,7 +185,7 @@ class _Window:
                 lo = mid
             else:
                 hi = mid
-                if n <= position + self.SLACK:
+                if n <= position + self.slack:
                     break
         return hi
 
