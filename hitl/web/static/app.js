@@ -108,7 +108,6 @@
   async function refresh(containerSel) {
     const url = new URL(location.href);
     url.searchParams.set("partial", "1");
-    ["error", "code", "iid", "done"].forEach((k) => url.searchParams.delete(k));
     const res = await fetch(url, { credentials: "same-origin" });
     if (!res.ok) return;
     const box = $(containerSel);
