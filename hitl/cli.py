@@ -13,6 +13,8 @@ import json
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import Any, Callable, Coroutine, Sequence
@@ -22,6 +24,7 @@ from hitl._protocol import DEFAULT_TASK_QUEUE
 from hitl.client import NO_VALUE, Client, Run, connect
 from hitl.graph import CompiledGraph
 from hitl.types import HitlError, InvalidInputError, RunFailedError, StateSnapshot
+from hitl.web.serve import add_options as web_options
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
@@ -91,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=".hitl", help="where the server keeps its SQLite file (default: .hitl)")
     p.add_argument("--port", type=int, default=7233, help="Temporal port (Web UI on port+1000)")
     p.add_argument("--no-demo", action="store_true", help="do not start a demo run")
+    p.add_argument("--no-web", action="store_true", help="do not start the review inbox and HTTP API")
+    web_options(p, dev=True)
+
+    web_options(command("serve", cmd_serve, "serve the review inbox and the LangGraph-shaped HTTP API"))
 
     p = command("worker", cmd_worker, "serve graphs on a task queue")
     p.add_argument("refs", nargs="*", metavar="MODULE[:ATTR]", help="graphs to serve (default: HITL_GRAPHS or the examples)")
@@ -268,6 +275,17 @@ async def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_serve(args: argparse.Namespace) -> int:
+    from hitl.web.serve import build_app, describe, serving
+
+    client = await connect(args.address, namespace=args.namespace, task_queue=args.task_queue, graphs=_graphs(args))
+    app = build_app(client, args)
+    async with serving(app, args.web_host, args.web_port) as url:
+        print(f"review inbox and HTTP API on {url} (API docs {url}/docs); sign-in: {describe(app)}", flush=True)
+        await _until_stopped()
+    return 0
+
+
 async def cmd_dev(args: argparse.Namespace) -> int:
     """Server (unless TEMPORAL_ADDRESS names one) + worker + a demo run, until Ctrl-C."""
     from hitl.server import DevServer
@@ -282,9 +300,11 @@ async def cmd_dev(args: argparse.Namespace) -> int:
     try:
         graphs = _graphs(args)
         client = await connect(address, namespace=args.namespace, task_queue=args.task_queue, identity=args.identity, graphs=graphs)
-        async with client.worker():
+        async with client.worker(), _web(client, args) as web:
             print(f"worker serving graphs: {', '.join(g.name for g in graphs)}")
             print(f"Temporal Web UI:      {server.ui_url if server else client.ui_url()}")
+            if web:
+                print(f"review inbox and API: {web}   (no sign-in: local development only)" if not (args.tokens or args.trust_header) else f"review inbox and API: {web}")
             if not args.no_demo and "approval" in {g.name for g in graphs}:
                 run = await client.start("approval", {"topic": "our new release"})
                 snapshot = await wait_until_settled(run, quiet=True)
@@ -295,6 +315,8 @@ async def cmd_dev(args: argparse.Namespace) -> int:
                 print("  hitl inbox")
                 print(f"  hitl resume {run.run_id} --value '\"approve\"'")
                 print(f"  hitl state {run.run_id}")
+                if web:
+                    print(f"or in the browser: {web}/runs/{run.run_id}")
             print("\nready; Ctrl-C to stop.", flush=True)
             await _until_stopped()
     finally:
@@ -304,6 +326,18 @@ async def cmd_dev(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------- helpers
+
+
+@asynccontextmanager
+async def _web(client: Client, args: argparse.Namespace) -> AsyncIterator[str | None]:
+    """`hitl dev`'s web server (unless --no-web); yields its URL."""
+    if args.no_web:
+        yield None
+        return
+    from hitl.web.serve import build_app, serving
+
+    async with serving(build_app(client, args, dev=True), args.web_host, args.web_port) as url:
+        yield url
 
 
 async def wait_until_settled(run: Run, *, quiet: bool = False) -> StateSnapshot:

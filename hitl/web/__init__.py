@@ -5,10 +5,27 @@
 
 One ASGI app (FastAPI). It talks to Temporal only through `hitl.Client` and
 keeps no state of its own, so several copies can run behind a load balancer.
+Names load on first use, so `hitl` commands that serve nothing never import FastAPI.
 """
 
-from hitl.web.app import create_app
-from hitl.web.auth import HeaderAuth, Identity, NoAuth, TokenAuth
-from hitl.web.context import Settings
+from __future__ import annotations
 
-__all__ = ["HeaderAuth", "Identity", "NoAuth", "Settings", "TokenAuth", "create_app"]
+from importlib import import_module
+from typing import Any
+
+_NAMES = {
+    "create_app": "hitl.web.app",
+    "HeaderAuth": "hitl.web.auth",
+    "Identity": "hitl.web.auth",
+    "NoAuth": "hitl.web.auth",
+    "TokenAuth": "hitl.web.auth",
+    "Settings": "hitl.web.context",
+}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        return getattr(import_module(_NAMES[name]), name)
+    raise AttributeError(f"module 'hitl.web' has no attribute {name!r}")

@@ -144,7 +144,7 @@ async def decidable(client: hitl.Client, items: list[search.Listed], who: Identi
     async def mine(x: search.Listed) -> bool:
         try:
             s = await client.get_run(x.pending.run_id).get_state()
-        except hitl.RunNotFoundError:
+        except hitl.HitlError:  # gone, or its worker is down: not something to decide now
             return False
         return s.status == "interrupted" and (
             not s.interrupts or any(not i.reviewers or may_review(i.reviewers, who.name, list(who.roles)) for i in s.interrupts)

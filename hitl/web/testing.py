@@ -5,13 +5,13 @@ In-loop, so the app shares the caller's Temporal connection and worker.
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import uvicorn
 from fastapi import FastAPI
+
+from hitl.web.serve import serving
 
 
 def free_port() -> int:
@@ -22,20 +22,9 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def running(app: FastAPI, host: str = "127.0.0.1", port: int | None = None) -> AsyncIterator[str]:
-    """Yield the base URL while uvicorn serves `app`; stop it on exit."""
-    port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # raises why it could not start
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        server.force_exit = True  # do not wait for open event streams to end
-        await asyncio.wait_for(task, 10)
+    """Yield the base URL while uvicorn serves `app` on a free port; stop it on exit."""
+    async with serving(app, host, port or free_port()) as url:
+        yield url.replace("localhost", host)
 
 
 CHROMIUM = "/usr/bin/chromium"
