@@ -190,4 +190,6 @@ async def test_openapi_and_health(served: Served) -> None:
         assert (await http.get("/ok")).json() == {"ok": True}
         spec = (await http.get("/openapi.json")).json()
         assert "/threads/{thread_id}/runs/wait" in spec["paths"] and "/ui/runs/{run_id}/answer" not in spec["paths"]
-        assert (await http.get("/docs")).status_code == 200
+        docs = await http.get("/docs", headers={"accept": "text/html"})
+        assert docs.status_code == 200 and "/threads/{thread_id}/runs/wait" in docs.text
+        assert "cdn" not in docs.text.lower() and "<script src=\"http" not in docs.text

@@ -39,7 +39,7 @@ def create_app(
         title="hitl",
         summary="Human-in-the-loop graphs on Temporal: LangGraph-Server-shaped API and review inbox",
         version="0.1.0",
-        docs_url="/docs",
+        docs_url=None,  # pages.api_docs renders /docs without a CDN
         redoc_url=None,
     )
     app.state.web = Web(client, auth, {g.name: g for g in served}, settings or Settings())
