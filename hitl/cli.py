@@ -13,6 +13,8 @@ import json
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import Any, Callable, Coroutine, Sequence, TextIO
@@ -24,6 +26,7 @@ from hitl.client import NO_VALUE, Client, Run, check_run_id, connect
 from hitl.graph import CompiledGraph
 from hitl.server import UI_PORT_OFFSET
 from hitl.types import HitlError, InvalidInputError, RunFailedError, StateSnapshot
+from hitl.web.serve import add_options as web_options
 
 BROKEN_PIPE_EXIT = 141
 """Exit code when the reader of our output went away (`hitl state X | head -3`): 128 + SIGPIPE, as a shell reports it."""
@@ -139,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help=f"where the server keeps its SQLite file (default: {DEV_DATA_DIR})")
     p.add_argument("--port", type=_port, help=f"Temporal port, 1 to 64535 (default: {DEV_PORT}; Web UI on port+{UI_PORT_OFFSET})")
     p.add_argument("--no-demo", action="store_true", help="do not start a demo run")
+    p.add_argument("--no-web", action="store_true", help="do not start the review inbox and HTTP API")
+    web_options(p, dev=True)
+
+    web_options(command("serve", cmd_serve, "serve the review inbox and the LangGraph-shaped HTTP API"))
 
     p = command("worker", cmd_worker, "serve graphs on a task queue")
     p.add_argument("refs", nargs="*", metavar="MODULE[:ATTR]", help="graphs to serve (default: HITL_GRAPHS or the examples)")
@@ -336,6 +343,16 @@ async def cmd_worker(args: argparse.Namespace) -> int:
         return await _until_stopped()
 
 
+async def cmd_serve(args: argparse.Namespace) -> int:
+    from hitl.web.serve import build_app, describe, serving
+
+    client = await connect(args.address, namespace=args.namespace, task_queue=args.task_queue, graphs=_graphs(args))
+    app = build_app(client, args)
+    async with serving(app, args.web_host, args.web_port) as url:
+        say(f"review inbox and HTTP API on {url} (API docs {url}/docs); sign-in: {describe(app)}")
+        return await _until_stopped()
+
+
 async def cmd_dev(args: argparse.Namespace) -> int:
     """Server (unless TEMPORAL_ADDRESS names one) + worker + a demo run, until Ctrl-C."""
     from hitl.server import DevServer
@@ -354,9 +371,12 @@ async def cmd_dev(args: argparse.Namespace) -> int:
             await asyncio.to_thread(server.wait_ready)
         graphs = _graphs(args)
         client = await connect(address, namespace=args.namespace, task_queue=args.task_queue, identity=args.identity, graphs=graphs)
-        async with client.worker():
+        async with client.worker(), _web(client, args) as web:
             say(f"worker serving graphs: {', '.join(g.name for g in graphs)}",
                 f"Temporal Web UI:      {server.ui_url if server else client.ui_url()}")
+            if web:
+                signed = args.tokens or args.trust_header
+                say(f"review inbox and API: {web}" + ("" if signed else "   (no sign-in: local development only)"))
             if not args.no_demo and "approval" in {g.name for g in graphs}:
                 run = await client.start("approval", {"topic": "our new release"})
                 snapshot = await wait_until_settled(run, quiet=True)
@@ -365,7 +385,8 @@ async def cmd_dev(args: argparse.Namespace) -> int:
                     "", "in another terminal (same virtualenv):",
                     "  hitl inbox",
                     f"  hitl resume {run.run_id} --value '\"approve\"'",
-                    f"  hitl state {run.run_id}")
+                    f"  hitl state {run.run_id}",
+                    *([f"or in the browser: {web}/runs/{run.run_id}"] if web else []))
             say("", "ready; Ctrl-C to stop.")
             return await _until_stopped()
     finally:
@@ -392,6 +413,18 @@ def _refuse_server_flags(args: argparse.Namespace) -> None:
         f"not starting the embedded server (so {flags} would do nothing) because {because}; "
         f"{fix} to run it, or drop {flags} to use that server"
     )
+
+
+@asynccontextmanager
+async def _web(client: Client, args: argparse.Namespace) -> AsyncIterator[str | None]:
+    """`hitl dev`'s web server (unless --no-web); yields its URL."""
+    if args.no_web:
+        yield None
+        return
+    from hitl.web.serve import build_app, serving
+
+    async with serving(build_app(client, args, dev=True), args.web_host, args.web_port) as url:
+        yield url
 
 
 async def wait_until_settled(run: Run, *, quiet: bool = False) -> StateSnapshot:

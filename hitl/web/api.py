@@ -1,0 +1,280 @@
+"""The JSON API, shaped like LangGraph Server's human-in-the-loop subset.
+
+thread = run, assistant = graph. Reads use the shared client; every write goes
+through `decider`, a client acting as the authenticated caller, so the run's
+history records who decided and `interrupt(..., reviewers=...)` is enforced.
+Errors are not handled here: hitl's exceptions reach `errors.install`'s handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any, Optional
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+
+import hitl
+from hitl.client import NO_VALUE
+from hitl.types import InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
+from hitl.web import search, shapes
+from hitl.web.context import caller, decider, web
+from hitl.web.errors import WebError
+from hitl.web.models import (
+    AssistantSearch,
+    CommandBody,
+    HistoryRequest,
+    RunCreate,
+    StateUpdate,
+    ThreadCount,
+    ThreadCreate,
+    ThreadSearch,
+)
+
+router = APIRouter(dependencies=[Depends(caller)])
+public = APIRouter()
+READ_CONCURRENCY = 16
+
+
+@public.get("/ok", tags=["meta"])
+async def ok() -> dict[str, bool]:
+    """Health check (no auth, no Temporal call)."""
+    return {"ok": True}
+
+
+# ------------------------------------------------------------------ assistants = graphs
+
+
+@router.post("/assistants/search", tags=["assistants"])
+async def search_assistants(request: Request, body: Optional[AssistantSearch] = None) -> list[dict[str, Any]]:
+    body = body or AssistantSearch()
+    names = sorted(web(request).graphs)
+    wanted = body.graph_id or body.name
+    if wanted:
+        names = [n for n in names if n == wanted]
+    names = names[::-1] if body.sort_order == "desc" else names
+    return [assistant(request, n) for n in names[body.offset : body.offset + body.limit]]
+
+
+@router.get("/assistants", tags=["assistants"])
+async def list_assistants(request: Request, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    return [assistant(request, n) for n in sorted(web(request).graphs)[offset : offset + limit]]
+
+
+@router.get("/assistants/{assistant_id}", tags=["assistants"])
+async def get_assistant(request: Request, assistant_id: str) -> dict[str, Any]:
+    web(request).graph(assistant_id)  # UnknownGraphError (422) names the known graphs
+    return assistant(request, assistant_id)
+
+
+def assistant(request: Request, name: str) -> dict[str, Any]:
+    graph = web(request).graph(name)
+    return shapes.assistant(name, f"hitl graph {name}: nodes {', '.join(graph.nodes)}")
+
+
+# ------------------------------------------------------------------ threads = runs
+
+
+@router.post("/threads", tags=["threads"])
+async def create_thread(request: Request, body: Optional[ThreadCreate] = None) -> dict[str, Any]:
+    """Name a thread; nothing is stored until a run starts on it (`/threads/{id}/runs`)."""
+    body = body or ThreadCreate()
+    graph = body.graph_id or (body.metadata.graph_name if body.metadata else None)
+    if graph:
+        web(request).graph(graph)
+    thread_id = body.thread_id or str(uuid.uuid4())
+    existing = await snapshot_or_none(web(request).base, thread_id) if body.thread_id else None
+    if existing is not None:
+        if body.if_exists == "do_nothing":
+            return shapes.thread(existing)
+        raise RunAlreadyExistsError(f"thread '{thread_id}' exists already; pass if_exists='do_nothing' to reuse it")
+    return shapes.fresh_thread(thread_id, graph)
+
+
+@router.post("/threads/search", tags=["threads"])
+async def search_threads(request: Request, body: Optional[ThreadSearch] = None) -> list[dict[str, Any]]:
+    body = body or ThreadSearch()
+    base = web(request).base
+    sort = sort_key(body.sort_by, body.status)
+    found = await search.page(
+        base.temporal, thread_filter(body.status, body.metadata, body.ids),
+        offset=body.offset, limit=body.limit, sort=sort, descending=(body.sort_order or "desc") == "desc",
+    )
+    wants_state = not body.select or bool({"values", "interrupts", "status", "error"} & set(body.select))
+    threads = await with_state(base, found.items) if wants_state else [
+        shapes.listed_thread(x.pending, x.status, x.created_at) for x in found.items
+    ]
+    if body.select:
+        threads = [{k: v for k, v in t.items() if k in body.select or k == "thread_id"} for t in threads]
+    return threads
+
+
+@router.post("/threads/count", tags=["threads"])
+async def count_threads(request: Request, body: Optional[ThreadCount] = None) -> int:
+    body = body or ThreadCount()
+    return await search.count(web(request).base.temporal, thread_filter(body.status, body.metadata, None).query())
+
+
+@router.get("/threads/{thread_id}", tags=["threads"])
+async def get_thread(request: Request, thread_id: str) -> dict[str, Any]:
+    """A thread; one no run has used yet is `idle` with empty values (LangGraph clients create, then run)."""
+    snapshot = await snapshot_or_none(web(request).base, thread_id)
+    return shapes.thread(snapshot) if snapshot else shapes.fresh_thread(thread_id)
+
+
+@router.get("/threads/{thread_id}/state", tags=["threads"])
+async def get_state(request: Request, thread_id: str, subgraphs: bool = False) -> dict[str, Any]:
+    snapshot = await snapshot_or_none(web(request).base, thread_id)
+    if snapshot is None:
+        return shapes.fresh_state(thread_id)
+    return shapes.state(snapshot, await parent_step(web(request).base.get_run(thread_id), snapshot.step))
+
+
+@router.get("/threads/{thread_id}/state/{checkpoint_id}", tags=["threads"])
+async def get_state_at(request: Request, thread_id: str, checkpoint_id: str) -> dict[str, Any]:
+    run = web(request).base.get_run(thread_id)
+    history = await run.get_state_history()
+    for i, c in enumerate(history):
+        if str(c.step) == checkpoint_id:
+            graph = (await run.get_state()).graph
+            return shapes.checkpoint_state(thread_id, graph, c, history[i + 1] if i + 1 < len(history) else None)
+    raise WebError(404, f"thread '{thread_id}' has no checkpoint '{checkpoint_id}'; checkpoint ids are its step numbers")
+
+
+@router.post("/threads/{thread_id}/state", tags=["threads"])
+async def update_state(request: Request, thread_id: str, body: StateUpdate) -> dict[str, Any]:
+    """Edit a paused thread's state as if `as_node` wrote it (LangGraph's update_state)."""
+    run = decider(request).get_run(thread_id)
+    snapshot = await run.update_state(body.values or {}, as_node=body.as_node)
+    return {"checkpoint": shapes.checkpoint_ref(thread_id, snapshot.step)}
+
+
+@router.post("/threads/{thread_id}/history", tags=["threads"])
+async def history(request: Request, thread_id: str, body: Optional[HistoryRequest] = None) -> list[dict[str, Any]]:
+    body = body or HistoryRequest()
+    before = body.before_step
+    snapshot = await snapshot_or_none(web(request).base, thread_id)
+    if snapshot is None:
+        return []
+    checkpoints = await web(request).base.get_run(thread_id).get_state_history()
+    out = []
+    for i, c in enumerate(checkpoints):
+        if before is not None and c.step >= before:
+            continue
+        parent = checkpoints[i + 1] if i + 1 < len(checkpoints) else None
+        out.append(shapes.checkpoint_state(thread_id, snapshot.graph, c, parent))
+        if len(out) >= body.limit:
+            break
+    return out
+
+
+# ------------------------------------------------------------------ runs = decisions
+
+
+@router.post("/threads/{thread_id}/runs/wait", tags=["runs"])
+async def run_wait(
+    request: Request, thread_id: str, body: RunCreate, idempotency_key: Optional[str] = Header(None)
+) -> dict[str, Any]:
+    """Start the thread's run or answer it, then wait until it pauses again or ends.
+
+    Returns the values; `__interrupt__` lists the questions when it paused on one.
+    """
+    snapshot = await start_or_decide(decider(request), thread_id, body, wait=True, request_id=idempotency_key)
+    return shapes.wait_output(snapshot)
+
+
+@router.post("/threads/{thread_id}/runs", tags=["runs"])
+async def run_background(
+    request: Request, thread_id: str, body: RunCreate, idempotency_key: Optional[str] = Header(None)
+) -> JSONResponse:
+    """Start the thread's run or answer it, and return at once (follow it on /threads/{id}/stream)."""
+    snapshot = await start_or_decide(decider(request), thread_id, body, wait=False, request_id=idempotency_key)
+    record = shapes.run(thread_id, snapshot.graph, "running" if snapshot.status == "running" else "pending")
+    return JSONResponse(record, headers={"Content-Location": f"/threads/{thread_id}"})
+
+
+async def start_or_decide(
+    client: hitl.Client, thread_id: str, body: RunCreate, *, wait: bool, request_id: str | None
+) -> StateSnapshot:
+    """A fresh thread starts its run; an existing one takes the command (or continues a breakpoint)."""
+    run = client.get_run(thread_id)
+    current = await snapshot_or_none(client, thread_id)
+    if current is None:
+        if body.command is not None:
+            raise RunNotFoundError(f"thread '{thread_id}' has no run to take a command; start one with input")
+        if body.if_not_exists == "reject":
+            raise RunNotFoundError(f"thread '{thread_id}' has no run and if_not_exists is 'reject'")
+        run = await client.start(
+            body.assistant_id, body.input or {}, run_id=thread_id,
+            interrupt_before=body.interrupt_before, interrupt_after=body.interrupt_after,
+        )
+        return await run.wait() if wait else await run.get_state()
+    if body.assistant_id != current.graph:
+        raise InvalidInputError(f"thread '{thread_id}' runs graph '{current.graph}', not '{body.assistant_id}'")
+    if body.input is not None or body.interrupt_before is not None or body.interrupt_after is not None:
+        raise RunAlreadyExistsError(
+            f"thread '{thread_id}' already has a run ({shapes.STATUS[current.status]}); answer it with command, "
+            "or start a new thread"
+        )
+    command = body.command or CommandBody()
+    value, answers = resume_value(command, current)
+    return await run.resume(value, map=answers, update=command.update, goto=command.goto, wait=wait, request_id=request_id)
+
+
+def resume_value(command: CommandBody, current: StateSnapshot) -> tuple[Any, dict[str, Any] | None]:
+    """`resume` is one value, or `{interrupt_id: value}` when it names pending questions."""
+    if not command.has_resume:
+        return NO_VALUE, None
+    pending = {i.id for i in current.interrupts}
+    if isinstance(command.resume, dict) and command.resume and set(command.resume) <= pending:
+        return NO_VALUE, dict(command.resume)
+    return command.resume, None
+
+
+# ------------------------------------------------------------------ helpers
+
+
+async def snapshot_or_none(client: hitl.Client, thread_id: str) -> StateSnapshot | None:
+    """The run's state, or None when no run has that id (a thread not started yet)."""
+    try:
+        return await client.get_run(thread_id).get_state()
+    except RunNotFoundError:
+        return None
+
+
+async def parent_step(run: hitl.Run, step: int) -> int | None:
+    history = await run.get_state_history()
+    older = [c.step for c in history if c.step < step]
+    return max(older) if older else None
+
+
+async def with_state(client: hitl.Client, items: list[search.Listed]) -> list[dict[str, Any]]:
+    """Threads with values and interrupts, read from each run (bounded concurrency)."""
+    gate = asyncio.Semaphore(READ_CONCURRENCY)
+
+    async def one(x: search.Listed) -> dict[str, Any]:
+        async with gate:
+            snapshot = await snapshot_or_none(client, x.pending.run_id)
+        return shapes.thread(snapshot) if snapshot else shapes.listed_thread(x.pending, x.status, x.created_at)
+
+    return list(await asyncio.gather(*(one(x) for x in items)))
+
+
+def thread_filter(status: str | None, metadata: Any, ids: list[str] | None) -> search.Filter:
+    return search.Filter(
+        status=status,
+        graph=metadata.graph_name if metadata else None,
+        node=metadata.node if metadata else None,
+        ids=list(ids or []),
+    )
+
+
+def sort_key(sort_by: str | None, status: str | None) -> search.SortKey:
+    if sort_by in (None, "created_at"):
+        return "created"
+    if sort_by in ("updated_at", "state_updated_at"):
+        if status != "interrupted":
+            raise InvalidInputError(f"sort_by '{sort_by}' needs status 'interrupted' (it is the time the run started waiting)")
+        return "waiting"
+    raise InvalidInputError(f"sort_by '{sort_by}' is not supported; use created_at, or updated_at with status 'interrupted'")

@@ -1,0 +1,189 @@
+"""Who is asking. Identity comes from a credential, never from a form field.
+
+Three modes, one per deployment:
+
+* `TokenAuth`: bearer tokens from a file or `HITL_WEB_TOKENS` (token -> identity,
+  roles). Browsers sign in once at /login; the token then rides in an HttpOnly,
+  SameSite=Strict cookie.
+* `HeaderAuth`: a trusted reverse proxy (oauth2-proxy, Pomerium, ...) has
+  authenticated the user and says who in a header, roles in a second one.
+  Only safe when nothing but the proxy can reach the server.
+* `NoAuth`: local development only; everyone is the OS user. Shown loudly on
+  every page and in the log.
+
+CSRF: a browser form is accepted only with the per-session token of the
+double-submit cookie (`hitl_csrf`, SameSite=Strict), so it holds across
+replicas without server-side state. JSON requests are exempt: a cross-site page
+cannot send `application/json` without a CORS preflight, which is never granted.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from fastapi import Request
+
+from hitl.client import default_identity
+from hitl.types import InvalidInputError
+from hitl.web.errors import NotAuthenticated, WebError
+
+TOKEN_COOKIE = "hitl_token"
+CSRF_COOKIE = "hitl_csrf"
+CSRF_FIELD = "csrf"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A person (or service) deciding, and the roles `interrupt(..., reviewers=["role:x"])` checks."""
+
+    name: str
+    roles: tuple[str, ...] = field(default_factory=tuple)
+
+
+class Auth(Protocol):
+    mode: str
+    """"token", "header" or "none": what the pages say about how you are signed in."""
+
+    def identify(self, request: Request) -> Identity:
+        """The caller, or NotAuthenticated with one line saying what to send."""
+        ...
+
+
+class NoAuth:
+    """Everyone is the OS user running the server. For `hitl dev` on a laptop only."""
+
+    mode = "none"
+
+    def __init__(self, identity: str | None = None, roles: tuple[str, ...] = ()) -> None:
+        self.identity = Identity(identity or default_identity(), tuple(roles))
+
+    def identify(self, request: Request) -> Identity:
+        return self.identity
+
+
+class TokenAuth:
+    """Bearer tokens: `Authorization: Bearer <token>`, or the sign-in cookie for browsers."""
+
+    mode = "token"
+
+    def __init__(self, tokens: dict[str, Identity]) -> None:
+        if not tokens:
+            raise InvalidInputError("token auth needs at least one token; see `hitl serve --help`")
+        self.tokens = dict(tokens)
+
+    def lookup(self, token: str) -> Identity | None:
+        found = None
+        for known, who in self.tokens.items():  # compare against every token: no early exit to time
+            if hmac.compare_digest(known.encode(), token.encode()):
+                found = who
+        return found
+
+    def identify(self, request: Request) -> Identity:
+        token = bearer(request) or request.cookies.get(TOKEN_COOKIE)
+        if not token:
+            raise NotAuthenticated("sign in: send 'Authorization: Bearer <token>' (browsers: open /login)")
+        who = self.lookup(token)
+        if who is None:
+            raise NotAuthenticated("the bearer token is not known to this server")
+        return who
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> TokenAuth:
+        """A JSON object `{"<token>": {"identity": "alice", "roles": ["finance"]}}`."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise InvalidInputError(f"cannot read tokens file {path}: {e}") from None
+        if not isinstance(data, dict):
+            raise InvalidInputError(f"tokens file {path} must be a JSON object of token -> {{identity, roles}}")
+        tokens = {}
+        for token, entry in data.items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("identity"), str):
+                raise InvalidInputError(f"tokens file {path}: each token needs {{\"identity\": \"name\", \"roles\": [...]}}")
+            tokens[token] = Identity(entry["identity"], tuple(entry.get("roles") or ()))
+        return cls(tokens)
+
+    @classmethod
+    def from_env(cls, text: str) -> TokenAuth:
+        """`HITL_WEB_TOKENS="tok1=alice:finance,ops;tok2=bob"`."""
+        tokens = {}
+        for item in filter(None, (p.strip() for p in text.split(";"))):
+            token, _, who = item.partition("=")
+            name, _, roles = who.partition(":")
+            if not token or not name:
+                raise InvalidInputError("HITL_WEB_TOKENS takes 'token=identity[:role,role];...'")
+            tokens[token.strip()] = Identity(name.strip(), tuple(r.strip() for r in roles.split(",") if r.strip()))
+        return cls(tokens)
+
+
+class HeaderAuth:
+    """Identity set by a trusted reverse proxy, e.g. X-Forwarded-User / X-Forwarded-Groups."""
+
+    mode = "header"
+
+    def __init__(self, user_header: str, roles_header: str | None = None) -> None:
+        self.user_header, self.roles_header = user_header, roles_header
+
+    def identify(self, request: Request) -> Identity:
+        name = request.headers.get(self.user_header, "").strip()
+        if not name:
+            raise NotAuthenticated(f"no {self.user_header} header: this server trusts its reverse proxy to say who you are")
+        roles = request.headers.get(self.roles_header, "") if self.roles_header else ""
+        return Identity(name, tuple(r.strip() for r in roles.replace(";", ",").split(",") if r.strip()))
+
+
+def from_options(
+    *, no_auth: bool, tokens_file: str | None, trust_header: str | None, roles_header: str | None
+) -> Auth:
+    """The auth mode `hitl serve` options (or the environment) ask for; exactly one."""
+    env_tokens = os.environ.get("HITL_WEB_TOKENS")
+    chosen = [m for m, on in (("--no-auth", no_auth), ("--tokens", tokens_file), ("--trust-header", trust_header)) if on]
+    if len(chosen) > 1:
+        raise InvalidInputError(f"choose one way to authenticate; got {' and '.join(chosen)}")
+    if no_auth:
+        return NoAuth()
+    if tokens_file:
+        return TokenAuth.from_file(tokens_file)
+    if trust_header:
+        return HeaderAuth(trust_header, roles_header)
+    if env_tokens:
+        return TokenAuth.from_env(env_tokens)
+    raise InvalidInputError(
+        "no way to tell who is deciding: pass --tokens FILE, set HITL_WEB_TOKENS, pass --trust-header HEADER "
+        "behind a proxy, or --no-auth for local development"
+    )
+
+
+def bearer(request: Request) -> str | None:
+    value = request.headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+# ------------------------------------------------------------------ CSRF
+
+
+def csrf_token(request: Request) -> str:
+    """This browser session's CSRF token (the cookie's value; a fresh one if none yet)."""
+    existing = request.cookies.get(CSRF_COOKIE)
+    if existing and len(existing) >= 32:
+        return existing
+    token = request.scope.get("hitl_new_csrf")
+    if token is None:
+        token = request.scope["hitl_new_csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    """A browser form must echo the session's token: a cross-site form cannot read it."""
+    if bearer(request):
+        return  # API clients with bearer tokens carry no ambient credential
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not cookie or not submitted or not hmac.compare_digest(cookie.encode(), submitted.encode()):
+        raise WebError(403, "the form's CSRF token is missing or stale; reload the page and try again")

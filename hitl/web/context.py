@@ -1,0 +1,71 @@
+"""What every request needs: the shared Temporal connection, the graphs, the caller.
+
+The app keeps no state of its own beyond configuration: each request reads the
+runs from Temporal, so any number of copies can serve behind a load balancer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+import hitl
+from hitl import catalog
+from hitl.graph import CompiledGraph
+from hitl.web.auth import Auth, Identity
+
+
+@dataclass
+class Settings:
+    poll_seconds: float = 0.5
+    """How often a live feed asks Temporal for news (bounded: 0.1 to 10 s)."""
+    max_body_bytes: int = 2_000_000
+    page_size: int = 50
+    ui_links: bool = True
+
+    def __post_init__(self) -> None:
+        self.poll_seconds = min(max(self.poll_seconds, 0.1), 10.0)
+
+
+@dataclass
+class Web:
+    """The app's configuration, stored on `app.state.web`."""
+
+    base: hitl.Client
+    auth: Auth
+    graphs: dict[str, CompiledGraph]
+    settings: Settings = field(default_factory=Settings)
+
+    def client_for(self, who: Identity) -> hitl.Client:
+        """A client deciding as `who` (cheap: it shares the base client's connection)."""
+        client = hitl.Client(
+            self.base.temporal,
+            task_queue=self.base.task_queue,
+            identity=who.name,
+            roles=list(who.roles),
+            graphs=list(self.graphs.values()),
+            rpc_timeout=self.base.rpc_timeout,
+        )
+        client.roles = list(who.roles)  # exactly the credential's: never the server's HITL_ROLES fallback
+        return client
+
+    def graph(self, name: str) -> CompiledGraph:
+        return catalog.lookup(self.graphs, name)
+
+
+def web(request: Request) -> Web:
+    return request.app.state.web
+
+
+def caller(request: Request) -> Identity:
+    """The authenticated caller (FastAPI dependency); 401 otherwise."""
+    cached = request.scope.get("hitl_identity")
+    if cached is None:
+        cached = request.scope["hitl_identity"] = web(request).auth.identify(request)
+    return cached
+
+
+def decider(request: Request) -> hitl.Client:
+    """A client acting as the caller: every decision carries who made it, and their roles."""
+    return web(request).client_for(caller(request))

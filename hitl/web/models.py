@@ -1,0 +1,268 @@
+"""Request bodies of the LangGraph-shaped API, as pydantic models.
+
+Fields a LangGraph client may send but hitl cannot honour are declared here and
+refused with a line naming them (never silently ignored); fields nobody knows
+are refused by `extra="forbid"`. Values LangGraph clients send by default and
+that mean what hitl does anyway (`stream_mode="values"`, `multitask_strategy=
+"reject"`, ...) are accepted.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+LgStatus = Literal["idle", "busy", "interrupted", "error"]
+SortBy = Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"]
+Breakpoints = Union[Literal["*"], list[str], None]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def unsupported(name: str, why: str) -> ValueError:
+    return ValueError(f"hitl does not support '{name}': {why}")
+
+
+def only(name: str, value: Any, accepted: tuple[Any, ...], why: str) -> Any:
+    """Accept a field only at values that change nothing in hitl."""
+    if value is not None and value not in accepted:
+        raise unsupported(name, why)
+    return value
+
+
+def no_values_filter(v: Any) -> Any:
+    if v:
+        raise unsupported("values", "state values are not indexed; filter by status, metadata.graph_id or metadata.node")
+    return v
+
+
+class MetadataFilter(BaseModel):
+    """What `metadata` may filter on: the run's graph and the node it waits at."""
+
+    model_config = ConfigDict(extra="forbid")
+    graph_id: Optional[str] = None
+    assistant_id: Optional[str] = None
+    graph: Optional[str] = None
+    node: Optional[str] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [k for k in data if k not in ("graph_id", "assistant_id", "graph", "node")]
+            if unknown:
+                raise unsupported(
+                    f"metadata.{unknown[0]}", "runs carry no free-form metadata; filter by graph_id or node"
+                )
+        return data
+
+    @property
+    def graph_name(self) -> str | None:
+        return self.graph_id or self.assistant_id or self.graph
+
+
+class ThreadSearch(Body):
+    status: Optional[LgStatus] = None
+    metadata: Optional[MetadataFilter] = None
+    values: Optional[dict[str, Any]] = None
+    ids: Optional[list[str]] = Field(None, max_length=1000)
+    limit: int = Field(10, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+    sort_by: Optional[SortBy] = None
+    sort_order: Optional[Literal["asc", "desc"]] = None
+    select: Optional[list[str]] = None
+    extract: Optional[dict[str, str]] = None
+
+    @field_validator("values")
+    @classmethod
+    def _values(cls, v: Any) -> Any:
+        return no_values_filter(v)
+
+    @field_validator("extract")
+    @classmethod
+    def _extract(cls, v: Any) -> Any:
+        if v:
+            raise unsupported("extract", "use select, or read the thread's state")
+        return v
+
+
+class ThreadCount(Body):
+    status: Optional[LgStatus] = None
+    metadata: Optional[MetadataFilter] = None
+    values: Optional[dict[str, Any]] = None
+
+    @field_validator("values")
+    @classmethod
+    def _values(cls, v: Any) -> Any:
+        return no_values_filter(v)
+
+
+class ThreadCreate(Body):
+    thread_id: Optional[str] = Field(None, min_length=1, max_length=200)
+    metadata: Optional[MetadataFilter] = None
+    if_exists: Optional[Literal["raise", "do_nothing"]] = None
+    supersteps: Optional[list[Any]] = None
+    ttl: Optional[Any] = None
+    graph_id: Optional[str] = None
+
+    @field_validator("supersteps")
+    @classmethod
+    def _supersteps(cls, v: Any) -> Any:
+        if v:
+            raise unsupported("supersteps", "a thread's state comes from its run's input; start a run instead")
+        return v
+
+    @field_validator("ttl")
+    @classmethod
+    def _ttl(cls, v: Any) -> Any:
+        if v is not None:
+            raise unsupported("ttl", "runs live until they end; retention is the Temporal namespace's setting")
+        return v
+
+
+class StateUpdate(Body):
+    values: Optional[dict[str, Any]] = None
+    as_node: Optional[str] = None
+    checkpoint: Optional[dict[str, Any]] = None
+    checkpoint_id: Optional[str] = None
+
+    @field_validator("checkpoint", "checkpoint_id")
+    @classmethod
+    def _checkpoint(cls, v: Any, info: Any) -> Any:
+        if v:
+            raise unsupported(info.field_name, "edits apply to the run's current state; to edit an older step, fork it")
+        return v
+
+
+class HistoryRequest(Body):
+    limit: int = Field(10, ge=1, le=1000)
+    before: Union[str, dict[str, Any], None] = None
+    metadata: Optional[dict[str, Any]] = None
+    checkpoint: Optional[dict[str, Any]] = None
+    select: Optional[list[str]] = None
+
+    @field_validator("metadata", "checkpoint")
+    @classmethod
+    def _no_filters(cls, v: Any, info: Any) -> Any:
+        if v:
+            raise unsupported(info.field_name, "history lists a run's checkpoints newest first; page with limit and before")
+        return v
+
+    @field_validator("before")
+    @classmethod
+    def _before(cls, v: Any) -> Any:
+        raw = v.get("checkpoint_id") if isinstance(v, dict) else v
+        if raw not in (None, "") and not str(raw).isdigit():
+            raise ValueError(f"'{raw}' is not a checkpoint id of this thread (they are step numbers)")
+        return v
+
+    @property
+    def before_step(self) -> int | None:
+        raw = self.before.get("checkpoint_id") if isinstance(self.before, dict) else self.before
+        return None if raw in (None, "") else int(str(raw))
+
+
+class CommandBody(Body):
+    """LangGraph's `Command`: `resume` (one value or `{interrupt_id: value}`), `update`, `goto`."""
+
+    resume: Any = None
+    update: Optional[dict[str, Any]] = None
+    goto: Union[str, list[str], None] = None
+
+    @field_validator("update", mode="before")
+    @classmethod
+    def _update(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            raise unsupported("command.update", "a list of (key, value) pairs; send a JSON object of state keys")
+        return v
+
+    @field_validator("goto", mode="before")
+    @classmethod
+    def _goto(cls, v: Any) -> Any:
+        items = v if isinstance(v, list) else [v]
+        if any(isinstance(g, dict) for g in items):
+            raise unsupported("command.goto", "Send objects; name the node(s) to continue at")
+        return v
+
+    @property
+    def has_resume(self) -> bool:
+        return "resume" in self.model_fields_set
+
+
+class RunCreate(Body):
+    assistant_id: str = Field(min_length=1, max_length=200)
+    input: Optional[dict[str, Any]] = None
+    command: Optional[CommandBody] = None
+    interrupt_before: Breakpoints = None
+    interrupt_after: Breakpoints = None
+    metadata: Optional[dict[str, Any]] = None
+    config: Optional[dict[str, Any]] = None
+    context: Optional[dict[str, Any]] = None
+    webhook: Optional[str] = None
+    multitask_strategy: Optional[str] = None
+    checkpoint: Optional[dict[str, Any]] = None
+    checkpoint_id: Optional[str] = None
+    checkpoint_during: Optional[bool] = None
+    durability: Optional[str] = None
+    if_not_exists: Optional[Literal["create", "reject"]] = None
+    on_disconnect: Optional[str] = None
+    on_completion: Optional[str] = None
+    after_seconds: Optional[float] = None
+    stream_mode: Union[str, list[str], None] = None
+    stream_subgraphs: Optional[bool] = None
+    stream_resumable: Optional[bool] = None
+    feedback_keys: Optional[list[str]] = None
+    langsmith_tracer: Optional[Any] = None
+    strict_resume: Optional[bool] = None
+
+    @model_validator(mode="after")
+    def _honourable(self) -> RunCreate:
+        refuse = {
+            "metadata": (self.metadata, "runs carry no free-form metadata"),
+            "context": (self.context, "graphs take their input as state"),
+            "webhook": (self.webhook, "use the graph's notify hook (compile(notify=...))"),
+            "checkpoint": (self.checkpoint, "to run from an older step, fork it (POST /ui/runs/{id}/fork or hitl fork)"),
+            "checkpoint_id": (self.checkpoint_id, "to run from an older step, fork it"),
+            "checkpoint_during": (self.checkpoint_during is not None or None, "every step is checkpointed in Temporal's history"),
+            "after_seconds": (self.after_seconds, "runs start at once"),
+            "feedback_keys": (self.feedback_keys, "there is no feedback store"),
+            "langsmith_tracer": (self.langsmith_tracer, "there is no LangSmith tracing"),
+        }
+        for name, (value, why) in refuse.items():
+            if value:
+                raise unsupported(name, why)
+        only("multitask_strategy", self.multitask_strategy, ("reject",), "a thread runs one decision at a time; others are refused")
+        only("durability", self.durability, ("sync",), "every step is durable in Temporal before the next starts")
+        only("on_disconnect", self.on_disconnect, ("continue",), "runs continue whoever is listening")
+        only("on_completion", self.on_completion, ("keep",), "runs are kept; retention is the namespace's setting")
+        only("stream_subgraphs", self.stream_subgraphs, (False,), "the thread stream reports the run's own steps")
+        only("stream_resumable", self.stream_resumable, (False,), "join the thread's stream instead: GET /threads/{id}/stream")
+        modes = [self.stream_mode] if isinstance(self.stream_mode, str) else (self.stream_mode or [])
+        bad = [m for m in modes if m != "values"]
+        if bad:
+            raise unsupported(f"stream_mode '{bad[0]}'", "only 'values' is streamed")
+        if self.config:
+            extra = {k for k in self.config if k != "configurable"} | {
+                k for k in (self.config.get("configurable") or {}) if k not in ("thread_id",)
+            }
+            if extra:
+                raise unsupported(f"config.{sorted(extra)[0]}", "graphs take their input as state; nothing is configurable per run")
+        if self.command is not None and self.input is not None:
+            raise ValueError("send either input (start a run) or command (answer it), not both")
+        return self
+
+
+class AssistantSearch(Body):
+    """`POST /assistants/search`: the graphs this server serves."""
+
+    graph_id: Optional[str] = None
+    metadata: Optional[dict[str, Any]] = None
+    limit: int = Field(10, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+    name: Optional[str] = None
+    sort_by: Optional[str] = None
+    sort_order: Optional[Literal["asc", "desc"]] = None
+    select: Optional[list[str]] = None

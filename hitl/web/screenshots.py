@@ -1,0 +1,86 @@
+"""`python -m hitl.web.screenshots [OUT_DIR]`: the README's screenshots, made by the real app.
+
+Starts its own Temporal dev server and worker with the example graphs, starts a
+few runs that wait for a person, serves the app, and photographs the inbox and
+a tool-review page with Debian's chromium. Nothing here is hand-made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+import examples
+import hitl
+from hitl.server import DevServer
+from hitl.web import Identity, TokenAuth, create_app
+from hitl.web.testing import free_port, launch_chromium, running
+
+TOKEN = "screenshot-token"
+REFUND = {"messages": [{"role": "user", "content": "Please refund order 42."}]}
+
+
+async def stage(client: hitl.Client) -> str:
+    """A believable inbox: waiting runs of every pattern, one run with a decided history."""
+    topics = ["the spring release", "our new pricing", "the tea launch", "office move", "API v2 deprecation"]
+    runs = [await client.start("approval", {"topic": t}, run_id=f"announce-{i + 1}") for i, t in enumerate(topics)]
+    runs.append(await client.start("edit_state", {"topic": "green tea"}, run_id="newsletter-7"))
+    runs.append(await client.start("validate_input", {"name": "Ada"}, run_id="signup-ada"))
+    for n in (42, 57):
+        runs.append(await client.start("tool_review", REFUND, run_id=f"refund-{n}"))
+    for r in runs:
+        await r.wait()
+    done = await client.start("approval", {"topic": "the holiday schedule"}, run_id="announce-0")
+    await done.wait()
+    await done.resume("approve")
+    return "refund-42"
+
+
+async def shoot(out: Path) -> list[Path]:
+    from playwright.async_api import async_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as data, DevServer(data, port=free_port(), ui_port=free_port()) as server:
+        client = await hitl.connect(server.address, task_queue="screenshots", graphs=examples.GRAPHS, identity="agent")
+        async with client.worker():
+            review = await stage(client)
+            app = create_app(client, TokenAuth({TOKEN: Identity("ada", ("support",))}))
+            async with running(app) as url, async_playwright() as p:
+                browser = await launch_chromium(p)
+                shots = []
+                for name, path, width, height in [
+                    ("inbox.png", "/", 1280, 720),
+                    ("tool-review.png", f"/runs/{review}", 1280, 1100),
+                    ("inbox-phone.png", "/", 390, 844),
+                ]:
+                    context = await browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
+                    await context.add_cookies([{"name": "hitl_token", "value": TOKEN, "url": url}])
+                    page = await context.new_page()
+                    await page.goto(url + path)
+                    if name == "tool-review.png":
+                        await page.locator("[data-call='0'] input[value=edit]").check()
+                        await page.locator("input[name='d0.args.amount']").fill("12.5")
+                        await page.locator("[data-call='1'] input[value=reject]").check()
+                        await page.locator("textarea[name='d1.message']").fill("We will call her instead.")
+                        await page.locator("[data-preview='0'] table.diff").wait_for()
+                    else:
+                        await page.locator("tr.row").first.wait_for()
+                        await page.keyboard.press("j")
+                    target = out / name
+                    await page.screenshot(path=str(target), full_page=name == "tool-review.png")
+                    shots.append(target)
+                    await context.close()
+                await browser.close()
+    return shots
+
+
+def main() -> None:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs")
+    for path in asyncio.run(shoot(out)):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,197 @@
+"""Finding runs through Temporal's visibility store, for the inbox and /threads/search.
+
+Everything is filtered server-side with the search attributes hitl keeps on
+each run (HitlStatus, HitlGraph, HitlPendingNodes, HitlWaitingSince), so 5,000
+waiting runs cost a page, not a scan. Temporal's SQL visibility stores (the dev
+server, PostgreSQL, MySQL) have no ORDER BY and no offset; a sorted page is found
+by bisecting the sort key's time range with COUNT queries (cheap, indexed) down
+to a window holding little more than the page, which is then listed and sorted
+here. That works on every visibility store, Elasticsearch included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Literal
+
+import temporalio.client
+
+from hitl._protocol import GRAPH, PENDING_NODES, STATUS, SUMMARY_MEMO, WAITING_SINCE, WORKFLOW_NAME
+from hitl.client import PendingRun
+from hitl.types import InvalidInputError
+
+SortKey = Literal["waiting", "created"]
+ATTRIBUTE = {"waiting": WAITING_SINCE.name, "created": "StartTime"}
+SMALL = 1000
+"""Up to this many matches, one listing sorted here beats bisecting."""
+SAFE = re.compile(r"^[A-Za-z0-9_.:\-/]{1,200}$")
+
+LG_STATUS_QUERY = {
+    "interrupted": f'{STATUS.name} = "interrupted" AND ExecutionStatus = "Running"',
+    "busy": f'ExecutionStatus = "Running" AND {STATUS.name} != "interrupted"',
+    "idle": 'ExecutionStatus = "Completed"',
+    "error": 'ExecutionStatus IN ("Failed", "Canceled", "Terminated", "TimedOut")',
+}
+EXECUTION_STATUS = {"RUNNING": None, "COMPLETED": "idle", "FAILED": "error", "CANCELED": "error",
+                    "TERMINATED": "error", "TIMED_OUT": "error", "CONTINUED_AS_NEW": "busy"}
+
+
+@dataclass
+class Filter:
+    """Which runs: a LangGraph status, graph, waiting node, ids, minimum age."""
+
+    status: str | None = "interrupted"
+    graph: str | None = None
+    node: str | None = None
+    ids: list[str] = field(default_factory=list)
+    older_than: timedelta | None = None
+
+    def query(self) -> str:
+        parts = [f'WorkflowType = "{WORKFLOW_NAME}"']
+        if self.status:
+            parts.append(LG_STATUS_QUERY[self.status])
+        if self.graph:
+            parts.append(f'{GRAPH.name} = "{quoted(self.graph, "graph")}"')
+        if self.node:
+            parts.append(f'{PENDING_NODES.name} = "{quoted(self.node, "node")}"')
+        if self.ids:
+            parts.append("WorkflowId IN (" + ", ".join(f'"{quoted(i, "thread id")}"' for i in self.ids) + ")")
+        if self.older_than:
+            parts.append(f'{WAITING_SINCE.name} < "{stamp(datetime.now(timezone.utc) - self.older_than)}"')
+        return " AND ".join(parts)
+
+
+@dataclass
+class Listed:
+    """One run as the visibility store shows it."""
+
+    pending: PendingRun
+    status: str
+    created_at: datetime | None
+
+    def key(self, sort: SortKey) -> tuple[datetime, str]:
+        at = self.pending.waiting_since if sort == "waiting" else self.created_at
+        return (at or datetime.min.replace(tzinfo=timezone.utc), self.pending.run_id)
+
+
+@dataclass
+class Page:
+    items: list[Listed]
+    total: int
+
+
+def quoted(value: str, what: str) -> str:
+    """A value safe inside a visibility query string (no quote can end it early)."""
+    if not SAFE.match(value):
+        raise InvalidInputError(f"{what} {value!r} has characters hitl cannot search on; use letters, digits and _.:-/")
+    return value
+
+
+def stamp(at: datetime) -> str:
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+async def count(temporal: temporalio.client.Client, query: str) -> int:
+    return (await temporal.count_workflows(query)).count
+
+
+async def listing(temporal: temporalio.client.Client, query: str, limit: int | None = None) -> list[Listed]:
+    out = []
+    async for w in temporal.list_workflows(query, limit=limit, page_size=min(limit or SMALL, SMALL)):
+        sa = w.typed_search_attributes
+        memo = await w.memo_value(SUMMARY_MEMO, default="") if w.raw_info.memo.fields else ""
+        pending = PendingRun(w.id, sa.get(GRAPH) or "?", list(sa.get(PENDING_NODES) or []), str(memo), sa.get(WAITING_SINCE))
+        status = EXECUTION_STATUS.get(w.status.name if w.status else "RUNNING") or (
+            "interrupted" if sa.get(STATUS) == "interrupted" else "busy"
+        )
+        out.append(Listed(pending, status, w.start_time))
+    return out
+
+
+async def page(
+    temporal: temporalio.client.Client,
+    f: Filter,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    sort: SortKey = "waiting",
+    descending: bool = False,
+    small: int = SMALL,
+    slack: int = 100,
+) -> Page:
+    """Runs `offset .. offset+limit` of the filter, sorted by waiting-since (or start time).
+
+    Up to `small` matches are listed whole; beyond, time is bisected until a
+    window holds at most `slack` rows beyond the page on either side."""
+    base = f.query()
+    total = await count(temporal, base)
+    if offset >= total or limit <= 0:
+        return Page([], total)
+    if total <= small:
+        items = sorted(await listing(temporal, base), key=lambda x: x.key(sort), reverse=descending)
+        return Page(items[offset : offset + limit], total)
+    # Ascending positions of the wanted slice.
+    first = total - offset - limit if descending else offset
+    first, last = max(first, 0), min((total - offset if descending else offset + limit), total)
+    window = _Window(temporal, base, ATTRIBUTE[sort], slack)
+    lo, below = await window.start_at(first)
+    hi = await window.end_at(last, total)
+    query = f'{base} AND {ATTRIBUTE[sort]} >= "{stamp(lo)}"' + (f' AND {ATTRIBUTE[sort]} < "{stamp(hi)}"' if hi else "")
+    items = sorted(await listing(temporal, query), key=lambda x: x.key(sort))
+    chosen = items[first - below : last - below]
+    return Page(chosen[::-1] if descending else chosen, total)
+
+
+class _Window:
+    """Bisects time with COUNT(attr < t) to bracket ascending positions of a query."""
+
+    FLOOR = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+    def __init__(self, temporal: temporalio.client.Client, base: str, attr: str, slack: int) -> None:
+        self.temporal, self.base, self.attr, self.slack = temporal, base, attr, slack
+        self.seen: dict[datetime, int] = {}
+
+    async def below(self, t: datetime) -> int:
+        if t not in self.seen:
+            self.seen[t] = await count(self.temporal, f'{self.base} AND {self.attr} < "{stamp(t)}"')
+        return self.seen[t]
+
+    async def start_at(self, position: int) -> tuple[datetime, int]:
+        """A time t with position - slack <= count(< t) <= position; and that count."""
+        lo, hi = self.FLOOR, datetime.now(timezone.utc) + timedelta(days=1)
+        while hi - lo > timedelta(microseconds=1):
+            mid = lo + (hi - lo) / 2
+            n = await self.below(mid)
+            if n > position:
+                hi = mid
+            else:
+                lo = mid
+                if n >= position - self.slack:
+                    break
+        return lo, await self.below(lo)
+
+    async def end_at(self, position: int, total: int) -> datetime | None:
+        """A time t with position <= count(< t) <= position + slack (None: to the end)."""
+        if position + self.slack >= total:
+            return None
+        lo, hi = self.FLOOR, datetime.now(timezone.utc) + timedelta(days=1)
+        while hi - lo > timedelta(microseconds=1):
+            mid = lo + (hi - lo) / 2
+            n = await self.below(mid)
+            if n < position:
+                lo = mid
+            else:
+                hi = mid
+                if n <= position + self.slack:
+                    break
+        return hi
+
+
+async def counts_by_graph(temporal: temporalio.client.Client, graphs: list[str], f: Filter) -> dict[str, int]:
+    """How many runs of each graph match (visibility has no GROUP BY on custom attributes)."""
+    filters = [Filter(f.status, g, f.node, f.ids, f.older_than) for g in graphs]
+    counts = await asyncio.gather(*(count(temporal, x.query()) for x in filters))
+    return {g: n for g, n in zip(graphs, counts) if n}

@@ -1,0 +1,87 @@
+"""`hitl serve` and the web part of `hitl dev`: options, auth choice, uvicorn in our event loop.
+
+Imports here stay light (the CLI builds its parser from them); FastAPI and
+uvicorn load only when a server starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    import hitl
+
+log = logging.getLogger("hitl.web")
+
+
+def add_options(parser: argparse.ArgumentParser, *, dev: bool = False) -> None:
+    """The web server's options; under `hitl dev` (whose --port is Temporal's) they are --web-*."""
+    prefix = "--web-" if dev else "--"
+    parser.add_argument(f"{prefix}host", dest="web_host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(f"{prefix}port", dest="web_port", type=int, default=8000, help="port of the review inbox and HTTP API (default 8000)")
+    parser.add_argument("--tokens", metavar="FILE", help='bearer tokens: JSON {"<token>": {"identity": "alice", "roles": ["finance"]}} (or set HITL_WEB_TOKENS)')
+    parser.add_argument("--trust-header", metavar="HEADER", help="behind an authenticating proxy: take identity from this header (e.g. X-Forwarded-User)")
+    parser.add_argument("--roles-header", metavar="HEADER", default="X-Forwarded-Groups", help="with --trust-header: comma-separated roles (default X-Forwarded-Groups)")
+    if not dev:
+        parser.add_argument("--no-auth", action="store_true", help="no authentication: everyone decides as the OS user (local development only)")
+    parser.add_argument("--poll-interval", type=float, default=0.5, metavar="SECONDS", help="how often live pages ask Temporal for news (0.1-10, default 0.5)")
+
+
+def build_app(client: hitl.Client, args: argparse.Namespace, *, dev: bool = False) -> FastAPI:
+    from hitl.web import Settings, create_app
+    from hitl.web.auth import from_options
+
+    explicit = bool(args.tokens or args.trust_header)
+    no_auth = getattr(args, "no_auth", False) or (dev and not explicit and not _env_tokens())
+    auth = from_options(no_auth=no_auth, tokens_file=args.tokens, trust_header=args.trust_header, roles_header=args.roles_header)
+    return create_app(client, auth, settings=Settings(poll_seconds=args.poll_interval))
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, host: str, port: int) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn inside the running event loop; yield its URL; stop on exit."""
+    import asyncio
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:  # the caller owns Ctrl-C, not uvicorn
+            yield
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", proxy_headers=True)
+    server = Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise OSError(f"the web server could not listen on {host}:{port}")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
+    finally:
+        server.should_exit = True
+        server.force_exit = True  # open event streams would otherwise hold shutdown
+        await asyncio.wait_for(task, 10)
+
+
+def _env_tokens() -> bool:
+    import os
+
+    return bool(os.environ.get("HITL_WEB_TOKENS"))
+
+
+def describe(app: Any) -> str:
+    """How people are signed in, for the startup banner."""
+    mode = app.state.web.auth.mode
+    return {
+        "none": "NO AUTHENTICATION (local development only: anyone who can reach it decides)",
+        "token": "bearer tokens",
+        "header": f"identity from the trusted proxy header {getattr(app.state.web.auth, 'user_header', '')}",
+    }[mode]

@@ -1,0 +1,214 @@
+"""hitl's objects in LangGraph Server's JSON shapes (Thread, ThreadState, Run).
+
+thread_id = run id, assistant_id = graph name, checkpoint_id = step number,
+interrupt id = hitl's interrupt id. Interrupts are keyed by task as LangGraph
+does; a task is one node of the paused step, so `tasks` lists every node with
+a question (no UI needs to read only `tasks[0]`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from hitl.client import PendingRun
+from hitl.types import Checkpoint, Interrupt, StateSnapshot
+
+STATUS = {"interrupted": "interrupted", "running": "busy", "completed": "idle", "failed": "error", "cancelled": "error"}
+"""hitl run status -> LangGraph thread status."""
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def task_id(node: str, step: int) -> str:
+    """A stable id for the task a node runs at a step (LangGraph's tasks are keyed so)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hitl:{step}:{node}"))
+
+
+def interrupt(i: Interrupt) -> dict[str, Any]:
+    return {"id": i.id, "value": i.value}
+
+
+def interrupts_by_task(s: StateSnapshot) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for i in s.interrupts:
+        out.setdefault(task_id(i.node, s.step), []).append(interrupt(i))
+    return out
+
+
+def metadata(graph: str) -> dict[str, Any]:
+    return {"graph_id": graph, "assistant_id": graph}
+
+
+def thread(s: StateSnapshot) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "thread_id": s.run_id,
+        "created_at": iso(s.created_at),
+        "updated_at": iso(s.updated_at),
+        "state_updated_at": iso(s.updated_at),
+        "metadata": metadata(s.graph),
+        "status": STATUS[s.status],
+        "values": s.values,
+        "interrupts": interrupts_by_task(s),
+        "config": {"configurable": {"thread_id": s.run_id}},
+    }
+    if s.error:
+        out["error"] = s.error
+    return out
+
+
+def fresh_thread(thread_id: str, graph: str | None = None) -> dict[str, Any]:
+    """A thread no run has used yet: LangGraph clients create one, then run on it."""
+    now = iso(datetime.now(timezone.utc))
+    return {
+        "thread_id": thread_id,
+        "created_at": now,
+        "updated_at": now,
+        "state_updated_at": now,
+        "metadata": metadata(graph) if graph else {},
+        "status": "idle",
+        "values": {},
+        "interrupts": {},
+        "config": {"configurable": {"thread_id": thread_id}},
+    }
+
+
+def listed_thread(p: PendingRun, status: str, created_at: datetime | None) -> dict[str, Any]:
+    """A thread as the visibility store knows it (no values: those need the run itself)."""
+    when = iso(p.waiting_since or created_at)
+    return {
+        "thread_id": p.run_id,
+        "created_at": iso(created_at),
+        "updated_at": when,
+        "state_updated_at": when,
+        "metadata": metadata(p.graph),
+        "status": status,
+        "config": {"configurable": {"thread_id": p.run_id}},
+    }
+
+
+def checkpoint_ref(thread_id: str, step: int | None) -> dict[str, Any] | None:
+    if step is None:
+        return None
+    return {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": str(step), "checkpoint_map": None}
+
+
+def tasks(s: StateSnapshot) -> list[dict[str, Any]]:
+    """One task per node of the paused step, each with its questions."""
+    if s.status not in ("interrupted", "running"):
+        return []
+    nodes = list(dict.fromkeys([*s.next, *(i.node for i in s.interrupts)]))
+    return [
+        {
+            "id": task_id(n, s.step),
+            "name": n,
+            "path": ["__pregel_pull", n],
+            "error": None,
+            "interrupts": [interrupt(i) for i in s.interrupts if i.node == n],
+            "checkpoint": None,
+            "state": None,
+            "result": None,
+        }
+        for n in nodes
+    ]
+
+
+def state(s: StateSnapshot, parent_step: int | None = None) -> dict[str, Any]:
+    return {
+        "values": s.values,
+        "next": list(s.next),
+        "checkpoint": checkpoint_ref(s.run_id, s.step),
+        "metadata": {**metadata(s.graph), "step": s.step, "source": "loop", "thread_id": s.run_id},
+        "created_at": iso(s.updated_at),
+        "parent_checkpoint": checkpoint_ref(s.run_id, parent_step),
+        "tasks": tasks(s),
+        "interrupts": [interrupt(i) for i in s.interrupts],
+    }
+
+
+def fresh_state(thread_id: str) -> dict[str, Any]:
+    return {
+        "values": {},
+        "next": [],
+        "checkpoint": checkpoint_ref(thread_id, None) or {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": None},
+        "metadata": {},
+        "created_at": None,
+        "parent_checkpoint": None,
+        "tasks": [],
+        "interrupts": [],
+    }
+
+
+def checkpoint_state(thread_id: str, graph: str, c: Checkpoint, parent: Checkpoint | None) -> dict[str, Any]:
+    """One entry of a thread's history. Old checkpoints may carry no values (None): shown as {}."""
+    return {
+        "values": c.values if c.values is not None else {},
+        "next": list(c.next),
+        "checkpoint": checkpoint_ref(thread_id, c.step),
+        "metadata": {
+            **metadata(graph),
+            "step": c.step,
+            "source": c.source,
+            "writes": c.writes,
+            "thread_id": thread_id,
+            "decisions": [decision(d) for d in c.decisions],
+            "values_dropped": c.values is None,
+        },
+        "created_at": iso(c.created_at),
+        "parent_checkpoint": checkpoint_ref(thread_id, parent.step if parent else None),
+        "tasks": [{"id": task_id(n, c.step), "name": n, "path": ["__pregel_pull", n], "error": None,
+                   "interrupts": [], "checkpoint": None, "state": None, "result": None} for n in c.next],
+        "interrupts": [],
+    }
+
+
+def decision(d: Any) -> dict[str, Any]:
+    return {"kind": d.kind, "identity": d.identity, "at": iso(d.at), "step": d.step,
+            "value": d.value, "interrupt_id": d.interrupt_id, "node": d.node}
+
+
+def wait_output(s: StateSnapshot) -> dict[str, Any]:
+    """What `runs/wait` returns: the values, with `__interrupt__` when the run paused on a question."""
+    if s.status in ("failed", "cancelled"):
+        return {"__error__": {"error": "RunFailed" if s.status == "failed" else "RunCancelled",
+                              "message": s.error or f"run {s.run_id} was {s.status}"}}
+    out = dict(s.values)
+    if s.interrupts:
+        out["__interrupt__"] = [interrupt(i) for i in s.interrupts]
+    return out
+
+
+def run(thread_id: str, graph: str, status: str, run_id: str | None = None) -> dict[str, Any]:
+    """A LangGraph Run record for a background run request (hitl keeps no run table)."""
+    now = iso(datetime.now(timezone.utc))
+    return {
+        "run_id": run_id or str(uuid.uuid4()),
+        "thread_id": thread_id,
+        "assistant_id": graph,
+        "created_at": now,
+        "updated_at": now,
+        "status": status,
+        "metadata": {},
+        "multitask_strategy": "reject",
+        "kwargs": {},
+    }
+
+
+def assistant(name: str, description: str | None = None) -> dict[str, Any]:
+    return {
+        "assistant_id": name,
+        "graph_id": name,
+        "name": name,
+        "description": description,
+        "config": {},
+        "context": {},
+        "metadata": {"created_by": "hitl"},
+        "version": 1,
+        "created_at": iso(EPOCH),
+        "updated_at": iso(EPOCH),
+    }

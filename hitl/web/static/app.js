@@ -1,0 +1,137 @@
+// hitl review inbox: small progressive enhancements. Every form works without this file.
+"use strict";
+(function () {
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+  const body = document.body;
+  const runId = body.dataset.run;
+  let dirty = false;
+  document.documentElement.classList.add("js");
+
+  function debounce(fn, ms) {
+    let t;
+    return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
+  }
+
+  async function postJSON(url, data) {
+    const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(data), credentials: "same-origin" });
+    const type = res.headers.get("content-type") || "";
+    return { ok: res.ok, body: type.includes("json") ? await res.json() : await res.text() };
+  }
+
+  // ---------------------------------------------------------------- forms
+  function enhance(root) {
+    $$("form[data-guard]", root).forEach((form) => {
+      form.addEventListener("submit", (e) => {
+        if (form.dataset.confirm && !confirm(form.dataset.confirm)) { e.preventDefault(); return; }
+        // One decision per render: a second click must not send a second request.
+        setTimeout(() => $$("button", form).forEach((b) => { b.disabled = true; }), 0);
+        dirty = false;
+      });
+      form.addEventListener("input", () => { dirty = true; });
+    });
+    $$(".tool-card", root).forEach((card) => {
+      const show = () => {
+        const chosen = ($("input[type=radio]:checked", card) || {}).value;
+        $$(".reveal", card).forEach((w) => w.classList.toggle("on", (w.dataset.showFor || "").split(" ").includes(chosen)));
+        if (chosen === "edit") preview(card.closest("form"));
+      };
+      card.addEventListener("change", show);
+      show();
+    });
+    $$("form[data-review]", root).forEach((form) => form.addEventListener("input", debounce(() => preview(form), 250)));
+    $$("textarea[data-json]", root).forEach((area) => area.addEventListener("input", debounce(() => checkJSON(area), 300)));
+    $$("[data-open]", root).forEach((a) => a.addEventListener("click", () => { const d = document.getElementById(a.dataset.open); if (d) d.open = true; }));
+  }
+
+  // Edited tool-call arguments: the server reads the form as it will on submit and shows the diff.
+  async function preview(form) {
+    if (!form) return;
+    const fields = {};
+    new FormData(form).forEach((v, k) => { if (typeof v === "string") fields[k] = v; });
+    const res = await postJSON("/ui/api/preview", { run_id: runId, interrupt_id: form.dataset.review, fields });
+    if (!res.ok) return;
+    Object.entries(res.body.diffs || {}).forEach(([i, html]) => {
+      const box = $(`[data-preview="${i}"]`, form);
+      if (box) { box.innerHTML = html; box.dataset.title = ""; }
+    });
+  }
+
+  async function checkJSON(area) {
+    const out = area.parentElement.querySelector(".json-error") || area.nextElementSibling;
+    let value;
+    try { value = JSON.parse(area.value); } catch (err) { if (out) { out.textContent = "Not valid JSON: " + err.message; out.classList.remove("ok"); } return; }
+    if (out) { out.textContent = ""; out.classList.remove("ok"); }
+    if (area.dataset.check) {
+      const res = await postJSON("/ui/api/check", { run_id: runId, interrupt_id: area.dataset.check, value });
+      if (out) { out.textContent = res.ok ? "Fits the answer's schema." : res.body.detail; out.classList.toggle("ok", res.ok); }
+    }
+    if (area.dataset.diffBase !== undefined) {
+      const box = $("[data-state-diff]");
+      const res = await postJSON("/ui/api/diff", { before: JSON.parse(area.dataset.diffBase), after: value });
+      if (box && res.ok) box.innerHTML = res.body;
+    }
+  }
+
+  // ---------------------------------------------------------------- keyboard
+  let selected = -1;
+  function rows() { return $$("tr.row"); }
+  function select(i) {
+    const all = rows();
+    if (!all.length) return;
+    selected = Math.max(0, Math.min(i, all.length - 1));
+    all.forEach((r, n) => r.classList.toggle("selected", n === selected));
+    all[selected].scrollIntoView({ block: "nearest" });
+  }
+  let pendingG = false;
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const t = e.target;
+    if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable)) return;
+    if (e.key === "?") { const d = $("#help"); if (d && !d.open) d.showModal(); e.preventDefault(); return; }
+    if (pendingG) { pendingG = false; if (e.key === "i") { location.href = "/"; return; } }
+    if (e.key === "g") { pendingG = true; return; }
+    if (e.key === "j") { select(selected + 1); return; }
+    if (e.key === "k") { select(selected - 1); return; }
+    if ((e.key === "o" || e.key === "Enter") && selected >= 0 && rows()[selected]) { location.href = rows()[selected].dataset.href; return; }
+    const target = $$(`[data-key="${e.key}"]`).find((b) => !b.disabled && b.offsetParent !== null);
+    if (target) { e.preventDefault(); target.click(); }
+  });
+  $$("[data-help]").forEach((b) => b.addEventListener("click", () => $("#help").showModal()));
+  document.addEventListener("click", (e) => {
+    const row = e.target.closest && e.target.closest("tr.row");
+    if (row && !e.target.closest("a")) location.href = row.dataset.href;
+  });
+  $$("form[data-autosubmit]").forEach((f) => f.addEventListener("change", () => f.submit()));
+
+  // ---------------------------------------------------------------- live updates
+  async function refresh(containerSel) {
+    const url = new URL(location.href);
+    url.searchParams.set("partial", "1");
+    const res = await fetch(url, { credentials: "same-origin" });
+    if (!res.ok) return;
+    const box = $(containerSel);
+    box.innerHTML = await res.text();
+    enhance(box);
+    if (selected >= 0) select(selected);
+  }
+
+  if (body.dataset.stream && window.EventSource) {
+    const feed = new EventSource(body.dataset.stream);
+    if (body.dataset.page === "inbox") {
+      feed.addEventListener("changed", () => refresh("#inbox-body"));
+    } else {
+      const onChange = (e) => {
+        const live = $("#live");
+        if (!live || e.lastEventId === live.dataset.version) return;
+        if (dirty) { const s = $(".stale"); if (s) s.hidden = false; return; }
+        live.dataset.version = e.lastEventId;
+        refresh("#live");
+      };
+      ["step", "paused", "resumed", "ended"].forEach((name) => feed.addEventListener(name, onChange));
+      feed.addEventListener("end", () => feed.close());
+    }
+  }
+
+  enhance(document);
+})();

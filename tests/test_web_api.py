@@ -1,0 +1,195 @@
+"""The HTTP API against the real dev server: search and paging, fresh threads,
+who decides (tokens, proxy headers, no-auth), idempotency, CSRF, the live feed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import httpx
+import pytest
+
+import hitl
+from hitl.web import HeaderAuth, NoAuth, create_app, search
+from hitl.web.testing import running
+from tests.conftest import event_count, wait_for
+from tests.web_fixtures import Served, served  # noqa: F401
+
+
+async def paused(client: hitl.Client, graph: str = "approval", n: int = 1, **input: object) -> list[hitl.Run]:
+    runs = [await client.start(graph, dict(input) or {"topic": "tea"}) for _ in range(n)]
+    for r in runs:
+        await wait_for(r, "interrupted")
+    return runs
+
+
+async def visible(http: httpx.AsyncClient, ids: list[str], status: str = "interrupted") -> None:
+    """Wait until the visibility store lists the runs (it trails the runs a little)."""
+    for _ in range(100):
+        n = (await http.post("/threads/count", json={"status": status, "metadata": {}})).json()
+        found = await http.post("/threads/search", json={"ids": ids, "status": status, "limit": len(ids), "select": ["thread_id"]})
+        if len(found.json()) == len(ids) and n >= len(ids):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"runs {ids} never became visible as {status}")
+
+
+async def test_search_filters_by_status_graph_and_node(served: Served) -> None:
+    [a] = await paused(served.client, "approval")
+    [b] = await paused(served.client, "tool_review", messages=[{"role": "user", "content": "Please refund order 42."}])
+    async with served.http() as http:
+        await visible(http, [a.run_id, b.run_id])
+        by_graph = (await http.post("/threads/search", json={"status": "interrupted", "metadata": {"graph_id": "tool_review"}, "limit": 1000})).json()
+        assert b.run_id in {t["thread_id"] for t in by_graph} and a.run_id not in {t["thread_id"] for t in by_graph}
+        by_node = (await http.post("/threads/search", json={"status": "interrupted", "metadata": {"node": "review"}, "limit": 1000})).json()
+        assert a.run_id in {t["thread_id"] for t in by_node} and b.run_id not in {t["thread_id"] for t in by_node}
+        thread = next(t for t in by_node if t["thread_id"] == a.run_id)
+        assert thread["values"]["topic"] == "tea" and list(thread["interrupts"].values())[0][0]["value"]["question"]
+        await served.client.get_run(a.run_id).resume("approve")
+        await visible(http, [a.run_id], status="idle")
+        assert (await http.get(f"/threads/{a.run_id}")).json()["status"] == "idle"
+
+
+async def test_search_pages_and_sorts_by_waiting_since(served: Served) -> None:
+    runs = await paused(served.client, "approval", n=5)
+    waited = {r.run_id: (await r.get_state()).paused_at for r in runs}
+    ids = sorted(waited, key=lambda i: (waited[i], i))
+    async with served.http() as http:
+        await visible(http, ids)
+        body = {"status": "interrupted", "ids": ids, "sort_by": "updated_at", "sort_order": "asc", "select": ["thread_id", "updated_at"]}
+        pages = [(await http.post("/threads/search", json={**body, "limit": 2, "offset": o})).json() for o in (0, 2, 4)]
+        listed = [t["thread_id"] for p in pages for t in p]
+        assert listed == ids and [len(p) for p in pages] == [2, 2, 1]
+        newest = (await http.post("/threads/search", json={**body, "sort_order": "desc", "limit": 2})).json()
+        assert [t["thread_id"] for t in newest] == ids[::-1][:2]
+        assert (await http.post("/threads/count", json={"status": "interrupted"})).json() >= 5
+
+
+@pytest.mark.parametrize("descending", [False, True])
+async def test_bisected_pages_match_a_full_sort(served: Served, descending: bool) -> None:
+    """The window search used beyond 1,000 matches, forced on a dozen runs."""
+    runs = await paused(served.client, "approval", n=12)
+    f = search.Filter(status="interrupted", ids=[r.run_id for r in runs])
+    async with served.http() as http:
+        await visible(http, f.ids)
+    temporal = served.client.temporal
+    everything = (await search.page(temporal, f, limit=100, descending=descending)).items
+    assert len(everything) == 12
+    for offset, limit in [(0, 5), (5, 5), (10, 5), (3, 1), (11, 1), (0, 12)]:
+        got = await search.page(temporal, f, offset=offset, limit=limit, descending=descending, small=0, slack=1)
+        assert [x.pending.run_id for x in got.items] == [x.pending.run_id for x in everything[offset : offset + limit]]
+        assert got.total == 12
+
+
+async def test_a_created_thread_is_idle_until_a_run_starts_on_it(served: Served) -> None:
+    async with served.http() as http:
+        thread = (await http.post("/threads", json={"metadata": {"graph_id": "approval"}})).json()
+        tid = thread["thread_id"]
+        assert (await http.get(f"/threads/{tid}")).json()["status"] == "idle"
+        assert (await http.get(f"/threads/{tid}/state")).json()["values"] == {}
+        assert (await http.post(f"/threads/{tid}/history", json={})).json() == []
+        out = (await http.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "approval", "input": {"topic": "tea"}})).json()
+        assert out["__interrupt__"][0]["value"]["question"] == "Publish this draft?"
+        again = await http.post("/threads", json={"thread_id": tid})
+        assert again.status_code == 409 and "exists already" in again.json()["detail"]
+        reused = await http.post("/threads", json={"thread_id": tid, "if_exists": "do_nothing"})
+        assert reused.json()["status"] == "interrupted"
+
+
+async def test_same_idempotency_key_decides_once(served: Served) -> None:
+    [run] = await paused(served.client, "validate_input", name="Ada")
+    key = uuid.uuid4().hex
+    body = {"assistant_id": "validate_input", "command": {"resume": 36}}
+    async with served.http() as http:
+        first, second = await asyncio.gather(
+            http.post(f"/threads/{run.run_id}/runs", json=body, headers={"Idempotency-Key": key}),
+            http.post(f"/threads/{run.run_id}/runs", json=body, headers={"Idempotency-Key": key}),
+        )
+    assert first.status_code == second.status_code == 200, (first.text, second.text)
+    state = await wait_for(run, "interrupted")
+    assert [d.value for d in state.decisions if d.kind == "resume"] == [36]
+
+
+async def test_update_state_as_node_records_who_and_which_node(served: Served) -> None:
+    [run] = await paused(served.client, "edit_state")
+    async with served.http("tok-carol") as http:
+        response = await http.post(f"/threads/{run.run_id}/state", json={"values": {"draft": "Better."}, "as_node": "generate"})
+    assert response.status_code == 200
+    [edit] = [d for d in (await run.get_state()).decisions if d.kind == "update_state"]
+    assert (edit.identity, edit.node, edit.value) == ("carol", "generate", {"draft": "Better."})
+
+
+async def test_identity_cannot_be_claimed_in_the_body(served: Served) -> None:
+    [run] = await paused(served.client, "guarded", draft="x")
+    async with served.http("tok-bob") as http:
+        forged = await http.post(f"/threads/{run.run_id}/runs/wait", json={"assistant_id": "guarded", "command": {"resume": "ok"}, "identity": "alice"})
+    assert forged.status_code == 422 and "'identity'" in forged.json()["detail"]
+
+
+async def test_trusted_proxy_headers_carry_identity_and_roles(client: hitl.Client) -> None:
+    app = create_app(client, HeaderAuth("X-Forwarded-User", "X-Forwarded-Groups"))
+    [run] = await paused(client, "guarded", draft="x")
+    async with running(app) as url, httpx.AsyncClient(base_url=url) as http:
+        missing = await http.post(f"/threads/{run.run_id}/runs/wait", json={"assistant_id": "guarded", "command": {"resume": "ok"}})
+        assert missing.status_code == 401 and "X-Forwarded-User" in missing.json()["detail"]
+        headers = {"X-Forwarded-User": "dave", "X-Forwarded-Groups": "ops"}
+        refused = await http.post(f"/threads/{run.run_id}/runs/wait", json={"assistant_id": "guarded", "command": {"resume": "ok"}}, headers=headers)
+        assert refused.status_code == 409 and "'dave' may not answer" in refused.json()["detail"]
+        headers["X-Forwarded-Groups"] = "ops, finance"
+        ok = await http.post(f"/threads/{run.run_id}/runs/wait", json={"assistant_id": "guarded", "command": {"resume": "ok"}}, headers=headers)
+        assert ok.status_code == 200
+    [decision] = [d for d in (await run.get_state()).decisions if d.kind == "resume"]
+    assert decision.identity == "dave"
+
+
+async def test_no_auth_is_loud(client: hitl.Client) -> None:
+    app = create_app(client, NoAuth("devuser"))
+    async with running(app) as url, httpx.AsyncClient(base_url=url) as http:
+        page = await http.get("/", headers={"accept": "text/html"})
+    assert page.status_code == 200 and "No authentication." in page.text and "devuser" in page.text
+
+
+async def test_forms_need_the_sessions_csrf_token(served: Served) -> None:
+    [run] = await paused(served.client, "approval")
+    iid = (await run.get_state()).interrupts[0].id
+    before = await event_count(served.client, run.run_id)
+    async with served.http(None, follow_redirects=False) as browser:
+        browser.cookies.set("hitl_token", "tok-alice")
+        page = await browser.get(f"/runs/{run.run_id}", headers={"accept": "text/html"})
+        csrf = browser.cookies["hitl_csrf"]
+        assert f'value="{csrf}"' in page.text
+        form = {"interrupt_id": iid, "request_id": uuid.uuid4().hex, "v": json.dumps("approve")}
+        forged = await browser.post(f"/ui/runs/{run.run_id}/answer", data={**form, "csrf": "guess"})
+        assert forged.status_code == 303 and "CSRF" in forged.headers["location"]
+        assert await event_count(served.client, run.run_id) == before
+        ok = await browser.post(f"/ui/runs/{run.run_id}/answer", data={**form, "csrf": csrf})
+        assert ok.status_code == 303 and ok.headers["location"].endswith("?done=answered")
+    assert (await run.result())["status"] == "published"
+
+
+async def test_thread_stream_reports_resumed_and_ended(served: Served) -> None:
+    [run] = await paused(served.client, "approval")
+    events: list[str] = []
+
+    async def listen() -> None:
+        async with served.http() as http, http.stream("GET", f"/threads/{run.run_id}/stream") as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            async for line in response.aiter_lines():
+                if line.startswith("event: "):
+                    events.append(line[7:])
+                    if line == "event: paused":
+                        await served.client.get_run(run.run_id).resume("reject")
+
+    await asyncio.wait_for(listen(), 30)
+    assert events[0] == "paused" and events[-2:] == ["ended", "end"]
+
+
+async def test_openapi_and_health(served: Served) -> None:
+    async with served.http(None) as http:
+        assert (await http.get("/ok")).json() == {"ok": True}
+        spec = (await http.get("/openapi.json")).json()
+        assert "/threads/{thread_id}/runs/wait" in spec["paths"] and "/ui/runs/{run_id}/answer" not in spec["paths"]
+        docs = await http.get("/docs", headers={"accept": "text/html"})
+        assert docs.status_code == 200 and "/threads/{thread_id}/runs/wait" in docs.text
+        assert "cdn" not in docs.text.lower() and "<script src=\"http" not in docs.text

@@ -1,0 +1,88 @@
+"""`hitl serve` and `hitl dev` start the web app, as a newcomer runs them (subprocesses)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import httpx
+
+import hitl
+from tests.conftest import ROOT, TASK_QUEUE, free_port, wait_for
+from tests.test_cli import cli, one_line_error
+
+
+async def launch(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "starter.py"), *args,
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+    )
+
+
+async def read_until(proc: asyncio.subprocess.Process, marker: str, timeout: float = 60) -> str:
+    seen = ""
+    async def read() -> None:
+        nonlocal seen
+        while marker not in seen:
+            line = await proc.stdout.readline()  # type: ignore[union-attr]
+            if not line:
+                raise AssertionError(f"exited before printing {marker!r}: {seen}{(await proc.stderr.read()).decode()}")  # type: ignore[union-attr]
+            seen += line.decode()
+    await asyncio.wait_for(read(), timeout)
+    return seen
+
+
+async def stop(proc: asyncio.subprocess.Process) -> int:
+    os.killpg(proc.pid, signal.SIGINT)
+    return await asyncio.wait_for(proc.wait(), 30)
+
+
+async def test_serve_with_tokens(client: hitl.Client, tmp_path: Path) -> None:
+    run = await client.start("approval", {"topic": "serve"})
+    await wait_for(run, "interrupted")
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(json.dumps({"s3cret": {"identity": "erin", "roles": ["ops"]}}))
+    port = free_port()
+    address = client.temporal.service_client.config.target_host
+    proc = await launch("serve", "--address", address, "--task-queue", TASK_QUEUE, "--graphs", "tests.graphs", "examples",
+                        "--port", str(port), "--tokens", str(tokens))
+    try:
+        banner = await read_until(proc, "review inbox and HTTP API on")
+        assert f"http://localhost:{port}" in banner and "bearer tokens" in banner
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            assert (await http.post("/threads/search", json={})).status_code == 401
+            auth = {"Authorization": "Bearer s3cret"}
+            out = await http.post(f"/threads/{run.run_id}/runs/wait", json={"assistant_id": "approval", "command": {"resume": "approve"}}, headers=auth)
+            assert out.status_code == 200 and out.json()["status"] == "published"
+    finally:
+        assert await stop(proc) == 0
+    [decision] = [d for d in (await run.get_state()).decisions if d.kind == "resume"]
+    assert decision.identity == "erin"
+
+
+async def test_serve_refuses_to_start_without_a_way_to_authenticate(client: hitl.Client) -> None:
+    error = one_line_error(await cli(client, "serve", env={"HITL_WEB_TOKENS": ""}))
+    assert "--tokens" in error and "--no-auth" in error
+
+
+async def test_dev_prints_the_inbox_url_next_to_temporals(client: hitl.Client) -> None:
+    port = free_port()
+    address = client.temporal.service_client.config.target_host
+    proc = await launch("dev", "--address", address, "--task-queue", f"web-dev-{port}", "--web-port", str(port))
+    out = ""
+    try:
+        out = await read_until(proc, "ready; Ctrl-C to stop.")
+        assert "Temporal Web UI:" in out and f"review inbox and API: http://localhost:{port}" in out
+        assert f"or in the browser: http://localhost:{port}/runs/approval-" in out
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            page = await http.get("/", headers={"accept": "text/html"})
+        assert "No authentication." in page.text
+    finally:
+        assert await stop(proc) == 0
+        demo = out.split("or in the browser: ", 1)[1].split("/runs/", 1)[1].split()[0]
+        await client.get_run(demo).cancel()  # its worker is gone: leave no run waiting on a dead queue
