@@ -304,7 +304,7 @@ async def start_dev(*args: str, env: dict[str, str] | None = None) -> asyncio.su
     """`hitl dev` in its own process group, as a terminal runs it: Ctrl-C goes to the group."""
     base = {k: v for k, v in os.environ.items() if k not in ("TEMPORAL_ADDRESS", "HITL_GRAPHS")}
     return await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "starter.py"), "dev", "--no-demo", *args,
+        sys.executable, str(ROOT / "starter.py"), "dev", "--no-demo", "--no-web", *args,
         cwd=ROOT, env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
     )

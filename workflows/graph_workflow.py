@@ -18,7 +18,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Literal, Optional, TypeVar
 
 from temporalio import workflow
@@ -511,10 +511,8 @@ class GraphWorkflow:
 
     @workflow.update(name="resume")
     async def resume(self, req: ResumeRequest) -> StateSnapshot:
-        view = self._view()
-        if checks.already_applied(view, req):
+        if self._admit(req, checks.check_resume):
             return self.get_state()
-        checks.check_resume(view, req)
         pauses = self.pauses
         await self._decision(self._accept(req))
         if req.wait:
@@ -523,9 +521,7 @@ class GraphWorkflow:
 
     @resume.validator
     def _validate_resume(self, req: ResumeRequest) -> None:
-        view = self._view()
-        if not checks.already_applied(view, req):
-            checks.check_resume(view, req)
+        self._admit(req, checks.check_resume)
 
     @workflow.signal(name="resume_signal")
     async def resume_signal(self, req: ResumeRequest) -> None:
@@ -543,24 +539,27 @@ class GraphWorkflow:
             return
         await self._decision(self._accept(req))
 
+    def _admit(self, req: Any, check: Callable[[checks.RunView, Any], None]) -> bool:
+        """Refuse a decision that does not fit now; True when its request id was applied already."""
+        view = self._view()
+        if checks.already_applied(view, req):
+            return True
+        check(view, req)
+        return False
+
     async def _apply_held(self) -> None:
         """Apply the oldest decision that came as a signal, or record why it was refused."""
         req = self.held.pop(0)
         try:
-            view = self._view()
-            if checks.already_applied(view, req):
-                return
-            checks.check_resume(view, req)
-            await self._decision(self._accept(req))
+            if not self._admit(req, checks.check_resume):
+                await self._decision(self._accept(req))
         except ApplicationError as e:
             self._refuse(req, e.message)
 
     @workflow.update(name="update_state")
     async def update_state(self, req: UpdateStateRequest) -> StateSnapshot:
-        view = self._view()
-        if checks.already_applied(view, req):
+        if self._admit(req, checks.check_edit):
             return self.get_state()
-        checks.check_edit(view, req)
         pauses = self.pauses
         if await self._decision(self._edit(req)):
             await workflow.wait_condition(lambda: self.pauses > pauses or self.handing_over)
@@ -568,16 +567,12 @@ class GraphWorkflow:
 
     @update_state.validator
     def _validate_update_state(self, req: UpdateStateRequest) -> None:
-        view = self._view()
-        if not checks.already_applied(view, req):
-            checks.check_edit(view, req)
+        self._admit(req, checks.check_edit)
 
     @workflow.update(name="cancel")
     async def cancel(self, req: CancelRequest) -> StateSnapshot:
-        view = self._view()
-        if checks.already_applied(view, req):
+        if self._admit(req, checks.check_cancel):
             return self.get_state()
-        checks.check_cancel(view, req)
         now = workflow.now()
         self._remember(req)
         self._decide(Decision(kind="cancel", identity=req.identity, at=now, step=self.step, value=req.reason or None, request_id=req.request_id))
@@ -589,9 +584,7 @@ class GraphWorkflow:
 
     @cancel.validator
     def _validate_cancel(self, req: CancelRequest) -> None:
-        view = self._view()
-        if not checks.already_applied(view, req):
-            checks.check_cancel(view, req)
+        self._admit(req, checks.check_cancel)
 
     async def _decision(self, work: Coroutine[Any, Any, T]) -> T:
         """Apply one decision at a time; a state write that fails refuses the decision."""
