@@ -24,6 +24,7 @@ from temporalio.api.taskqueue.v1 import PollerInfo, TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetWorkflowExecutionHistoryReverseRequest
 
 from hitl.codec import EncryptionCodec, key_fingerprints
+from hitl._errors import namespace_missing
 from hitl.types import HitlError, KeyMismatchError, NoWorkerError
 
 LIVE_SECONDS = 70.0
@@ -166,7 +167,9 @@ async def list_workers(client: temporalio.client.Client, task_queue: str) -> lis
             )
         )
     except temporalio.service.RPCError as e:
-        raise HitlError(f"cannot check the workers of task queue '{task_queue}' on namespace '{client.namespace}': {e.message}") from None
+        raise namespace_missing(client, e) or HitlError(
+            f"cannot check the workers of task queue '{task_queue}' on namespace '{client.namespace}': {e.message}"
+        ) from None
     now = datetime.now(timezone.utc)
     return [WorkerInfo(p.identity, advertised_keys(p.identity), _age(p, now) <= LIVE_SECONDS) for p in response.pollers]
 

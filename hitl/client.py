@@ -31,6 +31,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from hitl import catalog
 from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_large
 from hitl._policy import override_refused, values_refused
+from hitl._errors import namespace_missing
 from hitl._workers import Queued, check_workers, explaining, wait_until_polling
 from hitl.codec import from_env as codec_from_env
 from hitl.codec import with_codec
@@ -210,7 +211,7 @@ class Client:
             raise RunAlreadyExistsError(
                 f"a run with id '{run_id}' exists already; pick another id or omit it to get a fresh one"
             ) from None
-        return Run(self, handle.id)
+        return Run(self, handle.id, task_queue=self.task_queue)
 
     def get_run(self, run_id: str) -> Run:
         return Run(self, check_run_id(run_id))
@@ -286,7 +287,7 @@ class Client:
                     status = own
                 runs.append(RunInfo(w.id, (sa.get(GRAPH) if sa else None) or "?", status, w.start_time))
         except temporalio.service.RPCError as e:
-            raise namespace_missing(self, e) or HitlError(
+            raise namespace_missing(self.temporal, e) or HitlError(
                 f"Temporal refused to list runs on namespace '{self.namespace}': {e.message}"
             ) from None
         return runs
@@ -306,20 +307,7 @@ class Client:
         out = []
         query = f'WorkflowType = "{WORKFLOW_NAME}" AND {STATUS.name} = "interrupted"'
         async for w in self.temporal.list_workflows(query, limit=limit):
-            sa = w.typed_search_attributes
-            try:
-                memo = await w.memo_value(SUMMARY_MEMO, default="") if w.raw_info.memo.fields else ""
-            except KeyMismatchError:  # a run encrypted with a key this process lacks: listed, unread
-                memo = "(encrypted)"
-            out.append(
-                PendingRun(
-                    run_id=w.id,
-                    graph=sa.get(GRAPH) or "?",
-                    nodes=list(sa.get(PENDING_NODES) or []),
-                    summary=str(memo),
-                    waiting_since=sa.get(WAITING_SINCE),
-                )
-            )
+            out.append(await pending_run(w))
         return out
 
     async def search_attributes_registered(self) -> bool:
@@ -332,7 +320,7 @@ class Client:
                 )
                 self._search_attributes = all(k.name in response.custom_attributes for k in SEARCH_ATTRIBUTES)
             except temporalio.service.RPCError as e:
-                missing = namespace_missing(self, e)
+                missing = namespace_missing(self.temporal, e)
                 if missing is not None:
                     raise missing from None
                 self._search_attributes = False
@@ -358,13 +346,40 @@ class Client:
         return base.rstrip("/") + path
 
 
+async def pending_run(w: temporalio.client.WorkflowExecution) -> PendingRun:
+    """A waiting run as the inbox lists it, from its search attributes and summary memo."""
+    sa = w.typed_search_attributes
+    try:
+        memo = await w.memo_value(SUMMARY_MEMO, default="") if w.raw_info.memo.fields else ""
+    except KeyMismatchError:  # a run encrypted with a key this process lacks: listed, unread
+        memo = "(encrypted)"
+    return PendingRun(
+        run_id=w.id,
+        graph=sa.get(GRAPH) or "?",
+        nodes=list(sa.get(PENDING_NODES) or []),
+        summary=str(memo),
+        waiting_since=sa.get(WAITING_SINCE),
+    )
+
+
 class Run:
     """A handle on one run, by id. Cheap to make; every call asks the workflow."""
 
-    def __init__(self, client: Client, run_id: str) -> None:
+    def __init__(self, client: Client, run_id: str, *, task_queue: str | None = None) -> None:
         self.client = client
         self.run_id = run_id
         self._handle = client.temporal.get_workflow_handle(run_id, result_type=dict)
+        self._task_queue = task_queue
+
+    async def _check_workers(self, *, queue: bool = False) -> None:
+        """Refuse up front what no live worker of this run's task queue could handle (hitl/_workers.py).
+
+        The run's own queue, which may not be this client's: asked once per handle.
+        """
+        if self._task_queue is None:
+            with self._errors("a description"):
+                self._task_queue = (await self._handle.describe()).task_queue
+        await check_workers(self.client.temporal, self._task_queue, queue=queue)
 
     def __repr__(self) -> str:
         return f"<Run {self.run_id}>"
@@ -451,7 +466,7 @@ class Run:
         req = self._resume_request(value, map, update, goto, wait, identity, roles, request_id)
         if queue:
             try:
-                await check_workers(self.client.temporal, self.client.task_queue)
+                await self._check_workers()
             except NoWorkerError:
                 await self.send_resume(value, map=map, update=update, goto=goto, identity=identity, roles=roles, request_id=request_id)
                 return Queued(self.run_id)
@@ -477,7 +492,7 @@ class Run:
         checks as `resume()`; one that does not fit is refused there and listed
         in `get_state().refused` (a signal cannot be refused up front)."""
         req = self._resume_request(value, map, update, goto, False, identity, roles, request_id)
-        await check_workers(self.client.temporal, self.client.task_queue, queue=True)
+        await self._check_workers(queue=True)
         with self._errors("the decision"):
             await self._handle.signal("resume_signal", req)
 
@@ -521,7 +536,7 @@ class Run:
         decision, so reusing an id for a different decision reaches the run,
         which refuses it, instead of being answered with the first outcome.
         """
-        await check_workers(self.client.temporal, self.client.task_queue)
+        await self._check_workers()
         update_id = f"{req.request_id}.{request_digest(req)}" if req.request_id else uuid.uuid4().hex
         while True:
             try:
@@ -531,7 +546,7 @@ class Run:
                     )
             except temporalio.client.WorkflowUpdateRPCTimeoutOrCancelledError as e:
                 if isinstance(e.__cause__, asyncio.CancelledError):
-                    raise  # our caller gave up: not a timeout to ride out
+                    raise asyncio.CancelledError() from None  # our caller gave up: not a timeout to ride out
 
     async def fork(self, step: int, values: dict[str, Any] | None = None, **kwargs: Any) -> Run:
         return await self.client.fork(self.run_id, step, values, **kwargs)
@@ -675,16 +690,4 @@ def check_run_id(run_id: str) -> str:
     raise InvalidInputError(
         f"run id {problem}; a run id is 1 to {MAX_RUN_ID} characters, "
         "with no control characters and no leading or trailing whitespace"
-    )
-
-
-def namespace_missing(client: Client, e: temporalio.service.RPCError) -> HitlError | None:
-    """The error for a namespace that does not exist, else None: Temporal answers NOT_FOUND,
-    which callers would otherwise read as a missing run or missing search attributes."""
-    if e.status != temporalio.service.RPCStatusCode.NOT_FOUND or "namespace" not in e.message.lower():
-        return None
-    address = client.temporal.service_client.config.target_host
-    return HitlError(
-        f"namespace '{client.namespace}' does not exist on {address}; pass an existing one with "
-        f"--namespace or TEMPORAL_NAMESPACE, or create it with `temporal operator namespace create --namespace {client.namespace}`"
     )

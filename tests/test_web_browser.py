@@ -163,7 +163,7 @@ async def test_reviewer_not_allowed_is_refused_inline(served: Served, open_as) -
     await refusal.wait_for()
     assert "'bob' may not answer" in await refusal.inner_text()
     assert await event_count(served.client, run.run_id) == before
-    await run.cancel()
+    await run.cancel(identity="alice")  # the run is guarded: only its reviewers may cancel it
 
 
 async def test_inbox_updates_live_when_answered_elsewhere(served: Served, open_as) -> None:  # noqa: ANN001

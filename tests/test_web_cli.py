@@ -60,7 +60,7 @@ async def test_serve_with_tokens(client: hitl.Client, tmp_path: Path) -> None:
             out = await http.post(f"/threads/{run.run_id}/runs/wait", json={"assistant_id": "approval", "command": {"resume": "approve"}}, headers=auth)
             assert out.status_code == 200 and out.json()["status"] == "published"
     finally:
-        assert await stop(proc) == 0
+        assert await stop(proc) == 130  # Ctrl-C, as a terminal reports it
     [decision] = [d for d in (await run.get_state()).decisions if d.kind == "resume"]
     assert decision.identity == "erin"
 
@@ -83,6 +83,7 @@ async def test_dev_prints_the_inbox_url_next_to_temporals(client: hitl.Client) -
             page = await http.get("/", headers={"accept": "text/html"})
         assert "No authentication." in page.text
     finally:
-        assert await stop(proc) == 0
+        assert await stop(proc) == 130  # Ctrl-C, as a terminal reports it
         demo = out.split("or in the browser: ", 1)[1].split("/runs/", 1)[1].split()[0]
-        await client.get_run(demo).cancel()  # its worker is gone: leave no run waiting on a dead queue
+        # its worker is gone: leave no run waiting on a dead queue (an admin's terminate needs no worker)
+        await client.temporal.get_workflow_handle(demo).terminate("test over")

@@ -19,8 +19,8 @@ from typing import Literal
 
 import temporalio.client
 
-from hitl._protocol import GRAPH, PENDING_NODES, STATUS, SUMMARY_MEMO, WAITING_SINCE, WORKFLOW_NAME
-from hitl.client import PendingRun
+from hitl._protocol import GRAPH, PENDING_NODES, STATUS, WAITING_SINCE, WORKFLOW_NAME
+from hitl.client import PendingRun, pending_run
 from hitl.types import InvalidInputError
 
 SortKey = Literal["waiting", "created"]
@@ -102,8 +102,7 @@ async def listing(temporal: temporalio.client.Client, query: str, limit: int | N
     out = []
     async for w in temporal.list_workflows(query, limit=limit, page_size=min(limit or SMALL, SMALL)):
         sa = w.typed_search_attributes
-        memo = await w.memo_value(SUMMARY_MEMO, default="") if w.raw_info.memo.fields else ""
-        pending = PendingRun(w.id, sa.get(GRAPH) or "?", list(sa.get(PENDING_NODES) or []), str(memo), sa.get(WAITING_SINCE))
+        pending = await pending_run(w)
         status = EXECUTION_STATUS.get(w.status.name if w.status else "RUNNING") or (
             "interrupted" if sa.get(STATUS) == "interrupted" else "busy"
         )
