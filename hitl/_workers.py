@@ -25,7 +25,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetWorkf
 
 from hitl.codec import EncryptionCodec, key_fingerprints
 from hitl._errors import namespace_missing
-from hitl.types import HitlError, KeyMismatchError, NoWorkerError
+from hitl.types import HitlError, KeyMismatchError, NoWorkerError, Queued
 
 LIVE_SECONDS = 70.0
 """A live worker starts a long poll at least every minute; the server keeps listing
@@ -42,20 +42,6 @@ MARKER = "hitl-keys="
 _checks: weakref.WeakKeyDictionary[temporalio.client.Client, dict[tuple[str, bool], tuple[float, asyncio.Future[None]]]] = (
     weakref.WeakKeyDictionary()
 )
-
-
-@dataclass
-class Queued:
-    """What `Run.resume(..., queue=True)` returns when no worker is up: the decision is a
-    signal in the run's history, applied when a worker is back."""
-
-    run_id: str
-
-    def __str__(self) -> str:
-        return (
-            f"accepted: run {self.run_id} has no worker right now; the decision is queued in its history "
-            f"and applies when a worker is back (check with hitl state {self.run_id})"
-        )
 
 
 @dataclass

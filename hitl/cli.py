@@ -21,11 +21,11 @@ from typing import Any, Callable, Coroutine, Sequence, TextIO
 
 from hitl import catalog
 from hitl._protocol import DEFAULT_TASK_QUEUE
-from hitl._workers import Queued
+
 from hitl.client import NO_VALUE, Client, Run, check_run_id, connect
 from hitl.graph import CompiledGraph
 from hitl.server import UI_PORT_OFFSET
-from hitl.types import HitlError, InvalidInputError, RunFailedError, StateSnapshot
+from hitl.types import HitlError, InvalidInputError, Queued, RunFailedError, StateSnapshot
 from hitl.web.serve import add_options as web_options
 
 BROKEN_PIPE_EXIT = 141

@@ -32,7 +32,7 @@ from hitl import catalog
 from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_large
 from hitl._policy import override_refused, values_refused
 from hitl._errors import namespace_missing
-from hitl._workers import Queued, check_workers, explaining, wait_until_polling
+from hitl._workers import check_workers, explaining, wait_until_polling
 from hitl.codec import from_env as codec_from_env
 from hitl.codec import with_codec
 from hitl._protocol import (
@@ -63,6 +63,7 @@ from hitl.types import (
     InvalidInputError,
     KeyMismatchError,
     NoWorkerError,
+    Queued,
     RunAlreadyExistsError,
     RunFailedError,
     RunNotFoundError,

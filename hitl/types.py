@@ -145,6 +145,20 @@ class StateSnapshot:
     guarded_by: list[list[str]] = field(default_factory=list)
 
 
+@dataclass
+class Queued:
+    """What `Run.resume(..., queue=True)` returns when no worker is up: the decision is a
+    signal in the run's history, applied when a worker is back."""
+
+    run_id: str
+
+    def __str__(self) -> str:
+        return (
+            f"accepted: run {self.run_id} has no worker right now; the decision is queued in its history "
+            f"and applies when a worker is back (check with hitl state {self.run_id})"
+        )
+
+
 class HitlError(Exception):
     """Base of every error hitl raises on purpose; its message is one clear line."""
 
