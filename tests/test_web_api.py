@@ -193,3 +193,46 @@ async def test_openapi_and_health(served: Served) -> None:
         docs = await http.get("/docs", headers={"accept": "text/html"})
         assert docs.status_code == 200 and "/threads/{thread_id}/runs/wait" in docs.text
         assert "cdn" not in docs.text.lower() and "<script src=\"http" not in docs.text
+
+
+async def browser_session(served: Served, token: str, run_id: str) -> tuple[httpx.AsyncClient, str]:
+    """An httpx client holding a signed-in browser's cookies, and the page's CSRF token."""
+    browser = served.http(None, follow_redirects=False)
+    browser.cookies.set("hitl_token", token)
+    await browser.get(f"/runs/{run_id}", headers={"accept": "text/html"})
+    return browser, browser.cookies["hitl_csrf"]
+
+
+async def test_fork_and_cancel_from_the_page(served: Served) -> None:
+    [run] = await paused(served.client, "approval")
+    await run.resume("reject")
+    browser, csrf = await browser_session(served, "tok-alice", run.run_id)
+    try:
+        forked = await browser.post(f"/ui/runs/{run.run_id}/fork", data={"csrf": csrf, "step": "1"})
+        assert forked.status_code == 303, forked.text
+        new_id = forked.headers["location"].split("/runs/", 1)[1].split("?")[0]
+        fork = served.client.get_run(new_id)
+        state = await wait_for(fork, "interrupted")  # back at the question of step 1
+        assert state.values["topic"] == "tea" and state.interrupts[0].node == "review"
+        bad = await browser.post(f"/ui/runs/{run.run_id}/fork", data={"csrf": csrf, "step": "99"})
+        assert "no+checkpoint+at+step+99" in bad.headers["location"]
+        cancelled = await browser.post(f"/ui/runs/{new_id}/cancel", data={"csrf": csrf})
+        assert cancelled.headers["location"].endswith("?done=cancelled")
+    finally:
+        await browser.aclose()
+    await wait_for(fork, "cancelled")
+
+
+async def test_signing_in_with_a_token(served: Served) -> None:
+    async with served.http(None, follow_redirects=False) as browser:
+        bounced = await browser.get("/", headers={"accept": "text/html"})
+        assert bounced.status_code == 303 and bounced.headers["location"].startswith("/login")
+        login = await browser.get("/login?next=/runs/x")
+        csrf = browser.cookies["hitl_csrf"]
+        assert 'name="token"' in login.text
+        wrong = await browser.post("/ui/login", data={"csrf": csrf, "token": "nope", "next": "/"})
+        assert "not+known" in wrong.headers["location"] and "hitl_token" not in browser.cookies
+        offsite = await browser.post("/ui/login", data={"csrf": csrf, "token": "tok-bob", "next": "//evil.example"})
+        assert offsite.headers["location"] == "/" and browser.cookies["hitl_token"] == "tok-bob"
+        inbox = await browser.get("/", headers={"accept": "text/html"})
+        assert inbox.status_code == 200 and 'data-testid="identity">bob<' in inbox.text

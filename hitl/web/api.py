@@ -101,7 +101,7 @@ async def search_threads(request: Request, body: Optional[ThreadSearch] = None) 
         base.temporal, thread_filter(body.status, body.metadata, body.ids),
         offset=body.offset, limit=body.limit, sort=sort, descending=(body.sort_order or "desc") == "desc",
     )
-    wants_state = not body.select or bool({"values", "interrupts", "status", "error"} & set(body.select))
+    wants_state = not body.select or bool({"values", "interrupts", "error"} & set(body.select))
     threads = await with_state(base, found.items) if wants_state else [
         shapes.listed_thread(x.pending, x.status, x.created_at) for x in found.items
     ]
