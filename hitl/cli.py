@@ -13,8 +13,6 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import Any, Callable, Coroutine, Sequence
@@ -24,7 +22,7 @@ from hitl._protocol import DEFAULT_TASK_QUEUE
 from hitl.client import NO_VALUE, Client, Run, connect
 from hitl.graph import CompiledGraph
 from hitl.types import HitlError, InvalidInputError, RunFailedError, StateSnapshot
-from hitl.web.serve import add_options as web_options
+from hitl.web.serve import add_options as web_options, dev_web
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
@@ -300,11 +298,11 @@ async def cmd_dev(args: argparse.Namespace) -> int:
     try:
         graphs = _graphs(args)
         client = await connect(address, namespace=args.namespace, task_queue=args.task_queue, identity=args.identity, graphs=graphs)
-        async with client.worker(), _web(client, args) as web:
+        async with client.worker(), dev_web(client, args) as web:
             print(f"worker serving graphs: {', '.join(g.name for g in graphs)}")
             print(f"Temporal Web UI:      {server.ui_url if server else client.ui_url()}")
             if web:
-                print(f"review inbox and API: {web}   (no sign-in: local development only)" if not (args.tokens or args.trust_header) else f"review inbox and API: {web}")
+                print(f"review inbox and API: {web[0]}   (sign-in: {web[1]})")
             if not args.no_demo and "approval" in {g.name for g in graphs}:
                 run = await client.start("approval", {"topic": "our new release"})
                 snapshot = await wait_until_settled(run, quiet=True)
@@ -316,7 +314,7 @@ async def cmd_dev(args: argparse.Namespace) -> int:
                 print(f"  hitl resume {run.run_id} --value '\"approve\"'")
                 print(f"  hitl state {run.run_id}")
                 if web:
-                    print(f"or in the browser: {web}/runs/{run.run_id}")
+                    print(f"or in the browser: {web[0]}/runs/{run.run_id}")
             print("\nready; Ctrl-C to stop.", flush=True)
             await _until_stopped()
     finally:
@@ -326,18 +324,6 @@ async def cmd_dev(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------- helpers
-
-
-@asynccontextmanager
-async def _web(client: Client, args: argparse.Namespace) -> AsyncIterator[str | None]:
-    """`hitl dev`'s web server (unless --no-web); yields its URL."""
-    if args.no_web:
-        yield None
-        return
-    from hitl.web.serve import build_app, serving
-
-    async with serving(build_app(client, args, dev=True), args.web_host, args.web_port) as url:
-        yield url
 
 
 async def wait_until_settled(run: Run, *, quiet: bool = False) -> StateSnapshot:
