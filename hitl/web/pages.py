@@ -145,7 +145,7 @@ class Moment:
     """One entry of the timeline: a checkpoint and the decisions that led to it."""
 
     checkpoint: Checkpoint
-    decisions: list[tuple[Decision, list[diff.Change]]]
+    decisions: list[tuple[Decision, list[diff.Change], str]]
     changes: list[diff.Change]
 
 
@@ -200,7 +200,7 @@ def timeline(history: list[Checkpoint], s: StateSnapshot) -> list[Moment]:
     out = []
     for n, c in enumerate(history):
         older = history[n + 1] if n + 1 < len(history) else None
-        decided = [(d, decision_changes(d, older)) for d in c.decisions]
+        decided = [(d, decision_changes(d, older), said(d)) for d in c.decisions]
         changes = []
         if c.source == "update" and c.values is not None and older is not None and older.values is not None:
             changes = diff.changes(older.values, c.values)
@@ -208,8 +208,21 @@ def timeline(history: list[Checkpoint], s: StateSnapshot) -> list[Moment]:
     recorded = {(d.at, d.identity, d.kind, d.interrupt_id) for c in history for d in c.decisions}
     latest = [d for d in s.decisions if (d.at, d.identity, d.kind, d.interrupt_id) not in recorded]
     if latest and out:
-        out[0] = Moment(out[0].checkpoint, out[0].decisions + [(d, decision_changes(d, None)) for d in latest], out[0].changes)
+        out[0] = Moment(out[0].checkpoint, out[0].decisions + [(d, decision_changes(d, None), said(d)) for d in latest], out[0].changes)
     return out
+
+
+def said(d: Decision) -> str:
+    """A decision's value in a few words: per-call verdicts of a tool review, else compact JSON."""
+    if d.value is None:
+        return ""
+    calls = d.value.get("decisions") if isinstance(d.value, dict) else None
+    if isinstance(calls, list) and all(isinstance(c, dict) for c in calls):
+        return " · ".join(
+            f"{n + 1}. {c.get('type', '?')}" + (f": {c['message']}" if c.get("message") else "") for n, c in enumerate(calls)
+        )
+    text = json.dumps(d.value, default=str)
+    return text if len(text) <= 140 else text[:139] + "…"
 
 
 def decision_changes(d: Decision, older: Checkpoint | None) -> list[diff.Change]:
