@@ -91,7 +91,10 @@ def summarize(memo: str) -> str:
                 continue
             except json.JSONDecodeError:
                 pass
-        if '"action_requests"' in one:
+        if one.startswith("breakpoint "):
+            _, where, nodes = (one.split(" ", 2) + ["", ""])[:3]
+            parts.append(f"Paused {where} {nodes}: check the state, then continue" if where == "before" else f"Paused {one[11:]}")
+        elif '"action_requests"' in one:
             names = list(dict.fromkeys(TOOL.findall(one))) + (["…"] if one.endswith("…") else [])
             parts.append(("Review tool calls: " if len(names) > 1 else "Review tool call: ") + ", ".join(names) if names else "Review tool calls")
         elif match := QUESTION.search(one):
