@@ -194,6 +194,20 @@ async def run_background(
     return JSONResponse(record, headers={"Content-Location": f"/threads/{thread_id}"})
 
 
+@router.post("/runs/wait", tags=["runs"])
+async def threadless_wait(request: Request, body: RunCreate, idempotency_key: Optional[str] = Header(None)) -> dict[str, Any]:
+    """Start a run on a fresh thread and wait until it pauses or ends (LangGraph's stateless runs)."""
+    return await run_wait(request, str(uuid.uuid4()), body, idempotency_key)
+
+
+@router.post("/runs", tags=["runs"])
+async def threadless_background(request: Request, body: RunCreate, idempotency_key: Optional[str] = Header(None)) -> JSONResponse:
+    """Start a run on a fresh thread and return at once; the record names the thread."""
+    if body.command is not None:
+        raise InvalidInputError("a run without a thread can only start: send input, or answer a thread's run at /threads/{id}/runs")
+    return await run_background(request, str(uuid.uuid4()), body, idempotency_key)
+
+
 async def start_or_decide(
     client: hitl.Client, thread_id: str, body: RunCreate, *, wait: bool, request_id: str | None
 ) -> StateSnapshot:
