@@ -236,3 +236,30 @@ async def test_signing_in_with_a_token(served: Served) -> None:
         assert offsite.headers["location"] == "/" and browser.cookies["hitl_token"] == "tok-bob"
         inbox = await browser.get("/", headers={"accept": "text/html"})
         assert inbox.status_code == 200 and 'data-testid="identity">bob<' in inbox.text
+
+
+async def test_a_run_encrypted_for_another_key_does_not_break_listings(served: Served) -> None:
+    import dataclasses
+    import secrets
+
+    import temporalio.client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from hitl.codec import EncryptionCodec
+    from tests import graphs
+
+    converter = dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec({"k": secrets.token_bytes(32)}, "k"))
+    temporal = await temporalio.client.Client.connect(served.client.temporal.service_client.config.target_host, data_converter=converter)
+    secret = hitl.Client(temporal, task_queue="web-encrypted", graphs=graphs.GRAPHS)
+    async with secret.worker():
+        run = await secret.start("review", {"draft": "classified"})
+        await wait_for(run, "interrupted")
+        async with served.http() as http:
+            await visible(http, [run.run_id])
+            found = await http.post("/threads/search", json={"status": "interrupted", "ids": [run.run_id]})
+            assert found.status_code == 200 and found.json()[0]["status"] == "interrupted" and "values" not in found.json()[0]
+            inbox = await http.get("/?graph=review", headers={"accept": "text/html"})
+            assert inbox.status_code == 200 and "question not readable here" in inbox.text
+            mine = await http.get("/?graph=review&mine=true", headers={"accept": "text/html"})
+            assert mine.status_code == 200
+        await run.cancel()

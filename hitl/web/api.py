@@ -269,7 +269,7 @@ async def with_state(client: hitl.Client, items: list[search.Listed]) -> list[di
 
     async def one(x: search.Listed) -> dict[str, Any]:
         async with gate:
-            snapshot = await snapshot_or_none(client, x.pending.run_id)
+            snapshot = await search.readable_state(client, x.pending.run_id)
         return shapes.thread(snapshot) if snapshot else shapes.listed_thread(x.pending, x.status, x.created_at)
 
     return list(await asyncio.gather(*(one(x) for x in items)))

@@ -12,7 +12,6 @@ from hitl.web.rendering import render
 router = APIRouter(include_in_schema=False)
 
 
-
 @router.get("/docs", response_class=HTMLResponse)
 async def api_docs(request: Request) -> HTMLResponse:
     """The OpenAPI document as a page, rendered here: no CDN-hosted Swagger UI, which offline machines cannot load."""

@@ -21,7 +21,6 @@ from hitl.web.rendering import render, templates
 router = APIRouter(include_in_schema=False)
 
 
-
 class CheckBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     run_id: str

@@ -25,7 +25,6 @@ from hitl.web.pages import version
 router = APIRouter(include_in_schema=False)
 
 
-
 async def submitted(request: Request, run_id: str, **back: str) -> dict[str, str]:
     """The form's fields, once its CSRF token checks out; refusals return to the run page."""
     request.scope["hitl_return_to"] = f"/runs/{run_id}"
@@ -91,6 +90,7 @@ async def edit_state(request: Request, run_id: str) -> Response:
 
 @router.post("/ui/runs/{run_id}/fork")
 async def fork(request: Request, run_id: str) -> Response:
+    """Time travel: a new run from this run's checkpoint at `step`; its page is shown next."""
     form = await submitted(request, run_id)
     step = form.get("step", "")
     if not step.isdigit():
@@ -101,6 +101,7 @@ async def fork(request: Request, run_id: str) -> Response:
 
 @router.post("/ui/runs/{run_id}/cancel")
 async def cancel(request: Request, run_id: str) -> Response:
+    """Cancel the run (Temporal cancellation: the run ends `cancelled`)."""
     await submitted(request, run_id)
     await decider(request).get_run(run_id).cancel()
     return done(run_id, "cancelled")

@@ -102,8 +102,8 @@ def wants_page(request: Request) -> bool:
 
 
 def back_to_page(request: Request, status: int, detail: str) -> Response:
-    target = request.scope.get("hitl_return_to") or request.headers.get("referer") or "/"
-    path = target.split("?", 1)[0] if target.startswith("/") else "/" + target.split("/", 3)[-1].split("?", 1)[0]
+    """Back to the page the form was on (each form route names it), with the reason."""
+    path = request.scope.get("hitl_return_to") or "/"
     extra: dict[str, Any] = request.scope.get("hitl_return_query") or {}
     query = urlencode({"error": one_line(detail), "code": status, **extra})
     return RedirectResponse(f"{path}?{query}", status_code=303)

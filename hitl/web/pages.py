@@ -115,11 +115,8 @@ async def decidable(client: hitl.Client, items: list[search.Listed], who: Identi
     """The runs on this page with a question `who` may answer (reviewers are not indexed, so per page)."""
 
     async def mine(x: search.Listed) -> bool:
-        try:
-            s = await client.get_run(x.pending.run_id).get_state()
-        except hitl.HitlError:  # gone, or its worker is down: not something to decide now
-            return False
-        return s.status == "interrupted" and (
+        s = await search.readable_state(client, x.pending.run_id)
+        return s is not None and s.status == "interrupted" and (
             not s.interrupts or any(not i.reviewers or may_review(i.reviewers, who.name, list(who.roles)) for i in s.interrupts)
         )
 

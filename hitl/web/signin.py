@@ -15,7 +15,6 @@ from hitl.web.rendering import render
 router = APIRouter(include_in_schema=False)
 
 
-
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, next: str = "/", error: Optional[str] = None) -> HTMLResponse:
     return render(request, "login.html", next=safe_next(next), error=error)
@@ -40,6 +39,7 @@ async def login(request: Request) -> Response:
 
 @router.post("/ui/logout")
 async def logout(request: Request) -> Response:
+    request.scope["hitl_return_to"] = "/login"
     form = await request.form()
     check_csrf(request, str(form.get("csrf") or ""))
     response = RedirectResponse("/login", status_code=303)
