@@ -262,4 +262,6 @@ async def test_a_run_encrypted_for_another_key_does_not_break_listings(served: S
             assert inbox.status_code == 200 and "question not readable here" in inbox.text
             mine = await http.get("/?graph=review&mine=true", headers={"accept": "text/html"})
             assert mine.status_code == 200
+            state = await http.get(f"/threads/{run.run_id}/state")
+            assert state.status_code == 503 and "encrypted with a key this server does not have" in state.json()["detail"]
         await run.cancel()

@@ -9,6 +9,7 @@ came from instead (a redirect back carrying the one-line reason).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -29,6 +30,8 @@ from hitl.types import (
     RunNotFoundError,
     UnknownGraphError,
 )
+
+log = logging.getLogger("hitl.web")
 
 HITL_STATUS: list[tuple[type[HitlError], int]] = [
     (RunNotFoundError, 404),
@@ -135,6 +138,15 @@ def install(app: FastAPI, html_error: HtmlError) -> None:
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         status, detail = describe_validation(exc)
         return await respond(request, status, detail)
+
+    @app.exception_handler(KeyError)
+    async def undecodable(request: Request, exc: KeyError) -> Response:
+        """Temporal's converter raises KeyError for a payload encoding it has no codec for."""
+        if "Unknown payload encoding" not in str(exc):
+            log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+            return problem(500, "internal error; see the server's log")
+        return await respond(request, 503, "this run's payloads are encrypted with a key this server does not have; "
+                                           "start the server with the run's key (HITL_ENCRYPTION_KEY)")
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

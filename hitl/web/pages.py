@@ -58,16 +58,17 @@ async def inbox(
     size = w.settings.page_size
     wanted = search.Filter(status="interrupted", graph=graph or None, node=node or None, older_than=AGES[age])
     per_graph = search.Filter(status="interrupted", node=node or None, older_than=AGES[age])
-    found, counts = await asyncio.gather(
+    found, counts, everything = await asyncio.gather(
         search.page(w.base.temporal, wanted, offset=(page - 1) * size, limit=size, sort="waiting", descending=order == "newest"),
         search.counts_by_graph(w.base.temporal, sorted(w.graphs), per_graph),
+        search.count(w.base.temporal, per_graph.query()),  # also runs of graphs this server does not serve
     )
     items = found.items
     if mine:
         items = await decidable(w.base, items, who)
     rows = [Row(x.pending.run_id, x.pending.graph, x.pending.nodes, summarize(x.pending.summary), x.pending.waiting_since) for x in items]
     context = dict(
-        rows=rows, total=found.total, counts=counts, page=page, size=size, pages=max(1, -(-found.total // size)),
+        rows=rows, total=found.total, counts=counts, everything=everything, page=page, size=size, pages=max(1, -(-found.total // size)),
         filters={"graph": graph or "", "node": node or "", "mine": mine, "age": age, "order": order},
         now=datetime.now(timezone.utc),
     )
