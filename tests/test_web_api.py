@@ -265,3 +265,32 @@ async def test_a_run_encrypted_for_another_key_does_not_break_listings(served: S
             state = await http.get(f"/threads/{run.run_id}/state")
             assert state.status_code == 503 and "encrypted with a key this server does not have" in state.json()["detail"]
         await run.cancel()
+
+
+async def test_parallel_questions_each_get_a_card_and_are_answered_one_by_one(served: Served) -> None:
+    run = await served.client.start("parallel", {})
+    state = await wait_for(run, "interrupted")
+    assert len(state.interrupts) == 2
+    async with served.http() as http:
+        thread = (await http.get(f"/threads/{run.run_id}")).json()
+        assert sorted(len(v) for v in thread["interrupts"].values()) == [1, 1]  # keyed by task: one per node
+        tasks = (await http.get(f"/threads/{run.run_id}/state")).json()["tasks"]
+        assert sorted(t["name"] for t in tasks if t["interrupts"]) == ["left", "right"]
+    browser, csrf = await browser_session(served, "tok-alice", run.run_id)
+    try:
+        page = await browser.get(f"/runs/{run.run_id}", headers={"accept": "text/html"})
+        assert page.text.count('class="card question"') == 2
+        first = state.interrupts[0]
+        answered = await browser.post(f"/ui/runs/{run.run_id}/answer", data={
+            "csrf": csrf, "interrupt_id": first.id, "request_id": uuid.uuid4().hex, "v": json.dumps("yes")})
+        assert answered.headers["location"].endswith("?done=answered")
+        again = await browser.post(f"/ui/runs/{run.run_id}/answer", data={
+            "csrf": csrf, "interrupt_id": first.id, "request_id": uuid.uuid4().hex, "v": json.dumps("no")})
+        assert "no+longer+waiting" in again.headers["location"] or "unknown+interrupt" in again.headers["location"]
+        left = await wait_for(run, "interrupted")
+        assert [i.id for i in left.interrupts] == [state.interrupts[1].id]
+        shown = await browser.get(again.headers["location"], headers={"accept": "text/html"})
+        assert "alice</b> answered this question first" in shown.text
+    finally:
+        await browser.aclose()
+    await run.cancel()
