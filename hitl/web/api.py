@@ -125,6 +125,8 @@ async def get_thread(request: Request, thread_id: str) -> dict[str, Any]:
 
 @router.get("/threads/{thread_id}/state", tags=["threads"])
 async def get_state(request: Request, thread_id: str, subgraphs: bool = False) -> dict[str, Any]:
+    if subgraphs:
+        raise InvalidInputError("subgraphs=true is not supported: a subgraph runs as its own run (thread); read it by its id")
     snapshot = await snapshot_or_none(web(request).base, thread_id)
     if snapshot is None:
         return shapes.fresh_state(thread_id)
