@@ -268,7 +268,7 @@ def emit(lines: list[str]) -> None:
     print("\n".join(lines), flush=True)
 
 
-SECTIONS = ("approval", "latency", "history", "scale", "loop")
+SECTIONS = ("approval", "latency", "history", "scale", "loop", "web")
 
 
 async def run(sizes: Sizes, only: set[str]) -> None:
@@ -303,6 +303,10 @@ async def run(sizes: Sizes, only: set[str]) -> None:
                 ll = await long_loop(client, sizes.loop)
                 emit(["", "### 5. Long loop (local-activity node, default 5,000-event bound)", "", "| measure | value |", "|---|---:|"]
                      + [f"| {k} | {v:,.1f} |" for k, v in ll.items()])
+            if "web" in only:
+                from bench import web
+
+                emit(await web.report(client, sizes.scale, 30 if sizes.repeats > 1 else 10, sizes.resumes))
 
 
 async def report_approval(client: hitl.Client, n: int, repeats: int) -> None:

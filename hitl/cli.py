@@ -13,8 +13,6 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import Any, Callable, Coroutine, Sequence, TextIO
@@ -26,7 +24,7 @@ from hitl.client import NO_VALUE, Client, Run, check_run_id, connect
 from hitl.graph import CompiledGraph
 from hitl.server import UI_PORT_OFFSET
 from hitl.types import HitlError, InvalidInputError, Queued, RunFailedError, StateSnapshot
-from hitl.web.serve import add_options as web_options
+from hitl.web.serve import add_options as web_options, dev_web
 
 BROKEN_PIPE_EXIT = 141
 """Exit code when the reader of our output went away (`hitl state X | head -3`): 128 + SIGPIPE, as a shell reports it."""
@@ -371,12 +369,11 @@ async def cmd_dev(args: argparse.Namespace) -> int:
             await asyncio.to_thread(server.wait_ready)
         graphs = _graphs(args)
         client = await connect(address, namespace=args.namespace, task_queue=args.task_queue, identity=args.identity, graphs=graphs)
-        async with client.worker(), _web(client, args) as web:
+        async with client.worker(), dev_web(client, args) as web:
             say(f"worker serving graphs: {', '.join(g.name for g in graphs)}",
                 f"Temporal Web UI:      {server.ui_url if server else client.ui_url()}")
             if web:
-                signed = args.tokens or args.trust_header
-                say(f"review inbox and API: {web}" + ("" if signed else "   (no sign-in: local development only)"))
+                say(f"review inbox and API: {web[0]}   (sign-in: {web[1]})")
             if not args.no_demo and "approval" in {g.name for g in graphs}:
                 run = await client.start("approval", {"topic": "our new release"})
                 snapshot = await wait_until_settled(run, quiet=True)
@@ -386,7 +383,7 @@ async def cmd_dev(args: argparse.Namespace) -> int:
                     "  hitl inbox",
                     f"  hitl resume {run.run_id} --value '\"approve\"'",
                     f"  hitl state {run.run_id}",
-                    *([f"or in the browser: {web}/runs/{run.run_id}"] if web else []))
+                    *([f"or in the browser: {web[0]}/runs/{run.run_id}"] if web else []))
             say("", "ready; Ctrl-C to stop.")
             return await _until_stopped()
     finally:
@@ -413,18 +410,6 @@ def _refuse_server_flags(args: argparse.Namespace) -> None:
         f"not starting the embedded server (so {flags} would do nothing) because {because}; "
         f"{fix} to run it, or drop {flags} to use that server"
     )
-
-
-@asynccontextmanager
-async def _web(client: Client, args: argparse.Namespace) -> AsyncIterator[str | None]:
-    """`hitl dev`'s web server (unless --no-web); yields its URL."""
-    if args.no_web:
-        yield None
-        return
-    from hitl.web.serve import build_app, serving
-
-    async with serving(build_app(client, args, dev=True), args.web_host, args.web_port) as url:
-        yield url
 
 
 async def wait_until_settled(run: Run, *, quiet: bool = False) -> StateSnapshot:

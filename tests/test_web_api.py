@@ -193,3 +193,104 @@ async def test_openapi_and_health(served: Served) -> None:
         docs = await http.get("/docs", headers={"accept": "text/html"})
         assert docs.status_code == 200 and "/threads/{thread_id}/runs/wait" in docs.text
         assert "cdn" not in docs.text.lower() and "<script src=\"http" not in docs.text
+
+
+async def browser_session(served: Served, token: str, run_id: str) -> tuple[httpx.AsyncClient, str]:
+    """An httpx client holding a signed-in browser's cookies, and the page's CSRF token."""
+    browser = served.http(None, follow_redirects=False)
+    browser.cookies.set("hitl_token", token)
+    await browser.get(f"/runs/{run_id}", headers={"accept": "text/html"})
+    return browser, browser.cookies["hitl_csrf"]
+
+
+async def test_fork_and_cancel_from_the_page(served: Served) -> None:
+    [run] = await paused(served.client, "approval")
+    await run.resume("reject")
+    browser, csrf = await browser_session(served, "tok-alice", run.run_id)
+    try:
+        forked = await browser.post(f"/ui/runs/{run.run_id}/fork", data={"csrf": csrf, "step": "1"})
+        assert forked.status_code == 303, forked.text
+        new_id = forked.headers["location"].split("/runs/", 1)[1].split("?")[0]
+        fork = served.client.get_run(new_id)
+        state = await wait_for(fork, "interrupted")  # back at the question of step 1
+        assert state.values["topic"] == "tea" and state.interrupts[0].node == "review"
+        bad = await browser.post(f"/ui/runs/{run.run_id}/fork", data={"csrf": csrf, "step": "99"})
+        assert "no+checkpoint+at+step+99" in bad.headers["location"]
+        cancelled = await browser.post(f"/ui/runs/{new_id}/cancel", data={"csrf": csrf})
+        assert cancelled.headers["location"].endswith("?done=cancelled")
+    finally:
+        await browser.aclose()
+    await wait_for(fork, "cancelled")
+
+
+async def test_signing_in_with_a_token(served: Served) -> None:
+    async with served.http(None, follow_redirects=False) as browser:
+        bounced = await browser.get("/", headers={"accept": "text/html"})
+        assert bounced.status_code == 303 and bounced.headers["location"].startswith("/login")
+        login = await browser.get("/login?next=/runs/x")
+        csrf = browser.cookies["hitl_csrf"]
+        assert 'name="token"' in login.text
+        wrong = await browser.post("/ui/login", data={"csrf": csrf, "token": "nope", "next": "/"})
+        assert "not+known" in wrong.headers["location"] and "hitl_token" not in browser.cookies
+        offsite = await browser.post("/ui/login", data={"csrf": csrf, "token": "tok-bob", "next": "//evil.example"})
+        assert offsite.headers["location"] == "/" and browser.cookies["hitl_token"] == "tok-bob"
+        inbox = await browser.get("/", headers={"accept": "text/html"})
+        assert inbox.status_code == 200 and 'data-testid="identity">bob<' in inbox.text
+
+
+async def test_a_run_encrypted_for_another_key_does_not_break_listings(served: Served) -> None:
+    import dataclasses
+    import secrets
+
+    import temporalio.client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from hitl.codec import EncryptionCodec
+    from tests import graphs
+
+    converter = dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec({"k": secrets.token_bytes(32)}, "k"))
+    temporal = await temporalio.client.Client.connect(served.client.temporal.service_client.config.target_host, data_converter=converter)
+    secret = hitl.Client(temporal, task_queue="web-encrypted", graphs=graphs.GRAPHS)
+    async with secret.worker():
+        run = await secret.start("review", {"draft": "classified"})
+        await wait_for(run, "interrupted")
+        async with served.http() as http:
+            await visible(http, [run.run_id])
+            found = await http.post("/threads/search", json={"status": "interrupted", "ids": [run.run_id]})
+            assert found.status_code == 200 and found.json()[0]["status"] == "interrupted" and "values" not in found.json()[0]
+            inbox = await http.get("/?graph=review", headers={"accept": "text/html"})
+            assert inbox.status_code == 200 and "(encrypted)" in inbox.text
+            mine = await http.get("/?graph=review&mine=true", headers={"accept": "text/html"})
+            assert mine.status_code == 200
+            state = await http.get(f"/threads/{run.run_id}/state")
+            assert state.status_code == 503 and "payloads are encrypted (key 'k'" in state.json()["detail"]
+        await run.cancel()
+
+
+async def test_parallel_questions_each_get_a_card_and_are_answered_one_by_one(served: Served) -> None:
+    run = await served.client.start("parallel", {})
+    state = await wait_for(run, "interrupted")
+    assert len(state.interrupts) == 2
+    async with served.http() as http:
+        thread = (await http.get(f"/threads/{run.run_id}")).json()
+        assert sorted(len(v) for v in thread["interrupts"].values()) == [1, 1]  # keyed by task: one per node
+        tasks = (await http.get(f"/threads/{run.run_id}/state")).json()["tasks"]
+        assert sorted(t["name"] for t in tasks if t["interrupts"]) == ["left", "right"]
+    browser, csrf = await browser_session(served, "tok-alice", run.run_id)
+    try:
+        page = await browser.get(f"/runs/{run.run_id}", headers={"accept": "text/html"})
+        assert page.text.count('class="card question"') == 2
+        first = state.interrupts[0]
+        answered = await browser.post(f"/ui/runs/{run.run_id}/answer", data={
+            "csrf": csrf, "interrupt_id": first.id, "request_id": uuid.uuid4().hex, "v": json.dumps("yes")})
+        assert answered.headers["location"].endswith("?done=answered")
+        again = await browser.post(f"/ui/runs/{run.run_id}/answer", data={
+            "csrf": csrf, "interrupt_id": first.id, "request_id": uuid.uuid4().hex, "v": json.dumps("no")})
+        assert "no+longer+waiting" in again.headers["location"] or "unknown+interrupt" in again.headers["location"]
+        left = await wait_for(run, "interrupted")
+        assert [i.id for i in left.interrupts] == [state.interrupts[1].id]
+        shown = await browser.get(again.headers["location"], headers={"accept": "text/html"})
+        assert "alice</b> answered this question first" in shown.text
+    finally:
+        await browser.aclose()
+    await run.cancel()

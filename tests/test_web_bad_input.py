@@ -80,6 +80,7 @@ CASES: list[tuple[str, str, str, Any, str | None, int, str]] = [
     ("unsupported webhook", "POST", "/threads/{approval}/runs", {"json": {"assistant_id": "approval", "webhook": "https://example.com"}}, "tok-alice", 422, "'webhook'"),
     ("unsupported stream_mode", "POST", "/threads/{approval}/runs", {"json": {"assistant_id": "approval", "stream_mode": ["messages"]}}, "tok-alice", 422, "stream_mode 'messages'"),
     ("unsupported thread stream_mode", "GET", "/threads/{approval}/stream?stream_mode=debug", {}, "tok-alice", 422, "stream_mode 'debug'"),
+    ("subgraph states", "GET", "/threads/{approval}/state?subgraphs=true", {}, "tok-alice", 422, "subgraphs=true is not supported"),
     ("unknown field", "POST", "/threads/search", {"json": {"frobnicate": 1}}, "tok-alice", 422, "field 'frobnicate' is not supported"),
     ("metadata filter hitl cannot search", "POST", "/threads/search", {"json": {"metadata": {"user": "ada"}}}, "tok-alice", 422, "'metadata.user'"),
     ("values filter", "POST", "/threads/count", {"json": {"values": {"topic": "tea"}}}, "tok-alice", 422, "'values'"),

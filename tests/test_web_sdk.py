@@ -117,3 +117,11 @@ async def test_sdk_background_run_and_join_stream(served: Served) -> None:
     assert await lg.threads.count(status="interrupted", metadata={"graph_id": "approval"}) >= 1
     assistants = await lg.assistants.search()
     assert "approval" in {a["assistant_id"] for a in assistants}
+
+
+async def test_sdk_threadless_runs(served: Served) -> None:
+    lg = sdk(served)
+    out = await lg.runs.wait(None, "validate_input", input={"name": "Cy"})
+    assert out["__interrupt__"][0]["value"].startswith("How old is Cy?")
+    run = await lg.runs.create(None, "approval", input={"topic": "tea"})
+    assert (await lg.threads.get(run["thread_id"]))["metadata"]["graph_id"] == "approval"

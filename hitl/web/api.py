@@ -101,7 +101,7 @@ async def search_threads(request: Request, body: Optional[ThreadSearch] = None) 
         base.temporal, thread_filter(body.status, body.metadata, body.ids),
         offset=body.offset, limit=body.limit, sort=sort, descending=(body.sort_order or "desc") == "desc",
     )
-    wants_state = not body.select or bool({"values", "interrupts", "status", "error"} & set(body.select))
+    wants_state = not body.select or bool({"values", "interrupts", "error"} & set(body.select))
     threads = await with_state(base, found.items) if wants_state else [
         shapes.listed_thread(x.pending, x.status, x.created_at) for x in found.items
     ]
@@ -125,6 +125,8 @@ async def get_thread(request: Request, thread_id: str) -> dict[str, Any]:
 
 @router.get("/threads/{thread_id}/state", tags=["threads"])
 async def get_state(request: Request, thread_id: str, subgraphs: bool = False) -> dict[str, Any]:
+    if subgraphs:
+        raise InvalidInputError("subgraphs=true is not supported: a subgraph runs as its own run (thread); read it by its id")
     snapshot = await snapshot_or_none(web(request).base, thread_id)
     if snapshot is None:
         return shapes.fresh_state(thread_id)
@@ -194,6 +196,20 @@ async def run_background(
     return JSONResponse(record, headers={"Content-Location": f"/threads/{thread_id}"})
 
 
+@router.post("/runs/wait", tags=["runs"])
+async def threadless_wait(request: Request, body: RunCreate, idempotency_key: Optional[str] = Header(None)) -> dict[str, Any]:
+    """Start a run on a fresh thread and wait until it pauses or ends (LangGraph's stateless runs)."""
+    return await run_wait(request, str(uuid.uuid4()), body, idempotency_key)
+
+
+@router.post("/runs", tags=["runs"])
+async def threadless_background(request: Request, body: RunCreate, idempotency_key: Optional[str] = Header(None)) -> JSONResponse:
+    """Start a run on a fresh thread and return at once; the record names the thread."""
+    if body.command is not None:
+        raise InvalidInputError("a run without a thread can only start: send input, or answer a thread's run at /threads/{id}/runs")
+    return await run_background(request, str(uuid.uuid4()), body, idempotency_key)
+
+
 async def start_or_decide(
     client: hitl.Client, thread_id: str, body: RunCreate, *, wait: bool, request_id: str | None
 ) -> StateSnapshot:
@@ -255,10 +271,7 @@ async def with_state(client: hitl.Client, items: list[search.Listed]) -> list[di
 
     async def one(x: search.Listed) -> dict[str, Any]:
         async with gate:
-            try:
-                snapshot = await snapshot_or_none(client, x.pending.run_id)
-            except hitl.HitlError:  # unreadable here (encrypted with a key this server lacks, worker down): listed as indexed
-                snapshot = None
+            snapshot = await search.readable_state(client, x.pending.run_id)
         return shapes.thread(snapshot) if snapshot else shapes.listed_thread(x.pending, x.status, x.created_at)
 
     return list(await asyncio.gather(*(one(x) for x in items)))

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import hitl
 from hitl import catalog
 from hitl.graph import CompiledGraph
-from hitl.web import api, errors, events, pages
+from hitl.web import api, apidocs, assist, decide, errors, events, pages, rendering, signin
 from hitl.web.auth import CSRF_COOKIE, Auth
 from hitl.web.context import Settings, Web
 
@@ -43,11 +43,12 @@ def create_app(
         redoc_url=None,
     )
     app.state.web = Web(client, auth, {g.name: g for g in served}, settings or Settings())
-    errors.install(app, pages.error_page)
+    errors.install(app, rendering.error_page)
     app.include_router(api.public)
     app.include_router(api.router)
     app.include_router(events.router)
-    app.include_router(pages.router)
+    for ui in (pages, decide, assist, signin, apidocs):
+        app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(Guard, max_body=app.state.web.settings.max_body_bytes)
     if auth.mode == "none":

@@ -9,6 +9,7 @@ came from instead (a redirect back carrying the one-line reason).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -29,6 +30,8 @@ from hitl.types import (
     RunNotFoundError,
     UnknownGraphError,
 )
+
+log = logging.getLogger("hitl.web")
 
 HITL_STATUS: list[tuple[type[HitlError], int]] = [
     (RunNotFoundError, 404),
@@ -102,8 +105,8 @@ def wants_page(request: Request) -> bool:
 
 
 def back_to_page(request: Request, status: int, detail: str) -> Response:
-    target = request.scope.get("hitl_return_to") or request.headers.get("referer") or "/"
-    path = target.split("?", 1)[0] if target.startswith("/") else "/" + target.split("/", 3)[-1].split("?", 1)[0]
+    """Back to the page the form was on (each form route names it), with the reason."""
+    path = request.scope.get("hitl_return_to") or "/"
     extra: dict[str, Any] = request.scope.get("hitl_return_query") or {}
     query = urlencode({"error": one_line(detail), "code": status, **extra})
     return RedirectResponse(f"{path}?{query}", status_code=303)

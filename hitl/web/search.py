@@ -4,7 +4,7 @@ Everything is filtered server-side with the search attributes hitl keeps on
 each run (HitlStatus, HitlGraph, HitlPendingNodes, HitlWaitingSince), so 5,000
 waiting runs cost a page, not a scan. Temporal's SQL visibility stores (the dev
 server, PostgreSQL, MySQL) have no ORDER BY and no offset; a sorted page is found
-by bisecting the sort key's time range with COUNT queries (cheap, indexed) down
+by narrowing the sort key's time range with COUNT queries (cheap, indexed) down
 to a window holding little more than the page, which is then listed and sorted
 here. That works on every visibility store, Elasticsearch included.
 """
@@ -12,17 +12,21 @@ here. That works on every visibility store, Elasticsearch included.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
 import temporalio.client
 
+import hitl
 from hitl._protocol import GRAPH, PENDING_NODES, STATUS, WAITING_SINCE, WORKFLOW_NAME
 from hitl.client import PendingRun, pending_run
-from hitl.types import InvalidInputError
+from hitl.types import InvalidInputError, StateSnapshot
 
+log = logging.getLogger("hitl.web")
 SortKey = Literal["waiting", "created"]
 ATTRIBUTE = {"waiting": WAITING_SINCE.name, "created": "StartTime"}
 SMALL = 1000
@@ -110,6 +114,16 @@ async def listing(temporal: temporalio.client.Client, query: str, limit: int | N
     return out
 
 
+async def readable_state(client: hitl.Client, run_id: str) -> StateSnapshot | None:
+    """A listed run's state, or None when it cannot be read now (gone, worker down, encrypted for
+    another key): one unreadable run must not take a whole listing down."""
+    try:
+        return await client.get_run(run_id).get_state()
+    except Exception as e:  # noqa: BLE001 - any failure of one run only drops its details
+        log.info("state of run %s not readable for a listing: %s", run_id, e)
+        return None
+
+
 async def page(
     temporal: temporalio.client.Client,
     f: Filter,
@@ -136,8 +150,7 @@ async def page(
     first = total - offset - limit if descending else offset
     first, last = max(first, 0), min((total - offset if descending else offset + limit), total)
     window = _Window(temporal, base, ATTRIBUTE[sort], slack)
-    lo, below = await window.start_at(first)
-    hi = await window.end_at(last, total)
+    (lo, below), hi = await asyncio.gather(window.start_at(first, total), window.end_at(last, total))
     query = f'{base} AND {ATTRIBUTE[sort]} >= "{stamp(lo)}"' + (f' AND {ATTRIBUTE[sort]} < "{stamp(hi)}"' if hi else "")
     items = sorted(await listing(temporal, query), key=lambda x: x.key(sort))
     chosen = items[first - below : last - below]
@@ -145,9 +158,14 @@ async def page(
 
 
 class _Window:
-    """Bisects time with COUNT(attr < t) to bracket ascending positions of a query."""
+    """Brackets ascending positions of a query in time with COUNT(attr < t).
+
+    Walks back from now in doubling steps (an inbox is mostly recent), then
+    bisects, stopping as soon as the window is within `slack` rows of the page.
+    """
 
     FLOOR = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    FUTURE = datetime(2100, 1, 1, tzinfo=timezone.utc)
 
     def __init__(self, temporal: temporalio.client.Client, base: str, attr: str, slack: int) -> None:
         self.temporal, self.base, self.attr, self.slack = temporal, base, attr, slack
@@ -158,34 +176,40 @@ class _Window:
             self.seen[t] = await count(self.temporal, f'{self.base} AND {self.attr} < "{stamp(t)}"')
         return self.seen[t]
 
-    async def start_at(self, position: int) -> tuple[datetime, int]:
+    async def bracket(self, low: Callable[[int], bool], total: int) -> tuple[datetime, datetime]:
+        """(lo, hi) with low(count(< lo)) true and false at hi, found by doubling back from now."""
+        hi = datetime.now(timezone.utc) + timedelta(minutes=1)
+        if await self.below(hi) < total:  # clocks disagree: some times lie ahead of ours
+            hi = self.FUTURE
+        span = timedelta(seconds=1)
+        while True:
+            t = max(hi - span, self.FLOOR)
+            if t == self.FLOOR or low(await self.below(t)):
+                return t, hi
+            hi, span = t, span * 2
+
+    async def start_at(self, position: int, total: int) -> tuple[datetime, int]:
         """A time t with position - slack <= count(< t) <= position; and that count."""
-        lo, hi = self.FLOOR, datetime.now(timezone.utc) + timedelta(days=1)
-        while hi - lo > timedelta(microseconds=1):
+        lo, hi = await self.bracket(lambda n: n <= position, total)
+        while hi - lo > timedelta(microseconds=1) and await self.below(lo) < position - self.slack:
             mid = lo + (hi - lo) / 2
-            n = await self.below(mid)
-            if n > position:
+            if await self.below(mid) > position:
                 hi = mid
             else:
                 lo = mid
-                if n >= position - self.slack:
-                    break
         return lo, await self.below(lo)
 
     async def end_at(self, position: int, total: int) -> datetime | None:
         """A time t with position <= count(< t) <= position + slack (None: to the end)."""
         if position + self.slack >= total:
             return None
-        lo, hi = self.FLOOR, datetime.now(timezone.utc) + timedelta(days=1)
-        while hi - lo > timedelta(microseconds=1):
+        lo, hi = await self.bracket(lambda n: n < position, total)
+        while hi - lo > timedelta(microseconds=1) and await self.below(hi) > position + self.slack:
             mid = lo + (hi - lo) / 2
-            n = await self.below(mid)
-            if n < position:
+            if await self.below(mid) < position:
                 lo = mid
             else:
                 hi = mid
-                if n <= position + self.slack:
-                    break
         return hi
 
 

@@ -71,6 +71,17 @@ async def serving(app: FastAPI, host: str, port: int) -> AsyncIterator[str]:
         await asyncio.wait_for(task, 10)
 
 
+@asynccontextmanager
+async def dev_web(client: hitl.Client, args: argparse.Namespace) -> AsyncIterator[tuple[str, str] | None]:
+    """`hitl dev`'s web server (unless --no-web); yields its URL and how people sign in."""
+    if args.no_web:
+        yield None
+        return
+    app = build_app(client, args, dev=True)
+    async with serving(app, args.web_host, args.web_port) as url:
+        yield url, describe(app)
+
+
 def _env_tokens() -> bool:
     import os
 

@@ -45,12 +45,15 @@
   }
 
   // Edited tool-call arguments: the server reads the form as it will on submit and shows the diff.
+  // Responses can arrive out of order: only the latest request's answer is shown.
+  let previews = 0;
   async function preview(form) {
     if (!form) return;
+    const ticket = ++previews;
     const fields = {};
     new FormData(form).forEach((v, k) => { if (typeof v === "string") fields[k] = v; });
     const res = await postJSON("/ui/api/preview", { run_id: runId, interrupt_id: form.dataset.review, fields });
-    if (!res.ok) return;
+    if (!res.ok || ticket !== previews) return;
     Object.entries(res.body.diffs || {}).forEach(([i, html]) => {
       const box = $(`[data-preview="${i}"]`, form);
       if (box) { box.innerHTML = html; box.dataset.title = ""; }
@@ -58,18 +61,20 @@
   }
 
   async function checkJSON(area) {
+    const ticket = area.dataset.ticket = String(Number(area.dataset.ticket || 0) + 1);
     const out = area.parentElement.querySelector(".json-error") || area.nextElementSibling;
     let value;
     try { value = JSON.parse(area.value); } catch (err) { if (out) { out.textContent = "Not valid JSON: " + err.message; out.classList.remove("ok"); } return; }
     if (out) { out.textContent = ""; out.classList.remove("ok"); }
     if (area.dataset.check) {
       const res = await postJSON("/ui/api/check", { run_id: runId, interrupt_id: area.dataset.check, value });
+      if (ticket !== area.dataset.ticket) return;
       if (out) { out.textContent = res.ok ? "Fits the answer's schema." : res.body.detail; out.classList.toggle("ok", res.ok); }
     }
     if (area.dataset.diffBase !== undefined) {
       const box = $("[data-state-diff]");
       const res = await postJSON("/ui/api/diff", { before: JSON.parse(area.dataset.diffBase), after: value });
-      if (box && res.ok) box.innerHTML = res.body;
+      if (box && res.ok && ticket === area.dataset.ticket) box.innerHTML = res.body;
     }
   }
 

@@ -1,0 +1,81 @@
+"""Small JSON helpers behind the run page's scripts: inline schema checks and diff previews.
+
+They reuse the code the decision itself goes through (the workflow's schema
+check, the form reader), so the page's preview cannot drift from the outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict
+
+from hitl.types import DecisionRejectedError, InvalidInputError
+from hitl.web import diff, forms
+from hitl.web.auth import Identity
+from hitl.web.context import caller, web
+from hitl.web.rendering import render, templates
+
+router = APIRouter(include_in_schema=False)
+
+
+class CheckBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    run_id: str
+    interrupt_id: str
+    value: Any = None
+
+
+class DiffBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    before: Any = None
+    after: Any = None
+
+
+@router.post("/ui/api/check")
+async def check_answer(request: Request, body: CheckBody, who: Identity = Depends(caller)) -> dict[str, bool]:
+    """Inline validation of the JSON editor: the same schema check the run applies."""
+    from temporalio.exceptions import ApplicationError
+
+    from workflows.checks import check_schema
+
+    snapshot = await web(request).base.get_run(body.run_id).get_state()
+    pending = next((i for i in snapshot.interrupts if i.id == body.interrupt_id), None)
+    if pending is None:
+        raise DecisionRejectedError(f"question {body.interrupt_id} is no longer waiting for an answer")
+    if pending.schema:
+        try:
+            check_schema(body.value, pending.schema, "the answer")
+        except ApplicationError as e:
+            raise InvalidInputError(e.message) from None
+    return {"ok": True}
+
+
+class PreviewBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    run_id: str
+    interrupt_id: str
+    fields: dict[str, str]
+
+
+@router.post("/ui/api/preview")
+async def preview_review(request: Request, body: PreviewBody, who: Identity = Depends(caller)) -> dict[str, Any]:
+    """The diff of each edited tool call, read from the form exactly as submitting it would."""
+    snapshot = await web(request).base.get_run(body.run_id).get_state()
+    pending = next((i for i in snapshot.interrupts if i.id == body.interrupt_id), None)
+    if pending is None or not forms.is_tool_review(pending.value):
+        raise DecisionRejectedError(f"question {body.interrupt_id} is no longer waiting for an answer")
+    diffs = {}
+    for card in forms.tool_cards(pending.value, pending.schema):
+        if body.fields.get(f"d{card.index}.type") == "edit" and card.args_form is not None:
+            after = forms.parse(card.args_form, body.fields)
+            diffs[str(card.index)] = templates.get_template("_diff.html").render(changes=diff.changes(card.args, after))
+    return {"diffs": diffs}
+
+
+@router.post("/ui/api/diff", response_class=HTMLResponse)
+async def show_diff(request: Request, body: DiffBody, who: Identity = Depends(caller)) -> HTMLResponse:
+    """The diff an edit would make, rendered as the timeline will show it."""
+    return render(request, "_diff.html", changes=diff.changes(body.before, body.after))

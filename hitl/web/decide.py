@@ -1,0 +1,117 @@
+"""Decisions from the run page's forms: answer, continue, edit state, fork, cancel.
+
+Every answer is pinned to the question the page showed: it is sent as
+`map={interrupt_id: value}` with the form's own request id as the idempotency
+key, so a question answered meanwhile by someone else is refused (the run page
+then says who answered first) instead of answering the next question, and a
+double click counts once. A form decision taken on a page showing an older
+pause (continue, state edit) is refused too. Refusals travel back through
+errors.py as a redirect to the run page carrying the one-line reason.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+import hitl
+from hitl.client import NO_VALUE
+from hitl.types import DecisionRejectedError, InvalidInputError
+from hitl.web import diff, forms
+from hitl.web.auth import check_csrf
+from hitl.web.context import decider
+from hitl.web.pages import version
+
+router = APIRouter(include_in_schema=False)
+
+
+async def submitted(request: Request, run_id: str, **back: str) -> dict[str, str]:
+    """The form's fields, once its CSRF token checks out; refusals return to the run page."""
+    request.scope["hitl_return_to"] = f"/runs/{run_id}"
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    request.scope["hitl_return_query"] = {k: fields[v] for k, v in back.items() if fields.get(v)}
+    check_csrf(request, fields.get("csrf"))
+    return fields
+
+
+def done(run_id: str, what: str) -> RedirectResponse:
+    return RedirectResponse(f"/runs/{run_id}?done={what}", status_code=303)
+
+
+@router.post("/ui/runs/{run_id}/answer")
+async def answer(request: Request, run_id: str) -> Response:
+    """Answer one question; the value is read with the form the page generated for it."""
+    form = await submitted(request, run_id, iid="interrupt_id")
+    run = decider(request).get_run(run_id)
+    iid = form.get("interrupt_id", "")
+    current = await run.get_state()
+    pending = next((i for i in current.interrupts if i.id == iid), None)
+    if form.get("mode") == "json":
+        value = forms.loads(form.get("json", ""), "the answer")
+    elif pending is None:
+        raise DecisionRejectedError(f"question {iid or '(none)'} is no longer waiting for an answer")
+    elif forms.is_tool_review(pending.value):
+        value = forms.parse_review(forms.tool_cards(pending.value, pending.schema), form)
+    elif pending.schema:
+        value = forms.parse(forms.build(pending.schema), form)
+    else:
+        value = forms.loads(form.get("v", ""), "the answer")
+    await run.resume(map={iid: value}, request_id=form.get("request_id") or None, wait=False)
+    return done(run_id, "answered")
+
+
+@router.post("/ui/runs/{run_id}/continue")
+async def continue_run(request: Request, run_id: str) -> Response:
+    """Continue from the breakpoint the page showed (refused if the run has moved on since)."""
+    form = await submitted(request, run_id)
+    run = decider(request).get_run(run_id)
+    await same_pause(run, form)
+    await run.resume(NO_VALUE, request_id=form.get("request_id") or None, wait=False)
+    return done(run_id, "continued")
+
+
+@router.post("/ui/runs/{run_id}/state")
+async def edit_state(request: Request, run_id: str) -> Response:
+    """Write the keys the person changed, as `as_node` if chosen (update_state)."""
+    form = await submitted(request, run_id)
+    run = decider(request).get_run(run_id)
+    await same_pause(run, form)
+    edited = forms.loads(form.get("values", ""), "the edited state")
+    shown = forms.loads(form.get("base", "{}"), "the state the page showed")
+    if not isinstance(edited, dict) or not isinstance(shown, dict):
+        raise InvalidInputError("the edited state must be a JSON object of state keys")
+    changed = diff.changed_keys(shown, edited)
+    if not changed and not form.get("as_node"):
+        raise InvalidInputError("nothing changed: edit a value, or choose a node to write as")
+    await run.update_state(changed, as_node=form.get("as_node") or None)
+    return done(run_id, "edited")
+
+
+@router.post("/ui/runs/{run_id}/fork")
+async def fork(request: Request, run_id: str) -> Response:
+    """Time travel: a new run from this run's checkpoint at `step`; its page is shown next."""
+    form = await submitted(request, run_id)
+    step = form.get("step", "")
+    if not step.isdigit():
+        raise InvalidInputError(f"step must be a whole number; got {step!r}")
+    new = await decider(request).fork(run_id, int(step))
+    return RedirectResponse(f"/runs/{new.run_id}?done=forked", status_code=303)
+
+
+@router.post("/ui/runs/{run_id}/cancel")
+async def cancel(request: Request, run_id: str) -> Response:
+    """Cancel the run (Temporal cancellation: the run ends `cancelled`)."""
+    await submitted(request, run_id)
+    await decider(request).get_run(run_id).cancel()
+    return done(run_id, "cancelled")
+
+
+async def same_pause(run: hitl.Run, form: dict[str, str]) -> None:
+    """Refuse a decision made on a page showing an older pause of the run."""
+    now = await run.get_state()
+    shown = form.get("version")
+    if shown and shown != version(now):
+        raise DecisionRejectedError(
+            f"the run has changed since the page was loaded (it is {now.status} at step {now.step}); review it again"
+        )

@@ -1,0 +1,36 @@
+"""Pages rendered from the Jinja templates, with what every page shows (who, how signed in, CSRF)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from hitl.web.auth import csrf_token
+from hitl.web.context import web
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def render(request: Request, name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+    w = web(request)
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "who": request.scope.get("hitl_identity"),
+            "auth_mode": w.auth.mode,
+            "csrf": csrf_token(request),
+            "temporal_ui": w.base.ui_url() if w.settings.ui_links else None,
+            **context,
+        },
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def error_page(request: Request, status: int, detail: str) -> Response:
+    return render(request, "error.html", status_code=status, status=status, detail=detail)

@@ -1,0 +1,52 @@
+"""Signing a browser in with a bearer token (TokenAuth), and out."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hitl.web.auth import TOKEN_COOKIE, TokenAuth, check_csrf
+from hitl.web.context import web
+from hitl.web.errors import WebError
+from hitl.web.rendering import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, next: str = "/", error: Optional[str] = None) -> HTMLResponse:
+    return render(request, "login.html", next=safe_next(next), error=error)
+
+
+@router.post("/ui/login")
+async def login(request: Request) -> Response:
+    request.scope["hitl_return_to"] = "/login"
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    check_csrf(request, fields.get("csrf"))
+    auth = web(request).auth
+    if not isinstance(auth, TokenAuth):
+        raise WebError(400, f"this server signs people in by {auth.mode}, not with tokens")
+    token = fields.get("token", "").strip()
+    if auth.lookup(token) is None:
+        raise WebError(403, "that token is not known to this server")
+    response = RedirectResponse(safe_next(fields.get("next", "/")), status_code=303)
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/ui/logout")
+async def logout(request: Request) -> Response:
+    request.scope["hitl_return_to"] = "/login"
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf") or ""))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(TOKEN_COOKIE)
+    return response
+
+
+def safe_next(target: str) -> str:
+    """Only same-site paths: a login link must not bounce anyone elsewhere."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
