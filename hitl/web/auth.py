@@ -139,7 +139,7 @@ class HeaderAuth:
 
 
 def from_options(
-    *, no_auth: bool, tokens_file: str | None, trust_header: str | None, roles_header: str | None
+    *, no_auth: bool, tokens_file: str | None, trust_header: str | None, roles_header: str | None, identity: str | None = None
 ) -> Auth:
     """The auth mode `hitl serve` options (or the environment) ask for; exactly one."""
     env_tokens = os.environ.get("HITL_WEB_TOKENS")
@@ -147,7 +147,7 @@ def from_options(
     if len(chosen) > 1:
         raise InvalidInputError(f"choose one way to authenticate; got {' and '.join(chosen)}")
     if no_auth:
-        return NoAuth()
+        return NoAuth(identity)
     if tokens_file:
         return TokenAuth.from_file(tokens_file)
     if trust_header:

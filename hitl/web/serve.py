@@ -39,7 +39,8 @@ def build_app(client: hitl.Client, args: argparse.Namespace, *, dev: bool = Fals
 
     explicit = bool(args.tokens or args.trust_header)
     no_auth = getattr(args, "no_auth", False) or (dev and not explicit and not _env_tokens())
-    auth = from_options(no_auth=no_auth, tokens_file=args.tokens, trust_header=args.trust_header, roles_header=args.roles_header)
+    auth = from_options(no_auth=no_auth, tokens_file=args.tokens, trust_header=args.trust_header,
+                        roles_header=args.roles_header, identity=getattr(args, "identity", None))
     return create_app(client, auth, settings=Settings(poll_seconds=args.poll_interval))
 
 
