@@ -89,7 +89,11 @@ class GraphActivities:
     async def notify(self, task: NotifyTask) -> None:
         hook = self._graph(task.graph).notify
         if hook is not None:
-            result = await asyncio.to_thread(hook, task.snapshot) if not inspect.iscoroutinefunction(hook) else await hook(task.snapshot)
+            result = (
+                await asyncio.to_thread(hook, task.snapshot)
+                if not inspect.iscoroutinefunction(hook)
+                else await hook(task.snapshot)
+            )
             if inspect.isawaitable(result):
                 await result
 

@@ -43,7 +43,9 @@ def _summary(messages: list[Message]) -> Message:
 
 
 SCRIPT = [
-    Message.assistant("Let me look up the order.", [ToolCall(id="call_lookup", name="lookup_order", args={"order_id": 42})]),
+    Message.assistant(
+        "Let me look up the order.", [ToolCall(id="call_lookup", name="lookup_order", args={"order_id": 42})]
+    ),
     Message.assistant(
         "I will refund the teapot and tell the customer.",
         [

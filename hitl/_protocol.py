@@ -317,9 +317,6 @@ def retry_policy_kwargs(spec: RetrySpec) -> dict[str, Any]:
         "maximum_attempts": spec.maximum_attempts,
         "initial_interval": timedelta(seconds=spec.initial_interval_s),
         "backoff_coefficient": spec.backoff_coefficient,
-        "maximum_interval": (
-            timedelta(seconds=spec.maximum_interval_s) if spec.maximum_interval_s else None
-        ),
+        "maximum_interval": (timedelta(seconds=spec.maximum_interval_s) if spec.maximum_interval_s else None),
         "non_retryable_error_types": list(spec.non_retryable_error_types),
     }
-

@@ -38,9 +38,9 @@ CACHE_SECONDS = 5.0
 
 MARKER = "hitl-keys="
 
-_checks: weakref.WeakKeyDictionary[temporalio.client.Client, dict[tuple[str, bool], tuple[float, asyncio.Future[None]]]] = (
-    weakref.WeakKeyDictionary()
-)
+_checks: weakref.WeakKeyDictionary[
+    temporalio.client.Client, dict[tuple[str, bool], tuple[float, asyncio.Future[None]]]
+] = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -166,7 +166,9 @@ async def list_workers(client: temporalio.client.Client, task_queue: str) -> lis
             )
         )
     except temporalio.service.RPCError as e:
-        raise HitlError(f"cannot check the workers of task queue '{task_queue}' on namespace '{client.namespace}': {e.message}") from None
+        raise HitlError(
+            f"cannot check the workers of task queue '{task_queue}' on namespace '{client.namespace}': {e.message}"
+        ) from None
     now = datetime.now(timezone.utc)
     return [WorkerInfo(p.identity, advertised_keys(p.identity), _age(p, now) <= LIVE_SECONDS) for p in response.pollers]
 
@@ -183,7 +185,9 @@ def advertised_keys(identity: str) -> list[str] | None:
     return [] if found.group(1) == "none" else found.group(1).split(",")
 
 
-async def wait_until_polling(client: temporalio.client.Client, task_queue: str, identity: str, timeout: float = 10.0) -> None:
+async def wait_until_polling(
+    client: temporalio.client.Client, task_queue: str, identity: str, timeout: float = 10.0
+) -> None:
     """Return once the server lists a live poller with `identity`, so a check made right
     after a worker starts sees it (and its keys). Best effort: gives up quietly."""
     deadline = time.monotonic() + timeout
@@ -201,7 +205,10 @@ def explaining(client: temporalio.client.Client) -> temporalio.client.Client:
     config = client.config()
     if any(isinstance(i, _ExplainFailingTask) for i in config["interceptors"]):
         return client
-    config["interceptors"] = [*config["interceptors"], _ExplainFailingTask(config["service_client"], config["namespace"])]
+    config["interceptors"] = [
+        *config["interceptors"],
+        _ExplainFailingTask(config["service_client"], config["namespace"]),
+    ]
     return temporalio.client.Client(**config)
 
 
@@ -236,7 +243,9 @@ class _ExplainingOutbound(temporalio.client.OutboundInterceptor):
         try:
             response = await self.explain.service.workflow_service.get_workflow_execution_history_reverse(
                 GetWorkflowExecutionHistoryReverseRequest(
-                    namespace=self.explain.namespace, execution=WorkflowExecution(workflow_id=run_id), maximum_page_size=10
+                    namespace=self.explain.namespace,
+                    execution=WorkflowExecution(workflow_id=run_id),
+                    maximum_page_size=10,
                 )
             )
         except temporalio.service.RPCError:

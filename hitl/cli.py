@@ -108,7 +108,12 @@ def _add_common(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
     add("--address", help="Temporal host:port (default: TEMPORAL_ADDRESS, envconfig, or localhost:7233)")
     add("--namespace", help="Temporal namespace (default: envconfig or 'default')")
     add("--task-queue", default=DEFAULT_TASK_QUEUE, help=f"task queue (default: {DEFAULT_TASK_QUEUE})")
-    add("--graphs", nargs="+", metavar="MODULE[:ATTR]", help="where the graphs live (default: HITL_GRAPHS or the bundled examples)")
+    add(
+        "--graphs",
+        nargs="+",
+        metavar="MODULE[:ATTR]",
+        help="where the graphs live (default: HITL_GRAPHS or the bundled examples)",
+    )
     add("--identity", help="who is deciding (default: HITL_IDENTITY or the OS user)")
     add("--roles", help="comma-separated roles the decider holds (default: HITL_ROLES)")
     add("--json", default=False, action="store_true", help="machine-readable output")
@@ -132,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(parser, on_command=False)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
 
-    def command(name: str, handler: Callable[[argparse.Namespace], Coroutine[Any, Any, int | None]], help: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler: Callable[[argparse.Namespace], Coroutine[Any, Any, int | None]], help: str
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         _add_common(p, on_command=True)
         p.set_defaults(handler=handler)
@@ -140,7 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("dev", cmd_dev, "run the local stack: Temporal dev server (SQLite) + worker with the example graphs")
     p.add_argument("--data-dir", help=f"where the server keeps its SQLite file (default: {DEV_DATA_DIR})")
-    p.add_argument("--port", type=_port, help=f"Temporal port, 1 to 64535 (default: {DEV_PORT}; Web UI on port+{UI_PORT_OFFSET})")
+    p.add_argument(
+        "--port", type=_port, help=f"Temporal port, 1 to 64535 (default: {DEV_PORT}; Web UI on port+{UI_PORT_OFFSET})"
+    )
     p.add_argument("--no-demo", action="store_true", help="do not start a demo run")
     p.add_argument("--no-web", action="store_true", help="do not start the review inbox and HTTP API")
     web_options(p, dev=True)
@@ -148,9 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
     web_options(command("serve", cmd_serve, "serve the review inbox and the LangGraph-shaped HTTP API"))
 
     p = command("worker", cmd_worker, "serve graphs on a task queue")
-    p.add_argument("refs", nargs="*", metavar="MODULE[:ATTR]", help="graphs to serve (default: HITL_GRAPHS or the examples)")
-    p.add_argument("--max-cached-runs", type=int, default=None, metavar="N",
-                   help="runs kept in memory between tasks (default 200; paused runs replay their short history instead)")
+    p.add_argument(
+        "refs", nargs="*", metavar="MODULE[:ATTR]", help="graphs to serve (default: HITL_GRAPHS or the examples)"
+    )
+    p.add_argument(
+        "--max-cached-runs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="runs kept in memory between tasks (default 200; paused runs replay their short history instead)",
+    )
 
     command("graphs", cmd_graphs, "list the graphs known here")
 
@@ -186,7 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-wait", action="store_true", help="return at once instead of at the next pause")
     p.add_argument("--request-id", help="idempotency key: the same id twice answers once")
     p.add_argument("--signal", action="store_true", help="send as a signal (no answer; works while workers are down)")
-    p.add_argument("--queue", action="store_true", help="if no worker is up, queue the decision in the run's history (applied when one is back) instead of refusing")
+    p.add_argument(
+        "--queue",
+        action="store_true",
+        help="if no worker is up, queue the decision in the run's history (applied when one is back) instead of refusing",
+    )
 
     p = command("update-state", cmd_update_state, "edit a paused run's state")
     p.add_argument("run_id")
@@ -247,11 +267,15 @@ async def cmd_start(args: argparse.Namespace) -> int:
         emit(args, snapshot, render_state)
         _check_ended_well(run, snapshot)
         return 0
-    return emit(args, {"run_id": run.run_id, "graph": args.graph}, lambda _: [
-        f"started run {run.run_id} (graph {args.graph})",
-        f"  state:  hitl state {run.run_id}",
-        f"  web UI: {client.ui_url(run.run_id)}",
-    ])
+    return emit(
+        args,
+        {"run_id": run.run_id, "graph": args.graph},
+        lambda _: [
+            f"started run {run.run_id} (graph {args.graph})",
+            f"  state:  hitl state {run.run_id}",
+            f"  web UI: {client.ui_url(run.run_id)}",
+        ],
+    )
 
 
 async def cmd_state(args: argparse.Namespace) -> int:
@@ -284,7 +308,11 @@ async def cmd_inbox(args: argparse.Namespace) -> int:
     pending = await (await _client(args)).pending()
     rows = [[p.run_id, p.graph, ",".join(p.nodes), _clip(p.summary, 60), _when(p.waiting_since)] for p in pending]
     return emit(
-        args, pending, lambda _: table(["RUN ID", "GRAPH", "NODE", "WAITING FOR", "SINCE"], rows, empty="nobody is waiting: the inbox is empty")
+        args,
+        pending,
+        lambda _: table(
+            ["RUN ID", "GRAPH", "NODE", "WAITING FOR", "SINCE"], rows, empty="nobody is waiting: the inbox is empty"
+        ),
     )
 
 
@@ -322,14 +350,22 @@ async def cmd_fork(args: argparse.Namespace) -> int:
     client = await _client(args)
     values = parse_json(args.values, "--values", object_only=True) if args.values else None
     run = await client.fork(args.run_id, args.step, values, new_run_id=args.new_id)
-    return emit(args, {"run_id": run.run_id, "forked_from": args.run_id, "step": args.step},
-                lambda _: [f"forked run {run.run_id} from {args.run_id} at step {args.step}", f"  state:  hitl state {run.run_id}"])
+    return emit(
+        args,
+        {"run_id": run.run_id, "forked_from": args.run_id, "step": args.step},
+        lambda _: [
+            f"forked run {run.run_id} from {args.run_id} at step {args.step}",
+            f"  state:  hitl state {run.run_id}",
+        ],
+    )
 
 
 async def cmd_graphs(args: argparse.Namespace) -> int:
     graphs = _graphs(args)
     rows = [[g.name, ", ".join(g.nodes)] for g in graphs]
-    return emit(args, [{"name": g.name, "nodes": list(g.nodes)} for g in graphs], lambda _: table(["GRAPH", "NODES"], rows))
+    return emit(
+        args, [{"name": g.name, "nodes": list(g.nodes)} for g in graphs], lambda _: table(["GRAPH", "NODES"], rows)
+    )
 
 
 async def cmd_worker(args: argparse.Namespace) -> int:
@@ -370,23 +406,31 @@ async def cmd_dev(args: argparse.Namespace) -> int:
         if server:
             await asyncio.to_thread(server.wait_ready)
         graphs = _graphs(args)
-        client = await connect(address, namespace=args.namespace, task_queue=args.task_queue, identity=args.identity, graphs=graphs)
+        client = await connect(
+            address, namespace=args.namespace, task_queue=args.task_queue, identity=args.identity, graphs=graphs
+        )
         async with client.worker(), _web(client, args) as web:
-            say(f"worker serving graphs: {', '.join(g.name for g in graphs)}",
-                f"Temporal Web UI:      {server.ui_url if server else client.ui_url()}")
+            say(
+                f"worker serving graphs: {', '.join(g.name for g in graphs)}",
+                f"Temporal Web UI:      {server.ui_url if server else client.ui_url()}",
+            )
             if web:
                 signed = args.tokens or args.trust_header
                 say(f"review inbox and API: {web}" + ("" if signed else "   (no sign-in: local development only)"))
             if not args.no_demo and "approval" in {g.name for g in graphs}:
                 run = await client.start("approval", {"topic": "our new release"})
                 snapshot = await wait_until_settled(run, quiet=True)
-                say("", f"demo run {run.run_id} is {snapshot.status}, waiting for a person:",
+                say(
+                    "",
+                    f"demo run {run.run_id} is {snapshot.status}, waiting for a person:",
                     *(f"  {i.node}: {_json(i.value)}" for i in snapshot.interrupts),
-                    "", "in another terminal (same virtualenv):",
+                    "",
+                    "in another terminal (same virtualenv):",
                     "  hitl inbox",
                     f"  hitl resume {run.run_id} --value '\"approve\"'",
                     f"  hitl state {run.run_id}",
-                    *([f"or in the browser: {web}/runs/{run.run_id}"] if web else []))
+                    *([f"or in the browser: {web}/runs/{run.run_id}"] if web else []),
+                )
             say("", "ready; Ctrl-C to stop.")
             return await _until_stopped()
     finally:
@@ -458,10 +502,14 @@ def parse_json(text: str, what: str, *, object_only: bool = False) -> Any:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
-        hint = "a JSON object like '{\"key\": \"value\"}'" if object_only else "JSON, e.g. '\"approve\"', 42 or '{\"key\": 1}'"
+        hint = (
+            'a JSON object like \'{"key": "value"}\''
+            if object_only
+            else "JSON, e.g. '\"approve\"', 42 or '{\"key\": 1}'"
+        )
         raise InvalidInputError(f"{what} is not valid JSON ({e.msg} at column {e.colno}); pass {hint}") from None
     if object_only and not isinstance(value, dict):
-        raise InvalidInputError(f"{what} must be a JSON object like '{{\"key\": \"value\"}}'; got {type(value).__name__}")
+        raise InvalidInputError(f'{what} must be a JSON object like \'{{"key": "value"}}\'; got {type(value).__name__}')
     return value
 
 
@@ -499,7 +547,7 @@ def _escape(text: str, *, in_json: bool = False) -> str:
 def _json_escape(c: str) -> str:
     """`c` as JSON `\\uXXXX` escapes (a surrogate pair beyond the BMP)."""
     units = c.encode("utf-16-be", "surrogatepass")
-    return "".join(f"\\u{int.from_bytes(units[i:i + 2], 'big'):04x}" for i in range(0, len(units), 2))
+    return "".join(f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2))
 
 
 def _json(value: Any, indent: int | None = None) -> str:
@@ -527,7 +575,9 @@ def render_state(s: StateSnapshot) -> list[str]:
         *(f"         {line}" for line in values[1:]),
     ]
     if s.breakpoint:
-        lines.append(f"paused   at a breakpoint {s.breakpoint} {', '.join(s.next) if s.breakpoint == 'before' else 'the last step'}")
+        lines.append(
+            f"paused   at a breakpoint {s.breakpoint} {', '.join(s.next) if s.breakpoint == 'before' else 'the last step'}"
+        )
         lines.append(f"continue with: hitl resume {s.run_id}")
     for i in s.interrupts:
         lines.append(f"waiting  [{i.id}] {i.node}: {_json(i.value)}")
@@ -550,8 +600,13 @@ def render_state(s: StateSnapshot) -> list[str]:
 def render_history(checkpoints: list[Any]) -> list[str]:
     lines = []
     for c in checkpoints:
-        who = "; ".join(f"{d.kind} by {d.identity}" + (f" -> {_json(d.value)}" if d.value is not None else "") for d in c.decisions)
-        lines.append(f"step {c.step:>3}  {c.source:<6}  next: {', '.join(c.next) or '-':<20} {_when(c.created_at)}" + (f"  [{who}]" if who else ""))
+        who = "; ".join(
+            f"{d.kind} by {d.identity}" + (f" -> {_json(d.value)}" if d.value is not None else "") for d in c.decisions
+        )
+        lines.append(
+            f"step {c.step:>3}  {c.source:<6}  next: {', '.join(c.next) or '-':<20} {_when(c.created_at)}"
+            + (f"  [{who}]" if who else "")
+        )
         lines.append(f"          values: {_json(c.values) if c.values is not None else '(no longer kept)'}")
     return lines or ["no checkpoints"]
 

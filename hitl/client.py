@@ -67,6 +67,7 @@ from hitl.types import (
     RunNotFoundError,
     StateSnapshot,
 )
+
 if TYPE_CHECKING:
     import temporalio.worker
 
@@ -347,7 +348,9 @@ class Client:
 
         graphs = list(graphs) if graphs is not None else list((self._graphs or catalog.by_name()).values())
         cached = CACHED_RUNS if max_cached_workflows is None else max_cached_workflows
-        async with create_worker(self.temporal, graphs, task_queue=self.task_queue, max_cached_workflows=cached) as worker:
+        async with create_worker(
+            self.temporal, graphs, task_queue=self.task_queue, max_cached_workflows=cached
+        ) as worker:
             await wait_until_polling(self.temporal, self.task_queue, worker.config()["identity"] or "")
             yield worker
 
@@ -416,15 +419,31 @@ class Run:
 
     @overload
     async def resume(
-        self, value: Any = ..., *, map: dict[str, Any] | None = ..., update: dict[str, Any] | None = ..., goto: str | list[str] | None = ...,
-        wait: bool = ..., request_id: str | None = ..., identity: str | None = ..., roles: Sequence[str] | None = ...,
+        self,
+        value: Any = ...,
+        *,
+        map: dict[str, Any] | None = ...,
+        update: dict[str, Any] | None = ...,
+        goto: str | list[str] | None = ...,
+        wait: bool = ...,
+        request_id: str | None = ...,
+        identity: str | None = ...,
+        roles: Sequence[str] | None = ...,
         queue: Literal[False] = ...,
     ) -> StateSnapshot: ...
 
     @overload
     async def resume(
-        self, value: Any = ..., *, map: dict[str, Any] | None = ..., update: dict[str, Any] | None = ..., goto: str | list[str] | None = ...,
-        wait: bool = ..., request_id: str | None = ..., identity: str | None = ..., roles: Sequence[str] | None = ...,
+        self,
+        value: Any = ...,
+        *,
+        map: dict[str, Any] | None = ...,
+        update: dict[str, Any] | None = ...,
+        goto: str | list[str] | None = ...,
+        wait: bool = ...,
+        request_id: str | None = ...,
+        identity: str | None = ...,
+        roles: Sequence[str] | None = ...,
         queue: bool,
     ) -> StateSnapshot | Queued: ...
 
@@ -453,7 +472,9 @@ class Run:
             try:
                 await check_workers(self.client.temporal, self.client.task_queue)
             except NoWorkerError:
-                await self.send_resume(value, map=map, update=update, goto=goto, identity=identity, roles=roles, request_id=request_id)
+                await self.send_resume(
+                    value, map=map, update=update, goto=goto, identity=identity, roles=roles, request_id=request_id
+                )
                 return Queued(self.run_id)
         snapshot = await self._update("resume", req, "the decision")
         if wait and snapshot.status == "running":  # the run moved to a fresh history meanwhile
@@ -500,15 +521,26 @@ class Run:
             raise InvalidInputError(f"values must be a JSON object of state keys; got {type(values).__name__}")
         check_size(values, MAX_DECISION_BYTES, "values")
         req = UpdateStateRequest(
-            identity=identity or self.client.identity, roles=self._roles(roles), values=values, as_node=as_node, request_id=request_id
+            identity=identity or self.client.identity,
+            roles=self._roles(roles),
+            values=values,
+            as_node=as_node,
+            request_id=request_id,
         )
         return await self._update("update_state", req, "the edit")
 
     async def cancel(
-        self, reason: str = "", *, identity: str | None = None, roles: Sequence[str] | None = None, request_id: str | None = None
+        self,
+        reason: str = "",
+        *,
+        identity: str | None = None,
+        roles: Sequence[str] | None = None,
+        request_id: str | None = None,
     ) -> StateSnapshot:
         """End the run, as a decision: checked (reviewers guard it like any override) and recorded."""
-        req = CancelRequest(identity=identity or self.client.identity, roles=self._roles(roles), reason=reason, request_id=request_id)
+        req = CancelRequest(
+            identity=identity or self.client.identity, roles=self._roles(roles), reason=reason, request_id=request_id
+        )
         return await self._update("cancel", req, "the cancellation")
 
     async def _update(self, name: str, req: Request, what: str) -> StateSnapshot:
@@ -543,14 +575,27 @@ class Run:
         return list(roles) if roles is not None else list(self.client.roles)
 
     def _resume_request(
-        self, value: Any, map: Any, update: Any, goto: Any, wait: bool,
-        identity: str | None, roles: Sequence[str] | None, request_id: str | None,
+        self,
+        value: Any,
+        map: Any,
+        update: Any,
+        goto: Any,
+        wait: bool,
+        identity: str | None,
+        roles: Sequence[str] | None,
+        request_id: str | None,
     ) -> ResumeRequest:
         if isinstance(value, Command):
             if map is not None or update is not None or goto is not None:
                 raise InvalidInputError("pass either a Command or keyword arguments to resume(), not both")
             value, update, goto = (value.resume if value.resume is not None else NO_VALUE), value.update, value.goto
-        if isinstance(value, dict) and map is None and value and all(isinstance(k, str) for k in value) and _looks_like_map(value):
+        if (
+            isinstance(value, dict)
+            and map is None
+            and value
+            and all(isinstance(k, str) for k in value)
+            and _looks_like_map(value)
+        ):
             value, map = NO_VALUE, value
         if map is not None and value is not NO_VALUE:
             raise InvalidInputError("pass a single value or a map of interrupt id to value, not both")

@@ -43,8 +43,7 @@ class Branch:
                 item = self.path_map[item]
             if not isinstance(item, str) or (item != END and item not in nodes):
                 raise GraphValidationError(
-                    f"router of '{source}' returned {item!r}; it must name a node "
-                    f"({', '.join(nodes)}) or END"
+                    f"router of '{source}' returned {item!r}; it must name a node ({', '.join(nodes)}) or END"
                 )
             out.append(item)
         return out
@@ -174,7 +173,9 @@ class StateGraph:
     def set_entry_point(self, key: str) -> StateGraph:
         return self.add_edge(START, key)
 
-    def set_conditional_entry_point(self, path: Router, path_map: dict[Hashable, str] | list[str] | None = None) -> StateGraph:
+    def set_conditional_entry_point(
+        self, path: Router, path_map: dict[Hashable, str] | list[str] | None = None
+    ) -> StateGraph:
         return self.add_conditional_edges(START, path, path_map)
 
     def set_finish_point(self, key: str) -> StateGraph:
@@ -208,7 +209,9 @@ class StateGraph:
                 raise GraphValidationError(f"graph '{name}': edge to unknown node '{edge.target}'; nodes are {nodes}")
         for src, branches in self._def.branches.items():
             if src != START and src not in known:
-                raise GraphValidationError(f"graph '{name}': conditional edge from unknown node '{src}'; nodes are {nodes}")
+                raise GraphValidationError(
+                    f"graph '{name}': conditional edge from unknown node '{src}'; nodes are {nodes}"
+                )
             for branch in branches:
                 for target in (branch.path_map or {}).values():
                     if target != END and target not in known:

@@ -56,9 +56,23 @@ _scope: contextvars.ContextVar[_NodeScope | None] = contextvars.ContextVar("hitl
 
 
 @overload
-def interrupt(value: Any, *, schema: type[T], reviewers: Sequence[str] | None = None, timeout: timedelta | None = None, default: Any = ...) -> T: ...
+def interrupt(
+    value: Any,
+    *,
+    schema: type[T],
+    reviewers: Sequence[str] | None = None,
+    timeout: timedelta | None = None,
+    default: Any = ...,
+) -> T: ...
 @overload
-def interrupt(value: Any, *, schema: None = None, reviewers: Sequence[str] | None = None, timeout: timedelta | None = None, default: Any = ...) -> Any: ...
+def interrupt(
+    value: Any,
+    *,
+    schema: None = None,
+    reviewers: Sequence[str] | None = None,
+    timeout: timedelta | None = None,
+    default: Any = ...,
+) -> Any: ...
 def interrupt(
     value: Any,
     *,
@@ -101,10 +115,16 @@ def interrupt(
         try:
             return adapter.validate_python(answer)
         except pydantic.ValidationError as e:  # the edge validated it; this is a deploy skew
-            raise HitlError(f"answer to interrupt #{index} of node '{scope.node}' does not fit: {one_line(e)}") from None
+            raise HitlError(
+                f"answer to interrupt #{index} of node '{scope.node}' does not fit: {one_line(e)}"
+            ) from None
     json_schema = adapter.json_schema() if adapter is not None else raw_schema
     shown = to_json(value, what=f"interrupt value in node '{scope.node}'")
-    refused = too_large([shown, default if default is not _NO_DEFAULT else None], MAX_QUESTION_BYTES, f"the interrupt() value of node '{scope.node}'")
+    refused = too_large(
+        [shown, default if default is not _NO_DEFAULT else None],
+        MAX_QUESTION_BYTES,
+        f"the interrupt() value of node '{scope.node}'",
+    )
     if refused:
         raise HitlError(refused)
     raise GraphInterrupt(
@@ -115,7 +135,9 @@ def interrupt(
             reviewers=list(reviewers) if reviewers else None,
             timeout_s=timeout.total_seconds() if timeout is not None else None,
             has_default=default is not _NO_DEFAULT,
-            default=None if default is _NO_DEFAULT else to_json(default, what=f"interrupt default in node '{scope.node}'"),
+            default=None
+            if default is _NO_DEFAULT
+            else to_json(default, what=f"interrupt default in node '{scope.node}'"),
         )
     )
 

@@ -69,8 +69,7 @@ class StateSchema:
         self.is_model = isinstance(schema, type) and issubclass(schema, pydantic.BaseModel)
         if not self.is_model and not _is_typeddict(schema):
             raise InvalidInputError(
-                f"StateGraph schema {schema!r} is not supported; "
-                "use a TypedDict or a pydantic BaseModel"
+                f"StateGraph schema {schema!r} is not supported; use a TypedDict or a pydantic BaseModel"
             )
         self.channels: dict[str, Channel] = {}
         hints = typing.get_type_hints(schema, include_extras=True)
@@ -94,8 +93,7 @@ class StateSchema:
         """Check `data` against the schema; return only the given keys, as JSON."""
         if not isinstance(data, dict):
             raise InvalidInputError(
-                f"{what} must be a JSON object with keys from {sorted(self.channels)}; "
-                f"got {type(data).__name__}"
+                f"{what} must be a JSON object with keys from {sorted(self.channels)}; got {type(data).__name__}"
             )
         self._check_keys(data, what=what, error=InvalidInputError)
         if self.is_model and what == "input":
@@ -119,8 +117,7 @@ class StateSchema:
         if self.is_model:
             return self.schema.model_validate(values)  # type: ignore[attr-defined]
         return {
-            k: (self.channels[k].adapter.validate_python(v) if k in self.channels else v)
-            for k, v in values.items()
+            k: (self.channels[k].adapter.validate_python(v) if k in self.channels else v) for k, v in values.items()
         }
 
     def check_update(self, update: Any, *, node: str) -> dict[str, Any]:
@@ -150,9 +147,7 @@ class StateSchema:
     def _check_keys(self, data: dict[str, Any], *, what: str, error: type[Exception]) -> None:
         unknown = [k for k in data if k not in self.channels]
         if unknown:
-            raise error(
-                f"{what} has unknown key(s) {unknown}; the state keys are {sorted(self.channels)}"
-            )
+            raise error(f"{what} has unknown key(s) {unknown}; the state keys are {sorted(self.channels)}")
 
 
 def to_json(value: Any, *, what: str) -> Any:
@@ -161,8 +156,7 @@ def to_json(value: Any, *, what: str) -> Any:
         return pydantic_core.to_jsonable_python(value)
     except pydantic_core.PydanticSerializationError:
         raise InvalidUpdateError(
-            f"{what}: {type(value).__name__} is not JSON-serialisable; use JSON types, "
-            "dataclasses or pydantic models"
+            f"{what}: {type(value).__name__} is not JSON-serialisable; use JSON types, dataclasses or pydantic models"
         ) from None
 
 

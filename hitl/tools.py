@@ -56,7 +56,10 @@ class Tool:
         return self.args_model.model_json_schema()
 
     def openai_schema(self) -> dict[str, Any]:
-        return {"type": "function", "function": {"name": self.name, "description": self.description, "parameters": self.json_schema()}}
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.json_schema()},
+        }
 
     async def run(self, args: Mapping[str, Any]) -> str:
         parsed = self.args_model.model_validate(dict(args))
@@ -112,7 +115,9 @@ def tool_node(
         elif isinstance(policy, dict):
             bad = [d for d in policy["allowed_decisions"] if d not in ALL_DECISIONS]
             if bad:
-                raise GraphValidationError(f"tool '{tool_name}': unknown decision(s) {bad}; allowed are {ALL_DECISIONS}")
+                raise GraphValidationError(
+                    f"tool '{tool_name}': unknown decision(s) {bad}; allowed are {ALL_DECISIONS}"
+                )
             policies[tool_name] = list(policy["allowed_decisions"])
             if "description" in policy:
                 descriptions[tool_name] = policy["description"]
@@ -126,7 +131,11 @@ def tool_node(
         if reviewed:
             request = {
                 "action_requests": [
-                    {"name": c.name, "args": c.args, "description": descriptions.get(c.name, f"Tool call {c.name} needs review")}
+                    {
+                        "name": c.name,
+                        "args": c.args,
+                        "description": descriptions.get(c.name, f"Tool call {c.name} needs review"),
+                    }
                     for c in reviewed
                 ],
                 "review_configs": [{"action_name": c.name, "allowed_decisions": policies[c.name]} for c in reviewed],
@@ -143,13 +152,17 @@ async def _execute(by_name: dict[str, Tool], call: ToolCall, decision: dict[str,
     kind = decision["type"] if decision else "approve"
     if kind == "reject":
         reason = decision.get("message") if decision else None
-        return Message.tool(f"The reviewer rejected this call to {call.name}" + (f": {reason}" if reason else "."), call.id, call.name)
+        return Message.tool(
+            f"The reviewer rejected this call to {call.name}" + (f": {reason}" if reason else "."), call.id, call.name
+        )
     if kind == "respond":
         return Message.tool(str(decision.get("message", "")) if decision else "", call.id, call.name)
     args = decision["edited_action"]["args"] if kind == "edit" and decision else call.args
     target = by_name.get(call.name)
     if target is None:
-        return Message.tool(f"Error: there is no tool named {call.name}; tools are {sorted(by_name)}", call.id, call.name)
+        return Message.tool(
+            f"Error: there is no tool named {call.name}; tools are {sorted(by_name)}", call.id, call.name
+        )
     try:
         return Message.tool(await target.run(args), call.id, call.name)
     except pydantic.ValidationError as e:
@@ -181,7 +194,13 @@ def review_schema(reviewed: Sequence[tuple[Tool, list[DecisionType]]]) -> dict[s
     return {
         "type": "object",
         "properties": {
-            "decisions": {"type": "array", "prefixItems": items, "items": False, "minItems": len(items), "maxItems": len(items)}
+            "decisions": {
+                "type": "array",
+                "prefixItems": items,
+                "items": False,
+                "minItems": len(items),
+                "maxItems": len(items),
+            }
         },
         "required": ["decisions"],
     }

@@ -68,7 +68,15 @@ class WorkerProcess:
     def start(self, graphs_ref: str = "tests.graphs", env: dict[str, str] | None = None) -> WorkerProcess:
         """`env` adds to the environment, e.g. HITL_ENCRYPTION_KEY for a worker with a key."""
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "worker.py"), graphs_ref, "--address", self.address, "--task-queue", self.task_queue],
+            [
+                sys.executable,
+                str(ROOT / "worker.py"),
+                graphs_ref,
+                "--address",
+                self.address,
+                "--task-queue",
+                self.task_queue,
+            ],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
             start_new_session=True,

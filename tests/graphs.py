@@ -305,7 +305,9 @@ def _write(state: ReviewState) -> dict:
 
 def _review(state: ReviewState) -> Command:
     answer = interrupt({"draft": state["draft"]}, schema=Literal["approve", "reject"])
-    return Command(update={"log": [f"review:{answer}:{state['draft']}"]}, goto="publish" if answer == "approve" else "discard")
+    return Command(
+        update={"log": [f"review:{answer}:{state['draft']}"]}, goto="publish" if answer == "approve" else "discard"
+    )
 
 
 def _publish(state: ReviewState) -> dict:
@@ -561,6 +563,7 @@ fault_b.add_edge("n2", "decide")
 fault_b.add_edge("decide", "n3")
 fault_b.add_edge("n3", "n4")
 faulty = fault_b.compile(name="faulty")
+
 
 def _unserialisable(state: FlakyState) -> dict:
     return {"key": object()}

@@ -27,13 +27,22 @@ class Result:
 
 
 async def cli(
-    client: hitl.Client, *args: str, env: dict[str, str] | None = None, graphs: tuple[str, ...] = ("tests.graphs", "examples")
+    client: hitl.Client,
+    *args: str,
+    env: dict[str, str] | None = None,
+    graphs: tuple[str, ...] = ("tests.graphs", "examples"),
 ) -> Result:
     """Run `python starter.py ARGS` without blocking the in-process worker."""
     address = client.temporal.service_client.config.target_host
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "starter.py"), *args,
-        "--address", address, "--task-queue", TASK_QUEUE, *(("--graphs", *graphs) if graphs else ()),
+        sys.executable,
+        str(ROOT / "starter.py"),
+        *args,
+        "--address",
+        address,
+        "--task-queue",
+        TASK_QUEUE,
+        *(("--graphs", *graphs) if graphs else ()),
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), "HITL_IDENTITY": "cli-user", **(env or {})},
         stdout=asyncio.subprocess.PIPE,

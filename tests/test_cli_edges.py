@@ -69,9 +69,13 @@ async def hitl_cmd(*args: str, env: dict[str, str] | None = None) -> Result:
     """`python starter.py ARGS` with no server named anywhere: for `dev`, which starts its own."""
     base = {k: v for k, v in os.environ.items() if k not in ("TEMPORAL_ADDRESS", "HITL_GRAPHS")}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "starter.py"), *args,
-        cwd=ROOT, env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        str(ROOT / "starter.py"),
+        *args,
+        cwd=ROOT,
+        env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), 60)
@@ -138,9 +142,20 @@ async def test_output_into_a_pipe_that_closes_early_exits_quietly(client: hitl.C
     await run.result()
     read_end, write_end = os.pipe()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "starter.py"), "state", run.run_id,
-        "--address", server_address(client), "--task-queue", TASK_QUEUE, "--graphs", "tests.graphs",
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=write_end, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        str(ROOT / "starter.py"),
+        "state",
+        run.run_id,
+        "--address",
+        server_address(client),
+        "--task-queue",
+        TASK_QUEUE,
+        "--graphs",
+        "tests.graphs",
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=write_end,
+        stderr=asyncio.subprocess.PIPE,
     )
     os.close(write_end)
     with os.fdopen(read_end, "rb") as head:
@@ -226,7 +241,9 @@ async def test_start_wait_of_a_run_that_fails_exits_1_and_says_why(client: hitl.
 
 async def test_list_shows_paused_runs_as_interrupted(client: hitl.Client) -> None:
     paused, done, failed, killed = [await client.start(g, {}) for g in ("review", "chain", "unserialisable", "review")]
-    bare = await client._start(RunInput(graph=graphs.review.spec(), input={}, identity="t"), f"bare-{uuid.uuid4().hex[:8]}")
+    bare = await client._start(
+        RunInput(graph=graphs.review.spec(), input={}, identity="t"), f"bare-{uuid.uuid4().hex[:8]}"
+    )
     for run in (paused, killed, bare):
         await wait_for(run, "interrupted")
     await done.result()
@@ -280,7 +297,10 @@ async def test_dev_refuses_server_flags_when_a_server_is_named(
     args = [server.address if f == "ADDRESS" else f for f in flags]
     env = {"TEMPORAL_ADDRESS": server.address} if "--address" not in flags else {}
     line = one_line_error(await hitl_cmd("dev", "--no-demo", *args, env=env))
-    assert f"not starting the embedded server (so {' and '.join(f for f in args if f in ('--port', '--data-dir'))} would do nothing)" in line
+    assert (
+        f"not starting the embedded server (so {' and '.join(f for f in args if f in ('--port', '--data-dir'))} would do nothing)"
+        in line
+    )
     assert f"because {named}{server.address}" in line and fix in line, line
 
 
@@ -304,9 +324,17 @@ async def start_dev(*args: str, env: dict[str, str] | None = None) -> asyncio.su
     """`hitl dev` in its own process group, as a terminal runs it: Ctrl-C goes to the group."""
     base = {k: v for k, v in os.environ.items() if k not in ("TEMPORAL_ADDRESS", "HITL_GRAPHS")}
     return await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "starter.py"), "dev", "--no-demo", "--no-web", *args,
-        cwd=ROOT, env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+        sys.executable,
+        str(ROOT / "starter.py"),
+        "dev",
+        "--no-demo",
+        "--no-web",
+        *args,
+        cwd=ROOT,
+        env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
     )
 
 

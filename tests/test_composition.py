@@ -107,7 +107,9 @@ def http_sink() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     server.shutdown()
 
 
-async def test_webhook_posts_the_pending_question(client: hitl.Client, http_sink: tuple[str, list[dict[str, Any]]]) -> None:
+async def test_webhook_posts_the_pending_question(
+    client: hitl.Client, http_sink: tuple[str, list[dict[str, Any]]]
+) -> None:
     url, received = http_sink
     graph = graphs.review_b.compile(name="review_webhook", notify=webhook(url))
     other = hitl.Client(client.temporal, task_queue="hitl-webhook", graphs=[graph])

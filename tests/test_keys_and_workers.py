@@ -168,11 +168,17 @@ async def test_key_rules_judge_live_workers_that_advertise_keys(client: hitl.Cli
         f"KeyMismatchError: this client encrypts with key 'default' (fingerprint {f2}) but no live worker on task queue 'q' "
         f"on namespace 'default' holds it (they hold {f1}): client and worker use different keys; nothing was sent"
     )
-    assert (await verdict(None, keyed)).startswith(f"KeyMismatchError: this client has no encryption key but the workers on task queue 'q' on namespace 'default' encrypt (key fingerprints {f1})")
-    assert (await verdict(k1, keyed, keyless)).startswith(f"KeyMismatchError: this client encrypts with key 'default' (fingerprint {f1}) but worker '2@h hitl-keys=none'")
+    assert (await verdict(None, keyed)).startswith(
+        f"KeyMismatchError: this client has no encryption key but the workers on task queue 'q' on namespace 'default' encrypt (key fingerprints {f1})"
+    )
+    assert (await verdict(k1, keyed, keyless)).startswith(
+        f"KeyMismatchError: this client encrypts with key 'default' (fingerprint {f1}) but worker '2@h hitl-keys=none'"
+    )
     # Queueing needs no live worker, but a keyless client still may not write into encrypted runs.
     assert await verdict(None, queue=True) == "ok"
-    assert (await verdict(None, dataclasses.replace(keyed, live=False), queue=True)).startswith("KeyMismatchError: this client has no encryption key")
+    assert (await verdict(None, dataclasses.replace(keyed, live=False), queue=True)).startswith(
+        "KeyMismatchError: this client has no encryption key"
+    )
 
 
 async def test_a_passed_check_is_reused_for_five_seconds(client: hitl.Client, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -222,7 +228,9 @@ async def keyed(client: hitl.Client, server: DevServer) -> AsyncIterator[Keyed]:
         worker.kill()
 
 
-async def test_workers_advertise_the_fingerprints_of_their_keys(keyed: Keyed, worker_process: WorkerProcess, client: hitl.Client) -> None:
+async def test_workers_advertise_the_fingerprints_of_their_keys(
+    keyed: Keyed, worker_process: WorkerProcess, client: hitl.Client
+) -> None:
     assert keyed.identity.endswith(f" hitl-keys={fingerprint(keyed.key)}")
     keyless = await _serving(client, worker_process.start())
     assert keyless.endswith(" hitl-keys=none")
@@ -284,7 +292,10 @@ async def test_a_client_with_a_key_refuses_a_keyless_worker(client: hitl.Client,
     key = _key()
     mine = await _encrypted_client(client, {"default": key}, "default", worker_process.task_queue)
     run_id = f"keyed-{uuid.uuid4().hex[:8]}"
-    with pytest.raises(KeyMismatchError, match=rf"fingerprint {fingerprint(key)}\) but worker '{identity}' on task queue .* holds no key"):
+    with pytest.raises(
+        KeyMismatchError,
+        match=rf"fingerprint {fingerprint(key)}\) but worker '{identity}' on task queue .* holds no key",
+    ):
         await mine.start("review", {}, run_id=run_id)
     assert not await _exists(client, run_id)
 
@@ -334,7 +345,9 @@ async def test_no_worker_refuses_within_seconds_and_writes_nothing(client: hitl.
     queued = await _cli(client, bare.task_queue, "resume", run.run_id, "--value", '"approve"', "--queue")
     assert queued.code == 0, queued.err
     assert queued.out.strip() == str(Queued(run.run_id))
-    assert queued.out.startswith(f"accepted: run {run.run_id} has no worker right now; the decision is queued in its history")
+    assert queued.out.startswith(
+        f"accepted: run {run.run_id} has no worker right now; the decision is queued in its history"
+    )
     assert await event_count(client, run.run_id) == before + 1  # the signal, nothing else
     await client.temporal.get_workflow_handle(run.run_id).terminate("test over: nobody serves this queue")
 

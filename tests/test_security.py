@@ -28,7 +28,9 @@ def _key() -> bytes:
 
 async def _encrypted_client(client: hitl.Client, keys: dict[str, bytes], current: str, queue: str) -> hitl.Client:
     converter = dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(keys, current))
-    temporal = await temporalio.client.Client.connect(client.temporal.service_client.config.target_host, data_converter=converter)
+    temporal = await temporalio.client.Client.connect(
+        client.temporal.service_client.config.target_host, data_converter=converter
+    )
     return hitl.Client(temporal, task_queue=queue, graphs=graphs.GRAPHS, identity=f"{SECRET}-who")
 
 
@@ -109,7 +111,10 @@ async def test_only_named_reviewers_and_roles_may_answer(client: hitl.Client) ->
     paused = await wait_for(run, "interrupted")
     assert paused.interrupts[0].reviewers == ["alice", "role:finance"]
     before = await event_count(client, run.run_id)
-    with pytest.raises(hitl.DecisionRejectedError, match=r"'bob' may not answer interrupt .*; its reviewers are \['alice', 'role:finance'\]"):
+    with pytest.raises(
+        hitl.DecisionRejectedError,
+        match=r"'bob' may not answer interrupt .*; its reviewers are \['alice', 'role:finance'\]",
+    ):
         await run.resume("ok", identity="bob")
     sales = hitl.Client(client.temporal, task_queue=client.task_queue, identity="carol", roles=["sales"])
     with pytest.raises(hitl.DecisionRejectedError, match="'carol' may not answer"):

@@ -28,7 +28,9 @@ async def visible(http: httpx.AsyncClient, ids: list[str], status: str = "interr
     """Wait until the visibility store lists the runs (it trails the runs a little)."""
     for _ in range(100):
         n = (await http.post("/threads/count", json={"status": status, "metadata": {}})).json()
-        found = await http.post("/threads/search", json={"ids": ids, "status": status, "limit": len(ids), "select": ["thread_id"]})
+        found = await http.post(
+            "/threads/search", json={"ids": ids, "status": status, "limit": len(ids), "select": ["thread_id"]}
+        )
         if len(found.json()) == len(ids) and n >= len(ids):
             return
         await asyncio.sleep(0.1)
@@ -40,9 +42,18 @@ async def test_search_filters_by_status_graph_and_node(served: Served) -> None:
     [b] = await paused(served.client, "tool_review", messages=[{"role": "user", "content": "Please refund order 42."}])
     async with served.http() as http:
         await visible(http, [a.run_id, b.run_id])
-        by_graph = (await http.post("/threads/search", json={"status": "interrupted", "metadata": {"graph_id": "tool_review"}, "limit": 1000})).json()
+        by_graph = (
+            await http.post(
+                "/threads/search",
+                json={"status": "interrupted", "metadata": {"graph_id": "tool_review"}, "limit": 1000},
+            )
+        ).json()
         assert b.run_id in {t["thread_id"] for t in by_graph} and a.run_id not in {t["thread_id"] for t in by_graph}
-        by_node = (await http.post("/threads/search", json={"status": "interrupted", "metadata": {"node": "review"}, "limit": 1000})).json()
+        by_node = (
+            await http.post(
+                "/threads/search", json={"status": "interrupted", "metadata": {"node": "review"}, "limit": 1000}
+            )
+        ).json()
         assert a.run_id in {t["thread_id"] for t in by_node} and b.run_id not in {t["thread_id"] for t in by_node}
         thread = next(t for t in by_node if t["thread_id"] == a.run_id)
         assert thread["values"]["topic"] == "tea" and list(thread["interrupts"].values())[0][0]["value"]["question"]
@@ -57,7 +68,13 @@ async def test_search_pages_and_sorts_by_waiting_since(served: Served) -> None:
     ids = sorted(waited, key=lambda i: (waited[i], i))
     async with served.http() as http:
         await visible(http, ids)
-        body = {"status": "interrupted", "ids": ids, "sort_by": "updated_at", "sort_order": "asc", "select": ["thread_id", "updated_at"]}
+        body = {
+            "status": "interrupted",
+            "ids": ids,
+            "sort_by": "updated_at",
+            "sort_order": "asc",
+            "select": ["thread_id", "updated_at"],
+        }
         pages = [(await http.post("/threads/search", json={**body, "limit": 2, "offset": o})).json() for o in (0, 2, 4)]
         listed = [t["thread_id"] for p in pages for t in p]
         assert listed == ids and [len(p) for p in pages] == [2, 2, 1]
@@ -89,7 +106,9 @@ async def test_a_created_thread_is_idle_until_a_run_starts_on_it(served: Served)
         assert (await http.get(f"/threads/{tid}")).json()["status"] == "idle"
         assert (await http.get(f"/threads/{tid}/state")).json()["values"] == {}
         assert (await http.post(f"/threads/{tid}/history", json={})).json() == []
-        out = (await http.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "approval", "input": {"topic": "tea"}})).json()
+        out = (
+            await http.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "approval", "input": {"topic": "tea"}})
+        ).json()
         assert out["__interrupt__"][0]["value"]["question"] == "Publish this draft?"
         again = await http.post("/threads", json={"thread_id": tid})
         assert again.status_code == 409 and "exists already" in again.json()["detail"]
@@ -114,7 +133,9 @@ async def test_same_idempotency_key_decides_once(served: Served) -> None:
 async def test_update_state_as_node_records_who_and_which_node(served: Served) -> None:
     [run] = await paused(served.client, "edit_state")
     async with served.http("tok-carol") as http:
-        response = await http.post(f"/threads/{run.run_id}/state", json={"values": {"draft": "Better."}, "as_node": "generate"})
+        response = await http.post(
+            f"/threads/{run.run_id}/state", json={"values": {"draft": "Better."}, "as_node": "generate"}
+        )
     assert response.status_code == 200
     [edit] = [d for d in (await run.get_state()).decisions if d.kind == "update_state"]
     assert (edit.identity, edit.node, edit.value) == ("carol", "generate", {"draft": "Better."})
@@ -123,7 +144,10 @@ async def test_update_state_as_node_records_who_and_which_node(served: Served) -
 async def test_identity_cannot_be_claimed_in_the_body(served: Served) -> None:
     [run] = await paused(served.client, "guarded", draft="x")
     async with served.http("tok-bob") as http:
-        forged = await http.post(f"/threads/{run.run_id}/runs/wait", json={"assistant_id": "guarded", "command": {"resume": "ok"}, "identity": "alice"})
+        forged = await http.post(
+            f"/threads/{run.run_id}/runs/wait",
+            json={"assistant_id": "guarded", "command": {"resume": "ok"}, "identity": "alice"},
+        )
     assert forged.status_code == 422 and "'identity'" in forged.json()["detail"]
 
 
@@ -131,13 +155,23 @@ async def test_trusted_proxy_headers_carry_identity_and_roles(client: hitl.Clien
     app = create_app(client, HeaderAuth("X-Forwarded-User", "X-Forwarded-Groups"))
     [run] = await paused(client, "guarded", draft="x")
     async with running(app) as url, httpx.AsyncClient(base_url=url) as http:
-        missing = await http.post(f"/threads/{run.run_id}/runs/wait", json={"assistant_id": "guarded", "command": {"resume": "ok"}})
+        missing = await http.post(
+            f"/threads/{run.run_id}/runs/wait", json={"assistant_id": "guarded", "command": {"resume": "ok"}}
+        )
         assert missing.status_code == 401 and "X-Forwarded-User" in missing.json()["detail"]
         headers = {"X-Forwarded-User": "dave", "X-Forwarded-Groups": "ops"}
-        refused = await http.post(f"/threads/{run.run_id}/runs/wait", json={"assistant_id": "guarded", "command": {"resume": "ok"}}, headers=headers)
+        refused = await http.post(
+            f"/threads/{run.run_id}/runs/wait",
+            json={"assistant_id": "guarded", "command": {"resume": "ok"}},
+            headers=headers,
+        )
         assert refused.status_code == 409 and "'dave' may not answer" in refused.json()["detail"]
         headers["X-Forwarded-Groups"] = "ops, finance"
-        ok = await http.post(f"/threads/{run.run_id}/runs/wait", json={"assistant_id": "guarded", "command": {"resume": "ok"}}, headers=headers)
+        ok = await http.post(
+            f"/threads/{run.run_id}/runs/wait",
+            json={"assistant_id": "guarded", "command": {"resume": "ok"}},
+            headers=headers,
+        )
         assert ok.status_code == 200
     [decision] = [d for d in (await run.get_state()).decisions if d.kind == "resume"]
     assert decision.identity == "dave"
@@ -192,4 +226,4 @@ async def test_openapi_and_health(served: Served) -> None:
         assert "/threads/{thread_id}/runs/wait" in spec["paths"] and "/ui/runs/{run_id}/answer" not in spec["paths"]
         docs = await http.get("/docs", headers={"accept": "text/html"})
         assert docs.status_code == 200 and "/threads/{thread_id}/runs/wait" in docs.text
-        assert "cdn" not in docs.text.lower() and "<script src=\"http" not in docs.text
+        assert "cdn" not in docs.text.lower() and '<script src="http' not in docs.text

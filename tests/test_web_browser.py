@@ -90,7 +90,9 @@ async def test_edit_state_then_continue(served: Served, open_as) -> None:  # noq
     run = await started(served.client, "edit_state", {"topic": "tea"})
     page = await open_as("tok-carol", f"/runs/{run.run_id}")
     editor = page.locator("textarea[name=values]")
-    text = (await editor.input_value()).replace("Tea is great. We think you will like tea.", "Tea, edited in a browser.")
+    text = (await editor.input_value()).replace(
+        "Tea is great. We think you will like tea.", "Tea, edited in a browser."
+    )
     await editor.fill(text)
     diff = page.locator("[data-state-diff] table.diff")
     await diff.wait_for()

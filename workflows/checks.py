@@ -64,7 +64,9 @@ def already_applied(view: RunView, req: Request) -> bool:
         return False
     digest, _, who = view.requests[req.request_id].partition(" ")
     if digest != request_digest(req):
-        reject(f"request id '{req.request_id}' was already used for a different decision ({who}); send a new request id")
+        reject(
+            f"request id '{req.request_id}' was already used for a different decision ({who}); send a new request id"
+        )
     return True
 
 
@@ -108,7 +110,9 @@ def check_resume(view: RunView, req: ResumeRequest) -> None:
                 "resume with no value (optionally with update or goto)"
             )
         if len(view.pending) > 1:
-            reject(f"{len(view.pending)} interrupts are pending ({', '.join(sorted(by_id))}); answer with a map of interrupt id to value")
+            reject(
+                f"{len(view.pending)} interrupts are pending ({', '.join(sorted(by_id))}); answer with a map of interrupt id to value"
+            )
     elif view.pending and not req.goto:
         reject(f"interrupt(s) {sorted(by_id)} are waiting for an answer; resume with a value, a map, or goto")
     for interrupt_id, value in answers(req, view.pending).items():

@@ -126,9 +126,17 @@ async def guarded_signals_fork_cancel(c: hitl.Client) -> str:
 
 
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
-    approval, edit_state, validate_input, tool_review, parallel_and_signal,
-    goto_and_edit_as_node, subgraph, deadline, continue_as_new,
-    edit_reasks, guarded_signals_fork_cancel,
+    approval,
+    edit_state,
+    validate_input,
+    tool_review,
+    parallel_and_signal,
+    goto_and_edit_as_node,
+    subgraph,
+    deadline,
+    continue_as_new,
+    edit_reasks,
+    guarded_signals_fork_cancel,
 ]
 
 
@@ -156,7 +164,9 @@ async def record(server: DevServer, names: list[str]) -> None:
                     history = await client.temporal.get_workflow_handle(workflow_id, run_id=w.run_id).fetch_history()
                     n += 1
                     path = HERE / f"{scenario.__name__}-{n}.json"
-                    path.write_text(json.dumps({"workflow_id": workflow_id, "history": json.loads(history.to_json())}, indent=1))
+                    path.write_text(
+                        json.dumps({"workflow_id": workflow_id, "history": json.loads(history.to_json())}, indent=1)
+                    )
             print(f"recorded {scenario.__name__}: {n} run(s)", flush=True)
 
 
