@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from hitl.graph import CompiledGraph, StateGraph
 from hitl.types import GraphValidationError, UnknownGraphError

@@ -13,11 +13,11 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
-from typing import Any, Callable, Coroutine, Sequence, TextIO
+from typing import Any, TextIO
 
 from hitl import catalog
 from hitl._protocol import DEFAULT_TASK_QUEUE
@@ -616,7 +616,7 @@ def table(headers: list[str], rows: list[list[str]], empty: str = "nothing to sh
     if not rows:
         return [empty]
     cells = [[_escape(str(x)) for x in r] for r in [headers, *rows]]
-    widths = [max(len(x) for x in col) for col in zip(*cells)]
+    widths = [max(len(x) for x in col) for col in zip(*cells, strict=False)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     return [fmt.format(*r).rstrip() for r in cells]
 

@@ -13,11 +13,11 @@ import dataclasses
 import getpass
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import temporalio.api.enums.v1
 import temporalio.api.operatorservice.v1
@@ -31,9 +31,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from hitl import catalog
 from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_large
 from hitl._policy import override_refused, values_refused
-from hitl._workers import Queued, check_workers, explaining, wait_until_polling
-from hitl.codec import from_env as codec_from_env
-from hitl.codec import with_codec
 from hitl._protocol import (
     DEFAULT_TASK_QUEUE,
     GRAPH,
@@ -53,6 +50,9 @@ from hitl._protocol import (
     UpdateStateRequest,
     request_digest,
 )
+from hitl._workers import Queued, check_workers, explaining, wait_until_polling
+from hitl.codec import from_env as codec_from_env
+from hitl.codec import with_codec
 from hitl.graph import CompiledGraph
 from hitl.types import (
     Checkpoint,

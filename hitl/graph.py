@@ -9,9 +9,10 @@ only ever sees names.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Callable, Hashable, Sequence
+from typing import Any
 
 import temporalio.common
 

@@ -14,9 +14,10 @@ unanswered one pauses the run again.
 from __future__ import annotations
 
 import contextvars
-from datetime import timedelta
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence, TypeVar, overload
+from datetime import timedelta
+from typing import Any, TypeVar, overload
 
 import pydantic
 

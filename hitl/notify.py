@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from typing import Callable, Mapping
 
 from hitl.types import StateSnapshot
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import operator
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 import pydantic
 import pydantic_core

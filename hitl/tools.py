@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Mapping, Sequence, TypedDict, Union
+from typing import Any, Literal, TypedDict
 
 import pydantic
 from typing_extensions import NotRequired
@@ -40,7 +41,7 @@ class InterruptOnConfig(TypedDict):
     description: NotRequired[str]
 
 
-Policy = Union[bool, InterruptOnConfig]
+Policy = bool | InterruptOnConfig
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def tool_node(
                 "review_configs": [{"action_name": c.name, "allowed_decisions": policies[c.name]} for c in reviewed],
             }
             answer = interrupt(request, schema=review_schema([(by_name[c.name], policies[c.name]) for c in reviewed]))
-            decisions = {c.id: d for c, d in zip(reviewed, answer["decisions"])}
+            decisions = {c.id: d for c, d in zip(reviewed, answer["decisions"], strict=False)}
         results = [await _execute(by_name, call, decisions.get(call.id)) for call in calls]
         return {messages_key: [m.to_state() for m in results]}
 

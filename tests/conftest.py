@@ -3,7 +3,6 @@ with an in-process worker serving `tests.graphs`. Nothing here mocks Temporal.""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -19,6 +18,9 @@ import examples
 import hitl
 from hitl.server import DevServer
 from tests import graphs, trust_graphs
+
+# The web tests' `served` fixture (the app on uvicorn, against this session's server).
+pytest_plugins = ["tests.web_fixtures"]
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK_QUEUE = "hitl-tests"

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 import hitl
-from hitl.cli import BROKEN_PIPE_EXIT, build_parser
 from hitl._protocol import RunInput
+from hitl.cli import BROKEN_PIPE_EXIT, build_parser
 from hitl.client import check_run_id
 from hitl.server import DevServer
 from tests import graphs

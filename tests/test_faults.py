@@ -60,7 +60,7 @@ async def test_random_worker_kills_lose_nothing_and_repeat_nothing(
     await asyncio.wait_for(decider, 240)
     finals = await asyncio.wait_for(asyncio.gather(*(r.result() for r in runs)), 240)
     assert kills >= 3, "the chaos did not get to kill the worker mid-way"
-    for i, (run, final) in enumerate(zip(runs, finals)):
+    for i, (run, final) in enumerate(zip(runs, finals, strict=True)):
         assert final["trail"] == ["n1", "n2", f"decide:d{i}", "n3", "n4"], (run.run_id, final)
         decisions = (await run.get_state()).decisions
         assert [(d.value, d.identity) for d in decisions] == [(f"d{i}", "chaos")], run.run_id

@@ -294,7 +294,8 @@ async def test_inbox_explains_missing_search_attributes(client: hitl.Client, ser
     from hitl.server import temporal_binary
 
     address = client.temporal.service_client.config.target_host
-    subprocess.run(
+    await asyncio.to_thread(
+        subprocess.run,
         [temporal_binary(), "operator", "namespace", "create", "--namespace", "bare", "--address", address],
         check=True,
         capture_output=True,

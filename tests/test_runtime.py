@@ -12,7 +12,7 @@ import pytest
 import hitl
 from hitl import END, START, StateGraph
 from tests import graphs
-from tests.conftest import WorkerProcess, event_count, wait_for
+from tests.conftest import WorkerProcess, event_count
 
 
 async def test_linear_chain_runs_nodes_in_order(client: hitl.Client) -> None:

@@ -14,7 +14,7 @@ import hitl
 from hitl.web import HeaderAuth, NoAuth, create_app, search
 from hitl.web.testing import running
 from tests.conftest import event_count, wait_for
-from tests.web_fixtures import Served, served  # noqa: F401
+from tests.web_fixtures import Served
 
 
 async def paused(client: hitl.Client, graph: str = "approval", n: int = 1, **input: object) -> list[hitl.Run]:

@@ -14,7 +14,7 @@ import pytest_asyncio
 
 import hitl
 from tests.conftest import event_count, wait_for
-from tests.web_fixtures import Served, served  # noqa: F401
+from tests.web_fixtures import Served
 
 
 @dataclass

@@ -14,7 +14,7 @@ import pytest_asyncio
 import hitl
 from hitl.web.testing import CHROMIUM, launch_chromium
 from tests.conftest import event_count, wait_for
-from tests.web_fixtures import Served, served  # noqa: F401
+from tests.web_fixtures import Served
 
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"needs {CHROMIUM} (apt-get install chromium)")
 playwright_api = pytest.importorskip("playwright.async_api")

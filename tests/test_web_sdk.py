@@ -12,7 +12,7 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.schema import Command
 
-from tests.web_fixtures import Served, served  # noqa: F401
+from tests.web_fixtures import Served
 
 REFUND = {"messages": [{"role": "user", "content": "Please refund order 42."}]}
 

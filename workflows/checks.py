@@ -12,15 +12,15 @@ Who may do what is defined once, in `hitl/_policy.py`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, json_size, over_limit, too_large
-    from hitl._protocol import CancelRequest, GraphSpec, Request, ResumeRequest, UpdateStateRequest, request_digest
     from hitl._policy import may_review, override_refused, schema_refused, values_refused
+    from hitl._protocol import CancelRequest, GraphSpec, Request, ResumeRequest, UpdateStateRequest, request_digest
     from hitl._reducers import apply_builtin_writes
     from hitl.types import Interrupt
 
@@ -32,7 +32,7 @@ class RunView:
     spec: GraphSpec
     status: str
     busy: bool
-    pause: Optional[str]
+    pause: str | None
     next: list[str]
     pending: list[Interrupt]
     guard: list[list[str]]
@@ -155,7 +155,7 @@ def check_schema(value: Any, schema: dict[str, Any], what: str) -> None:
     _refuse_if(schema_refused(value, schema, what))
 
 
-def _refuse_if(reason: Optional[str]) -> None:
+def _refuse_if(reason: str | None) -> None:
     if reason:
         reject(reason)
 
