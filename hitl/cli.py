@@ -25,7 +25,7 @@ from hitl._workers import Queued
 from hitl.client import NO_VALUE, Client, Run, check_run_id, connect
 from hitl.graph import CompiledGraph
 from hitl.server import UI_PORT_OFFSET
-from hitl.types import HitlError, InvalidInputError, RunFailedError, StateSnapshot
+from hitl.types import Checkpoint, HitlError, InvalidInputError, RunFailedError, StateSnapshot
 from hitl.web.serve import add_options as web_options
 
 BROKEN_PIPE_EXIT = 141
@@ -493,8 +493,13 @@ async def _until_stopped() -> int:
     """Wait for Ctrl-C or SIGTERM; the exit code: 130 after Ctrl-C, as at any other moment
     of the command, and 0 after SIGTERM, a requested shutdown."""
     stopped: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def stop(code: int) -> None:
+        if not stopped.done():
+            stopped.set_result(code)
+
     for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 0)):
-        asyncio.get_running_loop().add_signal_handler(sig, lambda code=code: stopped.done() or stopped.set_result(code))
+        asyncio.get_running_loop().add_signal_handler(sig, stop, code)
     return await stopped
 
 
@@ -597,7 +602,7 @@ def render_state(s: StateSnapshot) -> list[str]:
     return lines
 
 
-def render_history(checkpoints: list[Any]) -> list[str]:
+def render_history(checkpoints: list[Checkpoint]) -> list[str]:
     lines = []
     for c in checkpoints:
         who = "; ".join(

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import temporalio.api.enums.v1
 import temporalio.api.operatorservice.v1
@@ -58,6 +58,7 @@ from hitl.types import (
     Checkpoint,
     Command,
     DecisionRejectedError,
+    Goto,
     HitlError,
     InvalidInputError,
     KeyMismatchError,
@@ -70,6 +71,9 @@ from hitl.types import (
 
 if TYPE_CHECKING:
     import temporalio.worker
+    from typing_extensions import TypeForm
+
+T = TypeVar("T")
 
 NO_VALUE: Any = object()
 POLL_SECONDS = 0.1
@@ -106,7 +110,7 @@ async def connect(
     graphs: Sequence[CompiledGraph] | None = None,
 ) -> Client:
     """Connect to Temporal: `address`, else `TEMPORAL_ADDRESS` / envconfig, else localhost:7233."""
-    config = dict(temporalio.envconfig.ClientConfig.load_client_connect_config())
+    config = temporalio.envconfig.ClientConfig.load_client_connect_config()  # a fresh dict, ours to change
     if address:
         config["target_host"] = address
     if namespace:
@@ -367,7 +371,9 @@ class Run:
     def __init__(self, client: Client, run_id: str) -> None:
         self.client = client
         self.run_id = run_id
-        self._handle = client.temporal.get_workflow_handle(run_id, result_type=dict)
+        self._handle: temporalio.client.WorkflowHandle[Any, dict[str, Any]] = client.temporal.get_workflow_handle(
+            run_id, result_type=dict
+        )
 
     def __repr__(self) -> str:
         return f"<Run {self.run_id}>"
@@ -558,9 +564,10 @@ class Run:
         while True:
             try:
                 with self._errors(what):
-                    return await self._handle.execute_update(
+                    snapshot: StateSnapshot = await self._handle.execute_update(
                         name, req, id=update_id, result_type=StateSnapshot, rpc_timeout=self.client.rpc_timeout
                     )
+                    return snapshot
             except temporalio.client.WorkflowUpdateRPCTimeoutOrCancelledError as e:
                 if isinstance(e.__cause__, asyncio.CancelledError):
                     raise  # our caller gave up: not a timeout to ride out
@@ -577,9 +584,9 @@ class Run:
     def _resume_request(
         self,
         value: Any,
-        map: Any,
-        update: Any,
-        goto: Any,
+        map: dict[str, Any] | None,
+        update: dict[str, Any] | None,
+        goto: Goto,
         wait: bool,
         identity: str | None,
         roles: Sequence[str] | None,
@@ -617,9 +624,10 @@ class Run:
             request_id=request_id,
         )
 
-    async def _query(self, name: str, result_type: Any, *args: Any) -> Any:
+    async def _query(self, name: str, result_type: TypeForm[T], *args: Any) -> T:
         with self._errors(f"'{name}'"):
-            return await self._handle.query(name, *args, result_type=result_type)
+            result: T = await self._handle.query(name, *args, result_type=result_type)  # type: ignore[arg-type]
+            return result
 
     @contextmanager
     def _errors(self, what: str) -> Iterator[None]:

@@ -9,7 +9,7 @@ only ever sees names.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -28,7 +28,7 @@ class Branch:
     """A conditional edge: `router(state)` names where to go, through `path_map`."""
 
     router: Router
-    path_map: dict[Hashable, str] | None = None
+    path_map: dict[Any, str] | None = None
 
     def resolve(self, result: Any, *, source: str, nodes: Sequence[str]) -> list[str]:
         """The node names a router's result means; one clear error if it names none."""
@@ -149,7 +149,7 @@ class StateGraph:
         self,
         source: str,
         path: Router,
-        path_map: dict[Hashable, str] | list[str] | None = None,
+        path_map: dict[Any, str] | list[str] | None = None,
     ) -> StateGraph:
         """After `source`, run the node(s) `path(state)` names (through `path_map`)."""
         if source == END:
@@ -175,7 +175,7 @@ class StateGraph:
         return self.add_edge(START, key)
 
     def set_conditional_entry_point(
-        self, path: Router, path_map: dict[Hashable, str] | list[str] | None = None
+        self, path: Router, path_map: dict[Any, str] | list[str] | None = None
     ) -> StateGraph:
         return self.add_conditional_edges(START, path, path_map)
 

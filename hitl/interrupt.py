@@ -17,7 +17,7 @@ import contextvars
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import pydantic
 
@@ -25,6 +25,9 @@ from hitl._limits import MAX_QUESTION_BYTES, too_large
 from hitl._protocol import DEADLINE_EXPIRED, InterruptRequest
 from hitl.state import one_line, to_json
 from hitl.types import HitlError
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeForm
 
 T = TypeVar("T")
 _NO_DEFAULT: Any = object()
@@ -56,6 +59,9 @@ class _NodeScope:
 _scope: contextvars.ContextVar[_NodeScope | None] = contextvars.ContextVar("hitl_node_scope", default=None)
 
 
+# The answer's static type follows `schema`: a class gives an instance of it, any
+# other type expression (`Literal["approve", "reject"]`, `int | None`, `list[Item]`)
+# gives that type, and a JSON Schema dict (or no schema) gives Any.
 @overload
 def interrupt(
     value: Any,
@@ -69,7 +75,16 @@ def interrupt(
 def interrupt(
     value: Any,
     *,
-    schema: None = None,
+    schema: TypeForm[T],
+    reviewers: Sequence[str] | None = None,
+    timeout: timedelta | None = None,
+    default: Any = ...,
+) -> T: ...
+@overload
+def interrupt(
+    value: Any,
+    *,
+    schema: dict[str, Any] | None = None,
     reviewers: Sequence[str] | None = None,
     timeout: timedelta | None = None,
     default: Any = ...,

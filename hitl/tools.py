@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, overload
 
 import pydantic
 from typing_extensions import NotRequired
@@ -71,8 +71,19 @@ class Tool:
         return result if isinstance(result, str) else json.dumps(to_json(result, what=f"result of tool '{self.name}'"))
 
 
-def tool(fn: Callable[..., Any] | None = None, *, name: str | None = None, description: str | None = None) -> Any:
-    """Make a `Tool` from a typed function; its docstring is the description the model sees."""
+@overload
+def tool(fn: Callable[..., Any], *, name: str | None = None, description: str | None = None) -> Tool: ...
+@overload
+def tool(
+    fn: None = None, *, name: str | None = None, description: str | None = None
+) -> Callable[[Callable[..., Any]], Tool]: ...
+def tool(
+    fn: Callable[..., Any] | None = None, *, name: str | None = None, description: str | None = None
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Make a `Tool` from a typed function; its docstring is the description the model sees.
+
+    `@tool` or `tool(fn)` gives the `Tool`; `@tool(name=..., description=...)` gives a decorator.
+    """
 
     def wrap(f: Callable[..., Any]) -> Tool:
         params = inspect.signature(f).parameters
@@ -82,7 +93,7 @@ def tool(fn: Callable[..., Any] | None = None, *, name: str | None = None, descr
             annotation = hints.get(pname, Any)
             default = param.default if param.default is not inspect.Parameter.empty else ...
             fields[pname] = (annotation, default)
-        model = pydantic.create_model(f"{f.__name__}_args", **fields)  # type: ignore[call-overload]
+        model = pydantic.create_model(f"{f.__name__}_args", **fields)
         return Tool(name or f.__name__, description or inspect.getdoc(f) or f.__name__, f, model)
 
     return wrap(fn) if fn is not None else wrap
@@ -103,7 +114,7 @@ def tool_node(
     interrupt_on: Mapping[str, Policy] | None = None,
     *,
     messages_key: str = "messages",
-) -> Callable[[Any], Any]:
+) -> Callable[[Any], Awaitable[dict[str, Any]]]:
     """A node that runs the last assistant message's tool calls, after review where asked."""
     by_name = as_tools(tools)
     policies: dict[str, list[DecisionType]] = {}
@@ -123,7 +134,7 @@ def tool_node(
             if "description" in policy:
                 descriptions[tool_name] = policy["description"]
 
-    async def tools(state: Any) -> dict[str, Any]:
+    async def run_tools(state: Any) -> dict[str, Any]:
         messages = state[messages_key] if isinstance(state, dict) else getattr(state, messages_key)
         last = Message.model_validate(messages[-1]) if messages else None
         calls = last.tool_calls if last and last.role == "assistant" else []
@@ -146,7 +157,8 @@ def tool_node(
         results = [await _execute(by_name, call, decisions.get(call.id)) for call in calls]
         return {messages_key: [m.to_state() for m in results]}
 
-    return tools
+    run_tools.__name__ = "tools"  # `add_node(tool_node(...))` names the node 'tools'
+    return run_tools
 
 
 async def _execute(by_name: dict[str, Tool], call: ToolCall, decision: dict[str, Any] | None) -> Message:
@@ -223,7 +235,8 @@ def _inline(schema: dict[str, Any]) -> dict[str, Any]:
     text = json.dumps({k: v for k, v in schema.items() if k != "$defs"})
     for name, body in defs.items():
         text = text.replace(json.dumps({"$ref": f"#/$defs/{name}"}), json.dumps(body))
-    return json.loads(text)
+    inlined: dict[str, Any] = json.loads(text)
+    return inlined
 
 
 def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
