@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from hitl._text import split_names
 from hitl.graph import CompiledGraph, StateGraph
 from hitl.types import GraphValidationError, UnknownGraphError
 
@@ -19,8 +20,7 @@ DEFAULT_REFS = ["examples"]
 
 
 def refs_from_env() -> list[str]:
-    raw = os.environ.get("HITL_GRAPHS", "")
-    return [r for r in raw.replace(",", " ").split() if r] or list(DEFAULT_REFS)
+    return split_names(os.environ.get("HITL_GRAPHS"), on_spaces=True) or list(DEFAULT_REFS)
 
 
 def load(refs: Iterable[str] | None = None) -> list[CompiledGraph]:

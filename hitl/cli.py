@@ -20,7 +20,9 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from hitl import catalog
+from hitl._limits import shorten
 from hitl._protocol import DEFAULT_TASK_QUEUE
+from hitl._text import split_names
 from hitl._workers import Queued
 from hitl.client import NO_VALUE, Client, Run, check_run_id, connect
 from hitl.graph import CompiledGraph
@@ -306,7 +308,7 @@ async def cmd_list(args: argparse.Namespace) -> int:
 
 async def cmd_inbox(args: argparse.Namespace) -> int:
     pending = await (await _client(args)).pending()
-    rows = [[p.run_id, p.graph, ",".join(p.nodes), _clip(p.summary, 60), _when(p.waiting_since)] for p in pending]
+    rows = [[p.run_id, p.graph, ",".join(p.nodes), shorten(p.summary, 60), _when(p.waiting_since)] for p in pending]
     return emit(
         args,
         pending,
@@ -519,7 +521,8 @@ def parse_json(text: str, what: str, *, object_only: bool = False) -> Any:
 
 
 def _names(text: str | None) -> list[str] | None:
-    return [n.strip() for n in text.split(",") if n.strip()] if text else None
+    """A comma-separated option's names; None when the option was not given (or empty)."""
+    return split_names(text) if text else None
 
 
 def emit(args: argparse.Namespace, data: Any, render: Callable[[Any], list[str]]) -> int:
@@ -628,10 +631,6 @@ def table(headers: list[str], rows: list[list[str]], empty: str = "nothing to sh
 
 def _when(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S") if at else "-"
-
-
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 if __name__ == "__main__":  # python -m hitl.cli

@@ -50,6 +50,7 @@ from hitl._protocol import (
     UpdateStateRequest,
     request_digest,
 )
+from hitl._text import split_names
 from hitl._workers import Queued, check_workers, explaining, wait_until_polling
 from hitl.codec import from_env as codec_from_env
 from hitl.codec import with_codec
@@ -145,7 +146,7 @@ class Client:
         self.temporal = explaining(with_codec(temporal))
         self.rpc_timeout = rpc_timeout
         """How long one decision RPC may wait before it is sent again (same update id); None: the server's."""
-        self.roles = list(roles) or [r for r in os.environ.get("HITL_ROLES", "").replace(",", " ").split() if r]
+        self.roles = list(roles) or split_names(os.environ.get("HITL_ROLES"), on_spaces=True)
         self.task_queue = task_queue
         self.identity = identity or default_identity()
         self._graphs = {g.name: g for g in graphs} if graphs is not None else None

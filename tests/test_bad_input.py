@@ -16,8 +16,7 @@ import pytest_asyncio
 
 import hitl
 from hitl import Command
-from tests.conftest import event_count, wait_for
-from tests.test_cli import cli
+from tests.helpers import cli, event_count, wait_for
 
 BIG = "x" * 2_100_000
 

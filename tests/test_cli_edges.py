@@ -22,9 +22,8 @@ from hitl._protocol import RunInput
 from hitl.cli import BROKEN_PIPE_EXIT, build_parser
 from hitl.client import check_run_id
 from hitl.server import DevServer
-from tests import graphs
-from tests.conftest import ROOT, TASK_QUEUE, free_port, wait_for
-from tests.test_cli import Result, cli, one_line_error
+from tests import hitl_graphs, runtime_graphs
+from tests.helpers import ROOT, TASK_QUEUE, Result, cli, free_port, one_line_error, wait_for
 
 # ------------------------------------------------- 1. options on either side
 
@@ -206,7 +205,9 @@ def strings(value: object) -> list[str]:
 async def test_a_run_id_with_control_characters_cannot_break_the_list(client: hitl.Client) -> None:
     """Such an id can no longer be made through hitl, but older runs or other tools may have one."""
     evil = f"evil-{uuid.uuid4().hex[:6]}\x1b[2J\nsecond-line"
-    await client._start(RunInput(graph=graphs.chain.spec(), input={}, identity="t", search_attributes=True), evil)
+    await client._start(
+        RunInput(graph=runtime_graphs.chain.spec(), input={}, identity="t", search_attributes=True), evil
+    )
     for _ in range(50):
         listed = await cli(client, "list")
         rows = [line for line in listed.out.splitlines() if line.startswith("evil-")]
@@ -242,7 +243,7 @@ async def test_start_wait_of_a_run_that_fails_exits_1_and_says_why(client: hitl.
 async def test_list_shows_paused_runs_as_interrupted(client: hitl.Client) -> None:
     paused, done, failed, killed = [await client.start(g, {}) for g in ("review", "chain", "unserialisable", "review")]
     bare = await client._start(
-        RunInput(graph=graphs.review.spec(), input={}, identity="t"), f"bare-{uuid.uuid4().hex[:8]}"
+        RunInput(graph=hitl_graphs.review.spec(), input={}, identity="t"), f"bare-{uuid.uuid4().hex[:8]}"
     )
     for run in (paused, killed, bare):
         await wait_for(run, "interrupted")
@@ -338,6 +339,7 @@ async def start_dev(*args: str, env: dict[str, str] | None = None) -> asyncio.su
     )
 
 
+@pytest.mark.server  # starts a dev server of its own
 async def test_ctrl_c_while_the_dev_server_starts_stops_it_and_exits_130(tmp_path: Path) -> None:
     port = free_port()
     dev = await start_dev("--data-dir", str(tmp_path), "--port", str(port))

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 import hitl
-from tests.conftest import WorkerProcess, wait_for
 from tests.deploy import v1
+from tests.helpers import WorkerProcess, wait_for
 
 
 async def _paused_on_v1(client: hitl.Client, worker: WorkerProcess) -> hitl.Run:

@@ -10,8 +10,7 @@ import uuid
 import pytest
 
 import hitl
-from tests.conftest import event_count
-from tests.test_cli import cli, one_line_error
+from tests.helpers import cli, event_count, one_line_error
 
 tool_review = importlib.import_module("examples.tool_review")
 

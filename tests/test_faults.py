@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import hitl
 from tests import graphs
-from tests.conftest import WorkerProcess, wait_for
+from tests.helpers import WorkerProcess, wait_for
 
 RUNS = 20
 KILLS = 6

@@ -9,8 +9,8 @@ import pytest
 
 import hitl
 from hitl import Command
-from tests import graphs
-from tests.conftest import WorkerProcess, event_count, wait_for
+from tests import graphs, hitl_graphs
+from tests.helpers import WorkerProcess, event_count, wait_for
 
 
 async def _paused(client: hitl.Client, graph: str, input: dict | None = None, **kw: object) -> hitl.Run:
@@ -88,7 +88,7 @@ async def test_parallel_interrupts_answered_with_a_map(client: hitl.Client) -> N
 
 
 async def test_parallel_interrupts_answered_one_at_a_time(client: hitl.Client) -> None:
-    graphs.RUNS.clear()
+    hitl_graphs.RUNS.clear()
     run = await _paused(client, "parallel")
     left = next(i for i in (await run.get_state()).interrupts if i.node == "left")
     state = await run.resume(map={left.id: "L"})
@@ -98,7 +98,7 @@ async def test_parallel_interrupts_answered_one_at_a_time(client: hitl.Client) -
     done = await run.resume("R")
     assert sorted(done.values["answers"]) == ["left=L", "quiet", "right=R"]
     # quiet finished in the first pass and was never re-run; left ran twice, right ran twice.
-    assert graphs.RUNS == {"left": 2, "right": 2, "quiet": 1}
+    assert hitl_graphs.RUNS == {"left": 2, "right": 2, "quiet": 1}
 
 
 async def test_interrupt_before_and_after_with_update_state_between(client: hitl.Client) -> None:

@@ -12,7 +12,7 @@ import temporalio.service
 
 import hitl
 from hitl._limits import MAX_STATE_BYTES, json_size
-from tests.conftest import event_count, wait_for
+from tests.helpers import event_count, wait_for
 
 NEAR_LIMIT = "b" * (MAX_STATE_BYTES - 120_000)
 

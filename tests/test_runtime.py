@@ -11,8 +11,8 @@ import pytest
 
 import hitl
 from hitl import END, START, StateGraph
-from tests import graphs
-from tests.conftest import WorkerProcess, event_count
+from tests import graphs, runtime_graphs
+from tests.helpers import WorkerProcess, event_count
 
 
 async def test_linear_chain_runs_nodes_in_order(client: hitl.Client) -> None:
@@ -88,7 +88,7 @@ async def test_node_exception_retries_then_fails_with_error_in_state(client: hit
         hitl.RunFailedError, match=rf"ended: node 'flaky' failed .*boom on attempt 3.*hitl state {run.run_id}"
     ):
         await run.result()
-    assert graphs.ATTEMPTS[key] == 3
+    assert runtime_graphs.ATTEMPTS[key] == 3
     state = await run.get_state()
     assert state.status == "failed"
     assert "boom on attempt 3" in (state.error or "")
@@ -153,7 +153,7 @@ class S(dict):
 
 
 def _builder() -> StateGraph:
-    from tests.graphs import ChainState
+    from tests.runtime_graphs import ChainState
 
     return StateGraph(ChainState)
 
@@ -191,9 +191,9 @@ def test_typeddict_input_is_checked() -> None:
     with pytest.raises(
         hitl.InvalidInputError, match=r"unknown key\(s\) \['txt'\]; the state keys are \['text', 'trail'\]"
     ):
-        graphs.chain.validate_input({"txt": "x"})
+        runtime_graphs.chain.validate_input({"txt": "x"})
     with pytest.raises(hitl.InvalidInputError, match="key 'text': Input should be a valid string"):
-        graphs.chain.validate_input({"text": 5})
+        runtime_graphs.chain.validate_input({"text": 5})
 
 
 async def test_history_length_is_small_per_node(client: hitl.Client) -> None:

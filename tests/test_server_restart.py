@@ -6,10 +6,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 import hitl
 from hitl.server import DevServer
 from tests import graphs
-from tests.conftest import free_port
+from tests.helpers import free_port
+
+pytestmark = pytest.mark.server  # starts (and restarts) a dev server of its own
 
 RUNS = 100
 

@@ -15,8 +15,7 @@ import pytest
 
 import hitl
 from hitl import Command
-from tests.conftest import event_count, wait_for
-from tests.test_cli import cli, one_line_error
+from tests.helpers import cli, event_count, one_line_error, wait_for
 
 MALLORY = {"identity": "mallory"}
 ALICE = {"identity": "alice"}

@@ -13,7 +13,7 @@ import pytest
 import hitl
 from hitl.web import HeaderAuth, NoAuth, create_app, search
 from hitl.web.testing import running
-from tests.conftest import event_count, wait_for
+from tests.helpers import event_count, wait_for
 from tests.web_fixtures import Served
 
 

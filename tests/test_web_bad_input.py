@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 import hitl
-from tests.conftest import event_count, wait_for
+from tests.helpers import event_count, wait_for
 from tests.web_fixtures import Served
 
 

@@ -13,7 +13,7 @@ import pytest_asyncio
 
 import hitl
 from hitl.web.testing import CHROMIUM, launch_chromium
-from tests.conftest import event_count, wait_for
+from tests.helpers import event_count, wait_for
 from tests.web_fixtures import Served
 
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"needs {CHROMIUM} (apt-get install chromium)")

@@ -12,8 +12,7 @@ from pathlib import Path
 import httpx
 
 import hitl
-from tests.conftest import ROOT, TASK_QUEUE, free_port, wait_for
-from tests.test_cli import cli, one_line_error
+from tests.helpers import ROOT, TASK_QUEUE, cli, free_port, one_line_error, wait_for
 
 
 async def launch(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:

@@ -19,11 +19,9 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import examples
 import hitl
-from hitl.server import DevServer
-from tests import graphs, trust_graphs
-from tests.conftest import free_port
+from hitl.server import DevServer, free_port
+from tests.graphs import SERVED
 
 HERE = Path(__file__).parent
 REFUND = {"messages": [{"role": "user", "content": "Please refund order 42."}]}
@@ -141,8 +139,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
 
 
 async def record(server: DevServer, names: list[str]) -> None:
-    served = [*examples.GRAPHS, *graphs.GRAPHS, *trust_graphs.GRAPHS]
-    client = await hitl.connect(server.address, task_queue="record", graphs=served, identity="recorder")
+    client = await hitl.connect(server.address, task_queue="record", graphs=SERVED, identity="recorder")
     chosen = [s for s in SCENARIOS if not names or s.__name__ in names]
     for scenario in chosen:
         for old in HERE.glob(f"{scenario.__name__}-*.json"):
