@@ -1,12 +1,14 @@
 """One table of malformed inputs across the Python API and the CLI.
 
-Each gets one clear line naming what was wrong and what is accepted; none writes
-to any run's history (event counts are compared before and after); nothing
-crashes the process.
+Each case is its own test (`pytest tests/test_bad_input.py -k oversized`): one
+clear line naming what was wrong and what is accepted, and no write to any
+run's history (event counts are compared before and after the case); nothing
+crashes the process. The last test checks the runs are still answerable.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ import pytest_asyncio
 
 import hitl
 from hitl import Command
-from tests.helpers import cli, event_count, wait_for
+from tests.helpers import cli, event_count, one_line_error, wait_for
 
 BIG = "x" * 2_100_000
 
@@ -282,30 +284,44 @@ CLI_CASES: list[tuple[str, Callable[[Runs], list[str]], str]] = [
 ]
 
 
-async def test_every_bad_input_gets_one_line_and_writes_nothing(runs: Runs) -> None:
-    before = {r.run_id: await event_count(runs.client, r.run_id) for r in runs.all()}
-    failures = []
-    for name, call, error, message in API_CASES:
-        try:
-            await call(runs)
-        except error as e:
-            text = str(e)
-            if "\n" in text or not __import__("re").search(message, text):
-                failures.append(f"{name}: unexpected message {text!r}")
-        except Exception as e:  # noqa: BLE001 - any other exception is a failure of this case
-            failures.append(f"{name}: raised {type(e).__name__}: {e}")
-        else:
-            failures.append(f"{name}: was accepted")
-    for name, args, message in CLI_CASES:
-        result = await cli(runs.client, *args(runs))
-        lines = result.err.strip().splitlines()
-        if result.code != 2 or len(lines) != 1 or message not in lines[0] or "Traceback" in result.err:
-            failures.append(f"{name}: exit {result.code}, stderr {result.err!r}")
-    assert not failures, "\n".join(failures)
+def _id(name: str) -> str:
+    return name.replace(" ", "-")
+
+
+async def _event_counts(runs: Runs) -> dict[str, int]:
+    return {r.run_id: await event_count(runs.client, r.run_id) for r in runs.all()}
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [pytest.param(*case[1:], id=_id(case[0])) for case in API_CASES])
+async def test_bad_input_gets_one_line_and_writes_nothing(
+    runs: Runs, call: Case, error: type[Exception], message: str
+) -> None:
+    before = await _event_counts(runs)
+    with pytest.raises(error) as caught:
+        await call(runs)
+    text = str(caught.value)
+    assert "\n" not in text and re.search(message, text), f"unexpected message {text!r}"
+    assert await _event_counts(runs) == before, "a refused input wrote to a run's history"
+
+
+@pytest.mark.parametrize(("args", "message"), [pytest.param(*case[1:], id=_id(case[0])) for case in CLI_CASES])
+async def test_bad_cli_input_gets_one_line_and_writes_nothing(
+    runs: Runs, args: Callable[[Runs], list[str]], message: str
+) -> None:
+    before = await _event_counts(runs)
+    result = await cli(runs.client, *args(runs))
+    assert message in one_line_error(result), result.err
+    assert await _event_counts(runs) == before, "a refused input wrote to a run's history"
+
+
+def test_the_table_covers_the_ways_in() -> None:
     assert len(API_CASES) + len(CLI_CASES) >= 25
-    after = {r.run_id: await event_count(runs.client, r.run_id) for r in runs.all()}
-    assert after == before, "a refused input wrote to a run's history"
-    # Still answerable after all that: the refusals left the runs intact.
+    names = [case[0] for case in [*API_CASES, *CLI_CASES]]
+    assert len(set(names)) == len(names), "two cases share a name (a test id)"
+
+
+async def test_the_runs_are_still_answerable_after_the_refusals(runs: Runs) -> None:
+    """Runs after the table above (pytest keeps file order): the refusals left the runs intact."""
     assert (await runs.paused.resume("approve")).values["status"] == "published"
 
 
