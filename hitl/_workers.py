@@ -155,6 +155,18 @@ def _key_not_held(mine: tuple[str, str] | None, workers: list[WorkerInfo], where
     return None
 
 
+def namespace_missing(client: temporalio.client.Client, e: temporalio.service.RPCError) -> HitlError | None:
+    """The error for a namespace that does not exist, else None: Temporal answers NOT_FOUND,
+    which callers would otherwise read as a missing run, missing workers or missing search attributes."""
+    if e.status != temporalio.service.RPCStatusCode.NOT_FOUND or "namespace" not in e.message.lower():
+        return None
+    address = client.service_client.config.target_host
+    return HitlError(
+        f"namespace '{client.namespace}' does not exist on {address}; pass an existing one with "
+        f"--namespace or TEMPORAL_NAMESPACE, or create it with `temporal operator namespace create --namespace {client.namespace}`"
+    )
+
+
 async def list_workers(client: temporalio.client.Client, task_queue: str) -> list[WorkerInfo]:
     """Workers the server lists as polling `task_queue` for workflow tasks (for minutes after they die)."""
     try:
@@ -166,7 +178,7 @@ async def list_workers(client: temporalio.client.Client, task_queue: str) -> lis
             )
         )
     except temporalio.service.RPCError as e:
-        raise HitlError(
+        raise namespace_missing(client, e) or HitlError(
             f"cannot check the workers of task queue '{task_queue}' on namespace '{client.namespace}': {e.message}"
         ) from None
     now = datetime.now(timezone.utc)

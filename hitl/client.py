@@ -52,6 +52,7 @@ from hitl._protocol import (
 )
 from hitl._text import split_names
 from hitl._workers import Queued, check_workers, explaining, wait_until_polling
+from hitl._workers import namespace_missing as _namespace_missing
 from hitl.codec import from_env as codec_from_env
 from hitl.codec import with_codec
 from hitl.graph import CompiledGraph
@@ -733,12 +734,5 @@ def check_run_id(run_id: str) -> str:
 
 
 def namespace_missing(client: Client, e: temporalio.service.RPCError) -> HitlError | None:
-    """The error for a namespace that does not exist, else None: Temporal answers NOT_FOUND,
-    which callers would otherwise read as a missing run or missing search attributes."""
-    if e.status != temporalio.service.RPCStatusCode.NOT_FOUND or "namespace" not in e.message.lower():
-        return None
-    address = client.temporal.service_client.config.target_host
-    return HitlError(
-        f"namespace '{client.namespace}' does not exist on {address}; pass an existing one with "
-        f"--namespace or TEMPORAL_NAMESPACE, or create it with `temporal operator namespace create --namespace {client.namespace}`"
-    )
+    """The error for a namespace that does not exist, else None (the rule lives in hitl._workers)."""
+    return _namespace_missing(client.temporal, e)
