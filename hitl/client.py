@@ -572,7 +572,8 @@ class Run:
                     return snapshot
             except temporalio.client.WorkflowUpdateRPCTimeoutOrCancelledError as e:
                 if isinstance(e.__cause__, asyncio.CancelledError):
-                    raise  # our caller gave up: not a timeout to ride out
+                    # Our caller gave up (a cancel, asyncio.wait_for): it must see its cancellation.
+                    raise e.__cause__ from None
 
     async def fork(self, step: int, values: dict[str, Any] | None = None, **kwargs: Any) -> Run:
         return await self.client.fork(self.run_id, step, values, **kwargs)
