@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -52,7 +52,7 @@ class GraphActivities:
     def __init__(self, graphs: Sequence[CompiledGraph]) -> None:
         self.graphs = {sub.name: sub for g in graphs for sub in g.with_subgraphs()}
 
-    def all(self) -> list[Any]:
+    def all(self) -> list[Callable[..., Any]]:
         return [self.run_node, self.route, self.reduce, self.notify]
 
     @activity.defn(dynamic=True)
@@ -89,7 +89,11 @@ class GraphActivities:
     async def notify(self, task: NotifyTask) -> None:
         hook = self._graph(task.graph).notify
         if hook is not None:
-            result = await asyncio.to_thread(hook, task.snapshot) if not inspect.iscoroutinefunction(hook) else await hook(task.snapshot)
+            result = (
+                await asyncio.to_thread(hook, task.snapshot)
+                if not inspect.iscoroutinefunction(hook)
+                else await hook(task.snapshot)
+            )
             if inspect.isawaitable(result):
                 await result
 

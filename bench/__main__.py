@@ -56,7 +56,7 @@ def free_port() -> int:
 
 
 async def until(check: Callable[[], Awaitable[bool]]) -> None:
-    while not await check():
+    while not await check():  # noqa: ASYNC110 - the condition is a query to Temporal, not a local flag
         await asyncio.sleep(POLL)
 
 
@@ -67,7 +67,10 @@ async def approval_by_signal(temporal: temporalio.client.Client, workflow: str, 
     """A hand-written approval workflow: start n, wait until all wait, signal, collect."""
     start = time.perf_counter()
     handles = await asyncio.gather(
-        *(temporal.start_workflow(workflow, "tea", id=f"{task_queue}-{time.time_ns()}-{i}", task_queue=task_queue) for i in range(n))
+        *(
+            temporal.start_workflow(workflow, "tea", id=f"{task_queue}-{time.time_ns()}-{i}", task_queue=task_queue)
+            for i in range(n)
+        )
     )
     await asyncio.gather(*(until(lambda h=h: h.query("is_waiting")) for h in handles))
     await asyncio.gather(*(h.signal("decide", "approve") for h in handles))
@@ -99,7 +102,9 @@ async def approval_hitl(client: hitl.Client, graph: str, n: int, *, breakpoint: 
 
 
 async def latency_floor(temporal: temporalio.client.Client, k: int) -> list[float]:
-    handle = await temporal.start_workflow("plain.Stepper", k, id=f"plain-step-{time.time_ns()}", task_queue="bench-plain")
+    handle = await temporal.start_workflow(
+        "plain.Stepper", k, id=f"plain-step-{time.time_ns()}", task_queue="bench-plain"
+    )
     out = []
     for _ in range(k):
         t = time.perf_counter()
@@ -194,9 +199,11 @@ def rss_mb(pid: int) -> float:
 
 async def scale(server: DevServer, n: int) -> dict[str, float]:
     queue = "bench-scale"
-    worker = subprocess.Popen(
+    worker = subprocess.Popen(  # noqa: ASYNC220 - started once, not awaited
         [sys.executable, str(ROOT / "worker.py"), "bench.graphs", "--address", server.address, "--task-queue", queue],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
     )
     try:
         client = await hitl.connect(server.address, task_queue=queue, graphs=graphs.GRAPHS)
@@ -208,7 +215,7 @@ async def scale(server: DevServer, n: int) -> dict[str, float]:
 
         t = time.perf_counter()
         await asyncio.gather(*(start_one(i) for i in range(n)))
-        query = f'WorkflowType = "hitl.Graph" AND HitlStatus = "interrupted" AND HitlGraph = "bench_approval"'
+        query = 'WorkflowType = "hitl.Graph" AND HitlStatus = "interrupted" AND HitlGraph = "bench_approval"'
         last = -1
         while (count := (await client.temporal.count_workflows(query)).count) < n:
             if count // 500 != last // 500:
@@ -229,11 +236,16 @@ async def scale(server: DevServer, n: int) -> dict[str, float]:
         t = time.perf_counter()
         await asyncio.gather(*(resume_one(i) for i in range(n)))
         done = 'WorkflowType = "hitl.Graph" AND ExecutionStatus = "Completed" AND HitlGraph = "bench_approval" AND WorkflowId STARTS_WITH "scale-"'
-        while (await client.temporal.count_workflows(done)).count < n:
+        while (await client.temporal.count_workflows(done)).count < n:  # noqa: ASYNC110 - polls Temporal
             await asyncio.sleep(0.5)
         resume_s = time.perf_counter() - t
-        return {"runs": n, "start and pause all (s)": paused_in, "worker RSS with all paused (MB)": rss,
-                "list all pending (s)": list_s, "resume all to completion (s)": resume_s}
+        return {
+            "runs": n,
+            "start and pause all (s)": paused_in,
+            "worker RSS with all paused (MB)": rss,
+            "list all pending (s)": list_s,
+            "resume all to completion (s)": resume_s,
+        }
     finally:
         worker.terminate()
         worker.wait()
@@ -272,19 +284,28 @@ SECTIONS = ("approval", "latency", "history", "scale", "loop", "web")
 
 
 async def run(sizes: Sizes, only: set[str]) -> None:
-    emit([f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
-           f"Temporal dev server (SQLite). Sizes: {sizes}.", ""])
+    emit(
+        [
+            f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
+            f"Temporal dev server (SQLite). Sizes: {sizes}.",
+            "",
+        ]
+    )
     with tempfile.TemporaryDirectory() as data, DevServer(data, port=free_port(), ui_port=free_port()) as server:
         client = await hitl.connect(server.address, task_queue="bench", graphs=graphs.GRAPHS)
         temporal = client.temporal
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(client.worker())
-            await stack.enter_async_context(Worker(temporal, task_queue="bench-plain", workflows=plain.WORKFLOWS, activities=plain.ACTIVITIES))
+            await stack.enter_async_context(
+                Worker(temporal, task_queue="bench-plain", workflows=plain.WORKFLOWS, activities=plain.ACTIVITIES)
+            )
             peers = _peers_available()
             if peers:
                 from bench import peers as lg
 
-                await stack.enter_async_context(Worker(temporal, task_queue="bench-plugin", workflows=[lg.PluginApproval], plugins=[lg.plugin()]))
+                await stack.enter_async_context(
+                    Worker(temporal, task_queue="bench-plugin", workflows=[lg.PluginApproval], plugins=[lg.plugin()])
+                )
 
             if "approval" in only:
                 await report_approval(client, sizes.runs, sizes.repeats)
@@ -293,16 +314,30 @@ async def run(sizes: Sizes, only: set[str]) -> None:
             if "history" in only:
                 log("history cost")
                 cost = await history_cost(client)
-                emit(["", "### 3. History cost", "", "| measure | value |", "|---|---:|"] + [f"| {k} | {v:,.1f} |" for k, v in cost.items()])
+                emit(
+                    ["", "### 3. History cost", "", "| measure | value |", "|---|---:|"]
+                    + [f"| {k} | {v:,.1f} |" for k, v in cost.items()]
+                )
             if "scale" in only:
                 log(f"scale: {sizes.scale} paused runs")
                 sc = await scale(server, sizes.scale)
-                emit(["", "### 4. Scale", "", "| measure | value |", "|---|---:|"] + [f"| {k} | {v:,.2f} |" for k, v in sc.items()])
+                emit(
+                    ["", "### 4. Scale", "", "| measure | value |", "|---|---:|"]
+                    + [f"| {k} | {v:,.2f} |" for k, v in sc.items()]
+                )
             if "loop" in only:
                 log(f"long loop: {sizes.loop} steps")
                 ll = await long_loop(client, sizes.loop)
-                emit(["", "### 5. Long loop (local-activity node, default 5,000-event bound)", "", "| measure | value |", "|---|---:|"]
-                     + [f"| {k} | {v:,.1f} |" for k, v in ll.items()])
+                emit(
+                    [
+                        "",
+                        "### 5. Long loop (local-activity node, default 5,000-event bound)",
+                        "",
+                        "| measure | value |",
+                        "|---|---:|",
+                    ]
+                    + [f"| {k} | {v:,.1f} |" for k, v in ll.items()]
+                )
             if "web" in only:
                 from bench import web
 
@@ -312,7 +347,10 @@ async def run(sizes: Sizes, only: set[str]) -> None:
 async def report_approval(client: hitl.Client, n: int, repeats: int) -> None:
     temporal = client.temporal
     variants: list[tuple[str, Callable[[], Awaitable[float]]]] = [
-        ("hand-written Temporal workflow (floor)", lambda: approval_by_signal(temporal, "plain.Approval", "bench-plain", n)),
+        (
+            "hand-written Temporal workflow (floor)",
+            lambda: approval_by_signal(temporal, "plain.Approval", "bench-plain", n),
+        ),
         ("hitl, interrupt() in a node", lambda: approval_hitl(client, "bench_approval", n)),
         ("hitl, interrupt() in a node, local activities", lambda: approval_hitl(client, "bench_approval_local", n)),
         ("hitl, static breakpoint", lambda: approval_hitl(client, "bench_approval_breakpoint", n, breakpoint=True)),
@@ -323,7 +361,10 @@ async def report_approval(client: hitl.Client, n: int, repeats: int) -> None:
 
         variants += [
             ("LangGraph in process, SQLite checkpointer", lambda: asyncio.to_thread(lg.langgraph_sqlite, n)),
-            ("LangGraph under temporalio-langgraph", lambda: approval_by_signal(temporal, "bench.LangGraphPluginApproval", "bench-plugin", n)),
+            (
+                "LangGraph under temporalio-langgraph",
+                lambda: approval_by_signal(temporal, "bench.LangGraphPluginApproval", "bench-plugin", n),
+            ),
         ]
     results: dict[str, float] = {}
     for name, measure in variants:
@@ -333,8 +374,12 @@ async def report_approval(client: hitl.Client, n: int, repeats: int) -> None:
             times.append(await measure() / n * 1000)
         results[name] = statistics.median(times)
     floor = results["hand-written Temporal workflow (floor)"]
-    out = [f"### 1. Approval scenario ({n} runs started, paused, resumed, finished; median of {repeats})", "",
-           "| system | ms/run | ratio to floor |", "|---|---:|---:|"]
+    out = [
+        f"### 1. Approval scenario ({n} runs started, paused, resumed, finished; median of {repeats})",
+        "",
+        "| system | ms/run | ratio to floor |",
+        "|---|---:|---:|",
+    ]
     out += [f"| {k} | {v:.2f} | {v / floor:.2f}x |" for k, v in results.items()]
     if not peers:
         out.append("| LangGraph peers | not installed | `pip install -e '.[bench]'` |")
@@ -350,8 +395,13 @@ async def report_latency(client: hitl.Client, k: int) -> None:
     }
     f50 = pct(lat["hand-written Temporal workflow (floor)"], 0.5)
     f95 = pct(lat["hand-written Temporal workflow (floor)"], 0.95)
-    out = ["", f"### 2. Resume latency (resume call to paused again after one node; {k} resumes)", "",
-            "| system | p50 ms | p95 ms | p50 ratio | p95 ratio |", "|---|---:|---:|---:|---:|"]
+    out = [
+        "",
+        f"### 2. Resume latency (resume call to paused again after one node; {k} resumes)",
+        "",
+        "| system | p50 ms | p95 ms | p50 ratio | p95 ratio |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for name, values in lat.items():
         p50, p95 = pct(values, 0.5), pct(values, 0.95)
         out.append(f"| {name} | {p50 * 1000:.1f} | {p95 * 1000:.1f} | {p50 / f50:.2f}x | {p95 / f95:.2f}x |")
@@ -370,7 +420,9 @@ def _peers_available() -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--small", action="store_true", help="CI sizes: a minute, not half an hour")
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections to run, of {', '.join(SECTIONS)}")
+    parser.add_argument(
+        "--only", default=",".join(SECTIONS), help=f"comma-separated sections to run, of {', '.join(SECTIONS)}"
+    )
     args = parser.parse_args()
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     if not only or not only <= set(SECTIONS):

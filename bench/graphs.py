@@ -73,7 +73,7 @@ def _chain(name: str, n: int):
     for node in names:
         b.add_node(node, tick)
     b.add_edge(START, names[0])
-    for a, c in zip(names, names[1:]):
+    for a, c in zip(names, names[1:], strict=False):
         b.add_edge(a, c)
     return b.compile(name=name)
 

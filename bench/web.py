@@ -81,12 +81,23 @@ async def report(client: hitl.Client, n: int, repeats: int, resumes: int) -> lis
             f"inbox page, last of {last} pages": lambda: http.get(f"/?page={last}"),
             "inbox page, newest first": lambda: http.get("/?order=newest"),
             "POST /threads/search, 50, visibility fields only": lambda: http.post(
-                "/threads/search", json={"status": "interrupted", "limit": 50, "select": ["thread_id", "status", "updated_at"]}),
+                "/threads/search",
+                json={"status": "interrupted", "limit": 50, "select": ["thread_id", "status", "updated_at"]},
+            ),
             "POST /threads/search, 10 with values (LangGraph default)": lambda: http.post(
-                "/threads/search", json={"status": "interrupted", "limit": 10}),
+                "/threads/search", json={"status": "interrupted", "limit": 10}
+            ),
             "POST /threads/search, 50 by waiting-since, offset N/2": lambda: http.post(
-                "/threads/search", json={"status": "interrupted", "limit": 50, "offset": waiting // 2, "sort_by": "updated_at",
-                                         "sort_order": "asc", "select": ["thread_id"]}),
+                "/threads/search",
+                json={
+                    "status": "interrupted",
+                    "limit": 50,
+                    "offset": waiting // 2,
+                    "sort_by": "updated_at",
+                    "sort_order": "asc",
+                    "select": ["thread_id"],
+                },
+            ),
             "POST /threads/count": lambda: http.post("/threads/count", json={"status": "interrupted"}),
         }
         rows = []
@@ -98,10 +109,17 @@ async def report(client: hitl.Client, n: int, repeats: int, resumes: int) -> lis
         api, direct = await round_trips(client, http, resumes)
     a50, d50 = statistics.median(api), statistics.median(direct)
     return [
-        "", f"### 6. Web inbox and HTTP API ({waiting:,} runs waiting; {repeats} requests each)", "",
-        "| request | p50 ms | p95 ms |", "|---|---:|---:|", *rows,
-        "", f"Decision round trip ({resumes} resumes, resume to paused again after one node):", "",
-        "| path | p50 ms | p95 ms | p50 ratio |", "|---|---:|---:|---:|",
+        "",
+        f"### 6. Web inbox and HTTP API ({waiting:,} runs waiting; {repeats} requests each)",
+        "",
+        "| request | p50 ms | p95 ms |",
+        "|---|---:|---:|",
+        *rows,
+        "",
+        f"Decision round trip ({resumes} resumes, resume to paused again after one node):",
+        "",
+        "| path | p50 ms | p95 ms | p50 ratio |",
+        "|---|---:|---:|---:|",
         f"| Python client `run.resume()` | {d50 * 1000:.1f} | {pct(direct, 0.95) * 1000:.1f} | 1.00x |",
         f"| HTTP `POST /threads/{{id}}/runs/wait` | {a50 * 1000:.1f} | {pct(api, 0.95) * 1000:.1f} | {a50 / d50:.2f}x |",
     ]

@@ -18,8 +18,10 @@ def write_draft(state: State) -> dict:
 
 
 def review(state: State) -> Command:
-    decision = interrupt({"question": "Publish this draft?", "draft": state["draft"], "answers": ["approve", "reject"]},
-                         schema=Literal["approve", "reject"])
+    decision = interrupt(
+        {"question": "Publish this draft?", "draft": state["draft"], "answers": ["approve", "reject"]},
+        schema=Literal["approve", "reject"],
+    )
     return Command(goto="publish" if decision == "approve" else "discard")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 from hitl.messages import Message, ToolCall
-from hitl.models import ChatModel, OpenAIChatModel, ScriptedModel
+from hitl.models import ChatModel, OpenAIChatModel, Reply, ScriptedModel
 from hitl.prebuilt import create_agent
 
 LEDGER: list[str] = []
@@ -42,8 +42,10 @@ def _summary(messages: list[Message]) -> Message:
     return Message.assistant("Done. " + " | ".join(results))
 
 
-SCRIPT = [
-    Message.assistant("Let me look up the order.", [ToolCall(id="call_lookup", name="lookup_order", args={"order_id": 42})]),
+SCRIPT: list[Reply] = [
+    Message.assistant(
+        "Let me look up the order.", [ToolCall(id="call_lookup", name="lookup_order", args={"order_id": 42})]
+    ),
     Message.assistant(
         "I will refund the teapot and tell the customer.",
         [

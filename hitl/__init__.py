@@ -7,9 +7,11 @@ one deterministic workflow walks the graph, and a run can wait for a person for
 days and survive restarts and deploys.
 """
 
-from hitl.client import Client, PendingRun, Run, RunInfo, connect
-from hitl.graph import CompiledGraph, StateGraph
-from hitl.interrupt import DeadlineExceeded, interrupt
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from hitl.types import (
     END,
     START,
@@ -33,6 +35,25 @@ from hitl.types import (
     StateSnapshot,
     UnknownGraphError,
 )
+
+if TYPE_CHECKING:
+    from hitl.client import Client, PendingRun, Run, RunInfo, connect
+    from hitl.graph import CompiledGraph, StateGraph
+    from hitl.interrupt import DeadlineExceeded, interrupt
+
+# Loaded on first use: the workflow side imports hitl's pure modules (`hitl._protocol`,
+# `hitl.types`, ...), and importing those must not pull in the client, pydantic or user code.
+_LAZY = {
+    "Client": "hitl.client",
+    "PendingRun": "hitl.client",
+    "Run": "hitl.client",
+    "RunInfo": "hitl.client",
+    "connect": "hitl.client",
+    "CompiledGraph": "hitl.graph",
+    "StateGraph": "hitl.graph",
+    "DeadlineExceeded": "hitl.interrupt",
+    "interrupt": "hitl.interrupt",
+}
 
 __all__ = [
     "END",
@@ -66,3 +87,15 @@ __all__ = [
     "connect",
     "interrupt",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value  # once loaded, a plain attribute
+        return value
+    raise AttributeError(f"module 'hitl' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

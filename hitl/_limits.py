@@ -68,5 +68,12 @@ def clip(value: Any, limit: int = CLIP_BYTES) -> Any:
     return {"__clipped__": size, "preview": json.dumps(value, ensure_ascii=False, default=str)[:200]}
 
 
+def shorten(value: Any, limit: int = 120) -> str:
+    """`value` as one short line for people (a string as is, else JSON), cut to `limit`
+    characters with a trailing `…`. The one text-clipping rule: inbox summaries, tables."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _human(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 1_000_000 else f"{size / 1e3:.1f} kB"

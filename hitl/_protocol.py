@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal
 
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
@@ -50,7 +50,7 @@ class RetrySpec:
     maximum_attempts: int = 3
     initial_interval_s: float = 1.0
     backoff_coefficient: float = 2.0
-    maximum_interval_s: Optional[float] = None
+    maximum_interval_s: float | None = None
     non_retryable_error_types: list[str] = field(default_factory=list)
 
 
@@ -60,12 +60,12 @@ class NodeSpec:
 
     name: str
     start_to_close_s: float = 300.0
-    schedule_to_close_s: Optional[float] = None
-    heartbeat_s: Optional[float] = None
+    schedule_to_close_s: float | None = None
+    heartbeat_s: float | None = None
     retry: RetrySpec = field(default_factory=RetrySpec)
     local: bool = False
     has_router: bool = False
-    subgraph: Optional[GraphSpec] = None
+    subgraph: GraphSpec | None = None
 
 
 @dataclass
@@ -81,10 +81,10 @@ class ChannelSpec:
     """One state key: how writes combine, its starting value, its JSON Schema."""
 
     reducer: ReducerKind = "last_value"
-    reducer_name: Optional[str] = None
+    reducer_name: str | None = None
     has_default: bool = False
     default: Any = None
-    json_schema: Optional[dict[str, Any]] = None
+    json_schema: dict[str, Any] | None = None
 
 
 @dataclass
@@ -148,7 +148,7 @@ class CarriedTask:
 
     node: str
     resumes: list[Any]
-    result: Optional[NodeResult]
+    result: NodeResult | None
     interrupts: list[Interrupt]
     defaults: dict[str, InterruptRequest]
 
@@ -182,12 +182,12 @@ class RunInput:
     graph: GraphSpec
     input: dict[str, Any]
     identity: str
-    interrupt_before: Optional[list[str]] = None
-    interrupt_after: Optional[list[str]] = None
+    interrupt_before: list[str] | None = None
+    interrupt_after: list[str] | None = None
     search_attributes: bool = False
-    fork: Optional[ForkFrom] = None
-    parent: Optional[ParentRef] = None
-    carry: Optional[Carry] = None
+    fork: ForkFrom | None = None
+    parent: ParentRef | None = None
+    carry: Carry | None = None
     max_history_events: int = 5000
 
 
@@ -208,9 +208,9 @@ class InterruptRequest:
 
     index: int
     value: Any
-    schema: Optional[dict[str, Any]] = None
-    reviewers: Optional[list[str]] = None
-    timeout_s: Optional[float] = None
+    schema: dict[str, Any] | None = None
+    reviewers: list[str] | None = None
+    timeout_s: float | None = None
     has_default: bool = False
     default: Any = None
 
@@ -219,9 +219,9 @@ class InterruptRequest:
 class NodeResult:
     """What a node activity returns: its update and where to go, or a question."""
 
-    writes: Optional[dict[str, Any]] = None
+    writes: dict[str, Any] | None = None
     goto: list[str] = field(default_factory=list)
-    interrupt: Optional[InterruptRequest] = None
+    interrupt: InterruptRequest | None = None
 
 
 @dataclass
@@ -254,11 +254,11 @@ class ResumeRequest:
     has_resume: bool = False
     roles: list[str] = field(default_factory=list)
     resume: Any = None
-    resume_map: Optional[dict[str, Any]] = None
-    update: Optional[dict[str, Any]] = None
-    goto: Optional[list[str]] = None
+    resume_map: dict[str, Any] | None = None
+    update: dict[str, Any] | None = None
+    goto: list[str] | None = None
     wait: bool = True
-    request_id: Optional[str] = None
+    request_id: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -267,9 +267,9 @@ class UpdateStateRequest:
 
     identity: str
     values: dict[str, Any]
-    as_node: Optional[str] = None
+    as_node: str | None = None
     roles: list[str] = field(default_factory=list)
-    request_id: Optional[str] = None
+    request_id: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -279,18 +279,18 @@ class CancelRequest:
     identity: str
     roles: list[str] = field(default_factory=list)
     reason: str = ""
-    request_id: Optional[str] = None
+    request_id: str | None = None
 
 
 @dataclass(kw_only=True)
 class HistoryPage:
     """Which checkpoints `get_state_history` returns: newest first, steps below `before`."""
 
-    limit: Optional[int] = None
-    before: Optional[int] = None
+    limit: int | None = None
+    before: int | None = None
 
 
-Request = Union[ResumeRequest, UpdateStateRequest, CancelRequest]
+Request = ResumeRequest | UpdateStateRequest | CancelRequest
 
 
 def request_digest(req: Request) -> str:
@@ -317,9 +317,6 @@ def retry_policy_kwargs(spec: RetrySpec) -> dict[str, Any]:
         "maximum_attempts": spec.maximum_attempts,
         "initial_interval": timedelta(seconds=spec.initial_interval_s),
         "backoff_coefficient": spec.backoff_coefficient,
-        "maximum_interval": (
-            timedelta(seconds=spec.maximum_interval_s) if spec.maximum_interval_s else None
-        ),
+        "maximum_interval": (timedelta(seconds=spec.maximum_interval_s) if spec.maximum_interval_s else None),
         "non_retryable_error_types": list(spec.non_retryable_error_types),
     }
-

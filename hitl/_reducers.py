@@ -63,18 +63,18 @@ def add_messages(left: Any, right: Any) -> list[Any]:
     LangGraph's `add_messages`, minus id generation (ids come from whoever made
     the message), so it stays a pure data operation the workflow can run.
     """
-    left = list(left) if isinstance(left, list) else [left]
+    merged: list[Any] = list(left) if isinstance(left, list) else [left]
     right = right if isinstance(right, list) else [right]
-    index = {_message_id(m): i for i, m in enumerate(left) if _message_id(m) is not None}
+    index = {_message_id(m): i for i, m in enumerate(merged) if _message_id(m) is not None}
     for message in right:
         mid = _message_id(message)
         if mid is not None and mid in index:
-            left[index[mid]] = message
+            merged[index[mid]] = message
         else:
             if mid is not None:
-                index[mid] = len(left)
-            left.append(message)
-    return left
+                index[mid] = len(merged)
+            merged.append(message)
+    return merged
 
 
 def _message_id(message: Any) -> Any:

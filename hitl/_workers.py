@@ -23,9 +23,9 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import PollerInfo, TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetWorkflowExecutionHistoryReverseRequest
 
-from hitl.codec import EncryptionCodec, key_fingerprints
 from hitl._errors import namespace_missing
-from hitl.types import HitlError, KeyMismatchError, NoWorkerError, Queued
+from hitl.codec import EncryptionCodec, key_fingerprints
+from hitl.types import HitlError, KeyMismatchError, NoWorkerError
 
 LIVE_SECONDS = 70.0
 """A live worker starts a long poll at least every minute; the server keeps listing
@@ -39,9 +39,9 @@ CACHE_SECONDS = 5.0
 
 MARKER = "hitl-keys="
 
-_checks: weakref.WeakKeyDictionary[temporalio.client.Client, dict[tuple[str, bool], tuple[float, asyncio.Future[None]]]] = (
-    weakref.WeakKeyDictionary()
-)
+_checks: weakref.WeakKeyDictionary[
+    temporalio.client.Client, dict[tuple[str, bool], tuple[float, asyncio.Future[None]]]
+] = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -172,7 +172,9 @@ def advertised_keys(identity: str) -> list[str] | None:
     return [] if found.group(1) == "none" else found.group(1).split(",")
 
 
-async def wait_until_polling(client: temporalio.client.Client, task_queue: str, identity: str, timeout: float = 10.0) -> None:
+async def wait_until_polling(
+    client: temporalio.client.Client, task_queue: str, identity: str, timeout: float = 10.0
+) -> None:
     """Return once the server lists a live poller with `identity`, so a check made right
     after a worker starts sees it (and its keys). Best effort: gives up quietly."""
     deadline = time.monotonic() + timeout
@@ -190,7 +192,10 @@ def explaining(client: temporalio.client.Client) -> temporalio.client.Client:
     config = client.config()
     if any(isinstance(i, _ExplainFailingTask) for i in config["interceptors"]):
         return client
-    config["interceptors"] = [*config["interceptors"], _ExplainFailingTask(config["service_client"], config["namespace"])]
+    config["interceptors"] = [
+        *config["interceptors"],
+        _ExplainFailingTask(config["service_client"], config["namespace"]),
+    ]
     return temporalio.client.Client(**config)
 
 
@@ -225,7 +230,9 @@ class _ExplainingOutbound(temporalio.client.OutboundInterceptor):
         try:
             response = await self.explain.service.workflow_service.get_workflow_execution_history_reverse(
                 GetWorkflowExecutionHistoryReverseRequest(
-                    namespace=self.explain.namespace, execution=WorkflowExecution(workflow_id=run_id), maximum_page_size=10
+                    namespace=self.explain.namespace,
+                    execution=WorkflowExecution(workflow_id=run_id),
+                    maximum_page_size=10,
                 )
             )
         except temporalio.service.RPCError:

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Any, Iterable
+from collections.abc import Iterable
+from types import ModuleType
+from typing import Any
 
+from hitl._text import split_names
 from hitl.graph import CompiledGraph, StateGraph
 from hitl.types import GraphValidationError, UnknownGraphError
 
-DEFAULT_REFS = ["examples"]
+DEFAULT_REFS = ["hitl.examples"]
+"""The bundled example graphs: `examples/` in a checkout, installed as `hitl.examples`."""
+
+ALIASES = {"examples": "hitl.examples"}
+"""`--graphs examples` outside a checkout (where no top-level `examples` is installed) means the bundled ones."""
 
 
 def refs_from_env() -> list[str]:
-    raw = os.environ.get("HITL_GRAPHS", "")
-    return [r for r in raw.replace(",", " ").split() if r] or list(DEFAULT_REFS)
+    return split_names(os.environ.get("HITL_GRAPHS"), on_spaces=True) or list(DEFAULT_REFS)
 
 
 def load(refs: Iterable[str] | None = None) -> list[CompiledGraph]:
@@ -28,7 +34,7 @@ def load(refs: Iterable[str] | None = None) -> list[CompiledGraph]:
     for ref in refs if refs is not None else refs_from_env():
         module_name, _, attr = ref.partition(":")
         try:
-            module = importlib.import_module(module_name)
+            module = _import(module_name)
         except ImportError as e:
             raise UnknownGraphError(f"cannot import '{module_name}' for graphs '{ref}': {e}") from None
         if attr:
@@ -63,6 +69,15 @@ def lookup(graphs: dict[str, CompiledGraph], name: str) -> CompiledGraph:
             "(load others with --graphs module:attr or HITL_GRAPHS)"
         )
     return graphs[name]
+
+
+def _import(module_name: str) -> ModuleType:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name != module_name or module_name not in ALIASES:
+            raise
+        return importlib.import_module(ALIASES[module_name])
 
 
 def _graphs_in(obj: Any, ref: str, strict: bool = True) -> list[CompiledGraph]:

@@ -13,18 +13,21 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
-from typing import Any, Callable, Coroutine, Sequence, TextIO
+from typing import Any, TextIO
 
 from hitl import catalog
+from hitl._limits import shorten
 from hitl._protocol import DEFAULT_TASK_QUEUE
-
+from hitl._text import split_names
 from hitl.client import NO_VALUE, Client, Run, check_run_id, connect
 from hitl.graph import CompiledGraph
 from hitl.server import UI_PORT_OFFSET
-from hitl.types import HitlError, InvalidInputError, Queued, RunFailedError, StateSnapshot
-from hitl.web.serve import add_options as web_options, dev_web
+from hitl.types import Checkpoint, HitlError, InvalidInputError, Queued, RunFailedError, StateSnapshot
+from hitl.web.serve import add_options as web_options
+from hitl.web.serve import dev_web
 
 BROKEN_PIPE_EXIT = 141
 """Exit code when the reader of our output went away (`hitl state X | head -3`): 128 + SIGPIPE, as a shell reports it."""
@@ -106,7 +109,12 @@ def _add_common(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
     add("--address", help="Temporal host:port (default: TEMPORAL_ADDRESS, envconfig, or localhost:7233)")
     add("--namespace", help="Temporal namespace (default: envconfig or 'default')")
     add("--task-queue", default=DEFAULT_TASK_QUEUE, help=f"task queue (default: {DEFAULT_TASK_QUEUE})")
-    add("--graphs", nargs="+", metavar="MODULE[:ATTR]", help="where the graphs live (default: HITL_GRAPHS or the bundled examples)")
+    add(
+        "--graphs",
+        nargs="+",
+        metavar="MODULE[:ATTR]",
+        help="where the graphs live (default: HITL_GRAPHS or the bundled examples)",
+    )
     add("--identity", help="who is deciding (default: HITL_IDENTITY or the OS user)")
     add("--roles", help="comma-separated roles the decider holds (default: HITL_ROLES)")
     add("--json", default=False, action="store_true", help="machine-readable output")
@@ -130,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(parser, on_command=False)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
 
-    def command(name: str, handler: Callable[[argparse.Namespace], Coroutine[Any, Any, int | None]], help: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler: Callable[[argparse.Namespace], Coroutine[Any, Any, int | None]], help: str
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         _add_common(p, on_command=True)
         p.set_defaults(handler=handler)
@@ -138,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("dev", cmd_dev, "run the local stack: Temporal dev server (SQLite) + worker with the example graphs")
     p.add_argument("--data-dir", help=f"where the server keeps its SQLite file (default: {DEV_DATA_DIR})")
-    p.add_argument("--port", type=_port, help=f"Temporal port, 1 to 64535 (default: {DEV_PORT}; Web UI on port+{UI_PORT_OFFSET})")
+    p.add_argument(
+        "--port", type=_port, help=f"Temporal port, 1 to 64535 (default: {DEV_PORT}; Web UI on port+{UI_PORT_OFFSET})"
+    )
     p.add_argument("--no-demo", action="store_true", help="do not start a demo run")
     p.add_argument("--no-web", action="store_true", help="do not start the review inbox and HTTP API")
     web_options(p, dev=True)
@@ -146,9 +158,16 @@ def build_parser() -> argparse.ArgumentParser:
     web_options(command("serve", cmd_serve, "serve the review inbox and the LangGraph-shaped HTTP API"))
 
     p = command("worker", cmd_worker, "serve graphs on a task queue")
-    p.add_argument("refs", nargs="*", metavar="MODULE[:ATTR]", help="graphs to serve (default: HITL_GRAPHS or the examples)")
-    p.add_argument("--max-cached-runs", type=int, default=None, metavar="N",
-                   help="runs kept in memory between tasks (default 200; paused runs replay their short history instead)")
+    p.add_argument(
+        "refs", nargs="*", metavar="MODULE[:ATTR]", help="graphs to serve (default: HITL_GRAPHS or the examples)"
+    )
+    p.add_argument(
+        "--max-cached-runs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="runs kept in memory between tasks (default 200; paused runs replay their short history instead)",
+    )
 
     command("graphs", cmd_graphs, "list the graphs known here")
 
@@ -184,7 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-wait", action="store_true", help="return at once instead of at the next pause")
     p.add_argument("--request-id", help="idempotency key: the same id twice answers once")
     p.add_argument("--signal", action="store_true", help="send as a signal (no answer; works while workers are down)")
-    p.add_argument("--queue", action="store_true", help="if no worker is up, queue the decision in the run's history (applied when one is back) instead of refusing")
+    p.add_argument(
+        "--queue",
+        action="store_true",
+        help="if no worker is up, queue the decision in the run's history (applied when one is back) instead of refusing",
+    )
 
     p = command("update-state", cmd_update_state, "edit a paused run's state")
     p.add_argument("run_id")
@@ -245,11 +268,15 @@ async def cmd_start(args: argparse.Namespace) -> int:
         emit(args, snapshot, render_state)
         _check_ended_well(run, snapshot)
         return 0
-    return emit(args, {"run_id": run.run_id, "graph": args.graph}, lambda _: [
-        f"started run {run.run_id} (graph {args.graph})",
-        f"  state:  hitl state {run.run_id}",
-        f"  web UI: {client.ui_url(run.run_id)}",
-    ])
+    return emit(
+        args,
+        {"run_id": run.run_id, "graph": args.graph},
+        lambda _: [
+            f"started run {run.run_id} (graph {args.graph})",
+            f"  state:  hitl state {run.run_id}",
+            f"  web UI: {client.ui_url(run.run_id)}",
+        ],
+    )
 
 
 async def cmd_state(args: argparse.Namespace) -> int:
@@ -280,9 +307,13 @@ async def cmd_list(args: argparse.Namespace) -> int:
 
 async def cmd_inbox(args: argparse.Namespace) -> int:
     pending = await (await _client(args)).pending()
-    rows = [[p.run_id, p.graph, ",".join(p.nodes), _clip(p.summary, 60), _when(p.waiting_since)] for p in pending]
+    rows = [[p.run_id, p.graph, ",".join(p.nodes), shorten(p.summary, 60), _when(p.waiting_since)] for p in pending]
     return emit(
-        args, pending, lambda _: table(["RUN ID", "GRAPH", "NODE", "WAITING FOR", "SINCE"], rows, empty="nobody is waiting: the inbox is empty")
+        args,
+        pending,
+        lambda _: table(
+            ["RUN ID", "GRAPH", "NODE", "WAITING FOR", "SINCE"], rows, empty="nobody is waiting: the inbox is empty"
+        ),
     )
 
 
@@ -320,14 +351,22 @@ async def cmd_fork(args: argparse.Namespace) -> int:
     client = await _client(args)
     values = parse_json(args.values, "--values", object_only=True) if args.values else None
     run = await client.fork(args.run_id, args.step, values, new_run_id=args.new_id)
-    return emit(args, {"run_id": run.run_id, "forked_from": args.run_id, "step": args.step},
-                lambda _: [f"forked run {run.run_id} from {args.run_id} at step {args.step}", f"  state:  hitl state {run.run_id}"])
+    return emit(
+        args,
+        {"run_id": run.run_id, "forked_from": args.run_id, "step": args.step},
+        lambda _: [
+            f"forked run {run.run_id} from {args.run_id} at step {args.step}",
+            f"  state:  hitl state {run.run_id}",
+        ],
+    )
 
 
 async def cmd_graphs(args: argparse.Namespace) -> int:
     graphs = _graphs(args)
     rows = [[g.name, ", ".join(g.nodes)] for g in graphs]
-    return emit(args, [{"name": g.name, "nodes": list(g.nodes)} for g in graphs], lambda _: table(["GRAPH", "NODES"], rows))
+    return emit(
+        args, [{"name": g.name, "nodes": list(g.nodes)} for g in graphs], lambda _: table(["GRAPH", "NODES"], rows)
+    )
 
 
 async def cmd_worker(args: argparse.Namespace) -> int:
@@ -368,22 +407,30 @@ async def cmd_dev(args: argparse.Namespace) -> int:
         if server:
             await asyncio.to_thread(server.wait_ready)
         graphs = _graphs(args)
-        client = await connect(address, namespace=args.namespace, task_queue=args.task_queue, identity=args.identity, graphs=graphs)
+        client = await connect(
+            address, namespace=args.namespace, task_queue=args.task_queue, identity=args.identity, graphs=graphs
+        )
         async with client.worker(), dev_web(client, args) as web:
-            say(f"worker serving graphs: {', '.join(g.name for g in graphs)}",
-                f"Temporal Web UI:      {server.ui_url if server else client.ui_url()}")
+            say(
+                f"worker serving graphs: {', '.join(g.name for g in graphs)}",
+                f"Temporal Web UI:      {server.ui_url if server else client.ui_url()}",
+            )
             if web:
                 say(f"review inbox and API: {web[0]}   (sign-in: {web[1]})")
             if not args.no_demo and "approval" in {g.name for g in graphs}:
                 run = await client.start("approval", {"topic": "our new release"})
                 snapshot = await wait_until_settled(run, quiet=True)
-                say("", f"demo run {run.run_id} is {snapshot.status}, waiting for a person:",
+                say(
+                    "",
+                    f"demo run {run.run_id} is {snapshot.status}, waiting for a person:",
                     *(f"  {i.node}: {_json(i.value)}" for i in snapshot.interrupts),
-                    "", "in another terminal (same virtualenv):",
+                    "",
+                    "in another terminal (same virtualenv):",
                     "  hitl inbox",
                     f"  hitl resume {run.run_id} --value '\"approve\"'",
                     f"  hitl state {run.run_id}",
-                    *([f"or in the browser: {web[0]}/runs/{run.run_id}"] if web else []))
+                    *([f"or in the browser: {web[0]}/runs/{run.run_id}"] if web else []),
+                )
             say("", "ready; Ctrl-C to stop.")
             return await _until_stopped()
     finally:
@@ -434,8 +481,13 @@ async def _until_stopped() -> int:
     """Wait for Ctrl-C or SIGTERM; the exit code: 130 after Ctrl-C, as at any other moment
     of the command, and 0 after SIGTERM, a requested shutdown."""
     stopped: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def stop(code: int) -> None:
+        if not stopped.done():
+            stopped.set_result(code)
+
     for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 0)):
-        asyncio.get_running_loop().add_signal_handler(sig, lambda code=code: stopped.done() or stopped.set_result(code))
+        asyncio.get_running_loop().add_signal_handler(sig, stop, code)
     return await stopped
 
 
@@ -443,15 +495,20 @@ def parse_json(text: str, what: str, *, object_only: bool = False) -> Any:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
-        hint = "a JSON object like '{\"key\": \"value\"}'" if object_only else "JSON, e.g. '\"approve\"', 42 or '{\"key\": 1}'"
+        hint = (
+            'a JSON object like \'{"key": "value"}\''
+            if object_only
+            else "JSON, e.g. '\"approve\"', 42 or '{\"key\": 1}'"
+        )
         raise InvalidInputError(f"{what} is not valid JSON ({e.msg} at column {e.colno}); pass {hint}") from None
     if object_only and not isinstance(value, dict):
-        raise InvalidInputError(f"{what} must be a JSON object like '{{\"key\": \"value\"}}'; got {type(value).__name__}")
+        raise InvalidInputError(f'{what} must be a JSON object like \'{{"key": "value"}}\'; got {type(value).__name__}')
     return value
 
 
 def _names(text: str | None) -> list[str] | None:
-    return [n.strip() for n in text.split(",") if n.strip()] if text else None
+    """A comma-separated option's names; None when the option was not given (or empty)."""
+    return split_names(text) if text else None
 
 
 def emit(args: argparse.Namespace, data: Any, render: Callable[[Any], list[str]]) -> int:
@@ -484,7 +541,7 @@ def _escape(text: str, *, in_json: bool = False) -> str:
 def _json_escape(c: str) -> str:
     """`c` as JSON `\\uXXXX` escapes (a surrogate pair beyond the BMP)."""
     units = c.encode("utf-16-be", "surrogatepass")
-    return "".join(f"\\u{int.from_bytes(units[i:i + 2], 'big'):04x}" for i in range(0, len(units), 2))
+    return "".join(f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2))
 
 
 def _json(value: Any, indent: int | None = None) -> str:
@@ -512,7 +569,9 @@ def render_state(s: StateSnapshot) -> list[str]:
         *(f"         {line}" for line in values[1:]),
     ]
     if s.breakpoint:
-        lines.append(f"paused   at a breakpoint {s.breakpoint} {', '.join(s.next) if s.breakpoint == 'before' else 'the last step'}")
+        lines.append(
+            f"paused   at a breakpoint {s.breakpoint} {', '.join(s.next) if s.breakpoint == 'before' else 'the last step'}"
+        )
         lines.append(f"continue with: hitl resume {s.run_id}")
     for i in s.interrupts:
         lines.append(f"waiting  [{i.id}] {i.node}: {_json(i.value)}")
@@ -532,11 +591,16 @@ def render_state(s: StateSnapshot) -> list[str]:
     return lines
 
 
-def render_history(checkpoints: list[Any]) -> list[str]:
+def render_history(checkpoints: list[Checkpoint]) -> list[str]:
     lines = []
     for c in checkpoints:
-        who = "; ".join(f"{d.kind} by {d.identity}" + (f" -> {_json(d.value)}" if d.value is not None else "") for d in c.decisions)
-        lines.append(f"step {c.step:>3}  {c.source:<6}  next: {', '.join(c.next) or '-':<20} {_when(c.created_at)}" + (f"  [{who}]" if who else ""))
+        who = "; ".join(
+            f"{d.kind} by {d.identity}" + (f" -> {_json(d.value)}" if d.value is not None else "") for d in c.decisions
+        )
+        lines.append(
+            f"step {c.step:>3}  {c.source:<6}  next: {', '.join(c.next) or '-':<20} {_when(c.created_at)}"
+            + (f"  [{who}]" if who else "")
+        )
         lines.append(f"          values: {_json(c.values) if c.values is not None else '(no longer kept)'}")
     return lines or ["no checkpoints"]
 
@@ -546,17 +610,13 @@ def table(headers: list[str], rows: list[list[str]], empty: str = "nothing to sh
     if not rows:
         return [empty]
     cells = [[_escape(str(x)) for x in r] for r in [headers, *rows]]
-    widths = [max(len(x) for x in col) for col in zip(*cells)]
+    widths = [max(len(x) for x in col) for col in zip(*cells, strict=False)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     return [fmt.format(*r).rstrip() for r in cells]
 
 
 def _when(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S") if at else "-"
-
-
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 if __name__ == "__main__":  # python -m hitl.cli

@@ -13,11 +13,11 @@ import dataclasses
 import getpass
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import temporalio.api.enums.v1
 import temporalio.api.operatorservice.v1
@@ -29,12 +29,9 @@ import temporalio.service
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from hitl import catalog
+from hitl._errors import namespace_missing
 from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_large
 from hitl._policy import override_refused, values_refused
-from hitl._errors import namespace_missing
-from hitl._workers import check_workers, explaining, wait_until_polling
-from hitl.codec import from_env as codec_from_env
-from hitl.codec import with_codec
 from hitl._protocol import (
     DEFAULT_TASK_QUEUE,
     GRAPH,
@@ -54,11 +51,16 @@ from hitl._protocol import (
     UpdateStateRequest,
     request_digest,
 )
+from hitl._text import split_names
+from hitl._workers import check_workers, explaining, wait_until_polling
+from hitl.codec import from_env as codec_from_env
+from hitl.codec import with_codec
 from hitl.graph import CompiledGraph
 from hitl.types import (
     Checkpoint,
     Command,
     DecisionRejectedError,
+    Goto,
     HitlError,
     InvalidInputError,
     KeyMismatchError,
@@ -69,8 +71,12 @@ from hitl.types import (
     RunNotFoundError,
     StateSnapshot,
 )
+
 if TYPE_CHECKING:
     import temporalio.worker
+    from typing_extensions import TypeForm
+
+T = TypeVar("T")
 
 NO_VALUE: Any = object()
 POLL_SECONDS = 0.1
@@ -107,7 +113,7 @@ async def connect(
     graphs: Sequence[CompiledGraph] | None = None,
 ) -> Client:
     """Connect to Temporal: `address`, else `TEMPORAL_ADDRESS` / envconfig, else localhost:7233."""
-    config = dict(temporalio.envconfig.ClientConfig.load_client_connect_config())
+    config = temporalio.envconfig.ClientConfig.load_client_connect_config()  # a fresh dict, ours to change
     if address:
         config["target_host"] = address
     if namespace:
@@ -142,7 +148,7 @@ class Client:
         self.temporal = explaining(with_codec(temporal))
         self.rpc_timeout = rpc_timeout
         """How long one decision RPC may wait before it is sent again (same update id); None: the server's."""
-        self.roles = list(roles) or [r for r in os.environ.get("HITL_ROLES", "").replace(",", " ").split() if r]
+        self.roles = list(roles) or split_names(os.environ.get("HITL_ROLES"), on_spaces=True)
         self.task_queue = task_queue
         self.identity = identity or default_identity()
         self._graphs = {g.name: g for g in graphs} if graphs is not None else None
@@ -336,7 +342,9 @@ class Client:
 
         graphs = list(graphs) if graphs is not None else list((self._graphs or catalog.by_name()).values())
         cached = CACHED_RUNS if max_cached_workflows is None else max_cached_workflows
-        async with create_worker(self.temporal, graphs, task_queue=self.task_queue, max_cached_workflows=cached) as worker:
+        async with create_worker(
+            self.temporal, graphs, task_queue=self.task_queue, max_cached_workflows=cached
+        ) as worker:
             await wait_until_polling(self.temporal, self.task_queue, worker.config()["identity"] or "")
             yield worker
 
@@ -369,7 +377,9 @@ class Run:
     def __init__(self, client: Client, run_id: str, *, task_queue: str | None = None) -> None:
         self.client = client
         self.run_id = run_id
-        self._handle = client.temporal.get_workflow_handle(run_id, result_type=dict)
+        self._handle: temporalio.client.WorkflowHandle[Any, dict[str, Any]] = client.temporal.get_workflow_handle(
+            run_id, result_type=dict
+        )
         self._task_queue = task_queue
 
     async def _check_workers(self, *, queue: bool = False) -> None:
@@ -432,15 +442,31 @@ class Run:
 
     @overload
     async def resume(
-        self, value: Any = ..., *, map: dict[str, Any] | None = ..., update: dict[str, Any] | None = ..., goto: str | list[str] | None = ...,
-        wait: bool = ..., request_id: str | None = ..., identity: str | None = ..., roles: Sequence[str] | None = ...,
+        self,
+        value: Any = ...,
+        *,
+        map: dict[str, Any] | None = ...,
+        update: dict[str, Any] | None = ...,
+        goto: str | list[str] | None = ...,
+        wait: bool = ...,
+        request_id: str | None = ...,
+        identity: str | None = ...,
+        roles: Sequence[str] | None = ...,
         queue: Literal[False] = ...,
     ) -> StateSnapshot: ...
 
     @overload
     async def resume(
-        self, value: Any = ..., *, map: dict[str, Any] | None = ..., update: dict[str, Any] | None = ..., goto: str | list[str] | None = ...,
-        wait: bool = ..., request_id: str | None = ..., identity: str | None = ..., roles: Sequence[str] | None = ...,
+        self,
+        value: Any = ...,
+        *,
+        map: dict[str, Any] | None = ...,
+        update: dict[str, Any] | None = ...,
+        goto: str | list[str] | None = ...,
+        wait: bool = ...,
+        request_id: str | None = ...,
+        identity: str | None = ...,
+        roles: Sequence[str] | None = ...,
         queue: bool,
     ) -> StateSnapshot | Queued: ...
 
@@ -469,7 +495,9 @@ class Run:
             try:
                 await self._check_workers()
             except NoWorkerError:
-                await self.send_resume(value, map=map, update=update, goto=goto, identity=identity, roles=roles, request_id=request_id)
+                await self.send_resume(
+                    value, map=map, update=update, goto=goto, identity=identity, roles=roles, request_id=request_id
+                )
                 return Queued(self.run_id)
         snapshot = await self._update("resume", req, "the decision")
         if wait and snapshot.status == "running":  # the run moved to a fresh history meanwhile
@@ -516,15 +544,26 @@ class Run:
             raise InvalidInputError(f"values must be a JSON object of state keys; got {type(values).__name__}")
         check_size(values, MAX_DECISION_BYTES, "values")
         req = UpdateStateRequest(
-            identity=identity or self.client.identity, roles=self._roles(roles), values=values, as_node=as_node, request_id=request_id
+            identity=identity or self.client.identity,
+            roles=self._roles(roles),
+            values=values,
+            as_node=as_node,
+            request_id=request_id,
         )
         return await self._update("update_state", req, "the edit")
 
     async def cancel(
-        self, reason: str = "", *, identity: str | None = None, roles: Sequence[str] | None = None, request_id: str | None = None
+        self,
+        reason: str = "",
+        *,
+        identity: str | None = None,
+        roles: Sequence[str] | None = None,
+        request_id: str | None = None,
     ) -> StateSnapshot:
         """End the run, as a decision: checked (reviewers guard it like any override) and recorded."""
-        req = CancelRequest(identity=identity or self.client.identity, roles=self._roles(roles), reason=reason, request_id=request_id)
+        req = CancelRequest(
+            identity=identity or self.client.identity, roles=self._roles(roles), reason=reason, request_id=request_id
+        )
         return await self._update("cancel", req, "the cancellation")
 
     async def _update(self, name: str, req: Request, what: str) -> StateSnapshot:
@@ -542,12 +581,14 @@ class Run:
         while True:
             try:
                 with self._errors(what):
-                    return await self._handle.execute_update(
+                    snapshot: StateSnapshot = await self._handle.execute_update(
                         name, req, id=update_id, result_type=StateSnapshot, rpc_timeout=self.client.rpc_timeout
                     )
+                    return snapshot
             except temporalio.client.WorkflowUpdateRPCTimeoutOrCancelledError as e:
                 if isinstance(e.__cause__, asyncio.CancelledError):
-                    raise asyncio.CancelledError() from None  # our caller gave up: not a timeout to ride out
+                    # Our caller gave up (a cancel, asyncio.wait_for): it must see its cancellation.
+                    raise e.__cause__ from None
 
     async def fork(self, step: int, values: dict[str, Any] | None = None, **kwargs: Any) -> Run:
         return await self.client.fork(self.run_id, step, values, **kwargs)
@@ -559,14 +600,27 @@ class Run:
         return list(roles) if roles is not None else list(self.client.roles)
 
     def _resume_request(
-        self, value: Any, map: Any, update: Any, goto: Any, wait: bool,
-        identity: str | None, roles: Sequence[str] | None, request_id: str | None,
+        self,
+        value: Any,
+        map: dict[str, Any] | None,
+        update: dict[str, Any] | None,
+        goto: Goto,
+        wait: bool,
+        identity: str | None,
+        roles: Sequence[str] | None,
+        request_id: str | None,
     ) -> ResumeRequest:
         if isinstance(value, Command):
             if map is not None or update is not None or goto is not None:
                 raise InvalidInputError("pass either a Command or keyword arguments to resume(), not both")
             value, update, goto = (value.resume if value.resume is not None else NO_VALUE), value.update, value.goto
-        if isinstance(value, dict) and map is None and value and all(isinstance(k, str) for k in value) and _looks_like_map(value):
+        if (
+            isinstance(value, dict)
+            and map is None
+            and value
+            and all(isinstance(k, str) for k in value)
+            and _looks_like_map(value)
+        ):
             value, map = NO_VALUE, value
         if map is not None and value is not NO_VALUE:
             raise InvalidInputError("pass a single value or a map of interrupt id to value, not both")
@@ -588,9 +642,10 @@ class Run:
             request_id=request_id,
         )
 
-    async def _query(self, name: str, result_type: Any, *args: Any) -> Any:
+    async def _query(self, name: str, result_type: TypeForm[T], *args: Any) -> T:
         with self._errors(f"'{name}'"):
-            return await self._handle.query(name, *args, result_type=result_type)
+            result: T = await self._handle.query(name, *args, result_type=result_type)  # type: ignore[arg-type]
+            return result
 
     @contextmanager
     def _errors(self, what: str) -> Iterator[None]:

@@ -65,12 +65,16 @@ class EncryptionCodec(PayloadCodec):
             from cryptography.exceptions import InvalidTag
             from cryptography.hazmat.primitives.ciphers.aead import AESGCM
         except ImportError:
-            raise HitlError("encrypted payloads need the cryptography package: pip install 'hitl[encryption]'") from None
+            raise HitlError(
+                "encrypted payloads need the cryptography package: pip install 'hitl[encryption]'"
+            ) from None
         if current not in keys:
             raise HitlError(f"the current encryption key '{current}' is not among the keys {sorted(keys)}")
         for key_id, key in keys.items():
             if len(key) != 32:
-                raise HitlError(f"encryption key '{key_id}' is {len(key)} bytes; AES-256-GCM needs 32 (base64 of 32 random bytes)")
+                raise HitlError(
+                    f"encryption key '{key_id}' is {len(key)} bytes; AES-256-GCM needs 32 (base64 of 32 random bytes)"
+                )
         self.current = current
         self.fingerprints = {key_id: fingerprint(key) for key_id, key in keys.items()}
         """Each key's fingerprint by id: written into payloads, advertised by workers."""
@@ -79,7 +83,11 @@ class EncryptionCodec(PayloadCodec):
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         cipher = self._ciphers[self.current]
-        metadata = {"encoding": ENCODING, KEY_ID: self.current.encode(), KEY_FINGERPRINT: self.fingerprints[self.current].encode()}
+        metadata = {
+            "encoding": ENCODING,
+            KEY_ID: self.current.encode(),
+            KEY_FINGERPRINT: self.fingerprints[self.current].encode(),
+        }
         out = []
         for p in payloads:
             nonce = secrets.token_bytes(NONCE_BYTES)
@@ -96,7 +104,9 @@ class EncryptionCodec(PayloadCodec):
             key_id = p.metadata.get(KEY_ID, b"").decode()
             self._check_key(p, key_id)
             try:
-                out.append(Payload.FromString(self._ciphers[key_id].decrypt(p.data[:NONCE_BYTES], p.data[NONCE_BYTES:], None)))
+                out.append(
+                    Payload.FromString(self._ciphers[key_id].decrypt(p.data[:NONCE_BYTES], p.data[NONCE_BYTES:], None))
+                )
             except self._invalid_tag:  # a payload from before fingerprints, under a key that differs
                 raise KeyMismatchError(
                     f"payload encrypted with {_named(p)} does not decrypt with the key configured here under that id "
@@ -187,7 +197,9 @@ def _decode_key(text: str, key_id: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except ValueError:
-        raise HitlError(f"encryption key '{key_id}' is not valid base64; make one with `python -m hitl.codec`") from None
+        raise HitlError(
+            f"encryption key '{key_id}' is not valid base64; make one with `python -m hitl.codec`"
+        ) from None
 
 
 if __name__ == "__main__":

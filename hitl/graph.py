@@ -9,9 +9,10 @@ only ever sees names.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Callable, Hashable, Sequence
+from typing import Any
 
 import temporalio.common
 
@@ -27,7 +28,7 @@ class Branch:
     """A conditional edge: `router(state)` names where to go, through `path_map`."""
 
     router: Router
-    path_map: dict[Hashable, str] | None = None
+    path_map: dict[Any, str] | None = None
 
     def resolve(self, result: Any, *, source: str, nodes: Sequence[str]) -> list[str]:
         """The node names a router's result means; one clear error if it names none."""
@@ -43,8 +44,7 @@ class Branch:
                 item = self.path_map[item]
             if not isinstance(item, str) or (item != END and item not in nodes):
                 raise GraphValidationError(
-                    f"router of '{source}' returned {item!r}; it must name a node "
-                    f"({', '.join(nodes)}) or END"
+                    f"router of '{source}' returned {item!r}; it must name a node ({', '.join(nodes)}) or END"
                 )
             out.append(item)
         return out
@@ -149,7 +149,7 @@ class StateGraph:
         self,
         source: str,
         path: Router,
-        path_map: dict[Hashable, str] | list[str] | None = None,
+        path_map: dict[Any, str] | list[str] | None = None,
     ) -> StateGraph:
         """After `source`, run the node(s) `path(state)` names (through `path_map`)."""
         if source == END:
@@ -174,7 +174,9 @@ class StateGraph:
     def set_entry_point(self, key: str) -> StateGraph:
         return self.add_edge(START, key)
 
-    def set_conditional_entry_point(self, path: Router, path_map: dict[Hashable, str] | list[str] | None = None) -> StateGraph:
+    def set_conditional_entry_point(
+        self, path: Router, path_map: dict[Any, str] | list[str] | None = None
+    ) -> StateGraph:
         return self.add_conditional_edges(START, path, path_map)
 
     def set_finish_point(self, key: str) -> StateGraph:
@@ -208,7 +210,9 @@ class StateGraph:
                 raise GraphValidationError(f"graph '{name}': edge to unknown node '{edge.target}'; nodes are {nodes}")
         for src, branches in self._def.branches.items():
             if src != START and src not in known:
-                raise GraphValidationError(f"graph '{name}': conditional edge from unknown node '{src}'; nodes are {nodes}")
+                raise GraphValidationError(
+                    f"graph '{name}': conditional edge from unknown node '{src}'; nodes are {nodes}"
+                )
             for branch in branches:
                 for target in (branch.path_map or {}).values():
                     if target != END and target not in known:

@@ -14,9 +14,10 @@ unanswered one pauses the run again.
 from __future__ import annotations
 
 import contextvars
-from datetime import timedelta
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence, TypeVar, overload
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import pydantic
 
@@ -24,6 +25,9 @@ from hitl._limits import MAX_QUESTION_BYTES, too_large
 from hitl._protocol import DEADLINE_EXPIRED, InterruptRequest
 from hitl.state import one_line, to_json
 from hitl.types import HitlError
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeForm
 
 T = TypeVar("T")
 _NO_DEFAULT: Any = object()
@@ -55,10 +59,36 @@ class _NodeScope:
 _scope: contextvars.ContextVar[_NodeScope | None] = contextvars.ContextVar("hitl_node_scope", default=None)
 
 
+# The answer's static type follows `schema`: a class gives an instance of it, any
+# other type expression (`Literal["approve", "reject"]`, `int | None`, `list[Item]`)
+# gives that type, and a JSON Schema dict (or no schema) gives Any.
 @overload
-def interrupt(value: Any, *, schema: type[T], reviewers: Sequence[str] | None = None, timeout: timedelta | None = None, default: Any = ...) -> T: ...
+def interrupt(
+    value: Any,
+    *,
+    schema: type[T],
+    reviewers: Sequence[str] | None = None,
+    timeout: timedelta | None = None,
+    default: Any = ...,
+) -> T: ...
 @overload
-def interrupt(value: Any, *, schema: None = None, reviewers: Sequence[str] | None = None, timeout: timedelta | None = None, default: Any = ...) -> Any: ...
+def interrupt(
+    value: Any,
+    *,
+    schema: TypeForm[T],
+    reviewers: Sequence[str] | None = None,
+    timeout: timedelta | None = None,
+    default: Any = ...,
+) -> T: ...
+@overload
+def interrupt(
+    value: Any,
+    *,
+    schema: dict[str, Any] | None = None,
+    reviewers: Sequence[str] | None = None,
+    timeout: timedelta | None = None,
+    default: Any = ...,
+) -> Any: ...
 def interrupt(
     value: Any,
     *,
@@ -101,10 +131,16 @@ def interrupt(
         try:
             return adapter.validate_python(answer)
         except pydantic.ValidationError as e:  # the edge validated it; this is a deploy skew
-            raise HitlError(f"answer to interrupt #{index} of node '{scope.node}' does not fit: {one_line(e)}") from None
+            raise HitlError(
+                f"answer to interrupt #{index} of node '{scope.node}' does not fit: {one_line(e)}"
+            ) from None
     json_schema = adapter.json_schema() if adapter is not None else raw_schema
     shown = to_json(value, what=f"interrupt value in node '{scope.node}'")
-    refused = too_large([shown, default if default is not _NO_DEFAULT else None], MAX_QUESTION_BYTES, f"the interrupt() value of node '{scope.node}'")
+    refused = too_large(
+        [shown, default if default is not _NO_DEFAULT else None],
+        MAX_QUESTION_BYTES,
+        f"the interrupt() value of node '{scope.node}'",
+    )
     if refused:
         raise HitlError(refused)
     raise GraphInterrupt(
@@ -115,7 +151,9 @@ def interrupt(
             reviewers=list(reviewers) if reviewers else None,
             timeout_s=timeout.total_seconds() if timeout is not None else None,
             has_default=default is not _NO_DEFAULT,
-            default=None if default is _NO_DEFAULT else to_json(default, what=f"interrupt default in node '{scope.node}'"),
+            default=None
+            if default is _NO_DEFAULT
+            else to_json(default, what=f"interrupt default in node '{scope.node}'"),
         )
     )
 

@@ -33,7 +33,11 @@ class Message(pydantic.BaseModel):
 
     def to_state(self) -> dict[str, Any]:
         """The message as stored in a run's state: JSON without empty fields."""
-        return {"role": self.role, "content": self.content, **self.model_dump(exclude_defaults=True, exclude={"role", "content"})}
+        return {
+            "role": self.role,
+            "content": self.content,
+            **self.model_dump(exclude_defaults=True, exclude={"role", "content"}),
+        }
 
     @classmethod
     def user(cls, content: str, **kw: Any) -> Message:

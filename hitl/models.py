@@ -12,13 +12,14 @@ and `OPENAI_API_KEY` unless given.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Protocol, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from hitl.messages import Message, ToolCall
 from hitl.tools import Tool
 from hitl.types import HitlError
 
-Reply = Union[Message, str, Callable[[list[Message]], Message]]
+Reply = Message | str | Callable[[list[Message]], Message]
 
 
 class ChatModel(Protocol):

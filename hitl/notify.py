@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from typing import Callable, Mapping
 
 from hitl.types import StateSnapshot
 
 
-def webhook(url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 10.0) -> Callable[[StateSnapshot], None]:
+def webhook(
+    url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 10.0
+) -> Callable[[StateSnapshot], None]:
     """POST the paused run's snapshot as JSON to `url` (Slack/Teams relays, your own service)."""
 
     def post(snapshot: StateSnapshot) -> None:

@@ -9,7 +9,8 @@ there, never in the workflow.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Callable, Mapping, Sequence, TypedDict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, TypedDict
 
 from hitl.graph import CompiledGraph, StateGraph
 from hitl.messages import Message, add_messages

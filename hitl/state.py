@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import operator
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 import pydantic
 import pydantic_core
 
-from hitl._protocol import ChannelSpec
+from hitl._protocol import ChannelSpec, ReducerKind
 from hitl._reducers import add_messages
 from hitl.types import InvalidInputError, InvalidUpdateError
 
@@ -38,6 +39,8 @@ class Channel:
         return pydantic.TypeAdapter(self.annotation)
 
     def spec(self) -> ChannelSpec:
+        kind: ReducerKind
+        name: str | None
         if self.reducer is None:
             kind, name = "last_value", None
         elif self.reducer is operator.add:
@@ -66,21 +69,24 @@ class StateSchema:
 
     def __init__(self, schema: type) -> None:
         self.schema = schema
-        self.is_model = isinstance(schema, type) and issubclass(schema, pydantic.BaseModel)
-        if not self.is_model and not _is_typeddict(schema):
+        self.model: type[pydantic.BaseModel] | None = (
+            schema if isinstance(schema, type) and issubclass(schema, pydantic.BaseModel) else None
+        )
+        self.is_model = self.model is not None
+        if self.model is None and not _is_typeddict(schema):
             raise InvalidInputError(
-                f"StateGraph schema {schema!r} is not supported; "
-                "use a TypedDict or a pydantic BaseModel"
+                f"StateGraph schema {schema!r} is not supported; use a TypedDict or a pydantic BaseModel"
             )
         self.channels: dict[str, Channel] = {}
         hints = typing.get_type_hints(schema, include_extras=True)
+        fields = self.model.model_fields if self.model is not None else None
         for name, hint in hints.items():
-            if self.is_model and name not in schema.model_fields:  # type: ignore[attr-defined]
+            if fields is not None and name not in fields:
                 continue
             annotation, reducer = _split_reducer(hint)
             default: Any = pydantic_core.PydanticUndefined
-            if self.is_model:
-                field = schema.model_fields[name]  # type: ignore[attr-defined]
+            if fields is not None:
+                field = fields[name]
                 if not field.is_required():
                     default = field.get_default(call_default_factory=True)
             if default is pydantic_core.PydanticUndefined and reducer is not None:
@@ -94,16 +100,16 @@ class StateSchema:
         """Check `data` against the schema; return only the given keys, as JSON."""
         if not isinstance(data, dict):
             raise InvalidInputError(
-                f"{what} must be a JSON object with keys from {sorted(self.channels)}; "
-                f"got {type(data).__name__}"
+                f"{what} must be a JSON object with keys from {sorted(self.channels)}; got {type(data).__name__}"
             )
         self._check_keys(data, what=what, error=InvalidInputError)
-        if self.is_model and what == "input":
+        if self.model is not None and what == "input":
             try:
-                model = self.schema.model_validate(data)  # type: ignore[attr-defined]
+                model = self.model.model_validate(data)
             except pydantic.ValidationError as e:
                 raise InvalidInputError(f"{what} does not fit {self.schema.__name__}: {one_line(e)}") from None
-            return model.model_dump(mode="json", include=set(data))
+            dumped: dict[str, Any] = model.model_dump(mode="json", include=set(data))
+            return dumped
         out: dict[str, Any] = {}
         for key, value in data.items():
             channel = self.channels[key]
@@ -116,17 +122,16 @@ class StateSchema:
 
     def node_input(self, values: dict[str, Any]) -> Any:
         """The value a node is called with: a model instance, or a dict of typed values."""
-        if self.is_model:
-            return self.schema.model_validate(values)  # type: ignore[attr-defined]
+        if self.model is not None:
+            return self.model.model_validate(values)
         return {
-            k: (self.channels[k].adapter.validate_python(v) if k in self.channels else v)
-            for k, v in values.items()
+            k: (self.channels[k].adapter.validate_python(v) if k in self.channels else v) for k, v in values.items()
         }
 
     def check_update(self, update: Any, *, node: str) -> dict[str, Any]:
         """Check a node's update and turn it into JSON; one clear error if it does not fit."""
-        if self.is_model and isinstance(update, self.schema):
-            update = {k: getattr(update, k) for k in update.model_fields_set}  # type: ignore[attr-defined]
+        if self.model is not None and isinstance(update, self.model):
+            update = {k: getattr(update, k) for k in update.model_fields_set}
         if not isinstance(update, dict):
             raise InvalidUpdateError(
                 f"node '{node}' returned {type(update).__name__}; a node returns a dict of "
@@ -150,9 +155,7 @@ class StateSchema:
     def _check_keys(self, data: dict[str, Any], *, what: str, error: type[Exception]) -> None:
         unknown = [k for k in data if k not in self.channels]
         if unknown:
-            raise error(
-                f"{what} has unknown key(s) {unknown}; the state keys are {sorted(self.channels)}"
-            )
+            raise error(f"{what} has unknown key(s) {unknown}; the state keys are {sorted(self.channels)}")
 
 
 def to_json(value: Any, *, what: str) -> Any:
@@ -161,8 +164,7 @@ def to_json(value: Any, *, what: str) -> Any:
         return pydantic_core.to_jsonable_python(value)
     except pydantic_core.PydanticSerializationError:
         raise InvalidUpdateError(
-            f"{what}: {type(value).__name__} is not JSON-serialisable; use JSON types, "
-            "dataclasses or pydantic models"
+            f"{what}: {type(value).__name__} is not JSON-serialisable; use JSON types, dataclasses or pydantic models"
         ) from None
 
 
@@ -185,7 +187,7 @@ def _split_reducer(hint: Any) -> tuple[Any, Reducer | None]:
         base, *extras = get_args(hint)
         reducers = [x for x in extras if callable(x) and not isinstance(x, type)]
         others = [x for x in extras if x not in reducers]
-        annotation = typing.Annotated[(base, *others)] if others else base
+        annotation = typing.Annotated[tuple([base, *others])] if others else base
         return annotation, (reducers[-1] if reducers else None)
     return hint, None
 

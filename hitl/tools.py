@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Mapping, Sequence, TypedDict, Union
+from typing import Any, Literal, TypedDict, overload
 
 import pydantic
 from typing_extensions import NotRequired
@@ -40,7 +41,7 @@ class InterruptOnConfig(TypedDict):
     description: NotRequired[str]
 
 
-Policy = Union[bool, InterruptOnConfig]
+Policy = bool | InterruptOnConfig
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,10 @@ class Tool:
         return self.args_model.model_json_schema()
 
     def openai_schema(self) -> dict[str, Any]:
-        return {"type": "function", "function": {"name": self.name, "description": self.description, "parameters": self.json_schema()}}
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.json_schema()},
+        }
 
     async def run(self, args: Mapping[str, Any]) -> str:
         parsed = self.args_model.model_validate(dict(args))
@@ -67,8 +71,19 @@ class Tool:
         return result if isinstance(result, str) else json.dumps(to_json(result, what=f"result of tool '{self.name}'"))
 
 
-def tool(fn: Callable[..., Any] | None = None, *, name: str | None = None, description: str | None = None) -> Any:
-    """Make a `Tool` from a typed function; its docstring is the description the model sees."""
+@overload
+def tool(fn: Callable[..., Any], *, name: str | None = None, description: str | None = None) -> Tool: ...
+@overload
+def tool(
+    fn: None = None, *, name: str | None = None, description: str | None = None
+) -> Callable[[Callable[..., Any]], Tool]: ...
+def tool(
+    fn: Callable[..., Any] | None = None, *, name: str | None = None, description: str | None = None
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Make a `Tool` from a typed function; its docstring is the description the model sees.
+
+    `@tool` or `tool(fn)` gives the `Tool`; `@tool(name=..., description=...)` gives a decorator.
+    """
 
     def wrap(f: Callable[..., Any]) -> Tool:
         params = inspect.signature(f).parameters
@@ -78,7 +93,7 @@ def tool(fn: Callable[..., Any] | None = None, *, name: str | None = None, descr
             annotation = hints.get(pname, Any)
             default = param.default if param.default is not inspect.Parameter.empty else ...
             fields[pname] = (annotation, default)
-        model = pydantic.create_model(f"{f.__name__}_args", **fields)  # type: ignore[call-overload]
+        model = pydantic.create_model(f"{f.__name__}_args", **fields)
         return Tool(name or f.__name__, description or inspect.getdoc(f) or f.__name__, f, model)
 
     return wrap(fn) if fn is not None else wrap
@@ -99,7 +114,7 @@ def tool_node(
     interrupt_on: Mapping[str, Policy] | None = None,
     *,
     messages_key: str = "messages",
-) -> Callable[[Any], Any]:
+) -> Callable[[Any], Awaitable[dict[str, Any]]]:
     """A node that runs the last assistant message's tool calls, after review where asked."""
     by_name = as_tools(tools)
     policies: dict[str, list[DecisionType]] = {}
@@ -112,12 +127,14 @@ def tool_node(
         elif isinstance(policy, dict):
             bad = [d for d in policy["allowed_decisions"] if d not in ALL_DECISIONS]
             if bad:
-                raise GraphValidationError(f"tool '{tool_name}': unknown decision(s) {bad}; allowed are {ALL_DECISIONS}")
+                raise GraphValidationError(
+                    f"tool '{tool_name}': unknown decision(s) {bad}; allowed are {ALL_DECISIONS}"
+                )
             policies[tool_name] = list(policy["allowed_decisions"])
             if "description" in policy:
                 descriptions[tool_name] = policy["description"]
 
-    async def tools(state: Any) -> dict[str, Any]:
+    async def run_tools(state: Any) -> dict[str, Any]:
         messages = state[messages_key] if isinstance(state, dict) else getattr(state, messages_key)
         last = Message.model_validate(messages[-1]) if messages else None
         calls = last.tool_calls if last and last.role == "assistant" else []
@@ -126,30 +143,39 @@ def tool_node(
         if reviewed:
             request = {
                 "action_requests": [
-                    {"name": c.name, "args": c.args, "description": descriptions.get(c.name, f"Tool call {c.name} needs review")}
+                    {
+                        "name": c.name,
+                        "args": c.args,
+                        "description": descriptions.get(c.name, f"Tool call {c.name} needs review"),
+                    }
                     for c in reviewed
                 ],
                 "review_configs": [{"action_name": c.name, "allowed_decisions": policies[c.name]} for c in reviewed],
             }
             answer = interrupt(request, schema=review_schema([(by_name[c.name], policies[c.name]) for c in reviewed]))
-            decisions = {c.id: d for c, d in zip(reviewed, answer["decisions"])}
+            decisions = {c.id: d for c, d in zip(reviewed, answer["decisions"], strict=False)}
         results = [await _execute(by_name, call, decisions.get(call.id)) for call in calls]
         return {messages_key: [m.to_state() for m in results]}
 
-    return tools
+    run_tools.__name__ = "tools"  # `add_node(tool_node(...))` names the node 'tools'
+    return run_tools
 
 
 async def _execute(by_name: dict[str, Tool], call: ToolCall, decision: dict[str, Any] | None) -> Message:
     kind = decision["type"] if decision else "approve"
     if kind == "reject":
         reason = decision.get("message") if decision else None
-        return Message.tool(f"The reviewer rejected this call to {call.name}" + (f": {reason}" if reason else "."), call.id, call.name)
+        return Message.tool(
+            f"The reviewer rejected this call to {call.name}" + (f": {reason}" if reason else "."), call.id, call.name
+        )
     if kind == "respond":
         return Message.tool(str(decision.get("message", "")) if decision else "", call.id, call.name)
     args = decision["edited_action"]["args"] if kind == "edit" and decision else call.args
     target = by_name.get(call.name)
     if target is None:
-        return Message.tool(f"Error: there is no tool named {call.name}; tools are {sorted(by_name)}", call.id, call.name)
+        return Message.tool(
+            f"Error: there is no tool named {call.name}; tools are {sorted(by_name)}", call.id, call.name
+        )
     try:
         return Message.tool(await target.run(args), call.id, call.name)
     except pydantic.ValidationError as e:
@@ -181,7 +207,13 @@ def review_schema(reviewed: Sequence[tuple[Tool, list[DecisionType]]]) -> dict[s
     return {
         "type": "object",
         "properties": {
-            "decisions": {"type": "array", "prefixItems": items, "items": False, "minItems": len(items), "maxItems": len(items)}
+            "decisions": {
+                "type": "array",
+                "prefixItems": items,
+                "items": False,
+                "minItems": len(items),
+                "maxItems": len(items),
+            }
         },
         "required": ["decisions"],
     }
@@ -203,7 +235,8 @@ def _inline(schema: dict[str, Any]) -> dict[str, Any]:
     text = json.dumps({k: v for k, v in schema.items() if k != "$defs"})
     for name, body in defs.items():
         text = text.replace(json.dumps({"$ref": f"#/$defs/{name}"}), json.dumps(body))
-    return json.loads(text)
+    inlined: dict[str, Any] = json.loads(text)
+    return inlined
 
 
 def _hints(fn: Callable[..., Any]) -> dict[str, Any]:

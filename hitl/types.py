@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 START = "__start__"
 """The virtual node a run begins at: `add_edge(START, "first")`."""
@@ -21,7 +21,7 @@ END = "__end__"
 RunStatus = Literal["running", "interrupted", "completed", "failed", "cancelled"]
 """Where a run is: working, waiting for a person, or finished one of three ways."""
 
-Goto = Union[str, list[str], None]
+Goto = str | list[str] | None
 
 
 @dataclass

@@ -5,50 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 import uuid
-from dataclasses import dataclass
 
 import pytest
 
 import hitl
-from tests.conftest import ROOT, TASK_QUEUE, event_count
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> object:
-        return json.loads(self.out)
-
-
-async def cli(
-    client: hitl.Client, *args: str, env: dict[str, str] | None = None, graphs: tuple[str, ...] = ("tests.graphs", "examples")
-) -> Result:
-    """Run `python starter.py ARGS` without blocking the in-process worker."""
-    address = client.temporal.service_client.config.target_host
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "starter.py"), *args,
-        "--address", address, "--task-queue", TASK_QUEUE, *(("--graphs", *graphs) if graphs else ()),
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "HITL_IDENTITY": "cli-user", **(env or {})},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    return Result(proc.returncode or 0, out.decode(), err.decode())
-
-
-def one_line_error(result: Result) -> str:
-    assert result.code == 2, result
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1, f"expected one error line, got: {result.err!r}"
-    assert lines[0].startswith("error: ") and "Traceback" not in result.err
-    return lines[0]
+from tests.helpers import cli, event_count, one_line_error
 
 
 async def test_approval_end_to_end_through_the_cli(client: hitl.Client) -> None:

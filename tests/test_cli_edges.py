@@ -18,13 +18,12 @@ from pathlib import Path
 import pytest
 
 import hitl
-from hitl.cli import BROKEN_PIPE_EXIT, build_parser
 from hitl._protocol import RunInput
+from hitl.cli import BROKEN_PIPE_EXIT, build_parser
 from hitl.client import check_run_id
 from hitl.server import DevServer
-from tests import graphs
-from tests.conftest import ROOT, TASK_QUEUE, free_port, wait_for
-from tests.test_cli import Result, cli, one_line_error
+from tests import hitl_graphs, runtime_graphs
+from tests.helpers import ROOT, TASK_QUEUE, Result, cli, free_port, one_line_error, wait_for
 
 # ------------------------------------------------- 1. options on either side
 
@@ -69,9 +68,13 @@ async def hitl_cmd(*args: str, env: dict[str, str] | None = None) -> Result:
     """`python starter.py ARGS` with no server named anywhere: for `dev`, which starts its own."""
     base = {k: v for k, v in os.environ.items() if k not in ("TEMPORAL_ADDRESS", "HITL_GRAPHS")}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "starter.py"), *args,
-        cwd=ROOT, env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        str(ROOT / "starter.py"),
+        *args,
+        cwd=ROOT,
+        env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), 60)
@@ -138,9 +141,20 @@ async def test_output_into_a_pipe_that_closes_early_exits_quietly(client: hitl.C
     await run.result()
     read_end, write_end = os.pipe()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "starter.py"), "state", run.run_id,
-        "--address", server_address(client), "--task-queue", TASK_QUEUE, "--graphs", "tests.graphs",
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=write_end, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        str(ROOT / "starter.py"),
+        "state",
+        run.run_id,
+        "--address",
+        server_address(client),
+        "--task-queue",
+        TASK_QUEUE,
+        "--graphs",
+        "tests.graphs",
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=write_end,
+        stderr=asyncio.subprocess.PIPE,
     )
     os.close(write_end)
     with os.fdopen(read_end, "rb") as head:
@@ -191,7 +205,9 @@ def strings(value: object) -> list[str]:
 async def test_a_run_id_with_control_characters_cannot_break_the_list(client: hitl.Client) -> None:
     """Such an id can no longer be made through hitl, but older runs or other tools may have one."""
     evil = f"evil-{uuid.uuid4().hex[:6]}\x1b[2J\nsecond-line"
-    await client._start(RunInput(graph=graphs.chain.spec(), input={}, identity="t", search_attributes=True), evil)
+    await client._start(
+        RunInput(graph=runtime_graphs.chain.spec(), input={}, identity="t", search_attributes=True), evil
+    )
     for _ in range(50):
         listed = await cli(client, "list")
         rows = [line for line in listed.out.splitlines() if line.startswith("evil-")]
@@ -226,7 +242,9 @@ async def test_start_wait_of_a_run_that_fails_exits_1_and_says_why(client: hitl.
 
 async def test_list_shows_paused_runs_as_interrupted(client: hitl.Client) -> None:
     paused, done, failed, killed = [await client.start(g, {}) for g in ("review", "chain", "unserialisable", "review")]
-    bare = await client._start(RunInput(graph=graphs.review.spec(), input={}, identity="t"), f"bare-{uuid.uuid4().hex[:8]}")
+    bare = await client._start(
+        RunInput(graph=hitl_graphs.review.spec(), input={}, identity="t"), f"bare-{uuid.uuid4().hex[:8]}"
+    )
     for run in (paused, killed, bare):
         await wait_for(run, "interrupted")
     await done.result()
@@ -280,7 +298,10 @@ async def test_dev_refuses_server_flags_when_a_server_is_named(
     args = [server.address if f == "ADDRESS" else f for f in flags]
     env = {"TEMPORAL_ADDRESS": server.address} if "--address" not in flags else {}
     line = one_line_error(await hitl_cmd("dev", "--no-demo", *args, env=env))
-    assert f"not starting the embedded server (so {' and '.join(f for f in args if f in ('--port', '--data-dir'))} would do nothing)" in line
+    assert (
+        f"not starting the embedded server (so {' and '.join(f for f in args if f in ('--port', '--data-dir'))} would do nothing)"
+        in line
+    )
     assert f"because {named}{server.address}" in line and fix in line, line
 
 
@@ -304,12 +325,21 @@ async def start_dev(*args: str, env: dict[str, str] | None = None) -> asyncio.su
     """`hitl dev` in its own process group, as a terminal runs it: Ctrl-C goes to the group."""
     base = {k: v for k, v in os.environ.items() if k not in ("TEMPORAL_ADDRESS", "HITL_GRAPHS")}
     return await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "starter.py"), "dev", "--no-demo", "--no-web", *args,
-        cwd=ROOT, env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+        sys.executable,
+        str(ROOT / "starter.py"),
+        "dev",
+        "--no-demo",
+        "--no-web",
+        *args,
+        cwd=ROOT,
+        env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
     )
 
 
+@pytest.mark.server  # starts a dev server of its own
 async def test_ctrl_c_while_the_dev_server_starts_stops_it_and_exits_130(tmp_path: Path) -> None:
     port = free_port()
     dev = await start_dev("--data-dir", str(tmp_path), "--port", str(port))

@@ -13,12 +13,12 @@ import pytest
 
 import hitl
 from hitl.notify import webhook
-from tests import graphs
-from tests.conftest import WorkerProcess, wait_for
+from tests import composition_graphs, graphs, hitl_graphs
+from tests.helpers import WorkerProcess, wait_for
 
 
 async def test_interrupt_inside_a_subgraph_is_answered_from_the_parent(client: hitl.Client) -> None:
-    graphs.COUNTS.clear()
+    composition_graphs.COUNTS.clear()
     run = await client.start("parent", {"topic": "budgets"})
     paused = await wait_for(run, "interrupted")
     [question] = paused.interrupts
@@ -37,7 +37,7 @@ async def test_interrupt_inside_a_subgraph_is_answered_from_the_parent(client: h
     assert done.values["answer"] == "yes"
     assert done.values["log"] == ["parent saw yes"]
     # The subgraph went on where it paused: its first node and the parent's ran once.
-    assert graphs.COUNTS == {"parent_prep": 1, "child_prepare": 1, "child_ask": 2}
+    assert composition_graphs.COUNTS == {"parent_prep": 1, "child_prepare": 1, "child_ask": 2}
     assert [d.identity for d in done.decisions] == ["tester"]
 
 
@@ -72,10 +72,10 @@ async def test_notify_hook_is_called_on_each_pause(client: hitl.Client) -> None:
     run = await client.start("notified", {})
     await wait_for(run, "interrupted")
     for _ in range(100):
-        if any(r == run.run_id for r, _ in graphs.NOTIFIED):
+        if any(r == run.run_id for r, _ in composition_graphs.NOTIFIED):
             break
         await asyncio.sleep(0.05)
-    assert (run.run_id, ["review"]) in graphs.NOTIFIED
+    assert (run.run_id, ["review"]) in composition_graphs.NOTIFIED
     assert (await run.resume("approve")).values["status"] == "published"
 
 
@@ -107,9 +107,11 @@ def http_sink() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     server.shutdown()
 
 
-async def test_webhook_posts_the_pending_question(client: hitl.Client, http_sink: tuple[str, list[dict[str, Any]]]) -> None:
+async def test_webhook_posts_the_pending_question(
+    client: hitl.Client, http_sink: tuple[str, list[dict[str, Any]]]
+) -> None:
     url, received = http_sink
-    graph = graphs.review_b.compile(name="review_webhook", notify=webhook(url))
+    graph = hitl_graphs.review_b.compile(name="review_webhook", notify=webhook(url))
     other = hitl.Client(client.temporal, task_queue="hitl-webhook", graphs=[graph])
     async with other.worker():
         run = await other.start("review_webhook", {"draft": "hello"})

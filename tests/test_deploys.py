@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 import hitl
-from tests.conftest import WorkerProcess, wait_for
 from tests.deploy import v1
+from tests.helpers import WorkerProcess, wait_for
 
 
 async def _paused_on_v1(client: hitl.Client, worker: WorkerProcess) -> hitl.Run:
@@ -30,7 +30,9 @@ async def test_edited_node_body_is_used_after_the_deploy(client: hitl.Client, wo
     assert "audited" not in done.values
 
 
-async def test_removed_node_fails_the_run_with_a_message_naming_it(client: hitl.Client, worker_process: WorkerProcess) -> None:
+async def test_removed_node_fails_the_run_with_a_message_naming_it(
+    client: hitl.Client, worker_process: WorkerProcess
+) -> None:
     run = await _paused_on_v1(client, worker_process)
     worker_process.start("tests.deploy.v3:graph")
     state = await asyncio.wait_for(run.resume("yes"), 60)

@@ -10,8 +10,7 @@ import uuid
 import pytest
 
 import hitl
-from tests.conftest import event_count
-from tests.test_cli import cli, one_line_error
+from tests.helpers import cli, event_count, one_line_error
 
 tool_review = importlib.import_module("examples.tool_review")
 
@@ -53,7 +52,9 @@ async def test_approval_python(client: hitl.Client) -> None:
 
 async def test_edit_state_cli(client: hitl.Client) -> None:
     run_id = f"ex-{uuid.uuid4().hex[:8]}"
-    started = await cli(client, "start", "edit_state", "--input", '{"topic": "tea"}', "--id", run_id, "--wait", "--json")
+    started = await cli(
+        client, "start", "edit_state", "--input", '{"topic": "tea"}', "--id", run_id, "--wait", "--json"
+    )
     state = started.json()
     assert state["breakpoint"] == "before" and state["next"] == ["publish"]  # type: ignore[index]
     assert "publish" in await _in_inbox(client, run_id)
@@ -157,30 +158,41 @@ async def test_tool_review_mix_edit_reject_in_one_turn(client: hitl.Client) -> N
     assert results["call_refund"] == "refunded 12.50 on order 42"
     assert results["call_email"] == "The reviewer rejected this call to send_email: Do not email; we will call her."
     # The rejected call never ran: only the edited refund reached the ledger.
-    assert tool_review.LEDGER[len(before):] == ["refund 42 12.50"]
+    assert tool_review.LEDGER[len(before) :] == ["refund 42 12.50"]
     assert "rejected this call" in done.values["messages"][-1]["content"]  # fed back to the model
 
 
 async def test_tool_review_respond_in_the_tools_place(client: hitl.Client) -> None:
     before = list(tool_review.LEDGER)
     run, _ = await _refund_paused(client)
-    done = await run.resume(_decisions({"type": "reject"}, {"type": "respond", "message": "Customer was told by phone."}))
+    done = await run.resume(
+        _decisions({"type": "reject"}, {"type": "respond", "message": "Customer was told by phone."})
+    )
     assert _tool_messages(done)["call_email"] == "Customer was told by phone."
-    assert tool_review.LEDGER[len(before):] == []
+    assert tool_review.LEDGER[len(before) :] == []
 
 
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
-        (_decisions({"type": "edit", "edited_action": {"args": {"order_id": "forty-two", "amount": 1}}}, {"type": "approve"}),
-         "decisions/0"),
+        (
+            _decisions(
+                {"type": "edit", "edited_action": {"args": {"order_id": "forty-two", "amount": 1}}}, {"type": "approve"}
+            ),
+            "decisions/0",
+        ),
         (_decisions({"type": "edit", "edited_action": {"args": {"order_id": 42}}}, {"type": "approve"}), "decisions/0"),
-        (_decisions({"type": "respond", "message": "x"}, {"type": "approve"}), "decisions/0"),  # not allowed for refunds
+        (
+            _decisions({"type": "respond", "message": "x"}, {"type": "approve"}),
+            "decisions/0",
+        ),  # not allowed for refunds
         (_decisions({"type": "approve"}), "should be non-empty|is too short"),
         ({"decision": "approve"}, "'decisions' is a required property"),
     ],
 )
-async def test_tool_review_bad_decisions_are_refused_at_the_edge(client: hitl.Client, answer: dict, message: str) -> None:
+async def test_tool_review_bad_decisions_are_refused_at_the_edge(
+    client: hitl.Client, answer: dict, message: str
+) -> None:
     before_ledger = list(tool_review.LEDGER)
     run, _ = await _refund_paused(client)
     before = await event_count(client, run.run_id)

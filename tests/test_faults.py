@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import hitl
 from tests import graphs
-from tests.conftest import WorkerProcess, wait_for
+from tests.helpers import WorkerProcess, wait_for
 
 RUNS = 20
 KILLS = 6
@@ -47,7 +47,9 @@ async def _kill_at_random(worker: WorkerProcess, rng: random.Random, done: async
     return kills
 
 
-async def test_random_worker_kills_lose_nothing_and_repeat_nothing(client: hitl.Client, worker_process: WorkerProcess) -> None:
+async def test_random_worker_kills_lose_nothing_and_repeat_nothing(
+    client: hitl.Client, worker_process: WorkerProcess
+) -> None:
     rng = random.Random(20261124)
     other = hitl.Client(client.temporal, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS, identity="chaos")
     worker_process.start()
@@ -58,7 +60,7 @@ async def test_random_worker_kills_lose_nothing_and_repeat_nothing(client: hitl.
     await asyncio.wait_for(decider, 240)
     finals = await asyncio.wait_for(asyncio.gather(*(r.result() for r in runs)), 240)
     assert kills >= 3, "the chaos did not get to kill the worker mid-way"
-    for i, (run, final) in enumerate(zip(runs, finals)):
+    for i, (run, final) in enumerate(zip(runs, finals, strict=True)):
         assert final["trail"] == ["n1", "n2", f"decide:d{i}", "n3", "n4"], (run.run_id, final)
         decisions = (await run.get_state()).decisions
         assert [(d.value, d.identity) for d in decisions] == [(f"d{i}", "chaos")], run.run_id
@@ -70,7 +72,10 @@ async def test_a_decision_whose_rpc_times_out_is_sent_again_and_applied_once(
     """Under load the server can time out a decision's RPC before the run answers. The
     client sends it again under the same update id: applied once, never lost."""
     impatient = hitl.Client(
-        client.temporal, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS, identity="impatient",
+        client.temporal,
+        task_queue=worker_process.task_queue,
+        graphs=graphs.GRAPHS,
+        identity="impatient",
         rpc_timeout=timedelta(seconds=1),
     )
     worker_process.start()

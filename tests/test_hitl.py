@@ -9,8 +9,8 @@ import pytest
 
 import hitl
 from hitl import Command
-from tests import graphs
-from tests.conftest import WorkerProcess, event_count, wait_for
+from tests import graphs, hitl_graphs
+from tests.helpers import WorkerProcess, event_count, wait_for
 
 
 async def _paused(client: hitl.Client, graph: str, input: dict | None = None, **kw: object) -> hitl.Run:
@@ -88,7 +88,7 @@ async def test_parallel_interrupts_answered_with_a_map(client: hitl.Client) -> N
 
 
 async def test_parallel_interrupts_answered_one_at_a_time(client: hitl.Client) -> None:
-    graphs.RUNS.clear()
+    hitl_graphs.RUNS.clear()
     run = await _paused(client, "parallel")
     left = next(i for i in (await run.get_state()).interrupts if i.node == "left")
     state = await run.resume(map={left.id: "L"})
@@ -98,7 +98,7 @@ async def test_parallel_interrupts_answered_one_at_a_time(client: hitl.Client) -
     done = await run.resume("R")
     assert sorted(done.values["answers"]) == ["left=L", "quiet", "right=R"]
     # quiet finished in the first pass and was never re-run; left ran twice, right ran twice.
-    assert graphs.RUNS == {"left": 2, "right": 2, "quiet": 1}
+    assert hitl_graphs.RUNS == {"left": 2, "right": 2, "quiet": 1}
 
 
 async def test_interrupt_before_and_after_with_update_state_between(client: hitl.Client) -> None:
@@ -187,7 +187,9 @@ async def test_refusals_write_nothing_to_history(client: hitl.Client) -> None:
 async def test_resume_refused_while_the_run_is_busy(client: hitl.Client, tmp_path: object) -> None:
     run = await client.start("slow", {"marker": f"/tmp/hitl-busy-{uuid.uuid4().hex}"})
     await asyncio.sleep(0.5)
-    with pytest.raises(hitl.DecisionRejectedError, match="run is running; it accepts a decision only while interrupted"):
+    with pytest.raises(
+        hitl.DecisionRejectedError, match="run is running; it accepts a decision only while interrupted"
+    ):
         await run.update_state({"done": ["x"]})
     await run.result()
 
@@ -265,7 +267,9 @@ async def test_inbox_lists_waiting_runs(client: hitl.Client) -> None:
 
 
 async def test_worker_killed_while_paused_then_resumed(client: hitl.Client, worker_process: WorkerProcess) -> None:
-    other = await hitl.connect(client.temporal.service_client.config.target_host, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS)
+    other = await hitl.connect(
+        client.temporal.service_client.config.target_host, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS
+    )
     worker_process.start()
     run = await other.start("review", {})
     await wait_for(run, "interrupted")
@@ -290,12 +294,17 @@ async def test_inbox_explains_missing_search_attributes(client: hitl.Client, ser
     from hitl.server import temporal_binary
 
     address = client.temporal.service_client.config.target_host
-    subprocess.run(
+    await asyncio.to_thread(
+        subprocess.run,
         [temporal_binary(), "operator", "namespace", "create", "--namespace", "bare", "--address", address],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     bare = await hitl.connect(address, namespace="bare", task_queue="hitl-bare", graphs=graphs.GRAPHS)
-    with pytest.raises(hitl.HitlError, match="not registered on namespace 'bare'; register them with: temporal operator search-attribute create --namespace bare --name HitlStatus --type Keyword"):
+    with pytest.raises(
+        hitl.HitlError,
+        match="not registered on namespace 'bare'; register them with: temporal operator search-attribute create --namespace bare --name HitlStatus --type Keyword",
+    ):
         await bare.pending()
     for _ in range(100):  # a fresh namespace takes a moment to be served
         try:

@@ -28,10 +28,8 @@ from hitl._workers import Queued, WorkerInfo, check_workers, list_workers
 from hitl.codec import KEY_FINGERPRINT, EncryptionCodec, PlaintextCodec, fingerprint
 from hitl.server import DevServer
 from hitl.types import KeyMismatchError, NoWorkerError
-from tests import graphs, test_cli
-from tests.conftest import WorkerProcess, event_count, wait_for
-from tests.test_cli import Result, cli, one_line_error
-from tests.test_security import _encrypted_client
+from tests import graphs
+from tests.helpers import Result, WorkerProcess, cli, encrypted_client, event_count, one_line_error, wait_for
 
 
 def _key() -> bytes:
@@ -48,9 +46,7 @@ def _queue() -> str:
 
 async def _cli(client: hitl.Client, queue: str, *args: str, env: dict[str, str] | None = None) -> Result:
     """`hitl ARGS` as a newcomer runs it, on `queue` instead of the session's."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(test_cli, "TASK_QUEUE", queue)
-        return await cli(client, *args, env=env)
+    return await cli(client, *args, env=env, task_queue=queue)
 
 
 async def _serving(client: hitl.Client, worker: WorkerProcess, timeout: float = 60) -> str:
@@ -168,11 +164,17 @@ async def test_key_rules_judge_live_workers_that_advertise_keys(client: hitl.Cli
         f"KeyMismatchError: this client encrypts with key 'default' (fingerprint {f2}) but no live worker on task queue 'q' "
         f"on namespace 'default' holds it (they hold {f1}): client and worker use different keys; nothing was sent"
     )
-    assert (await verdict(None, keyed)).startswith(f"KeyMismatchError: this client has no encryption key but the workers on task queue 'q' on namespace 'default' encrypt (key fingerprints {f1})")
-    assert (await verdict(k1, keyed, keyless)).startswith(f"KeyMismatchError: this client encrypts with key 'default' (fingerprint {f1}) but worker '2@h hitl-keys=none'")
+    assert (await verdict(None, keyed)).startswith(
+        f"KeyMismatchError: this client has no encryption key but the workers on task queue 'q' on namespace 'default' encrypt (key fingerprints {f1})"
+    )
+    assert (await verdict(k1, keyed, keyless)).startswith(
+        f"KeyMismatchError: this client encrypts with key 'default' (fingerprint {f1}) but worker '2@h hitl-keys=none'"
+    )
     # Queueing needs no live worker, but a keyless client still may not write into encrypted runs.
     assert await verdict(None, queue=True) == "ok"
-    assert (await verdict(None, dataclasses.replace(keyed, live=False), queue=True)).startswith("KeyMismatchError: this client has no encryption key")
+    assert (await verdict(None, dataclasses.replace(keyed, live=False), queue=True)).startswith(
+        "KeyMismatchError: this client has no encryption key"
+    )
 
 
 async def test_a_passed_check_is_reused_for_five_seconds(client: hitl.Client, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -214,7 +216,7 @@ async def keyed(client: hitl.Client, server: DevServer) -> AsyncIterator[Keyed]:
     worker = WorkerProcess(server.address, queue).start(env=_env(key))
     try:
         identity = await _serving(client, worker)
-        owner = await _encrypted_client(client, {"default": key}, "default", queue)
+        owner = await encrypted_client(client, {"default": key}, "default", queue, identity="keys-test")
         run = await owner.start("review", {"draft": "secret"})
         await wait_for(run, "interrupted")
         yield Keyed(queue, key, identity, run)
@@ -222,7 +224,9 @@ async def keyed(client: hitl.Client, server: DevServer) -> AsyncIterator[Keyed]:
         worker.kill()
 
 
-async def test_workers_advertise_the_fingerprints_of_their_keys(keyed: Keyed, worker_process: WorkerProcess, client: hitl.Client) -> None:
+async def test_workers_advertise_the_fingerprints_of_their_keys(
+    keyed: Keyed, worker_process: WorkerProcess, client: hitl.Client
+) -> None:
     assert keyed.identity.endswith(f" hitl-keys={fingerprint(keyed.key)}")
     keyless = await _serving(client, worker_process.start())
     assert keyless.endswith(" hitl-keys=none")
@@ -230,7 +234,7 @@ async def test_workers_advertise_the_fingerprints_of_their_keys(keyed: Keyed, wo
 
 async def test_a_client_with_another_key_refuses_to_start_and_nothing_starts(keyed: Keyed, client: hitl.Client) -> None:
     other = _key()
-    mine = await _encrypted_client(client, {"default": other}, "default", keyed.queue)
+    mine = await encrypted_client(client, {"default": other}, "default", keyed.queue, identity="keys-test")
     run_id = f"k2-{uuid.uuid4().hex[:8]}"
     with pytest.raises(KeyMismatchError) as e:
         await mine.start("review", {}, run_id=run_id)
@@ -282,9 +286,12 @@ async def test_a_keyless_inbox_lists_encrypted_runs_and_state_is_one_line(keyed:
 async def test_a_client_with_a_key_refuses_a_keyless_worker(client: hitl.Client, worker_process: WorkerProcess) -> None:
     identity = await _serving(client, worker_process.start())
     key = _key()
-    mine = await _encrypted_client(client, {"default": key}, "default", worker_process.task_queue)
+    mine = await encrypted_client(client, {"default": key}, "default", worker_process.task_queue, identity="keys-test")
     run_id = f"keyed-{uuid.uuid4().hex[:8]}"
-    with pytest.raises(KeyMismatchError, match=rf"fingerprint {fingerprint(key)}\) but worker '{identity}' on task queue .* holds no key"):
+    with pytest.raises(
+        KeyMismatchError,
+        match=rf"fingerprint {fingerprint(key)}\) but worker '{identity}' on task queue .* holds no key",
+    ):
         await mine.start("review", {}, run_id=run_id)
     assert not await _exists(client, run_id)
 
@@ -293,7 +300,9 @@ async def test_a_worker_with_another_key_fails_the_task_naming_both_fingerprints
     client: hitl.Client, worker_process: WorkerProcess
 ) -> None:
     right, wrong = _key(), _key()
-    owner = await _encrypted_client(client, {"default": right}, "default", worker_process.task_queue)
+    owner = await encrypted_client(
+        client, {"default": right}, "default", worker_process.task_queue, identity="keys-test"
+    )
     run = await _start_unchecked(owner, "review")  # no worker yet: the check would refuse
     await _serving(client, worker_process.start(env=_env(wrong)))
     line = (
@@ -334,7 +343,9 @@ async def test_no_worker_refuses_within_seconds_and_writes_nothing(client: hitl.
     queued = await _cli(client, bare.task_queue, "resume", run.run_id, "--value", '"approve"', "--queue")
     assert queued.code == 0, queued.err
     assert queued.out.strip() == str(Queued(run.run_id))
-    assert queued.out.startswith(f"accepted: run {run.run_id} has no worker right now; the decision is queued in its history")
+    assert queued.out.startswith(
+        f"accepted: run {run.run_id} has no worker right now; the decision is queued in its history"
+    )
     assert await event_count(client, run.run_id) == before + 1  # the signal, nothing else
     await client.temporal.get_workflow_handle(run.run_id).terminate("test over: nobody serves this queue")
 

@@ -12,7 +12,7 @@ import temporalio.service
 
 import hitl
 from hitl._limits import MAX_STATE_BYTES, json_size
-from tests.conftest import event_count, wait_for
+from tests.helpers import event_count, wait_for
 
 NEAR_LIMIT = "b" * (MAX_STATE_BYTES - 120_000)
 
@@ -43,7 +43,9 @@ async def test_an_edit_past_the_state_limit_is_refused_and_writes_nothing(client
     run = await client.start("blob", {"blob": NEAR_LIMIT})
     await wait_for(run, "interrupted")
     before = await event_count(client, run.run_id)
-    with pytest.raises(hitl.DecisionRejectedError, match=r"the state after the edit is 1\.\d MB; hitl takes at most 1\.0 MB"):
+    with pytest.raises(
+        hitl.DecisionRejectedError, match=r"the state after the edit is 1\.\d MB; hitl takes at most 1\.0 MB"
+    ):
         await run.update_state({"note": "n" * 200_000})
     with pytest.raises(hitl.DecisionRejectedError, match=r"the state after the update is 1\.\d MB"):
         await run.resume("again", update={"note": "n" * 200_000})

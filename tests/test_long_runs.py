@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 import hitl
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 STEPS = int(os.environ.get("HITL_LONG_STEPS", "2000"))
 BOUND = int(os.environ.get("HITL_LONG_BOUND", "400"))

@@ -33,7 +33,11 @@ class ChatCompletions(BaseHTTPRequestHandler):
                 "role": "assistant",
                 "content": None,
                 "tool_calls": [
-                    {"id": "call_1", "type": "function", "function": {"name": "weather", "arguments": json.dumps({"city": "Oslo"})}}
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "weather", "arguments": json.dumps({"city": "Oslo"})},
+                    }
                 ],
             }
         else:
@@ -73,7 +77,9 @@ def weather(city: str) -> str:
 
 async def test_agent_on_an_openai_compatible_endpoint_with_reviewed_tools(client: hitl.Client, endpoint: str) -> None:
     model = OpenAIChatModel("local-model", base_url=endpoint, api_key="sk-local")
-    graph = create_agent(model, [weather], interrupt_on={"weather": {"allowed_decisions": ["approve", "edit"]}}, name="weather_agent")
+    graph = create_agent(
+        model, [weather], interrupt_on={"weather": {"allowed_decisions": ["approve", "edit"]}}, name="weather_agent"
+    )
     other = hitl.Client(client.temporal, task_queue="hitl-openai", graphs=[graph])
     async with other.worker():
         run = await other.start("weather_agent", {"messages": [{"role": "user", "content": "Weather in Oslo?"}]})

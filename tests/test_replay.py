@@ -5,6 +5,7 @@ Refresh deliberately with `python -m tests.histories.record`."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def test_there_are_fixtures_for_every_scenario() -> None:
 
 @pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
 async def test_history_replays_on_current_code(path: Path) -> None:
-    data = json.loads(path.read_text())
+    data = json.loads(await asyncio.to_thread(path.read_text))
     history = WorkflowHistory.from_json(data["workflow_id"], data["history"])
     assert len(history.events) > 5
     result = await Replayer(workflows=[GraphWorkflow], data_converter=pydantic_data_converter).replay_workflow(

@@ -11,8 +11,8 @@ import pytest
 
 import hitl
 from hitl import END, START, StateGraph
-from tests import graphs
-from tests.conftest import WorkerProcess, event_count, wait_for
+from tests import graphs, runtime_graphs
+from tests.helpers import WorkerProcess, event_count
 
 
 async def test_linear_chain_runs_nodes_in_order(client: hitl.Client) -> None:
@@ -62,7 +62,9 @@ async def test_reducers_builtin_and_user_written(client: hitl.Client) -> None:
 
 
 async def test_pydantic_state_round_trips(client: hitl.Client) -> None:
-    final = await (await client.start("pydantic_state", {"customer": "ada", "items": [{"name": "nut", "qty": 3}]})).result()
+    final = await (
+        await client.start("pydantic_state", {"customer": "ada", "items": [{"name": "nut", "qty": 3}]})
+    ).result()
     assert final == {"customer": "ada", "items": [{"name": "nut", "qty": 3}, {"name": "widget", "qty": 2}], "total": 5}
 
 
@@ -82,9 +84,11 @@ async def test_loop_of_fifty_iterations(client: hitl.Client) -> None:
 async def test_node_exception_retries_then_fails_with_error_in_state(client: hitl.Client) -> None:
     key = uuid.uuid4().hex
     run = await client.start("flaky", {"key": key})
-    with pytest.raises(hitl.RunFailedError, match=rf"ended: node 'flaky' failed .*boom on attempt 3.*hitl state {run.run_id}"):
+    with pytest.raises(
+        hitl.RunFailedError, match=rf"ended: node 'flaky' failed .*boom on attempt 3.*hitl state {run.run_id}"
+    ):
         await run.result()
-    assert graphs.ATTEMPTS[key] == 3
+    assert runtime_graphs.ATTEMPTS[key] == 3
     state = await run.get_state()
     assert state.status == "failed"
     assert "boom on attempt 3" in (state.error or "")
@@ -92,7 +96,9 @@ async def test_node_exception_retries_then_fails_with_error_in_state(client: hit
 
 async def test_node_returning_a_non_dict_fails_at_once_with_a_clear_error(client: hitl.Client) -> None:
     run = await client.start("bad_return", {})
-    with pytest.raises(hitl.RunFailedError, match="node 'bad' returned int; a node returns a dict of state updates, a Command, or None"):
+    with pytest.raises(
+        hitl.RunFailedError, match="node 'bad' returned int; a node returns a dict of state updates, a Command, or None"
+    ):
         await run.result()
 
 
@@ -117,8 +123,12 @@ async def test_unknown_graph_and_unknown_run(client: hitl.Client) -> None:
         await client.get_run("missing-run").get_state()
 
 
-async def test_worker_killed_mid_node_the_run_still_completes(client: hitl.Client, worker_process: WorkerProcess, tmp_path: Path) -> None:
-    other = await hitl.connect(client.temporal.service_client.config.target_host, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS)
+async def test_worker_killed_mid_node_the_run_still_completes(
+    client: hitl.Client, worker_process: WorkerProcess, tmp_path: Path
+) -> None:
+    other = await hitl.connect(
+        client.temporal.service_client.config.target_host, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS
+    )
     worker_process.start()
     marker = tmp_path / "slow-started"
     run = await other.start("slow", {"marker": str(marker)})
@@ -143,7 +153,7 @@ class S(dict):
 
 
 def _builder() -> StateGraph:
-    from tests.graphs import ChainState
+    from tests.runtime_graphs import ChainState
 
     return StateGraph(ChainState)
 
@@ -178,10 +188,12 @@ def test_unsupported_schema() -> None:
 
 
 def test_typeddict_input_is_checked() -> None:
-    with pytest.raises(hitl.InvalidInputError, match=r"unknown key\(s\) \['txt'\]; the state keys are \['text', 'trail'\]"):
-        graphs.chain.validate_input({"txt": "x"})
+    with pytest.raises(
+        hitl.InvalidInputError, match=r"unknown key\(s\) \['txt'\]; the state keys are \['text', 'trail'\]"
+    ):
+        runtime_graphs.chain.validate_input({"txt": "x"})
     with pytest.raises(hitl.InvalidInputError, match="key 'text': Input should be a valid string"):
-        graphs.chain.validate_input({"text": 5})
+        runtime_graphs.chain.validate_input({"text": 5})
 
 
 async def test_history_length_is_small_per_node(client: hitl.Client) -> None:

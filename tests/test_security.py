@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import secrets
 import uuid
@@ -11,13 +10,10 @@ from pathlib import Path
 
 import pytest
 import temporalio.client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 import hitl
 from hitl.codec import KEY_ID, EncryptionCodec
-from tests import graphs
-from tests.conftest import event_count, wait_for
-from tests.test_cli import cli
+from tests.helpers import cli, encrypted_client, event_count, wait_for
 
 SECRET = "PLAINTEXT-CANARY-7f3a"
 
@@ -27,9 +23,8 @@ def _key() -> bytes:
 
 
 async def _encrypted_client(client: hitl.Client, keys: dict[str, bytes], current: str, queue: str) -> hitl.Client:
-    converter = dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(keys, current))
-    temporal = await temporalio.client.Client.connect(client.temporal.service_client.config.target_host, data_converter=converter)
-    return hitl.Client(temporal, task_queue=queue, graphs=graphs.GRAPHS, identity=f"{SECRET}-who")
+    """Its identity is secret too: the history must not show who decided, in plaintext."""
+    return await encrypted_client(client, keys, current, queue, identity=f"{SECRET}-who")
 
 
 async def _raw_history(client: hitl.Client, run_id: str) -> bytes:
@@ -109,7 +104,10 @@ async def test_only_named_reviewers_and_roles_may_answer(client: hitl.Client) ->
     paused = await wait_for(run, "interrupted")
     assert paused.interrupts[0].reviewers == ["alice", "role:finance"]
     before = await event_count(client, run.run_id)
-    with pytest.raises(hitl.DecisionRejectedError, match=r"'bob' may not answer interrupt .*; its reviewers are \['alice', 'role:finance'\]"):
+    with pytest.raises(
+        hitl.DecisionRejectedError,
+        match=r"'bob' may not answer interrupt .*; its reviewers are \['alice', 'role:finance'\]",
+    ):
         await run.resume("ok", identity="bob")
     sales = hitl.Client(client.temporal, task_queue=client.task_queue, identity="carol", roles=["sales"])
     with pytest.raises(hitl.DecisionRejectedError, match="'carol' may not answer"):

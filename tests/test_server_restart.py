@@ -6,10 +6,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 import hitl
 from hitl.server import DevServer
 from tests import graphs
-from tests.conftest import free_port
+from tests.helpers import free_port
+
+pytestmark = pytest.mark.server  # starts (and restarts) a dev server of its own
 
 RUNS = 100
 
@@ -31,7 +35,9 @@ async def test_paused_runs_survive_a_server_restart(tmp_path: Path) -> None:
     try:
         client = await hitl.connect(server.address, task_queue="restart", graphs=graphs.GRAPHS, identity="ops")
         async with client.worker():
-            runs = await asyncio.gather(*(client.start("review", {"draft": f"d{i}"}, run_id=f"restart-{i}") for i in range(RUNS)))
+            runs = await asyncio.gather(
+                *(client.start("review", {"draft": f"d{i}"}, run_id=f"restart-{i}") for i in range(RUNS))
+            )
             states = await asyncio.gather(*(r.wait(timeout=60) for r in runs))
             assert {s.status for s in states} == {"interrupted"}
             before = await _inbox_ids(client, RUNS)

@@ -15,8 +15,7 @@ import pytest
 
 import hitl
 from hitl import Command
-from tests.conftest import event_count, wait_for
-from tests.test_cli import cli, one_line_error
+from tests.helpers import cli, event_count, one_line_error, wait_for
 
 MALLORY = {"identity": "mallory"}
 ALICE = {"identity": "alice"}
@@ -37,19 +36,27 @@ async def _refused_without_a_trace(client: hitl.Client, run: hitl.Run, call: obj
 async def test_non_reviewers_cannot_get_past_the_question_by_any_path(client: hitl.Client) -> None:
     run, paused = await _paused(client)
     guard = r"'mallory' may not {}: this run asked questions limited to reviewers \['alice', 'role:finance'\]"
-    await _refused_without_a_trace(client, run, run.resume(goto="pay", **MALLORY), guard.format("redirect it with goto"))
-    await _refused_without_a_trace(client, run, run.update_state({"draft": "pay 2M"}, **MALLORY), guard.format("edit its state"))
+    await _refused_without_a_trace(
+        client, run, run.resume(goto="pay", **MALLORY), guard.format("redirect it with goto")
+    )
+    await _refused_without_a_trace(
+        client, run, run.update_state({"draft": "pay 2M"}, **MALLORY), guard.format("edit its state")
+    )
     await _refused_without_a_trace(
         client, run, run.update_state({"paid": "pay 2M"}, as_node="pay", **MALLORY), guard.format("edit its state")
     )
-    await _refused_without_a_trace(client, run, run.update_state({}, as_node="approve", **MALLORY), guard.format("edit its state"))
+    await _refused_without_a_trace(
+        client, run, run.update_state({}, as_node="approve", **MALLORY), guard.format("edit its state")
+    )
     await _refused_without_a_trace(client, run, run.resume("approve", **MALLORY), r"'mallory' may not answer interrupt")
     await _refused_without_a_trace(client, run, run.cancel("no", **MALLORY), guard.format("cancel it"))
     state = await run.get_state()
     assert state.status == "interrupted" and state.values["draft"] == "pay 1M" and state.decisions == []
     assert state.guarded_by == [["alice", "role:finance"]]
     # A holder of the role may do what the reviewers may.
-    done = await run.resume(Command(resume="approve", update={"draft": "pay 1M (checked)"}), identity="carol", roles=["finance"])
+    done = await run.resume(
+        Command(resume="approve", update={"draft": "pay 1M (checked)"}), identity="carol", roles=["finance"]
+    )
     assert done.status == "completed" and done.values["paid"] == "pay 1M (checked)"
     assert [(d.kind, d.identity) for d in done.decisions] == [("resume", "carol"), ("update_state", "carol")]
 
@@ -59,8 +66,12 @@ async def test_the_guard_outlives_the_answer(client: hitl.Client) -> None:
     run, paused = await _paused(client, "payment_checked")
     at_breakpoint = await run.resume("approve", **ALICE)
     assert at_breakpoint.breakpoint == "before" and at_breakpoint.next == ["pay"]
-    await _refused_without_a_trace(client, run, run.update_state({"draft": "pay 2M"}, **MALLORY), "'mallory' may not edit its state")
-    await _refused_without_a_trace(client, run, run.resume(update={"draft": "pay 2M"}, **MALLORY), "'mallory' may not change its state")
+    await _refused_without_a_trace(
+        client, run, run.update_state({"draft": "pay 2M"}, **MALLORY), "'mallory' may not edit its state"
+    )
+    await _refused_without_a_trace(
+        client, run, run.resume(update={"draft": "pay 2M"}, **MALLORY), "'mallory' may not change its state"
+    )
     await _refused_without_a_trace(client, run, run.resume(goto="write", **MALLORY), "'mallory' may not redirect it")
     done = await run.resume(**MALLORY)  # a plain continue changes nothing: open to anyone
     assert done.values["paid"] == "pay 1M"
@@ -75,7 +86,9 @@ async def test_an_edit_under_review_asks_again_with_the_new_content(client: hitl
     assert again.value == {"draft": "pay 1.5M"} and again.id != first.id
     # Whoever answers the question as it was shown before the edit is told so; nothing is written.
     await _refused_without_a_trace(
-        client, run, run.resume(map={first.id: "approve"}, identity="bob", roles=["finance"]),
+        client,
+        run,
+        run.resume(map={first.id: "approve"}, identity="bob", roles=["finance"]),
         rf"interrupt {first.id} was withdrawn when alice edited the state under review",
     )
     done = await run.resume(map={again.id: "approve"}, identity="bob", roles=["finance"])
@@ -119,11 +132,15 @@ async def test_the_cli_refuses_the_bypasses_reported(client: hitl.Client) -> Non
     run, _ = await _paused(client)
     goto = await cli(client, "resume", run.run_id, "--goto", "pay", "--identity", "mallory")
     assert "'mallory' may not redirect it with goto" in one_line_error(goto)
-    edit = await cli(client, "update-state", run.run_id, "--values", '{"paid": "x"}', "--as-node", "pay", "--identity", "mallory")
+    edit = await cli(
+        client, "update-state", run.run_id, "--values", '{"paid": "x"}', "--as-node", "pay", "--identity", "mallory"
+    )
     assert "'mallory' may not edit its state" in one_line_error(edit)
     cancel = await cli(client, "cancel", run.run_id, "--identity", "mallory")
     assert "'mallory' may not cancel it" in one_line_error(cancel)
-    fork = await cli(client, "fork", run.run_id, "--step", "1", "--values", '{"draft": "pay 99M"}', "--identity", "mallory")
+    fork = await cli(
+        client, "fork", run.run_id, "--step", "1", "--values", '{"draft": "pay 99M"}', "--identity", "mallory"
+    )
     assert "'mallory' may not fork it with edits" in one_line_error(fork)
     assert (await run.get_state()).status == "interrupted"
     ok = await cli(client, "cancel", run.run_id, "--identity", "dave", "--roles", "finance")
@@ -134,7 +151,9 @@ async def test_a_subgraph_question_limited_by_role_takes_the_parents_answer(clie
     run = await client.start("finance_parent", {"topic": "q3"})
     paused = await wait_for(run, "interrupted")
     assert paused.interrupts[0].node == "team/ask"
-    await _refused_without_a_trace(client, run, run.resume("10k", identity="eve", roles=["sales"]), "'eve' may not answer")
+    await _refused_without_a_trace(
+        client, run, run.resume("10k", identity="eve", roles=["sales"]), "'eve' may not answer"
+    )
     done = await asyncio.wait_for(run.resume("10k", identity="dave", roles=["finance"]), 30)
     assert done.status == "completed" and done.values["answer"] == "10k"
 
@@ -172,7 +191,9 @@ async def test_a_refused_signal_is_visible_on_the_run(client: hitl.Client) -> No
     await run.cancel(**ALICE)
 
 
-async def test_a_signal_to_a_run_that_ends_without_pausing_is_recorded_as_refused(client: hitl.Client, tmp_path: Path) -> None:
+async def test_a_signal_to_a_run_that_ends_without_pausing_is_recorded_as_refused(
+    client: hitl.Client, tmp_path: Path
+) -> None:
     run = await client.start("slow", {"marker": str(tmp_path / "marker")})
     await run.send_resume("late", identity="alice")
     await run.result()
@@ -190,7 +211,9 @@ async def test_a_request_id_reused_for_another_decision_is_refused(client: hitl.
     again = await run.resume("approve", request_id="rid-1", wait=False, **ALICE)
     assert again.status == "running"  # the same decision: answered once
     await wait_for(run, "interrupted")
-    with pytest.raises(hitl.DecisionRejectedError, match="request id 'rid-1' was already used for a different decision \\(alice at"):
+    with pytest.raises(
+        hitl.DecisionRejectedError, match="request id 'rid-1' was already used for a different decision \\(alice at"
+    ):
         await run.resume(request_id="rid-1", identity="bob", roles=["finance"])
     state = await run.get_state()
     assert [(d.kind, d.identity, d.value) for d in state.decisions] == [("resume", "alice", "approve")]
@@ -212,7 +235,9 @@ async def test_the_late_answer_learns_who_answered_first(client: hitl.Client) ->
     winner = (await run.get_state()).decisions[0].identity
     with pytest.raises(hitl.DecisionRejectedError, match=rf"interrupt {question} was answered by {winner} at"):
         await run.resume(map={question: "reject"}, identity="bob", roles=["finance"])
-    with pytest.raises(hitl.DecisionRejectedError, match=rf"its last question \(interrupt {question}\) was answered by {winner}"):
+    with pytest.raises(
+        hitl.DecisionRejectedError, match=rf"its last question \(interrupt {question}\) was answered by {winner}"
+    ):
         await run.resume("reject", identity="bob", roles=["finance"])
     await run.cancel(**ALICE)
 

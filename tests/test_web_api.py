@@ -13,8 +13,8 @@ import pytest
 import hitl
 from hitl.web import HeaderAuth, NoAuth, create_app, search
 from hitl.web.testing import running
-from tests.conftest import event_count, wait_for
-from tests.web_fixtures import Served, served  # noqa: F401
+from tests.helpers import event_count, wait_for
+from tests.web_fixtures import Served
 
 
 async def paused(client: hitl.Client, graph: str = "approval", n: int = 1, **input: object) -> list[hitl.Run]:
@@ -28,7 +28,9 @@ async def visible(http: httpx.AsyncClient, ids: list[str], status: str = "interr
     """Wait until the visibility store lists the runs (it trails the runs a little)."""
     for _ in range(100):
         n = (await http.post("/threads/count", json={"status": status, "metadata": {}})).json()
-        found = await http.post("/threads/search", json={"ids": ids, "status": status, "limit": len(ids), "select": ["thread_id"]})
+        found = await http.post(
+            "/threads/search", json={"ids": ids, "status": status, "limit": len(ids), "select": ["thread_id"]}
+        )
         if len(found.json()) == len(ids) and n >= len(ids):
             return
         await asyncio.sleep(0.1)
@@ -40,9 +42,18 @@ async def test_search_filters_by_status_graph_and_node(served: Served) -> None:
     [b] = await paused(served.client, "tool_review", messages=[{"role": "user", "content": "Please refund order 42."}])
     async with served.http() as http:
         await visible(http, [a.run_id, b.run_id])
-        by_graph = (await http.post("/threads/search", json={"status": "interrupted", "metadata": {"graph_id": "tool_review"}, "limit": 1000})).json()
+        by_graph = (
+            await http.post(
+                "/threads/search",
+                json={"status": "interrupted", "metadata": {"graph_id": "tool_review"}, "limit": 1000},
+            )
+        ).json()
         assert b.run_id in {t["thread_id"] for t in by_graph} and a.run_id not in {t["thread_id"] for t in by_graph}
-        by_node = (await http.post("/threads/search", json={"status": "interrupted", "metadata": {"node": "review"}, "limit": 1000})).json()
+        by_node = (
+            await http.post(
+                "/threads/search", json={"status": "interrupted", "metadata": {"node": "review"}, "limit": 1000}
+            )
+        ).json()
         assert a.run_id in {t["thread_id"] for t in by_node} and b.run_id not in {t["thread_id"] for t in by_node}
         thread = next(t for t in by_node if t["thread_id"] == a.run_id)
         assert thread["values"]["topic"] == "tea" and list(thread["interrupts"].values())[0][0]["value"]["question"]
@@ -57,7 +68,13 @@ async def test_search_pages_and_sorts_by_waiting_since(served: Served) -> None:
     ids = sorted(waited, key=lambda i: (waited[i], i))
     async with served.http() as http:
         await visible(http, ids)
-        body = {"status": "interrupted", "ids": ids, "sort_by": "updated_at", "sort_order": "asc", "select": ["thread_id", "updated_at"]}
+        body = {
+            "status": "interrupted",
+            "ids": ids,
+            "sort_by": "updated_at",
+            "sort_order": "asc",
+            "select": ["thread_id", "updated_at"],
+        }
         pages = [(await http.post("/threads/search", json={**body, "limit": 2, "offset": o})).json() for o in (0, 2, 4)]
         listed = [t["thread_id"] for p in pages for t in p]
         assert listed == ids and [len(p) for p in pages] == [2, 2, 1]
@@ -89,7 +106,9 @@ async def test_a_created_thread_is_idle_until_a_run_starts_on_it(served: Served)
         assert (await http.get(f"/threads/{tid}")).json()["status"] == "idle"
         assert (await http.get(f"/threads/{tid}/state")).json()["values"] == {}
         assert (await http.post(f"/threads/{tid}/history", json={})).json() == []
-        out = (await http.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "approval", "input": {"topic": "tea"}})).json()
+        out = (
+            await http.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "approval", "input": {"topic": "tea"}})
+        ).json()
         assert out["__interrupt__"][0]["value"]["question"] == "Publish this draft?"
         again = await http.post("/threads", json={"thread_id": tid})
         assert again.status_code == 409 and "exists already" in again.json()["detail"]
@@ -114,7 +133,9 @@ async def test_same_idempotency_key_decides_once(served: Served) -> None:
 async def test_update_state_as_node_records_who_and_which_node(served: Served) -> None:
     [run] = await paused(served.client, "edit_state")
     async with served.http("tok-carol") as http:
-        response = await http.post(f"/threads/{run.run_id}/state", json={"values": {"draft": "Better."}, "as_node": "generate"})
+        response = await http.post(
+            f"/threads/{run.run_id}/state", json={"values": {"draft": "Better."}, "as_node": "generate"}
+        )
     assert response.status_code == 200
     [edit] = [d for d in (await run.get_state()).decisions if d.kind == "update_state"]
     assert (edit.identity, edit.node, edit.value) == ("carol", "generate", {"draft": "Better."})
@@ -123,7 +144,10 @@ async def test_update_state_as_node_records_who_and_which_node(served: Served) -
 async def test_identity_cannot_be_claimed_in_the_body(served: Served) -> None:
     [run] = await paused(served.client, "guarded", draft="x")
     async with served.http("tok-bob") as http:
-        forged = await http.post(f"/threads/{run.run_id}/runs/wait", json={"assistant_id": "guarded", "command": {"resume": "ok"}, "identity": "alice"})
+        forged = await http.post(
+            f"/threads/{run.run_id}/runs/wait",
+            json={"assistant_id": "guarded", "command": {"resume": "ok"}, "identity": "alice"},
+        )
     assert forged.status_code == 422 and "'identity'" in forged.json()["detail"]
 
 
@@ -131,13 +155,23 @@ async def test_trusted_proxy_headers_carry_identity_and_roles(client: hitl.Clien
     app = create_app(client, HeaderAuth("X-Forwarded-User", "X-Forwarded-Groups"))
     [run] = await paused(client, "guarded", draft="x")
     async with running(app) as url, httpx.AsyncClient(base_url=url) as http:
-        missing = await http.post(f"/threads/{run.run_id}/runs/wait", json={"assistant_id": "guarded", "command": {"resume": "ok"}})
+        missing = await http.post(
+            f"/threads/{run.run_id}/runs/wait", json={"assistant_id": "guarded", "command": {"resume": "ok"}}
+        )
         assert missing.status_code == 401 and "X-Forwarded-User" in missing.json()["detail"]
         headers = {"X-Forwarded-User": "dave", "X-Forwarded-Groups": "ops"}
-        refused = await http.post(f"/threads/{run.run_id}/runs/wait", json={"assistant_id": "guarded", "command": {"resume": "ok"}}, headers=headers)
+        refused = await http.post(
+            f"/threads/{run.run_id}/runs/wait",
+            json={"assistant_id": "guarded", "command": {"resume": "ok"}},
+            headers=headers,
+        )
         assert refused.status_code == 409 and "'dave' may not answer" in refused.json()["detail"]
         headers["X-Forwarded-Groups"] = "ops, finance"
-        ok = await http.post(f"/threads/{run.run_id}/runs/wait", json={"assistant_id": "guarded", "command": {"resume": "ok"}}, headers=headers)
+        ok = await http.post(
+            f"/threads/{run.run_id}/runs/wait",
+            json={"assistant_id": "guarded", "command": {"resume": "ok"}},
+            headers=headers,
+        )
         assert ok.status_code == 200
     [decision] = [d for d in (await run.get_state()).decisions if d.kind == "resume"]
     assert decision.identity == "dave"
@@ -192,7 +226,7 @@ async def test_openapi_and_health(served: Served) -> None:
         assert "/threads/{thread_id}/runs/wait" in spec["paths"] and "/ui/runs/{run_id}/answer" not in spec["paths"]
         docs = await http.get("/docs", headers={"accept": "text/html"})
         assert docs.status_code == 200 and "/threads/{thread_id}/runs/wait" in docs.text
-        assert "cdn" not in docs.text.lower() and "<script src=\"http" not in docs.text
+        assert "cdn" not in docs.text.lower() and '<script src="http' not in docs.text
 
 
 async def browser_session(served: Served, token: str, run_id: str) -> tuple[httpx.AsyncClient, str]:
@@ -248,8 +282,12 @@ async def test_a_run_encrypted_for_another_key_does_not_break_listings(served: S
     from hitl.codec import EncryptionCodec
     from tests import graphs
 
-    converter = dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec({"k": secrets.token_bytes(32)}, "k"))
-    temporal = await temporalio.client.Client.connect(served.client.temporal.service_client.config.target_host, data_converter=converter)
+    converter = dataclasses.replace(
+        pydantic_data_converter, payload_codec=EncryptionCodec({"k": secrets.token_bytes(32)}, "k")
+    )
+    temporal = await temporalio.client.Client.connect(
+        served.client.temporal.service_client.config.target_host, data_converter=converter
+    )
     secret = hitl.Client(temporal, task_queue="web-encrypted", graphs=graphs.GRAPHS)
     async with secret.worker():
         run = await secret.start("review", {"draft": "classified"})
@@ -257,7 +295,11 @@ async def test_a_run_encrypted_for_another_key_does_not_break_listings(served: S
         async with served.http() as http:
             await visible(http, [run.run_id])
             found = await http.post("/threads/search", json={"status": "interrupted", "ids": [run.run_id]})
-            assert found.status_code == 200 and found.json()[0]["status"] == "interrupted" and "values" not in found.json()[0]
+            assert (
+                found.status_code == 200
+                and found.json()[0]["status"] == "interrupted"
+                and "values" not in found.json()[0]
+            )
             inbox = await http.get("/?graph=review", headers={"accept": "text/html"})
             assert inbox.status_code == 200 and "(encrypted)" in inbox.text
             mine = await http.get("/?graph=review&mine=true", headers={"accept": "text/html"})
@@ -281,11 +323,15 @@ async def test_parallel_questions_each_get_a_card_and_are_answered_one_by_one(se
         page = await browser.get(f"/runs/{run.run_id}", headers={"accept": "text/html"})
         assert page.text.count('class="card question"') == 2
         first = state.interrupts[0]
-        answered = await browser.post(f"/ui/runs/{run.run_id}/answer", data={
-            "csrf": csrf, "interrupt_id": first.id, "request_id": uuid.uuid4().hex, "v": json.dumps("yes")})
+        answered = await browser.post(
+            f"/ui/runs/{run.run_id}/answer",
+            data={"csrf": csrf, "interrupt_id": first.id, "request_id": uuid.uuid4().hex, "v": json.dumps("yes")},
+        )
         assert answered.headers["location"].endswith("?done=answered")
-        again = await browser.post(f"/ui/runs/{run.run_id}/answer", data={
-            "csrf": csrf, "interrupt_id": first.id, "request_id": uuid.uuid4().hex, "v": json.dumps("no")})
+        again = await browser.post(
+            f"/ui/runs/{run.run_id}/answer",
+            data={"csrf": csrf, "interrupt_id": first.id, "request_id": uuid.uuid4().hex, "v": json.dumps("no")},
+        )
         assert "no+longer+waiting" in again.headers["location"] or "unknown+interrupt" in again.headers["location"]
         left = await wait_for(run, "interrupted")
         assert [i.id for i in left.interrupts] == [state.interrupts[1].id]

@@ -13,8 +13,8 @@ import pytest_asyncio
 
 import hitl
 from hitl.web.testing import CHROMIUM, launch_chromium
-from tests.conftest import event_count, wait_for
-from tests.web_fixtures import Served, served  # noqa: F401
+from tests.helpers import event_count, wait_for
+from tests.web_fixtures import Served
 
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"needs {CHROMIUM} (apt-get install chromium)")
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -90,7 +90,9 @@ async def test_edit_state_then_continue(served: Served, open_as) -> None:  # noq
     run = await started(served.client, "edit_state", {"topic": "tea"})
     page = await open_as("tok-carol", f"/runs/{run.run_id}")
     editor = page.locator("textarea[name=values]")
-    text = (await editor.input_value()).replace("Tea is great. We think you will like tea.", "Tea, edited in a browser.")
+    text = (await editor.input_value()).replace(
+        "Tea is great. We think you will like tea.", "Tea, edited in a browser."
+    )
     await editor.fill(text)
     diff = page.locator("[data-state-diff] table.diff")
     await diff.wait_for()

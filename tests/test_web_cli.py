@@ -12,20 +12,25 @@ from pathlib import Path
 import httpx
 
 import hitl
-from tests.conftest import ROOT, TASK_QUEUE, free_port, wait_for
-from tests.test_cli import cli, one_line_error
+from tests.helpers import ROOT, TASK_QUEUE, cli, free_port, one_line_error, wait_for
 
 
 async def launch(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "starter.py"), *args,
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+        sys.executable,
+        str(ROOT / "starter.py"),
+        *args,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
     )
 
 
 async def read_until(proc: asyncio.subprocess.Process, marker: str, timeout: float = 60) -> str:
     seen = ""
+
     async def read() -> None:
         nonlocal seen
         while marker not in seen:
@@ -33,6 +38,7 @@ async def read_until(proc: asyncio.subprocess.Process, marker: str, timeout: flo
             if not line:
                 raise AssertionError(f"exited before printing {marker!r}: {seen}{(await proc.stderr.read()).decode()}")  # type: ignore[union-attr]
             seen += line.decode()
+
     await asyncio.wait_for(read(), timeout)
     return seen
 
@@ -49,15 +55,31 @@ async def test_serve_with_tokens(client: hitl.Client, tmp_path: Path) -> None:
     tokens.write_text(json.dumps({"s3cret": {"identity": "erin", "roles": ["ops"]}}))
     port = free_port()
     address = client.temporal.service_client.config.target_host
-    proc = await launch("serve", "--address", address, "--task-queue", TASK_QUEUE, "--graphs", "tests.graphs", "examples",
-                        "--port", str(port), "--tokens", str(tokens))
+    proc = await launch(
+        "serve",
+        "--address",
+        address,
+        "--task-queue",
+        TASK_QUEUE,
+        "--graphs",
+        "tests.graphs",
+        "examples",
+        "--port",
+        str(port),
+        "--tokens",
+        str(tokens),
+    )
     try:
         banner = await read_until(proc, "review inbox and HTTP API on")
         assert f"http://localhost:{port}" in banner and "bearer tokens" in banner
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
             assert (await http.post("/threads/search", json={})).status_code == 401
             auth = {"Authorization": "Bearer s3cret"}
-            out = await http.post(f"/threads/{run.run_id}/runs/wait", json={"assistant_id": "approval", "command": {"resume": "approve"}}, headers=auth)
+            out = await http.post(
+                f"/threads/{run.run_id}/runs/wait",
+                json={"assistant_id": "approval", "command": {"resume": "approve"}},
+                headers=auth,
+            )
             assert out.status_code == 200 and out.json()["status"] == "published"
     finally:
         assert await stop(proc) == 130  # Ctrl-C, as a terminal reports it

@@ -12,7 +12,7 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.schema import Command
 
-from tests.web_fixtures import Served, served  # noqa: F401
+from tests.web_fixtures import Served
 
 REFUND = {"messages": [{"role": "user", "content": "Please refund order 42."}]}
 
@@ -53,7 +53,9 @@ async def test_sdk_approval(served: Served) -> None:
     assert (await lg.threads.get(thread_id))["status"] == "idle"
     history = await lg.threads.get_history(thread_id, limit=2)
     assert [h["checkpoint"]["checkpoint_id"] for h in history] == ["3", "2"]
-    assert any(d["identity"] == "alice" for h in await lg.threads.get_history(thread_id) for d in h["metadata"]["decisions"])
+    assert any(
+        d["identity"] == "alice" for h in await lg.threads.get_history(thread_id) for d in h["metadata"]["decisions"]
+    )
 
 
 async def test_sdk_edit_state(served: Served) -> None:
@@ -92,11 +94,17 @@ async def test_sdk_tool_review(served: Served) -> None:
     [question] = out["__interrupt__"]
     assert [a["name"] for a in question["value"]["action_requests"]] == ["issue_refund", "send_email"]
     state = await lg.threads.get_state(thread_id)
-    assert state["tasks"][0]["interrupts"][0]["value"]["review_configs"][0]["allowed_decisions"] == ["approve", "edit", "reject"]
-    answer = {"decisions": [
-        {"type": "edit", "edited_action": {"name": "issue_refund", "args": {"order_id": 42, "amount": 12.5}}},
-        {"type": "reject", "message": "We will call her instead."},
-    ]}
+    assert state["tasks"][0]["interrupts"][0]["value"]["review_configs"][0]["allowed_decisions"] == [
+        "approve",
+        "edit",
+        "reject",
+    ]
+    answer = {
+        "decisions": [
+            {"type": "edit", "edited_action": {"name": "issue_refund", "args": {"order_id": 42, "amount": 12.5}}},
+            {"type": "reject", "message": "We will call her instead."},
+        ]
+    }
     done = await lg.runs.wait(thread_id, "tool_review", command=Command(resume=answer))
     tools = {m["tool_call_id"]: m["content"] for m in done["messages"] if m["role"] == "tool"}
     assert tools["call_refund"] == "refunded 12.50 on order 42"

@@ -25,7 +25,9 @@ def _slow_write(state: PayState) -> dict:
 
 
 def _approve(state: PayState) -> Command:
-    answer = interrupt({"draft": state["draft"]}, schema=Literal["approve", "reject"], reviewers=["alice", "role:finance"])
+    answer = interrupt(
+        {"draft": state["draft"]}, schema=Literal["approve", "reject"], reviewers=["alice", "role:finance"]
+    )
     return Command(update={"log": [f"{answer}:{state['draft']}"]}, goto="pay" if answer == "approve" else END)
 
 

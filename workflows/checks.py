@@ -12,15 +12,15 @@ Who may do what is defined once, in `hitl/_policy.py`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, json_size, over_limit, too_large
-    from hitl._protocol import CancelRequest, GraphSpec, Request, ResumeRequest, UpdateStateRequest, request_digest
     from hitl._policy import may_review, override_refused, schema_refused, values_refused
+    from hitl._protocol import CancelRequest, GraphSpec, Request, ResumeRequest, UpdateStateRequest, request_digest
     from hitl._reducers import apply_builtin_writes
     from hitl.types import Interrupt
 
@@ -32,7 +32,7 @@ class RunView:
     spec: GraphSpec
     status: str
     busy: bool
-    pause: Optional[str]
+    pause: str | None
     next: list[str]
     pending: list[Interrupt]
     guard: list[list[str]]
@@ -64,7 +64,9 @@ def already_applied(view: RunView, req: Request) -> bool:
         return False
     digest, _, who = view.requests[req.request_id].partition(" ")
     if digest != request_digest(req):
-        reject(f"request id '{req.request_id}' was already used for a different decision ({who}); send a new request id")
+        reject(
+            f"request id '{req.request_id}' was already used for a different decision ({who}); send a new request id"
+        )
     return True
 
 
@@ -108,7 +110,9 @@ def check_resume(view: RunView, req: ResumeRequest) -> None:
                 "resume with no value (optionally with update or goto)"
             )
         if len(view.pending) > 1:
-            reject(f"{len(view.pending)} interrupts are pending ({', '.join(sorted(by_id))}); answer with a map of interrupt id to value")
+            reject(
+                f"{len(view.pending)} interrupts are pending ({', '.join(sorted(by_id))}); answer with a map of interrupt id to value"
+            )
     elif view.pending and not req.goto:
         reject(f"interrupt(s) {sorted(by_id)} are waiting for an answer; resume with a value, a map, or goto")
     for interrupt_id, value in answers(req, view.pending).items():
@@ -151,7 +155,7 @@ def check_schema(value: Any, schema: dict[str, Any], what: str) -> None:
     _refuse_if(schema_refused(value, schema, what))
 
 
-def _refuse_if(reason: Optional[str]) -> None:
+def _refuse_if(reason: str | None) -> None:
     if reason:
         reject(reason)
 

@@ -7,10 +7,10 @@ one place and can be tested without a server.
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable
+from collections.abc import Iterable
 
 from hitl._protocol import GraphSpec
-from hitl.types import END, START
+from hitl.types import START
 
 
 def join_key(sources: list[str], target: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any, Optional
+from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
@@ -47,7 +47,7 @@ async def ok() -> dict[str, bool]:
 
 
 @router.post("/assistants/search", tags=["assistants"])
-async def search_assistants(request: Request, body: Optional[AssistantSearch] = None) -> list[dict[str, Any]]:
+async def search_assistants(request: Request, body: AssistantSearch | None = None) -> list[dict[str, Any]]:
     body = body or AssistantSearch()
     names = sorted(web(request).graphs)
     wanted = body.graph_id or body.name
@@ -77,7 +77,7 @@ def assistant(request: Request, name: str) -> dict[str, Any]:
 
 
 @router.post("/threads", tags=["threads"])
-async def create_thread(request: Request, body: Optional[ThreadCreate] = None) -> dict[str, Any]:
+async def create_thread(request: Request, body: ThreadCreate | None = None) -> dict[str, Any]:
     """Name a thread; nothing is stored until a run starts on it (`/threads/{id}/runs`)."""
     body = body or ThreadCreate()
     graph = body.graph_id or (body.metadata.graph_name if body.metadata else None)
@@ -93,25 +93,31 @@ async def create_thread(request: Request, body: Optional[ThreadCreate] = None) -
 
 
 @router.post("/threads/search", tags=["threads"])
-async def search_threads(request: Request, body: Optional[ThreadSearch] = None) -> list[dict[str, Any]]:
+async def search_threads(request: Request, body: ThreadSearch | None = None) -> list[dict[str, Any]]:
     body = body or ThreadSearch()
     base = web(request).base
     sort = sort_key(body.sort_by, body.status)
     found = await search.page(
-        base.temporal, thread_filter(body.status, body.metadata, body.ids),
-        offset=body.offset, limit=body.limit, sort=sort, descending=(body.sort_order or "desc") == "desc",
+        base.temporal,
+        thread_filter(body.status, body.metadata, body.ids),
+        offset=body.offset,
+        limit=body.limit,
+        sort=sort,
+        descending=(body.sort_order or "desc") == "desc",
     )
     wants_state = not body.select or bool({"values", "interrupts", "error"} & set(body.select))
-    threads = await with_state(base, found.items) if wants_state else [
-        shapes.listed_thread(x.pending, x.status, x.created_at) for x in found.items
-    ]
+    threads = (
+        await with_state(base, found.items)
+        if wants_state
+        else [shapes.listed_thread(x.pending, x.status, x.created_at) for x in found.items]
+    )
     if body.select:
         threads = [{k: v for k, v in t.items() if k in body.select or k == "thread_id"} for t in threads]
     return threads
 
 
 @router.post("/threads/count", tags=["threads"])
-async def count_threads(request: Request, body: Optional[ThreadCount] = None) -> int:
+async def count_threads(request: Request, body: ThreadCount | None = None) -> int:
     body = body or ThreadCount()
     return await search.count(web(request).base.temporal, thread_filter(body.status, body.metadata, None).query())
 
@@ -126,7 +132,9 @@ async def get_thread(request: Request, thread_id: str) -> dict[str, Any]:
 @router.get("/threads/{thread_id}/state", tags=["threads"])
 async def get_state(request: Request, thread_id: str, subgraphs: bool = False) -> dict[str, Any]:
     if subgraphs:
-        raise InvalidInputError("subgraphs=true is not supported: a subgraph runs as its own run (thread); read it by its id")
+        raise InvalidInputError(
+            "subgraphs=true is not supported: a subgraph runs as its own run (thread); read it by its id"
+        )
     snapshot = await snapshot_or_none(web(request).base, thread_id)
     if snapshot is None:
         return shapes.fresh_state(thread_id)
@@ -141,7 +149,9 @@ async def get_state_at(request: Request, thread_id: str, checkpoint_id: str) -> 
         if str(c.step) == checkpoint_id:
             graph = (await run.get_state()).graph
             return shapes.checkpoint_state(thread_id, graph, c, history[i + 1] if i + 1 < len(history) else None)
-    raise WebError(404, f"thread '{thread_id}' has no checkpoint '{checkpoint_id}'; checkpoint ids are its step numbers")
+    raise WebError(
+        404, f"thread '{thread_id}' has no checkpoint '{checkpoint_id}'; checkpoint ids are its step numbers"
+    )
 
 
 @router.post("/threads/{thread_id}/state", tags=["threads"])
@@ -153,7 +163,7 @@ async def update_state(request: Request, thread_id: str, body: StateUpdate) -> d
 
 
 @router.post("/threads/{thread_id}/history", tags=["threads"])
-async def history(request: Request, thread_id: str, body: Optional[HistoryRequest] = None) -> list[dict[str, Any]]:
+async def history(request: Request, thread_id: str, body: HistoryRequest | None = None) -> list[dict[str, Any]]:
     body = body or HistoryRequest()
     before = body.before_step
     snapshot = await snapshot_or_none(web(request).base, thread_id)
@@ -176,7 +186,7 @@ async def history(request: Request, thread_id: str, body: Optional[HistoryReques
 
 @router.post("/threads/{thread_id}/runs/wait", tags=["runs"])
 async def run_wait(
-    request: Request, thread_id: str, body: RunCreate, idempotency_key: Optional[str] = Header(None)
+    request: Request, thread_id: str, body: RunCreate, idempotency_key: str | None = Header(None)
 ) -> dict[str, Any]:
     """Start the thread's run or answer it, then wait until it pauses again or ends.
 
@@ -188,7 +198,7 @@ async def run_wait(
 
 @router.post("/threads/{thread_id}/runs", tags=["runs"])
 async def run_background(
-    request: Request, thread_id: str, body: RunCreate, idempotency_key: Optional[str] = Header(None)
+    request: Request, thread_id: str, body: RunCreate, idempotency_key: str | None = Header(None)
 ) -> JSONResponse:
     """Start the thread's run or answer it, and return at once (follow it on /threads/{id}/stream)."""
     snapshot = await start_or_decide(decider(request), thread_id, body, wait=False, request_id=idempotency_key)
@@ -197,16 +207,22 @@ async def run_background(
 
 
 @router.post("/runs/wait", tags=["runs"])
-async def threadless_wait(request: Request, body: RunCreate, idempotency_key: Optional[str] = Header(None)) -> dict[str, Any]:
+async def threadless_wait(
+    request: Request, body: RunCreate, idempotency_key: str | None = Header(None)
+) -> dict[str, Any]:
     """Start a run on a fresh thread and wait until it pauses or ends (LangGraph's stateless runs)."""
     return await run_wait(request, str(uuid.uuid4()), body, idempotency_key)
 
 
 @router.post("/runs", tags=["runs"])
-async def threadless_background(request: Request, body: RunCreate, idempotency_key: Optional[str] = Header(None)) -> JSONResponse:
+async def threadless_background(
+    request: Request, body: RunCreate, idempotency_key: str | None = Header(None)
+) -> JSONResponse:
     """Start a run on a fresh thread and return at once; the record names the thread."""
     if body.command is not None:
-        raise InvalidInputError("a run without a thread can only start: send input, or answer a thread's run at /threads/{id}/runs")
+        raise InvalidInputError(
+            "a run without a thread can only start: send input, or answer a thread's run at /threads/{id}/runs"
+        )
     return await run_background(request, str(uuid.uuid4()), body, idempotency_key)
 
 
@@ -222,8 +238,11 @@ async def start_or_decide(
         if body.if_not_exists == "reject":
             raise RunNotFoundError(f"thread '{thread_id}' has no run and if_not_exists is 'reject'")
         run = await client.start(
-            body.assistant_id, body.input or {}, run_id=thread_id,
-            interrupt_before=body.interrupt_before, interrupt_after=body.interrupt_after,
+            body.assistant_id,
+            body.input or {},
+            run_id=thread_id,
+            interrupt_before=body.interrupt_before,
+            interrupt_after=body.interrupt_after,
         )
         return await run.wait() if wait else await run.get_state()
     if body.assistant_id != current.graph:
@@ -235,7 +254,9 @@ async def start_or_decide(
         )
     command = body.command or CommandBody()
     value, answers = resume_value(command, current)
-    return await run.resume(value, map=answers, update=command.update, goto=command.goto, wait=wait, request_id=request_id)
+    return await run.resume(
+        value, map=answers, update=command.update, goto=command.goto, wait=wait, request_id=request_id
+    )
 
 
 def resume_value(command: CommandBody, current: StateSnapshot) -> tuple[Any, dict[str, Any] | None]:
@@ -291,6 +312,10 @@ def sort_key(sort_by: str | None, status: str | None) -> search.SortKey:
         return "created"
     if sort_by in ("updated_at", "state_updated_at"):
         if status != "interrupted":
-            raise InvalidInputError(f"sort_by '{sort_by}' needs status 'interrupted' (it is the time the run started waiting)")
+            raise InvalidInputError(
+                f"sort_by '{sort_by}' needs status 'interrupted' (it is the time the run started waiting)"
+            )
         return "waiting"
-    raise InvalidInputError(f"sort_by '{sort_by}' is not supported; use created_at, or updated_at with status 'interrupted'")
+    raise InvalidInputError(
+        f"sort_by '{sort_by}' is not supported; use created_at, or updated_at with status 'interrupted'"
+    )

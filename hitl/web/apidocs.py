@@ -19,7 +19,7 @@ async def api_docs(request: Request) -> HTMLResponse:
     groups: dict[str, list[dict[str, Any]]] = {}
     for path, methods in spec["paths"].items():
         for method, op in methods.items():
-            schema = ((op.get("requestBody") or {}).get("content", {}).get("application/json", {}).get("schema") or {})
+            schema = (op.get("requestBody") or {}).get("content", {}).get("application/json", {}).get("schema") or {}
             ref = schema.get("$ref") or next((o.get("$ref") for o in schema.get("anyOf", []) if o.get("$ref")), None)
             body = list(spec["components"]["schemas"][ref.split("/")[-1]].get("properties", {})) if ref else []
             doc = (op.get("description") or "").strip().split("\n\n")[0].replace("\n", " ")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -14,7 +14,7 @@ import hitl
 from hitl import catalog
 from hitl.graph import CompiledGraph
 from hitl.web import api, apidocs, assist, decide, errors, events, pages, rendering, signin
-from hitl.web.auth import CSRF_COOKIE, Auth
+from hitl.web.auth import CSRF_COOKIE, Auth, NoAuth
 from hitl.web.context import Settings, Web
 
 log = logging.getLogger("hitl.web")
@@ -51,8 +51,10 @@ def create_app(
         app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(Guard, max_body=app.state.web.settings.max_body_bytes)
-    if auth.mode == "none":
-        log.warning("hitl web: NO AUTHENTICATION - anyone who can reach this server decides as '%s'", auth.identity.name)  # type: ignore[attr-defined]
+    if isinstance(auth, NoAuth):
+        log.warning(
+            "hitl web: NO AUTHENTICATION - anyone who can reach this server decides as '%s'", auth.identity.name
+        )
     return app
 
 
@@ -122,5 +124,3 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 ]
-
-

@@ -105,7 +105,7 @@ class TokenAuth:
         tokens = {}
         for token, entry in data.items():
             if not isinstance(entry, dict) or not isinstance(entry.get("identity"), str):
-                raise InvalidInputError(f"tokens file {path}: each token needs {{\"identity\": \"name\", \"roles\": [...]}}")
+                raise InvalidInputError(f'tokens file {path}: each token needs {{"identity": "name", "roles": [...]}}')
             tokens[token] = Identity(entry["identity"], tuple(entry.get("roles") or ()))
         return cls(tokens)
 
@@ -133,17 +133,26 @@ class HeaderAuth:
     def identify(self, request: Request) -> Identity:
         name = request.headers.get(self.user_header, "").strip()
         if not name:
-            raise NotAuthenticated(f"no {self.user_header} header: this server trusts its reverse proxy to say who you are")
+            raise NotAuthenticated(
+                f"no {self.user_header} header: this server trusts its reverse proxy to say who you are"
+            )
         roles = request.headers.get(self.roles_header, "") if self.roles_header else ""
         return Identity(name, tuple(r.strip() for r in roles.replace(";", ",").split(",") if r.strip()))
 
 
 def from_options(
-    *, no_auth: bool, tokens_file: str | None, trust_header: str | None, roles_header: str | None, identity: str | None = None
+    *,
+    no_auth: bool,
+    tokens_file: str | None,
+    trust_header: str | None,
+    roles_header: str | None,
+    identity: str | None = None,
 ) -> Auth:
     """The auth mode `hitl serve` options (or the environment) ask for; exactly one."""
     env_tokens = os.environ.get("HITL_WEB_TOKENS")
-    chosen = [m for m, on in (("--no-auth", no_auth), ("--tokens", tokens_file), ("--trust-header", trust_header)) if on]
+    chosen = [
+        m for m, on in (("--no-auth", no_auth), ("--tokens", tokens_file), ("--trust-header", trust_header)) if on
+    ]
     if len(chosen) > 1:
         raise InvalidInputError(f"choose one way to authenticate; got {' and '.join(chosen)}")
     if no_auth:

@@ -55,7 +55,8 @@ class Web:
 
 
 def web(request: Request) -> Web:
-    return request.app.state.web
+    found: Web = request.app.state.web
+    return found
 
 
 def caller(request: Request) -> Identity:

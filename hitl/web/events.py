@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 import hitl
+from hitl._protocol import WAITING_SINCE
 from hitl.types import InvalidInputError, RunNotFoundError, StateSnapshot
 from hitl.web import search, shapes
 from hitl.web.context import caller, web
@@ -42,7 +43,11 @@ class Change:
 def classify(before: StateSnapshot | None, now: StateSnapshot) -> str | None:
     """What changed between two readings of a run: step, paused, resumed, ended (or nothing)."""
     if before is None:
-        return "ended" if now.status in ("completed", "failed", "cancelled") else ("paused" if now.status == "interrupted" else "step")
+        return (
+            "ended"
+            if now.status in ("completed", "failed", "cancelled")
+            else ("paused" if now.status == "interrupted" else "step")
+        )
     if now.status != before.status:
         if now.status == "interrupted":
             return "paused"
@@ -87,7 +92,7 @@ async def inbox_changes(client: hitl.Client, every: float) -> AsyncIterator[Chan
     """
     opened = datetime.now(timezone.utc)
     waiting = search.Filter(status="interrupted").query()
-    fresh = f'{waiting} AND {search.WAITING_SINCE.name} >= "{search.stamp(opened)}"'
+    fresh = f'{waiting} AND {WAITING_SINCE.name} >= "{search.stamp(opened)}"'
     last: tuple[int, int] | None = None
     while True:
         seen = (await search.count(client.temporal, waiting), await search.count(client.temporal, fresh))
@@ -139,13 +144,17 @@ STREAM_MODES = ("run_modes", "values", "lifecycle", "state_update")
 
 
 @router.get("/threads/{thread_id}/stream", tags=["threads"])
-async def thread_stream(request: Request, thread_id: str, stream_mode: list[str] = Query(["run_modes"])) -> StreamingResponse:
+async def thread_stream(
+    request: Request, thread_id: str, stream_mode: list[str] = Query(["run_modes"])
+) -> StreamingResponse:
     """Server-sent events as the thread's run moves: `step`, `paused`, `resumed`, `ended`, then `end`.
 
     Each event's data is the thread (LangGraph's Thread shape, with values)."""
     bad = [m for m in stream_mode if m not in STREAM_MODES]
     if bad:
-        raise InvalidInputError(f"stream_mode '{bad[0]}' is not supported; the thread stream sends its run's state changes ({', '.join(STREAM_MODES)})")
+        raise InvalidInputError(
+            f"stream_mode '{bad[0]}' is not supported; the thread stream sends its run's state changes ({', '.join(STREAM_MODES)})"
+        )
     w = web(request)
     return stream(request, lambda: run_changes(w.base, thread_id, w.settings.poll_seconds))
 
@@ -154,5 +163,3 @@ async def thread_stream(request: Request, thread_id: str, stream_mode: list[str]
 async def inbox_stream(request: Request) -> StreamingResponse:
     w = web(request)
     return stream(request, lambda: inbox_changes(w.base, max(w.settings.poll_seconds, 1.0)))
-
-

@@ -45,7 +45,9 @@ class Field:
         return json.dumps(option)
 
 
-def build(schema: dict[str, Any] | None, name: str = "v", label: str = "Answer", value: Any = NOTHING, required: bool = True) -> Field:
+def build(
+    schema: dict[str, Any] | None, name: str = "v", label: str = "Answer", value: Any = NOTHING, required: bool = True
+) -> Field:
     """The form for values of `schema`, prefilled with `value` where given."""
     s = simplify(schema or {})
     desc = s.get("description")
@@ -53,7 +55,16 @@ def build(schema: dict[str, Any] | None, name: str = "v", label: str = "Answer",
     if "const" in s:
         return Field(name, title, "const", s, required, [s["const"]], value=s["const"], description=desc)
     if "enum" in s:
-        return Field(name, title, "buttons" if name == "v" else "select", s, required, list(s["enum"]), value=value, description=desc)
+        return Field(
+            name,
+            title,
+            "buttons" if name == "v" else "select",
+            s,
+            required,
+            list(s["enum"]),
+            value=value,
+            description=desc,
+        )
     kind = s.get("type")
     if kind == "object" and isinstance(s.get("properties"), dict) and not s.get("additionalProperties"):
         needed = set(s.get("required", []))
@@ -64,7 +75,16 @@ def build(schema: dict[str, Any] | None, name: str = "v", label: str = "Answer",
         ]
         return Field(name, title, "object", s, required, children=children, value=value, description=desc)
     if kind == "boolean":
-        return Field(name, title, "checkbox" if name != "v" else "buttons", s, required, [True, False] if name == "v" else [], value=value, description=desc)
+        return Field(
+            name,
+            title,
+            "checkbox" if name != "v" else "buttons",
+            s,
+            required,
+            [True, False] if name == "v" else [],
+            value=value,
+            description=desc,
+        )
     if kind in ("integer", "number"):
         return Field(name, title, kind, s, required, value=value, description=desc)
     if kind == "string" and not s.get("format") and not s.get("pattern"):
@@ -89,8 +109,14 @@ def simplify(schema: dict[str, Any]) -> dict[str, Any]:
         if len(real) == 1:
             return {**{k: v for k, v in s.items() if k != "anyOf"}, **real[0]}
     if isinstance(s, dict) and s.get("type") == "object" and isinstance(s.get("properties"), dict):
-        return {**s, "properties": {k: {**resolve(v), "$defs": defs} if defs else resolve(v) for k, v in s["properties"].items()}}
-    return s
+        return {
+            **s,
+            "properties": {
+                k: {**resolve(v), "$defs": defs} if defs else resolve(v) for k, v in s["properties"].items()
+            },
+        }
+    resolved: dict[str, Any] = s
+    return resolved
 
 
 def parse(f: Field, form: Mapping[str, str]) -> Any:
@@ -156,14 +182,18 @@ class ToolCard:
 
 
 def is_tool_review(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("action_requests"), list) and isinstance(value.get("review_configs"), list)
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("action_requests"), list)
+        and isinstance(value.get("review_configs"), list)
+    )
 
 
 def tool_cards(value: dict[str, Any], schema: dict[str, Any] | None) -> list[ToolCard]:
     """One card per action request, its edit form from the tool's argument schema."""
     items = (((schema or {}).get("properties") or {}).get("decisions") or {}).get("prefixItems") or []
     cards = []
-    for i, (action, config) in enumerate(zip(value["action_requests"], value["review_configs"])):
+    for i, (action, config) in enumerate(zip(value["action_requests"], value["review_configs"], strict=False)):
         allowed = list(config.get("allowed_decisions") or [])
         args_schema = edit_args_schema(items[i] if i < len(items) else {})
         args = action.get("args") or {}
@@ -176,7 +206,8 @@ def edit_args_schema(item: dict[str, Any]) -> dict[str, Any] | None:
     for option in item.get("oneOf", []):
         props = option.get("properties", {})
         if props.get("type", {}).get("const") == "edit":
-            return props.get("edited_action", {}).get("properties", {}).get("args")
+            args: dict[str, Any] | None = props.get("edited_action", {}).get("properties", {}).get("args")
+            return args
     return None
 
 

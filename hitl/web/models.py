@@ -9,13 +9,13 @@ that mean what hitl does anyway (`stream_mode="values"`, `multitask_strategy=
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 LgStatus = Literal["idle", "busy", "interrupted", "error"]
 SortBy = Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"]
-Breakpoints = Union[Literal["*"], list[str], None]
+Breakpoints = Literal["*"] | list[str] | None
 
 
 class Body(BaseModel):
@@ -35,7 +35,9 @@ def only(name: str, value: Any, accepted: tuple[Any, ...], why: str) -> Any:
 
 def no_values_filter(v: Any) -> Any:
     if v:
-        raise unsupported("values", "state values are not indexed; filter by status, metadata.graph_id or metadata.node")
+        raise unsupported(
+            "values", "state values are not indexed; filter by status, metadata.graph_id or metadata.node"
+        )
     return v
 
 
@@ -43,10 +45,10 @@ class MetadataFilter(BaseModel):
     """What `metadata` may filter on: the run's graph and the node it waits at."""
 
     model_config = ConfigDict(extra="forbid")
-    graph_id: Optional[str] = None
-    assistant_id: Optional[str] = None
-    graph: Optional[str] = None
-    node: Optional[str] = None
+    graph_id: str | None = None
+    assistant_id: str | None = None
+    graph: str | None = None
+    node: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -65,16 +67,16 @@ class MetadataFilter(BaseModel):
 
 
 class ThreadSearch(Body):
-    status: Optional[LgStatus] = None
-    metadata: Optional[MetadataFilter] = None
-    values: Optional[dict[str, Any]] = None
-    ids: Optional[list[str]] = Field(None, max_length=1000)
+    status: LgStatus | None = None
+    metadata: MetadataFilter | None = None
+    values: dict[str, Any] | None = None
+    ids: list[str] | None = Field(None, max_length=1000)
     limit: int = Field(10, ge=1, le=1000)
     offset: int = Field(0, ge=0)
-    sort_by: Optional[SortBy] = None
-    sort_order: Optional[Literal["asc", "desc"]] = None
-    select: Optional[list[str]] = None
-    extract: Optional[dict[str, str]] = None
+    sort_by: SortBy | None = None
+    sort_order: Literal["asc", "desc"] | None = None
+    select: list[str] | None = None
+    extract: dict[str, str] | None = None
 
     @field_validator("values")
     @classmethod
@@ -90,9 +92,9 @@ class ThreadSearch(Body):
 
 
 class ThreadCount(Body):
-    status: Optional[LgStatus] = None
-    metadata: Optional[MetadataFilter] = None
-    values: Optional[dict[str, Any]] = None
+    status: LgStatus | None = None
+    metadata: MetadataFilter | None = None
+    values: dict[str, Any] | None = None
 
     @field_validator("values")
     @classmethod
@@ -101,12 +103,12 @@ class ThreadCount(Body):
 
 
 class ThreadCreate(Body):
-    thread_id: Optional[str] = Field(None, min_length=1, max_length=200)
-    metadata: Optional[MetadataFilter] = None
-    if_exists: Optional[Literal["raise", "do_nothing"]] = None
-    supersteps: Optional[list[Any]] = None
-    ttl: Optional[Any] = None
-    graph_id: Optional[str] = None
+    thread_id: str | None = Field(None, min_length=1, max_length=200)
+    metadata: MetadataFilter | None = None
+    if_exists: Literal["raise", "do_nothing"] | None = None
+    supersteps: list[Any] | None = None
+    ttl: Any | None = None
+    graph_id: str | None = None
 
     @field_validator("supersteps")
     @classmethod
@@ -124,10 +126,10 @@ class ThreadCreate(Body):
 
 
 class StateUpdate(Body):
-    values: Optional[dict[str, Any]] = None
-    as_node: Optional[str] = None
-    checkpoint: Optional[dict[str, Any]] = None
-    checkpoint_id: Optional[str] = None
+    values: dict[str, Any] | None = None
+    as_node: str | None = None
+    checkpoint: dict[str, Any] | None = None
+    checkpoint_id: str | None = None
 
     @field_validator("checkpoint", "checkpoint_id")
     @classmethod
@@ -139,16 +141,18 @@ class StateUpdate(Body):
 
 class HistoryRequest(Body):
     limit: int = Field(10, ge=1, le=1000)
-    before: Union[str, dict[str, Any], None] = None
-    metadata: Optional[dict[str, Any]] = None
-    checkpoint: Optional[dict[str, Any]] = None
-    select: Optional[list[str]] = None
+    before: str | dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    checkpoint: dict[str, Any] | None = None
+    select: list[str] | None = None
 
     @field_validator("metadata", "checkpoint")
     @classmethod
     def _no_filters(cls, v: Any, info: Any) -> Any:
         if v:
-            raise unsupported(info.field_name, "history lists a run's checkpoints newest first; page with limit and before")
+            raise unsupported(
+                info.field_name, "history lists a run's checkpoints newest first; page with limit and before"
+            )
         return v
 
     @field_validator("before")
@@ -169,8 +173,8 @@ class CommandBody(Body):
     """LangGraph's `Command`: `resume` (one value or `{interrupt_id: value}`), `update`, `goto`."""
 
     resume: Any = None
-    update: Optional[dict[str, Any]] = None
-    goto: Union[str, list[str], None] = None
+    update: dict[str, Any] | None = None
+    goto: str | list[str] | None = None
 
     @field_validator("update", mode="before")
     @classmethod
@@ -194,29 +198,29 @@ class CommandBody(Body):
 
 class RunCreate(Body):
     assistant_id: str = Field(min_length=1, max_length=200)
-    input: Optional[dict[str, Any]] = None
-    command: Optional[CommandBody] = None
+    input: dict[str, Any] | None = None
+    command: CommandBody | None = None
     interrupt_before: Breakpoints = None
     interrupt_after: Breakpoints = None
-    metadata: Optional[dict[str, Any]] = None
-    config: Optional[dict[str, Any]] = None
-    context: Optional[dict[str, Any]] = None
-    webhook: Optional[str] = None
-    multitask_strategy: Optional[str] = None
-    checkpoint: Optional[dict[str, Any]] = None
-    checkpoint_id: Optional[str] = None
-    checkpoint_during: Optional[bool] = None
-    durability: Optional[str] = None
-    if_not_exists: Optional[Literal["create", "reject"]] = None
-    on_disconnect: Optional[str] = None
-    on_completion: Optional[str] = None
-    after_seconds: Optional[float] = None
-    stream_mode: Union[str, list[str], None] = None
-    stream_subgraphs: Optional[bool] = None
-    stream_resumable: Optional[bool] = None
-    feedback_keys: Optional[list[str]] = None
-    langsmith_tracer: Optional[Any] = None
-    strict_resume: Optional[bool] = None
+    metadata: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    webhook: str | None = None
+    multitask_strategy: str | None = None
+    checkpoint: dict[str, Any] | None = None
+    checkpoint_id: str | None = None
+    checkpoint_during: bool | None = None
+    durability: str | None = None
+    if_not_exists: Literal["create", "reject"] | None = None
+    on_disconnect: str | None = None
+    on_completion: str | None = None
+    after_seconds: float | None = None
+    stream_mode: str | list[str] | None = None
+    stream_subgraphs: bool | None = None
+    stream_resumable: bool | None = None
+    feedback_keys: list[str] | None = None
+    langsmith_tracer: Any | None = None
+    strict_resume: bool | None = None
 
     @model_validator(mode="after")
     def _honourable(self) -> RunCreate:
@@ -224,9 +228,15 @@ class RunCreate(Body):
             "metadata": (self.metadata, "runs carry no free-form metadata"),
             "context": (self.context, "graphs take their input as state"),
             "webhook": (self.webhook, "use the graph's notify hook (compile(notify=...))"),
-            "checkpoint": (self.checkpoint, "to run from an older step, fork it (POST /ui/runs/{id}/fork or hitl fork)"),
+            "checkpoint": (
+                self.checkpoint,
+                "to run from an older step, fork it (POST /ui/runs/{id}/fork or hitl fork)",
+            ),
             "checkpoint_id": (self.checkpoint_id, "to run from an older step, fork it"),
-            "checkpoint_during": (self.checkpoint_during is not None or None, "every step is checkpointed in Temporal's history"),
+            "checkpoint_during": (
+                self.checkpoint_during is not None or None,
+                "every step is checkpointed in Temporal's history",
+            ),
             "after_seconds": (self.after_seconds, "runs start at once"),
             "feedback_keys": (self.feedback_keys, "there is no feedback store"),
             "langsmith_tracer": (self.langsmith_tracer, "there is no LangSmith tracing"),
@@ -234,12 +244,22 @@ class RunCreate(Body):
         for name, (value, why) in refuse.items():
             if value:
                 raise unsupported(name, why)
-        only("multitask_strategy", self.multitask_strategy, ("reject",), "a thread runs one decision at a time; others are refused")
+        only(
+            "multitask_strategy",
+            self.multitask_strategy,
+            ("reject",),
+            "a thread runs one decision at a time; others are refused",
+        )
         only("durability", self.durability, ("sync",), "every step is durable in Temporal before the next starts")
         only("on_disconnect", self.on_disconnect, ("continue",), "runs continue whoever is listening")
         only("on_completion", self.on_completion, ("keep",), "runs are kept; retention is the namespace's setting")
         only("stream_subgraphs", self.stream_subgraphs, (False,), "the thread stream reports the run's own steps")
-        only("stream_resumable", self.stream_resumable, (False,), "join the thread's stream instead: GET /threads/{id}/stream")
+        only(
+            "stream_resumable",
+            self.stream_resumable,
+            (False,),
+            "join the thread's stream instead: GET /threads/{id}/stream",
+        )
         modes = [self.stream_mode] if isinstance(self.stream_mode, str) else (self.stream_mode or [])
         bad = [m for m in modes if m != "values"]
         if bad:
@@ -249,7 +269,9 @@ class RunCreate(Body):
                 k for k in (self.config.get("configurable") or {}) if k not in ("thread_id",)
             }
             if extra:
-                raise unsupported(f"config.{sorted(extra)[0]}", "graphs take their input as state; nothing is configurable per run")
+                raise unsupported(
+                    f"config.{sorted(extra)[0]}", "graphs take their input as state; nothing is configurable per run"
+                )
         if self.command is not None and self.input is not None:
             raise ValueError("send either input (start a run) or command (answer it), not both")
         return self
@@ -258,11 +280,11 @@ class RunCreate(Body):
 class AssistantSearch(Body):
     """`POST /assistants/search`: the graphs this server serves."""
 
-    graph_id: Optional[str] = None
-    metadata: Optional[dict[str, Any]] = None
+    graph_id: str | None = None
+    metadata: dict[str, Any] | None = None
     limit: int = Field(10, ge=1, le=1000)
     offset: int = Field(0, ge=0)
-    name: Optional[str] = None
-    sort_by: Optional[str] = None
-    sort_order: Optional[Literal["asc", "desc"]] = None
-    select: Optional[list[str]] = None
+    name: str | None = None
+    sort_by: str | None = None
+    sort_order: Literal["asc", "desc"] | None = None
+    select: list[str] | None = None

@@ -12,18 +12,18 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Literal, Optional
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 import hitl
+from hitl._policy import may_review
 from hitl.types import Checkpoint, Decision, StateSnapshot
 from hitl.web import diff, forms, search
 from hitl.web.auth import Identity
 from hitl.web.context import caller, web
 from hitl.web.rendering import render
-from workflows.checks import may_review
 
 router = APIRouter(include_in_schema=False)
 AGES = {"any": None, "1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
@@ -45,8 +45,8 @@ class Row:
 async def inbox(
     request: Request,
     who: Identity = Depends(caller),
-    graph: Optional[str] = None,
-    node: Optional[str] = None,
+    graph: str | None = None,
+    node: str | None = None,
     mine: bool = False,
     age: Literal["any", "1h", "1d", "7d"] = "any",
     order: Literal["oldest", "newest"] = "oldest",
@@ -59,16 +59,27 @@ async def inbox(
     wanted = search.Filter(status="interrupted", graph=graph or None, node=node or None, older_than=AGES[age])
     per_graph = search.Filter(status="interrupted", node=node or None, older_than=AGES[age])
     found, counts, everything = await asyncio.gather(
-        search.page(w.base.temporal, wanted, offset=(page - 1) * size, limit=size, sort="waiting", descending=order == "newest"),
+        search.page(
+            w.base.temporal, wanted, offset=(page - 1) * size, limit=size, sort="waiting", descending=order == "newest"
+        ),
         search.counts_by_graph(w.base.temporal, sorted(w.graphs), per_graph),
         search.count(w.base.temporal, per_graph.query()),  # also runs of graphs this server does not serve
     )
     items = found.items
     if mine:
         items = await decidable(w.base, items, who)
-    rows = [Row(x.pending.run_id, x.pending.graph, x.pending.nodes, summarize(x.pending.summary), x.pending.waiting_since) for x in items]
-    context = dict(
-        rows=rows, total=found.total, counts=counts, everything=everything, page=page, size=size, pages=max(1, -(-found.total // size)),
+    rows = [
+        Row(x.pending.run_id, x.pending.graph, x.pending.nodes, summarize(x.pending.summary), x.pending.waiting_since)
+        for x in items
+    ]
+    context: dict[str, Any] = dict(
+        rows=rows,
+        total=found.total,
+        counts=counts,
+        everything=everything,
+        page=page,
+        size=size,
+        pages=max(1, -(-found.total // size)),
         filters={"graph": graph or "", "node": node or "", "mine": mine, "age": age, "order": order},
         now=datetime.now(timezone.utc),
     )
@@ -94,10 +105,16 @@ def summarize(memo: str) -> str:
                 pass
         if one.startswith("breakpoint "):
             _, where, nodes = (one.split(" ", 2) + ["", ""])[:3]
-            parts.append(f"Paused {where} {nodes}: check the state, then continue" if where == "before" else f"Paused {one[11:]}")
+            parts.append(
+                f"Paused {where} {nodes}: check the state, then continue" if where == "before" else f"Paused {one[11:]}"
+            )
         elif '"action_requests"' in one:
             names = list(dict.fromkeys(TOOL.findall(one))) + (["…"] if one.endswith("…") else [])
-            parts.append(("Review tool calls: " if len(names) > 1 else "Review tool call: ") + ", ".join(names) if names else "Review tool calls")
+            parts.append(
+                ("Review tool calls: " if len(names) > 1 else "Review tool call: ") + ", ".join(names)
+                if names
+                else "Review tool calls"
+            )
         elif match := QUESTION.search(one):
             parts.append(unquote(match.group(1)))
         else:
@@ -117,12 +134,17 @@ async def decidable(client: hitl.Client, items: list[search.Listed], who: Identi
 
     async def mine(x: search.Listed) -> bool:
         s = await search.readable_state(client, x.pending.run_id)
-        return s is not None and s.status == "interrupted" and (
-            not s.interrupts or any(not i.reviewers or may_review(i.reviewers, who.name, list(who.roles)) for i in s.interrupts)
+        return (
+            s is not None
+            and s.status == "interrupted"
+            and (
+                not s.interrupts
+                or any(not i.reviewers or may_review(i.reviewers, who.name, list(who.roles)) for i in s.interrupts)
+            )
         )
 
     keep = await asyncio.gather(*(mine(x) for x in items))
-    return [x for x, k in zip(items, keep) if k]
+    return [x for x, k in zip(items, keep, strict=True) if k]
 
 
 # ------------------------------------------------------------------ run page
@@ -155,10 +177,10 @@ async def run_page(
     request: Request,
     run_id: str,
     who: Identity = Depends(caller),
-    error: Optional[str] = None,
-    code: Optional[int] = None,
-    iid: Optional[str] = None,
-    done: Optional[str] = None,
+    error: str | None = None,
+    code: int | None = None,
+    iid: str | None = None,
+    done: str | None = None,
     partial: bool = False,
 ) -> HTMLResponse:
     w = web(request)
@@ -167,7 +189,7 @@ async def run_page(
     history = await run.get_state_history()
     answered = next((d for d in reversed(snapshot.decisions) if iid and d.interrupt_id == iid), None)
     nodes = list(w.graphs[snapshot.graph].nodes) if snapshot.graph in w.graphs else []
-    context = dict(
+    context: dict[str, Any] = dict(
         s=snapshot,
         questions=[question(i, who) for i in snapshot.interrupts],
         timeline=timeline(history, snapshot),
@@ -209,7 +231,11 @@ def timeline(history: list[Checkpoint], s: StateSnapshot) -> list[Moment]:
     recorded = {(d.at, d.identity, d.kind, d.interrupt_id) for c in history for d in c.decisions}
     latest = [d for d in s.decisions if (d.at, d.identity, d.kind, d.interrupt_id) not in recorded]
     if latest and out:
-        out[0] = Moment(out[0].checkpoint, out[0].decisions + [(d, decision_changes(d, None), said(d)) for d in latest], out[0].changes)
+        out[0] = Moment(
+            out[0].checkpoint,
+            out[0].decisions + [(d, decision_changes(d, None), said(d)) for d in latest],
+            out[0].changes,
+        )
     return out
 
 
@@ -220,7 +246,8 @@ def said(d: Decision) -> str:
     calls = d.value.get("decisions") if isinstance(d.value, dict) else None
     if isinstance(calls, list) and all(isinstance(c, dict) for c in calls):
         return " · ".join(
-            f"{n + 1}. {c.get('type', '?')}" + (f": {c['message']}" if c.get("message") else "") for n, c in enumerate(calls)
+            f"{n + 1}. {c.get('type', '?')}" + (f": {c['message']}" if c.get("message") else "")
+            for n, c in enumerate(calls)
         )
     text = json.dumps(d.value, default=str)
     return text if len(text) <= 140 else text[:139] + "…"
@@ -233,10 +260,11 @@ def decision_changes(d: Decision, older: Checkpoint | None) -> list[diff.Change]
         for n, item in enumerate(d.value["decisions"]):
             if isinstance(item, dict) and item.get("type") == "edit" and "original_args" in item:
                 args = (item.get("edited_action") or {}).get("args")
-                out += [diff.Change(f"call {n + 1}.{c.path}", c.kind, c.before, c.after) for c in diff.changes(item["original_args"], args)]
+                out += [
+                    diff.Change(f"call {n + 1}.{c.path}", c.kind, c.before, c.after)
+                    for c in diff.changes(item["original_args"], args)
+                ]
         return out
     if d.kind == "update_state" and isinstance(d.value, dict) and older is not None and older.values is not None:
         return diff.changes({k: older.values.get(k, diff.MISSING) for k in d.value}, d.value)
     return []
-
-

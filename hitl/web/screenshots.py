@@ -14,9 +14,9 @@ from pathlib import Path
 
 import examples
 import hitl
-from hitl.server import DevServer
+from hitl.server import DevServer, free_port
 from hitl.web import Identity, TokenAuth, create_app
-from hitl.web.testing import free_port, launch_chromium, running
+from hitl.web.testing import launch_chromium, running
 
 TOKEN = "screenshot-token"
 REFUND = {"messages": [{"role": "user", "content": "Please refund order 42."}]}
@@ -41,7 +41,7 @@ async def stage(client: hitl.Client) -> str:
 async def shoot(out: Path) -> list[Path]:
     from playwright.async_api import async_playwright
 
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything runs
     with tempfile.TemporaryDirectory() as data, DevServer(data, port=free_port(), ui_port=free_port()) as server:
         client = await hitl.connect(server.address, task_queue="screenshots", graphs=examples.GRAPHS, identity="agent")
         async with client.worker():
@@ -55,7 +55,9 @@ async def shoot(out: Path) -> list[Path]:
                     ("tool-review.png", f"/runs/{review}", 1280, 1100),
                     ("inbox-phone.png", "/", 390, 844),
                 ]:
-                    context = await browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
+                    context = await browser.new_context(
+                        viewport={"width": width, "height": height}, device_scale_factor=1
+                    )
                     await context.add_cookies([{"name": "hitl_token", "value": TOKEN, "url": url}])
                     page = await context.new_page()
                     await page.goto(url + path)

@@ -39,8 +39,15 @@ LG_STATUS_QUERY = {
     "idle": 'ExecutionStatus = "Completed"',
     "error": 'ExecutionStatus IN ("Failed", "Canceled", "Terminated", "TimedOut")',
 }
-EXECUTION_STATUS = {"RUNNING": None, "COMPLETED": "idle", "FAILED": "error", "CANCELED": "error",
-                    "TERMINATED": "error", "TIMED_OUT": "error", "CONTINUED_AS_NEW": "busy"}
+EXECUTION_STATUS = {
+    "RUNNING": None,
+    "COMPLETED": "idle",
+    "FAILED": "error",
+    "CANCELED": "error",
+    "TERMINATED": "error",
+    "TIMED_OUT": "error",
+    "CONTINUED_AS_NEW": "busy",
+}
 
 
 @dataclass
@@ -217,4 +224,4 @@ async def counts_by_graph(temporal: temporalio.client.Client, graphs: list[str],
     """How many runs of each graph match (visibility has no GROUP BY on custom attributes)."""
     filters = [Filter(f.status, g, f.node, f.ids, f.older_than) for g in graphs]
     counts = await asyncio.gather(*(count(temporal, x.query()) for x in filters))
-    return {g: n for g, n in zip(graphs, counts) if n}
+    return {g: n for g, n in zip(graphs, counts, strict=True) if n}

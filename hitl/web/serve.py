@@ -23,14 +23,45 @@ log = logging.getLogger("hitl.web")
 def add_options(parser: argparse.ArgumentParser, *, dev: bool = False) -> None:
     """The web server's options; under `hitl dev` (whose --port is Temporal's) they are --web-*."""
     prefix = "--web-" if dev else "--"
-    parser.add_argument(f"{prefix}host", dest="web_host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument(f"{prefix}port", dest="web_port", type=int, default=8000, help="port of the review inbox and HTTP API (default 8000)")
-    parser.add_argument("--tokens", metavar="FILE", help='bearer tokens: JSON {"<token>": {"identity": "alice", "roles": ["finance"]}} (or set HITL_WEB_TOKENS)')
-    parser.add_argument("--trust-header", metavar="HEADER", help="behind an authenticating proxy: take identity from this header (e.g. X-Forwarded-User)")
-    parser.add_argument("--roles-header", metavar="HEADER", default="X-Forwarded-Groups", help="with --trust-header: comma-separated roles (default X-Forwarded-Groups)")
+    parser.add_argument(
+        f"{prefix}host", dest="web_host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        f"{prefix}port",
+        dest="web_port",
+        type=int,
+        default=8000,
+        help="port of the review inbox and HTTP API (default 8000)",
+    )
+    parser.add_argument(
+        "--tokens",
+        metavar="FILE",
+        help='bearer tokens: JSON {"<token>": {"identity": "alice", "roles": ["finance"]}} (or set HITL_WEB_TOKENS)',
+    )
+    parser.add_argument(
+        "--trust-header",
+        metavar="HEADER",
+        help="behind an authenticating proxy: take identity from this header (e.g. X-Forwarded-User)",
+    )
+    parser.add_argument(
+        "--roles-header",
+        metavar="HEADER",
+        default="X-Forwarded-Groups",
+        help="with --trust-header: comma-separated roles (default X-Forwarded-Groups)",
+    )
     if not dev:
-        parser.add_argument("--no-auth", action="store_true", help="no authentication: everyone decides as the OS user (local development only)")
-    parser.add_argument("--poll-interval", type=float, default=0.5, metavar="SECONDS", help="how often live pages ask Temporal for news (0.1-10, default 0.5)")
+        parser.add_argument(
+            "--no-auth",
+            action="store_true",
+            help="no authentication: everyone decides as the OS user (local development only)",
+        )
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=0.5,
+        metavar="SECONDS",
+        help="how often live pages ask Temporal for news (0.1-10, default 0.5)",
+    )
 
 
 def build_app(client: hitl.Client, args: argparse.Namespace, *, dev: bool = False) -> FastAPI:
@@ -39,9 +70,15 @@ def build_app(client: hitl.Client, args: argparse.Namespace, *, dev: bool = Fals
 
     explicit = bool(args.tokens or args.trust_header)
     no_auth = getattr(args, "no_auth", False) or (dev and not explicit and not _env_tokens())
-    auth = from_options(no_auth=no_auth, tokens_file=args.tokens, trust_header=args.trust_header,
-                        roles_header=args.roles_header, identity=getattr(args, "identity", None))
-    return create_app(client, auth, settings=Settings(poll_seconds=args.poll_interval))
+    auth = from_options(
+        no_auth=no_auth,
+        tokens_file=args.tokens,
+        trust_header=args.trust_header,
+        roles_header=args.roles_header,
+        identity=getattr(args, "identity", None),
+    )
+    app: FastAPI = create_app(client, auth, settings=Settings(poll_seconds=args.poll_interval))
+    return app
 
 
 @asynccontextmanager

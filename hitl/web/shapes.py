@@ -135,7 +135,8 @@ def fresh_state(thread_id: str) -> dict[str, Any]:
     return {
         "values": {},
         "next": [],
-        "checkpoint": checkpoint_ref(thread_id, None) or {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": None},
+        "checkpoint": checkpoint_ref(thread_id, None)
+        or {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": None},
         "metadata": {},
         "created_at": None,
         "parent_checkpoint": None,
@@ -161,22 +162,44 @@ def checkpoint_state(thread_id: str, graph: str, c: Checkpoint, parent: Checkpoi
         },
         "created_at": iso(c.created_at),
         "parent_checkpoint": checkpoint_ref(thread_id, parent.step if parent else None),
-        "tasks": [{"id": task_id(n, c.step), "name": n, "path": ["__pregel_pull", n], "error": None,
-                   "interrupts": [], "checkpoint": None, "state": None, "result": None} for n in c.next],
+        "tasks": [
+            {
+                "id": task_id(n, c.step),
+                "name": n,
+                "path": ["__pregel_pull", n],
+                "error": None,
+                "interrupts": [],
+                "checkpoint": None,
+                "state": None,
+                "result": None,
+            }
+            for n in c.next
+        ],
         "interrupts": [],
     }
 
 
 def decision(d: Any) -> dict[str, Any]:
-    return {"kind": d.kind, "identity": d.identity, "at": iso(d.at), "step": d.step,
-            "value": d.value, "interrupt_id": d.interrupt_id, "node": d.node}
+    return {
+        "kind": d.kind,
+        "identity": d.identity,
+        "at": iso(d.at),
+        "step": d.step,
+        "value": d.value,
+        "interrupt_id": d.interrupt_id,
+        "node": d.node,
+    }
 
 
 def wait_output(s: StateSnapshot) -> dict[str, Any]:
     """What `runs/wait` returns: the values, with `__interrupt__` when the run paused on a question."""
     if s.status in ("failed", "cancelled"):
-        return {"__error__": {"error": "RunFailed" if s.status == "failed" else "RunCancelled",
-                              "message": s.error or f"run {s.run_id} was {s.status}"}}
+        return {
+            "__error__": {
+                "error": "RunFailed" if s.status == "failed" else "RunCancelled",
+                "message": s.error or f"run {s.run_id} was {s.status}",
+            }
+        }
     out = dict(s.values)
     if s.interrupts:
         out["__interrupt__"] = [interrupt(i) for i in s.interrupts]

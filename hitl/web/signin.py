@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -16,7 +14,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request, next: str = "/", error: Optional[str] = None) -> HTMLResponse:
+async def login_page(request: Request, next: str = "/", error: str | None = None) -> HTMLResponse:
     return render(request, "login.html", next=safe_next(next), error=error)
 
 

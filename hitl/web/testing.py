@@ -5,19 +5,14 @@ In-loop, so the app shares the caller's Temporal connection and worker.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
+from hitl.server import free_port
 from hitl.web.serve import serving
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @asynccontextmanager
@@ -39,6 +34,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-async def launch_chromium(playwright: object) -> object:
+async def launch_chromium(playwright: Any) -> Any:
     """The system chromium under Playwright (async API), offline and quiet."""
-    return await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)  # type: ignore[attr-defined]
+    return await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

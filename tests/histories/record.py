@@ -19,11 +19,9 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import examples
 import hitl
-from hitl.server import DevServer
-from tests import graphs, trust_graphs
-from tests.conftest import free_port
+from hitl.server import DevServer, free_port
+from tests.graphs import SERVED
 
 HERE = Path(__file__).parent
 REFUND = {"messages": [{"role": "user", "content": "Please refund order 42."}]}
@@ -126,15 +124,22 @@ async def guarded_signals_fork_cancel(c: hitl.Client) -> str:
 
 
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
-    approval, edit_state, validate_input, tool_review, parallel_and_signal,
-    goto_and_edit_as_node, subgraph, deadline, continue_as_new,
-    edit_reasks, guarded_signals_fork_cancel,
+    approval,
+    edit_state,
+    validate_input,
+    tool_review,
+    parallel_and_signal,
+    goto_and_edit_as_node,
+    subgraph,
+    deadline,
+    continue_as_new,
+    edit_reasks,
+    guarded_signals_fork_cancel,
 ]
 
 
 async def record(server: DevServer, names: list[str]) -> None:
-    served = [*examples.GRAPHS, *graphs.GRAPHS, *trust_graphs.GRAPHS]
-    client = await hitl.connect(server.address, task_queue="record", graphs=served, identity="recorder")
+    client = await hitl.connect(server.address, task_queue="record", graphs=SERVED, identity="recorder")
     chosen = [s for s in SCENARIOS if not names or s.__name__ in names]
     for scenario in chosen:
         for old in HERE.glob(f"{scenario.__name__}-*.json"):
@@ -156,7 +161,9 @@ async def record(server: DevServer, names: list[str]) -> None:
                     history = await client.temporal.get_workflow_handle(workflow_id, run_id=w.run_id).fetch_history()
                     n += 1
                     path = HERE / f"{scenario.__name__}-{n}.json"
-                    path.write_text(json.dumps({"workflow_id": workflow_id, "history": json.loads(history.to_json())}, indent=1))
+                    path.write_text(
+                        json.dumps({"workflow_id": workflow_id, "history": json.loads(history.to_json())}, indent=1)
+                    )
             print(f"recorded {scenario.__name__}: {n} run(s)", flush=True)
 
 

@@ -1,0 +1,47 @@
+"""Graphs of the fault-injection tests (tests/test_faults.py): nodes slow enough to be killed."""
+
+from __future__ import annotations
+
+import operator
+import time
+from datetime import timedelta
+from typing import Annotated, TypedDict
+
+from temporalio.common import RetryPolicy
+
+from hitl import START, StateGraph, interrupt
+
+
+class FaultState(TypedDict, total=False):
+    seed: int
+    trail: Annotated[list[str], operator.add]
+
+
+def _faulty(name: str):
+    def node(state: FaultState) -> dict:
+        time.sleep(0.05 + (hash((state["seed"], name)) % 25) / 100)  # 0.05 to 0.3 s: a window to be killed in
+        return {"trail": [name]}
+
+    node.__name__ = name
+    return node
+
+
+def _fault_decide(state: FaultState) -> dict:
+    return {"trail": [f"decide:{interrupt('go on?')}"]}
+
+
+fault_b = StateGraph(FaultState)
+_fast_retry = RetryPolicy(maximum_attempts=20, initial_interval=timedelta(milliseconds=100))
+for _name in ("n1", "n2", "n3", "n4"):
+    fault_b.add_node(_name, _faulty(_name), timeout=timedelta(seconds=2), retry_policy=_fast_retry)
+fault_b.add_node("decide", _fault_decide, timeout=timedelta(seconds=2), retry_policy=_fast_retry)
+fault_b.add_edge(START, "n1")
+fault_b.add_edge("n1", "n2")
+fault_b.add_edge("n2", "decide")
+fault_b.add_edge("decide", "n3")
+fault_b.add_edge("n3", "n4")
+faulty = fault_b.compile(name="faulty")
+
+GRAPHS = [
+    faulty,
+]

@@ -1,0 +1,141 @@
+"""What many tests share: running the CLI, waiting for runs, counting history
+events, a worker in a subprocess, an encrypting client. Import from here, never
+from another test module (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import temporalio.client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+import hitl
+from hitl.codec import EncryptionCodec
+from hitl.server import free_port
+
+__all__ = [
+    "ROOT",
+    "TASK_QUEUE",
+    "Result",
+    "WorkerProcess",
+    "cli",
+    "encrypted_client",
+    "event_count",
+    "free_port",
+    "one_line_error",
+    "wait_for",
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+TASK_QUEUE = "hitl-tests"
+"""The task queue of the session's in-process worker (the `client` fixture)."""
+
+
+async def wait_for(run: hitl.Run, *statuses: str, timeout: float = 30) -> hitl.StateSnapshot:
+    """Wait until the run settles, and check it settled as one of `statuses`."""
+    snapshot = await run.wait(timeout=timeout)
+    assert snapshot.status in statuses, f"run {run.run_id} is {snapshot.status}, wanted {statuses}"
+    return snapshot
+
+
+async def event_count(client: hitl.Client, run_id: str) -> int:
+    handle = client.temporal.get_workflow_handle(run_id)
+    return len([e async for e in handle.fetch_history_events()])
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> object:
+        return json.loads(self.out)
+
+
+async def cli(
+    client: hitl.Client,
+    *args: str,
+    env: dict[str, str] | None = None,
+    graphs: tuple[str, ...] = ("tests.graphs", "examples"),
+    task_queue: str = TASK_QUEUE,
+) -> Result:
+    """Run `python starter.py ARGS` (as a newcomer would) without blocking the in-process worker."""
+    address = client.temporal.service_client.config.target_host
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "starter.py"),
+        *args,
+        "--address",
+        address,
+        "--task-queue",
+        task_queue,
+        *(("--graphs", *graphs) if graphs else ()),
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "HITL_IDENTITY": "cli-user", **(env or {})},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    return Result(proc.returncode or 0, out.decode(), err.decode())
+
+
+def one_line_error(result: Result) -> str:
+    """The CLI refused with exit 2 and exactly one `error: ...` line, no traceback."""
+    assert result.code == 2, result
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, f"expected one error line, got: {result.err!r}"
+    assert lines[0].startswith("error: ") and "Traceback" not in result.err
+    return lines[0]
+
+
+class WorkerProcess:
+    """`python worker.py tests.graphs` as a subprocess, so a test can SIGKILL it."""
+
+    def __init__(self, address: str, task_queue: str) -> None:
+        self.address, self.task_queue = address, task_queue
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, graphs_ref: str = "tests.graphs", env: dict[str, str] | None = None) -> WorkerProcess:
+        """`env` adds to the environment, e.g. HITL_ENCRYPTION_KEY for a worker with a key."""
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "worker.py"),
+                graphs_ref,
+                "--address",
+                self.address,
+                "--task-queue",
+                self.task_queue,
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+            start_new_session=True,
+        )
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+async def encrypted_client(
+    client: hitl.Client, keys: dict[str, bytes], current: str, queue: str, *, identity: str
+) -> hitl.Client:
+    """A client on `queue` whose payloads are encrypted with `keys` (`current` for new ones)."""
+    from tests import graphs
+
+    converter = dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(keys, current))
+    temporal = await temporalio.client.Client.connect(
+        client.temporal.service_client.config.target_host, data_converter=converter
+    )
+    return hitl.Client(temporal, task_queue=queue, graphs=graphs.GRAPHS, identity=identity)

@@ -1,0 +1,131 @@
+"""Graphs of the human-in-the-loop tests (tests/test_hitl.py): review with routing,
+breakpoints, several questions, re-asking, parallel questions, a limited question."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Literal, TypedDict
+
+from hitl import END, START, Command, StateGraph, interrupt
+
+
+class ReviewState(TypedDict, total=False):
+    draft: str
+    status: str
+    log: Annotated[list[str], operator.add]
+
+
+def _write(state: ReviewState) -> dict:
+    return {"draft": state.get("draft") or "first draft", "log": ["write"]}
+
+
+def _review(state: ReviewState) -> Command:
+    answer = interrupt({"draft": state["draft"]}, schema=Literal["approve", "reject"])
+    return Command(
+        update={"log": [f"review:{answer}:{state['draft']}"]}, goto="publish" if answer == "approve" else "discard"
+    )
+
+
+def _publish(state: ReviewState) -> dict:
+    return {"status": "published", "log": ["publish"]}
+
+
+def _discard(state: ReviewState) -> dict:
+    return {"status": "discarded", "log": ["discard"]}
+
+
+review_b = StateGraph(ReviewState)
+review_b.add_node("write", _write)
+review_b.add_node("review", _review)
+review_b.add_node("publish", _publish)
+review_b.add_node("discard", _discard)
+review_b.add_edge(START, "write")
+review_b.add_edge("write", "review")
+review_b.add_edge("publish", END)
+review_b.add_edge("discard", END)
+review = review_b.compile(name="review")
+review_breaks = review_b.compile(name="review_breaks", interrupt_before=["publish"], interrupt_after=["write"])
+
+
+class FormState(TypedDict, total=False):
+    name: str
+    age: int
+    prompts: Annotated[list[str], operator.add]
+
+
+def _two_questions(state: FormState) -> dict:
+    name = interrupt("name?")
+    age = interrupt(f"age of {name}?", schema=int)
+    return {"name": name, "age": age}
+
+
+two_q_b = StateGraph(FormState)
+two_q_b.add_node("ask", _two_questions)
+two_q_b.add_edge(START, "ask")
+two_questions = two_q_b.compile(name="two_questions")
+
+
+def _ask_until_valid(state: FormState) -> dict:
+    prompt = "How old are you?"
+    while True:
+        answer = interrupt(prompt)
+        if isinstance(answer, int) and 0 < answer < 150:
+            return {"age": answer}
+        prompt = f"'{answer}' is not a valid age; how old are you?"
+
+
+validate_b = StateGraph(FormState)
+validate_b.add_node("ask", _ask_until_valid)
+validate_b.add_edge(START, "ask")
+validation_loop = validate_b.compile(name="validation_loop")
+
+RUNS: dict[str, int] = {}
+
+
+class ParallelState(TypedDict, total=False):
+    answers: Annotated[list[str], operator.add]
+
+
+def _asker(name: str):
+    def node(state: ParallelState) -> dict:
+        RUNS[name] = RUNS.get(name, 0) + 1
+        return {"answers": [f"{name}={interrupt(f'question from {name}')}"]}
+
+    node.__name__ = name
+    return node
+
+
+def _quiet(state: ParallelState) -> dict:
+    RUNS["quiet"] = RUNS.get("quiet", 0) + 1
+    return {"answers": ["quiet"]}
+
+
+par_b = StateGraph(ParallelState)
+par_b.add_node("left", _asker("left"))
+par_b.add_node("right", _asker("right"))
+par_b.add_node("quiet", _quiet)
+for n in ("left", "right", "quiet"):
+    par_b.add_edge(START, n)
+parallel = par_b.compile(name="parallel")
+
+# ------------------------------------------------------------ who may decide
+
+
+def _finance_review(state: ReviewState) -> dict:
+    answer = interrupt({"draft": state["draft"]}, reviewers=["alice", "role:finance"])
+    return {"status": f"{answer}"}
+
+
+guarded_b = StateGraph(ReviewState)
+guarded_b.add_node("review", _finance_review)
+guarded_b.add_edge(START, "review")
+guarded = guarded_b.compile(name="guarded")
+
+GRAPHS = [
+    review,
+    review_breaks,
+    two_questions,
+    validation_loop,
+    parallel,
+    guarded,
+]

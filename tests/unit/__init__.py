@@ -1,0 +1,1 @@
+"""The fast tier: pure functions, no Temporal server (`pytest tests/unit`, seconds)."""

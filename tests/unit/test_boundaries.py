@@ -1,0 +1,86 @@
+"""Import boundaries of the workflow side.
+
+The workflow (`workflows/`) runs in Temporal's sandbox and must replay
+deterministically: it may import only hitl's protocol, types and pure rules,
+and those may not reach back into the workflow, the activities, the client, or
+anything that loads user code or pydantic models. Checked twice: statically
+(every import statement) and for real (a fresh interpreter's `sys.modules`).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+WORKFLOW_SIDE = ["workflows.graph_workflow", "workflows.topology", "workflows.checks"]
+ALLOWED = ["hitl._protocol", "hitl.types", "hitl._reducers", "hitl._limits", "hitl._policy"]
+"""The hitl modules the workflow side may import (pure: plain data and rules)."""
+
+NEVER_ON_THE_WORKFLOW_SIDE = ("activities", "examples", "bench", "tests", "pydantic", "fastapi", "hitl.web")
+
+
+def _file(module: str) -> Path:
+    return ROOT.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def _imports(module: str) -> set[str]:
+    """Every module an import statement in `module`'s source names (relative ones resolved)."""
+    found: set[str] = set()
+    package = module.rsplit(".", 1)[0]
+    for node in ast.walk(ast.parse(_file(module).read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1], base]).strip(".")
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)  # `from workflows import checks`
+    return found
+
+
+def _first_party(names: set[str]) -> set[str]:
+    return {n for n in names if n.split(".")[0] in ("hitl", "workflows", "activities", "examples", "bench", "tests")}
+
+
+@pytest.mark.parametrize("module", WORKFLOW_SIDE)
+def test_workflow_code_imports_only_the_pure_hitl_modules(module: str) -> None:
+    hitl_imports = {n for n in _first_party(_imports(module)) if n.split(".")[0] == "hitl"}
+    # `from hitl._limits import clip` names hitl._limits and hitl._limits.clip: keep the modules.
+    modules = {n for n in hitl_imports if n in ALLOWED or n.rsplit(".", 1)[0] not in ALLOWED}
+    assert modules <= set(ALLOWED), f"{module} imports {sorted(modules - set(ALLOWED))}; allowed: {ALLOWED}"
+    others = {n for n in _first_party(_imports(module)) if n.split(".")[0] not in ("hitl", "workflows")}
+    assert not others, f"{module} imports {sorted(others)}"
+
+
+@pytest.mark.parametrize("module", ALLOWED)
+def test_the_pure_modules_import_nothing_but_each_other(module: str) -> None:
+    names = _first_party(_imports(module))
+    modules = {n for n in names if n in ALLOWED or n.rsplit(".", 1)[0] not in ALLOWED}
+    assert modules <= set(ALLOWED), f"{module} imports {sorted(modules - set(ALLOWED))}; allowed: {ALLOWED}"
+
+
+def _loaded_by(module: str) -> list[str]:
+    """What importing `module` in a fresh interpreter loads (no conftest, no other test in the way)."""
+    code = f"import importlib, json, sys; importlib.import_module({module!r}); print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    loaded: list[str] = json.loads(out)
+    return loaded
+
+
+@pytest.mark.parametrize("module", ["workflows", *ALLOWED])
+def test_importing_the_workflow_side_loads_nothing_forbidden(module: str) -> None:
+    loaded = _loaded_by(module)
+    hitl_modules = {m for m in loaded if m.split(".")[0] == "hitl"} - {"hitl"}
+    assert hitl_modules <= set(ALLOWED), f"importing {module} loads {sorted(hitl_modules - set(ALLOWED))}"
+    forbidden = sorted(m for m in loaded if m.startswith(NEVER_ON_THE_WORKFLOW_SIDE))
+    assert not forbidden, f"importing {module} loads {forbidden[:10]}"
+    if module.startswith("hitl."):
+        assert not [m for m in loaded if m.split(".")[0] == "workflows"], f"{module} reaches back into workflows"

@@ -1,0 +1,35 @@
+"""hitl/_limits.py: sizes as Temporal stores them, refusals in one line, clipping for records."""
+
+from __future__ import annotations
+
+from hitl._limits import CLIP_BYTES, clip, json_size, over_limit, shorten, too_large
+
+
+def test_sizes_are_utf8_json_without_escapes() -> None:
+    assert json_size({"a": [1, 2]}) == len('{"a":[1,2]}')
+    assert json_size("é") == len('"é"'.encode())  # 4 bytes, not the 8 of "\u00e9"
+
+
+def test_too_large_says_what_and_what_to_do() -> None:
+    assert too_large("x" * 10, 100, "the answer") is None
+    line = too_large("x" * 2_100_000, 1_000_000, "the input")
+    assert line == (
+        "the input is 2.1 MB; hitl takes at most 1.0 MB there: "
+        "keep large data outside the run (a file or a bucket) and store a reference to it"
+    )
+    assert over_limit(300_000, 256_000, "the decision").startswith(
+        "the decision is 300.0 kB; hitl takes at most 256.0 kB"
+    )
+
+
+def test_records_keep_small_values_and_stub_large_ones() -> None:
+    assert clip({"a": 1}) == {"a": 1}
+    stub = clip("x" * (CLIP_BYTES + 1))
+    assert stub["__clipped__"] == CLIP_BYTES + 3 and len(stub["preview"]) == 200
+
+
+def test_shorten_is_the_one_text_clipping_rule() -> None:
+    assert shorten("short", 10) == "short"
+    assert shorten("abcdefghijk", 10) == "abcdefghi…"
+    assert len(shorten("x" * 500)) == 120
+    assert shorten({"q": "ok?"}) == '{"q": "ok?"}'  # not a string: shown as JSON
