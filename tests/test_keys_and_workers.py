@@ -24,10 +24,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 import hitl
 import hitl.client
 from hitl import _workers
-from hitl._workers import Queued, WorkerInfo, check_workers, list_workers
+from hitl._workers import WorkerInfo, check_workers, list_workers
 from hitl.codec import KEY_FINGERPRINT, EncryptionCodec, PlaintextCodec, fingerprint
 from hitl.server import DevServer
-from hitl.types import KeyMismatchError, NoWorkerError
+from hitl.types import KeyMismatchError, NoWorkerError, Queued
 from tests import graphs
 from tests.helpers import Result, WorkerProcess, cli, encrypted_client, event_count, one_line_error, wait_for
 
