@@ -30,6 +30,11 @@ PENDING_NODES = SearchAttributeKey.for_keyword_list("HitlPendingNodes")
 WAITING_SINCE = SearchAttributeKey.for_datetime("HitlWaitingSince")
 GRAPH = SearchAttributeKey.for_keyword("HitlGraph")
 SEARCH_ATTRIBUTES = (STATUS, PENDING_NODES, WAITING_SINCE, GRAPH)
+REVIEWERS = SearchAttributeKey.for_keyword_list("HitlReviewers")
+"""Who may answer a waiting run's questions (reviewer entries, ANYONE for an open question): the
+inbox's "I may decide" filter, server-side. Optional: runs index it only where it is registered."""
+ANYONE = "*"
+OPTIONAL_SEARCH_ATTRIBUTES = (REVIEWERS,)
 SEARCH_ATTRIBUTE_TYPES = {
     SearchAttributeIndexedValueType.KEYWORD: "Keyword",
     SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
@@ -186,6 +191,7 @@ class RunInput:
     interrupt_after: list[str] | None = None
     search_attributes: bool = False
     fork: ForkFrom | None = None
+    index_reviewers: bool = False
     parent: ParentRef | None = None
     carry: Carry | None = None
     max_history_events: int = 5000

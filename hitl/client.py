@@ -36,6 +36,7 @@ from hitl._protocol import (
     DEFAULT_TASK_QUEUE,
     GRAPH,
     PENDING_NODES,
+    REVIEWERS,
     SEARCH_ATTRIBUTE_TYPES,
     SEARCH_ATTRIBUTES,
     STATUS,
@@ -153,6 +154,7 @@ class Client:
         self.identity = identity or default_identity()
         self._graphs = {g.name: g for g in graphs} if graphs is not None else None
         self._search_attributes: bool | None = None
+        self._reviewers_indexed = False
 
     @property
     def namespace(self) -> str:
@@ -191,6 +193,7 @@ class Client:
             interrupt_before=compiled.check_breakpoints(interrupt_before, "interrupt_before"),
             interrupt_after=compiled.check_breakpoints(interrupt_after, "interrupt_after"),
             search_attributes=await self.search_attributes_registered(),
+            index_reviewers=await self.reviewers_indexed(),
             max_history_events=max_history_events,
         )
         return await self._start(run_input, run_id or f"{compiled.name}-{uuid.uuid4().hex[:12]}")
@@ -275,6 +278,7 @@ class Client:
             interrupt_before=original.interrupt_before,
             interrupt_after=original.interrupt_after,
             search_attributes=await self.search_attributes_registered(),
+            index_reviewers=await self.reviewers_indexed(),
             fork=ForkFrom(run_id, checkpoint.step, checkpoint.values, checkpoint.next, guard=guard),
         )
         await check_workers(self.temporal, self.task_queue)
@@ -326,12 +330,18 @@ class Client:
                     temporalio.api.operatorservice.v1.ListSearchAttributesRequest(namespace=self.namespace)
                 )
                 self._search_attributes = all(k.name in response.custom_attributes for k in SEARCH_ATTRIBUTES)
+                self._reviewers_indexed = self._search_attributes and REVIEWERS.name in response.custom_attributes
             except temporalio.service.RPCError as e:
                 missing = namespace_missing(self.temporal, e)
                 if missing is not None:
                     raise missing from None
                 self._search_attributes = False
         return self._search_attributes
+
+    async def reviewers_indexed(self) -> bool:
+        """Whether waiting runs index who may answer them (the optional HitlReviewers attribute)."""
+        await self.search_attributes_registered()
+        return self._reviewers_indexed
 
     @asynccontextmanager
     async def worker(

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from hitl._protocol import SEARCH_ATTRIBUTE_TYPES, SEARCH_ATTRIBUTES
+from hitl._protocol import OPTIONAL_SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES, SEARCH_ATTRIBUTES
 from hitl.types import HitlError
 
 UI_PORT_OFFSET = 1000
@@ -109,7 +109,7 @@ class DevServer:
             "--log-level",
             "warn",
         ]
-        for key in SEARCH_ATTRIBUTES:
+        for key in (*SEARCH_ATTRIBUTES, *OPTIONAL_SEARCH_ATTRIBUTES):
             args += ["--search-attribute", f"{key.name}={SEARCH_ATTRIBUTE_TYPES[key.indexed_value_type]}"]
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)

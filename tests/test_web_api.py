@@ -340,3 +340,28 @@ async def test_parallel_questions_each_get_a_card_and_are_answered_one_by_one(se
     finally:
         await browser.aclose()
     await run.cancel()
+
+
+async def test_i_may_decide_is_filtered_server_side(served: Served) -> None:
+    """Who may answer is a search attribute: the filter pages through every waiting run, not one page."""
+    assert await served.client.reviewers_indexed()
+    limited = await paused(served.client, "payment", n=2, draft="pay 1M")  # reviewers alice, role:finance
+    [open_run] = await paused(served.client, "approval")
+    ids = [r.run_id for r in [*limited, open_run]]
+    theirs = search.Filter(ids=ids, may_decide=("bob",))
+    ours = search.Filter(ids=ids, may_decide=("dave", "role:finance"))
+    for _ in range(100):
+        counts = (
+            await search.count(served.client.temporal, theirs.query()),
+            await search.count(served.client.temporal, ours.query()),
+        )
+        if counts == (1, 3):
+            break
+        await asyncio.sleep(0.1)
+    assert counts == (1, 3), "bob may decide only the open question; a finance role holder all three"
+    async with served.http("tok-bob") as http:
+        page = await http.get("/?mine=true", headers={"accept": "text/html"})
+    assert open_run.run_id in page.text and not any(r.run_id in page.text for r in limited)
+    for run in limited:
+        await run.cancel(identity="alice")
+    await open_run.cancel()

@@ -40,6 +40,8 @@ with workflow.unsafe.imports_passed_through():
         DEADLINE_EXPIRED,
         NOTIFY_ACTIVITY,
         PENDING_NODES,
+        REVIEWERS,
+        ANYONE,
         REDUCE_ACTIVITY,
         ROUTE_ACTIVITY,
         WORKFLOW_NAME,
@@ -119,6 +121,7 @@ class GraphWorkflow:
         self.before = inp.interrupt_before if inp.interrupt_before is not None else inp.graph.interrupt_before
         self.after = inp.interrupt_after if inp.interrupt_after is not None else inp.graph.interrupt_after
         self.use_search_attributes = inp.search_attributes
+        self.index_reviewers = inp.index_reviewers
         self.values: dict[str, Any] = {}
         self.step = 0
         self.status: RunStatus = "running"
@@ -493,13 +496,14 @@ class GraphWorkflow:
             return
         pending = self._interrupts()
         nodes = sorted({i.node for i in pending}) or (list(self.next) if self.pause else [])
-        workflow.upsert_search_attributes(
-            [
-                STATUS.value_set(self.status),
-                PENDING_NODES.value_set(nodes),
-                WAITING_SINCE.value_set(self.paused_at) if self.paused_at else WAITING_SINCE.value_unset(),
-            ]
-        )
+        updates = [
+            STATUS.value_set(self.status),
+            PENDING_NODES.value_set(nodes),
+            WAITING_SINCE.value_set(self.paused_at) if self.paused_at else WAITING_SINCE.value_unset(),
+        ]
+        if self.index_reviewers:  # in the same upsert: no extra history event
+            updates.append(REVIEWERS.value_set(_reviewers(pending) if self.pause else []))
+        workflow.upsert_search_attributes(updates)
         if self.pause is None:
             return  # the summary is read only while a run waits: no event spent clearing it
         summary = "; ".join(_short(i.value) for i in pending) if pending else f"breakpoint {self.pause} {', '.join(nodes)}"
@@ -755,7 +759,10 @@ class GraphWorkflow:
 
     @workflow.query(name="get_spec")
     def get_spec(self) -> RunInput:
-        return RunInput(self.spec, {}, self.identity, self.before, self.after, self.use_search_attributes)
+        return RunInput(
+            self.spec, {}, self.identity, self.before, self.after, self.use_search_attributes,
+            index_reviewers=self.index_reviewers,
+        )
 
     def _interrupts(self) -> list[Interrupt]:
         return [i for t in self.tasks for i in t.interrupts]
@@ -787,6 +794,12 @@ class GraphWorkflow:
             if kept > CHECKPOINT_VALUES_BYTES:
                 checkpoint.values = None
         self.unrecorded = []
+
+
+def _reviewers(pending: list[Interrupt]) -> list[str]:
+    """Who may answer what a run waits for: reviewer entries, ANYONE for an open question or a breakpoint."""
+    named = sorted({r for i in pending for r in i.reviewers or []})
+    return [ANYONE, *named] if not pending or any(not i.reviewers for i in pending) else named
 
 
 def _when(at: datetime) -> str:

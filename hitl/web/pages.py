@@ -56,7 +56,11 @@ async def inbox(
     """Every run waiting for a person, across graphs, filtered and paged server-side."""
     w = web(request)
     size = w.settings.page_size
-    wanted = search.Filter(status="interrupted", graph=graph or None, node=node or None, older_than=AGES[age])
+    indexed = mine and await w.base.reviewers_indexed()  # else "I may decide" filters this page only
+    entries = (who.name, *(f"role:{r}" for r in who.roles)) if indexed else ()
+    wanted = search.Filter(
+        status="interrupted", graph=graph or None, node=node or None, older_than=AGES[age], may_decide=entries
+    )
     per_graph = search.Filter(status="interrupted", node=node or None, older_than=AGES[age])
     found, counts, everything = await asyncio.gather(
         search.page(
@@ -66,7 +70,7 @@ async def inbox(
         search.count(w.base.temporal, per_graph.query()),  # also runs of graphs this server does not serve
     )
     items = found.items
-    if mine:
+    if mine and not indexed:
         items = await decidable(w.base, items, who)
     rows = [
         Row(x.pending.run_id, x.pending.graph, x.pending.nodes, summarize(x.pending.summary), x.pending.waiting_since)

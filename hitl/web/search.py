@@ -22,7 +22,7 @@ from typing import Literal
 import temporalio.client
 
 import hitl
-from hitl._protocol import GRAPH, PENDING_NODES, STATUS, WAITING_SINCE, WORKFLOW_NAME
+from hitl._protocol import ANYONE, GRAPH, PENDING_NODES, REVIEWERS, STATUS, WAITING_SINCE, WORKFLOW_NAME
 from hitl.client import PendingRun, pending_run
 from hitl.types import InvalidInputError, StateSnapshot
 
@@ -31,7 +31,7 @@ SortKey = Literal["waiting", "created"]
 ATTRIBUTE = {"waiting": WAITING_SINCE.name, "created": "StartTime"}
 SMALL = 1000
 """Up to this many matches, one listing sorted here beats bisecting."""
-SAFE = re.compile(r"^[A-Za-z0-9_.:\-/]{1,200}$")
+SAFE = re.compile(r"^[A-Za-z0-9_.:@+\-/*]{1,200}$")
 
 LG_STATUS_QUERY = {
     "interrupted": f'{STATUS.name} = "interrupted" AND ExecutionStatus = "Running"',
@@ -59,6 +59,8 @@ class Filter:
     node: str | None = None
     ids: list[str] = field(default_factory=list)
     older_than: timedelta | None = None
+    may_decide: tuple[str, ...] = ()
+    """Reviewer entries of the caller (identity, role:NAME): only runs whose questions they may answer."""
 
     def query(self) -> str:
         parts = [f'WorkflowType = "{WORKFLOW_NAME}"']
@@ -70,6 +72,9 @@ class Filter:
             parts.append(f'{PENDING_NODES.name} = "{quoted(self.node, "node")}"')
         if self.ids:
             parts.append("WorkflowId IN (" + ", ".join(f'"{quoted(i, "thread id")}"' for i in self.ids) + ")")
+        if self.may_decide:
+            entries = (ANYONE, *self.may_decide)
+            parts.append(f"{REVIEWERS.name} IN (" + ", ".join(f'"{quoted(e, "reviewer")}"' for e in entries) + ")")
         if self.older_than:
             parts.append(f'{WAITING_SINCE.name} < "{stamp(datetime.now(timezone.utc) - self.older_than)}"')
         return " AND ".join(parts)
