@@ -95,8 +95,8 @@ NEXT, DONE, MAP, GOTO_RESUME, GOTO_ADDS = (
 
 CASES = [
     # 1. while a parallel step waits, `next` lists only the nodes that still have to run
-    Case("parallel_partial_resume", "parallel", {}, [("answer", {"q-left": "L"}), ("resume", "R")], fails_today=NEXT),
-    Case("parallel_answer_all_by_id", "parallel", {}, [("answer", {"q-left": "L", "q-right": "R"})], fails_today=NEXT),
+    Case("parallel_partial_resume", "parallel", {}, [("answer", {"q-left": "L"}), ("resume", "R")]),
+    Case("parallel_answer_all_by_id", "parallel", {}, [("answer", {"q-left": "L", "q-right": "R"})]),
     # 2. nothing to answer and nothing next: the run is done
     Case("interrupt_after_last_node", "chain_ab", {}, interrupt_after=["b"], fails_today=DONE),
     Case("interrupt_after_star", "chain_ab", {}, [("continue",)], interrupt_after="*", fails_today=DONE),

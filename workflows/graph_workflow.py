@@ -715,7 +715,7 @@ class GraphWorkflow:
             graph=self.spec.name,
             status=self.status,
             values=self.values,
-            next=list(self.next),
+            next=self._still_to_run(),
             step=self.step,
             interrupts=self._interrupts(),
             created_at=self.created_at,
@@ -756,6 +756,11 @@ class GraphWorkflow:
     @workflow.query(name="get_spec")
     def get_spec(self) -> RunInput:
         return RunInput(self.spec, {}, self.identity, self.before, self.after, self.use_search_attributes)
+
+    def _still_to_run(self) -> list[str]:
+        """The step's nodes that have yet to finish (as LangGraph's `next`): not the ones done while others wait."""
+        finished = {t.node for t in self.tasks if t.result is not None}
+        return [n for n in self.next if n not in finished]
 
     def _interrupts(self) -> list[Interrupt]:
         return [i for t in self.tasks for i in t.interrupts]
