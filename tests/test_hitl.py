@@ -139,8 +139,10 @@ async def test_interrupt_before_star_pauses_before_every_node(client: hitl.Clien
 async def test_update_state_as_node_continues_from_that_nodes_edges(client: hitl.Client) -> None:
     run = await _paused(client, "review")
     edited = await run.update_state({"log": ["human-approved"]}, as_node="review")
-    # review has no static edges (it routes by Command); writing as review leads nowhere...
-    assert edited.next == [] and edited.interrupts == []
+    # review has no static edges (it routes by Command); writing as review leads nowhere: nothing to
+    # answer and nothing next, so the run is done (as LangGraph's thread is)
+    assert (edited.status, edited.next, edited.interrupts) == ("completed", [], [])
+    assert edited.values["log"][-1] == "human-approved"
     run2 = await _paused(client, "review")
     edited = await run2.update_state({"draft": "d2"}, as_node="write")
     assert (edited.next, edited.interrupts) == (["review"], [])

@@ -98,9 +98,9 @@ CASES = [
     Case("parallel_partial_resume", "parallel", {}, [("answer", {"q-left": "L"}), ("resume", "R")]),
     Case("parallel_answer_all_by_id", "parallel", {}, [("answer", {"q-left": "L", "q-right": "R"})]),
     # 2. nothing to answer and nothing next: the run is done
-    Case("interrupt_after_last_node", "chain_ab", {}, interrupt_after=["b"], fails_today=DONE),
-    Case("interrupt_after_star", "chain_ab", {}, [("continue",)], interrupt_after="*", fails_today=DONE),
-    Case("update_as_node_to_end", "chain_ab", {}, [("update", {"log": ["human"]}, "b")], interrupt_before=["b"], fails_today=DONE),
+    Case("interrupt_after_last_node", "chain_ab", {}, interrupt_after=["b"]),
+    Case("interrupt_after_star", "chain_ab", {}, [("continue",)], interrupt_after="*"),
+    Case("update_as_node_to_end", "chain_ab", {}, [("update", {"log": ["human"]}, "b")], interrupt_before=["b"]),
     # 3. a dict answer is a map only when its keys are pending interrupt ids
     Case("dict_answer_with_id_like_keys", "echo", {}, [("resume", {"0123456789abcdef": "yes"})], fails_today=MAP),
     Case("dict_answer", "echo", {}, [("resume", {"ok": True})]),
@@ -122,7 +122,7 @@ CASES = [
     Case("breakpoint_before", "chain_abc", {}, [("continue",)], interrupt_before=["b"]),
     Case("breakpoint_after", "chain_abc", {}, [("continue",)], interrupt_after=["b"]),
     Case("breakpoint_before_star", "chain_abc", {}, [("continue",)] * 3, interrupt_before="*"),
-    Case("breakpoint_after_star", "chain_abc", {}, [("continue",)] * 2, interrupt_after="*", fails_today=DONE),
+    Case("breakpoint_after_star", "chain_abc", {}, [("continue",)] * 2, interrupt_after="*"),
     Case("loop", "loop", {"i": 0}, [("resume", "more"), ("resume", "more")]),
     Case("loop_stopped", "loop", {"i": 0}, [("resume", "stop")]),
     Case("join", "join", {}, [("resume", "ok")]),

@@ -81,6 +81,9 @@ HELD_SIGNALS = "hitl-held-signals"
 """Patch: signals wait for the next pause and refusals are recorded (before: dropped unless paused)."""
 EDIT_REASKS = "hitl-edit-reasks"
 """Patch: an edit while a question is pending withdraws it; the node runs again and asks again."""
+NOTHING_NEXT_ENDS = "hitl-nothing-next-ends"
+"""Patch: with nothing to answer and nothing next, a run completes instead of waiting (interrupt_after on
+the last node, update_state(as_node=...) leading to END)."""
 
 
 @dataclass
@@ -292,7 +295,7 @@ class GraphWorkflow:
         self.next = topology.successors(self.spec, [t.node for t in ran], routed, self.barriers)
         self.step += 1
         self._checkpoint("loop", writes=writes)
-        if topology.matches(self.after, [t.node for t in ran]):
+        if topology.matches(self.after, [t.node for t in ran]) and (self.next or not workflow.patched(NOTHING_NEXT_ENDS)):
             await self._pause("after")
 
     async def _run_task(self, task: _Task) -> None:
@@ -597,18 +600,20 @@ class GraphWorkflow:
             self.busy = False
 
     async def _edit(self, req: UpdateStateRequest) -> bool:
-        """Apply a person's edit. Returns True when the edit withdrew a question the node asks again."""
+        """Apply a person's edit. Returns True when the run moves on: the edit withdrew a question
+        the node asks again, or it left nothing to run (as_node leading to END), so the run ends."""
         now = workflow.now()
         self._remember(req)
         await self._write([req.values])
         self._decide(Decision(kind="update_state", identity=req.identity, at=now, step=self.step, value=clip(req.values), node=req.as_node, request_id=req.request_id))
-        reask = False
+        reask = ended = False
         if req.as_node is not None:
             routed = await self._route(req.as_node) if self.spec.node(req.as_node).has_router else []
             self.next = topology.successors(self.spec, [req.as_node], routed, self.barriers)
             self._retire_all(f"dropped when {req.identity} edited the state as node {req.as_node} at {_when(now)}")
             self._drop_tasks()
             self.pause = "before"
+            ended = not self.next and workflow.patched(NOTHING_NEXT_ENDS)  # nothing to answer, nothing to run: done
         elif self._own_interrupts() and workflow.patched(EDIT_REASKS):
             # What a reviewer approves must be what runs: the node asks again about the edited state.
             for task in self.tasks:
@@ -622,9 +627,11 @@ class GraphWorkflow:
         if reask:
             self.skip_before = True
             self._wake()
+        elif ended:
+            self._wake()
         else:
             self._publish()
-        return reask
+        return reask or ended
 
     async def _accept(self, req: ResumeRequest) -> None:
         """Apply a validated decision: answers, state update, redirect; then wake the run."""
