@@ -87,6 +87,20 @@ async def test_parallel_interrupts_answered_with_a_map(client: hitl.Client) -> N
     assert sorted(done.values["answers"]) == ["left=LEFT", "quiet", "right=RIGHT"]
 
 
+async def test_a_dict_is_a_map_only_when_asked_or_its_keys_are_pending_ids(client: hitl.Client) -> None:
+    run = await _paused(client, "parallel")
+    left, right = sorted((await run.get_state()).interrupts, key=lambda i: i.node)
+    id_like = {left.id: "L", "0123456789abcdef": "?"}  # looks like a map, but one key is no pending id
+    with pytest.raises(hitl.DecisionRejectedError, match="2 interrupts are pending"):
+        await run.resume(id_like)  # so it is one answer, and one answer cannot go to two questions
+    with pytest.raises(hitl.DecisionRejectedError, match=r"unknown interrupt id\(s\) \['0123456789abcdef'\]"):
+        await run.resume(map=id_like)  # asked for as a map: every key must be pending
+    state = await run.resume({right.id: "R"})  # every key pending: a map
+    assert [i.node for i in state.interrupts] == ["left"]
+    done = await run.resume(Command(resume={left.id: "L"}))
+    assert sorted(done.values["answers"]) == ["left=L", "quiet", "right=R"]
+
+
 async def test_parallel_interrupts_answered_one_at_a_time(client: hitl.Client) -> None:
     graphs.RUNS.clear()
     run = await _paused(client, "parallel")
