@@ -71,7 +71,7 @@ API_CASES: list[tuple[str, Case, type[Exception], str]] = [
     ("resume a completed run", lambda r: r.completed.resume("x"), hitl.DecisionRejectedError, "has ended; it accepts a decision only while interrupted"),
     ("resume a cancelled run", lambda r: r.cancelled.resume("approve"), hitl.DecisionRejectedError, "has ended; it accepts a decision only while interrupted"),
     ("goto unknown node", lambda r: r.paused.resume(goto="nowhere"), hitl.DecisionRejectedError, r"goto names unknown node\(s\) \['nowhere'\]; nodes are"),
-    ("goto and value", lambda r: r.paused.resume(Command(resume="approve", goto="publish")), hitl.DecisionRejectedError, "send goto or resume, not both"),
+    ("goto and a value outside schema", lambda r: r.paused.resume(Command(resume="perhaps", goto="publish")), hitl.DecisionRejectedError, "does not fit its schema: 'perhaps' is not one of"),
     ("update unknown key", lambda r: r.paused.resume("approve", update={"zz": 1}), hitl.DecisionRejectedError, r"update has unknown key\(s\) \['zz'\]"),
     ("update wrong type", lambda r: r.paused.resume("approve", update={"draft": ["a"]}), hitl.DecisionRejectedError, "update key 'draft' does not fit its schema"),
     ("update not an object", lambda r: r.paused.resume("approve", update=[1]), hitl.InvalidInputError, "update must be a JSON object"),  # type: ignore[arg-type]

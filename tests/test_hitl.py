@@ -166,12 +166,36 @@ async def test_update_state_as_node_continues_from_that_nodes_edges(client: hitl
 
 async def test_command_update_and_goto_as_resume(client: hitl.Client) -> None:
     run = await _paused(client, "review")
-    done = await run.resume(Command(update={"draft": "skipped review"}, goto="publish"))
+    [asked] = (await run.get_state()).interrupts
+    # goto adds publish to the waiting step (as LangGraph does); the update changed what review
+    # asked about, so review asks again about the new draft
+    state = await run.resume(Command(update={"draft": "skipped review"}, goto="publish"))
+    assert (state.status, state.next) == ("interrupted", ["review"])
+    [again] = state.interrupts
+    assert again.id != asked.id and again.value == {"draft": "skipped review"}
+    assert "publish" not in state.values["log"], "the step's writes apply when the step completes"
+    done = await run.resume("reject")
     assert done.status == "completed"
-    assert done.values["draft"] == "skipped review"
-    assert done.values["log"] == ["write", "publish"]
+    assert done.values["log"] == ["write", "publish", "review:reject:skipped review", "discard"]
     kinds = [d.kind for d in done.decisions]
-    assert kinds == ["update_state", "goto"]
+    assert kinds == ["update_state", "goto", "resume"]
+
+
+async def test_resume_with_goto_answers_and_runs_the_target_too(client: hitl.Client) -> None:
+    run = await _paused(client, "review")
+    done = await run.resume(Command(resume="reject", goto="publish"))
+    assert done.status == "completed"
+    assert done.values["log"] == ["write", "publish", "review:reject:first draft", "discard"]
+    assert [d.kind for d in done.decisions] == ["resume", "goto"]
+
+
+async def test_goto_while_asked_keeps_the_question(client: hitl.Client) -> None:
+    run = await _paused(client, "review")
+    [asked] = (await run.get_state()).interrupts
+    state = await run.resume(goto="publish")
+    assert (state.status, state.next, state.interrupts) == ("interrupted", ["review"], [asked])
+    done = await run.resume("approve")
+    assert done.values["log"] == ["write", "publish", "review:approve:first draft", "publish"]
 
 
 async def test_refusals_write_nothing_to_history(client: hitl.Client) -> None:
@@ -180,7 +204,7 @@ async def test_refusals_write_nothing_to_history(client: hitl.Client) -> None:
     refusals = [
         (dict(map={"0123456789abcdef": "approve"}), "unknown interrupt id"),
         (dict(value="maybe"), "does not fit its schema"),
-        (dict(value="approve", goto="publish"), "send goto or resume, not both"),
+        (dict(value="maybe", goto="publish"), "does not fit its schema"),
         (dict(goto="nowhere"), r"goto names unknown node\(s\) \['nowhere'\]"),
         (dict(update={"nope": 1}), r"update has unknown key\(s\) \['nope'\]"),
         (dict(update={"draft": 5}), "update key 'draft' does not fit its schema"),

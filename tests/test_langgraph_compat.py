@@ -105,12 +105,12 @@ CASES = [
     Case("dict_answer_with_id_like_keys", "echo", {}, [("resume", {"0123456789abcdef": "yes"})]),
     Case("dict_answer", "echo", {}, [("resume", {"ok": True})]),
     # 4. resume and goto together: the question is answered and the target runs too
-    Case("resume_and_goto", "side_exit_asks", {}, [("command", {"resume": "yes", "goto": "c"})], fails_today=GOTO_RESUME),
+    Case("resume_and_goto", "side_exit_asks", {}, [("command", {"resume": "yes", "goto": "c"})]),
     # 5. goto while paused adds to the paused step
-    Case("goto_while_asked", "side_exit_asks", {}, [("goto", "c"), ("resume", "yes")], fails_today=GOTO_ADDS),
-    Case("goto_at_breakpoint_before", "side_exit", {}, [("goto", "c")], interrupt_before=["b"], fails_today=GOTO_ADDS),
-    Case("goto_at_breakpoint_after", "side_exit", {}, [("goto", "c")], interrupt_after=["a"], fails_today=GOTO_ADDS),
-    Case("update_and_goto_while_asked", "side_exit_asks", {}, [("command", {"update": {"draft": "x"}, "goto": "c"}), ("resume", "ok")], fails_today=GOTO_ADDS),
+    Case("goto_while_asked", "side_exit_asks", {}, [("goto", "c"), ("resume", "yes")]),
+    Case("goto_at_breakpoint_before", "side_exit", {}, [("goto", "c")], interrupt_before=["b"]),
+    Case("goto_at_breakpoint_after", "side_exit", {}, [("goto", "c")], interrupt_after=["a"]),
+    Case("update_and_goto_while_asked", "side_exit_asks", {}, [("command", {"update": {"draft": "x"}, "goto": "c"}), ("resume", "ok")]),
     # the four patterns
     Case("approval_approve", "approval", {"draft": "tea"}, [("resume", "approve")]),
     Case("approval_reject", "approval", {"draft": "tea"}, [("resume", "reject")]),

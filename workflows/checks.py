@@ -103,8 +103,6 @@ def check_resume(view: RunView, req: ResumeRequest) -> None:
         unknown = [g for g in req.goto if g not in view.spec.node_names]
         if unknown:
             reject(f"goto names unknown node(s) {unknown}; nodes are {view.spec.node_names}")
-        if req.has_resume or req.resume_map:
-            reject("goto replaces the paused step, so a resume value would be lost; send goto or resume, not both")
         check_override(view, req.identity, req.roles, "redirect it with goto")
     if req.update:
         check_values(view.spec, req.update, "update")

@@ -81,6 +81,9 @@ HELD_SIGNALS = "hitl-held-signals"
 """Patch: signals wait for the next pause and refusals are recorded (before: dropped unless paused)."""
 EDIT_REASKS = "hitl-edit-reasks"
 """Patch: an edit while a question is pending withdraws it; the node runs again and asks again."""
+GOTO_ADDS = "hitl-goto-adds"
+"""Patch: a decision's goto adds its nodes to the paused step, as LangGraph does (before: it replaced the
+step, dropping pending questions), and may come with an answer."""
 NOTHING_NEXT_ENDS = "hitl-nothing-next-ends"
 """Patch: with nothing to answer and nothing next, a run completes instead of waiting (interrupt_after on
 the last node, update_state(as_node=...) leading to END)."""
@@ -273,8 +276,13 @@ class GraphWorkflow:
             return
         self.skip_before = False
         if [t.node for t in self.tasks] != self.next:
-            self._drop_tasks()
-            self.tasks = [_Task(n) for n in self.next]
+            # Tasks of the step that are still in it stay (a goto added nodes to a waiting step);
+            # a step made anew (goto of old runs, as_node) had its tasks dropped already.
+            kept = {t.node: t for t in self.tasks if t.node in self.next}
+            for task in self.tasks:
+                if task.node not in kept and task.runner is not None:
+                    task.runner.cancel()
+            self.tasks = [kept.get(n) or _Task(n) for n in self.next]
         for task in self.tasks:
             if not task.settled and task.runner is None:
                 task.runner = asyncio.create_task(self._run_task(task))
@@ -658,7 +666,18 @@ class GraphWorkflow:
         if req.update:
             await self._write([req.update])
             self._decide(Decision(kind="update_state", identity=req.identity, at=now, step=self.step, value=clip(req.update), request_id=req.request_id))
-        if req.goto:
+        if req.goto and workflow.patched(GOTO_ADDS):
+            # As LangGraph: the named nodes join the paused step. A question still unanswered stays
+            # pending, unless the decision also changed the state: then its node asks again about it.
+            if req.update:
+                for task in self.tasks:
+                    if task.child_id is None and task.interrupts:
+                        for interrupt in task.interrupts:
+                            self._retire(interrupt.id, f"withdrawn when {req.identity} changed the state at {_when(now)}; the node asked again")
+                        task.interrupts = []
+            self.next = topology.in_order(self.spec, [*self.next, *req.goto])
+            self._decide(Decision(kind="goto", identity=req.identity, at=now, step=self.step, value=req.goto, request_id=req.request_id))
+        elif req.goto:
             self._retire_all(f"dropped when {req.identity} sent the run to {req.goto} at {_when(now)}")
             self._drop_tasks()
             self.next = topology.in_order(self.spec, req.goto)
