@@ -254,3 +254,58 @@ async def test_same_pauses_and_final_state_as_langgraph(compat_client: hitl.Clie
     assert pauses == expected_pauses
     assert pauses[-1]["status"] == "completed", "each case drives its run to the end"
     assert final == expected_final
+
+
+# ------------------------------------------------------------------ options
+
+
+def _tiny(module: types.ModuleType):
+    b = module.StateGraph(module.S)
+    b.add_node("a", module.step("a"))
+    b.add_edge(module.START, "a")
+    return b
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda m: m.StateGraph(m.S, bogus=1), r"StateGraph\(\) got an unknown option 'bogus'; it accepts state_schema"),
+        (lambda m: _tiny(m).add_node("b", m.step("b"), retry=3), r"add_node\(\) got an unknown option 'retry'; did you mean 'retry_policy'\?"),
+        (lambda m: _tiny(m).add_node("b", m.step("b"), timout=3), r"unknown option 'timout'; did you mean 'timeout'\? it accepts retry_policy, timeout"),
+        (lambda m: _tiny(m).compile(interupt_before=["a"]), r"compile\(\) got an unknown option 'interupt_before'; did you mean 'interrupt_before'\?"),
+    ],
+)
+def test_a_mistyped_option_is_an_error_naming_the_accepted_ones(call, message: str) -> None:
+    # LangGraph drops such typos in StateGraph() and add_node() (its **kwargs) and raises a bare
+    # TypeError in compile(); here each is one line naming what is accepted.
+    with pytest.raises(hitl.GraphValidationError, match=message):
+        call(load_cases(HITL_IMPORT, "hitl_options"))
+
+
+@pytest.mark.parametrize(
+    "call, option",
+    [
+        (lambda m: m.StateGraph(m.S, output_schema=m.S), "output_schema"),
+        (lambda m: _tiny(m).add_node("b", m.step("b"), defer=True), "defer"),
+        (lambda m: _tiny(m).add_node("b", m.step("b"), metadata={"team": "x"}), "metadata"),
+        (lambda m: _tiny(m).compile(checkpointer=object(), name="opts"), "checkpointer"),
+        (lambda m: _tiny(m).compile(store=object(), name="opts"), "store"),
+        (lambda m: _tiny(m).compile(debug=True, name="opts"), "debug"),
+    ],
+)
+def test_a_langgraph_option_hitl_ignores_is_a_warning(call, option: str) -> None:
+    with pytest.warns(UserWarning, match=f"hitl ignores LangGraph's option '{option}' \\("):
+        call(load_cases(HITL_IMPORT, "hitl_options"))
+
+
+def test_options_left_at_langgraph_defaults_pass_quietly() -> None:
+    import warnings
+
+    module = load_cases(HITL_IMPORT, "hitl_options")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        b = module.StateGraph(module.S, None, input_schema=None)
+        b.add_node("a", module.step("a"), defer=False, metadata=None, timeout=2.5)
+        b.add_edge(module.START, "a")
+        graph = b.compile(None, debug=False, store=None, name="opts")
+    assert graph.nodes["a"].spec.start_to_close_s == 2.5, "LangGraph's timeout in seconds"
