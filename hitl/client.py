@@ -153,9 +153,14 @@ class Client:
         return self.temporal.namespace
 
     def graph(self, name: str) -> CompiledGraph:
-        """A graph known to this process: given at connect, or from the catalog."""
-        graphs = self._graphs if self._graphs is not None else catalog.by_name()
-        return catalog.lookup(graphs, name)
+        """A graph known to this process: given at connect, served by a worker of this
+        process (`client.worker(graphs=...)`), or from the catalog."""
+        if self._graphs is not None and name in self._graphs:
+            return self._graphs[name]
+        served = catalog.served()
+        if name in served:
+            return served[name]
+        return catalog.lookup({**(self._graphs if self._graphs is not None else catalog.by_name()), **served}, name)
 
     async def start(
         self,
@@ -338,7 +343,8 @@ class Client:
         cached = CACHED_RUNS if max_cached_workflows is None else max_cached_workflows
         async with create_worker(self.temporal, graphs, task_queue=self.task_queue, max_cached_workflows=cached) as worker:
             await wait_until_polling(self.temporal, self.task_queue, worker.config()["identity"] or "")
-            yield worker
+            with catalog.serving(graphs):  # start("name") knows what this process serves
+                yield worker
 
     def ui_url(self, run_id: str | None = None) -> str:
         """Where to look in the Temporal Web UI."""

@@ -309,3 +309,17 @@ def test_options_left_at_langgraph_defaults_pass_quietly() -> None:
         b.add_edge(module.START, "a")
         graph = b.compile(None, debug=False, store=None, name="opts")
     assert graph.nodes["a"].spec.start_to_close_s == 2.5, "LangGraph's timeout in seconds"
+
+
+async def test_start_by_name_knows_the_graphs_this_process_serves(client: hitl.Client) -> None:
+    graph = _tiny(load_cases(HITL_IMPORT, "hitl_served")).compile(name="compat_served_only")
+    plain_client = hitl.Client(client.temporal, task_queue="hitl-compat-served")  # no graphs of its own
+    with pytest.raises(hitl.UnknownGraphError, match="unknown graph 'compat_served_only'"):
+        await plain_client.start("compat_served_only", {})
+    async with plain_client.worker(graphs=[graph]):
+        run = await plain_client.start("compat_served_only", {})
+        assert (await run.result())["log"] == ["a"]
+        # a client with graphs of its own knows them first, then what this process serves
+        assert client.graph("compat_served_only") is graph
+    with pytest.raises(hitl.UnknownGraphError):
+        plain_client.graph("compat_served_only")
