@@ -131,6 +131,13 @@ CASES = [
     Case("subgraph", "subgraph", {"topic": "tea"}, [("resume", "fine")]),
 ]
 
+# Where hitl differs on purpose (README, "Where hitl differs from LangGraph"): run like the cases
+# above, with the difference asserted instead of equality.
+DIFFERENCES = [
+    Case("edit_while_asked", "edit_while_asked", {}, [("update", {"draft": "d2"}, None), ("resume", "ok")]),
+    Case("values_while_a_step_waits", "parallel", {}, [("answer", {"q-left": "L"}), ("resume", "R")]),
+]
+
 BUILDERS = {
     "chain_ab": lambda m: m.chain("a", "b"),
     "chain_abc": lambda m: m.chain("a", "b", "c"),
@@ -167,7 +174,8 @@ def answers_by_question(pending, answers: dict) -> dict:
     return out
 
 
-def run_langgraph_case(case: Case) -> tuple[list[dict], dict]:
+def run_langgraph_case(case: Case, values: list | None = None) -> tuple[list[dict], dict]:
+    """What a person saw at each pause and the final state; `values` collects the state at each pause."""
     from langgraph.checkpoint.memory import InMemorySaver
     from langgraph.types import Command
 
@@ -179,6 +187,8 @@ def run_langgraph_case(case: Case) -> tuple[list[dict], dict]:
 
     def look() -> dict:
         snap = app.get_state(config)
+        if values is not None:
+            values.append(plain(dict(snap.values)))
         return seen("interrupted" if snap.next else "completed", snap.next, [i.value for i in snap.interrupts])
 
     app.invoke(case.input, config)
@@ -201,10 +211,12 @@ def run_langgraph_case(case: Case) -> tuple[list[dict], dict]:
     return pauses, plain(dict(app.get_state(config).values))
 
 
-async def run_hitl_case(client: hitl.Client, case: Case) -> tuple[list[dict], dict]:
+async def run_hitl_case(client: hitl.Client, case: Case, values: list | None = None) -> tuple[list[dict], dict]:
     run = await client.start(f"compat_{case.id}", case.input)
 
     def look(snap: hitl.StateSnapshot) -> dict:
+        if values is not None:
+            values.append(plain(snap.values))
         return seen(snap.status, snap.next, [i.value for i in snap.interrupts])
 
     state = await run.wait(timeout=60)
@@ -237,7 +249,7 @@ async def compat_client(client: hitl.Client) -> AsyncIterator[hitl.Client]:
         builder_of(module, case).compile(
             name=f"compat_{case.id}", interrupt_before=case.interrupt_before, interrupt_after=case.interrupt_after
         )
-        for case in CASES
+        for case in [*CASES, *DIFFERENCES]
     ]
     other = hitl.Client(client.temporal, task_queue=COMPAT_QUEUE, graphs=graphs, identity="tester")
     async with other.worker():
@@ -323,3 +335,29 @@ async def test_start_by_name_knows_the_graphs_this_process_serves(client: hitl.C
         assert client.graph("compat_served_only") is graph
     with pytest.raises(hitl.UnknownGraphError):
         plain_client.graph("compat_served_only")
+
+
+async def test_an_edit_while_asked_asks_again_where_langgraph_forgets_the_question(compat_client: hitl.Client) -> None:
+    """LangGraph drops the pending question on update_state and the next answer goes to a
+    question nobody saw about the edited draft; hitl asks again, so the answer is about what runs."""
+    case = DIFFERENCES[0]
+    lg_pauses, lg_final = run_langgraph_case(case)
+    pauses, final = await run_hitl_case(compat_client, case)
+    asked, edited = seen("interrupted", ["review"], [{"draft": "d1"}]), seen("interrupted", ["review"], [{"draft": "d2"}])
+    assert lg_pauses[:2] == [asked, seen("interrupted", ["review"], [])]
+    assert pauses[:2] == [asked, edited]
+    assert pauses[2:] == lg_pauses[2:] and final == lg_final == {"draft": "d2", "log": ["d2:ok"]}
+
+
+async def test_a_waiting_step_applies_its_writes_together(compat_client: hitl.Client) -> None:
+    """LangGraph's get_state() shows the writes of siblings that finished while the step waits;
+    hitl applies a step's writes when the step completes, so an edit or a fork made meanwhile
+    starts from a state no node of the step has half-changed. Same pauses, same final state."""
+    case = DIFFERENCES[1]
+    lg_values: list = []
+    hitl_values: list = []
+    lg_pauses, lg_final = run_langgraph_case(case, lg_values)
+    pauses, final = await run_hitl_case(compat_client, case, hitl_values)
+    assert pauses == lg_pauses and final == lg_final
+    assert lg_values[:2] == [{"log": ["quiet"]}, {"log": ["left=L", "quiet"]}]
+    assert [v.get("log", []) for v in hitl_values[:2]] == [[], []]
