@@ -61,7 +61,7 @@ CASES: list[tuple[str, str, str, Any, str | None, int, str]] = [
     ("unknown thread: edit", "POST", "/threads/no-such-run/state", {"json": {"values": {"topic": "x"}}}, "tok-alice", 404, "no run 'no-such-run'"),
     ("unknown thread: command", "POST", "/threads/no-such-run/runs/wait", {"json": {"assistant_id": "approval", "command": {"resume": "approve"}}}, "tok-alice", 404, "has no run to take a command"),
     ("unknown checkpoint", "GET", "/threads/{approval}/state/99", {}, "tok-alice", 404, "has no checkpoint '99'"),
-    ("unknown interrupt id", "POST", "/threads/{approval}/runs/wait", {"json": {"assistant_id": "approval", "command": {"resume": {"0123456789abcdef": "approve"}}}}, "tok-alice", 409, "unknown interrupt id(s) ['0123456789abcdef']"),
+    ("id-like keys are an answer", "POST", "/threads/{approval}/runs/wait", {"json": {"assistant_id": "approval", "command": {"resume": {"0123456789abcdef": "approve"}}}}, "tok-alice", 409, "does not fit its schema: {'0123456789abcdef': 'approve'} is not one of"),
     ("answer outside the schema", "POST", "/threads/{approval}/runs/wait", {"json": {"assistant_id": "approval", "command": {"resume": "maybe"}}}, "tok-alice", 409, "does not fit its schema: 'maybe' is not one of"),
     ("tool edit outside the tool's schema", "POST", "/threads/{tools}/runs/wait", {"json": {"assistant_id": "tool_review", "command": {"resume": BAD_TOOL_EDIT}}}, "tok-alice", 409, "decisions/0"),
     ("reviewer not allowed", "POST", "/threads/{guarded}/runs/wait", {"json": {"assistant_id": "guarded", "command": {"resume": "ok"}}}, "tok-bob", 409, "'bob' may not answer"),
