@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -60,6 +61,25 @@ def by_name(refs: Iterable[str] | None = None) -> dict[str, CompiledGraph]:
     if key not in _cache:
         _cache[key] = {g.name: g for g in load(key)}
     return _cache[key]
+
+
+_served: list[CompiledGraph] = []
+
+
+@contextmanager
+def serving(graphs: Sequence[CompiledGraph]) -> Iterator[None]:
+    """While a worker of this process serves `graphs`, they are known here by name too."""
+    _served.extend(graphs)
+    try:
+        yield
+    finally:
+        for graph in graphs:
+            _served.remove(graph)
+
+
+def served() -> dict[str, CompiledGraph]:
+    """Graphs served by workers running in this process (the newest worker's on a name clash)."""
+    return {g.name: g for g in _served}
 
 
 def lookup(graphs: dict[str, CompiledGraph], name: str) -> CompiledGraph:

@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--value", help="the answer to the one pending interrupt, as JSON")
     group.add_argument("--map", help="answers by interrupt id, a JSON object")
     p.add_argument("--update", help="state update applied before continuing, a JSON object")
-    p.add_argument("--goto", nargs="+", help="continue at these node(s) instead of the paused step")
+    p.add_argument("--goto", nargs="+", help="run these node(s) too, added to the paused step")
     p.add_argument("--no-wait", action="store_true", help="return at once instead of at the next pause")
     p.add_argument("--request-id", help="idempotency key: the same id twice answers once")
     p.add_argument("--signal", action="store_true", help="send as a signal (no answer; works while workers are down)")

@@ -161,9 +161,14 @@ class Client:
         return self.temporal.namespace
 
     def graph(self, name: str) -> CompiledGraph:
-        """A graph known to this process: given at connect, or from the catalog."""
-        graphs = self._graphs if self._graphs is not None else catalog.by_name()
-        return catalog.lookup(graphs, name)
+        """A graph known to this process: given at connect, served by a worker of this
+        process (`client.worker(graphs=...)`), or from the catalog."""
+        if self._graphs is not None and name in self._graphs:
+            return self._graphs[name]
+        served = catalog.served()
+        if name in served:
+            return served[name]
+        return catalog.lookup({**(self._graphs if self._graphs is not None else catalog.by_name()), **served}, name)
 
     async def start(
         self,
@@ -356,7 +361,8 @@ class Client:
             self.temporal, graphs, task_queue=self.task_queue, max_cached_workflows=cached
         ) as worker:
             await wait_until_polling(self.temporal, self.task_queue, worker.config()["identity"] or "")
-            yield worker
+            with catalog.serving(graphs):  # start("name") knows what this process serves
+                yield worker
 
     def ui_url(self, run_id: str | None = None) -> str:
         """Where to look in the Temporal Web UI."""
@@ -494,7 +500,9 @@ class Run:
         queue: bool = False,
     ) -> StateSnapshot | Queued:
         """Answer a paused run. `value` answers its one pending interrupt (or pass a
-        `Command`); `map` answers several by id. With `wait` (default), returns the
+        `Command`); `map` answers several by id. A dict `value` whose keys are all
+        interrupt ids pending right now is read as a map too (the run decides, as
+        LangGraph does); any other dict is an answer. With `wait` (default), returns the
         snapshot at the next pause or at the end. The same `request_id` twice
         answers once; the same `request_id` with a different decision is refused.
 
@@ -624,14 +632,6 @@ class Run:
             if map is not None or update is not None or goto is not None:
                 raise InvalidInputError("pass either a Command or keyword arguments to resume(), not both")
             value, update, goto = (value.resume if value.resume is not None else NO_VALUE), value.update, value.goto
-        if (
-            isinstance(value, dict)
-            and map is None
-            and value
-            and all(isinstance(k, str) for k in value)
-            and _looks_like_map(value)
-        ):
-            value, map = NO_VALUE, value
         if map is not None and value is not NO_VALUE:
             raise InvalidInputError("pass a single value or a map of interrupt id to value, not both")
         if map is not None and not isinstance(map, dict):
@@ -715,11 +715,6 @@ def default_identity() -> str:
         return os.environ.get("HITL_IDENTITY") or getpass.getuser()
     except Exception:
         return "unknown"
-
-
-def _looks_like_map(value: dict[str, Any]) -> bool:
-    """A dict whose keys are all interrupt ids (16 hex digits) is a map of answers."""
-    return all(len(k) == 16 and all(c in "0123456789abcdef" for c in k) for k in value)
 
 
 def _message(e: temporalio.client.WorkflowUpdateFailedError) -> str:

@@ -8,7 +8,9 @@ only ever sees names.
 
 from __future__ import annotations
 
+import difflib
 import inspect
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -76,7 +78,10 @@ class StateGraph:
     `operator.add`); other keys keep the last value written.
     """
 
-    def __init__(self, state_schema: type, *_: Any, **__: Any) -> None:
+    def __init__(self, state_schema: type, context_schema: type | None = None, **options: Any) -> None:
+        _check_options(
+            "StateGraph()", {"context_schema": context_schema, **options}, ["state_schema"], _IGNORED_GRAPH_OPTIONS
+        )
         self.schema = StateSchema(state_schema)
         self._def = _Definition()
 
@@ -90,7 +95,7 @@ class StateGraph:
         schedule_to_close_timeout: timedelta | None = None,
         heartbeat_timeout: timedelta | None = None,
         local: bool = False,
-        **_langgraph_options: Any,
+        **options: Any,
     ) -> StateGraph:
         """Add a node. `fn(state)` (sync or async) returns a dict, a `Command` or None.
 
@@ -98,8 +103,12 @@ class StateGraph:
         attempts), `timeout` (start-to-close, default 5 minutes),
         `schedule_to_close_timeout`, `heartbeat_timeout`. `local=True` runs a
         short node as a local activity: fewer server round trips, no separate
-        task-queue dispatch; use it for fast, cheap nodes.
+        task-queue dispatch; use it for fast, cheap nodes. LangGraph's other
+        options are refused when unknown, and warned about when hitl ignores them.
         """
+        _check_options("add_node()", options, _NODE_OPTIONS, _IGNORED_NODE_OPTIONS)
+        if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+            timeout = timedelta(seconds=timeout)  # LangGraph takes seconds too
         if action is None:
             if not callable(node):
                 raise GraphValidationError(f"add_node({node!r}) needs a function to run")
@@ -190,15 +199,18 @@ class StateGraph:
         interrupt_before: Sequence[str] | str | None = None,
         interrupt_after: Sequence[str] | str | None = None,
         notify: Callable[[StateSnapshot], Any] | None = None,
-        **_langgraph_options: Any,
+        **options: Any,
     ) -> CompiledGraph:
-        """Check the graph and freeze it. `checkpointer` is accepted and unused:
-        Temporal's event history is the checkpoint.
+        """Check the graph and freeze it. `checkpointer` is accepted and unused
+        (with a warning): Temporal's event history is the checkpoint.
 
         `notify(snapshot)` (sync or async) is called in an activity each time a
         run pauses, e.g. to post the pending question to a chat or a URL
         (`hitl.notify.webhook(url)`); its failures never block or fail the run.
         """
+        _check_options(
+            "compile()", {"checkpointer": checkpointer, **options}, _COMPILE_OPTIONS, _IGNORED_COMPILE_OPTIONS
+        )
         name = name or "LangGraph"
         nodes = list(self._def.nodes)
         known = set(nodes)
@@ -296,6 +308,58 @@ class CompiledGraph:
 
     def __repr__(self) -> str:
         return f"<CompiledGraph {self.name!r} nodes={list(self.nodes)}>"
+
+
+_NODE_OPTIONS = ["retry_policy", "timeout", "schedule_to_close_timeout", "heartbeat_timeout", "local"]
+_COMPILE_OPTIONS = ["name", "interrupt_before", "interrupt_after", "notify"]
+_IGNORED_GRAPH_OPTIONS: dict[str, str] = {
+    "context_schema": "nodes get no runtime context here",
+    "input_schema": "a run's input is checked against the state schema",
+    "output_schema": "a run returns its whole state",
+}
+_IGNORED_NODE_OPTIONS: dict[str, str] = {
+    "defer": "a node runs in the step it is triggered in",
+    "metadata": "nodes carry no metadata",
+    "input_schema": "a node reads the graph's state schema",
+    "cache_policy": "node results are not cached",
+    "error_handler": "a node that fails after its retries fails the run",
+    "destinations": "it only draws the graph",
+    "trace_policy": "nodes are traced as Temporal activities",
+}
+_IGNORED_COMPILE_OPTIONS: dict[str, str] = {
+    "checkpointer": "Temporal's event history is the checkpoint",
+    "store": "there is no long-term store",
+    "cache": "node results are not cached",
+    "debug": "see each run in the Temporal Web UI or with `hitl history`",
+    "transformers": "runs stream no output",
+}
+
+
+_RENAMED = {
+    "retry": "retry_policy",
+    "input": "input_schema",
+    "output": "output_schema",
+    "config_schema": "context_schema",
+}
+"""LangGraph's deprecated spellings, pointed at the current ones."""
+
+
+def _check_options(what: str, given: dict[str, Any], accepted: list[str], ignored: dict[str, str]) -> None:
+    """Refuse an option no one knows (a typo), naming the accepted ones; warn about a
+    LangGraph option that hitl accepts and ignores. Options left at their default pass."""
+    for key, value in given.items():
+        if key in ignored:
+            if value is not None and value is not False:
+                warnings.warn(
+                    f"{what}: hitl ignores LangGraph's option '{key}' ({ignored[key]})", UserWarning, stacklevel=3
+                )
+            continue
+        close = [_RENAMED[key]] if key in _RENAMED else difflib.get_close_matches(key, [*accepted, *ignored], n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise GraphValidationError(
+            f"{what} got an unknown option '{key}'; {hint}it accepts {', '.join(accepted)}"
+            + (f" (and ignores LangGraph's {', '.join(ignored)})" if ignored else "")
+        )
 
 
 def _runs_as_child(state: Any) -> Any:

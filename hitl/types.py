@@ -33,8 +33,10 @@ class Command:
 
     As resume input: `resume` answers the pending interrupt(s) (one value, or a
     map of interrupt id to value), `update` is applied to the state through the
-    reducers before the run continues, and `goto` replaces the paused step with
-    the named node(s): the run continues there instead.
+    reducers before the run continues, and `goto` adds the named node(s) to the
+    paused step, as LangGraph does: they run alongside the nodes still to run
+    (a question left unanswered stays pending; with `update`, its node asks
+    again about the changed state).
     """
 
     update: dict[str, Any] | None = None

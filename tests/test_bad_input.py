@@ -163,10 +163,10 @@ API_CASES: list[tuple[str, Case, type[Exception], str]] = [
         r"goto names unknown node\(s\) \['nowhere'\]; nodes are",
     ),
     (
-        "goto and value",
-        lambda r: r.paused.resume(Command(resume="approve", goto="publish")),
+        "goto and a value outside schema",
+        lambda r: r.paused.resume(Command(resume="perhaps", goto="publish")),
         hitl.DecisionRejectedError,
-        "send goto or resume, not both",
+        "does not fit its schema: 'perhaps' is not one of",
     ),
     (
         "update unknown key",

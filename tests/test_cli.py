@@ -57,7 +57,10 @@ async def test_update_state_fork_and_cancel_through_the_cli(client: hitl.Client)
     edited = await cli(client, "update-state", run_id, "--values", '{"draft": "from the cli"}', "--json")
     assert edited.json()["values"]["draft"] == "from the cli"  # type: ignore[index]
     goto = await cli(client, "resume", run_id, "--goto", "discard", "--update", '{"status": "x"}', "--json")
-    assert goto.json()["values"]["status"] == "discarded"  # type: ignore[index]
+    # discard joins the waiting step; the update changed the state, so review asks again about it
+    assert (goto.json()["values"]["status"], goto.json()["next"]) == ("x", ["review"])  # type: ignore[index]
+    done = await cli(client, "resume", run_id, "--value", '"reject"', "--json")
+    assert done.json()["values"]["status"] == "discarded"  # type: ignore[index]
 
     forked = await cli(client, "fork", run_id, "--step", "1", "--id", f"{run_id}-f", "--json")
     assert forked.code == 0, forked.err

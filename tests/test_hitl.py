@@ -87,6 +87,20 @@ async def test_parallel_interrupts_answered_with_a_map(client: hitl.Client) -> N
     assert sorted(done.values["answers"]) == ["left=LEFT", "quiet", "right=RIGHT"]
 
 
+async def test_a_dict_is_a_map_only_when_asked_or_its_keys_are_pending_ids(client: hitl.Client) -> None:
+    run = await _paused(client, "parallel")
+    left, right = sorted((await run.get_state()).interrupts, key=lambda i: i.node)
+    id_like = {left.id: "L", "0123456789abcdef": "?"}  # looks like a map, but one key is no pending id
+    with pytest.raises(hitl.DecisionRejectedError, match="2 interrupts are pending"):
+        await run.resume(id_like)  # so it is one answer, and one answer cannot go to two questions
+    with pytest.raises(hitl.DecisionRejectedError, match=r"unknown interrupt id\(s\) \['0123456789abcdef'\]"):
+        await run.resume(map=id_like)  # asked for as a map: every key must be pending
+    state = await run.resume({right.id: "R"})  # every key pending: a map
+    assert [i.node for i in state.interrupts] == ["left"]
+    done = await run.resume(Command(resume={left.id: "L"}))
+    assert sorted(done.values["answers"]) == ["left=L", "quiet", "right=R"]
+
+
 async def test_parallel_interrupts_answered_one_at_a_time(client: hitl.Client) -> None:
     hitl_graphs.RUNS.clear()
     run = await _paused(client, "parallel")
@@ -139,8 +153,10 @@ async def test_interrupt_before_star_pauses_before_every_node(client: hitl.Clien
 async def test_update_state_as_node_continues_from_that_nodes_edges(client: hitl.Client) -> None:
     run = await _paused(client, "review")
     edited = await run.update_state({"log": ["human-approved"]}, as_node="review")
-    # review has no static edges (it routes by Command); writing as review leads nowhere...
-    assert edited.next == [] and edited.interrupts == []
+    # review has no static edges (it routes by Command); writing as review leads nowhere: nothing to
+    # answer and nothing next, so the run is done (as LangGraph's thread is)
+    assert (edited.status, edited.next, edited.interrupts) == ("completed", [], [])
+    assert edited.values["log"][-1] == "human-approved"
     run2 = await _paused(client, "review")
     edited = await run2.update_state({"draft": "d2"}, as_node="write")
     assert (edited.next, edited.interrupts) == (["review"], [])
@@ -150,12 +166,36 @@ async def test_update_state_as_node_continues_from_that_nodes_edges(client: hitl
 
 async def test_command_update_and_goto_as_resume(client: hitl.Client) -> None:
     run = await _paused(client, "review")
-    done = await run.resume(Command(update={"draft": "skipped review"}, goto="publish"))
+    [asked] = (await run.get_state()).interrupts
+    # goto adds publish to the waiting step (as LangGraph does); the update changed what review
+    # asked about, so review asks again about the new draft
+    state = await run.resume(Command(update={"draft": "skipped review"}, goto="publish"))
+    assert (state.status, state.next) == ("interrupted", ["review"])
+    [again] = state.interrupts
+    assert again.id != asked.id and again.value == {"draft": "skipped review"}
+    assert "publish" not in state.values["log"], "the step's writes apply when the step completes"
+    done = await run.resume("reject")
     assert done.status == "completed"
-    assert done.values["draft"] == "skipped review"
-    assert done.values["log"] == ["write", "publish"]
+    assert done.values["log"] == ["write", "publish", "review:reject:skipped review", "discard"]
     kinds = [d.kind for d in done.decisions]
-    assert kinds == ["update_state", "goto"]
+    assert kinds == ["update_state", "goto", "resume"]
+
+
+async def test_resume_with_goto_answers_and_runs_the_target_too(client: hitl.Client) -> None:
+    run = await _paused(client, "review")
+    done = await run.resume(Command(resume="reject", goto="publish"))
+    assert done.status == "completed"
+    assert done.values["log"] == ["write", "publish", "review:reject:first draft", "discard"]
+    assert [d.kind for d in done.decisions] == ["resume", "goto"]
+
+
+async def test_goto_while_asked_keeps_the_question(client: hitl.Client) -> None:
+    run = await _paused(client, "review")
+    [asked] = (await run.get_state()).interrupts
+    state = await run.resume(goto="publish")
+    assert (state.status, state.next, state.interrupts) == ("interrupted", ["review"], [asked])
+    done = await run.resume("approve")
+    assert done.values["log"] == ["write", "publish", "review:approve:first draft", "publish"]
 
 
 async def test_refusals_write_nothing_to_history(client: hitl.Client) -> None:
@@ -164,7 +204,7 @@ async def test_refusals_write_nothing_to_history(client: hitl.Client) -> None:
     refusals = [
         (dict(map={"0123456789abcdef": "approve"}), "unknown interrupt id"),
         (dict(value="maybe"), "does not fit its schema"),
-        (dict(value="approve", goto="publish"), "send goto or resume, not both"),
+        (dict(value="maybe", goto="publish"), "does not fit its schema"),
         (dict(goto="nowhere"), r"goto names unknown node\(s\) \['nowhere'\]"),
         (dict(update={"nope": 1}), r"update has unknown key\(s\) \['nope'\]"),
         (dict(update={"draft": 5}), "update key 'draft' does not fit its schema"),

@@ -132,13 +132,13 @@ CASES: list[tuple[str, str, str, Any, str | None, int, str]] = [
     ),
     ("unknown checkpoint", "GET", "/threads/{approval}/state/99", {}, "tok-alice", 404, "has no checkpoint '99'"),
     (
-        "unknown interrupt id",
+        "id-like keys are an answer",
         "POST",
         "/threads/{approval}/runs/wait",
         {"json": {"assistant_id": "approval", "command": {"resume": {"0123456789abcdef": "approve"}}}},
         "tok-alice",
         409,
-        "unknown interrupt id(s) ['0123456789abcdef']",
+        "does not fit its schema: {'0123456789abcdef': 'approve'} is not one of",
     ),
     (
         "answer outside the schema",

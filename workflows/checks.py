@@ -47,11 +47,28 @@ def reject(message: str) -> None:
 
 def answers(req: ResumeRequest, pending: list[Interrupt]) -> dict[str, Any]:
     """The interrupt answers a resume request carries, by interrupt id."""
-    if req.resume_map is not None:
-        return dict(req.resume_map)
+    resume_map = answer_map(req, pending)
+    if resume_map is not None:
+        return dict(resume_map)
     if req.has_resume and pending:
         return {pending[0].id: req.resume}
     return {}
+
+
+def answer_map(req: ResumeRequest, pending: list[Interrupt]) -> dict[str, Any] | None:
+    """The map of interrupt id to answer a request carries, if it carries one.
+
+    A map is a map when asked for (`map=`), or when the resume value is a dict
+    whose keys are all interrupt ids pending right now (as LangGraph reads
+    `Command(resume={id: value})`). Never from the shape of the keys alone: a
+    dict answer whose keys merely look like ids is an answer.
+    """
+    if req.resume_map is not None:
+        return req.resume_map
+    ids = {i.id for i in pending}
+    if req.has_resume and isinstance(req.resume, dict) and req.resume and all(k in ids for k in req.resume):
+        return req.resume
+    return None
 
 
 def already_applied(view: RunView, req: Request) -> bool:
@@ -88,17 +105,16 @@ def check_resume(view: RunView, req: ResumeRequest) -> None:
         unknown = [g for g in req.goto if g not in view.spec.node_names]
         if unknown:
             reject(f"goto names unknown node(s) {unknown}; nodes are {view.spec.node_names}")
-        if req.has_resume or req.resume_map:
-            reject("goto replaces the paused step, so a resume value would be lost; send goto or resume, not both")
         check_override(view, req.identity, req.roles, "redirect it with goto")
     if req.update:
         check_values(view.spec, req.update, "update")
         check_override(view, req.identity, req.roles, "change its state")
         check_state_fits(view, req.update, "the update")
-    if req.resume_map is not None:
-        if not req.resume_map:
+    resume_map = answer_map(req, view.pending)
+    if resume_map is not None:
+        if not resume_map:
             reject(f"the resume map is empty; pending interrupt ids are {sorted(by_id)}")
-        unknown = [k for k in req.resume_map if k not in by_id]
+        unknown = [k for k in resume_map if k not in by_id]
         if unknown:
             reject(_not_pending(unknown, by_id, view.retired))
     elif req.has_resume:

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from collections.abc import Callable, Coroutine
-from typing import Any, Literal, Optional, TypeVar
+from typing import Any, Literal, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
@@ -35,19 +34,23 @@ with workflow.unsafe.imports_passed_through():
         clip,
         json_size,
         over_limit,
+        shorten,
     )
     from hitl._protocol import (
+        ANYONE,
         DEADLINE_EXPIRED,
         NOTIFY_ACTIVITY,
         PENDING_NODES,
-        REVIEWERS,
-        ANYONE,
         REDUCE_ACTIVITY,
+        REVIEWERS,
         ROUTE_ACTIVITY,
+        STATUS,
+        SUMMARY_MEMO,
+        WAITING_SINCE,
         WORKFLOW_NAME,
         CancelRequest,
-        Carry,
         CarriedTask,
+        Carry,
         ChildPaused,
         GraphSpec,
         HistoryPage,
@@ -61,10 +64,7 @@ with workflow.unsafe.imports_passed_through():
         ResumeRequest,
         RouteTask,
         RunInput,
-        STATUS,
-        SUMMARY_MEMO,
         UpdateStateRequest,
-        WAITING_SINCE,
         request_digest,
         retry_policy_kwargs,
     )
@@ -83,6 +83,12 @@ HELD_SIGNALS = "hitl-held-signals"
 """Patch: signals wait for the next pause and refusals are recorded (before: dropped unless paused)."""
 EDIT_REASKS = "hitl-edit-reasks"
 """Patch: an edit while a question is pending withdraws it; the node runs again and asks again."""
+GOTO_ADDS = "hitl-goto-adds"
+"""Patch: a decision's goto adds its nodes to the paused step, as LangGraph does (before: it replaced the
+step, dropping pending questions), and may come with an answer."""
+NOTHING_NEXT_ENDS = "hitl-nothing-next-ends"
+"""Patch: with nothing to answer and nothing next, a run completes instead of waiting (interrupt_after on
+the last node, update_state(as_node=...) leading to END)."""
 
 
 @dataclass
@@ -91,11 +97,11 @@ class _Task:
 
     node: str
     resumes: list[Any] = field(default_factory=list)
-    result: Optional[NodeResult] = None
+    result: NodeResult | None = None
     interrupts: list[Interrupt] = field(default_factory=list)
     defaults: dict[str, InterruptRequest] = field(default_factory=dict)
-    runner: Optional[asyncio.Task[None]] = None
-    child_id: Optional[str] = None
+    runner: asyncio.Task[None] | None = None
+    child_id: str | None = None
 
     @property
     def settled(self) -> bool:
@@ -131,16 +137,16 @@ class GraphWorkflow:
         self.checkpoints: list[Checkpoint] = []
         self.decisions: list[Decision] = []
         self.unrecorded: list[Decision] = []
-        self.pause: Optional[PauseKind] = None
+        self.pause: PauseKind | None = None
         self.skip_before = False
         self.resumed = False
         self.busy = False
         self.pauses = 0
-        self.failure: Optional[_StepFailed] = None
-        self.error: Optional[str] = None
+        self.failure: _StepFailed | None = None
+        self.error: str | None = None
         self.created_at = workflow.now()
         self.updated_at = self.created_at
-        self.paused_at: Optional[datetime] = None
+        self.paused_at: datetime | None = None
         self.generation = 0
         self.handing_over = False
         self.seen_length = 0
@@ -151,7 +157,7 @@ class GraphWorkflow:
         self.requests: dict[str, str] = {}
         self.retired: dict[str, str] = {}
         self.held: list[ResumeRequest] = []
-        self.cancelled_by: Optional[str] = None
+        self.cancelled_by: str | None = None
         self.state_bytes = 0
         self.checkpoint_bytes: list[int] = []
         if inp.carry is not None:
@@ -192,7 +198,16 @@ class GraphWorkflow:
             self.guard = [list(g) for g in inp.fork.guard]
             self.state_bytes = json_size(self.values)
             where = f"{inp.fork.run_id}@{inp.fork.step}"
-            self._decide(Decision(kind="fork", identity=inp.identity, at=workflow.now(), step=self.step, value=clip(inp.input or None), node=where))
+            self._decide(
+                Decision(
+                    kind="fork",
+                    identity=inp.identity,
+                    at=workflow.now(),
+                    step=self.step,
+                    value=clip(inp.input or None),
+                    node=where,
+                )
+            )
             self._checkpoint("fork")
             if inp.input:
                 await self._write([inp.input])
@@ -273,8 +288,13 @@ class GraphWorkflow:
             return
         self.skip_before = False
         if [t.node for t in self.tasks] != self.next:
-            self._drop_tasks()
-            self.tasks = [_Task(n) for n in self.next]
+            # Tasks of the step that are still in it stay (a goto added nodes to a waiting step);
+            # a step made anew (goto of old runs, as_node) had its tasks dropped already.
+            kept = {t.node: t for t in self.tasks if t.node in self.next}
+            for task in self.tasks:
+                if task.node not in kept and task.runner is not None:
+                    task.runner.cancel()
+            self.tasks = [kept.get(n) or _Task(n) for n in self.next]
         for task in self.tasks:
             if not task.settled and task.runner is None:
                 task.runner = asyncio.create_task(self._run_task(task))
@@ -295,7 +315,9 @@ class GraphWorkflow:
         self.next = topology.successors(self.spec, [t.node for t in ran], routed, self.barriers)
         self.step += 1
         self._checkpoint("loop", writes=writes)
-        if topology.matches(self.after, [t.node for t in ran]):
+        if topology.matches(self.after, [t.node for t in ran]) and (
+            self.next or not workflow.patched(NOTHING_NEXT_ENDS)
+        ):
             await self._pause("after")
 
     async def _run_task(self, task: _Task) -> None:
@@ -322,7 +344,9 @@ class GraphWorkflow:
         arg = NodeTask(self.spec.name, task.node, self.step, self.values, list(task.resumes))
         size = self.state_bytes + json_size(arg.resumes)
         if size > MAX_PAYLOAD_BYTES * 0.95:
-            raise _StepFailed(over_limit(size, int(MAX_PAYLOAD_BYTES * 0.95), f"the input of node '{task.node}' (state and answers)"))
+            raise _StepFailed(
+                over_limit(size, int(MAX_PAYLOAD_BYTES * 0.95), f"the input of node '{task.node}' (state and answers)")
+            )
         options: dict[str, Any] = {
             "start_to_close_timeout": timedelta(seconds=node.start_to_close_s),
             "schedule_to_close_timeout": _seconds(node.schedule_to_close_s),
@@ -363,7 +387,9 @@ class GraphWorkflow:
         """A compiled graph used as a node runs as a child workflow; its questions surface here."""
         task.child_id = f"{workflow.info().workflow_id}.{task.node}.{self.step}"
         shared = {k: v for k, v in self.values.items() if k in spec.channels}
-        child_input = RunInput(spec, shared, self.identity, [], [], parent=ParentRef(workflow.info().workflow_id, task.node))
+        child_input = RunInput(
+            spec, shared, self.identity, [], [], parent=ParentRef(workflow.info().workflow_id, task.node)
+        )
         try:
             final = await workflow.execute_child_workflow(
                 WORKFLOW_NAME, child_input, id=task.child_id, result_type=dict, static_summary=f"subgraph {spec.name}"
@@ -393,8 +419,7 @@ class GraphWorkflow:
                 values = await workflow.execute_activity(
                     REDUCE_ACTIVITY,
                     ReduceTask(self.spec.name, values, owed),
-                    start_to_close_timeout=timedelta(minutes=1),
-                    retry_policy=RetryPolicy(maximum_attempts=3),
+                    **_helper(timedelta(minutes=1)),
                     result_type=dict,
                 )
             except ActivityError as e:
@@ -406,15 +431,15 @@ class GraphWorkflow:
 
     async def _route(self, node: str) -> list[str]:
         try:
-            return await workflow.execute_activity(
+            targets: list[str] = await workflow.execute_activity(
                 ROUTE_ACTIVITY,
                 RouteTask(self.spec.name, node, self.values),
-                start_to_close_timeout=timedelta(minutes=1),
-                retry_policy=RetryPolicy(maximum_attempts=3),
+                **_helper(timedelta(minutes=1)),
                 result_type=list[str],
             )
         except ActivityError as e:
             raise _StepFailed(f"router of '{node}' failed: {_cause(e)}") from None
+        return targets
 
     # ------------------------------------------------------------- pausing
 
@@ -475,8 +500,7 @@ class GraphWorkflow:
             await workflow.execute_activity(
                 NOTIFY_ACTIVITY,
                 NotifyTask(self.spec.name, self.get_state()),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_attempts=3),
+                **_helper(timedelta(seconds=30)),
             )
         except ActivityError as e:  # a failed notification never blocks or fails the run
             workflow.logger.warning("notify hook of graph %s failed: %s", self.spec.name, _cause(e))
@@ -496,7 +520,7 @@ class GraphWorkflow:
             return
         pending = self._interrupts()
         nodes = sorted({i.node for i in pending}) or (list(self.next) if self.pause else [])
-        updates = [
+        updates: list[SearchAttributeUpdate[Any]] = [
             STATUS.value_set(self.status),
             PENDING_NODES.value_set(nodes),
             WAITING_SINCE.value_set(self.paused_at) if self.paused_at else WAITING_SINCE.value_unset(),
@@ -506,7 +530,9 @@ class GraphWorkflow:
         workflow.upsert_search_attributes(updates)
         if self.pause is None:
             return  # the summary is read only while a run waits: no event spent clearing it
-        summary = "; ".join(_short(i.value) for i in pending) if pending else f"breakpoint {self.pause} {', '.join(nodes)}"
+        summary = (
+            "; ".join(shorten(i.value) for i in pending) if pending else f"breakpoint {self.pause} {', '.join(nodes)}"
+        )
         if summary != self.summary:
             workflow.upsert_memo({SUMMARY_MEMO: summary})
             self.summary = summary
@@ -532,7 +558,9 @@ class GraphWorkflow:
         """For senders that must not wait: held until the run pauses, then applied or refused visibly."""
         if workflow.patched(HELD_SIGNALS):
             digest = request_digest(req)
-            if not any(h.request_id and h.request_id == req.request_id and request_digest(h) == digest for h in self.held):
+            if not any(
+                h.request_id and h.request_id == req.request_id and request_digest(h) == digest for h in self.held
+            ):
                 self.held.append(req)  # a resend of a held decision is the same decision
             return
         await workflow.wait_condition(lambda: not self.busy)  # runs from before the patch replay as they ran
@@ -579,7 +607,16 @@ class GraphWorkflow:
             return self.get_state()
         now = workflow.now()
         self._remember(req)
-        self._decide(Decision(kind="cancel", identity=req.identity, at=now, step=self.step, value=req.reason or None, request_id=req.request_id))
+        self._decide(
+            Decision(
+                kind="cancel",
+                identity=req.identity,
+                at=now,
+                step=self.step,
+                value=req.reason or None,
+                request_id=req.request_id,
+            )
+        )
         for interrupt in self._interrupts():
             self._retire(interrupt.id, f"cancelled with the run by {req.identity} at {_when(now)}")
         self.cancelled_by = f"cancelled by {req.identity}" + (f": {req.reason}" if req.reason else "")
@@ -601,24 +638,39 @@ class GraphWorkflow:
             self.busy = False
 
     async def _edit(self, req: UpdateStateRequest) -> bool:
-        """Apply a person's edit. Returns True when the edit withdrew a question the node asks again."""
+        """Apply a person's edit. Returns True when the run moves on: the edit withdrew a question
+        the node asks again, or it left nothing to run (as_node leading to END), so the run ends."""
         now = workflow.now()
         self._remember(req)
         await self._write([req.values])
-        self._decide(Decision(kind="update_state", identity=req.identity, at=now, step=self.step, value=clip(req.values), node=req.as_node, request_id=req.request_id))
-        reask = False
+        self._decide(
+            Decision(
+                kind="update_state",
+                identity=req.identity,
+                at=now,
+                step=self.step,
+                value=clip(req.values),
+                node=req.as_node,
+                request_id=req.request_id,
+            )
+        )
+        reask = ended = False
         if req.as_node is not None:
             routed = await self._route(req.as_node) if self.spec.node(req.as_node).has_router else []
             self.next = topology.successors(self.spec, [req.as_node], routed, self.barriers)
             self._retire_all(f"dropped when {req.identity} edited the state as node {req.as_node} at {_when(now)}")
             self._drop_tasks()
             self.pause = "before"
+            ended = not self.next and workflow.patched(NOTHING_NEXT_ENDS)  # nothing to answer, nothing to run: done
         elif self._own_interrupts() and workflow.patched(EDIT_REASKS):
             # What a reviewer approves must be what runs: the node asks again about the edited state.
             for task in self.tasks:
                 if task.child_id is None and task.interrupts:
                     for interrupt in task.interrupts:
-                        self._retire(interrupt.id, f"withdrawn when {req.identity} edited the state under review at {_when(now)}; the node asked again")
+                        self._retire(
+                            interrupt.id,
+                            f"withdrawn when {req.identity} edited the state under review at {_when(now)}; the node asked again",
+                        )
                     task.interrupts = []
             reask = True
         self.step += 1
@@ -626,9 +678,11 @@ class GraphWorkflow:
         if reask:
             self.skip_before = True
             self._wake()
+        elif ended:
+            self._wake()
         else:
             self._publish()
-        return reask
+        return reask or ended
 
     async def _accept(self, req: ResumeRequest) -> None:
         """Apply a validated decision: answers, state update, redirect; then wake the run."""
@@ -641,25 +695,85 @@ class GraphWorkflow:
             self._retire(interrupt_id, f"answered by {req.identity} at {_when(now)}")
             self._decide(
                 Decision(
-                    kind="resume", identity=req.identity, at=now, step=self.step, value=clip(value),
-                    interrupt_id=interrupt_id, node=task.node, question=clip(asked.value), request_id=req.request_id,
+                    kind="resume",
+                    identity=req.identity,
+                    at=now,
+                    step=self.step,
+                    value=clip(value),
+                    interrupt_id=interrupt_id,
+                    node=task.node,
+                    question=clip(asked.value),
+                    request_id=req.request_id,
                 )
             )
             if task.child_id is None:
                 task.resumes.append(value)
             else:  # the question is the subgraph's: pass the answer down to its run, with who gave it
                 child = workflow.get_external_workflow_handle(task.child_id)
-                await child.signal("resume_signal", ResumeRequest(identity=req.identity, roles=req.roles, resume_map={interrupt_id: value}, wait=False))
+                await child.signal(
+                    "resume_signal",
+                    ResumeRequest(identity=req.identity, roles=req.roles, resume_map={interrupt_id: value}, wait=False),
+                )
         if self.pause != "interrupt" and not req.update and not req.goto:
-            self._decide(Decision(kind="resume", identity=req.identity, at=now, step=self.step, node=",".join(self.next), request_id=req.request_id))
+            self._decide(
+                Decision(
+                    kind="resume",
+                    identity=req.identity,
+                    at=now,
+                    step=self.step,
+                    node=",".join(self.next),
+                    request_id=req.request_id,
+                )
+            )
         if req.update:
             await self._write([req.update])
-            self._decide(Decision(kind="update_state", identity=req.identity, at=now, step=self.step, value=clip(req.update), request_id=req.request_id))
-        if req.goto:
+            self._decide(
+                Decision(
+                    kind="update_state",
+                    identity=req.identity,
+                    at=now,
+                    step=self.step,
+                    value=clip(req.update),
+                    request_id=req.request_id,
+                )
+            )
+        if req.goto and workflow.patched(GOTO_ADDS):
+            # As LangGraph: the named nodes join the paused step. A question still unanswered stays
+            # pending, unless the decision also changed the state: then its node asks again about it.
+            if req.update:
+                for task in self.tasks:
+                    if task.child_id is None and task.interrupts:
+                        for interrupt in task.interrupts:
+                            self._retire(
+                                interrupt.id,
+                                f"withdrawn when {req.identity} changed the state at {_when(now)}; the node asked again",
+                            )
+                        task.interrupts = []
+            self.next = topology.in_order(self.spec, [*self.next, *req.goto])
+            self._decide(
+                Decision(
+                    kind="goto",
+                    identity=req.identity,
+                    at=now,
+                    step=self.step,
+                    value=req.goto,
+                    request_id=req.request_id,
+                )
+            )
+        elif req.goto:
             self._retire_all(f"dropped when {req.identity} sent the run to {req.goto} at {_when(now)}")
             self._drop_tasks()
             self.next = topology.in_order(self.spec, req.goto)
-            self._decide(Decision(kind="goto", identity=req.identity, at=now, step=self.step, value=req.goto, request_id=req.request_id))
+            self._decide(
+                Decision(
+                    kind="goto",
+                    identity=req.identity,
+                    at=now,
+                    step=self.step,
+                    value=req.goto,
+                    request_id=req.request_id,
+                )
+            )
         if req.update or req.goto:
             self.step += 1
             self._checkpoint("update", writes={"__human__": req.update or {}})
@@ -674,8 +788,16 @@ class GraphWorkflow:
 
     def _view(self) -> checks.RunView:
         return checks.RunView(
-            spec=self.spec, status=self.status, busy=self.busy, pause=self.pause, next=self.next,
-            pending=self._interrupts(), guard=self.guard, retired=self.retired, requests=self.requests, values=self.values,
+            spec=self.spec,
+            status=self.status,
+            busy=self.busy,
+            pause=self.pause,
+            next=self.next,
+            pending=self._interrupts(),
+            guard=self.guard,
+            retired=self.retired,
+            requests=self.requests,
+            values=self.values,
         )
 
     def _decide(self, decision: Decision) -> None:
@@ -719,7 +841,7 @@ class GraphWorkflow:
             graph=self.spec.name,
             status=self.status,
             values=self.values,
-            next=list(self.next),
+            next=self._still_to_run(),
             step=self.step,
             interrupts=self._interrupts(),
             created_at=self.created_at,
@@ -733,7 +855,7 @@ class GraphWorkflow:
         )
 
     @workflow.query(name="get_state_history")
-    def get_state_history(self, page: Optional[HistoryPage] = None) -> list[Checkpoint]:
+    def get_state_history(self, page: HistoryPage | None = None) -> list[Checkpoint]:
         """Checkpoints newest first, `before` a checkpoint seq, cut to fit one payload.
 
         A page holds at least one checkpoint; the client asks for the next page
@@ -742,7 +864,7 @@ class GraphWorkflow:
         page = page or HistoryPage()
         out: list[Checkpoint] = []
         budget = PAGE_BYTES
-        for checkpoint, size in zip(reversed(self.checkpoints), reversed(self.checkpoint_bytes)):
+        for checkpoint, size in zip(reversed(self.checkpoints), reversed(self.checkpoint_bytes), strict=False):
             if page.before is not None and checkpoint.seq >= page.before:
                 continue
             size = size if checkpoint.values is not None else 0
@@ -753,16 +875,26 @@ class GraphWorkflow:
         return out
 
     @workflow.query(name="get_checkpoint")
-    def get_checkpoint(self, step: int) -> Optional[Checkpoint]:
+    def get_checkpoint(self, step: int) -> Checkpoint | None:
         """The newest checkpoint of `step` (time travel starts there), or None."""
         return next((c for c in reversed(self.checkpoints) if c.step == step), None)
 
     @workflow.query(name="get_spec")
     def get_spec(self) -> RunInput:
         return RunInput(
-            self.spec, {}, self.identity, self.before, self.after, self.use_search_attributes,
+            self.spec,
+            {},
+            self.identity,
+            self.before,
+            self.after,
+            self.use_search_attributes,
             index_reviewers=self.index_reviewers,
         )
+
+    def _still_to_run(self) -> list[str]:
+        """The step's nodes that have yet to finish (as LangGraph's `next`): not the ones done while others wait."""
+        finished = {t.node for t in self.tasks if t.result is not None}
+        return [n for n in self.next if n not in finished]
 
     def _interrupts(self) -> list[Interrupt]:
         return [i for t in self.tasks for i in t.interrupts]
@@ -770,7 +902,9 @@ class GraphWorkflow:
     def _own_interrupts(self) -> list[Interrupt]:
         return [i for t in self.tasks if t.child_id is None for i in t.interrupts]
 
-    def _checkpoint(self, source: Literal["input", "loop", "update", "fork"], writes: Optional[dict[str, Any]] = None) -> None:
+    def _checkpoint(
+        self, source: Literal["input", "loop", "update", "fork"], writes: dict[str, Any] | None = None
+    ) -> None:
         """Record the state after a step; older state copies give way to a memory budget."""
         self.updated_at = workflow.now()
         self.checkpoints.append(
@@ -789,7 +923,9 @@ class GraphWorkflow:
         del self.checkpoints[:-KEEP_CHECKPOINTS]
         del self.checkpoint_bytes[:-KEEP_CHECKPOINTS]
         kept = 0
-        for checkpoint, size in zip(reversed(self.checkpoints[:-1]), reversed(self.checkpoint_bytes[:-1])):
+        for checkpoint, size in zip(
+            reversed(self.checkpoints[:-1]), reversed(self.checkpoint_bytes[:-1]), strict=False
+        ):
             kept += size if checkpoint.values is not None else 0
             if kept > CHECKPOINT_VALUES_BYTES:
                 checkpoint.values = None
@@ -800,6 +936,11 @@ def _reviewers(pending: list[Interrupt]) -> list[str]:
     """Who may answer what a run waits for: reviewer entries, ANYONE for an open question or a breakpoint."""
     named = sorted({r for i in pending for r in i.reviewers or []})
     return [ANYONE, *named] if not pending or any(not i.reviewers for i in pending) else named
+
+
+def _helper(timeout: timedelta) -> dict[str, Any]:
+    """Options of hitl's own short activities (route, reduce, notify): user code, but brief."""
+    return {"start_to_close_timeout": timeout, "retry_policy": RetryPolicy(maximum_attempts=3)}
 
 
 def _when(at: datetime) -> str:
@@ -820,10 +961,5 @@ def _cause(error: BaseException) -> str:
     return str(error)
 
 
-def _short(value: Any, limit: int = 120) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _seconds(value: Optional[float]) -> Optional[timedelta]:
+def _seconds(value: float | None) -> timedelta | None:
     return timedelta(seconds=value) if value else None

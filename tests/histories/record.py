@@ -123,6 +123,27 @@ async def guarded_signals_fork_cancel(c: hitl.Client) -> str:
     return run.run_id
 
 
+async def parity(c: hitl.Client) -> str:
+    """The LangGraph-parity paths: goto added to the paused step (with and without an answer),
+    a dict of pending ids read as a map, and runs with nothing next ending instead of waiting."""
+    run = await c.start("review", {}, run_id="parity")
+    await run.wait()
+    await run.resume(hitl.Command(resume="reject", goto="publish"))
+    kept = await c.start("review", {}, run_id="parity-goto")
+    await kept.wait()
+    await kept.resume(goto="publish")
+    await kept.resume("approve")
+    both = await c.start("parallel", {}, run_id="parity-map")
+    state = await both.wait()
+    await both.resume({i.id: i.node for i in state.interrupts})
+    ended = await c.start("review", {}, run_id="parity-end")
+    await ended.wait()
+    await ended.update_state({"log": ["approved by hand"]}, as_node="review")
+    after = await c.start("chain", {}, run_id="parity-after", interrupt_after=["c"])
+    await after.result()
+    return run.run_id
+
+
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     approval,
     edit_state,
@@ -135,6 +156,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     continue_as_new,
     edit_reasks,
     guarded_signals_fork_cancel,
+    parity,
 ]
 
 

@@ -73,7 +73,10 @@ def test_answers_are_read_from_a_value_or_a_map() -> None:
         pytest.param({}, {"resume": "maybe"}, "does not fit its schema", id="schema"),
         pytest.param({}, {"goto": ["nowhere"]}, "goto names unknown node(s) ['nowhere']", id="goto-unknown"),
         pytest.param(
-            {}, {"goto": ["publish"], "resume": "approve"}, "send goto or resume, not both", id="goto-and-value"
+            {},
+            {"goto": ["publish"], "resume": "perhaps"},
+            "does not fit its schema",
+            id="goto-and-value-outside-schema",
         ),
         pytest.param({}, {"update": {"zz": 1}}, "unknown key(s) ['zz']", id="update-unknown-key"),
         pytest.param({"pending": []}, {"resume": "x"}, "takes no resume value", id="breakpoint-value"),
