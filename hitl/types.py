@@ -23,6 +23,9 @@ RunStatus = Literal["running", "interrupted", "completed", "failed", "cancelled"
 
 Goto = str | list[str] | None
 
+DecisionKind = Literal["resume", "update_state", "goto", "deadline", "cancel", "fork"]
+"""What a person (or a deadline) did to a run."""
+
 
 @dataclass
 class Command:
@@ -72,7 +75,7 @@ class Decision:
     stub naming their size (the whole value stays in the Temporal history).
     """
 
-    kind: Literal["resume", "update_state", "goto", "deadline", "cancel", "fork"]
+    kind: DecisionKind
     identity: str
     at: datetime
     step: int

@@ -69,7 +69,7 @@ with workflow.unsafe.imports_passed_through():
         retry_policy_kwargs,
     )
     from hitl._reducers import WriteConflict, apply_builtin_writes, initial_values
-    from hitl.types import Checkpoint, Decision, Interrupt, Refusal, RunStatus, StateSnapshot
+    from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, RunStatus, StateSnapshot
     from workflows import checks, topology
 
 PauseKind = Literal["before", "after", "interrupt"]
@@ -607,16 +607,7 @@ class GraphWorkflow:
             return self.get_state()
         now = workflow.now()
         self._remember(req)
-        self._decide(
-            Decision(
-                kind="cancel",
-                identity=req.identity,
-                at=now,
-                step=self.step,
-                value=req.reason or None,
-                request_id=req.request_id,
-            )
-        )
+        self._record("cancel", req, req.reason or None)
         for interrupt in self._interrupts():
             self._retire(interrupt.id, f"cancelled with the run by {req.identity} at {_when(now)}")
         self.cancelled_by = f"cancelled by {req.identity}" + (f": {req.reason}" if req.reason else "")
@@ -643,17 +634,7 @@ class GraphWorkflow:
         now = workflow.now()
         self._remember(req)
         await self._write([req.values])
-        self._decide(
-            Decision(
-                kind="update_state",
-                identity=req.identity,
-                at=now,
-                step=self.step,
-                value=clip(req.values),
-                node=req.as_node,
-                request_id=req.request_id,
-            )
-        )
+        self._record("update_state", req, req.values, node=req.as_node)
         reask = ended = False
         if req.as_node is not None:
             routed = await self._route(req.as_node) if self.spec.node(req.as_node).has_router else []
@@ -693,19 +674,7 @@ class GraphWorkflow:
             asked = next(i for i in task.interrupts if i.id == interrupt_id)
             task.interrupts = [i for i in task.interrupts if i.id != interrupt_id]
             self._retire(interrupt_id, f"answered by {req.identity} at {_when(now)}")
-            self._decide(
-                Decision(
-                    kind="resume",
-                    identity=req.identity,
-                    at=now,
-                    step=self.step,
-                    value=clip(value),
-                    interrupt_id=interrupt_id,
-                    node=task.node,
-                    question=clip(asked.value),
-                    request_id=req.request_id,
-                )
-            )
+            self._record("resume", req, value, interrupt_id=interrupt_id, node=task.node, question=clip(asked.value))
             if task.child_id is None:
                 task.resumes.append(value)
             else:  # the question is the subgraph's: pass the answer down to its run, with who gave it
@@ -715,28 +684,10 @@ class GraphWorkflow:
                     ResumeRequest(identity=req.identity, roles=req.roles, resume_map={interrupt_id: value}, wait=False),
                 )
         if self.pause != "interrupt" and not req.update and not req.goto:
-            self._decide(
-                Decision(
-                    kind="resume",
-                    identity=req.identity,
-                    at=now,
-                    step=self.step,
-                    node=",".join(self.next),
-                    request_id=req.request_id,
-                )
-            )
+            self._record("resume", req, node=",".join(self.next))
         if req.update:
             await self._write([req.update])
-            self._decide(
-                Decision(
-                    kind="update_state",
-                    identity=req.identity,
-                    at=now,
-                    step=self.step,
-                    value=clip(req.update),
-                    request_id=req.request_id,
-                )
-            )
+            self._record("update_state", req, req.update)
         if req.goto and workflow.patched(GOTO_ADDS):
             # As LangGraph: the named nodes join the paused step. A question still unanswered stays
             # pending, unless the decision also changed the state: then its node asks again about it.
@@ -750,30 +701,12 @@ class GraphWorkflow:
                             )
                         task.interrupts = []
             self.next = topology.in_order(self.spec, [*self.next, *req.goto])
-            self._decide(
-                Decision(
-                    kind="goto",
-                    identity=req.identity,
-                    at=now,
-                    step=self.step,
-                    value=req.goto,
-                    request_id=req.request_id,
-                )
-            )
         elif req.goto:
             self._retire_all(f"dropped when {req.identity} sent the run to {req.goto} at {_when(now)}")
             self._drop_tasks()
             self.next = topology.in_order(self.spec, req.goto)
-            self._decide(
-                Decision(
-                    kind="goto",
-                    identity=req.identity,
-                    at=now,
-                    step=self.step,
-                    value=req.goto,
-                    request_id=req.request_id,
-                )
-            )
+        if req.goto:
+            self._record("goto", req, req.goto)
         if req.update or req.goto:
             self.step += 1
             self._checkpoint("update", writes={"__human__": req.update or {}})
@@ -798,6 +731,21 @@ class GraphWorkflow:
             retired=self.retired,
             requests=self.requests,
             values=self.values,
+        )
+
+    def _record(self, kind: DecisionKind, req: Request, value: Any = None, **fields: Any) -> None:
+        """Record a person's decision: who and which request (from `req`), when, at which step,
+        and what (clipped for the records; the whole value stays in Temporal's history)."""
+        self._decide(
+            Decision(
+                kind=kind,
+                identity=req.identity,
+                at=workflow.now(),
+                step=self.step,
+                value=clip(value),
+                request_id=req.request_id,
+                **fields,
+            )
         )
 
     def _decide(self, decision: Decision) -> None:
