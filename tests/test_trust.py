@@ -255,3 +255,49 @@ async def test_cancel_of_a_completed_run_is_refused_through_the_cli(client: hitl
     await run.result()
     refused = await cli(client, "cancel", run.run_id)
     assert "has ended" in one_line_error(refused)
+
+
+FINANCE = {"identity": "dave", "roles": ["finance"]}
+
+
+async def _answer_by_value(run: hitl.Run, iid: str) -> None:
+    await run.resume("10k", **FINANCE)
+
+
+async def _answer_by_map(run: hitl.Run, iid: str) -> None:
+    await run.resume(map={iid: "10k"}, **FINANCE)
+
+
+async def _answer_with_an_update(run: hitl.Run, iid: str) -> None:
+    await run.resume(Command(resume="10k", update={"topic": "q3 (checked)"}), **FINANCE)
+
+
+async def _edit_then_answer(run: hitl.Run, iid: str) -> None:
+    await run.update_state({"topic": "q3 (edited)"}, **FINANCE)
+    await run.resume(map={iid: "10k"}, **FINANCE)
+
+
+async def _answer_by_signal(run: hitl.Run, iid: str) -> None:
+    await run.send_resume("10k", request_id="sub-sig", **FINANCE)
+    await run.send_resume("10k", request_id="sub-sig", **FINANCE)  # a resend: the same decision
+
+
+@pytest.mark.parametrize(
+    "decide",
+    [_answer_by_value, _answer_by_map, _answer_with_an_update, _edit_then_answer, _answer_by_signal],
+    ids=["value", "map", "command-update", "update-state", "signal"],
+)
+async def test_every_decision_kind_through_a_subgraph_applies_once(client: hitl.Client, decide: object) -> None:
+    """The subgraph's question is answered on the parent; the answer reaches the child exactly once."""
+    run = await client.start("finance_parent", {"topic": "q3"})
+    paused = await wait_for(run, "interrupted")
+    [question] = paused.interrupts
+    await decide(run, question.id)  # type: ignore[operator]
+    final = await asyncio.wait_for(run.result(), 30)
+    assert final["answer"] == "10k"
+    answers = [d for d in (await run.get_state()).decisions if d.kind == "resume"]
+    assert [(d.identity, d.value, d.interrupt_id) for d in answers] == [("dave", "10k", question.id)]
+    child = client.get_run(f"{run.run_id}.team.{paused.step}")  # the child run of the paused step
+    child_answers = [d for d in (await child.get_state()).decisions if d.kind == "resume"]
+    assert [(d.identity, d.value) for d in child_answers] == [("dave", "10k")]
+    assert (await run.get_state()).refused == [] and (await child.get_state()).refused == []
