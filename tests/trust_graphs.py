@@ -20,7 +20,7 @@ def _write(state: PayState) -> dict:
 
 
 def _slow_write(state: PayState) -> dict:
-    time.sleep(1.5)  # long enough that a decision sent right after start arrives before the pause
+    time.sleep(3)  # long enough that a decision sent right after start arrives before the pause, even under load
     return _write(state)
 
 
