@@ -11,6 +11,7 @@ Who may do what is defined once, in `hitl/_policy.py`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,17 +56,20 @@ def answers(req: ResumeRequest, pending: list[Interrupt]) -> dict[str, Any]:
     return {}
 
 
-def answer_map(req: ResumeRequest, pending: list[Interrupt]) -> dict[str, Any] | None:
+def answer_map(req: ResumeRequest, pending: list[Interrupt], retired: Iterable[str] = ()) -> dict[str, Any] | None:
     """The map of interrupt id to answer a request carries, if it carries one.
 
     A map is a map when asked for (`map=`), or when the resume value is a dict
     whose keys are all interrupt ids pending right now (as LangGraph reads
-    `Command(resume={id: value})`). Never from the shape of the keys alone: a
-    dict answer whose keys merely look like ids is an answer.
+    `Command(resume={id: value})`). Ids of questions no longer pending
+    (`retired`) count too, so an answer pinned to a question someone else
+    answered meanwhile is refused as such instead of answering the next one.
+    Never from the shape of the keys alone: a dict answer whose keys merely look
+    like ids is an answer.
     """
     if req.resume_map is not None:
         return req.resume_map
-    ids = {i.id for i in pending}
+    ids = {i.id for i in pending} | set(retired)
     if req.has_resume and isinstance(req.resume, dict) and req.resume and all(k in ids for k in req.resume):
         return req.resume
     return None
@@ -110,7 +114,7 @@ def check_resume(view: RunView, req: ResumeRequest) -> None:
         check_values(view.spec, req.update, "update")
         check_override(view, req.identity, req.roles, "change its state")
         check_state_fits(view, req.update, "the update")
-    resume_map = answer_map(req, view.pending)
+    resume_map = answer_map(req, view.pending, view.retired)
     if resume_map is not None:
         if not resume_map:
             reject(f"the resume map is empty; pending interrupt ids are {sorted(by_id)}")

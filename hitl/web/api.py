@@ -253,20 +253,9 @@ async def start_or_decide(
             "or start a new thread"
         )
     command = body.command or CommandBody()
-    value, answers = resume_value(command, current)
-    return await run.resume(
-        value, map=answers, update=command.update, goto=command.goto, wait=wait, request_id=request_id
-    )
-
-
-def resume_value(command: CommandBody, current: StateSnapshot) -> tuple[Any, dict[str, Any] | None]:
-    """`resume` is one value, or `{interrupt_id: value}` when it names pending questions."""
-    if not command.has_resume:
-        return NO_VALUE, None
-    pending = {i.id for i in current.interrupts}
-    if isinstance(command.resume, dict) and command.resume and set(command.resume) <= pending:
-        return NO_VALUE, dict(command.resume)
-    return command.resume, None
+    # `resume` goes as it came: the run reads `{interrupt_id: value}` as a map (workflows/checks.py answer_map).
+    value = command.resume if command.has_resume else NO_VALUE
+    return await run.resume(value, update=command.update, goto=command.goto, wait=wait, request_id=request_id)
 
 
 # ------------------------------------------------------------------ helpers

@@ -128,3 +128,13 @@ def test_a_request_id_means_one_decision() -> None:
     assert checks.already_applied(seen, req)
     other = dataclasses.replace(req, resume="reject")
     assert "already used for a different decision (a at noon)" in _refused(checks.already_applied, seen, other)
+
+
+def test_an_answer_pinned_to_a_question_answered_meanwhile_is_refused_as_such() -> None:
+    """`Command(resume={id: value})` for a question someone else answered is not an answer to the next one."""
+    view = _view(retired={"i0": "answered by bob at noon"})
+    req = ResumeRequest(identity="a", has_resume=True, resume={"i0": "approve"})
+    assert checks.answer_map(req, view.pending, view.retired) == {"i0": "approve"}
+    assert "interrupt i0 was answered by bob at noon" in _refused(checks.check_resume, view, req)
+    plain = ResumeRequest(identity="a", has_resume=True, resume={"someone": "approve"})
+    assert checks.answer_map(plain, view.pending, view.retired) is None  # a dict answer stays an answer
