@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import temporalio.client
 import temporalio.service
 
 from hitl.types import HitlError
+
+T = TypeVar("T")
 
 
 def namespace_missing(temporal: temporalio.client.Client, e: temporalio.service.RPCError) -> HitlError | None:
@@ -18,3 +24,27 @@ def namespace_missing(temporal: temporalio.client.Client, e: temporalio.service.
         f"namespace '{temporal.namespace}' does not exist on {address}; pass an existing one with "
         f"--namespace or TEMPORAL_NAMESPACE, or create it with `temporal operator namespace create --namespace {temporal.namespace}`"
     )
+
+
+TRANSIENT = frozenset(
+    {
+        temporalio.service.RPCStatusCode.CANCELLED,
+        temporalio.service.RPCStatusCode.UNAVAILABLE,
+        temporalio.service.RPCStatusCode.RESOURCE_EXHAUSTED,
+    }
+)
+"""Statuses a loaded server returns for a read that would succeed a moment later
+(its own context cancelled, a partition moving, a busy frontend). Not a deadline:
+that read already waited as long as it should."""
+
+
+async def read_with_retries(read: Callable[[], Awaitable[T]], *, attempts: int = 4, pause: float = 0.25) -> T:
+    """Run an idempotent read again after a transient RPC error; never used for writes."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await read()
+        except temporalio.service.RPCError as e:
+            if e.status not in TRANSIENT or attempt == attempts:
+                raise
+        await asyncio.sleep(pause * attempt)
+    raise AssertionError("unreachable")

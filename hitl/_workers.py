@@ -23,7 +23,7 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import PollerInfo, TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetWorkflowExecutionHistoryReverseRequest
 
-from hitl._errors import namespace_missing
+from hitl._errors import namespace_missing, read_with_retries
 from hitl.codec import EncryptionCodec, key_fingerprints
 from hitl.types import HitlError, KeyMismatchError, NoWorkerError
 
@@ -145,13 +145,12 @@ def _key_not_held(mine: tuple[str, str] | None, workers: list[WorkerInfo], where
 async def list_workers(client: temporalio.client.Client, task_queue: str) -> list[WorkerInfo]:
     """Workers the server lists as polling `task_queue` for workflow tasks (for minutes after they die)."""
     try:
-        response = await client.workflow_service.describe_task_queue(
-            DescribeTaskQueueRequest(
-                namespace=client.namespace,
-                task_queue=TaskQueue(name=task_queue),
-                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-            )
+        request = DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
         )
+        response = await read_with_retries(lambda: client.workflow_service.describe_task_queue(request))
     except temporalio.service.RPCError as e:
         raise namespace_missing(client, e) or HitlError(
             f"cannot check the workers of task queue '{task_queue}' on namespace '{client.namespace}': {e.message}"

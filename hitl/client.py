@@ -29,7 +29,7 @@ import temporalio.service
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from hitl import catalog
-from hitl._errors import namespace_missing
+from hitl._errors import namespace_missing, read_with_retries
 from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_large
 from hitl._policy import override_refused, values_refused
 from hitl._protocol import (
@@ -654,7 +654,9 @@ class Run:
 
     async def _query(self, name: str, result_type: TypeForm[T], *args: Any) -> T:
         with self._errors(f"'{name}'"):
-            result: T = await self._handle.query(name, *args, result_type=result_type)  # type: ignore[arg-type]
+            result: T = await read_with_retries(
+                lambda: self._handle.query(name, *args, result_type=result_type)  # type: ignore[arg-type]
+            )
             return result
 
     @contextmanager
