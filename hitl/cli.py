@@ -338,7 +338,9 @@ async def cmd_resume(args: argparse.Namespace) -> int:
     snapshot = await run.resume(value, wait=not args.no_wait, request_id=args.request_id, queue=args.queue, **kwargs)
     if isinstance(snapshot, Queued):
         return emit(args, {"run_id": run.run_id, "queued": True}, lambda _: [str(snapshot)])
-    return emit(args, snapshot, render_state)
+    emit(args, snapshot, render_state)
+    _check_ended_well(run, snapshot)  # the decision was applied, but a script must not read a failed run as success
+    return 0
 
 
 async def cmd_update_state(args: argparse.Namespace) -> int:

@@ -379,3 +379,15 @@ async def test_ctrl_c_once_ready_exits_130(server: DevServer) -> None:
         if dev.returncode is None:
             os.killpg(dev.pid, signal.SIGKILL)
             await dev.wait()
+
+
+async def test_resume_of_a_run_that_then_fails_exits_1_and_says_why(client: hitl.Client) -> None:
+    rid = f"edge-{uuid.uuid4().hex[:8]}"
+    paused = await cli(client, "start", "unserialisable", "--interrupt-before", "leaky", "--id", rid, "--wait")
+    assert paused.code == 0 and "interrupted" in paused.out, paused
+    resumed = await cli(client, "resume", rid)
+    assert resumed.code == 1, resumed
+    errors = resumed.err.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith(f"error: run '{rid}' failed: node 'leaky' failed"), resumed.err
+    assert f"hitl state {rid}" in errors[0]
+    assert "failed" in resumed.out  # the state after the decision is still shown
