@@ -49,7 +49,15 @@ def json_size(value: Any) -> int:
 
 def too_large(value: Any, limit: int, what: str) -> str | None:
     """One line saying `what` is over `limit` and what to do instead; None when it fits."""
-    size = json_size(value)
+    try:
+        size = json_size(value)
+    except (
+        UnicodeEncodeError
+    ) as e:  # a lone surrogate ("\ud800" in JSON) has no UTF-8 form: Temporal could not store it
+        return (
+            f"{what} is not valid Unicode text (lone surrogate {e.object[e.start : e.end]!r}); "
+            "send text that encodes as UTF-8"
+        )
     return over_limit(size, limit, what) if size > limit else None
 
 

@@ -193,6 +193,24 @@ API_CASES: list[tuple[str, Case, type[Exception], str]] = [
         "a single value or a map",
     ),
     ("oversized answer", lambda r: r.paused.resume(BIG), hitl.InvalidInputError, r"the decision is 2\.1 MB"),
+    (
+        "lone surrogate answer",
+        lambda r: r.paused.resume("\ud800"),
+        hitl.InvalidInputError,
+        r"the decision is not valid Unicode text \(lone surrogate '\\ud800'\)",
+    ),
+    (
+        "lone surrogate edit",
+        lambda r: r.paused.update_state({"draft": "a\udfffb"}),
+        hitl.InvalidInputError,
+        "values is not valid Unicode text",
+    ),
+    (
+        "lone surrogate input",
+        lambda r: r.client.start("chain", {"text": "\ud800"}),
+        hitl.InvalidInputError,
+        "input is not valid Unicode text",
+    ),
     ("no answer while asked", lambda r: r.paused.resume(), hitl.DecisionRejectedError, "are waiting for an answer"),
     (
         "edit unknown key",
@@ -273,6 +291,7 @@ CLI_CASES: list[tuple[str, Callable[[Runs], list[str]], str]] = [
         lambda r: ["update-state", r.paused.run_id, "--values", '{"draft": "x"}', "--as-node", "ghost"],
         "as_node 'ghost'",
     ),
+    ("cli lone surrogate", lambda r: ["resume", r.paused.run_id, "--value", '"\\ud800"'], "not valid Unicode text"),
     ("cli duplicate id", lambda r: ["start", "chain", "--id", r.completed.run_id], "exists already"),
     ("cli fork bad step", lambda r: ["fork", r.completed.run_id, "--step", "x"], "invalid int value: 'x'"),
     ("cli unknown run", lambda r: ["history", "no-such-run"], "no run 'no-such-run'"),

@@ -177,6 +177,28 @@ async def test_trusted_proxy_headers_carry_identity_and_roles(client: hitl.Clien
     assert decision.identity == "dave"
 
 
+async def test_a_roles_header_is_trusted_only_when_named(client: hitl.Client) -> None:
+    """A proxy that sets only the user header passes a caller's own X-Forwarded-Groups through."""
+    import argparse
+
+    from hitl.web.serve import add_options, build_app, describe
+
+    parser = argparse.ArgumentParser()
+    add_options(parser)
+    app = build_app(client, parser.parse_args(["--trust-header", "X-Forwarded-User"]))
+    assert describe(app).endswith("X-Forwarded-User, no roles (no --roles-header)")
+    [run] = await paused(client, "guarded", draft="x")
+    async with running(app) as url, httpx.AsyncClient(base_url=url) as http:
+        spoofed = await http.post(
+            f"/threads/{run.run_id}/runs/wait",
+            json={"assistant_id": "guarded", "command": {"resume": "ok"}},
+            headers={"X-Forwarded-User": "mallory", "X-Forwarded-Groups": "finance"},
+        )
+    assert spoofed.status_code == 409 and "'mallory' may not answer" in spoofed.json()["detail"]
+    named = build_app(client, parser.parse_args(["--trust-header", "X-U", "--roles-header", "X-G"]))
+    assert "roles from X-G (the proxy must set or strip both)" in describe(named)
+
+
 async def test_no_auth_is_loud(client: hitl.Client) -> None:
     app = create_app(client, NoAuth("devuser"))
     async with running(app) as url, httpx.AsyncClient(base_url=url) as http:

@@ -95,6 +95,27 @@ CASES: list[tuple[str, str, str, Any, str | None, int, str]] = [
         "takes a form",
     ),
     (
+        "lone surrogate answer",
+        "POST",
+        "/threads/{approval}/runs/wait",
+        {
+            "content": b'{"assistant_id": "approval", "command": {"resume": "\\ud800"}}',
+            "headers": {"content-type": "application/json"},
+        },
+        "tok-alice",
+        422,
+        "not valid Unicode text",
+    ),
+    (
+        "lone surrogate edit",
+        "POST",
+        "/threads/{approval}/state",
+        {"content": b'{"values": {"topic": "\\udc00"}}', "headers": {"content-type": "application/json"}},
+        "tok-alice",
+        422,
+        "not valid Unicode text",
+    ),
+    (
         "oversize body",
         "POST",
         "/threads/search",

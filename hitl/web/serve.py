@@ -46,8 +46,8 @@ def add_options(parser: argparse.ArgumentParser, *, dev: bool = False) -> None:
     parser.add_argument(
         "--roles-header",
         metavar="HEADER",
-        default="X-Forwarded-Groups",
-        help="with --trust-header: comma-separated roles (default X-Forwarded-Groups)",
+        help="with --trust-header: take comma-separated roles from this header too (e.g. X-Forwarded-Groups); "
+        "off unless given, since a proxy that only sets the user header would pass a caller's own roles through",
     )
     if not dev:
         parser.add_argument(
@@ -132,5 +132,13 @@ def describe(app: Any) -> str:
     return {
         "none": "NO AUTHENTICATION (local development only: anyone who can reach it decides)",
         "token": "bearer tokens",
-        "header": f"identity from the trusted proxy header {getattr(app.state.web.auth, 'user_header', '')}",
+        "header": _describe_headers(app.state.web.auth),
     }[mode]
+
+
+def _describe_headers(auth: Any) -> str:
+    """Name every header trusted: an operator must know which ones the proxy has to overwrite."""
+    roles = auth.roles_header
+    return f"identity from the trusted proxy header {auth.user_header}" + (
+        f", roles from {roles} (the proxy must set or strip both)" if roles else ", no roles (no --roles-header)"
+    )
