@@ -29,12 +29,14 @@ from hitl._protocol import (
     NodeTask,
     NotifyTask,
     ReduceTask,
+    Route,
     RouteTask,
+    SendPacket,
 )
 from hitl.graph import CompiledGraph, Node
 from hitl.interrupt import GraphInterrupt, node_scope, reset_scope
 from hitl.state import to_json
-from hitl.types import END, Command, HitlError
+from hitl.types import END, Command, HitlError, Send
 
 
 @contextmanager
@@ -71,7 +73,7 @@ class GraphActivities:
             return await self._call(graph, node, task)
 
     @activity.defn(name=ROUTE_ACTIVITY)
-    async def route(self, task: RouteTask) -> list[str]:
+    async def route(self, task: RouteTask) -> list[Route]:
         graph = self._graph(task.graph)
         with _graph_mistakes_fail_at_once():
             return graph.route(task.node, task.state)
@@ -108,7 +110,8 @@ class GraphActivities:
             ) from None
 
     async def _call(self, graph: CompiledGraph, node: Node, task: NodeTask) -> NodeResult:
-        state = graph.schema.node_input(task.state)
+        # A task made by Send gets its arg, as LangGraph passes it: as sent (here, as JSON).
+        state = task.send.arg if task.send is not None else graph.schema.node_input(task.state)
         args: list[Any] = [state]
         if node.wants_config:
             info = activity.info()
@@ -132,10 +135,16 @@ class GraphActivities:
             reset_scope(token)
 
         goto: list[str] = []
+        sends: list[SendPacket] = []
         if isinstance(output, Command):
             if output.resume is not None:
                 raise HitlError(f"node '{node.name}' returned Command(resume=...); resume is for callers, not nodes")
-            goto = [output.goto] if isinstance(output.goto, str) else list(output.goto or [])
+            targets = [output.goto] if isinstance(output.goto, (str, Send)) else list(output.goto or [])
+            for target in targets:
+                if isinstance(target, Send):
+                    sends.append(graph.packet(target, where=f"node '{node.name}' Command(goto=...)"))
+                else:
+                    goto.append(target)
             output = output.update
         writes = graph.schema.check_update(output if output is not None else {}, node=node.name)
         refused = too_large(writes, MAX_STATE_BYTES, f"the update of node '{node.name}'")
@@ -150,5 +159,10 @@ class GraphActivities:
         if node.name in graph.branches:
             # LangGraph routes on the state as this node sees it: before the step
             # plus its own writes (not its parallel siblings').
-            goto += graph.route(node.name, graph.schema.apply(task.state, writes))
-        return NodeResult(writes=to_json(writes, what=f"node '{node.name}' update"), goto=goto)
+            for route in graph.route(node.name, graph.schema.apply(task.state, writes)):
+                if isinstance(route, SendPacket):
+                    sends.append(route)
+                else:
+                    goto.append(route)
+        graph.check_sends(sends, where=f"node '{node.name}'")
+        return NodeResult(writes=to_json(writes, what=f"node '{node.name}' update"), goto=goto, sends=sends)

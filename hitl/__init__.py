@@ -32,6 +32,7 @@ from hitl.types import (
     RunFailedError,
     RunNotFoundError,
     RunStatus,
+    Send,
     StateSnapshot,
     UnknownGraphError,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "RunInfo",
     "RunNotFoundError",
     "RunStatus",
+    "Send",
     "StateGraph",
     "StateSnapshot",
     "UnknownGraphError",

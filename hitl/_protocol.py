@@ -129,6 +129,7 @@ class ForkFrom:
     values: dict[str, Any]
     next: list[str]
     guard: list[list[str]] = field(default_factory=list)
+    sends: list[SendPacket] = field(default_factory=list)
 
 
 @dataclass
@@ -147,6 +148,17 @@ class ChildPaused:
     interrupts: list[Interrupt]
 
 
+@dataclass(kw_only=True, frozen=True)
+class SendPacket:
+    """A `Send(node, arg)` on the wire: one task of the next step, run with `arg` as its input.
+
+    `arg` is JSON already (checked where the Send was made, in the activity).
+    """
+
+    node: str
+    arg: Any = None
+
+
 @dataclass
 class CarriedTask:
     """A task of the pending step, carried across continue-as-new."""
@@ -156,6 +168,7 @@ class CarriedTask:
     result: NodeResult | None
     interrupts: list[Interrupt]
     defaults: dict[str, InterruptRequest]
+    push: int | None = None
 
 
 @dataclass
@@ -178,6 +191,7 @@ class Carry:
     requests: dict[str, str] = field(default_factory=dict)
     retired: dict[str, str] = field(default_factory=dict)
     held: list[ResumeRequest] = field(default_factory=list)
+    sends: list[SendPacket] = field(default_factory=list)
 
 
 @dataclass
@@ -206,6 +220,9 @@ class NodeTask:
     step: int
     state: dict[str, Any]
     resumes: list[Any] = field(default_factory=list)
+    send: SendPacket | None = None
+    """Set for a task made by a `Send`: the node is called with `send.arg` instead of the state
+    (its routers still read the state, as LangGraph's do)."""
 
 
 @dataclass
@@ -228,6 +245,12 @@ class NodeResult:
     writes: dict[str, Any] | None = None
     goto: list[str] = field(default_factory=list)
     interrupt: InterruptRequest | None = None
+    sends: list[SendPacket] = field(default_factory=list)
+    """The tasks this node's `Command(goto=Send(...))` and routers add to the next step, in order."""
+
+
+Route = str | SendPacket
+"""Where a router leads: a node name, or a task made by `Send` (the ROUTE activity returns a list)."""
 
 
 @dataclass

@@ -49,6 +49,7 @@ from hitl._protocol import (
     Request,
     ResumeRequest,
     RunInput,
+    SendPacket,
     UpdateStateRequest,
     request_digest,
 )
@@ -70,6 +71,7 @@ from hitl.types import (
     RunAlreadyExistsError,
     RunFailedError,
     RunNotFoundError,
+    Send,
     StateSnapshot,
 )
 
@@ -284,7 +286,14 @@ class Client:
             interrupt_after=original.interrupt_after,
             search_attributes=await self.search_attributes_registered(),
             index_reviewers=await self.reviewers_indexed(),
-            fork=ForkFrom(run_id, checkpoint.step, checkpoint.values, checkpoint.next, guard=guard),
+            fork=ForkFrom(
+                run_id,
+                checkpoint.step,
+                checkpoint.values,
+                checkpoint.next,
+                guard=guard,
+                sends=[SendPacket(node=s.node, arg=s.arg) for s in checkpoint.sends],
+            ),
         )
         await check_workers(self.temporal, self.task_queue)
         return await self._start(run_input, new_run_id or f"{run_id}-fork{step}-{uuid.uuid4().hex[:6]}")
@@ -638,7 +647,12 @@ class Run:
             raise InvalidInputError(f"map must be a JSON object of interrupt id to value; got {type(map).__name__}")
         if update is not None and not isinstance(update, dict):
             raise InvalidInputError(f"update must be a JSON object of state keys; got {type(update).__name__}")
-        targets = [goto] if isinstance(goto, str) else (list(goto) if goto else None)
+        targets = [goto] if isinstance(goto, (str, Send)) else (list(goto) if goto else None)
+        if targets and any(isinstance(t, Send) for t in targets):
+            raise InvalidInputError(
+                "a decision's goto names nodes to add to the paused step; Send(...) is for a node's "
+                "Command or a router (it runs a node with an arg of its own)"
+            )
         check_size([None if value is NO_VALUE else value, map, update], MAX_DECISION_BYTES, "the decision")
         return ResumeRequest(
             identity=identity or self.client.identity,
@@ -647,7 +661,7 @@ class Run:
             resume=None if value is NO_VALUE else value,
             resume_map=map,
             update=update,
-            goto=targets,
+            goto=[t for t in targets if isinstance(t, str)] if targets else None,
             wait=wait,
             request_id=request_id,
         )

@@ -18,9 +18,10 @@ from typing import Any
 
 import temporalio.common
 
-from hitl._protocol import EdgeSpec, GraphSpec, NodeSpec, RetrySpec
-from hitl.state import StateSchema
-from hitl.types import END, START, GraphValidationError, InvalidInputError, StateSnapshot
+from hitl._limits import MAX_STATE_BYTES, too_large
+from hitl._protocol import EdgeSpec, GraphSpec, NodeSpec, RetrySpec, Route, SendPacket
+from hitl.state import StateSchema, to_json
+from hitl.types import END, START, GraphValidationError, InvalidInputError, Send, StateSnapshot
 
 Router = Callable[..., Any]
 
@@ -32,11 +33,15 @@ class Branch:
     router: Router
     path_map: dict[Any, str] | None = None
 
-    def resolve(self, result: Any, *, source: str, nodes: Sequence[str]) -> list[str]:
-        """The node names a router's result means; one clear error if it names none."""
+    def resolve(self, result: Any, *, source: str, nodes: Sequence[str]) -> list[str | Send]:
+        """The node names a router's result means (a `Send` passes as is, as in LangGraph,
+        untouched by `path_map`); one clear error if it names none."""
         items = result if isinstance(result, (list, tuple)) else [result]
-        out: list[str] = []
+        out: list[str | Send] = []
         for item in items:
+            if isinstance(item, Send):
+                out.append(item)
+                continue
             if self.path_map is not None:
                 if item not in self.path_map:
                     raise GraphValidationError(
@@ -295,16 +300,46 @@ class CompiledGraph:
     def check_breakpoints(self, names: Sequence[str] | str | None, what: str) -> list[str] | None:
         return None if names is None else _breakpoints(names, list(self.nodes), what)
 
-    def route(self, source: str, values: dict[str, Any]) -> list[str]:
-        """Where the conditional edges of `source` lead for state `values` (user code)."""
+    def route(self, source: str, values: dict[str, Any]) -> list[Route]:
+        """Where the conditional edges of `source` lead for state `values` (user code):
+        node names and `Send` tasks, in the order the routers gave them."""
         state = self.schema.node_input(values)
-        targets: list[str] = []
+        targets: list[Route] = []
         for branch in self.branches.get(source, []):
             result = branch.router(state)
             if inspect.isawaitable(result):
                 raise GraphValidationError(f"router of '{source}' is async; routers must be plain functions")
-            targets += branch.resolve(result, source=source, nodes=list(self.nodes))
+            for item in branch.resolve(result, source=source, nodes=list(self.nodes)):
+                targets.append(self.packet(item, where=f"router of '{source}'") if isinstance(item, Send) else item)
+        self.check_sends([t for t in targets if isinstance(t, SendPacket)], where=f"router of '{source}'")
         return targets
+
+    def check_sends(self, packets: Sequence[SendPacket], *, where: str) -> None:
+        """All the args of one step's worth of Sends must travel together (one activity result)."""
+        refused = too_large(
+            [p.arg for p in packets], MAX_STATE_BYTES, f"the args of the {len(packets)} Sends from {where}"
+        )
+        if refused:
+            raise GraphValidationError(refused)
+
+    def packet(self, send: Send, *, where: str) -> SendPacket:
+        """A `Send` as the workflow takes it; one clear error, where it was made, if it names no
+        node, names a subgraph, or carries an arg that cannot travel (not JSON, too large)."""
+        shown = f"Send({send.node!r}, ...)"
+        if not isinstance(send.node, str) or send.node not in self.nodes:
+            raise GraphValidationError(
+                f"{where} returned {shown}; a Send must name a node of graph '{self.name}' ({', '.join(self.nodes)})"
+            )
+        if self.nodes[send.node].subgraph is not None:
+            raise GraphValidationError(
+                f"{where} returned {shown}, but '{send.node}' is a subgraph: hitl runs a subgraph on the "
+                "parent's state, not on a Send's arg; send to a plain node, or route to the subgraph by name"
+            )
+        arg = to_json(send.arg, what=f"{where} returned {shown} whose arg")
+        refused = too_large(arg, MAX_STATE_BYTES, f"the arg of {shown} from {where}")
+        if refused:
+            raise GraphValidationError(refused)
+        return SendPacket(node=send.node, arg=arg)
 
     def __repr__(self) -> str:
         return f"<CompiledGraph {self.name!r} nodes={list(self.nodes)}>"

@@ -8,6 +8,7 @@ dataclass made of JSON values: the same objects travel through Temporal
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -21,7 +22,23 @@ END = "__end__"
 RunStatus = Literal["running", "interrupted", "completed", "failed", "cancelled"]
 """Where a run is: working, waiting for a person, or finished one of three ways."""
 
-Goto = str | list[str] | None
+
+@dataclass(frozen=True)
+class Send:
+    """Run `node` once with `arg` as its input, in the next step (LangGraph's map-reduce fan-out).
+
+    Return a list of them from a conditional edge's router (mixed with node
+    names), or from a node as `Command(goto=Send(...))`. Each Send is its own
+    task: its own activity, its own `interrupt()` ids; its update is merged into
+    the state through the reducers with the rest of the step. `arg` travels as
+    JSON, so the node receives JSON values (a pydantic model arrives as its dict).
+    """
+
+    node: str
+    arg: Any
+
+
+Goto = str | Send | Sequence[str | Send] | None
 
 DecisionKind = Literal["resume", "update_state", "goto", "deadline", "cancel", "fork"]
 """What a person (or a deadline) did to a run."""
@@ -121,6 +138,8 @@ class Checkpoint:
     writes: dict[str, Any] | None = None
     decisions: list[Decision] = field(default_factory=list)
     seq: int = 0
+    sends: list[Send] = field(default_factory=list)
+    """The step's tasks made by `Send` (their nodes lead `next`), so a fork runs them with their args."""
 
 
 @dataclass

@@ -6,7 +6,7 @@ The graphs live by feature, next to the tests that use them:
 `runtime_graphs.py` (test_runtime), `hitl_graphs.py` (test_hitl),
 `composition_graphs.py` (test_composition), `long_run_graphs.py`
 (test_long_runs), `fault_graphs.py` (test_faults), `trust_graphs.py`
-(test_trust). A new graph goes into its feature's module and that module's
+(test_trust), `send_graphs.py` (test_send). A new graph goes into its feature's module and that module's
 GRAPHS list. Graph names are what recorded histories (tests/histories/)
 refer to: never rename one.
 """
@@ -15,7 +15,15 @@ from __future__ import annotations
 
 import examples
 from hitl import CompiledGraph
-from tests import composition_graphs, fault_graphs, hitl_graphs, long_run_graphs, runtime_graphs, trust_graphs
+from tests import (
+    composition_graphs,
+    fault_graphs,
+    hitl_graphs,
+    long_run_graphs,
+    runtime_graphs,
+    send_graphs,
+    trust_graphs,
+)
 
 GRAPHS: list[CompiledGraph] = [
     *runtime_graphs.GRAPHS,
@@ -23,6 +31,7 @@ GRAPHS: list[CompiledGraph] = [
     *composition_graphs.GRAPHS,
     *long_run_graphs.GRAPHS,
     *fault_graphs.GRAPHS,
+    *send_graphs.GRAPHS,
 ]
 """The test graphs (`--graphs tests.graphs`, `python worker.py tests.graphs`)."""
 

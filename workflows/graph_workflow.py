@@ -62,14 +62,16 @@ with workflow.unsafe.imports_passed_through():
         ReduceTask,
         Request,
         ResumeRequest,
+        Route,
         RouteTask,
         RunInput,
+        SendPacket,
         UpdateStateRequest,
         request_digest,
         retry_policy_kwargs,
     )
     from hitl._reducers import WriteConflict, apply_builtin_writes, initial_values
-    from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, RunStatus, StateSnapshot
+    from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, RunStatus, Send, StateSnapshot
     from workflows import checks, topology
 
 PauseKind = Literal["before", "after", "interrupt"]
@@ -102,6 +104,12 @@ class _Task:
     defaults: dict[str, InterruptRequest] = field(default_factory=dict)
     runner: asyncio.Task[None] | None = None
     child_id: str | None = None
+    push: int | None = None
+    """For a task made by a Send: its place among the step's Sends (`GraphWorkflow.sends`)."""
+
+    @property
+    def key(self) -> str:
+        return topology.task_key(self.node, self.push)
 
     @property
     def settled(self) -> bool:
@@ -132,6 +140,7 @@ class GraphWorkflow:
         self.step = 0
         self.status: RunStatus = "running"
         self.next: list[str] = []
+        self.sends: list[SendPacket] = []  # the step's tasks made by Send, beside the nodes in `next`
         self.tasks: list[_Task] = []
         self.barriers: dict[str, list[str]] = {}
         self.checkpoints: list[Checkpoint] = []
@@ -170,7 +179,7 @@ class GraphWorkflow:
         try:
             if inp.carry is None:
                 await self._begin(inp)
-            while self.next:
+            while self.next or self.sends:
                 if self._history_full(inp):
                     await self._hand_over(inp)
                 await self._superstep()
@@ -194,7 +203,9 @@ class GraphWorkflow:
 
     async def _begin(self, inp: RunInput) -> None:
         if inp.fork is not None:
-            self.values, self.step, self.next = dict(inp.fork.values), inp.fork.step, list(inp.fork.next)
+            self.values, self.step = dict(inp.fork.values), inp.fork.step
+            self.sends = list(inp.fork.sends)
+            self.next = topology.pulled(inp.fork.next, self.sends)
             self.guard = [list(g) for g in inp.fork.guard]
             self.state_bytes = json_size(self.values)
             where = f"{inp.fork.run_id}@{inp.fork.step}"
@@ -215,8 +226,8 @@ class GraphWorkflow:
             return
         self.values = initial_values(self.spec.channels)
         await self._write([inp.input])
-        routed = await self._route("__start__") if self.spec.start_has_router else []
-        self.next = topology.entry_nodes(self.spec, routed)
+        routed, sends = topology.split_routes(await self._route("__start__") if self.spec.start_has_router else [])
+        self.next, self.sends = topology.entry_nodes(self.spec, routed), sends
         self._checkpoint("input", writes={"__input__": inp.input})
 
     # ------------------------------------------------------ continue-as-new
@@ -253,9 +264,9 @@ class GraphWorkflow:
             values=self.values,
             step=self.step,
             next=self.next,
-            tasks=[CarriedTask(t.node, t.resumes, t.result, t.interrupts, t.defaults) for t in self.tasks],
+            tasks=[CarriedTask(t.node, t.resumes, t.result, t.interrupts, t.defaults, push=t.push) for t in self.tasks],
             barriers=self.barriers,
-            checkpoints=[dataclasses.replace(c, values=None) for c in self.checkpoints],
+            checkpoints=[dataclasses.replace(c, values=None, sends=[]) for c in self.checkpoints],
             decisions=self.decisions[-KEEP_DECISIONS:],
             unrecorded=self.unrecorded,
             skip_before=self.skip_before,
@@ -266,11 +277,13 @@ class GraphWorkflow:
             requests=self.requests,
             retired=self.retired,
             held=self.held,
+            sends=self.sends,
         )
 
     def _restore(self, carry: Carry) -> None:
         self.values, self.step, self.next = carry.values, carry.step, carry.next
-        self.tasks = [_Task(t.node, t.resumes, t.result, t.interrupts, t.defaults) for t in carry.tasks]
+        self.tasks = [_Task(t.node, t.resumes, t.result, t.interrupts, t.defaults, push=t.push) for t in carry.tasks]
+        self.sends = carry.sends
         self.barriers, self.checkpoints = carry.barriers, carry.checkpoints
         if self.checkpoints and self.checkpoints[-1].values is None:
             self.checkpoints[-1].values = dict(self.values)  # the newest checkpoint is the current state
@@ -283,18 +296,20 @@ class GraphWorkflow:
 
     async def _superstep(self) -> None:
         """Run the pending step to its end, pausing as often as people are asked."""
-        if not self.skip_before and topology.matches(self.before, self.next):
+        if not self.skip_before and topology.matches(self.before, topology.step_names(self.next, self.sends)):
             await self._pause("before")
             return
         self.skip_before = False
-        if [t.node for t in self.tasks] != self.next:
+        keys = topology.step_keys(self.next, self.sends)
+        if [t.key for t in self.tasks] != keys:
             # Tasks of the step that are still in it stay (a goto added nodes to a waiting step);
             # a step made anew (goto of old runs, as_node) had its tasks dropped already.
-            kept = {t.node: t for t in self.tasks if t.node in self.next}
+            kept = {t.key: t for t in self.tasks if t.key in keys}
             for task in self.tasks:
-                if task.node not in kept and task.runner is not None:
+                if task.key not in kept and task.runner is not None:
                     task.runner.cancel()
-            self.tasks = [kept.get(n) or _Task(n) for n in self.next]
+            pushed = [_Task(s.node, push=i) for i, s in enumerate(self.sends)]
+            self.tasks = [kept.get(n) or _Task(n) for n in self.next] + [kept.get(t.key) or t for t in pushed]
         for task in self.tasks:
             if not task.settled and task.runner is None:
                 task.runner = asyncio.create_task(self._run_task(task))
@@ -309,14 +324,15 @@ class GraphWorkflow:
             await self._pause("interrupt")
             return
         ran, self.tasks = self.tasks, []
-        writes = {t.node: t.result.writes for t in ran if t.result and t.result.writes}
+        writes = {t.key: t.result.writes for t in ran if t.result and t.result.writes}
         await self._write(list(writes.values()))
         routed = [g for t in ran if t.result for g in t.result.goto]
         self.next = topology.successors(self.spec, [t.node for t in ran], routed, self.barriers)
+        self.sends = [s for t in ran if t.result for s in t.result.sends]
         self.step += 1
         self._checkpoint("loop", writes=writes)
         if topology.matches(self.after, [t.node for t in ran]) and (
-            self.next or not workflow.patched(NOTHING_NEXT_ENDS)
+            self.next or self.sends or not workflow.patched(NOTHING_NEXT_ENDS)
         ):
             await self._pause("after")
 
@@ -341,8 +357,9 @@ class GraphWorkflow:
 
     async def _execute(self, task: _Task) -> None:
         node = self.spec.node(task.node)
-        arg = NodeTask(self.spec.name, task.node, self.step, self.values, list(task.resumes))
-        size = self.state_bytes + json_size(arg.resumes)
+        send = self.sends[task.push] if task.push is not None else None
+        arg = NodeTask(self.spec.name, task.node, self.step, self.values, list(task.resumes), send=send)
+        size = self.state_bytes + json_size(arg.resumes) + (json_size(send.arg) if send else 0)
         if size > MAX_PAYLOAD_BYTES * 0.95:
             raise _StepFailed(
                 over_limit(size, int(MAX_PAYLOAD_BYTES * 0.95), f"the input of node '{task.node}' (state and answers)")
@@ -352,7 +369,9 @@ class GraphWorkflow:
             "schedule_to_close_timeout": _seconds(node.schedule_to_close_s),
             "retry_policy": RetryPolicy(**retry_policy_kwargs(node.retry)),
             "result_type": NodeResult,
-            "summary": f"node {task.node} (step {self.step})",
+            "summary": f"node {task.node} (step {self.step})"
+            if send is None
+            else f"node {task.key} (step {self.step}, Send)",
         }
         activity_type = f"{self.spec.name}.{task.node}"
         try:
@@ -364,13 +383,13 @@ class GraphWorkflow:
                     activity_type, arg, heartbeat_timeout=_seconds(node.heartbeat_s), **options
                 )
         except ActivityError as e:
-            raise _StepFailed(f"node '{task.node}' failed at step {self.step}: {_cause(e)}") from None
+            raise _StepFailed(f"node '{task.key}' failed at step {self.step}: {_cause(e)}") from None
         if result.interrupt is None:
             task.result = result
             return
         ask = result.interrupt
         interrupt = Interrupt(
-            id=topology.interrupt_id(workflow.info().workflow_id, self.step, task.node, ask.index),
+            id=topology.interrupt_id(workflow.info().workflow_id, self.step, task.node, ask.index, task.push),
             value=ask.value,
             node=task.node,
             step=self.step,
@@ -429,13 +448,13 @@ class GraphWorkflow:
             raise _StepFailed(over_limit(size, MAX_STATE_BYTES, f"the state after step {self.step}"))
         self.values, self.state_bytes = values, size
 
-    async def _route(self, node: str) -> list[str]:
+    async def _route(self, node: str) -> list[Route]:
         try:
-            targets: list[str] = await workflow.execute_activity(
+            targets: list[Route] = await workflow.execute_activity(
                 ROUTE_ACTIVITY,
                 RouteTask(self.spec.name, node, self.values),
                 **_helper(timedelta(minutes=1)),
-                result_type=list[str],
+                result_type=list[Route],
             )
         except ActivityError as e:
             raise _StepFailed(f"router of '{node}' failed: {_cause(e)}") from None
@@ -519,7 +538,9 @@ class GraphWorkflow:
         if not self.use_search_attributes:
             return
         pending = self._interrupts()
-        nodes = sorted({i.node for i in pending}) or (list(self.next) if self.pause else [])
+        nodes = sorted({i.node for i in pending}) or (
+            list(dict.fromkeys(topology.step_names(self.next, self.sends))) if self.pause else []
+        )
         updates: list[SearchAttributeUpdate[Any]] = [
             STATUS.value_set(self.status),
             PENDING_NODES.value_set(nodes),
@@ -637,12 +658,16 @@ class GraphWorkflow:
         self._record("update_state", req, req.values, node=req.as_node)
         reask = ended = False
         if req.as_node is not None:
-            routed = await self._route(req.as_node) if self.spec.node(req.as_node).has_router else []
+            routes = await self._route(req.as_node) if self.spec.node(req.as_node).has_router else []
+            routed, sends = topology.split_routes(routes)
             self.next = topology.successors(self.spec, [req.as_node], routed, self.barriers)
             self._retire_all(f"dropped when {req.identity} edited the state as node {req.as_node} at {_when(now)}")
             self._drop_tasks()
+            self.sends = sends
             self.pause = "before"
-            ended = not self.next and workflow.patched(NOTHING_NEXT_ENDS)  # nothing to answer, nothing to run: done
+            ended = (
+                not self.next and not self.sends and workflow.patched(NOTHING_NEXT_ENDS)
+            )  # nothing to answer, nothing to run: done
         elif self._own_interrupts() and workflow.patched(EDIT_REASKS):
             # What a reviewer approves must be what runs: the node asks again about the edited state.
             for task in self.tasks:
@@ -684,7 +709,7 @@ class GraphWorkflow:
                     ResumeRequest(identity=req.identity, roles=req.roles, resume_map={interrupt_id: value}, wait=False),
                 )
         if self.pause != "interrupt" and not req.update and not req.goto:
-            self._record("resume", req, node=",".join(self.next))
+            self._record("resume", req, node=",".join(topology.step_names(self.next, self.sends)))
         if req.update:
             await self._write([req.update])
             self._record("update_state", req, req.update)
@@ -704,7 +729,7 @@ class GraphWorkflow:
         elif req.goto:
             self._retire_all(f"dropped when {req.identity} sent the run to {req.goto} at {_when(now)}")
             self._drop_tasks()
-            self.next = topology.in_order(self.spec, req.goto)
+            self.next, self.sends = topology.in_order(self.spec, req.goto), []
         if req.goto:
             self._record("goto", req, req.goto)
         if req.update or req.goto:
@@ -725,7 +750,7 @@ class GraphWorkflow:
             status=self.status,
             busy=self.busy,
             pause=self.pause,
-            next=self.next,
+            next=topology.step_names(self.next, self.sends),
             pending=self._interrupts(),
             guard=self.guard,
             retired=self.retired,
@@ -841,8 +866,7 @@ class GraphWorkflow:
 
     def _still_to_run(self) -> list[str]:
         """The step's nodes that have yet to finish (as LangGraph's `next`): not the ones done while others wait."""
-        finished = {t.node for t in self.tasks if t.result is not None}
-        return [n for n in self.next if n not in finished]
+        return topology.step_names(self.next, self.sends, [t.key for t in self.tasks if t.result is not None])
 
     def _interrupts(self) -> list[Interrupt]:
         return [i for t in self.tasks for i in t.interrupts]
@@ -859,7 +883,8 @@ class GraphWorkflow:
             Checkpoint(
                 step=self.step,
                 values=dict(self.values),
-                next=list(self.next),
+                next=topology.step_names(self.next, self.sends),
+                sends=[Send(s.node, s.arg) for s in self.sends],
                 source=source,
                 created_at=self.updated_at,
                 writes={k: clip(v) for k, v in writes.items()} if writes is not None else None,
@@ -876,7 +901,7 @@ class GraphWorkflow:
         ):
             kept += size if checkpoint.values is not None else 0
             if kept > CHECKPOINT_VALUES_BYTES:
-                checkpoint.values = None
+                checkpoint.values, checkpoint.sends = None, []
         self.unrecorded = []
 
 

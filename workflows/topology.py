@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from hitl._protocol import GraphSpec
+from hitl._protocol import GraphSpec, Route, SendPacket
 from hitl.types import START
 
 
@@ -64,6 +64,54 @@ def matches(breakpoints: list[str], names: Iterable[str]) -> list[str]:
     return [n for n in names if "*" in breakpoints or n in breakpoints]
 
 
-def interrupt_id(run_id: str, step: int, node: str, index: int) -> str:
-    """Deterministic and unique per `interrupt()` call: run, step, node and call order."""
-    return hashlib.sha256(f"{run_id}|{step}|{node}|{index}".encode()).hexdigest()[:16]
+def interrupt_id(run_id: str, step: int, node: str, index: int, push: int | None = None) -> str:
+    """Deterministic and unique per `interrupt()` call: run, step, task and call order.
+
+    A task made by a `Send` adds its place among the step's Sends (`push`), so
+    parallel Sends to one node ask questions with ids of their own.
+    """
+    task = node if push is None else f"{node}|push:{push}"
+    return hashlib.sha256(f"{run_id}|{step}|{task}|{index}".encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ Send
+#
+# A step holds pull tasks (nodes triggered by edges, routers and goto: `next`, one per
+# node, sorted) and push tasks (one per `Send`, in the order the Sends were made). As in
+# LangGraph, pull tasks' writes apply first (node-name order), then push tasks' (Send
+# order), and the next step's Sends are collected in that same order.
+
+
+def split_routes(routes: Iterable[Route]) -> tuple[list[str], list[SendPacket]]:
+    """A router's (or a node's) targets: node names for `successors`, Sends for the next step."""
+    names: list[str] = []
+    sends: list[SendPacket] = []
+    for route in routes:
+        if isinstance(route, SendPacket):
+            sends.append(route)
+        else:
+            names.append(route)
+    return names, sends
+
+
+def task_key(node: str, push: int | None = None) -> str:
+    """A task's name within its step: the node for a pull task, `node#i` for the i-th Send."""
+    return node if push is None else f"{node}#{push}"
+
+
+def step_keys(next_nodes: list[str], sends: list[SendPacket]) -> list[str]:
+    """The tasks of a step in the order their writes apply: pull tasks, then Sends."""
+    return [*next_nodes, *(task_key(s.node, i) for i, s in enumerate(sends))]
+
+
+def step_names(next_nodes: list[str], sends: list[SendPacket], finished: Iterable[str] = ()) -> list[str]:
+    """What `next` shows for a step (as LangGraph's: Send targets first, one entry per Send, then
+    the other nodes), leaving out the tasks in `finished` (task keys)."""
+    done = set(finished)
+    pushed = [s.node for i, s in enumerate(sends) if task_key(s.node, i) not in done]
+    return [*pushed, *(n for n in next_nodes if n not in done)]
+
+
+def pulled(names: list[str], sends: list[SendPacket]) -> list[str]:
+    """The inverse of `step_names` (nothing finished): the nodes of a step beside its Sends."""
+    return list(names[len(sends) :])

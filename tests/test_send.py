@@ -1,0 +1,129 @@
+"""`Send` (issue #12): map-reduce fan-out, a question inside each mapped task answered one by
+one and by a map, breakpoints, empty fan-outs, edits, forks and the mistakes refused where
+they are made. Each on the real dev server."""
+
+from __future__ import annotations
+
+import pytest
+
+import hitl
+from hitl import Command, Send
+from tests.helpers import wait_for
+
+
+async def _paused(client: hitl.Client, graph: str, input: dict) -> hitl.Run:
+    run = await client.start(graph, input)
+    await wait_for(run, "interrupted")
+    return run
+
+
+def _by_subject(state: hitl.StateSnapshot) -> dict[str, str]:
+    return {i.value["subject"]: i.id for i in state.interrupts}
+
+
+async def test_a_router_maps_one_task_per_send_and_the_reduce_runs_once(client: hitl.Client) -> None:
+    run = await client.start("send_map", {"subjects": ["cats", "dogs", "ants"]})
+    done = await run.result()
+    # the writes of the mapped tasks merge through the reducer in Send order
+    assert done["jokes"] == ["a joke about cats", "a joke about dogs", "a joke about ants"]
+    assert done["log"] == ["pick:3"] and done["best"] == "a joke about cats"
+    history = await run.get_state_history()
+    mapped = next(c for c in history if c.writes and "joke#0" in c.writes)
+    assert sorted(mapped.writes or {}) == ["joke#0", "joke#1", "joke#2"], "one task (and one activity) per Send"
+
+
+async def test_each_mapped_task_asks_its_own_question_answered_by_id_then_by_map(client: hitl.Client) -> None:
+    run = await _paused(client, "send_review", {"subjects": ["cats", "dogs", "cats"]})
+    state = await run.get_state()
+    assert state.next == ["joke", "joke", "joke"], "one entry per pending Send, as LangGraph's next"
+    assert [i.value["subject"] for i in state.interrupts] == ["cats", "dogs", "cats"]
+    assert len({i.id for i in state.interrupts}) == 3, "two Sends with the same arg still ask two questions"
+    assert {i.node for i in state.interrupts} == {"joke"}
+    with pytest.raises(hitl.DecisionRejectedError, match="3 interrupts are pending"):
+        await run.resume("keep")
+    dogs = _by_subject(state)["dogs"]
+    state = await run.resume(map={dogs: "keep"})
+    assert state.status == "interrupted" and state.next == ["joke", "joke"]
+    assert [i.value["subject"] for i in state.interrupts] == ["cats", "cats"]
+    assert dogs not in {i.id for i in state.interrupts}
+    with pytest.raises(hitl.DecisionRejectedError, match=f"interrupt {dogs} was answered by tester"):
+        await run.resume(map={dogs: "again"})
+    first, second = (i.id for i in state.interrupts)
+    done = await run.resume(Command(resume={first: "drop", second: "keep"}))
+    assert done.status == "completed"
+    # each resumed task ran again with its own arg; writes merge in Send order
+    assert done.values["jokes"] == ["cats:drop", "dogs:keep", "cats:keep"]
+    assert done.values["log"] == ["pick:3"]
+    answered = [(d.interrupt_id, d.value) for d in done.decisions if d.kind == "resume"]
+    assert answered == [(dogs, "keep"), (first, "drop"), (second, "keep")], "each answer applied once"
+
+
+async def test_an_empty_list_of_sends_runs_nothing(client: hitl.Client) -> None:
+    done = await (await client.start("send_map", {"subjects": []})).result()
+    assert done == {"subjects": [], "jokes": [], "log": []}
+
+
+async def test_a_breakpoint_before_a_node_reached_by_send(client: hitl.Client) -> None:
+    run = await _paused(client, "send_breaks", {"subjects": ["cats", "dogs"]})
+    state = await run.get_state()
+    assert (state.breakpoint, state.next, state.interrupts) == ("before", ["joke", "joke"], [])
+    done = await run.resume()
+    assert done.values["jokes"] == ["a joke about cats", "a joke about dogs"]
+
+
+async def test_a_node_sends_with_command_goto_mixed_with_a_node_name(client: hitl.Client) -> None:
+    done = await (await client.start("send_mixed", {"subjects": ["cats", "dogs"]})).result()
+    assert done["jokes"] == ["a joke about cats", "a joke about dogs"]
+    assert done["log"] == ["plan", "audit", "pick:2"], "audit (by name) and the Sends run in one step; pick once"
+
+
+async def test_an_edit_while_a_mapped_task_asks_reasks_with_the_same_arg(client: hitl.Client) -> None:
+    run = await _paused(client, "send_review", {"subjects": ["cats", "dogs"]})
+    before = _by_subject(await run.get_state())
+    edited = await run.update_state({"log": ["edited"]})
+    after = _by_subject(edited)
+    assert sorted(after) == ["cats", "dogs"] and not set(after.values()) & set(before.values())
+    done = await run.resume(map={after["cats"]: "a", after["dogs"]: "b"})
+    assert done.values["jokes"] == ["cats:a", "dogs:b"]
+
+
+async def test_a_fork_of_a_step_with_sends_runs_them_with_their_args(client: hitl.Client) -> None:
+    run = await client.start("send_map", {"subjects": ["cats", "dogs"]})
+    await run.result()
+    [start] = [c for c in await run.get_state_history() if c.source == "input"]
+    assert start.next == ["joke", "joke"]
+    assert start.sends == [Send("joke", {"subject": "cats"}), Send("joke", {"subject": "dogs"})]
+    fork = await client.fork(run.run_id, start.step)
+    done = await fork.result()
+    assert done["jokes"] == ["a joke about cats", "a joke about dogs"] and done["log"] == ["pick:2"]
+
+
+@pytest.mark.parametrize(
+    "mode, message",
+    [
+        (
+            "unknown",
+            r"router of '__start__' returned Send\('nowhere', \.\.\.\); a Send must name a node of graph "
+            r"'send_bad' \(work, team\)",
+        ),
+        ("not_json", r"router of '__start__' returned Send\('work', \.\.\.\) whose arg: dict is not JSON-serialisable"),
+        (
+            "subgraph",
+            r"returned Send\('team', \.\.\.\), but 'team' is a subgraph: hitl runs a subgraph on the parent's state",
+        ),
+        ("too_large", r"the arg of Send\('work', \.\.\.\) from router of '__start__' is 1\.1 MB"),
+    ],
+)
+async def test_a_bad_send_fails_the_run_at_the_routing_naming_it(client: hitl.Client, mode: str, message: str) -> None:
+    run = await client.start("send_bad", {"mode": mode})
+    with pytest.raises(hitl.RunFailedError, match=message) as caught:
+        await run.result()
+    assert f"run '{run.run_id}' ended: router of '__start__' failed" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+async def test_a_decision_cannot_goto_a_send(client: hitl.Client) -> None:
+    run = await _paused(client, "send_review", {"subjects": ["cats"]})
+    with pytest.raises(hitl.InvalidInputError, match="a decision's goto names nodes to add to the paused step"):
+        await run.resume(Command(goto=Send("joke", {"subject": "x"})))
+    assert len((await run.get_state()).decisions) == 0
