@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import operator
 from typing import Annotated, TypedDict
 
 from hitl import END, START, StateGraph
-from hitl._protocol import GraphSpec
+from hitl._protocol import GraphSpec, SendPacket
 from workflows import topology
 
 
@@ -73,3 +74,36 @@ def test_interrupt_ids_are_deterministic_and_unique_per_call() -> None:
         topology.interrupt_id(*args) for args in [("run", 1, "ask", 1), ("run", 2, "ask", 0), ("r2", 1, "ask", 0)]
     }
     assert first not in others and len(others) == 3
+
+
+# ------------------------------------------------------------------ Send
+
+
+def _sends(*nodes: str) -> list[SendPacket]:
+    return [SendPacket(node=n, arg={"i": i}) for i, n in enumerate(nodes)]
+
+
+def test_routes_split_into_node_names_and_sends_keeping_the_sends_order() -> None:
+    x, y = _sends("m", "m")
+    assert topology.split_routes(["a", x, "b", y]) == (["a", "b"], [x, y])
+    assert topology.split_routes([]) == ([], [])
+
+
+def test_a_step_applies_node_writes_first_then_each_send_in_order() -> None:
+    assert topology.step_keys(["a", "m"], _sends("m", "z", "m")) == ["a", "m", "m#0", "z#1", "m#2"]
+    assert topology.step_keys(["a", "b"], []) == ["a", "b"], "a step without Sends keeps its node names as keys"
+
+
+def test_next_shows_each_pending_send_first_then_the_nodes_and_leaves_out_finished_tasks() -> None:
+    sends = _sends("m", "m", "z")
+    assert topology.step_names(["a"], sends) == ["m", "m", "z", "a"]
+    assert topology.step_names(["a"], sends, ["m#1", "a"]) == ["m", "z"]
+    assert topology.step_names(["a", "b"], [], ["a"]) == ["b"]
+    assert topology.pulled(topology.step_names(["a"], sends), sends) == ["a"], "a fork gets the nodes back"
+
+
+def test_parallel_sends_to_one_node_ask_with_ids_of_their_own() -> None:
+    ids = {topology.interrupt_id("run", 1, "m", 0, push) for push in (None, 0, 1)}
+    assert len(ids) == 3
+    old = hashlib.sha256(b"run|1|m|0").hexdigest()[:16]
+    assert topology.interrupt_id("run", 1, "m", 0) == old, "a node's question keeps the id runs in flight know"
