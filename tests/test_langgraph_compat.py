@@ -18,8 +18,10 @@ import hitl
 langgraph = pytest.importorskip("langgraph", reason="the test extra installs langgraph")
 
 SOURCE = (Path(__file__).parent / "compat" / "app.py.txt").read_text()
-LANGGRAPH_IMPORT = "from langgraph.graph import StateGraph, START, END; from langgraph.types import interrupt, Command"
-HITL_IMPORT = "from hitl import StateGraph, START, END, interrupt, Command"
+LANGGRAPH_IMPORT = (
+    "from langgraph.graph import StateGraph, START, END; from langgraph.types import interrupt, Command, Send"
+)
+HITL_IMPORT = "from hitl import StateGraph, START, END, interrupt, Command, Send"
 
 
 def load(import_line: str, name: str) -> types.ModuleType:
@@ -140,6 +142,31 @@ CASES = [
     Case("reducers", "reducers", {}, [("resume", "seen")]),
     Case("pydantic_state", "pydantic_state", {"customer": "Ada"}, [("resume", "yes")]),
     Case("subgraph", "subgraph", {"topic": "tea"}, [("resume", "fine")]),
+    # 7. Send: map-reduce fan-out, a question in each mapped task answered one by id and by a map
+    Case("send_map", "send_map", {"subjects": ["cats", "dogs", "ants"]}),
+    Case("send_empty", "send_map", {"subjects": []}),
+    Case(
+        "send_questions_one_then_map",
+        "send_questions",
+        {"subjects": ["cats", "dogs", "ants"]},
+        [("answer", {"keep dogs?": "yes"}), ("answer", {"keep cats?": "no", "keep ants?": "yes"})],
+    ),
+    Case(
+        "send_questions_all_by_map",
+        "send_questions",
+        {"subjects": ["cats", "dogs"]},
+        [("answer", {"keep dogs?": "yes", "keep cats?": "no"})],
+    ),
+    Case("send_single_question", "send_questions", {"subjects": ["cats"]}, [("resume", "yes")]),
+    Case(
+        "send_from_command", "send_from_command", {"subjects": ["a", "b"]}, [("answer", {"b": 2}), ("answer", {"a": 1})]
+    ),
+    Case(
+        "send_breakpoint_before", "send_map", {"subjects": ["cats", "dogs"]}, [("continue",)], interrupt_before=["joke"]
+    ),
+    Case(
+        "send_breakpoint_after", "send_map", {"subjects": ["cats", "dogs"]}, [("continue",)], interrupt_after=["joke"]
+    ),
 ]
 
 # Where hitl differs on purpose (README, "Where hitl differs from LangGraph"): run like the cases
