@@ -127,3 +127,18 @@ async def test_a_decision_cannot_goto_a_send(client: hitl.Client) -> None:
     with pytest.raises(hitl.InvalidInputError, match="a decision's goto names nodes to add to the paused step"):
         await run.resume(Command(goto=Send("joke", {"subject": "x"})))
     assert len((await run.get_state()).decisions) == 0
+
+
+async def test_pending_sends_and_their_answers_survive_continue_as_new(client: hitl.Client) -> None:
+    # A bound this small hands over at every step boundary, even mid-way through answers.
+    run = await client.start("send_review", {"subjects": ["cats", "dogs", "ants"]}, max_history_events=8)
+    state = await wait_for(run, "interrupted")
+    asked = _by_subject(state)
+    state = await run.resume(map={asked["dogs"]: "keep"})
+    assert _by_subject(state) == {"cats": asked["cats"], "ants": asked["ants"]}, "same questions, same ids"
+    state = await run.resume(map={asked["ants"]: "drop"})
+    assert state.next == ["joke"]
+    runs = [w async for w in client.temporal.list_workflows(f'WorkflowId = "{run.run_id}"')]
+    assert len(runs) > 1, "the run continued as new while its Sends waited"
+    done = await run.resume("keep")
+    assert done.values["jokes"] == ["cats:keep", "dogs:keep", "ants:drop"]

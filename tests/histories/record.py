@@ -144,6 +144,22 @@ async def parity(c: hitl.Client) -> str:
     return run.run_id
 
 
+async def send(c: hitl.Client) -> str:
+    """Send: a map-reduce whose mapped tasks each ask (one answered by id, the rest by a map),
+    a breakpoint before a node reached by Send, and a node's Command(goto=[Send, ..., node])."""
+    run = await c.start("send_review", {"subjects": ["cats", "dogs", "ants"]}, run_id="send")
+    state = await run.wait()
+    dogs = next(i.id for i in state.interrupts if i.value["subject"] == "dogs")
+    state = await run.resume(map={dogs: "keep"})
+    await run.resume({i.id: "drop" for i in state.interrupts})
+    breaks = await c.start("send_breaks", {"subjects": ["cats", "dogs"]}, run_id="send-breaks")
+    await breaks.wait()
+    await breaks.resume()
+    mixed = await c.start("send_mixed", {"subjects": ["cats", "dogs"]}, run_id="send-mixed")
+    await mixed.result()
+    return run.run_id
+
+
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     approval,
     edit_state,
@@ -157,6 +173,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     edit_reasks,
     guarded_signals_fork_cancel,
     parity,
+    send,
 ]
 
 
