@@ -4,11 +4,14 @@ they are made. Each on the real dev server."""
 
 from __future__ import annotations
 
+import sys
+import types
+
 import pytest
 
 import hitl
 from hitl import Command, Send
-from tests.helpers import wait_for
+from tests.helpers import ROOT, wait_for
 
 
 async def _paused(client: hitl.Client, graph: str, input: dict) -> hitl.Run:
@@ -142,3 +145,19 @@ async def test_pending_sends_and_their_answers_survive_continue_as_new(client: h
     assert len(runs) > 1, "the run continued as new while its Sends waited"
     done = await run.resume("keep")
     assert done.values["jokes"] == ["cats:keep", "dogs:keep", "ants:drop"]
+
+
+async def test_the_readme_send_example_runs_as_printed(
+    client: hitl.Client, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("**Send (map-reduce).**") :]
+    source = section[section.index("```python\n") + len("```python\n") : section.index("\n```\n")]
+    module = types.ModuleType("readme_send")
+    sys.modules["readme_send"] = module  # the state's annotations resolve here
+    exec(compile(source, "README.md", "exec"), module.__dict__)
+    monkeypatch.setenv("TEMPORAL_ADDRESS", client.temporal.service_client.config.target_host)
+    values = await module.main()
+    assert values["jokes"] == ["cats: drop", "dogs: keep", "ants: drop", "3 reviewed"]
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == ["['joke', 'joke', 'joke']", str(values["jokes"])]
