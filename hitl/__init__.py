@@ -9,7 +9,9 @@ days and survive restarts and deploys.
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from hitl.types import (
@@ -89,6 +91,21 @@ __all__ = [
     "connect",
     "interrupt",
 ]
+
+
+class _Package(ModuleType):
+    """`hitl.interrupt` names both a submodule and the function users import. Importing the
+    submodule (the worker does, and so does loading `DeadlineExceeded`) makes Python set the
+    package attribute to the module; keep the function there instead, so `from hitl import
+    interrupt` gives the function whatever was imported first."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, ModuleType) and _LAZY.get(name) == value.__name__ and hasattr(value, name):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

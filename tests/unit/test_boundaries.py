@@ -84,3 +84,14 @@ def test_importing_the_workflow_side_loads_nothing_forbidden(module: str) -> Non
     assert not forbidden, f"importing {module} loads {forbidden[:10]}"
     if module.startswith("hitl."):
         assert not [m for m in loaded if m.split(".")[0] == "workflows"], f"{module} reaches back into workflows"
+
+
+@pytest.mark.parametrize(
+    "first",
+    ["import hitl.worker", "from hitl import DeadlineExceeded", "import hitl.interrupt", "import activities.nodes"],
+)
+def test_from_hitl_import_interrupt_is_the_function_whatever_came_first(first: str) -> None:
+    # `hitl.interrupt` is also a submodule: importing it first must not leave the module in its place.
+    code = f"{first}\nfrom hitl import interrupt\nimport hitl\nprint(callable(interrupt), hitl.interrupt is interrupt)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "True"]
