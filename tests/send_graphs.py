@@ -120,4 +120,22 @@ send_bad = _bad_b.compile(name="send_bad")
 """Mode `unknown`, `not_json`, `subgraph` or `too_large`: a router's Send refused at the routing; else one Send."""
 
 
-GRAPHS = [send_map, send_review, send_breaks, send_mixed, send_bad]
+def _limited_joke(arg: dict[str, Any]) -> dict:
+    verdict = interrupt(f"keep {arg['subject']}?", reviewers=["role:editor"])
+    return {"jokes": [f"{arg['subject']}:{verdict}"]}
+
+
+send_limited = _map_reduce("send_limited", _limited_joke)
+"""Each mapped question may be answered only by an editor."""
+
+send_team_child = _map_reduce("send_team_child", _reviewed_joke)
+_team_b = StateGraph(MapState)
+_team_b.add_node("team", send_team_child)
+_team_b.add_node("wrap", lambda state: {"log": [f"wrap:{len(state.get('jokes', []))}"]})
+_team_b.add_edge(START, "team")
+_team_b.add_edge("team", "wrap")
+send_team = _team_b.compile(name="send_team")
+"""A subgraph that maps inside: its mapped questions surface on the parent as team/joke."""
+
+
+GRAPHS = [send_map, send_review, send_breaks, send_mixed, send_bad, send_limited, send_team]

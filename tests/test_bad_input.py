@@ -163,6 +163,12 @@ API_CASES: list[tuple[str, Case, type[Exception], str]] = [
         r"goto names unknown node\(s\) \['nowhere'\]; nodes are",
     ),
     (
+        "goto a Send",
+        lambda r: r.paused.resume(Command(resume="approve", goto=[hitl.Send("publish", {})])),
+        hitl.InvalidInputError,
+        r"a decision's goto names nodes to add to the paused step; Send\(\.\.\.\) is for a node's Command",
+    ),
+    (
         "goto and a value outside schema",
         lambda r: r.paused.resume(Command(resume="perhaps", goto="publish")),
         hitl.DecisionRejectedError,

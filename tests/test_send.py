@@ -4,6 +4,7 @@ they are made. Each on the real dev server."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import types
 
@@ -22,6 +23,10 @@ async def _paused(client: hitl.Client, graph: str, input: dict) -> hitl.Run:
 
 def _by_subject(state: hitl.StateSnapshot) -> dict[str, str]:
     return {i.value["subject"]: i.id for i in state.interrupts}
+
+
+def _by_subject_text(state: hitl.StateSnapshot) -> dict[str, str]:
+    return {i.value.removeprefix("keep ").removesuffix("?"): i.id for i in state.interrupts}
 
 
 async def test_a_router_maps_one_task_per_send_and_the_reduce_runs_once(client: hitl.Client) -> None:
@@ -161,3 +166,51 @@ async def test_the_readme_send_example_runs_as_printed(
     assert values["jokes"] == ["cats: drop", "dogs: keep", "ants: drop", "3 reviewed"]
     printed = capsys.readouterr().out.splitlines()
     assert printed == ["['joke', 'joke', 'joke']", str(values["jokes"])]
+
+
+async def test_a_mapped_question_limited_to_a_role_refuses_others_and_takes_an_editor(client: hitl.Client) -> None:
+    run = await _paused(client, "send_limited", {"subjects": ["cats", "dogs"]})
+    asked = _by_subject_text(await run.get_state())
+    with pytest.raises(hitl.DecisionRejectedError, match=f"'mallory' may not answer interrupt {asked['cats']}"):
+        await run.resume(map={asked["cats"]: "keep"}, identity="mallory")
+    state = await run.resume(map={asked["cats"]: "keep"}, identity="alice", roles=["editor"])
+    assert list(_by_subject_text(state)) == ["dogs"]
+    done = await run.resume("drop", identity="bob", roles=["editor"])
+    assert done.values["jokes"] == ["cats:keep", "dogs:drop"]
+    assert [(d.identity, d.value) for d in done.decisions if d.kind == "resume"] == [("alice", "keep"), ("bob", "drop")]
+
+
+async def test_a_mapped_question_answered_by_signal(client: hitl.Client) -> None:
+    run = await _paused(client, "send_review", {"subjects": ["cats", "dogs"]})
+    asked = _by_subject(await run.get_state())
+    await run.send_resume(map={asked["dogs"]: "keep"})
+    for _ in range(100):
+        state = await run.get_state()
+        if state.status == "interrupted" and len(state.interrupts) == 1:
+            break
+        await asyncio.sleep(0.1)
+    assert list(_by_subject(state)) == ["cats"]
+    done = await run.resume("drop")
+    assert done.values["jokes"] == ["cats:drop", "dogs:keep"]
+
+
+async def test_a_subgraph_that_maps_inside_asks_through_the_parent(client: hitl.Client) -> None:
+    run = await _paused(client, "send_team", {"subjects": ["cats", "dogs", "ants"]})
+    state = await run.get_state()
+    assert [i.node for i in state.interrupts] == ["team/joke"] * 3
+    asked = _by_subject(state)
+    await run.resume(map={asked["ants"]: "keep"})
+    # The child applies the answer, runs that task again, and reports its two questions again
+    # (the parent runs meanwhile): wait for the child's report, not the parent's first snapshot.
+    child = client.get_run(f"{run.run_id}.team.0")
+    for _ in range(100):
+        state = await run.get_state()
+        if len((await child.get_state()).decisions) == 1 and state.status == "interrupted" and state.interrupts:
+            break
+        await asyncio.sleep(0.1)
+    assert sorted(_by_subject(state)) == ["cats", "dogs"]
+    assert [d.interrupt_id for d in (await child.get_state()).decisions] == [asked["ants"]], "passed down once"
+    done = await run.resume({asked["cats"]: "drop", asked["dogs"]: "keep"})
+    assert done.status == "completed"
+    assert done.values["jokes"] == ["cats:drop", "dogs:keep", "ants:keep"]
+    assert done.values["log"] == ["pick:3", "wrap:3"]

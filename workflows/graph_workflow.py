@@ -88,6 +88,10 @@ EDIT_REASKS = "hitl-edit-reasks"
 GOTO_ADDS = "hitl-goto-adds"
 """Patch: a decision's goto adds its nodes to the paused step, as LangGraph does (before: it replaced the
 step, dropping pending questions), and may come with an answer."""
+CHILD_MAPS = "hitl-send"
+"""Patch: the answers one decision gives a subgraph's questions go down in one signal (a map), so the
+subgraph applies them together: its mapped (Send) or parallel tasks run again at once and never report an
+answered question as pending again (before: one signal per answer, applied one pause at a time)."""
 NOTHING_NEXT_ENDS = "hitl-nothing-next-ends"
 """Patch: with nothing to answer and nothing next, a run completes instead of waiting (interrupt_after on
 the last node, update_state(as_node=...) leading to END)."""
@@ -694,6 +698,7 @@ class GraphWorkflow:
         """Apply a validated decision: answers, state update, redirect; then wake the run."""
         now = workflow.now()
         self._remember(req)
+        down: dict[str, dict[str, Any]] = {}  # answers for each subgraph's run
         for interrupt_id, value in checks.answers(req, self._interrupts()).items():
             task = next(t for t in self.tasks if any(i.id == interrupt_id for i in t.interrupts))
             asked = next(i for i in task.interrupts if i.id == interrupt_id)
@@ -702,12 +707,19 @@ class GraphWorkflow:
             self._record("resume", req, value, interrupt_id=interrupt_id, node=task.node, question=clip(asked.value))
             if task.child_id is None:
                 task.resumes.append(value)
+            elif workflow.patched(CHILD_MAPS):
+                down.setdefault(task.child_id, {})[interrupt_id] = value
             else:  # the question is the subgraph's: pass the answer down to its run, with who gave it
                 child = workflow.get_external_workflow_handle(task.child_id)
                 await child.signal(
                     "resume_signal",
                     ResumeRequest(identity=req.identity, roles=req.roles, resume_map={interrupt_id: value}, wait=False),
                 )
+        for child_id, answers in down.items():  # one decision reaches a subgraph as one decision
+            await workflow.get_external_workflow_handle(child_id).signal(
+                "resume_signal",
+                ResumeRequest(identity=req.identity, roles=req.roles, resume_map=answers, wait=False),
+            )
         if self.pause != "interrupt" and not req.update and not req.goto:
             self._record("resume", req, node=",".join(topology.step_names(self.next, self.sends)))
         if req.update:

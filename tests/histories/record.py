@@ -146,7 +146,8 @@ async def parity(c: hitl.Client) -> str:
 
 async def send(c: hitl.Client) -> str:
     """Send: a map-reduce whose mapped tasks each ask (one answered by id, the rest by a map),
-    a breakpoint before a node reached by Send, and a node's Command(goto=[Send, ..., node])."""
+    a breakpoint before a node reached by Send, a node's Command(goto=[Send, ..., node]), and a
+    subgraph mapping inside, whose questions a map answers (passed down in one signal)."""
     run = await c.start("send_review", {"subjects": ["cats", "dogs", "ants"]}, run_id="send")
     state = await run.wait()
     dogs = next(i.id for i in state.interrupts if i.value["subject"] == "dogs")
@@ -157,6 +158,17 @@ async def send(c: hitl.Client) -> str:
     await breaks.resume()
     mixed = await c.start("send_mixed", {"subjects": ["cats", "dogs"]}, run_id="send-mixed")
     await mixed.result()
+    team = await c.start("send_team", {"subjects": ["cats", "dogs", "ants"]}, run_id="send-team")
+    state = await team.wait()
+    ants = next(i.id for i in state.interrupts if i.value["subject"] == "ants")
+    await team.resume(map={ants: "keep"})
+    child = c.get_run("send-team.team.0")
+    for _ in range(300):  # the subgraph reports its two questions again
+        state = await team.get_state()
+        if (await child.get_state()).decisions and state.status == "interrupted" and state.interrupts:
+            break
+        await asyncio.sleep(0.1)
+    await team.resume({i.id: "drop" for i in state.interrupts})  # one signal down: the hitl-send patch
     return run.run_id
 
 
