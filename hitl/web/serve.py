@@ -128,12 +128,13 @@ def _env_tokens() -> bool:
 
 def describe(app: Any) -> str:
     """How people are signed in, for the startup banner."""
-    mode = app.state.web.auth.mode
+    auth = app.state.web.auth
+    if auth.mode == "header":  # only a HeaderAuth has headers to name
+        return _describe_headers(auth)
     return {
         "none": "NO AUTHENTICATION (local development only: anyone who can reach it decides)",
         "token": "bearer tokens",
-        "header": _describe_headers(app.state.web.auth),
-    }[mode]
+    }[auth.mode]
 
 
 def _describe_headers(auth: Any) -> str:
