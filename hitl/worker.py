@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import temporalio.client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities import GraphActivities
 from hitl._protocol import DEFAULT_TASK_QUEUE
@@ -21,6 +22,11 @@ paused run needs no cache: its next task replays its (short, bounded) history.
 At about 0.5 MB a cached run, this keeps a worker with thousands of paused runs small."""
 
 
+def workflow_runner(sandboxed: bool = False) -> WorkflowRunner:
+    """How a hitl worker runs `GraphWorkflow`: outside the sandbox unless asked (see `create_worker`)."""
+    return SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner()
+
+
 def create_worker(
     client: temporalio.client.Client,
     graphs: Sequence[CompiledGraph],
@@ -28,12 +34,20 @@ def create_worker(
     task_queue: str = DEFAULT_TASK_QUEUE,
     max_concurrent_activities: int = 100,
     max_cached_workflows: int = CACHED_RUNS,
+    sandboxed: bool = False,
 ) -> Worker:
     """A worker for `graphs` on `task_queue`. Use it as `async with` or `await worker.run()`.
 
     Its identity names the keys it holds (`hitl-keys=...`), so clients can refuse
     to send runs it could not read; without keys it still reads an encrypted run
     as one clear line (a failed workflow task saying which key it needs).
+
+    `GraphWorkflow` runs outside Temporal's workflow sandbox unless `sandboxed`: user
+    code never runs inside it, so the sandbox would only guard hitl's own workflow, at
+    the price of re-importing it for every run (about a third of a run's worker CPU).
+    Its determinism is guarded instead by replaying every recorded history under the
+    strict sandbox in the tests (tests/test_replay.py). Pass `sandboxed=True` to run it
+    sandboxed anyway, e.g. while changing the workflow.
     """
     client = with_codec(client)
     names = [g.name for g in graphs]
@@ -47,5 +61,6 @@ def create_worker(
         activities=GraphActivities(graphs).all(),
         max_concurrent_activities=max_concurrent_activities,
         max_cached_workflows=max_cached_workflows,
+        workflow_runner=workflow_runner(sandboxed),
         identity=worker_identity(client),
     )
