@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -25,6 +27,7 @@ from temporalio.worker import Worker
 import hitl
 from bench import graphs, plain
 from hitl.server import DevServer
+from hitl.worker import create_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 POLL = 0.05
@@ -96,6 +99,52 @@ async def approval_hitl(client: hitl.Client, graph: str, n: int, *, breakpoint: 
     results = await asyncio.gather(*(r.result() for r in runs))
     assert all(r["status"] == "published" for r in results)
     return time.perf_counter() - start
+
+
+async def approval_careful(temporal: temporalio.client.Client, extras: plain.Extras, n: int) -> float:
+    """The floor with some of hitl's extras switched on (`plain.Careful`)."""
+    start = time.perf_counter()
+    spec = "x" * extras.start_padding
+    handles = await asyncio.gather(
+        *(
+            temporal.start_workflow(
+                "plain.Careful",
+                args=["tea", extras, spec],
+                id=f"careful-{time.time_ns()}-{i}",
+                task_queue="bench-plain",
+            )
+            for i in range(n)
+        )
+    )
+    await asyncio.gather(*(until(lambda h=h: h.query("is_waiting")) for h in handles))
+    if extras.update:
+        name = "decide_update" if extras.validator else "decide_unvalidated"
+        await asyncio.gather(*(h.execute_update(name, "approve") for h in handles))
+    else:
+        await asyncio.gather(*(h.signal("decide", "approve") for h in handles))
+    results = await asyncio.gather(*(h.result() for h in handles))
+    assert all(r["status"] == "published" for r in results)
+    return time.perf_counter() - start
+
+
+CAREFUL = plain.Extras(status=True, update=True, validator=True)
+"""The second floor: what a careful Temporal user writes for an inbox."""
+
+
+async def hitl_sizes(client: hitl.Client) -> tuple[int, int]:
+    """Bytes of one approval run's start input and of its mean node input, from its history."""
+    run = await client.start("bench_approval", {"topic": "tea"})
+    await run.wait()
+    await run.resume("approve")
+    history = await events(client.temporal, run.run_id)
+    started = [e for e in history if e.HasField("workflow_execution_started_event_attributes")]
+    start = sum(p.ByteSize() for p in started[0].workflow_execution_started_event_attributes.input.payloads)
+    nodes = [
+        sum(p.ByteSize() for p in e.activity_task_scheduled_event_attributes.input.payloads)
+        for e in history
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    return start, sum(nodes) // max(1, len(nodes))
 
 
 # ---------------------------------------------------------------- 2. resume latency
@@ -280,10 +329,10 @@ def emit(lines: list[str]) -> None:
     print("\n".join(lines), flush=True)
 
 
-SECTIONS = ("approval", "latency", "history", "scale", "loop", "web")
+SECTIONS = ("approval", "breakdown", "latency", "history", "scale", "loop", "web")
 
 
-async def run(sizes: Sizes, only: set[str]) -> None:
+async def run(sizes: Sizes, only: set[str], profile: Path | None = None) -> None:
     emit(
         [
             f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
@@ -296,6 +345,10 @@ async def run(sizes: Sizes, only: set[str]) -> None:
         temporal = client.temporal
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(client.worker())
+            sandboxed = await hitl.connect(server.address, task_queue="bench-sandboxed", graphs=graphs.GRAPHS)
+            await stack.enter_async_context(
+                create_worker(sandboxed.temporal, graphs.GRAPHS, task_queue="bench-sandboxed", sandboxed=True)
+            )
             await stack.enter_async_context(
                 Worker(temporal, task_queue="bench-plain", workflows=plain.WORKFLOWS, activities=plain.ACTIVITIES)
             )
@@ -308,7 +361,9 @@ async def run(sizes: Sizes, only: set[str]) -> None:
                 )
 
             if "approval" in only:
-                await report_approval(client, sizes.runs, sizes.repeats)
+                await report_approval(client, sizes.runs, sizes.repeats, profile, sandboxed)
+            if "breakdown" in only:
+                await report_breakdown(client, sizes.runs, sizes.repeats, profile)
             if "latency" in only:
                 await report_latency(client, sizes.resumes)
             if "history" in only:
@@ -344,14 +399,102 @@ async def run(sizes: Sizes, only: set[str]) -> None:
                 emit(await web.report(client, sizes.scale, 30 if sizes.repeats > 1 else 10, sizes.resumes))
 
 
-async def report_approval(client: hitl.Client, n: int, repeats: int) -> None:
+async def measured(
+    name: str, measure: Callable[[], Awaitable[float]], n: int, repeats: int, profile: Path | None
+) -> tuple[float, float]:
+    """Median wall ms/run and median CPU ms/run of this process (client and worker; the server
+    is another process), which moves less with the other load on the machine than wall time."""
+    walls, cpus = [], []
+    for r in range(repeats):
+        log(f"approval: {name}, repeat {r + 1}/{repeats}")
+        profiler = cProfile.Profile() if profile and r == 0 else None
+        cpu = time.process_time()
+        if profiler:
+            profiler.enable()
+        walls.append(await measure() / n * 1000)
+        if profiler:
+            profiler.disable()
+        cpus.append((time.process_time() - cpu) / n * 1000)
+        if profiler and profile:
+            profiler.dump_stats(profile / (re.sub(r"\W+", "_", name).strip("_") + ".prof"))
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def load() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+async def report_breakdown(client: hitl.Client, n: int, repeats: int, profile: Path | None) -> None:
+    """The floor with hitl's extras added one at a time, then all of them: what each costs."""
+    temporal = client.temporal
+    spec_bytes, node_bytes = await hitl_sizes(client)
+    rows: list[tuple[str, plain.Extras]] = [
+        ("floor (signal, no extras)", plain.Extras()),
+        ("+ status search attribute (pause, resume, finish)", plain.Extras(status=True)),
+        ("+ hitl's three search attributes", plain.Extras(all_attributes=True)),
+        ("+ summary memo at the pause", plain.Extras(memo=True)),
+        ("+ decision as an update (no validator)", plain.Extras(update=True)),
+        ("+ decision as an update with a validator", plain.Extras(update=True, validator=True)),
+        (f"+ {spec_bytes:,} bytes in the start input (hitl's GraphSpec)", plain.Extras(start_padding=spec_bytes)),
+        (f"+ {node_bytes:,} bytes in each node input (hitl's node task)", plain.Extras(node_input_padding=node_bytes)),
+        ("+ the asking node re-run after the answer", plain.Extras(rerun=True)),
+        ("careful floor (update + validator + status attribute)", CAREFUL),
+        (
+            "all of hitl's extras",
+            plain.Extras(
+                all_attributes=True,
+                memo=True,
+                update=True,
+                validator=True,
+                start_padding=spec_bytes,
+                node_input_padding=node_bytes,
+                rerun=True,
+            ),
+        ),
+    ]
+    results = {}
+    for name, extras in rows:
+        results[name] = await measured(
+            name,
+            lambda e=extras: approval_careful(temporal, e, n),
+            n,
+            repeats,
+            profile,  # type: ignore[misc]
+        )
+    results["hitl, interrupt() in a node"] = await measured(
+        "hitl interrupt", lambda: approval_hitl(client, "bench_approval", n), n, repeats, profile
+    )
+    wall0, cpu0 = results["floor (signal, no extras)"]
+    out = [
+        "",
+        f"### 1b. Cost breakdown (the floor plus one of hitl's extras at a time; {n} runs; median of {repeats}; {load()})",
+        "",
+        "| variant | ms/run | ratio to floor | Python CPU ms/run | CPU ratio |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    out += [f"| {k} | {w:.2f} | {w / wall0:.2f}x | {c:.1f} | {c / cpu0:.2f}x |" for k, (w, c) in results.items()]
+    emit(out)
+
+
+async def report_approval(
+    client: hitl.Client, n: int, repeats: int, profile: Path | None = None, sandboxed: hitl.Client | None = None
+) -> None:
     temporal = client.temporal
     variants: list[tuple[str, Callable[[], Awaitable[float]]]] = [
         (
             "hand-written Temporal workflow (floor)",
             lambda: approval_by_signal(temporal, "plain.Approval", "bench-plain", n),
         ),
+        (
+            "careful hand-written workflow (update + validator + status attribute)",
+            lambda: approval_careful(temporal, CAREFUL, n),
+        ),
         ("hitl, interrupt() in a node", lambda: approval_hitl(client, "bench_approval", n)),
+        *(
+            [("hitl, interrupt() in a node, sandboxed worker", lambda: approval_hitl(sandboxed, "bench_approval", n))]
+            if sandboxed
+            else []
+        ),
         ("hitl, interrupt() in a node, local activities", lambda: approval_hitl(client, "bench_approval_local", n)),
         ("hitl, static breakpoint", lambda: approval_hitl(client, "bench_approval_breakpoint", n, breakpoint=True)),
     ]
@@ -366,21 +509,21 @@ async def report_approval(client: hitl.Client, n: int, repeats: int) -> None:
                 lambda: approval_by_signal(temporal, "bench.LangGraphPluginApproval", "bench-plugin", n),
             ),
         ]
-    results: dict[str, float] = {}
+    results: dict[str, tuple[float, float]] = {}
     for name, measure in variants:
-        times = []
-        for r in range(repeats):
-            log(f"approval: {name}, repeat {r + 1}/{repeats}")
-            times.append(await measure() / n * 1000)
-        results[name] = statistics.median(times)
-    floor = results["hand-written Temporal workflow (floor)"]
+        results[name] = await measured(name, measure, n, repeats, profile)
+    floor, cpu_floor = results["hand-written Temporal workflow (floor)"]
+    careful, _ = results["careful hand-written workflow (update + validator + status attribute)"]
     out = [
-        f"### 1. Approval scenario ({n} runs started, paused, resumed, finished; median of {repeats})",
+        f"### 1. Approval scenario ({n} runs started, paused, resumed, finished; median of {repeats}; {load()})",
         "",
-        "| system | ms/run | ratio to floor |",
-        "|---|---:|---:|",
+        "| system | ms/run | ratio to floor | ratio to careful floor | Python CPU ms/run | CPU ratio to floor |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    out += [f"| {k} | {v:.2f} | {v / floor:.2f}x |" for k, v in results.items()]
+    out += [
+        f"| {k} | {w:.2f} | {w / floor:.2f}x | {w / careful:.2f}x | {c:.1f} | {c / cpu_floor:.2f}x |"
+        for k, (w, c) in results.items()
+    ]
     if not peers:
         out.append("| LangGraph peers | not installed | `pip install -e '.[bench]'` |")
     emit(out)
@@ -423,11 +566,19 @@ def main() -> None:
     parser.add_argument(
         "--only", default=",".join(SECTIONS), help=f"comma-separated sections to run, of {', '.join(SECTIONS)}"
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="write a cProfile of this process (client and in-process worker) per approval variant into DIR",
+    )
     args = parser.parse_args()
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     if not only or not only <= set(SECTIONS):
         parser.error(f"--only takes sections from {', '.join(SECTIONS)}; got {args.only!r}")
-    asyncio.run(run(SMALL if args.small else FULL, only))
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    asyncio.run(run(SMALL if args.small else FULL, only, args.profile))
 
 
 if __name__ == "__main__":

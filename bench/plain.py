@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import activity, workflow
+
+with workflow.unsafe.imports_passed_through():
+    from hitl._protocol import PENDING_NODES, STATUS, WAITING_SINCE
 
 OPTIONS = {"start_to_close_timeout": timedelta(seconds=30)}
 
@@ -86,5 +90,96 @@ class PlainStepper:
         return self.i
 
 
-ACTIVITIES = [write_draft, publish, step]
-WORKFLOWS = [PlainApproval, PlainStepper]
+@activity.defn(name="plain.node")
+async def node(state: dict) -> str:
+    """A node that reads the state (`pad` stands for the keys it does not need) and writes one value."""
+    return f"A short announcement about {state['topic']}." if "draft" not in state else "published"
+
+
+@dataclass
+class Extras:
+    """What hitl does on top of the floor, each switchable, so a cost breakdown can add one at a time."""
+
+    status: bool = False
+    """Upsert HitlStatus at pause, resume and finish (what an inbox filters on)."""
+    all_attributes: bool = False
+    """Also HitlPendingNodes and HitlWaitingSince, as hitl upserts them."""
+    memo: bool = False
+    """Upsert a summary memo at each pause (what an inbox shows without a query)."""
+    update: bool = False
+    """The decision arrives as an update (the caller hears back), not a signal."""
+    validator: bool = False
+    """The update has a validator (a refused decision writes nothing)."""
+    start_padding: int = 0
+    """Bytes the starter sends besides the topic (hitl's GraphSpec); read by the bench, not the workflow."""
+    node_input_padding: int = 0
+    """Bytes carried in every activity input (hitl sends the state a node reads)."""
+    rerun: bool = False
+    """Run a third activity after the answer (interrupt() re-runs its node)."""
+
+
+@workflow.defn(name="plain.Careful")
+class CarefulApproval:
+    """The floor with any of `Extras` switched on: with update, validator and status it is
+    what a careful Temporal user would write for an inbox (the second floor)."""
+
+    def __init__(self) -> None:
+        self.decision: str | None = None
+        self.waiting = False
+
+    @workflow.run
+    async def run(self, topic: str, extras: Extras, spec: str) -> dict:
+        """`spec` stands for hitl's GraphSpec: carried in the start input, never read."""
+        pad = "x" * extras.node_input_padding
+        draft = await workflow.execute_activity(node, {"topic": topic, "pad": pad}, **OPTIONS)
+        self._mark(extras, "interrupted", pause=True)
+        self.waiting = True
+        await workflow.wait_condition(lambda: self.decision is not None)
+        self.waiting = False
+        self._mark(extras, "running")
+        state = {"topic": topic, "draft": draft, "pad": pad}
+        if extras.rerun:
+            await workflow.execute_activity(node, state, **OPTIONS)
+        status = await workflow.execute_activity(node, state, **OPTIONS)
+        self._mark(extras, "completed")
+        return {"topic": topic, "draft": draft, "status": status}
+
+    def _mark(self, extras: Extras, status: str, pause: bool = False) -> None:
+        if extras.status or extras.all_attributes:
+            updates = [STATUS.value_set(status)]
+            if extras.all_attributes:
+                updates.append(PENDING_NODES.value_set(["review"] if pause else []))
+                if pause:
+                    updates.append(WAITING_SINCE.value_set(workflow.now()))
+                else:
+                    updates.append(WAITING_SINCE.value_unset())
+            workflow.upsert_search_attributes(updates)
+        if extras.memo and pause:
+            workflow.upsert_memo({"hitl_pending": {"node": "review", "question": {"draft": "..."}}})
+
+    @workflow.signal
+    def decide(self, decision: str) -> None:
+        self.decision = decision
+
+    @workflow.update
+    async def decide_update(self, decision: str) -> str:
+        self.decision = decision
+        return decision
+
+    @decide_update.validator
+    def _valid(self, decision: str) -> None:
+        if not self.waiting or decision not in ("approve", "reject"):
+            raise ValueError(f"cannot take {decision!r} now")
+
+    @workflow.update(name="decide_unvalidated")
+    async def decide_unvalidated(self, decision: str) -> str:
+        self.decision = decision
+        return decision
+
+    @workflow.query
+    def is_waiting(self) -> bool:
+        return self.waiting
+
+
+ACTIVITIES = [write_draft, publish, step, node]
+WORKFLOWS = [PlainApproval, PlainStepper, CarefulApproval]
