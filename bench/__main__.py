@@ -509,6 +509,10 @@ async def report_approval(
                 lambda: approval_by_signal(temporal, "bench.LangGraphPluginApproval", "bench-plugin", n),
             ),
         ]
+    log("approval: warming up (the first runs on a fresh server cost more, whichever row comes first)")
+    await approval_by_signal(temporal, "plain.Approval", "bench-plain", 5)
+    await approval_careful(temporal, CAREFUL, 5)
+    await approval_hitl(client, "bench_approval", 5)
     results: dict[str, tuple[float, float]] = {}
     for name, measure in variants:
         results[name] = await measured(name, measure, n, repeats, profile)

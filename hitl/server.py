@@ -108,6 +108,11 @@ class DevServer:
             str(self.ui_port),
             "--log-level",
             "warn",
+            # A worker that schedules an activity on its own task queue gets it back in the same
+            # response, saving a task-queue round trip per node (Temporal SDKs ask for it by default;
+            # the server must allow it). A cluster sets this in its dynamic config.
+            "--dynamic-config-value",
+            "system.enableActivityEagerExecution=true",
         ]
         for key in (*SEARCH_ATTRIBUTES, *OPTIONAL_SEARCH_ATTRIBUTES):
             args += ["--search-attribute", f"{key.name}={SEARCH_ATTRIBUTE_TYPES[key.indexed_value_type]}"]
