@@ -8,15 +8,18 @@ run's whole life: a paused run keeps its shape across deploys.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any, Literal
 
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
-from hitl.types import Checkpoint, Decision, Interrupt, Refusal, StateSnapshot
+from hitl._limits import KEEP_DECISIONS
+from hitl.types import Checkpoint, Decision, Interrupt, Refusal, RunStatus, StateSnapshot
 
 WORKFLOW_NAME = "hitl.Graph"
 ROUTE_ACTIVITY = "hitl.route"
@@ -48,7 +51,7 @@ DEADLINE_EXPIRED = {"__hitl__": "deadline_expired"}
 ReducerKind = Literal["last_value", "add", "add_messages", "custom"]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class RetrySpec:
     """A Temporal retry policy in JSON-friendly form."""
 
@@ -59,7 +62,7 @@ class RetrySpec:
     non_retryable_error_types: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class NodeSpec:
     """One node as the workflow sees it: a name and how to run its activity."""
 
@@ -73,7 +76,7 @@ class NodeSpec:
     subgraph: GraphSpec | None = None
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class EdgeSpec:
     """`sources -> target`; more than one source is a join (waits for all)."""
 
@@ -81,7 +84,7 @@ class EdgeSpec:
     target: str
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ChannelSpec:
     """One state key: how writes combine, its starting value, its JSON Schema."""
 
@@ -92,7 +95,7 @@ class ChannelSpec:
     json_schema: dict[str, Any] | None = None
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class GraphSpec:
     """A compiled graph's topology, captured when a run starts."""
 
@@ -116,7 +119,7 @@ class GraphSpec:
         return [n.name for n in self.nodes]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ForkFrom:
     """Start a run from another run's checkpoint instead of from input.
 
@@ -132,7 +135,7 @@ class ForkFrom:
     sends: list[SendPacket] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ParentRef:
     """A subgraph's run knows its parent run, to report its questions there."""
 
@@ -140,7 +143,7 @@ class ParentRef:
     node: str
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ChildPaused:
     """Signal from a subgraph's run to its parent: these questions are pending."""
 
@@ -159,42 +162,122 @@ class SendPacket:
     arg: Any = None
 
 
-@dataclass
-class CarriedTask:
-    """A task of the pending step, carried across continue-as-new."""
+class Phase(str, Enum):
+    """Where a run is in its life. The status users see follows from it (`Phase.status`).
+
+    A run walks steps (RUNNING), stops for a person (BEFORE, AFTER, ASKING), goes on
+    once released (RESUMED: the paused step runs now without stopping at its
+    breakpoint again), and ends one of three ways.
+    """
+
+    RUNNING = "running"
+    RESUMED = "resumed"
+    BEFORE = "before"
+    AFTER = "after"
+    ASKING = "interrupt"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def paused(self) -> bool:
+        return self in (Phase.BEFORE, Phase.AFTER, Phase.ASKING)
+
+    @property
+    def status(self) -> RunStatus:
+        return _STATUS[self]
+
+    @property
+    def breakpoint(self) -> Literal["before", "after"] | None:
+        return "before" if self is Phase.BEFORE else "after" if self is Phase.AFTER else None
+
+
+_STATUS: dict[Phase, RunStatus] = {
+    Phase.RUNNING: "running",
+    Phase.RESUMED: "running",
+    Phase.BEFORE: "interrupted",
+    Phase.AFTER: "interrupted",
+    Phase.ASKING: "interrupted",
+    Phase.COMPLETED: "completed",
+    Phase.FAILED: "failed",
+    Phase.CANCELLED: "cancelled",
+}
+
+
+@dataclass(kw_only=True)
+class PendingTask:
+    """One node of the pending step: its answers so far, its result, or its open questions.
+
+    Part of `RunState`, so it is mutable; what runs it (an asyncio task, a
+    subgraph's run id) belongs to one execution and is kept by the workflow.
+    """
 
     node: str
-    resumes: list[Any]
-    result: NodeResult | None
-    interrupts: list[Interrupt]
-    defaults: dict[str, InterruptRequest]
+    resumes: list[Any] = field(default_factory=list)
+    result: NodeResult | None = None
+    interrupts: list[Interrupt] = field(default_factory=list)
+    defaults: dict[str, InterruptRequest] = field(default_factory=dict)
     push: int | None = None
+    """For a task made by a Send: its place among the step's Sends (`RunState.sends`)."""
+
+    @property
+    def settled(self) -> bool:
+        """Done, or waiting for a person (a subgraph waits while its run goes on)."""
+        return self.result is not None or bool(self.interrupts)
 
 
-@dataclass
-class Carry:
-    """Everything a run needs to go on in a fresh history (continue-as-new)."""
+@dataclass(kw_only=True)
+class RunState:
+    """Everything a run is, and exactly what it carries into a fresh history (continue-as-new).
 
-    values: dict[str, Any]
-    step: int
-    next: list[str]
-    tasks: list[CarriedTask]
-    barriers: dict[str, list[str]]
-    checkpoints: list[Checkpoint]
-    decisions: list[Decision]
-    unrecorded: list[Decision]
-    skip_before: bool
+    The JSON field names are those of the older `Carry`, so a carry written by an
+    older worker decodes into this class and the other way round. `skip_before`
+    is that older name for `Phase.RESUMED`: kept in step with `phase` so both
+    kinds of worker read a carry alike.
+    """
+
     created_at: datetime
-    generation: int
+    values: dict[str, Any] = field(default_factory=dict)
+    step: int = 0
+    next: list[str] = field(default_factory=list)
+    tasks: list[PendingTask] = field(default_factory=list)
+    barriers: dict[str, list[str]] = field(default_factory=dict)
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    """The newest decisions, for `get_state()` (the checkpoints hold all of them)."""
+    unrecorded: list[Decision] = field(default_factory=list)
+    """Decisions since the last checkpoint: the next checkpoint takes them."""
+    phase: Phase = Phase.RUNNING
+    skip_before: bool = False
+    generation: int = 0
+    """How many histories this run had before the current one (continue-as-new hand-overs)."""
     guard: list[list[str]] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
     requests: dict[str, str] = field(default_factory=dict)
+    """Request id -> the decision's digest, who and when: a resend applies once, a reuse is refused."""
     retired: dict[str, str] = field(default_factory=dict)
+    """Interrupt id -> why it is no longer pending, to tell whoever answers it late."""
     held: list[ResumeRequest] = field(default_factory=list)
+    """Decisions sent as signals, waiting for the next pause."""
     sends: list[SendPacket] = field(default_factory=list)
+    """The step's tasks made by Send, beside the nodes in `next`."""
+
+    def __post_init__(self) -> None:
+        if self.skip_before and self.phase is Phase.RUNNING:  # a carry from an older worker
+            self.phase = Phase.RESUMED
+
+    def carried(self) -> RunState:
+        """The state as it travels: checkpoints without their state copies (the newest is `values`)."""
+        return dataclasses.replace(
+            self,
+            checkpoints=[dataclasses.replace(c, values=None, sends=[]) for c in self.checkpoints],
+            decisions=self.decisions[-KEEP_DECISIONS:],
+            skip_before=self.phase is Phase.RESUMED,
+            generation=self.generation + 1,
+        )
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class RunInput:
     """The workflow's argument."""
 
@@ -207,11 +290,11 @@ class RunInput:
     fork: ForkFrom | None = None
     index_reviewers: bool = False
     parent: ParentRef | None = None
-    carry: Carry | None = None
+    carry: RunState | None = None
     max_history_events: int = 5000
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class NodeTask:
     """The node activity's argument: which node, on what state, with what answers."""
 
@@ -225,7 +308,7 @@ class NodeTask:
     (its routers still read the state, as LangGraph's do)."""
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class InterruptRequest:
     """A node asked a person something: the `index`-th interrupt() call of the node."""
 
@@ -238,7 +321,7 @@ class InterruptRequest:
     default: Any = None
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class NodeResult:
     """What a node activity returns: its update and where to go, or a question."""
 
@@ -253,7 +336,7 @@ Route = str | SendPacket
 """Where a router leads: a node name, or a task made by `Send` (the ROUTE activity returns a list)."""
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class RouteTask:
     """Evaluate a node's conditional edges on a given state (no node run)."""
 
@@ -262,7 +345,7 @@ class RouteTask:
     state: dict[str, Any]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ReduceTask:
     """Apply writes to keys whose reducer is user code (runs as an activity)."""
 
@@ -271,7 +354,7 @@ class ReduceTask:
     writes: list[dict[str, Any]]
 
 
-@dataclass(kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ResumeRequest:
     """A person's answer to a paused run (Temporal update or signal payload).
 
@@ -290,7 +373,7 @@ class ResumeRequest:
     request_id: str | None = None
 
 
-@dataclass(kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class UpdateStateRequest:
     """A person's edit of a paused run's state."""
 
@@ -301,7 +384,7 @@ class UpdateStateRequest:
     request_id: str | None = None
 
 
-@dataclass(kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class CancelRequest:
     """A person ends a run. Goes through the same checks as every other decision."""
 
@@ -311,7 +394,7 @@ class CancelRequest:
     request_id: str | None = None
 
 
-@dataclass(kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class HistoryPage:
     """Which checkpoints `get_state_history` returns: newest first, steps below `before`."""
 
@@ -332,7 +415,7 @@ def request_digest(req: Request) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class NotifyTask:
     """The notification activity's argument: a run just paused."""
 

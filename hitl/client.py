@@ -287,10 +287,10 @@ class Client:
             search_attributes=await self.search_attributes_registered(),
             index_reviewers=await self.reviewers_indexed(),
             fork=ForkFrom(
-                run_id,
-                checkpoint.step,
-                checkpoint.values,
-                checkpoint.next,
+                run_id=run_id,
+                step=checkpoint.step,
+                values=checkpoint.values,
+                next=checkpoint.next,
                 guard=guard,
                 sends=[SendPacket(node=s.node, arg=s.arg) for s in checkpoint.sends],
             ),
@@ -525,7 +525,7 @@ class Run:
                 await self.send_resume(
                     value, map=map, update=update, goto=goto, identity=identity, roles=roles, request_id=request_id
                 )
-                return Queued(self.run_id)
+                return Queued(run_id=self.run_id)
         snapshot = await self._update("resume", req, "the decision")
         if wait and snapshot.status == "running":  # the run moved to a fresh history meanwhile
             snapshot = await self.wait()

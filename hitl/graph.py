@@ -8,6 +8,7 @@ only ever sees names.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import inspect
 import warnings
@@ -272,13 +273,12 @@ class CompiledGraph:
         for node in self.nodes.values():
             sub = node.subgraph.spec() if node.subgraph else None
             if sub is not None:  # a subgraph's questions surface on the parent; its breakpoints do not
-                sub.interrupt_before, sub.interrupt_after = [], []
-            spec = NodeSpec(**{**node.spec.__dict__, "has_router": node.name in self.branches, "subgraph": sub})
-            nodes.append(spec)
+                sub = dataclasses.replace(sub, interrupt_before=[], interrupt_after=[])
+            nodes.append(dataclasses.replace(node.spec, has_router=node.name in self.branches, subgraph=sub))
         return GraphSpec(
             name=self.name,
             nodes=nodes,
-            edges=[EdgeSpec(list(e.sources), e.target) for e in self.edges],
+            edges=[EdgeSpec(sources=list(e.sources), target=e.target) for e in self.edges],
             channels=self.schema.specs(),
             start_has_router=START in self.branches,
             interrupt_before=list(self.interrupt_before),

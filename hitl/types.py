@@ -44,7 +44,7 @@ DecisionKind = Literal["resume", "update_state", "goto", "deadline", "cancel", "
 """What a person (or a deadline) did to a run."""
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Command:
     """Steer a run: as a node's return value, or as the input of `resume()`.
 
@@ -64,7 +64,7 @@ class Command:
     resume: Any = None
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Interrupt:
     """A question a node asked a person with `interrupt(value)`.
 
@@ -83,7 +83,7 @@ class Interrupt:
     deadline: datetime | None = None
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Decision:
     """One human decision applied to a run: who, when, what.
 
@@ -103,7 +103,7 @@ class Decision:
     request_id: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Refusal:
     """A decision the run refused after it was sent (a signal cannot be refused up front).
 
@@ -118,7 +118,7 @@ class Refusal:
     request_id: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Checkpoint:
     """The state after one step of a run, as `get_state_history()` lists it.
 
@@ -142,7 +142,7 @@ class Checkpoint:
     """The step's tasks made by `Send` (their nodes lead `next`), so a fork runs them with their args."""
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class StateSnapshot:
     """What `run.get_state()` returns: a run's state as the workflow holds it.
 
@@ -169,7 +169,7 @@ class StateSnapshot:
     guarded_by: list[list[str]] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Queued:
     """What `Run.resume(..., queue=True)` returns when no worker is up: the decision is a
     signal in the run's history, applied when a worker is back."""

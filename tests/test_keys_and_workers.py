@@ -342,7 +342,7 @@ async def test_no_worker_refuses_within_seconds_and_writes_nothing(client: hitl.
     assert await event_count(client, run.run_id) == before
     queued = await _cli(client, bare.task_queue, "resume", run.run_id, "--value", '"approve"', "--queue")
     assert queued.code == 0, queued.err
-    assert queued.out.strip() == str(Queued(run.run_id))
+    assert queued.out.strip() == str(Queued(run_id=run.run_id))
     assert queued.out.startswith(
         f"accepted: run {run.run_id} has no worker right now; the decision is queued in its history"
     )

@@ -1,8 +1,9 @@
 """Is a human decision acceptable right now? Pure checks, one clear line when not.
 
 The workflow calls these from its update validators, so a refused decision
-never reaches the run's history, and again in the handlers, in case two
-decisions raced past validation together. Signals cannot be refused up front:
+never reaches the run's history, and again in the handlers (what replay runs,
+and once more when a decision's turn comes after others: see "decisions" in
+workflows/graph_workflow.py). Signals cannot be refused up front:
 the workflow runs the same checks when it applies a signal and records a
 refusal on the run instead of applying it.
 
@@ -26,13 +27,12 @@ with workflow.unsafe.imports_passed_through():
     from hitl.types import Interrupt
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunView:
     """What the checks need to know about a run at the moment a decision arrives."""
 
     spec: GraphSpec
     status: str
-    busy: bool
     pause: str | None
     next: list[str]
     pending: list[Interrupt]
@@ -92,9 +92,7 @@ def already_applied(view: RunView, req: Request) -> bool:
 
 
 def check_open(view: RunView, *, paused: bool = True) -> None:
-    """A decision needs a run that is not busy applying another one, and (mostly) paused."""
-    if view.busy:
-        reject("run is applying another decision; send this one again once it is done")
+    """A decision needs a run that has not ended, and (but for a cancel) a paused one."""
     if view.status not in ("interrupted", "running") or (paused and view.status != "interrupted"):
         last = next(reversed(view.retired.items()), None)
         why = f" (its last question, interrupt {last[0]}, was {last[1]})" if last else ""

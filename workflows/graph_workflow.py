@@ -49,33 +49,32 @@ with workflow.unsafe.imports_passed_through():
         WAITING_SINCE,
         WORKFLOW_NAME,
         CancelRequest,
-        CarriedTask,
-        Carry,
         ChildPaused,
         GraphSpec,
         HistoryPage,
-        InterruptRequest,
         NodeResult,
         NodeTask,
         NotifyTask,
         ParentRef,
+        PendingTask,
+        Phase,
         ReduceTask,
         Request,
         ResumeRequest,
         Route,
         RouteTask,
         RunInput,
-        SendPacket,
+        RunState,
         UpdateStateRequest,
         request_digest,
         retry_policy_kwargs,
     )
     from hitl._reducers import WriteConflict, apply_builtin_writes, initial_values
-    from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, RunStatus, Send, StateSnapshot
+    from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, Send, StateSnapshot
     from workflows import checks, topology
 
-PauseKind = Literal["before", "after", "interrupt"]
 T = TypeVar("T")
+R = TypeVar("R", ResumeRequest, UpdateStateRequest, CancelRequest)
 KEEP_CHECKPOINTS = 200
 """Checkpoints a run keeps in memory (and carries across continue-as-new, without their state copies)."""
 KEEP_REFUSALS = 20
@@ -97,28 +96,35 @@ NOTHING_NEXT_ENDS = "hitl-nothing-next-ends"
 the last node, update_state(as_node=...) leading to END)."""
 
 
-@dataclass
-class _Task:
-    """One node's execution in the pending step."""
+@dataclass(kw_only=True)
+class _Execution:
+    """What belongs to this execution only and never travels with the run (see `RunState` for what does).
 
-    node: str
-    resumes: list[Any] = field(default_factory=list)
-    result: NodeResult | None = None
-    interrupts: list[Interrupt] = field(default_factory=list)
-    defaults: dict[str, InterruptRequest] = field(default_factory=dict)
-    runner: asyncio.Task[None] | None = None
-    child_id: str | None = None
-    push: int | None = None
-    """For a task made by a Send: its place among the step's Sends (`GraphWorkflow.sends`)."""
+    Rebuilt empty by every continue-as-new: a hand-over happens only between
+    steps, with nothing running, no decision being applied and no caller left waiting.
+    """
 
-    @property
-    def key(self) -> str:
-        return topology.task_key(self.node, self.push)
-
-    @property
-    def settled(self) -> bool:
-        """Done, or waiting for a person (a subgraph waits while its run goes on)."""
-        return self.result is not None or bool(self.interrupts)
+    runners: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    """The asyncio task running each task of the pending step that still runs, by the `PendingTask`'s id()
+    (a step made anew gets new task objects, so a cancelled runner never stands for a new one)."""
+    children: dict[int, str] = field(default_factory=dict)
+    """The run id of the subgraph's run, for each task of the pending step that is one, by id() as above."""
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Decisions take turns: one is applied at a time, in the order they were accepted."""
+    stops: int = 0
+    """Times the run stopped where a waiting `resume()` returns: a pause, its end, or a hand-over."""
+    failure: _StepFailed | None = None
+    cancelled_by: str | None = None
+    error: str | None = None
+    updated_at: datetime
+    paused_at: datetime | None = None
+    history_length: int = 0
+    """The history length last reported by Temporal, and the local-activity markers written since."""
+    markers_since: int = 0
+    summary: str = ""
+    """The pending-questions memo as last written (written again only when it changes)."""
+    state_bytes: int = 0
+    checkpoint_bytes: list[int] = field(default_factory=list)
 
 
 class _StepFailed(Exception):
@@ -131,94 +137,64 @@ class _Cancelled(Exception):
 
 @workflow.defn(name=WORKFLOW_NAME)
 class GraphWorkflow:
+    """Walks one run's graph. `self.state` is the run; `self.live` this execution's bookkeeping."""
+
     @workflow.init
     def __init__(self, inp: RunInput) -> None:
+        self.inp = inp
         self.spec = inp.graph
-        self.identity = inp.identity
-        self.parent = inp.parent
         self.before = inp.interrupt_before if inp.interrupt_before is not None else inp.graph.interrupt_before
         self.after = inp.interrupt_after if inp.interrupt_after is not None else inp.graph.interrupt_after
-        self.use_search_attributes = inp.search_attributes
-        self.index_reviewers = inp.index_reviewers
-        self.values: dict[str, Any] = {}
-        self.step = 0
-        self.status: RunStatus = "running"
-        self.next: list[str] = []
-        self.sends: list[SendPacket] = []  # the step's tasks made by Send, beside the nodes in `next`
-        self.tasks: list[_Task] = []
-        self.barriers: dict[str, list[str]] = {}
-        self.checkpoints: list[Checkpoint] = []
-        self.decisions: list[Decision] = []
-        self.unrecorded: list[Decision] = []
-        self.pause: PauseKind | None = None
-        self.skip_before = False
-        self.resumed = False
-        self.busy = False
-        self.pauses = 0
-        self.failure: _StepFailed | None = None
-        self.error: str | None = None
-        self.created_at = workflow.now()
-        self.updated_at = self.created_at
-        self.paused_at: datetime | None = None
-        self.generation = 0
-        self.handing_over = False
-        self.seen_length = 0
-        self.unseen_markers = 0
-        self.summary = ""
-        self.guard: list[list[str]] = []
-        self.refused: list[Refusal] = []
-        self.requests: dict[str, str] = {}
-        self.retired: dict[str, str] = {}
-        self.held: list[ResumeRequest] = []
-        self.cancelled_by: str | None = None
-        self.state_bytes = 0
-        self.checkpoint_bytes: list[int] = []
-        if inp.carry is not None:
-            self._restore(inp.carry)
+        self.live = _Execution(updated_at=workflow.now())
+        if inp.carry is None:
+            self.state = RunState(created_at=workflow.now())
+        else:
+            self.state = inp.carry
+            self._restored()
 
     # ----------------------------------------------------------------- the run
 
     @workflow.run
     async def run(self, inp: RunInput) -> dict[str, Any]:
+        ended = Phase.COMPLETED
         try:
             if inp.carry is None:
                 await self._begin(inp)
-            while self.next or self.sends:
+            while self.state.next or self.state.sends:
                 if self._history_full(inp):
                     await self._hand_over(inp)
                 await self._superstep()
-            self.status = "completed"
         except _StepFailed as e:
-            self.status, self.error = "failed", str(e)
+            ended, self.live.error = Phase.FAILED, str(e)
         except _Cancelled:
             self._drop_tasks()
-            self.status, self.error = "cancelled", self.cancelled_by
+            ended, self.live.error = Phase.CANCELLED, self.live.cancelled_by
         except (asyncio.CancelledError, CancelledError):
-            self.status = "cancelled"
-            self._finish()
+            self._finish(Phase.CANCELLED)
             raise
-        self._finish()
+        self._finish(ended)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        if self.status == "failed":
-            raise ApplicationError(self.error or "run failed", type="RunFailed", non_retryable=True)
-        if self.status == "cancelled":
-            raise ApplicationError(self.error or "run cancelled", type="RunCancelled", non_retryable=True)
-        return self.values
+        if self.state.phase is Phase.FAILED:
+            raise ApplicationError(self.live.error or "run failed", type="RunFailed", non_retryable=True)
+        if self.state.phase is Phase.CANCELLED:
+            raise ApplicationError(self.live.error or "run cancelled", type="RunCancelled", non_retryable=True)
+        return self.state.values
 
     async def _begin(self, inp: RunInput) -> None:
+        run = self.state
         if inp.fork is not None:
-            self.values, self.step = dict(inp.fork.values), inp.fork.step
-            self.sends = list(inp.fork.sends)
-            self.next = topology.pulled(inp.fork.next, self.sends)
-            self.guard = [list(g) for g in inp.fork.guard]
-            self.state_bytes = json_size(self.values)
+            run.values, run.step = dict(inp.fork.values), inp.fork.step
+            run.sends = list(inp.fork.sends)
+            run.next = topology.pulled(inp.fork.next, run.sends)
+            run.guard = [list(g) for g in inp.fork.guard]
+            self.live.state_bytes = json_size(run.values)
             where = f"{inp.fork.run_id}@{inp.fork.step}"
-            self._decide(
+            self._log(
                 Decision(
                     kind="fork",
                     identity=inp.identity,
                     at=workflow.now(),
-                    step=self.step,
+                    step=run.step,
                     value=clip(inp.input or None),
                     node=where,
                 )
@@ -228,10 +204,10 @@ class GraphWorkflow:
                 await self._write([inp.input])
                 self._checkpoint("update", writes={"__fork__": inp.input})
             return
-        self.values = initial_values(self.spec.channels)
+        run.values = initial_values(self.spec.channels)
         await self._write([inp.input])
         routed, sends = topology.split_routes(await self._route("__start__") if self.spec.start_has_router else [])
-        self.next, self.sends = topology.entry_nodes(self.spec, routed), sends
+        run.next, run.sends = topology.entry_nodes(self.spec, routed), sends
         self._checkpoint("input", writes={"__input__": inp.input})
 
     # ------------------------------------------------------ continue-as-new
@@ -244,103 +220,83 @@ class GraphWorkflow:
         """
         info = workflow.info()
         length = info.get_current_history_length()
-        if length != self.seen_length:
-            self.seen_length, self.unseen_markers = length, 0
-        full = length + self.unseen_markers >= inp.max_history_events or info.is_continue_as_new_suggested()
-        return full and all(t.runner is None for t in self.tasks)
+        if length != self.live.history_length:
+            self.live.history_length, self.live.markers_since = length, 0
+        full = length + self.live.markers_since >= inp.max_history_events or info.is_continue_as_new_suggested()
+        return full and all(id(t) not in self.live.runners for t in self.state.tasks)
 
     async def _hand_over(self, inp: RunInput) -> None:
-        """Continue as new, carrying state, step count, pending questions and decisions.
+        """Continue as new, carrying the run's state (`RunState.carried`).
 
         Checkpoints travel without their state copies (the newest one is the
         current state), so the carry stays well under Temporal's payload limit;
         should it not, the run stays in this history a while longer.
         """
-        if json_size(dataclasses.asdict(self._carry())) > MAX_PAYLOAD_BYTES * 0.9:
+        if json_size(dataclasses.asdict(self.state.carried())) > MAX_PAYLOAD_BYTES * 0.9:
             workflow.logger.warning("run %s stays in its history: its carry is too large", workflow.info().workflow_id)
             return
-        self.handing_over = True  # waiting resume() calls return now; clients poll on
+        self.live.stops += 1  # waiting resume() calls return now; clients poll on
         await workflow.wait_condition(workflow.all_handlers_finished)
-        workflow.continue_as_new(dataclasses.replace(inp, input={}, fork=None, carry=self._carry()))
+        workflow.continue_as_new(dataclasses.replace(inp, input={}, fork=None, carry=self.state.carried()))
 
-    def _carry(self) -> Carry:
-        return Carry(
-            values=self.values,
-            step=self.step,
-            next=self.next,
-            tasks=[CarriedTask(t.node, t.resumes, t.result, t.interrupts, t.defaults, push=t.push) for t in self.tasks],
-            barriers=self.barriers,
-            checkpoints=[dataclasses.replace(c, values=None, sends=[]) for c in self.checkpoints],
-            decisions=self.decisions[-KEEP_DECISIONS:],
-            unrecorded=self.unrecorded,
-            skip_before=self.skip_before,
-            created_at=self.created_at,
-            generation=self.generation + 1,
-            guard=self.guard,
-            refused=self.refused,
-            requests=self.requests,
-            retired=self.retired,
-            held=self.held,
-            sends=self.sends,
+    def _restored(self) -> None:
+        """Rebuild what is derived from a carried state: the newest checkpoint's values, the size caches."""
+        run = self.state
+        if run.checkpoints and run.checkpoints[-1].values is None:
+            run.checkpoints[-1] = dataclasses.replace(run.checkpoints[-1], values=dict(run.values))
+        self.live.state_bytes = json_size(run.values)
+        self.live.checkpoint_bytes = (
+            [0] * (len(run.checkpoints) - 1) + [self.live.state_bytes] if run.checkpoints else []
         )
-
-    def _restore(self, carry: Carry) -> None:
-        self.values, self.step, self.next = carry.values, carry.step, carry.next
-        self.tasks = [_Task(t.node, t.resumes, t.result, t.interrupts, t.defaults, push=t.push) for t in carry.tasks]
-        self.sends = carry.sends
-        self.barriers, self.checkpoints = carry.barriers, carry.checkpoints
-        if self.checkpoints and self.checkpoints[-1].values is None:
-            self.checkpoints[-1].values = dict(self.values)  # the newest checkpoint is the current state
-        self.state_bytes = json_size(self.values)
-        self.checkpoint_bytes = [0] * (len(self.checkpoints) - 1) + [self.state_bytes] if self.checkpoints else []
-        self.decisions, self.unrecorded = carry.decisions, carry.unrecorded
-        self.skip_before, self.created_at, self.generation = carry.skip_before, carry.created_at, carry.generation
-        self.guard, self.refused, self.requests = carry.guard, carry.refused, carry.requests
-        self.retired, self.held = carry.retired, carry.held
 
     async def _superstep(self) -> None:
         """Run the pending step to its end, pausing as often as people are asked."""
-        if not self.skip_before and topology.matches(self.before, topology.step_names(self.next, self.sends)):
-            await self._pause("before")
+        run = self.state
+        if run.phase is not Phase.RESUMED and topology.matches(self.before, topology.step_names(run.next, run.sends)):
+            await self._pause(Phase.BEFORE)
             return
-        self.skip_before = False
-        keys = topology.step_keys(self.next, self.sends)
-        if [t.key for t in self.tasks] != keys:
+        run.phase = Phase.RUNNING
+        keys = topology.step_keys(run.next, run.sends)
+        if [_key(t) for t in run.tasks] != keys:
             # Tasks of the step that are still in it stay (a goto added nodes to a waiting step);
             # a step made anew (goto of old runs, as_node) had its tasks dropped already.
-            kept = {t.key: t for t in self.tasks if t.key in keys}
-            for task in self.tasks:
-                if task.key not in kept and task.runner is not None:
-                    task.runner.cancel()
-            pushed = [_Task(s.node, push=i) for i, s in enumerate(self.sends)]
-            self.tasks = [kept.get(n) or _Task(n) for n in self.next] + [kept.get(t.key) or t for t in pushed]
-        for task in self.tasks:
-            if not task.settled and task.runner is None:
-                task.runner = asyncio.create_task(self._run_task(task))
+            kept = {_key(t): t for t in run.tasks if _key(t) in keys}
+            for task in run.tasks:
+                if _key(task) not in kept:
+                    self._stop(task)
+            pushed = [PendingTask(node=s.node, push=i) for i, s in enumerate(run.sends)]
+            run.tasks = [kept.get(n) or PendingTask(node=n) for n in run.next] + [
+                kept.get(_key(t)) or t for t in pushed
+            ]
+        for task in run.tasks:
+            if not task.settled and id(task) not in self.live.runners:
+                self.live.runners[id(task)] = asyncio.create_task(self._run_task(task))
         await workflow.wait_condition(
-            lambda: self.failure is not None or self.cancelled_by is not None or all(t.settled for t in self.tasks)
+            lambda: (
+                self.live.failure is not None or self.live.cancelled_by is not None or all(t.settled for t in run.tasks)
+            )
         )
-        if self.cancelled_by is not None:
+        if self.live.cancelled_by is not None:
             raise _Cancelled()
-        if self.failure is not None:
-            raise self.failure
-        if any(t.result is None for t in self.tasks):
-            await self._pause("interrupt")
+        if self.live.failure is not None:
+            raise self.live.failure
+        if any(t.result is None for t in run.tasks):
+            await self._pause(Phase.ASKING)
             return
-        ran, self.tasks = self.tasks, []
-        writes = {t.key: t.result.writes for t in ran if t.result and t.result.writes}
+        ran, run.tasks = run.tasks, []
+        writes = {_key(t): t.result.writes for t in ran if t.result and t.result.writes}
         await self._write(list(writes.values()))
         routed = [g for t in ran if t.result for g in t.result.goto]
-        self.next = topology.successors(self.spec, [t.node for t in ran], routed, self.barriers)
-        self.sends = [s for t in ran if t.result for s in t.result.sends]
-        self.step += 1
+        run.next = topology.successors(self.spec, [t.node for t in ran], routed, run.barriers)
+        run.sends = [s for t in ran if t.result for s in t.result.sends]
+        run.step += 1
         self._checkpoint("loop", writes=writes)
         if topology.matches(self.after, [t.node for t in ran]) and (
-            self.next or self.sends or not workflow.patched(NOTHING_NEXT_ENDS)
+            run.next or run.sends or not workflow.patched(NOTHING_NEXT_ENDS)
         ):
-            await self._pause("after")
+            await self._pause(Phase.AFTER)
 
-    async def _run_task(self, task: _Task) -> None:
+    async def _run_task(self, task: PendingTask) -> None:
         try:
             node = self.spec.node(task.node)
             if node.subgraph is not None:
@@ -348,22 +304,37 @@ class GraphWorkflow:
             else:
                 await self._execute(task)
         except _StepFailed as e:
-            self.failure = self.failure or e
+            self.live.failure = self.live.failure or e
         finally:
-            task.runner = None
+            self.live.runners.pop(id(task), None)
+            self.live.children.pop(id(task), None)
 
     def _drop_tasks(self) -> None:
         """The paused step is replaced (goto, update_state as_node): stop what still runs."""
-        for task in self.tasks:
-            if task.runner is not None:
-                task.runner.cancel()
-        self.tasks = []
+        for task in self.state.tasks:
+            self._stop(task)
+        self.state.tasks = []
 
-    async def _execute(self, task: _Task) -> None:
+    def _stop(self, task: PendingTask) -> None:
+        """Cancel what runs a dropped task and forget it at once (a runner cancelled before it started
+        never reaches its own clean-up)."""
+        runner = self.live.runners.pop(id(task), None)
+        self.live.children.pop(id(task), None)
+        if runner is not None:
+            runner.cancel()
+
+    async def _execute(self, task: PendingTask) -> None:
         node = self.spec.node(task.node)
-        send = self.sends[task.push] if task.push is not None else None
-        arg = NodeTask(self.spec.name, task.node, self.step, self.values, list(task.resumes), send=send)
-        size = self.state_bytes + json_size(arg.resumes) + (json_size(send.arg) if send else 0)
+        send = self.state.sends[task.push] if task.push is not None else None
+        arg = NodeTask(
+            graph=self.spec.name,
+            node=task.node,
+            step=self.state.step,
+            state=self.state.values,
+            resumes=list(task.resumes),
+            send=send,
+        )
+        size = self.live.state_bytes + json_size(arg.resumes) + (json_size(send.arg) if send else 0)
         if size > MAX_PAYLOAD_BYTES * 0.95:
             raise _StepFailed(
                 over_limit(size, int(MAX_PAYLOAD_BYTES * 0.95), f"the input of node '{task.node}' (state and answers)")
@@ -373,30 +344,30 @@ class GraphWorkflow:
             "schedule_to_close_timeout": _seconds(node.schedule_to_close_s),
             "retry_policy": RetryPolicy(**retry_policy_kwargs(node.retry)),
             "result_type": NodeResult,
-            "summary": f"node {task.node} (step {self.step})"
+            "summary": f"node {task.node} (step {self.state.step})"
             if send is None
-            else f"node {task.key} (step {self.step}, Send)",
+            else f"node {_key(task)} (step {self.state.step}, Send)",
         }
         activity_type = f"{self.spec.name}.{task.node}"
         try:
             if node.local:
                 result = await workflow.execute_local_activity(activity_type, arg, **options)
-                self.unseen_markers += 1
+                self.live.markers_since += 1
             else:
                 result = await workflow.execute_activity(
                     activity_type, arg, heartbeat_timeout=_seconds(node.heartbeat_s), **options
                 )
         except ActivityError as e:
-            raise _StepFailed(f"node '{task.key}' failed at step {self.step}: {_cause(e)}") from None
+            raise _StepFailed(f"node '{_key(task)}' failed at step {self.state.step}: {_cause(e)}") from None
         if result.interrupt is None:
             task.result = result
             return
         ask = result.interrupt
         interrupt = Interrupt(
-            id=topology.interrupt_id(workflow.info().workflow_id, self.step, task.node, ask.index, task.push),
+            id=topology.interrupt_id(workflow.info().workflow_id, self.state.step, task.node, ask.index, task.push),
             value=ask.value,
             node=task.node,
-            step=self.step,
+            step=self.state.step,
             index=ask.index,
             schema=ask.schema,
             reviewers=ask.reviewers,
@@ -406,42 +377,47 @@ class GraphWorkflow:
         task.defaults[interrupt.id] = ask
         self._guard_with([interrupt])
 
-    async def _run_subgraph(self, task: _Task, spec: GraphSpec) -> None:
+    async def _run_subgraph(self, task: PendingTask, spec: GraphSpec) -> None:
         """A compiled graph used as a node runs as a child workflow; its questions surface here."""
-        task.child_id = f"{workflow.info().workflow_id}.{task.node}.{self.step}"
-        shared = {k: v for k, v in self.values.items() if k in spec.channels}
+        child_id = self.live.children[id(task)] = f"{workflow.info().workflow_id}.{task.node}.{self.state.step}"
+        shared = {k: v for k, v in self.state.values.items() if k in spec.channels}
         child_input = RunInput(
-            spec, shared, self.identity, [], [], parent=ParentRef(workflow.info().workflow_id, task.node)
+            graph=spec,
+            input=shared,
+            identity=self.inp.identity,
+            interrupt_before=[],
+            interrupt_after=[],
+            parent=ParentRef(run_id=workflow.info().workflow_id, node=task.node),
         )
         try:
             final = await workflow.execute_child_workflow(
-                WORKFLOW_NAME, child_input, id=task.child_id, result_type=dict, static_summary=f"subgraph {spec.name}"
+                WORKFLOW_NAME, child_input, id=child_id, result_type=dict, static_summary=f"subgraph {spec.name}"
             )
         except ChildWorkflowError as e:
-            raise _StepFailed(f"subgraph '{task.node}' failed at step {self.step}: {_cause(e)}") from None
+            raise _StepFailed(f"subgraph '{task.node}' failed at step {self.state.step}: {_cause(e)}") from None
         task.interrupts = []
         task.result = NodeResult(writes={k: v for k, v in final.items() if k in self.spec.channels})
 
     @workflow.signal(name="child_paused")
     def child_paused(self, msg: ChildPaused) -> None:
-        for task in self.tasks:
-            if task.child_id == msg.child_id:
+        for task in self.state.tasks:
+            if self.live.children.get(id(task)) == msg.child_id:
                 task.interrupts = [dataclasses.replace(i, node=f"{task.node}/{i.node}") for i in msg.interrupts]
         self._guard_with(msg.interrupts)
-        if self.pause == "interrupt" and not self._interrupts():
-            self.skip_before = self.resumed = True  # the subgraph went on by itself (a deadline)
+        if self.state.phase is Phase.ASKING and not self._interrupts():
+            self.state.phase = Phase.RESUMED  # the subgraph went on by itself (a deadline)
 
     async def _write(self, writes: list[dict[str, Any]]) -> None:
         """Apply writes through the reducers: built-ins here, user reducers in an activity."""
         try:
-            values, owed = apply_builtin_writes(self.spec.channels, self.values, writes)
+            values, owed = apply_builtin_writes(self.spec.channels, self.state.values, writes)
         except WriteConflict as e:
             raise _StepFailed(str(e)) from None
         if owed:
             try:
                 values = await workflow.execute_activity(
                     REDUCE_ACTIVITY,
-                    ReduceTask(self.spec.name, values, owed),
+                    ReduceTask(graph=self.spec.name, values=values, writes=owed),
                     **_helper(timedelta(minutes=1)),
                     result_type=dict,
                 )
@@ -449,14 +425,14 @@ class GraphWorkflow:
                 raise _StepFailed(f"a reducer failed: {_cause(e)}") from None
         size = json_size(values)
         if size > MAX_STATE_BYTES:
-            raise _StepFailed(over_limit(size, MAX_STATE_BYTES, f"the state after step {self.step}"))
-        self.values, self.state_bytes = values, size
+            raise _StepFailed(over_limit(size, MAX_STATE_BYTES, f"the state after step {self.state.step}"))
+        self.state.values, self.live.state_bytes = values, size
 
     async def _route(self, node: str) -> list[Route]:
         try:
             targets: list[Route] = await workflow.execute_activity(
                 ROUTE_ACTIVITY,
-                RouteTask(self.spec.name, node, self.values),
+                RouteTask(graph=self.spec.name, node=node, state=self.state.values),
                 **_helper(timedelta(minutes=1)),
                 result_type=list[Route],
             )
@@ -466,17 +442,19 @@ class GraphWorkflow:
 
     # ------------------------------------------------------------- pausing
 
-    async def _pause(self, kind: PauseKind) -> None:
-        self.status, self.pause, self.resumed = "interrupted", kind, False
-        self.paused_at = self.updated_at = workflow.now()
-        self.pauses += 1
+    async def _pause(self, kind: Phase) -> None:
+        """Wait for a person: until a decision (or a deadline, or the subgraph) releases the step."""
+        run = self.state
+        run.phase = kind
+        self.live.paused_at = self.live.updated_at = workflow.now()
+        self.live.stops += 1
         self._publish()
         await self._report_pause()
-        woken = lambda: self.resumed or bool(self.held) or self.cancelled_by is not None  # noqa: E731
-        while not self.resumed:
-            if self.cancelled_by is not None:
+        woken = lambda: self._released() or bool(run.held) or self.live.cancelled_by is not None  # noqa: E731
+        while not self._released():
+            if self.live.cancelled_by is not None:
                 raise _Cancelled()
-            if self.held:
+            if run.held:
                 await self._apply_held()
                 continue
             deadline = min((i.deadline for i in self._own_interrupts() if i.deadline), default=None)
@@ -488,95 +466,130 @@ class GraphWorkflow:
                 await workflow.wait_condition(woken, timeout=max(deadline - workflow.now(), timedelta(0)))
             except asyncio.TimeoutError:
                 self._expire_deadlines()
-        self.status, self.pause, self.paused_at = "running", None, None
+        self.live.paused_at = None
         self._publish()
-        if self.parent is not None and kind == "interrupt":
+        if self.inp.parent is not None and kind is Phase.ASKING:
             await self._tell_parent([])
+
+    def _released(self) -> bool:
+        """The pause is over: no longer paused, and the decision that released it is fully applied."""
+        return not self.state.phase.paused and not self.live.turn.locked()
 
     def _expire_deadlines(self) -> None:
         """Answer each overdue question with its default, or tell the node time ran out."""
         now = workflow.now()
-        for task in self.tasks:
-            for interrupt in [i for i in task.interrupts if i.deadline and i.deadline <= now and task.child_id is None]:
+        for task in self.state.tasks:
+            own = id(task) not in self.live.children
+            for interrupt in [i for i in task.interrupts if i.deadline and i.deadline <= now and own]:
                 ask = task.defaults[interrupt.id]
                 task.resumes.append(ask.default if ask.has_default else DEADLINE_EXPIRED)
                 task.interrupts.remove(interrupt)
                 value = ask.default if ask.has_default else None
                 self._retire(interrupt.id, f"answered by its deadline at {_when(now)}")
-                self._decide(Decision("deadline", "deadline", now, self.step, value, interrupt.id, task.node))
-        self.skip_before = self.resumed = True
+                self._log(
+                    Decision(
+                        kind="deadline",
+                        identity="deadline",
+                        at=now,
+                        step=self.state.step,
+                        value=value,
+                        interrupt_id=interrupt.id,
+                        node=task.node,
+                    )
+                )
+        self.state.phase = Phase.RESUMED
 
     async def _report_pause(self) -> None:
         """Tell whoever waits: the parent run (for a subgraph) and the graph's notify hook."""
-        if self.parent is not None and self.pause == "interrupt":
+        if self.inp.parent is not None and self.state.phase is Phase.ASKING:
             await self._tell_parent(self._interrupts())
         if self.spec.notify:
             asyncio.create_task(self._notify())
 
     async def _tell_parent(self, interrupts: list[Interrupt]) -> None:
-        assert self.parent is not None
-        parent = workflow.get_external_workflow_handle(self.parent.run_id)
-        await parent.signal("child_paused", ChildPaused(workflow.info().workflow_id, interrupts))
+        assert self.inp.parent is not None
+        parent = workflow.get_external_workflow_handle(self.inp.parent.run_id)
+        await parent.signal("child_paused", ChildPaused(child_id=workflow.info().workflow_id, interrupts=interrupts))
 
     async def _notify(self) -> None:
         try:
             await workflow.execute_activity(
                 NOTIFY_ACTIVITY,
-                NotifyTask(self.spec.name, self.get_state()),
+                NotifyTask(graph=self.spec.name, snapshot=self.get_state()),
                 **_helper(timedelta(seconds=30)),
             )
         except ActivityError as e:  # a failed notification never blocks or fails the run
             workflow.logger.warning("notify hook of graph %s failed: %s", self.spec.name, _cause(e))
 
-    def _finish(self) -> None:
-        for req in self.held:
-            if not (req.request_id and req.request_id in self.requests):  # a resend of an applied decision
-                self._refuse(req, f"the run was {self.status} before it paused again; nothing was applied")
-        self.held = []
-        self.updated_at = workflow.now()
-        self.pauses += 1
-        self._publish()
+    def _finish(self, ended: Phase) -> None:
+        """The run ended: refuse what is still held, tell waiting callers, publish the end."""
+        run = self.state
+        was, run.phase = run.phase, ended
+        for req in run.held:
+            if not (req.request_id and req.request_id in run.requests):  # a resend of an applied decision
+                self._refuse(req, f"the run was {run.phase.status} before it paused again; nothing was applied")
+        run.held = []
+        self.live.updated_at = workflow.now()
+        self.live.stops += 1
+        self._publish(ended_in=was if was.paused else None)
 
-    def _publish(self) -> None:
-        """Keep the run findable: status and pending nodes as search attributes."""
-        if not self.use_search_attributes:
+    def _publish(self, ended_in: Phase | None = None) -> None:
+        """Keep the run findable: status and pending nodes as search attributes.
+
+        A run that ended while paused (cancelled) keeps showing that pause's nodes and summary,
+        as it always has: `ended_in` is that pause.
+        """
+        if not self.inp.search_attributes:
             return
+        run = self.state
+        pause = run.phase if run.phase.paused else ended_in
+        paused = pause is not None
         pending = self._interrupts()
         nodes = sorted({i.node for i in pending}) or (
-            list(dict.fromkeys(topology.step_names(self.next, self.sends))) if self.pause else []
+            list(dict.fromkeys(topology.step_names(run.next, run.sends))) if paused else []
         )
         updates: list[SearchAttributeUpdate[Any]] = [
-            STATUS.value_set(self.status),
+            STATUS.value_set(run.phase.status),
             PENDING_NODES.value_set(nodes),
-            WAITING_SINCE.value_set(self.paused_at) if self.paused_at else WAITING_SINCE.value_unset(),
+            WAITING_SINCE.value_set(self.live.paused_at) if self.live.paused_at else WAITING_SINCE.value_unset(),
         ]
-        if self.index_reviewers:  # in the same upsert: no extra history event
-            updates.append(REVIEWERS.value_set(_reviewers(pending) if self.pause else []))
+        if self.inp.index_reviewers:  # in the same upsert: no extra history event
+            updates.append(REVIEWERS.value_set(_reviewers(pending) if paused else []))
         workflow.upsert_search_attributes(updates)
-        if self.pause is None:
+        if not paused:
             return  # the summary is read only while a run waits: no event spent clearing it
         summary = (
-            "; ".join(shorten(i.value) for i in pending) if pending else f"breakpoint {self.pause} {', '.join(nodes)}"
+            "; ".join(shorten(i.value) for i in pending)
+            if pending
+            else f"breakpoint {pause.value if pause else ''} {', '.join(nodes)}"
         )
-        if summary != self.summary:
+        if summary != self.live.summary:
             workflow.upsert_memo({SUMMARY_MEMO: summary})
-            self.summary = summary
+            self.live.summary = summary
 
     # ------------------------------------------------------------- decisions
+    #
+    # Each decision (an update, or a signal held for the pause) is checked by the update's validator, where a
+    # refusal writes nothing to the run's history. Decisions then take turns (`_Execution.turn`); in its turn
+    # the handler checks again (what replay runs). A resume first claims, without awaiting, what later
+    # decisions are checked against (its request id, the questions it answers, the run no longer paused),
+    # then does what has to wait (a subgraph's signal, a user reducer). A decision arriving meanwhile is
+    # therefore refused up front, with the real reason, when the one being applied made it unfit. An edit
+    # claims only its request id before its write (where it leads can depend on user code: a reducer's result, a
+    # router's target), so a decision queued behind an edit that runs user code is checked once more in its
+    # turn and, should it no longer fit, refused then: its update fails after acceptance with nothing
+    # applied, the one refusal that leaves events in the history.
 
     @workflow.update(name="resume")
     async def resume(self, req: ResumeRequest) -> StateSnapshot:
-        if self._admit(req, checks.check_resume):
-            return self.get_state()
-        pauses = self.pauses
-        await self._decision(self._accept(req))
-        if req.wait:
-            await workflow.wait_condition(lambda: self.pauses > pauses or self.handing_over)
+        stops = self.live.stops
+        if await self._take_turn(req, checks.check_resume, self._apply_resume) and req.wait:
+            await workflow.wait_condition(lambda: self.live.stops > stops)
         return self.get_state()
 
     @resume.validator
     def _validate_resume(self, req: ResumeRequest) -> None:
-        self._admit(req, checks.check_resume)
+        self._is_resend(req, checks.check_resume)
 
     @workflow.signal(name="resume_signal")
     async def resume_signal(self, req: ResumeRequest) -> None:
@@ -584,78 +597,130 @@ class GraphWorkflow:
         if workflow.patched(HELD_SIGNALS):
             digest = request_digest(req)
             if not any(
-                h.request_id and h.request_id == req.request_id and request_digest(h) == digest for h in self.held
+                h.request_id and h.request_id == req.request_id and request_digest(h) == digest for h in self.state.held
             ):
-                self.held.append(req)  # a resend of a held decision is the same decision
+                self.state.held.append(req)  # a resend of a held decision is the same decision
             return
-        await workflow.wait_condition(lambda: not self.busy)  # runs from before the patch replay as they ran
+        # Runs from before the patch replay as they ran: wait for no decision being applied, check, apply.
+        await workflow.wait_condition(lambda: not self.live.turn.locked())
+        async with self.live.turn:
+            try:
+                checks.check_resume(self._view(), req)
+            except ApplicationError as e:
+                self._refuse(req, e.message)
+                return
+            await _rejecting(self._apply_resume(req))
+
+    async def _apply_held(self) -> None:
+        """Apply the oldest decision that came as a signal, or record why it was refused."""
+        req = self.state.held.pop(0)
         try:
-            checks.check_resume(self._view(), req)
+            await self._take_turn(req, checks.check_resume, self._apply_resume)
         except ApplicationError as e:
             self._refuse(req, e.message)
-            return
-        await self._decision(self._accept(req))
 
-    def _admit(self, req: Any, check: Callable[[checks.RunView, Any], None]) -> bool:
-        """Refuse a decision that does not fit now; True when its request id was applied already."""
+    @workflow.update(name="update_state")
+    async def update_state(self, req: UpdateStateRequest) -> StateSnapshot:
+        stops = self.live.stops
+        if await self._take_turn(req, checks.check_edit, self._apply_edit):
+            await workflow.wait_condition(lambda: self.live.stops > stops)
+        return self.get_state()
+
+    @update_state.validator
+    def _validate_update_state(self, req: UpdateStateRequest) -> None:
+        self._is_resend(req, checks.check_edit)
+
+    @workflow.update(name="cancel")
+    async def cancel(self, req: CancelRequest) -> StateSnapshot:
+        if await self._take_turn(req, checks.check_cancel, self._apply_cancel):
+            await workflow.wait_condition(lambda: self.state.phase is Phase.CANCELLED)
+        return self.get_state()
+
+    @cancel.validator
+    def _validate_cancel(self, req: CancelRequest) -> None:
+        self._is_resend(req, checks.check_cancel)
+
+    def _is_resend(self, req: R, check: Callable[[checks.RunView, R], None]) -> bool:
+        """True when this request id was applied already; raises the refusal when the decision does not fit now."""
         view = self._view()
         if checks.already_applied(view, req):
             return True
         check(view, req)
         return False
 
-    async def _apply_held(self) -> None:
-        """Apply the oldest decision that came as a signal, or record why it was refused."""
-        req = self.held.pop(0)
-        try:
-            if not self._admit(req, checks.check_resume):
-                await self._decision(self._accept(req))
-        except ApplicationError as e:
-            self._refuse(req, e.message)
+    async def _take_turn(
+        self, req: R, check: Callable[[checks.RunView, R], None], apply: Callable[[R], Coroutine[Any, Any, bool]]
+    ) -> bool:
+        """Apply a decision once the decisions accepted before it are done. True when it moved the run on
+        (the caller may wait for the next stop); False for a resend of an applied decision or an edit that
+        leaves the run where it was."""
+        async with self.live.turn:
+            # The validator's check again (what replay runs); for a decision that waited, against the state the
+            # decisions before it left, which their user code's part may have made unfit.
+            if self._is_resend(req, check):
+                return False
+            return await _rejecting(apply(req))
 
-    @workflow.update(name="update_state")
-    async def update_state(self, req: UpdateStateRequest) -> StateSnapshot:
-        if self._admit(req, checks.check_edit):
-            return self.get_state()
-        pauses = self.pauses
-        if await self._decision(self._edit(req)):
-            await workflow.wait_condition(lambda: self.pauses > pauses or self.handing_over)
-        return self.get_state()
-
-    @update_state.validator
-    def _validate_update_state(self, req: UpdateStateRequest) -> None:
-        self._admit(req, checks.check_edit)
-
-    @workflow.update(name="cancel")
-    async def cancel(self, req: CancelRequest) -> StateSnapshot:
-        if self._admit(req, checks.check_cancel):
-            return self.get_state()
+    async def _apply_resume(self, req: ResumeRequest) -> bool:
+        """Apply a checked decision: answers, state update, goto. The run counts as released from the
+        start (so later decisions are checked against that) and goes on once this one is done."""
+        run = self.state
         now = workflow.now()
+        paused = run.phase
         self._remember(req)
-        self._record("cancel", req, req.reason or None)
-        for interrupt in self._interrupts():
-            self._retire(interrupt.id, f"cancelled with the run by {req.identity} at {_when(now)}")
-        self.cancelled_by = f"cancelled by {req.identity}" + (f": {req.reason}" if req.reason else "")
-        await workflow.wait_condition(lambda: self.status == "cancelled")
-        return self.get_state()
-
-    @cancel.validator
-    def _validate_cancel(self, req: CancelRequest) -> None:
-        self._admit(req, checks.check_cancel)
-
-    async def _decision(self, work: Coroutine[Any, Any, T]) -> T:
-        """Apply one decision at a time; a state write that fails refuses the decision."""
-        self.busy = True
+        run.phase = Phase.RESUMED if paused in (Phase.BEFORE, Phase.ASKING) else Phase.RUNNING
         try:
-            return await work
-        except _StepFailed as e:
-            raise ApplicationError(str(e), type="DecisionRejected") from None
-        finally:
-            self.busy = False
+            await self._answer(req, paused, now)
+        except _StepFailed:
+            run.phase = paused
+            raise
+        self.live.paused_at = None
+        return True
 
-    async def _edit(self, req: UpdateStateRequest) -> bool:
+    async def _answer(self, req: ResumeRequest, paused: Phase, now: datetime) -> None:
+        run = self.state
+        down: dict[str, dict[str, Any]] = {}  # answers for each subgraph's run
+        for interrupt_id, value in checks.answers(req, self._interrupts()).items():
+            task = next(t for t in run.tasks if any(i.id == interrupt_id for i in t.interrupts))
+            asked = next(i for i in task.interrupts if i.id == interrupt_id)
+            task.interrupts = [i for i in task.interrupts if i.id != interrupt_id]
+            self._retire(interrupt_id, f"answered by {req.identity} at {_when(now)}")
+            self._record("resume", req, value, interrupt_id=interrupt_id, node=task.node, question=clip(asked.value))
+            child_id = self.live.children.get(id(task))
+            if child_id is None:
+                task.resumes.append(value)
+            elif workflow.patched(CHILD_MAPS):
+                down.setdefault(child_id, {})[interrupt_id] = value
+            else:  # the question is the subgraph's: pass the answer down to its run, with who gave it
+                child = workflow.get_external_workflow_handle(child_id)
+                await child.signal("resume_signal", _passed_down(req, {interrupt_id: value}))
+        for child_id, answers in down.items():  # one decision reaches a subgraph as one decision
+            await workflow.get_external_workflow_handle(child_id).signal("resume_signal", _passed_down(req, answers))
+        if paused is not Phase.ASKING and not req.update and not req.goto:
+            self._record("resume", req, node=",".join(topology.step_names(run.next, run.sends)))
+        if req.update:
+            await self._write([req.update])
+            self._record("update_state", req, req.update)
+        if req.goto and workflow.patched(GOTO_ADDS):
+            # As LangGraph: the named nodes join the paused step. A question still unanswered stays
+            # pending, unless the decision also changed the state: then its node asks again about it.
+            if req.update:
+                self._withdraw(f"withdrawn when {req.identity} changed the state at {_when(now)}; the node asked again")
+            run.next = topology.in_order(self.spec, [*run.next, *req.goto])
+        elif req.goto:
+            self._retire_all(f"dropped when {req.identity} sent the run to {req.goto} at {_when(now)}")
+            self._drop_tasks()
+            run.next, run.sends = topology.in_order(self.spec, req.goto), []
+        if req.goto:
+            self._record("goto", req, req.goto)
+        if req.update or req.goto:
+            run.step += 1
+            self._checkpoint("update", writes={"__human__": req.update or {}})
+
+    async def _apply_edit(self, req: UpdateStateRequest) -> bool:
         """Apply a person's edit. Returns True when the run moves on: the edit withdrew a question
         the node asks again, or it left nothing to run (as_node leading to END), so the run ends."""
+        run = self.state
         now = workflow.now()
         self._remember(req)
         await self._write([req.values])
@@ -664,142 +729,91 @@ class GraphWorkflow:
         if req.as_node is not None:
             routes = await self._route(req.as_node) if self.spec.node(req.as_node).has_router else []
             routed, sends = topology.split_routes(routes)
-            self.next = topology.successors(self.spec, [req.as_node], routed, self.barriers)
+            run.next = topology.successors(self.spec, [req.as_node], routed, run.barriers)
             self._retire_all(f"dropped when {req.identity} edited the state as node {req.as_node} at {_when(now)}")
             self._drop_tasks()
-            self.sends = sends
-            self.pause = "before"
-            ended = (
-                not self.next and not self.sends and workflow.patched(NOTHING_NEXT_ENDS)
-            )  # nothing to answer, nothing to run: done
+            run.sends = sends
+            run.phase = Phase.BEFORE
+            # nothing to answer, nothing to run: done
+            ended = not run.next and not run.sends and workflow.patched(NOTHING_NEXT_ENDS)
         elif self._own_interrupts() and workflow.patched(EDIT_REASKS):
             # What a reviewer approves must be what runs: the node asks again about the edited state.
-            for task in self.tasks:
-                if task.child_id is None and task.interrupts:
-                    for interrupt in task.interrupts:
-                        self._retire(
-                            interrupt.id,
-                            f"withdrawn when {req.identity} edited the state under review at {_when(now)}; the node asked again",
-                        )
-                    task.interrupts = []
+            self._withdraw(
+                f"withdrawn when {req.identity} edited the state under review at {_when(now)}; the node asked again"
+            )
             reask = True
-        self.step += 1
+        run.step += 1
         self._checkpoint("update", writes={req.as_node or "__human__": req.values})
-        if reask:
-            self.skip_before = True
-            self._wake()
-        elif ended:
-            self._wake()
+        if reask or ended:
+            run.phase = Phase.RESUMED if reask else Phase.RUNNING
+            self.live.paused_at = None
         else:
             self._publish()
         return reask or ended
 
-    async def _accept(self, req: ResumeRequest) -> None:
-        """Apply a validated decision: answers, state update, redirect; then wake the run."""
+    async def _apply_cancel(self, req: CancelRequest) -> bool:
         now = workflow.now()
         self._remember(req)
-        down: dict[str, dict[str, Any]] = {}  # answers for each subgraph's run
-        for interrupt_id, value in checks.answers(req, self._interrupts()).items():
-            task = next(t for t in self.tasks if any(i.id == interrupt_id for i in t.interrupts))
-            asked = next(i for i in task.interrupts if i.id == interrupt_id)
-            task.interrupts = [i for i in task.interrupts if i.id != interrupt_id]
-            self._retire(interrupt_id, f"answered by {req.identity} at {_when(now)}")
-            self._record("resume", req, value, interrupt_id=interrupt_id, node=task.node, question=clip(asked.value))
-            if task.child_id is None:
-                task.resumes.append(value)
-            elif workflow.patched(CHILD_MAPS):
-                down.setdefault(task.child_id, {})[interrupt_id] = value
-            else:  # the question is the subgraph's: pass the answer down to its run, with who gave it
-                child = workflow.get_external_workflow_handle(task.child_id)
-                await child.signal(
-                    "resume_signal",
-                    ResumeRequest(identity=req.identity, roles=req.roles, resume_map={interrupt_id: value}, wait=False),
-                )
-        for child_id, answers in down.items():  # one decision reaches a subgraph as one decision
-            await workflow.get_external_workflow_handle(child_id).signal(
-                "resume_signal",
-                ResumeRequest(identity=req.identity, roles=req.roles, resume_map=answers, wait=False),
-            )
-        if self.pause != "interrupt" and not req.update and not req.goto:
-            self._record("resume", req, node=",".join(topology.step_names(self.next, self.sends)))
-        if req.update:
-            await self._write([req.update])
-            self._record("update_state", req, req.update)
-        if req.goto and workflow.patched(GOTO_ADDS):
-            # As LangGraph: the named nodes join the paused step. A question still unanswered stays
-            # pending, unless the decision also changed the state: then its node asks again about it.
-            if req.update:
-                for task in self.tasks:
-                    if task.child_id is None and task.interrupts:
-                        for interrupt in task.interrupts:
-                            self._retire(
-                                interrupt.id,
-                                f"withdrawn when {req.identity} changed the state at {_when(now)}; the node asked again",
-                            )
-                        task.interrupts = []
-            self.next = topology.in_order(self.spec, [*self.next, *req.goto])
-        elif req.goto:
-            self._retire_all(f"dropped when {req.identity} sent the run to {req.goto} at {_when(now)}")
-            self._drop_tasks()
-            self.next, self.sends = topology.in_order(self.spec, req.goto), []
-        if req.goto:
-            self._record("goto", req, req.goto)
-        if req.update or req.goto:
-            self.step += 1
-            self._checkpoint("update", writes={"__human__": req.update or {}})
-        if self.pause in ("before", "interrupt"):
-            self.skip_before = True
-        self._wake()
+        self._record("cancel", req, req.reason or None)
+        for interrupt in self._interrupts():
+            self._retire(interrupt.id, f"cancelled with the run by {req.identity} at {_when(now)}")
+        self.live.cancelled_by = f"cancelled by {req.identity}" + (f": {req.reason}" if req.reason else "")
+        return True
 
-    def _wake(self) -> None:
-        """The decision is in: the run is running again from here on (a --no-wait caller sees so)."""
-        self.resumed = True
-        self.status, self.pause, self.paused_at = "running", None, None
+    def _withdraw(self, reason: str) -> None:
+        """The run's own pending questions are dropped: their nodes run again and ask again."""
+        for task in self.state.tasks:
+            if id(task) not in self.live.children and task.interrupts:
+                for interrupt in task.interrupts:
+                    self._retire(interrupt.id, reason)
+                task.interrupts = []
 
     def _view(self) -> checks.RunView:
+        run = self.state
         return checks.RunView(
             spec=self.spec,
-            status=self.status,
-            busy=self.busy,
-            pause=self.pause,
-            next=topology.step_names(self.next, self.sends),
+            status=run.phase.status,
+            pause=run.phase.value if run.phase.paused else None,
+            next=topology.step_names(run.next, run.sends),
             pending=self._interrupts(),
-            guard=self.guard,
-            retired=self.retired,
-            requests=self.requests,
-            values=self.values,
+            guard=run.guard,
+            retired=run.retired,
+            requests=run.requests,
+            values=run.values,
         )
 
     def _record(self, kind: DecisionKind, req: Request, value: Any = None, **fields: Any) -> None:
         """Record a person's decision: who and which request (from `req`), when, at which step,
         and what (clipped for the records; the whole value stays in Temporal's history)."""
-        self._decide(
+        self._log(
             Decision(
                 kind=kind,
                 identity=req.identity,
                 at=workflow.now(),
-                step=self.step,
+                step=self.state.step,
                 value=clip(value),
                 request_id=req.request_id,
                 **fields,
             )
         )
 
-    def _decide(self, decision: Decision) -> None:
-        self.decisions.append(decision)
-        del self.decisions[:-KEEP_DECISIONS]
-        self.unrecorded.append(decision)
+    def _log(self, decision: Decision) -> None:
+        """Add a decision to the run's records (the newest few for `get_state`, all in the next checkpoint)."""
+        run = self.state
+        run.decisions.append(decision)
+        del run.decisions[:-KEEP_DECISIONS]
+        run.unrecorded.append(decision)
 
     def _remember(self, req: Request) -> None:
         """Keep the request id with what it decided, so a reuse for another decision is refused."""
         if req.request_id:
-            self.requests[req.request_id] = f"{request_digest(req)} {req.identity} at {_when(workflow.now())}"
-            _trim(self.requests, KEEP_REQUEST_IDS)
+            self.state.requests[req.request_id] = f"{request_digest(req)} {req.identity} at {_when(workflow.now())}"
+            _trim(self.state.requests, KEEP_REQUEST_IDS)
 
     def _retire(self, interrupt_id: str, reason: str) -> None:
         """Remember why a question is no longer pending, to tell whoever answers it late."""
-        self.retired[interrupt_id] = reason
-        _trim(self.retired, KEEP_RETIRED)
+        self.state.retired[interrupt_id] = reason
+        _trim(self.state.retired, KEEP_RETIRED)
 
     def _retire_all(self, reason: str) -> None:
         for interrupt in self._interrupts():
@@ -808,35 +822,38 @@ class GraphWorkflow:
     def _refuse(self, req: ResumeRequest, reason: str) -> None:
         """A signalled decision that does not fit: recorded on the run, never applied, never silent."""
         workflow.logger.warning("refused a decision sent as a signal by %s: %s", req.identity, reason)
-        self.refused.append(Refusal(identity=req.identity, at=workflow.now(), reason=reason, request_id=req.request_id))
-        del self.refused[:-KEEP_REFUSALS]
+        self.state.refused.append(
+            Refusal(identity=req.identity, at=workflow.now(), reason=reason, request_id=req.request_id)
+        )
+        del self.state.refused[:-KEEP_REFUSALS]
 
     def _guard_with(self, interrupts: list[Interrupt]) -> None:
         """A limited question guards the run from now on (see workflows/checks.py)."""
         for interrupt in interrupts:
-            if interrupt.reviewers and interrupt.reviewers not in self.guard:
-                self.guard.append(list(interrupt.reviewers))
+            if interrupt.reviewers and interrupt.reviewers not in self.state.guard:
+                self.state.guard.append(list(interrupt.reviewers))
 
     # ------------------------------------------------------------- reading
 
     @workflow.query(name="get_state")
     def get_state(self) -> StateSnapshot:
+        run = self.state
         return StateSnapshot(
             run_id=workflow.info().workflow_id,
             graph=self.spec.name,
-            status=self.status,
-            values=self.values,
+            status=run.phase.status,
+            values=run.values,
             next=self._still_to_run(),
-            step=self.step,
+            step=run.step,
             interrupts=self._interrupts(),
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-            paused_at=self.paused_at,
-            breakpoint=self.pause if self.pause in ("before", "after") else None,
-            error=self.error,
-            decisions=list(self.decisions),
-            refused=list(self.refused),
-            guarded_by=[list(g) for g in self.guard],
+            created_at=run.created_at,
+            updated_at=self.live.updated_at,
+            paused_at=self.live.paused_at,
+            breakpoint=run.phase.breakpoint,
+            error=self.live.error,
+            decisions=list(run.decisions),
+            refused=list(run.refused),
+            guarded_by=[list(g) for g in run.guard],
         )
 
     @workflow.query(name="get_state_history")
@@ -849,7 +866,9 @@ class GraphWorkflow:
         page = page or HistoryPage()
         out: list[Checkpoint] = []
         budget = PAGE_BYTES
-        for checkpoint, size in zip(reversed(self.checkpoints), reversed(self.checkpoint_bytes), strict=False):
+        for checkpoint, size in zip(
+            reversed(self.state.checkpoints), reversed(self.live.checkpoint_bytes), strict=False
+        ):
             if page.before is not None and checkpoint.seq >= page.before:
                 continue
             size = size if checkpoint.values is not None else 0
@@ -862,59 +881,89 @@ class GraphWorkflow:
     @workflow.query(name="get_checkpoint")
     def get_checkpoint(self, step: int) -> Checkpoint | None:
         """The newest checkpoint of `step` (time travel starts there), or None."""
-        return next((c for c in reversed(self.checkpoints) if c.step == step), None)
+        return next((c for c in reversed(self.state.checkpoints) if c.step == step), None)
 
     @workflow.query(name="get_spec")
     def get_spec(self) -> RunInput:
         return RunInput(
-            self.spec,
-            {},
-            self.identity,
-            self.before,
-            self.after,
-            self.use_search_attributes,
-            index_reviewers=self.index_reviewers,
+            graph=self.spec,
+            input={},
+            identity=self.inp.identity,
+            interrupt_before=self.before,
+            interrupt_after=self.after,
+            search_attributes=self.inp.search_attributes,
+            index_reviewers=self.inp.index_reviewers,
         )
 
     def _still_to_run(self) -> list[str]:
         """The step's nodes that have yet to finish (as LangGraph's `next`): not the ones done while others wait."""
-        return topology.step_names(self.next, self.sends, [t.key for t in self.tasks if t.result is not None])
+        run = self.state
+        return topology.step_names(run.next, run.sends, [_key(t) for t in run.tasks if t.result is not None])
 
     def _interrupts(self) -> list[Interrupt]:
-        return [i for t in self.tasks for i in t.interrupts]
+        return [i for t in self.state.tasks for i in t.interrupts]
 
     def _own_interrupts(self) -> list[Interrupt]:
-        return [i for t in self.tasks if t.child_id is None for i in t.interrupts]
+        return [i for t in self.state.tasks if id(t) not in self.live.children for i in t.interrupts]
 
     def _checkpoint(
         self, source: Literal["input", "loop", "update", "fork"], writes: dict[str, Any] | None = None
     ) -> None:
         """Record the state after a step; older state copies give way to a memory budget."""
-        self.updated_at = workflow.now()
-        self.checkpoints.append(
+        run, live = self.state, self.live
+        live.updated_at = workflow.now()
+        run.checkpoints.append(
             Checkpoint(
-                step=self.step,
-                values=dict(self.values),
-                next=topology.step_names(self.next, self.sends),
-                sends=[Send(s.node, s.arg) for s in self.sends],
+                step=run.step,
+                values=dict(run.values),
+                next=topology.step_names(run.next, run.sends),
+                sends=[Send(node=s.node, arg=s.arg) for s in run.sends],
                 source=source,
-                created_at=self.updated_at,
+                created_at=live.updated_at,
                 writes={k: clip(v) for k, v in writes.items()} if writes is not None else None,
-                decisions=self.unrecorded,
-                seq=self.checkpoints[-1].seq + 1 if self.checkpoints else 0,
+                decisions=run.unrecorded,
+                seq=run.checkpoints[-1].seq + 1 if run.checkpoints else 0,
             )
         )
-        self.checkpoint_bytes.append(self.state_bytes)
-        del self.checkpoints[:-KEEP_CHECKPOINTS]
-        del self.checkpoint_bytes[:-KEEP_CHECKPOINTS]
+        live.checkpoint_bytes.append(live.state_bytes)
+        del run.checkpoints[:-KEEP_CHECKPOINTS]
+        del live.checkpoint_bytes[:-KEEP_CHECKPOINTS]
         kept = 0
-        for checkpoint, size in zip(
-            reversed(self.checkpoints[:-1]), reversed(self.checkpoint_bytes[:-1]), strict=False
-        ):
-            kept += size if checkpoint.values is not None else 0
+        for back in range(2, min(len(run.checkpoints), len(live.checkpoint_bytes)) + 1):
+            checkpoint = run.checkpoints[-back]
+            if checkpoint.values is None:
+                continue
+            kept += live.checkpoint_bytes[-back]
             if kept > CHECKPOINT_VALUES_BYTES:
-                checkpoint.values, checkpoint.sends = None, []
-        self.unrecorded = []
+                run.checkpoints[-back] = dataclasses.replace(checkpoint, values=None, sends=[])
+        run.unrecorded = []
+
+
+async def _rejecting(work: Coroutine[Any, Any, T]) -> T:
+    """A state write that fails while a decision is applied refuses that decision (its caller sees why)."""
+    try:
+        return await work
+    except _StepFailed as e:
+        raise ApplicationError(str(e), type="DecisionRejected") from None
+
+
+def _key(task: PendingTask) -> str:
+    """A task's place in its step: its node, or its node and Send index for a task made by Send."""
+    return topology.task_key(task.node, task.push)
+
+
+def _passed_down(req: ResumeRequest, answers: dict[str, Any]) -> ResumeRequest:
+    """The decision as a subgraph's run gets it: the same person (identity, roles), only these answers."""
+    return dataclasses.replace(
+        req,
+        has_resume=False,
+        resume=None,
+        resume_map=answers,
+        update=None,
+        goto=None,
+        wait=False,
+        request_id=None,
+    )
 
 
 def _reviewers(pending: list[Interrupt]) -> list[str]:

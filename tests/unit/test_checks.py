@@ -34,7 +34,6 @@ def _view(**changes: Any) -> checks.RunView:
     view = checks.RunView(
         spec=b.compile(name="checks").spec(),
         status="interrupted",
-        busy=False,
         pause="interrupt",
         next=["write"],
         pending=[Interrupt(id="i1", value="ok?", node="write", schema={"enum": ["approve", "reject"]})],
@@ -68,7 +67,6 @@ def test_answers_are_read_from_a_value_or_a_map() -> None:
 @pytest.mark.parametrize(
     ("view", "req", "says"),
     [
-        pytest.param({"busy": True}, {"resume": "approve"}, "applying another decision", id="busy"),
         pytest.param({"status": "completed"}, {"resume": "approve"}, "run is completed", id="ended"),
         pytest.param({}, {"resume": "maybe"}, "does not fit its schema", id="schema"),
         pytest.param({}, {"goto": ["nowhere"]}, "goto names unknown node(s) ['nowhere']", id="goto-unknown"),
