@@ -121,7 +121,49 @@ guarded_b.add_node("review", _finance_review)
 guarded_b.add_edge(START, "review")
 guarded = guarded_b.compile(name="guarded")
 
+# ------------------------------------------------------- decisions taking turns
+
+FIRST_TRIES: set[str] = set()
+
+
+def notes_once_slow(left: list[str], right: list[str]) -> list[str]:
+    """A user reducer that fails the first try of each write, so applying a decision that writes
+    `notes` takes a retry (about a second, without blocking the worker): time for a second
+    decision to arrive while the first one is being applied."""
+    key = ",".join(right)
+    if key not in FIRST_TRIES:
+        FIRST_TRIES.add(key)
+        raise RuntimeError(f"first try of {key}")
+    return left + right
+
+
+class TurnState(TypedDict, total=False):
+    notes: Annotated[list[str], notes_once_slow]
+    answers: Annotated[list[str], operator.add]
+
+
+def _open_notes(state: TurnState) -> dict:
+    return {"notes": ["start"]}  # the key is new: set without calling the reducer
+
+
+def _finish(state: TurnState) -> dict:
+    return {"answers": ["finish"]}
+
+
+turns_b = StateGraph(TurnState)
+turns_b.add_node("open", _open_notes)
+turns_b.add_node("left", _asker("left"))
+turns_b.add_node("right", _asker("right"))
+turns_b.add_node("finish", _finish)
+turns_b.add_edge(START, "open")
+turns_b.add_edge("open", "left")
+turns_b.add_edge("open", "right")
+turns_b.add_edge(["left", "right"], "finish")
+turns_b.add_edge("finish", END)
+turns = turns_b.compile(name="turns", interrupt_before=["finish"])
+
 GRAPHS = [
+    turns,
     review,
     review_breaks,
     two_questions,

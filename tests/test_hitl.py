@@ -359,3 +359,81 @@ async def test_inbox_explains_missing_search_attributes(client: hitl.Client, ser
                 raise
             await asyncio.sleep(0.2)
     raise AssertionError("namespace 'bare' never became usable")
+
+
+# ------------------------------------------------------- decisions taking turns
+# The `turns` graph's `notes` reducer takes about a second on each new write (it fails its first try), so a
+# decision that writes notes is still being applied when the second decision of each test arrives.
+
+
+async def _accepted_updates(client: hitl.Client, run_id: str) -> list[str]:
+    """The request ids of the decisions Temporal recorded as accepted updates of a run (an update id is
+    the request id and a suffix)."""
+    handle = client.temporal.get_workflow_handle(run_id)
+    return [
+        e.workflow_execution_update_accepted_event_attributes.accepted_request.meta.update_id.rsplit(".", 1)[0]
+        async for e in handle.fetch_history_events()
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+
+
+async def _soon(seconds: float, work: asyncio.Future[object] | object) -> object:
+    await asyncio.sleep(seconds)
+    return await work  # type: ignore[misc]
+
+
+async def test_a_decision_arriving_while_another_is_applied_is_checked_against_its_outcome(
+    client: hitl.Client,
+) -> None:
+    """Two people answer the same question at the same moment: the first answer is applied, the second is
+    refused up front, naming who answered, and writes nothing to the run's history."""
+    run = await _paused(client, "turns")
+    left = next(i for i in (await run.get_state()).interrupts if i.node == "left")
+    note = f"alice-{uuid.uuid4().hex[:6]}"
+    first = asyncio.ensure_future(
+        run.resume(map={left.id: "A"}, update={"notes": [note]}, identity="alice", request_id=f"a-{note}")
+    )
+    with pytest.raises(hitl.DecisionRejectedError, match=f"interrupt {left.id}, was answered by alice"):
+        await _soon(0.3, run.resume(map={left.id: "B"}, identity="bob", request_id=f"b-{note}"))
+    await first
+    state = await run.get_state()
+    assert [(d.identity, d.interrupt_id) for d in state.decisions if d.kind == "resume"] == [("alice", left.id)]
+    assert state.values["notes"] == ["start", note]
+    assert await _accepted_updates(client, run.run_id) == [f"a-{note}"]
+
+
+async def test_a_decision_queued_behind_an_edit_waits_its_turn(client: hitl.Client) -> None:
+    """An edit that runs a user reducer and a resume sent meanwhile: the resume is not refused as
+    'busy', it waits, is checked against the edited state, and applies after the edit, once each."""
+    run = await _paused(client, "turns")
+    await run.resume(map={i.id: i.node for i in (await run.get_state()).interrupts})
+    assert (await wait_for(run, "interrupted")).breakpoint == "before"
+    note = f"edit-{uuid.uuid4().hex[:6]}"
+    edit = asyncio.ensure_future(run.update_state({"notes": [note]}, identity="alice"))
+    resumed = await _soon(0.3, run.resume(identity="bob"))
+    await edit
+    assert isinstance(resumed, hitl.StateSnapshot)
+    final = await run.result()
+    assert final["notes"] == ["start", note]
+    assert final["answers"].count("finish") == 1
+    state = await run.get_state()
+    assert [(d.kind, d.identity) for d in state.decisions][-2:] == [("update_state", "alice"), ("resume", "bob")]
+
+
+async def test_a_queued_decision_that_user_code_made_unfit_is_refused_in_its_turn(client: hitl.Client) -> None:
+    """The one refusal after acceptance: a resume queued behind an edit that, once its user reducer ran,
+    ended the run (as_node of the last node). The resume is refused with the reason and changes nothing;
+    Temporal's history shows its update accepted and failed (see 'decisions' in graph_workflow.py)."""
+    run = await _paused(client, "turns")
+    await run.resume(map={i.id: i.node for i in (await run.get_state()).interrupts})
+    await wait_for(run, "interrupted")
+    note = f"end-{uuid.uuid4().hex[:6]}"
+    edit = asyncio.ensure_future(run.update_state({"notes": [note]}, as_node="finish", identity="alice"))
+    with pytest.raises(hitl.DecisionRejectedError, match="refused the decision: run is running"):
+        await _soon(0.3, run.resume(identity="bob", request_id=f"b-{note}"))
+    await edit
+    final = await run.result()
+    assert final["notes"] == ["start", note] and "finish" not in final["answers"]
+    state = await run.get_state()
+    assert all(d.identity != "bob" for d in state.decisions)
+    assert f"b-{note}" in await _accepted_updates(client, run.run_id)

@@ -169,6 +169,29 @@ async def send(c: hitl.Client) -> str:
             break
         await asyncio.sleep(0.1)
     await team.resume({i.id: "drop" for i in state.interrupts})  # one signal down: the hitl-send patch
+
+
+async def decision_turns(c: hitl.Client) -> str:
+    """Continue-as-new with a question still pending (one of two answered), then two decisions racing
+    for it (the second refused up front), and at the breakpoint an edit that runs a user reducer with a
+    resume queued behind it (applied in its turn). The `turns` graph's reducer takes a retry per write."""
+    run = await c.start("turns", {}, run_id="decision_turns", max_history_events=10)
+    state = await run.wait()
+    left = next(i for i in state.interrupts if i.node == "left")
+    state = await run.resume(map={left.id: "L"})
+    right = next(i for i in state.interrupts if i.node == "right")
+    first = asyncio.ensure_future(run.resume(map={right.id: "R"}, update={"notes": ["racing"]}, identity="alice"))
+    await asyncio.sleep(0.3)
+    try:
+        await run.resume(map={right.id: "B"}, identity="bob")
+    except hitl.DecisionRejectedError:
+        pass
+    await first
+    await run.wait()
+    edit = asyncio.ensure_future(run.update_state({"notes": ["edited"]}, identity="alice"))
+    await asyncio.sleep(0.3)
+    await run.resume(identity="bob")
+    await edit
     return run.run_id
 
 
@@ -186,6 +209,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     guarded_signals_fork_cancel,
     parity,
     send,
+    decision_turns,
 ]
 
 
