@@ -54,7 +54,7 @@ def test_a_positional_or_partial_rebuild_is_an_error() -> None:
     from hitl._protocol import ResumeRequest
 
     with pytest.raises(TypeError):
-        ResumeRequest("alice")  # type: ignore[misc]
+        ResumeRequest("alice")  # type: ignore[call-arg]
     req = ResumeRequest(identity="alice", roles=["finance"], resume_map={"i": 1})
     with pytest.raises(dataclasses.FrozenInstanceError):
         req.roles = []  # type: ignore[misc]
