@@ -25,7 +25,7 @@ import temporalio.client
 import temporalio.service
 
 from hitl._protocol import HistoryPage
-from hitl.types import Checkpoint, Decision, InvalidInputError, Interrupt, RunStatus, StateSnapshot
+from hitl.types import Checkpoint, Decision, Interrupt, InvalidInputError, RunStatus, StateSnapshot
 
 if TYPE_CHECKING:
     from hitl.client import Run
@@ -305,7 +305,7 @@ class _Follower:
                 self.announced = None
 
     def _now(self, snap: StateSnapshot) -> Iterator[RunEvent]:
-        if snap.status in ENDED:
+        if snap.status == "completed" or snap.status == "failed" or snap.status == "cancelled":
             yield self._event(snap.status, snap, step=snap.step, values=snap.values, error=snap.error)
             return
         if snap.status == "interrupted":
@@ -341,9 +341,7 @@ class _Follower:
         out: list[Checkpoint] = []
         before, limit = None, FIRST_PAGE if after is not None else 1
         while True:
-            page = await self.run._query(
-                "get_state_history", list[Checkpoint], HistoryPage(limit=limit, before=before)
-            )
+            page = await self.run._query("get_state_history", list[Checkpoint], HistoryPage(limit=limit, before=before))
             fresh = [c for c in page if after is None or c.seq > after]
             out += fresh
             if after is None or len(fresh) < len(page) or not page or page[-1].seq == 0:

@@ -116,7 +116,11 @@ async def test_a_pause_and_a_resume_by_identity_stream_live(client: hitl.Client)
     [asked] = paused.interrupts
     assert asked.node == "review" and asked.value == {"draft": "tea"} and paused.next == ["review"]
     assert decision.decision is not None
-    assert (decision.decision.identity, decision.decision.kind, decision.decision.value) == ("alice", "resume", "approve")
+    assert (decision.decision.identity, decision.decision.kind, decision.decision.value) == (
+        "alice",
+        "resume",
+        "approve",
+    )
     assert decision.decision.interrupt_id == asked.id
     assert seen[5].update == {"log": ["review:approve:tea"]}
 
@@ -363,7 +367,7 @@ async def test_watch_stops_cleanly_on_ctrl_c_and_a_closed_pipe(client: hitl.Clie
     again = await client.start("review", {"draft": "tea"})
     await wait_for(again, "interrupted")
     args[3] = again.run_id
-    reader = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader = await asyncio.to_thread(subprocess.Popen, args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert reader.stdout is not None and reader.stderr is not None
     for _ in range(2):
         await asyncio.wait_for(asyncio.to_thread(reader.stdout.readline), TIMEOUT)
