@@ -142,7 +142,7 @@ def chunks(event: RunEvent, modes: Sequence[StreamMode]) -> Iterator[tuple[Strea
             elif event.kind == "paused":
                 yield mode, {"__interrupt__": tuple(event.interrupts)}
         elif event.values is not None:
-            if event.kind == "values" and (event.source != "loop" or event.update) and event.source != "update":
+            if event.kind == "values" and _wrote(event):
                 yield mode, dict(event.values)
             elif event.kind == "paused" and event.interrupts:
                 yield mode, {**event.values, "__interrupt__": tuple(event.interrupts)}
@@ -185,6 +185,7 @@ class _Follower:
         self.run = run
         self.since = since
         self.cursor: int | None = None  # seq of the last checkpoint reported
+        self.step: int | None = None  # and its step
         self.next: list[str] = []  # `next` of that checkpoint: the nodes its following step runs
         self.values: dict[str, Any] | None = None
         self.seen: set[tuple[Any, ...]] = set()
@@ -219,9 +220,9 @@ class _Follower:
         for _ in range(5):
             checkpoints = await self._checkpoints()
             snap = await self.run.get_state()
-            newest = checkpoints[-1] if checkpoints else None
-            if newest is None or snap.step <= newest.step:
-                break  # read in this order, the state is never older than the checkpoints
+            newest = checkpoints[-1].step if checkpoints else self.step
+            if newest is None or snap.step <= newest:
+                break  # read in this order, the state is never older than the checkpoints: is it newer?
         if self.cursor is None:
             for event in self._start(checkpoints, snap):
                 yield event
@@ -272,7 +273,7 @@ class _Follower:
         self._advance(c)
 
     def _advance(self, c: Checkpoint) -> None:
-        self.cursor, self.next, self.newest_at = c.seq, list(c.next), c.created_at
+        self.cursor, self.step, self.next, self.newest_at = c.seq, c.step, list(c.next), c.created_at
 
     def _decisions(self, decisions: list[Decision], step: int) -> Iterator[RunEvent]:
         """Decisions not reported yet, each after the pause it answered (rebuilt from the record
@@ -309,7 +310,8 @@ class _Follower:
             yield self._event(snap.status, snap, step=snap.step, values=snap.values, error=snap.error)
             return
         if snap.status == "interrupted":
-            signature = ("now", snap.step, tuple(i.id for i in snap.interrupts), snap.breakpoint)
+            # The same questions at the same place stay one pause (an edit while paused leaves it waiting).
+            signature = ("now", tuple(i.id for i in snap.interrupts), snap.breakpoint, tuple(snap.next))
             if signature != self.announced:
                 self.announced = signature
                 yield self._event(
@@ -348,6 +350,16 @@ class _Follower:
                 break
             before, limit = page[-1].seq, limit * 2
         return list(reversed(out))
+
+
+def _wrote(event: RunEvent) -> bool:
+    """Whether a step's values make a LangGraph "values" chunk: the picture now, or a step or input that wrote
+    something (LangGraph emits none for a step whose nodes wrote nothing, nor for an edit by a person)."""
+    if event.source is None:
+        return True
+    if event.source == "update":
+        return False
+    return any(v for v in (event.update or {}).values())
 
 
 def _key(d: Decision) -> tuple[Any, ...]:
