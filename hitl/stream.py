@@ -96,9 +96,8 @@ class RunEvent:
             if self.interrupts:
                 asks = "; ".join(f"[{i.id}] {i.node}: {_text(i.value)}" for i in self.interrupts)
                 return f"{head} waiting for {asks}"
-            return f"{head} at a breakpoint {self.breakpoint or ''}, next: {', '.join(self.next) or '-'}".replace(
-                "  ,", ","
-            )
+            where = f"at a breakpoint {self.breakpoint}" if self.breakpoint else "at a breakpoint"
+            return f"{head} {where}, next: {', '.join(self.next) or '-'}"
         if self.kind == "decision" and self.decision is not None:
             d = self.decision
             what = {"resume": "answered" if d.interrupt_id else "continued", "update_state": "edited the state"}.get(
@@ -276,12 +275,13 @@ class _Follower:
         self.cursor, self.step, self.next, self.newest_at = c.seq, c.step, list(c.next), c.created_at
 
     def _decisions(self, decisions: list[Decision], step: int) -> Iterator[RunEvent]:
-        """Decisions not reported yet, each after the pause it answered (rebuilt from the record
-        when the stream did not see that pause: it opened later, or the pause was brief)."""
+        """Decisions not reported yet, each answer after the pause it answered (rebuilt from the record
+        when the stream did not see that pause: it opened later, or the pause was brief). An edit
+        alone rebuilds no pause: the answer that follows it tells which question was waiting."""
         fresh = [d for d in decisions if _key(d) not in self.seen]
         for i, d in enumerate(fresh):
             self.seen.add(_key(d))
-            if self.announced is None and d.kind in (*RESUMING, "update_state"):
+            if self.announced is None and d.kind in RESUMING:
                 asked = [
                     e for e in fresh[i:] if e.kind in ("resume", "deadline") and e.interrupt_id and e.step == d.step
                 ]

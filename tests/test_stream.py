@@ -171,6 +171,7 @@ async def test_until_pause_ends_at_the_pause_and_replays_past_ones(client: hitl.
     assert kinds(first) == ["values", "node:write", "values", "paused"]
     assert first[-1].breakpoint == "after" and first[-1].interrupts == []
     await run.resume(identity="carol")  # continue from the breakpoint: the question comes next
+    await run.update_state({"draft": "coffee"}, identity="zed")  # withdraws the question: asked again
     await run.resume("approve", identity="dave")  # then the breakpoint before publish
     await run.resume(identity="erin")
     replay = await collect(run.events(since=0))
@@ -180,7 +181,9 @@ async def test_until_pause_ends_at_the_pause_and_replays_past_ones(client: hitl.
         "values",
         "paused",  # after write (rebuilt from the record: this stream opened later)
         "decision",
-        "paused",  # the question
+        "decision",  # the edit
+        "values",
+        "paused",  # the question asked again about the edit
         "decision",
         "node:review",
         "values",
@@ -190,10 +193,11 @@ async def test_until_pause_ends_at_the_pause_and_replays_past_ones(client: hitl.
         "values",
         "completed",
     ]
-    asked = replay[5].interrupts
-    assert [(i.node, i.value) for i in asked] == [("review", {"draft": "tea"})]
-    assert [e.decision.identity for e in replay if e.decision] == ["carol", "dave", "erin"]
-    assert replay[9].next == ["publish"]
+    asked = replay[7].interrupts
+    assert [(i.node, i.value) for i in asked] == [("review", {"draft": "coffee"})]
+    assert [e.decision.identity for e in replay if e.decision] == ["carol", "zed", "dave", "erin"]
+    assert replay[11].next == ["publish"]
+    assert replay[-1].values is not None and replay[-1].values["status"] == "published"
 
 
 async def test_a_stream_opened_after_the_end_shows_the_end(client: hitl.Client) -> None:
