@@ -17,6 +17,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -208,13 +209,18 @@ async def test_a_stream_opened_after_the_end_shows_the_end(client: hitl.Client) 
     assert events[0].values == final == events[1].values
 
 
-async def test_a_stream_opened_mid_run_follows_it(client: hitl.Client) -> None:
-    run = await client.start("long_loop", {"i": 0, "limit": 400, "every": 0})
-    await asyncio.sleep(0.5)
-    events = await collect(run.events())
-    assert events[0].kind == "values" and events[-1].kind == "completed"
-    steps = [e.update["i"] for e in events if e.kind == "node"]
-    assert steps == list(range(steps[0], 401)) if steps else events[0].values == events[-1].values
+async def test_a_stream_opened_mid_run_follows_it(client: hitl.Client, tmp_path: Path) -> None:
+    marker = tmp_path / "slow-started"
+    run = await client.start("slow", {"marker": str(marker)})
+    for _ in range(300):
+        if marker.exists():
+            break
+        await asyncio.sleep(0.1)
+    assert marker.exists(), "the slow node never started"
+    events = await collect(run.events())  # opened while the slow node runs (it takes 3 s)
+    assert kinds(events) == ["values", "node:slow", "values", "node:after", "values", "completed"]
+    assert events[0].status == "running" and events[0].values == {"marker": str(marker), "done": []}
+    assert events[-1].values is not None and events[-1].values["done"] == ["slow", "after"]
 
 
 async def test_a_failed_run_ends_its_stream_with_the_reason(client: hitl.Client) -> None:
