@@ -167,3 +167,10 @@ async def test_sdk_runs_stream_until_the_pause_then_from_the_answer(served: Serv
     assert second[1][1] == draft and second[-2][1]["status"] == "rejected"
     state = await lg.threads.get_state(thread["thread_id"])
     assert state["values"] == second[-2][1] and state["next"] == []
+
+
+async def test_sdk_threadless_runs_stream(served: Served) -> None:
+    lg = sdk(served)
+    parts = [(p.event, p.data) async for p in lg.runs.stream(None, "approval", input={"topic": "jam"})]
+    assert [e for e, _ in parts] == ["metadata", "values", "values", "values", "end"]
+    assert parts[-2][1]["__interrupt__"][0]["value"]["question"] == "Publish this draft?"

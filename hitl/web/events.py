@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -185,6 +186,18 @@ async def run_stream(
         events = run.events(since=0)
     record = shapes.run(thread_id, snapshot.graph, "running")
     return stream(request, lambda: run_parts(record, opening, events, modes))
+
+
+@router.post("/runs/stream", tags=["runs"])
+async def threadless_stream(
+    request: Request, body: RunCreate, idempotency_key: str | None = Header(None)
+) -> StreamingResponse:
+    """Start a run on a fresh thread and stream it until it pauses or ends (LangGraph's stateless runs)."""
+    if body.command is not None:
+        raise InvalidInputError(
+            "a run without a thread can only start: send input, or answer a thread's run at /threads/{id}/runs/stream"
+        )
+    return await run_stream(request, str(uuid.uuid4()), body, idempotency_key)
 
 
 async def run_parts(
