@@ -46,6 +46,8 @@ WAKE = {
     _T.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
     _T.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
 }
+BEHIND_SECONDS = 0.05
+"""Pause before reading again a run that moved on while it was read (never while it waits or idles)."""
 FIRST_PAGE = 4
 """Checkpoints asked for in the first page of a catch-up; each further page asks for twice as many."""
 
@@ -158,7 +160,9 @@ async def follow(run: Run, *, since: int | None = None, until_pause: bool = Fals
     try:
         first = True
         while True:
-            if not first:
+            if follower.behind:
+                await asyncio.sleep(BEHIND_SECONDS)  # the run moves faster than it is read: read on
+            elif not first:
                 await changed.wait()
                 changed.clear()
             if follower.failure is not None:
@@ -192,6 +196,7 @@ class _Follower:
         self.newest_at: datetime | None = None
         self.history_closed = False
         self.failure: BaseException | None = None
+        self.behind = False  # the last reading found the run past its newest checkpoint read
         self.live = False  # True while reporting what the run is now (not catching up on the past)
 
     async def watch(self, changed: asyncio.Event) -> None:
@@ -222,6 +227,7 @@ class _Follower:
             newest = checkpoints[-1].step if checkpoints else self.step
             if newest is None or snap.step <= newest:
                 break  # read in this order, the state is never older than the checkpoints: is it newer?
+        self.behind = newest is not None and snap.step > newest
         if self.cursor is None:
             for event in self._start(checkpoints, snap):
                 yield event
@@ -229,6 +235,8 @@ class _Follower:
             for c in checkpoints:
                 for event in self._checkpoint(c):
                     yield event
+        if self.behind:
+            return  # what the state says now comes after checkpoints not read yet: the next reading
         unrecorded = [d for d in snap.decisions if self.newest_at is None or d.at >= self.newest_at]
         for event in self._decisions(unrecorded, snap.step):
             yield event
