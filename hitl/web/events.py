@@ -27,6 +27,7 @@ from hitl.types import InvalidInputError, RunNotFoundError
 from hitl.web import api, search, shapes
 from hitl.web.context import caller, decider, web
 from hitl.web.models import RunCreate
+from hitl.web.pages import version
 
 router = APIRouter(dependencies=[Depends(caller)])
 HEARTBEAT_SECONDS = 15.0
@@ -64,7 +65,6 @@ async def run_changes(client: hitl.Client, run_id: str, every: float) -> AsyncIt
             await asyncio.sleep(every)
     events = run.events()
     try:
-        n = 0
         async for event in events:
             if event.kind == "values":
                 if event.source is None and event.status != "running":
@@ -74,8 +74,9 @@ async def run_changes(client: hitl.Client, run_id: str, every: float) -> AsyncIt
                 name = SSE_NAMES[event.kind]
             else:
                 continue
-            n += 1
-            yield Change(name, shapes.thread(await run.get_state()), f"{event.step}.{event.kind}.{n}")
+            now = await run.get_state()
+            # The id is the state's version, as the run's page renders it: a page already showing it skips it.
+            yield Change(name, shapes.thread(now), version(now))
     finally:
         await events.aclose()  # type: ignore[attr-defined]
 
