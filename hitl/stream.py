@@ -225,7 +225,9 @@ class _Follower:
             checkpoints = await self._checkpoints()
             snap = await self.run.get_state()
             newest = checkpoints[-1].step if checkpoints else self.step
-            if newest is None or snap.step <= newest:
+            if newest is None and not await self._checkpoints():
+                break  # no checkpoint yet, even after the state was read: it is the run before its first
+            if newest is not None and snap.step <= newest:
                 break  # read in this order, the state is never older than the checkpoints: is it newer?
         self.behind = newest is not None and snap.step > newest
         if self.cursor is None:
@@ -245,6 +247,9 @@ class _Follower:
             yield event
 
     def _start(self, checkpoints: list[Checkpoint], snap: StateSnapshot) -> Iterator[RunEvent]:
+        if not checkpoints:  # the run routes from START before its first checkpoint: that one comes next
+            self.cursor = -1
+            return
         newest = checkpoints[-1]
         if self.since is None:  # the picture now: the state, the pause or the end follow
             self._advance(newest)
@@ -265,11 +270,10 @@ class _Follower:
     def _checkpoint(self, c: Checkpoint) -> Iterator[RunEvent]:
         yield from self._decisions(c.decisions, c.step)
         if c.source == "loop":
-            writes = c.writes or {}
-            for node in [*self.next, *(n for n in writes if n not in self.next)]:
+            for node, update in _tasks(self.next, c.writes or {}):
                 yield RunEvent(
                     kind="node", run_id=self.run.run_id, status="running", step=c.step, seq=c.seq, node=node,
-                    update=writes.get(node), at=c.created_at,
+                    update=update, at=c.created_at,
                 )  # fmt: skip
         if c.values is not None:
             self.values = c.values
@@ -358,6 +362,18 @@ class _Follower:
                 break
             before, limit = page[-1].seq, limit * 2
         return list(reversed(out))
+
+
+def _tasks(ran: list[str], writes: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The tasks of a step as (node, update), in the order of `ran` (the step's `next`: one entry per
+    task, a node run by several Sends once per Send). Writes are keyed by task: the node, or `node#i`
+    for the i-th Send; a task that wrote nothing has no key, and its update is None."""
+    written: dict[str, list[Any]] = {}
+    for key, update in writes.items():
+        node, _, push = key.rpartition("#")
+        written.setdefault(node if node and push.isdigit() else key, []).append(update)
+    out = [(node, written[node].pop(0) if written.get(node) else None) for node in ran]
+    return out + [(node, update) for node, updates in written.items() for update in updates]
 
 
 def _wrote(event: RunEvent) -> bool:

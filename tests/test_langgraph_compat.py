@@ -449,6 +449,9 @@ STREAM_CASES = [
     "join",
     "reducers",
     "subgraph",
+    "send_map",
+    "send_empty",
+    "send_breakpoint_before",
 ]
 MODES = ["updates", "values"]
 
