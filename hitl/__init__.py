@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from hitl.client import Client, PendingRun, Run, RunInfo, connect
     from hitl.graph import CompiledGraph, StateGraph
     from hitl.interrupt import DeadlineExceeded, interrupt
+    from hitl.stream import RunEvent
 
 # Loaded on first use: the workflow side imports hitl's pure modules (`hitl._protocol`,
 # `hitl.types`, ...), and importing those must not pull in the client, pydantic or user code.
@@ -56,6 +57,7 @@ _LAZY = {
     "StateGraph": "hitl.graph",
     "DeadlineExceeded": "hitl.interrupt",
     "interrupt": "hitl.interrupt",
+    "RunEvent": "hitl.stream",
 }
 
 __all__ = [
@@ -80,6 +82,7 @@ __all__ = [
     "Refusal",
     "Run",
     "RunAlreadyExistsError",
+    "RunEvent",
     "RunFailedError",
     "RunInfo",
     "RunNotFoundError",

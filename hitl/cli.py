@@ -133,6 +133,13 @@ def _port(text: str) -> int:
     return port
 
 
+def _seq(text: str) -> int:
+    """A checkpoint seq for --since: a whole number from 0."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a checkpoint number (a whole number from 0)")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hitl", description="Human-in-the-loop graphs on Temporal.")
     _add_common(parser, on_command=False)
@@ -185,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
         ("history", cmd_history, "list a run's checkpoints, newest first"),
     ):
         command(name, handler, help).add_argument("run_id")
+
+    p = command("watch", cmd_watch, "follow a run: one line per event until it ends (exit 0 completed, 1 failed)")
+    p.add_argument("run_id")
+    p.add_argument("--until-pause", action="store_true", help="stop at the run's next pause instead of waiting")
+    p.add_argument(
+        "--since", type=_seq, metavar="SEQ", help="replay from this checkpoint first (0: from the run's input)"
+    )
 
     p = command("cancel", cmd_cancel, "cancel a run (a decision: checked and recorded like any other)")
     p.add_argument("run_id")
@@ -292,6 +306,25 @@ async def cmd_result(args: argparse.Namespace) -> int:
 async def cmd_history(args: argparse.Namespace) -> int:
     run = await _run(args)
     return emit(args, await run.get_state_history(), render_history)
+
+
+async def cmd_watch(args: argparse.Namespace) -> int:
+    """Print each event as it comes: one readable line, or one JSON object a line with --json.
+    Exit 0 when the run completed (or paused, with --until-pause), 1 when it failed or was cancelled."""
+    run = await _run(args)
+    last = None
+    async for event in run.events(since=args.since, until_pause=args.until_pause):
+        last = event
+        if args.json:
+            print(_json(event.to_json()), flush=True)
+        else:
+            say(event.describe())
+    if last is not None and last.kind in ("failed", "cancelled"):
+        raise RunFailedError(
+            f"run '{run.run_id}' {'failed' if last.kind == 'failed' else 'was cancelled'}: "
+            f"{last.error or 'no reason recorded'} — {run.where()}"
+        )
+    return 0
 
 
 async def cmd_cancel(args: argparse.Namespace) -> int:

@@ -58,6 +58,7 @@ from hitl._workers import check_workers, explaining, wait_until_polling
 from hitl.codec import from_env as codec_from_env
 from hitl.codec import with_codec
 from hitl.graph import CompiledGraph
+from hitl.stream import RunEvent, StreamMode, check_modes, chunks, follow
 from hitl.types import (
     Checkpoint,
     Command,
@@ -438,6 +439,42 @@ class Run:
                 break
             before = page[-1].seq
         return out
+
+    def events(self, *, since: int | None = None, until_pause: bool = False) -> AsyncIterator[RunEvent]:
+        """The run's events as they happen (`hitl.stream.RunEvent`): node updates, the state after
+        each step, pauses with their questions, decisions with who made them, the end.
+
+        Without `since`, the stream opens on the run as it is now (its state, then its pause or
+        its end) and follows it; `since=0` replays its checkpoints from the input first (any
+        checkpoint seq works). Ends after the run ends; with `until_pause`, at its next pause.
+        Continue-as-new is followed; a paused run costs one pending long poll, no queries.
+        """
+        return follow(self, since=since, until_pause=until_pause)
+
+    def astream(
+        self,
+        stream_mode: StreamMode | Sequence[StreamMode] = "updates",
+        *,
+        since: int | None = None,
+        until_pause: bool = False,
+    ) -> AsyncIterator[Any]:
+        """LangGraph's `astream` chunks for this run: "updates" (`{node: update}`, and
+        `{"__interrupt__": (Interrupt, ...)}` at a pause), "values" (the state after each step), or a
+        list of modes, giving `(mode, chunk)` tuples. Same cursor rules as `events()`. An unknown
+        mode is refused here, before anything is read."""
+        modes = check_modes(stream_mode)
+        multi = not isinstance(stream_mode, str)
+
+        async def gen() -> AsyncIterator[Any]:
+            events = follow(self, since=since, until_pause=until_pause)
+            try:
+                async for event in events:
+                    for mode, chunk in chunks(event, modes):
+                        yield (mode, chunk) if multi else chunk
+            finally:
+                await events.aclose()  # type: ignore[attr-defined]
+
+        return gen()
 
     async def wait(
         self, *, timeout: float | None = None, on_progress: Callable[[StateSnapshot], None] | None = None

@@ -387,3 +387,21 @@ async def test_i_may_decide_is_filtered_server_side(served: Served) -> None:
     for run in limited:
         await run.cancel(identity="alice")
     await open_run.cancel()
+
+
+async def test_a_refused_decision_on_runs_stream_is_one_line_and_writes_nothing(served: Served) -> None:
+    [run] = await paused(served.client, "approval")
+    before = await event_count(served.client, run.run_id)
+    async with served.http() as http:
+        refused = await http.post(
+            f"/threads/{run.run_id}/runs/stream", json={"assistant_id": "approval", "command": {"resume": "maybe"}}
+        )
+        assert refused.status_code == 409 and "'maybe' is not one of" in refused.json()["detail"]
+        nobody = await http.post(
+            f"/threads/{run.run_id}/runs/stream",
+            json={"assistant_id": "approval", "command": {"resume": "approve"}},
+            headers={"Authorization": "Bearer wrong"},
+        )
+        assert nobody.status_code == 401
+    assert await event_count(served.client, run.run_id) == before
+    assert (await served.client.get_run(run.run_id).get_state()).status == "interrupted"

@@ -315,6 +315,15 @@ CASES: list[tuple[str, str, str, Any, str | None, int, str]] = [
         "stream_mode 'messages'",
     ),
     (
+        "unsupported runs/stream stream_mode",
+        "POST",
+        "/threads/{approval}/runs/stream",
+        {"json": {"assistant_id": "approval", "stream_mode": "debug"}},
+        "tok-alice",
+        422,
+        "stream_mode 'debug'",
+    ),
+    (
         "unsupported thread stream_mode",
         "GET",
         "/threads/{approval}/stream?stream_mode=debug",

@@ -133,3 +133,44 @@ async def test_sdk_threadless_runs(served: Served) -> None:
     assert out["__interrupt__"][0]["value"].startswith("How old is Cy?")
     run = await lg.runs.create(None, "approval", input={"topic": "tea"})
     assert (await lg.threads.get(run["thread_id"]))["metadata"]["graph_id"] == "approval"
+
+
+async def test_sdk_runs_stream_until_the_pause_then_from_the_answer(served: Served) -> None:
+    """`runs.stream` as a LangGraph user streams a run: updates and values until it pauses on a question,
+    then the answered run's stream, which starts from the state it was answered in."""
+    lg = sdk(served)
+    thread = await lg.threads.create()
+    first = [
+        (p.event, p.data)
+        async for p in lg.runs.stream(
+            thread["thread_id"], "approval", input={"topic": "tea"}, stream_mode=["updates", "values"]
+        )
+    ]
+    assert first[0][0] == "metadata" and first[0][1]["run_id"]
+    assert first[-1] == ("end", None)
+    parts = first[1:-1]
+    [asked] = parts[-2][1]["__interrupt__"]
+    draft = {"topic": "tea", "draft": "A short announcement about tea."}
+    assert parts == [
+        ("values", {"topic": "tea"}),
+        ("updates", {"write_draft": {"draft": draft["draft"]}}),
+        ("values", draft),
+        ("updates", {"__interrupt__": [asked]}),
+        ("values", {**draft, "__interrupt__": [asked]}),
+    ]
+    assert asked["value"]["question"] == "Publish this draft?" and set(asked) == {"id", "value"}
+    second = [
+        (p.event, p.data)
+        async for p in lg.runs.stream(thread["thread_id"], "approval", command=Command(resume="reject"))
+    ]
+    assert [e for e, _ in second] == ["metadata", "values", "values", "end"]
+    assert second[1][1] == draft and second[-2][1]["status"] == "rejected"
+    state = await lg.threads.get_state(thread["thread_id"])
+    assert state["values"] == second[-2][1] and state["next"] == []
+
+
+async def test_sdk_threadless_runs_stream(served: Served) -> None:
+    lg = sdk(served)
+    parts = [(p.event, p.data) async for p in lg.runs.stream(None, "approval", input={"topic": "jam"})]
+    assert [e for e, _ in parts] == ["metadata", "values", "values", "values", "end"]
+    assert parts[-2][1]["__interrupt__"][0]["value"]["question"] == "Publish this draft?"

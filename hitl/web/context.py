@@ -19,7 +19,8 @@ from hitl.web.auth import Auth, Identity
 @dataclass
 class Settings:
     poll_seconds: float = 0.5
-    """How often a live feed asks Temporal for news (bounded: 0.1 to 10 s)."""
+    """How often the inbox feed counts waiting runs (at least 1 s), and a thread no run has used yet is
+    looked for (bounded: 0.1 to 10 s). A run's own feeds are woken by its history, not polled."""
     max_body_bytes: int = 2_000_000
     page_size: int = 50
     ui_links: bool = True

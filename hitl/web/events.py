@@ -1,8 +1,9 @@
 """Live feeds as server-sent events: one run's changes, and the inbox's.
 
-Both are fed by polling Temporal at a bounded interval, behind one function
-each (`run_changes`, `inbox_changes`), so a workflow-side stream can replace
-the polling later without touching the endpoints. A feed stops when the client
+A run's feeds (the thread stream, `runs/stream`) read the run's own event
+stream (`hitl.stream`: woken by Temporal's history, nothing polled). The inbox
+spans every waiting run, which no single history tells, so it counts them in
+Temporal's visibility store at a bounded interval. A feed stops when the client
 disconnects or the run ends.
 """
 
@@ -10,19 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 import hitl
 from hitl._protocol import WAITING_SINCE
-from hitl.types import InvalidInputError, RunNotFoundError, StateSnapshot
-from hitl.web import search, shapes
-from hitl.web.context import caller, web
+from hitl.stream import ENDED, RunEvent, StreamMode, check_modes, chunks
+from hitl.types import InvalidInputError, RunNotFoundError
+from hitl.web import api, search, shapes
+from hitl.web.context import caller, decider, web
+from hitl.web.models import RunCreate
+from hitl.web.pages import version
 
 router = APIRouter(dependencies=[Depends(caller)])
 HEARTBEAT_SECONDS = 15.0
@@ -40,47 +45,40 @@ class Change:
         return f"id: {self.id}\nevent: {self.event}\ndata: {json.dumps(self.data, default=str)}\n\n".encode()
 
 
-def classify(before: StateSnapshot | None, now: StateSnapshot) -> str | None:
-    """What changed between two readings of a run: step, paused, resumed, ended (or nothing)."""
-    if before is None:
-        return (
-            "ended"
-            if now.status in ("completed", "failed", "cancelled")
-            else ("paused" if now.status == "interrupted" else "step")
-        )
-    if now.status != before.status:
-        if now.status == "interrupted":
-            return "paused"
-        if now.status in ("completed", "failed", "cancelled"):
-            return "ended"
-        return "resumed"
-    if now.step != before.step or [i.id for i in now.interrupts] != [i.id for i in before.interrupts]:
-        return "paused" if now.status == "interrupted" else "step"
-    if len(now.decisions) != len(before.decisions):
-        return "step"
-    return None
+SSE_NAMES = {"paused": "paused", "decision": "resumed", "completed": "ended", "failed": "ended", "cancelled": "ended"}
+"""The thread feed's event names for the run's events (`hitl.stream.RunEvent.kind`); node events are not sent."""
 
 
 async def run_changes(client: hitl.Client, run_id: str, every: float) -> AsyncIterator[Change]:
-    """The run's state changes, polled from `run.get_state()`; ends after the run ends.
+    """The thread's changes, from the run's own event stream (`Run.events()`, the one source
+    every watcher uses); each carries the thread as it is. Ends after the run ends.
 
-    An unknown run id (a thread no run has used yet) is watched until its run starts.
+    The first event is the run as it is: `step` while it runs, else `paused` or `ended`. A thread
+    no run has used yet is looked at every `every` seconds until its run starts.
     """
     run = client.get_run(run_id)
-    last: StateSnapshot | None = None
     while True:
         try:
-            now = await run.get_state()
+            await run.get_state()
+            break
         except RunNotFoundError:
             await asyncio.sleep(every)
-            continue
-        kind = classify(last, now)
-        if kind:
-            yield Change(kind, shapes.thread(now), f"{now.step}.{now.status}.{len(now.decisions)}")
-        if now.status in ("completed", "failed", "cancelled"):
-            return
-        last = now
-        await asyncio.sleep(every)
+    events = run.events()
+    try:
+        async for event in events:
+            if event.kind == "values":
+                if event.source is None and event.status != "running":
+                    continue  # the picture now: its pause or end follows at once
+                name = "step"
+            elif event.kind in SSE_NAMES:
+                name = SSE_NAMES[event.kind]
+            else:
+                continue
+            now = await run.get_state()
+            # The id is the state's version, as the run's page renders it: a page already showing it skips it.
+            yield Change(name, shapes.thread(now), version(now))
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
 
 
 async def inbox_changes(client: hitl.Client, every: float) -> AsyncIterator[Change]:
@@ -157,6 +155,76 @@ async def thread_stream(
         )
     w = web(request)
     return stream(request, lambda: run_changes(w.base, thread_id, w.settings.poll_seconds))
+
+
+@router.post("/threads/{thread_id}/runs/stream", tags=["runs"])
+async def run_stream(
+    request: Request, thread_id: str, body: RunCreate, idempotency_key: str | None = Header(None)
+) -> StreamingResponse:
+    """Start the thread's run or answer it, and stream it until it pauses again or ends, as LangGraph Server
+    does: `metadata`, then one event per chunk named by its mode (`values`, `updates`; `stream_mode` takes
+    one or a list), then `end` (`error` first when the run failed)."""
+    modes = check_modes(body.stream_mode or "values")
+    client = decider(request)
+    run = client.get_run(thread_id)
+    current = await api.snapshot_or_none(client, thread_id)
+    # A paused run's stream opens on the run as it is (LangGraph's resumed stream starts with its values),
+    # before the decision, so nothing the decision sets off is missed.
+    events = run.events() if current is not None and current.status == "interrupted" else None
+    opening: list[RunEvent] = []
+    try:
+        if events is not None:
+            async for event in events:
+                opening.append(event)
+                if event.kind != "values":
+                    break
+        snapshot = await api.start_or_decide(client, thread_id, body, wait=False, request_id=idempotency_key)
+    except BaseException:
+        if events is not None:
+            await events.aclose()  # type: ignore[attr-defined]
+        raise
+    if events is None:
+        events = run.events(since=0)
+    record = shapes.run(thread_id, snapshot.graph, "running")
+    return stream(request, lambda: run_parts(record, opening, events, modes))
+
+
+@router.post("/runs/stream", tags=["runs"])
+async def threadless_stream(
+    request: Request, body: RunCreate, idempotency_key: str | None = Header(None)
+) -> StreamingResponse:
+    """Start a run on a fresh thread and stream it until it pauses or ends (LangGraph's stateless runs)."""
+    if body.command is not None:
+        raise InvalidInputError(
+            "a run without a thread can only start: send input, or answer a thread's run at /threads/{id}/runs/stream"
+        )
+    return await run_stream(request, str(uuid.uuid4()), body, idempotency_key)
+
+
+async def run_parts(
+    record: dict[str, Any], opening: list[RunEvent], events: AsyncIterator[RunEvent], modes: list[StreamMode]
+) -> AsyncIterator[Change]:
+    """LangGraph Server's stream parts for one run request: its chunks until the next pause or the end."""
+    n = 0
+    yield Change("metadata", {"run_id": record["run_id"], "attempt": 1}, str(n))
+    try:
+        for event in opening[:1]:  # the state as the decision found it; its pause is the one being answered
+            for mode, chunk in chunks(event, modes):
+                n += 1
+                yield Change(mode, shapes.chunk(chunk), str(n))
+        async for event in events:
+            for mode, chunk in chunks(event, modes):
+                n += 1
+                yield Change(mode, shapes.chunk(chunk), str(n))
+            if event.kind in ("failed", "cancelled"):
+                error = "RunFailed" if event.kind == "failed" else "RunCancelled"
+                yield Change(
+                    "error", {"error": error, "message": event.error or f"run {event.run_id} {event.kind}"}, ""
+                )
+            if event.kind == "paused" or event.kind in ENDED:
+                return
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
 
 
 @router.get("/ui/inbox/stream", include_in_schema=False)

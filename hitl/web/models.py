@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hitl.stream import STREAM_MODES
+
 LgStatus = Literal["idle", "busy", "interrupted", "error"]
 SortBy = Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"]
 Breakpoints = Literal["*"] | list[str] | None
@@ -261,9 +263,9 @@ class RunCreate(Body):
             "join the thread's stream instead: GET /threads/{id}/stream",
         )
         modes = [self.stream_mode] if isinstance(self.stream_mode, str) else (self.stream_mode or [])
-        bad = [m for m in modes if m != "values"]
+        bad = [m for m in modes if m not in STREAM_MODES]
         if bad:
-            raise unsupported(f"stream_mode '{bad[0]}'", "only 'values' is streamed")
+            raise unsupported(f"stream_mode '{bad[0]}'", "'values' and 'updates' are streamed")
         if self.config:
             extra = {k for k in self.config if k != "configurable"} | {
                 k for k in (self.config.get("configurable") or {}) if k not in ("thread_id",)

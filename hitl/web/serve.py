@@ -60,7 +60,7 @@ def add_options(parser: argparse.ArgumentParser, *, dev: bool = False) -> None:
         type=float,
         default=0.5,
         metavar="SECONDS",
-        help="how often live pages ask Temporal for news (0.1-10, default 0.5)",
+        help="how often the inbox's live feed counts waiting runs (at least 1 s), and a page for a run not started yet looks for it (0.1-10, default 0.5)",
     )
 
 

@@ -206,6 +206,13 @@ def wait_output(s: StateSnapshot) -> dict[str, Any]:
     return out
 
 
+def chunk(c: dict[str, Any]) -> dict[str, Any]:
+    """A LangGraph stream chunk as JSON: its interrupts as `{id, value}`, as LangGraph Server sends them."""
+    if "__interrupt__" not in c:
+        return c
+    return {**c, "__interrupt__": [interrupt(i) for i in c["__interrupt__"]]}
+
+
 def run(thread_id: str, graph: str, status: str, run_id: str | None = None) -> dict[str, Any]:
     """A LangGraph Run record for a background run request (hitl keeps no run table)."""
     now = iso(datetime.now(timezone.utc))
