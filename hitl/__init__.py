@@ -40,6 +40,7 @@ from hitl.types import (
 )
 
 if TYPE_CHECKING:
+    from hitl.batch import BatchReport, BatchResult, Waiting
     from hitl.client import Client, PendingRun, Run, RunInfo, connect
     from hitl.graph import CompiledGraph, StateGraph
     from hitl.interrupt import DeadlineExceeded, interrupt
@@ -48,6 +49,9 @@ if TYPE_CHECKING:
 # Loaded on first use: the workflow side imports hitl's pure modules (`hitl._protocol`,
 # `hitl.types`, ...), and importing those must not pull in the client, pydantic or user code.
 _LAZY = {
+    "BatchReport": "hitl.batch",
+    "BatchResult": "hitl.batch",
+    "Waiting": "hitl.batch",
     "Client": "hitl.client",
     "PendingRun": "hitl.client",
     "Run": "hitl.client",
@@ -63,6 +67,8 @@ _LAZY = {
 __all__ = [
     "END",
     "START",
+    "BatchReport",
+    "BatchResult",
     "Checkpoint",
     "Client",
     "Command",
@@ -91,6 +97,7 @@ __all__ = [
     "StateGraph",
     "StateSnapshot",
     "UnknownGraphError",
+    "Waiting",
     "connect",
     "interrupt",
 ]

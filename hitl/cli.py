@@ -22,6 +22,7 @@ from hitl import catalog
 from hitl._limits import shorten
 from hitl._protocol import DEFAULT_TASK_QUEUE
 from hitl._text import split_names
+from hitl.batch import BatchReport, BatchResult
 from hitl.client import NO_VALUE, Client, Run, check_run_id, connect
 from hitl.graph import CompiledGraph
 from hitl.server import UI_PORT_OFFSET
@@ -207,8 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     command("list", cmd_list, "list recent runs")
     command("inbox", cmd_inbox, "list runs waiting for a person")
 
-    p = command("resume", cmd_resume, "answer a paused run")
-    p.add_argument("run_id")
+    p = command("resume", cmd_resume, "answer a paused run, or many at once (--all, or several run ids)")
+    p.add_argument("run_ids", nargs="*", metavar="RUN_ID", help="the run; several run ids answer each (a batch)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--value", help="the answer to the one pending interrupt, as JSON")
     group.add_argument("--map", help="answers by interrupt id, a JSON object")
@@ -222,6 +223,20 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="if no worker is up, queue the decision in the run's history (applied when one is back) instead of refusing",
     )
+    batch = p.add_argument_group("batch answers (one --value to many runs; each applies it once)")
+    batch.add_argument("--all", action="store_true", help="every waiting run matching --graph, --node, --question")
+    batch.add_argument("--graph", help="with --all: runs of this graph")
+    batch.add_argument("--node", help="answer the question asked at this node")
+    batch.add_argument("--question", help="only questions whose text contains this")
+    batch.add_argument("--dry-run", action="store_true", help="list what would be answered; send nothing")
+    batch.add_argument("--batch-id", help="resend a batch under its id: nothing is applied twice (default: new)")
+    batch.add_argument("--concurrency", type=int, default=8, help="runs answered at once (default 8)")
+
+    p = command("link", cmd_link, "print a signed link that lets one reviewer answer one question, once")
+    p.add_argument("run_id")
+    p.add_argument("--interrupt", help="the question's interrupt id (default: the run's one pending question)")
+    p.add_argument("--expires", default="24h", help="how long the link works: 30m, 24h, 7d (default 24h)")
+    p.add_argument("--base-url", help="the inbox server's URL (default: HITL_LINK_BASE_URL)")
 
     p = command("update-state", cmd_update_state, "edit a paused run's state")
     p.add_argument("run_id")
@@ -351,6 +366,22 @@ async def cmd_inbox(args: argparse.Namespace) -> int:
 
 
 async def cmd_resume(args: argparse.Namespace) -> int:
+    batch_flags = [
+        f
+        for f, on in (
+            ("--graph", args.graph),
+            ("--node", args.node),
+            ("--question", args.question),
+            ("--dry-run", args.dry_run),
+            ("--batch-id", args.batch_id),
+        )
+        if on
+    ]
+    if args.all or len(args.run_ids) > 1 or batch_flags:
+        return await cmd_resume_many(args, batch_flags)
+    if not args.run_ids:
+        raise InvalidInputError("name the run to answer (hitl resume RUN_ID), several run ids, or --all with filters")
+    args.run_id = args.run_ids[0]
     run = await _run(args)
     kwargs: dict[str, Any] = {
         "map": parse_json(args.map, "--map", object_only=True) if args.map is not None else None,
@@ -374,6 +405,100 @@ async def cmd_resume(args: argparse.Namespace) -> int:
     emit(args, snapshot, render_state)
     _check_ended_well(run, snapshot)  # the decision was applied, but a script must not read a failed run as success
     return 0
+
+
+async def cmd_resume_many(args: argparse.Namespace, batch_flags: list[str]) -> int:
+    """A batch: one answer to many runs, a line per run, exit 0 only when each has the answer."""
+    if args.all and args.run_ids:
+        raise InvalidInputError("pass run ids or --all with filters, not both")
+    if not args.all and len(args.run_ids) < 2:
+        raise InvalidInputError(f"{batch_flags[0]} answers a batch: add --all (with filters) or several run ids")
+    single = [
+        f
+        for f, on in (
+            ("--map", args.map),
+            ("--update", args.update),
+            ("--goto", args.goto),
+            ("--request-id", args.request_id),
+            ("--signal", args.signal),
+            ("--queue", args.queue),
+            ("--no-wait", args.no_wait),
+        )
+        if on
+    ]
+    if single:
+        raise InvalidInputError(f"{single[0]} is for one run; a batch sends one --value to each run")
+    if args.value is None:
+        raise InvalidInputError("a batch needs --value JSON: the answer each run gets")
+    value = parse_json(args.value, "--value")
+    for run_id in args.run_ids:
+        check_run_id(run_id)
+    client = await _client(args)
+
+    def progress(result: BatchResult, done: int, total: int) -> None:
+        if sys.stderr.isatty() and not args.json:
+            say(f"  [{done}/{total}] {result.run_id} {result.outcome.replace('_', ' ')}", file=sys.stderr)
+
+    report = await client.resume_many(
+        None if args.all else args.run_ids,
+        value,
+        graph=args.graph,
+        node=args.node,
+        question=args.question,
+        batch_id=args.batch_id,
+        concurrency=args.concurrency,
+        dry_run=args.dry_run,
+        on_result=progress,
+    )
+    emit(args, {**asdict(report), "ok": report.ok}, lambda _: render_batch(report))
+    return 0 if report.ok else 1
+
+
+def render_batch(report: BatchReport) -> list[str]:
+    shown = {"would_apply": "", "already_applied": "already applied", "applied": "applied"}
+    lines = []
+    for r in report.results:
+        what = r.reason if r.outcome == "would_apply" else shown.get(r.outcome, r.outcome)
+        extra = (
+            f": {r.reason}"
+            if r.outcome in ("refused", "unreachable")
+            else (f" ({r.reason})" if r.outcome == "already_applied" else "")
+        )
+        lines.append(f"{r.run_id}  {what}{extra}")
+    counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in report.counts().items()) or "no waiting run matched"
+    verb = "would answer" if report.dry_run else "answered"
+    lines.append(f"batch id {report.batch_id}: {verb} {len(report.results)} run(s): {counts}")
+    if not report.ok:
+        lines.append(
+            f"resend with --batch-id {report.batch_id} to retry: runs that have the answer are not answered twice"
+        )
+    return lines
+
+
+async def cmd_link(args: argparse.Namespace) -> int:
+    from hitl import links
+
+    check_run_id(args.run_id)
+    expires = links.parse_duration(args.expires, "--expires")
+    base_url = links.base_url(args.base_url)
+    key = links.require_key()
+    client = await _client(args)
+    made = await links.create(client, args.run_id, args.interrupt, expires=expires, base_url=base_url, key=key)
+    return emit(
+        args,
+        {
+            "url": made.url,
+            "run_id": made.link.run_id,
+            "interrupt_id": made.link.interrupt_id,
+            "identity": made.link.identity,
+            "roles": list(made.link.roles),
+            "expires_at": made.link.expires_at.isoformat(),
+        },
+        lambda d: [
+            d["url"],
+            f"lets {d['identity']} answer interrupt {d['interrupt_id']} of run {d['run_id']} once, until {_when(made.link.expires_at)} UTC",
+        ],
+    )
 
 
 async def cmd_update_state(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ and updates); nothing is recomputed here.
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import getpass
 import os
@@ -79,6 +80,8 @@ from hitl.types import (
 if TYPE_CHECKING:
     import temporalio.worker
     from typing_extensions import TypeForm
+
+    from hitl.batch import BatchReport, Progress, Waiting
 
 T = TypeVar("T")
 
@@ -299,6 +302,55 @@ class Client:
         await check_workers(self.temporal, self.task_queue)
         return await self._start(run_input, new_run_id or f"{run_id}-fork{step}-{uuid.uuid4().hex[:6]}")
 
+    def as_caller(self, identity: str | None = None, roles: Sequence[str] | None = None) -> Client:
+        """A client deciding as `identity` with exactly `roles` (default: this client's), sharing the connection."""
+        other = copy.copy(self)
+        other.identity = identity or self.identity
+        other.roles = list(roles) if roles is not None else list(self.roles)
+        return other
+
+    async def resume_many(
+        self,
+        runs: Sequence[str | Run] | Waiting | None,
+        value: Any,
+        *,
+        identity: str | None = None,
+        roles: Sequence[str] | None = None,
+        node: str | None = None,
+        graph: str | None = None,
+        question: str | None = None,
+        batch_id: str | None = None,
+        concurrency: int = 8,
+        dry_run: bool = False,
+        on_result: Progress | None = None,
+    ) -> BatchReport:
+        """Answer many waiting runs with one `value` (hitl/batch.py): `runs` by id, or every
+        waiting run matching `Waiting(graph, node, question)` / the `graph=`, `node=` and
+        `question=` filters (`None` with filters: all waiting runs that match).
+
+        Each run checks the decision itself and applies it exactly once. The
+        report lists every run (applied, already applied, refused with the run's
+        reason, unreachable) and never raises for one run's failure. Send the same
+        `batch_id` again after a crash or timeout and nothing is applied twice.
+        `on_result(result, done, total)` reports progress; at most `concurrency`
+        runs are answered at once. `dry_run` lists what would be answered."""
+        from hitl.batch import resume_many
+
+        return await resume_many(
+            self,
+            runs,
+            value,
+            identity=identity,
+            roles=roles,
+            graph=graph,
+            node=node,
+            question=question,
+            batch_id=batch_id,
+            concurrency=concurrency,
+            dry_run=dry_run,
+            on_result=on_result,
+        )
+
     async def list_runs(self, limit: int = 50) -> list[RunInfo]:
         """Recent runs. Each shows hitl's own status (a paused run is `interrupted`, where
         Temporal says `running`) when the namespace has the HitlStatus search attribute;
@@ -417,6 +469,10 @@ class Run:
             with self._errors("a description"):
                 self._task_queue = (await self._handle.describe()).task_queue
         await check_workers(self.client.temporal, self._task_queue, queue=queue)
+
+    async def check_reachable(self) -> None:
+        """Refuse (NoWorkerError, nothing sent) when no live worker serves this run's task queue."""
+        await self._check_workers()
 
     def __repr__(self) -> str:
         return f"<Run {self.run_id}>"

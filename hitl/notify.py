@@ -4,19 +4,32 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
+from datetime import timedelta
 
+from hitl.links import links_for
 from hitl.types import StateSnapshot
 
 
 def webhook(
-    url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 10.0
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 10.0,
+    link_for: Sequence[str] = (),
+    link_expires: timedelta = timedelta(hours=24),
 ) -> Callable[[StateSnapshot], None]:
-    """POST the paused run's snapshot as JSON to `url` (Slack/Teams relays, your own service)."""
+    """POST the paused run's snapshot as JSON to `url` (Slack/Teams relays, your own service).
+
+    When the worker has a link key (`HITL_LINK_KEY`) and `HITL_LINK_BASE_URL`, the
+    payload's `links` hold a signed decision link per pending question and person
+    who may answer it (its reviewers named by identity, and `link_for`), so the
+    message can say "answer here" (hitl/links.py); without them `links` is empty."""
 
     def post(snapshot: StateSnapshot) -> None:
-        body = json.dumps({"event": "run_paused", **asdict(snapshot)}, default=str).encode()
+        links = links_for(snapshot, link_for, expires=link_expires)
+        body = json.dumps({"event": "run_paused", **asdict(snapshot), "links": links}, default=str).encode()
         request = urllib.request.Request(
             url, data=body, method="POST", headers={"Content-Type": "application/json", **(headers or {})}
         )

@@ -6,7 +6,8 @@ The graphs live by feature, next to the tests that use them:
 `runtime_graphs.py` (test_runtime), `hitl_graphs.py` (test_hitl),
 `composition_graphs.py` (test_composition), `long_run_graphs.py`
 (test_long_runs), `fault_graphs.py` (test_faults), `trust_graphs.py`
-(test_trust), `send_graphs.py` (test_send). A new graph goes into its feature's module and that module's
+(test_trust), `send_graphs.py` (test_send), `batch_graphs.py` (test_batch, test_links).
+A new graph goes into its feature's module and that module's
 GRAPHS list. Graph names are what recorded histories (tests/histories/)
 refer to: never rename one.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import examples
 from hitl import CompiledGraph
 from tests import (
+    batch_graphs,
     composition_graphs,
     fault_graphs,
     hitl_graphs,
@@ -32,6 +34,7 @@ GRAPHS: list[CompiledGraph] = [
     *long_run_graphs.GRAPHS,
     *fault_graphs.GRAPHS,
     *send_graphs.GRAPHS,
+    *batch_graphs.GRAPHS,
 ]
 """The test graphs (`--graphs tests.graphs`, `python worker.py tests.graphs`)."""
 

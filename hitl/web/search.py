@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -23,15 +22,15 @@ import temporalio.client
 
 import hitl
 from hitl._protocol import ANYONE, GRAPH, PENDING_NODES, REVIEWERS, STATUS, WAITING_SINCE, WORKFLOW_NAME
+from hitl._text import searchable
 from hitl.client import PendingRun, pending_run
-from hitl.types import InvalidInputError, StateSnapshot
+from hitl.types import StateSnapshot
 
 log = logging.getLogger("hitl.web")
 SortKey = Literal["waiting", "created"]
 ATTRIBUTE = {"waiting": WAITING_SINCE.name, "created": "StartTime"}
 SMALL = 1000
 """Up to this many matches, one listing sorted here beats bisecting."""
-SAFE = re.compile(r"^[A-Za-z0-9_.:@+\-/*]{1,200}$")
 
 LG_STATUS_QUERY = {
     "interrupted": f'{STATUS.name} = "interrupted" AND ExecutionStatus = "Running"',
@@ -99,11 +98,8 @@ class Page:
     total: int
 
 
-def quoted(value: str, what: str) -> str:
-    """A value safe inside a visibility query string (no quote can end it early)."""
-    if not SAFE.match(value):
-        raise InvalidInputError(f"{what} {value!r} has characters hitl cannot search on; use letters, digits and _.:-/")
-    return value
+quoted = searchable
+"""A value safe inside a visibility query string (hitl/_text.py, shared with batch answers)."""
 
 
 def stamp(at: datetime) -> str:

@@ -1,0 +1,246 @@
+"""Batch answers: one decision sent to many waiting runs (`client.resume_many`).
+
+Each run still validates its own decision (schema, reviewers, already answered)
+and applies it exactly once: the decision is pinned to the question the batch
+saw (`map={interrupt_id: value}`) and carries a request id derived from the
+batch id and the run, so sending the same batch again after a crash, a timeout
+or a double click applies nothing twice (the report says "already applied").
+One run refusing, or not being reachable, never stops the others: the result
+is a per-run report, never an exception halfway through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from hitl._limits import MAX_DECISION_BYTES, too_large
+from hitl._protocol import GRAPH, PENDING_NODES, STATUS, WORKFLOW_NAME
+from hitl._text import searchable
+from hitl.types import (
+    DecisionRejectedError,
+    HitlError,
+    Interrupt,
+    InvalidInputError,
+    NoWorkerError,
+    RunNotFoundError,
+    StateSnapshot,
+)
+
+if TYPE_CHECKING:
+    from hitl.client import Client, Run
+
+Outcome = Literal["applied", "already_applied", "refused", "unreachable", "would_apply"]
+DONE: tuple[Outcome, ...] = ("applied", "already_applied")
+DEFAULT_CONCURRENCY = 8
+"""Runs answered at once: enough to keep a batch of thousands moving, few enough not to flood a worker."""
+MAX_CONCURRENCY = 64
+MAX_BATCH_ID = 64
+
+
+@dataclass
+class Waiting:
+    """Which waiting runs a batch answers: by graph, by the node asking, by words of the question.
+
+    `graph` and `node` are found server-side (visibility store); `question` is
+    matched on each run's pending question (a substring of its JSON)."""
+
+    graph: str | None = None
+    node: str | None = None
+    question: str | None = None
+
+    def query(self) -> str:
+        parts = [f'WorkflowType = "{WORKFLOW_NAME}"', f'{STATUS.name} = "interrupted"', 'ExecutionStatus = "Running"']
+        if self.graph:
+            parts.append(f'{GRAPH.name} = "{searchable(self.graph, "graph")}"')
+        if self.node:
+            parts.append(f'{PENDING_NODES.name} = "{searchable(self.node, "node")}"')
+        return " AND ".join(parts)
+
+
+@dataclass
+class BatchResult:
+    """What happened to one run of a batch. `reason` is the run's one-line refusal, or why it was not reached."""
+
+    run_id: str
+    outcome: Outcome
+    reason: str = ""
+    interrupt_id: str | None = None
+    request_id: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in DONE or self.outcome == "would_apply"
+
+
+@dataclass
+class BatchReport:
+    """The per-run report of `resume_many`. `ok` when every run has the decision (now or before)."""
+
+    batch_id: str
+    results: list[BatchResult] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.outcome] = out.get(r.outcome, 0) + 1
+        return out
+
+
+Progress = Callable[[BatchResult, int, int], None]
+"""Called after each run with its result, how many are done, and how many there are."""
+
+
+def request_id_for(batch_id: str, run_id: str) -> str:
+    """The request id of a batch's decision on one run: the same batch and run, the same id.
+
+    One decision per run and batch (not per question): a run that asked again
+    after the batch answered it is not answered a second time by a resent batch."""
+    return f"batch-{batch_id}-{hashlib.sha256(run_id.encode()).hexdigest()[:16]}"
+
+
+def check_batch_id(batch_id: str | None) -> str:
+    if batch_id is None:
+        return uuid.uuid4().hex[:16]
+    if not batch_id or len(batch_id) > MAX_BATCH_ID or not all(c.isalnum() or c in "-_." for c in batch_id):
+        raise InvalidInputError(
+            f"batch id {batch_id!r} is not accepted; use 1 to {MAX_BATCH_ID} letters, digits, '-', '_' or '.'"
+        )
+    return batch_id
+
+
+async def resume_many(
+    client: Client,
+    runs: Sequence[str | Run] | Waiting | None,
+    value: Any,
+    *,
+    identity: str | None = None,
+    roles: Sequence[str] | None = None,
+    graph: str | None = None,
+    node: str | None = None,
+    question: str | None = None,
+    batch_id: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    dry_run: bool = False,
+    on_result: Progress | None = None,
+) -> BatchReport:
+    """Answer the question each run waits on with `value`, exactly once per run; see `Client.resume_many`."""
+    batch_id = check_batch_id(batch_id)
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise InvalidInputError(f"concurrency must be from 1 to {MAX_CONCURRENCY}; got {concurrency}")
+    refused = too_large(value, MAX_DECISION_BYTES, "the batch's answer")
+    if refused:
+        raise InvalidInputError(refused)
+    wanted = runs if isinstance(runs, Waiting) else Waiting()
+    wanted = Waiting(graph or wanted.graph, node or wanted.node, question or wanted.question)
+    if runs is None or isinstance(runs, Waiting):
+        ids = await waiting_runs(client, wanted)
+    elif isinstance(runs, str):
+        raise InvalidInputError("runs must be a list of run ids (or runs), or a Waiting filter; got one string")
+    else:
+        ids = list(dict.fromkeys(r if isinstance(r, str) else r.run_id for r in runs))
+    decider = client.as_caller(identity, roles)
+    report = BatchReport(batch_id, dry_run=dry_run)
+    gate = asyncio.Semaphore(concurrency)
+    done = 0
+
+    async def one(run_id: str) -> BatchResult:
+        nonlocal done
+        async with gate:
+            result = await answer_one(decider, run_id, value, wanted, batch_id, dry_run)
+        done += 1
+        if on_result is not None:
+            on_result(result, done, len(ids))
+        return result
+
+    report.results = list(await asyncio.gather(*(one(r) for r in ids)))
+    return report
+
+
+async def waiting_runs(client: Client, wanted: Waiting) -> list[str]:
+    """The ids of the runs waiting for a person that match `wanted`'s graph and node, oldest first."""
+    if not await client.search_attributes_registered():
+        await client.pending(limit=1)  # raises the one line naming the commands that register them
+    found = [(w.start_time, w.id) async for w in client.temporal.list_workflows(wanted.query())]
+    return [run_id for _, run_id in sorted(found, key=lambda x: (x[0].timestamp() if x[0] else 0.0, x[1]))]
+
+
+async def answer_one(
+    client: Client, run_id: str, value: Any, wanted: Waiting, batch_id: str, dry_run: bool
+) -> BatchResult:
+    """One run of a batch, never raising: the run's own checks decide, its refusal is the reason."""
+    request_id = request_id_for(batch_id, run_id)
+    result = BatchResult(run_id, "refused", request_id=request_id)
+    try:
+        run = client.get_run(run_id)
+        await run.check_reachable()
+        snapshot = await run.get_state()
+        earlier = next((d for d in snapshot.decisions if d.request_id == request_id), None)
+        if earlier is not None:
+            result.interrupt_id = earlier.interrupt_id
+            if earlier.value != {earlier.interrupt_id: value} and earlier.value != value:
+                result.reason = (
+                    f"batch {batch_id} already answered this run with another value "
+                    f"({json.dumps(earlier.value, default=str)[:80]}); use a new batch id"
+                )
+                return result
+            result.outcome = "already_applied"
+            result.reason = f"applied by {earlier.identity} at {earlier.at:%Y-%m-%d %H:%M:%S} (batch {batch_id})"
+            return result
+        target, why = pick_question(snapshot, wanted)
+        if target is None:
+            result.reason = why
+            return result
+        result.interrupt_id = target.id
+        if dry_run:
+            result.outcome = "would_apply"
+            result.reason = f"would answer {target.node} [{target.id}]"
+            return result
+        await run.resume(map={target.id: value}, request_id=request_id, wait=False)
+        result.outcome = "applied"
+    except (DecisionRejectedError, RunNotFoundError, InvalidInputError) as e:
+        result.reason = str(e)
+    except NoWorkerError as e:
+        result.outcome, result.reason = "unreachable", str(e)
+    except HitlError as e:
+        result.outcome, result.reason = "unreachable", str(e)
+    except Exception as e:  # a batch reports every run; one surprise must not lose the others' results
+        result.outcome, result.reason = "unreachable", f"run '{run_id}': {type(e).__name__}: {e}"
+    return result
+
+
+def pick_question(snapshot: StateSnapshot, wanted: Waiting) -> tuple[Interrupt | None, str]:
+    """The one question of this run the batch answers, or why there is none."""
+    where = f"run '{snapshot.run_id}'"
+    if wanted.graph and snapshot.graph != wanted.graph:
+        return None, f"{where} runs graph '{snapshot.graph}', not '{wanted.graph}'"
+    if snapshot.status != "interrupted":
+        return None, f"{where} is {snapshot.status}: nothing waits for an answer (it moved on)"
+    if not snapshot.interrupts:
+        return None, f"{where} is paused at a breakpoint, not on a question; continue it on its own"
+    matching = [
+        i
+        for i in snapshot.interrupts
+        if (not wanted.node or i.node == wanted.node)
+        and (not wanted.question or wanted.question in json.dumps(i.value, default=str, ensure_ascii=False))
+    ]
+    if not matching:
+        asking = ", ".join(f"{i.node} [{i.id}]" for i in snapshot.interrupts)
+        return None, f"{where} has no question matching the batch (node {wanted.node or 'any'}); it asks {asking}"
+    if len(matching) > 1:
+        ids = ", ".join(f"{i.node} [{i.id}]" for i in matching)
+        return None, (
+            f"{where} has {len(matching)} matching questions ({ids}); a batch answers one per run: "
+            "narrow it with a node, or answer this run with --map"
+        )
+    return matching[0], ""

@@ -1,0 +1,41 @@
+"""Graphs for batch answers and signed decision links (test_batch.py, test_links.py)."""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+from hitl import END, START, StateGraph, interrupt
+
+
+class ReviewState(TypedDict, total=False):
+    topic: str
+    reviewers: list[str]
+    status: str
+    again: bool
+
+
+def _review(state: ReviewState) -> dict:
+    answer = interrupt(
+        {"question": f"Publish the note about {state['topic']}?", "topic": state["topic"]},
+        schema=Literal["approve", "reject"],
+        reviewers=state.get("reviewers") or None,
+    )
+    return {"status": answer}
+
+
+def _check(state: ReviewState) -> dict:
+    """Asks a second question at another node when the input says so (a run that moved on, still waiting)."""
+    if state.get("again"):
+        return {"status": interrupt(f"Really publish {state['topic']}?", schema=Literal["approve", "reject"])}
+    return {}
+
+
+_b = StateGraph(ReviewState)
+_b.add_node("review", _review)
+_b.add_node("check", _check)
+_b.add_edge(START, "review")
+_b.add_edge("review", "check")
+_b.add_edge("check", END)
+batch_review = _b.compile(name="batch_review")
+
+GRAPHS = [batch_review]

@@ -1,0 +1,220 @@
+"""Batch answers (`client.resume_many`, `hitl resume --all`) against the real dev server:
+each run applies the decision once, a resent batch applies nothing twice, and runs
+that moved on, exclude the batch's identity or have no worker are refused one by one
+while the others are applied."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+
+import hitl
+from hitl import _workers
+from hitl._workers import check_workers
+from hitl.batch import request_id_for
+from tests.batch_graphs import GRAPHS as BATCH_GRAPHS
+from tests.helpers import TASK_QUEUE, WorkerProcess, cli, event_count, one_line_error, wait_for
+
+
+def token() -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+async def paused(client: hitl.Client, topic: str, n: int = 1, **input: object) -> list[hitl.Run]:
+    runs = [await client.start("batch_review", {"topic": topic, **input}) for _ in range(n)]
+    for r in runs:
+        await wait_for(r, "interrupted")
+    return runs
+
+
+async def listed(client: hitl.Client, ids: list[str], node: str = "review") -> None:
+    """Wait until the visibility store lists the runs as waiting at `node` (it trails the runs a little)."""
+    query = hitl.Waiting(graph="batch_review", node=node).query()
+    for _ in range(100):
+        found = {w.id async for w in client.temporal.list_workflows(query)}
+        if set(ids) <= found:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"runs {ids} never listed as waiting at {node}")
+
+
+async def test_a_filtered_batch_answers_each_waiting_run_once_and_a_resent_batch_applies_nothing(
+    client: hitl.Client,
+) -> None:
+    topic = token()
+    runs = await paused(client, topic, 3)
+    [other] = await paused(client, token())  # same graph and node, another question: not selected
+    ids = sorted(r.run_id for r in runs)
+    await listed(client, [*ids, other.run_id])
+    seen: list[tuple[str, int, int]] = []
+    report = await client.resume_many(
+        None,
+        "approve",
+        graph="batch_review",
+        node="review",
+        question=topic,
+        identity="alice",
+        batch_id=f"b-{topic}",
+        on_result=lambda r, done, total: seen.append((r.run_id, done, total)),
+    )
+    assert report.ok and sorted(r.run_id for r in report.results) == ids
+    assert {r.outcome for r in report.results} == {"applied"}
+    assert sorted(done for _, done, _ in seen) == [1, 2, 3] and {t for _, _, t in seen} == {3}
+    for r in runs:
+        done = await wait_for(r, "completed")
+        assert done.values["status"] == "approve"
+        assert [(d.identity, d.value, d.request_id) for d in done.decisions] == [
+            ("alice", "approve", request_id_for(f"b-{topic}", r.run_id))
+        ]
+    assert (await other.get_state()).status == "interrupted"
+    before = {r.run_id: await event_count(client, r.run_id) for r in runs}
+    # The same batch again, by ids (after a crash the caller resends): nothing is applied twice.
+    again = await client.resume_many(ids, "approve", identity="alice", batch_id=f"b-{topic}")
+    assert again.ok and {r.outcome for r in again.results} == {"already_applied"}
+    assert all("applied by alice" in r.reason for r in again.results)
+    assert {r.run_id: await event_count(client, r.run_id) for r in runs} == before
+    # The same batch id with another value is refused per run, never applied.
+    other_value = await client.resume_many(ids, "reject", identity="alice", batch_id=f"b-{topic}")
+    assert not other_value.ok and {r.outcome for r in other_value.results} == {"refused"}
+    assert "another value" in other_value.results[0].reason
+    await client.get_run(other.run_id).resume("reject")
+
+
+async def test_a_batch_resent_while_the_runs_wait_again_at_the_same_node_answers_nothing_twice(
+    client: hitl.Client,
+) -> None:
+    """A run answered by the batch whose next question is at another node: the resent batch
+    says already applied, and the second question stays unanswered."""
+    runs = await paused(client, token(), 2, again=True)
+    ids = [r.run_id for r in runs]
+    first = await client.resume_many(ids, "approve", identity="alice", batch_id="twice-1")
+    assert first.ok
+    for r in runs:
+        s = await wait_for(r, "interrupted")
+        assert [i.node for i in s.interrupts] == ["check"]
+    again = await client.resume_many(ids, "approve", identity="alice", batch_id="twice-1")
+    assert {r.outcome for r in again.results} == {"already_applied"}
+    for r in runs:
+        s = await r.get_state()
+        assert [i.node for i in s.interrupts] == ["check"] and len(s.decisions) == 1
+
+
+async def test_runs_that_moved_on_exclude_the_caller_or_lack_a_worker_are_refused_one_by_one(
+    client: hitl.Client, worker_process: WorkerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run on a queue whose only worker is then killed.
+    away = hitl.Client(client.temporal, task_queue=worker_process.task_queue, graphs=BATCH_GRAPHS, identity="t")
+    worker_process.start()
+    [down] = await paused(away, token())
+    worker_process.kill()
+    topic = token()
+    [fine, moved, locked, elsewhere] = [
+        *(await paused(client, topic, 2)),
+        *(await paused(client, topic, reviewers=["carol", "role:ops"])),
+        *(await paused(client, topic, again=True)),
+    ]
+    await moved.resume("reject", identity="bob")  # answered by someone else before the batch
+    await elsewhere.resume("approve", identity="bob")  # now waits at `check`, not `review`
+    await wait_for(elsewhere, "interrupted")
+    runs = [fine, moved, locked, elsewhere, down]
+    before = {r.run_id: await event_count(client, r.run_id) for r in runs}
+    await asyncio.sleep(5.5)  # the passed worker check of `down`'s start expires
+    await check_workers(client.temporal, TASK_QUEUE)  # the session worker: checked now, holds 5 s
+    monkeypatch.setattr(_workers, "LIVE_SECONDS", 1.0)  # the server lists the dead worker for a minute
+    monkeypatch.setattr(_workers, "STARTUP_SECONDS", 0.5)
+    report = await client.resume_many(
+        [r.run_id for r in runs], "approve", node="review", identity="alice", roles=["finance"]
+    )
+    by = {r.run_id: r for r in report.results}
+    assert not report.ok
+    assert by[fine.run_id].outcome == "applied"
+    assert by[moved.run_id].outcome == "refused" and "is completed" in by[moved.run_id].reason
+    assert by[locked.run_id].outcome == "refused" and "'alice' may not answer" in by[locked.run_id].reason
+    assert by[elsewhere.run_id].outcome == "refused" and "check [" in by[elsewhere.run_id].reason
+    assert by[down.run_id].outcome == "unreachable" and "no worker is polling" in by[down.run_id].reason
+    assert (await wait_for(fine, "completed")).values["status"] == "approve"
+    for r in (moved, locked, elsewhere, down):
+        assert await event_count(client, r.run_id) == before[r.run_id], r.run_id
+    await locked.resume("reject", identity="carol")
+
+
+async def test_two_reviewers_racing_a_batch_on_one_run_answer_it_once(client: hitl.Client) -> None:
+    runs = await paused(client, token(), 4)
+    contested = runs[-1]
+    question = (await contested.get_state()).interrupts[0].id
+
+    async def bob() -> str:
+        try:
+            await contested.resume(map={question: "reject"}, identity="bob", wait=False)
+            return "bob"
+        except hitl.DecisionRejectedError as e:
+            return str(e)
+
+    report, bob_said = await asyncio.gather(
+        client.resume_many([r.run_id for r in runs], "approve", identity="alice", concurrency=1), bob()
+    )
+    mine = next(r for r in report.results if r.run_id == contested.run_id)
+    done = await wait_for(contested, "completed")
+    assert len(done.decisions) == 1
+    winner = done.decisions[0].identity
+    if winner == "alice":
+        assert mine.outcome == "applied" and "answered by alice" in bob_said
+    else:
+        assert bob_said == "bob" and mine.outcome == "refused"
+        assert "bob" in mine.reason or "completed" in mine.reason
+    assert all(r.outcome == "applied" for r in report.results if r.run_id != contested.run_id)
+
+
+async def test_bad_batch_input_is_one_line_and_nothing_is_sent(client: hitl.Client) -> None:
+    [run] = await paused(client, token())
+    before = await event_count(client, run.run_id)
+    with pytest.raises(hitl.InvalidInputError, match="batch id"):
+        await client.resume_many([run.run_id], "approve", batch_id="no spaces please")
+    with pytest.raises(hitl.InvalidInputError, match="concurrency must be from 1 to 64"):
+        await client.resume_many([run.run_id], "approve", concurrency=0)
+    with pytest.raises(hitl.InvalidInputError, match="too large|larger|limit"):
+        await client.resume_many([run.run_id], "x" * 300_000)
+    with pytest.raises(hitl.InvalidInputError, match="cannot search on"):
+        await client.resume_many(None, "approve", graph='approval" OR "1"="1')
+    refused = await client.resume_many([run.run_id], "maybe")  # the run's own schema refuses
+    assert refused.results[0].outcome == "refused" and "does not fit its schema" in refused.results[0].reason
+    assert await event_count(client, run.run_id) == before
+    await run.resume("reject")
+
+
+async def test_cli_resume_all_dry_run_then_answers_and_reports(client: hitl.Client) -> None:
+    topic = token()
+    runs = await paused(client, topic, 2)
+    ids = sorted(r.run_id for r in runs)
+    await listed(client, ids)
+    common = ("resume", "--all", "--graph", "batch_review", "--node", "review", "--question", topic)
+    dry = await cli(client, *common, "--value", '"approve"', "--dry-run")
+    assert dry.code == 0, dry
+    assert all(f"{i}  would answer review" in dry.out for i in ids), dry.out
+    for r in runs:
+        assert (await r.get_state()).status == "interrupted"
+    wet = await cli(client, *common, "--value", '"approve"', "--batch-id", f"cli-{topic}", "--json")
+    assert wet.code == 0, wet
+    data = wet.json()
+    assert isinstance(data, dict) and data["batch_id"] == f"cli-{topic}"
+    assert sorted((r["run_id"], r["outcome"]) for r in data["results"]) == [(i, "applied") for i in ids]
+    for r in runs:
+        assert (await wait_for(r, "completed")).decisions[0].identity == "cli-user"
+    resent = await cli(client, "resume", *ids, "--value", '"approve"', "--batch-id", f"cli-{topic}")
+    assert resent.code == 0 and resent.out.count("already applied") == 2, resent
+    [locked] = await paused(client, token(), reviewers=["carol"])
+    partial = await cli(client, "resume", locked.run_id, ids[0], "--value", '"approve"')
+    assert partial.code == 1, partial
+    assert f"{locked.run_id}  refused" in partial.out and "'cli-user' may not answer" in partial.out
+    assert "1 refused" in partial.out and "batch id" in partial.out
+    await locked.resume("reject", identity="carol")
+
+
+async def test_cli_batch_usage_mistakes_are_one_line(client: hitl.Client) -> None:
+    assert "--all" in one_line_error(await cli(client, "resume", "--value", '"approve"'))
+    assert "not both" in one_line_error(await cli(client, "resume", "x", "--all", "--value", '"approve"'))
+    assert "--dry-run" in one_line_error(await cli(client, "resume", "x", "--value", '"a"', "--dry-run"))
+    assert "--map is for one run" in one_line_error(await cli(client, "resume", "x", "y", "--map", json.dumps({"a": 1})))
