@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from hitl._limits import MAX_DECISION_BYTES, too_large
 from hitl._protocol import GRAPH, PENDING_NODES, STATUS, WORKFLOW_NAME
 from hitl._text import searchable
+from hitl.client import pending_run
 from hitl.types import (
     DecisionRejectedError,
     HitlError,
@@ -154,31 +155,41 @@ async def resume_many(
     gate = asyncio.Semaphore(concurrency)
     done = 0
 
-    async def one(run_id: str) -> BatchResult:
+    selecting = runs is None or isinstance(runs, Waiting)
+
+    async def one(run_id: str) -> BatchResult | None:
         nonlocal done
         async with gate:
-            result = await answer_one(decider, run_id, value, wanted, batch_id, dry_run)
+            result = await answer_one(decider, run_id, value, wanted, batch_id, dry_run, selecting=selecting)
         done += 1
-        if on_result is not None:
+        if on_result is not None and result is not None:
             on_result(result, done, len(ids))
         return result
 
-    report.results = list(await asyncio.gather(*(one(r) for r in ids)))
+    report.results = [r for r in await asyncio.gather(*(one(r) for r in ids)) if r is not None]
     return report
 
 
 async def waiting_runs(client: Client, wanted: Waiting) -> list[str]:
-    """The ids of the runs waiting for a person that match `wanted`'s graph and node, oldest first."""
+    """The ids of the runs waiting for a person that match `wanted`, oldest first: graph and
+    node server-side, the question's words on the summary each run publishes of its questions."""
     if not await client.search_attributes_registered():
         await client.pending(limit=1)  # raises the one line naming the commands that register them
-    found = [(w.start_time, w.id) async for w in client.temporal.list_workflows(wanted.query())]
-    return [run_id for _, run_id in sorted(found, key=lambda x: (x[0].timestamp() if x[0] else 0.0, x[1]))]
+    found = []
+    async for w in client.temporal.list_workflows(wanted.query()):
+        if wanted.question and wanted.question not in (await pending_run(w)).summary:
+            continue
+        found.append((w.start_time.timestamp() if w.start_time else 0.0, w.id))
+    return [run_id for _, run_id in sorted(found)]
 
 
 async def answer_one(
-    client: Client, run_id: str, value: Any, wanted: Waiting, batch_id: str, dry_run: bool
-) -> BatchResult:
-    """One run of a batch, never raising: the run's own checks decide, its refusal is the reason."""
+    client: Client, run_id: str, value: Any, wanted: Waiting, batch_id: str, dry_run: bool, *, selecting: bool = False
+) -> BatchResult | None:
+    """One run of a batch, never raising: the run's own checks decide, its refusal is the reason.
+
+    When `selecting` (a filter chose the runs), a run whose question does not contain
+    the filter's `question` words is not part of the batch: None."""
     request_id = request_id_for(batch_id, run_id)
     result = BatchResult(run_id, "refused", request_id=request_id)
     try:
@@ -197,6 +208,8 @@ async def answer_one(
             result.outcome = "already_applied"
             result.reason = f"applied by {earlier.identity} at {earlier.at:%Y-%m-%d %H:%M:%S} (batch {batch_id})"
             return result
+        if selecting and wanted.question and not any(mentions(i, wanted.question) for i in snapshot.interrupts):
+            return None
         target, why = pick_question(snapshot, wanted)
         if target is None:
             result.reason = why
@@ -231,8 +244,7 @@ def pick_question(snapshot: StateSnapshot, wanted: Waiting) -> tuple[Interrupt |
     matching = [
         i
         for i in snapshot.interrupts
-        if (not wanted.node or i.node == wanted.node)
-        and (not wanted.question or wanted.question in json.dumps(i.value, default=str, ensure_ascii=False))
+        if (not wanted.node or i.node == wanted.node) and (not wanted.question or mentions(i, wanted.question))
     ]
     if not matching:
         asking = ", ".join(f"{i.node} [{i.id}]" for i in snapshot.interrupts)
@@ -244,3 +256,7 @@ def pick_question(snapshot: StateSnapshot, wanted: Waiting) -> tuple[Interrupt |
             "narrow it with a node, or answer this run with --map"
         )
     return matching[0], ""
+
+
+def mentions(question: Interrupt, words: str) -> bool:
+    return words in json.dumps(question.value, default=str, ensure_ascii=False)
