@@ -194,8 +194,7 @@ async def test_cli_resume_all_dry_run_then_answers_and_reports(client: hitl.Clie
     dry = await cli(client, *common, "--value", '"approve"', "--dry-run")
     assert dry.code == 0, dry
     assert all(f"{i}  would answer review" in dry.out for i in ids), dry.out
-    for r in runs:
-        assert (await r.get_state()).status == "interrupted"
+    assert [(await r.get_state()).status for r in runs] == ["interrupted"] * 2
     wet = await cli(client, *common, "--value", '"approve"', "--batch-id", f"cli-{topic}", "--json")
     assert wet.code == 0, wet
     data = wet.json()
@@ -217,4 +216,6 @@ async def test_cli_batch_usage_mistakes_are_one_line(client: hitl.Client) -> Non
     assert "--all" in one_line_error(await cli(client, "resume", "--value", '"approve"'))
     assert "not both" in one_line_error(await cli(client, "resume", "x", "--all", "--value", '"approve"'))
     assert "--dry-run" in one_line_error(await cli(client, "resume", "x", "--value", '"a"', "--dry-run"))
-    assert "--map is for one run" in one_line_error(await cli(client, "resume", "x", "y", "--map", json.dumps({"a": 1})))
+    assert "--map is for one run" in one_line_error(
+        await cli(client, "resume", "x", "y", "--map", json.dumps({"a": 1}))
+    )

@@ -23,6 +23,7 @@ from hitl.web.context import caller, decider, web
 from hitl.web.errors import WebError
 from hitl.web.models import (
     AssistantSearch,
+    BatchResume,
     CommandBody,
     HistoryRequest,
     RunCreate,
@@ -256,6 +257,35 @@ async def start_or_decide(
     # `resume` goes as it came: the run reads `{interrupt_id: value}` as a map (workflows/checks.py answer_map).
     value = command.resume if command.has_resume else NO_VALUE
     return await run.resume(value, update=command.update, goto=command.goto, wait=wait, request_id=request_id)
+
+
+# ------------------------------------------------------------------ batch answers (hitl's own)
+
+
+@router.post("/hitl/batch/resume", tags=["batch"])
+async def batch_resume(
+    request: Request, body: BatchResume, idempotency_key: str | None = Header(None)
+) -> dict[str, Any]:
+    """Answer many waiting runs with one value, as the caller; a report per run.
+
+    Each run checks the answer itself (schema, reviewers, already answered) and
+    applies it once. Always 200 with `results` (`applied`, `already_applied`,
+    `refused` with the run's reason, `unreachable`, or `would_apply` for a dry
+    run) and `ok` when every run has the answer; a batch whose input does not
+    fit is 422 and sends nothing. `batch_id` (or the `Idempotency-Key` header)
+    resent after a timeout applies nothing twice.
+    """
+    report = await decider(request).resume_many(
+        body.run_ids,
+        body.value,
+        graph=body.graph,
+        node=body.node,
+        question=body.question,
+        batch_id=body.batch_id or idempotency_key,
+        concurrency=body.concurrency,
+        dry_run=body.dry_run,
+    )
+    return shapes.batch(report)
 
 
 # ------------------------------------------------------------------ helpers

@@ -11,6 +11,8 @@ errors.py as a redirect to the run page carrying the one-line reason.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -46,19 +48,23 @@ async def answer(request: Request, run_id: str) -> Response:
     run = decider(request).get_run(run_id)
     iid = form.get("interrupt_id", "")
     current = await run.get_state()
-    pending = next((i for i in current.interrupts if i.id == iid), None)
-    if form.get("mode") == "json":
-        value = forms.loads(form.get("json", ""), "the answer")
-    elif pending is None:
-        raise DecisionRejectedError(f"question {iid or '(none)'} is no longer waiting for an answer")
-    elif forms.is_tool_review(pending.value):
-        value = forms.parse_review(forms.tool_cards(pending.value, pending.schema), form)
-    elif pending.schema:
-        value = forms.parse(forms.build(pending.schema), form)
-    else:
-        value = forms.loads(form.get("v", ""), "the answer")
+    value = answer_value(form, next((i for i in current.interrupts if i.id == iid), None), iid)
     await run.resume(map={iid: value}, request_id=form.get("request_id") or None, wait=False)
     return done(run_id, "answered")
+
+
+def answer_value(form: dict[str, str], pending: hitl.Interrupt | None, iid: str) -> Any:
+    """The answer a question's form says, read with the form the page generated for it
+    (also the signed-link page's, hitl/web/link.py)."""
+    if form.get("mode") == "json":
+        return forms.loads(form.get("json", ""), "the answer")
+    if pending is None:
+        raise DecisionRejectedError(f"question {iid or '(none)'} is no longer waiting for an answer")
+    if forms.is_tool_review(pending.value):
+        return forms.parse_review(forms.tool_cards(pending.value, pending.schema), form)
+    if pending.schema:
+        return forms.parse(forms.build(pending.schema), form)
+    return forms.loads(form.get("v", ""), "the answer")
 
 
 @router.post("/ui/runs/{run_id}/continue")

@@ -290,3 +290,29 @@ class AssistantSearch(Body):
     sort_by: str | None = None
     sort_order: Literal["asc", "desc"] | None = None
     select: list[str] | None = None
+
+
+class BatchResume(Body):
+    """One answer to many waiting runs (hitl's own endpoint; LangGraph Server has none).
+
+    Which runs: `run_ids`, or every waiting run matching `graph`, `node` and
+    `question` (words of the question). Each run applies `value` once to the one
+    question it waits on (at `node`, if given); the same `batch_id` sent again
+    applies nothing twice."""
+
+    run_ids: list[str] | None = Field(None, min_length=1, max_length=1000)
+    graph: str | None = None
+    node: str | None = None
+    question: str | None = Field(None, min_length=1, max_length=200)
+    value: Any = Field(..., description="the answer each run gets (checked by each run against its question)")
+    batch_id: str | None = Field(None, description="resend a batch under its id: nothing is applied twice")
+    dry_run: bool = False
+    concurrency: int = Field(8, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _which(self) -> BatchResume:
+        if self.run_ids is None and not (self.graph or self.node or self.question):
+            raise ValueError("say which runs: run_ids, or a filter (graph, node, question)")
+        if self.run_ids is not None and self.graph:
+            raise ValueError("pass run_ids or a graph filter, not both (node and question narrow run_ids)")
+        return self

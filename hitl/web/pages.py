@@ -52,8 +52,11 @@ async def inbox(
     order: Literal["oldest", "newest"] = "oldest",
     page: int = Query(1, ge=1, le=100_000),
     partial: bool = False,
+    error: str | None = None,
 ) -> HTMLResponse:
-    """Every run waiting for a person, across graphs, filtered and paged server-side."""
+    """Every run waiting for a person, across graphs, filtered and paged server-side.
+
+    A bulk answer's refusal (bad JSON, nothing ticked, CSRF) comes back here as `error`."""
     w = web(request)
     size = w.settings.page_size
     indexed = mine and await w.base.reviewers_indexed()  # else "I may decide" filters this page only
@@ -86,6 +89,8 @@ async def inbox(
         pages=max(1, -(-found.total // size)),
         filters={"graph": graph or "", "node": node or "", "mine": mine, "age": age, "order": order},
         now=datetime.now(timezone.utc),
+        error=error,
+        batch_id=uuid.uuid4().hex[:16],  # the bulk form's: posting it twice applies nothing twice
     )
     return render(request, "_inbox_body.html" if partial else "inbox.html", **context)
 

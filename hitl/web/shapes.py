@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from hitl.batch import BatchReport
 from hitl.client import PendingRun
 from hitl.types import Checkpoint, Interrupt, StateSnapshot
 
@@ -241,4 +242,24 @@ def assistant(name: str, description: str | None = None) -> dict[str, Any]:
         "version": 1,
         "created_at": iso(EPOCH),
         "updated_at": iso(EPOCH),
+    }
+
+
+def batch(report: BatchReport) -> dict[str, Any]:
+    """A batch's per-run report (hitl's own shape: LangGraph Server has no batch answers)."""
+    return {
+        "batch_id": report.batch_id,
+        "ok": report.ok,
+        "dry_run": report.dry_run,
+        "counts": report.counts(),
+        "results": [
+            {
+                "thread_id": r.run_id,
+                "outcome": r.outcome,
+                "reason": r.reason or None,
+                "interrupt_id": r.interrupt_id,
+                "request_id": r.request_id,
+            }
+            for r in report.results
+        ],
     }

@@ -105,7 +105,7 @@
   $$("[data-help]").forEach((b) => b.addEventListener("click", () => $("#help").showModal()));
   document.addEventListener("click", (e) => {
     const row = e.target.closest && e.target.closest("tr.row");
-    if (row && !e.target.closest("a")) location.href = row.dataset.href;
+    if (row && !e.target.closest("a, input, label, td.pick")) location.href = row.dataset.href;
   });
   $$("form[data-autosubmit]").forEach((f) => f.addEventListener("change", () => f.submit()));
 
@@ -116,7 +116,10 @@
     const res = await fetch(url, { credentials: "same-origin" });
     if (!res.ok) return;
     const box = $(containerSel);
+    // Ticked runs stay ticked across a live refresh (the bulk action's selection).
+    const ticked = new Set($$("input[name=run]:checked", box).map((c) => c.value));
     box.innerHTML = await res.text();
+    $$("input[name=run]", box).forEach((c) => { c.checked = ticked.has(c.value); });
     enhance(box);
     if (selected >= 0) select(selected);
   }
