@@ -92,10 +92,9 @@ class BatchReport:
         return all(r.ok for r in self.results)
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for r in self.results:
-            out[r.outcome] = out.get(r.outcome, 0) + 1
-        return out
+        """How many runs had each outcome, in a fixed order (done first), outcomes seen only."""
+        order: tuple[Outcome, ...] = ("applied", "already_applied", "would_apply", "refused", "unreachable")
+        return {k: n for k in order if (n := sum(r.outcome == k for r in self.results))}
 
 
 Progress = Callable[[BatchResult, int, int], None]

@@ -6,47 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 
 import hitl
-from hitl.web.testing import CHROMIUM, launch_chromium
+from hitl.web.testing import CHROMIUM
 from tests.helpers import event_count, wait_for
 from tests.web_fixtures import Served
 
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"needs {CHROMIUM} (apt-get install chromium)")
 playwright_api = pytest.importorskip("playwright.async_api")
 REFUND = {"messages": [{"role": "user", "content": "Please refund order 42."}]}
-TIMEOUT = 15_000
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def browser() -> AsyncIterator[object]:
-    async with playwright_api.async_playwright() as p:
-        b = await launch_chromium(p)
-        yield b
-        await b.close()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def open_as(browser, served: Served):  # noqa: ANN001, ANN201
-    """`await open_as("tok-alice", path, width=...)`: a signed-in page in its own browser context."""
-    contexts = []
-
-    async def open_page(token: str, path: str, width: int = 1200):  # noqa: ANN202
-        context = await browser.new_context(viewport={"width": width, "height": 900})
-        context.set_default_timeout(TIMEOUT)
-        await context.add_cookies([{"name": "hitl_token", "value": token, "url": served.url}])
-        contexts.append(context)
-        page = await context.new_page()
-        await page.goto(served.url + path)
-        return page
-
-    yield open_page
-    for c in contexts:
-        await c.close()
 
 
 async def started(client: hitl.Client, graph: str, input: dict) -> hitl.Run:

@@ -1,17 +1,19 @@
 """Fixtures of the web tests: the app served by uvicorn on a free port, in the
-session's event loop, against the session's real dev server and worker."""
+session's event loop, against the session's real dev server and worker; and
+Debian's chromium under Playwright for the browser tests (`browser`, `open_as`)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest_asyncio
 
 import hitl
 from hitl.web import Identity, Settings, TokenAuth, create_app
-from hitl.web.testing import running
+from hitl.web.testing import launch_chromium, running
 
 TOKENS = {
     "tok-alice": Identity("alice", ("finance",)),
@@ -35,3 +37,38 @@ async def served(client: hitl.Client) -> AsyncIterator[Served]:
     app = create_app(client, TokenAuth(TOKENS), settings=Settings(poll_seconds=0.2))
     async with running(app) as url:
         yield Served(url, client)
+
+
+BROWSER_TIMEOUT = 15_000
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """Chromium for one test module (Playwright is imported here: modules skip before asking)."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        b = await launch_chromium(p)
+        yield b
+        await b.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def open_as(browser: Any, served: Served) -> AsyncIterator[Any]:
+    """`await open_as("tok-alice", path, width=...)`: a signed-in page in its own browser context
+    (`open_as(None, path)`: nobody signed in, as someone following a link from an email)."""
+    contexts = []
+
+    async def open_page(token: str | None, path: str, width: int = 1200) -> Any:
+        context = await browser.new_context(viewport={"width": width, "height": 900})
+        context.set_default_timeout(BROWSER_TIMEOUT)
+        if token:
+            await context.add_cookies([{"name": "hitl_token", "value": token, "url": served.url}])
+        contexts.append(context)
+        page = await context.new_page()
+        await page.goto(path if path.startswith("http") else served.url + path)
+        return page
+
+    yield open_page
+    for c in contexts:
+        await c.close()
