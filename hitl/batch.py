@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from hitl._limits import MAX_DECISION_BYTES, too_large
+from hitl._limits import MAX_DECISION_BYTES, clip, too_large
 from hitl._protocol import GRAPH, PENDING_NODES, STATUS, WORKFLOW_NAME
 from hitl._text import searchable
 from hitl.client import pending_run
@@ -198,7 +198,7 @@ async def answer_one(
         earlier = next((d for d in snapshot.decisions if d.request_id == request_id), None)
         if earlier is not None:
             result.interrupt_id = earlier.interrupt_id
-            if earlier.value != {earlier.interrupt_id: value} and earlier.value != value:
+            if earlier.value != clip(value):  # the run records answers clipped, as here
                 result.reason = (
                     f"batch {batch_id} already answered this run with another value "
                     f"({json.dumps(earlier.value, default=str)[:80]}); use a new batch id"
