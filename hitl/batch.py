@@ -144,6 +144,11 @@ async def resume_many(
     wanted = runs if isinstance(runs, Waiting) else Waiting()
     wanted = Waiting(graph or wanted.graph, node or wanted.node, question or wanted.question)
     if runs is None or isinstance(runs, Waiting):
+        if not (wanted.graph or wanted.node or wanted.question):
+            raise InvalidInputError(
+                "a batch over waiting runs needs a filter (graph, node or question: --graph, --node, --question), "
+                "so one answer never reaches every question of every graph by accident; or name the runs"
+            )
         ids = await waiting_runs(client, wanted)
     elif isinstance(runs, str):
         raise InvalidInputError("runs must be a list of run ids (or runs), or a Waiting filter; got one string")

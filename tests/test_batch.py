@@ -205,14 +205,19 @@ async def test_cli_resume_all_dry_run_then_answers_and_reports(client: hitl.Clie
     resent = await cli(client, "resume", *ids, "--value", '"approve"', "--batch-id", f"cli-{topic}")
     assert resent.code == 0 and resent.out.count("  already applied (") == 2, resent
     [locked] = await paused(client, token(), reviewers=["carol"])
-    partial = await cli(client, "resume", locked.run_id, ids[0], "--value", '"approve"')
+    [fresh] = await paused(client, token())
+    partial = await cli(client, "resume", locked.run_id, fresh.run_id, ids[0], "--value", '"approve"')
     assert partial.code == 1, partial
     assert f"{locked.run_id}  refused" in partial.out and "'cli-user' may not answer" in partial.out
-    assert "1 refused" in partial.out and "batch id" in partial.out
+    assert (
+        f"{fresh.run_id}  applied" in partial.out and f"{ids[0]}  refused: run '{ids[0]}' is completed" in partial.out
+    )
+    assert "1 applied, 2 refused" in partial.out and "resend with --batch-id" in partial.out
     await locked.resume("reject", identity="carol")
 
 
 async def test_cli_batch_usage_mistakes_are_one_line(client: hitl.Client) -> None:
+    assert "needs a filter" in one_line_error(await cli(client, "resume", "--all", "--value", '"approve"'))
     assert "--all" in one_line_error(await cli(client, "resume", "--value", '"approve"'))
     assert "not both" in one_line_error(await cli(client, "resume", "x", "--all", "--value", '"approve"'))
     assert "--dry-run" in one_line_error(await cli(client, "resume", "x", "--value", '"a"', "--dry-run"))
