@@ -107,14 +107,24 @@ def test_base_url_is_needed_and_must_be_http() -> None:
 
 
 def snapshot(*interrupts: Interrupt) -> StateSnapshot:
-    return StateSnapshot("r1", "g", "interrupted", {}, ["n"], 1, list(interrupts), NOW, NOW)
+    return StateSnapshot(
+        run_id="r1",
+        graph="g",
+        status="interrupted",
+        values={},
+        next=["n"],
+        step=1,
+        interrupts=list(interrupts),
+        created_at=NOW,
+        updated_at=NOW,
+    )
 
 
 def test_notify_links_go_to_named_reviewers_and_the_configured_people_who_may_answer() -> None:
     env = {"HITL_LINK_KEY": "k" * 32, "HITL_LINK_BASE_URL": "http://inbox:8000"}
     s = snapshot(
-        Interrupt("q1", "ok?", "n", reviewers=["alice", "role:finance"]),
-        Interrupt("q2", "fine?", "n"),
+        Interrupt(id="q1", value="ok?", node="n", reviewers=["alice", "role:finance"]),
+        Interrupt(id="q2", value="fine?", node="n"),
     )
     made = links.links_for(s, ["dana"], environ=env)
     assert [(x["interrupt_id"], x["identity"]) for x in made] == [("q1", "alice"), ("q2", "dana")]
@@ -125,7 +135,9 @@ def test_notify_links_go_to_named_reviewers_and_the_configured_people_who_may_an
 
 
 def test_a_link_is_refused_up_front_for_a_question_its_holder_may_not_answer() -> None:
-    s = snapshot(Interrupt("q1", "ok?", "n", reviewers=["carol"]), Interrupt("q2", "x", "m"))
+    s = snapshot(
+        Interrupt(id="q1", value="ok?", node="n", reviewers=["carol"]), Interrupt(id="q2", value="x", node="m")
+    )
     with pytest.raises(InvalidInputError, match="asks 2 questions; pick one with --interrupt"):
         links.question_for(s, None, "alice", ())
     with pytest.raises(InvalidInputError, match="'alice' may not answer interrupt q1"):
