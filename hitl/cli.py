@@ -283,7 +283,7 @@ async def cmd_start(args: argparse.Namespace) -> int:
     graph = catalog.lookup({g.name: g for g in _graphs(args)}, args.graph)
     graph.validate_input(data)  # before connecting: bad input never reaches the server
     if args.run_id is not None:
-        check_run_id(args.run_id)
+        check_run_id(args.run_id, new=True)
     client = await _client(args)
     run = await client.start(
         graph,

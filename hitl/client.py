@@ -192,7 +192,7 @@ class Client:
         history reaches `max_history_events`, carrying its state across.
         """
         if run_id is not None:
-            check_run_id(run_id)
+            check_run_id(run_id, new=True)
         compiled = graph if isinstance(graph, CompiledGraph) else self.graph(graph)
         values = compiled.validate_input(input if input is not None else {})
         check_size(values, MAX_STATE_BYTES, "input")
@@ -257,7 +257,7 @@ class Client:
         identity = identity or self.identity
         roles = list(roles) if roles is not None else self.roles
         if new_run_id is not None:
-            check_run_id(new_run_id)
+            check_run_id(new_run_id, new=True)
         source = self.get_run(run_id)
         checkpoint: Checkpoint | None = await source._query("get_checkpoint", Checkpoint | None, step)
         if checkpoint is None:
@@ -842,11 +842,18 @@ MAX_RUN_ID = 255
 """Longer ids are refused: Temporal's own limit (1,000 by default) comes back as a raw RPC error."""
 
 
-def check_run_id(run_id: str) -> str:
+def check_run_id(run_id: str, *, new: bool = False) -> str:
     """Refuse, before any RPC, a run id Temporal would refuse with a raw error or that
-    would garble a terminal or a table when shown (control characters, stray spaces)."""
+    would garble a terminal or a table when shown (control characters, stray spaces).
+    A `new` id (start, fork) may not hold "/" either: no inbox page or API path could
+    name that run (an existing one made elsewhere is still readable here)."""
     import unicodedata
 
+    if new and "/" in run_id:
+        raise InvalidInputError(
+            f"run id '{run_id}' contains '/'; a new run id may not, since the inbox and HTTP API "
+            "name runs in URL paths: use letters, digits and - _ . : instead"
+        )
     if not run_id:
         problem = "is empty"
     elif len(run_id) > MAX_RUN_ID:

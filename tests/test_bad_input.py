@@ -298,6 +298,7 @@ CLI_CASES: list[tuple[str, Callable[[Runs], list[str]], str]] = [
         "as_node 'ghost'",
     ),
     ("cli lone surrogate", lambda r: ["resume", r.paused.run_id, "--value", '"\\ud800"'], "not valid Unicode text"),
+    ("cli slash in new id", lambda r: ["start", "chain", "--id", "../../x"], "contains '/'; a new run id may not"),
     ("cli duplicate id", lambda r: ["start", "chain", "--id", r.completed.run_id], "exists already"),
     ("cli fork bad step", lambda r: ["fork", r.completed.run_id, "--step", "x"], "invalid int value: 'x'"),
     ("cli unknown run", lambda r: ["history", "no-such-run"], "no run 'no-such-run'"),

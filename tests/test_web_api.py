@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -405,3 +406,26 @@ async def test_a_refused_decision_on_runs_stream_is_one_line_and_writes_nothing(
         assert nobody.status_code == 401
     assert await event_count(served.client, run.run_id) == before
     assert (await served.client.get_run(run.run_id).get_state()).status == "interrupted"
+
+
+async def test_ids_with_url_characters_stay_whole_in_links_and_forms(served: Served) -> None:
+    """A run id holding '?', '#' or '%' is one path segment everywhere the pages put it."""
+    run_id = f"odd?x=1#frag%2e-{uuid.uuid4().hex[:6]}"
+    run = await served.client.start("approval", {"topic": "tea"}, run_id=run_id)
+    [question] = (await wait_for(run, "interrupted")).interrupts
+    seg = quote(run_id, safe="")
+    browser, csrf = await browser_session(served, "tok-alice", seg)
+    try:
+        page = await browser.get(f"/runs/{seg}", headers={"accept": "text/html"})
+        assert page.status_code == 200 and f'action="/ui/runs/{seg}/answer"' in page.text, page.text[:400]
+        assert f'data-stream="/threads/{seg}/stream"' in page.text
+        answered = await browser.post(
+            f"/ui/runs/{seg}/answer",
+            data={"csrf": csrf, "mode": "json", "json": '"approve"', "interrupt_id": question.id},
+        )
+        assert answered.status_code == 303 and answered.headers["location"].startswith(f"/runs/{seg}?done="), answered
+    finally:
+        await browser.aclose()
+    assert (await run.result())["topic"] == "tea"  # the answer reached the run the id names
+    with pytest.raises(hitl.InvalidInputError, match="contains '/'; a new run id may not"):
+        await served.client.start("approval", {"topic": "tea"}, run_id="../../x")

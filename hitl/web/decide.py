@@ -12,6 +12,7 @@ errors.py as a redirect to the run page carrying the one-line reason.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -29,7 +30,7 @@ router = APIRouter(include_in_schema=False)
 
 async def submitted(request: Request, run_id: str, **back: str) -> dict[str, str]:
     """The form's fields, once its CSRF token checks out; refusals return to the run page."""
-    request.scope["hitl_return_to"] = f"/runs/{run_id}"
+    request.scope["hitl_return_to"] = f"/runs/{quote(run_id, safe='')}"
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     request.scope["hitl_return_query"] = {k: fields[v] for k, v in back.items() if fields.get(v)}
@@ -38,7 +39,7 @@ async def submitted(request: Request, run_id: str, **back: str) -> dict[str, str
 
 
 def done(run_id: str, what: str) -> RedirectResponse:
-    return RedirectResponse(f"/runs/{run_id}?done={what}", status_code=303)
+    return RedirectResponse(f"/runs/{quote(run_id, safe='')}?done={what}", status_code=303)
 
 
 @router.post("/ui/runs/{run_id}/answer")
@@ -102,7 +103,7 @@ async def fork(request: Request, run_id: str) -> Response:
     if not step.isdigit():
         raise InvalidInputError(f"step must be a whole number; got {step!r}")
     new = await decider(request).fork(run_id, int(step))
-    return RedirectResponse(f"/runs/{new.run_id}?done=forked", status_code=303)
+    return RedirectResponse(f"/runs/{quote(new.run_id, safe='')}?done=forked", status_code=303)
 
 
 @router.post("/ui/runs/{run_id}/cancel")

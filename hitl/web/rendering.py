@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
@@ -13,6 +14,8 @@ from hitl.web.auth import csrf_token
 from hitl.web.context import web
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.filters["seg"] = lambda value: quote(str(value), safe="")
+"""`{{ run_id|seg }}`: an id as one URL path segment, so '?', '#' or '%' in it cannot cut or redirect a link."""
 
 
 def render(request: Request, name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
