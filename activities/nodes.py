@@ -53,6 +53,7 @@ class GraphActivities:
 
     def __init__(self, graphs: Sequence[CompiledGraph]) -> None:
         self.graphs = {sub.name: sub for g in graphs for sub in g.with_subgraphs()}
+        self.warned_unguarded: set[str] = set()
 
     def all(self) -> list[Callable[..., Any]]:
         return [self.run_node, self.route, self.reduce, self.notify]
@@ -99,6 +100,21 @@ class GraphActivities:
             if inspect.isawaitable(result):
                 await result
 
+    def _warn_unguarded(self, graph: CompiledGraph, node: str, reviewers: list[str]) -> None:
+        """A limited question in a graph that declared no guard: say once what that leaves open."""
+        if graph.guard is not None or graph.name in self.warned_unguarded:
+            return
+        self.warned_unguarded.add(graph.name)
+        activity.logger.warning(
+            "graph '%s': node '%s' asks a question limited to %s, but the graph declares no guard, so until a run "
+            "asks it anyone may skip it (goto, edit state, cancel, fork); declare who may override its runs with "
+            "compile(guard=%r)",
+            graph.name,
+            node,
+            reviewers,
+            reviewers,
+        )
+
     def _graph(self, name: str) -> CompiledGraph:
         try:
             return self.graphs[name]
@@ -130,6 +146,8 @@ class GraphActivities:
                 if inspect.isawaitable(output):
                     output = await output
         except GraphInterrupt as gi:
+            if gi.request.reviewers:
+                self._warn_unguarded(graph, node.name, gi.request.reviewers)
             return NodeResult(interrupt=gi.request)
         finally:
             reset_scope(token)

@@ -7,9 +7,11 @@ rule is met, else one line naming what was wrong and what is accepted.
 
 Who may do what: answering a question limited by `interrupt(..., reviewers=)`
 takes an identity or `role:NAME` on its list. Anything else that changes what a
-paused run will do (edit its state, a decision's `update` or `goto`, cancel,
-fork with edits) is an override: once a run has asked limited questions, an
-override takes someone allowed by every one of their reviewer lists.
+run will do (edit its state, a decision's `update` or `goto`, cancel, fork) is an
+override: it takes someone allowed by every reviewer list guarding the run. A
+graph compiled with `guard=[...]` is guarded from the run's start; otherwise a
+run is guarded only once it has asked a limited question, and until then anyone
+may override it (the worker warns about such graphs).
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ def may_review(reviewers: list[str], identity: str, roles: list[str]) -> bool:
 
 
 def override_refused(guard: list[list[str]], identity: str, roles: list[str], action: str) -> str | None:
-    """Why `identity` may not `action` a run guarded by `guard` (reviewer lists it asked)."""
+    """Why `identity` may not `action` a run guarded by `guard` (declared, or from questions it asked)."""
     for reviewers in guard:
         if not may_review(reviewers, identity, roles):
             return (
-                f"'{identity}' may not {action}: this run asked questions limited to reviewers {reviewers}, "
-                "so only someone allowed by each of its reviewer lists may change it other than by answering"
+                f"'{identity}' may not {action}: this run is guarded by reviewers {reviewers} (declared by its "
+                "graph or asked by its questions), so only someone allowed by each of its reviewer lists may "
+                "change it other than by answering"
             )
     return None
 

@@ -107,6 +107,10 @@ class GraphSpec:
     interrupt_before: list[str] = field(default_factory=list)
     interrupt_after: list[str] = field(default_factory=list)
     notify: bool = False
+    guard: list[str] | None = None
+    """Reviewer entries declared with `compile(guard=...)`: the run is guarded from its start,
+    not only once a node asks a limited question (None for graphs that declared none, and in
+    specs recorded before the option existed)."""
 
     def node(self, name: str) -> NodeSpec:
         for n in self.nodes:

@@ -205,10 +205,16 @@ class StateGraph:
         interrupt_before: Sequence[str] | str | None = None,
         interrupt_after: Sequence[str] | str | None = None,
         notify: Callable[[StateSnapshot], Any] | None = None,
+        guard: Sequence[str] | None = None,
         **options: Any,
     ) -> CompiledGraph:
         """Check the graph and freeze it. `checkpointer` is accepted and unused
         (with a warning): Temporal's event history is the checkpoint.
+
+        `guard` (reviewer entries, like `interrupt(..., reviewers=)`) guards every
+        run of the graph from its start: overriding it (edit, goto, cancel, fork)
+        takes someone it allows. Without it a run is guarded only once a node asks
+        a limited question, so before that anyone may steer it past the question.
 
         `notify(snapshot)` (sync or async) is called in an activity each time a
         run pauses, e.g. to post the pending question to a chat or a URL
@@ -243,7 +249,7 @@ class StateGraph:
             )
         before = _breakpoints(interrupt_before, nodes, "interrupt_before")
         after = _breakpoints(interrupt_after, nodes, "interrupt_after")
-        return CompiledGraph(name, self.schema, self._def, before, after, notify)
+        return CompiledGraph(name, self.schema, self._def, before, after, notify, _guard(guard, name))
 
 
 class CompiledGraph:
@@ -257,9 +263,11 @@ class CompiledGraph:
         before: list[str],
         after: list[str],
         notify: Callable[[StateSnapshot], Any] | None = None,
+        guard: list[str] | None = None,
     ) -> None:
         self.name = name
         self.notify = notify
+        self.guard = guard
         self.schema = schema
         self.nodes = dict(definition.nodes)
         self.edges = list(definition.edges)
@@ -284,6 +292,7 @@ class CompiledGraph:
             interrupt_before=list(self.interrupt_before),
             interrupt_after=list(self.interrupt_after),
             notify=self.notify is not None,
+            guard=list(self.guard) if self.guard else None,
         )
 
     def with_subgraphs(self) -> list[CompiledGraph]:
@@ -346,7 +355,7 @@ class CompiledGraph:
 
 
 _NODE_OPTIONS = ["retry_policy", "timeout", "schedule_to_close_timeout", "heartbeat_timeout", "local"]
-_COMPILE_OPTIONS = ["name", "interrupt_before", "interrupt_after", "notify"]
+_COMPILE_OPTIONS = ["name", "interrupt_before", "interrupt_after", "notify", "guard"]
 _IGNORED_GRAPH_OPTIONS: dict[str, str] = {
     "context_schema": "nodes get no runtime context here",
     "input_schema": "a run's input is checked against the state schema",
@@ -411,6 +420,20 @@ def _retry_spec(policy: temporalio.common.RetryPolicy | None) -> RetrySpec:
         maximum_interval_s=policy.maximum_interval.total_seconds() if policy.maximum_interval else None,
         non_retryable_error_types=list(policy.non_retryable_error_types or []),
     )
+
+
+def _guard(entries: Sequence[str] | None, graph: str) -> list[str] | None:
+    """A declared guard is a non-empty list of reviewer entries (an identity or `role:NAME`)."""
+    if entries is None:
+        return None
+    shape = "a list of reviewer entries, e.g. guard=['alice', 'role:finance']"
+    if isinstance(entries, str) or not isinstance(entries, Sequence):
+        raise GraphValidationError(f"graph '{graph}': guard must be {shape}; got {type(entries).__name__}")
+    bad = [e for e in entries if not isinstance(e, str) or not e.strip()]
+    if bad or not entries:
+        what = f"has entries that are not names {bad}" if bad else "is empty (nobody could cancel or fix a run)"
+        raise GraphValidationError(f"graph '{graph}': guard {what}; it must be {shape}")
+    return list(entries)
 
 
 def _breakpoints(names: Sequence[str] | str | None, nodes: list[str], what: str) -> list[str]:

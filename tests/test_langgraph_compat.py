@@ -345,6 +345,22 @@ def _tiny(module: types.ModuleType):
             lambda m: _tiny(m).compile(interupt_before=["a"]),
             r"compile\(\) got an unknown option 'interupt_before'; did you mean 'interrupt_before'\?",
         ),
+        (
+            lambda m: _tiny(m).compile(gaurd=["alice"]),
+            r"compile\(\) got an unknown option 'gaurd'; did you mean 'guard'\? it accepts .*guard",
+        ),
+        (
+            lambda m: _tiny(m).compile(guard="alice"),
+            r"guard must be a list of reviewer entries, e.g. guard=\['alice', 'role:finance'\]; got str",
+        ),
+        (
+            lambda m: _tiny(m).compile(guard=[]),
+            r"guard is empty \(nobody could cancel or fix a run\); it must be a list of reviewer entries",
+        ),
+        (
+            lambda m: _tiny(m).compile(guard=["alice", ""]),
+            r"guard has entries that are not names \[''\]",
+        ),
     ],
 )
 def test_a_mistyped_option_is_an_error_naming_the_accepted_ones(call, message: str) -> None:

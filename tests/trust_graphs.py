@@ -1,4 +1,8 @@
-"""Graphs for the trust tests: limited questions, subgraphs asking by role, large state."""
+"""Graphs for the trust tests: limited questions, subgraphs asking by role, large state.
+
+`payment` declares its guard at compile time; `payment_undeclared` is the same graph without
+it (guarded only once `approve` asks). Names are what recorded histories start: never rename one.
+"""
 
 from __future__ import annotations
 
@@ -25,9 +29,7 @@ def _slow_write(state: PayState) -> dict:
 
 
 def _approve(state: PayState) -> Command:
-    answer = interrupt(
-        {"draft": state["draft"]}, schema=Literal["approve", "reject"], reviewers=["alice", "role:finance"]
-    )
+    answer = interrupt({"draft": state["draft"]}, schema=Literal["approve", "reject"], reviewers=REVIEWERS)
     return Command(update={"log": [f"{answer}:{state['draft']}"]}, goto="pay" if answer == "approve" else END)
 
 
@@ -46,7 +48,9 @@ def _payment(name: str, write: object = _write, **compile_options: object):
     return b.compile(name=name, **compile_options)  # type: ignore[arg-type]
 
 
-payment = _payment("payment")
+REVIEWERS = ["alice", "role:finance"]
+payment = _payment("payment", guard=REVIEWERS)  # guarded from the start: nobody else can skip `approve`
+payment_undeclared = _payment("payment_undeclared")  # the same graph with no declared guard (the warning)
 payment_checked = _payment("payment_checked", interrupt_before=["pay"])
 slow_payment = _payment("slow_payment", _slow_write)
 
@@ -100,4 +104,4 @@ grow_b.add_node("grow", _grow)
 grow_b.add_edge(START, "grow")
 grow = grow_b.compile(name="grow")
 
-GRAPHS = [payment, payment_checked, slow_payment, finance_parent, blob, grow]
+GRAPHS = [payment, payment_undeclared, payment_checked, slow_payment, finance_parent, blob, grow]

@@ -147,7 +147,8 @@ class GraphWorkflow:
         self.after = inp.interrupt_after if inp.interrupt_after is not None else inp.graph.interrupt_after
         self.live = _Execution(updated_at=workflow.now())
         if inp.carry is None:
-            self.state = RunState(created_at=workflow.now())
+            declared = [list(inp.graph.guard)] if inp.graph.guard else []  # compile(guard=): guarded from the start
+            self.state = RunState(created_at=workflow.now(), guard=declared)
         else:
             self.state = inp.carry
             self._restored()
@@ -186,7 +187,7 @@ class GraphWorkflow:
             run.values, run.step = dict(inp.fork.values), inp.fork.step
             run.sends = list(inp.fork.sends)
             run.next = topology.pulled(inp.fork.next, run.sends)
-            run.guard = [list(g) for g in inp.fork.guard]
+            run.guard += [list(g) for g in inp.fork.guard if list(g) not in run.guard]
             self.live.state_bytes = json_size(run.values)
             where = f"{inp.fork.run_id}@{inp.fork.step}"
             self._log(
