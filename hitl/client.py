@@ -249,9 +249,11 @@ class Client:
     ) -> Run:
         """Time travel: a new run that starts from `run_id`'s checkpoint at `step`.
 
-        Edits (`values`) are checked like any edit of state: the keys and their
-        schemas, the size limits, and the source run's reviewers (a fork must not
-        get around them). The fork keeps the source's reviewer guard, and its
+        A run with a reviewer guard (declared with `compile(guard=)` or learned
+        from a limited question) may be forked only by someone it allows, with or
+        without edits: a fork after an approval would carry it out again. Edits
+        (`values`) are also checked like any edit of state: the keys and their
+        schemas and the size limits. The fork keeps the source's reviewer guard, and its
         first checkpoint records who forked it with which edits.
         """
         identity = identity or self.identity
@@ -279,9 +281,10 @@ class Client:
             ):
                 if refused:
                     raise InvalidInputError(refused)
-            refused = override_refused(guard, identity, roles, "fork it with edits")
-            if refused:
-                raise DecisionRejectedError(f"run '{run_id}' refused the fork: {refused}")
+        # With or without edits: a plain fork replays the steps after an approval (pays again).
+        refused = override_refused(guard, identity, roles, "fork it with edits" if values else "fork it")
+        if refused:
+            raise DecisionRejectedError(f"run '{run_id}' refused the fork: {refused}")
         run_input = RunInput(
             graph=original.graph,
             input=values or {},
