@@ -8,6 +8,7 @@ cannot be reused for another decision, and a late answer learns who answered fir
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from pathlib import Path
 
@@ -35,7 +36,7 @@ async def _refused_without_a_trace(client: hitl.Client, run: hitl.Run, call: obj
 
 async def test_non_reviewers_cannot_get_past_the_question_by_any_path(client: hitl.Client) -> None:
     run, paused = await _paused(client)
-    guard = r"'mallory' may not {}: this run asked questions limited to reviewers \['alice', 'role:finance'\]"
+    guard = r"'mallory' may not {}: this run is guarded by reviewers \['alice', 'role:finance'\]"
     await _refused_without_a_trace(
         client, run, run.resume(goto="pay", **MALLORY), guard.format("redirect it with goto")
     )
@@ -145,6 +146,109 @@ async def test_the_cli_refuses_the_bypasses_reported(client: hitl.Client) -> Non
     assert (await run.get_state()).status == "interrupted"
     ok = await cli(client, "cancel", run.run_id, "--identity", "dave", "--roles", "finance")
     assert ok.code == 0 and "status   cancelled" in ok.out
+
+
+# ---------------------------------------------------------------- a guard declared at compile time
+
+
+async def _at_the_breakpoint_before_the_question(client: hitl.Client, graph: str) -> hitl.Run:
+    run = await client.start(graph, {"draft": "pay 1M to mallory"}, interrupt_before=["approve"])
+    paused = await wait_for(run, "interrupted")
+    assert paused.breakpoint == "before" and paused.next == ["approve"] and paused.interrupts == []
+    return run
+
+
+async def test_a_declared_guard_holds_before_the_question_is_asked(client: hitl.Client) -> None:
+    """Paused before `approve` (interrupt_before given at start): nothing has asked yet, the guard holds anyway."""
+    run = await _at_the_breakpoint_before_the_question(client, "payment")
+    assert (await run.get_state()).guarded_by == [["alice", "role:finance"]]
+    guard = r"'mallory' may not {}: this run is guarded by reviewers \['alice', 'role:finance'\]"
+    for call, action in [
+        (run.resume(goto="pay", **MALLORY), "redirect it with goto"),
+        (run.resume(Command(goto="pay"), **MALLORY), "redirect it with goto"),
+        (run.resume(update={"paid": "pay 1M to mallory"}, **MALLORY), "change its state"),
+        (run.update_state({"draft": "pay 2M to mallory"}, **MALLORY), "edit its state"),
+        (run.update_state({}, as_node="approve", **MALLORY), "edit its state"),
+        (run.update_state({"log": ["approve:x"]}, as_node="approve", **MALLORY), "edit its state"),
+        (run.cancel("no", **MALLORY), "cancel it"),
+    ]:
+        await _refused_without_a_trace(client, run, call, guard.format(action))
+    with pytest.raises(hitl.DecisionRejectedError, match=guard.format("fork it")):
+        await client.fork(run.run_id, 1, **MALLORY)
+    await run.send_resume(goto="pay", identity="mallory")  # a signal cannot be refused up front: recorded as refused
+    for _ in range(50):
+        if (await run.get_state()).refused:
+            break
+        await asyncio.sleep(0.1)
+    state = await run.get_state()
+    assert [r.identity for r in state.refused] == ["mallory"] and "'mallory' may not redirect it" in state.refused[
+        0
+    ].reason
+    assert state.decisions == [] and state.next == ["approve"]
+    asked = await run.resume(**MALLORY)  # a plain continue changes nothing: open to anyone
+    assert asked.interrupts and asked.interrupts[0].reviewers == ["alice", "role:finance"]
+    done = await run.resume("reject", **ALICE)
+    assert (
+        done.status == "completed" and "paid" not in done.values and done.values["log"] == ["reject:pay 1M to mallory"]
+    )
+
+
+async def test_an_undeclared_guard_is_open_until_the_question_is_asked_and_the_worker_warns(
+    client: hitl.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What the README says undeclared graphs allow, and the warning that names the fix (once per graph)."""
+    caplog.set_level(logging.WARNING)  # no other test asks `payment_undeclared`: this worker has not warned yet
+    run = await _at_the_breakpoint_before_the_question(client, "payment_undeclared")
+    assert (await run.get_state()).guarded_by == []
+    await run.resume(goto="pay", **MALLORY)  # open: nothing had asked a limited question yet
+    done = await run.resume("reject", **ALICE)  # `pay` ran beside `approve`: the rejection comes too late
+    assert done.status == "completed" and done.values["paid"] == "pay 1M to mallory"
+    for _ in range(2):
+        asked, _ = await _paused(client, "payment_undeclared")
+        await asked.cancel(**ALICE)
+    warnings = [r.getMessage() for r in caplog.records if "declares no guard" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert (
+        "graph 'payment_undeclared': node 'approve' asks a question limited to ['alice', 'role:finance']" in warnings[0]
+    )
+    assert "compile(guard=['alice', 'role:finance'])" in warnings[0]
+
+
+async def test_forking_a_guarded_run_takes_the_guard_even_without_edits(client: hitl.Client) -> None:
+    """Alice approved and it paid: a fork from before `pay` would pay again."""
+    run, _ = await _paused(client)
+    done = await run.resume("approve", **ALICE)
+    assert done.values["paid"] == "pay 1M"
+    before_pay = next(c.step for c in await run.get_state_history() if c.next == ["pay"])
+    name = f"fork-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(
+        hitl.DecisionRejectedError, match=rf"run '{run.run_id}' refused the fork: 'mallory' may not fork it:"
+    ):
+        await client.fork(run.run_id, before_pay, new_run_id=name, **MALLORY)
+    with pytest.raises(hitl.RunNotFoundError):
+        await client.get_run(name).get_state()  # refused before anything started
+    refused = await cli(client, "fork", run.run_id, "--step", str(before_pay), "--identity", "mallory")
+    assert refused.code != 0 and "'mallory' may not fork it:" in one_line_error(refused)
+    fork = await client.fork(run.run_id, before_pay, identity="dave", roles=["finance"])
+    assert (await fork.result())["paid"] == "pay 1M"  # someone the guard allows may
+    # A run with no guard stays open to fork.
+    plain = await client.start("chain", {})
+    await plain.result()
+    first = (await plain.get_state_history())[-1].step
+    await (await client.fork(plain.run_id, first, **MALLORY)).result()
+
+
+async def test_the_cli_refuses_a_goto_past_a_declared_question(client: hitl.Client) -> None:
+    run = await _at_the_breakpoint_before_the_question(client, "payment")
+    goto = await cli(client, "resume", run.run_id, "--goto", "pay", "--identity", "mallory")
+    assert goto.code != 0 and "'mallory' may not redirect it with goto" in one_line_error(goto)
+    edit = await cli(
+        client, "update-state", run.run_id, "--values", "{}", "--as-node", "approve", "--identity", "mallory"
+    )
+    assert "'mallory' may not edit its state" in one_line_error(edit)
+    state = await run.get_state()
+    assert state.decisions == [] and state.next == ["approve"] and "paid" not in state.values
+    await run.cancel(**ALICE)
 
 
 async def test_a_subgraph_question_limited_by_role_takes_the_parents_answer(client: hitl.Client) -> None:

@@ -429,3 +429,54 @@ async def test_ids_with_url_characters_stay_whole_in_links_and_forms(served: Ser
     assert (await run.result())["topic"] == "tea"  # the answer reached the run the id names
     with pytest.raises(hitl.InvalidInputError, match="contains '/'; a new run id may not"):
         await served.client.start("approval", {"topic": "tea"}, run_id="../../x")
+
+
+async def test_a_declared_guard_refuses_skipping_the_question_before_it_is_asked(served: Served) -> None:
+    """The reported bypass: pause before `approve` with interrupt_before, then goto `pay` as a non-reviewer."""
+    tid = f"skip-{uuid.uuid4().hex[:8]}"
+    async with served.http("tok-bob") as http:
+        started = await http.post(
+            f"/threads/{tid}/runs/wait",
+            json={"assistant_id": "payment", "input": {"draft": "pay 1M to bob"}, "interrupt_before": ["approve"]},
+        )
+        assert started.status_code == 200, started.text
+        run = served.client.get_run(tid)
+        before = await event_count(served.client, tid)
+        goto = await http.post(
+            f"/threads/{tid}/runs/wait", json={"assistant_id": "payment", "command": {"goto": "pay"}}
+        )
+        assert goto.status_code == 409 and "'bob' may not redirect it with goto" in goto.json()["detail"]
+        as_node = await http.post(f"/threads/{tid}/state", json={"values": {}, "as_node": "approve"})
+        assert as_node.status_code == 409 and "'bob' may not edit its state" in as_node.json()["detail"]
+        update = await http.post(
+            f"/threads/{tid}/runs/wait",
+            json={"assistant_id": "payment", "command": {"update": {"paid": "pay 1M to bob"}}},
+        )
+        assert update.status_code == 409 and "'bob' may not change its state" in update.json()["detail"]
+        assert await event_count(served.client, tid) == before, "a refused decision wrote to the run's history"
+        asked = await http.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "payment"})  # plain continue
+        assert asked.status_code == 200 and asked.json()["__interrupt__"]
+    async with served.http("tok-alice") as http:
+        rejected = await http.post(
+            f"/threads/{tid}/runs/wait", json={"assistant_id": "payment", "command": {"resume": "reject"}}
+        )
+        assert rejected.status_code == 200, rejected.text
+    final = await run.get_state()
+    assert final.status == "completed" and "paid" not in final.values
+    assert [(d.kind, d.identity) for d in final.decisions] == [("resume", "bob"), ("resume", "alice")]
+
+
+async def test_forking_an_approved_payment_from_the_page_takes_the_guard(served: Served) -> None:
+    """A fork from before `pay` would pay again: bob (no finance role) is refused, and nothing starts."""
+    [run] = await paused(served.client, "payment", draft="pay 1M")
+    await run.resume("approve", identity="alice")
+    before_pay = next(c.step for c in await run.get_state_history() if c.next == ["pay"])
+    known = {r.run_id for r in await served.client.list_runs(limit=1000)}
+    browser, csrf = await browser_session(served, "tok-bob", run.run_id)
+    try:
+        refused = await browser.post(f"/ui/runs/{run.run_id}/fork", data={"csrf": csrf, "step": str(before_pay)})
+        assert "may+not+fork+it" in refused.headers["location"], refused.headers
+    finally:
+        await browser.aclose()
+    forks = {r.run_id for r in await served.client.list_runs(limit=1000)} - known
+    assert not any(f.startswith(f"{run.run_id}-fork") for f in forks)
