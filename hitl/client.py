@@ -704,14 +704,31 @@ class Run:
         while True:
             try:
                 with self._errors(what):
-                    snapshot: StateSnapshot = await self._handle.execute_update(
-                        name, req, id=update_id, result_type=StateSnapshot, rpc_timeout=self.client.rpc_timeout
-                    )
+                    try:
+                        snapshot: StateSnapshot = await self._handle.execute_update(
+                            name, req, id=update_id, result_type=StateSnapshot, rpc_timeout=self.client.rpc_timeout
+                        )
+                    except temporalio.service.RPCError as e:
+                        if e.status != temporalio.service.RPCStatusCode.NOT_FOUND:
+                            raise
+                        raise await self._ended(what) from None
                     return snapshot
             except temporalio.client.WorkflowUpdateRPCTimeoutOrCancelledError as e:
                 if isinstance(e.__cause__, asyncio.CancelledError):
                     # Our caller gave up (a cancel, asyncio.wait_for): it must see its cancellation.
                     raise e.__cause__ from None
+
+    async def _ended(self, what: str) -> HitlError:
+        """Why a decision found no run to take it: the run ended (say how, and whose decision it last took,
+        e.g. a cancel that won a race with this answer), or there is no such run."""
+        state = await self.get_state()  # a run that ended still answers; no run raises RunNotFoundError here
+        how = state.error if state.status == "cancelled" and state.error else state.status
+        last = state.decisions[-1] if state.decisions else None
+        took = f"; its last decision was a {last.kind} by {last.identity} at {last.at:%H:%M:%S} UTC" if last else ""
+        return DecisionRejectedError(
+            f"run '{self.run_id}' refused {what}: it has ended ({how}){took}; it accepts a decision only while "
+            f"interrupted — {self.where()}"
+        )
 
     async def fork(self, step: int, values: dict[str, Any] | None = None, **kwargs: Any) -> Run:
         return await self.client.fork(self.run_id, step, values, **kwargs)

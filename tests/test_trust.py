@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from pathlib import Path
 
@@ -405,3 +406,34 @@ async def test_every_decision_kind_through_a_subgraph_applies_once(client: hitl.
     child_answers = [d for d in (await child.get_state()).decisions if d.kind == "resume"]
     assert [(d.identity, d.value) for d in child_answers] == [("dave", "10k")]
     assert (await run.get_state()).refused == [] and (await child.get_state()).refused == []
+
+
+async def test_cancel_racing_an_answer_one_wins_and_the_loser_learns_who(client: hitl.Client) -> None:
+    """Repeated: exactly one of a cancel and an approval is applied; the other is refused naming the winner;
+    the decision log holds only what was applied, and the run's end matches it."""
+    for trial in range(10):
+        run, _ = await _paused(client)
+        results = await asyncio.gather(
+            run.cancel("duplicate", request_id=f"C{trial}", **ALICE),
+            run.resume("approve", request_id=f"A{trial}", wait=False, identity="dave", roles=["finance"]),
+            return_exceptions=True,
+        )
+        cancel, resume = results
+        won = [r for r in results if isinstance(r, hitl.StateSnapshot)]
+        lost = [r for r in results if isinstance(r, Exception)]
+        assert len(won) == 1 and len(lost) == 1, (trial, results)
+        assert isinstance(lost[0], hitl.DecisionRejectedError), (trial, repr(lost[0]))
+        state = await run.get_state()
+        for _ in range(100):
+            if state.status in ("completed", "cancelled"):
+                break
+            await asyncio.sleep(0.1)
+            state = await run.get_state()
+        kinds = [(d.kind, d.identity) for d in state.decisions]
+        if isinstance(cancel, hitl.StateSnapshot):
+            assert state.status == "cancelled" and kinds == [("cancel", "alice")], (trial, kinds)
+            assert re.search(r"cancelled (with the run )?by alice", str(lost[0])), (trial, str(lost[0]))
+        else:
+            assert state.status == "completed" and state.values["paid"] == "pay 1M", (trial, state)
+            assert kinds == [("resume", "dave")], (trial, kinds)
+            assert "refused the cancellation: run was resumed by dave" in str(lost[0]), (trial, str(lost[0]))

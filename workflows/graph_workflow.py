@@ -91,6 +91,11 @@ CHILD_MAPS = "hitl-send"
 """Patch: the answers one decision gives a subgraph's questions go down in one signal (a map), so the
 subgraph applies them together: its mapped (Send) or parallel tasks run again at once and never report an
 answered question as pending again (before: one signal per answer, applied one pause at a time)."""
+CANCEL_RACE = "hitl-cancel-race"
+"""Patch: a cancel and another decision racing for one pause: exactly one is applied. Once a cancel is
+applied, later decisions are refused as to a cancelled run (before: accepted and recorded, never carried
+out); a cancel whose turn comes right after a decision released the pause, before the run moved on, is
+refused naming that decision (before: both applied, the run cancelled under the approval)."""
 NOTHING_NEXT_ENDS = "hitl-nothing-next-ends"
 """Patch: with nothing to answer and nothing next, a run completes instead of waiting (interrupt_after on
 the last node, update_state(as_node=...) leading to END)."""
@@ -115,6 +120,11 @@ class _Execution:
     """Times the run stopped where a waiting `resume()` returns: a pause, its end, or a hand-over."""
     failure: _StepFailed | None = None
     cancelled_by: str | None = None
+    cancel_final: bool = False
+    """A cancel was applied (under the CANCEL_RACE patch): decisions are checked as to a cancelled run."""
+    released_by: str | None = None
+    """Who released the pause, while the step it released runs: a cancel then is refused (it raced that
+    decision, or would cut it short halfway; it may cancel once the run moves on or pauses)."""
     error: str | None = None
     updated_at: datetime
     paused_at: datetime | None = None
@@ -256,6 +266,8 @@ class GraphWorkflow:
         if run.phase is not Phase.RESUMED and topology.matches(self.before, topology.step_names(run.next, run.sends)):
             await self._pause(Phase.BEFORE)
             return
+        if run.phase is not Phase.RESUMED:
+            self.live.released_by = None  # the step a decision released is done: cancels are plain again
         run.phase = Phase.RUNNING
         keys = topology.step_keys(run.next, run.sends)
         if [_key(t) for t in run.tasks] != keys:
@@ -447,6 +459,7 @@ class GraphWorkflow:
         """Wait for a person: until a decision (or a deadline, or the subgraph) releases the step."""
         run = self.state
         run.phase = kind
+        self.live.released_by = None
         self.live.paused_at = self.live.updated_at = workflow.now()
         self.live.stops += 1
         self._publish()
@@ -633,13 +646,29 @@ class GraphWorkflow:
 
     @workflow.update(name="cancel")
     async def cancel(self, req: CancelRequest) -> StateSnapshot:
-        if await self._take_turn(req, checks.check_cancel, self._apply_cancel):
+        if await self._take_turn(req, self._check_cancel_in_turn, self._apply_cancel):
             await workflow.wait_condition(lambda: self.state.phase is Phase.CANCELLED)
         return self.get_state()
 
     @cancel.validator
     def _validate_cancel(self, req: CancelRequest) -> None:
-        self._is_resend(req, checks.check_cancel)
+        self._is_resend(req, self._check_cancel_up_front)
+
+    def _check_cancel_up_front(self, view: checks.RunView, req: CancelRequest) -> None:
+        self._check_cancel(view, req, racing=self.live.released_by is not None)  # validators never replay
+
+    def _check_cancel_in_turn(self, view: checks.RunView, req: CancelRequest) -> None:
+        self._check_cancel(view, req, racing=self.live.released_by is not None and workflow.patched(CANCEL_RACE))
+
+    def _check_cancel(self, view: checks.RunView, req: CancelRequest, *, racing: bool) -> None:
+        """A cancel also loses to a decision that released the pause, while the step that decision released
+        runs: of a cancel and an answer racing for one pause, exactly one is applied."""
+        checks.check_cancel(view, req)
+        if racing:
+            checks.reject(
+                f"run was resumed by {self.live.released_by} and is carrying that decision out (step "
+                f"{self.state.step}); cancel again once it moves on or pauses, if you still mean to"
+            )
 
     def _is_resend(self, req: R, check: Callable[[checks.RunView, R], None]) -> bool:
         """True when this request id was applied already; raises the refusal when the decision does not fit now."""
@@ -670,10 +699,11 @@ class GraphWorkflow:
         paused = run.phase
         self._remember(req)
         run.phase = Phase.RESUMED if paused in (Phase.BEFORE, Phase.ASKING) else Phase.RUNNING
+        self.live.released_by = f"{req.identity} at {_when(now)}"
         try:
             await self._answer(req, paused, now)
         except _StepFailed:
-            run.phase = paused
+            run.phase, self.live.released_by = paused, None
             raise
         self.live.paused_at = None
         return True
@@ -759,6 +789,7 @@ class GraphWorkflow:
         for interrupt in self._interrupts():
             self._retire(interrupt.id, f"cancelled with the run by {req.identity} at {_when(now)}")
         self.live.cancelled_by = f"cancelled by {req.identity}" + (f": {req.reason}" if req.reason else "")
+        self.live.cancel_final = workflow.patched(CANCEL_RACE)
         return True
 
     def _withdraw(self, reason: str) -> None:
@@ -773,7 +804,7 @@ class GraphWorkflow:
         run = self.state
         return checks.RunView(
             spec=self.spec,
-            status=run.phase.status,
+            status="cancelled" if self.live.cancel_final else run.phase.status,
             pause=run.phase.value if run.phase.paused else None,
             next=topology.step_names(run.next, run.sends),
             pending=self._interrupts(),

@@ -195,6 +195,25 @@ async def decision_turns(c: hitl.Client) -> str:
     return run.run_id
 
 
+async def declared_guard_cancel_race(c: hitl.Client) -> str:
+    """A graph that declares its guard (`payment`), paused before its limited question by interrupt_before:
+    a non-reviewer's goto refused, a plain continue; then a cancel and an answer racing for the question
+    (the hitl-cancel-race patch: exactly one is applied, the other refused)."""
+    run = await c.start("payment", {"draft": "pay 1M"}, run_id="declared_guard", interrupt_before=["approve"])
+    await run.wait()
+    try:
+        await run.resume(goto="pay", identity="mallory")
+    except hitl.DecisionRejectedError:
+        pass
+    await run.resume(identity="mallory")
+    await asyncio.gather(
+        run.cancel("duplicate", identity="alice"),
+        run.resume("approve", identity="dave", roles=["finance"], wait=False),
+        return_exceptions=True,
+    )
+    return run.run_id
+
+
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     approval,
     edit_state,
@@ -210,6 +229,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     parity,
     send,
     decision_turns,
+    declared_guard_cancel_race,
 ]
 
 
