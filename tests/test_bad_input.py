@@ -148,13 +148,13 @@ API_CASES: list[tuple[str, Case, type[Exception], str]] = [
         "resume a completed run",
         lambda r: r.completed.resume("x"),
         hitl.DecisionRejectedError,
-        "has ended; it accepts a decision only while interrupted",
+        r"has ended \(completed\)(; its last decision was .*)?; it accepts a decision only while interrupted",
     ),
     (
         "resume a cancelled run",
         lambda r: r.cancelled.resume("approve"),
         hitl.DecisionRejectedError,
-        "has ended; it accepts a decision only while interrupted",
+        r"has ended \(cancelled by .*\); its last decision was a cancel by .*; it accepts a decision only while",
     ),
     (
         "goto unknown node",

@@ -219,7 +219,10 @@ async def test_refusals_write_nothing_to_history(client: hitl.Client) -> None:
     assert await event_count(client, run.run_id) == before
     await run.resume("approve")
     finished = await event_count(client, run.run_id)
-    with pytest.raises(hitl.DecisionRejectedError, match="has ended; it accepts a decision only while interrupted"):
+    with pytest.raises(
+        hitl.DecisionRejectedError,
+        match=r"has ended \(completed\); its last decision was a resume by .*; it accepts a decision only while interrupted",
+    ):
         await run.resume("approve")
     assert await event_count(client, run.run_id) == finished
 
