@@ -15,8 +15,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ import temporalio.client
 from temporalio.worker import Worker
 
 import hitl
+import hitl._protocol as hitl_protocol
 from bench import graphs, plain
 from hitl.server import DevServer
 from hitl.worker import create_worker
@@ -246,8 +247,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def scale(server: DevServer, n: int) -> dict[str, float]:
-    queue = "bench-scale"
+@asynccontextmanager
+async def paused_runs(
+    server: DevServer, n: int, queue: str
+) -> AsyncIterator[tuple[hitl.Client, subprocess.Popen[bytes], float]]:
+    """n approval runs started on a worker in its own process and waited for until all are paused:
+    (client, worker process, seconds it took)."""
     worker = subprocess.Popen(  # noqa: ASYNC220 - started once, not awaited
         [sys.executable, str(ROOT / "worker.py"), "bench.graphs", "--address", server.address, "--task-queue", queue],
         cwd=ROOT,
@@ -260,23 +265,31 @@ async def scale(server: DevServer, n: int) -> dict[str, float]:
 
         async def start_one(i: int) -> None:
             async with gate:
-                await client.start("bench_approval", {"topic": "tea"}, run_id=f"scale-{i}")
+                await client.start("bench_approval", {"topic": "tea"}, run_id=f"{queue}-{i}")
 
         t = time.perf_counter()
         await asyncio.gather(*(start_one(i) for i in range(n)))
-        query = 'WorkflowType = "hitl.Graph" AND HitlStatus = "interrupted" AND HitlGraph = "bench_approval"'
+        query = f'WorkflowType = "hitl.Graph" AND HitlStatus = "interrupted" AND WorkflowId STARTS_WITH "{queue}-"'
         last = -1
         while (count := (await client.temporal.count_workflows(query)).count) < n:
             if count // 500 != last // 500:
-                log(f"scale: {count}/{n} runs paused")
+                log(f"{queue}: {count}/{n} runs paused")
             last = count
             await asyncio.sleep(0.5)
-        paused_in = time.perf_counter() - t
+        yield client, worker, time.perf_counter() - t
+    finally:
+        worker.terminate()
+        worker.wait()
+
+
+async def scale(server: DevServer, n: int) -> dict[str, float]:
+    async with paused_runs(server, n, "scale") as (client, worker, paused_in):
         rss = rss_mb(worker.pid)
         t = time.perf_counter()
         pending = await client.pending()
         list_s = time.perf_counter() - t
         assert len([p for p in pending if p.run_id.startswith("scale-")]) == n
+        gate = asyncio.Semaphore(200)
 
         async def resume_one(i: int) -> None:
             async with gate:
@@ -295,9 +308,73 @@ async def scale(server: DevServer, n: int) -> dict[str, float]:
             "list all pending (s)": list_s,
             "resume all to completion (s)": resume_s,
         }
-    finally:
-        worker.terminate()
-        worker.wait()
+
+
+# ---------------------------------------------------------------- 4b. listing
+
+
+async def list_bare(temporal: temporalio.client.Client, query: str) -> int:
+    """The floor: the SDK's own listing of the same query, every row, nothing read from it."""
+    return len([w async for w in temporal.list_workflows(query)])
+
+
+async def list_as_before(temporal: temporalio.client.Client, query: str) -> int:
+    """How hitl listed before it read visibility pages itself: the SDK's typed search attributes
+    (all of them decoded per row) and `memo_value` per row."""
+    rows = []
+    async for w in temporal.list_workflows(query):
+        sa = w.typed_search_attributes
+        memo = await w.memo_value("hitl_pending", default="") if w.raw_info.memo.fields else ""
+        rows.append((w.id, sa.get(hitl_protocol.GRAPH), sa.get(hitl_protocol.PENDING_NODES), memo))
+    return len(rows)
+
+
+async def report_listing(server: DevServer, n: int, repeats: int) -> None:
+    """Listing n waiting runs: hitl against the bare SDK listing, warm, median of repeats; and the
+    worker's memory with all of them paused."""
+    async with paused_runs(server, n, "listing") as (client, worker, paused_in):
+        rss = rss_mb(worker.pid)
+        query = f'WorkflowType = "{hitl_protocol.WORKFLOW_NAME}" AND HitlStatus = "interrupted"'
+
+        async def pending() -> int:
+            return len(await client.pending())
+
+        variants: list[tuple[str, Callable[[], Awaitable[int]]]] = [
+            ("bare SDK `list_workflows`, same query (floor)", lambda: list_bare(client.temporal, query)),
+            ("hitl as before (SDK listing, every attribute decoded)", lambda: list_as_before(client.temporal, query)),
+            ("hitl, `client.pending()` / `hitl inbox`", pending),
+        ]
+        first: dict[str, float] = {}
+        results: dict[str, tuple[float, float]] = {}
+        for name, call in variants:
+            walls, cpus = [], []
+            for r in range(repeats + 1):
+                log(f"listing: {name}, {r + 1}/{repeats + 1}")
+                t, cpu = time.perf_counter(), time.process_time()
+                assert await call() >= n
+                wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+                if r == 0:
+                    first[name] = wall
+                else:
+                    walls.append(wall)
+                    cpus.append(cpu)
+            results[name] = statistics.median(walls), statistics.median(cpus)
+        floor = results[variants[0][0]][0]
+        emit(
+            [
+                "",
+                f"### 4b. Listing {n:,} waiting runs (median of {repeats} warm listings after a first one; {load()})",
+                "",
+                "| listing | first s | warm s | ratio to floor | Python CPU s |",
+                "|---|---:|---:|---:|---:|",
+            ]
+            + [f"| {k} | {first[k]:.2f} | {w:.2f} | {w / floor:.2f}x | {c:.2f} |" for k, (w, c) in results.items()]
+            + [
+                "",
+                f"Worker (own process) resident memory with all {n:,} paused: {rss:.0f} MB; "
+                f"starting them until all were paused took {paused_in:.0f} s.",
+            ]
+        )
 
 
 # ---------------------------------------------------------------- 5. long loop
@@ -329,7 +406,7 @@ def emit(lines: list[str]) -> None:
     print("\n".join(lines), flush=True)
 
 
-SECTIONS = ("approval", "breakdown", "latency", "history", "scale", "loop", "web")
+SECTIONS = ("approval", "breakdown", "latency", "history", "scale", "listing", "loop", "web")
 
 
 async def run(sizes: Sizes, only: set[str], profile: Path | None = None) -> None:
@@ -380,6 +457,9 @@ async def run(sizes: Sizes, only: set[str], profile: Path | None = None) -> None
                     ["", "### 4. Scale", "", "| measure | value |", "|---|---:|"]
                     + [f"| {k} | {v:,.2f} |" for k, v in sc.items()]
                 )
+            if "listing" in only:
+                log(f"listing: {sizes.scale} waiting runs")
+                await report_listing(server, sizes.scale, sizes.repeats)
             if "loop" in only:
                 log(f"long loop: {sizes.loop} steps")
                 ll = await long_loop(client, sizes.loop)

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from hitl._limits import MAX_DECISION_BYTES, clip, too_large
+from hitl._listing import list_runs
 from hitl._protocol import GRAPH, PENDING_NODES, STATUS, WORKFLOW_NAME
 from hitl._text import searchable
-from hitl.client import pending_run
 from hitl.types import (
     DecisionRejectedError,
     HitlError,
@@ -180,10 +180,10 @@ async def waiting_runs(client: Client, wanted: Waiting) -> list[str]:
     if not await client.search_attributes_registered():
         await client.pending(limit=1)  # raises the one line naming the commands that register them
     found = []
-    async for w in client.temporal.list_workflows(wanted.query()):
-        if wanted.question and wanted.question not in (await pending_run(w)).summary:
+    async for row in list_runs(client.temporal, wanted.query()):
+        if wanted.question and wanted.question not in row.pending.summary:
             continue
-        found.append((w.start_time.timestamp() if w.start_time else 0.0, w.id))
+        found.append((row.created_at.timestamp() if row.created_at else 0.0, row.pending.run_id))
     return [run_id for _, run_id in sorted(found)]
 
 

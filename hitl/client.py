@@ -32,17 +32,16 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from hitl import catalog
 from hitl._errors import namespace_missing, read_with_retries
 from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_large
+from hitl._listing import PendingRun as PendingRun  # public as hitl.PendingRun
+from hitl._listing import list_runs
 from hitl._policy import override_refused, values_refused
 from hitl._protocol import (
     DEFAULT_TASK_QUEUE,
     GRAPH,
-    PENDING_NODES,
     REVIEWERS,
     SEARCH_ATTRIBUTE_TYPES,
     SEARCH_ATTRIBUTES,
     STATUS,
-    SUMMARY_MEMO,
-    WAITING_SINCE,
     WORKFLOW_NAME,
     CancelRequest,
     ForkFrom,
@@ -67,7 +66,6 @@ from hitl.types import (
     Goto,
     HitlError,
     InvalidInputError,
-    KeyMismatchError,
     NoWorkerError,
     Queued,
     RunAlreadyExistsError,
@@ -87,17 +85,6 @@ T = TypeVar("T")
 
 NO_VALUE: Any = object()
 POLL_SECONDS = 0.1
-
-
-@dataclass
-class PendingRun:
-    """A run waiting for a person, as the inbox lists it."""
-
-    run_id: str
-    graph: str
-    nodes: list[str]
-    summary: str
-    waiting_since: datetime | None
 
 
 @dataclass
@@ -385,11 +372,8 @@ class Client:
                     for k in SEARCH_ATTRIBUTES
                 )
             )
-        out = []
         query = f'WorkflowType = "{WORKFLOW_NAME}" AND {STATUS.name} = "interrupted"'
-        async for w in self.temporal.list_workflows(query, limit=limit):
-            out.append(await pending_run(w))
-        return out
+        return [row.pending async for row in list_runs(self.temporal, query, limit)]
 
     async def search_attributes_registered(self) -> bool:
         """Whether hitl's search attributes exist on the namespace. A refusal to tell (no
@@ -434,22 +418,6 @@ class Client:
         base = os.environ.get("HITL_UI_URL") or _guess_ui(self.temporal.service_client.config.target_host)
         path = f"/namespaces/{self.namespace}/workflows" + (f"/{run_id}" if run_id else "")
         return base.rstrip("/") + path
-
-
-async def pending_run(w: temporalio.client.WorkflowExecution) -> PendingRun:
-    """A waiting run as the inbox lists it, from its search attributes and summary memo."""
-    sa = w.typed_search_attributes
-    try:
-        memo = await w.memo_value(SUMMARY_MEMO, default="") if w.raw_info.memo.fields else ""
-    except KeyMismatchError:  # a run encrypted with a key this process lacks: listed, unread
-        memo = "(encrypted)"
-    return PendingRun(
-        run_id=w.id,
-        graph=sa.get(GRAPH) or "?",
-        nodes=list(sa.get(PENDING_NODES) or []),
-        summary=str(memo),
-        waiting_since=sa.get(WAITING_SINCE),
-    )
 
 
 class Run:

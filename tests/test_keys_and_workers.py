@@ -23,11 +23,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 import hitl
 import hitl.client
-from hitl import _workers
+from hitl import _listing, _workers
+from hitl._protocol import GRAPH, PENDING_NODES, STATUS, SUMMARY_MEMO, WAITING_SINCE
 from hitl._workers import WorkerInfo, check_workers, list_workers
 from hitl.codec import KEY_FINGERPRINT, EncryptionCodec, PlaintextCodec, fingerprint
 from hitl.server import DevServer
 from hitl.types import KeyMismatchError, NoWorkerError, Queued
+from hitl.web import search
 from tests import graphs
 from tests.helpers import Result, WorkerProcess, cli, encrypted_client, event_count, one_line_error, wait_for
 
@@ -380,3 +382,65 @@ async def test_resume_with_queue_and_a_live_worker_answers_as_before(client: hit
     await wait_for(run, "interrupted")
     done = await run.resume("approve", queue=True)
     assert isinstance(done, hitl.StateSnapshot) and done.status == "completed"
+
+
+async def _listed_by_the_sdk(
+    temporal: temporalio.client.Client, query: str
+) -> list[tuple[hitl.PendingRun, str, object]]:
+    """The listing as hitl built it before reading visibility pages itself: the SDK's
+    `list_workflows`, its typed search attributes and `memo_value` (the reference)."""
+    out = []
+    async for w in temporal.list_workflows(query):
+        sa = w.typed_search_attributes
+        try:
+            memo = await w.memo_value(SUMMARY_MEMO, default="") if w.raw_info.memo.fields else ""
+        except KeyMismatchError:
+            memo = "(encrypted)"
+        row = hitl.PendingRun(
+            run_id=w.id,
+            graph=sa.get(GRAPH) or "?",
+            nodes=list(sa.get(PENDING_NODES) or []),
+            summary=str(memo),
+            waiting_since=sa.get(WAITING_SINCE),
+        )
+        status = search.EXECUTION_STATUS.get(w.status.name if w.status else "RUNNING") or (
+            "interrupted" if sa.get(STATUS) == "interrupted" else "busy"
+        )
+        out.append((row, status, w.start_time))
+    return out
+
+
+async def test_listing_keeps_every_field_of_encrypted_subgraph_and_plain_runs(
+    keyed: Keyed, client: hitl.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = await client.start("review", {"draft": "plain draft"})
+    parent = await client.start("parent", {"topic": "budgets"})
+    finished = await client.start("review", {"draft": "done"})
+    for run in (plain, parent, finished):
+        await wait_for(run, "interrupted")
+    await finished.resume("approve")
+    ids = [keyed.run.run_id, plain.run_id, parent.run_id, finished.run_id]
+    owner = await encrypted_client(client, {"default": keyed.key}, "default", keyed.queue, identity="keys-test")
+    mine = 'WorkflowType = "hitl.Graph" AND WorkflowId IN (' + ", ".join(f'"{i}"' for i in ids) + ")"
+    monkeypatch.setattr(_listing, "PAGE_SIZE", 2)  # several pages, so the page token is followed
+    for reader in (client, owner):
+        for _ in range(100):  # visibility is eventually consistent
+            expected = await _listed_by_the_sdk(reader.temporal, mine)
+            settled = {r.run_id: status for r, status, _ in expected if r.nodes or status == "idle"}
+            if settled == dict.fromkeys(ids[:3], "interrupted") | {finished.run_id: "idle"}:
+                break
+            await asyncio.sleep(0.1)
+        listed = await search.listing(reader.temporal, mine)
+        assert [(x.pending, x.status, x.created_at) for x in listed] == expected
+        waiting = {p.run_id: p for p in await reader.pending() if p.run_id in ids}
+        assert list(waiting.values()) == [r for r, status, _ in expected if status == "interrupted"]
+        assert waiting.keys() == set(ids[:3])
+        assert waiting[parent.run_id].nodes == ["team/ask"]
+        assert waiting[parent.run_id].graph == "parent"
+        assert "plain draft" in waiting[plain.run_id].summary
+        assert waiting[plain.run_id].waiting_since is not None
+        secret = waiting[keyed.run.run_id].summary
+        assert (secret == "(encrypted)") == (reader is client), secret
+    assert len(await client.pending(limit=3)) == 3
+    await plain.resume("approve")
+    await parent.resume("yes")

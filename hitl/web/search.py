@@ -21,9 +21,9 @@ from typing import Literal
 import temporalio.client
 
 import hitl
+from hitl._listing import PendingRun, list_runs
 from hitl._protocol import ANYONE, GRAPH, PENDING_NODES, REVIEWERS, STATUS, WAITING_SINCE, WORKFLOW_NAME
 from hitl._text import searchable
-from hitl.client import PendingRun, pending_run
 from hitl.types import StateSnapshot
 
 log = logging.getLogger("hitl.web")
@@ -112,13 +112,11 @@ async def count(temporal: temporalio.client.Client, query: str) -> int:
 
 async def listing(temporal: temporalio.client.Client, query: str, limit: int | None = None) -> list[Listed]:
     out = []
-    async for w in temporal.list_workflows(query, limit=limit, page_size=min(limit or SMALL, SMALL)):
-        sa = w.typed_search_attributes
-        pending = await pending_run(w)
-        status = EXECUTION_STATUS.get(w.status.name if w.status else "RUNNING") or (
-            "interrupted" if sa.get(STATUS) == "interrupted" else "busy"
+    async for row in list_runs(temporal, query, limit):
+        status = EXECUTION_STATUS.get(row.execution_status) or (
+            "interrupted" if row.hitl_status == "interrupted" else "busy"
         )
-        out.append(Listed(pending, status, w.start_time))
+        out.append(Listed(row.pending, status, row.created_at))
     return out
 
 

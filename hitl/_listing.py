@@ -1,0 +1,150 @@
+"""Listing runs from Temporal's visibility store, for `client.pending()`, `hitl inbox` and the web inbox.
+
+One function reads the raw `ListWorkflowExecutions` pages and decodes only what an
+inbox row shows: four search attributes and the summary memo. The SDK's
+`list_workflows` decodes every search attribute of every row (about 13 per run)
+into typed values first, which was most of the client-side cost of listing 5,000
+waiting runs; the visibility query itself is the server's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import temporalio.api.common.v1
+import temporalio.api.enums.v1
+import temporalio.api.workflow.v1
+import temporalio.api.workflowservice.v1
+import temporalio.client
+import temporalio.converter
+
+from hitl._protocol import GRAPH, PENDING_NODES, STATUS, SUMMARY_MEMO, WAITING_SINCE
+from hitl.types import KeyMismatchError
+
+PAGE_SIZE = 1000
+"""The most rows Temporal's visibility returns per page by default (`frontend.visibilityMaxPageSize`)."""
+ENCRYPTED = "(encrypted)"
+"""The summary shown for a run encrypted with a key this process lacks: listed, unread."""
+
+
+@dataclass
+class PendingRun:
+    """A run waiting for a person, as the inbox lists it."""
+
+    run_id: str
+    graph: str
+    nodes: list[str]
+    summary: str
+    waiting_since: datetime | None
+
+
+@dataclass
+class ListedRun:
+    """One listed run: the inbox row, Temporal's execution status, hitl's status, its start time."""
+
+    pending: PendingRun
+    execution_status: str
+    """Temporal's status name without its prefix: RUNNING, COMPLETED, FAILED, ..."""
+    hitl_status: str | None
+    created_at: datetime | None
+
+
+async def list_runs(
+    temporal: temporalio.client.Client, query: str, limit: int | None = None
+) -> AsyncIterator[ListedRun]:
+    """Runs matching a visibility `query`, in the server's order, page by page (at most `limit`).
+
+    Client interceptors are not called for this listing: it reads the
+    workflow service directly, as `list_workflows` does underneath."""
+    token = b""
+    seen = 0
+    while True:
+        size = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - seen)
+        response = await temporal.workflow_service.list_workflow_executions(
+            temporalio.api.workflowservice.v1.ListWorkflowExecutionsRequest(
+                namespace=temporal.namespace, page_size=size, next_page_token=token, query=query
+            ),
+            retry=True,
+        )
+        summaries = await _summaries(temporal, response.executions)
+        for info, summary in zip(response.executions, summaries, strict=True):
+            yield _listed(info, summary)
+            seen += 1
+            if limit is not None and seen >= limit:
+                return
+        token = response.next_page_token
+        if not token:
+            return
+
+
+def _listed(info: temporalio.api.workflow.v1.WorkflowExecutionInfo, summary: str) -> ListedRun:
+    fields = info.search_attributes.indexed_fields
+    graph = _keyword(fields.get(GRAPH.name))
+    nodes = _value(fields.get(PENDING_NODES.name))
+    waiting = _keyword(fields.get(WAITING_SINCE.name))
+    status = temporalio.api.enums.v1.WorkflowExecutionStatus.Name(info.status) if info.status else None
+    return ListedRun(
+        PendingRun(
+            run_id=info.execution.workflow_id,
+            graph=graph or "?",
+            nodes=[n for n in nodes if isinstance(n, str)] if isinstance(nodes, list) else [],
+            summary=summary,
+            waiting_since=_datetime(waiting),
+        ),
+        execution_status=status.removeprefix("WORKFLOW_EXECUTION_STATUS_") if status else "RUNNING",
+        hitl_status=_keyword(fields.get(STATUS.name)),
+        created_at=info.start_time.ToDatetime().replace(tzinfo=timezone.utc) if info.HasField("start_time") else None,
+    )
+
+
+def _value(payload: temporalio.api.common.v1.Payload | None) -> object:
+    """A search attribute's value: visibility stores them as plain JSON."""
+    if payload is None or not payload.data:
+        return None
+    try:
+        return json.loads(payload.data)
+    except ValueError:
+        return None
+
+
+def _keyword(payload: temporalio.api.common.v1.Payload | None) -> str | None:
+    """A keyword (or datetime) attribute; some stores hand a single value back as a one-item list."""
+    value = _value(payload)
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    return value if isinstance(value, str) else None
+
+
+def _datetime(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+async def _summaries(
+    temporal: temporalio.client.Client, executions: Sequence[temporalio.api.workflow.v1.WorkflowExecutionInfo]
+) -> list[str]:
+    """The summary memo of each row, decoded with the client's converter and codec (so encrypted
+    runs decode where the key is here). One codec call per page; if any row's key is missing,
+    the page is decoded row by row so only those rows show as encrypted."""
+    payloads = [info.memo.fields.get(SUMMARY_MEMO) for info in executions]
+    present = [p for p in payloads if p is not None]
+    converter = temporal.data_converter
+    try:
+        decoded = iter(await converter.decode(present) if present else [])
+    except KeyMismatchError:
+        decoded = iter([await _one(converter, p) for p in present])
+    return ["" if p is None else str(next(decoded)) for p in payloads]
+
+
+async def _one(converter: temporalio.converter.DataConverter, payload: temporalio.api.common.v1.Payload) -> object:
+    try:
+        return (await converter.decode([payload]))[0]
+    except KeyMismatchError:
+        return ENCRYPTED
