@@ -40,7 +40,7 @@ class Send:
 
 Goto = str | Send | Sequence[str | Send] | None
 
-DecisionKind = Literal["resume", "update_state", "goto", "deadline", "cancel", "fork"]
+DecisionKind = Literal["resume", "update_state", "goto", "deadline", "cancel", "fork", "rollback"]
 """What a person (or a deadline) did to a run."""
 
 
