@@ -635,6 +635,8 @@ def _check_ended_well(run: Run, snapshot: StateSnapshot) -> None:
         raise RunFailedError(f"run '{run.run_id}' failed: {snapshot.error or 'no reason recorded'} — {run.where()}")
     if snapshot.status == "cancelled":
         raise RunFailedError(f"run '{run.run_id}' was cancelled — {run.where()}")
+    if snapshot.status == "interrupted" and snapshot.error:  # the answer was put back: its node failed on it
+        raise RunFailedError(f"run '{run.run_id}': {snapshot.error} — {run.where()}")
 
 
 async def _until_stopped() -> int:
