@@ -745,7 +745,8 @@ def render_state(s: StateSnapshot) -> list[str]:
         else:
             lines.append(f"answer with: hitl resume {s.run_id} --map '{{\"{s.interrupts[0].id}\": ...}}'")
     for r in s.refused:
-        lines.append(f"refused  {_when(r.at)} a decision by {r.identity} sent as a signal: {r.reason}")
+        what = "an answer by {} (its node failed on it)" if r.rolled_back else "a decision by {} sent as a signal"
+        lines.append(f"refused  {_when(r.at)} {what.format(r.identity)}: {r.reason}")
     if s.guarded_by:
         lines.append(f"guarded  changes other than answers need someone allowed by each of: {s.guarded_by}")
     if s.error:

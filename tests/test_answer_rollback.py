@@ -27,7 +27,7 @@ def _put_back(state: hitl.StateSnapshot, interrupt_id: str, who: str, error: str
     assert [i.id for i in state.interrupts] == [interrupt_id]
     assert state.error is not None and error in state.error and interrupt_id in state.error
     [refusal] = state.refused
-    assert refusal.identity == who and error in refusal.reason and "\n" not in refusal.reason
+    assert refusal.identity == who and refusal.rolled_back and error in refusal.reason and "\n" not in refusal.reason
     rollback = state.decisions[-1]
     assert (rollback.kind, rollback.identity, rollback.interrupt_id) == ("rollback", who, interrupt_id)
 
@@ -97,7 +97,7 @@ async def test_cli_resume_exits_1_naming_the_node_error(client: hitl.Client) -> 
     [line] = [x for x in result.err.strip().splitlines() if x]
     assert "was rolled back" in line and "wrote key 'note' that does not fit it" in line and run.run_id in line
     state = await cli(client, "state", run.run_id)
-    assert "refused" in state.out and "rolled back" in state.out
+    assert "an answer by cli-user (its node failed on it)" in state.out and "was rolled back" in state.out
     ok = await cli(client, "resume", run.run_id, "--value", json.dumps("fine"))
     assert ok.code == 0, ok
     assert (await run.get_state()).values["note"] == "fine"

@@ -837,7 +837,13 @@ class GraphWorkflow:
                 600,
             )
             self.state.refused.append(
-                Refusal(identity=answer.identity, at=workflow.now(), reason=reason, request_id=answer.request_id)
+                Refusal(
+                    identity=answer.identity,
+                    at=workflow.now(),
+                    reason=reason,
+                    request_id=answer.request_id,
+                    rolled_back=True,
+                )
             )
             del self.state.refused[:-KEEP_REFUSALS]
             self._log(
@@ -852,8 +858,9 @@ class GraphWorkflow:
                     request_id=answer.request_id,
                 )
             )
-            if answer.update_id is not None:
+            if answer.update_id is not None:  # kept for a caller that waits; one that did not is never told
                 self.live.rolled_back[answer.update_id] = reason
+                _trim(self.live.rolled_back, KEEP_REFUSALS)
 
     def _view(self) -> checks.RunView:
         run = self.state
