@@ -296,8 +296,8 @@ class GraphWorkflow:
         try:
             await self._write(list(writes.values()))
         except _StepFailed as e:
-            answered = [t for t in run.tasks if t.answered and self.spec.node(t.node).subgraph is None]
-            if not (answered and workflow.patched(ANSWER_ROLLBACK)):
+            answered = [t for t in run.tasks if self._rolls_back(t)]
+            if not answered:
                 raise
             for task in answered:  # their answers led to writes the state refused; the other tasks keep theirs
                 self._roll_back(task, str(e))
@@ -322,10 +322,10 @@ class GraphWorkflow:
             else:
                 await self._execute(task)
         except _StepFailed as e:
-            if not (task.answered and workflow.patched(ANSWER_ROLLBACK)):
-                self.live.failure = self.live.failure or e
-            else:
+            if self._rolls_back(task):
                 self._roll_back(task, str(e))
+            else:
+                self.live.failure = self.live.failure or e
         finally:
             self.live.runners.pop(id(task), None)
             self.live.children.pop(id(task), None)
@@ -810,6 +810,11 @@ class GraphWorkflow:
                 for interrupt in task.interrupts:
                     self._retire(interrupt.id, reason)
                 task.interrupts = []
+
+    def _rolls_back(self, task: PendingTask) -> bool:
+        """Does this task's failure put people's answers back? Only for a node re-run on answers given to it
+        (a subgraph's run puts its own answers back; a subgraph that failed for good fails the run)."""
+        return bool(task.answered) and self.spec.node(task.node).subgraph is None and workflow.patched(ANSWER_ROLLBACK)
 
     def _roll_back(self, task: PendingTask, error: str) -> None:
         """The node run again because of people's answers failed for good (or the step's writes did): drop
