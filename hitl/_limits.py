@@ -68,6 +68,18 @@ def over_limit(size: int, limit: int, what: str) -> str:
     )
 
 
+def answer_over_state(state: int, answer: int) -> str | None:
+    """Why an answer cannot be taken whole: the state and it together exceed what a run holds. Checked before
+    the answer is accepted, since a node that stores it would otherwise fail the step (see the README)."""
+    if state + answer <= MAX_STATE_BYTES:
+        return None
+    return (
+        f"the run's state is {_human(state)} and this answer {_human(answer)}; together over the "
+        f"{_human(MAX_STATE_BYTES)} a run can hold: answer with less, or keep large data outside the run "
+        "(a file or a bucket) and answer with a reference to it"
+    )
+
+
 def clip(value: Any, limit: int = CLIP_BYTES) -> Any:
     """`value` itself when small, else a stub saying how large it was (for records only)."""
     size = json_size(value)

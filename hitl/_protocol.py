@@ -153,6 +153,9 @@ class ChildPaused:
 
     child_id: str
     interrupts: list[Interrupt]
+    rolled_back: list[str] = field(default_factory=list)
+    """Why the subgraph put answers back since it last paused (its node failed on them): the parent records them
+    too, so whoever answered through the parent is told."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -208,6 +211,17 @@ _STATUS: dict[Phase, RunStatus] = {
 }
 
 
+@dataclass(kw_only=True, frozen=True)
+class Answered:
+    """A person's answer to one of a task's questions, kept until the node's re-run has been written."""
+
+    interrupt: Interrupt
+    identity: str
+    request_id: str | None = None
+    update_id: str | None = None
+    """The update that gave it (None for a signal): its waiting caller is told when it is rolled back."""
+
+
 @dataclass(kw_only=True)
 class PendingTask:
     """One node of the pending step: its answers so far, its result, or its open questions.
@@ -223,6 +237,9 @@ class PendingTask:
     defaults: dict[str, InterruptRequest] = field(default_factory=dict)
     push: int | None = None
     """For a task made by a Send: its place among the step's Sends (`RunState.sends`)."""
+    answered: list[Answered] = field(default_factory=list)
+    """The people's answers given since the node last asked (the last of `resumes`): what is put back,
+    as pending again, should the node's re-run or the step's writes fail (see the README)."""
 
     @property
     def settled(self) -> bool:

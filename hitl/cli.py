@@ -635,6 +635,8 @@ def _check_ended_well(run: Run, snapshot: StateSnapshot) -> None:
         raise RunFailedError(f"run '{run.run_id}' failed: {snapshot.error or 'no reason recorded'} — {run.where()}")
     if snapshot.status == "cancelled":
         raise RunFailedError(f"run '{run.run_id}' was cancelled — {run.where()}")
+    if snapshot.status == "interrupted" and snapshot.error:  # the answer was put back: its node failed on it
+        raise RunFailedError(f"run '{run.run_id}': {snapshot.error} — {run.where()}")
 
 
 async def _until_stopped() -> int:
@@ -743,7 +745,8 @@ def render_state(s: StateSnapshot) -> list[str]:
         else:
             lines.append(f"answer with: hitl resume {s.run_id} --map '{{\"{s.interrupts[0].id}\": ...}}'")
     for r in s.refused:
-        lines.append(f"refused  {_when(r.at)} a decision by {r.identity} sent as a signal: {r.reason}")
+        what = "an answer by {} (its node failed on it)" if r.rolled_back else "a decision by {} sent as a signal"
+        lines.append(f"refused  {_when(r.at)} {what.format(r.identity)}: {r.reason}")
     if s.guarded_by:
         lines.append(f"guarded  changes other than answers need someone allowed by each of: {s.guarded_by}")
     if s.error:

@@ -138,7 +138,25 @@ class StateSchema:
                 "state updates, a Command, or None"
             )
         self._check_keys(update, what=f"node '{node}' update", error=InvalidUpdateError)
-        return {k: to_json(v, what=f"node '{node}' wrote key '{k}'") for k, v in update.items()}
+        out = {k: to_json(v, what=f"node '{node}' wrote key '{k}'") for k, v in update.items()}
+        for key, value in out.items():
+            self._check_type(key, value, node=node)
+        return out
+
+    def _check_type(self, key: str, value: Any, *, node: str) -> None:
+        """A value written as is (no reducer) must fit its key's type: the node that wrote it fails, not the
+        next one to read the state (for a node re-run on a person's answer, the answer is then put back)."""
+        channel = self.channels[key]
+        if channel.reducer is not None:
+            return  # what a reducer takes is its own business
+        try:
+            adapter = channel.adapter
+        except Exception:  # a type pydantic cannot describe: no validation, as for edits
+            return
+        try:
+            adapter.validate_python(value)
+        except pydantic.ValidationError as e:
+            raise InvalidUpdateError(f"node '{node}' wrote key '{key}' that does not fit it: {one_line(e)}") from None
 
     def apply(self, values: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
         """The state after one writer's update, through the real reducers (activity side)."""

@@ -40,7 +40,7 @@ class Send:
 
 Goto = str | Send | Sequence[str | Send] | None
 
-DecisionKind = Literal["resume", "update_state", "goto", "deadline", "cancel", "fork"]
+DecisionKind = Literal["resume", "update_state", "goto", "deadline", "cancel", "fork", "rollback"]
 """What a person (or a deadline) did to a run."""
 
 
@@ -105,7 +105,8 @@ class Decision:
 
 @dataclass(frozen=True, kw_only=True)
 class Refusal:
-    """A decision the run refused after it was sent (a signal cannot be refused up front).
+    """A decision the run refused after it was sent (a signal cannot be refused up front), or an answer
+    it put back because the node run again on it failed (`rolled_back`; see the README).
 
     Updates are refused before they reach the run and leave no trace; a signal
     is in the history already, so its refusal is recorded here instead of
@@ -116,6 +117,7 @@ class Refusal:
     at: datetime
     reason: str
     request_id: str | None = None
+    rolled_back: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -162,7 +162,56 @@ turns_b.add_edge(["left", "right"], "finish")
 turns_b.add_edge("finish", END)
 turns = turns_b.compile(name="turns", interrupt_before=["finish"])
 
+# ------------------------------------------- an answer that breaks its node
+
+
+class NoteState(TypedDict, total=False):
+    note: str
+    echo: str
+    bulk: str
+    log: Annotated[list[str], operator.add]
+
+
+def _take_note(state: NoteState) -> dict:
+    """Stores the answer as given (no schema): a number for `note: str` fails the node's writes."""
+    answer = interrupt("note?")
+    return {"note": answer, "log": [f"noted:{str(answer)[:20]}"]}
+
+
+def _echo_note(state: NoteState) -> dict:
+    """Stores the answer twice: an answer that fits the state once may not fit twice."""
+    answer = interrupt("note to echo?")
+    return {"note": answer, "echo": answer}
+
+
+def _noted(state: NoteState) -> dict:
+    return {"log": ["done"]}
+
+
+note_b = StateGraph(NoteState)
+note_b.add_node("take", _take_note)
+note_b.add_node("quiet", _noted)
+note_b.add_edge(START, "take")
+note_b.add_edge(START, "quiet")
+note_b.add_edge("take", END)
+answer_note = note_b.compile(name="answer_note")
+
+echo_b = StateGraph(NoteState)
+echo_b.add_node("take", _echo_note)
+echo_b.add_edge(START, "take")
+answer_echo = echo_b.compile(name="answer_echo")
+
+note_parent_b = StateGraph(NoteState)
+note_parent_b.add_node("sub", answer_note)
+note_parent_b.add_node("after", _noted)
+note_parent_b.add_edge(START, "sub")
+note_parent_b.add_edge("sub", "after")
+answer_note_parent = note_parent_b.compile(name="answer_note_parent")
+
 GRAPHS = [
+    answer_note,
+    answer_echo,
+    answer_note_parent,
     turns,
     review,
     review_breaks,

@@ -20,7 +20,14 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, json_size, over_limit, too_large
+    from hitl._limits import (
+        MAX_DECISION_BYTES,
+        MAX_STATE_BYTES,
+        answer_over_state,
+        json_size,
+        over_limit,
+        too_large,
+    )
     from hitl._policy import may_review, override_refused, schema_refused, values_refused
     from hitl._protocol import CancelRequest, GraphSpec, Request, ResumeRequest, UpdateStateRequest, request_digest
     from hitl._reducers import apply_builtin_writes
@@ -133,7 +140,10 @@ def check_resume(view: RunView, req: ResumeRequest) -> None:
             )
     elif view.pending and not req.goto:
         reject(f"interrupt(s) {sorted(by_id)} are waiting for an answer; resume with a value, a map, or goto")
-    for interrupt_id, value in answers(req, view.pending).items():
+    given = answers(req, view.pending)
+    if given:
+        _refuse_if(answer_over_state(json_size(view.values), json_size(list(given.values()))))
+    for interrupt_id, value in given.items():
         interrupt = by_id[interrupt_id]
         if interrupt.reviewers and not may_review(interrupt.reviewers, req.identity, req.roles):
             reject(f"'{req.identity}' may not answer interrupt {interrupt_id}; its reviewers are {interrupt.reviewers}")

@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         SUMMARY_MEMO,
         WAITING_SINCE,
         WORKFLOW_NAME,
+        Answered,
         CancelRequest,
         ChildPaused,
         GraphSpec,
@@ -96,6 +97,10 @@ CANCEL_RACE = "hitl-cancel-race"
 applied, later decisions are refused as to a cancelled run (before: accepted and recorded, never carried
 out); a cancel whose turn comes right after a decision released the pause, before the run moved on, is
 refused naming that decision (before: both applied, the run cancelled under the approval)."""
+ANSWER_ROLLBACK = "hitl-answer-rollback"
+"""Patch: when the node run again because of a person's answer fails for good (or the step's writes fail),
+the answer is put back: its question pending again, the failure recorded, the run still waiting (before: the
+run failed)."""
 NOTHING_NEXT_ENDS = "hitl-nothing-next-ends"
 """Patch: with nothing to answer and nothing next, a run completes instead of waiting (interrupt_after on
 the last node, update_state(as_node=...) leading to END)."""
@@ -135,6 +140,10 @@ class _Execution:
     """The pending-questions memo as last written (written again only when it changes)."""
     state_bytes: int = 0
     checkpoint_bytes: list[int] = field(default_factory=list)
+    rolled_back: dict[str, str] = field(default_factory=dict)
+    """Why an update's answer was put back, by update id, for its waiting caller (see `_roll_back`)."""
+    untold: list[str] = field(default_factory=list)
+    """Errors that put answers back since a subgraph's run last told its parent it paused."""
 
 
 class _StepFailed(Exception):
@@ -296,9 +305,18 @@ class GraphWorkflow:
         if any(t.result is None for t in run.tasks):
             await self._pause(Phase.ASKING)
             return
+        writes = {_key(t): t.result.writes for t in run.tasks if t.result and t.result.writes}
+        try:
+            await self._write(list(writes.values()))
+        except _StepFailed as e:
+            answered = [t for t in run.tasks if self._rolls_back(t)]
+            if not answered:
+                raise
+            for task in answered:  # their answers led to writes the state refused; the other tasks keep theirs
+                self._roll_back(task, str(e))
+            await self._pause(Phase.ASKING)
+            return
         ran, run.tasks = run.tasks, []
-        writes = {_key(t): t.result.writes for t in ran if t.result and t.result.writes}
-        await self._write(list(writes.values()))
         routed = [g for t in ran if t.result for g in t.result.goto]
         run.next = topology.successors(self.spec, [t.node for t in ran], routed, run.barriers)
         run.sends = [s for t in ran if t.result for s in t.result.sends]
@@ -317,7 +335,10 @@ class GraphWorkflow:
             else:
                 await self._execute(task)
         except _StepFailed as e:
-            self.live.failure = self.live.failure or e
+            if self._rolls_back(task):
+                self._roll_back(task, str(e))
+            else:
+                self.live.failure = self.live.failure or e
         finally:
             self.live.runners.pop(id(task), None)
             self.live.children.pop(id(task), None)
@@ -387,6 +408,7 @@ class GraphWorkflow:
             deadline=workflow.now() + timedelta(seconds=ask.timeout_s) if ask.timeout_s else None,
         )
         task.interrupts = [interrupt]
+        task.answered = []  # the answers so far led the node on: they stand
         task.defaults[interrupt.id] = ask
         self._guard_with([interrupt])
 
@@ -416,6 +438,10 @@ class GraphWorkflow:
         for task in self.state.tasks:
             if self.live.children.get(id(task)) == msg.child_id:
                 task.interrupts = [dataclasses.replace(i, node=f"{task.node}/{i.node}") for i in msg.interrupts]
+                if msg.rolled_back:  # the subgraph put answers back: so does this run's record
+                    self._note_rollback(task, f"subgraph '{task.node}': {'; '.join(msg.rolled_back)}")
+                if msg.interrupts:  # asking (again): the answers given so far are settled either way
+                    task.answered = []
         self._guard_with(msg.interrupts)
         if self.state.phase is Phase.ASKING and not self._interrupts():
             self.state.phase = Phase.RESUMED  # the subgraph went on by itself (a deadline)
@@ -523,7 +549,11 @@ class GraphWorkflow:
     async def _tell_parent(self, interrupts: list[Interrupt]) -> None:
         assert self.inp.parent is not None
         parent = workflow.get_external_workflow_handle(self.inp.parent.run_id)
-        await parent.signal("child_paused", ChildPaused(child_id=workflow.info().workflow_id, interrupts=interrupts))
+        untold, self.live.untold = (self.live.untold, []) if interrupts else ([], self.live.untold)
+        await parent.signal(
+            "child_paused",
+            ChildPaused(child_id=workflow.info().workflow_id, interrupts=interrupts, rolled_back=untold),
+        )
 
     async def _notify(self) -> None:
         try:
@@ -599,7 +629,10 @@ class GraphWorkflow:
         stops = self.live.stops
         if await self._take_turn(req, checks.check_resume, self._apply_resume) and req.wait:
             await workflow.wait_condition(lambda: self.live.stops > stops)
-        return self.get_state()
+        update = workflow.current_update_info()
+        rolled_back = self.live.rolled_back.pop(update.id, None) if update is not None else None
+        snapshot = self.get_state()
+        return dataclasses.replace(snapshot, error=rolled_back) if rolled_back else snapshot
 
     @resume.validator
     def _validate_resume(self, req: ResumeRequest) -> None:
@@ -718,6 +751,16 @@ class GraphWorkflow:
             self._retire(interrupt_id, f"answered by {req.identity} at {_when(now)}")
             self._record("resume", req, value, interrupt_id=interrupt_id, node=task.node, question=clip(asked.value))
             child_id = self.live.children.get(id(task))
+            if workflow.patched(ANSWER_ROLLBACK):
+                update = workflow.current_update_info()
+                task.answered.append(
+                    Answered(
+                        interrupt=asked,
+                        identity=req.identity,
+                        request_id=req.request_id,
+                        update_id=update.id if update is not None else None,
+                    )
+                )
             if child_id is None:
                 task.resumes.append(value)
             elif workflow.patched(CHILD_MAPS):
@@ -799,6 +842,62 @@ class GraphWorkflow:
                 for interrupt in task.interrupts:
                     self._retire(interrupt.id, reason)
                 task.interrupts = []
+
+    def _rolls_back(self, task: PendingTask) -> bool:
+        """Does this task's failure put people's answers back? Only for a node re-run on answers given to it
+        (a subgraph's run puts its own answers back; a subgraph that failed for good fails the run)."""
+        return bool(task.answered) and self.spec.node(task.node).subgraph is None and workflow.patched(ANSWER_ROLLBACK)
+
+    def _roll_back(self, task: PendingTask, error: str) -> None:
+        """The node run again because of people's answers failed for good (or the step's writes did): drop
+        its result, put the answers' questions back as pending (same ids) and record why. The run waits on."""
+        task.result = None
+        del task.resumes[len(task.resumes) - len(task.answered) :]
+        task.interrupts = [a.interrupt for a in task.answered]
+        for interrupt in task.interrupts:
+            self.state.retired.pop(interrupt.id, None)
+        self._note_rollback(task, error)
+        task.answered = []
+        if self.inp.parent is not None:
+            self.live.untold.append(" ".join(error.split()))
+
+    def _note_rollback(self, task: PendingTask, error: str) -> None:
+        """Record each of the task's answers as put back: on `refused`, in the decisions, for its waiting caller."""
+        line = " ".join(error.split())
+        for answer in task.answered:
+            given = next(
+                (d.value for d in reversed(self.state.decisions) if d.interrupt_id == answer.interrupt.id), None
+            )
+            reason = shorten(
+                f"answer {shorten(given, 80)} to interrupt {answer.interrupt.id} (node '{answer.interrupt.node}') "
+                f"was rolled back, the question is pending again: {line}",
+                600,
+            )
+            self.state.refused.append(
+                Refusal(
+                    identity=answer.identity,
+                    at=workflow.now(),
+                    reason=reason,
+                    request_id=answer.request_id,
+                    rolled_back=True,
+                )
+            )
+            del self.state.refused[:-KEEP_REFUSALS]
+            self._log(
+                Decision(
+                    kind="rollback",
+                    identity=answer.identity,
+                    at=workflow.now(),
+                    step=self.state.step,
+                    value={"answer": given, "error": line},
+                    interrupt_id=answer.interrupt.id,
+                    node=task.node,
+                    request_id=answer.request_id,
+                )
+            )
+            if answer.update_id is not None:  # kept for a caller that waits; one that did not is never told
+                self.live.rolled_back[answer.update_id] = reason
+                _trim(self.live.rolled_back, KEEP_REFUSALS)
 
     def _view(self) -> checks.RunView:
         run = self.state

@@ -204,6 +204,8 @@ def wait_output(s: StateSnapshot) -> dict[str, Any]:
     out = dict(s.values)
     if s.interrupts:
         out["__interrupt__"] = [interrupt(i) for i in s.interrupts]
+    if s.error and s.status == "interrupted":  # the answer broke its node and was put back: ask again
+        out["__error__"] = {"error": "AnswerRolledBack", "message": s.error}
     return out
 
 

@@ -214,6 +214,17 @@ async def declared_guard_cancel_race(c: hitl.Client) -> str:
     return run.run_id
 
 
+async def answer_rollback(c: hitl.Client) -> str:
+    """An answer that breaks the subgraph's node (a number for `note: str`) is put back in the subgraph's run
+    and recorded in the parent's; a mistyped id is an answer put back too; the corrected answer completes."""
+    run = await c.start("answer_note_parent", {}, run_id="answer_rollback")
+    await run.wait()
+    await run.resume(5, identity="alice")
+    await run.resume({"deadbeefdeadbeef": "done"}, identity="alice")
+    await run.resume("fine", identity="bob")
+    return run.run_id
+
+
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     approval,
     edit_state,
@@ -230,6 +241,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     send,
     decision_turns,
     declared_guard_cancel_race,
+    answer_rollback,
 ]
 
 
