@@ -819,8 +819,7 @@ class GraphWorkflow:
         )
         _replace_in(next(t for t in self.state.tasks if interrupt in t.interrupts), claimed)
         self._record(req.action, req, req.to, interrupt_id=interrupt.id, node=interrupt.node)
-        self.live.claim_changes += 1
-        self._publish()
+        self.live.claim_changes += 1  # the search attributes and summary stay: no event spent on them
         return False
 
     async def _answer(self, req: ResumeRequest, paused: Phase, now: datetime) -> None:
