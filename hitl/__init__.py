@@ -14,9 +14,12 @@ from importlib import import_module
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from hitl._audit import AuditTrail
 from hitl.types import (
     END,
     START,
+    AnswerWith,
+    AuditChainBroken,
     Checkpoint,
     Command,
     Decision,
@@ -29,7 +32,9 @@ from hitl.types import (
     KeyMismatchError,
     NoWorkerError,
     Queued,
+    Quorum,
     Refusal,
+    Remind,
     RunAlreadyExistsError,
     RunFailedError,
     RunNotFoundError,
@@ -37,6 +42,8 @@ from hitl.types import (
     Send,
     StateSnapshot,
     UnknownGraphError,
+    Vote,
+    Widen,
 )
 
 if TYPE_CHECKING:
@@ -69,6 +76,9 @@ __all__ = [
     "START",
     "BatchReport",
     "BatchResult",
+    "AnswerWith",
+    "AuditChainBroken",
+    "AuditTrail",
     "Checkpoint",
     "Client",
     "Command",
@@ -85,7 +95,9 @@ __all__ = [
     "NoWorkerError",
     "PendingRun",
     "Queued",
+    "Quorum",
     "Refusal",
+    "Remind",
     "Run",
     "RunAlreadyExistsError",
     "RunEvent",
@@ -98,6 +110,8 @@ __all__ = [
     "StateSnapshot",
     "UnknownGraphError",
     "Waiting",
+    "Vote",
+    "Widen",
     "connect",
     "interrupt",
 ]

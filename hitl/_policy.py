@@ -16,16 +16,112 @@ may override it (the worker warns about such graphs).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import jsonschema
 
 from hitl._protocol import GraphSpec
+from hitl.types import Interrupt, Quorum, Vote
 
 
 def may_review(reviewers: list[str], identity: str, roles: list[str]) -> bool:
     """A reviewer entry is an identity, or `role:NAME` for anyone who holds that role."""
     return identity in reviewers or any(f"role:{r}" in reviewers for r in roles)
+
+
+def vote_refused(interrupt: Interrupt, identity: str, starter: str) -> str | None:
+    """Why `identity`'s answer may not count toward a quorum question (None when it may)."""
+    quorum = interrupt.quorum
+    if quorum is None:
+        return None
+    if quorum.distinct and any(v.identity == identity for v in interrupt.votes):
+        return (
+            f"'{identity}' already answered interrupt {interrupt.id}, which needs {quorum.n} different people "
+            f"(answered so far by {', '.join(v.identity for v in interrupt.votes)}); the same person counts once"
+        )
+    if not quorum.requester_may_approve and identity == starter:
+        return (
+            f"'{identity}' started this run and may not answer its quorum question {interrupt.id} "
+            "(Quorum(requester_may_approve=False)); another reviewer must answer"
+        )
+    return None
+
+
+CLAIM_MAX_S = 30 * 86400.0
+"""The longest a claim holds a question (30 days); it can be taken again."""
+
+
+def holds(claimed_by: str | None, identity: str, roles: list[str]) -> bool:
+    """`identity` is the claim's holder, or holds the role it was delegated to."""
+    return claimed_by is not None and (claimed_by == identity or claimed_by in {f"role:{r}" for r in roles})
+
+
+def live_claim(interrupt: Interrupt, now: datetime) -> bool:
+    return interrupt.claimed_by is not None and interrupt.claimed_until is not None and interrupt.claimed_until > now
+
+
+def claim_blocks(interrupt: Interrupt, identity: str, roles: list[str], now: datetime) -> str | None:
+    """Why `identity` may not answer a question someone else holds (None when they may)."""
+    if not live_claim(interrupt, now) or holds(interrupt.claimed_by, identity, roles):
+        return None
+    return (
+        f"interrupt {interrupt.id} is claimed by {interrupt.claimed_by} until {_when(interrupt.claimed_until)}; "
+        "only they may answer it until then (the holder can release or delegate it)"
+    )
+
+
+def claim_refused(
+    interrupt: Interrupt, action: str, identity: str, roles: list[str], to: str | None, ttl_s: float, now: datetime
+) -> str | None:
+    """Why `identity` may not claim, release or delegate this question now (None when they may).
+
+    Claiming takes someone who may answer it; releasing, its holder; delegating, its holder (or, when
+    nobody holds it, anyone who may answer it), to an identity or role named on its reviewer list.
+    A quorum question takes several people, so nobody claims it.
+    """
+    if action not in ("claim", "release", "delegate"):
+        return f"unknown claim action '{action}'; use claim, release or delegate"
+    if not 1 <= ttl_s <= CLAIM_MAX_S:
+        return f"a claim holds between 1 second and 30 days; got {ttl_s:g} seconds"
+    if interrupt.quorum is not None:
+        return f"interrupt {interrupt.id} needs {interrupt.quorum.n} people (a quorum), so nobody can claim it alone"
+    live = live_claim(interrupt, now)
+    mine = live and holds(interrupt.claimed_by, identity, roles)
+    allowed = not interrupt.reviewers or may_review(interrupt.reviewers, identity, roles)
+    held = f"it is claimed by {interrupt.claimed_by} until {_when(interrupt.claimed_until)}"
+    if action == "release":
+        if not live:
+            return f"interrupt {interrupt.id} is not claimed; nothing to release"
+        return None if mine else f"'{identity}' may not release interrupt {interrupt.id}: {held}, and only they can"
+    if live and not mine:
+        return f"'{identity}' may not {action} interrupt {interrupt.id}: {held} (ask them to release or delegate it)"
+    if not allowed and not mine:
+        return f"'{identity}' may not {action} interrupt {interrupt.id}; its reviewers are {interrupt.reviewers}"
+    if action == "delegate":
+        if not to or not to.strip():
+            return "delegate needs someone to hand the question to: an identity or role:NAME"
+        if len(to) > 200:
+            return f"delegate names someone {len(to)} characters long; an identity or role:NAME has at most 200"
+        if interrupt.reviewers and to not in interrupt.reviewers:
+            return (
+                f"interrupt {interrupt.id} cannot be delegated to '{to}': its reviewers are {interrupt.reviewers}; "
+                "delegate to one of them"
+            )
+    return None
+
+
+def claim_until(now: datetime, ttl_s: float) -> datetime:
+    return now + timedelta(seconds=ttl_s)
+
+
+def _when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else "-"
+
+
+def quorum_met(quorum: Quorum, votes: list[Vote]) -> bool:
+    """The question closes: `n` answers counted, or the last one is a veto (the first rejection wins)."""
+    return len(votes) >= quorum.n or (bool(votes) and votes[-1].value in quorum.veto)
 
 
 def override_refused(guard: list[list[str]], identity: str, roles: list[str], action: str) -> str | None:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
 from hitl._limits import KEEP_DECISIONS
-from hitl.types import Checkpoint, Decision, Interrupt, Refusal, RunStatus, StateSnapshot
+from hitl.types import Checkpoint, Decision, EscalationStep, Interrupt, Quorum, Refusal, RunStatus, StateSnapshot
 
 WORKFLOW_NAME = "hitl.Graph"
 ROUTE_ACTIVITY = "hitl.route"
@@ -128,7 +128,8 @@ class ForkFrom:
     """Start a run from another run's checkpoint instead of from input.
 
     `guard` is the source run's: a fork may not escape the reviewers of the
-    run it copies.
+    run it copies. `audit_head` is the source's chain head at that checkpoint:
+    the fork's decision record continues that chain.
     """
 
     run_id: str
@@ -137,6 +138,7 @@ class ForkFrom:
     next: list[str]
     guard: list[list[str]] = field(default_factory=list)
     sends: list[SendPacket] = field(default_factory=list)
+    audit_head: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -282,6 +284,12 @@ class RunState:
     """Decisions sent as signals, waiting for the next pause."""
     sends: list[SendPacket] = field(default_factory=list)
     """The step's tasks made by Send, beside the nodes in `next`."""
+    audit_head: str | None = None
+    """The hash of the run's newest sealed record (hitl/_audit.py): the next record points at it."""
+    audit_seq: int = 0
+    """The next record's place in the run's chain."""
+    audit_owed: bool = False
+    """A decision about what runs was recorded: the next step is recorded as executed."""
 
     def __post_init__(self) -> None:
         if self.skip_before and self.phase is Phase.RUNNING:  # a carry from an older worker
@@ -340,6 +348,8 @@ class InterruptRequest:
     timeout_s: float | None = None
     has_default: bool = False
     default: Any = None
+    quorum: Quorum | None = None
+    escalation: list[EscalationStep] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -415,6 +425,26 @@ class CancelRequest:
     request_id: str | None = None
 
 
+ClaimAction = Literal["claim", "release", "delegate"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimRequest:
+    """Take, give back or hand on a pending question (`interrupt_id`; None: the one pending).
+
+    A claim holds it for `ttl_s` seconds; `delegate` hands it to `to` (an identity or `role:NAME`)
+    for the same time. Checked and recorded like every decision.
+    """
+
+    identity: str
+    action: ClaimAction
+    interrupt_id: str | None = None
+    to: str | None = None
+    ttl_s: float = 1800.0
+    roles: list[str] = field(default_factory=list)
+    request_id: str | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class HistoryPage:
     """Which checkpoints `get_state_history` returns: newest first, steps below `before`."""
@@ -423,7 +453,7 @@ class HistoryPage:
     before: int | None = None
 
 
-Request = ResumeRequest | UpdateStateRequest | CancelRequest
+Request = ResumeRequest | UpdateStateRequest | CancelRequest | ClaimRequest
 
 
 def request_digest(req: Request) -> str:

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, is_dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from hitl import catalog
+from hitl._audit import differs, read_lines, verify
 from hitl._limits import shorten
 from hitl._protocol import DEFAULT_TASK_QUEUE
 from hitl._text import split_names
@@ -26,7 +28,7 @@ from hitl.batch import BatchReport, BatchResult
 from hitl.client import NO_VALUE, Client, Run, check_run_id, connect
 from hitl.graph import CompiledGraph
 from hitl.server import UI_PORT_OFFSET
-from hitl.types import Checkpoint, HitlError, InvalidInputError, Queued, RunFailedError, StateSnapshot
+from hitl.types import AuditChainBroken, Checkpoint, HitlError, InvalidInputError, Queued, RunFailedError, StateSnapshot
 from hitl.web.serve import add_options as web_options
 from hitl.web.serve import dev_web
 
@@ -50,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _reader_gone()
-    except RunFailedError as e:
+    except (RunFailedError, AuditChainBroken) as e:
         _fail(str(e))
         return 1
     except HitlError as e:
@@ -151,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         _add_common(p, on_command=True)
-        p.set_defaults(handler=handler)
+        p.set_defaults(handler=handler, command=name)
         return p
 
     p = command("dev", cmd_dev, "run the local stack: Temporal dev server (SQLite) + worker with the example graphs")
@@ -242,6 +244,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_id")
     p.add_argument("--values", required=True, help="state keys to write, a JSON object")
     p.add_argument("--as-node", help="write as this node: routing continues from its edges")
+
+    p = command("claim", cmd_claim, "hold a pending question: nobody else may answer it until released or expired")
+    p.add_argument("run_id")
+    p.add_argument("--interrupt", help="the question's id (default: the one pending)")
+    p.add_argument("--for", dest="ttl", default="30m", help="how long: 90s, 30m, 4h, 2d (default 30m; at most 30d)")
+    p = command("release", cmd_claim, "give a claimed question back to everyone allowed to answer it")
+    p.add_argument("run_id")
+    p.add_argument("--interrupt", help="the question's id (default: the one pending)")
+    p = command("delegate", cmd_claim, "hand a pending question to another identity or role:NAME (recorded)")
+    p.add_argument("run_id")
+    p.add_argument("--to", required=True, help="an identity or role:NAME on the question's reviewer list")
+    p.add_argument("--interrupt", help="the question's id (default: the one pending)")
+    p.add_argument("--for", dest="ttl", default="30m", help="how long the delegate holds it (default 30m)")
+
+    p = command(
+        "audit",
+        cmd_audit,
+        "export a run's decision chain as JSON Lines and verify it (exit 1 naming the first broken record)",
+    )
+    p.add_argument("run_id", nargs="?", help="the run (with --verify: also compare the file with it)")
+    p.add_argument("--verify", metavar="FILE", help="verify an exported file instead of exporting ('-': stdin)")
 
     p = command("fork", cmd_fork, "start a new run from a run's checkpoint (time travel)")
     p.add_argument("run_id")
@@ -345,6 +368,67 @@ async def cmd_watch(args: argparse.Namespace) -> int:
 async def cmd_cancel(args: argparse.Namespace) -> int:
     run = await _run(args)
     return emit(args, await run.cancel(args.reason), render_state)
+
+
+async def cmd_claim(args: argparse.Namespace) -> int:
+    """claim, release and delegate: one command each, one request kind."""
+    ttl = parse_duration(getattr(args, "ttl", "30m"), "--for")
+    run = await _run(args)
+    if args.command == "claim":
+        snapshot = await run.claim(args.interrupt, ttl=ttl)
+    elif args.command == "release":
+        snapshot = await run.release(args.interrupt)
+    else:
+        snapshot = await run.delegate(args.to, args.interrupt, ttl=ttl)
+    return emit(args, snapshot, render_state)
+
+
+def parse_duration(text: str, what: str) -> timedelta:
+    """`90s`, `30m`, `4h`, `2d` as a timedelta; one clear line for anything else."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit() or int(number) < 1:
+        raise InvalidInputError(f"{what} takes a whole number and a unit, like 90s, 30m, 4h or 2d; got {text!r}")
+    return timedelta(seconds=int(number) * units[unit])
+
+
+async def cmd_audit(args: argparse.Namespace) -> int:
+    """Export and verify; or verify an export, against the run too when one is named."""
+    if args.verify is None and args.run_id is None:
+        raise InvalidInputError("hitl audit needs a RUN_ID to export, or --verify FILE to check an export")
+    if args.verify is not None:
+        text = sys.stdin.read() if args.verify == "-" else _read_file(args.verify, "--verify")
+        try:
+            records = read_lines(text, args.verify)
+        except ValueError as e:
+            raise InvalidInputError(str(e)) from None
+        verdict = verify(records)
+        what = f"{args.verify}"
+        if verdict.broken is None and args.run_id is not None:
+            live = await (await _run(args)).audit()
+            broken = differs(records, live.records)
+            verdict = dataclasses.replace(verdict, broken=broken)
+            what += f" against run {args.run_id}"
+    else:
+        trail = await (await _run(args)).audit()
+        for line in trail.lines():
+            print(line, flush=True)
+        verdict, what = trail.verify(), f"run {args.run_id}"
+    if verdict.broken is not None:
+        raise AuditChainBroken(f"audit chain of {what} is broken at {verdict.broken}")
+    anchor = f", continuing {verdict.anchor}" if verdict.anchor else ""
+    say(f"chain ok: {what}, {verdict.records} record(s), head {verdict.head}{anchor}", file=sys.stderr)
+    return 0
+
+
+def _read_file(path: str, what: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as e:
+        raise InvalidInputError(
+            f"{what} {path}: cannot read it ({e.strerror}); give a file `hitl audit` wrote"
+        ) from None
 
 
 async def cmd_list(args: argparse.Namespace) -> int:
@@ -739,6 +823,11 @@ def render_state(s: StateSnapshot) -> list[str]:
         lines.append(f"waiting  [{i.id}] {i.node}: {_json(i.value)}")
         if i.schema:
             lines.append(f"         answer must fit: {_json(i.schema)}")
+        if i.claimed_by is not None:
+            lines.append(f"         claimed by {i.claimed_by} until {_when(i.claimed_until)}")
+        if i.quorum is not None:
+            voted = ", ".join(f"{v.identity} ({_json(v.value)})" for v in i.votes) or "nobody yet"
+            lines.append(f"         needs {i.quorum.n} people, {len(i.votes)} answered: {voted}")
     if s.interrupts:
         if len(s.interrupts) == 1:
             lines.append(f"answer with: hitl resume {s.run_id} --value JSON")

@@ -30,6 +30,7 @@ import temporalio.service
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from hitl import catalog
+from hitl._audit import AuditTrail
 from hitl._errors import namespace_missing, read_with_retries
 from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_large
 from hitl._listing import PendingRun as PendingRun  # public as hitl.PendingRun
@@ -44,6 +45,8 @@ from hitl._protocol import (
     STATUS,
     WORKFLOW_NAME,
     CancelRequest,
+    ClaimAction,
+    ClaimRequest,
     ForkFrom,
     HistoryPage,
     Request,
@@ -62,6 +65,7 @@ from hitl.stream import RunEvent, StreamMode, check_modes, chunks, follow
 from hitl.types import (
     Checkpoint,
     Command,
+    Decision,
     DecisionRejectedError,
     Goto,
     HitlError,
@@ -287,6 +291,7 @@ class Client:
                 next=checkpoint.next,
                 guard=guard,
                 sends=[SendPacket(node=s.node, arg=s.arg) for s in checkpoint.sends],
+                audit_head=checkpoint.audit_head,
             ),
         )
         await check_workers(self.temporal, self.task_queue)
@@ -503,6 +508,29 @@ class Run:
 
         return gen()
 
+    async def audit(self) -> AuditTrail:
+        """The run's tamper-evident decision chain (hitl/_audit.py): every sealed record the run
+        keeps (decisions, edits with their JSON Patch, what executed after them), oldest first.
+
+        Read from the checkpoints page by page and the state; read again if the run moved on
+        meanwhile, so records and head belong together.
+        """
+        for _ in range(5):
+            before = (await self.get_state()).audit_head
+            history = await self.get_state_history()
+            snapshot = await self.get_state()
+            if snapshot.audit_head == before:
+                break
+        by_seq: dict[int, Decision] = {}
+        for checkpoint in reversed(history):
+            for decision in [*checkpoint.decisions, *checkpoint.audit]:
+                if decision.seq is not None:
+                    by_seq[decision.seq] = decision
+        for decision in snapshot.decisions:
+            if decision.seq is not None:
+                by_seq[decision.seq] = decision
+        return AuditTrail(self.run_id, [by_seq[k] for k in sorted(by_seq)], snapshot.audit_head)
+
     async def wait(
         self, *, timeout: float | None = None, on_progress: Callable[[StateSnapshot], None] | None = None
     ) -> StateSnapshot:
@@ -656,6 +684,66 @@ class Run:
             identity=identity or self.client.identity, roles=self._roles(roles), reason=reason, request_id=request_id
         )
         return await self._update("cancel", req, "the cancellation")
+
+    async def claim(
+        self,
+        interrupt_id: str | None = None,
+        *,
+        ttl: timedelta = timedelta(minutes=30),
+        identity: str | None = None,
+        roles: Sequence[str] | None = None,
+        request_id: str | None = None,
+    ) -> StateSnapshot:
+        """Hold a pending question (the only one when `interrupt_id` is None) for `ttl`: others see
+        who holds it and may not answer it until the claim is released, delegated or runs out."""
+        return await self._claim("claim", interrupt_id, None, ttl, identity, roles, request_id)
+
+    async def release(
+        self,
+        interrupt_id: str | None = None,
+        *,
+        identity: str | None = None,
+        roles: Sequence[str] | None = None,
+        request_id: str | None = None,
+    ) -> StateSnapshot:
+        """Give a claimed question back to everyone allowed to answer it."""
+        return await self._claim("release", interrupt_id, None, timedelta(minutes=30), identity, roles, request_id)
+
+    async def delegate(
+        self,
+        to: str,
+        interrupt_id: str | None = None,
+        *,
+        ttl: timedelta = timedelta(minutes=30),
+        identity: str | None = None,
+        roles: Sequence[str] | None = None,
+        request_id: str | None = None,
+    ) -> StateSnapshot:
+        """Hand a question to `to` (an identity or `role:NAME` on its reviewer list), held for `ttl`."""
+        return await self._claim("delegate", interrupt_id, to, ttl, identity, roles, request_id)
+
+    async def _claim(
+        self,
+        action: ClaimAction,
+        interrupt_id: str | None,
+        to: str | None,
+        ttl: timedelta,
+        identity: str | None,
+        roles: Sequence[str] | None,
+        request_id: str | None,
+    ) -> StateSnapshot:
+        if not isinstance(ttl, timedelta):
+            raise InvalidInputError(f"ttl must be a timedelta (a claim's length); got {type(ttl).__name__}")
+        req = ClaimRequest(
+            identity=identity or self.client.identity,
+            action=action,
+            interrupt_id=interrupt_id,
+            to=to,
+            ttl_s=ttl.total_seconds(),
+            roles=self._roles(roles),
+            request_id=request_id,
+        )
+        return await self._update("claim", req, f"the {action}")
 
     async def _update(self, name: str, req: Request, what: str) -> StateSnapshot:
         """Send a decision as a Temporal update and wait for its outcome.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import pydantic
@@ -24,7 +24,7 @@ import pydantic
 from hitl._limits import MAX_QUESTION_BYTES, too_large
 from hitl._protocol import DEADLINE_EXPIRED, InterruptRequest
 from hitl.state import one_line, to_json
-from hitl.types import HitlError
+from hitl.types import AnswerWith, EscalationStep, HitlError, Quorum, Remind, Vote, Widen
 
 if TYPE_CHECKING:
     from typing_extensions import TypeForm
@@ -59,6 +59,18 @@ class _NodeScope:
 _scope: contextvars.ContextVar[_NodeScope | None] = contextvars.ContextVar("hitl_node_scope", default=None)
 
 
+# A quorum question returns every answer, with who gave it.
+@overload
+def interrupt(
+    value: Any,
+    *,
+    quorum: int | Quorum,
+    schema: Any = None,
+    reviewers: Sequence[str] | None = None,
+    timeout: timedelta | None = None,
+    default: Any = ...,
+    escalate: Sequence[Remind | Widen | AnswerWith] | None = None,
+) -> list[Vote]: ...
 # The answer's static type follows `schema`: a class gives an instance of it, any
 # other type expression (`Literal["approve", "reject"]`, `int | None`, `list[Item]`)
 # gives that type, and a JSON Schema dict (or no schema) gives Any.
@@ -70,6 +82,7 @@ def interrupt(
     reviewers: Sequence[str] | None = None,
     timeout: timedelta | None = None,
     default: Any = ...,
+    escalate: Sequence[Remind | Widen | AnswerWith] | None = None,
 ) -> T: ...
 @overload
 def interrupt(
@@ -79,6 +92,7 @@ def interrupt(
     reviewers: Sequence[str] | None = None,
     timeout: timedelta | None = None,
     default: Any = ...,
+    escalate: Sequence[Remind | Widen | AnswerWith] | None = None,
 ) -> T: ...
 @overload
 def interrupt(
@@ -88,6 +102,7 @@ def interrupt(
     reviewers: Sequence[str] | None = None,
     timeout: timedelta | None = None,
     default: Any = ...,
+    escalate: Sequence[Remind | Widen | AnswerWith] | None = None,
 ) -> Any: ...
 def interrupt(
     value: Any,
@@ -96,6 +111,8 @@ def interrupt(
     reviewers: Sequence[str] | None = None,
     timeout: timedelta | None = None,
     default: Any = _NO_DEFAULT,
+    quorum: int | Quorum | None = None,
+    escalate: Sequence[Remind | Widen | AnswerWith] | None = None,
 ) -> Any:
     """Ask a person: pause the run with `value` shown, return their answer on resume.
 
@@ -111,12 +128,29 @@ def interrupt(
     in time, `default` is the answer (recorded as decided by the deadline), or,
     without a default, `interrupt()` raises `DeadlineExceeded`, which the node
     may catch to route elsewhere (escalation).
+
+    `quorum` (a number, or a `Quorum` policy) makes the question take that many
+    people: it stays pending until `n` distinct allowed people answered (or an
+    answer in `Quorum.veto` came), and `interrupt()` returns every answer as a
+    `Vote(identity, value, at)`, oldest first; `schema` applies to each answer.
+    By default the person who started the run may not answer. A deadline with a
+    default adds a vote from `deadline` carrying the default.
+
+    `escalate` is a ladder instead of one deadline, each step counted from
+    when the question was asked and taken on a durable timer (recorded):
+    `Remind(after)` calls the graph's notify hook again, `Widen(after,
+    reviewers)` lets more people answer, `AnswerWith(after, value)` answers
+    (the last step; a quorum question gets it as a vote from `escalation`).
     """
     scope = _scope.get()
     if scope is None:
         raise HitlError("interrupt() was called outside a graph node; call it inside a node function")
     index = scope.calls
     scope.calls += 1
+    policy = _quorum(quorum, reviewers, scope.node)
+    ladder = _ladder(escalate, reviewers, scope.node)
+    if policy is not None:
+        reviewers = policy.of
     raw_schema = schema if isinstance(schema, dict) else None  # a JSON Schema given as is
     adapter = pydantic.TypeAdapter(schema) if schema is not None and raw_schema is None else None
     if index < len(scope.resumes):
@@ -126,18 +160,18 @@ def interrupt(
                 f"nobody answered interrupt #{index} of node '{scope.node}' within {timeout}; "
                 "catch DeadlineExceeded in the node to route elsewhere, or give interrupt() a default"
             )
-        if adapter is None:
-            return answer
-        try:
-            return adapter.validate_python(answer)
-        except pydantic.ValidationError as e:  # the edge validated it; this is a deploy skew
-            raise HitlError(
-                f"answer to interrupt #{index} of node '{scope.node}' does not fit: {one_line(e)}"
-            ) from None
+        if policy is not None:
+            return [
+                Vote(
+                    identity=v["identity"], value=_typed(adapter, v["value"], index, scope.node), at=_time(v.get("at"))
+                )
+                for v in answer
+            ]
+        return _typed(adapter, answer, index, scope.node)
     json_schema = adapter.json_schema() if adapter is not None else raw_schema
     shown = to_json(value, what=f"interrupt value in node '{scope.node}'")
     refused = too_large(
-        [shown, default if default is not _NO_DEFAULT else None],
+        [shown, default if default is not _NO_DEFAULT else None, [s.value for s in ladder]],
         MAX_QUESTION_BYTES,
         f"the interrupt() value of node '{scope.node}'",
     )
@@ -154,7 +188,88 @@ def interrupt(
             default=None
             if default is _NO_DEFAULT
             else to_json(default, what=f"interrupt default in node '{scope.node}'"),
+            quorum=policy,
+            escalation=ladder,
         )
+    )
+
+
+def _ladder(
+    steps: Sequence[Remind | Widen | AnswerWith] | None, reviewers: Sequence[str] | None, node: str
+) -> list[EscalationStep]:
+    """An escalation ladder, checked: steps in time order, an answer only last, widening a limited question."""
+    out: list[EscalationStep] = []
+    for n, step in enumerate(steps or []):
+        where = f"escalation step {n} of interrupt() in node '{node}'"
+        if not isinstance(step, Remind | Widen | AnswerWith):
+            raise HitlError(
+                f"{where} is {step!r}; use Remind(after), Widen(after, reviewers) or AnswerWith(after, value)"
+            )
+        if not isinstance(step.after, timedelta) or step.after <= timedelta(0):
+            raise HitlError(f"{where} needs `after` as a positive timedelta; got {step.after!r}")
+        if out and step.after.total_seconds() < out[-1].after_s:
+            raise HitlError(
+                f"{where} comes after {step.after}, earlier than the step before it; list steps in time order"
+            )
+        if out and out[-1].action == "answer":
+            raise HitlError(f"{where} follows AnswerWith, which answers the question; make AnswerWith the last step")
+        if isinstance(step, Widen):
+            if not reviewers:
+                raise HitlError(f"{where} widens a question anyone may answer already; give interrupt() reviewers")
+            if not step.reviewers or not all(isinstance(r, str) and r for r in step.reviewers):
+                raise HitlError(f"{where} needs reviewers: identities or role:NAME")
+            out.append(
+                EscalationStep(action="widen", after_s=step.after.total_seconds(), reviewers=list(step.reviewers))
+            )
+        elif isinstance(step, AnswerWith):
+            value = to_json(step.value, what=f"the AnswerWith value of {where}")
+            out.append(EscalationStep(action="answer", after_s=step.after.total_seconds(), value=value))
+        else:
+            out.append(EscalationStep(action="remind", after_s=step.after.total_seconds()))
+    return out
+
+
+def _typed(adapter: pydantic.TypeAdapter[Any] | None, answer: Any, index: int, node: str) -> Any:
+    if adapter is None:
+        return answer
+    try:
+        return adapter.validate_python(answer)
+    except pydantic.ValidationError as e:  # the edge validated it; this is a deploy skew
+        raise HitlError(f"answer to interrupt #{index} of node '{node}' does not fit: {one_line(e)}") from None
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _quorum(quorum: int | Quorum | None, reviewers: Sequence[str] | None, node: str) -> Quorum | None:
+    """The quorum policy of an interrupt() call, checked: one clear line for a policy that cannot work."""
+    if quorum is None:
+        return None
+    if isinstance(quorum, bool) or not isinstance(quorum, int | Quorum):
+        raise HitlError(f"interrupt(quorum=...) in node '{node}' takes a number or a Quorum; got {quorum!r}")
+    policy = Quorum(quorum, of=list(reviewers) if reviewers else None) if isinstance(quorum, int) else quorum
+    if policy.of is not None and reviewers and list(reviewers) != list(policy.of):
+        raise HitlError(
+            f"interrupt() in node '{node}' names reviewers twice (reviewers={list(reviewers)} and "
+            f"Quorum(of={policy.of})); give them once"
+        )
+    if isinstance(policy.n, bool) or not isinstance(policy.n, int) or policy.n < 1:
+        raise HitlError(
+            f"the quorum of interrupt() in node '{node}' must be a whole number of at least 1; got {policy.n!r}"
+        )
+    people = [r for r in policy.of or [] if not r.startswith("role:")]
+    if policy.of and policy.distinct and len(people) == len(policy.of) and len(set(people)) < policy.n:
+        raise HitlError(
+            f"interrupt() in node '{node}' asks {policy.n} different people out of {sorted(set(people))}: "
+            "it could never close; name more reviewers (or a role:NAME) or lower the quorum"
+        )
+    return Quorum(
+        policy.n,
+        list(policy.of) if policy.of else None,
+        policy.distinct,
+        policy.requester_may_approve,
+        list(policy.veto),
     )
 
 

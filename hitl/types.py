@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 START = "__start__"
@@ -40,8 +40,24 @@ class Send:
 
 Goto = str | Send | Sequence[str | Send] | None
 
-DecisionKind = Literal["resume", "update_state", "goto", "deadline", "cancel", "fork", "rollback"]
-"""What a person (or a deadline) did to a run."""
+DecisionKind = Literal[
+    "resume",
+    "update_state",
+    "goto",
+    "deadline",
+    "cancel",
+    "fork",
+    "executed",
+    "claim",
+    "release",
+    "delegate",
+    "escalate",
+    "rollback",
+]
+"""What a person (or a deadline) did to a run; "executed" records what ran after a decision (audit only);
+"claim", "release" and "delegate" who held a question (a release by "expiry" is a claim's timer);
+"escalate" a step of an escalation ladder (a reminder, widened reviewers);
+"rollback" an answer put back because the node it released failed."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,13 +80,78 @@ class Command:
     resume: Any = None
 
 
+@dataclass(frozen=True)
+class Quorum:
+    """A question that takes `n` people: `interrupt(value, quorum=Quorum(2, of=["alice", "bob", "role:finance"]))`.
+
+    The question stays pending until `n` answers from allowed people are in (`of`, identities or
+    `role:NAME`; anyone when None). With `distinct`, the same identity counts once: a second answer
+    from it is refused. Unless `requester_may_approve`, the identity that started the run may not
+    answer. An answer in `veto` (say `["reject"]`) closes the question at once: the first rejection
+    wins. The node's `interrupt()` returns every answer as a `Vote`, in the order they came.
+    """
+
+    n: int
+    of: list[str] | None = None
+    distinct: bool = True
+    requester_may_approve: bool = False
+    veto: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Vote:
+    """One person's answer to a quorum question: who, what, when."""
+
+    identity: str
+    value: Any
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Remind:
+    """An escalation step: `after` the question was asked, call the graph's notify hook again."""
+
+    after: timedelta
+
+
+@dataclass(frozen=True)
+class Widen:
+    """An escalation step: `after` the question was asked, `reviewers` may answer it too."""
+
+    after: timedelta
+    reviewers: list[str]
+
+
+@dataclass(frozen=True)
+class AnswerWith:
+    """An escalation step: `after` the question was asked, `value` is the answer (the last step)."""
+
+    after: timedelta
+    value: Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class EscalationStep:
+    """One step of a question's escalation ladder as the run keeps it: what, and when it falls due."""
+
+    action: Literal["remind", "widen", "answer"]
+    after_s: float
+    reviewers: list[str] | None = None
+    value: Any = None
+    due: datetime | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Interrupt:
     """A question a node asked a person with `interrupt(value)`.
 
     `id` is deterministic and unique per `interrupt()` call; answer it with
     `resume({id: answer})`. `schema` is the JSON Schema the answer must meet
-    when the node declared one (`interrupt(value, schema=Model)`).
+    when the node declared one (`interrupt(value, schema=Model)`). A question
+    with a `quorum` lists the answers counted so far in `votes`. `claimed_by`
+    (an identity or `role:NAME`) holds the question until `claimed_until`:
+    nobody else may answer it meanwhile. `escalation` is its ladder (each
+    step's `due` time), of which the first `escalated` steps were taken.
     """
 
     id: str
@@ -81,6 +162,12 @@ class Interrupt:
     schema: dict[str, Any] | None = None
     reviewers: list[str] | None = None
     deadline: datetime | None = None
+    quorum: Quorum | None = None
+    votes: list[Vote] = field(default_factory=list)
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+    escalation: list[EscalationStep] = field(default_factory=list)
+    escalated: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +177,10 @@ class Decision:
     `question` is what the person was shown when answering an interrupt, so the
     record says which version was approved. Values over a few kB are kept as a
     stub naming their size (the whole value stays in the Temporal history).
+
+    `patch` is an edit's RFC 6902 JSON Patch from the state before to the state
+    after (a stub naming its size when large, as values are). `seq`, `prev_hash` and `hash` place the record in the run's
+    tamper-evident chain (`hitl/_audit.py`; None on runs from before it).
     """
 
     kind: DecisionKind
@@ -101,6 +192,10 @@ class Decision:
     node: str | None = None
     question: Any = None
     request_id: str | None = None
+    patch: Any = None
+    seq: int | None = None
+    prev_hash: str | None = None
+    hash: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,7 +224,9 @@ class Checkpoint:
     from another run's checkpoint). `values` is None for a checkpoint whose
     state copy the run no longer keeps (before its last continue-as-new, or
     beyond its memory budget for time travel). `seq` numbers a run's
-    checkpoints in order (several can share a step).
+    checkpoints in order (several can share a step). `audit` holds the chain's
+    records of what ran in this step after a decision (kind "executed"), and
+    `audit_head` the hash of the chain's last record when the checkpoint was made.
     """
 
     step: int
@@ -142,6 +239,8 @@ class Checkpoint:
     seq: int = 0
     sends: list[Send] = field(default_factory=list)
     """The step's tasks made by `Send` (their nodes lead `next`), so a fork runs them with their args."""
+    audit: list[Decision] = field(default_factory=list)
+    audit_head: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,7 +250,8 @@ class StateSnapshot:
     `decisions` lists the newest decisions (the checkpoints hold all of them);
     `refused` the decisions sent as signals that the run refused; `guarded_by`
     the reviewer lists of the restricted questions this run has asked: anyone
-    changing the run other than by answering must satisfy each of them.
+    changing the run other than by answering must satisfy each of them;
+    `audit_head` the hash of the newest record of the run's decision chain.
     """
 
     run_id: str
@@ -169,6 +269,7 @@ class StateSnapshot:
     decisions: list[Decision] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
     guarded_by: list[list[str]] = field(default_factory=list)
+    audit_head: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -219,6 +320,11 @@ class DecisionRejectedError(HitlError):
 
 class RunFailedError(HitlError):
     """The run ended failed or cancelled; the message says why and where to look."""
+
+
+class AuditChainBroken(HitlError):
+    """A run's decision chain, or an export of it, does not verify: the message names the first
+    broken record."""
 
 
 class KeyMismatchError(HitlError):

@@ -6,8 +6,9 @@ The graphs live by feature, next to the tests that use them:
 `runtime_graphs.py` (test_runtime), `hitl_graphs.py` (test_hitl),
 `composition_graphs.py` (test_composition), `long_run_graphs.py`
 (test_long_runs), `fault_graphs.py` (test_faults), `trust_graphs.py`
-(test_trust), `send_graphs.py` (test_send), `batch_graphs.py` (test_batch, test_links).
-A new graph goes into its feature's module and that module's
+(test_trust), `send_graphs.py` (test_send), `batch_graphs.py` (test_batch, test_links),
+`quorum_graphs.py` (test_quorum), `escalation_graphs.py` (test_escalation). A new graph goes into its
+feature's module and that module's
 GRAPHS list. Graph names are what recorded histories (tests/histories/)
 refer to: never rename one.
 """
@@ -19,9 +20,11 @@ from hitl import CompiledGraph
 from tests import (
     batch_graphs,
     composition_graphs,
+    escalation_graphs,
     fault_graphs,
     hitl_graphs,
     long_run_graphs,
+    quorum_graphs,
     runtime_graphs,
     send_graphs,
     trust_graphs,
@@ -35,6 +38,8 @@ GRAPHS: list[CompiledGraph] = [
     *fault_graphs.GRAPHS,
     *send_graphs.GRAPHS,
     *batch_graphs.GRAPHS,
+    *quorum_graphs.GRAPHS,
+    *escalation_graphs.GRAPHS,
 ]
 """The test graphs (`--graphs tests.graphs`, `python worker.py tests.graphs`)."""
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
@@ -28,8 +29,24 @@ with workflow.unsafe.imports_passed_through():
         over_limit,
         too_large,
     )
-    from hitl._policy import may_review, override_refused, schema_refused, values_refused
-    from hitl._protocol import CancelRequest, GraphSpec, Request, ResumeRequest, UpdateStateRequest, request_digest
+    from hitl._policy import (
+        claim_blocks,
+        claim_refused,
+        may_review,
+        override_refused,
+        schema_refused,
+        values_refused,
+        vote_refused,
+    )
+    from hitl._protocol import (
+        CancelRequest,
+        ClaimRequest,
+        GraphSpec,
+        Request,
+        ResumeRequest,
+        UpdateStateRequest,
+        request_digest,
+    )
     from hitl._reducers import apply_builtin_writes
     from hitl.types import Interrupt
 
@@ -47,6 +64,10 @@ class RunView:
     retired: dict[str, str]
     requests: dict[str, str]
     values: dict[str, Any]
+    starter: str = ""
+    """Who started the run (a quorum may bar them from answering)."""
+    now: datetime | None = None
+    """The run's time, for claims that may have run out."""
 
 
 def reject(message: str) -> None:
@@ -149,6 +170,9 @@ def check_resume(view: RunView, req: ResumeRequest) -> None:
             reject(f"'{req.identity}' may not answer interrupt {interrupt_id}; its reviewers are {interrupt.reviewers}")
         if interrupt.schema is not None:
             check_schema(value, interrupt.schema, f"answer to interrupt {interrupt_id}")
+        _refuse_if(vote_refused(interrupt, req.identity, view.starter))
+        if view.now is not None:
+            _refuse_if(claim_blocks(interrupt, req.identity, req.roles, view.now))
 
 
 def check_edit(view: RunView, req: UpdateStateRequest) -> None:
@@ -164,6 +188,27 @@ def check_edit(view: RunView, req: UpdateStateRequest) -> None:
     check_decision_size(req.values)
     check_override(view, req.identity, req.roles, "edit its state")
     check_state_fits(view, req.values, "the edit")
+
+
+def claim_target(view: RunView, req: ClaimRequest) -> Interrupt:
+    """The question a claim names, or the one pending when it names none."""
+    by_id = {i.id: i for i in view.pending}
+    if req.interrupt_id is None:
+        if len(by_id) != 1:
+            reject(
+                f"{len(by_id)} questions are pending ({', '.join(sorted(by_id)) or 'none'}); name the one to {req.action}"
+            )
+        return view.pending[0]
+    if req.interrupt_id not in by_id:
+        reject(_not_pending([req.interrupt_id], by_id, view.retired))
+    return by_id[req.interrupt_id]
+
+
+def check_claim(view: RunView, req: ClaimRequest) -> None:
+    check_open(view)
+    interrupt = claim_target(view, req)
+    assert view.now is not None
+    _refuse_if(claim_refused(interrupt, req.action, req.identity, req.roles, req.to, req.ttl_s, view.now))
 
 
 def check_cancel(view: RunView, req: CancelRequest) -> None:

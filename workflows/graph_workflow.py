@@ -25,6 +25,8 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
+    from hitl._audit import diff as json_patch
+    from hitl._audit import seal
     from hitl._limits import (
         CHECKPOINT_VALUES_BYTES,
         KEEP_DECISIONS,
@@ -36,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         over_limit,
         shorten,
     )
+    from hitl._policy import claim_until, quorum_met
     from hitl._protocol import (
         ANYONE,
         DEADLINE_EXPIRED,
@@ -51,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         Answered,
         CancelRequest,
         ChildPaused,
+        ClaimRequest,
         GraphSpec,
         HistoryPage,
         NodeResult,
@@ -71,11 +75,11 @@ with workflow.unsafe.imports_passed_through():
         retry_policy_kwargs,
     )
     from hitl._reducers import WriteConflict, apply_builtin_writes, initial_values
-    from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, Send, StateSnapshot
+    from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, Send, StateSnapshot, Vote
     from workflows import checks, topology
 
 T = TypeVar("T")
-R = TypeVar("R", ResumeRequest, UpdateStateRequest, CancelRequest)
+R = TypeVar("R", ResumeRequest, UpdateStateRequest, CancelRequest, ClaimRequest)
 KEEP_CHECKPOINTS = 200
 """Checkpoints a run keeps in memory (and carries across continue-as-new, without their state copies)."""
 KEEP_REFUSALS = 20
@@ -104,6 +108,10 @@ run failed)."""
 NOTHING_NEXT_ENDS = "hitl-nothing-next-ends"
 """Patch: with nothing to answer and nothing next, a run completes instead of waiting (interrupt_after on
 the last node, update_state(as_node=...) leading to END)."""
+# Quorum questions, claims and escalation ladders (issue 14) need no patch: each path is reached only by a
+# question asked with `quorum=`/`escalate=` or by a `claim` update, which no history from before them holds,
+# and no patch is ever called from an update or signal handler (a marker recorded there broke the replay of
+# a continued run). Sealing the decision record writes no commands: runs in flight seal theirs on replay.
 
 
 @dataclass(kw_only=True)
@@ -144,6 +152,9 @@ class _Execution:
     """Why an update's answer was put back, by update id, for its waiting caller (see `_roll_back`)."""
     untold: list[str] = field(default_factory=list)
     """Errors that put answers back since a subgraph's run last told its parent it paused."""
+    claim_changes: int = 0
+    """Claims taken, released or handed on; the pause sets its claim timer again when this moves."""
+    claims_seen: int = 0
 
 
 class _StepFailed(Exception):
@@ -167,7 +178,10 @@ class GraphWorkflow:
         self.live = _Execution(updated_at=workflow.now())
         if inp.carry is None:
             declared = [list(inp.graph.guard)] if inp.graph.guard else []  # compile(guard=): guarded from the start
-            self.state = RunState(created_at=workflow.now(), guard=declared)
+            fork = inp.fork
+            self.state = RunState(
+                created_at=workflow.now(), guard=declared, audit_head=fork.audit_head if fork else None
+            )
         else:
             self.state = inp.carry
             self._restored()
@@ -320,8 +334,9 @@ class GraphWorkflow:
         routed = [g for t in ran if t.result for g in t.result.goto]
         run.next = topology.successors(self.spec, [t.node for t in ran], routed, run.barriers)
         run.sends = [s for t in ran if t.result for s in t.result.sends]
+        ran_after = self._ran_after_decision(ran, writes)
         run.step += 1
-        self._checkpoint("loop", writes=writes)
+        self._checkpoint("loop", writes=writes, audit=ran_after)
         if topology.matches(self.after, [t.node for t in ran]) and (
             run.next or run.sends or not workflow.patched(NOTHING_NEXT_ENDS)
         ):
@@ -406,6 +421,10 @@ class GraphWorkflow:
             schema=ask.schema,
             reviewers=ask.reviewers,
             deadline=workflow.now() + timedelta(seconds=ask.timeout_s) if ask.timeout_s else None,
+            quorum=ask.quorum,
+            escalation=[
+                dataclasses.replace(s, due=workflow.now() + timedelta(seconds=s.after_s)) for s in ask.escalation
+            ],
         )
         task.interrupts = [interrupt]
         task.answered = []  # the answers so far led the node on: they stand
@@ -490,22 +509,36 @@ class GraphWorkflow:
         self.live.stops += 1
         self._publish()
         await self._report_pause()
-        woken = lambda: self._released() or bool(run.held) or self.live.cancelled_by is not None  # noqa: E731
+        live = self.live
+        woken = lambda: (  # noqa: E731
+            self._released()
+            or bool(run.held)
+            or live.cancelled_by is not None
+            or live.claim_changes != live.claims_seen
+        )
         while not self._released():
-            if self.live.cancelled_by is not None:
+            if live.cancelled_by is not None:
                 raise _Cancelled()
             if run.held:
                 await self._apply_held()
                 continue
+            live.claims_seen = live.claim_changes  # a claim made meanwhile sets a timer of its own
             deadline = min((i.deadline for i in self._own_interrupts() if i.deadline), default=None)
-            if deadline is None:
+            claimed = min((i.claimed_until for i in self._interrupts() if i.claimed_until), default=None)
+            ladder = min(
+                (s.due for i in self._own_interrupts() for s in i.escalation[i.escalated :][:1] if s.due), default=None
+            )
+            due = min((t for t in (deadline, claimed, ladder) if t is not None), default=None)
+            if due is None:
                 await workflow.wait_condition(woken)
                 continue
             try:
                 # A durable Temporal timer: it fires even if every worker was down then.
-                await workflow.wait_condition(woken, timeout=max(deadline - workflow.now(), timedelta(0)))
+                await workflow.wait_condition(woken, timeout=max(due - workflow.now(), timedelta(0)))
             except asyncio.TimeoutError:
-                self._expire_deadlines()
+                moved = self._expire_claims() | self._escalate()
+                if not moved or (deadline is not None and deadline <= workflow.now()):
+                    self._expire_deadlines()
         self.live.paused_at = None
         self._publish()
         if self.inp.parent is not None and kind is Phase.ASKING:
@@ -522,22 +555,96 @@ class GraphWorkflow:
             own = id(task) not in self.live.children
             for interrupt in [i for i in task.interrupts if i.deadline and i.deadline <= now and own]:
                 ask = task.defaults[interrupt.id]
-                task.resumes.append(ask.default if ask.has_default else DEADLINE_EXPIRED)
-                task.interrupts.remove(interrupt)
-                value = ask.default if ask.has_default else None
-                self._retire(interrupt.id, f"answered by its deadline at {_when(now)}")
-                self._log(
-                    Decision(
-                        kind="deadline",
-                        identity="deadline",
-                        at=now,
-                        step=self.state.step,
-                        value=value,
-                        interrupt_id=interrupt.id,
-                        node=task.node,
-                    )
-                )
+                self._answer_by_default(task, interrupt, "deadline", ask.has_default, ask.default)
         self.state.phase = Phase.RESUMED
+
+    def _answer_by_default(
+        self, task: PendingTask, interrupt: Interrupt, who: str, has_value: bool, value: Any
+    ) -> None:
+        """Time answered a question: with `value` (a quorum question: the votes so far and this one),
+        or, with none, the node is told time ran out."""
+        now = workflow.now()
+        if interrupt.quorum is not None and has_value:
+            votes = [*interrupt.votes, Vote(identity=who, value=value, at=now)]
+            task.resumes.append([_vote_json(v) for v in votes])
+        else:
+            task.resumes.append(value if has_value else DEADLINE_EXPIRED)
+        task.interrupts = [i for i in task.interrupts if i.id != interrupt.id]
+        self._retire(interrupt.id, f"answered by its {who} at {_when(now)}")
+        self._log(
+            Decision(
+                kind="deadline",
+                identity=who,
+                at=now,
+                step=self.state.step,
+                value=value if has_value else None,
+                interrupt_id=interrupt.id,
+                node=task.node,
+            )
+        )
+
+    def _escalate(self) -> bool:
+        """Take every escalation step that fell due, in order, each recorded; any taken?"""
+        now, taken = workflow.now(), False
+        for task in self.state.tasks:
+            if id(task) in self.live.children:
+                continue
+            for interrupt in list(task.interrupts):
+                while interrupt.escalated < len(interrupt.escalation):
+                    step = interrupt.escalation[interrupt.escalated]
+                    if step.due is None or step.due > now:
+                        break
+                    taken = True
+                    if step.action == "answer":
+                        self._answer_by_default(task, interrupt, "escalation", True, step.value)
+                        self.state.phase = Phase.RESUMED
+                        break
+                    reviewers = interrupt.reviewers
+                    if step.action == "widen":
+                        reviewers = list(dict.fromkeys([*(interrupt.reviewers or []), *(step.reviewers or [])]))
+                    interrupt = _replace_in(
+                        task, dataclasses.replace(interrupt, escalated=interrupt.escalated + 1, reviewers=reviewers)
+                    )
+                    detail = {"step": interrupt.escalated - 1, "action": step.action, "reviewers": step.reviewers}
+                    self._log(
+                        Decision(
+                            kind="escalate",
+                            identity="escalation",
+                            at=now,
+                            step=self.state.step,
+                            value=detail,
+                            interrupt_id=interrupt.id,
+                            node=task.node,
+                        )
+                    )
+                    if step.action == "remind" and self.spec.notify:
+                        asyncio.create_task(self._notify())
+        if taken:
+            self._publish()
+            if self.inp.parent is not None and self.state.phase is Phase.ASKING:
+                asyncio.create_task(self._tell_parent(self._interrupts()))  # the parent answers by this list
+        return taken
+
+    def _expire_claims(self) -> bool:
+        """Free the questions whose claim ran out (recorded as released by "expiry"); any freed?"""
+        now, freed = workflow.now(), False
+        for task in self.state.tasks:
+            for interrupt in list(task.interrupts):
+                if interrupt.claimed_until is not None and interrupt.claimed_until <= now:
+                    _replace_in(task, dataclasses.replace(interrupt, claimed_by=None, claimed_until=None))
+                    self._log(
+                        Decision(
+                            kind="release",
+                            identity="expiry",
+                            at=now,
+                            step=self.state.step,
+                            value=interrupt.claimed_by,
+                            interrupt_id=interrupt.id,
+                            node=task.node,
+                        )
+                    )
+                    freed = True
+        return freed
 
     async def _report_pause(self) -> None:
         """Tell whoever waits: the parent run (for a subgraph) and the graph's notify hook."""
@@ -677,6 +784,16 @@ class GraphWorkflow:
     def _validate_update_state(self, req: UpdateStateRequest) -> None:
         self._is_resend(req, checks.check_edit)
 
+    @workflow.update(name="claim")
+    async def claim(self, req: ClaimRequest) -> StateSnapshot:
+        """Claim, release or delegate a pending question: it changes who may answer, not what runs."""
+        await self._take_turn(req, checks.check_claim, self._apply_claim)
+        return self.get_state()
+
+    @claim.validator
+    def _validate_claim(self, req: ClaimRequest) -> None:
+        self._is_resend(req, checks.check_claim)
+
     @workflow.update(name="cancel")
     async def cancel(self, req: CancelRequest) -> StateSnapshot:
         if await self._take_turn(req, self._check_cancel_in_turn, self._apply_cancel):
@@ -715,8 +832,8 @@ class GraphWorkflow:
         self, req: R, check: Callable[[checks.RunView, R], None], apply: Callable[[R], Coroutine[Any, Any, bool]]
     ) -> bool:
         """Apply a decision once the decisions accepted before it are done. True when it moved the run on
-        (the caller may wait for the next stop); False for a resend of an applied decision or an edit that
-        leaves the run where it was."""
+        (the caller may wait for the next stop); False for a resend of an applied decision, an edit that
+        leaves the run where it was, votes that leave a quorum question pending, or a claim."""
         async with self.live.turn:
             # The validator's check again (what replay runs); for a decision that waited, against the state the
             # decisions before it left, which their user code's part may have made unfit.
@@ -731,6 +848,9 @@ class GraphWorkflow:
         now = workflow.now()
         paused = run.phase
         self._remember(req)
+        if self._only_votes(req):  # the question waits for more people: the run stays paused
+            await self._answer(req, paused, now)
+            return False
         run.phase = Phase.RESUMED if paused in (Phase.BEFORE, Phase.ASKING) else Phase.RUNNING
         self.live.released_by = f"{req.identity} at {_when(now)}"
         try:
@@ -741,29 +861,65 @@ class GraphWorkflow:
         self.live.paused_at = None
         return True
 
+    def _only_votes(self, req: ResumeRequest) -> bool:
+        """Does this decision only add votes to quorum questions that stay open after them?"""
+        if req.update or req.goto:
+            return False
+        pending = {i.id: i for i in self._interrupts()}
+        answered = checks.answers(req, list(pending.values()))
+        return bool(answered) and all(
+            (q := pending[i].quorum) is not None
+            and not quorum_met(q, [*pending[i].votes, Vote(identity=req.identity, value=v)])
+            for i, v in answered.items()
+        )
+
+    async def _apply_claim(self, req: ClaimRequest) -> bool:
+        """Take, give back or hand on a question: who may answer changes, the run stays where it is."""
+        interrupt = checks.claim_target(self._view(), req)
+        self._remember(req)
+        holder = req.to if req.action == "delegate" else req.identity
+        claimed = (
+            dataclasses.replace(interrupt, claimed_by=None, claimed_until=None)
+            if req.action == "release"
+            else dataclasses.replace(interrupt, claimed_by=holder, claimed_until=claim_until(workflow.now(), req.ttl_s))
+        )
+        _replace_in(next(t for t in self.state.tasks if interrupt in t.interrupts), claimed)
+        self._record(req.action, req, req.to, interrupt_id=interrupt.id, node=interrupt.node)
+        self.live.claim_changes += 1  # the search attributes and summary stay: no event spent on them
+        return False
+
     async def _answer(self, req: ResumeRequest, paused: Phase, now: datetime) -> None:
         run = self.state
         down: dict[str, dict[str, Any]] = {}  # answers for each subgraph's run
-        for interrupt_id, value in checks.answers(req, self._interrupts()).items():
+        answered = checks.answers(req, self._interrupts())
+        for interrupt_id, value in answered.items():
             task = next(t for t in run.tasks if any(i.id == interrupt_id for i in t.interrupts))
             asked = next(i for i in task.interrupts if i.id == interrupt_id)
-            task.interrupts = [i for i in task.interrupts if i.id != interrupt_id]
-            self._retire(interrupt_id, f"answered by {req.identity} at {_when(now)}")
+            answer, closed = value, True
+            if (quorum := asked.quorum) is not None:  # a vote: the question closes once the quorum is met
+                vote = Vote(identity=req.identity, value=value, at=now)
+                asked = _replace_in(task, dataclasses.replace(asked, votes=[*asked.votes, vote]))
+                answer, closed = [_vote_json(v) for v in asked.votes], quorum_met(quorum, asked.votes)
+            if closed:
+                task.interrupts = [i for i in task.interrupts if i.id != interrupt_id]
+                who = ", ".join(v.identity for v in asked.votes) if asked.quorum is not None else req.identity
+                self._retire(interrupt_id, f"answered by {who} at {_when(now)}")
             self._record("resume", req, value, interrupt_id=interrupt_id, node=task.node, question=clip(asked.value))
             child_id = self.live.children.get(id(task))
-            if workflow.patched(ANSWER_ROLLBACK):
+            if closed and workflow.patched(ANSWER_ROLLBACK):  # a vote that leaves it open releases nothing
                 update = workflow.current_update_info()
                 task.answered.append(
                     Answered(
-                        interrupt=asked,
+                        interrupt=dataclasses.replace(asked, votes=[]),  # put back: asked again, counted anew
                         identity=req.identity,
                         request_id=req.request_id,
                         update_id=update.id if update is not None else None,
                     )
                 )
             if child_id is None:
-                task.resumes.append(value)
-            elif workflow.patched(CHILD_MAPS):
+                if closed:
+                    task.resumes.append(answer)
+            elif workflow.patched(CHILD_MAPS):  # a vote too goes down: the subgraph counts it as well
                 down.setdefault(child_id, {})[interrupt_id] = value
             else:  # the question is the subgraph's: pass the answer down to its run, with who gave it
                 child = workflow.get_external_workflow_handle(child_id)
@@ -773,8 +929,9 @@ class GraphWorkflow:
         if paused is not Phase.ASKING and not req.update and not req.goto:
             self._record("resume", req, node=",".join(topology.step_names(run.next, run.sends)))
         if req.update:
+            before = dict(run.values)
             await self._write([req.update])
-            self._record("update_state", req, req.update)
+            self._record("update_state", req, req.update, patch=self._patch(before, req.update))
         if req.goto and workflow.patched(GOTO_ADDS):
             # As LangGraph: the named nodes join the paused step. A question still unanswered stays
             # pending, unless the decision also changed the state: then its node asks again about it.
@@ -797,8 +954,9 @@ class GraphWorkflow:
         run = self.state
         now = workflow.now()
         self._remember(req)
+        before = dict(run.values)
         await self._write([req.values])
-        self._record("update_state", req, req.values, node=req.as_node)
+        self._record("update_state", req, req.values, node=req.as_node, patch=self._patch(before, req.values))
         reask = ended = False
         if req.as_node is not None:
             routes = await self._route(req.as_node) if self.spec.node(req.as_node).has_router else []
@@ -911,6 +1069,8 @@ class GraphWorkflow:
             retired=run.retired,
             requests=run.requests,
             values=run.values,
+            starter=self.inp.identity,
+            now=workflow.now(),
         )
 
     def _record(self, kind: DecisionKind, req: Request, value: Any = None, **fields: Any) -> None:
@@ -931,9 +1091,42 @@ class GraphWorkflow:
     def _log(self, decision: Decision) -> None:
         """Add a decision to the run's records (the newest few for `get_state`, all in the next checkpoint)."""
         run = self.state
+        decision = self._seal(decision)
+        owes = decision.kind in ("resume", "update_state", "goto", "deadline")  # decisions about what runs
+        run.audit_owed = run.audit_owed or (decision.hash is not None and owes)
         run.decisions.append(decision)
         del run.decisions[:-KEEP_DECISIONS]
         run.unrecorded.append(decision)
+
+    def _seal(self, record: Decision) -> Decision:
+        """Link a record into the run's hash chain (hitl/_audit.py). Records only, no commands: so no patch,
+        and a run from before the chain seals its records too when it replays."""
+        run = self.state
+        sealed = seal(record, run.audit_seq, run.audit_head)
+        run.audit_seq, run.audit_head = run.audit_seq + 1, sealed.hash
+        return sealed
+
+    def _ran_after_decision(self, ran: list[PendingTask], writes: dict[str, Any]) -> list[Decision]:
+        """The chain's record of what actually ran on what was decided: the step's nodes and writes."""
+        run = self.state
+        if not run.audit_owed:
+            return []
+        run.audit_owed = False
+        executed = Decision(
+            kind="executed",
+            identity="run",
+            at=workflow.now(),
+            step=run.step,
+            value=clip(writes),
+            node=",".join(t.node for t in ran),
+        )
+        return [self._seal(executed)]
+
+    def _patch(self, before: dict[str, Any], written: dict[str, Any]) -> Any:
+        """An edit as RFC 6902 JSON Patch over the keys it wrote (clipped for the record)."""
+        old = {k: before[k] for k in written if k in before}
+        new = {k: self.state.values[k] for k in written if k in self.state.values}
+        return clip(json_patch(old, new))
 
     def _remember(self, req: Request) -> None:
         """Keep the request id with what it decided, so a reuse for another decision is refused."""
@@ -985,6 +1178,7 @@ class GraphWorkflow:
             decisions=list(run.decisions),
             refused=list(run.refused),
             guarded_by=[list(g) for g in run.guard],
+            audit_head=run.audit_head,
         )
 
     @workflow.query(name="get_state_history")
@@ -1038,7 +1232,10 @@ class GraphWorkflow:
         return [i for t in self.state.tasks if id(t) not in self.live.children for i in t.interrupts]
 
     def _checkpoint(
-        self, source: Literal["input", "loop", "update", "fork"], writes: dict[str, Any] | None = None
+        self,
+        source: Literal["input", "loop", "update", "fork"],
+        writes: dict[str, Any] | None = None,
+        audit: list[Decision] | None = None,
     ) -> None:
         """Record the state after a step; older state copies give way to a memory budget."""
         run, live = self.state, self.live
@@ -1054,6 +1251,8 @@ class GraphWorkflow:
                 writes={k: clip(v) for k, v in writes.items()} if writes is not None else None,
                 decisions=run.unrecorded,
                 seq=run.checkpoints[-1].seq + 1 if run.checkpoints else 0,
+                audit=audit or [],
+                audit_head=run.audit_head,
             )
         )
         live.checkpoint_bytes.append(live.state_bytes)
@@ -1101,6 +1300,17 @@ def _reviewers(pending: list[Interrupt]) -> list[str]:
     """Who may answer what a run waits for: reviewer entries, ANYONE for an open question or a breakpoint."""
     named = sorted({r for i in pending for r in i.reviewers or []})
     return [ANYONE, *named] if not pending or any(not i.reviewers for i in pending) else named
+
+
+def _replace_in(task: PendingTask, changed: Interrupt) -> Interrupt:
+    """Put a changed copy of one of the task's questions in its place (questions are frozen values)."""
+    task.interrupts = [changed if i.id == changed.id else i for i in task.interrupts]
+    return changed
+
+
+def _vote_json(vote: Vote) -> dict[str, Any]:
+    """A vote as the node's activity receives it (interrupt() turns it back into a Vote)."""
+    return {"identity": vote.identity, "value": vote.value, "at": vote.at.isoformat() if vote.at else None}
 
 
 def _helper(timeout: timedelta) -> dict[str, Any]:

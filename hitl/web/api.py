@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 import hitl
+from hitl._audit import record
 from hitl.client import NO_VALUE
 from hitl.types import InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
 from hitl.web import search, shapes
@@ -24,6 +26,7 @@ from hitl.web.errors import WebError
 from hitl.web.models import (
     AssistantSearch,
     BatchResume,
+    ClaimBody,
     CommandBody,
     HistoryRequest,
     RunCreate,
@@ -180,6 +183,35 @@ async def history(request: Request, thread_id: str, body: HistoryRequest | None 
         if len(out) >= body.limit:
             break
     return out
+
+
+@router.post("/threads/{thread_id}/claim", tags=["threads"])
+async def claim(request: Request, thread_id: str, body: ClaimBody) -> dict[str, Any]:
+    """Claim, release or delegate a pending question as the caller; returns the questions with who holds them."""
+    run = decider(request).get_run(thread_id)
+    ttl = timedelta(seconds=body.ttl_seconds)
+    if body.action == "claim":
+        snapshot = await run.claim(body.interrupt_id, ttl=ttl)
+    elif body.action == "release":
+        snapshot = await run.release(body.interrupt_id)
+    else:
+        if body.to is None:
+            raise InvalidInputError("delegate needs 'to': an identity or role:NAME on the question's reviewer list")
+        snapshot = await run.delegate(body.to, body.interrupt_id, ttl=ttl)
+    return {"interrupts": [shapes.interrupt(i) for i in snapshot.interrupts]}
+
+
+@router.get("/threads/{thread_id}/audit", tags=["threads"])
+async def audit(request: Request, thread_id: str) -> dict[str, Any]:
+    """The run's tamper-evident decision chain, oldest first, checked (`broken` names the first bad record)."""
+    trail = await web(request).base.get_run(thread_id).audit()
+    verdict = trail.verify()
+    return {
+        "records": [record(d) for d in trail.records],
+        "head": trail.head,
+        "verified": verdict.broken is None,
+        "broken": verdict.broken,
+    }
 
 
 # ------------------------------------------------------------------ runs = decisions

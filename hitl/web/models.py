@@ -141,6 +141,15 @@ class StateUpdate(Body):
         return v
 
 
+class ClaimBody(Body):
+    """Claim, release or delegate a pending question (hitl's own endpoint; LangGraph has none)."""
+
+    action: Literal["claim", "release", "delegate"] = "claim"
+    interrupt_id: str | None = Field(None, min_length=1, max_length=64)
+    to: str | None = Field(None, min_length=1, max_length=200)
+    ttl_seconds: int = Field(1800, ge=1, le=30 * 86400)
+
+
 class HistoryRequest(Body):
     limit: int = Field(10, ge=1, le=1000)
     before: str | dict[str, Any] | None = None

@@ -32,7 +32,18 @@ def task_id(node: str, step: int) -> str:
 
 
 def interrupt(i: Interrupt) -> dict[str, Any]:
-    return {"id": i.id, "value": i.value}
+    """LangGraph's interrupt (id, value), plus hitl's claim and quorum under `hitl` when the question has them."""
+    out: dict[str, Any] = {"id": i.id, "value": i.value}
+    extra: dict[str, Any] = {}
+    if i.claimed_by is not None:
+        extra.update(claimed_by=i.claimed_by, claimed_until=iso(i.claimed_until))
+    if i.quorum is not None:
+        extra.update(
+            quorum=i.quorum.n, votes=[{"identity": v.identity, "value": v.value, "at": iso(v.at)} for v in i.votes]
+        )
+    if extra:
+        out["hitl"] = extra
+    return out
 
 
 def interrupts_by_task(s: StateSnapshot) -> dict[str, list[dict[str, Any]]]:

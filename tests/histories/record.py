@@ -17,6 +17,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import hitl
@@ -225,6 +226,82 @@ async def answer_rollback(c: hitl.Client) -> str:
     return run.run_id
 
 
+async def audit(c: hitl.Client) -> str:
+    """The decision chain (records only, no patch): an edit with its JSON Patch, an answer, what ran after
+    it, continue-as-new carrying the chain, and a fork continuing it."""
+    run = await c.start("review", {}, run_id="audit", max_history_events=40)
+    await run.wait()
+    await run.update_state({"draft": "d2"}, identity="editor")
+    await run.resume("approve", identity="approver")
+    await run.result()
+    fork = await c.fork(run.run_id, (await run.get_state()).step, new_run_id="audit-fork", identity="auditor")
+    await fork.result()
+    return run.run_id
+
+
+async def quorum(c: hitl.Client) -> str:
+    """Quorum questions (no patch: only questions asked with a quorum reach it): a vote that leaves the question open, one sent as a signal, a
+    refused repeat, the closing vote; the first rejection winning; a quorum inside a subgraph."""
+    run = await c.start("quorum_review", {"draft": "pay 1M"}, run_id="quorum")
+    await run.wait()
+    await run.resume("approve", identity="alice")
+    await run.send_resume("approve", identity="alice", request_id="again")  # held, then refused
+    await run.resume("approve", identity="bob")
+    vetoed = await c.start("quorum_review", {}, run_id="quorum-veto")
+    await vetoed.wait()
+    await vetoed.resume("reject", identity="carol")
+    nested = await c.start("quorum_parent", {}, run_id="quorum-nested")
+    await nested.wait()
+    await nested.resume("approve", identity="alice")
+    await nested.resume("approve", identity="bob")
+    await nested.result()
+    await quorum_across_continue_as_new(c)
+    return run.run_id
+
+
+async def quorum_across_continue_as_new(c: hitl.Client) -> None:
+    """Continue-as-new with a quorum question holding one vote and a claimed question pending; the claim
+    runs out on the new history's timer, the second vote closes the quorum."""
+    run = await c.start("quorum_pair", {}, run_id="quorum-long", max_history_events=8)
+    state = await run.wait()
+    ask = {i.node: i.id for i in state.interrupts}
+    await run.resume(map={ask["counted"]: "approve"}, identity="alice")
+    await run.claim(ask["held"], identity="bob", ttl=timedelta(seconds=2))
+    await run.resume(map={ask["plain"]: "yes"}, identity="carol")
+    await run.wait()
+    await asyncio.sleep(3)
+    await run.resume(map={ask["counted"]: "approve"}, identity="bob")
+    await run.wait()
+    await run.resume(map={ask["held"]: "paid"}, identity="alice")
+    await run.result()
+
+
+async def claims(c: hitl.Client) -> str:
+    """Claims (no patch: only the claim update reaches it): claim, delegate to a role, release, a claim running out on its timer,
+    then the answer."""
+    run = await c.start("payment", {}, run_id="claims")
+    await run.wait()
+    await run.claim(identity="alice")
+    await run.delegate("role:finance", identity="alice")
+    await run.release(identity="carol", roles=["finance"])
+    await run.claim(identity="alice", ttl=timedelta(seconds=1))
+    await asyncio.sleep(2)
+    await run.resume("approve", identity="carol", roles=["finance"])
+    return run.run_id
+
+
+async def escalation(c: hitl.Client) -> str:
+    """Escalation ladders (no patch: only questions with a ladder reach it): remind, widen, answer, each on its timer; and a widened
+    reviewer answering."""
+    run = await c.start("ladder", {}, run_id="escalation")
+    await run.result()
+    widened = await c.start("ladder_widen", {}, run_id="escalation-widen")
+    await widened.wait()
+    await asyncio.sleep(2.5)
+    await widened.resume("approve", identity="dave", roles=["managers"])
+    return run.run_id
+
+
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     approval,
     edit_state,
@@ -242,6 +319,10 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     decision_turns,
     declared_guard_cancel_race,
     answer_rollback,
+    audit,
+    quorum,
+    claims,
+    escalation,
 ]
 
 

@@ -30,8 +30,9 @@ def _dataclasses(module: ModuleType) -> list[type]:
 
 
 WIRE = _dataclasses(_protocol) + _dataclasses(types)
-POSITIONAL = {types.Send}
-"""Built by users as LangGraph's is, `Send("node", arg)`: positional on purpose (two fields, both required)."""
+POSITIONAL = {types.Send, types.Quorum, types.Remind, types.Widen, types.AnswerWith}
+"""Built by users as LangGraph's is, `Send("node", arg)`: positional on purpose (two fields, both required).
+So are a question's policies, `Quorum(2, of=[...])`, `Remind(after)`: their first fields are required."""
 
 
 def test_the_walk_finds_the_wire_types() -> None:

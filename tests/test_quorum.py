@@ -1,0 +1,154 @@
+"""Quorum approvals (issue 14, item 1) on the real dev server: a question stays open until N
+distinct allowed people answered, the node gets every answer with who gave it, the same person
+counts once, the starter may not answer, the first rejection wins; refusals write nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+import hitl
+from tests.helpers import cli, event_count, wait_for
+from tests.web_fixtures import Served
+
+
+async def _paused(client: hitl.Client, graph: str = "quorum_review") -> hitl.Run:
+    run = await client.start(graph, {"draft": "pay 1M"})
+    await wait_for(run, "interrupted")
+    return run
+
+
+async def _refused(client: hitl.Client, run: hitl.Run, identity: str, match: str) -> None:
+    before = await event_count(client, run.run_id)
+    with pytest.raises(hitl.DecisionRejectedError, match=match):
+        await run.resume("approve", identity=identity)
+    assert await event_count(client, run.run_id) == before, "a refused vote writes nothing"
+
+
+async def test_the_question_stays_open_until_two_different_people_approved(client: hitl.Client) -> None:
+    run = await _paused(client)
+    state = await run.resume("approve", identity="alice")
+    assert state.status == "interrupted", "one vote of two: the question waits"
+    [question] = state.interrupts
+    assert question.quorum is not None and question.quorum.n == 2
+    assert [(v.identity, v.value) for v in question.votes] == [("alice", "approve")]
+    await _refused(client, run, "alice", "'alice' already answered interrupt .* the same person counts once")
+    done = await run.resume("approve", identity="bob")
+    assert (done.status, done.values["status"]) == ("completed", "published")
+    assert done.values["votes"] == ["alice:approve", "bob:approve"], "the node got every answer with who gave it"
+    assert [(d.identity, d.interrupt_id) for d in done.decisions] == [("alice", question.id), ("bob", question.id)]
+
+
+async def test_the_first_rejection_wins(client: hitl.Client) -> None:
+    run = await _paused(client)
+    done = await run.resume("reject", identity="carol")
+    assert (done.status, done.values["status"], done.values["votes"]) == ("completed", "rejected", ["carol:reject"])
+
+
+async def test_the_starter_may_not_answer_and_strangers_may_not_either(client: hitl.Client) -> None:
+    run = await _paused(client)  # started by the client's identity, "tester", who is a reviewer
+    await _refused(client, run, "tester", "'tester' started this run and may not answer its quorum question")
+    await _refused(client, run, "mallory", "'mallory' may not answer interrupt .*; its reviewers are")
+    assert (await run.get_state()).interrupts[0].votes == []
+
+
+async def test_two_reviewers_at_once_both_count(client: hitl.Client) -> None:
+    run = await _paused(client)
+    await asyncio.gather(
+        run.resume("approve", identity="alice", wait=False), run.resume("approve", identity="bob", wait=False)
+    )
+    done = await wait_for(run, "completed")
+    assert sorted(done.values["votes"]) == ["alice:approve", "bob:approve"]
+
+
+async def test_one_reviewer_twice_at_once_counts_once(client: hitl.Client) -> None:
+    run = await _paused(client)
+    results = await asyncio.gather(
+        run.resume("approve", identity="alice", request_id="a1"),
+        run.resume("approve", identity="alice", request_id="a2"),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, hitl.DecisionRejectedError)]
+    assert len(refused) == 1 and "already answered" in str(refused[0]), results
+    state = await run.get_state()
+    assert state.status == "interrupted" and [v.identity for v in state.interrupts[0].votes] == ["alice"]
+    done = await run.resume("approve", identity="bob")
+    assert done.values["votes"] == ["alice:approve", "bob:approve"]
+
+
+async def test_a_vote_sent_as_a_signal_counts_and_a_repeat_is_recorded_as_refused(client: hitl.Client) -> None:
+    run = await _paused(client)
+    await run.send_resume("approve", identity="alice")
+    await run.send_resume("approve", identity="alice", request_id="again")
+    for _ in range(100):
+        state = await run.get_state()
+        if state.refused:
+            break
+        await asyncio.sleep(0.1)
+    assert [v.identity for v in state.interrupts[0].votes] == ["alice"]
+    assert "already answered" in state.refused[0].reason
+    done = await run.resume("approve", identity="bob")
+    assert done.values["votes"] == ["alice:approve", "bob:approve"]
+
+
+async def test_a_quorum_question_inside_a_subgraph(client: hitl.Client) -> None:
+    run = await _paused(client, "quorum_parent")
+    state = await run.resume("approve", identity="alice")
+    assert state.status == "interrupted" and [v.identity for v in state.interrupts[0].votes] == ["alice"]
+    with pytest.raises(hitl.DecisionRejectedError, match="already answered"):
+        await run.resume("approve", identity="alice")
+    await run.resume("approve", identity="bob")
+    done = await wait_for(run, "completed")
+    assert done.values["votes"] == ["alice:approve", "bob:approve"]
+
+
+async def test_the_cli_shows_the_votes_and_refuses_a_second_one(client: hitl.Client) -> None:
+    run = await _paused(client)
+    first = await cli(client, "resume", run.run_id, "--value", '"approve"', "--identity", "alice")
+    assert first.code == 0 and 'needs 2 people, 1 answered: alice ("approve")' in first.out, first
+    again = await cli(client, "resume", run.run_id, "--value", '"approve"', "--identity", "alice")
+    assert again.code == 2 and "the same person counts once" in again.err, again
+
+
+async def test_votes_through_the_http_api(served: Served) -> None:
+    run = await _paused(served.client)
+    body = {"assistant_id": "quorum_review", "command": {"resume": "approve"}}
+    async with served.http("tok-alice") as alice, served.http("tok-bob") as bob:
+        first = await alice.post(f"/threads/{run.run_id}/runs/wait", json=body)
+        assert first.status_code == 200 and first.json()["__interrupt__"], first.text
+        again = await alice.post(f"/threads/{run.run_id}/runs/wait", json=body)
+        assert again.status_code == 409 and "the same person counts once" in again.json()["detail"]
+        second = await bob.post(f"/threads/{run.run_id}/runs/wait", json=body)
+        assert second.status_code == 200 and second.json()["votes"] == ["alice:approve", "bob:approve"], second.text
+
+
+async def test_a_vote_and_a_claim_cross_continue_as_new(client: hitl.Client) -> None:
+    """A run hands over to a fresh history with one vote counted and a claim held: both travel in the
+    run's state, the claim still refuses others and runs out on the new history's timer."""
+    run = await client.start("quorum_pair", {}, max_history_events=8)
+    state = await wait_for(run, "interrupted")
+    ask = {i.node: i.id for i in state.interrupts}
+    voted = await run.resume(map={ask["counted"]: "approve"}, identity="alice")
+    assert voted.status == "interrupted" and len(voted.interrupts) == 3, "one vote of two: nothing moves"
+    await run.claim(ask["held"], identity="bob", ttl=timedelta(seconds=3))
+    await run.resume(map={ask["plain"]: "yes"}, identity="carol")
+    state = await wait_for(run, "interrupted")
+    executions = [e async for e in client.temporal.list_workflows(f'WorkflowId = "{run.run_id}"')]
+    assert len(executions) > 1, "the run handed over while its questions were pending"
+    pending = {i.node: i for i in state.interrupts}
+    assert [v.identity for v in pending["counted"].votes] == ["alice"]
+    assert pending["held"].claimed_by == "bob"
+    with pytest.raises(hitl.DecisionRejectedError, match="bob"):
+        await run.resume(map={ask["held"]: "no"}, identity="alice")
+    for _ in range(100):
+        state = await run.get_state()
+        if not next(i for i in state.interrupts if i.node == "held").claimed_by:
+            break
+        await asyncio.sleep(0.1)
+    assert [(d.kind, d.identity) for d in state.decisions][-1] == ("release", "expiry")
+    await run.resume(map={ask["counted"]: "approve"}, identity="bob")
+    done = await run.resume(map={ask["held"]: "paid"}, identity="alice")
+    assert done.status == "completed"
+    assert done.values == {"plain": "yes", "status": "alice:approve,bob:approve", "held": "paid"}

@@ -1,0 +1,50 @@
+"""The escalation ladder of interrupt(escalate=...) (hitl/interrupt.py): checked where it is written."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+# `interrupt` through the package first: importing the submodule first would shadow the function
+from hitl import AnswerWith, HitlError, Remind, Widen, interrupt
+from hitl.interrupt import GraphInterrupt, node_scope, reset_scope
+
+H = timedelta(hours=1)
+
+
+def _ask(**kw: Any) -> Any:
+    token = node_scope("review", [])
+    try:
+        return interrupt("ok?", **kw)
+    finally:
+        reset_scope(token)
+
+
+def test_a_ladder_travels_with_the_question_in_seconds() -> None:
+    with pytest.raises(GraphInterrupt) as asked:
+        _ask(reviewers=["alice"], escalate=[Remind(H), Widen(4 * H, ["role:managers"]), AnswerWith(24 * H, "reject")])
+    steps = [(s.action, s.after_s, s.reviewers, s.value) for s in asked.value.request.escalation]
+    assert steps == [
+        ("remind", 3600, None, None),
+        ("widen", 14400, ["role:managers"], None),
+        ("answer", 86400, None, "reject"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"escalate": [Remind(2 * H), Remind(H)]}, "step 1 .* earlier than the step before it"),
+        ({"escalate": [AnswerWith(H, "x"), Remind(2 * H)]}, "step 1 .* follows AnswerWith"),
+        ({"escalate": [Widen(H, ["bob"])]}, "widens a question anyone may answer already"),
+        ({"reviewers": ["alice"], "escalate": [Widen(H, [])]}, "needs reviewers: identities or role:NAME"),
+        ({"escalate": [Remind(timedelta(0))]}, "needs `after` as a positive timedelta"),
+        ({"escalate": [Remind(3600)]}, "needs `after` as a positive timedelta; got 3600"),  # type: ignore[arg-type]
+        ({"escalate": ["remind"]}, "step 0 .* is 'remind'; use Remind"),
+    ],
+)
+def test_a_ladder_that_cannot_work_is_one_clear_line(kw: dict[str, Any], message: str) -> None:
+    with pytest.raises(HitlError, match=message):
+        _ask(**kw)
