@@ -383,7 +383,8 @@ async def test_i_may_decide_is_filtered_server_side(served: Served) -> None:
         await asyncio.sleep(0.1)
     assert counts == (1, 3), "bob may decide only the open question; a finance role holder all three"
     async with served.http("tok-bob") as http:
-        page = await http.get("/?mine=true", headers={"accept": "text/html"})
+        # newest first: runs other tests left waiting may fill the first page oldest-first
+        page = await http.get("/?mine=true&order=newest", headers={"accept": "text/html"})
     assert open_run.run_id in page.text and not any(r.run_id in page.text for r in limited)
     for run in limited:
         await run.cancel(identity="alice")
