@@ -148,9 +148,9 @@ def interrupt(
     index = scope.calls
     scope.calls += 1
     policy = _quorum(quorum, reviewers, scope.node)
-    ladder = _ladder(escalate, reviewers, scope.node)
     if policy is not None:
-        reviewers = policy.of
+        reviewers = policy.of  # a Quorum(of=...) names the reviewers: a ladder may widen them
+    ladder = _ladder(escalate, reviewers, scope.node)
     raw_schema = schema if isinstance(schema, dict) else None  # a JSON Schema given as is
     adapter = pydantic.TypeAdapter(schema) if schema is not None and raw_schema is None else None
     if index < len(scope.resumes):

@@ -1,12 +1,13 @@
 """Graphs of the escalation tests (tests/test_escalation.py): a question with a ladder (remind,
-widen the reviewers, answer), and one that only widens."""
+widen the reviewers, answer), one that only widens, and a quorum question whose `Quorum(of=...)`
+a ladder widens."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import TypedDict
 
-from hitl import END, START, AnswerWith, Remind, StateGraph, StateSnapshot, Widen, interrupt
+from hitl import END, START, AnswerWith, Quorum, Remind, StateGraph, StateSnapshot, Widen, interrupt
 
 REMINDED: list[tuple[str, int]] = []
 """(run id, decisions so far) each time the ladder's notify hook ran."""
@@ -34,6 +35,12 @@ def _ask_then_widen(state: LadderState) -> dict:
     return {"answer": interrupt("approve?", reviewers=["alice"], escalate=ladder)}
 
 
+def _quorum_then_widen(state: LadderState) -> dict:
+    ladder = [Widen(timedelta(seconds=1), ["carol"])]
+    votes = interrupt("approve?", quorum=Quorum(2, of=["alice", "bob"]), escalate=ladder)
+    return {"answer": ",".join(f"{v.identity}:{v.value}" for v in votes)}
+
+
 def _graph(name: str, node: object) -> object:
     b = StateGraph(LadderState)
     b.add_node("ask", node)  # type: ignore[arg-type]
@@ -44,5 +51,6 @@ def _graph(name: str, node: object) -> object:
 
 ladder = _graph("ladder", _ask)
 ladder_widen = _graph("ladder_widen", _ask_then_widen)
+ladder_quorum = _graph("ladder_quorum", _quorum_then_widen)
 
-GRAPHS = [ladder, ladder_widen]
+GRAPHS = [ladder, ladder_widen, ladder_quorum]

@@ -64,6 +64,23 @@ async def test_widened_reviewers_may_answer_only_after_the_step(client: hitl.Cli
     assert done.values == {"answer": "approve"}
 
 
+async def test_a_ladder_widens_the_reviewers_a_quorum_names(client: hitl.Client) -> None:
+    """`Quorum(of=[...])` names the reviewers, so a ladder may widen them (it was refused as widening
+    a question anyone may answer, and the node failed)."""
+    run = await client.start("ladder_quorum", {})
+    state = await wait_for(run, "interrupted")
+    for _ in range(100):
+        if state.interrupts and "carol" in (state.interrupts[0].reviewers or []):
+            break
+        await asyncio.sleep(0.1)
+        state = await run.get_state()
+    assert state.interrupts[0].reviewers == ["alice", "bob", "carol"], state
+    voted = await run.resume("approve", identity="carol")
+    assert [v.identity for v in voted.interrupts[0].votes] == ["carol"]
+    done = await run.resume("approve", identity="alice")
+    assert done.values == {"answer": "carol:approve,alice:approve"}
+
+
 async def test_the_ladder_runs_while_every_worker_is_down(client: hitl.Client, worker_process: WorkerProcess) -> None:
     other = hitl.Client(client.temporal, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS)
     worker_process.start()

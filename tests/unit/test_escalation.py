@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 # `interrupt` through the package first: importing the submodule first would shadow the function
-from hitl import AnswerWith, HitlError, Remind, Widen, interrupt
+from hitl import AnswerWith, HitlError, Quorum, Remind, Widen, interrupt
 from hitl.interrupt import GraphInterrupt, node_scope, reset_scope
 
 H = timedelta(hours=1)
@@ -39,6 +39,7 @@ def test_a_ladder_travels_with_the_question_in_seconds() -> None:
         ({"escalate": [Remind(2 * H), Remind(H)]}, "step 1 .* earlier than the step before it"),
         ({"escalate": [AnswerWith(H, "x"), Remind(2 * H)]}, "step 1 .* follows AnswerWith"),
         ({"escalate": [Widen(H, ["bob"])]}, "widens a question anyone may answer already"),
+        ({"quorum": 2, "escalate": [Widen(H, ["bob"])]}, "widens a question anyone may answer already"),
         ({"reviewers": ["alice"], "escalate": [Widen(H, [])]}, "needs reviewers: identities or role:NAME"),
         ({"escalate": [Remind(timedelta(0))]}, "needs `after` as a positive timedelta"),
         ({"escalate": [Remind(3600)]}, "needs `after` as a positive timedelta; got 3600"),  # type: ignore[arg-type]
@@ -48,3 +49,10 @@ def test_a_ladder_travels_with_the_question_in_seconds() -> None:
 def test_a_ladder_that_cannot_work_is_one_clear_line(kw: dict[str, Any], message: str) -> None:
     with pytest.raises(HitlError, match=message):
         _ask(**kw)
+
+
+def test_a_ladder_may_widen_the_reviewers_a_quorum_names() -> None:
+    with pytest.raises(GraphInterrupt) as asked:
+        _ask(quorum=Quorum(2, of=["alice", "bob"]), escalate=[Widen(H, ["carol"])])
+    assert asked.value.request.reviewers == ["alice", "bob"]
+    assert [s.reviewers for s in asked.value.request.escalation] == [["carol"]]
