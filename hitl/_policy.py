@@ -103,6 +103,12 @@ def claim_refused(
             return "delegate needs someone to hand the question to: an identity or role:NAME"
         if len(to) > 200:
             return f"delegate names someone {len(to)} characters long; an identity or role:NAME has at most 200"
+        if to != to.strip() or not to.isprintable() or to.split(":", 1) == ["role", ""]:
+            # Nobody could ever hold such a name: the question would be locked for everyone until it ran out.
+            return (
+                f"delegate names {to!r}, which is no identity or role:NAME (no surrounding spaces or control "
+                "characters, a role with a name)"
+            )
         if interrupt.reviewers and to not in interrupt.reviewers:
             return (
                 f"interrupt {interrupt.id} cannot be delegated to '{to}': its reviewers are {interrupt.reviewers}; "

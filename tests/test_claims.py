@@ -81,6 +81,15 @@ async def test_strangers_and_quorum_questions_cannot_be_claimed(client: hitl.Cli
     await _refused(client, quorum, quorum.claim(identity="alice"), "needs 2 people \\(a quorum\\)")
 
 
+@pytest.mark.parametrize("to", ["role:", " alice", "alice\nresume by ceo"])
+async def test_a_question_is_never_delegated_to_a_name_nobody_can_hold(client: hitl.Client, to: str) -> None:
+    """An open question takes any delegate, but not one nobody could hold (it would lock everyone out until
+    the claim ran out) nor one with a control character (it would forge lines wherever holders are shown)."""
+    run = await _paused(client, "review")
+    await _refused(client, run, run.delegate(to, identity="alice"), "which is no identity or role:NAME")
+    assert (await run.get_state()).interrupts[0].claimed_by is None
+
+
 async def test_a_claim_runs_out_on_a_durable_timer_and_is_recorded(client: hitl.Client) -> None:
     run = await _paused(client)
     await run.claim(identity="alice", ttl=timedelta(seconds=2))
