@@ -124,12 +124,29 @@ def read_lines(text: str, what: str) -> list[dict[str, Any]]:
 
 
 def differs(exported: list[dict[str, Any]], live: list[Decision]) -> str | None:
-    """Why an export is not what the run holds: a record whose hash is not the run's record of that seq."""
-    by_seq = {d.seq: d.hash for d in live}
+    """Why an export is not the chain the run holds: a record the run holds otherwise or not at all, or one
+    of the run's records the export leaves out (dropped at its start or end, where its own links cannot
+    show it). Records older than any the run still keeps are taken as they are."""
+    held = {d.seq: d for d in live if d.seq is not None}
+    oldest = min(held, default=None)
     for rec in exported:
-        held = by_seq.get(rec.get("seq"))
-        if held is not None and held != rec.get("hash"):
-            return f"record seq {rec.get('seq')} differs from the run's record of that seq (hash {held})"
+        seq = rec.get("seq")
+        mine = held.get(seq) if isinstance(seq, int) else None
+        if mine is None:
+            if isinstance(seq, int) and oldest is not None and seq < oldest:
+                continue  # older than what the run keeps: its links in the export were checked
+            kept = f"seq {oldest} to {max(held)}" if held else "no record"
+            return f"record seq {seq} is not in the run's chain (the run holds {kept})"
+        if mine.hash != rec.get("hash"):
+            return f"record seq {seq} differs from the run's record of that seq (hash {mine.hash})"
+    exported_seqs = {rec.get("seq") for rec in exported}
+    missing = [d for s, d in sorted(held.items()) if s not in exported_seqs]
+    if missing:
+        first = missing[0]
+        return (
+            f"the run's record seq {first.seq} ({first.kind} by {first.identity} at {_iso(first.at)}) is not in "
+            f"the export ({len(missing)} of the run's records missing from it)"
+        )
     return None
 
 

@@ -263,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_audit,
         "export a run's decision chain as JSON Lines and verify it (exit 1 naming the first broken record)",
     )
-    p.add_argument("run_id", nargs="?", help="the run (with --verify: also compare the file with it)")
+    p.add_argument("run_id", nargs="?", help="the run (with --verify: compare the file with its whole chain)")
     p.add_argument("--verify", metavar="FILE", help="verify an exported file instead of exporting ('-': stdin)")
 
     p = command("fork", cmd_fork, "start a new run from a run's checkpoint (time travel)")

@@ -122,6 +122,33 @@ async def test_hitl_audit_exports_json_lines_and_verifies(client: hitl.Client, t
     assert forged.code == 1 and "record seq 1 differs from the run's record of that seq" in forged.err, forged
 
 
+async def test_hitl_audit_against_the_run_notices_records_dropped_or_added_at_either_end(
+    client: hitl.Client, tmp_path: Path
+) -> None:
+    """Dropping the first or last records (or adding a well-linked forged one) leaves an export whose own
+    links hold: only the run can tell, so `--verify FILE RUN_ID` compares the whole chain."""
+    run = await _paused(client, "review")
+    await run.update_state({"draft": "d2"}, identity="editor")
+    await run.resume("reject", identity="approver")
+    lines = (await cli(client, "audit", run.run_id)).out.strip().splitlines()
+    records = [json.loads(line) for line in lines]
+    exported = tmp_path / "audit.jsonl"
+    forged = dict(records[1], seq=3, prev_hash=records[2]["hash"], identity="ceo", value="approve")
+    forged["hash"] = record_hash(forged)
+    cases = {
+        "the last dropped": (lines[:-1], "the run's record seq 2 (executed by run at "),
+        "the first dropped": (lines[1:], "the run's record seq 0 (update_state by editor at "),
+        "one added": ([*lines, json.dumps(forged)], "record seq 3 is not in the run's chain (the run holds seq 0 to 2)"),
+    }
+    for name, (kept, message) in cases.items():
+        exported.write_text("\n".join(kept))
+        alone = await cli(client, "audit", "--verify", str(exported))
+        assert alone.code == 0, f"{name}: the export's own links hold ({alone})"
+        result = await cli(client, "audit", run.run_id, "--verify", str(exported))
+        assert result.code == 1 and message in result.err, f"{name}: {result}"
+        assert len(result.err.strip().splitlines()) == 1, result.err
+
+
 async def test_hitl_audit_refuses_what_is_not_an_export(client: hitl.Client, tmp_path: Path) -> None:
     junk = tmp_path / "junk.jsonl"
     junk.write_text('{"kind": "resume"}\n')

@@ -11,7 +11,7 @@ from typing import Any
 import jsonpatch  # an independent RFC 6902 implementation, to check our patches apply as the RFC says
 import pytest
 
-from hitl._audit import AuditTrail, diff, read_lines, record, record_hash, seal, verify
+from hitl._audit import AuditTrail, diff, differs, read_lines, record, record_hash, seal, verify
 from hitl.types import Decision
 
 AT = datetime(2026, 11, 25, 18, 0, 0, 123456, tzinfo=timezone.utc)
@@ -110,6 +110,20 @@ def test_an_export_reads_back_and_verifies() -> None:
     text = "\n".join(trail.lines()) + "\n\n"
     assert verify(read_lines(text, "f.jsonl"), head=trail.head).broken is None
     assert trail.verify().broken is None
+
+
+def test_an_export_compared_with_the_run_names_what_it_leaves_out_or_adds() -> None:
+    chain = _chain(4)
+    assert differs(_records(chain), chain) is None
+    tail = differs(_records(chain[:3]), chain)
+    assert tail is not None and tail.startswith("the run's record seq 3 (resume by person3 at 2026-11-25T18:00:00")
+    assert tail.endswith("is not in the export (1 of the run's records missing from it)")
+    head = differs(_records(chain[2:]), chain)
+    assert head is not None and "record seq 0 (resume by person0" in head and "(2 of the run's" in head
+    forged = _chain(5)[4]  # a fifth record, properly linked in a chain of its own
+    added = differs(_records([*chain, forged]), chain)
+    assert added == "record seq 4 is not in the run's chain (the run holds seq 0 to 3)"
+    assert differs(_records(chain), chain[2:]) is None, "records older than the run keeps are taken as they are"
 
 
 @pytest.mark.parametrize(
