@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from hitl import catalog
 from hitl._audit import differs, read_lines, verify
 from hitl._limits import shorten
+from hitl._policy import CLAIM_MAX_S
 from hitl._protocol import DEFAULT_TASK_QUEUE
 from hitl._text import split_names
 from hitl.batch import BatchReport, BatchResult
@@ -384,11 +385,13 @@ async def cmd_claim(args: argparse.Namespace) -> int:
 
 
 def parse_duration(text: str, what: str) -> timedelta:
-    """`90s`, `30m`, `4h`, `2d` as a timedelta; one clear line for anything else."""
+    """`90s`, `30m`, `4h`, `2d` as a claim's length (1 second to 30 days); one clear line for anything else."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     number, unit = text[:-1], text[-1:]
-    if unit not in units or not number.isdigit() or int(number) < 1:
+    if unit not in units or not (number.isascii() and number.isdigit()) or int(number) < 1:
         raise InvalidInputError(f"{what} takes a whole number and a unit, like 90s, 30m, 4h or 2d; got {text!r}")
+    if int(number) * units[unit] > CLAIM_MAX_S:  # before timedelta(), which overflows on huge numbers
+        raise InvalidInputError(f"{what} is at most 30d (a claim holds from 1 second to 30 days); got {text!r}")
     return timedelta(seconds=int(number) * units[unit])
 
 

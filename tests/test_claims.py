@@ -139,6 +139,27 @@ async def test_claims_from_the_cli(client: hitl.Client) -> None:
     assert refused.code == 2 and "'alice' may not release" in refused.err, refused
 
 
+@pytest.mark.parametrize(
+    ("ttl", "message"),
+    [
+        (
+            "99999999999999999999d",
+            "--for is at most 30d (a claim holds from 1 second to 30 days); got '99999999999999999999d'",
+        ),
+        ("31d", "--for is at most 30d"),
+        ("\u00b2s", "--for takes a whole number and a unit"),  # a digit to str.isdigit(), not to int()
+    ],
+)
+async def test_a_claim_length_out_of_range_is_one_line_from_the_cli(
+    client: hitl.Client, ttl: str, message: str
+) -> None:
+    run = await _paused(client)
+    before = await event_count(client, run.run_id)
+    bad = await cli(client, "claim", run.run_id, "--for", ttl, "--identity", "alice")
+    assert bad.code == 2 and len(bad.err.strip().splitlines()) == 1 and message in bad.err, bad
+    assert await event_count(client, run.run_id) == before
+
+
 async def test_claims_and_the_audit_chain_through_the_http_api(served: Served) -> None:
     run = await _paused(served.client)
     async with served.http("tok-alice") as alice, served.http("tok-carol") as carol:
