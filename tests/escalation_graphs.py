@@ -1,6 +1,6 @@
 """Graphs of the escalation tests (tests/test_escalation.py): a question with a ladder (remind,
 widen the reviewers, answer), one that only widens, and a quorum question whose `Quorum(of=...)`
-a ladder widens."""
+a ladder widens; and a subgraph whose question reminds (its run tells the parent again)."""
 
 from __future__ import annotations
 
@@ -53,4 +53,17 @@ ladder = _graph("ladder", _ask)
 ladder_widen = _graph("ladder_widen", _ask_then_widen)
 ladder_quorum = _graph("ladder_quorum", _quorum_then_widen)
 
-GRAPHS = [ladder, ladder_widen, ladder_quorum]
+
+def _ask_and_remind(state: LadderState) -> dict:
+    ladder = [Remind(timedelta(seconds=1)), Remind(timedelta(seconds=2))]
+    return {"answer": interrupt("approve?", reviewers=["alice", "bob"], escalate=ladder)}
+
+
+ladder_child = _graph("ladder_child", _ask_and_remind)
+_parent = StateGraph(LadderState)
+_parent.add_node("team", ladder_child)  # type: ignore[arg-type]
+_parent.add_edge(START, "team")
+_parent.add_edge("team", END)
+ladder_parent = _parent.compile(name="ladder_parent", guard=["alice", "bob"])
+
+GRAPHS = [ladder, ladder_widen, ladder_quorum, ladder_child, ladder_parent]

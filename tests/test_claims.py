@@ -127,6 +127,27 @@ async def test_a_claim_running_out_while_answers_arrive(client: hitl.Client) -> 
     assert answer.identity == "carol" and answer.at >= until, "applied only once the claim had run out"
 
 
+async def test_a_claim_on_a_subgraph_s_question_holds_when_the_subgraph_reports_it_again(
+    client: hitl.Client,
+) -> None:
+    """The subgraph's run tells the parent its questions again (here: each reminder of its ladder); the
+    claim taken on the parent's copy stays (it was dropped, so anyone could answer the held question)."""
+    run = await _paused(client, "ladder_parent")
+    held = await run.claim(identity="alice", ttl=timedelta(hours=1))
+    assert held.interrupts[0].claimed_by == "alice"
+    for _ in range(100):
+        state = await run.get_state()
+        if state.interrupts and state.interrupts[0].escalated == 2:
+            break
+        await asyncio.sleep(0.1)
+    [question] = state.interrupts
+    assert question.escalated == 2, "the subgraph reported its question again after each reminder"
+    assert (question.claimed_by, question.claimed_until) == ("alice", held.interrupts[0].claimed_until)
+    await _refused(client, run, run.resume("approve", identity="bob"), "is claimed by alice until")
+    await run.resume("approve", identity="alice")
+    assert (await wait_for(run, "completed")).values == {"answer": "approve"}
+
+
 async def test_claims_from_the_cli(client: hitl.Client) -> None:
     run = await _paused(client)
     held = await cli(client, "claim", run.run_id, "--for", "2h", "--identity", "alice")

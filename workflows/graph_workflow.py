@@ -456,7 +456,17 @@ class GraphWorkflow:
     def child_paused(self, msg: ChildPaused) -> None:
         for task in self.state.tasks:
             if self.live.children.get(id(task)) == msg.child_id:
-                task.interrupts = [dataclasses.replace(i, node=f"{task.node}/{i.node}") for i in msg.interrupts]
+                # Claims live on this run's copy of the questions (the subgraph's run knows none): keep them.
+                held = {i.id: i for i in task.interrupts if i.claimed_by is not None}
+                task.interrupts = [
+                    dataclasses.replace(
+                        i,
+                        node=f"{task.node}/{i.node}",
+                        claimed_by=held[i.id].claimed_by if i.id in held else i.claimed_by,
+                        claimed_until=held[i.id].claimed_until if i.id in held else i.claimed_until,
+                    )
+                    for i in msg.interrupts
+                ]
                 if msg.rolled_back:  # the subgraph put answers back: so does this run's record
                     self._note_rollback(task, f"subgraph '{task.node}': {'; '.join(msg.rolled_back)}")
                 if msg.interrupts:  # asking (again): the answers given so far are settled either way

@@ -290,6 +290,18 @@ async def claims(c: hitl.Client) -> str:
     return run.run_id
 
 
+async def claims_subgraph(c: hitl.Client) -> str:
+    """A claim on a subgraph's question (no patch: only the claim update reaches it) kept while the
+    subgraph's run reports the question again after each reminder of its ladder; the holder answers."""
+    run = await c.start("ladder_parent", {}, run_id="claims-subgraph")
+    await run.wait()
+    await run.claim(identity="alice", ttl=timedelta(hours=1))
+    await asyncio.sleep(2.5)
+    await run.resume("approve", identity="alice")
+    await run.result()
+    return run.run_id
+
+
 async def escalation(c: hitl.Client) -> str:
     """Escalation ladders (no patch: only questions with a ladder reach it): remind, widen, answer, each on its timer; and a widened
     reviewer answering."""
@@ -323,6 +335,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     quorum,
     claims,
     escalation,
+    claims_subgraph,
 ]
 
 
