@@ -138,7 +138,10 @@ async def test_hitl_audit_against_the_run_notices_records_dropped_or_added_at_ei
     cases = {
         "the last dropped": (lines[:-1], "the run's record seq 2 (executed by run at "),
         "the first dropped": (lines[1:], "the run's record seq 0 (update_state by editor at "),
-        "one added": ([*lines, json.dumps(forged)], "record seq 3 is not in the run's chain (the run holds seq 0 to 2)"),
+        "one added": (
+            [*lines, json.dumps(forged)],
+            "record seq 3 is not in the run's chain (the run holds seq 0 to 2)",
+        ),
     }
     for name, (kept, message) in cases.items():
         exported.write_text("\n".join(kept))
