@@ -30,11 +30,20 @@ def may_review(reviewers: list[str], identity: str, roles: list[str]) -> bool:
     return identity in reviewers or any(f"role:{r}" in reviewers for r in roles)
 
 
-def vote_refused(interrupt: Interrupt, identity: str, starter: str) -> str | None:
-    """Why `identity`'s answer may not count toward a quorum question (None when it may)."""
+def vote_refused(interrupt: Interrupt, identity: str, starter: str, *, changes_state: bool = False) -> str | None:
+    """Why `identity`'s answer may not count toward a quorum question (None when it may).
+
+    A vote never comes with a state update: every vote must be on the question as it was asked (an
+    edit withdraws the question, votes and all, and the node asks again about the edited state).
+    """
     quorum = interrupt.quorum
     if quorum is None:
         return None
+    if changes_state:
+        return (
+            f"a vote on quorum question {interrupt.id} cannot change the state as well: the other votes are on "
+            "the question as asked; edit the state first (update_state: the node asks again), then vote"
+        )
     if quorum.distinct and any(v.identity == identity for v in interrupt.votes):
         return (
             f"'{identity}' already answered interrupt {interrupt.id}, which needs {quorum.n} different people "

@@ -54,6 +54,24 @@ async def test_the_starter_may_not_answer_and_strangers_may_not_either(client: h
     assert (await run.get_state()).interrupts[0].votes == []
 
 
+async def test_a_vote_cannot_change_the_state_the_other_votes_approved(client: hitl.Client) -> None:
+    """Carol approved "pay 1M"; a closing vote that also rewrote the draft published "pay 10M" as approved
+    by two people. A vote with an update is refused; an edit withdraws the question, votes and all."""
+    run = await _paused(client)
+    await run.resume("approve", identity="carol")
+    before = await event_count(client, run.run_id)
+    with pytest.raises(hitl.DecisionRejectedError, match="cannot change the state as well: the other votes are on"):
+        await run.resume(hitl.Command(resume="approve", update={"draft": "pay 10M"}), identity="alice")
+    assert await event_count(client, run.run_id) == before, "a refused vote writes nothing"
+    state = await run.get_state()
+    assert state.values["draft"] == "pay 1M" and [v.identity for v in state.interrupts[0].votes] == ["carol"]
+    edited = await run.update_state({"draft": "pay 10M"}, identity="alice")
+    assert [i.votes for i in edited.interrupts] == [[]], "the edit asked again: carol votes anew"
+    await run.resume("approve", identity="carol")
+    done = await run.resume("approve", identity="alice")
+    assert (done.values["draft"], done.values["votes"]) == ("pay 10M", ["carol:approve", "alice:approve"])
+
+
 async def test_two_reviewers_at_once_both_count(client: hitl.Client) -> None:
     run = await _paused(client)
     await asyncio.gather(

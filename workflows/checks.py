@@ -170,7 +170,7 @@ def check_resume(view: RunView, req: ResumeRequest) -> None:
             reject(f"'{req.identity}' may not answer interrupt {interrupt_id}; its reviewers are {interrupt.reviewers}")
         if interrupt.schema is not None:
             check_schema(value, interrupt.schema, f"answer to interrupt {interrupt_id}")
-        _refuse_if(vote_refused(interrupt, req.identity, view.starter))
+        _refuse_if(vote_refused(interrupt, req.identity, view.starter, changes_state=bool(req.update)))
         if view.now is not None:
             _refuse_if(claim_blocks(interrupt, req.identity, req.roles, view.now))
 

@@ -88,3 +88,9 @@ def test_the_node_gets_every_vote_typed_by_the_schema() -> None:
     got = _ask([votes], quorum=2, schema=int)
     assert [(v.identity, v.value) for v in got] == [("alice", 3), ("bob", 4)]
     assert got[0].at is not None and got[0].at.year == 2026 and got[1].at is None
+
+
+def test_a_vote_never_changes_the_state_as_well() -> None:
+    refused = vote_refused(_asked(Quorum(2), "alice"), "bob", starter="carol", changes_state=True)
+    assert refused is not None and "a vote on quorum question q1 cannot change the state as well" in refused
+    assert vote_refused(Interrupt(id="q", value="?", node="n"), "bob", starter="carol", changes_state=True) is None
