@@ -1,7 +1,7 @@
 """Graphs of the quorum tests (tests/test_quorum.py): a draft two of four people must approve,
 the first rejection winning; the same question inside a subgraph; and three questions asked at once
 (a plain one, a quorum one, one to claim), so a run hands over to a fresh history (continue-as-new)
-with a vote counted and a claim held."""
+with a vote counted and a claim held; and a quorum whose closing vote can break its node (rolled back)."""
 
 from __future__ import annotations
 
@@ -67,4 +67,17 @@ for name, node in (("plain", _plain), ("counted", _counted), ("held", _held)):
     pair_b.add_edge(name, END)
 quorum_pair = pair_b.compile(name="quorum_pair")
 
-GRAPHS = [quorum_review, quorum_parent, quorum_pair]
+
+def _stored_vote(state: QuorumState) -> dict:
+    """Stores the closing vote as given (no schema): a number for `status: str` fails the node's writes."""
+    votes = interrupt("note?", quorum=Quorum(2, of=REVIEWERS))
+    return {"status": votes[-1].value}
+
+
+note_b = StateGraph(QuorumState)
+note_b.add_node("vote", _stored_vote)
+note_b.add_edge(START, "vote")
+note_b.add_edge("vote", END)
+quorum_note = note_b.compile(name="quorum_note")
+
+GRAPHS = [quorum_review, quorum_parent, quorum_pair, quorum_note]

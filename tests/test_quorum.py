@@ -72,6 +72,31 @@ async def test_a_vote_cannot_change_the_state_the_other_votes_approved(client: h
     assert (done.values["draft"], done.values["votes"]) == ("pay 10M", ["carol:approve", "alice:approve"])
 
 
+async def test_a_closing_vote_that_breaks_the_node_puts_back_every_vote_each_recorded(client: hitl.Client) -> None:
+    """The question is asked again with no votes, so the record says so for every vote: alice's vote was
+    dropped with bob's breaking one, and the chain showed hers as standing."""
+    run = await _paused(client, "quorum_note")
+    await run.resume("ok", identity="alice")
+    state = await run.resume(5, identity="bob")  # the node stores it in `status: str`: its writes fail
+    assert state.status == "interrupted" and [i.votes for i in state.interrupts] == [[]]
+    question = state.interrupts[0].id
+    assert state.error is not None and "answer 5 to interrupt" in state.error, "bob's waiting call is told"
+    assert [(r.identity, r.rolled_back) for r in state.refused] == [("bob", True), ("alice", True)]
+    assert "vote ok to interrupt" in state.refused[1].reason and "vote again" in state.refused[1].reason
+    trail = await run.audit()
+    assert [(d.kind, d.identity, d.interrupt_id) for d in trail.records] == [
+        ("resume", "alice", question),
+        ("resume", "bob", question),
+        ("rollback", "bob", question),
+        ("rollback", "alice", question),
+    ]
+    assert trail.records[3].value["answer"] == "ok"  # type: ignore[index]
+    assert trail.verify().broken is None
+    await run.resume("fine", identity="bob")
+    done = await run.resume("ok", identity="alice")
+    assert (done.status, done.values["status"]) == ("completed", "ok")
+
+
 async def test_two_reviewers_at_once_both_count(client: hitl.Client) -> None:
     run = await _paused(client)
     await asyncio.gather(

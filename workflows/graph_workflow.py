@@ -920,7 +920,7 @@ class GraphWorkflow:
                 update = workflow.current_update_info()
                 task.answered.append(
                     Answered(
-                        interrupt=dataclasses.replace(asked, votes=[]),  # put back: asked again, counted anew
+                        interrupt=asked,  # with its votes: put back, it is asked again and counted anew
                         identity=req.identity,
                         request_id=req.request_id,
                         update_id=update.id if update is not None else None,
@@ -1021,7 +1021,7 @@ class GraphWorkflow:
         its result, put the answers' questions back as pending (same ids) and record why. The run waits on."""
         task.result = None
         del task.resumes[len(task.resumes) - len(task.answered) :]
-        task.interrupts = [a.interrupt for a in task.answered]
+        task.interrupts = [dataclasses.replace(a.interrupt, votes=[]) for a in task.answered]
         for interrupt in task.interrupts:
             self.state.retired.pop(interrupt.id, None)
         self._note_rollback(task, error)
@@ -1030,42 +1030,57 @@ class GraphWorkflow:
             self.live.untold.append(" ".join(error.split()))
 
     def _note_rollback(self, task: PendingTask, error: str) -> None:
-        """Record each of the task's answers as put back: on `refused`, in the decisions, for its waiting caller."""
+        """Record each of the task's answers as put back: on `refused`, in the decisions, for its waiting caller.
+        A quorum question is put back with no votes: each earlier vote is recorded as put back too."""
         line = " ".join(error.split())
         for answer in task.answered:
-            given = next(
-                (d.value for d in reversed(self.state.decisions) if d.interrupt_id == answer.interrupt.id), None
-            )
+            asked = answer.interrupt
+            given = next((d.value for d in reversed(self.state.decisions) if d.interrupt_id == asked.id), None)
             reason = shorten(
-                f"answer {shorten(given, 80)} to interrupt {answer.interrupt.id} (node '{answer.interrupt.node}') "
+                f"answer {shorten(given, 80)} to interrupt {asked.id} (node '{asked.node}') "
                 f"was rolled back, the question is pending again: {line}",
                 600,
             )
-            self.state.refused.append(
-                Refusal(
-                    identity=answer.identity,
-                    at=workflow.now(),
-                    reason=reason,
-                    request_id=answer.request_id,
-                    rolled_back=True,
-                )
-            )
-            del self.state.refused[:-KEEP_REFUSALS]
-            self._log(
-                Decision(
-                    kind="rollback",
-                    identity=answer.identity,
-                    at=workflow.now(),
-                    step=self.state.step,
-                    value={"answer": given, "error": line},
-                    interrupt_id=answer.interrupt.id,
-                    node=task.node,
-                    request_id=answer.request_id,
-                )
-            )
+            self._put_back(task, answer.identity, answer.request_id, asked.id, given, line, reason)
             if answer.update_id is not None:  # kept for a caller that waits; one that did not is never told
                 self.live.rolled_back[answer.update_id] = reason
                 _trim(self.live.rolled_back, KEEP_REFUSALS)
+            for vote in asked.votes[:-1]:  # the last is this answer's own
+                dropped = shorten(
+                    f"vote {shorten(vote.value, 80)} to interrupt {asked.id} (node '{asked.node}') was put back with "
+                    f"the answer by {answer.identity} that closed its quorum, the question is pending again with no "
+                    f"votes: vote again; {line}",
+                    600,
+                )
+                self._put_back(task, vote.identity, None, asked.id, vote.value, line, dropped)
+
+    def _put_back(
+        self,
+        task: PendingTask,
+        identity: str,
+        request_id: str | None,
+        interrupt_id: str,
+        given: Any,
+        line: str,
+        why: str,
+    ) -> None:
+        """One answer put back: on `refused` (for `hitl state`, the inbox) and a `rollback` decision."""
+        self.state.refused.append(
+            Refusal(identity=identity, at=workflow.now(), reason=why, request_id=request_id, rolled_back=True)
+        )
+        del self.state.refused[:-KEEP_REFUSALS]
+        self._log(
+            Decision(
+                kind="rollback",
+                identity=identity,
+                at=workflow.now(),
+                step=self.state.step,
+                value={"answer": given, "error": line},
+                interrupt_id=interrupt_id,
+                node=task.node,
+                request_id=request_id,
+            )
+        )
 
     def _view(self) -> checks.RunView:
         run = self.state

@@ -276,6 +276,19 @@ async def quorum_across_continue_as_new(c: hitl.Client) -> None:
     await run.result()
 
 
+async def quorum_rollback(c: hitl.Client) -> str:
+    """A closing vote that breaks its node (patch hitl-answer-rollback): every vote is put back, each recorded;
+    the question is asked again with no votes and closes on two new ones."""
+    run = await c.start("quorum_note", {}, run_id="quorum-rollback")
+    await run.wait()
+    await run.resume("ok", identity="alice")
+    await run.resume(5, identity="bob")
+    await run.resume("fine", identity="bob")
+    await run.resume("ok", identity="alice")
+    await run.result()
+    return run.run_id
+
+
 async def claims(c: hitl.Client) -> str:
     """Claims (no patch: only the claim update reaches it): claim, delegate to a role, release, a claim running out on its timer,
     then the answer."""
@@ -336,6 +349,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     claims,
     escalation,
     claims_subgraph,
+    quorum_rollback,
 ]
 
 
