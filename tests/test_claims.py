@@ -144,6 +144,10 @@ async def test_a_claim_on_a_subgraph_s_question_holds_when_the_subgraph_reports_
     assert question.escalated == 2, "the subgraph reported its question again after each reminder"
     assert (question.claimed_by, question.claimed_until) == ("alice", held.interrupts[0].claimed_until)
     await _refused(client, run, run.resume("approve", identity="bob"), "is claimed by alice until")
+    # Nor around the parent: the subgraph's own run takes no decision sent to it directly.
+    child = client.get_run(f"{run.run_id}.team.0")
+    for send in (child.resume("approve", identity="bob"), child.release(identity="bob"), child.cancel(identity="bob")):
+        await _refused(client, child, send, f"is the subgraph 'team' of run {run.run_id}: send decisions to run")
     await run.resume("approve", identity="alice")
     assert (await wait_for(run, "completed")).values == {"answer": "approve"}
 

@@ -753,7 +753,7 @@ class GraphWorkflow:
 
     @resume.validator
     def _validate_resume(self, req: ResumeRequest) -> None:
-        self._is_resend(req, checks.check_resume)
+        self._validate(req, checks.check_resume)
 
     @workflow.signal(name="resume_signal")
     async def resume_signal(self, req: ResumeRequest) -> None:
@@ -792,7 +792,7 @@ class GraphWorkflow:
 
     @update_state.validator
     def _validate_update_state(self, req: UpdateStateRequest) -> None:
-        self._is_resend(req, checks.check_edit)
+        self._validate(req, checks.check_edit)
 
     @workflow.update(name="claim")
     async def claim(self, req: ClaimRequest) -> StateSnapshot:
@@ -802,7 +802,7 @@ class GraphWorkflow:
 
     @claim.validator
     def _validate_claim(self, req: ClaimRequest) -> None:
-        self._is_resend(req, checks.check_claim)
+        self._validate(req, checks.check_claim)
 
     @workflow.update(name="cancel")
     async def cancel(self, req: CancelRequest) -> StateSnapshot:
@@ -812,7 +812,7 @@ class GraphWorkflow:
 
     @cancel.validator
     def _validate_cancel(self, req: CancelRequest) -> None:
-        self._is_resend(req, self._check_cancel_up_front)
+        self._validate(req, self._check_cancel_up_front)
 
     def _check_cancel_up_front(self, view: checks.RunView, req: CancelRequest) -> None:
         self._check_cancel(view, req, racing=self.live.released_by is not None)  # validators never replay
@@ -829,6 +829,18 @@ class GraphWorkflow:
                 f"run was resumed by {self.live.released_by} and is carrying that decision out (step "
                 f"{self.state.step}); cancel again once it moves on or pauses, if you still mean to"
             )
+
+    def _validate(self, req: R, check: Callable[[checks.RunView, R], None]) -> None:
+        """An update's validator. A subgraph's run takes decisions only through its parent run, which checks
+        them against its own claims and guard and passes the answers down (as signals). Validators never
+        run on replay: refusing here changes no history."""
+        parent = self.inp.parent
+        if parent is not None:
+            checks.reject(
+                f"run {workflow.info().workflow_id} is the subgraph '{parent.node}' of run {parent.run_id}: "
+                f"send decisions to run {parent.run_id}, where its questions show"
+            )
+        self._is_resend(req, check)
 
     def _is_resend(self, req: R, check: Callable[[checks.RunView, R], None]) -> bool:
         """True when this request id was applied already; raises the refusal when the decision does not fit now."""
