@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from hitl._limits import MAX_DECISION_BYTES, clip, too_large
+from hitl._limits import MAX_DECISION_BYTES, clip, shorten, too_large
 from hitl._listing import list_runs
 from hitl._protocol import GRAPH, PENDING_NODES, STATUS, WORKFLOW_NAME
 from hitl._text import searchable
@@ -201,6 +201,15 @@ async def answer_one(
         await run.check_reachable()
         snapshot = await run.get_state()
         earlier = next((d for d in snapshot.decisions if d.request_id == request_id), None)
+        put_back = next((d for d in snapshot.decisions if d.request_id == request_id and d.kind == "rollback"), None)
+        if earlier is not None and put_back is not None:  # its id stays used: a resend would be taken as done
+            result.interrupt_id = put_back.interrupt_id
+            error = put_back.value.get("error") if isinstance(put_back.value, dict) else None
+            result.reason = (
+                f"batch {batch_id}'s answer to this run was rolled back ({shorten(str(error), 200)}); "
+                "its question is pending again: answer it with a new batch id"
+            )
+            return result
         if earlier is not None:
             result.interrupt_id = earlier.interrupt_id
             if earlier.value != clip(value):  # the run records answers clipped, as here

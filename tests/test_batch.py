@@ -168,6 +168,25 @@ async def test_two_reviewers_racing_a_batch_on_one_run_answer_it_once(client: hi
     assert all(r.outcome == "applied" for r in report.results if r.run_id != contested.run_id)
 
 
+async def test_a_batch_whose_answer_was_rolled_back_says_so_when_resent(client: hitl.Client) -> None:
+    """Its request id stays used, so a resend was answered `already_applied` while the question waited again."""
+    run = await client.start("answer_note", {})
+    await wait_for(run, "interrupted")
+    batch = token()
+    first = await client.resume_many([run.run_id], 5, batch_id=batch, identity="alice")
+    assert [r.outcome for r in first.results] == ["applied"]
+    state = await run.wait()
+    assert state.status == "interrupted" and state.refused[-1].rolled_back, "the node broke on 5: put back"
+    again = await client.resume_many([run.run_id], 5, batch_id=batch, identity="alice")
+    [result] = again.results
+    assert result.outcome == "refused" and result.interrupt_id == state.interrupts[0].id, result
+    assert f"batch {batch}'s answer to this run was rolled back (node 'take' failed" in (result.reason or "")
+    assert (result.reason or "").endswith("its question is pending again: answer it with a new batch id")
+    done = await client.resume_many([run.run_id], "a note", batch_id=token(), identity="alice")
+    assert [r.outcome for r in done.results] == ["applied"]
+    assert (await wait_for(run, "completed")).values["note"] == "a note"
+
+
 async def test_bad_batch_input_is_one_line_and_nothing_is_sent(client: hitl.Client) -> None:
     [run] = await paused(client, token())
     before = await event_count(client, run.run_id)

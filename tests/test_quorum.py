@@ -76,7 +76,7 @@ async def test_a_closing_vote_that_breaks_the_node_puts_back_every_vote_each_rec
     """The question is asked again with no votes, so the record says so for every vote: alice's vote was
     dropped with bob's breaking one, and the chain showed hers as standing."""
     run = await _paused(client, "quorum_note")
-    await run.resume("ok", identity="alice")
+    await run.resume("ok", identity="alice", request_id="alice-1")
     state = await run.resume(5, identity="bob")  # the node stores it in `status: str`: its writes fail
     assert state.status == "interrupted" and [i.votes for i in state.interrupts] == [[]]
     question = state.interrupts[0].id
@@ -91,6 +91,7 @@ async def test_a_closing_vote_that_breaks_the_node_puts_back_every_vote_each_rec
         ("rollback", "alice", question),
     ]
     assert trail.records[3].value["answer"] == "ok"  # type: ignore[index]
+    assert trail.records[3].request_id == state.refused[1].request_id == "alice-1", "a resend of it is told"
     assert trail.verify().broken is None
     await run.resume("fine", identity="bob")
     done = await run.resume("ok", identity="alice")

@@ -1064,7 +1064,15 @@ class GraphWorkflow:
                     f"votes: vote again; {line}",
                     600,
                 )
-                self._put_back(task, vote.identity, None, asked.id, vote.value, line, dropped)
+                voted = next(  # its request id: a resend of it would be taken as done, so say it was put back
+                    (
+                        d.request_id
+                        for d in reversed(self.state.decisions)
+                        if d.kind == "resume" and d.interrupt_id == asked.id and d.identity == vote.identity
+                    ),
+                    None,
+                )
+                self._put_back(task, vote.identity, voted, asked.id, vote.value, line, dropped)
 
     def _put_back(
         self,
