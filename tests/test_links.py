@@ -118,6 +118,27 @@ async def test_the_cli_prints_a_link_that_answers_once_as_its_reviewer(served: S
         assert await event_count(served.client, run.run_id) == before
 
 
+async def test_a_link_whose_answer_was_rolled_back_says_so(served: Served, keyed: None) -> None:
+    """The link answered once (its request id stays used), the node broke on the answer and it was put back:
+    the page says so and asks for a new link, instead of only "already used" while the question waits."""
+    run = await served.client.start("answer_note", {})
+    await wait_for(run, "interrupted")
+    url = await link_to(run, served, "dana")
+    browser, page, csrf = await open_link(url)
+    async with aclosing(browser):
+        post_to, body = answer_form(url, csrf, 5)  # type: ignore[arg-type]  # a number for `note: str`
+        sent = await browser.post(post_to, content=body, headers=FORM)
+        assert sent.status_code == 303, sent.text
+        for _ in range(100):
+            if (await run.get_state()).refused:
+                break
+            await asyncio.sleep(0.1)
+        assert (await run.get_state()).status == "interrupted"
+        reopened = await browser.get(url, headers={"accept": "text/html"})
+        assert reopened.status_code == 410 and "dana answered with it" in reopened.text
+        assert "was rolled back, so the question waits again: ask for a new link" in reopened.text
+
+
 async def test_tampered_expired_and_answered_links_get_a_clear_page_and_write_nothing(
     served: Served, keyed: None
 ) -> None:

@@ -50,10 +50,18 @@ async def usable(request: Request, token: str) -> tuple[Link, StateSnapshot]:
         raise Unusable(404, "This run is gone", f"run '{link.run_id}' no longer exists on this server") from None
     used = next((d for d in snapshot.decisions if d.request_id == link.request_id), None)
     if used is not None:
+        put_back = next(
+            (d for d in snapshot.decisions if d.request_id == link.request_id and d.kind == "rollback"), None
+        )
+        why = (
+            "; that answer broke the node and was rolled back, so the question waits again: ask for a new link"
+            if put_back is not None
+            else ""
+        )
         raise Unusable(
             410,
             "This link was already used",
-            f"{used.identity} answered with it at {used.at:%Y-%m-%d %H:%M:%S} UTC; a link answers once",
+            f"{used.identity} answered with it at {used.at:%Y-%m-%d %H:%M:%S} UTC; a link answers once{why}",
             used,
         )
     if not any(i.id == link.interrupt_id for i in snapshot.interrupts):
