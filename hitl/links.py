@@ -30,7 +30,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hitl._policy import may_review
+from hitl._policy import may_review, vote_refused
 from hitl.types import HitlError, InvalidInputError, StateSnapshot
 
 if TYPE_CHECKING:
@@ -225,6 +225,9 @@ def question_for(snapshot: StateSnapshot, interrupt_id: str | None, identity: st
             f"'{identity}' may not answer interrupt {interrupt_id} of {where} (reviewers {found.reviewers}); "
             "a link for them would only be refused"
         )
+    voted = vote_refused(found, identity, starter="")  # the starter is the run's to check when the link is used
+    if voted:
+        raise InvalidInputError(f"{voted}; a link for them would only be refused ({where})")
     return interrupt_id
 
 
@@ -266,8 +269,8 @@ def links_for(
     for i in snapshot.interrupts:
         named = [r for r in (i.reviewers or []) if not r.startswith("role:")]
         for who in dict.fromkeys([*named, *identities]):
-            if i.reviewers and not may_review(i.reviewers, who, []):
-                continue
+            if (i.reviewers and not may_review(i.reviewers, who, [])) or vote_refused(i, who, starter=""):
+                continue  # a link they could only have refused: not allowed, or their vote is in
             link = new_link(snapshot.run_id, i.id, who, (), expires)
             out.append(
                 {

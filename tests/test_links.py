@@ -139,6 +139,17 @@ async def test_a_link_whose_answer_was_rolled_back_says_so(served: Served, keyed
         assert "was rolled back, so the question waits again: ask for a new link" in reopened.text
 
 
+async def test_no_link_is_made_for_a_reviewer_whose_vote_is_in(served: Served, keyed: None) -> None:
+    run = await served.client.start("quorum_review", {"draft": "pay 1M"})
+    await wait_for(run, "interrupted")
+    await run.resume("approve", identity="alice")
+    with pytest.raises(
+        hitl.InvalidInputError, match="'alice' already answered .* a link for them would only be refused"
+    ):
+        await link_to(run, served, "alice")
+    assert "/link/" in await link_to(run, served, "bob")
+
+
 async def test_tampered_expired_and_answered_links_get_a_clear_page_and_write_nothing(
     served: Served, keyed: None
 ) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from hitl import links
 from hitl.links import Link, LinkError
-from hitl.types import Interrupt, InvalidInputError, StateSnapshot
+from hitl.types import Interrupt, InvalidInputError, Quorum, StateSnapshot, Vote
 
 KEY = b"k" * 32
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
@@ -145,3 +145,19 @@ def test_a_link_is_refused_up_front_for_a_question_its_holder_may_not_answer() -
     with pytest.raises(InvalidInputError, match="no pending question zz"):
         links.question_for(s, "zz", "alice", ())
     assert links.question_for(s, "q1", "carol", ()) == "q1"
+
+
+def test_no_link_for_someone_whose_vote_is_in() -> None:
+    env = {"HITL_LINK_KEY": "k" * 32, "HITL_LINK_BASE_URL": "http://inbox:8000"}
+    voted = Interrupt(
+        id="q1",
+        value="ok?",
+        node="n",
+        reviewers=["alice", "bob"],
+        quorum=Quorum(2, of=["alice", "bob"]),
+        votes=[Vote(identity="alice", value="approve")],
+    )
+    with pytest.raises(InvalidInputError, match="'alice' already answered interrupt q1.*a link for them would only be"):
+        links.question_for(snapshot(voted), None, "alice", ())
+    assert links.question_for(snapshot(voted), None, "bob", ()) == "q1"
+    assert [x["identity"] for x in links.links_for(snapshot(voted), [], environ=env)] == ["bob"]
