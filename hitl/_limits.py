@@ -68,13 +68,15 @@ def over_limit(size: int, limit: int, what: str) -> str:
     )
 
 
-def answer_over_state(state: int, answer: int) -> str | None:
+def answer_over_state(state: int, answer: int, votes: int = 0) -> str | None:
     """Why an answer cannot be taken whole: the state and it together exceed what a run holds. Checked before
-    the answer is accepted, since a node that stores it would otherwise fail the step (see the README)."""
+    the answer is accepted, since a node that stores it would otherwise fail the step (see the README). A
+    quorum's node gets every vote at once: `answer` counts the `votes` counted before this one too."""
     if state + answer <= MAX_STATE_BYTES:
         return None
+    this = f"this answer with the {votes} vote(s) before it" if votes else "this answer"
     return (
-        f"the run's state is {_human(state)} and this answer {_human(answer)}; together over the "
+        f"the run's state is {_human(state)} and {this} {_human(answer)}; together over the "
         f"{_human(MAX_STATE_BYTES)} a run can hold: answer with less, or keep large data outside the run "
         "(a file or a bucket) and answer with a reference to it"
     )

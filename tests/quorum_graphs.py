@@ -80,4 +80,17 @@ note_b.add_edge(START, "vote")
 note_b.add_edge("vote", END)
 quorum_note = note_b.compile(name="quorum_note")
 
-GRAPHS = [quorum_review, quorum_parent, quorum_pair, quorum_note]
+
+
+def _many_votes(state: QuorumState) -> dict:
+    votes = interrupt("big?", quorum=8)
+    return {"status": f"{len(votes)} votes"}
+
+
+many_b = StateGraph(QuorumState)
+many_b.add_node("vote", _many_votes)
+many_b.add_edge(START, "vote")
+many_b.add_edge("vote", END)
+quorum_many = many_b.compile(name="quorum_many")
+
+GRAPHS = [quorum_review, quorum_parent, quorum_pair, quorum_note, quorum_many]

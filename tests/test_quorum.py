@@ -98,6 +98,25 @@ async def test_a_closing_vote_that_breaks_the_node_puts_back_every_vote_each_rec
     assert (done.status, done.values["status"]) == ("completed", "ok")
 
 
+async def test_votes_that_together_would_not_fit_the_node_are_refused_up_front(client: hitl.Client) -> None:
+    """The node gets every vote at once: each vote was checked alone, so eight votes of 250 kB were all
+    taken, the node's input was too large, and every vote was rolled back (or the run grew unreadable)."""
+    run = await _paused(client, "quorum_many")  # Quorum(8), anyone may vote
+    big = "x" * 250_000
+    for n in range(3):
+        await run.resume(big, identity=f"p{n}")
+    before = await event_count(client, run.run_id)
+    with pytest.raises(hitl.DecisionRejectedError) as refused:
+        await run.resume(big, identity="p3")
+    assert "this answer with the 3 vote(s) before it 1.0 MB; together over the 1.0 MB a run can hold" in str(
+        refused.value
+    ) and "\n" not in str(refused.value)
+    assert await event_count(client, run.run_id) == before, "a refused vote writes nothing"
+    for n in range(3, 8):
+        state = await run.resume("small", identity=f"p{n}")
+    assert (state.status, state.values["status"]) == ("completed", "8 votes")
+
+
 async def test_two_reviewers_at_once_both_count(client: hitl.Client) -> None:
     run = await _paused(client)
     await asyncio.gather(

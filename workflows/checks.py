@@ -163,7 +163,9 @@ def check_resume(view: RunView, req: ResumeRequest) -> None:
         reject(f"interrupt(s) {sorted(by_id)} are waiting for an answer; resume with a value, a map, or goto")
     given = answers(req, view.pending)
     if given:
-        _refuse_if(answer_over_state(json_size(view.values), json_size(list(given.values()))))
+        counted = [v.value for i in given if by_id[i].quorum is not None for v in by_id[i].votes]
+        size = json_size([*given.values(), *counted])  # a quorum's node gets every vote at once
+        _refuse_if(answer_over_state(json_size(view.values), size, votes=len(counted)))
     for interrupt_id, value in given.items():
         interrupt = by_id[interrupt_id]
         if interrupt.reviewers and not may_review(interrupt.reviewers, req.identity, req.roles):
