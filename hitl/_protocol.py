@@ -321,6 +321,9 @@ class RunInput:
     parent: ParentRef | None = None
     carry: RunState | None = None
     max_history_events: int = 5000
+    requester: str | None = None
+    """Who asked for the run when that is not `identity`: a fork's (and its subgraphs') is the source run's
+    requester, so `Quorum(requester_may_approve=False)` still bars them (None: `identity`)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -284,6 +284,7 @@ class Client:
             interrupt_after=original.interrupt_after,
             search_attributes=await self.search_attributes_registered(),
             index_reviewers=await self.reviewers_indexed(),
+            requester=original.requester or original.identity,  # a quorum still bars who asked for the source run
             fork=ForkFrom(
                 run_id=run_id,
                 step=checkpoint.step,

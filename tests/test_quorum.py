@@ -117,6 +117,23 @@ async def test_votes_that_together_would_not_fit_the_node_are_refused_up_front(c
     assert (state.status, state.values["status"]) == ("completed", "8 votes")
 
 
+async def test_a_fork_still_bars_the_source_run_s_starter(client: hitl.Client) -> None:
+    """Someone else forking the run made its starter (the requester) free to approve their own request."""
+    run = await _paused(client)  # started by "tester"
+    fork = await run.fork(0, identity="alice")
+    await wait_for(fork, "interrupted")
+    await _refused(client, fork, "tester", "'tester' started this run and may not answer its quorum question")
+    await fork.resume("approve", identity="alice")
+    nested = await _paused(client, "quorum_parent")  # the fork's subgraph bars them too
+    nested_fork = await nested.fork(0, identity="alice")
+    await wait_for(nested_fork, "interrupted")
+    await _refused(client, nested_fork, "tester", "'tester' started this run")
+    await nested_fork.resume("approve", identity="alice")
+    await nested_fork.resume("approve", identity="bob")
+    done = await wait_for(nested_fork, "completed")
+    assert done.values["votes"] == ["alice:approve", "bob:approve"]
+
+
 async def test_two_reviewers_at_once_both_count(client: hitl.Client) -> None:
     run = await _paused(client)
     await asyncio.gather(

@@ -442,6 +442,7 @@ class GraphWorkflow:
             interrupt_before=[],
             interrupt_after=[],
             parent=ParentRef(run_id=workflow.info().workflow_id, node=task.node),
+            requester=self.inp.requester,
         )
         try:
             final = await workflow.execute_child_workflow(
@@ -1114,7 +1115,7 @@ class GraphWorkflow:
             retired=run.retired,
             requests=run.requests,
             values=run.values,
-            starter=self.inp.identity,
+            starter=self.inp.requester or self.inp.identity,
             now=workflow.now(),
         )
 
@@ -1263,6 +1264,7 @@ class GraphWorkflow:
             interrupt_after=self.after,
             search_attributes=self.inp.search_attributes,
             index_reviewers=self.inp.index_reviewers,
+            requester=self.inp.requester,
         )
 
     def _still_to_run(self) -> list[str]:
