@@ -81,7 +81,6 @@ note_b.add_edge("vote", END)
 quorum_note = note_b.compile(name="quorum_note")
 
 
-
 def _many_votes(state: QuorumState) -> dict:
     votes = interrupt("big?", quorum=8)
     return {"status": f"{len(votes)} votes"}
