@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 import pydantic
 
 from hitl._limits import MAX_QUESTION_BYTES, too_large
+from hitl._policy import schema_refused
 from hitl._protocol import DEADLINE_EXPIRED, InterruptRequest
 from hitl.state import one_line, to_json
 from hitl.types import AnswerWith, EscalationStep, HitlError, Quorum, Remind, Vote, Widen
@@ -177,6 +178,11 @@ def interrupt(
     )
     if refused:
         raise HitlError(refused)
+    if json_schema is not None:  # what time answers with must be an answer the question takes
+        for n, step in enumerate(ladder):
+            what = f"the AnswerWith value of escalation step {n}"
+            if step.action == "answer" and (unfit := schema_refused(step.value, json_schema, what)):
+                raise HitlError(f"{unfit} (interrupt() in node '{scope.node}'); give a value the schema takes")
     raise GraphInterrupt(
         InterruptRequest(
             index=index,

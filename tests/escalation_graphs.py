@@ -1,11 +1,12 @@
 """Graphs of the escalation tests (tests/test_escalation.py): a question with a ladder (remind,
 widen the reviewers, answer), one that only widens, and a quorum question whose `Quorum(of=...)`
-a ladder widens; and a subgraph whose question reminds (its run tells the parent again)."""
+a ladder widens; a subgraph whose question reminds (its run tells the parent again); and a ladder
+whose AnswerWith value the question's schema refuses."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 from hitl import END, START, AnswerWith, Quorum, Remind, StateGraph, StateSnapshot, Widen, interrupt
 
@@ -60,10 +61,18 @@ def _ask_and_remind(state: LadderState) -> dict:
 
 
 ladder_child = _graph("ladder_child", _ask_and_remind)
+
+
+def _ask_with_unfit_default(state: LadderState) -> dict:
+    ladder = [AnswerWith(timedelta(seconds=1), "maybe")]
+    return {"answer": interrupt("approve?", schema=Literal["approve", "reject"], escalate=ladder)}
+
+
+ladder_unfit = _graph("ladder_unfit", _ask_with_unfit_default)
 _parent = StateGraph(LadderState)
 _parent.add_node("team", ladder_child)  # type: ignore[arg-type]
 _parent.add_edge(START, "team")
 _parent.add_edge("team", END)
 ladder_parent = _parent.compile(name="ladder_parent", guard=["alice", "bob"])
 
-GRAPHS = [ladder, ladder_widen, ladder_quorum, ladder_child, ladder_parent]
+GRAPHS = [ladder, ladder_widen, ladder_quorum, ladder_child, ladder_parent, ladder_unfit]

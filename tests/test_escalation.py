@@ -81,6 +81,14 @@ async def test_a_ladder_widens_the_reviewers_a_quorum_names(client: hitl.Client)
     assert done.values == {"answer": "carol:approve,alice:approve"}
 
 
+async def test_an_answer_with_value_the_schema_refuses_fails_when_asked_not_when_due(client: hitl.Client) -> None:
+    """It was taken when the ladder ran out, and the node then failed on it, a day after the mistake."""
+    run = await client.start("ladder_unfit", {})
+    state = await wait_for(run, "failed")
+    assert state.decisions == [], "never asked, never answered"
+    assert "the AnswerWith value of escalation step 0 does not fit its schema: 'maybe'" in (state.error or "")
+
+
 async def test_the_ladder_runs_while_every_worker_is_down(client: hitl.Client, worker_process: WorkerProcess) -> None:
     other = hitl.Client(client.temporal, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS)
     worker_process.start()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -56,3 +56,13 @@ def test_a_ladder_may_widen_the_reviewers_a_quorum_names() -> None:
         _ask(quorum=Quorum(2, of=["alice", "bob"]), escalate=[Widen(H, ["carol"])])
     assert asked.value.request.reviewers == ["alice", "bob"]
     assert [s.reviewers for s in asked.value.request.escalation] == [["carol"]]
+
+
+def test_an_answer_with_value_the_schema_refuses_is_one_clear_line_when_asked() -> None:
+    """Time's answer is an answer: one the question would refuse failed the node when the ladder ran out."""
+    with pytest.raises(HitlError, match="the AnswerWith value of escalation step 1 does not fit its schema: 'maybe'"):
+        _ask(schema=Literal["approve", "reject"], escalate=[Remind(H), AnswerWith(2 * H, "maybe")])
+    with pytest.raises(GraphInterrupt):
+        _ask(schema=Literal["approve", "reject"], escalate=[AnswerWith(H, "reject")])
+    with pytest.raises(HitlError, match="AnswerWith value of escalation step 0 does not fit its schema"):
+        _ask(quorum=2, schema={"type": "integer"}, escalate=[AnswerWith(H, "x")])  # each vote takes the schema
