@@ -72,7 +72,7 @@ async def test_the_chain_survives_continue_as_new_beyond_the_snapshot_s_fifty_de
     assert (verdict.broken, verdict.head, verdict.anchor) == (None, state.audit_head, None)
 
 
-async def test_a_fork_continues_the_source_chain_from_its_checkpoint(client: hitl.Client) -> None:
+async def test_a_fork_continues_the_source_chain_from_its_checkpoint(client: hitl.Client, tmp_path: Path) -> None:
     run = await _paused(client, "review")
     await run.resume("approve", identity="approver")
     source = await run.audit()
@@ -85,6 +85,12 @@ async def test_a_fork_continues_the_source_chain_from_its_checkpoint(client: hit
     assert trail.records[0].prev_hash == history[0].audit_head == source.head
     verdict = trail.verify()
     assert verdict.broken is None and verdict.anchor == source.head
+    exported = await cli(client, "audit", fork.run_id)
+    assert exported.code == 0 and exported.err.strip().endswith(f"continuing {source.head}"), exported
+    path = tmp_path / "fork.jsonl"
+    path.write_text(exported.out)
+    checked = await cli(client, "audit", fork.run_id, "--verify", str(path))
+    assert checked.code == 0 and f"against run {fork.run_id}" in checked.err, checked
 
 
 async def test_hitl_audit_exports_json_lines_and_verifies(client: hitl.Client, tmp_path: Path) -> None:
