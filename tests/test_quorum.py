@@ -72,6 +72,38 @@ async def test_a_vote_cannot_change_the_state_the_other_votes_approved(client: h
     assert (done.values["draft"], done.values["votes"]) == ("pay 10M", ["carol:approve", "alice:approve"])
 
 
+async def test_an_answer_that_changes_the_state_withdraws_the_votes_of_another_open_quorum(
+    client: hitl.Client,
+) -> None:
+    """Bob voted on one state; alice answered another question with an update: bob's vote would have
+    counted towards approving a state he never saw. It is put back (recorded), the question stays."""
+    run = await client.start("quorum_pair", {})
+    state = await wait_for(run, "interrupted")
+    ask = {i.node: i.id for i in state.interrupts}
+    await run.resume(map={ask["counted"]: "approve"}, identity="bob", request_id="bob-1")
+    changed = await run.resume(
+        hitl.Command(resume={ask["plain"]: "yes"}, update={"held": "pre-filled"}), identity="alice"
+    )
+    pending = {i.node: i for i in changed.interrupts}
+    assert set(pending) == {"counted", "held"} and pending["counted"].id == ask["counted"]
+    assert pending["counted"].votes == [], "bob's vote was on the state before alice's update"
+    [withdrawn] = [r for r in changed.refused if r.identity == "bob"]
+    assert (
+        withdrawn.request_id == "bob-1"
+        and "withdrawn" in withdrawn.reason
+        and "alice changed the state" in withdrawn.reason
+    )
+    assert [(d.kind, d.identity) for d in changed.decisions if d.interrupt_id == ask["counted"]][-1] == (
+        "rollback",
+        "bob",
+    )
+    again = await run.resume(map={ask["counted"]: "approve"}, identity="bob")
+    assert [v.identity for v in {i.node: i for i in again.interrupts}["counted"].votes] == ["bob"], "counts anew"
+    await run.resume(map={ask["counted"]: "approve"}, identity="carol")
+    done = await run.resume(map={ask["held"]: "paid"}, identity="alice")
+    assert done.values["status"] == "bob:approve,carol:approve"
+
+
 async def test_a_closing_vote_that_breaks_the_node_puts_back_every_vote_each_recorded(client: hitl.Client) -> None:
     """The question is asked again with no votes, so the record says so for every vote: alice's vote was
     dropped with bob's breaking one, and the chain showed hers as standing."""

@@ -955,6 +955,8 @@ class GraphWorkflow:
             before = dict(run.values)
             await self._write([req.update])
             self._record("update_state", req, req.update, patch=self._patch(before, req.update))
+            if not req.goto:  # a goto with an update withdraws the questions themselves (below)
+                self._void_votes(req.identity, now)
         if req.goto and workflow.patched(GOTO_ADDS):
             # As LangGraph: the named nodes join the paused step. A question still unanswered stays
             # pending, unless the decision also changed the state: then its node asks again about it.
@@ -1065,15 +1067,40 @@ class GraphWorkflow:
                     f"votes: vote again; {line}",
                     600,
                 )
-                voted = next(  # its request id: a resend of it would be taken as done, so say it was put back
-                    (
-                        d.request_id
-                        for d in reversed(self.state.decisions)
-                        if d.kind == "resume" and d.interrupt_id == asked.id and d.identity == vote.identity
-                    ),
-                    None,
+                self._put_back(
+                    task, vote.identity, self._vote_request_id(asked, vote), asked.id, vote.value, line, dropped
                 )
-                self._put_back(task, vote.identity, voted, asked.id, vote.value, line, dropped)
+
+    def _vote_request_id(self, asked: Interrupt, vote: Vote) -> str | None:
+        """The request id a vote came with: a resend of it would be taken as done, so say it was put back."""
+        return next(
+            (
+                d.request_id
+                for d in reversed(self.state.decisions)
+                if d.kind == "resume" and d.interrupt_id == asked.id and d.identity == vote.identity
+            ),
+            None,
+        )
+
+    def _void_votes(self, identity: str, now: datetime) -> None:
+        """A decision changed the state under this run's open quorum questions: the votes given on the old
+        state stop counting (what N people approved must be what runs). Each is put back and recorded; the
+        question stays pending with the same id and no votes. State only: no command, so no patch."""
+        line = f"{identity} changed the state at {_when(now)}; vote again on the new state"
+        for task in self.state.tasks:
+            if id(task) in self.live.children:  # a subgraph's question is about the subgraph's own state
+                continue
+            for asked in [i for i in task.interrupts if i.quorum is not None and i.votes]:
+                _replace_in(task, dataclasses.replace(asked, votes=[]))
+                for vote in asked.votes:
+                    why = shorten(
+                        f"vote {shorten(vote.value, 80)} to interrupt {asked.id} (node '{asked.node}') was withdrawn, "
+                        f"the question is pending again with no votes: {line}",
+                        600,
+                    )
+                    self._put_back(
+                        task, vote.identity, self._vote_request_id(asked, vote), asked.id, vote.value, line, why
+                    )
 
     def _put_back(
         self,
