@@ -200,13 +200,17 @@ async def test_a_subgraph_that_maps_inside_asks_through_the_parent(client: hitl.
     assert [i.node for i in state.interrupts] == ["team/joke"] * 3
     asked = _by_subject(state)
     await run.resume(map={asked["ants"]: "keep"})
-    # The child applies the answer, runs that task again, and reports its two questions again
-    # (the parent runs meanwhile): wait for the child's report, not the parent's first snapshot.
+    # The child applies the answer, tells the parent its pause is over, runs that task again and reports
+    # its two questions again (the parent runs meanwhile): wait until the child paused again after the
+    # answer (its report reached the parent before it went on), not for the parent's first snapshot.
     child = client.get_run(f"{run.run_id}.team.0")
     for _ in range(100):
-        state = await run.get_state()
-        if len((await child.get_state()).decisions) == 1 and state.status == "interrupted" and state.interrupts:
-            break
+        theirs = await child.get_state()
+        again = theirs.status == "interrupted" and len(theirs.decisions) == 1 and theirs.paused_at is not None
+        if again and theirs.paused_at > theirs.decisions[0].at:
+            state = await run.get_state()
+            if state.status == "interrupted" and len(state.interrupts) == 2:
+                break
         await asyncio.sleep(0.1)
     assert sorted(_by_subject(state)) == ["cats", "dogs"]
     assert [d.interrupt_id for d in (await child.get_state()).decisions] == [asked["ants"]], "passed down once"
