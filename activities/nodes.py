@@ -127,7 +127,12 @@ class GraphActivities:
 
     async def _call(self, graph: CompiledGraph, node: Node, task: NodeTask) -> NodeResult:
         # A task made by Send gets its arg, as LangGraph passes it: as sent (here, as JSON).
-        state = task.send.arg if task.send is not None else graph.schema.node_input(task.state)
+        if task.send is not None:
+            state = task.send.arg
+        elif node.input is not None:  # as LangGraph: just the keys of the node's input schema
+            state = node.input.node_input({k: v for k, v in task.state.items() if k in node.input.channels})
+        else:
+            state = graph.schema.node_input(task.state)
         args: list[Any] = [state]
         if node.wants_config:
             info = activity.info()

@@ -220,11 +220,18 @@ async def history_cost(client: hitl.Client) -> dict[str, float]:
     e_floor = len(await events(t, floor.id))
 
     blob = "x" * 100_000
-    big = await client.start("bench_chain5", {"i": 0, "blob": blob})
-    await big.result()
-    history = await events(t, big.run_id)
-    inputs = sum(len(e.SerializeToString()) for e in history if e.HasField("activity_task_scheduled_event_attributes"))
-    results = sum(len(e.SerializeToString()) for e in history if e.HasField("activity_task_completed_event_attributes"))
+
+    async def step_bytes(graph: str) -> tuple[int, int]:
+        big = await client.start(graph, {"i": 0, "blob": blob})
+        await big.result()
+        history = await events(t, big.run_id)
+        sent = sum(
+            len(e.SerializeToString()) for e in history if e.HasField("activity_task_scheduled_event_attributes")
+        )
+        got = sum(len(e.SerializeToString()) for e in history if e.HasField("activity_task_completed_event_attributes"))
+        return sent, got
+
+    (inputs, results), (narrow, _) = await step_bytes("bench_chain5"), await step_bytes("bench_chain5_narrow")
     return {
         "events per activity node": (e20 - e5) / 15,
         "events per local-activity node": (l20 - l5) / 15,
@@ -234,6 +241,7 @@ async def history_cost(client: hitl.Client) -> dict[str, float]:
         "events, approval run (hand-written)": e_floor,
         "bytes per step into history, 100 KB state: node input": inputs / 5,
         "bytes per step into history, 100 KB state: node result": results / 5,
+        "bytes per step into history, 100 KB state: node input, node reads one key (input_schema)": narrow / 5,
     }
 
 

@@ -67,11 +67,15 @@ def _more(state: Counter) -> str:
     return "tick" if state["i"] < state["limit"] else END
 
 
-def _chain(name: str, n: int):
+class Ticks(TypedDict, total=False):
+    i: int
+
+
+def _chain(name: str, n: int, reads: type | None = None):
     b = StateGraph(Counter)
     names = [f"n{k}" for k in range(n)]
     for node in names:
-        b.add_node(node, tick)
+        b.add_node(node, tick, input_schema=reads)
     b.add_edge(START, names[0])
     for a, c in zip(names, names[1:], strict=False):
         b.add_edge(a, c)
@@ -80,6 +84,8 @@ def _chain(name: str, n: int):
 
 chain20 = _chain("bench_chain20", 20)
 chain5 = _chain("bench_chain5", 5)
+chain5_narrow = _chain("bench_chain5_narrow", 5, reads=Ticks)
+"""The same chain whose nodes declare that they read `i` only (input_schema)."""
 
 stepper_b = StateGraph(Counter)
 stepper_b.add_node("tick", ask_then_tick)
@@ -99,4 +105,4 @@ loop_b.add_edge(START, "tick")
 loop_b.add_conditional_edges("tick", _more)
 loop = loop_b.compile(name="bench_loop")
 
-GRAPHS = [approval, approval_local, approval_breakpoint, chain20, chain5, stepper, ticker, loop]
+GRAPHS = [approval, approval_local, approval_breakpoint, chain20, chain5, chain5_narrow, stepper, ticker, loop]

@@ -74,6 +74,9 @@ class NodeSpec:
     local: bool = False
     has_router: bool = False
     subgraph: GraphSpec | None = None
+    reads: list[str] | None = None
+    """The state keys the node reads (its input_schema); None: all. A node with a router gets the whole
+    state all the same (its router may read any key)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
+import typing
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +68,9 @@ class Node:
     spec: NodeSpec
     wants_config: bool = False
     subgraph: CompiledGraph | None = None
+    input: StateSchema | None = None
+    """The node's own input schema (`input_schema=`, or its first parameter's type): it is called with
+    just those keys, and only they travel to its activity."""
 
 
 @dataclass
@@ -101,6 +105,7 @@ class StateGraph:
         schedule_to_close_timeout: timedelta | None = None,
         heartbeat_timeout: timedelta | None = None,
         local: bool = False,
+        input_schema: type | None = None,
         **options: Any,
     ) -> StateGraph:
         """Add a node. `fn(state)` (sync or async) returns a dict, a `Command` or None.
@@ -109,8 +114,13 @@ class StateGraph:
         attempts), `timeout` (start-to-close, default 5 minutes),
         `schedule_to_close_timeout`, `heartbeat_timeout`. `local=True` runs a
         short node as a local activity: fewer server round trips, no separate
-        task-queue dispatch; use it for fast, cheap nodes. LangGraph's other
-        options are refused when unknown, and warned about when hitl ignores them.
+        task-queue dispatch; use it for fast, cheap nodes. `input_schema` (a
+        TypedDict or pydantic model of some of the state's keys; as in LangGraph,
+        taken from the type of the function's first parameter when not given)
+        makes the node read only those keys: only they go into its activity's
+        input, so a large state is not copied into the history at every step.
+        LangGraph's other options are refused when unknown, and warned about
+        when hitl ignores them.
         """
         _check_options("add_node()", options, _NODE_OPTIONS, _IGNORED_NODE_OPTIONS)
         if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
@@ -132,8 +142,12 @@ class StateGraph:
         subgraph = action if isinstance(action, CompiledGraph) else None
         if subgraph is None and not callable(action):
             raise GraphValidationError(f"node '{name}': {action!r} is not callable")
+        reads = self._input_of(name, action, input_schema) if subgraph is None else None
+        if subgraph is not None and input_schema is not None:
+            raise GraphValidationError(f"node '{name}': a subgraph runs on the parent's state; drop input_schema")
         spec = NodeSpec(
             name=name,
+            reads=[k for k in reads.channels if k in self.schema.channels] if reads is not None else None,
             start_to_close_s=(timeout or timedelta(minutes=5)).total_seconds(),
             schedule_to_close_s=schedule_to_close_timeout.total_seconds() if schedule_to_close_timeout else None,
             heartbeat_s=heartbeat_timeout.total_seconds() if heartbeat_timeout else None,
@@ -143,8 +157,37 @@ class StateGraph:
         if subgraph is not None:
             self._def.nodes[name] = Node(name, _runs_as_child, spec, subgraph=subgraph)
         else:
-            self._def.nodes[name] = Node(name, action, spec, _wants_config(action))
+            self._def.nodes[name] = Node(name, action, spec, _wants_config(action), input=reads)
         return self
+
+    def _input_of(self, name: str, action: Callable[..., Any], given: type | None) -> StateSchema | None:
+        """The node's input schema: given, or (as LangGraph) the class its first parameter is typed with.
+        A given one must name only state keys (one line naming the others, a typo more likely than
+        LangGraph's private channels, which hitl does not have); of an inferred one, the node gets the
+        keys the state has (LangGraph's private channels would be empty here: never written)."""
+        schema = given if given is not None else _first_parameter_type(action)
+        if schema is None or schema is self.schema.schema:
+            return None
+        try:
+            read = StateSchema(schema)
+        except InvalidInputError:
+            if given is None:
+                return None
+            raise GraphValidationError(
+                f"node '{name}': input_schema {given!r} is not a TypedDict or a pydantic BaseModel"
+            ) from None
+        unknown = [k for k in read.channels if k not in self.schema.channels]
+        if given is None:
+            return read if read.channels else None
+        if unknown or not read.channels:
+            close = difflib.get_close_matches(unknown[0], list(self.schema.channels), n=1) if unknown else []
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise GraphValidationError(
+                f"node '{name}': input_schema {given.__name__} names "
+                + (f"key(s) {', '.join(map(repr, unknown))} not in the state{hint}" if unknown else "no keys")
+                + f"; the state has {', '.join(self.schema.channels)}"
+            )
+        return read
 
     def add_edge(self, start_key: str | list[str], end_key: str) -> StateGraph:
         """`a -> b`; with a list of sources, `b` runs once after all of them."""
@@ -354,7 +397,7 @@ class CompiledGraph:
         return f"<CompiledGraph {self.name!r} nodes={list(self.nodes)}>"
 
 
-_NODE_OPTIONS = ["retry_policy", "timeout", "schedule_to_close_timeout", "heartbeat_timeout", "local"]
+_NODE_OPTIONS = ["retry_policy", "timeout", "schedule_to_close_timeout", "heartbeat_timeout", "local", "input_schema"]
 _COMPILE_OPTIONS = ["name", "interrupt_before", "interrupt_after", "notify", "guard"]
 _IGNORED_GRAPH_OPTIONS: dict[str, str] = {
     "context_schema": "nodes get no runtime context here",
@@ -364,7 +407,6 @@ _IGNORED_GRAPH_OPTIONS: dict[str, str] = {
 _IGNORED_NODE_OPTIONS: dict[str, str] = {
     "defer": "a node runs in the step it is triggered in",
     "metadata": "nodes carry no metadata",
-    "input_schema": "a node reads the graph's state schema",
     "cache_policy": "node results are not cached",
     "error_handler": "a node that fails after its retries fails the run",
     "destinations": "it only draws the graph",
@@ -450,6 +492,18 @@ def _breakpoints(names: Sequence[str] | str | None, nodes: list[str], what: str)
     if unknown:
         raise InvalidInputError(f"{what} names unknown node(s) {unknown}; nodes are {nodes} or '*'")
     return names
+
+
+def _first_parameter_type(fn: Callable[..., Any]) -> type | None:
+    """The class annotating a node function's first parameter, if any (LangGraph infers the input from it)."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+        hints = typing.get_type_hints(fn)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: no inference, the node reads the whole state
+        return None
+    first = params[0].name if params else None
+    hint = hints.get(first) if first else None
+    return hint if isinstance(hint, type) else None
 
 
 def _wants_config(fn: Callable[..., Any]) -> bool:

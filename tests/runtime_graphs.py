@@ -298,6 +298,41 @@ unser_b.add_node("leaky", _unserialisable)
 unser_b.add_edge(START, "leaky")
 unserialisable = unser_b.compile(name="unserialisable")
 
+
+class BigState(TypedDict, total=False):
+    blob: str
+    n: int
+    seen: Annotated[list[str], operator.add]
+
+
+class Counted(TypedDict, total=False):
+    n: int
+
+
+def _count(state: Counted) -> dict:
+    """Reads only `n` (its parameter's type says so): the blob never travels to it."""
+    return {"n": state.get("n", 0) + 1, "seen": [",".join(sorted(state))]}
+
+
+class CountedModel(pydantic.BaseModel):
+    n: int = 0
+
+
+def _count_model(state: CountedModel) -> dict:
+    return {"n": state.n + 1, "seen": [type(state).__name__]}
+
+
+narrow_b = StateGraph(BigState)
+narrow_b.add_node("count", _count)
+narrow_b.add_node("again", _count_model, input_schema=CountedModel)
+narrow_b.add_node("routed", _count)
+narrow_b.add_edge(START, "count")
+narrow_b.add_edge("count", "again")
+narrow_b.add_edge("again", "routed")
+narrow_b.add_conditional_edges("routed", lambda state: END if len(state["blob"]) > 1000 else "count")
+narrow = narrow_b.compile(name="narrow")
+"""Nodes reading one small key of a large state; the last has a router, which reads the blob."""
+
 GRAPHS = [
     chain,
     async_chain,
@@ -313,4 +348,5 @@ GRAPHS = [
     conflict,
     slow,
     unserialisable,
+    narrow,
 ]

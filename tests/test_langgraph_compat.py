@@ -10,6 +10,7 @@ import types
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 import pytest_asyncio
@@ -107,6 +108,7 @@ CASES = [
     # 3. a dict answer is a map only when its keys are pending interrupt ids
     Case("dict_answer_with_id_like_keys", "echo", {}, [("resume", {"0123456789abcdef": "yes"})]),
     Case("dict_answer", "echo", {}, [("resume", {"ok": True})]),
+    Case("narrow_input", "narrow_input", {"draft": "d1", "status": "new"}, [("resume", "yes")]),
     # 4. resume and goto together: the question is answered and the target runs too
     Case("resume_and_goto", "side_exit_asks", {}, [("command", {"resume": "yes", "goto": "c"})]),
     # 5. goto while paused adds to the paused step
@@ -319,6 +321,10 @@ async def test_same_pauses_and_final_state_as_langgraph(compat_client: hitl.Clie
 # ------------------------------------------------------------------ options
 
 
+class _Typo(TypedDict, total=False):
+    drafts: str
+
+
 def _tiny(module: types.ModuleType):
     b = module.StateGraph(module.S)
     b.add_node("a", module.step("a"))
@@ -360,6 +366,19 @@ def _tiny(module: types.ModuleType):
         (
             lambda m: _tiny(m).compile(guard=["alice", ""]),
             r"guard has entries that are not names \[''\]",
+        ),
+        (
+            lambda m: _tiny(m).add_node("b", m.step("b"), input_schema=_Typo),
+            r"node 'b': input_schema _Typo names key\(s\) 'drafts' not in the state \(did you mean 'draft'\?\); "
+            r"the state has log, draft, status",
+        ),
+        (
+            lambda m: _tiny(m).add_node("b", m.step("b"), input_schema=dict),
+            r"node 'b': input_schema <class 'dict'> is not a TypedDict or a pydantic BaseModel",
+        ),
+        (
+            lambda m: _tiny(m).add_node("b", _tiny(m).compile(name="sub"), input_schema=m.Draft),
+            r"node 'b': a subgraph runs on the parent's state; drop input_schema",
         ),
     ],
 )

@@ -201,3 +201,21 @@ async def test_history_length_is_small_per_node(client: hitl.Client) -> None:
     await run.result()
     # 3 activity nodes: a handful of events each, not a copy of the state per event.
     assert await event_count(client, run.run_id) <= 3 * 6 + 10
+
+
+async def test_a_node_reading_one_key_gets_only_that_key_and_the_history_stays_small(client: hitl.Client) -> None:
+    """A node whose input schema (its parameter's type, or input_schema=) names one key is called with that
+    key, and only it goes into the activity's input: 100 KB of state is not copied into the history at each
+    step. A node followed by a router gets the whole state into its activity (the router reads the blob)."""
+    run = await client.start("narrow", {"blob": "x" * 100_000, "n": 0})
+    done = await run.result()
+    assert done["n"] == 3 and done["seen"] == ["n", "CountedModel", "n"], "each node saw only its keys"
+    handle = client.temporal.get_workflow_handle(run.run_id)
+    inputs = [
+        (e.activity_task_scheduled_event_attributes.activity_id, len(e.SerializeToString()))
+        async for e in handle.fetch_history_events()
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    sizes = sorted(size for _, size in inputs)
+    assert len(sizes) == 3 and sizes[1] < 2_000, f"two nodes read `n` only: {inputs}"
+    assert sizes[2] > 100_000, "the node with a router gets the whole state"

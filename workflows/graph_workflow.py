@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         GraphSpec,
         HistoryPage,
         NodeResult,
+        NodeSpec,
         NodeTask,
         NotifyTask,
         ParentRef,
@@ -379,7 +380,7 @@ class GraphWorkflow:
             graph=self.spec.name,
             node=task.node,
             step=self.state.step,
-            state=self.state.values,
+            state=_node_input(node, self.state.values),
             resumes=list(task.resumes),
             send=send,
         )
@@ -1374,6 +1375,13 @@ def _reviewers(pending: list[Interrupt]) -> list[str]:
     """Who may answer what a run waits for: reviewer entries, ANYONE for an open question or a breakpoint."""
     named = sorted({r for i in pending for r in i.reviewers or []})
     return [ANYONE, *named] if not pending or any(not i.reviewers for i in pending) else named
+
+
+def _node_input(node: NodeSpec, values: dict[str, Any]) -> dict[str, Any]:
+    """The state a node's activity gets: only the keys it reads, unless a router reads after it."""
+    if node.reads is None or node.has_router:
+        return values
+    return {k: v for k, v in values.items() if k in node.reads}
 
 
 def _replace_in(task: PendingTask, changed: Interrupt) -> Interrupt:
