@@ -137,7 +137,8 @@ def may_decide(interrupt: Interrupt, identity: str, roles: list[str], now: datet
 
 
 DONE = "!"
-"""Prefix of a decider-index entry naming an identity with nothing left to decide on the run."""
+"""Prefix of a decider-index entry naming an identity with nothing left to decide on the run. It is not a
+character a searched entry may hold (hitl/_text.py), so no caller's identity or role ever matches one."""
 
 
 def deciders(pending: list[Interrupt], starter: str) -> list[str]:
@@ -146,7 +147,7 @@ def deciders(pending: list[Interrupt], starter: str) -> list[str]:
     A keyword list can only say "any entry matches", so this is the union over the pending questions:
     a claimed question counts for its holder only, an open one as ANYONE, a limited one for its
     reviewers. A quorum voter (or the starter a quorum refuses) who could not answer any pending
-    question gets a `DONE` entry, which the inbox query excludes: `IN (me, role:R) AND NOT IN (!me)`.
+    question gets a `DONE` entry, which the inbox query excludes: `IN (me, role:R) AND != "!me"`.
     Their roles are not known here, so someone is marked done only when every question certainly
     excludes them (a vote or refusal as starter, a holder or a list of plain identities without them).
     """

@@ -77,7 +77,8 @@ class Filter:
             parts.append("WorkflowId IN (" + ", ".join(f'"{quoted(i, "thread id")}"' for i in self.ids) + ")")
         if self.may_decide:
             parts.append(f"{REVIEWERS.name} IN {listed((ANYONE, *self.may_decide))}")
-            parts.append(f"{REVIEWERS.name} NOT IN {listed((DONE + self.may_decide[0],))}")
+            # DONE is outside what `quoted` lets a caller's entry hold: no entry of theirs matches one
+            parts.append(f'{REVIEWERS.name} != "{DONE}{quoted(self.may_decide[0], "reviewer")}"')
         if self.assigned_to:
             parts.append(f"{ASSIGNED.name} IN {listed(self.assigned_to)}")
         if self.older_than:
