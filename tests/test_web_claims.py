@@ -142,6 +142,29 @@ async def test_delegate_from_the_page_and_strangers_or_forged_forms_write_nothin
     await run.cancel(identity="alice")
 
 
+async def test_an_open_question_is_delegated_to_a_name_typed_in(served: Served) -> None:
+    run = await paused(served.client, "approval", topic="tea")
+    iid = (await run.get_state()).interrupts[0].id
+    claim = f"/ui/runs/{run.run_id}/claim"
+    async with signed_in(served.url, "tok-alice", run.run_id) as (alice, a_csrf):
+        offered = await page_of(alice, f"/runs/{run.run_id}")
+        assert 'name="to" required size="16" maxlength="200" placeholder="identity or role:NAME"' in offered
+        before = await event_count(served.client, run.run_id)
+        long = refusal(
+            await alice.post(claim, data=form(run.run_id, "delegate", a_csrf, interrupt_id=iid, to="b" * 201))
+        )
+        assert "delegate names someone 201 characters long; an identity or role:NAME has at most 200" in long
+        blank = refusal(await alice.post(claim, data=form(run.run_id, "delegate", a_csrf, interrupt_id=iid, to=" ")))
+        assert blank == "delegate needs 'to': an identity or role:NAME on the question's reviewer list"
+        assert await event_count(served.client, run.run_id) == before
+        passed = await alice.post(claim, data=form(run.run_id, "delegate", a_csrf, interrupt_id=iid, to="bob"))
+        assert passed.headers["location"].endswith("?done=delegated")
+    async with signed_in(served.url, "tok-bob", run.run_id) as (bob, _):
+        assert "Claimed by bob (you) until" in words(await page_of(bob, f"/runs/{run.run_id}"))
+    await run.resume("approve", identity="bob")
+    assert (await run.result())["status"] == "published"
+
+
 async def test_a_quorum_question_shows_its_votes_and_how_many_more(served: Served) -> None:
     run = await paused(served.client, "quorum_review", draft="pay 1M")
     await run.resume("approve", identity="alice")

@@ -27,6 +27,8 @@ from hitl.web.context import caller, web
 from hitl.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
+OFFERED_TTL_S = 1800.0
+"""A length the page offers a claim for: only whether `who` may claim at all is asked of the rules."""
 AGES = {"any": None, "1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 
 
@@ -289,7 +291,7 @@ def question(i: hitl.Interrupt, who: Identity, claims: bool = False) -> Question
         claiming = Claiming(
             held=held,
             mine=held and holds(i.claimed_by, who.name, roles),
-            may_claim=claim_refused(i, "claim", who.name, roles, None, 60.0, now) is None,
+            may_claim=claim_refused(i, "claim", who.name, roles, None, OFFERED_TTL_S, now) is None,
             delegates=[r for r in i.reviewers or [] if r != i.claimed_by],
             request_id=uuid.uuid4().hex,
         )
