@@ -24,7 +24,7 @@ Action = Literal["claim", "release", "delegate"]
 TTLS = {"30m": timedelta(minutes=30), "1h": timedelta(hours=1), "4h": timedelta(hours=4), "1d": timedelta(days=1)}
 """How long the page offers to hold a question (the API and CLI take any length up to 30 days)."""
 ACTIONS: dict[str, Action] = {"claim": "claim", "release": "release", "delegate": "delegate"}
-DONE: dict[Action, str] = {"claim": "claimed", "release": "released", "delegate": "delegated"}
+OUTCOME: dict[Action, str] = {"claim": "claimed", "release": "released", "delegate": "delegated"}
 
 
 async def apply(
@@ -58,4 +58,4 @@ async def claim_form(request: Request, run_id: str) -> Response:
     run = decider(request).get_run(run_id)
     iid = form.get("interrupt_id") or None
     await apply(run, action, iid, form.get("to"), TTLS[ttl], form.get("request_id") or None)
-    return done(run_id, DONE[action])
+    return done(run_id, OUTCOME[action])
