@@ -1,7 +1,7 @@
 """Listing runs from Temporal's visibility store, for `client.pending()`, `hitl inbox` and the web inbox.
 
 One function reads the raw `ListWorkflowExecutions` pages and decodes only what an
-inbox row shows: four search attributes and the summary memo. The SDK's
+inbox row shows: five search attributes and the summary memo. The SDK's
 `list_workflows` decodes every search attribute of every row (about 13 per run)
 into typed values first, which was most of the client-side cost of listing 5,000
 waiting runs; the visibility query itself is the server's.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import temporalio.api.common.v1
@@ -21,7 +21,7 @@ import temporalio.api.workflowservice.v1
 import temporalio.client
 import temporalio.converter
 
-from hitl._protocol import GRAPH, PENDING_NODES, STATUS, SUMMARY_MEMO, WAITING_SINCE
+from hitl._protocol import ASSIGNED, GRAPH, PENDING_NODES, STATUS, SUMMARY_MEMO, WAITING_SINCE
 from hitl.types import KeyMismatchError
 
 PAGE_SIZE = 1000
@@ -39,6 +39,8 @@ class PendingRun:
     nodes: list[str]
     summary: str
     waiting_since: datetime | None
+    assigned: list[str] = field(default_factory=list)
+    """Who holds its questions (claims: identities, or role:NAME), where HitlAssigned is indexed."""
 
 
 @dataclass
@@ -84,15 +86,17 @@ def _listed(info: temporalio.api.workflow.v1.WorkflowExecutionInfo, summary: str
     fields = info.search_attributes.indexed_fields
     graph = _keyword(fields.get(GRAPH.name))
     nodes = _value(fields.get(PENDING_NODES.name))
+    assigned = _value(fields.get(ASSIGNED.name))
     waiting = _keyword(fields.get(WAITING_SINCE.name))
     status = temporalio.api.enums.v1.WorkflowExecutionStatus.Name(info.status) if info.status else None
     return ListedRun(
         PendingRun(
             run_id=info.execution.workflow_id,
             graph=graph or "?",
-            nodes=[n for n in nodes if isinstance(n, str)] if isinstance(nodes, list) else [],
+            nodes=_strings(nodes),
             summary=summary,
             waiting_since=_datetime(waiting),
+            assigned=_strings(assigned),
         ),
         execution_status=status.removeprefix("WORKFLOW_EXECUTION_STATUS_") if status else "RUNNING",
         hitl_status=_keyword(fields.get(STATUS.name)),
@@ -108,6 +112,12 @@ def _value(payload: temporalio.api.common.v1.Payload | None) -> object:
         return json.loads(payload.data)
     except ValueError:
         return None
+
+
+def _strings(value: object) -> list[str]:
+    """A keyword-list attribute's strings (a store may hand one value back bare)."""
+    items = value if isinstance(value, list) else [value]
+    return [x for x in items if isinstance(x, str)]
 
 
 def _keyword(payload: temporalio.api.common.v1.Payload | None) -> str | None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import jsonschema
 
-from hitl._protocol import GraphSpec
+from hitl._protocol import ANYONE, GraphSpec
 from hitl.types import Interrupt, Quorum, Vote
 
 
@@ -124,6 +124,64 @@ def claim_refused(
                 "delegate to one of them"
             )
     return None
+
+
+def may_decide(interrupt: Interrupt, identity: str, roles: list[str], now: datetime, starter: str = "") -> bool:
+    """Could `identity` answer this question now: on its reviewer list (or it has none), not held by
+    someone else, not already counted toward its quorum (the inbox's "I may decide")."""
+    return (
+        (not interrupt.reviewers or may_review(interrupt.reviewers, identity, roles))
+        and claim_blocks(interrupt, identity, roles, now) is None
+        and vote_refused(interrupt, identity, starter) is None
+    )
+
+
+DONE = "!"
+"""Prefix of a decider-index entry naming an identity with nothing left to decide on the run. It is not a
+character a searched entry may hold (hitl/_text.py), so no caller's identity or role ever matches one."""
+
+
+def deciders(pending: list[Interrupt], starter: str) -> list[str]:
+    """The run's HitlReviewers entries: who may answer what it waits for, as the visibility store matches it.
+
+    A keyword list can only say "any entry matches", so this is the union over the pending questions:
+    a claimed question counts for its holder only, an open one as ANYONE, a limited one for its
+    reviewers. A quorum voter (or the starter a quorum refuses) who could not answer any pending
+    question gets a `DONE` entry, which the inbox query excludes: `IN (me, role:R) AND != "!me"`.
+    Their roles are not known here, so someone is marked done only when every question certainly
+    excludes them (a vote or refusal as starter, a holder or a list of plain identities without them).
+    """
+    if not pending:
+        return [ANYONE]
+    who = [_answerers(i) for i in pending]
+    named = sorted({e for entries in who for e in entries if e != ANYONE})
+    candidates = {v.identity for i in pending for v in i.votes}
+    if any(i.quorum is not None and not i.quorum.requester_may_approve for i in pending):
+        candidates.add(starter)
+    done = [
+        f"{DONE}{c}"
+        for c in sorted(candidates)
+        if all(_excludes(i, entries, c, starter) for i, entries in zip(pending, who, strict=True))
+    ]
+    return ([ANYONE] if any(ANYONE in entries for entries in who) else []) + named + done
+
+
+def assignees(pending: list[Interrupt]) -> list[str]:
+    """The run's HitlAssigned entries: who holds its questions (an identity, or role:NAME it was delegated to)."""
+    return sorted({i.claimed_by for i in pending if i.claimed_by})
+
+
+def _answerers(interrupt: Interrupt) -> list[str]:
+    if interrupt.claimed_by:
+        return [interrupt.claimed_by]
+    return list(interrupt.reviewers) if interrupt.reviewers else [ANYONE]
+
+
+def _excludes(interrupt: Interrupt, entries: list[str], identity: str, starter: str) -> bool:
+    """`identity` certainly may not answer this question, whatever roles they hold."""
+    if vote_refused(interrupt, identity, starter) is not None:
+        return True
+    return all(e != identity and e != ANYONE and not e.startswith("role:") for e in entries)
 
 
 def claim_until(now: datetime, ttl_s: float) -> datetime:

@@ -37,7 +37,10 @@ REVIEWERS = SearchAttributeKey.for_keyword_list("HitlReviewers")
 """Who may answer a waiting run's questions (reviewer entries, ANYONE for an open question): the
 inbox's "I may decide" filter, server-side. Optional: runs index it only where it is registered."""
 ANYONE = "*"
-OPTIONAL_SEARCH_ATTRIBUTES = (REVIEWERS,)
+ASSIGNED = SearchAttributeKey.for_keyword_list("HitlAssigned")
+"""Who holds a waiting run's questions (claim holders: identities, or role:NAME a question was delegated
+to): the inbox's "assigned to me" filter, server-side. Optional, as HitlReviewers."""
+OPTIONAL_SEARCH_ATTRIBUTES = (REVIEWERS, ASSIGNED)
 SEARCH_ATTRIBUTE_TYPES = {
     SearchAttributeIndexedValueType.KEYWORD: "Keyword",
     SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
@@ -321,6 +324,7 @@ class RunInput:
     search_attributes: bool = False
     fork: ForkFrom | None = None
     index_reviewers: bool = False
+    index_assigned: bool = False
     parent: ParentRef | None = None
     carry: RunState | None = None
     max_history_events: int = 5000

@@ -37,6 +37,7 @@ from hitl._listing import PendingRun as PendingRun  # public as hitl.PendingRun
 from hitl._listing import list_runs
 from hitl._policy import override_refused, values_refused
 from hitl._protocol import (
+    ASSIGNED,
     DEFAULT_TASK_QUEUE,
     GRAPH,
     REVIEWERS,
@@ -152,6 +153,7 @@ class Client:
         self._graphs = {g.name: g for g in graphs} if graphs is not None else None
         self._search_attributes: bool | None = None
         self._reviewers_indexed = False
+        self._assigned_indexed = False
 
     @property
     def namespace(self) -> str:
@@ -196,6 +198,7 @@ class Client:
             interrupt_after=compiled.check_breakpoints(interrupt_after, "interrupt_after"),
             search_attributes=await self.search_attributes_registered(),
             index_reviewers=await self.reviewers_indexed(),
+            index_assigned=await self.assigned_indexed(),
             max_history_events=max_history_events,
         )
         return await self._start(run_input, run_id or f"{compiled.name}-{uuid.uuid4().hex[:12]}")
@@ -285,6 +288,7 @@ class Client:
             search_attributes=await self.search_attributes_registered(),
             index_reviewers=await self.reviewers_indexed(),
             requester=original.requester or original.identity,  # a quorum still bars who asked for the source run
+            index_assigned=await self.assigned_indexed(),
             fork=ForkFrom(
                 run_id=run_id,
                 step=checkpoint.step,
@@ -391,6 +395,7 @@ class Client:
                 )
                 self._search_attributes = all(k.name in response.custom_attributes for k in SEARCH_ATTRIBUTES)
                 self._reviewers_indexed = self._search_attributes and REVIEWERS.name in response.custom_attributes
+                self._assigned_indexed = self._search_attributes and ASSIGNED.name in response.custom_attributes
             except temporalio.service.RPCError as e:
                 missing = namespace_missing(self.temporal, e)
                 if missing is not None:
@@ -402,6 +407,11 @@ class Client:
         """Whether waiting runs index who may answer them (the optional HitlReviewers attribute)."""
         await self.search_attributes_registered()
         return self._reviewers_indexed
+
+    async def assigned_indexed(self) -> bool:
+        """Whether waiting runs index who holds their questions (the optional HitlAssigned attribute)."""
+        await self.search_attributes_registered()
+        return self._assigned_indexed
 
     @asynccontextmanager
     async def worker(

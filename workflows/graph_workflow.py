@@ -38,9 +38,9 @@ with workflow.unsafe.imports_passed_through():
         over_limit,
         shorten,
     )
-    from hitl._policy import claim_until, quorum_met
+    from hitl._policy import assignees, claim_until, deciders, quorum_met
     from hitl._protocol import (
-        ANYONE,
+        ASSIGNED,
         DEADLINE_EXPIRED,
         NOTIFY_ACTIVITY,
         PENDING_NODES,
@@ -656,6 +656,8 @@ class GraphWorkflow:
                         )
                     )
                     freed = True
+        if freed:
+            self._reindex()
         return freed
 
     async def _report_pause(self) -> None:
@@ -696,6 +698,21 @@ class GraphWorkflow:
         self.live.stops += 1
         self._publish(ended_in=was if was.paused else None)
 
+    @property
+    def _starter(self) -> str:
+        """Who asked for this run (a fork keeps its source run's): a quorum question may bar them."""
+        return self.inp.requester or self.inp.identity
+
+    def _reindex(self) -> None:
+        """Who may decide and who holds what changed while the run stays paused (a claim taken, handed on,
+        given back or run out; a vote that leaves its quorum open): index it again.
+
+        One upsert per such change, and only where those attributes are indexed, so that the inbox's "I may
+        decide" and "assigned to me" are filtered server-side, paging and counts included (see `deciders`).
+        Only runs with a claim or a quorum question reach this: no older history holds one (issue 14)."""
+        if self.inp.search_attributes and (self.inp.index_reviewers or self.inp.index_assigned):
+            self._publish()
+
     def _publish(self, ended_in: Phase | None = None) -> None:
         """Keep the run findable: status and pending nodes as search attributes.
 
@@ -717,7 +734,9 @@ class GraphWorkflow:
             WAITING_SINCE.value_set(self.live.paused_at) if self.live.paused_at else WAITING_SINCE.value_unset(),
         ]
         if self.inp.index_reviewers:  # in the same upsert: no extra history event
-            updates.append(REVIEWERS.value_set(_reviewers(pending) if paused else []))
+            updates.append(REVIEWERS.value_set(deciders(pending, self._starter) if paused else []))
+        if self.inp.index_assigned:
+            updates.append(ASSIGNED.value_set(assignees(pending) if paused else []))
         workflow.upsert_search_attributes(updates)
         if not paused:
             return  # the summary is read only while a run waits: no event spent clearing it
@@ -874,6 +893,7 @@ class GraphWorkflow:
         self._remember(req)
         if self._only_votes(req):  # the question waits for more people: the run stays paused
             await self._answer(req, paused, now)
+            self._reindex()
             return False
         run.phase = Phase.RESUMED if paused in (Phase.BEFORE, Phase.ASKING) else Phase.RUNNING
         self.live.released_by = f"{req.identity} at {_when(now)}"
@@ -909,7 +929,8 @@ class GraphWorkflow:
         )
         _replace_in(next(t for t in self.state.tasks if interrupt in t.interrupts), claimed)
         self._record(req.action, req, req.to, interrupt_id=interrupt.id, node=interrupt.node)
-        self.live.claim_changes += 1  # the search attributes and summary stay: no event spent on them
+        self.live.claim_changes += 1
+        self._reindex()
         return False
 
     async def _answer(self, req: ResumeRequest, paused: Phase, now: datetime) -> None:
@@ -1143,7 +1164,7 @@ class GraphWorkflow:
             retired=run.retired,
             requests=run.requests,
             values=run.values,
-            starter=self.inp.requester or self.inp.identity,
+            starter=self._starter,
             now=workflow.now(),
         )
 
@@ -1293,6 +1314,7 @@ class GraphWorkflow:
             search_attributes=self.inp.search_attributes,
             index_reviewers=self.inp.index_reviewers,
             requester=self.inp.requester,
+            index_assigned=self.inp.index_assigned,
         )
 
     def _still_to_run(self) -> list[str]:
@@ -1369,12 +1391,6 @@ def _passed_down(req: ResumeRequest, answers: dict[str, Any]) -> ResumeRequest:
         wait=False,
         request_id=None,
     )
-
-
-def _reviewers(pending: list[Interrupt]) -> list[str]:
-    """Who may answer what a run waits for: reviewer entries, ANYONE for an open question or a breakpoint."""
-    named = sorted({r for i in pending for r in i.reviewers or []})
-    return [ANYONE, *named] if not pending or any(not i.reviewers for i in pending) else named
 
 
 def _node_input(node: NodeSpec, values: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import hitl
 from hitl._audit import record
 from hitl.client import NO_VALUE
 from hitl.types import InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
-from hitl.web import search, shapes
+from hitl.web import claims, search, shapes
 from hitl.web.context import caller, decider, web
 from hitl.web.errors import WebError
 from hitl.web.models import (
@@ -189,15 +189,7 @@ async def history(request: Request, thread_id: str, body: HistoryRequest | None 
 async def claim(request: Request, thread_id: str, body: ClaimBody) -> dict[str, Any]:
     """Claim, release or delegate a pending question as the caller; returns the questions with who holds them."""
     run = decider(request).get_run(thread_id)
-    ttl = timedelta(seconds=body.ttl_seconds)
-    if body.action == "claim":
-        snapshot = await run.claim(body.interrupt_id, ttl=ttl)
-    elif body.action == "release":
-        snapshot = await run.release(body.interrupt_id)
-    else:
-        if body.to is None:
-            raise InvalidInputError("delegate needs 'to': an identity or role:NAME on the question's reviewer list")
-        snapshot = await run.delegate(body.to, body.interrupt_id, ttl=ttl)
+    snapshot = await claims.apply(run, body.action, body.interrupt_id, body.to, timedelta(seconds=body.ttl_seconds))
     return {"interrupts": [shapes.interrupt(i) for i in snapshot.interrupts]}
 
 

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import hitl
 from hitl import catalog
 from hitl.graph import CompiledGraph
-from hitl.web import api, apidocs, assist, bulk, decide, errors, events, link, pages, rendering, signin
+from hitl.web import api, apidocs, assist, bulk, claims, decide, errors, events, link, pages, rendering, signin
 from hitl.web.auth import CSRF_COOKIE, Auth, NoAuth
 from hitl.web.context import Settings, Web
 
@@ -47,7 +47,7 @@ def create_app(
     app.include_router(api.public)
     app.include_router(api.router)
     app.include_router(events.router)
-    for ui in (pages, decide, bulk, link, assist, signin, apidocs):
+    for ui in (pages, decide, claims, bulk, link, assist, signin, apidocs):
         app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(Guard, max_body=app.state.web.settings.max_body_bytes)

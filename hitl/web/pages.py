@@ -10,6 +10,7 @@ import asyncio
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 import hitl
-from hitl._policy import may_review
+from hitl._policy import claim_blocks, claim_refused, holds, live_claim, may_decide, may_review, vote_refused
 from hitl.types import Checkpoint, Decision, StateSnapshot
 from hitl.web import diff, forms, search
 from hitl.web.auth import Identity
@@ -26,6 +27,8 @@ from hitl.web.context import caller, web
 from hitl.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
+OFFERED_TTL_S = 1800.0
+"""A length the page offers a claim for: only whether `who` may claim at all is asked of the rules."""
 AGES = {"any": None, "1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 
 
@@ -39,6 +42,7 @@ class Row:
     nodes: list[str]
     summary: str
     waiting_since: datetime | None
+    assigned: list[str]
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -48,6 +52,7 @@ async def inbox(
     graph: str | None = None,
     node: str | None = None,
     mine: bool = False,
+    assigned: bool = False,
     age: Literal["any", "1h", "1d", "7d"] = "any",
     order: Literal["oldest", "newest"] = "oldest",
     page: int = Query(1, ge=1, le=100_000),
@@ -56,13 +61,22 @@ async def inbox(
 ) -> HTMLResponse:
     """Every run waiting for a person, across graphs, filtered and paged server-side.
 
+    "I may decide" (`mine`) and "assigned to me" (`assigned`) are filtered by the visibility store where
+    the runs index them (HitlReviewers, HitlAssigned: kept current on every claim change, vote and
+    claim expiry, see `hitl._policy.deciders`); where not, each filters the page it is on.
     A bulk answer's refusal (bad JSON, nothing ticked, CSRF) comes back here as `error`."""
     w = web(request)
     size = w.settings.page_size
-    indexed = mine and await w.base.reviewers_indexed()  # else "I may decide" filters this page only
-    entries = (who.name, *(f"role:{r}" for r in who.roles)) if indexed else ()
+    me = (who.name, *(f"role:{r}" for r in who.roles))
+    by_index = mine and await w.base.reviewers_indexed()
+    held_by_index = assigned and await w.base.assigned_indexed()
     wanted = search.Filter(
-        status="interrupted", graph=graph or None, node=node or None, older_than=AGES[age], may_decide=entries
+        status="interrupted",
+        graph=graph or None,
+        node=node or None,
+        older_than=AGES[age],
+        may_decide=me if by_index else (),
+        assigned_to=me if held_by_index else (),
     )
     per_graph = search.Filter(status="interrupted", node=node or None, older_than=AGES[age])
     found, counts, everything = await asyncio.gather(
@@ -73,10 +87,19 @@ async def inbox(
         search.count(w.base.temporal, per_graph.query()),  # also runs of graphs this server does not serve
     )
     items = found.items
-    if mine and not indexed:
-        items = await decidable(w.base, items, who)
+    tests: list[RunTest] = [decides] if mine and not by_index else []
+    tests += [holds_one] if assigned and not held_by_index else []
+    if tests:
+        items = await this_page(w.base, items, who, tests)
     rows = [
-        Row(x.pending.run_id, x.pending.graph, x.pending.nodes, summarize(x.pending.summary), x.pending.waiting_since)
+        Row(
+            x.pending.run_id,
+            x.pending.graph,
+            x.pending.nodes,
+            summarize(x.pending.summary),
+            x.pending.waiting_since,
+            x.pending.assigned,
+        )
         for x in items
     ]
     context: dict[str, Any] = dict(
@@ -87,7 +110,14 @@ async def inbox(
         page=page,
         size=size,
         pages=max(1, -(-found.total // size)),
-        filters={"graph": graph or "", "node": node or "", "mine": mine, "age": age, "order": order},
+        filters={
+            "graph": graph or "",
+            "node": node or "",
+            "mine": mine,
+            "assigned": assigned,
+            "age": age,
+            "order": order,
+        },
         now=datetime.now(timezone.utc),
         error=error,
         batch_id=uuid.uuid4().hex[:16],  # the bulk form's: posting it twice applies nothing twice
@@ -138,25 +168,48 @@ def unquote(text: str) -> str:
         return text
 
 
-async def decidable(client: hitl.Client, items: list[search.Listed], who: Identity) -> list[search.Listed]:
-    """The runs on this page with a question `who` may answer (reviewers are not indexed, so per page)."""
+RunTest = Callable[[StateSnapshot, Identity, datetime], bool]
 
-    async def mine(x: search.Listed) -> bool:
+
+def decides(s: StateSnapshot, who: Identity, now: datetime) -> bool:
+    """A breakpoint, or a question `who` may answer now (the starter's quorum refusal is left to the run)."""
+    return not s.interrupts or any(may_decide(i, who.name, list(who.roles), now) for i in s.interrupts)
+
+
+def holds_one(s: StateSnapshot, who: Identity, now: datetime) -> bool:
+    """A question claimed by `who`, or delegated to them or to a role they hold."""
+    return any(live_claim(i, now) and holds(i.claimed_by, who.name, list(who.roles)) for i in s.interrupts)
+
+
+async def this_page(
+    client: hitl.Client, items: list[search.Listed], who: Identity, tests: list[RunTest]
+) -> list[search.Listed]:
+    """The runs on this page that pass every test, read one by one (where the attributes are not indexed)."""
+    now = datetime.now(timezone.utc)
+
+    async def keep(x: search.Listed) -> bool:
         s = await search.readable_state(client, x.pending.run_id)
-        return (
-            s is not None
-            and s.status == "interrupted"
-            and (
-                not s.interrupts
-                or any(not i.reviewers or may_review(i.reviewers, who.name, list(who.roles)) for i in s.interrupts)
-            )
-        )
+        return s is not None and s.status == "interrupted" and all(t(s, who, now) for t in tests)
 
-    keep = await asyncio.gather(*(mine(x) for x in items))
-    return [x for x, k in zip(items, keep, strict=True) if k]
+    kept = await asyncio.gather(*(keep(x) for x in items))
+    return [x for x, k in zip(items, kept, strict=True) if k]
 
 
 # ------------------------------------------------------------------ run page
+
+
+@dataclass
+class Claiming:
+    """Who holds a question, as the page shows it to `who`, and what it offers them (claims.py posts it)."""
+
+    held: bool
+    """A claim holds it now (one past its time is freed by the run's timer any moment)."""
+    mine: bool
+    may_claim: bool
+    delegates: list[str]
+    """Whom it may be handed to (its reviewer list, but the holder); empty: anyone (typed in)."""
+    request_id: str
+    """Its own: a claim and an answer sent from one page are two decisions."""
 
 
 @dataclass
@@ -166,6 +219,10 @@ class Question:
     cards: list[forms.ToolCard]
     may_answer: bool
     request_id: str
+    blocked: str | None = None
+    """Why `who` may not answer it now though on its list: someone else holds it, or they already voted."""
+    claim: Claiming | None = None
+    """None for a quorum question (it takes several people: nobody claims it) and on a signed-link page."""
 
     def all_allow(self, kind: str) -> bool:
         """Every reviewed call allows `kind`: offer it for all at once."""
@@ -200,7 +257,7 @@ async def run_page(
     nodes = list(w.graphs[snapshot.graph].nodes) if snapshot.graph in w.graphs else []
     context: dict[str, Any] = dict(
         s=snapshot,
-        questions=[question(i, who) for i in snapshot.interrupts],
+        questions=[question(i, who, claims=True) for i in snapshot.interrupts],
         timeline=timeline(history, snapshot),
         nodes=nodes,
         error=error,
@@ -221,11 +278,24 @@ def version(s: StateSnapshot) -> str:
     return f"{s.step}.{s.status}.{len(s.decisions)}"
 
 
-def question(i: hitl.Interrupt, who: Identity) -> Question:
+def question(i: hitl.Interrupt, who: Identity, claims: bool = False) -> Question:
+    """A question's forms for `who`; with `claims`, what they may do about who holds it."""
     cards = forms.tool_cards(i.value, i.schema) if forms.is_tool_review(i.value) else []
     form = None if cards else (forms.build(i.schema) if i.schema else None)
-    allowed = not i.reviewers or may_review(i.reviewers, who.name, list(who.roles))
-    return Question(i, form, cards, allowed, uuid.uuid4().hex)
+    roles, now = list(who.roles), datetime.now(timezone.utc)
+    allowed = not i.reviewers or may_review(i.reviewers, who.name, roles)
+    blocked = claim_blocks(i, who.name, roles, now) or vote_refused(i, who.name, "")
+    claiming = None
+    if claims and i.quorum is None:
+        held = live_claim(i, now)
+        claiming = Claiming(
+            held=held,
+            mine=held and holds(i.claimed_by, who.name, roles),
+            may_claim=claim_refused(i, "claim", who.name, roles, None, OFFERED_TTL_S, now) is None,
+            delegates=[r for r in i.reviewers or [] if r != i.claimed_by],
+            request_id=uuid.uuid4().hex,
+        )
+    return Question(i, form, cards, allowed, uuid.uuid4().hex, blocked, claiming)
 
 
 def timeline(history: list[Checkpoint], s: StateSnapshot) -> list[Moment]:

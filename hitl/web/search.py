@@ -22,7 +22,8 @@ import temporalio.client
 
 import hitl
 from hitl._listing import PendingRun, list_runs
-from hitl._protocol import ANYONE, GRAPH, PENDING_NODES, REVIEWERS, STATUS, WAITING_SINCE, WORKFLOW_NAME
+from hitl._policy import DONE
+from hitl._protocol import ANYONE, ASSIGNED, GRAPH, PENDING_NODES, REVIEWERS, STATUS, WAITING_SINCE, WORKFLOW_NAME
 from hitl._text import searchable
 from hitl.types import StateSnapshot
 
@@ -59,7 +60,10 @@ class Filter:
     ids: list[str] = field(default_factory=list)
     older_than: timedelta | None = None
     may_decide: tuple[str, ...] = ()
-    """Reviewer entries of the caller (identity, role:NAME): only runs whose questions they may answer."""
+    """Reviewer entries of the caller (identity first, then role:NAME): only runs with a question they may
+    answer now (not held by someone else, not one they already voted on: `hitl._policy.deciders`)."""
+    assigned_to: tuple[str, ...] = ()
+    """Entries of the caller as above: only runs with a question claimed by or delegated to them."""
 
     def query(self) -> str:
         parts = [f'WorkflowType = "{WORKFLOW_NAME}"']
@@ -72,8 +76,11 @@ class Filter:
         if self.ids:
             parts.append("WorkflowId IN (" + ", ".join(f'"{quoted(i, "thread id")}"' for i in self.ids) + ")")
         if self.may_decide:
-            entries = (ANYONE, *self.may_decide)
-            parts.append(f"{REVIEWERS.name} IN (" + ", ".join(f'"{quoted(e, "reviewer")}"' for e in entries) + ")")
+            parts.append(f"{REVIEWERS.name} IN {listed((ANYONE, *self.may_decide))}")
+            # DONE is outside what `quoted` lets a caller's entry hold: no entry of theirs matches one
+            parts.append(f'{REVIEWERS.name} != "{DONE}{quoted(self.may_decide[0], "reviewer")}"')
+        if self.assigned_to:
+            parts.append(f"{ASSIGNED.name} IN {listed(self.assigned_to)}")
         if self.older_than:
             parts.append(f'{WAITING_SINCE.name} < "{stamp(datetime.now(timezone.utc) - self.older_than)}"')
         return " AND ".join(parts)
@@ -100,6 +107,10 @@ class Page:
 
 quoted = searchable
 """A value safe inside a visibility query string (hitl/_text.py, shared with batch answers)."""
+
+
+def listed(entries: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f'"{quoted(e, "reviewer")}"' for e in entries) + ")"
 
 
 def stamp(at: datetime) -> str:
@@ -221,6 +232,6 @@ class _Window:
 
 async def counts_by_graph(temporal: temporalio.client.Client, graphs: list[str], f: Filter) -> dict[str, int]:
     """How many runs of each graph match (visibility has no GROUP BY on custom attributes)."""
-    filters = [Filter(f.status, g, f.node, f.ids, f.older_than) for g in graphs]
+    filters = [Filter(f.status, g, f.node, f.ids, f.older_than, f.may_decide, f.assigned_to) for g in graphs]
     counts = await asyncio.gather(*(count(temporal, x.query()) for x in filters))
     return {g: n for g, n in zip(graphs, counts, strict=True) if n}

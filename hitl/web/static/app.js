@@ -42,6 +42,18 @@
     $$("form[data-review]", root).forEach((form) => form.addEventListener("input", debounce(() => preview(form), 250)));
     $$("textarea[data-json]", root).forEach((area) => area.addEventListener("input", debounce(() => checkJSON(area), 300)));
     $$("[data-open]", root).forEach((a) => a.addEventListener("click", () => { const d = document.getElementById(a.dataset.open); if (d) d.open = true; }));
+    $$("time[data-until]", root).forEach(countdown);
+  }
+
+  // A claim's end, as time left; once it passed, the run's own timer frees the question.
+  function countdown(t) {
+    const until = Date.parse(t.dataset.until), shown = t.textContent;
+    const tick = () => {
+      const left = Math.round((until - Date.now()) / 60000);
+      t.textContent = left > 0 ? `${shown} (${left < 60 ? left + " min" : Math.round(left / 60) + " h"} left)` : `${shown} (ran out: reload)`;
+      if (left > 0 && t.isConnected) setTimeout(tick, 30000);
+    };
+    if (!Number.isNaN(until)) tick();
   }
 
   // Edited tool-call arguments: the server reads the form as it will on submit and shows the diff.

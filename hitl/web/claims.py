@@ -1,0 +1,61 @@
+"""Claims from the run page's forms and the HTTP API: claim, release or delegate a question.
+
+The run decides who may (hitl/_policy.py, `claim_refused`); this only reads the form
+and sends the claim as the signed-in person, with the form's own request id so a double
+click counts once. A refusal comes back to the run page as one line (errors.py) and
+writes nothing to the run's history.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+import hitl
+from hitl.types import InvalidInputError, StateSnapshot
+from hitl.web.context import decider
+from hitl.web.decide import done, submitted
+
+router = APIRouter(include_in_schema=False)
+Action = Literal["claim", "release", "delegate"]
+TTLS = {"30m": timedelta(minutes=30), "1h": timedelta(hours=1), "4h": timedelta(hours=4), "1d": timedelta(days=1)}
+"""How long the page offers to hold a question (the API and CLI take any length up to 30 days)."""
+ACTIONS: dict[str, Action] = {"claim": "claim", "release": "release", "delegate": "delegate"}
+OUTCOME: dict[Action, str] = {"claim": "claimed", "release": "released", "delegate": "delegated"}
+
+
+async def apply(
+    run: hitl.Run,
+    action: Action,
+    interrupt_id: str | None,
+    to: str | None,
+    ttl: timedelta,
+    request_id: str | None = None,
+) -> StateSnapshot:
+    """One claim decision, as the client carries it (the run checks who may)."""
+    if action == "claim":
+        return await run.claim(interrupt_id, ttl=ttl, request_id=request_id)
+    if action == "release":
+        return await run.release(interrupt_id, request_id=request_id)
+    if not to or not to.strip():
+        raise InvalidInputError("delegate needs 'to': an identity or role:NAME on the question's reviewer list")
+    return await run.delegate(to.strip(), interrupt_id, ttl=ttl, request_id=request_id)
+
+
+@router.post("/ui/runs/{run_id}/claim")
+async def claim_form(request: Request, run_id: str) -> Response:
+    """Claim, release or delegate the question the form names, as the signed-in person."""
+    form = await submitted(request, run_id, iid="interrupt_id")
+    action = ACTIONS.get(form.get("action", ""))
+    if action is None:
+        raise InvalidInputError(f"action must be one of claim, release or delegate; got {form.get('action', '')!r}")
+    ttl = form.get("ttl") or "30m"
+    if ttl not in TTLS:
+        raise InvalidInputError(f"a claim from this page holds for {', '.join(TTLS)}; got {ttl!r}")
+    run = decider(request).get_run(run_id)
+    iid = form.get("interrupt_id") or None
+    await apply(run, action, iid, form.get("to"), TTLS[ttl], form.get("request_id") or None)
+    return done(run_id, OUTCOME[action])
