@@ -443,13 +443,11 @@ async def cmd_list(args: argparse.Namespace) -> int:
 async def cmd_inbox(args: argparse.Namespace) -> int:
     pending = await (await _client(args)).pending()
     rows = [[p.run_id, p.graph, ",".join(p.nodes), shorten(p.summary, 60), _when(p.waiting_since)] for p in pending]
-    return emit(
-        args,
-        pending,
-        lambda _: table(
-            ["RUN ID", "GRAPH", "NODE", "WAITING FOR", "SINCE"], rows, empty="nobody is waiting: the inbox is empty"
-        ),
-    )
+    headers = ["RUN ID", "GRAPH", "NODE", "WAITING FOR", "SINCE"]
+    if any(p.assigned for p in pending):  # claims: who holds a question (where the server indexes it)
+        headers.append("HELD BY")
+        rows = [[*row, ",".join(p.assigned)] for row, p in zip(rows, pending, strict=True)]
+    return emit(args, pending, lambda _: table(headers, rows, empty="nobody is waiting: the inbox is empty"))
 
 
 async def cmd_resume(args: argparse.Namespace) -> int:

@@ -160,6 +160,13 @@ async def test_claims_from_the_cli(client: hitl.Client) -> None:
     assert bad.code == 2 and "--for takes a whole number and a unit, like 90s, 30m, 4h or 2d; got '5x'" in bad.err
     passed = await cli(client, "delegate", run.run_id, "--to", "role:finance", "--identity", "alice")
     assert passed.code == 0 and "claimed by role:finance until" in passed.out, passed
+    for _ in range(50):  # the inbox reads the search index, which follows the run shortly
+        inbox = await cli(client, "inbox")
+        row = next((line for line in inbox.out.splitlines() if line.startswith(run.run_id)), "")
+        if row.endswith("role:finance"):
+            break
+        await asyncio.sleep(0.1)
+    assert "HELD BY" in inbox.out and row.endswith("role:finance"), inbox.out
     refused = await cli(client, "release", run.run_id, "--identity", "alice")
     assert refused.code == 2 and "'alice' may not release" in refused.err, refused
 
