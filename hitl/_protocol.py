@@ -164,6 +164,10 @@ class ChildPaused:
     rolled_back: list[str] = field(default_factory=list)
     """Why the subgraph put answers back since it last paused (its node failed on them): the parent records them
     too, so whoever answered through the parent is told."""
+    going_on: bool = False
+    """Sent as the subgraph's pause ends: it goes on, and `interrupts` are its questions still pending
+    (answers to others released it). The parent keeps them answerable meanwhile (before: an empty list, so
+    the parent refused answers to them until the subgraph asked again)."""
 
 
 @dataclass(kw_only=True, frozen=True)

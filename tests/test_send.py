@@ -218,3 +218,19 @@ async def test_a_subgraph_that_maps_inside_asks_through_the_parent(client: hitl.
     assert done.status == "completed"
     assert done.values["jokes"] == ["cats:drop", "dogs:keep", "ants:keep"]
     assert done.values["log"] == ["pick:3", "wrap:3"]
+
+
+async def test_a_subgraph_s_other_questions_stay_answerable_while_it_applies_one_answer(client: hitl.Client) -> None:
+    """Answer one mapped question of a subgraph, then the other two at once: the subgraph is still running the
+    first one's task again. They stay pending on the parent meanwhile (before: refused as "run is running"
+    until the subgraph asked again), and each answer is applied once."""
+    for _ in range(3):
+        run = await _paused(client, "send_team", {"subjects": ["cats", "dogs", "ants"]})
+        asked = _by_subject(await run.get_state())
+        await run.resume(map={asked["ants"]: "keep"})
+        await run.resume(map={asked["cats"]: "drop", asked["dogs"]: "keep"})
+        done = await run.result()
+        assert done["jokes"] == ["cats:drop", "dogs:keep", "ants:keep"]
+        child = await client.get_run(f"{run.run_id}.team.0").get_state()
+        answered = sorted(d.interrupt_id for d in child.decisions if d.kind == "resume" and d.interrupt_id)
+        assert answered == sorted(asked.values()) and child.refused == [], "each answer applied once, none refused"

@@ -156,6 +156,10 @@ class _Execution:
     claim_changes: int = 0
     """Claims taken, released or handed on; the pause sets its claim timer again when this moves."""
     claims_seen: int = 0
+    passed_down: set[str] = field(default_factory=set)
+    """Questions of subgraphs this run answered and passed down, until the subgraph's report leaves them out:
+    a subgraph that pauses again before it applies them reports them still pending, and this run must not
+    offer them again."""
 
 
 class _StepFailed(Exception):
@@ -456,6 +460,10 @@ class GraphWorkflow:
 
     @workflow.signal(name="child_paused")
     def child_paused(self, msg: ChildPaused) -> None:
+        reported = {i.id for i in msg.interrupts}
+        if msg.rolled_back:  # answers put back: the subgraph asks them again, so this run offers them again
+            self.live.passed_down -= reported
+        self.live.passed_down &= reported  # those it leaves out it has applied
         for task in self.state.tasks:
             if self.live.children.get(id(task)) == msg.child_id:
                 # Claims live on this run's copy of the questions (the subgraph's run knows none): keep them.
@@ -468,10 +476,11 @@ class GraphWorkflow:
                         claimed_until=held[i.id].claimed_until if i.id in held else i.claimed_until,
                     )
                     for i in msg.interrupts
+                    if i.id not in self.live.passed_down  # answered here, not yet applied there
                 ]
                 if msg.rolled_back:  # the subgraph put answers back: so does this run's record
                     self._note_rollback(task, f"subgraph '{task.node}': {'; '.join(msg.rolled_back)}")
-                if msg.interrupts:  # asking (again): the answers given so far are settled either way
+                if msg.interrupts and not msg.going_on:  # asking (again): the answers so far are settled
                     task.answered = []
         self._guard_with(msg.interrupts)
         if self.state.phase is Phase.ASKING and not self._interrupts():
@@ -554,7 +563,7 @@ class GraphWorkflow:
         self.live.paused_at = None
         self._publish()
         if self.inp.parent is not None and kind is Phase.ASKING:
-            await self._tell_parent([])
+            await self._tell_parent(self._interrupts(), going_on=True)  # what is still pending stays answerable
 
     def _released(self) -> bool:
         """The pause is over: no longer paused, and the decision that released it is fully applied."""
@@ -667,13 +676,16 @@ class GraphWorkflow:
         if self.spec.notify:
             asyncio.create_task(self._notify())
 
-    async def _tell_parent(self, interrupts: list[Interrupt]) -> None:
+    async def _tell_parent(self, interrupts: list[Interrupt], going_on: bool = False) -> None:
         assert self.inp.parent is not None
         parent = workflow.get_external_workflow_handle(self.inp.parent.run_id)
-        untold, self.live.untold = (self.live.untold, []) if interrupts else ([], self.live.untold)
+        asking = bool(interrupts) and not going_on
+        untold, self.live.untold = (self.live.untold, []) if asking else ([], self.live.untold)
         await parent.signal(
             "child_paused",
-            ChildPaused(child_id=workflow.info().workflow_id, interrupts=interrupts, rolled_back=untold),
+            ChildPaused(
+                child_id=workflow.info().workflow_id, interrupts=interrupts, rolled_back=untold, going_on=going_on
+            ),
         )
 
     async def _notify(self) -> None:
@@ -966,7 +978,11 @@ class GraphWorkflow:
                     task.resumes.append(answer)
             elif workflow.patched(CHILD_MAPS):  # a vote too goes down: the subgraph counts it as well
                 down.setdefault(child_id, {})[interrupt_id] = value
+                if closed:
+                    self.live.passed_down.add(interrupt_id)
             else:  # the question is the subgraph's: pass the answer down to its run, with who gave it
+                if closed:
+                    self.live.passed_down.add(interrupt_id)
                 child = workflow.get_external_workflow_handle(child_id)
                 await child.signal("resume_signal", _passed_down(req, {interrupt_id: value}))
         for child_id, answers in down.items():  # one decision reaches a subgraph as one decision

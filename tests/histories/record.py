@@ -327,6 +327,18 @@ async def escalation(c: hitl.Client) -> str:
     return run.run_id
 
 
+async def subgraph_going_on(c: hitl.Client) -> str:
+    """A subgraph's sibling questions answered while it runs one answer's task again: its end-of-pause report
+    lists them (going_on), the parent keeps them pending and answers them; the subgraph holds the answer, pauses
+    again with them (the parent does not offer them again), then applies it."""
+    run = await c.start("send_team", {"subjects": ["cats", "dogs", "ants"]}, run_id="subgraph-going-on")
+    state = await run.wait()
+    asked = {i.value["subject"]: i.id for i in state.interrupts}
+    await run.resume(map={asked["ants"]: "keep"})
+    await run.resume(map={asked["cats"]: "drop", asked["dogs"]: "keep"})
+    return run.run_id
+
+
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     approval,
     edit_state,
@@ -350,6 +362,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     escalation,
     claims_subgraph,
     quorum_rollback,
+    subgraph_going_on,
 ]
 
 
