@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import dataclasses
 import getpass
 import os
 import uuid
@@ -27,7 +26,6 @@ import temporalio.common
 import temporalio.envconfig
 import temporalio.exceptions
 import temporalio.service
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from hitl import catalog
 from hitl._audit import AuditTrail
@@ -60,6 +58,7 @@ from hitl._text import split_names
 from hitl._workers import check_workers, explaining, wait_until_polling
 from hitl.codec import from_env as codec_from_env
 from hitl.codec import with_codec
+from hitl.converter import data_converter
 from hitl.graph import CompiledGraph
 from hitl.stream import RunEvent, StreamMode, check_modes, chunks, follow
 from hitl.types import (
@@ -118,7 +117,7 @@ async def connect(
         config["namespace"] = namespace
     config.setdefault("target_host", "localhost:7233")
     target = config["target_host"]
-    converter = dataclasses.replace(pydantic_data_converter, payload_codec=codec_from_env())
+    converter = data_converter(codec_from_env())
     try:
         temporal = await temporalio.client.Client.connect(**config, data_converter=converter)
     except RuntimeError as e:
