@@ -309,6 +309,19 @@ class RunState:
         )
 
 
+RUN_PATCHES: tuple[str, ...] = (
+    "hitl-held-signals",
+    "hitl-edit-reasks",
+    "hitl-goto-adds",
+    "hitl-send",
+    "hitl-cancel-race",
+    "hitl-answer-rollback",
+    "hitl-nothing-next-ends",
+)
+"""Every patch id the workflow checks (workflows/graph_workflow.py names each): a run started by this code
+has them all (`RunInput.patches`). A new patch goes here too, once workers that have it serve the task queue."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunInput:
     """The workflow's argument."""
@@ -327,6 +340,12 @@ class RunInput:
     requester: str | None = None
     """Who asked for the run when that is not `identity`: a fork's (and its subgraphs') is the source run's
     requester, so `Quorum(requester_may_approve=False)` still bars them (None: `identity`)."""
+    patches: list[str] = field(default_factory=list)
+    """Workflow patches (`workflow.patched` ids) this run has from its start: the workflow takes them as
+    applied without asking Temporal, so it writes no marker event for them (a marker, and the
+    `TemporalChangeVersion` search attribute upsert Temporal adds to it, cost two history events a patch).
+    Set to `RUN_PATCHES` by whoever starts a run; runs started before the field replay through
+    `workflow.patched` as they were recorded."""
 
 
 @dataclass(frozen=True, kw_only=True)

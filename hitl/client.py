@@ -38,6 +38,7 @@ from hitl._protocol import (
     DEFAULT_TASK_QUEUE,
     GRAPH,
     REVIEWERS,
+    RUN_PATCHES,
     SEARCH_ATTRIBUTE_TYPES,
     SEARCH_ATTRIBUTES,
     STATUS,
@@ -196,6 +197,7 @@ class Client:
             search_attributes=await self.search_attributes_registered(),
             index_reviewers=await self.reviewers_indexed(),
             max_history_events=max_history_events,
+            patches=list(RUN_PATCHES),
         )
         return await self._start(run_input, run_id or f"{compiled.name}-{uuid.uuid4().hex[:12]}")
 
@@ -293,6 +295,7 @@ class Client:
                 sends=[SendPacket(node=s.node, arg=s.arg) for s in checkpoint.sends],
                 audit_head=checkpoint.audit_head,
             ),
+            patches=list(RUN_PATCHES),
         )
         await check_workers(self.temporal, self.task_queue)
         return await self._start(run_input, new_run_id or f"{run_id}-fork{step}-{uuid.uuid4().hex[:6]}")

@@ -187,6 +187,11 @@ class GraphWorkflow:
             self.state = inp.carry
             self._restored()
 
+    def _patched(self, patch_id: str) -> bool:
+        """`workflow.patched`, except for a patch the run has from its start (`RunInput.patches`): taken as
+        applied with no marker written. Runs from before that field carry none and replay as recorded."""
+        return patch_id in self.inp.patches or workflow.patched(patch_id)
+
     # ----------------------------------------------------------------- the run
 
     @workflow.run
@@ -339,7 +344,7 @@ class GraphWorkflow:
         run.step += 1
         self._checkpoint("loop", writes=writes, audit=ran_after)
         if topology.matches(self.after, [t.node for t in ran]) and (
-            run.next or run.sends or not workflow.patched(NOTHING_NEXT_ENDS)
+            run.next or run.sends or not self._patched(NOTHING_NEXT_ENDS)
         ):
             await self._pause(Phase.AFTER)
 
@@ -444,6 +449,7 @@ class GraphWorkflow:
             interrupt_after=[],
             parent=ParentRef(run_id=workflow.info().workflow_id, node=task.node),
             requester=self.inp.requester,
+            patches=list(self.inp.patches),
         )
         try:
             final = await workflow.execute_child_workflow(
@@ -760,7 +766,7 @@ class GraphWorkflow:
     @workflow.signal(name="resume_signal")
     async def resume_signal(self, req: ResumeRequest) -> None:
         """For senders that must not wait: held until the run pauses, then applied or refused visibly."""
-        if workflow.patched(HELD_SIGNALS):
+        if self._patched(HELD_SIGNALS):
             digest = request_digest(req)
             if not any(
                 h.request_id and h.request_id == req.request_id and request_digest(h) == digest for h in self.state.held
@@ -820,7 +826,7 @@ class GraphWorkflow:
         self._check_cancel(view, req, racing=self.live.released_by is not None)  # validators never replay
 
     def _check_cancel_in_turn(self, view: checks.RunView, req: CancelRequest) -> None:
-        self._check_cancel(view, req, racing=self.live.released_by is not None and workflow.patched(CANCEL_RACE))
+        self._check_cancel(view, req, racing=self.live.released_by is not None and self._patched(CANCEL_RACE))
 
     def _check_cancel(self, view: checks.RunView, req: CancelRequest, *, racing: bool) -> None:
         """A cancel also loses to a decision that released the pause, while the step that decision released
@@ -930,7 +936,7 @@ class GraphWorkflow:
                 self._retire(interrupt_id, f"answered by {who} at {_when(now)}")
             self._record("resume", req, value, interrupt_id=interrupt_id, node=task.node, question=clip(asked.value))
             child_id = self.live.children.get(id(task))
-            if closed and workflow.patched(ANSWER_ROLLBACK):  # a vote that leaves it open releases nothing
+            if closed and self._patched(ANSWER_ROLLBACK):  # a vote that leaves it open releases nothing
                 update = workflow.current_update_info()
                 task.answered.append(
                     Answered(
@@ -943,7 +949,7 @@ class GraphWorkflow:
             if child_id is None:
                 if closed:
                     task.resumes.append(answer)
-            elif workflow.patched(CHILD_MAPS):  # a vote too goes down: the subgraph counts it as well
+            elif self._patched(CHILD_MAPS):  # a vote too goes down: the subgraph counts it as well
                 down.setdefault(child_id, {})[interrupt_id] = value
             else:  # the question is the subgraph's: pass the answer down to its run, with who gave it
                 child = workflow.get_external_workflow_handle(child_id)
@@ -958,7 +964,7 @@ class GraphWorkflow:
             self._record("update_state", req, req.update, patch=self._patch(before, req.update))
             if not req.goto:  # a goto with an update withdraws the questions themselves (below)
                 self._void_votes(req.identity, now)
-        if req.goto and workflow.patched(GOTO_ADDS):
+        if req.goto and self._patched(GOTO_ADDS):
             # As LangGraph: the named nodes join the paused step. A question still unanswered stays
             # pending, unless the decision also changed the state: then its node asks again about it.
             if req.update:
@@ -993,8 +999,8 @@ class GraphWorkflow:
             run.sends = sends
             run.phase = Phase.BEFORE
             # nothing to answer, nothing to run: done
-            ended = not run.next and not run.sends and workflow.patched(NOTHING_NEXT_ENDS)
-        elif self._own_interrupts() and workflow.patched(EDIT_REASKS):
+            ended = not run.next and not run.sends and self._patched(NOTHING_NEXT_ENDS)
+        elif self._own_interrupts() and self._patched(EDIT_REASKS):
             # What a reviewer approves must be what runs: the node asks again about the edited state.
             self._withdraw(
                 f"withdrawn when {req.identity} edited the state under review at {_when(now)}; the node asked again"
@@ -1016,7 +1022,7 @@ class GraphWorkflow:
         for interrupt in self._interrupts():
             self._retire(interrupt.id, f"cancelled with the run by {req.identity} at {_when(now)}")
         self.live.cancelled_by = f"cancelled by {req.identity}" + (f": {req.reason}" if req.reason else "")
-        self.live.cancel_final = workflow.patched(CANCEL_RACE)
+        self.live.cancel_final = self._patched(CANCEL_RACE)
         return True
 
     def _withdraw(self, reason: str) -> None:
@@ -1030,7 +1036,7 @@ class GraphWorkflow:
     def _rolls_back(self, task: PendingTask) -> bool:
         """Does this task's failure put people's answers back? Only for a node re-run on answers given to it
         (a subgraph's run puts its own answers back; a subgraph that failed for good fails the run)."""
-        return bool(task.answered) and self.spec.node(task.node).subgraph is None and workflow.patched(ANSWER_ROLLBACK)
+        return bool(task.answered) and self.spec.node(task.node).subgraph is None and self._patched(ANSWER_ROLLBACK)
 
     def _roll_back(self, task: PendingTask, error: str) -> None:
         """The node run again because of people's answers failed for good (or the step's writes did): drop
