@@ -20,24 +20,25 @@ from temporalio.converter import (
     CompositePayloadConverter,
     DataConverter,
     DefaultPayloadConverter,
+    EncodingPayloadConverter,
     JSONPlainPayloadConverter,
     PayloadCodec,
 )
 
 _SHARED_JSON = PydanticJSONPlainPayloadConverter()
 """The process's one pydantic JSON converter: its TypeAdapter cache (LRU, thread-safe) outlives runs."""
+_CONVERTERS: tuple[EncodingPayloadConverter, ...] = tuple(
+    _SHARED_JSON if isinstance(c, JSONPlainPayloadConverter) else c
+    for c in DefaultPayloadConverter.default_encoding_payload_converters
+)
 
 
 class SharedPydanticPayloadConverter(CompositePayloadConverter):
-    """`PydanticPayloadConverter` with the process-wide JSON converter (nullary, as Temporal requires)."""
+    """`PydanticPayloadConverter` with the process-wide JSON converter (nullary, as Temporal requires;
+    built for every activation, so it does no more than Temporal's default converter does)."""
 
     def __init__(self) -> None:
-        super().__init__(
-            *(
-                _SHARED_JSON if isinstance(c, JSONPlainPayloadConverter) else c
-                for c in DefaultPayloadConverter.default_encoding_payload_converters
-            )
-        )
+        super().__init__(*_CONVERTERS)
 
 
 def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
