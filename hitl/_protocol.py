@@ -317,6 +317,7 @@ RUN_PATCHES: tuple[str, ...] = (
     "hitl-cancel-race",
     "hitl-answer-rollback",
     "hitl-nothing-next-ends",
+    "hitl-changed-attributes",
 )
 """Every patch id the workflow checks (workflows/graph_workflow.py names each): a run started by this code
 has them all (`RunInput.patches`). A new patch goes here too, once workers that have it serve the task queue."""

@@ -78,6 +78,7 @@ with workflow.unsafe.imports_passed_through():
     from hitl._reducers import WriteConflict, apply_builtin_writes, initial_values
     from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, Send, StateSnapshot, Vote
     from workflows import checks, topology
+    from workflows.attributes import changed_updates, remember
 
 T = TypeVar("T")
 R = TypeVar("R", ResumeRequest, UpdateStateRequest, CancelRequest, ClaimRequest)
@@ -106,6 +107,10 @@ ANSWER_ROLLBACK = "hitl-answer-rollback"
 """Patch: when the node run again because of a person's answer fails for good (or the step's writes fail),
 the answer is put back: its question pending again, the failure recorded, the run still waiting (before: the
 run failed)."""
+CHANGED_ATTRIBUTES = "hitl-changed-attributes"
+"""Patch: the search attribute upsert names only the attributes that changed since the last one this
+execution wrote, and is left out when none did (before: all of them, every time: an edit or a reminder at a
+pause spent an event and a visibility write on values already there)."""
 NOTHING_NEXT_ENDS = "hitl-nothing-next-ends"
 """Patch: with nothing to answer and nothing next, a run completes instead of waiting (interrupt_after on
 the last node, update_state(as_node=...) leading to END)."""
@@ -147,6 +152,8 @@ class _Execution:
     markers_since: int = 0
     summary: str = ""
     """The pending-questions memo as last written (written again only when it changes)."""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    """The search attributes as this execution last wrote them, by name (see `_publish`)."""
     state_bytes: int = 0
     checkpoint_bytes: list[int] = field(default_factory=list)
     rolled_back: dict[str, str] = field(default_factory=dict)
@@ -724,7 +731,12 @@ class GraphWorkflow:
         ]
         if self.inp.index_reviewers:  # in the same upsert: no extra history event
             updates.append(REVIEWERS.value_set(_reviewers(pending) if paused else []))
-        workflow.upsert_search_attributes(updates)
+        changed = changed_updates(updates, self.live.attributes)
+        if changed != updates and self._patched(CHANGED_ATTRIBUTES):
+            updates = changed
+        if updates:
+            workflow.upsert_search_attributes(updates)
+            remember(updates, self.live.attributes)
         if not paused:
             return  # the summary is read only while a run waits: no event spent clearing it
         summary = (

@@ -370,6 +370,17 @@ async def started_patched(c: hitl.Client) -> str:
     return run.run_id
 
 
+async def changed_attributes(c: hitl.Client) -> str:
+    """Search attribute upserts naming only what changed (patch hitl-changed-attributes, which new runs have
+    from their start): an edit at a breakpoint spends none, the resume and the finish name fewer."""
+    run = await c.start("approval", {"topic": "tea"}, run_id="changed_attributes", interrupt_before=["review"])
+    await run.wait()
+    await run.update_state({"draft": "edited by hand"}, identity="alice")
+    await run.resume(identity="alice")
+    await run.resume("approve", identity="alice")
+    return run.run_id
+
+
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     approval,
     edit_state,
@@ -394,6 +405,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     claims_subgraph,
     quorum_rollback,
     started_patched,
+    changed_attributes,
 ]
 
 
