@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import getpass
 import os
 import uuid
@@ -38,7 +39,6 @@ from hitl._protocol import (
     DEFAULT_TASK_QUEUE,
     GRAPH,
     REVIEWERS,
-    RUN_PATCHES,
     SEARCH_ATTRIBUTE_TYPES,
     SEARCH_ATTRIBUTES,
     STATUS,
@@ -56,7 +56,7 @@ from hitl._protocol import (
     request_digest,
 )
 from hitl._text import split_names
-from hitl._workers import check_workers, explaining, wait_until_polling
+from hitl._workers import check_workers, explaining, run_patches, wait_until_polling
 from hitl.codec import from_env as codec_from_env
 from hitl.codec import with_codec
 from hitl.converter import data_converter
@@ -187,7 +187,7 @@ class Client:
         compiled = graph if isinstance(graph, CompiledGraph) else self.graph(graph)
         values = compiled.validate_input(input if input is not None else {})
         check_size(values, MAX_STATE_BYTES, "input")
-        await check_workers(self.temporal, self.task_queue)
+        workers = await check_workers(self.temporal, self.task_queue)
         run_input = RunInput(
             graph=compiled.spec(),
             input=values,
@@ -197,7 +197,7 @@ class Client:
             search_attributes=await self.search_attributes_registered(),
             index_reviewers=await self.reviewers_indexed(),
             max_history_events=max_history_events,
-            patches=list(RUN_PATCHES),
+            patches=run_patches(workers),
         )
         return await self._start(run_input, run_id or f"{compiled.name}-{uuid.uuid4().hex[:12]}")
 
@@ -295,9 +295,9 @@ class Client:
                 sends=[SendPacket(node=s.node, arg=s.arg) for s in checkpoint.sends],
                 audit_head=checkpoint.audit_head,
             ),
-            patches=list(RUN_PATCHES),
         )
-        await check_workers(self.temporal, self.task_queue)
+        workers = await check_workers(self.temporal, self.task_queue)
+        run_input = dataclasses.replace(run_input, patches=run_patches(workers))
         return await self._start(run_input, new_run_id or f"{run_id}-fork{step}-{uuid.uuid4().hex[:6]}")
 
     def as_caller(self, identity: str | None = None, roles: Sequence[str] | None = None) -> Client:

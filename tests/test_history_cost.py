@@ -5,13 +5,19 @@ Real dev server."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 import hitl
+from activities import GraphActivities
+from hitl.codec import with_codec
+from tests.graphs import SERVED
 from tests.helpers import wait_for
+from workflows import GraphWorkflow
 
 
 async def _events(client: hitl.Client, run_id: str) -> list[Any]:
@@ -71,3 +77,30 @@ async def test_an_edit_at_a_breakpoint_spends_no_upsert_and_the_inbox_still_list
     await wait_for(run, "interrupted")  # now at review's question
     await run.resume("approve", identity="alice")
     assert (await run.result())["draft"] == "edited by hand"
+
+
+async def test_while_an_older_worker_polls_new_runs_take_their_patches_by_marker(client: hitl.Client) -> None:
+    """An upgrade under way: a worker that does not say which patches it has (an older hitl) would write their
+    markers, which a worker honouring `RunInput.patches` does not expect on replay. So runs started meanwhile list
+    none and take each patch by marker (the stand-in for the older worker runs current code: it honours that)."""
+    queue = f"older-{uuid.uuid4().hex[:8]}"
+    temporal = with_codec(client.temporal)
+    older = Worker(
+        temporal,
+        task_queue=queue,
+        workflows=[GraphWorkflow],
+        activities=GraphActivities(SERVED).all(),
+        workflow_runner=UnsandboxedWorkflowRunner(),
+        identity="older-hitl@host",  # says neither patches nor keys, as hitl before either did
+    )
+    on_queue = hitl.Client(client.temporal, task_queue=queue, graphs=SERVED, identity="tester")
+    async with older:
+        run = await on_queue.start("approval", {"topic": "tea"}, run_id=f"cost-{uuid.uuid4().hex[:8]}")
+        await wait_for(run, "interrupted")
+        await run.resume("approve", identity="alice")
+        assert (await run.result())["status"] == "published"
+    events = await _events(client, run.run_id)
+    started = events[0].workflow_execution_started_event_attributes.input.payloads[0]
+    assert json.loads(started.data)["patches"] == []
+    markers = [e for e in events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+    assert markers, "with no patch listed, the answer's patch is taken by marker"

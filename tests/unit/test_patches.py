@@ -48,3 +48,34 @@ def test_runs_from_before_the_field_have_no_patches() -> None:
     payload = pydantic_data_converter.payload_converter.to_payloads([{}])[0]
     payload.data = old
     assert pydantic_data_converter.payload_converter.from_payloads([payload], [RunInput])[0].patches == []
+
+
+def test_a_worker_says_how_many_patches_it_has_and_clients_read_it() -> None:
+    import temporalio.converter
+
+    from hitl._workers import advertised_keys, advertised_patches, worker_identity
+
+    class _Client:
+        identity = "123@host"
+        data_converter = temporalio.converter.DataConverter()  # no codec: it holds no keys
+
+    identity = worker_identity(_Client())  # type: ignore[arg-type]
+    assert identity == f"123@host hitl-patches={len(RUN_PATCHES)} hitl-keys=none"
+    assert advertised_patches(identity) == len(RUN_PATCHES)
+    assert advertised_patches("123@host hitl-keys=none") == 0  # an older hitl says nothing
+    assert advertised_keys("123@host hitl-patches=9 hitl-keys=ab12cd34") == ["ab12cd34"]  # keys read as before
+
+
+def test_new_runs_list_only_the_patches_every_live_worker_has() -> None:
+    from hitl._workers import WorkerInfo, run_patches
+
+    new, older, dead = (
+        WorkerInfo("a", None, True, len(RUN_PATCHES)),
+        WorkerInfo("b", None, True, 3),
+        WorkerInfo("c", None, False, 0),
+    )
+    assert run_patches([new]) == list(RUN_PATCHES)
+    assert run_patches([new, dead]) == list(RUN_PATCHES)  # a dead one serves nothing
+    assert run_patches([new, older]) == list(RUN_PATCHES[:3])
+    assert run_patches([new, WorkerInfo("d", None, True)]) == []  # one that does not say: markers for all
+    assert run_patches([]) == []
