@@ -319,8 +319,9 @@ RUN_PATCHES: tuple[str, ...] = (
     "hitl-nothing-next-ends",
     "hitl-changed-attributes",
 )
-"""Every patch id the workflow checks (workflows/graph_workflow.py names each): a run started by this code
-has them all (`RunInput.patches`). A new patch goes here too, once workers that have it serve the task queue."""
+"""Every patch id the workflow checks (workflows/graph_workflow.py names each), in the order they came: a
+worker says how many it has (the first N, `hitl-patches=N` in its identity) and a new run lists those every
+live worker has (`RunInput.patches`). Append only: never reorder or remove an entry."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -345,8 +346,8 @@ class RunInput:
     """Workflow patches (`workflow.patched` ids) this run has from its start: the workflow takes them as
     applied without asking Temporal, so it writes no marker event for them (a marker, and the
     `TemporalChangeVersion` search attribute upsert Temporal adds to it, cost two history events a patch).
-    Set to `RUN_PATCHES` by whoever starts a run; runs started before the field replay through
-    `workflow.patched` as they were recorded."""
+    Set by the client to the patches every live worker has (`hitl._workers.run_patches`); runs started
+    before the field replay through `workflow.patched` as they were recorded."""
 
 
 @dataclass(frozen=True, kw_only=True)
