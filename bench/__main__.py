@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import dataclasses
 import os
 import platform
 import re
@@ -666,6 +667,8 @@ def main() -> None:
         metavar="DIR",
         help="write a cProfile of this process (client and in-process worker) per approval variant into DIR",
     )
+    parser.add_argument("--runs", type=int, metavar="N", help="runs per approval batch (overrides the size's)")
+    parser.add_argument("--repeats", type=int, metavar="N", help="repeats of each approval batch (overrides)")
     args = parser.parse_args()
     if args.only is None:  # the breakdown is 12 more approval batches: CI's --small stays about a minute without it
         args.only = ",".join(x for x in SECTIONS if not (args.small and x == "breakdown"))
@@ -674,7 +677,13 @@ def main() -> None:
         parser.error(f"--only takes sections from {', '.join(SECTIONS)}; got {args.only!r}")
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-    asyncio.run(run(SMALL if args.small else FULL, only, args.profile))
+    sizes = SMALL if args.small else FULL
+    for name in ("runs", "repeats"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name} takes a whole number of at least 1; got {value}")
+    sizes = dataclasses.replace(sizes, runs=args.runs or sizes.runs, repeats=args.repeats or sizes.repeats)
+    asyncio.run(run(sizes, only, args.profile))
 
 
 if __name__ == "__main__":

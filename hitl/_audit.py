@@ -31,8 +31,11 @@ HASHED_OUT = ("hash",)
 
 
 def record(decision: Decision) -> dict[str, Any]:
-    """A decision as the JSON object the chain hashes and `hitl audit` exports."""
-    out = dataclasses.asdict(decision)
+    """A decision as the JSON object the chain hashes and `hitl audit` exports.
+
+    A shallow copy: the fields are JSON values already, and `dataclasses.asdict` would deep-copy each
+    answer, question and patch once more for every record sealed (same JSON, same hash)."""
+    out = {f.name: getattr(decision, f.name) for f in dataclasses.fields(decision)}
     out["at"] = _iso(decision.at)
     return out
 

@@ -316,6 +316,21 @@ class RunState:
         )
 
 
+RUN_PATCHES: tuple[str, ...] = (
+    "hitl-held-signals",
+    "hitl-edit-reasks",
+    "hitl-goto-adds",
+    "hitl-send",
+    "hitl-cancel-race",
+    "hitl-answer-rollback",
+    "hitl-nothing-next-ends",
+    "hitl-changed-attributes",
+)
+"""Every patch id the workflow checks (workflows/graph_workflow.py names each), in the order they came: a
+worker says how many it has (the first N, `hitl-patches=N` in its identity) and a new run lists those every
+live worker has (`RunInput.patches`). Append only: never reorder or remove an entry."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunInput:
     """The workflow's argument."""
@@ -335,6 +350,12 @@ class RunInput:
     requester: str | None = None
     """Who asked for the run when that is not `identity`: a fork's (and its subgraphs') is the source run's
     requester, so `Quorum(requester_may_approve=False)` still bars them (None: `identity`)."""
+    patches: list[str] = field(default_factory=list)
+    """Workflow patches (`workflow.patched` ids) this run has from its start: the workflow takes them as
+    applied without asking Temporal, so it writes no marker event for them (a marker, and the
+    `TemporalChangeVersion` search attribute upsert Temporal adds to it, cost two history events a patch).
+    Set by the client to the patches every live worker has (`hitl._workers.run_patches`); runs started
+    before the field replay through `workflow.patched` as they were recorded."""
 
 
 @dataclass(frozen=True, kw_only=True)

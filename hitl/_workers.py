@@ -24,6 +24,7 @@ from temporalio.api.taskqueue.v1 import PollerInfo, TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetWorkflowExecutionHistoryReverseRequest
 
 from hitl._errors import namespace_missing, read_with_retries
+from hitl._protocol import RUN_PATCHES
 from hitl.codec import EncryptionCodec, key_fingerprints
 from hitl.types import HitlError, KeyMismatchError, NoWorkerError
 
@@ -38,9 +39,11 @@ CACHE_SECONDS = 5.0
 """A passed check holds this long, so a loop of decisions costs one RPC per 5 s."""
 
 MARKER = "hitl-keys="
+PATCHES_MARKER = "hitl-patches="
+"""A worker's identity names how many of `RUN_PATCHES` it has (`hitl-patches=N`: the first N)."""
 
 _checks: weakref.WeakKeyDictionary[
-    temporalio.client.Client, dict[tuple[str, bool], tuple[float, asyncio.Future[None]]]
+    temporalio.client.Client, dict[tuple[str, bool], tuple[float, asyncio.Future[list[WorkerInfo]]]]
 ] = weakref.WeakKeyDictionary()
 
 
@@ -53,18 +56,31 @@ class WorkerInfo:
     """Fingerprints of the keys it holds; None for a worker that does not say (an older hitl)."""
     live: bool
     """It polled within LIVE_SECONDS."""
+    patches: int = 0
+    """How many of `RUN_PATCHES` it has (0 for a worker that does not say: an older hitl)."""
 
 
 def worker_identity(client: temporalio.client.Client) -> str:
-    """The Temporal identity a worker polls with: the client's, plus the keys it holds."""
+    """The Temporal identity a worker polls with: the client's, plus the patches it has and the keys it holds."""
+    identity = f"{client.identity} {PATCHES_MARKER}{len(RUN_PATCHES)}"
     keys = key_fingerprints(client.data_converter.payload_codec)
     if keys is None:
-        return client.identity
-    return f"{client.identity} {MARKER}{','.join(keys) or 'none'}"
+        return identity
+    return f"{identity} {MARKER}{','.join(keys) or 'none'}"
 
 
-async def check_workers(client: temporalio.client.Client, task_queue: str, *, queue: bool = False) -> None:
-    """Refuse (NoWorkerError, KeyMismatchError) what no live worker on `task_queue` could handle.
+def run_patches(workers: list[WorkerInfo]) -> list[str]:
+    """The patches a new run may have from its start (`RunInput.patches`): those every live worker has.
+
+    A run that lists a patch must never be served by a worker without it: such a worker would write the
+    patch's marker, which a worker honouring the list does not expect on replay. So while an older worker
+    still polls (an upgrade under way), new runs list only what it has too, and take the rest by marker."""
+    return list(RUN_PATCHES[: min((w.patches for w in workers if w.live), default=0)])
+
+
+async def check_workers(client: temporalio.client.Client, task_queue: str, *, queue: bool = False) -> list[WorkerInfo]:
+    """Refuse (NoWorkerError, KeyMismatchError) what no live worker on `task_queue` could handle; return
+    the workers seen.
 
     With `queue`, a decision may wait in the run's history for a worker, so only keys
     are checked. Concurrent callers share one check; a passed one holds CACHE_SECONDS.
@@ -74,17 +90,17 @@ async def check_workers(client: temporalio.client.Client, task_queue: str, *, qu
     if check is None or not _reusable(check, started):
         started, check = time.monotonic(), asyncio.ensure_future(_check(client, task_queue, queue))
         checks[(task_queue, queue)] = (started, check)
-    await asyncio.shield(check)
+    return await asyncio.shield(check)
 
 
-def _reusable(check: asyncio.Future[None], started: float) -> bool:
+def _reusable(check: asyncio.Future[list[WorkerInfo]], started: float) -> bool:
     """A check in flight is shared; a passed one is reused while fresh; a failed one never."""
     if not check.done():
         return True
     return not check.cancelled() and check.exception() is None and time.monotonic() - started < CACHE_SECONDS
 
 
-async def _check(client: temporalio.client.Client, task_queue: str, queue: bool) -> None:
+async def _check(client: temporalio.client.Client, task_queue: str, queue: bool) -> list[WorkerInfo]:
     """Liveness first (a worker just started gets STARTUP_SECONDS to poll), then one helper per key rule."""
     where = f"task queue '{task_queue}' on namespace '{client.namespace}'"
     seen = await list_workers(client, task_queue)
@@ -100,13 +116,14 @@ async def _check(client: temporalio.client.Client, task_queue: str, queue: bool)
         )
     codec = client.data_converter.payload_codec
     if key_fingerprints(codec) is None:
-        return  # not hitl's encryption: nothing here to judge
+        return seen  # not hitl's encryption: nothing here to judge
     mine = (codec.current, codec.fingerprints[codec.current]) if isinstance(codec, EncryptionCodec) else None
     judged = [w for w in (live or seen) if w.keys is not None]  # none live (queueing): the last ones seen
     for rule in (_keyless_client, _keyless_worker, _key_not_held):
         problem = rule(mine, judged, where)
         if problem:
             raise KeyMismatchError(f"{problem}; nothing was sent")
+    return seen
 
 
 def _keyless_client(mine: tuple[str, str] | None, workers: list[WorkerInfo], where: str) -> str | None:
@@ -156,7 +173,12 @@ async def list_workers(client: temporalio.client.Client, task_queue: str) -> lis
             f"cannot check the workers of task queue '{task_queue}' on namespace '{client.namespace}': {e.message}"
         ) from None
     now = datetime.now(timezone.utc)
-    return [WorkerInfo(p.identity, advertised_keys(p.identity), _age(p, now) <= LIVE_SECONDS) for p in response.pollers]
+    return [
+        WorkerInfo(
+            p.identity, advertised_keys(p.identity), _age(p, now) <= LIVE_SECONDS, advertised_patches(p.identity)
+        )
+        for p in response.pollers
+    ]
 
 
 def _age(poller: PollerInfo, now: datetime) -> float:
@@ -169,6 +191,12 @@ def advertised_keys(identity: str) -> list[str] | None:
     if not found:
         return None
     return [] if found.group(1) == "none" else found.group(1).split(",")
+
+
+def advertised_patches(identity: str) -> int:
+    """How many of `RUN_PATCHES` a worker's identity says it has (0 when it does not say)."""
+    found = re.search(rf"\b{PATCHES_MARKER}(\d+)\b", identity)
+    return int(found.group(1)) if found else 0
 
 
 async def wait_until_polling(

@@ -27,7 +27,6 @@ import temporalio.common
 import temporalio.envconfig
 import temporalio.exceptions
 import temporalio.service
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from hitl import catalog
 from hitl._audit import AuditTrail
@@ -58,9 +57,10 @@ from hitl._protocol import (
     request_digest,
 )
 from hitl._text import split_names
-from hitl._workers import check_workers, explaining, wait_until_polling
+from hitl._workers import check_workers, explaining, run_patches, wait_until_polling
 from hitl.codec import from_env as codec_from_env
 from hitl.codec import with_codec
+from hitl.converter import data_converter
 from hitl.graph import CompiledGraph
 from hitl.stream import RunEvent, StreamMode, check_modes, chunks, follow
 from hitl.types import (
@@ -119,7 +119,7 @@ async def connect(
         config["namespace"] = namespace
     config.setdefault("target_host", "localhost:7233")
     target = config["target_host"]
-    converter = dataclasses.replace(pydantic_data_converter, payload_codec=codec_from_env())
+    converter = data_converter(codec_from_env())
     try:
         temporal = await temporalio.client.Client.connect(**config, data_converter=converter)
     except RuntimeError as e:
@@ -189,7 +189,7 @@ class Client:
         compiled = graph if isinstance(graph, CompiledGraph) else self.graph(graph)
         values = compiled.validate_input(input if input is not None else {})
         check_size(values, MAX_STATE_BYTES, "input")
-        await check_workers(self.temporal, self.task_queue)
+        workers = await check_workers(self.temporal, self.task_queue)
         run_input = RunInput(
             graph=compiled.spec(),
             input=values,
@@ -200,6 +200,7 @@ class Client:
             index_reviewers=await self.reviewers_indexed(),
             index_assigned=await self.assigned_indexed(),
             max_history_events=max_history_events,
+            patches=run_patches(workers),
         )
         return await self._start(run_input, run_id or f"{compiled.name}-{uuid.uuid4().hex[:12]}")
 
@@ -299,7 +300,8 @@ class Client:
                 audit_head=checkpoint.audit_head,
             ),
         )
-        await check_workers(self.temporal, self.task_queue)
+        workers = await check_workers(self.temporal, self.task_queue)
+        run_input = dataclasses.replace(run_input, patches=run_patches(workers))
         return await self._start(run_input, new_run_id or f"{run_id}-fork{step}-{uuid.uuid4().hex[:6]}")
 
     def as_caller(self, identity: str | None = None, roles: Sequence[str] | None = None) -> Client:

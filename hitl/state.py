@@ -78,6 +78,7 @@ class StateSchema:
                 f"StateGraph schema {schema!r} is not supported; use a TypedDict or a pydantic BaseModel"
             )
         self.channels: dict[str, Channel] = {}
+        self._specs: dict[str, ChannelSpec] | None = None
         hints = typing.get_type_hints(schema, include_extras=True)
         fields = self.model.model_fields if self.model is not None else None
         for name, hint in hints.items():
@@ -94,7 +95,10 @@ class StateSchema:
             self.channels[name] = Channel(name, annotation, reducer, default)
 
     def specs(self) -> dict[str, ChannelSpec]:
-        return {name: c.spec() for name, c in self.channels.items()}
+        """Each channel's spec, for every new run's GraphSpec: built once (a JSON schema per key is not cheap)."""
+        if self._specs is None:
+            self._specs = {name: c.spec() for name, c in self.channels.items()}
+        return dict(self._specs)
 
     def validate_input(self, data: Any, *, what: str = "input") -> dict[str, Any]:
         """Check `data` against the schema; return only the given keys, as JSON."""

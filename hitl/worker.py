@@ -12,6 +12,7 @@ from activities import GraphActivities
 from hitl._protocol import DEFAULT_TASK_QUEUE
 from hitl._workers import worker_identity
 from hitl.codec import with_codec
+from hitl.converter import with_shared_adapters
 from hitl.graph import CompiledGraph
 from hitl.types import GraphValidationError
 from workflows import GraphWorkflow
@@ -49,7 +50,7 @@ def create_worker(
     strict sandbox in the tests (tests/test_replay.py). Pass `sandboxed=True` to run it
     sandboxed anyway, e.g. while changing the workflow.
     """
-    client = with_codec(client)
+    client = with_codec(with_shared_adapters(client))
     names = [g.name for g in graphs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

@@ -78,6 +78,7 @@ with workflow.unsafe.imports_passed_through():
     from hitl._reducers import WriteConflict, apply_builtin_writes, initial_values
     from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, Send, StateSnapshot, Vote
     from workflows import checks, topology
+    from workflows.attributes import changed_updates, remember
 
 T = TypeVar("T")
 R = TypeVar("R", ResumeRequest, UpdateStateRequest, CancelRequest, ClaimRequest)
@@ -106,6 +107,10 @@ ANSWER_ROLLBACK = "hitl-answer-rollback"
 """Patch: when the node run again because of a person's answer fails for good (or the step's writes fail),
 the answer is put back: its question pending again, the failure recorded, the run still waiting (before: the
 run failed)."""
+CHANGED_ATTRIBUTES = "hitl-changed-attributes"
+"""Patch: the search attribute upsert names only the attributes that changed since the last one this
+execution wrote, and is left out when none did (before: all of them, every time: an edit or a reminder at a
+pause spent an event and a visibility write on values already there)."""
 NOTHING_NEXT_ENDS = "hitl-nothing-next-ends"
 """Patch: with nothing to answer and nothing next, a run completes instead of waiting (interrupt_after on
 the last node, update_state(as_node=...) leading to END)."""
@@ -147,6 +152,8 @@ class _Execution:
     markers_since: int = 0
     summary: str = ""
     """The pending-questions memo as last written (written again only when it changes)."""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    """The search attributes as this execution last wrote them, by name (see `_publish`)."""
     state_bytes: int = 0
     checkpoint_bytes: list[int] = field(default_factory=list)
     rolled_back: dict[str, str] = field(default_factory=dict)
@@ -190,6 +197,11 @@ class GraphWorkflow:
         else:
             self.state = inp.carry
             self._restored()
+
+    def _patched(self, patch_id: str) -> bool:
+        """`workflow.patched`, except for a patch the run has from its start (`RunInput.patches`): taken as
+        applied with no marker written. Runs from before that field carry none and replay as recorded."""
+        return patch_id in self.inp.patches or workflow.patched(patch_id)
 
     # ----------------------------------------------------------------- the run
 
@@ -343,7 +355,7 @@ class GraphWorkflow:
         run.step += 1
         self._checkpoint("loop", writes=writes, audit=ran_after)
         if topology.matches(self.after, [t.node for t in ran]) and (
-            run.next or run.sends or not workflow.patched(NOTHING_NEXT_ENDS)
+            run.next or run.sends or not self._patched(NOTHING_NEXT_ENDS)
         ):
             await self._pause(Phase.AFTER)
 
@@ -448,6 +460,7 @@ class GraphWorkflow:
             interrupt_after=[],
             parent=ParentRef(run_id=workflow.info().workflow_id, node=task.node),
             requester=self.inp.requester,
+            patches=list(self.inp.patches),
         )
         try:
             final = await workflow.execute_child_workflow(
@@ -749,7 +762,12 @@ class GraphWorkflow:
             updates.append(REVIEWERS.value_set(deciders(pending, self._starter) if paused else []))
         if self.inp.index_assigned:
             updates.append(ASSIGNED.value_set(assignees(pending) if paused else []))
-        workflow.upsert_search_attributes(updates)
+        changed = changed_updates(updates, self.live.attributes)
+        if changed != updates and self._patched(CHANGED_ATTRIBUTES):
+            updates = changed
+        if updates:
+            workflow.upsert_search_attributes(updates)
+            remember(updates, self.live.attributes)
         if not paused:
             return  # the summary is read only while a run waits: no event spent clearing it
         summary = (
@@ -791,7 +809,7 @@ class GraphWorkflow:
     @workflow.signal(name="resume_signal")
     async def resume_signal(self, req: ResumeRequest) -> None:
         """For senders that must not wait: held until the run pauses, then applied or refused visibly."""
-        if workflow.patched(HELD_SIGNALS):
+        if self._patched(HELD_SIGNALS):
             digest = request_digest(req)
             if not any(
                 h.request_id and h.request_id == req.request_id and request_digest(h) == digest for h in self.state.held
@@ -851,7 +869,7 @@ class GraphWorkflow:
         self._check_cancel(view, req, racing=self.live.released_by is not None)  # validators never replay
 
     def _check_cancel_in_turn(self, view: checks.RunView, req: CancelRequest) -> None:
-        self._check_cancel(view, req, racing=self.live.released_by is not None and workflow.patched(CANCEL_RACE))
+        self._check_cancel(view, req, racing=self.live.released_by is not None and self._patched(CANCEL_RACE))
 
     def _check_cancel(self, view: checks.RunView, req: CancelRequest, *, racing: bool) -> None:
         """A cancel also loses to a decision that released the pause, while the step that decision released
@@ -963,7 +981,7 @@ class GraphWorkflow:
                 self._retire(interrupt_id, f"answered by {who} at {_when(now)}")
             self._record("resume", req, value, interrupt_id=interrupt_id, node=task.node, question=clip(asked.value))
             child_id = self.live.children.get(id(task))
-            if closed and workflow.patched(ANSWER_ROLLBACK):  # a vote that leaves it open releases nothing
+            if closed and self._patched(ANSWER_ROLLBACK):  # a vote that leaves it open releases nothing
                 update = workflow.current_update_info()
                 task.answered.append(
                     Answered(
@@ -976,7 +994,7 @@ class GraphWorkflow:
             if child_id is None:
                 if closed:
                     task.resumes.append(answer)
-            elif workflow.patched(CHILD_MAPS):  # a vote too goes down: the subgraph counts it as well
+            elif self._patched(CHILD_MAPS):  # a vote too goes down: the subgraph counts it as well
                 down.setdefault(child_id, {})[interrupt_id] = value
                 if closed:
                     self.live.passed_down.add(interrupt_id)
@@ -995,7 +1013,7 @@ class GraphWorkflow:
             self._record("update_state", req, req.update, patch=self._patch(before, req.update))
             if not req.goto:  # a goto with an update withdraws the questions themselves (below)
                 self._void_votes(req.identity, now)
-        if req.goto and workflow.patched(GOTO_ADDS):
+        if req.goto and self._patched(GOTO_ADDS):
             # As LangGraph: the named nodes join the paused step. A question still unanswered stays
             # pending, unless the decision also changed the state: then its node asks again about it.
             if req.update:
@@ -1030,8 +1048,8 @@ class GraphWorkflow:
             run.sends = sends
             run.phase = Phase.BEFORE
             # nothing to answer, nothing to run: done
-            ended = not run.next and not run.sends and workflow.patched(NOTHING_NEXT_ENDS)
-        elif self._own_interrupts() and workflow.patched(EDIT_REASKS):
+            ended = not run.next and not run.sends and self._patched(NOTHING_NEXT_ENDS)
+        elif self._own_interrupts() and self._patched(EDIT_REASKS):
             # What a reviewer approves must be what runs: the node asks again about the edited state.
             self._withdraw(
                 f"withdrawn when {req.identity} edited the state under review at {_when(now)}; the node asked again"
@@ -1053,7 +1071,7 @@ class GraphWorkflow:
         for interrupt in self._interrupts():
             self._retire(interrupt.id, f"cancelled with the run by {req.identity} at {_when(now)}")
         self.live.cancelled_by = f"cancelled by {req.identity}" + (f": {req.reason}" if req.reason else "")
-        self.live.cancel_final = workflow.patched(CANCEL_RACE)
+        self.live.cancel_final = self._patched(CANCEL_RACE)
         return True
 
     def _withdraw(self, reason: str) -> None:
@@ -1067,7 +1085,7 @@ class GraphWorkflow:
     def _rolls_back(self, task: PendingTask) -> bool:
         """Does this task's failure put people's answers back? Only for a node re-run on answers given to it
         (a subgraph's run puts its own answers back; a subgraph that failed for good fails the run)."""
-        return bool(task.answered) and self.spec.node(task.node).subgraph is None and workflow.patched(ANSWER_ROLLBACK)
+        return bool(task.answered) and self.spec.node(task.node).subgraph is None and self._patched(ANSWER_ROLLBACK)
 
     def _roll_back(self, task: PendingTask, error: str) -> None:
         """The node run again because of people's answers failed for good (or the step's writes did): drop

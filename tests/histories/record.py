@@ -339,6 +339,60 @@ async def subgraph_going_on(c: hitl.Client) -> str:
     return run.run_id
 
 
+async def started_patched(c: hitl.Client) -> str:
+    """Runs that have every patch from their start (`RunInput.patches`), so no marker events: a plain
+    approval, a decision sent as a signal (held), an answer rolled back in a subgraph and a corrected one
+    (one decision down as a map), an edit that re-asks, goto added to the paused step, a run with nothing
+    next ending, interrupt_after on the last node, and a cancel racing an answer."""
+    run = await c.start("approval", {"topic": "tea"}, run_id="patched")
+    await run.wait()
+    await run.resume("approve", identity="alice")
+    held = await c.start("approval", {"topic": "tea"}, run_id="patched-signal")
+    await held.send_resume("approve", identity="alice")
+    await held.result()
+    rolled = await c.start("answer_note_parent", {}, run_id="patched-rollback")
+    await rolled.wait()
+    await rolled.resume(5, identity="alice")
+    await rolled.resume("fine", identity="bob")
+    edited = await c.start("payment", {}, run_id="patched-edit")
+    await edited.wait()
+    await edited.update_state({"draft": "pay 2M"}, identity="alice")
+    await edited.resume("approve", identity="alice", request_id="r1")
+    kept = await c.start("review", {}, run_id="patched-goto")
+    await kept.wait()
+    await kept.resume(goto="publish")
+    await kept.resume("approve")
+    ended = await c.start("review", {}, run_id="patched-end")
+    await ended.wait()
+    await ended.update_state({"log": ["approved by hand"]}, as_node="review")
+    after = await c.start("chain", {}, run_id="patched-after", interrupt_after=["c"])
+    await after.result()
+    raced = await c.start("payment", {"draft": "pay 1M"}, run_id="patched-race", interrupt_before=["approve"])
+    await raced.wait()
+    await raced.resume(identity="mallory")
+    await asyncio.gather(
+        raced.cancel("duplicate", identity="alice"),
+        raced.resume("approve", identity="dave", roles=["finance"], wait=False),
+        return_exceptions=True,
+    )
+    try:
+        await raced.result()
+    except hitl.RunFailedError:
+        pass  # the cancel won
+    return run.run_id
+
+
+async def changed_attributes(c: hitl.Client) -> str:
+    """Search attribute upserts naming only what changed (patch hitl-changed-attributes, which new runs have
+    from their start): an edit at a breakpoint spends none, the resume and the finish name fewer."""
+    run = await c.start("approval", {"topic": "tea"}, run_id="changed_attributes", interrupt_before=["review"])
+    await run.wait()
+    await run.update_state({"draft": "edited by hand"}, identity="alice")
+    await run.resume(identity="alice")
+    await run.resume("approve", identity="alice")
+    return run.run_id
+
+
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     approval,
     edit_state,
@@ -363,6 +417,8 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     claims_subgraph,
     quorum_rollback,
     subgraph_going_on,
+    started_patched,
+    changed_attributes,
 ]
 
 

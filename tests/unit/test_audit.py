@@ -45,6 +45,26 @@ def test_a_sealed_record_hashes_its_canonical_json_including_the_previous_hash()
     assert record_hash(shuffled) == second.hash
 
 
+def test_a_record_hashes_as_the_deep_copied_record_did() -> None:
+    """`record` copies shallowly (for speed): nested answers, questions and patches hash as before."""
+    import dataclasses
+
+    d = Decision(
+        kind="update_state",
+        identity="ann",
+        at=AT,
+        step=3,
+        value={"draft": ["a", {"b": None}]},
+        question={"draft": "x"},
+        patch=[{"op": "replace", "path": "/draft", "value": "y"}],
+        seq=4,
+        prev_hash="0" * 64,
+    )
+    deep = {**dataclasses.asdict(d), "at": AT.isoformat()}
+    assert record(d) == deep
+    assert seal(d, 4, "0" * 64).hash == record_hash(deep)
+
+
 def test_a_field_added_later_with_no_value_keeps_old_hashes() -> None:
     [d] = _chain(1)
     assert record_hash({**record(d), "claimed_by": None}) == d.hash

@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-WORKFLOW_SIDE = ["workflows.graph_workflow", "workflows.topology", "workflows.checks"]
+WORKFLOW_SIDE = ["workflows.graph_workflow", "workflows.topology", "workflows.checks", "workflows.attributes"]
 ALLOWED = ["hitl._protocol", "hitl.types", "hitl._reducers", "hitl._limits", "hitl._policy", "hitl._audit"]
 """The hitl modules the workflow side may import (pure: plain data and rules)."""
 
