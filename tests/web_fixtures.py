@@ -39,7 +39,9 @@ async def served(client: hitl.Client) -> AsyncIterator[Served]:
         yield Served(url, client)
 
 
-BROWSER_TIMEOUT = 15_000
+BROWSER_TIMEOUT = 30_000
+"""Long enough for a decision whose workflow task Temporal hands out again: a run evicted from a busy worker's
+cache with a task buffered waits out the 10 s workflow-task timeout (seen once in a full suite run)."""
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
