@@ -179,9 +179,15 @@ def interrupt(
     if refused:
         raise HitlError(refused)
     if json_schema is not None:  # what time answers with must be an answer the question takes
-        for n, step in enumerate(ladder):
-            what = f"the AnswerWith value of escalation step {n}"
-            if step.action == "answer" and (unfit := schema_refused(step.value, json_schema, what)):
+        timed = [
+            (f"the AnswerWith value of escalation step {n}", s.value)
+            for n, s in enumerate(ladder)
+            if s.action == "answer"
+        ]
+        if default is not _NO_DEFAULT:
+            timed.append(("the timeout default", to_json(default, what=f"interrupt default in node '{scope.node}'")))
+        for what, given in timed:
+            if unfit := schema_refused(given, json_schema, what):
                 raise HitlError(f"{unfit} (interrupt() in node '{scope.node}'); give a value the schema takes")
     raise GraphInterrupt(
         InterruptRequest(

@@ -66,3 +66,13 @@ def test_an_answer_with_value_the_schema_refuses_is_one_clear_line_when_asked() 
         _ask(schema=Literal["approve", "reject"], escalate=[AnswerWith(H, "reject")])
     with pytest.raises(HitlError, match="AnswerWith value of escalation step 0 does not fit its schema"):
         _ask(quorum=2, schema={"type": "integer"}, escalate=[AnswerWith(H, "x")])  # each vote takes the schema
+
+
+def test_a_timeout_default_the_schema_refuses_is_one_clear_line_when_asked() -> None:
+    """The default is time's answer too: one the question would refuse failed the node when the deadline passed."""
+    with pytest.raises(HitlError, match="the timeout default does not fit its schema: 'maybe'"):
+        _ask(schema=Literal["approve", "reject"], timeout=H, default="maybe")
+    with pytest.raises(GraphInterrupt):
+        _ask(schema=Literal["approve", "reject"], timeout=H, default="reject")
+    with pytest.raises(GraphInterrupt):
+        _ask(schema=Literal["approve", "reject"], timeout=H)  # no default: DeadlineExceeded when it passes
