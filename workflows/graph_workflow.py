@@ -605,17 +605,7 @@ class GraphWorkflow:
             task.resumes.append(value if has_value else DEADLINE_EXPIRED)
         task.interrupts = [i for i in task.interrupts if i.id != interrupt.id]
         self._retire(interrupt.id, f"answered by its {who} at {_when(now)}")
-        self._log(
-            Decision(
-                kind="deadline",
-                identity=who,
-                at=now,
-                step=self.state.step,
-                value=value if has_value else None,
-                interrupt_id=interrupt.id,
-                node=task.node,
-            )
-        )
+        self._note("deadline", who, value if has_value else None, interrupt.id, task.node)
 
     def _escalate(self) -> bool:
         """Take every escalation step that fell due, in order, each recorded; any taken?"""
@@ -640,17 +630,7 @@ class GraphWorkflow:
                         task, dataclasses.replace(interrupt, escalated=interrupt.escalated + 1, reviewers=reviewers)
                     )
                     detail = {"step": interrupt.escalated - 1, "action": step.action, "reviewers": step.reviewers}
-                    self._log(
-                        Decision(
-                            kind="escalate",
-                            identity="escalation",
-                            at=now,
-                            step=self.state.step,
-                            value=detail,
-                            interrupt_id=interrupt.id,
-                            node=task.node,
-                        )
-                    )
+                    self._note("escalate", "escalation", detail, interrupt.id, task.node)
                     if step.action == "remind" and self.spec.notify:
                         asyncio.create_task(self._notify())
         if taken:
@@ -666,17 +646,7 @@ class GraphWorkflow:
             for interrupt in list(task.interrupts):
                 if interrupt.claimed_until is not None and interrupt.claimed_until <= now:
                     _replace_in(task, dataclasses.replace(interrupt, claimed_by=None, claimed_until=None))
-                    self._log(
-                        Decision(
-                            kind="release",
-                            identity="expiry",
-                            at=now,
-                            step=self.state.step,
-                            value=interrupt.claimed_by,
-                            interrupt_id=interrupt.id,
-                            node=task.node,
-                        )
-                    )
+                    self._note("release", "expiry", interrupt.claimed_by, interrupt.id, task.node)
                     freed = True
         if freed:
             self._reindex()
@@ -1173,18 +1143,7 @@ class GraphWorkflow:
             Refusal(identity=identity, at=workflow.now(), reason=why, request_id=request_id, rolled_back=True)
         )
         del self.state.refused[:-KEEP_REFUSALS]
-        self._log(
-            Decision(
-                kind="rollback",
-                identity=identity,
-                at=workflow.now(),
-                step=self.state.step,
-                value={"answer": given, "error": line},
-                interrupt_id=interrupt_id,
-                node=task.node,
-                request_id=request_id,
-            )
-        )
+        self._note("rollback", identity, {"answer": given, "error": line}, interrupt_id, task.node, request_id)
 
     def _view(self) -> checks.RunView:
         run = self.state
@@ -1214,6 +1173,30 @@ class GraphWorkflow:
                 value=clip(value),
                 request_id=req.request_id,
                 **fields,
+            )
+        )
+
+    def _note(
+        self,
+        kind: DecisionKind,
+        identity: str,
+        value: Any,
+        interrupt_id: str,
+        node: str,
+        request_id: str | None = None,
+    ) -> None:
+        """Record what happened to one question without a request of its own to name (a timer fired, an
+        answer was put back): `_record`'s twin, the value kept whole."""
+        self._log(
+            Decision(
+                kind=kind,
+                identity=identity,
+                at=workflow.now(),
+                step=self.state.step,
+                value=value,
+                interrupt_id=interrupt_id,
+                node=node,
+                request_id=request_id,
             )
         )
 
