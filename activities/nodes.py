@@ -11,7 +11,9 @@ retry policy.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -143,6 +145,7 @@ class GraphActivities:
                 }
             )
         token = node_scope(node.name, task.resumes)
+        began = time.monotonic()
         try:
             if inspect.iscoroutinefunction(node.fn):
                 output = await node.fn(*args)
@@ -153,7 +156,8 @@ class GraphActivities:
         except GraphInterrupt as gi:
             if gi.request.reviewers:
                 self._warn_unguarded(graph, node.name, gi.request.reviewers)
-            return NodeResult(interrupt=gi.request)
+            quick = node.reruns_locally(time.monotonic() - began)
+            return NodeResult(interrupt=dataclasses.replace(gi.request, rerun_local=True) if quick else gi.request)
         finally:
             reset_scope(token)
 

@@ -249,6 +249,8 @@ class PendingTask:
     defaults: dict[str, InterruptRequest] = field(default_factory=dict)
     push: int | None = None
     """For a task made by a Send: its place among the step's Sends (`RunState.sends`)."""
+    rerun_local: bool = False
+    """The node's last run asked quickly (`InterruptRequest.rerun_local`): its next run is a local activity."""
     answered: list[Answered] = field(default_factory=list)
     """The people's answers given since the node last asked (the last of `resumes`): what is put back,
     as pending again, should the node's re-run or the step's writes fail (see the README)."""
@@ -325,6 +327,7 @@ RUN_PATCHES: tuple[str, ...] = (
     "hitl-answer-rollback",
     "hitl-nothing-next-ends",
     "hitl-changed-attributes",
+    "hitl-local-rerun",
 )
 """Every patch id the workflow checks (workflows/graph_workflow.py names each), in the order they came: a
 worker says how many it has (the first N, `hitl-patches=N` in its identity) and a new run lists those every
@@ -385,6 +388,9 @@ class InterruptRequest:
     default: Any = None
     quorum: Quorum | None = None
     escalation: list[EscalationStep] = field(default_factory=list)
+    rerun_local: bool = False
+    """The node's next run (after the answer) goes as a local activity: it reached this interrupt() quickly
+    (or says `rerun="local"`). The activity decides, so the choice is in the history and replays as made."""
 
 
 @dataclass(frozen=True, kw_only=True)

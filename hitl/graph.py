@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import temporalio.common
 
@@ -59,6 +59,12 @@ class Branch:
         return out
 
 
+Rerun = Literal["auto", "local", "activity"]
+RERUNS: tuple[Rerun, ...] = ("auto", "local", "activity")
+QUICK_RERUN_S = 1.0
+"""rerun="auto": a node that reached its interrupt() within this many seconds runs again as a local activity."""
+
+
 @dataclass
 class Node:
     """A node: its function and the Temporal settings of the activity that runs it."""
@@ -71,6 +77,16 @@ class Node:
     input: StateSchema | None = None
     """The node's own input schema (`input_schema=`, or its first parameter's type): it is called with
     just those keys, and only they travel to its activity."""
+    rerun: Rerun = "auto"
+    """How the node runs again after an answer to its interrupt() (see `StateGraph.add_node`)."""
+
+    def reruns_locally(self, asked_after_s: float) -> bool:
+        """Whether the run after an answer goes as a local activity, for a run that asked after so long."""
+        if self.spec.local or self.rerun == "activity":
+            return False  # a local node is local anyway: nothing to say
+        if self.rerun == "local":
+            return True
+        return self.spec.heartbeat_s is None and asked_after_s < QUICK_RERUN_S
 
 
 @dataclass
@@ -106,6 +122,7 @@ class StateGraph:
         heartbeat_timeout: timedelta | None = None,
         local: bool = False,
         input_schema: type | None = None,
+        rerun: Rerun = "auto",
         **options: Any,
     ) -> StateGraph:
         """Add a node. `fn(state)` (sync or async) returns a dict, a `Command` or None.
@@ -119,6 +136,14 @@ class StateGraph:
         taken from the type of the function's first parameter when not given)
         makes the node read only those keys: only they go into its activity's
         input, so a large state is not copied into the history at every step.
+        `rerun` says how a node that called interrupt() runs again after the
+        answer (LangGraph's semantics: from the top): "auto" (default) as a
+        local activity when its run reached interrupt() within a second and it
+        sets no `heartbeat_timeout`, else as an activity; "local" always; or
+        "activity" always (for a node whose work after the answer is long or
+        must heartbeat). A local re-run runs in the workflow task that applies
+        the answer, with the node's timeouts and retry policy: no task-queue
+        round trip and five fewer history events per answer.
         LangGraph's other options are refused when unknown, and warned about
         when hitl ignores them.
         """
@@ -142,6 +167,7 @@ class StateGraph:
         subgraph = action if isinstance(action, CompiledGraph) else None
         if subgraph is None and not callable(action):
             raise GraphValidationError(f"node '{name}': {action!r} is not callable")
+        _check_rerun(name, rerun, local=local, heartbeat=heartbeat_timeout is not None, subgraph=subgraph is not None)
         reads = self._input_of(name, action, input_schema) if subgraph is None else None
         if subgraph is not None and input_schema is not None:
             raise GraphValidationError(f"node '{name}': a subgraph runs on the parent's state; drop input_schema")
@@ -157,7 +183,7 @@ class StateGraph:
         if subgraph is not None:
             self._def.nodes[name] = Node(name, _runs_as_child, spec, subgraph=subgraph)
         else:
-            self._def.nodes[name] = Node(name, action, spec, _wants_config(action), input=reads)
+            self._def.nodes[name] = Node(name, action, spec, _wants_config(action), input=reads, rerun=rerun)
         return self
 
     def _input_of(self, name: str, action: Callable[..., Any], given: type | None) -> StateSchema | None:
@@ -397,7 +423,15 @@ class CompiledGraph:
         return f"<CompiledGraph {self.name!r} nodes={list(self.nodes)}>"
 
 
-_NODE_OPTIONS = ["retry_policy", "timeout", "schedule_to_close_timeout", "heartbeat_timeout", "local", "input_schema"]
+_NODE_OPTIONS = [
+    "retry_policy",
+    "timeout",
+    "schedule_to_close_timeout",
+    "heartbeat_timeout",
+    "local",
+    "input_schema",
+    "rerun",
+]
 _COMPILE_OPTIONS = ["name", "interrupt_before", "interrupt_after", "notify", "guard"]
 _IGNORED_GRAPH_OPTIONS: dict[str, str] = {
     "context_schema": "nodes get no runtime context here",
@@ -450,6 +484,22 @@ def _check_options(what: str, given: dict[str, Any], accepted: list[str], ignore
 
 def _runs_as_child(state: Any) -> Any:
     raise GraphValidationError("a subgraph node runs as a child workflow, not as an activity")
+
+
+def _check_rerun(name: str, rerun: Any, *, local: bool, heartbeat: bool, subgraph: bool) -> None:
+    """`add_node(rerun=...)`: one of RERUNS, and nothing it contradicts."""
+    if rerun not in RERUNS:
+        raise GraphValidationError(f"node '{name}': rerun={rerun!r}; use one of {', '.join(map(repr, RERUNS))}")
+    if rerun == "auto":
+        return
+    if subgraph:
+        raise GraphValidationError(f"node '{name}': a subgraph runs as a child workflow; drop rerun={rerun!r}")
+    if local and rerun == "activity":
+        raise GraphValidationError(f"node '{name}': local=True runs every run locally; drop rerun='activity'")
+    if heartbeat and rerun == "local":
+        raise GraphValidationError(
+            f"node '{name}': a local activity cannot heartbeat; drop heartbeat_timeout or use rerun='activity'"
+        )
 
 
 def _retry_spec(policy: temporalio.common.RetryPolicy | None) -> RetrySpec:

@@ -4,7 +4,11 @@ breakpoints, several questions, re-asking, parallel questions, a limited questio
 from __future__ import annotations
 
 import operator
+import time
+from datetime import timedelta
 from typing import Annotated, Literal, TypedDict
+
+from temporalio.common import RetryPolicy
 
 from hitl import END, START, Command, StateGraph, interrupt
 
@@ -208,7 +212,68 @@ note_parent_b.add_edge(START, "sub")
 note_parent_b.add_edge("sub", "after")
 answer_note_parent = note_parent_b.compile(name="answer_note_parent")
 
+
+class RerunState(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+    flaky_left: int
+
+
+def _asks(name: str, wait_s: float = 0.0, fails_once: bool = False):
+    """A node that takes `wait_s` to reach its question, then (optionally) fails once after the answer."""
+
+    def node(state: RerunState) -> dict:
+        time.sleep(wait_s)
+        answer = interrupt(f"{name}?")
+        if fails_once and name not in _FAILED:
+            _FAILED.add(name)
+            raise RuntimeError(f"{name} failed once after the answer")
+        return {"log": [f"{name}:{answer}"]}
+
+    return node
+
+
+_FAILED: set[str] = set()
+"""Nodes of `reruns` that failed once already, in this process (the test worker's)."""
+
+reruns_b = StateGraph(RerunState)
+reruns_b.add_node("quick", _asks("quick", fails_once=True))
+reruns_b.add_node("slow", _asks("slow", wait_s=1.2))
+reruns_b.add_node("beats", _asks("beats"), heartbeat_timeout=timedelta(seconds=30))
+reruns_b.add_node("pinned", _asks("pinned"), rerun="activity")
+reruns_b.add_node("forced", _asks("forced", wait_s=1.2), rerun="local")
+for a, b in [(START, "quick"), ("quick", "slow"), ("slow", "beats"), ("beats", "pinned"), ("pinned", "forced")]:
+    reruns_b.add_edge(a, b)
+reruns = reruns_b.compile(name="reruns")
+"""How each node runs again after its answer: quick and forced as local activities, the others as activities."""
+
+
+def _bad_key(state: RerunState) -> dict:
+    return {"nope": 1}
+
+
+def _slow_after(state: RerunState) -> dict:
+    answer = interrupt("how fast?")
+    if answer == "slow":
+        time.sleep(3)  # past the node's 1 s timeout
+    return {"log": [f"timed:{answer}"]}
+
+
+mistake_b = StateGraph(RerunState)
+mistake_b.add_node("bad", _bad_key, local=True)
+mistake_b.add_edge(START, "bad")
+local_mistake = mistake_b.compile(name="local_mistake")
+"""A local node's graph mistake (unknown key): fails the run at once, naming the node."""
+
+timed_b = StateGraph(RerunState)
+timed_b.add_node("timed", _slow_after, timeout=timedelta(seconds=1), retry_policy=RetryPolicy(maximum_attempts=1))
+timed_b.add_edge(START, "timed")
+rerun_timeout = timed_b.compile(name="rerun_timeout")
+"""A node whose local re-run can time out: the answer is put back, as when an activity re-run fails."""
+
 GRAPHS = [
+    reruns,
+    local_mistake,
+    rerun_timeout,
     answer_note,
     answer_echo,
     answer_note_parent,

@@ -21,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import hitl
+from hitl._protocol import RUN_PATCHES
 from hitl.server import DevServer, free_port
 from tests.graphs import SERVED
 
@@ -393,6 +394,34 @@ async def changed_attributes(c: hitl.Client) -> str:
     return run.run_id
 
 
+async def local_rerun(c: hitl.Client) -> str:
+    """Nodes run again after their answers (patch hitl-local-rerun, which new runs have from their start): as
+    local activities when they asked quickly (one failing once after its answer, retried), as activities when
+    slow to ask, heartbeating or pinned with rerun="activity"."""
+    run = await c.start("reruns", {}, run_id="local_rerun")
+    for node in ["quick", "slow", "beats", "pinned", "forced"]:
+        await run.wait()
+        await run.resume(f"ok-{node}", identity="alice")
+    await run.result()
+    return run.run_id
+
+
+async def local_rerun_by_marker(c: hitl.Client) -> str:
+    """The same while a worker of the release before polls (it has every patch but hitl-local-rerun): the run
+    lists the others from its start and takes that one by marker when its quick node runs again."""
+    import hitl.client
+
+    real = hitl.client.run_patches
+    hitl.client.run_patches = lambda workers: [p for p in RUN_PATCHES if p != "hitl-local-rerun"]
+    try:
+        run = await c.start("approval", {"topic": "tea"}, run_id="local_rerun_by_marker")
+    finally:
+        hitl.client.run_patches = real
+    await run.wait()
+    await run.resume("approve", identity="alice")
+    return run.run_id
+
+
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     approval,
     edit_state,
@@ -419,6 +448,8 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     subgraph_going_on,
     started_patched,
     changed_attributes,
+    local_rerun,
+    local_rerun_by_marker,
 ]
 
 
