@@ -16,8 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,9 @@ from temporalio.worker import Worker
 import hitl
 import hitl._protocol as hitl_protocol
 from bench import graphs, plain
+from hitl._workers import list_workers
 from hitl.server import DevServer
-from hitl.worker import create_worker
+from hitl.worker import CACHED_RUNS, create_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 POLL = 0.05
@@ -248,6 +249,14 @@ async def history_cost(client: hitl.Client) -> dict[str, float]:
 
 # ---------------------------------------------------------------- 4. scale
 
+GATE = 200
+"""Starts or decisions in flight at once when thousands are sent."""
+
+FLOOR_AT_SCALE = plain.Extras(status=True)
+"""The floor at scale: `plain.Approval`'s steps plus the status search attribute (set at pause,
+resume and finish, as hitl sets it; table 1b's second row), so that the server counts the floor's
+waiting runs with the same query as hitl's: the same kind of waiting for both rows."""
+
 
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -256,67 +265,161 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-@asynccontextmanager
-async def paused_runs(
-    server: DevServer, n: int, queue: str
-) -> AsyncIterator[tuple[hitl.Client, subprocess.Popen[bytes], float]]:
-    """n approval runs started on a worker in its own process and waited for until all are paused:
-    (client, worker process, seconds it took)."""
-    worker = subprocess.Popen(  # noqa: ASYNC220 - started once, not awaited
-        [sys.executable, str(ROOT / "worker.py"), "bench.graphs", "--address", server.address, "--task-queue", queue],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL,
+@dataclass
+class AtScale:
+    """One system in the scale table: its worker (run in its own process) and how to start and
+    resume one of its runs, given the run's id."""
+
+    name: str
+    queue: str
+    worker: list[str]
+    """The worker's command line after `python`, less `--address` and `--task-queue`."""
+    workflow_type: str
+    start: Callable[[str], Awaitable[object]]
+    resume: Callable[[str], Awaitable[object]]
+    listing: Callable[[], Awaitable[int]] | None = None
+    """Lists this system's waiting runs, if it has an inbox; returns how many there are."""
+
+    def query(self, condition: str) -> str:
+        return f'WorkflowType = "{self.workflow_type}" AND {condition} AND WorkflowId STARTS_WITH "{self.queue}-"'
+
+
+def hitl_at_scale(client: hitl.Client, queue: str) -> AtScale:
+    async def listing() -> int:
+        return len([p for p in await client.pending() if p.run_id.startswith(f"{queue}-")])
+
+    return AtScale(
+        "hitl, `interrupt()` in a node",
+        queue,
+        [str(ROOT / "worker.py"), "bench.graphs"],
+        hitl_protocol.WORKFLOW_NAME,
+        start=lambda run_id: client.start("bench_approval", {"topic": "tea"}, run_id=run_id),
+        resume=lambda run_id: client.get_run(run_id).resume("approve", wait=False),
+        listing=listing,
+    )
+
+
+def floor_at_scale(temporal: temporalio.client.Client, queue: str) -> AtScale:
+    return AtScale(
+        "hand-written workflow + status attribute (floor)",
+        queue,
+        ["-m", "bench.plain_worker"],
+        "plain.Careful",
+        start=lambda run_id: temporal.start_workflow(
+            "plain.Careful", args=["tea", FLOOR_AT_SCALE, ""], id=run_id, task_queue=queue
+        ),
+        resume=lambda run_id: temporal.get_workflow_handle(run_id).signal("decide", "approve"),
+    )
+
+
+@contextmanager
+def worker_process(argv: list[str]) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker in a process of its own: its memory is its own, its CPU not the bench's."""
+    worker = subprocess.Popen(
+        [sys.executable, *argv], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL
     )
     try:
-        client = await hitl.connect(server.address, task_queue=queue, graphs=graphs.GRAPHS)
-        gate = asyncio.Semaphore(200)
-
-        async def start_one(i: int) -> None:
-            async with gate:
-                await client.start("bench_approval", {"topic": "tea"}, run_id=f"{queue}-{i}")
-
-        t = time.perf_counter()
-        await asyncio.gather(*(start_one(i) for i in range(n)))
-        query = f'WorkflowType = "hitl.Graph" AND HitlStatus = "interrupted" AND WorkflowId STARTS_WITH "{queue}-"'
-        last = -1
-        while (count := (await client.temporal.count_workflows(query)).count) < n:
-            if count // 500 != last // 500:
-                log(f"{queue}: {count}/{n} runs paused")
-            last = count
-            await asyncio.sleep(0.5)
-        yield client, worker, time.perf_counter() - t
+        yield worker
     finally:
         worker.terminate()
         worker.wait()
 
 
-async def scale(server: DevServer, n: int) -> dict[str, float]:
-    async with paused_runs(server, n, "scale") as (client, worker, paused_in):
-        rss = rss_mb(worker.pid)
-        t = time.perf_counter()
-        pending = await client.pending()
-        list_s = time.perf_counter() - t
-        assert len([p for p in pending if p.run_id.startswith("scale-")]) == n
-        gate = asyncio.Semaphore(200)
+async def polling(temporal: temporalio.client.Client, queue: str, worker: subprocess.Popen[bytes]) -> None:
+    """Until the worker polls `queue`, so that its start-up (imports, connecting) is not timed."""
+    while not any(w.live for w in await list_workers(temporal, queue)):
+        if worker.poll() is not None:
+            raise RuntimeError(f"the worker for task queue {queue!r} exited ({worker.returncode}): its error is above")
+        await asyncio.sleep(POLL)
 
-        async def resume_one(i: int) -> None:
-            async with gate:
-                await client.get_run(f"scale-{i}").resume("approve", wait=False)
 
-        t = time.perf_counter()
-        await asyncio.gather(*(resume_one(i) for i in range(n)))
-        done = 'WorkflowType = "hitl.Graph" AND ExecutionStatus = "Completed" AND HitlGraph = "bench_approval" AND WorkflowId STARTS_WITH "scale-"'
-        while (await client.temporal.count_workflows(done)).count < n:  # noqa: ASYNC110 - polls Temporal
-            await asyncio.sleep(0.5)
-        resume_s = time.perf_counter() - t
-        return {
-            "runs": n,
-            "start and pause all (s)": paused_in,
-            "worker RSS with all paused (MB)": rss,
-            "list all pending (s)": list_s,
-            "resume all to completion (s)": resume_s,
-        }
+async def each_until_counted(
+    temporal: temporalio.client.Client,
+    n: int,
+    system: AtScale,
+    call: Callable[[str], Awaitable[object]],
+    condition: str,
+) -> float:
+    """`call` on each of the system's n run ids, `GATE` at a time, then the server's count of the
+    system's runs matching `condition` polled until it reaches n: seconds from the first call."""
+    gate = asyncio.Semaphore(GATE)
+
+    async def one(i: int) -> None:
+        async with gate:
+            await call(f"{system.queue}-{i}")
+
+    t = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(n)))
+    query, last = system.query(condition), -1
+    while (count := (await temporal.count_workflows(query)).count) < n:
+        if count // 500 != last // 500:
+            log(f"{system.queue}: {count}/{n} runs {condition}")
+        last = count
+        await asyncio.sleep(0.5)
+    return time.perf_counter() - t
+
+
+@asynccontextmanager
+async def paused_runs(
+    temporal: temporalio.client.Client, n: int, system: AtScale
+) -> AsyncIterator[tuple[subprocess.Popen[bytes], float]]:
+    """n of the system's runs started on its worker and waited for until all are paused:
+    (the worker's process, seconds from the first start)."""
+    address = temporal.service_client.config.target_host
+    with worker_process([*system.worker, "--address", address, "--task-queue", system.queue]) as worker:
+        await polling(temporal, system.queue, worker)
+        yield worker, await each_until_counted(temporal, n, system, system.start, 'HitlStatus = "interrupted"')
+
+
+@dataclass
+class ScaleRow:
+    paused_s: float
+    rss_mb: float
+    list_s: float | None
+    resumed_s: float
+    load: float
+
+
+async def at_scale(temporal: temporalio.client.Client, n: int, system: AtScale) -> ScaleRow:
+    """Start n runs until all are paused, read the worker's memory, list them (if the system
+    can), then decide all and wait until all are completed."""
+    log(f"scale: {system.name}, {n} runs")
+    async with paused_runs(temporal, n, system) as (worker, paused_s):
+        rss, list_s = rss_mb(worker.pid), None
+        if system.listing:
+            t = time.perf_counter()
+            assert await system.listing() == n
+            list_s = time.perf_counter() - t
+        resumed_s = await each_until_counted(temporal, n, system, system.resume, 'ExecutionStatus = "Completed"')
+    return ScaleRow(paused_s, rss, list_s, resumed_s, os.getloadavg()[0])
+
+
+async def report_scale(server: DevServer, n: int) -> None:
+    """The floor and hitl at scale, one after the other on the same server, each row printed as
+    soon as it is measured, hitl's with its ratios to the floor's."""
+    client = await hitl.connect(server.address, task_queue="scale-hitl", graphs=graphs.GRAPHS)
+    emit(
+        [
+            "",
+            f"### 4. Scale ({n:,} approval runs; workers in their own process, {CACHED_RUNS} cached runs each)",
+            "",
+            "| system | start until all paused s | ratio | worker RSS, all paused, MB | ratio "
+            "| list all pending s | resume all to completion s | ratio | load average |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+    )
+    floor: ScaleRow | None = None
+    for system in (floor_at_scale(client.temporal, "scale-floor"), hitl_at_scale(client, "scale-hitl")):
+        row = await at_scale(client.temporal, n, system)
+        floor = floor or row
+        listed = "–" if row.list_s is None else f"{row.list_s:.2f}"
+        emit(
+            [
+                f"| {system.name} | {row.paused_s:,.1f} | {row.paused_s / floor.paused_s:.2f}x "
+                f"| {row.rss_mb:.0f} | {row.rss_mb / floor.rss_mb:.2f}x | {listed} "
+                f"| {row.resumed_s:,.1f} | {row.resumed_s / floor.resumed_s:.2f}x | {row.load:.1f} |"
+            ]
+        )
 
 
 # ---------------------------------------------------------------- 4b. listing
@@ -341,7 +444,8 @@ async def list_as_before(temporal: temporalio.client.Client, query: str) -> int:
 async def report_listing(server: DevServer, n: int, repeats: int) -> None:
     """Listing n waiting runs: hitl against the bare SDK listing, warm, median of repeats; and the
     worker's memory with all of them paused."""
-    async with paused_runs(server, n, "listing") as (client, worker, paused_in):
+    client = await hitl.connect(server.address, task_queue="listing", graphs=graphs.GRAPHS)
+    async with paused_runs(client.temporal, n, hitl_at_scale(client, "listing")) as (worker, paused_in):
         rss = rss_mb(worker.pid)
         query = f'WorkflowType = "{hitl_protocol.WORKFLOW_NAME}" AND HitlStatus = "interrupted"'
 
@@ -460,12 +564,7 @@ async def run(sizes: Sizes, only: set[str], profile: Path | None = None) -> None
                     + [f"| {k} | {v:,.1f} |" for k, v in cost.items()]
                 )
             if "scale" in only:
-                log(f"scale: {sizes.scale} paused runs")
-                sc = await scale(server, sizes.scale)
-                emit(
-                    ["", "### 4. Scale", "", "| measure | value |", "|---|---:|"]
-                    + [f"| {k} | {v:,.2f} |" for k, v in sc.items()]
-                )
+                await report_scale(server, sizes.scale)
             if "listing" in only:
                 log(f"listing: {sizes.scale} waiting runs")
                 await report_listing(server, sizes.scale, sizes.repeats)
@@ -669,6 +768,9 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, metavar="N", help="runs per approval batch (overrides the size's)")
     parser.add_argument("--repeats", type=int, metavar="N", help="repeats of each approval batch (overrides)")
+    parser.add_argument(
+        "--scale", type=int, metavar="N", help="runs in the scale, listing and web sections (overrides)"
+    )
     args = parser.parse_args()
     if args.only is None:  # the breakdown is 12 more approval batches: CI's --small stays about a minute without it
         args.only = ",".join(x for x in SECTIONS if not (args.small and x == "breakdown"))
@@ -678,11 +780,13 @@ def main() -> None:
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     sizes = SMALL if args.small else FULL
-    for name in ("runs", "repeats"):
+    for name in ("runs", "repeats", "scale"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name} takes a whole number of at least 1; got {value}")
-    sizes = dataclasses.replace(sizes, runs=args.runs or sizes.runs, repeats=args.repeats or sizes.repeats)
+    sizes = dataclasses.replace(
+        sizes, runs=args.runs or sizes.runs, repeats=args.repeats or sizes.repeats, scale=args.scale or sizes.scale
+    )
     asyncio.run(run(sizes, only, args.profile))
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity, workflow
 
@@ -181,5 +183,5 @@ class CarefulApproval:
         return self.waiting
 
 
-ACTIVITIES = [write_draft, publish, step, node]
+ACTIVITIES: list[Callable[..., Any]] = [write_draft, publish, step, node]
 WORKFLOWS = [PlainApproval, PlainStepper, CarefulApproval]

@@ -22,6 +22,9 @@ CACHED_RUNS = 200
 paused run needs no cache: its next task replays its (short, bounded) history.
 At about 0.5 MB a cached run, this keeps a worker with thousands of paused runs small."""
 
+NODES_AT_ONCE = 100
+"""Node activities a worker runs at once (Temporal's own default too)."""
+
 
 def workflow_runner(sandboxed: bool = False) -> WorkflowRunner:
     """How a hitl worker runs `GraphWorkflow`: outside the sandbox unless asked (see `create_worker`)."""
@@ -33,7 +36,7 @@ def create_worker(
     graphs: Sequence[CompiledGraph],
     *,
     task_queue: str = DEFAULT_TASK_QUEUE,
-    max_concurrent_activities: int = 100,
+    max_concurrent_activities: int = NODES_AT_ONCE,
     max_cached_workflows: int = CACHED_RUNS,
     sandboxed: bool = False,
 ) -> Worker:
