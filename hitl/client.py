@@ -682,7 +682,10 @@ class Run:
             as_node=as_node,
             request_id=request_id,
         )
-        return await self._update("update_state", req, "the edit")
+        snapshot = await self._update("update_state", req, "the edit")
+        if snapshot.status == "running":  # the run moved to a fresh history meanwhile
+            snapshot = await self.wait()
+        return snapshot
 
     async def cancel(
         self,
@@ -764,12 +767,16 @@ class Run:
         A busy server or worker can let the RPC time out before the run has
         answered. The update is then sent again under the same id, which Temporal
         applies at most once, so a slow moment never loses or doubles a decision.
+        The same when the workflow task that carried it failed (Temporal aborts
+        the update: e.g. the task raced an activity's completion and the server
+        refused its commands), a few times before the error reaches the caller.
         A caller's request id becomes the update id together with a digest of the
         decision, so reusing an id for a different decision reaches the run,
         which refuses it, instead of being answered with the first outcome.
         """
         await self._check_workers()
         update_id = f"{req.request_id}.{request_digest(req)}" if req.request_id else uuid.uuid4().hex
+        aborted = 0
         while True:
             try:
                 with self._errors(what):
@@ -778,6 +785,10 @@ class Run:
                             name, req, id=update_id, result_type=StateSnapshot, rpc_timeout=self.client.rpc_timeout
                         )
                     except temporalio.service.RPCError as e:
+                        if _task_failed(e) and aborted < UPDATE_RETRIES:
+                            aborted += 1  # nothing of it was recorded: send it again, under the same id
+                            await asyncio.sleep(0.1 * aborted)
+                            continue
                         if e.status != temporalio.service.RPCStatusCode.NOT_FOUND:
                             raise
                         raise await self._ended(what) from None
@@ -956,4 +967,15 @@ def check_run_id(run_id: str, *, new: bool = False) -> str:
     raise InvalidInputError(
         f"run id {problem}; a run id is 1 to {MAX_RUN_ID} characters, "
         "with no control characters and no leading or trailing whitespace"
+    )
+
+
+UPDATE_RETRIES = 5
+"""Times a decision is sent again after Temporal aborted it with the workflow task that carried it."""
+
+
+def _task_failed(error: temporalio.service.RPCError) -> bool:
+    """Temporal aborted an update because the workflow task carrying it failed: nothing was recorded."""
+    return error.status == temporalio.service.RPCStatusCode.FAILED_PRECONDITION and "workflow task failure" in str(
+        error.message
     )
