@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -145,7 +144,6 @@ class GraphActivities:
                 }
             )
         token = node_scope(node.name, task.resumes)
-        began = time.monotonic()
         try:
             if inspect.iscoroutinefunction(node.fn):
                 output = await node.fn(*args)
@@ -156,8 +154,8 @@ class GraphActivities:
         except GraphInterrupt as gi:
             if gi.request.reviewers:
                 self._warn_unguarded(graph, node.name, gi.request.reviewers)
-            quick = node.reruns_locally(time.monotonic() - began)
-            return NodeResult(interrupt=dataclasses.replace(gi.request, rerun_local=True) if quick else gi.request)
+            local = node.reruns_locally  # decided here, so the choice is in the history whatever the graph becomes
+            return NodeResult(interrupt=dataclasses.replace(gi.request, rerun_local=True) if local else gi.request)
         finally:
             reset_scope(token)
 

@@ -30,7 +30,7 @@ import hitl._protocol as hitl_protocol
 from bench import graphs, plain
 from hitl._workers import list_workers
 from hitl.server import DevServer
-from hitl.worker import CACHED_RUNS, create_worker
+from hitl.worker import CACHED_RUNS, create_worker, workflow_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 POLL = 0.05
@@ -165,11 +165,11 @@ async def latency_floor(temporal: temporalio.client.Client, k: int) -> list[floa
     return out
 
 
-async def latency_hitl(client: hitl.Client, k: int, *, breakpoint: bool) -> list[float]:
+async def latency_hitl(client: hitl.Client, k: int, *, breakpoint: bool, graph: str = "bench_stepper") -> list[float]:
     if breakpoint:
         run = await client.start("bench_ticker", {"i": 0, "limit": k}, interrupt_before=["tick"])
     else:
-        run = await client.start("bench_stepper", {"i": 0, "limit": k})
+        run = await client.start(graph, {"i": 0, "limit": k})
     await run.wait()
     out = []
     for _ in range(k):
@@ -200,8 +200,8 @@ async def history_cost(client: hitl.Client) -> dict[str, float]:
     await local.result(), await local5.result()
     l20, l5 = len(await events(t, local.run_id)), len(await events(t, local5.run_id))
 
-    async def stepper_events(k: int, breakpoint: bool) -> int:
-        graph = "bench_ticker" if breakpoint else "bench_stepper"
+    async def stepper_events(k: int, breakpoint: bool, graph: str = "bench_stepper") -> int:
+        graph = "bench_ticker" if breakpoint else graph
         run = await client.start(graph, {"i": 0, "limit": k}, interrupt_before=["tick"] if breakpoint else None)
         await run.wait()
         for _ in range(k):
@@ -210,11 +210,20 @@ async def history_cost(client: hitl.Client) -> dict[str, float]:
         return len(await events(t, run.run_id))
 
     d_interrupt = (await stepper_events(6, False) - await stepper_events(2, False)) / 4
+    local = "bench_stepper_rerun_local"
+    d_local = (await stepper_events(6, False, local) - await stepper_events(2, False, local)) / 4
     d_breakpoint = (await stepper_events(6, True) - await stepper_events(2, True)) / 4
-    approval = await client.start("bench_approval", {"topic": "tea"})
-    await approval.wait()
-    await approval.resume("approve")
-    e_approval = len(await events(t, approval.run_id))
+
+    async def approval_events(graph: str) -> int:
+        approval = await client.start(graph, {"topic": "tea"})
+        await approval.wait()
+        await approval.resume("approve")
+        return len(await events(t, approval.run_id))
+
+    e_approval, e_rerun_local = (
+        await approval_events("bench_approval"),
+        await approval_events("bench_approval_rerun_local"),
+    )
     floor = await t.start_workflow("plain.Approval", "tea", id=f"plain-h-{time.time_ns()}", task_queue="bench-plain")
     await until(lambda: floor.query("is_waiting"))
     await floor.signal("decide", "approve")
@@ -238,8 +247,10 @@ async def history_cost(client: hitl.Client) -> dict[str, float]:
         "events per activity node": (e20 - e5) / 15,
         "events per local-activity node": (l20 - l5) / 15,
         "events per decision, interrupt() (incl. the node's re-run)": d_interrupt,
+        'events per decision, interrupt(), rerun="local"': d_local,
         "events per decision, breakpoint": d_breakpoint,
         "events, approval run (hitl)": e_approval,
+        'events, approval run (hitl, rerun="local")': e_rerun_local,
         "events, approval run (hand-written)": e_floor,
         "bytes per step into history, 100 KB state: node input": inputs / 5,
         "bytes per step into history, 100 KB state: node result": results / 5,
@@ -542,6 +553,15 @@ async def run(sizes: Sizes, only: set[str], profile: Path | None = None) -> None
             await stack.enter_async_context(
                 Worker(temporal, task_queue="bench-plain", workflows=plain.WORKFLOWS, activities=plain.ACTIVITIES)
             )
+            await stack.enter_async_context(  # the floor set up as hitl's worker is: outside the sandbox
+                Worker(
+                    temporal,
+                    task_queue="bench-plain-unsandboxed",
+                    workflows=plain.WORKFLOWS,
+                    activities=plain.ACTIVITIES,
+                    workflow_runner=workflow_runner(),
+                )
+            )
             peers = _peers_available()
             if peers:
                 from bench import peers as lg
@@ -674,6 +694,10 @@ async def report_approval(
             lambda: approval_by_signal(temporal, "plain.Approval", "bench-plain", n),
         ),
         (
+            "hand-written Temporal workflow, worker outside the sandbox (as hitl's)",
+            lambda: approval_by_signal(temporal, "plain.Approval", "bench-plain-unsandboxed", n),
+        ),
+        (
             "careful hand-written workflow (update + validator + status attribute)",
             lambda: approval_careful(temporal, CAREFUL, n),
         ),
@@ -682,6 +706,10 @@ async def report_approval(
             [("hitl, interrupt() in a node, sandboxed worker", lambda: approval_hitl(sandboxed, "bench_approval", n))]
             if sandboxed
             else []
+        ),
+        (
+            'hitl, interrupt() in a node, rerun="local"',
+            lambda: approval_hitl(client, "bench_approval_rerun_local", n),
         ),
         ("hitl, interrupt() in a node, local activities", lambda: approval_hitl(client, "bench_approval_local", n)),
         ("hitl, static breakpoint", lambda: approval_hitl(client, "bench_approval_breakpoint", n, breakpoint=True)),
@@ -726,6 +754,9 @@ async def report_latency(client: hitl.Client, k: int) -> None:
     lat = {
         "hand-written Temporal workflow (floor)": await latency_floor(client.temporal, k),
         "hitl, interrupt() in a node": await latency_hitl(client, k, breakpoint=False),
+        'hitl, interrupt() in a node, rerun="local"': await latency_hitl(
+            client, k, breakpoint=False, graph="bench_stepper_rerun_local"
+        ),
         "hitl, static breakpoint": await latency_hitl(client, k, breakpoint=True),
     }
     f50 = pct(lat["hand-written Temporal workflow (floor)"], 0.5)

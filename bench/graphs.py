@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from hitl import END, START, StateGraph, interrupt
+from hitl.graph import Rerun
 
 
 class Approval(TypedDict, total=False):
@@ -25,10 +26,10 @@ def publish(state: Approval) -> dict:
     return {"status": "published"}
 
 
-def _approval(name: str, local: bool):
+def _approval(name: str, local: bool, rerun: Rerun = "activity"):
     b = StateGraph(Approval)
     b.add_node("write_draft", write_draft, local=local)
-    b.add_node("review", review, local=local)
+    b.add_node("review", review, local=local, rerun=rerun)
     b.add_node("publish", publish, local=local)
     b.add_edge(START, "write_draft")
     b.add_edge("write_draft", "review")
@@ -39,6 +40,8 @@ def _approval(name: str, local: bool):
 
 approval = _approval("bench_approval", local=False)
 approval_local = _approval("bench_approval_local", local=True)
+approval_rerun_local = _approval("bench_approval_rerun_local", local=False, rerun="local")
+"""The asking node declared `rerun="local"`: its run after the answer is a local activity."""
 
 breakpoint_b = StateGraph(Approval)
 breakpoint_b.add_node("write_draft", write_draft)
@@ -93,6 +96,12 @@ stepper_b.add_edge(START, "tick")
 stepper_b.add_conditional_edges("tick", _more)
 stepper = stepper_b.compile(name="bench_stepper")
 
+stepper_local_b = StateGraph(Counter)
+stepper_local_b.add_node("tick", ask_then_tick, rerun="local")
+stepper_local_b.add_edge(START, "tick")
+stepper_local_b.add_conditional_edges("tick", _more)
+stepper_local = stepper_local_b.compile(name="bench_stepper_rerun_local")
+
 ticker_b = StateGraph(Counter)
 ticker_b.add_node("tick", tick)
 ticker_b.add_edge(START, "tick")
@@ -105,4 +114,16 @@ loop_b.add_edge(START, "tick")
 loop_b.add_conditional_edges("tick", _more)
 loop = loop_b.compile(name="bench_loop")
 
-GRAPHS = [approval, approval_local, approval_breakpoint, chain20, chain5, chain5_narrow, stepper, ticker, loop]
+GRAPHS = [
+    approval,
+    approval_local,
+    approval_rerun_local,
+    approval_breakpoint,
+    chain20,
+    chain5,
+    chain5_narrow,
+    stepper,
+    stepper_local,
+    ticker,
+    loop,
+]

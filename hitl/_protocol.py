@@ -250,7 +250,7 @@ class PendingTask:
     push: int | None = None
     """For a task made by a Send: its place among the step's Sends (`RunState.sends`)."""
     rerun_local: bool = False
-    """The node's last run asked quickly (`InterruptRequest.rerun_local`): its next run is a local activity."""
+    """The node's last run said its next one is a local activity (`InterruptRequest.rerun_local`)."""
     answered: list[Answered] = field(default_factory=list)
     """The people's answers given since the node last asked (the last of `resumes`): what is put back,
     as pending again, should the node's re-run or the step's writes fail (see the README)."""
@@ -389,8 +389,8 @@ class InterruptRequest:
     quorum: Quorum | None = None
     escalation: list[EscalationStep] = field(default_factory=list)
     rerun_local: bool = False
-    """The node's next run (after the answer) goes as a local activity: it reached this interrupt() quickly
-    (or says `rerun="local"`). The activity decides, so the choice is in the history and replays as made."""
+    """The node's next run (after the answer) goes as a local activity (`add_node(rerun="local")`). The activity
+    says so, so the choice is in the history and replays as made whatever the graph's code becomes."""
 
 
 @dataclass(frozen=True, kw_only=True)

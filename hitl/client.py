@@ -769,7 +769,8 @@ class Run:
         applies at most once, so a slow moment never loses or doubles a decision.
         The same when the workflow task that carried it failed (Temporal aborts
         the update: e.g. the task raced an activity's completion and the server
-        refused its commands), a few times before the error reaches the caller.
+        refused its commands), twice at most: Temporal calls such an abort final,
+        since a decision can also be what fails the task.
         A caller's request id becomes the update id together with a digest of the
         decision, so reusing an id for a different decision reaches the run,
         which refuses it, instead of being answered with the first outcome.
@@ -970,7 +971,7 @@ def check_run_id(run_id: str, *, new: bool = False) -> str:
     )
 
 
-UPDATE_RETRIES = 5
+UPDATE_RETRIES = 2
 """Times a decision is sent again after Temporal aborted it with the workflow task that carried it."""
 
 

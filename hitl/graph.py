@@ -59,10 +59,8 @@ class Branch:
         return out
 
 
-Rerun = Literal["auto", "local", "activity"]
-RERUNS: tuple[Rerun, ...] = ("auto", "local", "activity")
-QUICK_RERUN_S = 1.0
-"""rerun="auto": a node that reached its interrupt() within this many seconds runs again as a local activity."""
+Rerun = Literal["activity", "local"]
+RERUNS: tuple[Rerun, ...] = ("activity", "local")
 
 
 @dataclass
@@ -77,16 +75,13 @@ class Node:
     input: StateSchema | None = None
     """The node's own input schema (`input_schema=`, or its first parameter's type): it is called with
     just those keys, and only they travel to its activity."""
-    rerun: Rerun = "auto"
+    rerun: Rerun = "activity"
     """How the node runs again after an answer to its interrupt() (see `StateGraph.add_node`)."""
 
-    def reruns_locally(self, asked_after_s: float) -> bool:
-        """Whether the run after an answer goes as a local activity, for a run that asked after so long."""
-        if self.spec.local or self.rerun == "activity":
-            return False  # a local node is local anyway: nothing to say
-        if self.rerun == "local":
-            return True
-        return self.spec.heartbeat_s is None and asked_after_s < QUICK_RERUN_S
+    @property
+    def reruns_locally(self) -> bool:
+        """The run after an answer goes as a local activity (a `local=True` node is local anyway)."""
+        return self.rerun == "local" and not self.spec.local
 
 
 @dataclass
@@ -122,7 +117,7 @@ class StateGraph:
         heartbeat_timeout: timedelta | None = None,
         local: bool = False,
         input_schema: type | None = None,
-        rerun: Rerun = "auto",
+        rerun: Rerun = "activity",
         **options: Any,
     ) -> StateGraph:
         """Add a node. `fn(state)` (sync or async) returns a dict, a `Command` or None.
@@ -137,13 +132,13 @@ class StateGraph:
         makes the node read only those keys: only they go into its activity's
         input, so a large state is not copied into the history at every step.
         `rerun` says how a node that called interrupt() runs again after the
-        answer (LangGraph's semantics: from the top): "auto" (default) as a
-        local activity when its run reached interrupt() within a second and it
-        sets no `heartbeat_timeout`, else as an activity; "local" always; or
-        "activity" always (for a node whose work after the answer is long or
-        must heartbeat). A local re-run runs in the workflow task that applies
-        the answer, with the node's timeouts and retry policy: no task-queue
-        round trip and five fewer history events per answer.
+        answer (LangGraph's semantics: from the top): "activity" (default), or
+        "local": as a local activity inside the workflow task that applies the
+        answer, with the node's timeout and retry policy (no task-queue round
+        trip, five fewer history events per answer). Use "local" for a node whose
+        code after interrupt() is quick and has no side effects (it returns a
+        verdict, routes, records the answer): that code runs before Temporal has
+        recorded the answer, and again should the workflow task fail.
         LangGraph's other options are refused when unknown, and warned about
         when hitl ignores them.
         """
@@ -167,7 +162,7 @@ class StateGraph:
         subgraph = action if isinstance(action, CompiledGraph) else None
         if subgraph is None and not callable(action):
             raise GraphValidationError(f"node '{name}': {action!r} is not callable")
-        _check_rerun(name, rerun, local=local, heartbeat=heartbeat_timeout is not None, subgraph=subgraph is not None)
+        _check_rerun(name, rerun, heartbeat=heartbeat_timeout is not None, subgraph=subgraph is not None)
         reads = self._input_of(name, action, input_schema) if subgraph is None else None
         if subgraph is not None and input_schema is not None:
             raise GraphValidationError(f"node '{name}': a subgraph runs on the parent's state; drop input_schema")
@@ -486,19 +481,15 @@ def _runs_as_child(state: Any) -> Any:
     raise GraphValidationError("a subgraph node runs as a child workflow, not as an activity")
 
 
-def _check_rerun(name: str, rerun: Any, *, local: bool, heartbeat: bool, subgraph: bool) -> None:
+def _check_rerun(name: str, rerun: Any, *, heartbeat: bool, subgraph: bool) -> None:
     """`add_node(rerun=...)`: one of RERUNS, and nothing it contradicts."""
     if rerun not in RERUNS:
         raise GraphValidationError(f"node '{name}': rerun={rerun!r}; use one of {', '.join(map(repr, RERUNS))}")
-    if rerun == "auto":
-        return
-    if subgraph:
-        raise GraphValidationError(f"node '{name}': a subgraph runs as a child workflow; drop rerun={rerun!r}")
-    if local and rerun == "activity":
-        raise GraphValidationError(f"node '{name}': local=True runs every run locally; drop rerun='activity'")
-    if heartbeat and rerun == "local":
+    if rerun == "local" and subgraph:
+        raise GraphValidationError(f"node '{name}': a subgraph runs as a child workflow; drop rerun='local'")
+    if rerun == "local" and heartbeat:
         raise GraphValidationError(
-            f"node '{name}': a local activity cannot heartbeat; drop heartbeat_timeout or use rerun='activity'"
+            f"node '{name}': a local activity cannot heartbeat; drop heartbeat_timeout or rerun='local'"
         )
 
 

@@ -236,15 +236,16 @@ _FAILED: set[str] = set()
 """Nodes of `reruns` that failed once already, in this process (the test worker's)."""
 
 reruns_b = StateGraph(RerunState)
-reruns_b.add_node("quick", _asks("quick", fails_once=True))
-reruns_b.add_node("slow", _asks("slow", wait_s=1.2))
-reruns_b.add_node("beats", _asks("beats"), heartbeat_timeout=timedelta(seconds=30))
-reruns_b.add_node("pinned", _asks("pinned"), rerun="activity")
-reruns_b.add_node("forced", _asks("forced", wait_s=1.2), rerun="local")
-for a, b in [(START, "quick"), ("quick", "slow"), ("slow", "beats"), ("beats", "pinned"), ("pinned", "forced")]:
+reruns_b.add_node("quick", _asks("quick", fails_once=True), rerun="local")
+reruns_b.add_node("plain", _asks("plain"))
+reruns_b.add_node("slow", _asks("slow", wait_s=1.2), rerun="local")
+reruns_b.add_node("left", _asks("left"), rerun="local")
+reruns_b.add_node("right", _asks("right"), rerun="local")
+for a, b in [(START, "quick"), ("quick", "plain"), ("plain", "slow"), ("slow", "left"), ("slow", "right")]:
     reruns_b.add_edge(a, b)
 reruns = reruns_b.compile(name="reruns")
-"""How each node runs again after its answer: quick and forced as local activities, the others as activities."""
+"""How each node runs again after its answer: quick and slow (rerun="local") as local activities, plain as an
+activity, left and right (rerun="local", answered together) as activities: one completion would carry both."""
 
 
 def _bad_key(state: RerunState) -> dict:
@@ -265,7 +266,9 @@ local_mistake = mistake_b.compile(name="local_mistake")
 """A local node's graph mistake (unknown key): fails the run at once, naming the node."""
 
 timed_b = StateGraph(RerunState)
-timed_b.add_node("timed", _slow_after, timeout=timedelta(seconds=1), retry_policy=RetryPolicy(maximum_attempts=1))
+timed_b.add_node(
+    "timed", _slow_after, timeout=timedelta(seconds=1), retry_policy=RetryPolicy(maximum_attempts=1), rerun="local"
+)
 timed_b.add_edge(START, "timed")
 rerun_timeout = timed_b.compile(name="rerun_timeout")
 """A node whose local re-run can time out: the answer is put back, as when an activity re-run fails."""

@@ -1,6 +1,6 @@
-"""A node that asked runs again after the answer (LangGraph's semantics). How it runs again (issue #15): as a
-local activity, in the workflow task that applies the answer, when it reached its interrupt() quickly; as an
-activity when it was slow to ask, heartbeats, or says `rerun="activity"`. Real dev server."""
+"""A node that asked runs again after the answer (LangGraph's semantics). How it runs again (issue #15): as an
+activity by default; as a local activity, in the workflow task that applies the answer, when declared
+`rerun="local"`, unless more than one such node re-runs at once in a step. Real dev server."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from temporalio.api.enums.v1 import EventType
 import hitl
 from hitl import GraphValidationError, StateGraph, interrupt
 from hitl._protocol import NodeSpec
-from hitl.graph import QUICK_RERUN_S, Node
+from hitl.graph import Node
 from tests.helpers import wait_for
 
 
@@ -48,32 +48,34 @@ def _local_runs(events: list[Any]) -> list[str]:
     return runs
 
 
-async def test_an_approval_runs_its_asking_node_again_as_a_local_activity(client: hitl.Client) -> None:
+async def test_by_default_the_asking_node_runs_again_as_an_activity(client: hitl.Client) -> None:
     run = await client.start("approval", {"topic": "tea"}, run_id=f"rerun-{uuid.uuid4().hex[:8]}")
     await wait_for(run, "interrupted")
     await run.resume("approve", identity="alice")
     assert (await run.result())["status"] == "published"
     events = await _events(client, run.run_id)
-    assert _activity_runs(events) == {"write_draft": 1, "review": 1, "publish": 1}
-    assert len(_local_runs(events)) == 1 and "review" in _local_runs(events)[0]
+    assert _activity_runs(events) == {"write_draft": 1, "review": 2, "publish": 1}
+    assert _local_runs(events) == []
 
 
-async def test_each_node_runs_again_as_it_asked_slow_heartbeating_and_pinned_ones_as_activities(
-    client: hitl.Client,
-) -> None:
+async def test_each_node_runs_again_as_declared_and_crowded_local_reruns_go_as_activities(client: hitl.Client) -> None:
     """`quick` also fails once after its answer: its local re-run is retried per its policy, and the answer is
-    applied exactly once."""
+    applied exactly once. `slow` takes 1.2 s to ask: declared local, it stays local."""
     run = await client.start("reruns", {}, run_id=f"reruns-{uuid.uuid4().hex[:8]}")
-    for node in ["quick", "slow", "beats", "pinned", "forced"]:
+    for node in ["quick", "plain", "slow"]:
         await wait_for(run, "interrupted")
         assert [i.node for i in (await run.get_state()).interrupts] == [node]
         await run.resume(f"ok-{node}", identity="alice")
+    state = await wait_for(run, "interrupted")
+    both = {i.node: i.id for i in state.interrupts}
+    assert sorted(both) == ["left", "right"]
+    await run.resume(map={both["left"]: "ok-left", both["right"]: "ok-right"}, identity="alice")
     values = await run.result()
-    assert values["log"] == ["quick:ok-quick", "slow:ok-slow", "beats:ok-beats", "pinned:ok-pinned", "forced:ok-forced"]
+    assert values["log"] == ["quick:ok-quick", "plain:ok-plain", "slow:ok-slow", "left:ok-left", "right:ok-right"]
     events = await _events(client, run.run_id)
-    assert _activity_runs(events) == {"quick": 1, "slow": 2, "beats": 2, "pinned": 2, "forced": 1}
+    assert _activity_runs(events) == {"quick": 1, "plain": 2, "slow": 1, "left": 2, "right": 2}
     local = _local_runs(events)
-    assert len(local) == 2 and "quick" in local[0] and "forced" in local[1]
+    assert len(local) == 2 and "quick" in local[0] and "slow" in local[1]
 
 
 async def test_a_local_nodes_graph_mistake_fails_the_run_naming_the_node(client: hitl.Client) -> None:
@@ -95,32 +97,25 @@ async def test_a_local_rerun_past_its_timeout_puts_the_answer_back(client: hitl.
     assert done.status == "completed" and done.values["log"] == ["timed:fast"]
 
 
-def _node(**spec: Any) -> Node:
-    rerun = spec.pop("rerun", "auto")
-    return Node("n", lambda s: s, NodeSpec(name="n", **spec), rerun=rerun)
+def test_only_a_node_declared_local_runs_again_locally() -> None:
+    def node(**options: Any) -> Node:
+        rerun = options.pop("rerun", "activity")
+        return Node("n", lambda s: s, NodeSpec(name="n", **options), rerun=rerun)
 
-
-def test_the_rule_for_running_again_locally() -> None:
-    assert _node().reruns_locally(0.05)
-    assert not _node().reruns_locally(QUICK_RERUN_S)  # slow to ask: likely slow after the answer too
-    assert not _node(heartbeat_s=30.0).reruns_locally(0.05)  # a node that heartbeats is long by its own word
-    assert not _node(rerun="activity").reruns_locally(0.05)
-    assert _node(rerun="local").reruns_locally(60.0)
-    assert not _node(local=True).reruns_locally(0.05)  # local anyway: nothing to record
+    assert not node().reruns_locally
+    assert node(rerun="local").reruns_locally
+    assert not node(rerun="local", local=True).reruns_locally  # local anyway: nothing to record
 
 
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"rerun": "sometimes"}, "rerun='sometimes'; use one of 'auto', 'local', 'activity'"),
-        ({"rerun": "local", "heartbeat_timeout": 5}, "a local activity cannot heartbeat"),
-        ({"rerun": "activity", "local": True}, "local=True runs every run locally; drop rerun='activity'"),
-        ({"rerun": "Local"}, "use one of 'auto', 'local', 'activity'"),
+        ({"rerun": "auto"}, "rerun='auto'; use one of 'activity', 'local'"),
+        ({"rerun": "Local"}, "rerun='Local'; use one of 'activity', 'local'"),
+        ({"rerun": "local", "heartbeat_timeout": timedelta(seconds=5)}, "a local activity cannot heartbeat"),
     ],
 )
 def test_a_rerun_option_that_cannot_hold_is_one_clear_line(options: dict[str, Any], message: str) -> None:
-    if "heartbeat_timeout" in options:
-        options["heartbeat_timeout"] = timedelta(seconds=options["heartbeat_timeout"])
     b = StateGraph(_State)
     with pytest.raises(GraphValidationError, match="node 'ask'") as e:
         b.add_node("ask", lambda s: {"x": interrupt("?")}, **options)

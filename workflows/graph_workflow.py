@@ -113,8 +113,9 @@ CHANGED_ATTRIBUTES = "hitl-changed-attributes"
 execution wrote, and is left out when none did (before: all of them, every time: an edit or a reminder at a
 pause spent an event and a visibility write on values already there)."""
 LOCAL_RERUN = "hitl-local-rerun"
-"""Patch: a node that asked quickly runs again after the answer as a local activity, in the workflow task
-that applies the answer (before: an activity, one more task-queue round trip and five more events)."""
+"""Patch: a node declared `rerun="local"` runs again after the answer as a local activity, in the workflow task
+that applies the answer (before: an activity, one more task-queue round trip and five more events); and a local
+activity's failure, which comes bare (not as an ActivityError), fails its step (before: the run hung)."""
 NOTHING_NEXT_ENDS = "hitl-nothing-next-ends"
 """Patch: with nothing to answer and nothing next, a run completes instead of waiting (interrupt_after on
 the last node, update_state(as_node=...) leading to END)."""
@@ -154,6 +155,9 @@ class _Execution:
     history_length: int = 0
     """The history length last reported by Temporal, and the local-activity markers written since."""
     markers_since: int = 0
+    crowded: bool = False
+    """More than one task of the step starts a local re-run at once: they go as activities instead, each result
+    in its own event (together, in one workflow task's completion, they could pass the server's 4 MB)."""
     summary: str = ""
     """The pending-questions memo as last written (written again only when it changes)."""
     attributes: dict[str, Any] = field(default_factory=dict)
@@ -325,9 +329,10 @@ class GraphWorkflow:
             run.tasks = [kept.get(n) or PendingTask(node=n) for n in run.next] + [
                 kept.get(_key(t)) or t for t in pushed
             ]
-        for task in run.tasks:
-            if not task.settled and id(task) not in self.live.runners:
-                self.live.runners[id(task)] = asyncio.create_task(self._run_task(task))
+        starting = [t for t in run.tasks if not t.settled and id(t) not in self.live.runners]
+        self.live.crowded = sum(t.rerun_local for t in starting) > 1
+        for task in starting:
+            self.live.runners[id(task)] = asyncio.create_task(self._run_task(task))
         await workflow.wait_condition(
             lambda: (
                 self.live.failure is not None or self.live.cancelled_by is not None or all(t.settled for t in run.tasks)
@@ -420,14 +425,16 @@ class GraphWorkflow:
         }
         activity_type = f"{self.spec.name}.{task.node}"
         try:
-            if node.local or (task.rerun_local and self._patched(LOCAL_RERUN)):
+            if node.local or (task.rerun_local and not self.live.crowded and self._patched(LOCAL_RERUN)):
                 result = await workflow.execute_local_activity(activity_type, arg, **options)
                 self.live.markers_since += 1
             else:
                 result = await workflow.execute_activity(
                     activity_type, arg, heartbeat_timeout=_seconds(node.heartbeat_s), **options
                 )
-        except (ActivityError, ApplicationError, TemporalTimeoutError) as e:  # a local activity's failure comes bare
+        except (ActivityError, ApplicationError, TemporalTimeoutError) as e:
+            if not isinstance(e, ActivityError) and not self._patched(LOCAL_RERUN):
+                raise  # a local activity's failure comes bare: runs from before the patch hung there, and replay so
             raise _StepFailed(f"node '{_key(task)}' failed at step {self.state.step}: {_cause(e)}") from None
         if result.interrupt is None:
             task.result = result

@@ -396,29 +396,32 @@ async def changed_attributes(c: hitl.Client) -> str:
 
 async def local_rerun(c: hitl.Client) -> str:
     """Nodes run again after their answers (patch hitl-local-rerun, which new runs have from their start): as
-    local activities when they asked quickly (one failing once after its answer, retried), as activities when
-    slow to ask, heartbeating or pinned with rerun="activity"."""
+    local activities when declared rerun="local" (one failing once after its answer, retried; one slow to ask),
+    as an activity by default, and as activities when two declared local re-run at once (answered by one map)."""
     run = await c.start("reruns", {}, run_id="local_rerun")
-    for node in ["quick", "slow", "beats", "pinned", "forced"]:
+    for node in ["quick", "plain", "slow"]:
         await run.wait()
         await run.resume(f"ok-{node}", identity="alice")
-    await run.result()
+    state = await run.wait()
+    await run.resume(map={i.id: f"ok-{i.node}" for i in state.interrupts}, identity="alice")
     return run.run_id
 
 
 async def local_rerun_by_marker(c: hitl.Client) -> str:
-    """The same while a worker of the release before polls (it has every patch but hitl-local-rerun): the run
-    lists the others from its start and takes that one by marker when its quick node runs again."""
+    """A local re-run while a worker of the release before polls (it has every patch but hitl-local-rerun): the
+    run lists the others from its start and takes that one by marker when its node runs again. The first answer
+    times the re-run out (rolled back), the second completes it."""
     import hitl.client
 
     real = hitl.client.run_patches
     hitl.client.run_patches = lambda workers: [p for p in RUN_PATCHES if p != "hitl-local-rerun"]
     try:
-        run = await c.start("approval", {"topic": "tea"}, run_id="local_rerun_by_marker")
+        run = await c.start("rerun_timeout", {}, run_id="local_rerun_by_marker")
     finally:
         hitl.client.run_patches = real
     await run.wait()
-    await run.resume("approve", identity="alice")
+    await run.resume("slow", identity="alice")
+    await run.resume("fast", identity="alice")
     return run.run_id
 
 
