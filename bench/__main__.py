@@ -210,8 +210,8 @@ async def history_cost(client: hitl.Client) -> dict[str, float]:
         return len(await events(t, run.run_id))
 
     d_interrupt = (await stepper_events(6, False) - await stepper_events(2, False)) / 4
-    local = "bench_stepper_rerun_local"
-    d_local = (await stepper_events(6, False, local) - await stepper_events(2, False, local)) / 4
+    rerun_local = "bench_stepper_rerun_local"
+    d_local = (await stepper_events(6, False, rerun_local) - await stepper_events(2, False, rerun_local)) / 4
     d_breakpoint = (await stepper_events(6, True) - await stepper_events(2, True)) / 4
 
     async def approval_events(graph: str) -> int:
