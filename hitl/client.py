@@ -631,10 +631,7 @@ class Run:
                     value, map=map, update=update, goto=goto, identity=identity, roles=roles, request_id=request_id
                 )
                 return Queued(run_id=self.run_id)
-        snapshot = await self._update("resume", req, "the decision")
-        if wait and snapshot.status == "running":  # the run moved to a fresh history meanwhile
-            snapshot = await self.wait()
-        return snapshot
+        return await self._update("resume", req, "the decision", until_paused=wait)
 
     async def send_resume(
         self,
@@ -682,10 +679,7 @@ class Run:
             as_node=as_node,
             request_id=request_id,
         )
-        snapshot = await self._update("update_state", req, "the edit")
-        if snapshot.status == "running":  # the run moved to a fresh history meanwhile
-            snapshot = await self.wait()
-        return snapshot
+        return await self._update("update_state", req, "the edit", until_paused=True)
 
     async def cancel(
         self,
@@ -761,7 +755,7 @@ class Run:
         )
         return await self._update("claim", req, f"the {action}")
 
-    async def _update(self, name: str, req: Request, what: str) -> StateSnapshot:
+    async def _update(self, name: str, req: Request, what: str, *, until_paused: bool = False) -> StateSnapshot:
         """Send a decision as a Temporal update and wait for its outcome.
 
         A busy server or worker can let the RPC time out before the run has
@@ -774,6 +768,8 @@ class Run:
         A caller's request id becomes the update id together with a digest of the
         decision, so reusing an id for a different decision reaches the run,
         which refuses it, instead of being answered with the first outcome.
+        With `until_paused`, a snapshot taken as the run moved to a fresh history
+        (status running) is followed by waiting for its next pause or end.
         """
         await self._check_workers()
         update_id = f"{req.request_id}.{request_digest(req)}" if req.request_id else uuid.uuid4().hex
@@ -793,7 +789,9 @@ class Run:
                         if e.status != temporalio.service.RPCStatusCode.NOT_FOUND:
                             raise
                         raise await self._ended(what) from None
-                    return snapshot
+                if until_paused and snapshot.status == "running":  # the run moved to a fresh history meanwhile
+                    snapshot = await self.wait()
+                return snapshot
             except temporalio.client.WorkflowUpdateRPCTimeoutOrCancelledError as e:
                 if isinstance(e.__cause__, asyncio.CancelledError):
                     # Our caller gave up (a cancel, asyncio.wait_for): it must see its cancellation.
