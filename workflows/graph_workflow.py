@@ -155,9 +155,6 @@ class _Execution:
     history_length: int = 0
     """The history length last reported by Temporal, and the local-activity markers written since."""
     markers_since: int = 0
-    crowded: bool = False
-    """More than one task of the step starts a local re-run at once: they go as activities instead, each result
-    in its own event (together, in one workflow task's completion, they could pass the server's 4 MB)."""
     summary: str = ""
     """The pending-questions memo as last written (written again only when it changes)."""
     attributes: dict[str, Any] = field(default_factory=dict)
@@ -330,9 +327,11 @@ class GraphWorkflow:
                 kept.get(_key(t)) or t for t in pushed
             ]
         starting = [t for t in run.tasks if not t.settled and id(t) not in self.live.runners]
-        self.live.crowded = sum(t.rerun_local for t in starting) > 1
+        # Local re-runs starting together would share one workflow task's completion (the server takes 4 MB):
+        # then each goes as an activity, its result in an event of its own.
+        crowded = sum(t.rerun_local for t in starting) > 1
         for task in starting:
-            self.live.runners[id(task)] = asyncio.create_task(self._run_task(task))
+            self.live.runners[id(task)] = asyncio.create_task(self._run_task(task, crowded))
         await workflow.wait_condition(
             lambda: (
                 self.live.failure is not None or self.live.cancelled_by is not None or all(t.settled for t in run.tasks)
@@ -368,13 +367,13 @@ class GraphWorkflow:
         ):
             await self._pause(Phase.AFTER)
 
-    async def _run_task(self, task: PendingTask) -> None:
+    async def _run_task(self, task: PendingTask, crowded: bool) -> None:
         try:
             node = self.spec.node(task.node)
             if node.subgraph is not None:
                 await self._run_subgraph(task, node.subgraph)
             else:
-                await self._execute(task)
+                await self._execute(task, local_rerun=task.rerun_local and not crowded)
         except _StepFailed as e:
             if self._rolls_back(task):
                 self._roll_back(task, str(e))
@@ -398,7 +397,7 @@ class GraphWorkflow:
         if runner is not None:
             runner.cancel()
 
-    async def _execute(self, task: PendingTask) -> None:
+    async def _execute(self, task: PendingTask, local_rerun: bool) -> None:
         node = self.spec.node(task.node)
         send = self.state.sends[task.push] if task.push is not None else None
         arg = NodeTask(
@@ -425,7 +424,7 @@ class GraphWorkflow:
         }
         activity_type = f"{self.spec.name}.{task.node}"
         try:
-            if node.local or (task.rerun_local and not self.live.crowded and self._patched(LOCAL_RERUN)):
+            if node.local or (local_rerun and self._patched(LOCAL_RERUN)):
                 result = await workflow.execute_local_activity(activity_type, arg, **options)
                 self.live.markers_since += 1
             else:
