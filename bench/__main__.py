@@ -43,6 +43,8 @@ class Sizes:
     resumes: int
     scale: int
     loop: int
+    cached_runs: int = CACHED_RUNS
+    """Runs each worker of the scale and listing sections keeps in memory (`--max-cached-runs`)."""
 
 
 FULL = Sizes(runs=200, repeats=3, resumes=100, scale=5000, loop=10000)
@@ -295,26 +297,32 @@ class AtScale:
         return f'WorkflowType = "{self.workflow_type}" AND {condition} AND WorkflowId STARTS_WITH "{self.queue}-"'
 
 
-def hitl_at_scale(client: hitl.Client, queue: str) -> AtScale:
+def hitl_at_scale(
+    client: hitl.Client,
+    queue: str,
+    cached_runs: int,
+    graph: str = "bench_approval",
+    name: str = "hitl, `interrupt()` in a node",
+) -> AtScale:
     async def listing() -> int:
         return len([p for p in await client.pending() if p.run_id.startswith(f"{queue}-")])
 
     return AtScale(
-        "hitl, `interrupt()` in a node",
+        name,
         queue,
-        [str(ROOT / "worker.py"), "bench.graphs"],
+        [str(ROOT / "worker.py"), "bench.graphs", "--max-cached-runs", str(cached_runs)],
         hitl_protocol.WORKFLOW_NAME,
-        start=lambda run_id: client.start("bench_approval", {"topic": "tea"}, run_id=run_id),
+        start=lambda run_id: client.start(graph, {"topic": "tea"}, run_id=run_id),
         resume=lambda run_id: client.get_run(run_id).resume("approve", wait=False),
         listing=listing,
     )
 
 
-def floor_at_scale(temporal: temporalio.client.Client, queue: str) -> AtScale:
+def floor_at_scale(temporal: temporalio.client.Client, queue: str, cached_runs: int) -> AtScale:
     return AtScale(
         "hand-written workflow + status attribute (floor)",
         queue,
-        ["-m", "bench.plain_worker"],
+        ["-m", "bench.plain_worker", "--max-cached-runs", str(cached_runs)],
         "plain.Careful",
         start=lambda run_id: temporal.start_workflow(
             "plain.Careful", args=["tea", FLOOR_AT_SCALE, ""], id=run_id, task_queue=queue
@@ -405,22 +413,36 @@ async def at_scale(temporal: temporalio.client.Client, n: int, system: AtScale) 
     return ScaleRow(paused_s, rss, list_s, resumed_s, os.getloadavg()[0])
 
 
-async def report_scale(server: DevServer, n: int) -> None:
+async def report_scale(server: DevServer, n: int, cached_runs: int) -> None:
     """The floor and hitl at scale, one after the other on the same server, each row printed as
     soon as it is measured, hitl's with its ratios to the floor's."""
     client = await hitl.connect(server.address, task_queue="scale-hitl", graphs=graphs.GRAPHS)
+    local = await hitl.connect(server.address, task_queue="scale-hitl-local", graphs=graphs.GRAPHS)
     emit(
         [
             "",
-            f"### 4. Scale ({n:,} approval runs; workers in their own process, {CACHED_RUNS} cached runs each)",
+            f"### 4. Scale ({n:,} approval runs; workers in their own process, {cached_runs} cached runs each)",
             "",
             "| system | start until all paused s | ratio | worker RSS, all paused, MB | ratio "
             "| list all pending s | resume all to completion s | ratio | load average |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
     )
+    log("scale: warming up (the first runs on a fresh server cost more, whichever row comes first)")
+    await at_scale(client.temporal, min(n, 20), floor_at_scale(client.temporal, "scale-warmup", cached_runs))
     floor: ScaleRow | None = None
-    for system in (floor_at_scale(client.temporal, "scale-floor"), hitl_at_scale(client, "scale-hitl")):
+    systems = (
+        floor_at_scale(client.temporal, "scale-floor", cached_runs),
+        hitl_at_scale(client, "scale-hitl", cached_runs),
+        hitl_at_scale(
+            local,
+            "scale-hitl-local",
+            cached_runs,
+            graph="bench_approval_rerun_local",
+            name='hitl, `interrupt()` in a node, `rerun="local"`',
+        ),
+    )
+    for system in systems:
         row = await at_scale(client.temporal, n, system)
         floor = floor or row
         listed = "–" if row.list_s is None else f"{row.list_s:.2f}"
@@ -452,11 +474,11 @@ async def list_as_before(temporal: temporalio.client.Client, query: str) -> int:
     return len(rows)
 
 
-async def report_listing(server: DevServer, n: int, repeats: int) -> None:
+async def report_listing(server: DevServer, n: int, repeats: int, cached_runs: int) -> None:
     """Listing n waiting runs: hitl against the bare SDK listing, warm, median of repeats; and the
     worker's memory with all of them paused."""
     client = await hitl.connect(server.address, task_queue="listing", graphs=graphs.GRAPHS)
-    async with paused_runs(client.temporal, n, hitl_at_scale(client, "listing")) as (worker, paused_in):
+    async with paused_runs(client.temporal, n, hitl_at_scale(client, "listing", cached_runs)) as (worker, paused_in):
         rss = rss_mb(worker.pid)
         query = f'WorkflowType = "{hitl_protocol.WORKFLOW_NAME}" AND HitlStatus = "interrupted"'
 
@@ -584,10 +606,10 @@ async def run(sizes: Sizes, only: set[str], profile: Path | None = None) -> None
                     + [f"| {k} | {v:,.1f} |" for k, v in cost.items()]
                 )
             if "scale" in only:
-                await report_scale(server, sizes.scale)
+                await report_scale(server, sizes.scale, sizes.cached_runs)
             if "listing" in only:
                 log(f"listing: {sizes.scale} waiting runs")
-                await report_listing(server, sizes.scale, sizes.repeats)
+                await report_listing(server, sizes.scale, sizes.repeats, sizes.cached_runs)
             if "loop" in only:
                 log(f"long loop: {sizes.loop} steps")
                 ll = await long_loop(client, sizes.loop)
@@ -802,6 +824,12 @@ def main() -> None:
     parser.add_argument(
         "--scale", type=int, metavar="N", help="runs in the scale, listing and web sections (overrides)"
     )
+    parser.add_argument(
+        "--cached-runs",
+        type=int,
+        metavar="N",
+        help=f"runs each worker of the scale and listing sections keeps in memory (default {CACHED_RUNS}, as `hitl worker`)",
+    )
     args = parser.parse_args()
     if args.only is None:  # the breakdown is 12 more approval batches: CI's --small stays about a minute without it
         args.only = ",".join(x for x in SECTIONS if not (args.small and x == "breakdown"))
@@ -811,12 +839,16 @@ def main() -> None:
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     sizes = SMALL if args.small else FULL
-    for name in ("runs", "repeats", "scale"):
+    for name in ("runs", "repeats", "scale", "cached_runs"):
         value = getattr(args, name)
         if value is not None and value < 1:
-            parser.error(f"--{name} takes a whole number of at least 1; got {value}")
+            parser.error(f"--{name.replace('_', '-')} takes a whole number of at least 1; got {value}")
     sizes = dataclasses.replace(
-        sizes, runs=args.runs or sizes.runs, repeats=args.repeats or sizes.repeats, scale=args.scale or sizes.scale
+        sizes,
+        runs=args.runs or sizes.runs,
+        repeats=args.repeats or sizes.repeats,
+        scale=args.scale or sizes.scale,
+        cached_runs=args.cached_runs or sizes.cached_runs,
     )
     asyncio.run(run(sizes, only, args.profile))
 

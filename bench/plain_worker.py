@@ -15,14 +15,14 @@ from bench import plain
 from hitl.worker import CACHED_RUNS, NODES_AT_ONCE, workflow_runner
 
 
-async def serve(address: str, task_queue: str) -> None:
+async def serve(address: str, task_queue: str, max_cached_runs: int = CACHED_RUNS) -> None:
     temporal = await temporalio.client.Client.connect(address)
     async with Worker(
         temporal,
         task_queue=task_queue,
         workflows=plain.WORKFLOWS,
         activities=plain.ACTIVITIES,
-        max_cached_workflows=CACHED_RUNS,
+        max_cached_workflows=max_cached_runs,
         max_concurrent_activities=NODES_AT_ONCE,
         workflow_runner=workflow_runner(),
     ):
@@ -33,8 +33,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.plain_worker", description=__doc__)
     parser.add_argument("--address", required=True, help="Temporal host:port")
     parser.add_argument("--task-queue", required=True)
+    parser.add_argument("--max-cached-runs", type=int, default=CACHED_RUNS, metavar="N", help="as `hitl worker`'s")
     args = parser.parse_args()
-    asyncio.run(serve(args.address, args.task_queue))
+    asyncio.run(serve(args.address, args.task_queue, args.max_cached_runs))
 
 
 if __name__ == "__main__":
