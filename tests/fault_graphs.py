@@ -1,9 +1,11 @@
-"""Graphs of the fault-injection tests (tests/test_faults.py): nodes slow enough to be killed."""
+"""Graphs of the fault-injection tests: nodes slow enough to be killed (tests/test_faults.py), and a
+node that counts its answers (tests/test_update_resend.py)."""
 
 from __future__ import annotations
 
 import operator
 import time
+from collections import Counter
 from datetime import timedelta
 from typing import Annotated, TypedDict
 
@@ -42,6 +44,29 @@ fault_b.add_edge("decide", "n3")
 fault_b.add_edge("n3", "n4")
 faulty = fault_b.compile(name="faulty")
 
+ANSWERED: Counter[str] = Counter()
+"""How often `resend`'s node ran past its question, by answer, in this process (the test worker's)."""
+
+
+def _count_answer(state: FaultState) -> dict:
+    answer = str(interrupt("approve?"))
+    ANSWERED[answer] += 1
+    return {"trail": [f"answered:{answer}"]}
+
+
+def _ask_again(state: FaultState) -> dict:
+    return {"trail": [f"again:{interrupt('and now?')}"]}
+
+
+resend_b = StateGraph(FaultState)
+resend_b.add_node("answer", _count_answer)
+resend_b.add_node("again", _ask_again)
+resend_b.add_edge(START, "answer")
+resend_b.add_edge("answer", "again")
+resend = resend_b.compile(name="resend")
+"""Asks, counts the answer, asks again: a decision applied twice would show in the count or the trail."""
+
 GRAPHS = [
     faulty,
+    resend,
 ]
