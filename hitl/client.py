@@ -786,6 +786,13 @@ class Run:
                             aborted += 1  # nothing of it was recorded: send it again, under the same id
                             await asyncio.sleep(0.1 * aborted)
                             continue
+                        if _task_failed(e):
+                            raise HitlError(
+                                f"run '{self.run_id}' did not take {what}: Temporal aborted it {aborted + 1} times "
+                                f"with the workflow task that carried it ({e.message.rstrip('.')}), so nothing of it "
+                                "was applied; send it again, and if it keeps failing, the run's history shows why its "
+                                f"workflow tasks fail — {self.where()}"
+                            ) from None
                         if e.status != temporalio.service.RPCStatusCode.NOT_FOUND:
                             raise
                         raise await self._ended(what) from None
