@@ -177,3 +177,16 @@ async def test_another_failed_precondition_is_not_sent_again(client: hitl.Client
     state = await run.get_state()
     assert state.status == "interrupted" and state.decisions == [] and ANSWERED[answer] == 0
     await run.cancel()
+
+
+async def test_a_resend_of_the_decision_that_ended_the_run_returns_its_result(client: hitl.Client) -> None:
+    """Temporal still answers an update id the run took once the run has ended: the caller hears it completed,
+    not that the run refused its decision for having ended."""
+    run, answer = await _paused(client)
+    await run.resume(answer)
+    faults = _Faults(1, after_send=True)
+    snapshot = await _faulty(client, faults).get_run(run.run_id).resume("last")
+    assert len(faults.sent) == 2 and len(set(faults.sent)) == 1
+    assert snapshot.status == "completed" and snapshot.values["trail"] == [f"answered:{answer}", "again:last"]
+    accepted, completed = await _updates(client, run.run_id)
+    assert accepted == completed and accepted.count(faults.sent[0]) == 1 and len(accepted) == 2
