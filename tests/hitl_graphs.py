@@ -273,10 +273,20 @@ timed_b.add_edge(START, "timed")
 rerun_timeout = timed_b.compile(name="rerun_timeout")
 """A node whose local re-run can time out: the answer is put back, as when an activity re-run fails."""
 
+local_timed_b = StateGraph(RerunState)
+local_timed_b.add_node(
+    "timed", _slow_after, timeout=timedelta(seconds=1), retry_policy=RetryPolicy(maximum_attempts=1), local=True
+)
+local_timed_b.add_edge(START, "timed")
+local_timeout = local_timed_b.compile(name="local_timeout")
+"""A local-activity node (local=True) that times out after an answer: Temporal hands that timeout to the
+workflow wrapped live but bare on replay."""
+
 GRAPHS = [
     reruns,
     local_mistake,
     rerun_timeout,
+    local_timeout,
     answer_note,
     answer_echo,
     answer_note_parent,

@@ -432,8 +432,10 @@ class GraphWorkflow:
                     activity_type, arg, heartbeat_timeout=_seconds(node.heartbeat_s), **options
                 )
         except (ActivityError, ApplicationError, TemporalTimeoutError) as e:
-            if not isinstance(e, ActivityError) and not self._patched(LOCAL_RERUN):
-                raise  # a local activity's failure comes bare: runs from before the patch hung there, and replay so
+            # A local activity's timeout comes wrapped (ActivityError) live but bare on replay: both fail the
+            # step, for every run. Its other failures come bare both ways: runs from before the patch hung there.
+            if isinstance(e, ApplicationError) and not self._patched(LOCAL_RERUN):
+                raise
             raise _StepFailed(f"node '{_key(task)}' failed at step {self.state.step}: {_cause(e)}") from None
         if result.interrupt is None:
             task.result = result

@@ -425,6 +425,24 @@ async def local_rerun_by_marker(c: hitl.Client) -> str:
     return run.run_id
 
 
+async def local_timeout_by_marker(c: hitl.Client) -> str:
+    """A local-activity node (local=True) timing out after an answer on a run that takes hitl-local-rerun by
+    marker (as while a worker of the release before polls), before anything asked for that patch: the timeout
+    arrives wrapped live and bare on replay, and both must roll the answer back. The second answer completes it."""
+    import hitl.client
+
+    real = hitl.client.run_patches
+    hitl.client.run_patches = lambda workers: [p for p in RUN_PATCHES if p != "hitl-local-rerun"]
+    try:
+        run = await c.start("local_timeout", {}, run_id="local_timeout_by_marker")
+    finally:
+        hitl.client.run_patches = real
+    await run.wait()
+    await run.resume("slow", identity="alice")
+    await run.resume("fast", identity="alice")
+    return run.run_id
+
+
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     approval,
     edit_state,
@@ -453,6 +471,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     changed_attributes,
     local_rerun,
     local_rerun_by_marker,
+    local_timeout_by_marker,
 ]
 
 
