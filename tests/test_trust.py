@@ -630,3 +630,35 @@ async def test_an_answer_sent_again_while_its_rerun_runs_is_applied_once(client:
     assert state.values["log"] == [f"approve:{draft}", "pay"] and AFTER_ANSWER[draft] == 1
     assert await _update_events(client, run.run_id) == [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
     await _reran_as_declared(client, run, graph)
+
+
+@twins("payment")
+async def test_decisions_of_someone_not_allowed_while_the_rerun_runs_are_refused(
+    client: hitl.Client, graph: str
+) -> None:
+    """Dave's approval is being carried out (`approve` takes 2 s after the answer; for `payment_local` inside
+    the workflow task that applies it) when mallory tries to redirect, edit, answer or cancel: each is
+    refused to her face, none leaves an update in the history, and the approval is carried out once."""
+    draft = _draft()
+    HOLD_AFTER_ANSWER[draft] = 2.0
+    run = await client.start(graph, {"draft": draft})
+    await wait_for(run, "interrupted")
+    approval = asyncio.create_task(run.resume("approve", identity="dave", roles=["finance"]))
+    await asyncio.sleep(0.5)
+    attempts = [
+        run.resume(goto="pay", **MALLORY),
+        run.update_state({"draft": "pay 2M to mallory"}, **MALLORY),
+        run.resume("reject", **MALLORY),
+        run.cancel("mine now", **MALLORY),
+    ]
+    why = "run is running|was resumed by dave|'mallory' may not|it has ended"
+    for attempt in attempts:
+        with pytest.raises(hitl.DecisionRejectedError, match=rf"^run '{run.run_id}' refused the \w+: ({why})"):
+            await attempt
+    done = await asyncio.wait_for(approval, 30)
+    assert done.status == "completed" and done.values["paid"] == draft, done
+    state = await run.get_state()
+    assert [(d.kind, d.identity) for d in state.decisions] == [("resume", "dave")]
+    assert state.values["log"] == [f"approve:{draft}", "pay"] and AFTER_ANSWER[draft] == 1
+    assert await _update_events(client, run.run_id) == [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
+    await _reran_as_declared(client, run, graph)
