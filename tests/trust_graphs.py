@@ -8,7 +8,9 @@ the answer. Names are what recorded histories start: never rename one.
 
 from __future__ import annotations
 
+import json
 import operator
+import os
 import time
 from collections import Counter
 from typing import Annotated, Literal, TypedDict
@@ -35,8 +37,9 @@ def _slow_write(state: PayState) -> dict:
 AFTER_ANSWER: Counter[str] = Counter()
 """Times `approve`'s code after `interrupt()` ran, by draft, in this process (the test worker's): an accepted
 answer must run it exactly once. Tests start runs with a draft of their own."""
-HOLD_AFTER_ANSWER: dict[str, float] = {}
-"""Seconds `approve` takes after the answer, by draft: a test that races decisions against the re-run sets it."""
+HOLD_AFTER_ANSWER: dict[str, float] = json.loads(os.environ.get("HITL_TEST_HOLD_AFTER_ANSWER", "{}"))
+"""Seconds `approve` takes after the answer, by draft: a test that races decisions against the re-run sets it
+(for a worker in a subprocess, through the environment)."""
 
 
 def _approve(state: PayState) -> Command:
