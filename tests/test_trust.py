@@ -588,6 +588,8 @@ async def test_cancel_racing_an_answer_one_wins_and_the_loser_learns_who(client:
             await asyncio.sleep(0.1)
             state = await run.get_state()
         kinds = [(d.kind, d.identity) for d in state.decisions]
+        accepted = [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
+        assert await _update_events(client, run.run_id) == accepted, trial  # the loser was refused up front
         if isinstance(cancel, hitl.StateSnapshot):
             assert state.status == "cancelled" and kinds == [("cancel", "alice")], (trial, kinds)
             assert re.search(r"cancelled (with the run )?by alice", str(lost[0])), (trial, str(lost[0]))
