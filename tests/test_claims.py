@@ -5,12 +5,14 @@ timer, also while an answer arrives; refusals write nothing."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import timedelta
 
 import pytest
 
 import hitl
 from tests.helpers import cli, event_count, wait_for
+from tests.trust_graphs import AFTER_ANSWER
 from tests.web_fixtures import Served
 
 FINANCE = ["finance"]
@@ -29,8 +31,13 @@ async def _refused(client: hitl.Client, run: hitl.Run, send: object, match: str)
     assert await event_count(client, run.run_id) == before, "a refusal writes nothing"
 
 
-async def test_a_claimed_question_shows_its_holder_and_only_they_may_answer(client: hitl.Client) -> None:
-    run = await _paused(client)
+@pytest.mark.parametrize("graph", ["payment", "payment_local"], ids=["activity-rerun", "local-rerun"])
+async def test_a_claimed_question_shows_its_holder_and_only_they_may_answer(client: hitl.Client, graph: str) -> None:
+    """Also with `approve` declared rerun="local" (`payment_local`): the refused answer leaves the same question
+    pending, and the holder's answer runs `approve`'s code after `interrupt()` once."""
+    draft = f"pay 1M #{uuid.uuid4().hex[:8]}"
+    run = await client.start(graph, {"draft": draft})
+    await wait_for(run, "interrupted")
     state = await run.claim(identity="alice", ttl=timedelta(hours=1))
     [question] = state.interrupts
     assert question.claimed_by == "alice" and question.claimed_until is not None
@@ -44,8 +51,11 @@ async def test_a_claimed_question_shows_its_holder_and_only_they_may_answer(clie
     await _refused(
         client, run, run.claim(identity="carol", roles=FINANCE), "'carol' may not claim .* it is claimed by alice"
     )
+    still = await run.get_state()
+    assert still.status == "interrupted" and [i.id for i in still.interrupts] == [question.id]
+    assert AFTER_ANSWER[draft] == 0
     done = await run.resume("approve", identity="alice")
-    assert done.status == "completed"
+    assert done.status == "completed" and done.values["paid"] == draft and AFTER_ANSWER[draft] == 1
     assert [(d.kind, d.identity) for d in done.decisions] == [("claim", "alice"), ("resume", "alice")]
 
 

@@ -5,11 +5,15 @@ exactly once and each decision applied exactly once."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import uuid
 from datetime import timedelta
 
+from temporalio.api.enums.v1 import EventType
+
 import hitl
-from tests import graphs
+from tests import graphs, trust_graphs
 from tests.helpers import WorkerProcess, wait_for
 
 RUNS = 20
@@ -93,3 +97,40 @@ async def test_a_decision_whose_rpc_times_out_is_sent_again_and_applied_once(
     history = [e async for e in client.temporal.get_workflow_handle(run.run_id).fetch_history_events()]
     accepted = [e for e in history if e.HasField("workflow_execution_update_accepted_event_attributes")]
     assert len(accepted) == 1
+
+
+async def test_a_worker_killed_in_a_local_rerun_applies_the_answer_once(
+    client: hitl.Client, worker_process: WorkerProcess
+) -> None:
+    """`payment_local`'s `approve` runs again after the answer as a local activity, inside the workflow task
+        that applies the answer; it takes 3 s there, and the worker is killed meanwhile. That task never
+        completes, so Temporal has recorded neither the answer nor the re-run: the next worker gets the same
+        decision again and applies it once (one decision, one accepted update, one log line, one re-run
+        recorded). The code after `interrupt()` ran twice, once per worker (not counted here: it runs in the
+    worker's process): the README's reason this is not the default."""
+    draft = f"pay 1M #{uuid.uuid4().hex[:8]}"
+    hold = {"HITL_TEST_HOLD_AFTER_ANSWER": json.dumps({draft: 3.0})}
+    other = hitl.Client(
+        client.temporal, task_queue=worker_process.task_queue, graphs=trust_graphs.GRAPHS, identity="alice"
+    )
+    worker_process.start("tests.trust_graphs", env=hold)
+    run = await other.start("payment_local", {"draft": draft})
+    [question] = (await wait_for(run, "interrupted")).interrupts
+    resume = asyncio.create_task(run.resume("approve", request_id="approve-once"))
+    await asyncio.sleep(1.5)  # in the local re-run
+    worker_process.kill()
+    assert not resume.done()
+    worker_process.start("tests.trust_graphs", env=hold)
+    snapshot = await asyncio.wait_for(resume, 90)
+    assert snapshot.status == "completed" and snapshot.values["paid"] == draft, snapshot
+    assert snapshot.values["log"] == [f"approve:{draft}", "pay"]
+    assert [(d.kind, d.identity, d.interrupt_id) for d in snapshot.decisions] == [("resume", "alice", question.id)]
+    history = [e async for e in client.temporal.get_workflow_handle(run.run_id).fetch_history_events()]
+    accepted = [e for e in history if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
+    reruns = [
+        e
+        for e in history
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    ]
+    assert len(accepted) == 1 and len(reruns) == 1, (accepted, reruns)

@@ -39,9 +39,12 @@ async def test_largest_state_then_many_large_edits_then_continue_as_new_stay_rea
     await fork.cancel()
 
 
-async def test_an_edit_past_the_state_limit_is_refused_and_writes_nothing(client: hitl.Client) -> None:
-    run = await client.start("blob", {"blob": NEAR_LIMIT})
-    await wait_for(run, "interrupted")
+@pytest.mark.parametrize("graph", ["blob", "blob_local"], ids=["activity-rerun", "local-rerun"])
+async def test_an_edit_past_the_state_limit_is_refused_and_writes_nothing(client: hitl.Client, graph: str) -> None:
+    """Also with `ask` declared rerun="local" (`blob_local`): the refused answer leaves the same question
+    pending, and the answer then given is applied once."""
+    run = await client.start(graph, {"blob": NEAR_LIMIT})
+    [question] = (await wait_for(run, "interrupted")).interrupts
     before = await event_count(client, run.run_id)
     with pytest.raises(
         hitl.DecisionRejectedError, match=r"the state after the edit is 1\.\d MB; hitl takes at most 1\.0 MB"
@@ -50,7 +53,12 @@ async def test_an_edit_past_the_state_limit_is_refused_and_writes_nothing(client
     with pytest.raises(hitl.DecisionRejectedError, match=r"the state after the update is 1\.\d MB"):
         await run.resume("again", update={"note": "n" * 200_000})
     assert await event_count(client, run.run_id) == before
-    assert (await run.resume("done")).status == "completed"
+    still = await run.get_state()
+    assert still.status == "interrupted" and [i.id for i in still.interrupts] == [question.id]
+    assert still.decisions == [] and "note" not in still.values
+    done = await run.resume("done")
+    assert done.status == "completed" and done.values["rounds"] == ["r"] and done.values["note"] == "done"
+    assert [(d.kind, d.value) for d in done.decisions] == [("resume", "done")]
 
 
 async def test_a_node_that_grows_the_state_past_the_limit_fails_readably(client: hitl.Client) -> None:

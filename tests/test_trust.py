@@ -2,25 +2,89 @@
 refusals write nothing (or, for signals, are recorded visibly), idempotency keys
 cannot be reused for another decision, and a late answer learns who answered first.
 
-`payment` asks `approve` limited to ["alice", "role:finance"], then `pay` pays the draft.
+`payment` asks `approve` limited to ["alice", "role:finance"], then `pay` pays the draft. The tests
+marked with `TWINS` run on the default graph and on its `*_local` twin, whose `approve` runs again after
+the answer as a local activity inside the workflow task that applies it (`rerun="local"`): that path
+applies answers differently, and must refuse and apply exactly the same. `AFTER_ANSWER` counts how often
+`approve`'s code after `interrupt()` ran, by draft: once per accepted answer, never for a refused one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import uuid
 from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 import hitl
 from hitl import Command
+from hitl._protocol import ResumeRequest
 from tests.helpers import cli, event_count, one_line_error, wait_for
+from tests.trust_graphs import AFTER_ANSWER, HOLD_AFTER_ANSWER
 
 MALLORY = {"identity": "mallory"}
 ALICE = {"identity": "alice"}
+BIG = "x" * 2_100_000
+
+
+def twins(graph: str) -> pytest.MarkDecorator:
+    """Run the test on `graph` and on its twin whose asking node is declared rerun="local"."""
+    return pytest.mark.parametrize("graph", [graph, f"{graph}_local"], ids=["activity-rerun", "local-rerun"])
+
+
+def _draft() -> str:
+    """A draft of the test's own, so `AFTER_ANSWER` counts only its run."""
+    return f"pay 1M #{uuid.uuid4().hex[:8]}"
+
+
+async def _update_events(client: hitl.Client, run_id: str) -> list[EventType.ValueType]:
+    """The update events of the run's history: a refused update has none; an accepted one, one accepted."""
+    handle = client.temporal.get_workflow_handle(run_id)
+    return [
+        e.event_type
+        async for e in handle.fetch_history_events()
+        if e.event_type
+        in (
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_REJECTED,
+        )
+    ]
+
+
+async def _reran_as_declared(client: hitl.Client, run: hitl.Run, graph: str) -> None:
+    """`approve` ran again after its answer as its graph declares: as an activity, or (`*_local`) as a
+    local activity (a marker), so the twin under test really took the path it stands for."""
+    handle = client.temporal.get_workflow_handle(run.run_id)
+    events = [e async for e in handle.fetch_history_events()]
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    markers = [
+        json.loads(e.user_metadata.summary.data)
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    ]
+    local = graph.endswith("_local")
+    assert scheduled.count(f"{graph}.approve") == (1 if local else 2), scheduled
+    assert len([m for m in markers if m.startswith("node approve (step ")]) == (1 if local else 0), markers
+
+
+async def _still_asking(run: hitl.Run, question: hitl.Interrupt) -> hitl.StateSnapshot:
+    """The run is still paused on the same question, nothing decided."""
+    state = await run.get_state()
+    assert state.status == "interrupted" and [i.id for i in state.interrupts] == [question.id], state
+    assert state.decisions == [], state.decisions
+    return state
 
 
 async def _paused(client: hitl.Client, graph: str = "payment", **start: object) -> tuple[hitl.Run, hitl.StateSnapshot]:
@@ -35,8 +99,12 @@ async def _refused_without_a_trace(client: hitl.Client, run: hitl.Run, call: obj
     assert await event_count(client, run.run_id) == before, "a refused decision wrote to the run's history"
 
 
-async def test_non_reviewers_cannot_get_past_the_question_by_any_path(client: hitl.Client) -> None:
-    run, paused = await _paused(client)
+@twins("payment")
+async def test_non_reviewers_cannot_get_past_the_question_by_any_path(client: hitl.Client, graph: str) -> None:
+    draft = _draft()
+    run = await client.start(graph, {"draft": draft})
+    paused = await wait_for(run, "interrupted")
+    [question] = paused.interrupts
     guard = r"'mallory' may not {}: this run is guarded by reviewers \['alice', 'role:finance'\]"
     await _refused_without_a_trace(
         client, run, run.resume(goto="pay", **MALLORY), guard.format("redirect it with goto")
@@ -52,15 +120,31 @@ async def test_non_reviewers_cannot_get_past_the_question_by_any_path(client: hi
     )
     await _refused_without_a_trace(client, run, run.resume("approve", **MALLORY), r"'mallory' may not answer interrupt")
     await _refused_without_a_trace(client, run, run.cancel("no", **MALLORY), guard.format("cancel it"))
-    state = await run.get_state()
-    assert state.status == "interrupted" and state.values["draft"] == "pay 1M" and state.decisions == []
-    assert state.guarded_by == [["alice", "role:finance"]]
+    before = await event_count(client, run.run_id)
+    with pytest.raises(
+        hitl.DecisionRejectedError, match=f"run '{run.run_id}' refused the fork: 'mallory' may not fork"
+    ):
+        await client.fork(run.run_id, paused.step, new_run_id=f"fork-{uuid.uuid4().hex[:8]}", **MALLORY)
+    assert await event_count(client, run.run_id) == before
+    state = await _still_asking(run, question)
+    assert state.values["draft"] == draft and state.guarded_by == [["alice", "role:finance"]]
+    # A signal cannot be refused up front: it is recorded as refused, and applies nothing.
+    await run.send_resume("approve", **MALLORY)
+    for _ in range(50):
+        if (state := await run.get_state()).refused:
+            break
+        await asyncio.sleep(0.1)
+    assert [r.identity for r in state.refused] == ["mallory"] and "'mallory' may not answer" in state.refused[0].reason
+    await _still_asking(run, question)
+    assert await _update_events(client, run.run_id) == [] and AFTER_ANSWER[draft] == 0
     # A holder of the role may do what the reviewers may.
     done = await run.resume(
-        Command(resume="approve", update={"draft": "pay 1M (checked)"}), identity="carol", roles=["finance"]
+        Command(resume="approve", update={"draft": f"{draft} (checked)"}), identity="carol", roles=["finance"]
     )
-    assert done.status == "completed" and done.values["paid"] == "pay 1M (checked)"
+    assert done.status == "completed" and done.values["paid"] == f"{draft} (checked)"
     assert [(d.kind, d.identity) for d in done.decisions] == [("resume", "carol"), ("update_state", "carol")]
+    assert AFTER_ANSWER[f"{draft} (checked)"] == 1 and AFTER_ANSWER[draft] == 0
+    await _reran_as_declared(client, run, graph)
 
 
 async def test_the_guard_outlives_the_answer(client: hitl.Client) -> None:
@@ -266,19 +350,82 @@ async def test_a_subgraph_question_limited_by_role_takes_the_parents_answer(clie
 # ---------------------------------------------------------------- signals
 
 
-async def test_a_signal_sent_before_the_pause_is_held_and_applied_once(client: hitl.Client) -> None:
-    run = await client.start("slow_payment", {})
+@twins("slow_payment")
+async def test_a_signal_sent_before_the_pause_is_held_and_applied_once(client: hitl.Client, graph: str) -> None:
+    draft = _draft()
+    run = await client.start(graph, {"draft": draft})
     await run.send_resume("approve", identity="alice", request_id="sig-1")
     await run.send_resume("approve", identity="alice", request_id="sig-1")  # a resend: applied once
     assert (await run.get_state()).status == "running"  # it had not paused yet
     final = await asyncio.wait_for(run.result(), 30)
-    assert final["paid"] == "pay 1M" and final["log"] == ["approve:pay 1M", "pay"]
+    assert final["paid"] == draft and final["log"] == [f"approve:{draft}", "pay"]
     state = await run.get_state()
     assert [(d.kind, d.identity) for d in state.decisions] == [("resume", "alice")] and state.refused == []
+    assert AFTER_ANSWER[draft] == 1
+    await _reran_as_declared(client, run, graph)
 
 
-async def test_a_refused_signal_is_visible_on_the_run(client: hitl.Client) -> None:
-    run = await client.start("slow_payment", {})
+@twins("slow_payment")
+async def test_an_update_sent_before_the_pause_is_refused_and_writes_nothing(client: hitl.Client, graph: str) -> None:
+    """Unlike a signal, an update is refused up front while the run has not paused: the caller is told, the
+    history holds no update, and the question then asked is answered as usual, once."""
+    draft = _draft()
+    run = await client.start(graph, {"draft": draft})
+    early = "run is running; it accepts a decision only while interrupted"
+    with pytest.raises(hitl.DecisionRejectedError, match=f"run '{run.run_id}' refused the decision: {early}"):
+        await run.resume("approve", **ALICE)
+    with pytest.raises(hitl.DecisionRejectedError, match=early):
+        await run.update_state({"draft": "pay 2M"}, **ALICE)
+    with pytest.raises(hitl.DecisionRejectedError, match=early):
+        await run.resume(goto="pay", **ALICE)
+    assert await _update_events(client, run.run_id) == []
+    paused = await wait_for(run, "interrupted")
+    await _still_asking(run, paused.interrupts[0])
+    assert paused.values["draft"] == draft and AFTER_ANSWER[draft] == 0
+    done = await run.resume("approve", **ALICE)
+    assert done.status == "completed" and done.values["paid"] == draft and AFTER_ANSWER[draft] == 1
+    assert await _update_events(client, run.run_id) == [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
+    await _reran_as_declared(client, run, graph)
+
+
+@twins("payment")
+async def test_careless_answers_are_refused_without_a_trace(client: hitl.Client, graph: str) -> None:
+    """Over the size limit, for a question not pending, a map whose keys are not the pending ids, outside
+    the schema: each refused with one line; the run still asks the same question, and nothing ran."""
+    draft = _draft()
+    run = await client.start(graph, {"draft": draft})
+    [question] = (await wait_for(run, "interrupted")).interrupts
+    before = await event_count(client, run.run_id)
+    with pytest.raises(hitl.InvalidInputError, match=r"the decision is 2\.1 MB; hitl takes at most 256\.0 kB"):
+        await run.resume(BIG, **ALICE)
+    assert await event_count(client, run.run_id) == before
+    unknown = r"unknown interrupt id\(s\) \['ffffffffffffffff'\]"
+    await _refused_without_a_trace(client, run, run.resume(map={"ffffffffffffffff": "approve"}, **ALICE), unknown)
+    await _refused_without_a_trace(
+        client, run, run.resume(map={question.id: "approve", "ffffffffffffffff": "approve"}, **ALICE), unknown
+    )
+    # Sent past the client (a raw Temporal update): the run's own validator refuses it.
+    raw = ResumeRequest(identity="alice", resume_map={question.id: BIG[:300_000]})
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await client.temporal.get_workflow_handle(run.run_id).execute_update("resume", raw)
+    assert isinstance(caught.value.cause, ApplicationError)
+    assert re.match(r"the decision is 300\.\d kB; hitl takes at most 256\.0 kB", caught.value.cause.message)
+    assert await event_count(client, run.run_id) == before
+    await _refused_without_a_trace(client, run, run.resume("maybe", **ALICE), "does not fit its schema: 'maybe'")
+    await _refused_without_a_trace(
+        client, run, run.resume(map={question.id: "maybe"}, **ALICE), "does not fit its schema: 'maybe'"
+    )
+    await _still_asking(run, question)
+    assert AFTER_ANSWER[draft] == 0
+    done = await run.resume(map={question.id: "approve"}, **ALICE)
+    assert done.status == "completed" and done.values["paid"] == draft and AFTER_ANSWER[draft] == 1
+    await _reran_as_declared(client, run, graph)
+
+
+@twins("slow_payment")
+async def test_a_refused_signal_is_visible_on_the_run(client: hitl.Client, graph: str) -> None:
+    draft = _draft()
+    run = await client.start(graph, {"draft": draft})
     await run.send_resume("approve", identity="mallory")
     await run.send_resume("maybe", identity="alice")
     paused = await wait_for(run, "interrupted")
@@ -291,6 +438,8 @@ async def test_a_refused_signal_is_visible_on_the_run(client: hitl.Client) -> No
     assert reasons[0][0] == "mallory" and "'mallory' may not answer interrupt" in reasons[0][1]
     assert reasons[1][0] == "alice" and "does not fit its schema: 'maybe'" in reasons[1][1]
     assert paused.status == "interrupted" and paused.decisions == []
+    await _still_asking(run, paused.interrupts[0])
+    assert await _update_events(client, run.run_id) == [] and AFTER_ANSWER[draft] == 0
     shown = await cli(client, "state", paused.run_id)
     assert "refused" in shown.out and "a decision by mallory sent as a signal" in shown.out
     await run.cancel(**ALICE)
@@ -309,8 +458,11 @@ async def test_a_signal_to_a_run_that_ends_without_pausing_is_recorded_as_refuse
 # ---------------------------------------------------------------- idempotency and races
 
 
-async def test_a_request_id_reused_for_another_decision_is_refused(client: hitl.Client) -> None:
-    run, _ = await _paused(client, "payment_checked")
+@twins("payment_checked")
+async def test_a_request_id_reused_for_another_decision_is_refused(client: hitl.Client, graph: str) -> None:
+    draft = _draft()
+    run = await client.start(graph, {"draft": draft})
+    await wait_for(run, "interrupted")
     first = await run.resume("approve", request_id="rid-1", wait=False, **ALICE)
     assert first.status == "running"  # --no-wait shows the run moving on, not the old pause
     again = await run.resume("approve", request_id="rid-1", wait=False, **ALICE)
@@ -322,6 +474,8 @@ async def test_a_request_id_reused_for_another_decision_is_refused(client: hitl.
         await run.resume(request_id="rid-1", identity="bob", roles=["finance"])
     state = await run.get_state()
     assert [(d.kind, d.identity, d.value) for d in state.decisions] == [("resume", "alice", "approve")]
+    assert AFTER_ANSWER[draft] == 1
+    assert await _update_events(client, run.run_id) == [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
     await run.resume()
 
 
@@ -408,11 +562,15 @@ async def test_every_decision_kind_through_a_subgraph_applies_once(client: hitl.
     assert (await run.get_state()).refused == [] and (await child.get_state()).refused == []
 
 
-async def test_cancel_racing_an_answer_one_wins_and_the_loser_learns_who(client: hitl.Client) -> None:
+@twins("payment")
+async def test_cancel_racing_an_answer_one_wins_and_the_loser_learns_who(client: hitl.Client, graph: str) -> None:
     """Repeated: exactly one of a cancel and an approval is applied; the other is refused naming the winner;
-    the decision log holds only what was applied, and the run's end matches it."""
+    the decision log holds only what was applied, and the run's end matches it; `approve` ran on only an
+    applied answer."""
     for trial in range(10):
-        run, _ = await _paused(client)
+        draft = _draft()
+        run = await client.start(graph, {"draft": draft})
+        await wait_for(run, "interrupted")
         results = await asyncio.gather(
             run.cancel("duplicate", request_id=f"C{trial}", **ALICE),
             run.resume("approve", request_id=f"A{trial}", wait=False, identity="dave", roles=["finance"]),
@@ -430,11 +588,16 @@ async def test_cancel_racing_an_answer_one_wins_and_the_loser_learns_who(client:
             await asyncio.sleep(0.1)
             state = await run.get_state()
         kinds = [(d.kind, d.identity) for d in state.decisions]
+        accepted = [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
+        assert await _update_events(client, run.run_id) == accepted, trial  # the loser was refused up front
         if isinstance(cancel, hitl.StateSnapshot):
             assert state.status == "cancelled" and kinds == [("cancel", "alice")], (trial, kinds)
             assert re.search(r"cancelled (with the run )?by alice", str(lost[0])), (trial, str(lost[0]))
+            assert AFTER_ANSWER[draft] == 0, trial
         else:
-            assert state.status == "completed" and state.values["paid"] == "pay 1M", (trial, state)
+            assert state.status == "completed" and state.values["paid"] == draft, (trial, state)
+            assert AFTER_ANSWER[draft] == 1, trial
+            await _reran_as_declared(client, run, graph)
             assert kinds == [("resume", "dave")], (trial, kinds)
             # refused while the approval is applied, or (the approved step is quick) once the run has ended
             assert re.search(
@@ -442,3 +605,62 @@ async def test_cancel_racing_an_answer_one_wins_and_the_loser_learns_who(client:
                 r"was a resume by dave)",
                 str(lost[0]),
             ), (trial, str(lost[0]))
+
+
+@twins("payment")
+async def test_an_answer_sent_again_while_its_rerun_runs_is_applied_once(client: hitl.Client, graph: str) -> None:
+    """`approve` takes 2 s after the answer; the same decision is sent twice more meanwhile (a client's retry,
+    a double click) and once after. For `payment_local` the re-run is a local activity inside the workflow task
+    that applies the answer: the resends reach the run before Temporal has recorded that answer."""
+    draft = _draft()
+    HOLD_AFTER_ANSWER[draft] = 2.0
+    run = await client.start(graph, {"draft": draft})
+    [question] = (await wait_for(run, "interrupted")).interrupts
+
+    async def send(after: float) -> hitl.StateSnapshot:
+        await asyncio.sleep(after)
+        return await run.resume("approve", request_id="approve-once", identity="dave", roles=["finance"])
+
+    sent = await asyncio.gather(send(0), send(0.5), send(1.0))
+    assert all(s.status == "completed" and s.values["paid"] == draft for s in sent), sent
+    again = await send(0)
+    assert again.status == "completed"
+    with pytest.raises(hitl.DecisionRejectedError, match=r"it has ended \(completed\); its last decision was a resume"):
+        await run.resume("reject", request_id="approve-once", identity="dave", roles=["finance"])
+    state = await run.get_state()
+    assert [(d.kind, d.identity, d.interrupt_id) for d in state.decisions] == [("resume", "dave", question.id)]
+    assert state.values["log"] == [f"approve:{draft}", "pay"] and AFTER_ANSWER[draft] == 1
+    assert await _update_events(client, run.run_id) == [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
+    await _reran_as_declared(client, run, graph)
+
+
+@twins("payment")
+async def test_decisions_of_someone_not_allowed_while_the_rerun_runs_are_refused(
+    client: hitl.Client, graph: str
+) -> None:
+    """Dave's approval is being carried out (`approve` takes 2 s after the answer; for `payment_local` inside
+    the workflow task that applies it) when mallory tries to redirect, edit, answer or cancel: each is
+    refused to her face, none leaves an update in the history, and the approval is carried out once."""
+    draft = _draft()
+    HOLD_AFTER_ANSWER[draft] = 2.0
+    run = await client.start(graph, {"draft": draft})
+    await wait_for(run, "interrupted")
+    approval = asyncio.create_task(run.resume("approve", identity="dave", roles=["finance"]))
+    await asyncio.sleep(0.5)
+    attempts = [
+        run.resume(goto="pay", **MALLORY),
+        run.update_state({"draft": "pay 2M to mallory"}, **MALLORY),
+        run.resume("reject", **MALLORY),
+        run.cancel("mine now", **MALLORY),
+    ]
+    why = "run is running|was resumed by dave|'mallory' may not|it has ended"
+    for attempt in attempts:
+        with pytest.raises(hitl.DecisionRejectedError, match=rf"^run '{run.run_id}' refused the \w+: ({why})"):
+            await attempt
+    done = await asyncio.wait_for(approval, 30)
+    assert done.status == "completed" and done.values["paid"] == draft, done
+    state = await run.get_state()
+    assert [(d.kind, d.identity) for d in state.decisions] == [("resume", "dave")]
+    assert state.values["log"] == [f"approve:{draft}", "pay"] and AFTER_ANSWER[draft] == 1
+    assert await _update_events(client, run.run_id) == [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
+    await _reran_as_declared(client, run, graph)

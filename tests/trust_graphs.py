@@ -1,16 +1,22 @@
 """Graphs for the trust tests: limited questions, subgraphs asking by role, large state.
 
 `payment` declares its guard at compile time; `payment_undeclared` is the same graph without
-it (guarded only once `approve` asks). Names are what recorded histories start: never rename one.
+it (guarded only once `approve` asks). Each `*_local` graph is its default twin with `approve` declared
+`rerun="local"`: after the answer it runs again as a local activity, in the workflow task that applies
+the answer. Names are what recorded histories start: never rename one.
 """
 
 from __future__ import annotations
 
+import json
 import operator
+import os
 import time
+from collections import Counter
 from typing import Annotated, Literal, TypedDict
 
 from hitl import END, START, Command, StateGraph, interrupt
+from hitl.graph import Rerun
 
 
 class PayState(TypedDict, total=False):
@@ -28,8 +34,18 @@ def _slow_write(state: PayState) -> dict:
     return _write(state)
 
 
+AFTER_ANSWER: Counter[str] = Counter()
+"""Times `approve`'s code after `interrupt()` ran, by draft, in this process (the test worker's): an accepted
+answer must run it exactly once. Tests start runs with a draft of their own."""
+HOLD_AFTER_ANSWER: dict[str, float] = json.loads(os.environ.get("HITL_TEST_HOLD_AFTER_ANSWER", "{}"))
+"""Seconds `approve` takes after the answer, by draft: a test that races decisions against the re-run sets it
+(for a worker in a subprocess, through the environment)."""
+
+
 def _approve(state: PayState) -> Command:
     answer = interrupt({"draft": state["draft"]}, schema=Literal["approve", "reject"], reviewers=REVIEWERS)
+    AFTER_ANSWER[state["draft"]] += 1
+    time.sleep(HOLD_AFTER_ANSWER.get(state["draft"], 0.0))
     return Command(update={"log": [f"{answer}:{state['draft']}"]}, goto="pay" if answer == "approve" else END)
 
 
@@ -37,10 +53,10 @@ def _pay(state: PayState) -> dict:
     return {"paid": state["draft"], "log": ["pay"]}
 
 
-def _payment(name: str, write: object = _write, **compile_options: object):
+def _payment(name: str, write: object = _write, rerun: Rerun = "activity", **compile_options: object):
     b = StateGraph(PayState)
     b.add_node("write", write)  # type: ignore[arg-type]
-    b.add_node("approve", _approve)
+    b.add_node("approve", _approve, rerun=rerun)
     b.add_node("pay", _pay)
     b.add_edge(START, "write")
     b.add_edge("write", "approve")
@@ -53,6 +69,9 @@ payment = _payment("payment", guard=REVIEWERS)  # guarded from the start: nobody
 payment_undeclared = _payment("payment_undeclared")  # the same graph with no declared guard (the warning)
 payment_checked = _payment("payment_checked", interrupt_before=["pay"])
 slow_payment = _payment("slow_payment", _slow_write)
+payment_local = _payment("payment_local", rerun="local", guard=REVIEWERS)
+payment_checked_local = _payment("payment_checked_local", rerun="local", interrupt_before=["pay"])
+slow_payment_local = _payment("slow_payment_local", _slow_write, rerun="local")
 
 
 class TeamState(TypedDict, total=False):
@@ -85,6 +104,14 @@ def _ask(state: BlobState) -> dict:
     return {"note": interrupt("again or done?"), "rounds": ["r"]}
 
 
+def _blob(name: str, rerun: Rerun = "activity"):
+    b = StateGraph(BlobState)
+    b.add_node("ask", _ask, rerun=rerun)
+    b.add_edge(START, "ask")
+    b.add_conditional_edges("ask", _again)
+    return b.compile(name=name)
+
+
 def _again(state: BlobState) -> str:
     return END if state.get("note") == "done" else "ask"
 
@@ -93,15 +120,24 @@ def _grow(state: BlobState) -> dict:
     return {"blob": "g" * 1_200_000}
 
 
-blob_b = StateGraph(BlobState)
-blob_b.add_node("ask", _ask)
-blob_b.add_edge(START, "ask")
-blob_b.add_conditional_edges("ask", _again)
-blob = blob_b.compile(name="blob")
+blob = _blob("blob")
+blob_local = _blob("blob_local", rerun="local")
 
 grow_b = StateGraph(BlobState)
 grow_b.add_node("grow", _grow)
 grow_b.add_edge(START, "grow")
 grow = grow_b.compile(name="grow")
 
-GRAPHS = [payment, payment_undeclared, payment_checked, slow_payment, finance_parent, blob, grow]
+GRAPHS = [
+    payment,
+    payment_undeclared,
+    payment_checked,
+    slow_payment,
+    payment_local,
+    payment_checked_local,
+    slow_payment_local,
+    finance_parent,
+    blob,
+    blob_local,
+    grow,
+]
