@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import temporalio.client
 from temporalio.worker import Worker
@@ -566,6 +566,8 @@ async def run(sizes: Sizes, only: set[str], profile: Path | None = None) -> None
     with tempfile.TemporaryDirectory() as data, DevServer(data, port=free_port(), ui_port=free_port()) as server:
         client = await hitl.connect(server.address, task_queue="bench", graphs=graphs.GRAPHS)
         temporal = client.temporal
+        assert server.process is not None
+        server_pid = server.process.pid
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(client.worker())
             sandboxed = await hitl.connect(server.address, task_queue="bench-sandboxed", graphs=graphs.GRAPHS)
@@ -593,9 +595,9 @@ async def run(sizes: Sizes, only: set[str], profile: Path | None = None) -> None
                 )
 
             if "approval" in only:
-                await report_approval(client, sizes.runs, sizes.repeats, profile, sandboxed)
+                await report_approval(client, sizes.runs, sizes.repeats, server_pid, profile, sandboxed)
             if "breakdown" in only:
-                await report_breakdown(client, sizes.runs, sizes.repeats, profile)
+                await report_breakdown(client, sizes.runs, sizes.repeats, profile, server_pid)
             if "latency" in only:
                 await report_latency(client, sizes.resumes)
             if "history" in only:
@@ -629,32 +631,48 @@ async def run(sizes: Sizes, only: set[str], profile: Path | None = None) -> None
                 emit(await web.report(client, sizes.scale, 30 if sizes.repeats > 1 else 10, sizes.resumes))
 
 
+class Measured(NamedTuple):
+    """Medians per run of one approval variant: wall ms, this process's CPU ms (client and worker),
+    the dev server's CPU ms (another process; the two halves of the work on this machine)."""
+
+    wall: float
+    cpu: float
+    server: float
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) another process has spent so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def measured(
-    name: str, measure: Callable[[], Awaitable[float]], n: int, repeats: int, profile: Path | None
-) -> tuple[float, float]:
-    """Median wall ms/run and median CPU ms/run of this process (client and worker; the server
-    is another process), which moves less with the other load on the machine than wall time."""
-    walls, cpus = [], []
+    name: str, measure: Callable[[], Awaitable[float]], n: int, repeats: int, profile: Path | None, server: int
+) -> Measured:
+    """Median wall ms/run, CPU ms/run of this process (which moves less with the other load on the
+    machine than wall time) and of the server process `server` (its pid)."""
+    walls, cpus, servers = [], [], []
     for r in range(repeats):
         log(f"approval: {name}, repeat {r + 1}/{repeats}")
         profiler = cProfile.Profile() if profile and r == 0 else None
-        cpu = time.process_time()
+        cpu, server_cpu = time.process_time(), cpu_s(server)
         if profiler:
             profiler.enable()
         walls.append(await measure() / n * 1000)
         if profiler:
             profiler.disable()
         cpus.append((time.process_time() - cpu) / n * 1000)
+        servers.append((cpu_s(server) - server_cpu) / n * 1000)
         if profiler and profile:
             profiler.dump_stats(profile / (re.sub(r"\W+", "_", name).strip("_") + ".prof"))
-    return statistics.median(walls), statistics.median(cpus)
+    return Measured(statistics.median(walls), statistics.median(cpus), statistics.median(servers))
 
 
 def load() -> str:
     return f"load {os.getloadavg()[0]:.1f}"
 
 
-async def report_breakdown(client: hitl.Client, n: int, repeats: int, profile: Path | None) -> None:
+async def report_breakdown(client: hitl.Client, n: int, repeats: int, profile: Path | None, server: int) -> None:
     """The floor with hitl's extras added one at a time, then all of them: what each costs."""
     temporal = client.temporal
     spec_bytes, node_bytes = await hitl_sizes(client)
@@ -682,32 +700,38 @@ async def report_breakdown(client: hitl.Client, n: int, repeats: int, profile: P
             ),
         ),
     ]
-    results = {}
+    results: dict[str, Measured] = {}
     for name, extras in rows:
-        results[name] = await measured(
-            name,
-            lambda e=extras: approval_careful(temporal, e, n),
-            n,
-            repeats,
-            profile,  # type: ignore[misc]
-        )
+
+        def batch(e: plain.Extras = extras) -> Awaitable[float]:
+            return approval_careful(temporal, e, n)
+
+        results[name] = await measured(name, batch, n, repeats, profile, server)
     results["hitl, interrupt() in a node"] = await measured(
-        "hitl interrupt", lambda: approval_hitl(client, "bench_approval", n), n, repeats, profile
+        "hitl interrupt", lambda: approval_hitl(client, "bench_approval", n), n, repeats, profile, server
     )
-    wall0, cpu0 = results["floor (signal, no extras)"]
+    wall0, cpu0, server0 = results["floor (signal, no extras)"]
     out = [
         "",
         f"### 1b. Cost breakdown (the floor plus one of hitl's extras at a time; {n} runs; median of {repeats}; {load()})",
         "",
-        "| variant | ms/run | ratio to floor | Python CPU ms/run | CPU ratio |",
-        "|---|---:|---:|---:|---:|",
+        "| variant | ms/run | ratio to floor | Python CPU ms/run | CPU ratio | server CPU ms/run | server CPU ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    out += [f"| {k} | {w:.2f} | {w / wall0:.2f}x | {c:.1f} | {c / cpu0:.2f}x |" for k, (w, c) in results.items()]
+    out += [
+        f"| {k} | {w:.2f} | {w / wall0:.2f}x | {c:.1f} | {c / cpu0:.2f}x | {sv:.1f} | {sv / server0:.2f}x |"
+        for k, (w, c, sv) in results.items()
+    ]
     emit(out)
 
 
 async def report_approval(
-    client: hitl.Client, n: int, repeats: int, profile: Path | None = None, sandboxed: hitl.Client | None = None
+    client: hitl.Client,
+    n: int,
+    repeats: int,
+    server: int,
+    profile: Path | None = None,
+    sandboxed: hitl.Client | None = None,
 ) -> None:
     temporal = client.temporal
     variants: list[tuple[str, Callable[[], Awaitable[float]]]] = [
@@ -751,20 +775,22 @@ async def report_approval(
     await approval_by_signal(temporal, "plain.Approval", "bench-plain", 5)
     await approval_careful(temporal, CAREFUL, 5)
     await approval_hitl(client, "bench_approval", 5)
-    results: dict[str, tuple[float, float]] = {}
+    results: dict[str, Measured] = {}
     for name, measure in variants:
-        results[name] = await measured(name, measure, n, repeats, profile)
-    floor, cpu_floor = results["hand-written Temporal workflow (floor)"]
-    careful, _ = results["careful hand-written workflow (update + validator + status attribute)"]
+        results[name] = await measured(name, measure, n, repeats, profile, server)
+    floor, cpu_floor, server_floor = results["hand-written Temporal workflow (floor)"]
+    careful = results["careful hand-written workflow (update + validator + status attribute)"].wall
     out = [
         f"### 1. Approval scenario ({n} runs started, paused, resumed, finished; median of {repeats}; {load()})",
         "",
-        "| system | ms/run | ratio to floor | ratio to careful floor | Python CPU ms/run | CPU ratio to floor |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| system | ms/run | ratio to floor | ratio to careful floor | Python CPU ms/run | CPU ratio to floor "
+        "| server CPU ms/run | server CPU ratio to floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     out += [
-        f"| {k} | {w:.2f} | {w / floor:.2f}x | {w / careful:.2f}x | {c:.1f} | {c / cpu_floor:.2f}x |"
-        for k, (w, c) in results.items()
+        f"| {k} | {w:.2f} | {w / floor:.2f}x | {w / careful:.2f}x | {c:.1f} | {c / cpu_floor:.2f}x "
+        f"| {sv:.1f} | {sv / server_floor:.2f}x |"
+        for k, (w, c, sv) in results.items()
     ]
     if not peers:
         out.append("| LangGraph peers | not installed | `pip install -e '.[bench]'` |")
