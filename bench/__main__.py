@@ -413,37 +413,45 @@ async def at_scale(temporal: temporalio.client.Client, n: int, system: AtScale) 
     return ScaleRow(paused_s, rss, list_s, resumed_s, os.getloadavg()[0])
 
 
-async def report_scale(server: DevServer, n: int, cached_runs: int) -> None:
-    """The floor and hitl at scale, one after the other on the same server, each row printed as
-    soon as it is measured, hitl's with its ratios to the floor's."""
-    client = await hitl.connect(server.address, task_queue="scale-hitl", graphs=graphs.GRAPHS)
-    local = await hitl.connect(server.address, task_queue="scale-hitl-local", graphs=graphs.GRAPHS)
+async def report_scale(n: int, cached_runs: int) -> None:
+    """The floor and hitl at scale, each on a fresh dev server of its own (on a shared one, each row
+    would pay for the runs of the rows before it: the SQLite file grows by about 10,000 runs a row),
+    warmed up first; each row printed as soon as it is measured, hitl's with its ratios to the floor's."""
     emit(
         [
             "",
-            f"### 4. Scale ({n:,} approval runs; workers in their own process, {cached_runs} cached runs each)",
+            f"### 4. Scale ({n:,} approval runs; each system on a fresh dev server, its worker in its own "
+            f"process, {cached_runs} cached runs)",
             "",
             "| system | start until all paused s | ratio | worker RSS, all paused, MB | ratio "
             "| list all pending s | resume all to completion s | ratio | load average |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
     )
-    log("scale: warming up (the first runs on a fresh server cost more, whichever row comes first)")
-    await at_scale(client.temporal, min(n, 20), floor_at_scale(client.temporal, "scale-warmup", cached_runs))
-    floor: ScaleRow | None = None
-    systems = (
-        floor_at_scale(client.temporal, "scale-floor", cached_runs),
-        hitl_at_scale(client, "scale-hitl", cached_runs),
-        hitl_at_scale(
-            local,
-            "scale-hitl-local",
+
+    def floor_on(client: hitl.Client) -> AtScale:
+        return floor_at_scale(client.temporal, "scale-floor", cached_runs)
+
+    def hitl_on(client: hitl.Client) -> AtScale:
+        return hitl_at_scale(client, "scale-hitl", cached_runs)
+
+    def local_on(client: hitl.Client) -> AtScale:
+        return hitl_at_scale(
+            client,
+            "scale-hitl",
             cached_runs,
             graph="bench_approval_rerun_local",
             name='hitl, `interrupt()` in a node, `rerun="local"`',
-        ),
-    )
-    for system in systems:
-        row = await at_scale(client.temporal, n, system)
+        )
+
+    floor: ScaleRow | None = None
+    for system_on in (floor_on, hitl_on, local_on):
+        with tempfile.TemporaryDirectory() as data, DevServer(data, port=free_port(), ui_port=free_port()) as server:
+            client = await hitl.connect(server.address, task_queue="scale-hitl", graphs=graphs.GRAPHS)
+            log("scale: warming up a fresh server (its first runs cost more)")
+            await at_scale(client.temporal, min(n, 20), floor_at_scale(client.temporal, "scale-warmup", cached_runs))
+            system = system_on(client)
+            row = await at_scale(client.temporal, n, system)
         floor = floor or row
         listed = "–" if row.list_s is None else f"{row.list_s:.2f}"
         emit(
@@ -608,7 +616,7 @@ async def run(sizes: Sizes, only: set[str], profile: Path | None = None) -> None
                     + [f"| {k} | {v:,.1f} |" for k, v in cost.items()]
                 )
             if "scale" in only:
-                await report_scale(server, sizes.scale, sizes.cached_runs)
+                await report_scale(sizes.scale, sizes.cached_runs)
             if "listing" in only:
                 log(f"listing: {sizes.scale} waiting runs")
                 await report_listing(server, sizes.scale, sizes.repeats, sizes.cached_runs)
