@@ -407,40 +407,33 @@ async def local_rerun(c: hitl.Client) -> str:
     return run.run_id
 
 
-async def local_rerun_by_marker(c: hitl.Client) -> str:
-    """A local re-run while a worker of the release before polls (it has every patch but hitl-local-rerun): the
-    run lists the others from its start and takes that one by marker when its node runs again. The first answer
-    times the re-run out (rolled back), the second completes it."""
+async def _slow_then_fast_by_marker(c: hitl.Client, graph: str, run_id: str) -> str:
+    """A run of `graph` started as while a worker of the release before polls (it has every patch but
+    hitl-local-rerun: the run lists the others from its start and takes that one by marker), answered "slow"
+    (its node's re-run times out: rolled back), then "fast" (completes it)."""
     import hitl.client
 
     real = hitl.client.run_patches
     hitl.client.run_patches = lambda workers: [p for p in RUN_PATCHES if p != "hitl-local-rerun"]
     try:
-        run = await c.start("rerun_timeout", {}, run_id="local_rerun_by_marker")
+        run = await c.start(graph, {}, run_id=run_id)
     finally:
         hitl.client.run_patches = real
     await run.wait()
     await run.resume("slow", identity="alice")
     await run.resume("fast", identity="alice")
     return run.run_id
+
+
+async def local_rerun_by_marker(c: hitl.Client) -> str:
+    """A node declared rerun="local" on such a run: it takes the patch by marker when it runs again."""
+    return await _slow_then_fast_by_marker(c, "rerun_timeout", "local_rerun_by_marker")
 
 
 async def local_timeout_by_marker(c: hitl.Client) -> str:
-    """A local-activity node (local=True) timing out after an answer on a run that takes hitl-local-rerun by
-    marker (as while a worker of the release before polls), before anything asked for that patch: the timeout
-    arrives wrapped live and bare on replay, and both must roll the answer back. The second answer completes it."""
-    import hitl.client
-
-    real = hitl.client.run_patches
-    hitl.client.run_patches = lambda workers: [p for p in RUN_PATCHES if p != "hitl-local-rerun"]
-    try:
-        run = await c.start("local_timeout", {}, run_id="local_timeout_by_marker")
-    finally:
-        hitl.client.run_patches = real
-    await run.wait()
-    await run.resume("slow", identity="alice")
-    await run.resume("fast", identity="alice")
-    return run.run_id
+    """A local-activity node (local=True) timing out after an answer on such a run, before anything asked for the
+    patch: the timeout arrives wrapped live and bare on replay, and both must roll the answer back."""
+    return await _slow_then_fast_by_marker(c, "local_timeout", "local_timeout_by_marker")
 
 
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
