@@ -782,11 +782,11 @@ class Run:
                             name, req, id=update_id, result_type=StateSnapshot, rpc_timeout=self.client.rpc_timeout
                         )
                     except temporalio.service.RPCError as e:
-                        if _task_failed(e) and aborted < UPDATE_RETRIES:
-                            aborted += 1  # nothing of it was recorded: send it again, under the same id
-                            await asyncio.sleep(0.1 * aborted)
-                            continue
                         if _task_failed(e):
+                            if aborted < UPDATE_RETRIES:
+                                aborted += 1  # nothing of it was recorded: send it again, under the same id
+                                await asyncio.sleep(0.1 * aborted)
+                                continue
                             raise HitlError(
                                 f"run '{self.run_id}' did not take {what}: Temporal aborted it {aborted + 1} times "
                                 f"with the workflow task that carried it ({e.message.rstrip('.')}), so nothing of it "
