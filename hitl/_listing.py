@@ -21,6 +21,7 @@ import temporalio.api.workflowservice.v1
 import temporalio.client
 import temporalio.converter
 
+from hitl._claim_check import ClaimCheckError
 from hitl._protocol import ASSIGNED, GRAPH, PENDING_NODES, STATUS, SUMMARY_MEMO, WAITING_SINCE
 from hitl.types import KeyMismatchError
 
@@ -28,6 +29,8 @@ PAGE_SIZE = 1000
 """The most rows Temporal's visibility returns per page by default (`frontend.visibilityMaxPageSize`)."""
 ENCRYPTED = "(encrypted)"
 """The summary shown for a run encrypted with a key this process lacks: listed, unread."""
+CLAIM_CHECKED = "(claim-checked)"
+"""A summary kept in a claim-check store this process cannot read (none configured, or the blob is gone)."""
 
 
 @dataclass
@@ -148,7 +151,7 @@ async def _summaries(
     converter = temporal.data_converter
     try:
         decoded = iter(await converter.decode(present) if present else [])
-    except KeyMismatchError:
+    except (KeyMismatchError, ClaimCheckError):
         decoded = iter([await _one(converter, p) for p in present])
     return ["" if p is None else str(next(decoded)) for p in payloads]
 
@@ -158,3 +161,5 @@ async def _one(converter: temporalio.converter.DataConverter, payload: temporali
         return (await converter.decode([payload]))[0]
     except KeyMismatchError:
         return ENCRYPTED
+    except ClaimCheckError:
+        return CLAIM_CHECKED

@@ -25,7 +25,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetWorkf
 
 from hitl._errors import namespace_missing, read_with_retries
 from hitl._protocol import RUN_PATCHES
-from hitl.codec import EncryptionCodec, key_fingerprints
+from hitl.codec import EncryptionCodec, encryption, key_fingerprints
 from hitl.types import HitlError, KeyMismatchError, NoWorkerError
 
 LIVE_SECONDS = 70.0
@@ -114,7 +114,7 @@ async def _check(client: temporalio.client.Client, task_queue: str, queue: bool)
             f"no worker is polling {where} (checked just now); nothing was sent. Start one with `hitl worker` "
             "(or `hitl dev`), or send a decision with --queue to apply it when a worker is back"
         )
-    codec = client.data_converter.payload_codec
+    codec = encryption(client.data_converter.payload_codec)
     if key_fingerprints(codec) is None:
         return seen  # not hitl's encryption: nothing here to judge
     mine = (codec.current, codec.fingerprints[codec.current]) if isinstance(codec, EncryptionCodec) else None

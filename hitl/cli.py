@@ -27,6 +27,7 @@ from hitl._protocol import DEFAULT_TASK_QUEUE
 from hitl._text import split_names
 from hitl.batch import BatchReport, BatchResult
 from hitl.client import NO_VALUE, Client, Run, check_run_id, connect
+from hitl.codec import from_env as codec_from_env
 from hitl.graph import CompiledGraph
 from hitl.server import UI_PORT_OFFSET
 from hitl.types import AuditChainBroken, Checkpoint, HitlError, InvalidInputError, Queued, RunFailedError, StateSnapshot
@@ -639,6 +640,7 @@ async def cmd_dev(args: argparse.Namespace) -> int:
     """Server (unless TEMPORAL_ADDRESS names one) + worker + a demo run, until Ctrl-C."""
     from hitl.server import DevServer
 
+    codec_from_env()  # a bad HITL_ENCRYPTION_* or HITL_CLAIM_CHECK* stops here, before a server starts
     server = None
     address = args.address or os.environ.get("TEMPORAL_ADDRESS")
     if address:

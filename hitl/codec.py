@@ -15,6 +15,9 @@ Keys come from the environment:
 - `HITL_ENCRYPTION_KEY`: one base64 key of 32 bytes (id `HITL_ENCRYPTION_KEY_ID`, default "default"), or
 - `HITL_ENCRYPTION_KEY_FILE`: a JSON file `{"current": "k2", "keys": {"k1": "<base64>", "k2": "<base64>"}}`.
 Make a key with `python -m hitl.codec`.
+
+`from_env` also wraps the result in `ClaimCheckCodec` when `HITL_CLAIM_CHECK` names a
+blob store (hitl/_claim_check.py): encryption first, so the store sees only ciphertext.
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ import temporalio.client
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
+from hitl import _claim_check
+from hitl._claim_check import BlobStore as BlobStore
+from hitl._claim_check import ClaimCheckCodec as ClaimCheckCodec
+from hitl._claim_check import ClaimCheckError as ClaimCheckError
+from hitl._claim_check import FileStore as FileStore
+from hitl._claim_check import S3Store as S3Store
 from hitl.types import HitlError, KeyMismatchError
 
 ENCODING = b"binary/encrypted"
@@ -99,6 +108,7 @@ class EncryptionCodec(PayloadCodec):
         out = []
         for p in payloads:
             if not _encrypted(p):
+                _refuse_claim_checked(p)
                 out.append(p)  # written before encryption was on
                 continue
             key_id = p.metadata.get(KEY_ID, b"").decode()
@@ -146,12 +156,26 @@ class PlaintextCodec(PayloadCodec):
                     f"this run's payloads are encrypted ({_named(p)}); "
                     "set HITL_ENCRYPTION_KEY or HITL_ENCRYPTION_KEY_FILE to read them"
                 )
+            _refuse_claim_checked(p)
         return list(payloads)
+
+
+def _refuse_claim_checked(p: Payload) -> None:
+    """A claim-check reference reaching a codec with no store behind it (a process without
+    HITL_CLAIM_CHECK): one line saying so, not the converter's "unknown encoding"."""
+    if _claim_check.claim_checked(p):
+        raise _claim_check.not_configured(p)
+
+
+def encryption(codec: PayloadCodec | None) -> PayloadCodec | None:
+    """The codec under a claim-check (which only moves bytes), where the keys are."""
+    return codec.inner if isinstance(codec, ClaimCheckCodec) else codec
 
 
 def key_fingerprints(codec: PayloadCodec | None) -> list[str] | None:
     """The fingerprints of the keys a process holds: [] when it has none, None when
     its codec is not hitl's (someone else's encryption, which hitl cannot judge)."""
+    codec = encryption(codec)
     if codec is None:
         return []
     if isinstance(codec, (EncryptionCodec, PlaintextCodec)):
@@ -169,8 +193,15 @@ def with_codec(client: temporalio.client.Client) -> temporalio.client.Client:
     return temporalio.client.Client(**config)
 
 
-def from_env() -> EncryptionCodec | PlaintextCodec:
-    """The codec the environment asks for: `PlaintextCodec` when it names no key."""
+def from_env() -> PayloadCodec:
+    """The codec the environment asks for: encryption (`PlaintextCodec` when it names no key),
+    inside a claim-check when HITL_CLAIM_CHECK names a store. The one place every client,
+    worker, CLI command and server gets its codec (through `hitl.connect`)."""
+    return _claim_check.from_env(encryption_from_env())
+
+
+def encryption_from_env() -> EncryptionCodec | PlaintextCodec:
+    """The encryption codec the environment asks for: `PlaintextCodec` when it names no key."""
     path = os.environ.get("HITL_ENCRYPTION_KEY_FILE")
     if path:
         try:

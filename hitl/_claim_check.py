@@ -1,0 +1,292 @@
+"""Claim-check: big payloads live in a blob store, Temporal's history keeps a small reference.
+
+A graph whose state holds big values (documents, long transcripts) sends them in
+every node's activity input and result, so each step writes that size into the
+run's history, which Temporal warns about at 10 MB and fails at 50 MB. With the
+claim-check on, `ClaimCheckCodec` stores every payload over a threshold in a
+blob store under the sha256 of its bytes and puts a reference payload (its own
+encoding, the key and the size) in its place; reading fetches the blob, checks
+its sha256 and parses it back. Same content, same key: the same state sent in
+ten steps is one blob, and writing it again is harmless.
+
+It wraps another codec (hitl's encryption, or the keyless one): encode runs the
+inner codec first, so a store only ever sees ciphertext when encryption is on;
+decode runs in reverse. Blobs are never deleted by hitl (README: "Claim-check").
+
+Configured from the environment, like the encryption codec (`hitl.codec.from_env`):
+- `HITL_CLAIM_CHECK`: `file:///absolute/dir` or `s3://bucket[/prefix][?endpoint_url=...&region=...]`;
+- `HITL_CLAIM_CHECK_THRESHOLD`: bytes (default `DEFAULT_THRESHOLD`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadCodec
+
+from hitl.types import HitlError
+
+ENCODING = b"binary/claim-check"
+KEY = "claim-check-sha256"
+SIZE = "claim-check-size"
+
+DEFAULT_THRESHOLD = 64 * 1024
+"""64 KiB. Below it a payload costs history little (a 50 MB history holds hundreds of steps of
+state this size) and a blob round trip (a file read, an S3 GET of tens of milliseconds) would
+cost more than it saves; above it, a few steps of a document-sized state are what push a run
+toward Temporal's 10 MB warning. Temporal refuses single payloads over 2 MB, far above it."""
+
+MAX_THRESHOLD = 2 * 1024 * 1024
+"""A threshold above Temporal's payload limit (2 MB) would keep payloads Temporal refuses."""
+
+VARIABLE = "HITL_CLAIM_CHECK"
+THRESHOLD_VARIABLE = "HITL_CLAIM_CHECK_THRESHOLD"
+ACCEPTED = "file:///absolute/dir or s3://bucket[/prefix][?endpoint_url=URL&region=NAME]"
+
+
+class ClaimCheckError(HitlError):
+    """A claim-checked payload cannot be read: its blob is missing, altered, or no store is configured here."""
+
+
+class BlobStore(Protocol):
+    """Where claim-checked payloads live, by key (a sha256 in hex). Implement it for another store."""
+
+    url: str
+    """What the error lines show to say which store this process was configured with."""
+
+    async def put(self, key: str, data: bytes) -> None:
+        """Store `data` under `key`, atomically: a reader sees all of it or nothing."""
+        ...
+
+    async def get(self, key: str) -> bytes | None:
+        """The bytes under `key`, or None when there are none."""
+        ...
+
+
+class FileStore:
+    """A local directory (the default): fine on one machine or a shared filesystem that every
+    worker, the CLI and `hitl serve` see at the same path. Blobs sit at `dir/ab/abcdef...`."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self.url = self.directory.resolve().as_uri()
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise HitlError(f"claim-check store {self.url} cannot be created ({e.strerror or e})") from None
+        if not self.directory.is_dir():
+            raise HitlError(f"claim-check store {self.url} is not a directory")
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / key
+
+    async def put(self, key: str, data: bytes) -> None:
+        await asyncio.to_thread(self._put, key, data)
+
+    def _put(self, key: str, data: bytes) -> None:
+        """Temp file + rename in the same directory, so a reader never sees half a blob; a blob
+        already there is the same content (its name is its hash): its time is refreshed instead,
+        so an age-based cleanup counts from the last write."""
+        path = self._path(key)
+        if path.exists():
+            os.utime(path)
+            return
+        path.parent.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:8]}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    async def get(self, key: str) -> bytes | None:
+        return await asyncio.to_thread(self._get, key)
+
+    def _get(self, key: str) -> bytes | None:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+
+class S3Store:
+    """An S3-compatible bucket (AWS, MinIO, Ceph, R2: `endpoint_url`), via boto3 (`pip install 'hitl[s3]'`).
+    Credentials come from boto3's usual chain (AWS_ACCESS_KEY_ID..., ~/.aws, instance roles).
+    boto3 blocks, so each call runs in a thread."""
+
+    def __init__(
+        self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None, region: str | None = None
+    ) -> None:
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError:
+            raise HitlError(
+                f"claim-check store s3://{bucket} needs boto3: pip install 'hitl[s3]' (or unset {VARIABLE})"
+            ) from None
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.url = f"s3://{bucket}" + (f"/{self.prefix}" if self.prefix else "")
+        if endpoint_url:
+            self.url += f"?endpoint_url={endpoint_url}"
+        self._client: Any = boto3.client(
+            "s3", endpoint_url=endpoint_url, region_name=region, config=Config(retries={"mode": "standard"})
+        )
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    async def put(self, key: str, data: bytes) -> None:
+        """One PutObject: S3 makes an object visible whole or not at all."""
+        await asyncio.to_thread(self._call, "put_object", Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    async def get(self, key: str) -> bytes | None:
+        return await asyncio.to_thread(self._get, key)
+
+    def _get(self, key: str) -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+            data: bytes = response["Body"].read()
+            return data
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise self._failed("get_object", e) from None
+        except Exception as e:  # endpoint unreachable, credentials missing, ...
+            raise self._failed("get_object", e) from None
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._client, method)(**kwargs)
+        except Exception as e:
+            raise self._failed(method, e) from None
+
+    def _failed(self, method: str, e: Exception) -> HitlError:
+        first = (str(e).splitlines() or [type(e).__name__])[0]
+        return ClaimCheckError(
+            f"claim-check store {self.url}: {method} failed ({first}); check {VARIABLE} and the credentials"
+        )
+
+
+class ClaimCheckCodec(PayloadCodec):
+    """Payloads whose serialized size is over `threshold` bytes go to `store`; history keeps a reference.
+    `inner` (e.g. hitl's encryption) runs first on the way out and last on the way in."""
+
+    def __init__(self, store: BlobStore, threshold: int = DEFAULT_THRESHOLD, inner: PayloadCodec | None = None) -> None:
+        self.store = store
+        self.threshold = threshold
+        self.inner = inner
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        inner = await self.inner.encode(payloads) if self.inner else list(payloads)
+        return list(await asyncio.gather(*(self._check(p) for p in inner)))
+
+    async def _check(self, p: Payload) -> Payload:
+        data = p.SerializeToString()
+        if len(data) <= self.threshold:
+            return p
+        key = hashlib.sha256(data).hexdigest()
+        await self.store.put(key, data)
+        return Payload(metadata={"encoding": ENCODING, KEY: key.encode(), SIZE: str(len(data)).encode()})
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        fetched = list(await asyncio.gather(*(self._fetch(p) for p in payloads)))
+        return await self.inner.decode(fetched) if self.inner else fetched
+
+    async def _fetch(self, p: Payload) -> Payload:
+        if not claim_checked(p):
+            return p
+        key, size = reference(p)
+        data = await self.store.get(key)
+        if data is None:
+            raise ClaimCheckError(
+                f"claim-checked payload {key} ({size} bytes) is not in the store {self.store.url}: check that "
+                f"{VARIABLE} names the store the run's workers write to, and that no retention rule deleted it"
+            )
+        if hashlib.sha256(data).hexdigest() != key:
+            raise ClaimCheckError(
+                f"claim-checked payload {key} in the store {self.store.url} does not match its sha256 "
+                f"({len(data)} bytes, expected {size}): the blob was altered or truncated; restore it from a backup"
+            )
+        return Payload.FromString(data)
+
+
+def claim_checked(p: Payload) -> bool:
+    return p.metadata.get("encoding") == ENCODING
+
+
+def reference(p: Payload) -> tuple[str, str]:
+    """The key and size a reference payload names."""
+    return p.metadata.get(KEY, b"").decode(), p.metadata.get(SIZE, b"?").decode()
+
+
+def not_configured(p: Payload) -> ClaimCheckError:
+    """What a process without a store says about a claim-checked payload."""
+    key, size = reference(p)
+    return ClaimCheckError(
+        f"this run's value is claim-checked (payload {key}, {size} bytes, kept outside Temporal); "
+        f"set {VARIABLE} to the store its workers use ({ACCEPTED}) to read it"
+    )
+
+
+def store_from_url(url: str) -> BlobStore:
+    """The store `url` names; one line naming HITL_CLAIM_CHECK when it names none."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    if parts.scheme == "file":
+        if parts.netloc not in ("", "localhost") or not parts.path.startswith("/") or parts.query:
+            raise _bad(url, "a file URL needs an absolute path and nothing else")
+        return FileStore(unquote(parts.path))
+    if parts.scheme == "s3":
+        unknown = sorted(set(query) - {"endpoint_url", "region"})
+        if not parts.netloc or unknown or any(len(v) != 1 or not v[0] for v in query.values()):
+            why = f"unknown option {unknown[0]}" if unknown else "an s3 URL needs a bucket and non-empty options"
+            raise _bad(url, why)
+        return S3Store(
+            parts.netloc,
+            parts.path,
+            endpoint_url=query.get("endpoint_url", [None])[0],
+            region=query.get("region", [None])[0],
+        )
+    raise _bad(url, "not a store URL")
+
+
+def _bad(url: str, why: str) -> HitlError:
+    return HitlError(f"{VARIABLE}={url!r} is unusable ({why}); accepted: {ACCEPTED}")
+
+
+def threshold_from_env() -> int:
+    text = os.environ.get(THRESHOLD_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_THRESHOLD
+    if not text.isdigit() or not 1 <= int(text) <= MAX_THRESHOLD:
+        raise HitlError(
+            f"{THRESHOLD_VARIABLE}={text!r} is unusable; accepted: a whole number of bytes from 1 to {MAX_THRESHOLD} "
+            f"(default {DEFAULT_THRESHOLD})"
+        )
+    return int(text)
+
+
+def from_env(inner: PayloadCodec) -> PayloadCodec:
+    """`inner` wrapped in a `ClaimCheckCodec` when HITL_CLAIM_CHECK names a store, else `inner` itself.
+    Checked here, at connect time, so a bad value stops the process before it does anything."""
+    url = os.environ.get(VARIABLE, "").strip()
+    threshold = threshold_from_env()
+    if not url:
+        if os.environ.get(THRESHOLD_VARIABLE, "").strip():
+            raise HitlError(f"{THRESHOLD_VARIABLE} is set but {VARIABLE} is not; set {VARIABLE} to {ACCEPTED}")
+        return inner
+    return ClaimCheckCodec(store_from_url(url), threshold, inner)

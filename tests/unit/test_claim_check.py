@@ -1,0 +1,209 @@
+"""The claim-check codec without a server: the threshold's boundary, the store's checks (tampered, truncated,
+missing), configuration from the environment, and its composition with encryption."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+from temporalio.api.common.v1 import Payload
+
+from hitl.codec import (
+    ClaimCheckCodec,
+    ClaimCheckError,
+    EncryptionCodec,
+    FileStore,
+    PlaintextCodec,
+    S3Store,
+    from_env,
+    key_fingerprints,
+)
+from hitl.converter import data_converter
+from hitl.types import HitlError, KeyMismatchError
+
+
+def _payload(size: int) -> Payload:
+    return Payload(metadata={"encoding": b"json/plain"}, data=b"x" * size)
+
+
+def _blobs(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HITL_CLAIM_CHECK", "HITL_CLAIM_CHECK_THRESHOLD", "HITL_ENCRYPTION_KEY", "HITL_ENCRYPTION_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+async def test_at_the_threshold_a_payload_stays_and_one_byte_over_it_goes_to_the_store(tmp_path: Path) -> None:
+    p = _payload(1000)
+    size = len(p.SerializeToString())
+    at = ClaimCheckCodec(FileStore(tmp_path / "at"), threshold=size)
+    assert await at.encode([p]) == [p]
+    assert _blobs(tmp_path / "at") == []
+
+    over = ClaimCheckCodec(FileStore(tmp_path / "over"), threshold=size - 1)
+    [ref] = await over.encode([p])
+    key = hashlib.sha256(p.SerializeToString()).hexdigest()
+    assert ref.metadata["encoding"] == b"binary/claim-check"
+    assert ref.metadata["claim-check-sha256"] == key.encode()
+    assert ref.metadata["claim-check-size"] == str(size).encode()
+    assert ref.ByteSize() < 200
+    assert [b.name for b in _blobs(tmp_path / "over")] == [key]
+    assert await over.decode([ref]) == [p]
+
+
+async def test_a_mixed_batch_round_trips_in_order_and_the_same_content_is_one_blob(tmp_path: Path) -> None:
+    codec = ClaimCheckCodec(FileStore(tmp_path), threshold=500)
+    small, big, other = _payload(10), _payload(5000), Payload(metadata={"encoding": b"json/plain"}, data=b"y" * 5000)
+    encoded = await codec.encode([small, big, other, big])
+    assert encoded[0] == small and encoded[1] == encoded[3] and encoded[1] != encoded[2]
+    assert len(_blobs(tmp_path)) == 2
+    assert await codec.decode(encoded) == [small, big, other, big]
+    assert all(not b.name.endswith(".tmp") for b in _blobs(tmp_path)), "no temp file left behind"
+
+
+async def test_values_round_trip_through_hitls_converter(tmp_path: Path) -> None:
+    converter = data_converter(ClaimCheckCodec(FileStore(tmp_path), threshold=1024))
+    value = {"doc": "ü" * 300_000, "n": [1, 2]}
+    encoded = await converter.encode([value, "short"])
+    assert encoded[0].metadata["encoding"] == b"binary/claim-check" and encoded[1].ByteSize() < 1024
+    assert await converter.decode(encoded, [dict, str]) == [value, "short"]
+
+
+@pytest.mark.parametrize("damage", ["tampered", "truncated"])
+async def test_an_altered_blob_is_one_clear_error_never_a_wrong_value(tmp_path: Path, damage: str) -> None:
+    codec = ClaimCheckCodec(FileStore(tmp_path), threshold=100)
+    [ref] = await codec.encode([_payload(2000)])
+    [blob] = _blobs(tmp_path)
+    data = blob.read_bytes()
+    blob.write_bytes(data.replace(b"xxxx", b"xxxy", 1) if damage == "tampered" else data[:-10])
+    with pytest.raises(ClaimCheckError) as e:
+        await codec.decode([ref])
+    message = str(e.value)
+    assert "\n" not in message
+    assert blob.name in message and f"store {codec.store.url} " in message and codec.store.url.startswith("file:///")
+    assert "does not match its sha256" in message and "altered or truncated" in message
+
+
+async def test_a_missing_blob_names_the_key_the_store_and_what_to_check(tmp_path: Path) -> None:
+    codec = ClaimCheckCodec(FileStore(tmp_path / "a"), threshold=100)
+    [ref] = await codec.encode([_payload(2000)])
+    elsewhere = ClaimCheckCodec(FileStore(tmp_path / "b"), threshold=100)
+    with pytest.raises(ClaimCheckError) as e:
+        await elsewhere.decode([ref])
+    message = str(e.value)
+    key = ref.metadata["claim-check-sha256"].decode()
+    assert "\n" not in message
+    assert key in message and f"store {elsewhere.store.url}:" in message and elsewhere.store.url.endswith("/b")
+    assert "HITL_CLAIM_CHECK" in message and "retention" in message
+
+
+async def test_rewriting_a_blob_is_harmless_and_refreshes_its_time(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    data = b"same content"
+    key = hashlib.sha256(data).hexdigest()
+    await store.put(key, data)
+    [blob] = _blobs(tmp_path)
+    old = blob.stat().st_mtime - 3600
+    os.utime(blob, (old, old))
+    await store.put(key, data)
+    assert blob.read_bytes() == data and blob.stat().st_mtime > old + 1000
+
+
+async def test_a_process_without_the_store_says_which_variable_to_set(tmp_path: Path) -> None:
+    [ref] = await ClaimCheckCodec(FileStore(tmp_path), threshold=100).encode([_payload(2000)])
+    for keyless in (PlaintextCodec(), EncryptionCodec({"k": secrets.token_bytes(32)}, "k")):
+        with pytest.raises(ClaimCheckError) as e:
+            await keyless.decode([ref])
+        assert "claim-checked" in str(e.value) and "set HITL_CLAIM_CHECK" in str(e.value)
+        assert "\n" not in str(e.value)
+
+
+async def test_with_encryption_the_store_sees_only_ciphertext(tmp_path: Path) -> None:
+    key = secrets.token_bytes(32)
+    encryption = EncryptionCodec({"k1": key}, "k1")
+    codec = ClaimCheckCodec(FileStore(tmp_path), threshold=1024, inner=encryption)
+    secret = b"the secret document " * 1000
+    plain = Payload(metadata={"encoding": b"json/plain"}, data=secret)
+    [ref] = await codec.encode([plain])
+    assert ref.metadata["encoding"] == b"binary/claim-check"
+    [blob] = _blobs(tmp_path)
+    stored = Payload.FromString(blob.read_bytes())
+    assert stored.metadata["encoding"] == b"binary/encrypted"
+    assert b"the secret document" not in blob.read_bytes()
+    assert await codec.decode([ref]) == [plain]
+    assert key_fingerprints(codec) == key_fingerprints(encryption) != []
+    # the blob alone, without the key: the encryption codec's line, not plaintext
+    keyless = ClaimCheckCodec(FileStore(tmp_path), threshold=1024, inner=PlaintextCodec())
+    with pytest.raises(KeyMismatchError, match="encrypted"):
+        await keyless.decode([ref])
+
+
+def test_the_environment_configures_the_store_and_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert isinstance(from_env(), PlaintextCodec), "off unless asked for"
+    monkeypatch.setenv("HITL_CLAIM_CHECK", (tmp_path / "blobs").as_uri())
+    codec = from_env()
+    assert isinstance(codec, ClaimCheckCodec) and isinstance(codec.inner, PlaintextCodec)
+    assert isinstance(codec.store, FileStore) and codec.threshold == 64 * 1024
+    assert (tmp_path / "blobs").is_dir(), "the directory is made at start"
+    monkeypatch.setenv("HITL_CLAIM_CHECK_THRESHOLD", "1000")
+    assert from_env().threshold == 1000  # type: ignore[attr-defined]
+    monkeypatch.setenv("HITL_ENCRYPTION_KEY", "A" * 43 + "=")
+    both = from_env()
+    assert isinstance(both, ClaimCheckCodec) and isinstance(both.inner, EncryptionCodec)
+
+    monkeypatch.setenv("HITL_CLAIM_CHECK", "s3://bucket/some/prefix?endpoint_url=http://127.0.0.1:9&region=eu-west-1")
+    s3 = from_env()
+    assert isinstance(s3, ClaimCheckCodec) and isinstance(s3.store, S3Store)
+    assert (s3.store.bucket, s3.store.prefix) == ("bucket", "some/prefix")
+    assert s3.store.url == "s3://bucket/some/prefix?endpoint_url=http://127.0.0.1:9"
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({"HITL_CLAIM_CHECK": "/var/lib/blobs"}, "HITL_CLAIM_CHECK='/var/lib/blobs' is unusable (not a store URL)"),
+        ({"HITL_CLAIM_CHECK": "file://host/x"}, "a file URL needs an absolute path"),
+        ({"HITL_CLAIM_CHECK": "file:///x?y=1"}, "a file URL needs an absolute path"),
+        ({"HITL_CLAIM_CHECK": "s3://"}, "an s3 URL needs a bucket"),
+        ({"HITL_CLAIM_CHECK": "s3://b?endpoint=http://x"}, "unknown option endpoint"),
+        ({"HITL_CLAIM_CHECK": "s3://b?endpoint_url="}, "non-empty options"),
+        ({"HITL_CLAIM_CHECK": "gs://b"}, "not a store URL"),
+        ({"HITL_CLAIM_CHECK": "file:///tmp", "HITL_CLAIM_CHECK_THRESHOLD": "64k"}, "HITL_CLAIM_CHECK_THRESHOLD='64k'"),
+        ({"HITL_CLAIM_CHECK": "file:///tmp", "HITL_CLAIM_CHECK_THRESHOLD": "0"}, "a whole number of bytes from 1"),
+        ({"HITL_CLAIM_CHECK": "file:///tmp", "HITL_CLAIM_CHECK_THRESHOLD": "3000000"}, "to 2097152"),
+        ({"HITL_CLAIM_CHECK_THRESHOLD": "1000"}, "HITL_CLAIM_CHECK_THRESHOLD is set but HITL_CLAIM_CHECK is not"),
+    ],
+)
+def test_bad_settings_are_one_clear_line(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], said: str) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(HitlError) as e:
+        from_env()
+    message = str(e.value)
+    assert said in message and "\n" not in message
+    assert "accepted" in message or "set HITL_CLAIM_CHECK to" in message
+
+
+def test_a_directory_that_cannot_be_made_is_refused_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    monkeypatch.setenv("HITL_CLAIM_CHECK", (tmp_path / "file" / "blobs").as_uri())
+    with pytest.raises(HitlError, match="claim-check store file://.* cannot be created"):
+        from_env()
+
+
+def test_without_boto3_an_s3_store_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "boto3", None)  # as if not installed: `import boto3` raises ImportError
+    monkeypatch.setenv("HITL_CLAIM_CHECK", "s3://bucket")
+    with pytest.raises(HitlError) as e:
+        from_env()
+    assert str(e.value) == (
+        "claim-check store s3://bucket needs boto3: pip install 'hitl[s3]' (or unset HITL_CLAIM_CHECK)"
+    )
