@@ -24,6 +24,8 @@ import asyncio
 import hashlib
 import os
 import tempfile
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -183,24 +185,52 @@ class S3Store:
 
 class ClaimCheckCodec(PayloadCodec):
     """Payloads whose serialized size is over `threshold` bytes go to `store`; history keeps a reference.
-    `inner` (e.g. hitl's encryption) runs first on the way out and last on the way in."""
+    `inner` (e.g. hitl's encryption) runs first on the way out and last on the way in.
+
+    The same big state goes out again and again: in each step's input, and in the result of every
+    `get_state` query (`Run.wait()` polls ten times a second, the inbox page on each view). So a payload
+    encoded again within REUSE_SECONDS reuses its reference, unwritten (with encryption each write would
+    be a new ciphertext, so a new blob), and verified blobs are kept for reading again (CACHE_BYTES):
+    a blob's name is its hash, so a kept one can never be stale."""
+
+    REUSE_SECONDS = 600.0
+    """Short against any retention a store keeps blobs for (days: README "Claim-check"), so a reused
+    reference never names a blob about to be deleted."""
+    REUSE_ENTRIES = 1024
+    CACHE_BYTES = 32 * 1024 * 1024
 
     def __init__(self, store: BlobStore, threshold: int = DEFAULT_THRESHOLD, inner: PayloadCodec | None = None) -> None:
         self.store = store
         self.threshold = threshold
         self.inner = inner
+        self._written: OrderedDict[bytes, tuple[float, str, int]] = OrderedDict()
+        """sha256 of a payload as given (before `inner`) -> when it was written, its key and size."""
+        self._read: OrderedDict[str, bytes] = OrderedDict()
+        """key -> its verified blob; at most CACHE_BYTES in all. Bytes, not Payloads: Temporal's SDK
+        writes codec results into its messages in place, so a Payload handed out must be a fresh one."""
+        self._read_bytes = 0
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         inner = await self.inner.encode(payloads) if self.inner else list(payloads)
-        return list(await asyncio.gather(*(self._check(p) for p in inner)))
+        return list(await asyncio.gather(*(self._check(given, p) for given, p in zip(payloads, inner, strict=True))))
 
-    async def _check(self, p: Payload) -> Payload:
+    async def _check(self, given: Payload, p: Payload) -> Payload:
         data = p.SerializeToString()
         if len(data) <= self.threshold:
             return p
+        source = hashlib.sha256(data if given is p else given.SerializeToString()).digest()
+        now = time.monotonic()
+        reused = self._written.get(source)
+        if reused and now - reused[0] < self.REUSE_SECONDS:
+            return _reference(reused[1], reused[2])
         key = hashlib.sha256(data).hexdigest()
         await self.store.put(key, data)
-        return Payload(metadata={"encoding": ENCODING, KEY: key.encode(), SIZE: str(len(data)).encode()})
+        self._written[source] = (now, key, len(data))
+        self._written.move_to_end(source)
+        while len(self._written) > self.REUSE_ENTRIES:
+            self._written.popitem(last=False)
+        self._keep(key, data)
+        return _reference(key, len(data))
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         fetched = list(await asyncio.gather(*(self._fetch(p) for p in payloads)))
@@ -210,6 +240,10 @@ class ClaimCheckCodec(PayloadCodec):
         if not claim_checked(p):
             return p
         key, size = reference(p)
+        data = self._read.get(key)
+        if data is not None:
+            self._read.move_to_end(key)
+            return Payload.FromString(data)
         data = await self.store.get(key)
         if data is None:
             raise ClaimCheckError(
@@ -221,7 +255,21 @@ class ClaimCheckCodec(PayloadCodec):
                 f"claim-checked payload {key} in the store {self.store.url} does not match its sha256 "
                 f"({len(data)} bytes, expected {size}): the blob was altered or truncated; restore it from a backup"
             )
+        self._keep(key, data)
         return Payload.FromString(data)
+
+    def _keep(self, key: str, data: bytes) -> None:
+        if key in self._read or len(data) > self.CACHE_BYTES:
+            return
+        self._read[key] = data
+        self._read_bytes += len(data)
+        while self._read_bytes > self.CACHE_BYTES:
+            _, dropped = self._read.popitem(last=False)
+            self._read_bytes -= len(dropped)
+
+
+def _reference(key: str, size: int) -> Payload:
+    return Payload(metadata={"encoding": ENCODING, KEY: key.encode(), SIZE: str(size).encode()})
 
 
 def claim_checked(p: Payload) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import time
 from pathlib import Path
 
 import pytest
@@ -82,11 +83,12 @@ async def test_an_altered_blob_is_one_clear_error_never_a_wrong_value(tmp_path: 
     [blob] = _blobs(tmp_path)
     data = blob.read_bytes()
     blob.write_bytes(data.replace(b"xxxx", b"xxxy", 1) if damage == "tampered" else data[:-10])
+    reader = ClaimCheckCodec(FileStore(tmp_path), threshold=100)  # another process: nothing read yet
     with pytest.raises(ClaimCheckError) as e:
-        await codec.decode([ref])
+        await reader.decode([ref])
     message = str(e.value)
     assert "\n" not in message
-    assert blob.name in message and f"store {codec.store.url} " in message and codec.store.url.startswith("file:///")
+    assert blob.name in message and f"store {reader.store.url} " in message and reader.store.url.startswith("file:///")
     assert "does not match its sha256" in message and "altered or truncated" in message
 
 
@@ -101,6 +103,50 @@ async def test_a_missing_blob_names_the_key_the_store_and_what_to_check(tmp_path
     assert "\n" not in message
     assert key in message and f"store {elsewhere.store.url}:" in message and elsewhere.store.url.endswith("/b")
     assert "HITL_CLAIM_CHECK" in message and "retention" in message
+
+
+class CountingStore(FileStore):
+    """A real directory store that counts its writes and reads."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.puts = self.gets = 0
+
+    async def put(self, key: str, data: bytes) -> None:
+        self.puts += 1
+        await super().put(key, data)
+
+    async def get(self, key: str) -> bytes | None:
+        self.gets += 1
+        return await super().get(key)
+
+
+async def test_a_state_sent_again_reuses_its_reference_and_a_blob_read_once_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `Run.wait()` polling a big state does: the same payload encoded and decoded over and over."""
+    store = CountingStore(tmp_path)
+    codec = ClaimCheckCodec(store, threshold=100, inner=EncryptionCodec({"k": secrets.token_bytes(32)}, "k"))
+    big = _payload(5000)
+    first = await codec.encode([big])
+    assert await codec.encode([big]) == first, "with encryption a new write would be a new blob"
+    assert store.puts == 1 and len(_blobs(tmp_path)) == 1
+
+    reader = ClaimCheckCodec(store, threshold=100, inner=codec.inner)
+    for _ in range(3):
+        [got] = await reader.decode(first)
+        assert got == big
+        got.CopyFrom(Payload())  # Temporal's SDK writes into the payloads a codec returns
+    assert store.gets == 1
+    given = _payload(5000)
+    [ref] = await codec.encode([given])
+    given.CopyFrom(ref)  # ... and into the ones it gave (the reference replaces the value in place)
+    assert await codec.decode([ref]) == [big] and await codec.encode([big]) == first
+
+    clock = time.monotonic() + ClaimCheckCodec.REUSE_SECONDS + 1
+    monkeypatch.setattr(time, "monotonic", lambda: clock)
+    again = await codec.encode([big])
+    assert again != first and store.puts == 2, "past REUSE_SECONDS the payload is written afresh"
 
 
 async def test_rewriting_a_blob_is_harmless_and_refreshes_its_time(tmp_path: Path) -> None:

@@ -1,0 +1,244 @@
+"""The claim-check on a real dev server: a run whose state holds a ~300 KB document pauses on interrupt() and
+resumes with the document intact, while its history (read raw, without the codec) holds only small payloads
+and references. Once with the local-directory store, once with the S3 store against moto's S3-compatible
+HTTP server on 127.0.0.1 (with encryption on too: the bucket sees only ciphertext). A process without the
+store reads such a run as one line naming the variable to set."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any, TypedDict
+
+import pytest
+import pytest_asyncio
+import temporalio.client
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload
+
+import hitl
+from hitl import END, START, StateGraph, interrupt
+from hitl.codec import ClaimCheckCodec, ClaimCheckError, S3Store
+from hitl.server import DevServer, free_port
+from tests.helpers import cli, one_line_error, wait_for
+
+THRESHOLD = 64 * 1024
+DOC = "".join(f"line {i}: the long document a node carries in its state.\n" for i in range(5_500))
+
+
+class DocState(TypedDict, total=False):
+    doc: str
+    note: str
+    status: str
+
+
+def _read(state: DocState) -> dict[str, Any]:
+    return {"status": f"read {len(state['doc'])}"}
+
+
+def _review(state: DocState) -> dict[str, Any]:
+    note = interrupt("note on the document?")
+    return {"note": note, "doc": state["doc"] + f"reviewed: {note}\n"}
+
+
+def _finish(state: DocState) -> dict[str, Any]:
+    return {"status": f"done {len(state['doc'])}"}
+
+
+_builder = StateGraph(DocState)
+_builder.add_node("read", _read)
+_builder.add_node("review", _review)
+_builder.add_node("finish", _finish)
+_builder.add_edge(START, "read")
+_builder.add_edge("read", "review")
+_builder.add_edge("review", "finish")
+_builder.add_edge("finish", END)
+GRAPH = _builder.compile(name="claim_check_doc")
+
+
+def _payloads(message: Message) -> Iterator[Payload]:
+    """Every Payload anywhere in a history event (inputs, results, memos, headers, failures...)."""
+    if isinstance(message, Payload):
+        yield message
+        return
+    for field, value in message.ListFields():
+        if field.type != FieldDescriptor.TYPE_MESSAGE:
+            continue
+        if field.message_type.GetOptions().map_entry:
+            if field.message_type.fields_by_name["value"].type != FieldDescriptor.TYPE_MESSAGE:
+                continue
+            items = list(value.values())
+        elif field.is_repeated:
+            items = list(value)
+        else:
+            items = [value]
+        for item in items:
+            yield from _payloads(item)
+
+
+async def _raw_history(server: DevServer, run_id: str) -> list[Payload]:
+    """The run's history as Temporal stores it: a client with no codec at all."""
+    raw = await temporalio.client.Client.connect(server.address)
+    events = [e async for e in raw.get_workflow_handle(run_id).fetch_history_events()]
+    return [p for e in events for p in _payloads(e)]
+
+
+async def _connect(server: DevServer, queue: str, env: dict[str, str]) -> hitl.Client:
+    """A client configured from `env` as `hitl.connect` reads it, leaving this process's environment as it was
+    (the CLI subprocesses started later must not inherit it)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        return await hitl.connect(server.address, task_queue=queue, graphs=[GRAPH], identity="cc")
+
+
+async def _run_through_a_pause(
+    server: DevServer, client: hitl.Client, env: dict[str, str]
+) -> tuple[hitl.Client, str, list[str]]:
+    """Run the document graph with the claim-check configured by `env`: pause, check what the Python client and
+    `hitl state` show, resume, finish. The run's id, and the keys its history references."""
+    queue = f"claim-{uuid.uuid4().hex[:8]}"
+    cc = await _connect(server, queue, env)
+    assert isinstance(cc.temporal.data_converter.payload_codec, ClaimCheckCodec)
+    async with cc.worker():
+        run = await cc.start("claim_check_doc", {"doc": DOC})
+        paused = await wait_for(run, "interrupted")
+        assert paused.values["doc"] == DOC and paused.values["status"] == f"read {len(DOC)}"
+
+        shown = await cli(client, "state", run.run_id, "--json", env=env, task_queue=queue, graphs=())
+        assert shown.code == 0, shown
+        assert shown.json()["values"]["doc"] == DOC  # type: ignore[index, call-overload]
+
+        await run.resume("looks right")
+        result = await run.result()
+        reviewed = DOC + "reviewed: looks right\n"
+        assert result["doc"] == reviewed and result["status"] == f"done {len(reviewed)}"
+        assert (await run.get_state()).values["doc"] == reviewed
+
+    payloads = await _raw_history(server, run.run_id)
+    too_big = [p.ByteSize() for p in payloads if p.ByteSize() > THRESHOLD]
+    assert not too_big, f"payloads over the threshold in the raw history: {too_big}"
+    refs = [p for p in payloads if p.metadata.get("encoding") == b"binary/claim-check"]
+    # the start input, the nodes' inputs and results, the workflow's result at least
+    assert len(refs) >= 5, len(refs)
+    assert all(p.ByteSize() < 200 for p in refs)
+    return cc, run.run_id, sorted({p.metadata["claim-check-sha256"].decode() for p in refs})
+
+
+async def test_a_big_state_goes_to_the_directory_and_history_keeps_references(
+    server: DevServer, client: hitl.Client, tmp_path: Path
+) -> None:
+    blobs = tmp_path / "blobs"
+    env = {"HITL_CLAIM_CHECK": blobs.as_uri()}
+    cc, run_id, keys = await _run_through_a_pause(server, client, env)
+    for key in keys:
+        data = (blobs / key[:2] / key).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == key and len(data) > THRESHOLD
+
+    # careless: the CLI and the Python client without the store say what the value is and what to set
+    async with cc.worker():
+        line = one_line_error(await cli(client, "state", run_id, task_queue=cc.task_queue, graphs=()))
+        assert "claim-checked" in line and "set HITL_CLAIM_CHECK to the store its workers use" in line
+        bare = hitl.Client(client.temporal, task_queue=cc.task_queue, identity="bare")
+        with pytest.raises(ClaimCheckError, match="set HITL_CLAIM_CHECK"):
+            await bare.get_run(run_id).get_state()
+
+    # a blob deleted early (a retention rule shorter than the run): one line naming the key and the store
+    for key in keys:
+        (blobs / key[:2] / key).unlink()
+    async with cc.worker():
+        line = one_line_error(await cli(client, "state", run_id, env=env, task_queue=cc.task_queue, graphs=()))
+    assert "is not in the store file://" in line and "HITL_CLAIM_CHECK" in line and "retention" in line
+
+
+# ---------------------------------------------------------------- S3 (moto's server on 127.0.0.1)
+
+BUCKET = "hitl-blobs"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3-compatible HTTP server on a free localhost port, with a bucket, and credentials for boto3."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    mp = pytest.MonkeyPatch()
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
+        mp.setenv(name, value)
+    mp.delenv("AWS_PROFILE", raising=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port())
+    server.start()
+    endpoint = f"http://127.0.0.1:{server._port}"
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
+    yield endpoint
+    server.stop()
+    mp.undo()
+
+
+def _objects(endpoint: str, prefix: str) -> dict[str, bytes]:
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+    return {o["Key"]: s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listed}
+
+
+@pytest_asyncio.fixture
+async def s3_store(s3_endpoint: str) -> AsyncIterator[S3Store]:
+    yield S3Store(BUCKET, f"unit-{uuid.uuid4().hex[:6]}", endpoint_url=s3_endpoint, region="us-east-1")
+
+
+async def test_the_s3_store_round_trips_and_refuses_altered_or_missing_blobs(
+    s3_store: S3Store, s3_endpoint: str
+) -> None:
+    codec = ClaimCheckCodec(s3_store, threshold=1024)
+    big = Payload(metadata={"encoding": b"json/plain"}, data=b"z" * 5000)
+    small = Payload(metadata={"encoding": b"json/plain"}, data=b"z" * 10)
+    encoded = await codec.encode([big, small])
+    assert encoded[1] == small and encoded[0].metadata["encoding"] == b"binary/claim-check"
+    assert await codec.decode(encoded) == [big, small]
+    key = encoded[0].metadata["claim-check-sha256"].decode()
+
+    await s3_store.put(key, big.SerializeToString()[:-3])  # truncated by someone else
+    reader = ClaimCheckCodec(s3_store, threshold=1024)  # another process: nothing read yet
+    with pytest.raises(ClaimCheckError, match=f"{key} in the store s3://{BUCKET}/unit-.* does not match its sha256"):
+        await reader.decode(encoded)
+
+    missing = ClaimCheckCodec(S3Store(BUCKET, "elsewhere", endpoint_url=s3_endpoint), threshold=1024)
+    with pytest.raises(ClaimCheckError, match=f"{key} .* is not in the store s3://{BUCKET}/elsewhere"):
+        await missing.decode(encoded)
+
+
+async def test_an_unreachable_s3_endpoint_is_one_line_naming_the_store() -> None:
+    port = free_port()  # nothing listens there
+    store = S3Store(BUCKET, endpoint_url=f"http://127.0.0.1:{port}", region="us-east-1")
+    with pytest.raises(ClaimCheckError) as e:
+        await store.put("ab" * 32, b"data")
+    assert f"claim-check store s3://{BUCKET}?endpoint_url=http://127.0.0.1:{port}: put_object failed" in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+async def test_a_big_state_goes_to_s3_encrypted_and_history_keeps_references(
+    server: DevServer, client: hitl.Client, s3_endpoint: str
+) -> None:
+    prefix = f"runs-{uuid.uuid4().hex[:6]}"
+    env = {
+        "HITL_CLAIM_CHECK": f"s3://{BUCKET}/{prefix}?endpoint_url={s3_endpoint}&region=us-east-1",
+        "HITL_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    _, _, keys = await _run_through_a_pause(server, client, env)
+    stored = _objects(s3_endpoint, prefix + "/")
+    assert {f"{prefix}/{k}" for k in keys} <= set(stored), "every reference in history names a stored blob"
+    for key, data in stored.items():
+        assert hashlib.sha256(data).hexdigest() == key.split("/")[-1]
+        assert Payload.FromString(data).metadata["encoding"] == b"binary/encrypted"
+        assert b"the long document" not in data, "the bucket sees only ciphertext"
