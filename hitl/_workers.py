@@ -25,7 +25,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetWorkf
 
 from hitl._errors import namespace_missing, read_with_retries
 from hitl._protocol import RUN_PATCHES
-from hitl.codec import EncryptionCodec, encryption, key_fingerprints
+from hitl.codec import ClaimCheckCodec, ClaimCheckError, EncryptionCodec, encryption, key_fingerprints
 from hitl.types import HitlError, KeyMismatchError, NoWorkerError
 
 LIVE_SECONDS = 70.0
@@ -41,6 +41,8 @@ CACHE_SECONDS = 5.0
 MARKER = "hitl-keys="
 PATCHES_MARKER = "hitl-patches="
 """A worker's identity names how many of `RUN_PATCHES` it has (`hitl-patches=N`: the first N)."""
+CLAIM_CHECK_MARKER = "hitl-claim-check"
+"""A worker's identity says it reads and writes claim-checked payloads (HITL_CLAIM_CHECK is set there)."""
 
 _checks: weakref.WeakKeyDictionary[
     temporalio.client.Client, dict[tuple[str, bool], tuple[float, asyncio.Future[list[WorkerInfo]]]]
@@ -58,11 +60,15 @@ class WorkerInfo:
     """It polled within LIVE_SECONDS."""
     patches: int = 0
     """How many of `RUN_PATCHES` it has (0 for a worker that does not say: an older hitl)."""
+    claim_check: bool = False
+    """It has a claim-check store (no worker without one, an older hitl too, can read a claim-checked value)."""
 
 
 def worker_identity(client: temporalio.client.Client) -> str:
     """The Temporal identity a worker polls with: the client's, plus the patches it has and the keys it holds."""
     identity = f"{client.identity} {PATCHES_MARKER}{len(RUN_PATCHES)}"
+    if isinstance(client.data_converter.payload_codec, ClaimCheckCodec):
+        identity += f" {CLAIM_CHECK_MARKER}"
     keys = key_fingerprints(client.data_converter.payload_codec)
     if keys is None:
         return identity
@@ -114,6 +120,7 @@ async def _check(client: temporalio.client.Client, task_queue: str, queue: bool)
             f"no worker is polling {where} (checked just now); nothing was sent. Start one with `hitl worker` "
             "(or `hitl dev`), or send a decision with --queue to apply it when a worker is back"
         )
+    _refuse_without_store(client, live or seen, where)
     codec = encryption(client.data_converter.payload_codec)
     if key_fingerprints(codec) is None:
         return seen  # not hitl's encryption: nothing here to judge
@@ -124,6 +131,18 @@ async def _check(client: temporalio.client.Client, task_queue: str, queue: bool)
         if problem:
             raise KeyMismatchError(f"{problem}; nothing was sent")
     return seen
+
+
+def _refuse_without_store(client: temporalio.client.Client, workers: list[WorkerInfo], where: str) -> None:
+    """A claim-checking client's big values would stall a run on a worker with no store to read them from."""
+    codec = client.data_converter.payload_codec
+    bare = [w.identity for w in workers if not w.claim_check]
+    if isinstance(codec, ClaimCheckCodec) and bare:
+        raise ClaimCheckError(
+            f"this client keeps values over {codec.threshold} bytes in the claim-check store {codec.store.url} but "
+            f"worker '{bare[0]}' on {where} has none and could not read them: give every worker the same "
+            "HITL_CLAIM_CHECK; nothing was sent"
+        )
 
 
 def _keyless_client(mine: tuple[str, str] | None, workers: list[WorkerInfo], where: str) -> str | None:
@@ -175,7 +194,11 @@ async def list_workers(client: temporalio.client.Client, task_queue: str) -> lis
     now = datetime.now(timezone.utc)
     return [
         WorkerInfo(
-            p.identity, advertised_keys(p.identity), _age(p, now) <= LIVE_SECONDS, advertised_patches(p.identity)
+            p.identity,
+            advertised_keys(p.identity),
+            _age(p, now) <= LIVE_SECONDS,
+            advertised_patches(p.identity),
+            advertised_claim_check(p.identity),
         )
         for p in response.pollers
     ]
@@ -270,3 +293,8 @@ class _ExplainingOutbound(temporalio.client.OutboundInterceptor):
             if event.HasField("workflow_task_failed_event_attributes"):
                 return (event.workflow_task_failed_event_attributes.failure.message.splitlines() or ["(no message)"])[0]
         return None
+
+
+def advertised_claim_check(identity: str) -> bool:
+    """Whether a worker's identity says it has a claim-check store (a whole word of it)."""
+    return re.search(rf"(?<!\S){CLAIM_CHECK_MARKER}(?!\S)", identity) is not None

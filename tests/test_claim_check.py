@@ -156,6 +156,29 @@ async def test_a_big_state_goes_to_the_directory_and_history_keeps_references(
     assert "is not in the store file://" in line and "HITL_CLAIM_CHECK" in line and "retention" in line
 
 
+async def test_a_claim_checking_client_facing_a_worker_without_a_store_is_refused_and_sends_nothing(
+    server: DevServer, client: hitl.Client, tmp_path: Path
+) -> None:
+    """Its big values would stall the run on a worker that cannot read them: one line, before anything is sent.
+    The other way round is fine: a worker with a store reads a client's plain payloads."""
+    queue = f"claim-{uuid.uuid4().hex[:8]}"
+    plain = await _connect(server, queue, {})
+    cc = await _connect(server, queue, {"HITL_CLAIM_CHECK": (tmp_path / "blobs").as_uri()})
+    run_id = f"claim-refused-{uuid.uuid4().hex[:6]}"
+    async with plain.worker():
+        with pytest.raises(ClaimCheckError) as e:
+            await cc.start("claim_check_doc", {"doc": "short"}, run_id=run_id)
+        message = str(e.value)
+        assert "\n" not in message and f"task queue '{queue}'" in message
+        assert "give every worker the same HITL_CLAIM_CHECK; nothing was sent" in message
+        with pytest.raises(hitl.RunNotFoundError):
+            await plain.get_run(run_id).get_state()
+    async with cc.worker():
+        started = await plain.start("claim_check_doc", {"doc": DOC})
+        paused = await wait_for(cc.get_run(started.run_id), "interrupted")  # big: read where the store is
+        assert paused.values["doc"] == DOC
+
+
 # ---------------------------------------------------------------- S3 (moto's server on 127.0.0.1)
 
 BUCKET = "hitl-blobs"

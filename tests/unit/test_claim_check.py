@@ -253,3 +253,17 @@ def test_without_boto3_an_s3_store_is_one_line(monkeypatch: pytest.MonkeyPatch) 
     assert str(e.value) == (
         "claim-check store s3://bucket needs boto3: pip install 'hitl[s3]' (or unset HITL_CLAIM_CHECK)"
     )
+
+
+def test_a_worker_with_a_store_says_so_in_its_identity(tmp_path: Path) -> None:
+    from hitl._workers import advertised_claim_check, advertised_keys, worker_identity
+
+    class _Client:
+        identity = "123@host"
+        data_converter = data_converter(ClaimCheckCodec(FileStore(tmp_path), inner=PlaintextCodec()))
+
+    identity = worker_identity(_Client())  # type: ignore[arg-type]
+    assert identity.startswith("123@host hitl-patches=") and identity.endswith(" hitl-claim-check hitl-keys=none")
+    assert advertised_claim_check(identity) and advertised_keys(identity) == []
+    assert not advertised_claim_check("123@host hitl-patches=9 hitl-keys=none")
+    assert not advertised_claim_check("123@host-hitl-claim-checked hitl-patches=9")
