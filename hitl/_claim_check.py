@@ -142,9 +142,15 @@ class S3Store:
         self.url = f"s3://{bucket}" + (f"/{self.prefix}" if self.prefix else "")
         if endpoint_url:
             self.url += f"?endpoint_url={endpoint_url}"
-        self._client: Any = boto3.client(
-            "s3", endpoint_url=endpoint_url, region_name=region, config=Config(retries={"mode": "standard"})
-        )
+        try:
+            self._client: Any = boto3.client(
+                "s3", endpoint_url=endpoint_url, region_name=region, config=Config(retries={"mode": "standard"})
+            )
+        except Exception as e:  # botocore: ValueError for an endpoint that is not a URL, ... (one line each)
+            raise HitlError(
+                f"{VARIABLE}: cannot make an S3 client for {self.url} ({(str(e).splitlines() or ['?'])[0]}); "
+                f"accepted: {ACCEPTED}"
+            ) from None
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key

@@ -119,6 +119,8 @@ async def _run_through_a_pause(
         reviewed = DOC + "reviewed: looks right\n"
         assert result["doc"] == reviewed and result["status"] == f"done {len(reviewed)}"
         assert (await run.get_state()).values["doc"] == reviewed
+        checkpoints = await run.get_state_history()  # time travel reads the big values back too
+        assert {c.values["doc"] for c in checkpoints if c.values and "doc" in c.values} == {DOC, reviewed}
 
     payloads = await _raw_history(server, run.run_id)
     too_big = [p.ByteSize() for p in payloads if p.ByteSize() > THRESHOLD]
@@ -177,6 +179,20 @@ async def test_a_claim_checking_client_facing_a_worker_without_a_store_is_refuse
         started = await plain.start("claim_check_doc", {"doc": DOC})
         paused = await wait_for(cc.get_run(started.run_id), "interrupted")  # big: read where the store is
         assert paused.values["doc"] == DOC
+
+
+@pytest.mark.parametrize("command", [("inbox",), ("worker",), ("serve", "--port", "0")])
+async def test_a_bad_setting_stops_a_command_at_start_in_one_line(
+    client: hitl.Client, command: tuple[str, ...]
+) -> None:
+    env = {"HITL_CLAIM_CHECK": "s3://", "HITL_CLAIM_CHECK_THRESHOLD": "64k"}
+    line = one_line_error(await cli(client, *command, env=env))
+    assert line == (
+        "error: HITL_CLAIM_CHECK_THRESHOLD='64k' is unusable; accepted: a whole number of bytes from 1 to 2097152 "
+        "(default 65536)"
+    )
+    line = one_line_error(await cli(client, *command, env={"HITL_CLAIM_CHECK": "s3://"}))
+    assert line.startswith("error: HITL_CLAIM_CHECK='s3://' is unusable (an s3 URL needs a bucket")
 
 
 # ---------------------------------------------------------------- S3 (moto's server on 127.0.0.1)

@@ -220,6 +220,10 @@ def test_the_environment_configures_the_store_and_threshold(tmp_path: Path, monk
         ({"HITL_CLAIM_CHECK": "s3://b?endpoint=http://x"}, "unknown option endpoint"),
         ({"HITL_CLAIM_CHECK": "s3://b?endpoint_url="}, "non-empty options"),
         ({"HITL_CLAIM_CHECK": "gs://b"}, "not a store URL"),
+        (
+            {"HITL_CLAIM_CHECK": "s3://b?endpoint_url=notaurl"},
+            "cannot make an S3 client for s3://b?endpoint_url=notaurl",
+        ),
         ({"HITL_CLAIM_CHECK": "file:///tmp", "HITL_CLAIM_CHECK_THRESHOLD": "64k"}, "HITL_CLAIM_CHECK_THRESHOLD='64k'"),
         ({"HITL_CLAIM_CHECK": "file:///tmp", "HITL_CLAIM_CHECK_THRESHOLD": "0"}, "a whole number of bytes from 1"),
         ({"HITL_CLAIM_CHECK": "file:///tmp", "HITL_CLAIM_CHECK_THRESHOLD": "3000000"}, "to 2097152"),
