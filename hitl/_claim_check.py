@@ -91,7 +91,10 @@ class FileStore:
         return self.directory / key[:2] / key
 
     async def put(self, key: str, data: bytes) -> None:
-        await asyncio.to_thread(self._put, key, data)
+        try:
+            await asyncio.to_thread(self._put, key, data)
+        except OSError as e:
+            raise self._failed("writing", key, e) from None
 
     def _put(self, key: str, data: bytes) -> None:
         """Temp file + rename in the same directory, so a reader never sees half a blob; a blob
@@ -114,13 +117,20 @@ class FileStore:
             raise
 
     async def get(self, key: str) -> bytes | None:
-        return await asyncio.to_thread(self._get, key)
+        try:
+            return await asyncio.to_thread(self._get, key)
+        except OSError as e:
+            raise self._failed("reading", key, e) from None
 
     def _get(self, key: str) -> bytes | None:
         try:
             return self._path(key).read_bytes()
         except FileNotFoundError:
             return None
+
+    def _failed(self, doing: str, key: str, e: OSError) -> ClaimCheckError:
+        """A full disk or a permission denied: one line naming the store, not an OSError's traceback."""
+        return ClaimCheckError(f"claim-check store {self.url}: {doing} {key} failed ({e.strerror or e})")
 
 
 class S3Store:
@@ -157,7 +167,13 @@ class S3Store:
 
     async def put(self, key: str, data: bytes) -> None:
         """One PutObject: S3 makes an object visible whole or not at all."""
-        await asyncio.to_thread(self._call, "put_object", Bucket=self.bucket, Key=self._key(key), Body=data)
+        await asyncio.to_thread(self._put, key, data)
+
+    def _put(self, key: str, data: bytes) -> None:
+        try:
+            self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+        except Exception as e:  # endpoint unreachable, credentials missing, no such bucket, ...
+            raise self._failed("put_object", e) from None
 
     async def get(self, key: str) -> bytes | None:
         return await asyncio.to_thread(self._get, key)
@@ -176,13 +192,7 @@ class S3Store:
         except Exception as e:  # endpoint unreachable, credentials missing, ...
             raise self._failed("get_object", e) from None
 
-    def _call(self, method: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(self._client, method)(**kwargs)
-        except Exception as e:
-            raise self._failed(method, e) from None
-
-    def _failed(self, method: str, e: Exception) -> HitlError:
+    def _failed(self, method: str, e: Exception) -> ClaimCheckError:
         first = (str(e).splitlines() or [type(e).__name__])[0]
         return ClaimCheckError(
             f"claim-check store {self.url}: {method} failed ({first}); check {VARIABLE} and the credentials"

@@ -271,3 +271,12 @@ def test_a_worker_with_a_store_says_so_in_its_identity(tmp_path: Path) -> None:
     assert advertised_claim_check(identity) and advertised_keys(identity) == []
     assert not advertised_claim_check("123@host hitl-patches=9 hitl-keys=none")
     assert not advertised_claim_check("123@host-hitl-claim-checked hitl-patches=9")
+
+
+async def test_a_store_that_cannot_be_written_is_one_line_naming_it(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    (tmp_path / "ab").write_text("a file where the blob's directory goes")
+    with pytest.raises(ClaimCheckError) as e:
+        await store.put("ab" * 32, b"data")
+    assert str(e.value).startswith(f"claim-check store {store.url}: writing {'ab' * 32} failed (")
+    assert "\n" not in str(e.value)
