@@ -280,3 +280,23 @@ async def test_a_store_that_cannot_be_written_is_one_line_naming_it(tmp_path: Pa
         await store.put("ab" * 32, b"data")
     assert str(e.value).startswith(f"claim-check store {store.url}: writing {'ab' * 32} failed (")
     assert "\n" not in str(e.value)
+
+
+async def test_the_inbox_lists_a_claim_checked_summary_it_cannot_read_as_such(tmp_path: Path) -> None:
+    """A summary too big for the threshold, listed by a process without the store: one row marked, the page kept."""
+    from types import SimpleNamespace
+
+    from temporalio.api.workflow.v1 import WorkflowExecutionInfo
+
+    from hitl._listing import CLAIM_CHECKED, _summaries
+    from hitl._protocol import SUMMARY_MEMO
+
+    writer = data_converter(ClaimCheckCodec(FileStore(tmp_path), threshold=100))
+    big, small = await writer.encode(["q" * 500]), await writer.encode(["short question"])
+    rows = [WorkflowExecutionInfo(), WorkflowExecutionInfo()]
+    rows[0].memo.fields[SUMMARY_MEMO].CopyFrom(big[0])
+    rows[1].memo.fields[SUMMARY_MEMO].CopyFrom(small[0])
+    keyless = SimpleNamespace(data_converter=data_converter(PlaintextCodec()))
+    assert await _summaries(keyless, rows) == [CLAIM_CHECKED, "short question"]  # type: ignore[arg-type]
+    reader = SimpleNamespace(data_converter=data_converter(ClaimCheckCodec(FileStore(tmp_path), threshold=100)))
+    assert await _summaries(reader, rows) == ["q" * 500, "short question"]  # type: ignore[arg-type]
