@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import temporalio.client
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorAutoscaling, Worker
 
 import hitl
 import hitl._protocol as hitl_protocol
@@ -560,7 +560,7 @@ def emit(lines: list[str]) -> None:
     print("\n".join(lines), flush=True)
 
 
-SECTIONS = ("approval", "breakdown", "latency", "history", "scale", "listing", "loop", "web")
+SECTIONS = ("approval", "breakdown", "latency", "history", "settings", "scale", "listing", "loop", "web")
 
 
 async def run(sizes: Sizes, only: set[str], profile: Path | None = None) -> None:
@@ -615,6 +615,8 @@ async def run(sizes: Sizes, only: set[str], profile: Path | None = None) -> None
                     ["", "### 3. History cost", "", "| measure | value |", "|---|---:|"]
                     + [f"| {k} | {v:,.1f} |" for k, v in cost.items()]
                 )
+            if "settings" in only:
+                await report_settings(client, sizes.runs, sizes.repeats, server_pid)
             if "scale" in only:
                 await report_scale(sizes.scale, sizes.cached_runs)
             if "listing" in only:
@@ -637,6 +639,62 @@ async def run(sizes: Sizes, only: set[str], profile: Path | None = None) -> None
                 from bench import web
 
                 emit(await web.report(client, sizes.scale, 30 if sizes.repeats > 1 else 10, sizes.resumes))
+
+
+WORKER_SETTINGS: list[tuple[str, dict[str, Any]]] = [
+    ("hitl's defaults (Temporal's: 5 + 5 pollers, 100 workflow tasks and 100 nodes at once)", {}),
+    (
+        "2 workflow-task + 2 activity-task pollers",
+        {"max_concurrent_workflow_task_polls": 2, "max_concurrent_activity_task_polls": 2},
+    ),
+    ("10 + 10 pollers", {"max_concurrent_workflow_task_polls": 10, "max_concurrent_activity_task_polls": 10}),
+    ("20 + 20 pollers", {"max_concurrent_workflow_task_polls": 20, "max_concurrent_activity_task_polls": 20}),
+    (
+        "pollers autoscaling",
+        {
+            "workflow_task_poller_behavior": PollerBehaviorAutoscaling(),
+            "activity_task_poller_behavior": PollerBehaviorAutoscaling(),
+        },
+    ),
+    ("20 workflow tasks at once", {"max_concurrent_workflow_tasks": 20}),
+    ("20 nodes at once", {"max_concurrent_activities": 20}),
+]
+"""Worker settings measured against hitl's defaults (issue #15: tuning measured, not guessed)."""
+
+
+async def report_settings(client: hitl.Client, n: int, repeats: int, server: int) -> None:
+    """The approval batch on a worker with each of `WORKER_SETTINGS` (`create_worker`'s
+    pass-through), the settings taken in turn within each repeat so that load spreads over all."""
+    results: dict[str, list[Measured]] = {name: [] for name, _ in WORKER_SETTINGS}
+    for r in range(repeats):
+        for i, (name, options) in enumerate(WORKER_SETTINGS):
+            log(f"worker settings: {name}, repeat {r + 1}/{repeats}")
+            tuned = await hitl.connect(
+                client.temporal.service_client.config.target_host,
+                task_queue=f"bench-settings-{r}-{i}",
+                graphs=graphs.GRAPHS,
+            )
+            async with tuned.worker(**options):
+                await approval_hitl(tuned, "bench_approval", 5)
+                cpu, server_cpu = time.process_time(), cpu_s(server)
+                wall = await approval_hitl(tuned, "bench_approval", n) / n * 1000
+                cpus = (time.process_time() - cpu) / n * 1000
+                results[name].append(Measured(wall, cpus, (cpu_s(server) - server_cpu) / n * 1000))
+    medians = {k: Measured(*(statistics.median(m[f] for m in v) for f in range(3))) for k, v in results.items()}
+    base = medians[WORKER_SETTINGS[0][0]]
+    out = [
+        "",
+        f"### 3b. Worker settings (hitl's approval batch, {n} runs; median of {repeats}; {load()})",
+        "",
+        "| worker | ms/run | ratio to defaults | Python CPU ms/run | server CPU ms/run | slowest repeat ms/run |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    out += [
+        f"| {k} | {m.wall:.2f} | {m.wall / base.wall:.2f}x | {m.cpu:.1f} | {m.server:.1f} "
+        f"| {max(x.wall for x in results[k]):.2f} |"
+        for k, m in medians.items()
+    ]
+    emit(out)
 
 
 class Measured(NamedTuple):

@@ -417,15 +417,20 @@ class Client:
 
     @asynccontextmanager
     async def worker(
-        self, graphs: Sequence[CompiledGraph] | None = None, *, max_cached_workflows: int | None = None
+        self,
+        graphs: Sequence[CompiledGraph] | None = None,
+        *,
+        max_cached_workflows: int | None = None,
+        **worker_options: Any,
     ) -> AsyncIterator[temporalio.worker.Worker]:
-        """Serve `graphs` (default: this client's graphs, else the catalog) in this process."""
+        """Serve `graphs` (default: this client's graphs, else the catalog) in this process;
+        `worker_options` go to `create_worker` (any other Temporal worker setting)."""
         from hitl.worker import CACHED_RUNS, create_worker
 
         graphs = list(graphs) if graphs is not None else list((self._graphs or catalog.by_name()).values())
         cached = CACHED_RUNS if max_cached_workflows is None else max_cached_workflows
         async with create_worker(
-            self.temporal, graphs, task_queue=self.task_queue, max_cached_workflows=cached
+            self.temporal, graphs, task_queue=self.task_queue, max_cached_workflows=cached, **worker_options
         ) as worker:
             await wait_until_polling(self.temporal, self.task_queue, worker.config()["identity"] or "")
             with catalog.serving(graphs):  # start("name") knows what this process serves

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from collections.abc import Sequence
+from typing import Any
 
 import temporalio.client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
@@ -27,6 +30,25 @@ NODES_AT_ONCE = 100
 """Node activities a worker runs at once (Temporal's own default too)."""
 
 
+OWNED = ("client", "task_queue", "workflows", "activities", "workflow_runner", "identity", "max_cached_workflows")
+"""Worker settings `create_worker` makes itself (hitl needs them so), refused as `worker_options`."""
+
+
+def _check_worker_options(options: dict[str, Any]) -> None:
+    """Refuse, before any worker starts, a Temporal worker option that does not exist (a typo,
+    with a did-you-mean) or that hitl sets itself; any other `temporalio.worker.Worker` keyword passes."""
+    known = [p for p in inspect.signature(Worker.__init__).parameters if p not in ("self", *OWNED)]
+    for key in options:
+        if key in OWNED:
+            raise GraphValidationError(f"create_worker sets the worker option '{key}' itself; leave it out")
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise GraphValidationError(
+                f"'{key}' is not an option of Temporal's worker; {hint}see temporalio.worker.Worker for the accepted ones"
+            )
+
+
 def workflow_runner(sandboxed: bool = False) -> WorkflowRunner:
     """How a hitl worker runs `GraphWorkflow`: outside the sandbox unless asked (see `create_worker`)."""
     return SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner()
@@ -40,6 +62,7 @@ def create_worker(
     max_concurrent_activities: int = NODES_AT_ONCE,
     max_cached_workflows: int = CACHED_RUNS,
     sandboxed: bool = False,
+    **worker_options: Any,
 ) -> Worker:
     """A worker for `graphs` on `task_queue`. Use it as `async with` or `await worker.run()`.
 
@@ -53,7 +76,11 @@ def create_worker(
     Its determinism is guarded instead by replaying every recorded history under the
     strict sandbox in the tests (tests/test_replay.py). Pass `sandboxed=True` to run it
     sandboxed anyway, e.g. while changing the workflow.
+
+    Any other keyword of `temporalio.worker.Worker` (pollers, `tuner`, shutdown timeout...)
+    passes through in `worker_options`; a misspelt one is refused here with a did-you-mean.
     """
+    _check_worker_options(worker_options)
     client = with_codec(with_shared_adapters(client))
     names = [g.name for g in graphs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -68,4 +95,5 @@ def create_worker(
         max_cached_workflows=max_cached_workflows,
         workflow_runner=workflow_runner(sandboxed),
         identity=worker_identity(client),
+        **worker_options,
     )
