@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 import tempfile
 import time
 from collections import OrderedDict
@@ -293,8 +294,12 @@ def claim_checked(p: Payload) -> bool:
 
 
 def reference(p: Payload) -> tuple[str, str]:
-    """The key and size a reference payload names."""
-    return p.metadata.get(KEY, b"").decode(), p.metadata.get(SIZE, b"?").decode()
+    """The key and size a reference payload names. The key must be a sha256 in hex: a crafted
+    reference (anyone who can write to Temporal can send one) never names a path or object of its own."""
+    key = p.metadata.get(KEY, b"").decode(errors="replace")
+    if not re.fullmatch(r"[0-9a-f]{64}", key):
+        raise ClaimCheckError(f"a claim-check reference names {key[:80]!r}, not a sha256 in hex: refused, nothing read")
+    return key, p.metadata.get(SIZE, b"?").decode(errors="replace")
 
 
 def not_configured(p: Payload) -> ClaimCheckError:

@@ -105,6 +105,24 @@ async def test_a_missing_blob_names_the_key_the_store_and_what_to_check(tmp_path
     assert "HITL_CLAIM_CHECK" in message and "retention" in message
 
 
+@pytest.mark.parametrize("key", ["../../secret", "/etc/passwd", "AB" * 32, "ab" * 31, ""])
+async def test_a_crafted_reference_never_names_a_path_of_its_own(tmp_path: Path, key: str) -> None:
+    """Anyone who can write to Temporal can send a reference: its key must be a sha256, nothing is read."""
+    (tmp_path / "secret").write_bytes(b"not yours")
+    reads: list[str] = []
+
+    class Watching(FileStore):
+        async def get(self, key: str) -> bytes | None:
+            reads.append(key)
+            return await super().get(key)
+
+    codec = ClaimCheckCodec(Watching(tmp_path / "store" / "x"), threshold=100)
+    crafted = Payload(metadata={"encoding": b"binary/claim-check", "claim-check-sha256": key.encode()})
+    with pytest.raises(ClaimCheckError, match="not a sha256 in hex: refused, nothing read"):
+        await codec.decode([crafted])
+    assert reads == []
+
+
 class CountingStore(FileStore):
     """A real directory store that counts its writes and reads."""
 
