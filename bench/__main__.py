@@ -664,10 +664,12 @@ WORKER_SETTINGS: list[tuple[str, dict[str, Any]]] = [
 
 async def report_settings(client: hitl.Client, n: int, repeats: int, server: int) -> None:
     """The approval batch on a worker with each of `WORKER_SETTINGS` (`create_worker`'s
-    pass-through), the settings taken in turn within each repeat so that load spreads over all."""
+    pass-through), the settings taken in turn within each repeat so that load spreads over all,
+    each repeat starting one setting later (the first batch after a pause costs more)."""
     results: dict[str, list[Measured]] = {name: [] for name, _ in WORKER_SETTINGS}
     for r in range(repeats):
-        for i, (name, options) in enumerate(WORKER_SETTINGS):
+        turn = r % len(WORKER_SETTINGS)  # each repeat starts with another setting: no row always goes first
+        for i, (name, options) in [*enumerate(WORKER_SETTINGS)][turn:] + [*enumerate(WORKER_SETTINGS)][:turn]:
             log(f"worker settings: {name}, repeat {r + 1}/{repeats}")
             tuned = await hitl.connect(
                 client.temporal.service_client.config.target_host,
