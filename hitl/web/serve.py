@@ -106,7 +106,10 @@ async def serving(app: FastAPI, host: str, port: int) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         server.force_exit = True  # open event streams would otherwise hold shutdown
-        await asyncio.wait_for(task, 10)
+        try:
+            await asyncio.wait_for(task, 10)
+        except asyncio.TimeoutError:  # wait_for has cancelled it: a stuck connection must not hold the exit
+            pass
 
 
 @asynccontextmanager
