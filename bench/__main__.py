@@ -678,12 +678,9 @@ async def report_settings(client: hitl.Client, n: int, repeats: int, server: int
             )
             async with tuned.worker(**options):
                 await approval_hitl(tuned, "bench_approval", 5)
-                cpu, server_cpu = time.process_time(), cpu_s(server)
-                wall = await approval_hitl(tuned, "bench_approval", n) / n * 1000
-                cpus = (time.process_time() - cpu) / n * 1000
-                results[name].append(Measured(wall, cpus, (cpu_s(server) - server_cpu) / n * 1000))
-    medians = {k: Measured(*(statistics.median(m[f] for m in v) for f in range(3))) for k, v in results.items()}
-    base = medians[WORKER_SETTINGS[0][0]]
+                results[name].append(await once(lambda t=tuned: approval_hitl(t, "bench_approval", n), n, server))
+    median = {k: medians(v) for k, v in results.items()}
+    base = median[WORKER_SETTINGS[0][0]]
     out = [
         "",
         f"### 3b. Worker settings (hitl's approval batch, {n} runs; median of {repeats}; {load()})",
@@ -694,7 +691,7 @@ async def report_settings(client: hitl.Client, n: int, repeats: int, server: int
     out += [
         f"| {k} | {m.wall:.2f} | {m.wall / base.wall:.2f}x | {m.cpu:.1f} | {m.server:.1f} "
         f"| {max(x.wall for x in results[k]):.2f} |"
-        for k, m in medians.items()
+        for k, m in median.items()
     ]
     emit(out)
 
@@ -714,26 +711,41 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def once(measure: Callable[[], Awaitable[float]], n: int, server: int) -> Measured:
+    """One batch of n runs (`measure` returns its seconds): wall ms, this process's CPU ms and the
+    server process's (`server`, its pid) CPU ms, each per run."""
+    cpu, server_cpu = time.process_time(), cpu_s(server)
+    wall = await measure() / n * 1000
+    return Measured(wall, (time.process_time() - cpu) / n * 1000, (cpu_s(server) - server_cpu) / n * 1000)
+
+
+def medians(batches: list[Measured]) -> Measured:
+    return Measured(*(statistics.median(b[field] for b in batches) for field in range(len(Measured._fields))))
+
+
 async def measured(
     name: str, measure: Callable[[], Awaitable[float]], n: int, repeats: int, profile: Path | None, server: int
 ) -> Measured:
     """Median wall ms/run, CPU ms/run of this process (which moves less with the other load on the
     machine than wall time) and of the server process `server` (its pid)."""
-    walls, cpus, servers = [], [], []
+    batches = []
     for r in range(repeats):
         log(f"approval: {name}, repeat {r + 1}/{repeats}")
         profiler = cProfile.Profile() if profile and r == 0 else None
-        cpu, server_cpu = time.process_time(), cpu_s(server)
-        if profiler:
-            profiler.enable()
-        walls.append(await measure() / n * 1000)
-        if profiler:
-            profiler.disable()
-        cpus.append((time.process_time() - cpu) / n * 1000)
-        servers.append((cpu_s(server) - server_cpu) / n * 1000)
+
+        async def profiled(profiler: cProfile.Profile | None = profiler) -> float:
+            if profiler:
+                profiler.enable()
+            try:
+                return await measure()
+            finally:
+                if profiler:
+                    profiler.disable()
+
+        batches.append(await once(profiled, n, server))
         if profiler and profile:
             profiler.dump_stats(profile / (re.sub(r"\W+", "_", name).strip("_") + ".prof"))
-    return Measured(statistics.median(walls), statistics.median(cpus), statistics.median(servers))
+    return medians(batches)
 
 
 def load() -> str:
