@@ -180,6 +180,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="runs kept in memory between tasks (default 200; paused runs replay their short history instead)",
     )
+    p.add_argument("--nodes-at-once", type=int, metavar="N", help="nodes this worker runs at once (default 100)")
+    p.add_argument(
+        "--workflow-tasks-at-once",
+        type=int,
+        metavar="N",
+        help="workflow tasks this worker handles at once, at least 2 (default 100)",
+    )
+    p.add_argument(
+        "--pollers",
+        metavar="N|auto",
+        help="polls of the task queue at once, for workflow tasks and for node tasks each, at least 2 "
+        "(default 5; 'auto' lets Temporal scale them with the work waiting)",
+    )
 
     command("graphs", cmd_graphs, "list the graphs known here")
 
@@ -616,14 +629,42 @@ async def cmd_graphs(args: argparse.Namespace) -> int:
 
 
 async def cmd_worker(args: argparse.Namespace) -> int:
-    if args.max_cached_runs is not None and args.max_cached_runs < 1:
-        raise InvalidInputError(f"--max-cached-runs must be a whole number of at least 1; got {args.max_cached_runs}")
+    options = _worker_options(args)
     graphs = catalog.load(args.refs or args.graphs or None)
     client = await connect(args.address, namespace=args.namespace, task_queue=args.task_queue, graphs=graphs)
     address = client.temporal.service_client.config.target_host
     say(f"worker serving graphs {', '.join(g.name for g in graphs)} on task queue '{client.task_queue}' at {address}")
-    async with client.worker(max_cached_workflows=args.max_cached_runs):
+    async with client.worker(max_cached_workflows=args.max_cached_runs, **options):
         return await _until_stopped()
+
+
+def _worker_options(args: argparse.Namespace) -> dict[str, Any]:
+    """`hitl worker`'s tuning flags as Temporal worker settings, checked before anything connects; a
+    flag left out keeps hitl's default (README, Benchmarks, table 3b: measured, not guessed)."""
+    from temporalio.worker import PollerBehaviorAutoscaling, PollerBehaviorSimpleMaximum
+
+    def at_least(flag: str, value: int | None, least: int) -> None:
+        if value is not None and value < least:
+            raise InvalidInputError(f"{flag} must be a whole number of at least {least}; got {value}")
+
+    at_least("--max-cached-runs", args.max_cached_runs, 1)
+    at_least("--nodes-at-once", args.nodes_at_once, 1)
+    at_least("--workflow-tasks-at-once", args.workflow_tasks_at_once, 2)  # Temporal's need with a run cache
+    options: dict[str, Any] = {}
+    if args.nodes_at_once is not None:
+        options["max_concurrent_activities"] = args.nodes_at_once
+    if args.workflow_tasks_at_once is not None:
+        options["max_concurrent_workflow_tasks"] = args.workflow_tasks_at_once
+    if args.pollers is not None:
+        if args.pollers == "auto":
+            behavior: PollerBehaviorAutoscaling | PollerBehaviorSimpleMaximum = PollerBehaviorAutoscaling()
+        else:
+            pollers = int(args.pollers) if args.pollers.isdigit() else 0
+            if pollers < 2:
+                raise InvalidInputError(f"--pollers takes a whole number of at least 2, or auto; got {args.pollers!r}")
+            behavior = PollerBehaviorSimpleMaximum(pollers)
+        options["workflow_task_poller_behavior"] = options["activity_task_poller_behavior"] = behavior
+    return options
 
 
 async def cmd_serve(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,8 +105,11 @@ class WorkerProcess:
         self.address, self.task_queue = address, task_queue
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, graphs_ref: str = "tests.graphs", env: dict[str, str] | None = None) -> WorkerProcess:
-        """`env` adds to the environment, e.g. HITL_ENCRYPTION_KEY for a worker with a key."""
+    def start(
+        self, graphs_ref: str = "tests.graphs", env: dict[str, str] | None = None, flags: Sequence[str] = ()
+    ) -> WorkerProcess:
+        """`env` adds to the environment, e.g. HITL_ENCRYPTION_KEY for a worker with a key; `flags`
+        go to `hitl worker` (e.g. its tuning flags)."""
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -115,6 +119,7 @@ class WorkerProcess:
                 self.address,
                 "--task-queue",
                 self.task_queue,
+                *flags,
             ],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},

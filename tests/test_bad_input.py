@@ -307,6 +307,26 @@ CLI_CASES: list[tuple[str, Callable[[Runs], list[str]], str]] = [
         lambda r: ["worker", "--max-cached-runs", "0"],
         "--max-cached-runs must be a whole number of at least 1",
     ),
+    (
+        "cli worker no nodes at once",
+        lambda r: ["worker", "--nodes-at-once", "0"],
+        "--nodes-at-once must be a whole number of at least 1; got 0",
+    ),
+    (
+        "cli worker one workflow task at once",
+        lambda r: ["worker", "--workflow-tasks-at-once", "1"],
+        "--workflow-tasks-at-once must be a whole number of at least 2; got 1",
+    ),
+    (
+        "cli worker one poller",
+        lambda r: ["worker", "--pollers", "1"],
+        "--pollers takes a whole number of at least 2, or auto; got '1'",
+    ),
+    (
+        "cli worker pollers not a number",
+        lambda r: ["worker", "--pollers", "many"],
+        "--pollers takes a whole number of at least 2, or auto; got 'many'",
+    ),
 ]
 
 

@@ -7,15 +7,16 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from temporalio.worker import UnsandboxedWorkflowRunner
+from temporalio.worker import PollerBehaviorAutoscaling, PollerBehaviorSimpleMaximum, UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import hitl
+from hitl.cli import _worker_options, build_parser
 from hitl.server import DevServer
 from hitl.types import GraphValidationError
 from hitl.worker import create_worker
-from tests import hitl_graphs
-from tests.helpers import wait_for
+from tests import graphs, hitl_graphs
+from tests.helpers import WorkerProcess, wait_for
 
 
 @pytest.mark.parametrize("sandboxed", [False, True])
@@ -56,3 +57,36 @@ async def test_temporal_worker_options_pass_through_and_a_typo_is_refused(server
     )
     with pytest.raises(GraphValidationError, match="sets the worker option 'workflows' itself"):
         create_worker(own.temporal, hitl_graphs.GRAPHS, task_queue=queue, workflows=[])
+
+
+async def test_hitl_worker_tuning_flags_become_temporal_worker_settings(server: DevServer) -> None:
+    """`hitl worker --pollers/--nodes-at-once/--workflow-tasks-at-once` reach Temporal's worker as the
+    settings they name; flags left out keep hitl's defaults."""
+    parser = build_parser()
+    tuned = _worker_options(
+        parser.parse_args(["worker", "--pollers", "3", "--nodes-at-once", "7", "--workflow-tasks-at-once", "4"])
+    )
+    auto = _worker_options(parser.parse_args(["worker", "--pollers", "auto"]))
+    assert _worker_options(parser.parse_args(["worker"])) == {}
+    own = await hitl.connect(server.address, graphs=hitl_graphs.GRAPHS)
+    config, auto_config = (
+        create_worker(own.temporal, hitl_graphs.GRAPHS, task_queue=f"hitl-flags-{uuid.uuid4().hex[:8]}", **o).config()
+        for o in (tuned, auto)
+    )
+    assert config["max_concurrent_activities"] == 7 and config["max_concurrent_workflow_tasks"] == 4
+    assert config["workflow_task_poller_behavior"] == PollerBehaviorSimpleMaximum(3)
+    assert config["activity_task_poller_behavior"] == PollerBehaviorSimpleMaximum(3)
+    assert isinstance(auto_config["workflow_task_poller_behavior"], PollerBehaviorAutoscaling)
+    assert isinstance(auto_config["activity_task_poller_behavior"], PollerBehaviorAutoscaling)
+
+
+async def test_a_tuned_hitl_worker_process_serves_runs(client: hitl.Client, worker_process: WorkerProcess) -> None:
+    """The flags at their smallest accepted values are ones Temporal's worker runs with (its core
+    checks some of them only when the worker starts): a run started on it pauses and finishes."""
+    own = hitl.Client(client.temporal, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS, identity="tester")
+    worker_process.start(
+        flags=["--pollers", "2", "--nodes-at-once", "1", "--workflow-tasks-at-once", "2", "--max-cached-runs", "1"]
+    )
+    run = await own.start("review", {})
+    await wait_for(run, "interrupted", timeout=60)
+    assert (await run.resume("approve")).status == "completed"
