@@ -11,7 +11,8 @@ ten steps is one blob, and writing it again is harmless.
 
 It wraps another codec (hitl's encryption, or the keyless one): encode runs the
 inner codec first, so a store only ever sees ciphertext when encryption is on;
-decode runs in reverse. Blobs are never deleted by hitl (README: "Claim-check").
+decode runs in reverse. Blobs are deleted only by `hitl gc` (`hitl/_blob_gc.py`), once no history
+names them (README: "Claim-check").
 
 Configured from the environment, like the encryption codec (`hitl.codec.from_env`):
 - `HITL_CLAIM_CHECK`: `file:///absolute/dir` or `s3://bucket[/prefix][?endpoint_url=...&region=...]`;
@@ -27,7 +28,9 @@ import re
 import tempfile
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -74,6 +77,32 @@ class BlobStore(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Blob:
+    """One blob in a store, as `hitl gc` sees it."""
+
+    key: str
+    size: int
+    written: datetime
+    """When it was last written (UTC); a write of the same content again refreshes it."""
+
+
+class CollectableStore(BlobStore, Protocol):
+    """A store `hitl gc` can clean: it lists its blobs and deletes the ones no history names."""
+
+    def blobs(self) -> AsyncIterator[Blob]:
+        """Every blob in the store, page by page."""
+        ...
+
+    async def delete(self, blob: Blob) -> bool:
+        """Delete `blob` unless it was written again since it was listed (`blob.written`): True when
+        deleted. A store that cannot tell may delete it; `hitl gc` only offers blobs older than its grace."""
+        ...
+
+
+_HEX_KEY = re.compile(r"[0-9a-f]{64}")
+
+
 class FileStore:
     """A local directory (the default): fine on one machine or a shared filesystem that every
     worker, the CLI and `hitl serve` see at the same path. Blobs sit at `dir/ab/abcdef...`."""
@@ -103,8 +132,11 @@ class FileStore:
         so an age-based cleanup counts from the last write."""
         path = self._path(key)
         if path.exists():
-            os.utime(path)
-            return
+            try:
+                os.utime(path)
+                return
+            except FileNotFoundError:  # `hitl gc` took it away meanwhile: write it again
+                pass
         path.parent.mkdir(exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:8]}.", suffix=".tmp")
         try:
@@ -124,10 +156,64 @@ class FileStore:
             raise self._failed("reading", key, e) from None
 
     def _get(self, key: str) -> bytes | None:
+        path = self._path(key)
+        for candidate in (path, path.with_name(f".gc-{key}")):  # set aside by a `hitl gc` that stopped there
+            try:
+                return candidate.read_bytes()
+            except FileNotFoundError:
+                continue
+        return None
+
+    async def blobs(self) -> AsyncIterator[Blob]:
         try:
-            return self._path(key).read_bytes()
+            shards = await asyncio.to_thread(lambda: sorted(d for d in self.directory.iterdir() if d.is_dir()))
+            for shard in shards:
+                for blob in await asyncio.to_thread(self._shard, shard):
+                    yield blob
+        except OSError as e:
+            raise self._failed("listing", str(self.directory), e) from None
+
+    def _shard(self, shard: Path) -> list[Blob]:
+        """The blobs of one `ab/` directory; temporary files of writes in progress are not blobs. A blob
+        left set aside by a `hitl gc` that stopped mid-delete is put back first (and judged again)."""
+        for aside in shard.glob(".gc-*"):
+            key = aside.name[len(".gc-") :]
+            if _HEX_KEY.fullmatch(key):
+                if (shard / key).exists():
+                    aside.unlink(missing_ok=True)
+                else:
+                    os.replace(aside, shard / key)
+        found = []
+        for entry in os.scandir(shard):
+            if _HEX_KEY.fullmatch(entry.name) and entry.name[:2] == shard.name:
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:
+                    continue
+                found.append(Blob(entry.name, st.st_size, datetime.fromtimestamp(st.st_mtime, timezone.utc)))
+        return found
+
+    async def delete(self, blob: Blob) -> bool:
+        try:
+            return await asyncio.to_thread(self._delete, blob)
+        except OSError as e:
+            raise self._failed("deleting", blob.key, e) from None
+
+    def _delete(self, blob: Blob) -> bool:
+        """Renamed aside first, then its time read again: a writer that refreshed it after it was
+        listed keeps it (renamed back), and one writing it meanwhile finds no file and writes a new one,
+        so a blob about to be named by a history is never the one deleted."""
+        path = self._path(blob.key)
+        aside = path.with_name(f".gc-{blob.key}")
+        try:
+            os.rename(path, aside)
         except FileNotFoundError:
-            return None
+            return False
+        if datetime.fromtimestamp(aside.stat().st_mtime, timezone.utc) > blob.written:
+            os.replace(aside, path)  # same content as any blob written there meanwhile
+            return False
+        aside.unlink()
+        return True
 
     def _failed(self, doing: str, key: str, e: OSError) -> ClaimCheckError:
         """A full disk or a permission denied: one line naming the store, not an OSError's traceback."""
@@ -192,6 +278,52 @@ class S3Store:
             raise self._failed("get_object", e) from None
         except Exception as e:  # endpoint unreachable, credentials missing, ...
             raise self._failed("get_object", e) from None
+
+    async def blobs(self) -> AsyncIterator[Blob]:
+        token: str | None = None
+        while True:
+            page, token = await asyncio.to_thread(self._page, token)
+            for blob in page:
+                yield blob
+            if token is None:
+                return
+
+    def _page(self, token: str | None) -> tuple[list[Blob], str | None]:
+        args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self._key("")}
+        if token:
+            args["ContinuationToken"] = token
+        try:
+            response = self._client.list_objects_v2(**args)
+        except Exception as e:
+            raise self._failed("list_objects_v2", e) from None
+        found = []
+        for item in response.get("Contents", []):
+            key = item["Key"][len(self._key("")) :]
+            if _HEX_KEY.fullmatch(key):
+                found.append(Blob(key, int(item["Size"]), item["LastModified"].astimezone(timezone.utc)))
+        return found, response.get("NextContinuationToken") if response.get("IsTruncated") else None
+
+    async def delete(self, blob: Blob) -> bool:
+        return await asyncio.to_thread(self._delete, blob)
+
+    def _delete(self, blob: Blob) -> bool:
+        """Its date is read again just before the delete: an object written again since it was listed
+        stays. S3 has no delete-if-unchanged, so a write landing between the two calls (milliseconds)
+        would be lost; README "Claim-check" says so."""
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self._client.head_object(Bucket=self.bucket, Key=self._key(blob.key))
+            if head["LastModified"].astimezone(timezone.utc) > blob.written:
+                return False
+            self._client.delete_object(Bucket=self.bucket, Key=self._key(blob.key))
+            return True
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return False
+            raise self._failed("delete_object", e) from None
+        except Exception as e:
+            raise self._failed("delete_object", e) from None
 
     def _failed(self, method: str, e: Exception) -> ClaimCheckError:
         first = (str(e).splitlines() or [type(e).__name__])[0]
@@ -297,7 +429,7 @@ def reference(p: Payload) -> tuple[str, str]:
     """The key and size a reference payload names. The key must be a sha256 in hex: a crafted
     reference (anyone who can write to Temporal can send one) never names a path or object of its own."""
     key = p.metadata.get(KEY, b"").decode(errors="replace")
-    if not re.fullmatch(r"[0-9a-f]{64}", key):
+    if not _HEX_KEY.fullmatch(key):
         raise ClaimCheckError(f"a claim-check reference names {key[:80]!r}, not a sha256 in hex: refused, nothing read")
     return key, p.metadata.get(SIZE, b"?").decode(errors="replace")
 
@@ -311,7 +443,7 @@ def not_configured(p: Payload) -> ClaimCheckError:
     )
 
 
-def store_from_url(url: str) -> BlobStore:
+def store_from_url(url: str) -> FileStore | S3Store:
     """The store `url` names; one line naming HITL_CLAIM_CHECK when it names none."""
     parts = urlsplit(url)
     query = parse_qs(parts.query, keep_blank_values=True)

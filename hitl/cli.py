@@ -19,8 +19,10 @@ from dataclasses import asdict, is_dataclass
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
+from hitl import _claim_check as claim_check
 from hitl import catalog
 from hitl._audit import differs, read_lines, verify
+from hitl._blob_gc import DEFAULT_GRACE, Collected, collect, span
 from hitl._limits import shorten
 from hitl._policy import CLAIM_MAX_S
 from hitl._protocol import DEFAULT_TASK_QUEUE
@@ -37,6 +39,9 @@ from hitl.web.serve import dev_web
 BROKEN_PIPE_EXIT = 141
 """Exit code when the reader of our output went away (`hitl state X | head -3`): 128 + SIGPIPE, as a shell reports it."""
 
+
+GC_MOST_S = 3650 * 86400.0
+"""The longest grace `hitl gc --grace` takes (ten years: longer keeps every blob anyway)."""
 
 DEV_DATA_DIR, DEV_PORT = ".hitl", 7233
 """Where `hitl dev` keeps its server's SQLite file, and the server's port, unless told."""
@@ -193,6 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="polls of the task queue at once, for workflow tasks and for node tasks each, at least 2 "
         "(default 5; 'auto' lets Temporal scale them with the work waiting)",
     )
+
+    p = command("gc", cmd_gc, "delete claim-check blobs that no history names any more")
+    p.add_argument(
+        "--grace",
+        default=span(DEFAULT_GRACE),
+        help=f"keep blobs written within this long, 1h to 3650d (default {span(DEFAULT_GRACE)})",
+    )
+    p.add_argument("--dry-run", action="store_true", help="say which blobs would go; delete nothing")
 
     command("graphs", cmd_graphs, "list the graphs known here")
 
@@ -398,15 +411,48 @@ async def cmd_claim(args: argparse.Namespace) -> int:
     return emit(args, snapshot, render_state)
 
 
-def parse_duration(text: str, what: str) -> timedelta:
-    """`90s`, `30m`, `4h`, `2d` as a claim's length (1 second to 30 days); one clear line for anything else."""
+def parse_duration(
+    text: str, what: str, *, most_s: float = CLAIM_MAX_S, why: str = "a claim holds from 1 second to 30 days"
+) -> timedelta:
+    """`90s`, `30m`, `4h`, `2d` (by default a claim's length, 1 second to 30 days); one clear line for anything else."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     number, unit = text[:-1], text[-1:]
     if unit not in units or not (number.isascii() and number.isdigit()) or int(number) < 1:
         raise InvalidInputError(f"{what} takes a whole number and a unit, like 90s, 30m, 4h or 2d; got {text!r}")
-    if int(number) * units[unit] > CLAIM_MAX_S:  # before timedelta(), which overflows on huge numbers
-        raise InvalidInputError(f"{what} is at most 30d (a claim holds from 1 second to 30 days); got {text!r}")
+    if int(number) * units[unit] > most_s:  # before timedelta(), which overflows on huge numbers
+        raise InvalidInputError(f"{what} is at most {span(timedelta(seconds=most_s))} ({why}); got {text!r}")
     return timedelta(seconds=int(number) * units[unit])
+
+
+async def cmd_gc(args: argparse.Namespace) -> int:
+    """Delete the claim-check blobs no history of the namespace names any more (hitl/_blob_gc.py)."""
+    grace = parse_duration(args.grace, "--grace", most_s=GC_MOST_S, why="the grace is from 1h to 3650d")
+    url = os.environ.get(claim_check.VARIABLE, "").strip()
+    if not url:
+        raise InvalidInputError(
+            f"hitl gc cleans the claim-check store that {claim_check.VARIABLE} names, and it is not set; "
+            f"set it as the workers have it ({claim_check.ACCEPTED})"
+        )
+    store = claim_check.store_from_url(url)
+    client = await connect(args.address, namespace=args.namespace)
+    done = await collect(
+        client.temporal,
+        store,
+        grace=grace,
+        dry_run=args.dry_run,
+        progress=lambda line: say(f"hitl gc: {line}", file=sys.stderr),  # stderr: --json output stays clean
+    )
+
+    def render(d: Collected) -> list[str]:
+        verb = "would delete" if d.dry_run else "deleted"
+        return [
+            f"{store.url}: {d.blobs} blobs; {d.named} named by the {d.runs} histories of namespace "
+            f"'{client.namespace}'; {d.young} named by none but written within {span(grace)} (kept); "
+            f"{verb} {len(d.deleted)} ({d.deleted_bytes:,} bytes)",
+            *([f"  {key}" for key in d.deleted] if d.dry_run else []),
+        ]
+
+    return emit(args, done, render)
 
 
 async def cmd_audit(args: argparse.Namespace) -> int:

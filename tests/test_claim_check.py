@@ -7,23 +7,26 @@ store reads such a run as one line naming the variable to set."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
+import os
 import secrets
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypedDict
 
 import pytest
 import pytest_asyncio
 import temporalio.client
-from google.protobuf.descriptor import FieldDescriptor
-from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 
 import hitl
 from hitl import END, START, StateGraph, interrupt
-from hitl.codec import ClaimCheckCodec, ClaimCheckError, S3Store
+from hitl._blob_gc import payloads
+from hitl.codec import ClaimCheckCodec, ClaimCheckError, FileStore, S3Store
 from hitl.server import DevServer, free_port
 from tests.helpers import cli, one_line_error, wait_for
 
@@ -61,31 +64,11 @@ _builder.add_edge("finish", END)
 GRAPH = _builder.compile(name="claim_check_doc")
 
 
-def _payloads(message: Message) -> Iterator[Payload]:
-    """Every Payload anywhere in a history event (inputs, results, memos, headers, failures...)."""
-    if isinstance(message, Payload):
-        yield message
-        return
-    for field, value in message.ListFields():
-        if field.type != FieldDescriptor.TYPE_MESSAGE:
-            continue
-        if field.message_type.GetOptions().map_entry:
-            if field.message_type.fields_by_name["value"].type != FieldDescriptor.TYPE_MESSAGE:
-                continue
-            items = list(value.values())
-        elif field.is_repeated:
-            items = list(value)
-        else:
-            items = [value]
-        for item in items:
-            yield from _payloads(item)
-
-
 async def _raw_history(server: DevServer, run_id: str) -> list[Payload]:
     """The run's history as Temporal stores it: a client with no codec at all."""
     raw = await temporalio.client.Client.connect(server.address)
     events = [e async for e in raw.get_workflow_handle(run_id).fetch_history_events()]
-    return [p for e in events for p in _payloads(e)]
+    return [p for e in events for p in payloads(e)]
 
 
 async def _connect(server: DevServer, queue: str, env: dict[str, str]) -> hitl.Client:
@@ -122,10 +105,10 @@ async def _run_through_a_pause(
         checkpoints = await run.get_state_history()  # time travel reads the big values back too
         assert {c.values["doc"] for c in checkpoints if c.values and "doc" in c.values} == {DOC, reviewed}
 
-    payloads = await _raw_history(server, run.run_id)
-    too_big = [p.ByteSize() for p in payloads if p.ByteSize() > THRESHOLD]
+    raw = await _raw_history(server, run.run_id)
+    too_big = [p.ByteSize() for p in raw if p.ByteSize() > THRESHOLD]
     assert not too_big, f"payloads over the threshold in the raw history: {too_big}"
-    refs = [p for p in payloads if p.metadata.get("encoding") == b"binary/claim-check"]
+    refs = [p for p in raw if p.metadata.get("encoding") == b"binary/claim-check"]
     # the start input, the nodes' inputs and results, the workflow's result at least
     assert len(refs) >= 5, len(refs)
     assert all(p.ByteSize() < 200 for p in refs)
@@ -179,6 +162,79 @@ async def test_a_claim_checking_client_facing_a_worker_without_a_store_is_refuse
         started = await plain.start("claim_check_doc", {"doc": DOC})
         paused = await wait_for(cc.get_run(started.run_id), "interrupted")  # big: read where the store is
         assert paused.values["doc"] == DOC
+
+
+def _age(blobs: Path, days: float, keep: frozenset[str] = frozenset()) -> None:
+    """Make every blob file but `keep` look last written `days` ago."""
+    then = time.time() - days * 86400
+    for path in blobs.glob("??/*"):
+        if path.name not in keep:
+            os.utime(path, (then, then))
+
+
+async def test_hitl_gc_deletes_only_blobs_that_no_history_names(
+    server: DevServer, client: hitl.Client, tmp_path: Path
+) -> None:
+    """A paused run's blobs and a closed run's blobs are named by their histories: kept, and the runs read
+    them after the collection; an orphan older than the grace goes, one written within it stays; a dry
+    run deletes nothing."""
+    blobs = tmp_path / "blobs"
+    env = {"HITL_CLAIM_CHECK": blobs.as_uri()}
+    queue = f"claim-gc-{uuid.uuid4().hex[:8]}"
+    cc = await _connect(server, queue, env)
+    async with cc.worker():
+        run = await cc.start("claim_check_doc", {"doc": DOC})
+        await wait_for(run, "interrupted")
+    named = {p.metadata["claim-check-sha256"].decode() for p in await _raw_history(server, run.run_id)} - {""}
+    assert named, "the paused run's history names its blobs"
+    store = FileStore(blobs)
+    old, young = b"an old blob no history names" * 4000, b"a new blob no history names yet" * 4000
+    old_key, young_key = hashlib.sha256(old).hexdigest(), hashlib.sha256(young).hexdigest()
+    await store.put(old_key, old)
+    await store.put(young_key, young)
+    _age(blobs, 2, keep=frozenset({young_key}))
+
+    # what no history names: the orphans, and the answers to the state queries made while it paused
+    # (a query's result is claim-checked too, and no history keeps it)
+    unnamed = sorted({p.name for p in blobs.glob("??/*")} - named - {young_key})
+    assert old_key in unnamed and len(unnamed) > 1, unnamed
+    dry = await cli(client, "gc", "--dry-run", "--json", env=env, graphs=())
+    assert dry.code == 0, dry
+    assert dry.json()["deleted"] == unnamed and dry.json()["dry_run"] is True  # type: ignore[index, call-overload]
+    assert all((blobs / k[:2] / k).exists() for k in unnamed), "a dry run deleted a blob"
+
+    done = await cli(client, "gc", "--grace", "1d", "--json", env=env, graphs=())
+    assert done.code == 0, done
+    report = done.json()
+    assert report["deleted"] == unnamed and report["young"] == 1  # type: ignore[index, call-overload]
+    assert report["deleted_bytes"] > len(old)  # type: ignore[index, call-overload]
+    assert not any((blobs / k[:2] / k).exists() for k in unnamed)
+    assert "hitl gc: read" in done.err and "histories" in done.err  # long work shows progress, on stderr
+    assert all((blobs / k[:2] / k).exists() for k in named | {young_key})
+
+    async with cc.worker():
+        await run.resume("kept")
+        final = await run.result()
+    assert final["doc"] == DOC + "reviewed: kept\n"
+
+    _age(blobs, 2)  # now the closed run's blobs are old too, and the young orphan
+    named = {p.metadata["claim-check-sha256"].decode() for p in await _raw_history(server, run.run_id)} - {""}
+    unnamed = sorted({p.name for p in blobs.glob("??/*")} - named)
+    assert young_key in unnamed
+    again = await cli(client, "gc", "--json", env=env, graphs=())
+    assert again.code == 0 and again.json()["deleted"] == unnamed, again  # type: ignore[index, call-overload]
+    assert all((blobs / k[:2] / k).exists() for k in named)
+    async with cc.worker():  # a closed run, within retention, still reads from its blobs
+        shown = await cli(client, "state", run.run_id, "--json", env=env, task_queue=queue, graphs=())
+    assert shown.code == 0 and shown.json()["values"]["doc"] == final["doc"], shown  # type: ignore[index, call-overload]
+
+    # careless: no store named, or a grace too short for what is on its way into a history
+    line = one_line_error(await cli(client, "gc", graphs=()))
+    assert "hitl gc cleans the claim-check store that HITL_CLAIM_CHECK names, and it is not set" in line
+    line = one_line_error(await cli(client, "gc", "--grace", "10m", env=env, graphs=()))
+    assert line == "error: the grace period must be at least 1h; got 600s"
+    line = one_line_error(await cli(client, "gc", "--grace", "soon", env=env, graphs=()))
+    assert "--grace takes a whole number and a unit, like 90s, 30m, 4h or 2d; got 'soon'" in line
 
 
 @pytest.mark.parametrize("command", [("inbox",), ("worker",), ("serve", "--port", "0")])
@@ -281,3 +337,20 @@ async def test_a_big_state_goes_to_s3_encrypted_and_history_keeps_references(
         assert hashlib.sha256(data).hexdigest() == key.split("/")[-1]
         assert Payload.FromString(data).metadata["encoding"] == b"binary/encrypted"
         assert b"the long document" not in data, "the bucket sees only ciphertext"
+
+
+async def test_the_s3_store_lists_its_blobs_and_keeps_one_written_again_since(s3_store: S3Store) -> None:
+    """What `hitl gc` asks of a store: its blobs (under its prefix only, no other objects), and a delete that
+    leaves a blob written again after it was listed."""
+    data = {k: hashlib.sha256(k).hexdigest() for k in (b"first blob", b"second blob")}
+    for content, key in data.items():
+        await s3_store.put(key, content)
+    listed = {b.key: b async for b in s3_store.blobs()}
+    assert set(listed) == set(data.values())
+    first, second = (listed[k] for k in data.values())
+    assert first.size == len(b"first blob")
+    earlier = dataclasses.replace(second, written=second.written - timedelta(hours=1))  # listed before a write
+    assert await s3_store.delete(earlier) is False
+    assert await s3_store.delete(first) is True
+    assert {b.key async for b in s3_store.blobs()} == {second.key}
+    assert await s3_store.delete(first) is False  # gone already

@@ -318,3 +318,82 @@ async def test_the_inbox_lists_a_claim_checked_summary_it_cannot_read_as_such(tm
     assert await _summaries(keyless, rows) == [CLAIM_CHECKED, "short question"]  # type: ignore[arg-type]
     reader = SimpleNamespace(data_converter=data_converter(ClaimCheckCodec(FileStore(tmp_path), threshold=100)))
     assert await _summaries(reader, rows) == ["q" * 500, "short question"]  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- what `hitl gc` asks of a store
+
+
+async def test_the_directory_store_lists_blobs_not_the_files_of_writes_in_progress(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    key = hashlib.sha256(b"blob").hexdigest()
+    await store.put(key, b"blob")
+    (tmp_path / key[:2] / f".{key[:8]}.x.tmp").write_bytes(b"half a blo")  # a write in progress
+    (tmp_path / "notes.txt").write_text("not a shard")
+    listed = [b async for b in store.blobs()]
+    assert [(b.key, b.size) for b in listed] == [(key, 4)]
+    assert abs(listed[0].written.timestamp() - time.time()) < 60
+
+
+async def test_a_blob_written_again_after_it_was_listed_is_not_deleted(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    key = hashlib.sha256(b"blob").hexdigest()
+    await store.put(key, b"blob")
+    path = tmp_path / key[:2] / key
+    os.utime(path, (time.time() - 3600, time.time() - 3600))
+    [listed] = [b async for b in store.blobs()]
+    await store.put(key, b"blob")  # a writer names it again: its time is refreshed
+    assert await store.delete(listed) is False
+    assert path.read_bytes() == b"blob" and not list(path.parent.glob(".gc-*"))
+    [relisted] = [b async for b in store.blobs()]
+    assert await store.delete(relisted) is True and not path.exists()
+    assert await store.delete(relisted) is False  # gone already
+    await store.put(key, b"blob")  # written again after a delete: a new file
+    assert path.read_bytes() == b"blob"
+
+
+async def test_a_blob_left_aside_by_a_stopped_gc_is_still_read_and_put_back(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    key = hashlib.sha256(b"blob").hexdigest()
+    await store.put(key, b"blob")
+    path = tmp_path / key[:2] / key
+    os.rename(path, path.with_name(f".gc-{key}"))  # `hitl gc` stopped between its rename and its delete
+    assert await store.get(key) == b"blob"
+    assert [b.key async for b in store.blobs()] == [key] and path.read_bytes() == b"blob"
+
+
+async def test_every_payload_of_an_event_is_found_however_deep() -> None:
+    """References hide in inputs, failure details, memos and headers: the collector must see them all."""
+    from temporalio.api.common.v1 import Header, Memo, Payloads
+    from temporalio.api.failure.v1 import ApplicationFailureInfo, Failure
+    from temporalio.api.history.v1 import (
+        ActivityTaskFailedEventAttributes,
+        HistoryEvent,
+        WorkflowExecutionStartedEventAttributes,
+    )
+
+    from hitl._blob_gc import _keys
+
+    keys = [hashlib.sha256(bytes([i])).hexdigest() for i in range(4)]
+    ref = [Payload(metadata={"encoding": b"binary/claim-check", "claim-check-sha256": k.encode()}) for k in keys]
+    started = HistoryEvent(
+        workflow_execution_started_event_attributes=WorkflowExecutionStartedEventAttributes(
+            input=Payloads(payloads=[_payload(3), ref[0]]),
+            memo=Memo(fields={"summary": ref[1]}),
+            header=Header(fields={"trace": ref[2]}),
+        )
+    )
+    failed = HistoryEvent(
+        activity_task_failed_event_attributes=ActivityTaskFailedEventAttributes(
+            failure=Failure(
+                cause=Failure(application_failure_info=ApplicationFailureInfo(details=Payloads(payloads=[ref[3]])))
+            )
+        )
+    )
+    crafted = HistoryEvent(
+        workflow_execution_started_event_attributes=WorkflowExecutionStartedEventAttributes(
+            input=Payloads(
+                payloads=[Payload(metadata={"encoding": b"binary/claim-check", "claim-check-sha256": b"../x"})]
+            )
+        )
+    )
+    assert sorted([*_keys(started), *_keys(failed), *_keys(crafted)]) == sorted(keys)
