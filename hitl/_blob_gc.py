@@ -112,9 +112,9 @@ async def collect(
 
 async def _named(temporal: temporalio.client.Client, done: Collected, progress: Callable[[str], None]) -> set[str]:
     """The keys every history of the namespace names; one line and nothing deleted if any cannot be read."""
-    total = (await temporal.count_workflows()).count
     named: set[str] = set()
     try:
+        total = (await temporal.count_workflows()).count
         async for execution in temporal.list_workflows(page_size=1000):
             handle = temporal.get_workflow_handle(execution.id, run_id=execution.run_id)
             try:
