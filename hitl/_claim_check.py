@@ -25,6 +25,7 @@ import asyncio
 import hashlib
 import os
 import re
+import secrets
 import tempfile
 import time
 from collections import OrderedDict
@@ -101,6 +102,9 @@ class CollectableStore(BlobStore, Protocol):
 
 
 _HEX_KEY = re.compile(r"[0-9a-f]{64}")
+_SHARD = re.compile(r"[0-9a-f]{2}")
+_ASIDE = re.compile(r"\.gc-([0-9a-f]{64})(?:\.[0-9a-f]+)?")
+"""A blob `hitl gc` set aside to delete it: `.gc-KEY.TOKEN` (`.gc-KEY` from the first version)."""
 
 
 class FileStore:
@@ -156,8 +160,10 @@ class FileStore:
             raise self._failed("reading", key, e) from None
 
     def _get(self, key: str) -> bytes | None:
+        """At its place; else set aside by a `hitl gc` deleting it (or stopped there); else at its place
+        again, since that gc may have put it back after the first look."""
         path = self._path(key)
-        for candidate in (path, path.with_name(f".gc-{key}")):  # set aside by a `hitl gc` that stopped there
+        for candidate in (path, *sorted(path.parent.glob(f".gc-{key}*")), path):
             try:
                 return candidate.read_bytes()
             except FileNotFoundError:
@@ -166,26 +172,37 @@ class FileStore:
 
     async def blobs(self) -> AsyncIterator[Blob]:
         try:
-            shards = await asyncio.to_thread(lambda: sorted(d for d in self.directory.iterdir() if d.is_dir()))
+            shards = await asyncio.to_thread(self._shards)
             for shard in shards:
                 for blob in await asyncio.to_thread(self._shard, shard):
                     yield blob
         except OSError as e:
             raise self._failed("listing", str(self.directory), e) from None
 
+    def _shards(self) -> list[Path]:
+        """The `ab/` directories, not a symlink among them: `hitl gc` deletes nothing outside the store."""
+        return sorted(
+            d for d in self.directory.iterdir() if _SHARD.fullmatch(d.name) and d.is_dir() and not d.is_symlink()
+        )
+
     def _shard(self, shard: Path) -> list[Blob]:
-        """The blobs of one `ab/` directory; temporary files of writes in progress are not blobs. A blob
-        left set aside by a `hitl gc` that stopped mid-delete is put back first (and judged again)."""
+        """The blob files of one `ab/` directory; temporary files of writes in progress are not blobs. A blob
+        left set aside by a `hitl gc` that stopped mid-delete is put back first (and judged again); one a
+        `hitl gc` running now set aside is put back too, which that gc notices (`_delete`)."""
         for aside in shard.glob(".gc-*"):
-            key = aside.name[len(".gc-") :]
-            if _HEX_KEY.fullmatch(key):
-                if (shard / key).exists():
-                    aside.unlink(missing_ok=True)
-                else:
-                    os.replace(aside, shard / key)
+            match = _ASIDE.fullmatch(aside.name)
+            if match:
+                key = match[1]
+                try:
+                    if (shard / key).exists():
+                        aside.unlink()
+                    else:
+                        os.replace(aside, shard / key)
+                except FileNotFoundError:  # that gc took it back or deleted it meanwhile
+                    continue
         found = []
         for entry in os.scandir(shard):
-            if _HEX_KEY.fullmatch(entry.name) and entry.name[:2] == shard.name:
+            if _HEX_KEY.fullmatch(entry.name) and entry.name[:2] == shard.name and entry.is_file(follow_symlinks=False):
                 try:
                     st = entry.stat()
                 except FileNotFoundError:
@@ -202,17 +219,19 @@ class FileStore:
     def _delete(self, blob: Blob) -> bool:
         """Renamed aside first, then its time read again: a writer that refreshed it after it was
         listed keeps it (renamed back), and one writing it meanwhile finds no file and writes a new one,
-        so a blob about to be named by a history is never the one deleted."""
+        so a blob about to be named by a history is never the one deleted. The aside's name is this
+        delete's own: another `hitl gc` listing the store meanwhile puts it back (and may set it aside in
+        its turn, after a writer refreshed it), so what this one unlinks is only ever the file it judged."""
         path = self._path(blob.key)
-        aside = path.with_name(f".gc-{blob.key}")
+        aside = path.with_name(f".gc-{blob.key}.{secrets.token_hex(8)}")
         try:
             os.rename(path, aside)
-        except FileNotFoundError:
+            if datetime.fromtimestamp(aside.stat().st_mtime, timezone.utc) > blob.written:
+                os.replace(aside, path)  # same content as any blob written there meanwhile
+                return False
+            aside.unlink()
+        except FileNotFoundError:  # gone, or put back by another gc's listing: that one judges it now
             return False
-        if datetime.fromtimestamp(aside.stat().st_mtime, timezone.utc) > blob.written:
-            os.replace(aside, path)  # same content as any blob written there meanwhile
-            return False
-        aside.unlink()
         return True
 
     def _failed(self, doing: str, key: str, e: OSError) -> ClaimCheckError:

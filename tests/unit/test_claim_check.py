@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.api.common.v1 import Payload
@@ -397,3 +399,140 @@ async def test_every_payload_of_an_event_is_found_however_deep() -> None:
         )
     )
     assert sorted([*_keys(started), *_keys(failed), *_keys(crafted)]) == sorted(keys)
+
+
+# ---------------------------------------------------------------- review of `hitl gc`: races and clocks
+
+
+class _Paused:
+    """Hooks that stop one thread inside a store call until another has done its part, so an interleaving
+    of two `hitl gc`s, a writer and a reader (each real store code) runs in one fixed order."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, threading.Event] = {}
+
+    def __getitem__(self, name: str) -> threading.Event:
+        return self.events.setdefault(name, threading.Event())
+
+    def wait(self, name: str) -> None:
+        assert self[name].wait(10), f"the interleaving never reached {name}"
+
+
+def _in_thread(name: str, target: Any, *args: Any) -> tuple[threading.Thread, list[Any]]:
+    out: list[Any] = []
+
+    def run() -> None:
+        try:
+            out.append(target(*args))
+        except BaseException as e:  # the caller asserts on it
+            out.append(e)
+
+    thread = threading.Thread(target=run, name=name)
+    thread.start()
+    return thread, out
+
+
+async def test_two_overlapping_gcs_never_delete_a_blob_written_again_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hitl gc` from cron, the second starting while the first still deletes: the second's listing puts
+    the first's set-aside blob back, a writer names it again (refreshing it), the second sets it aside in
+    its turn; the first, which judged it old before all that, must not be the one that deletes it."""
+    store = FileStore(tmp_path)
+    data = b"a state about to be named again"
+    key = hashlib.sha256(data).hexdigest()
+    await store.put(key, data)
+    path = tmp_path / key[:2] / key
+    os.utime(path, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    [first_listed] = [b async for b in store.blobs()]
+
+    step = _Paused()
+    real_unlink, real_rename = Path.unlink, os.rename
+    first_gc, second_gc = "first gc", "second gc"
+
+    def unlink(self: Path, missing_ok: bool = False) -> None:
+        if threading.current_thread().name == first_gc and self.name.startswith(".gc-"):
+            step["first judged it old"].set()
+            step.wait("second set it aside")
+        try:
+            real_unlink(self, missing_ok=missing_ok)
+        finally:
+            if threading.current_thread().name == first_gc:
+                step["first unlinked"].set()
+
+    def rename(src: Any, dst: Any) -> None:
+        real_rename(src, dst)
+        if threading.current_thread().name == second_gc:
+            step["second set it aside"].set()
+            step.wait("first unlinked")
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    monkeypatch.setattr(os, "rename", rename)
+    first, first_out = _in_thread(first_gc, store._delete, first_listed)
+    step.wait("first judged it old")
+    [second_listed] = [b async for b in FileStore(tmp_path).blobs()]  # the second gc's listing
+    await store.put(key, data)  # a writer names it again: its time is refreshed
+    second, second_out = _in_thread(second_gc, FileStore(tmp_path)._delete, second_listed)
+    first.join(10)
+    second.join(10)
+    assert path.exists() and path.read_bytes() == data, f"a blob written again was deleted: {first_out} {second_out}"
+    assert first_out == [False] and second_out == [False], (first_out, second_out)
+
+
+async def test_a_reader_finds_a_blob_a_gc_sets_aside_and_puts_back_while_it_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blob written again after `hitl gc` listed it is set aside, found newer and put back; a reader that
+    missed it at its place and then looks aside must still find it, not report it missing."""
+    store = FileStore(tmp_path)
+    data = b"a state read while gc looks at it"
+    key = hashlib.sha256(data).hexdigest()
+    await store.put(key, data)
+    path = tmp_path / key[:2] / key
+    os.utime(path, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    [listed] = [b async for b in store.blobs()]
+    await store.put(key, data)  # written again after the listing: gc will put it back
+
+    step = _Paused()
+    real_rename, real_read = os.rename, Path.read_bytes
+    gc = "gc"
+
+    def rename(src: Any, dst: Any) -> None:
+        real_rename(src, dst)
+        if threading.current_thread().name == gc:
+            step["set aside"].set()
+            step.wait("reader missed it")
+
+    def read_bytes(self: Path) -> bytes:
+        try:
+            return real_read(self)
+        except FileNotFoundError:
+            if self == path and not step["reader missed it"].is_set():
+                step["reader missed it"].set()
+                thread.join(10)  # gc puts it back meanwhile
+            raise
+
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    thread, out = _in_thread(gc, store._delete, listed)
+    step.wait("set aside")
+    assert store._get(key) == data
+    assert out == [False] and path.read_bytes() == data
+
+
+async def test_the_directory_store_lists_only_blob_files_of_its_own_shards(tmp_path: Path) -> None:
+    """A shard that is a symlink (to a directory outside the store) or a directory named like a blob is no
+    blob: `hitl gc` must neither delete files outside the store nor stop on a directory it cannot unlink."""
+    store = FileStore(tmp_path / "store")
+    data = b"a real blob"
+    key = hashlib.sha256(data).hexdigest()
+    await store.put(key, data)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    other = "ab" + key[2:] if key[:2] != "ab" else "cd" + key[2:]
+    (outside / other).write_text("someone else's file")
+    (tmp_path / "store" / other[:2]).symlink_to(outside, target_is_directory=True)
+    odd = "ef" + key[2:]
+    (tmp_path / "store" / "ef").mkdir(exist_ok=True)
+    (tmp_path / "store" / "ef" / odd).mkdir()
+    assert [b.key async for b in store.blobs()] == [key]
