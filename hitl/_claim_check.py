@@ -371,8 +371,9 @@ class ClaimCheckCodec(PayloadCodec):
         self.store = store
         self.threshold = threshold
         self.inner = inner
-        self._written: OrderedDict[bytes, tuple[float, str, int]] = OrderedDict()
-        """sha256 of a payload as given (before `inner`) -> when it was written, its key and size."""
+        self._written: OrderedDict[bytes, tuple[float, float, str, int]] = OrderedDict()
+        """sha256 of a payload as given (before `inner`) -> when it was written (monotonic and wall clock),
+        its key and size."""
         self._read: OrderedDict[str, bytes] = OrderedDict()
         """key -> its verified blob; at most CACHE_BYTES in all. Bytes, not Payloads: Temporal's SDK
         writes codec results into its messages in place, so a Payload handed out must be a fresh one."""
@@ -387,13 +388,15 @@ class ClaimCheckCodec(PayloadCodec):
         if len(data) <= self.threshold:
             return p
         source = hashlib.sha256(data if given is p else given.SerializeToString()).digest()
-        now = time.monotonic()
+        now, wall = time.monotonic(), time.time()
         reused = self._written.get(source)
-        if reused and now - reused[0] < self.REUSE_SECONDS:
-            return _reference(reused[1], reused[2])
+        # Both clocks: the monotonic one stops while the machine sleeps (a laptop's lid, a paused VM) while
+        # the store's clock and `hitl gc` elsewhere go on, so after a long sleep the blob may be gone.
+        if reused and now - reused[0] < self.REUSE_SECONDS and 0 <= wall - reused[1] < self.REUSE_SECONDS:
+            return _reference(reused[2], reused[3])
         key = hashlib.sha256(data).hexdigest()
         await self.store.put(key, data)
-        self._written[source] = (now, key, len(data))
+        self._written[source] = (now, wall, key, len(data))
         self._written.move_to_end(source)
         while len(self._written) > self.REUSE_ENTRIES:
             self._written.popitem(last=False)

@@ -520,6 +520,25 @@ async def test_a_reader_finds_a_blob_a_gc_sets_aside_and_puts_back_while_it_read
     assert out == [False] and path.read_bytes() == data
 
 
+async def test_a_reference_is_not_reused_after_the_machine_slept_past_the_reuse_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`time.monotonic()` stops while a machine sleeps (a laptop's lid, a paused VM), the store's clock and
+    `hitl gc` on another machine do not: a blob written before a 2-day sleep is older than any grace and,
+    named by no history (a state query's answer), may be gone. Encoding the same state after waking must
+    write it again, not hand out a reference to it."""
+    store = FileStore(tmp_path)
+    codec = ClaimCheckCodec(store, threshold=100)
+    big = _payload(5000)
+    [ref] = await codec.encode([big])
+    key = ref.metadata["claim-check-sha256"].decode()
+    woke = time.time() + 2 * 86400
+    monkeypatch.setattr(time, "time", lambda: woke)  # monotonic time did not move while it slept
+    (tmp_path / key[:2] / key).unlink()  # `hitl gc` elsewhere deleted it meanwhile: old, named by no history
+    [again] = await codec.encode([big])
+    assert await ClaimCheckCodec(FileStore(tmp_path), threshold=100).decode([again]) == [big]
+
+
 async def test_the_directory_store_lists_only_blob_files_of_its_own_shards(tmp_path: Path) -> None:
     """A shard that is a symlink (to a directory outside the store) or a directory named like a blob is no
     blob: `hitl gc` must neither delete files outside the store nor stop on a directory it cannot unlink."""
