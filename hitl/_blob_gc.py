@@ -26,6 +26,7 @@ from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 
 from hitl._claim_check import ClaimCheckError, CollectableStore, claim_checked, reference
+from hitl._errors import namespace_missing
 from hitl.types import HitlError, InvalidInputError
 
 DEFAULT_GRACE = timedelta(days=1)
@@ -121,13 +122,16 @@ async def _named(temporal: temporalio.client.Client, done: Collected, progress: 
                 async for event in handle.fetch_history_events():
                     named.update(_keys(event))
             except temporalio.service.RPCError as e:
-                if e.status != temporalio.service.RPCStatusCode.NOT_FOUND:
+                if e.status != temporalio.service.RPCStatusCode.NOT_FOUND or namespace_missing(temporal, e):
                     raise
                 continue  # gone since it was listed (retention): what it named is no longer needed
             done.runs += 1
             if done.runs % 500 == 0:
                 progress(f"read {done.runs} of about {total} histories; {len(named)} blobs named so far")
     except temporalio.service.RPCError as e:
+        missing = namespace_missing(temporal, e)
+        if missing:
+            raise missing from None
         raise HitlError(
             f"hitl gc stopped after reading {done.runs} histories, nothing deleted: {e.message} "
             "(check the Temporal address and namespace, then run it again)"

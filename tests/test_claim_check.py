@@ -354,3 +354,18 @@ async def test_the_s3_store_lists_its_blobs_and_keeps_one_written_again_since(s3
     assert await s3_store.delete(first) is True
     assert {b.key async for b in s3_store.blobs()} == {second.key}
     assert await s3_store.delete(first) is False  # gone already
+
+
+async def test_hitl_gc_against_a_namespace_that_does_not_exist_is_one_line(client: hitl.Client, tmp_path: Path) -> None:
+    """A misspelt --namespace must be one line naming it, not a traceback (and certainly no delete: the
+    store's blobs stay)."""
+    blobs = tmp_path / "blobs"
+    store = FileStore(blobs)
+    data = b"a blob of another namespace's run" * 100
+    key = hashlib.sha256(data).hexdigest()
+    await store.put(key, data)
+    _age(blobs, 2)
+    env = {"HITL_CLAIM_CHECK": blobs.as_uri()}
+    line = one_line_error(await cli(client, "gc", "--namespace", "no-such-namespace", env=env, graphs=()))
+    assert "namespace 'no-such-namespace' does not exist" in line, line
+    assert (blobs / key[:2] / key).read_bytes() == data
