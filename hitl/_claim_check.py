@@ -187,8 +187,9 @@ class FileStore:
 
     def _shard(self, shard: Path) -> list[Blob]:
         """The blob files of one `ab/` directory; temporary files of writes in progress are not blobs. A blob
-        left set aside by a `hitl gc` that stopped mid-delete is put back first (and judged again); one a
-        `hitl gc` running now set aside is put back too, which that gc notices (`_delete`)."""
+        left set aside by a `hitl gc` that stopped mid-delete is put back first, as written now (so judged by
+        the next gc after the grace); one a `hitl gc` running now set aside is put back too, which that gc
+        notices (`_delete`)."""
         for aside in shard.glob(".gc-*"):
             match = _ASIDE.fullmatch(aside.name)
             if match:
@@ -198,6 +199,9 @@ class FileStore:
                         aside.unlink()
                     else:
                         os.replace(aside, shard / key)
+                        # Young again: a writer that found no file may have written one just before the
+                        # replace, about to be named by a history; its time must not go back to the old one.
+                        os.utime(shard / key)
                 except FileNotFoundError:  # that gc took it back or deleted it meanwhile
                     continue
         found = []

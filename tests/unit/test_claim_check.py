@@ -555,3 +555,32 @@ async def test_the_directory_store_lists_only_blob_files_of_its_own_shards(tmp_p
     (tmp_path / "store" / "ef").mkdir(exist_ok=True)
     (tmp_path / "store" / "ef" / odd).mkdir()
     assert [b.key async for b in store.blobs()] == [key]
+
+
+async def test_a_blob_written_while_a_listing_puts_back_a_set_aside_copy_stays_young(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gc killed mid-delete left a blob aside; the next listing finds no blob at its place and puts the
+    aside one back, but a writer wrote it in between (it found no file, so it wrote a new one, about to be
+    named by a history). The put-back replaces that fresh file with the old one: its time must not go back
+    with it, or this very gc deletes the blob the writer just named."""
+    store = FileStore(tmp_path)
+    data = b"a state written again just now"
+    key = hashlib.sha256(data).hexdigest()
+    await store.put(key, data)
+    path = tmp_path / key[:2] / key
+    os.utime(path, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    os.rename(path, path.with_name(f".gc-{key}.0123"))  # left aside by a gc killed mid-delete
+    real_replace = os.replace
+    wrote: list[bool] = []
+
+    def replace(src: Any, dst: Any) -> None:
+        if Path(src).name.startswith(".gc-") and not wrote:
+            wrote.append(True)
+            store._put(key, data)  # the writer: no file at its place, so a new one
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    [listed] = [b async for b in store.blobs()]
+    assert wrote and path.read_bytes() == data
+    assert listed.written.timestamp() > time.time() - 3600, "a blob written a moment ago is listed as 2 days old"
