@@ -26,6 +26,7 @@ from temporalio.api.common.v1 import Payload
 import hitl
 from hitl import END, START, StateGraph, interrupt
 from hitl._blob_gc import payloads
+from hitl._claim_check import claim_checked, reference
 from hitl.codec import ClaimCheckCodec, ClaimCheckError, FileStore, S3Store
 from hitl.server import DevServer, free_port
 from tests.helpers import cli, one_line_error, wait_for
@@ -369,3 +370,38 @@ async def test_hitl_gc_against_a_namespace_that_does_not_exist_is_one_line(clien
     line = one_line_error(await cli(client, "gc", "--namespace", "no-such-namespace", env=env, graphs=()))
     assert "namespace 'no-such-namespace' does not exist" in line, line
     assert (blobs / key[:2] / key).read_bytes() == data
+
+
+async def test_hitl_gc_keeps_what_an_earlier_execution_of_a_continued_run_names(
+    server: DevServer, client: hitl.Client, tmp_path: Path
+) -> None:
+    """A run that handed over to fresh histories (continue-as-new) keeps its earlier executions within
+    retention, and what they name stays readable: gc must read every execution, not only the run's latest."""
+    blobs = tmp_path / "blobs"
+    env = {"HITL_CLAIM_CHECK": blobs.as_uri()}
+    queue = f"claim-gc-can-{uuid.uuid4().hex[:8]}"
+    cc = await _connect(server, queue, env)
+    async with cc.worker():
+        run = await cc.start("claim_check_doc", {"doc": DOC}, max_history_events=8)
+        await wait_for(run, "interrupted")
+        await run.resume("kept")
+        await run.result()
+        before = await run.get_state_history()
+    raw = await temporalio.client.Client.connect(server.address)
+    executions = [e async for e in raw.list_workflows(f"WorkflowId = '{run.run_id}'")]
+    assert len(executions) > 1, "the run did not continue as new; the test proves nothing"
+    named: dict[str, set[str]] = {}
+    for e in executions:
+        events = [ev async for ev in raw.get_workflow_handle(e.id, run_id=e.run_id).fetch_history_events()]
+        named[e.run_id] = {reference(p)[0] for ev in events for p in payloads(ev) if claim_checked(p)}
+    first = executions[-1].run_id  # newest first
+    only_first = named[first] - set().union(*(k for r, k in named.items() if r != first))
+    assert only_first, f"the first execution names no blob of its own: {named}"
+
+    _age(blobs, 2)
+    done = await cli(client, "gc", "--json", env=env, graphs=())
+    assert done.code == 0, done
+    assert done.json()["runs"] >= len(executions)  # type: ignore[index, call-overload]
+    assert all((blobs / k[:2] / k).exists() for keys in named.values() for k in keys)
+    async with cc.worker():
+        assert await run.get_state_history() == before
