@@ -3,7 +3,8 @@
 A blob may be read for as long as any history naming it exists: a run paused for
 months, a closed run the namespace still retains (its state, its `hitl history`).
 So the collector reads every history the namespace holds (open and closed runs,
-every execution of a continued-as-new run, subgraph runs), collects the references
+every execution of a continued-as-new run, subgraph runs) and what open runs hold
+outside their history (pending activities' heartbeat details), collects the references
 in them, and deletes only the blobs that none names and that were last written
 before the scan began, less a grace period. The grace covers what is on its way
 into a history while the scan runs: a client's start input, a node's result, a
@@ -23,7 +24,8 @@ import temporalio.client
 import temporalio.service
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
-from temporalio.api.common.v1 import Payload
+from temporalio.api.common.v1 import Payload, WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 
 from hitl._claim_check import ClaimCheckError, CollectableStore, claim_checked, reference
 from hitl._errors import namespace_missing
@@ -119,6 +121,8 @@ async def _named(temporal: temporalio.client.Client, done: Collected, progress: 
         async for execution in temporal.list_workflows(page_size=1000):
             handle = temporal.get_workflow_handle(execution.id, run_id=execution.run_id)
             try:
+                if execution.status in (None, temporalio.client.WorkflowExecutionStatus.RUNNING):
+                    named.update(await _pending(temporal, execution))
                 async for event in handle.fetch_history_events():
                     named.update(_keys(event))
             except temporalio.service.RPCError as e:
@@ -138,6 +142,21 @@ async def _named(temporal: temporalio.client.Client, done: Collected, progress: 
         ) from None
     progress(f"read {done.runs} histories; they name {len(named)} blobs")
     return named
+
+
+async def _pending(temporal: temporalio.client.Client, execution: temporalio.client.WorkflowExecution) -> set[str]:
+    """The blobs an open run holds outside its history: a pending activity's heartbeat details (its next
+    attempt reads them; Temporal copies them into the history only if it times out) and last failure.
+    Read before the history, so what leaves the pending state meanwhile is in the history read next.
+    The raw call: nothing here is decoded, so no blob is fetched."""
+    described = await temporal.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=temporal.namespace,
+            execution=WorkflowExecution(workflow_id=execution.id, run_id=execution.run_id),
+        ),
+        retry=True,
+    )
+    return set(_keys(described))
 
 
 def _keys(event: Message) -> Iterator[str]:

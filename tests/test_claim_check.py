@@ -6,6 +6,7 @@ store reads such a run as one line naming the variable to set."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -20,7 +21,9 @@ from typing import Any, TypedDict
 
 import pytest
 import pytest_asyncio
+import temporalio.activity
 import temporalio.client
+import temporalio.common
 from temporalio.api.common.v1 import Payload
 
 import hitl
@@ -65,6 +68,26 @@ _builder.add_edge("finish", END)
 GRAPH = _builder.compile(name="claim_check_doc")
 
 
+async def _beat(state: DocState) -> dict[str, Any]:
+    """Records its progress as heartbeat details (big: claim-checked), then fails its first attempt."""
+    temporalio.activity.heartbeat(state["doc"] + "progress: halfway\n")
+    if temporalio.activity.info().attempt == 1:
+        raise RuntimeError("the service is down; the next attempt resumes from the heartbeat")
+    return {"status": "done"}
+
+
+_beat_builder = StateGraph(DocState)
+_beat_builder.add_node(
+    "beat",
+    _beat,
+    heartbeat_timeout=timedelta(minutes=5),
+    retry_policy=temporalio.common.RetryPolicy(initial_interval=timedelta(hours=2), maximum_attempts=2),
+)
+_beat_builder.add_edge(START, "beat")
+_beat_builder.add_edge("beat", END)
+BEAT_GRAPH = _beat_builder.compile(name="claim_check_beat")
+
+
 async def _raw_history(server: DevServer, run_id: str) -> list[Payload]:
     """The run's history as Temporal stores it: a client with no codec at all."""
     raw = await temporalio.client.Client.connect(server.address)
@@ -78,7 +101,7 @@ async def _connect(server: DevServer, queue: str, env: dict[str, str]) -> hitl.C
     with pytest.MonkeyPatch.context() as mp:
         for name, value in env.items():
             mp.setenv(name, value)
-        return await hitl.connect(server.address, task_queue=queue, graphs=[GRAPH], identity="cc")
+        return await hitl.connect(server.address, task_queue=queue, graphs=[GRAPH, BEAT_GRAPH], identity="cc")
 
 
 async def _run_through_a_pause(
@@ -405,3 +428,38 @@ async def test_hitl_gc_keeps_what_an_earlier_execution_of_a_continued_run_names(
     assert all((blobs / k[:2] / k).exists() for keys in named.values() for k in keys)
     async with cc.worker():
         assert await run.get_state_history() == before
+
+
+async def test_hitl_gc_keeps_the_heartbeat_details_a_pending_retry_will_read(
+    server: DevServer, client: hitl.Client, tmp_path: Path
+) -> None:
+    """A node's heartbeat details live in the run's pending activity, in no history, until its next attempt
+    reads them (or Temporal copies them into the history when it times out): gc must keep their blob."""
+    blobs = tmp_path / "blobs"
+    env = {"HITL_CLAIM_CHECK": blobs.as_uri()}
+    queue = f"claim-gc-beat-{uuid.uuid4().hex[:8]}"
+    cc = await _connect(server, queue, env)
+    raw = await temporalio.client.Client.connect(server.address)
+    async with cc.worker():
+        run = await cc.start("claim_check_beat", {"doc": DOC})
+        handle = raw.get_workflow_handle(run.run_id)
+        for _ in range(200):
+            pending = (await handle.describe()).raw_description.pending_activities
+            if pending and pending[0].attempt == 2 and pending[0].heartbeat_details.payloads:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"the node never failed its first attempt with heartbeat details: {pending}")
+    try:
+        [details] = pending[0].heartbeat_details.payloads
+        assert claim_checked(details), "the heartbeat details are small: the test proves nothing"
+        key = reference(details)[0]
+        events = [e async for e in handle.fetch_history_events()]
+        assert key not in {reference(p)[0] for e in events for p in payloads(e) if claim_checked(p)}
+
+        _age(blobs, 2)
+        done = await cli(client, "gc", "--json", env=env, graphs=())
+        assert done.code == 0, done
+        assert (blobs / key[:2] / key).exists(), "gc deleted the heartbeat details the node's next attempt reads"
+    finally:
+        await handle.terminate("test over")
