@@ -69,12 +69,20 @@ def payloads(message: Message) -> Iterator[Payload]:
             if kind.fields_by_name["value"].type != FieldDescriptor.TYPE_MESSAGE:
                 continue
             items = list(value.values())
-        elif descriptor.is_repeated:
+        elif _repeated(descriptor):
             items = list(value)
         else:
             items = [value]
         for item in items:
             yield from payloads(item)
+
+
+def _repeated(descriptor: FieldDescriptor) -> bool:
+    """`is_repeated` exists from protobuf 6.31 (7 dropped `label`); temporalio accepts protobuf from 3.20."""
+    flag = getattr(descriptor, "is_repeated", None)
+    if flag is None:
+        return bool(getattr(descriptor, "label", None) == FieldDescriptor.LABEL_REPEATED)
+    return bool(flag() if callable(flag) else flag)
 
 
 async def collect(
