@@ -179,9 +179,8 @@ def _keys(event: Message) -> Iterator[str]:
 
 
 def span(t: timedelta) -> str:
-    """A duration as `hitl gc` and `hitl claim` spell it: 2d, 4h, 90s."""
-    if t % timedelta(days=1) == timedelta(0) and t:
-        return f"{t.days}d"
-    if t % timedelta(hours=1) == timedelta(0) and t:
-        return f"{int(t.total_seconds() // 3600)}h"
+    """A duration as `hitl gc` and `hitl claim` spell it: 2d, 4h, 30m, 90s (the largest whole unit)."""
+    for unit, seconds in (("d", 86400), ("h", 3600), ("m", 60)):
+        if t and t % timedelta(seconds=seconds) == timedelta(0):
+            return f"{int(t.total_seconds()) // seconds}{unit}"
     return f"{int(t.total_seconds())}s"

@@ -256,7 +256,7 @@ async def test_hitl_gc_deletes_only_blobs_that_no_history_names(
     line = one_line_error(await cli(client, "gc", graphs=()))
     assert "hitl gc cleans the claim-check store that HITL_CLAIM_CHECK names, and it is not set" in line
     line = one_line_error(await cli(client, "gc", "--grace", "10m", env=env, graphs=()))
-    assert line == "error: the grace period must be at least 1h; got 600s"
+    assert line == "error: the grace period must be at least 1h; got 10m"  # spelt as it was given
     line = one_line_error(await cli(client, "gc", "--grace", "soon", env=env, graphs=()))
     assert "--grace takes a whole number and a unit, like 90s, 30m, 4h or 2d; got 'soon'" in line
 
