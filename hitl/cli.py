@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from hitl import _claim_check as claim_check
 from hitl import catalog
 from hitl._audit import differs, read_lines, verify
-from hitl._blob_gc import DEFAULT_GRACE, Collected, collect, span
+from hitl._blob_gc import DEFAULT_GRACE, Collected, check_grace, collect, span
 from hitl._limits import shorten
 from hitl._policy import CLAIM_MAX_S
 from hitl._protocol import DEFAULT_TASK_QUEUE
@@ -427,6 +427,7 @@ def parse_duration(
 async def cmd_gc(args: argparse.Namespace) -> int:
     """Delete the claim-check blobs no history of the namespace names any more (hitl/_blob_gc.py)."""
     grace = parse_duration(args.grace, "--grace", most_s=GC_MOST_S, why="the grace is from 1h to 3650d")
+    check_grace(grace)  # before connecting: a refused grace says so even with no server up
     url = os.environ.get(claim_check.VARIABLE, "").strip()
     if not url:
         raise InvalidInputError(
