@@ -87,11 +87,16 @@ async def approval_by_signal(temporal: temporalio.client.Client, workflow: str, 
     return time.perf_counter() - start
 
 
-async def approval_hitl(client: hitl.Client, graph: str, n: int, *, breakpoint: bool = False) -> float:
+async def approval_hitl(
+    client: hitl.Client, graph: str, n: int, *, breakpoint: bool = False, runs_out: list[hitl.Run] | None = None
+) -> float:
+    """n approval runs started, answered once all pause, finished; the seconds. `runs_out` gets the runs."""
     start = time.perf_counter()
     runs = await asyncio.gather(
         *(client.start(graph, {"topic": "tea"}, interrupt_before=["publish"] if breakpoint else None) for _ in range(n))
     )
+    if runs_out is not None:
+        runs_out.extend(runs)
 
     async def paused(run: hitl.Run) -> bool:
         return (await run.get_state()).status == "interrupted"
