@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import temporalio.api.history.v1
 import temporalio.client
 from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType, TimeoutType
@@ -90,26 +91,40 @@ def hitl_graph(timeout_s: float) -> hitl.graph.CompiledGraph:
 @dataclass
 class Tally:
     tasks: int = 0
+    eager: int = 0
+    """Tasks the server started in the workflow task's completion (started at the scheduling instant)."""
+    after_update: int = 0
+    """Eager tasks scheduled by the workflow task that accepted the update (the stalled one's place)."""
     stalls: list[str] = field(default_factory=list)
     wft_timeouts: int = 0
 
 
 async def count(temporal: temporalio.client.Client, ids: list[str], worker_start: float, tally: Tally) -> None:
-    """Activity tasks scheduled, and attempts that came after a start_to_close timeout (a lost task)."""
+    """Activity tasks scheduled, how many eagerly, and attempts that followed a start_to_close timeout."""
     for wid in ids:
+        scheduled: dict[int, temporalio.api.history.v1.HistoryEvent] = {}
+        wft_completed = update_wft = 0
         async for e in temporal.get_workflow_handle(wid).fetch_history_events():
-            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                wft_completed = e.event_id
+            elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+                update_wft = wft_completed
+            elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
                 tally.tasks += 1
-                scheduled = e.event_time.ToDatetime().timestamp()
-                kind = e.activity_task_scheduled_event_attributes.activity_type.name
+                scheduled[e.event_id] = e
             elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
                 a = e.activity_task_started_event_attributes
+                s = scheduled[a.scheduled_event_id]
+                # Eager: the server wrote it with the schedule, microseconds apart; a poll takes milliseconds.
+                if a.attempt == 1 and e.event_time.ToNanoseconds() - s.event_time.ToNanoseconds() < 1_000_000:
+                    tally.eager += 1
+                    by_update = s.activity_task_scheduled_event_attributes.workflow_task_completed_event_id
+                    tally.after_update += by_update == update_wft
                 if a.attempt > 1 and a.last_failure.HasField("timeout_failure_info"):
-                    tally.stalls.append(
-                        f"{wid} {kind} attempt {a.attempt} by {a.identity}, "
-                        f"scheduled {scheduled - worker_start:.1f}s after its worker started"
-                    )
-                    print(f"  STALL: {tally.stalls[-1]}", flush=True)
+                    at = s.event_time.ToDatetime().timestamp() - worker_start
+                    name = s.activity_task_scheduled_event_attributes.activity_type.name
+                    tally.stalls.append(f"{wid} {name} attempt {a.attempt} by {a.identity}, scheduled {at:.1f}s after")
+                    print(f"  STALL: {tally.stalls[-1]} its worker started", flush=True)
             elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
                 tally.wft_timeouts += 1
                 kind = TimeoutType.Name(e.workflow_task_timed_out_event_attributes.timeout_type)
@@ -188,7 +203,8 @@ async def main(args: argparse.Namespace) -> None:
             await count(temporal, ids, started, tally)
             k += 1
             print(
-                f"[{label}] worker {k}: {tally.tasks} activity tasks, {len(tally.stalls)} stalls, "
+                f"[{label}] worker {k}: {tally.tasks} activity tasks ({tally.eager} eager, {tally.after_update} of them "
+                f"after the update), {len(tally.stalls)} stalls, "
                 f"{tally.wft_timeouts} workflow-task timeouts, {time.time() - started:.1f}s",
                 flush=True,
             )
@@ -198,7 +214,8 @@ async def main(args: argparse.Namespace) -> None:
         await asyncio.gather(*(w.shutdown() for w in bystanders), *bystanding)
     per_k = 1000 * len(tally.stalls) / max(tally.tasks, 1)
     print(
-        f"RESULT [{label}] workers={k} runs/worker={args.runs} tasks={tally.tasks} stalls={len(tally.stalls)} "
+        f"RESULT [{label}] workers={k} runs/worker={args.runs} tasks={tally.tasks} eager={tally.eager} "
+        f"eager_after_update={tally.after_update} stalls={len(tally.stalls)} "
         f"({per_k:.3f}/1000) wft_timeouts={tally.wft_timeouts}",
         flush=True,
     )
