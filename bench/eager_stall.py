@@ -22,9 +22,11 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
 import temporalio.api.history.v1
 import temporalio.client
@@ -56,14 +58,14 @@ class PlainApproval:
 
     @workflow.run
     async def run(self, timeout_s: float) -> str:
-        opts = {"start_to_close_timeout": timedelta(seconds=timeout_s)}
+        timeout = timedelta(seconds=timeout_s)
         for name in ("draft", "review"):
-            await workflow.execute_activity(step, name, **opts)  # type: ignore[arg-type]
+            await workflow.execute_activity(step, name, start_to_close_timeout=timeout)
         self.asking = True  # the client sends the update once the run waits, as a person would
         await workflow.wait_condition(lambda: self.decision is not None)
         # Scheduled in the same workflow task that accepts and completes the update, as hitl's re-run.
         for name in ("review-rerun", "publish"):
-            await workflow.execute_activity(step, name, **opts)  # type: ignore[arg-type]
+            await workflow.execute_activity(step, name, start_to_close_timeout=timeout)
         return "published"
 
     @workflow.update
@@ -133,11 +135,12 @@ async def count(temporal: temporalio.client.Client, ids: list[str], worker_start
 
 
 async def plain_batch(temporal: temporalio.client.Client, tq: str, n: int, timeout_s: float) -> list[str]:
+    """n runs started, each answered once it waits (as a person would), all finished; their ids."""
     ids = [f"{tq}-{uuid.uuid4().hex[:12]}" for _ in range(n)]
     handles = await asyncio.gather(
         *(temporal.start_workflow(PlainApproval.run, timeout_s, id=i, task_queue=tq) for i in ids)
     )
-    await asyncio.gather(*(until(lambda h=h: h.query(PlainApproval.waiting)) for h in handles))
+    await asyncio.gather(*(until(partial(h.query, PlainApproval.waiting)) for h in handles))
     await asyncio.gather(*(h.execute_update(PlainApproval.decide, "approve") for h in handles))
     await asyncio.gather(*(h.result() for h in handles))
     return ids
@@ -171,7 +174,7 @@ async def main(args: argparse.Namespace) -> None:
                 client = await hitl.connect(server.address, task_queue=tq, graphs=[graph])
                 temporal = client.temporal
                 worker = create_worker(temporal, [graph], task_queue=tq, disable_eager_activity_execution=not eager)
-                batch: Callable[[], Awaitable[list[str]]] = lambda c=client: hitl_batch(c, args.runs)  # noqa: E731
+                batch: Callable[[], Coroutine[Any, Any, list[str]]] = partial(hitl_batch, client, args.runs)
             else:
                 temporal = await temporalio.client.Client.connect(server.address)
                 worker = Worker(
@@ -185,7 +188,7 @@ async def main(args: argparse.Namespace) -> None:
                     identity=f"eager-stall-worker-{k}",
                     disable_eager_activity_execution=not eager,
                 )
-                batch = lambda t=temporal, q=tq: plain_batch(t, q, args.runs, args.timeout)  # noqa: E731
+                batch = partial(plain_batch, temporal, tq, args.runs, args.timeout)
             started = time.time()
             running = asyncio.create_task(worker.run())
             await wait_until_polling(temporal, tq, worker.config()["identity"] or "")  # as client.worker()
