@@ -42,10 +42,29 @@ from hitl._workers import wait_until_polling
 from hitl.server import DevServer, free_port
 from hitl.worker import CACHED_RUNS, NODES_AT_ONCE, create_worker, workflow_runner
 
+RAN: dict[tuple[str, str, int], float] = {}
+"""(workflow id, activity id, attempt) -> when its code began, here: tells a lost attempt from a slow one."""
+
+
+def ran() -> None:
+    info = activity.info()
+    RAN[(info.workflow_id or "", info.activity_id, info.attempt)] = time.time()
+
 
 @activity.defn(name="eager_stall.step")
 async def step(name: str) -> str:
+    ran()
     return name
+
+
+def recorded(fn: Callable[[ApprovalState], dict[str, Any]]) -> Callable[[ApprovalState], dict[str, Any]]:
+    """A node that notes its attempt in RAN before running (hitl runs it in a thread with the activity's context)."""
+
+    def node(state: ApprovalState) -> dict[str, Any]:
+        ran()
+        return fn(state)
+
+    return node
 
 
 @workflow.defn(name="eager_stall.Approval")
@@ -82,7 +101,7 @@ def hitl_graph(timeout_s: float) -> hitl.graph.CompiledGraph:
     """bench's approval graph with a short node timeout."""
     b = hitl.StateGraph(ApprovalState)
     for name, fn in (("write_draft", write_draft), ("review", review), ("publish", publish)):
-        b.add_node(name, fn, timeout=timedelta(seconds=timeout_s))
+        b.add_node(name, recorded(fn), timeout=timedelta(seconds=timeout_s))
     b.add_edge(hitl.START, "write_draft")
     b.add_edge("write_draft", "review")
     b.add_edge("review", "publish")
@@ -98,6 +117,8 @@ class Tally:
     after_update: int = 0
     """Eager tasks scheduled by the workflow task that accepted the update (the stalled one's place)."""
     stalls: list[str] = field(default_factory=list)
+    lost: int = 0
+    """Stalls whose attempt 1 never reached the activity's code in this process."""
     wft_timeouts: int = 0
 
 
@@ -125,8 +146,15 @@ async def count(temporal: temporalio.client.Client, ids: list[str], worker_start
                 if a.attempt > 1 and a.last_failure.HasField("timeout_failure_info"):
                     at = s.event_time.ToDatetime().timestamp() - worker_start
                     name = s.activity_task_scheduled_event_attributes.activity_type.name
-                    tally.stalls.append(f"{wid} {name} attempt {a.attempt} by {a.identity}, scheduled {at:.1f}s after")
-                    print(f"  STALL: {tally.stalls[-1]} its worker started", flush=True)
+                    began = RAN.get((wid, s.activity_task_scheduled_event_attributes.activity_id, 1))
+                    seen = (
+                        "never ran here"
+                        if began is None
+                        else f"ran {began - s.event_time.ToDatetime().timestamp():.1f}s late"
+                    )
+                    tally.lost += began is None
+                    tally.stalls.append(f"{wid} {name} attempt {a.attempt} by {a.identity}, attempt 1 {seen}")
+                    print(f"  STALL: {tally.stalls[-1]}, scheduled {at:.1f}s after its worker started", flush=True)
             elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
                 tally.wft_timeouts += 1
                 kind = TimeoutType.Name(e.workflow_task_timed_out_event_attributes.timeout_type)
@@ -207,7 +235,7 @@ async def main(args: argparse.Namespace) -> None:
             k += 1
             print(
                 f"[{label}] worker {k}: {tally.tasks} activity tasks ({tally.eager} eager, {tally.after_update} of them "
-                f"after the update), {len(tally.stalls)} stalls, "
+                f"after the update), {len(tally.stalls)} stalls ({tally.lost} lost), "
                 f"{tally.wft_timeouts} workflow-task timeouts, {time.time() - started:.1f}s",
                 flush=True,
             )
@@ -218,7 +246,7 @@ async def main(args: argparse.Namespace) -> None:
     per_k = 1000 * len(tally.stalls) / max(tally.tasks, 1)
     print(
         f"RESULT [{label}] workers={k} runs/worker={args.runs} tasks={tally.tasks} eager={tally.eager} "
-        f"eager_after_update={tally.after_update} stalls={len(tally.stalls)} "
+        f"eager_after_update={tally.after_update} stalls={len(tally.stalls)} lost={tally.lost} "
         f"({per_k:.3f}/1000) wft_timeouts={tally.wft_timeouts}",
         flush=True,
     )
