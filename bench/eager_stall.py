@@ -12,6 +12,11 @@ a timeout, counted from the histories. Compare `--eager on/off`, hitl's worker
 and workflow against a plain Temporal one (`--mode`), a fresh task queue per
 worker (as the bench) or one shared queue, and `--overlap`: the next worker
 starts while the previous one still serves, which is then shut down mid-batch.
+
+Caveat: a worker given more runs at once than it keeps up with (`--runs 200` on
+2 cores) also lets a first attempt pass a 10 s start_to_close before its code
+begins (sdk-core then cancels it locally and reports nothing), which looks the
+same here; a longer `--timeout` tells a lost task from a late one.
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ from hitl.server import DevServer, free_port
 from hitl.worker import CACHED_RUNS, NODES_AT_ONCE, create_worker, workflow_runner
 
 RAN: dict[tuple[str, str, int], float] = {}
-"""(workflow id, activity id, attempt) -> when its code began, here: tells a lost attempt from a slow one."""
+"""(workflow id, activity id, attempt) -> when its code began here. A stalled attempt that began is a slow one;
+one that never began was lost, or cancelled by the worker's own start_to_close before it began."""
 
 
 def ran() -> None:
