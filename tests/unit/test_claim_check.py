@@ -432,18 +432,24 @@ def _in_thread(name: str, target: Any, *args: Any) -> tuple[threading.Thread, li
     return thread, out
 
 
+async def _old_blob(root: Path, data: bytes) -> tuple[FileStore, str, Path]:
+    """A directory store holding `data` as a blob last written two days ago: its store, key and file."""
+    store = FileStore(root)
+    key = hashlib.sha256(data).hexdigest()
+    await store.put(key, data)
+    path = root / key[:2] / key
+    os.utime(path, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    return store, key, path
+
+
 async def test_two_overlapping_gcs_never_delete_a_blob_written_again_meanwhile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`hitl gc` from cron, the second starting while the first still deletes: the second's listing puts
     the first's set-aside blob back, a writer names it again (refreshing it), the second sets it aside in
     its turn; the first, which judged it old before all that, must not be the one that deletes it."""
-    store = FileStore(tmp_path)
     data = b"a state about to be named again"
-    key = hashlib.sha256(data).hexdigest()
-    await store.put(key, data)
-    path = tmp_path / key[:2] / key
-    os.utime(path, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    store, key, path = await _old_blob(tmp_path, data)
     [first_listed] = [b async for b in store.blobs()]
 
     step = _Paused()
@@ -484,12 +490,8 @@ async def test_a_reader_finds_a_blob_a_gc_sets_aside_and_puts_back_while_it_read
 ) -> None:
     """A blob written again after `hitl gc` listed it is set aside, found newer and put back; a reader that
     missed it at its place and then looks aside must still find it, not report it missing."""
-    store = FileStore(tmp_path)
     data = b"a state read while gc looks at it"
-    key = hashlib.sha256(data).hexdigest()
-    await store.put(key, data)
-    path = tmp_path / key[:2] / key
-    os.utime(path, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    store, key, path = await _old_blob(tmp_path, data)
     [listed] = [b async for b in store.blobs()]
     await store.put(key, data)  # written again after the listing: gc will put it back
 
@@ -564,12 +566,8 @@ async def test_a_blob_written_while_a_listing_puts_back_a_set_aside_copy_stays_y
     aside one back, but a writer wrote it in between (it found no file, so it wrote a new one, about to be
     named by a history). The put-back replaces that fresh file with the old one: its time must not go back
     with it, or this very gc deletes the blob the writer just named."""
-    store = FileStore(tmp_path)
     data = b"a state written again just now"
-    key = hashlib.sha256(data).hexdigest()
-    await store.put(key, data)
-    path = tmp_path / key[:2] / key
-    os.utime(path, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    store, key, path = await _old_blob(tmp_path, data)
     os.rename(path, path.with_name(f".gc-{key}.0123"))  # left aside by a gc killed mid-delete
     real_replace = os.replace
     wrote: list[bool] = []
