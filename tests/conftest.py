@@ -10,6 +10,7 @@ tier without one. Shared helpers live in tests/helpers.py.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -21,6 +22,18 @@ from tests.helpers import TASK_QUEUE, WorkerProcess
 
 # The web tests' `served` fixture (the app on uvicorn, against this session's server).
 pytest_plugins = ["tests.web_fixtures"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give Ctrl-C back its default handler if this process was started ignoring it.
+
+    A non-interactive shell starts a background job (`pytest &`, `bash .ci/run &`) with SIGINT
+    ignored, and every process the suite spawns inherits that, so the tests that press Ctrl-C on
+    `hitl dev` or `hitl watch` would wait for an exit that never comes (Python keeps a SIGINT
+    ignored at its start ignored, as a program started that way should).
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
