@@ -140,6 +140,11 @@ async def approval_careful(temporal: temporalio.client.Client, extras: plain.Ext
 CAREFUL = plain.Extras(status=True, update=True, validator=True)
 """The second floor: what a careful Temporal user writes for an inbox."""
 
+ASKING = plain.Extras(status=True, update=True, validator=True, ask=True, rerun=True)
+"""The third floor: the careful floor shaped as interrupt() shapes a graph (the step that asks runs
+before the wait and again after it), so it runs the same four activities as hitl's approval."""
+ASKING_ROW = "careful hand-written workflow asking as interrupt() does (its asking step run before and after the wait)"
+
 
 async def hitl_sizes(client: hitl.Client) -> tuple[int, int]:
     """Bytes of one approval run's start input and of its mean node input, from its history."""
@@ -160,9 +165,9 @@ async def hitl_sizes(client: hitl.Client) -> tuple[int, int]:
 # ---------------------------------------------------------------- 2. resume latency
 
 
-async def latency_floor(temporal: temporalio.client.Client, k: int) -> list[float]:
+async def latency_floor(temporal: temporalio.client.Client, k: int, per_answer: int = 1) -> list[float]:
     handle = await temporal.start_workflow(
-        "plain.Stepper", k, id=f"plain-step-{time.time_ns()}", task_queue="bench-plain"
+        "plain.Stepper", args=[k, per_answer], id=f"plain-step-{time.time_ns()}", task_queue="bench-plain"
     )
     out = []
     for _ in range(k):
@@ -236,6 +241,13 @@ async def history_cost(client: hitl.Client) -> dict[str, float]:
     await floor.signal("decide", "approve")
     await floor.result()
     e_floor = len(await events(t, floor.id))
+    asking = await t.start_workflow(
+        "plain.Careful", args=["tea", ASKING, ""], id=f"plain-a-{time.time_ns()}", task_queue="bench-plain"
+    )
+    await until(lambda: asking.query("is_waiting"))
+    await asking.execute_update("decide_update", "approve")
+    await asking.result()
+    e_asking = len(await events(t, asking.id))
 
     blob = "x" * 100_000
 
@@ -259,6 +271,7 @@ async def history_cost(client: hitl.Client) -> dict[str, float]:
         "events, approval run (hitl)": e_approval,
         'events, approval run (hitl, rerun="local")': e_rerun_local,
         "events, approval run (hand-written)": e_floor,
+        "events, approval run (careful hand-written, asking as interrupt() does)": e_asking,
         "bytes per step into history, 100 KB state: node input": inputs / 5,
         "bytes per step into history, 100 KB state: node result": results / 5,
         "bytes per step into history, 100 KB state: node input, node reads one key (input_schema)": narrow / 5,
@@ -782,7 +795,9 @@ async def report_breakdown(client: hitl.Client, n: int, repeats: int, profile: P
         (f"+ {spec_bytes:,} bytes in the start input (hitl's GraphSpec)", plain.Extras(start_padding=spec_bytes)),
         (f"+ {node_bytes:,} bytes in each node input (hitl's node task)", plain.Extras(node_input_padding=node_bytes)),
         ("+ the asking node re-run after the answer", plain.Extras(rerun=True)),
+        ("+ the asking node's run before the wait", plain.Extras(ask=True)),
         ("careful floor (update + validator + status attribute)", CAREFUL),
+        ("careful floor asking as interrupt() does (+ both runs of the asking node)", ASKING),
         (
             "all of hitl's extras",
             plain.Extras(
@@ -793,6 +808,7 @@ async def report_breakdown(client: hitl.Client, n: int, repeats: int, profile: P
                 start_padding=spec_bytes,
                 node_input_padding=node_bytes,
                 rerun=True,
+                ask=True,
             ),
         ),
     ]
@@ -843,6 +859,7 @@ async def report_approval(
             "careful hand-written workflow (update + validator + status attribute)",
             lambda: approval_careful(temporal, CAREFUL, n),
         ),
+        (ASKING_ROW, lambda: approval_careful(temporal, ASKING, n)),
         ("hitl, interrupt() in a node", lambda: approval_hitl(client, "bench_approval", n)),
         *(
             [("hitl, interrupt() in a node, sandboxed worker", lambda: approval_hitl(sandboxed, "bench_approval", n))]
@@ -876,15 +893,16 @@ async def report_approval(
         results[name] = await measured(name, measure, n, repeats, profile, server)
     floor, cpu_floor, server_floor = results["hand-written Temporal workflow (floor)"]
     careful = results["careful hand-written workflow (update + validator + status attribute)"].wall
+    asking = results[ASKING_ROW].wall
     out = [
         f"### 1. Approval scenario ({n} runs started, paused, resumed, finished; median of {repeats}; {load()})",
         "",
-        "| system | ms/run | ratio to floor | ratio to careful floor | Python CPU ms/run | CPU ratio to floor "
-        "| server CPU ms/run | server CPU ratio to floor |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| system | ms/run | ratio to floor | ratio to careful floor | ratio to asking floor | Python CPU ms/run "
+        "| CPU ratio to floor | server CPU ms/run | server CPU ratio to floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     out += [
-        f"| {k} | {w:.2f} | {w / floor:.2f}x | {w / careful:.2f}x | {c:.1f} | {c / cpu_floor:.2f}x "
+        f"| {k} | {w:.2f} | {w / floor:.2f}x | {w / careful:.2f}x | {w / asking:.2f}x | {c:.1f} | {c / cpu_floor:.2f}x "
         f"| {sv:.1f} | {sv / server_floor:.2f}x |"
         for k, (w, c, sv) in results.items()
     ]
@@ -897,6 +915,9 @@ async def report_latency(client: hitl.Client, k: int) -> None:
     log("resume latency")
     lat = {
         "hand-written Temporal workflow (floor)": await latency_floor(client.temporal, k),
+        "hand-written, asking as interrupt() does (the asking step again, then the next step)": await latency_floor(
+            client.temporal, k, per_answer=2
+        ),
         "hitl, interrupt() in a node": await latency_hitl(client, k, breakpoint=False),
         'hitl, interrupt() in a node, rerun="local"': await latency_hitl(
             client, k, breakpoint=False, graph="bench_stepper_rerun_local"

@@ -67,7 +67,10 @@ class PlainApproval(AwaitsSignal):
 
 @workflow.defn(name="plain.Stepper")
 class PlainStepper:
-    """Waits for a decision, runs one activity, waits again: resume latency's floor."""
+    """Waits for a decision, runs `per_answer` activities, waits again: resume latency's floor.
+
+    `per_answer=2` is what interrupt() does after an answer: the asking step runs again, then the
+    next step runs (and asks again)."""
 
     def __init__(self) -> None:
         self.i = 0
@@ -75,10 +78,12 @@ class PlainStepper:
         self.done = False
 
     @workflow.run
-    async def run(self, limit: int) -> int:
+    async def run(self, limit: int, per_answer: int = 1) -> int:
         while self.i < limit:
             await workflow.wait_condition(lambda: self.pending > 0)
-            self.i = await workflow.execute_activity(step, self.i, **OPTIONS)
+            for _ in range(per_answer):
+                after = await workflow.execute_activity(step, self.i, **OPTIONS)
+            self.i = after
             self.pending -= 1
         self.done = True
         return self.i
@@ -117,7 +122,11 @@ class Extras:
     node_input_padding: int = 0
     """Bytes carried in every activity input (hitl sends the state a node reads)."""
     rerun: bool = False
-    """Run a third activity after the answer (interrupt() re-runs its node)."""
+    """Run one more activity after the answer (interrupt() re-runs its node)."""
+    ask: bool = False
+    """Run one more activity before the wait (interrupt() asks from inside its node's run). With
+    `rerun`, the workflow has the shape interrupt() gives a graph: the asking step runs, the run
+    waits, the asking step runs again with the answer, the next step runs."""
 
 
 @workflow.defn(name="plain.Careful")
@@ -134,12 +143,14 @@ class CarefulApproval:
         """`spec` stands for hitl's GraphSpec: carried in the start input, never read."""
         pad = "x" * extras.node_input_padding
         draft = await workflow.execute_activity(node, {"topic": topic, "pad": pad}, **OPTIONS)
+        state = {"topic": topic, "draft": draft, "pad": pad}
+        if extras.ask:
+            await workflow.execute_activity(node, state, **OPTIONS)
         self._mark(extras, "interrupted", pause=True)
         self.waiting = True
         await workflow.wait_condition(lambda: self.decision is not None)
         self.waiting = False
         self._mark(extras, "running")
-        state = {"topic": topic, "draft": draft, "pad": pad}
         if extras.rerun:
             await workflow.execute_activity(node, state, **OPTIONS)
         status = await workflow.execute_activity(node, state, **OPTIONS)
