@@ -19,8 +19,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import temporalio.client
 from temporalio.worker import PollerBehaviorAutoscaling, Worker
@@ -34,6 +35,7 @@ from hitl.worker import CACHED_RUNS, create_worker, workflow_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 POLL = 0.05
+T = TypeVar("T")
 
 
 @dataclass
@@ -697,8 +699,7 @@ async def report_settings(client: hitl.Client, n: int, repeats: int, server: int
     each repeat starting one setting later (the first batch after a pause costs more)."""
     results: dict[str, list[Measured]] = {name: [] for name, _ in WORKER_SETTINGS}
     for r in range(repeats):
-        turn = r % len(WORKER_SETTINGS)  # each repeat starts with another setting: no row always goes first
-        for i, (name, options) in [*enumerate(WORKER_SETTINGS)][turn:] + [*enumerate(WORKER_SETTINGS)][:turn]:
+        for i, (name, options) in rotated([*enumerate(WORKER_SETTINGS)], r, repeats):
             log(f"worker settings: {name}, repeat {r + 1}/{repeats}")
             tuned = await hitl.connect(
                 client.temporal.service_client.config.target_host,
@@ -752,29 +753,46 @@ def medians(batches: list[Measured]) -> Measured:
     return Measured(*(statistics.median(b[field] for b in batches) for field in range(len(Measured._fields))))
 
 
+def rotated(items: list[T], r: int, repeats: int) -> list[T]:
+    """Round `r` of `repeats` starts `r * len / repeats` items in: no item always goes first (the first
+    batch after a pause costs more), and a server that slows as its database grows weighs on all alike."""
+    k = r * len(items) // max(1, repeats)
+    return items[k:] + items[:k]
+
+
 async def measured(
-    name: str, measure: Callable[[], Awaitable[float]], n: int, repeats: int, profile: Path | None, server: int
-) -> Measured:
-    """Median wall ms/run, CPU ms/run of this process (which moves less with the other load on the
-    machine than wall time) and of the server process `server` (its pid)."""
-    batches = []
+    rows: list[tuple[str, Callable[[], Awaitable[float]]]],
+    n: int,
+    repeats: int,
+    profile: Path | None,
+    server: int,
+) -> dict[str, Measured]:
+    """Per row (in the order given): median wall ms/run, CPU ms/run of this process (which moves less
+    with the other load on the machine than wall time) and of the server process `server` (its pid).
+
+    The rows take turns within each repeat (`rotated`), so the server's drift over a long run is spread
+    over all of them rather than charged to whichever rows come last."""
+    batches: dict[str, list[Measured]] = {name: [] for name, _ in rows}
     for r in range(repeats):
-        log(f"approval: {name}, repeat {r + 1}/{repeats}")
-        profiler = cProfile.Profile() if profile and r == 0 else None
+        for name, measure in rotated(rows, r, repeats):
+            log(f"approval: {name}, repeat {r + 1}/{repeats}")
+            profiler = cProfile.Profile() if profile and r == 0 else None
 
-        async def profiled(profiler: cProfile.Profile | None = profiler) -> float:
-            if profiler:
-                profiler.enable()
-            try:
-                return await measure()
-            finally:
+            async def profiled(
+                profiler: cProfile.Profile | None = profiler, measure: Callable[[], Awaitable[float]] = measure
+            ) -> float:
                 if profiler:
-                    profiler.disable()
+                    profiler.enable()
+                try:
+                    return await measure()
+                finally:
+                    if profiler:
+                        profiler.disable()
 
-        batches.append(await once(profiled, n, server))
-        if profiler and profile:
-            profiler.dump_stats(profile / (re.sub(r"\W+", "_", name).strip("_") + ".prof"))
-    return medians(batches)
+            batches[name].append(await once(profiled, n, server))
+            if profiler and profile:
+                profiler.dump_stats(profile / (re.sub(r"\W+", "_", name).strip("_") + ".prof"))
+    return {name: medians(b) for name, b in batches.items()}
 
 
 def load() -> str:
@@ -812,16 +830,11 @@ async def report_breakdown(client: hitl.Client, n: int, repeats: int, profile: P
             ),
         ),
     ]
-    results: dict[str, Measured] = {}
-    for name, extras in rows:
-
-        def batch(e: plain.Extras = extras) -> Awaitable[float]:
-            return approval_careful(temporal, e, n)
-
-        results[name] = await measured(name, batch, n, repeats, profile, server)
-    results["hitl, interrupt() in a node"] = await measured(
-        "hitl interrupt", lambda: approval_hitl(client, "bench_approval", n), n, repeats, profile, server
-    )
+    batches: list[tuple[str, Callable[[], Awaitable[float]]]] = [
+        (name, partial(approval_careful, temporal, extras, n)) for name, extras in rows
+    ]
+    batches.append(("hitl, interrupt() in a node", partial(approval_hitl, client, "bench_approval", n)))
+    results = await measured(batches, n, repeats, profile, server)
     wall0, cpu0, server0 = results["floor (signal, no extras)"]
     out = [
         "",
@@ -888,9 +901,7 @@ async def report_approval(
     await approval_by_signal(temporal, "plain.Approval", "bench-plain", 5)
     await approval_careful(temporal, CAREFUL, 5)
     await approval_hitl(client, "bench_approval", 5)
-    results: dict[str, Measured] = {}
-    for name, measure in variants:
-        results[name] = await measured(name, measure, n, repeats, profile, server)
+    results = await measured(variants, n, repeats, profile, server)
     floor, cpu_floor, server_floor = results["hand-written Temporal workflow (floor)"]
     careful = results["careful hand-written workflow (update + validator + status attribute)"].wall
     asking = results[ASKING_ROW].wall
