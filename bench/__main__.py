@@ -167,32 +167,37 @@ async def hitl_sizes(client: hitl.Client) -> tuple[int, int]:
 # ---------------------------------------------------------------- 2. resume latency
 
 
-async def latency_floor(temporal: temporalio.client.Client, k: int, per_answer: int = 1) -> list[float]:
+Resume = Callable[[], Awaitable[object]]
+"""One resume of a waiting stepper run; returns once the run waits again."""
+
+
+async def stepper_floor(temporal: temporalio.client.Client, k: int, per_answer: int = 1) -> Resume:
     handle = await temporal.start_workflow(
         "plain.Stepper", args=[k, per_answer], id=f"plain-step-{time.time_ns()}", task_queue="bench-plain"
     )
-    out = []
-    for _ in range(k):
-        t = time.perf_counter()
-        await handle.execute_update("decide", "ok")
-        out.append(time.perf_counter() - t)
-    return out
+    return partial(handle.execute_update, "decide", "ok")
 
 
-async def latency_hitl(client: hitl.Client, k: int, *, breakpoint: bool, graph: str = "bench_stepper") -> list[float]:
+async def stepper_hitl(client: hitl.Client, k: int, *, breakpoint: bool, graph: str = "bench_stepper") -> Resume:
     if breakpoint:
         run = await client.start("bench_ticker", {"i": 0, "limit": k}, interrupt_before=["tick"])
-    else:
-        run = await client.start(graph, {"i": 0, "limit": k})
+        await run.wait()
+        return run.resume
+    run = await client.start(graph, {"i": 0, "limit": k})
     await run.wait()
-    out = []
-    for _ in range(k):
-        t = time.perf_counter()
-        if breakpoint:
-            await run.resume()
-        else:
-            await run.resume("ok")
-        out.append(time.perf_counter() - t)
+    return partial(run.resume, "ok")
+
+
+async def latencies(steppers: dict[str, Resume], k: int) -> dict[str, list[float]]:
+    """k timed resumes of each stepper, the steppers taking turns (each round starting one later), so
+    whatever drifts during the section weighs on every row alike."""
+    out: dict[str, list[float]] = {name: [] for name in steppers}
+    turns = list(steppers.items())
+    for i in range(k):
+        for name, resume in rotated(turns, i % len(turns), len(turns)):
+            t = time.perf_counter()
+            await resume()
+            out[name].append(time.perf_counter() - t)
     return out
 
 
@@ -696,7 +701,7 @@ WORKER_SETTINGS: list[tuple[str, dict[str, Any]]] = [
 async def report_settings(client: hitl.Client, n: int, repeats: int, server: int) -> None:
     """The approval batch on a worker with each of `WORKER_SETTINGS` (`create_worker`'s
     pass-through), the settings taken in turn within each repeat so that load spreads over all,
-    each repeat starting one setting later (the first batch after a pause costs more)."""
+    each repeat starting further along (`rotated`; the first batch after a pause costs more)."""
     results: dict[str, list[Measured]] = {name: [] for name, _ in WORKER_SETTINGS}
     for r in range(repeats):
         for i, (name, options) in rotated([*enumerate(WORKER_SETTINGS)], r, repeats):
@@ -755,7 +760,8 @@ def medians(batches: list[Measured]) -> Measured:
 
 def rotated(items: list[T], r: int, repeats: int) -> list[T]:
     """Round `r` of `repeats` starts `r * len / repeats` items in: no item always goes first (the first
-    batch after a pause costs more), and a server that slows as its database grows weighs on all alike."""
+    batch after a pause costs more), and a server that slows as its database grows spreads its drift
+    over all items rather than charging the last ones."""
     k = r * len(items) // max(1, repeats)
     return items[k:] + items[:k]
 
@@ -833,7 +839,7 @@ async def report_breakdown(client: hitl.Client, n: int, repeats: int, profile: P
     batches: list[tuple[str, Callable[[], Awaitable[float]]]] = [
         (name, partial(approval_careful, temporal, extras, n)) for name, extras in rows
     ]
-    batches.append(("hitl, interrupt() in a node", partial(approval_hitl, client, "bench_approval", n)))
+    batches.append(("hitl itself, interrupt() in a node", partial(approval_hitl, client, "bench_approval", n)))
     results = await measured(batches, n, repeats, profile, server)
     wall0, cpu0, server0 = results["floor (signal, no extras)"]
     out = [
@@ -924,17 +930,18 @@ async def report_approval(
 
 async def report_latency(client: hitl.Client, k: int) -> None:
     log("resume latency")
-    lat = {
-        "hand-written Temporal workflow (floor)": await latency_floor(client.temporal, k),
-        "hand-written, asking as interrupt() does (the asking step again, then the next step)": await latency_floor(
+    steppers = {
+        "hand-written Temporal workflow (floor)": await stepper_floor(client.temporal, k),
+        "hand-written, asking as interrupt() does (the asking step again, then the next step)": await stepper_floor(
             client.temporal, k, per_answer=2
         ),
-        "hitl, interrupt() in a node": await latency_hitl(client, k, breakpoint=False),
-        'hitl, interrupt() in a node, rerun="local"': await latency_hitl(
+        "hitl, interrupt() in a node": await stepper_hitl(client, k, breakpoint=False),
+        'hitl, interrupt() in a node, rerun="local"': await stepper_hitl(
             client, k, breakpoint=False, graph="bench_stepper_rerun_local"
         ),
-        "hitl, static breakpoint": await latency_hitl(client, k, breakpoint=True),
+        "hitl, static breakpoint": await stepper_hitl(client, k, breakpoint=True),
     }
+    lat = await latencies(steppers, k)
     f50 = pct(lat["hand-written Temporal workflow (floor)"], 0.5)
     f95 = pct(lat["hand-written Temporal workflow (floor)"], 0.95)
     out = [
@@ -985,7 +992,7 @@ def main() -> None:
         help=f"runs each worker of the scale and listing sections keeps in memory (default {CACHED_RUNS}, as `hitl worker`)",
     )
     args = parser.parse_args()
-    if args.only is None:  # the breakdown is 12 more approval batches: CI's --small stays about a minute without it
+    if args.only is None:  # the breakdown is 15 more approval batches: CI's --small stays about a minute without it
         args.only = ",".join(x for x in SECTIONS if not (args.small and x == "breakdown"))
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     if not only or not only <= set(SECTIONS):
