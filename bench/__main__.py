@@ -145,7 +145,10 @@ CAREFUL = plain.Extras(status=True, update=True, validator=True)
 ASKING = plain.Extras(status=True, update=True, validator=True, ask=True, rerun=True)
 """The third floor: the careful floor shaped as interrupt() shapes a graph (the step that asks runs
 before the wait and again after it), so it runs the same four activities as hitl's approval."""
+FLOOR_ROW = "hand-written Temporal workflow (floor)"
+CAREFUL_ROW = "careful hand-written workflow (update + validator + status attribute)"
 ASKING_ROW = "careful hand-written workflow asking as interrupt() does (its asking step run before and after the wait)"
+"""Table 1's floors' rows: each ratio column is read against one of them."""
 
 
 async def hitl_sizes(client: hitl.Client) -> tuple[int, int]:
@@ -866,18 +869,12 @@ async def report_approval(
 ) -> None:
     temporal = client.temporal
     variants: list[tuple[str, Callable[[], Awaitable[float]]]] = [
-        (
-            "hand-written Temporal workflow (floor)",
-            lambda: approval_by_signal(temporal, "plain.Approval", "bench-plain", n),
-        ),
+        (FLOOR_ROW, lambda: approval_by_signal(temporal, "plain.Approval", "bench-plain", n)),
         (
             "hand-written Temporal workflow, worker outside the sandbox (as hitl's)",
             lambda: approval_by_signal(temporal, "plain.Approval", "bench-plain-unsandboxed", n),
         ),
-        (
-            "careful hand-written workflow (update + validator + status attribute)",
-            lambda: approval_careful(temporal, CAREFUL, n),
-        ),
+        (CAREFUL_ROW, lambda: approval_careful(temporal, CAREFUL, n)),
         (ASKING_ROW, lambda: approval_careful(temporal, ASKING, n)),
         ("hitl, interrupt() in a node", lambda: approval_hitl(client, "bench_approval", n)),
         *(
@@ -908,8 +905,8 @@ async def report_approval(
     await approval_careful(temporal, CAREFUL, 5)
     await approval_hitl(client, "bench_approval", 5)
     results = await measured(variants, n, repeats, profile, server)
-    floor, cpu_floor, server_floor = results["hand-written Temporal workflow (floor)"]
-    careful = results["careful hand-written workflow (update + validator + status attribute)"].wall
+    floor, cpu_floor, server_floor = results[FLOOR_ROW]
+    careful = results[CAREFUL_ROW].wall
     asking = results[ASKING_ROW].wall
     out = [
         f"### 1. Approval scenario ({n} runs started, paused, resumed, finished; median of {repeats}; {load()})",
@@ -931,7 +928,7 @@ async def report_approval(
 async def report_latency(client: hitl.Client, k: int) -> None:
     log("resume latency")
     steppers = {
-        "hand-written Temporal workflow (floor)": await stepper_floor(client.temporal, k),
+        FLOOR_ROW: await stepper_floor(client.temporal, k),
         "hand-written, asking as interrupt() does (the asking step again, then the next step)": await stepper_floor(
             client.temporal, k, per_answer=2
         ),
@@ -942,8 +939,7 @@ async def report_latency(client: hitl.Client, k: int) -> None:
         "hitl, static breakpoint": await stepper_hitl(client, k, breakpoint=True),
     }
     lat = await latencies(steppers, k)
-    f50 = pct(lat["hand-written Temporal workflow (floor)"], 0.5)
-    f95 = pct(lat["hand-written Temporal workflow (floor)"], 0.95)
+    f50, f95 = pct(lat[FLOOR_ROW], 0.5), pct(lat[FLOOR_ROW], 0.95)
     out = [
         "",
         f"### 2. Resume latency (resume call to paused again after one node; {k} resumes)",
