@@ -48,6 +48,11 @@ SEARCH_ATTRIBUTE_TYPES = {
 }
 SUMMARY_MEMO = "hitl_pending"
 
+SUBGRAPH_RUN_MARK = "~"
+"""Marks the id of a subgraph's run (`PARENT.node.step~NONCE`, see `workflows/topology.py`). Every start path
+refuses it in a new run id (`hitl.client.check_run_id`), so nobody can start a run under a subgraph's id first
+and leave its parent unable to start it."""
+
 # What a node's interrupt() is resumed with when its deadline passed with no default.
 DEADLINE_EXPIRED = {"__hitl__": "deadline_expired"}
 
@@ -328,6 +333,8 @@ RUN_PATCHES: tuple[str, ...] = (
     "hitl-nothing-next-ends",
     "hitl-changed-attributes",
     "hitl-local-rerun",
+    "hitl-subgraph-ids",
+    "hitl-child-failures",
 )
 """Every patch id the workflow checks (workflows/graph_workflow.py names each), in the order they came: a
 worker says how many it has (the first N, `hitl-patches=N` in its identity) and a new run lists those every

@@ -43,6 +43,7 @@ from hitl._protocol import (
     SEARCH_ATTRIBUTE_TYPES,
     SEARCH_ATTRIBUTES,
     STATUS,
+    SUBGRAPH_RUN_MARK,
     WORKFLOW_NAME,
     CancelRequest,
     ClaimAction,
@@ -302,7 +303,8 @@ class Client:
         )
         workers = await check_workers(self.temporal, self.task_queue)
         run_input = dataclasses.replace(run_input, patches=run_patches(workers))
-        return await self._start(run_input, new_run_id or f"{run_id}-fork{step}-{uuid.uuid4().hex[:6]}")
+        base = run_id.replace(SUBGRAPH_RUN_MARK, "-")  # a fork of a subgraph's run is a run of its own
+        return await self._start(run_input, new_run_id or f"{base}-fork{step}-{uuid.uuid4().hex[:6]}")
 
     def as_caller(self, identity: str | None = None, roles: Sequence[str] | None = None) -> Client:
         """A client deciding as `identity` with exactly `roles` (default: this client's), sharing the connection."""
@@ -957,13 +959,20 @@ def check_run_id(run_id: str, *, new: bool = False) -> str:
     """Refuse, before any RPC, a run id Temporal would refuse with a raw error or that
     would garble a terminal or a table when shown (control characters, stray spaces).
     A `new` id (start, fork) may not hold "/" either: no inbox page or API path could
-    name that run (an existing one made elsewhere is still readable here)."""
+    name that run (an existing one made elsewhere is still readable here); nor the mark of a
+    subgraph's run (`SUBGRAPH_RUN_MARK`): a run started under a subgraph's id first would keep
+    its parent from starting it."""
     import unicodedata
 
     if new and "/" in run_id:
         raise InvalidInputError(
             f"run id '{run_id}' contains '/'; a new run id may not, since the inbox and HTTP API "
             "name runs in URL paths: use letters, digits and - _ . : instead"
+        )
+    if new and SUBGRAPH_RUN_MARK in run_id:
+        raise InvalidInputError(
+            f"run id '{run_id}' contains '{SUBGRAPH_RUN_MARK}', which only the runs of subgraphs have "
+            f"(PARENT.node.step{SUBGRAPH_RUN_MARK}...); a new run id may not: use letters, digits and - _ . : instead"
         )
     if not run_id:
         problem = "is empty"

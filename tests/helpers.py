@@ -47,6 +47,17 @@ async def wait_for(run: hitl.Run, *statuses: str, timeout: float = 30) -> hitl.S
     return snapshot
 
 
+async def subgraph_run_id(client: hitl.Client, run_id: str) -> str:
+    """The id of the subgraph's run a run started last (from its history, so also once that run ended): hitl
+    gives it a nonce no one can guess (`PARENT.node.step~NONCE`)."""
+    started = [
+        e.start_child_workflow_execution_initiated_event_attributes.workflow_id
+        async for e in client.temporal.get_workflow_handle(run_id).fetch_history_events()
+        if e.HasField("start_child_workflow_execution_initiated_event_attributes")
+    ]
+    return started[-1]
+
+
 async def event_count(client: hitl.Client, run_id: str) -> int:
     handle = client.temporal.get_workflow_handle(run_id)
     return len([e async for e in handle.fetch_history_events()])

@@ -85,6 +85,18 @@ API_CASES: list[tuple[str, Case, type[Exception], str]] = [
         "customer: Field required",
     ),
     (
+        "subgraph run id",
+        lambda r: r.client.start("chain", {}, run_id=f"{r.paused.run_id}.team.1~0123456789ab"),
+        hitl.InvalidInputError,
+        "contains '~', which only the runs of subgraphs have",
+    ),
+    (
+        "subgraph run id for a fork",
+        lambda r: r.client.fork(r.completed.run_id, 0, new_run_id="x.team.1~abc"),
+        hitl.InvalidInputError,
+        "contains '~', which only the runs of subgraphs have",
+    ),
+    (
         "duplicate run id",
         lambda r: r.client.start("chain", {}, run_id=r.completed.run_id),
         hitl.RunAlreadyExistsError,
@@ -299,6 +311,7 @@ CLI_CASES: list[tuple[str, Callable[[Runs], list[str]], str]] = [
     ),
     ("cli lone surrogate", lambda r: ["resume", r.paused.run_id, "--value", '"\\ud800"'], "not valid Unicode text"),
     ("cli slash in new id", lambda r: ["start", "chain", "--id", "../../x"], "contains '/'; a new run id may not"),
+    ("cli subgraph run id", lambda r: ["start", "chain", "--id", "p.team.1~abc"], "only the runs of subgraphs have"),
     ("cli duplicate id", lambda r: ["start", "chain", "--id", r.completed.run_id], "exists already"),
     ("cli fork bad step", lambda r: ["fork", r.completed.run_id, "--step", "x"], "invalid int value: 'x'"),
     ("cli unknown run", lambda r: ["history", "no-such-run"], "no run 'no-such-run'"),

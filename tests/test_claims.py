@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 import hitl
-from tests.helpers import cli, event_count, wait_for
+from tests.helpers import cli, event_count, subgraph_run_id, wait_for
 from tests.trust_graphs import AFTER_ANSWER
 from tests.web_fixtures import Served
 
@@ -155,7 +155,7 @@ async def test_a_claim_on_a_subgraph_s_question_holds_when_the_subgraph_reports_
     assert (question.claimed_by, question.claimed_until) == ("alice", held.interrupts[0].claimed_until)
     await _refused(client, run, run.resume("approve", identity="bob"), "is claimed by alice until")
     # Nor around the parent: the subgraph's own run takes no decision sent to it directly.
-    child = client.get_run(f"{run.run_id}.team.0")
+    child = client.get_run(await subgraph_run_id(client, run.run_id))
     for send in (child.resume("approve", identity="bob"), child.release(identity="bob"), child.cancel(identity="bob")):
         await _refused(client, child, send, f"is the subgraph 'team' of run {run.run_id}: send decisions to run")
     await run.resume("approve", identity="alice")

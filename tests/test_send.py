@@ -12,7 +12,7 @@ import pytest
 
 import hitl
 from hitl import Command, Send
-from tests.helpers import ROOT, wait_for
+from tests.helpers import ROOT, subgraph_run_id, wait_for
 
 
 async def _paused(client: hitl.Client, graph: str, input: dict) -> hitl.Run:
@@ -203,7 +203,7 @@ async def test_a_subgraph_that_maps_inside_asks_through_the_parent(client: hitl.
     # The child applies the answer, tells the parent its pause is over, runs that task again and reports
     # its two questions again (the parent runs meanwhile): wait until the child paused again after the
     # answer (its report reached the parent before it went on), not for the parent's first snapshot.
-    child = client.get_run(f"{run.run_id}.team.0")
+    child = client.get_run(await subgraph_run_id(client, run.run_id))
     for _ in range(100):
         theirs = await child.get_state()
         again = theirs.status == "interrupted" and len(theirs.decisions) == 1 and theirs.paused_at is not None
@@ -231,6 +231,6 @@ async def test_a_subgraph_s_other_questions_stay_answerable_while_it_applies_one
         await run.resume(map={asked["cats"]: "drop", asked["dogs"]: "keep"})
         done = await run.result()
         assert done["jokes"] == ["cats:drop", "dogs:keep", "ants:keep"]
-        child = await client.get_run(f"{run.run_id}.team.0").get_state()
+        child = await client.get_run(await subgraph_run_id(client, run.run_id)).get_state()
         answered = sorted(d.interrupt_id for d in child.decisions if d.kind == "resume" and d.interrupt_id)
         assert answered == sorted(asked.values()) and child.refused == [], "each answer applied once, none refused"

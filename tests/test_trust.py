@@ -26,7 +26,7 @@ from temporalio.exceptions import ApplicationError
 import hitl
 from hitl import Command
 from hitl._protocol import ResumeRequest
-from tests.helpers import cli, event_count, one_line_error, wait_for
+from tests.helpers import cli, event_count, one_line_error, subgraph_run_id, wait_for
 from tests.trust_graphs import AFTER_ANSWER, HOLD_AFTER_ANSWER
 
 MALLORY = {"identity": "mallory"}
@@ -556,7 +556,7 @@ async def test_every_decision_kind_through_a_subgraph_applies_once(client: hitl.
     assert final["answer"] == "10k"
     answers = [d for d in (await run.get_state()).decisions if d.kind == "resume"]
     assert [(d.identity, d.value, d.interrupt_id) for d in answers] == [("dave", "10k", question.id)]
-    child = client.get_run(f"{run.run_id}.team.{paused.step}")  # the child run of the paused step
+    child = client.get_run(await subgraph_run_id(client, run.run_id))  # the child run of the paused step
     child_answers = [d for d in (await child.get_state()).decisions if d.kind == "resume"]
     assert [(d.identity, d.value) for d in child_answers] == [("dave", "10k")]
     assert (await run.get_state()).refused == [] and (await child.get_state()).refused == []

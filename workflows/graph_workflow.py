@@ -22,7 +22,14 @@ from typing import Any, Literal, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    ChildWorkflowError,
+    FailureError,
+    WorkflowAlreadyStartedError,
+)
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
@@ -119,6 +126,15 @@ activity's failure, which comes bare (not as an ActivityError), fails its step (
 NOTHING_NEXT_ENDS = "hitl-nothing-next-ends"
 """Patch: with nothing to answer and nothing next, a run completes instead of waiting (interrupt_after on
 the last node, update_state(as_node=...) leading to END)."""
+SUBGRAPH_IDS = "hitl-subgraph-ids"
+"""Patch: a subgraph's run id ends in the reserved mark and a nonce from the run's own randomness
+(`PARENT.node.step~NONCE`, `topology.subgraph_run_id`), which no start path takes as a new id (before:
+`PARENT.node.step`, which anyone could start a run under first, so the parent could never start it)."""
+CHILD_FAILURES = "hitl-child-failures"
+"""Patch: a subgraph's run that cannot be started (its id taken) or reached (a signal to it fails), or that
+fails while the parent waits, fails its step at once with one line naming that run; and any other error a
+step's task raises is raised by the run instead of lost (before: the task died unseen and the parent stayed
+`running` with nothing running, refusing every answer)."""
 # Quorum questions, claims and escalation ladders (issue 14) need no patch: each path is reached only by a
 # question asked with `quorum=`/`escalate=` or by a `claim` update, which no history from before them holds,
 # and no patch is ever called from an update or signal handler (a marker recorded there broke the replay of
@@ -168,6 +184,11 @@ class _Execution:
     claim_changes: int = 0
     """Claims taken, released or handed on; the pause sets its claim timer again when this moves."""
     claims_seen: int = 0
+    surfaced: set[str] = field(default_factory=set)
+    """Subgraph runs started under the CHILD_FAILURES patch: a signal to one that fails fails the step."""
+    crash: Exception | None = None
+    """An error a step's task raised that is not a Temporal failure (a bug): the run raises it, so its
+    workflow task fails and is retried (under the CHILD_FAILURES patch; before: lost with the task)."""
     passed_down: set[str] = field(default_factory=set)
     """Questions of subgraphs this run answered and passed down, until the subgraph's report leaves them out:
     a subgraph that pauses again before it applies them reports them still pending, and this run must not
@@ -176,6 +197,11 @@ class _Execution:
 
 class _StepFailed(Exception):
     pass
+
+
+class _Surfaced(_StepFailed):
+    """A step failure noticed at once, even while the run waits (under the CHILD_FAILURES patch): a subgraph's
+    run that cannot be started or reached, or that failed."""
 
 
 class _Cancelled(Exception):
@@ -308,6 +334,8 @@ class GraphWorkflow:
     async def _superstep(self) -> None:
         """Run the pending step to its end, pausing as often as people are asked."""
         run = self.state
+        if isinstance(self.live.failure, _Surfaced):  # a subgraph's run failed or was lost while the run waited
+            raise self.live.failure
         if run.phase is not Phase.RESUMED and topology.matches(self.before, topology.step_names(run.next, run.sends)):
             await self._pause(Phase.BEFORE)
             return
@@ -334,9 +362,14 @@ class GraphWorkflow:
             self.live.runners[id(task)] = asyncio.create_task(self._run_task(task, crowded))
         await workflow.wait_condition(
             lambda: (
-                self.live.failure is not None or self.live.cancelled_by is not None or all(t.settled for t in run.tasks)
+                self.live.failure is not None
+                or self.live.cancelled_by is not None
+                or self.live.crash is not None
+                or all(t.settled for t in run.tasks)
             )
         )
+        if self.live.crash is not None:
+            raise self.live.crash
         if self.live.cancelled_by is not None:
             raise _Cancelled()
         if self.live.failure is not None:
@@ -369,16 +402,27 @@ class GraphWorkflow:
 
     async def _run_task(self, task: PendingTask, crowded: bool) -> None:
         try:
-            node = self.spec.node(task.node)
-            if node.subgraph is not None:
-                await self._run_subgraph(task, node.subgraph)
-            else:
-                await self._execute(task, local_rerun=task.rerun_local and not crowded)
+            try:
+                node = self.spec.node(task.node)
+                if node.subgraph is not None:
+                    await self._run_subgraph(task, node.subgraph)
+                else:
+                    await self._execute(task, local_rerun=task.rerun_local and not crowded)
+            except FailureError as e:  # a Temporal failure no branch expected: the step fails with it
+                if id(task) not in self.live.runners or not self._patched(CHILD_FAILURES):
+                    raise  # a dropped task's; or a run from before the patch, which lost it
+                raise _Surfaced(f"node '{_key(task)}' failed at step {self.state.step}: {_cause(e)}") from None
         except _StepFailed as e:
+            if isinstance(e, _Surfaced) and id(task) not in self.live.runners:
+                return  # the task was dropped (goto, as_node) while its subgraph's run ended
             if self._rolls_back(task):
                 self._roll_back(task, str(e))
             else:
                 self.live.failure = self.live.failure or e
+        except Exception as e:  # a bug: raised by the run (its workflow task fails, and is retried once fixed)
+            if id(task) not in self.live.runners or not self._patched(CHILD_FAILURES):
+                raise  # a dropped task's; or a run from before the patch, which lost it
+            self.live.crash = self.live.crash or e
         finally:
             self.live.runners.pop(id(task), None)
             self.live.children.pop(id(task), None)
@@ -463,7 +507,15 @@ class GraphWorkflow:
 
     async def _run_subgraph(self, task: PendingTask, spec: GraphSpec) -> None:
         """A compiled graph used as a node runs as a child workflow; its questions surface here."""
-        child_id = self.live.children[id(task)] = f"{workflow.info().workflow_id}.{task.node}.{self.state.step}"
+        parent, step = workflow.info().workflow_id, self.state.step
+        if self._patched(SUBGRAPH_IDS):
+            child_id = topology.subgraph_run_id(parent, task.node, step, workflow.uuid4().hex[:12])
+        else:
+            child_id = f"{parent}.{task.node}.{step}"
+        self.live.children[id(task)] = child_id
+        surfaced = self._patched(CHILD_FAILURES)
+        if surfaced:
+            self.live.surfaced.add(child_id)
         shared = {k: v for k, v in self.state.values.items() if k in spec.channels}
         child_input = RunInput(
             graph=spec,
@@ -476,11 +528,20 @@ class GraphWorkflow:
             patches=list(self.inp.patches),
         )
         try:
-            final = await workflow.execute_child_workflow(
+            handle = await workflow.start_child_workflow(
                 WORKFLOW_NAME, child_input, id=child_id, result_type=dict, static_summary=f"subgraph {spec.name}"
             )
+        except (FailureError, RuntimeError) as e:  # not started: its id is taken, or Temporal refused it
+            if not surfaced:
+                raise  # runs from before the patch lost this (the parent stayed running)
+            raise _Surfaced(
+                f"subgraph '{task.node}' could not start its run '{child_id}' at step {step}: {_not_started(e)}"
+            ) from None
+        try:
+            final = await handle
         except ChildWorkflowError as e:
-            raise _StepFailed(f"subgraph '{task.node}' failed at step {self.state.step}: {_cause(e)}") from None
+            failed = _Surfaced if surfaced else _StepFailed
+            raise failed(f"subgraph '{task.node}' failed at step {self.state.step}: {_cause(e)}") from None
         task.interrupts = []
         task.result = NodeResult(writes={k: v for k, v in final.items() if k in self.spec.channels})
 
@@ -562,10 +623,13 @@ class GraphWorkflow:
             or bool(run.held)
             or live.cancelled_by is not None
             or live.claim_changes != live.claims_seen
+            or isinstance(live.failure, _Surfaced)
         )
         while not self._released():
             if live.cancelled_by is not None:
                 raise _Cancelled()
+            if isinstance(live.failure, _Surfaced):  # a subgraph's run failed or was lost: the step fails now
+                raise live.failure
             if run.held:
                 await self._apply_held()
                 continue
@@ -984,10 +1048,10 @@ class GraphWorkflow:
             else:  # the question is the subgraph's: pass the answer down to its run, with who gave it
                 if closed:
                     self.live.passed_down.add(interrupt_id)
-                child = workflow.get_external_workflow_handle(child_id)
-                await child.signal("resume_signal", _passed_down(req, {interrupt_id: value}))
+                await self._signal_child(task.node, child_id, _passed_down(req, {interrupt_id: value}))
         for child_id, answers in down.items():  # one decision reaches a subgraph as one decision
-            await workflow.get_external_workflow_handle(child_id).signal("resume_signal", _passed_down(req, answers))
+            node = next(t.node for t in run.tasks if self.live.children.get(id(t)) == child_id)
+            await self._signal_child(node, child_id, _passed_down(req, answers))
         if paused is not Phase.ASKING and not req.update and not req.goto:
             self._record("resume", req, node=",".join(topology.step_names(run.next, run.sends)))
         if req.update:
@@ -1011,6 +1075,20 @@ class GraphWorkflow:
         if req.update or req.goto:
             run.step += 1
             self._checkpoint("update", writes={"__human__": req.update or {}})
+
+    async def _signal_child(self, node: str, child_id: str, req: ResumeRequest) -> None:
+        """Pass answers down to a subgraph's run. Should that run be out of reach (it ended meanwhile, or was
+        terminated), the step fails with one line naming it: it cannot go on without the run (CHILD_FAILURES,
+        known from when that run was started: no patch is asked from a handler)."""
+        try:
+            await workflow.get_external_workflow_handle(child_id).signal("resume_signal", req)
+        except FailureError as e:
+            if child_id not in self.live.surfaced:
+                raise
+            line = (
+                f"subgraph '{node}' could not be reached at its run '{child_id}' (step {self.state.step}): {_cause(e)}"
+            )
+            self.live.failure = self.live.failure or _Surfaced(line)
 
     async def _apply_edit(self, req: UpdateStateRequest) -> bool:
         """Apply a person's edit. Returns True when the run moves on: the edit withdrew a question
@@ -1462,6 +1540,13 @@ def _cause(error: BaseException) -> str:
     if isinstance(error, ApplicationError):
         return f"{error.type}: {error.message}" if error.type else error.message
     return str(error)
+
+
+def _not_started(error: BaseException) -> str:
+    """Why a subgraph's run could not start, in words."""
+    if isinstance(error, WorkflowAlreadyStartedError):
+        return "a run with that id exists already (started by someone else); the subgraph cannot run"
+    return _cause(error)
 
 
 def _seconds(value: float | None) -> timedelta | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from hitl._protocol import GraphSpec, Route, SendPacket
+from hitl._protocol import SUBGRAPH_RUN_MARK, GraphSpec, Route, SendPacket
 from hitl.types import START
 
 
@@ -72,6 +72,13 @@ def interrupt_id(run_id: str, step: int, node: str, index: int, push: int | None
     """
     task = node if push is None else f"{node}|push:{push}"
     return hashlib.sha256(f"{run_id}|{step}|{task}|{index}".encode()).hexdigest()[:16]
+
+
+def subgraph_run_id(parent: str, node: str, step: int, nonce: str) -> str:
+    """The run id of a subgraph's run: readable (`PARENT.node.step`), then the reserved mark and a nonce from the
+    parent run's own (deterministic) randomness. No start path takes the mark in a new id, and the nonce is
+    unknown until the parent starts the subgraph: no one can start a run under this id first."""
+    return f"{parent}.{node}.{step}{SUBGRAPH_RUN_MARK}{nonce}"
 
 
 # ------------------------------------------------------------------ Send

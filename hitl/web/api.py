@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 import hitl
 from hitl._audit import record
-from hitl.client import NO_VALUE
+from hitl.client import NO_VALUE, check_run_id
 from hitl.types import InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
 from hitl.web import claims, search, shapes
 from hitl.web.context import caller, decider, web
@@ -87,6 +87,8 @@ async def create_thread(request: Request, body: ThreadCreate | None = None) -> d
     graph = body.graph_id or (body.metadata.graph_name if body.metadata else None)
     if graph:
         web(request).graph(graph)
+    if body.thread_id is not None:
+        check_run_id(body.thread_id, new=True)  # a thread id is the id its run starts under
     thread_id = body.thread_id or str(uuid.uuid4())
     existing = await snapshot_or_none(web(request).base, thread_id) if body.thread_id else None
     if existing is not None:

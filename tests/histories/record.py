@@ -436,6 +436,15 @@ async def local_timeout_by_marker(c: hitl.Client) -> str:
     return await _slow_then_fast_by_marker(c, "local_timeout", "local_timeout_by_marker")
 
 
+async def subgraph_ids(c: hitl.Client) -> str:
+    """A subgraph's run under an id no one else can start a run under (patch hitl-subgraph-ids, with
+    hitl-child-failures, which new runs have from their start), answered from the parent."""
+    run = await c.start("parent", {"topic": "ids"}, run_id="subgraph_ids")
+    await run.wait()
+    await run.resume("yes", identity="alice")
+    return run.run_id
+
+
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     approval,
     edit_state,
@@ -465,6 +474,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     local_rerun,
     local_rerun_by_marker,
     local_timeout_by_marker,
+    subgraph_ids,
 ]
 
 
