@@ -344,6 +344,12 @@ def decision_changes(d: Decision, older: Checkpoint | None) -> list[diff.Change]
                     for c in diff.changes(item["original_args"], args)
                 ]
         return out
-    if d.kind == "update_state" and isinstance(d.value, dict) and older is not None and older.values is not None:
-        return diff.changes({k: older.values.get(k, diff.MISSING) for k in d.value}, d.value)
+    if (
+        d.kind == "update_state"
+        and isinstance(d.value, dict)
+        and "__clipped__" not in d.value  # an edit over 2 kB is kept as a stub: no keys to compare
+        and older is not None
+        and older.values is not None
+    ):
+        return diff.changes({k: older.values[k] for k in d.value if k in older.values}, d.value)
     return []
