@@ -239,6 +239,29 @@ class Answered:
     """The update that gave it (None for a signal): its waiting caller is told when it is rolled back."""
 
 
+@dataclass(kw_only=True, frozen=True)
+class Undo:
+    """A person's change of state that sent nodes to run again: an edit that withdrew their questions, or an
+    `update` sent with answers. Kept until those nodes asked again or the step's writes landed; should they
+    fail first, the change is put back (README, "What happens when an answer breaks a node")."""
+
+    kind: Literal["edit", "update"]
+    identity: str
+    request_id: str | None = None
+    update_id: str | None = None
+    """The update that made it (None for a signal): its waiting caller is told when it is put back."""
+    written: dict[str, Any] = field(default_factory=dict)
+    """What it wrote, for the record of its rollback."""
+    before: dict[str, Any] = field(default_factory=dict)
+    """The values the keys it wrote had before it."""
+    absent: list[str] = field(default_factory=list)
+    """The keys it wrote that had no value before it."""
+    tasks: list[str] = field(default_factory=list)
+    """The keys (`topology.task_key`) of the step's tasks that run again because of it."""
+    asked: dict[str, list[Interrupt]] = field(default_factory=dict)
+    """For an edit: the questions it withdrew, by task key, pending again (same ids) when it is put back."""
+
+
 @dataclass(kw_only=True)
 class PendingTask:
     """One node of the pending step: its answers so far, its result, or its open questions.
@@ -307,6 +330,8 @@ class RunState:
     """The next record's place in the run's chain."""
     audit_owed: bool = False
     """A decision about what runs was recorded: the next step is recorded as executed."""
+    undo: Undo | None = None
+    """A person's change of state the nodes it sent to run again may still put back (EDIT_ROLLBACK)."""
 
     def __post_init__(self) -> None:
         if self.skip_before and self.phase is Phase.RUNNING:  # a carry from an older worker
@@ -335,6 +360,7 @@ RUN_PATCHES: tuple[str, ...] = (
     "hitl-local-rerun",
     "hitl-subgraph-ids",
     "hitl-child-failures",
+    "hitl-edit-rollback",
 )
 """Every patch id the workflow checks (workflows/graph_workflow.py names each), in the order they came: a
 worker says how many it has (the first N, `hitl-patches=N` in its identity) and a new run lists those every

@@ -650,7 +650,10 @@ async def cmd_link(args: argparse.Namespace) -> int:
 async def cmd_update_state(args: argparse.Namespace) -> int:
     run = await _run(args)
     values = parse_json(args.values, "--values", object_only=True)
-    return emit(args, await run.update_state(values, as_node=args.as_node), render_state)
+    snapshot = await run.update_state(values, as_node=args.as_node)
+    emit(args, snapshot, render_state)
+    _check_ended_well(run, snapshot)  # an edit its node failed on was put back: exit 1 with why
+    return 0
 
 
 async def cmd_fork(args: argparse.Namespace) -> int:
@@ -810,7 +813,7 @@ def _check_ended_well(run: Run, snapshot: StateSnapshot) -> None:
         raise RunFailedError(f"run '{run.run_id}' failed: {snapshot.error or 'no reason recorded'} — {run.where()}")
     if snapshot.status == "cancelled":
         raise RunFailedError(f"run '{run.run_id}' was cancelled — {run.where()}")
-    if snapshot.status == "interrupted" and snapshot.error:  # the answer was put back: its node failed on it
+    if snapshot.status == "interrupted" and snapshot.error:  # the answer or edit was put back: its node failed on it
         raise RunFailedError(f"run '{run.run_id}': {snapshot.error} — {run.where()}")
 
 
@@ -925,7 +928,7 @@ def render_state(s: StateSnapshot) -> list[str]:
         else:
             lines.append(f"answer with: hitl resume {s.run_id} --map '{{\"{s.interrupts[0].id}\": ...}}'")
     for r in s.refused:
-        what = "an answer by {} (its node failed on it)" if r.rolled_back else "a decision by {} sent as a signal"
+        what = "a decision by {} (its node failed on it)" if r.rolled_back else "a decision by {} sent as a signal"
         lines.append(f"refused  {_when(r.at)} {what.format(r.identity)}: {r.reason}")
     if s.guarded_by:
         lines.append(f"guarded  changes other than answers need someone allowed by each of: {s.guarded_by}")

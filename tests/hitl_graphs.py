@@ -282,7 +282,28 @@ local_timeout = local_timed_b.compile(name="local_timeout")
 """A local-activity node (local=True) that times out after an answer: Temporal hands that timeout to the
 workflow wrapped live but bare on replay."""
 
+
+class DraftState(TypedDict, total=False):
+    draft: str
+    verdict: str
+
+
+def _review_draft(state: DraftState) -> dict:
+    """Shows the draft in its question, and again when it asks to confirm: a draft edited to 100 kB (which the
+    state holds) makes the question too large (64 kB), so the node fails on the edit."""
+    verdict = interrupt({"ask": "approve?", "draft": state["draft"]})
+    if verdict == "ok":
+        verdict = interrupt({"ask": "confirm the final draft?", "draft": state["draft"]})
+    return {"verdict": verdict}
+
+
+draft_b = StateGraph(DraftState)
+draft_b.add_node("review", _review_draft)
+draft_b.add_edge(START, "review")
+draft_review = draft_b.compile(name="draft_review")
+
 GRAPHS = [
+    draft_review,
     reruns,
     local_mistake,
     rerun_timeout,

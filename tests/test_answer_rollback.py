@@ -97,7 +97,7 @@ async def test_cli_resume_exits_1_naming_the_node_error(client: hitl.Client) -> 
     [line] = [x for x in result.err.strip().splitlines() if x]
     assert "was rolled back" in line and "wrote key 'note' that does not fit it" in line and run.run_id in line
     state = await cli(client, "state", run.run_id)
-    assert "an answer by cli-user (its node failed on it)" in state.out and "was rolled back" in state.out
+    assert "a decision by cli-user (its node failed on it)" in state.out and "was rolled back" in state.out
     ok = await cli(client, "resume", run.run_id, "--value", json.dumps("fine"))
     assert ok.code == 0, ok
     assert (await run.get_state()).values["note"] == "fine"

@@ -85,7 +85,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from hitl._reducers import WriteConflict, apply_builtin_writes, initial_values
     from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, Send, StateSnapshot, Vote
-    from workflows import checks, topology
+    from workflows import checks, rollback, topology
     from workflows.attributes import changed_updates, remember
 
 T = TypeVar("T")
@@ -135,6 +135,10 @@ CHILD_FAILURES = "hitl-child-failures"
 fails while the parent waits, fails its step at once with one line naming that run; and any other error a
 step's task raises is raised by the run instead of lost (before: the task died unseen and the parent stayed
 `running` with nothing running, refusing every answer)."""
+EDIT_ROLLBACK = "hitl-edit-rollback"
+"""Patch: when the node run again because of a person's edit (or of an `update` sent with an answer) fails for
+good, or the step's writes fail, the edit is put back: the state as before it, the node's questions pending
+again, the failure recorded, the run still waiting (before: the run failed; an update stayed applied)."""
 # Quorum questions, claims and escalation ladders (issue 14) need no patch: each path is reached only by a
 # question asked with `quorum=`/`escalate=` or by a `claim` update, which no history from before them holds,
 # and no patch is ever called from an update or signal handler (a marker recorded there broke the replay of
@@ -186,6 +190,9 @@ class _Execution:
     claims_seen: int = 0
     surfaced: set[str] = field(default_factory=set)
     """Subgraph runs started under the CHILD_FAILURES patch: a signal to one that fails fails the step."""
+    stopped: set[int] = field(default_factory=set)
+    """Tasks whose re-run was stopped because a change of state they ran on was put back (EDIT_ROLLBACK), by
+    id(): what their cancelled runner raises is not the step's failure."""
     crash: Exception | None = None
     """An error a step's task raised that is not a Temporal failure (a bug): the run raises it, so its
     workflow task fails and is retried (under the CHILD_FAILURES patch; before: lost with the task)."""
@@ -375,12 +382,17 @@ class GraphWorkflow:
         if self.live.failure is not None:
             raise self.live.failure
         if any(t.result is None for t in run.tasks):
+            run.undo = None  # the nodes a change sent to run again asked again: the change stands
             await self._pause(Phase.ASKING)
             return
         writes = {_key(t): t.result.writes for t in run.tasks if t.result and t.result.writes}
         try:
             await self._write(list(writes.values()))
         except _StepFailed as e:
+            if run.undo is not None and self._patched(EDIT_ROLLBACK):
+                self._put_back_change(str(e))
+                await self._pause(Phase.ASKING)
+                return
             answered = [t for t in run.tasks if self._rolls_back(t)]
             if not answered:
                 raise
@@ -388,7 +400,7 @@ class GraphWorkflow:
                 self._roll_back(task, str(e))
             await self._pause(Phase.ASKING)
             return
-        ran, run.tasks = run.tasks, []
+        ran, run.tasks, run.undo = run.tasks, [], None
         routed = [g for t in ran if t.result for g in t.result.goto]
         run.next = topology.successors(self.spec, [t.node for t in ran], routed, run.barriers)
         run.sends = [s for t in ran if t.result for s in t.result.sends]
@@ -413,9 +425,11 @@ class GraphWorkflow:
                     raise  # a dropped task's; or a run from before the patch, which lost it
                 raise _Surfaced(f"node '{_key(task)}' failed at step {self.state.step}: {_cause(e)}") from None
         except _StepFailed as e:
-            if isinstance(e, _Surfaced) and id(task) not in self.live.runners:
-                return  # the task was dropped (goto, as_node) while its subgraph's run ended
-            if self._rolls_back(task):
+            if id(task) in self.live.stopped or (isinstance(e, _Surfaced) and id(task) not in self.live.runners):
+                return  # the task was dropped (goto, as_node, a change put back) while it ran
+            if self._puts_back_change(task):
+                self._put_back_change(str(e), failed=task)
+            elif self._rolls_back(task):
                 self._roll_back(task, str(e))
             else:
                 self.live.failure = self.live.failure or e
@@ -844,10 +858,7 @@ class GraphWorkflow:
         stops = self.live.stops
         if await self._take_turn(req, checks.check_resume, self._apply_resume) and req.wait:
             await workflow.wait_condition(lambda: self.live.stops > stops)
-        update = workflow.current_update_info()
-        rolled_back = self.live.rolled_back.pop(update.id, None) if update is not None else None
-        snapshot = self.get_state()
-        return dataclasses.replace(snapshot, error=rolled_back) if rolled_back else snapshot
+        return self._told()
 
     @resume.validator
     def _validate_resume(self, req: ResumeRequest) -> None:
@@ -886,7 +897,14 @@ class GraphWorkflow:
         stops = self.live.stops
         if await self._take_turn(req, checks.check_edit, self._apply_edit):
             await workflow.wait_condition(lambda: self.live.stops > stops)
-        return self.get_state()
+        return self._told()
+
+    def _told(self) -> StateSnapshot:
+        """The snapshot a waiting caller gets: with why its decision was put back in `error`, if it was."""
+        update = workflow.current_update_info()
+        rolled_back = self.live.rolled_back.pop(update.id, None) if update is not None else None
+        snapshot = self.get_state()
+        return dataclasses.replace(snapshot, error=rolled_back) if rolled_back else snapshot
 
     @update_state.validator
     def _validate_update_state(self, req: UpdateStateRequest) -> None:
@@ -1056,6 +1074,22 @@ class GraphWorkflow:
             self._record("resume", req, node=",".join(topology.step_names(run.next, run.sends)))
         if req.update:
             before = dict(run.values)
+            rerun = [
+                _key(t)
+                for t in run.tasks
+                if id(t) not in self.live.children and any(a.interrupt.id in answered for a in t.answered)
+            ]
+            if rerun and not req.goto:  # what the answers' nodes run on: put back with them should they fail
+                update = workflow.current_update_info()
+                run.undo = rollback.undo_of(
+                    "update",
+                    before,
+                    req.update,
+                    identity=req.identity,
+                    request_id=req.request_id,
+                    update_id=update.id if update is not None else None,
+                    tasks=rerun,
+                )
             await self._write([req.update])
             self._record("update_state", req, req.update, patch=self._patch(before, req.update))
             if not req.goto:  # a goto with an update withdraws the questions themselves (below)
@@ -1112,6 +1146,18 @@ class GraphWorkflow:
             ended = not run.next and not run.sends and self._patched(NOTHING_NEXT_ENDS)
         elif self._own_interrupts() and self._patched(EDIT_REASKS):
             # What a reviewer approves must be what runs: the node asks again about the edited state.
+            asked = {_key(t): list(t.interrupts) for t in run.tasks if id(t) not in self.live.children and t.interrupts}
+            update = workflow.current_update_info()
+            run.undo = rollback.undo_of(
+                "edit",
+                before,
+                req.values,
+                identity=req.identity,
+                request_id=req.request_id,
+                update_id=update.id if update is not None else None,
+                tasks=list(asked),
+                asked=asked,
+            )
             self._withdraw(
                 f"withdrawn when {req.identity} edited the state under review at {_when(now)}; the node asked again"
             )
@@ -1160,6 +1206,57 @@ class GraphWorkflow:
         task.answered = []
         if self.inp.parent is not None:
             self.live.untold.append(" ".join(error.split()))
+
+    def _puts_back_change(self, task: PendingTask) -> bool:
+        """Did this task run again because of a change of state (an edit, an answer's update) it may put back?"""
+        undo = self.state.undo
+        return undo is not None and _key(task) in undo.tasks and self._patched(EDIT_ROLLBACK)
+
+    def _put_back_change(self, error: str, failed: PendingTask | None = None) -> None:
+        """A node run again because of a person's change of state failed for good (`failed`), or the step's
+        writes did: the state goes back to before the change, and every node it sent to run again is stopped
+        and waits on its questions again (an edit's withdrawn ones, an update's answers put back). Recorded as
+        an answer's rollback is: on `refused`, as a `rollback` decision, for the waiting caller."""
+        run = self.state
+        undo, run.undo = run.undo, None
+        assert undo is not None
+        run.values = rollback.put_back(run.values, undo)
+        self.live.state_bytes = json_size(run.values)
+        line = " ".join(error.split())
+        for task in [t for t in run.tasks if _key(t) in undo.tasks]:
+            runner = self.live.runners.pop(id(task), None) if task is not failed else None
+            if runner is not None:  # it ran on the change: stop it (what its runner raises now is ignored)
+                self.live.stopped.add(id(task))
+                runner.cancel()
+            if undo.kind == "edit":
+                task.result = None
+                task.interrupts = list(undo.asked.get(_key(task), []))
+                for interrupt in task.interrupts:
+                    run.retired.pop(interrupt.id, None)
+            elif task.answered:
+                self._roll_back(task, error)
+        reason = rollback.rollback_reason(undo, error)
+        run.refused.append(
+            Refusal(
+                identity=undo.identity, at=workflow.now(), reason=reason, request_id=undo.request_id, rolled_back=True
+            )
+        )
+        del run.refused[:-KEEP_REFUSALS]
+        asked = [i for t in run.tasks if _key(t) in undo.tasks for i in t.interrupts]
+        self._note(
+            "rollback",
+            undo.identity,
+            {undo.kind: clip(undo.written), "error": line},
+            asked[0].id if asked else None,
+            ",".join(undo.tasks),
+            undo.request_id,
+        )
+        if undo.update_id is not None:
+            self.live.rolled_back.setdefault(undo.update_id, reason)  # an answer's own line, if put back too
+            _trim(self.live.rolled_back, KEEP_REFUSALS)
+        if self.inp.parent is not None:
+            self.live.untold.append(line)
+        self._checkpoint("update", writes={"__rollback__": undo.before})
 
     def _note_rollback(self, task: PendingTask, error: str) -> None:
         """Record each of the task's answers as put back: on `refused`, in the decisions, for its waiting caller.
@@ -1272,7 +1369,7 @@ class GraphWorkflow:
         kind: DecisionKind,
         identity: str,
         value: Any,
-        interrupt_id: str,
+        interrupt_id: str | None,
         node: str,
         request_id: str | None = None,
     ) -> None:

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 import hitl
 from hitl._audit import record
 from hitl.client import NO_VALUE, check_run_id
-from hitl.types import InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
+from hitl.types import DecisionRejectedError, InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
 from hitl.web import claims, search, shapes
 from hitl.web.context import caller, decider, web
 from hitl.web.errors import WebError
@@ -165,6 +165,8 @@ async def update_state(request: Request, thread_id: str, body: StateUpdate) -> d
     """Edit a paused thread's state as if `as_node` wrote it (LangGraph's update_state)."""
     run = decider(request).get_run(thread_id)
     snapshot = await run.update_state(body.values or {}, as_node=body.as_node)
+    if snapshot.status == "interrupted" and snapshot.error:  # its node failed on the edit, which was put back
+        raise DecisionRejectedError(f"thread '{thread_id}' put the edit back: {snapshot.error}")
     return {"checkpoint": shapes.checkpoint_ref(thread_id, snapshot.step)}
 
 

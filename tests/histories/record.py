@@ -436,6 +436,19 @@ async def local_timeout_by_marker(c: hitl.Client) -> str:
     return await _slow_then_fast_by_marker(c, "local_timeout", "local_timeout_by_marker")
 
 
+async def edit_rollback(c: hitl.Client) -> str:
+    """Changes of state put back when the node they sent to run again fails on them (patch hitl-edit-rollback):
+    an edit that makes the asking node's question too large, then an update sent with an answer that does the
+    same, then answers that go through."""
+    run = await c.start("draft_review", {"draft": "short"}, run_id="edit_rollback")
+    await run.wait()
+    await run.update_state({"draft": "x" * 100_000}, identity="alice")
+    await run.resume("ok", update={"draft": "y" * 100_000}, identity="alice")
+    await run.resume("ok", identity="bob")
+    await run.resume("yes", identity="bob")
+    return run.run_id
+
+
 async def subgraph_ids(c: hitl.Client) -> str:
     """A subgraph's run under an id no one else can start a run under (patch hitl-subgraph-ids, with
     hitl-child-failures, which new runs have from their start), answered from the parent."""
@@ -474,6 +487,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     local_rerun,
     local_rerun_by_marker,
     local_timeout_by_marker,
+    edit_rollback,
     subgraph_ids,
 ]
 
