@@ -3,7 +3,7 @@
 Three modes, one per deployment:
 
 * `TokenAuth`: bearer tokens from a file or `HITL_WEB_TOKENS` (token -> identity,
-  roles). Browsers sign in once at /login; the token then rides in an HttpOnly,
+  roles, and `view` for a view-only credential: it reads, never decides). Browsers sign in once at /login; the token then rides in an HttpOnly,
   SameSite=Strict cookie.
 * `HeaderAuth`: a trusted reverse proxy (oauth2-proxy, Pomerium, ...) has
   authenticated the user and says who in a header, roles in a second one.
@@ -44,6 +44,8 @@ class Identity:
 
     name: str
     roles: tuple[str, ...] = field(default_factory=tuple)
+    view_only: bool = False
+    """A credential that reads and never decides (hitl/web/scope.py refuses its every change with 403)."""
 
 
 class Auth(Protocol):
@@ -95,7 +97,7 @@ class TokenAuth:
 
     @classmethod
     def from_file(cls, path: str | Path) -> TokenAuth:
-        """A JSON object `{"<token>": {"identity": "alice", "roles": ["finance"]}}`."""
+        """A JSON object `{"<token>": {"identity": "alice", "roles": ["finance"], "view": false}}`."""
         try:
             data = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as e:
@@ -106,19 +108,27 @@ class TokenAuth:
         for token, entry in data.items():
             if not isinstance(entry, dict) or not isinstance(entry.get("identity"), str):
                 raise InvalidInputError(f'tokens file {path}: each token needs {{"identity": "name", "roles": [...]}}')
-            tokens[token] = Identity(entry["identity"], tuple(entry.get("roles") or ()))
+            if not isinstance(entry.get("view", False), bool):
+                raise InvalidInputError(
+                    f"tokens file {path}: 'view' of {entry['identity']}'s token must be true (view-only) or false"
+                )
+            tokens[token] = Identity(entry["identity"], tuple(entry.get("roles") or ()), entry.get("view", False))
         return cls(tokens)
 
     @classmethod
     def from_env(cls, text: str) -> TokenAuth:
-        """`HITL_WEB_TOKENS="tok1=alice:finance,ops;tok2=bob"`."""
+        """`HITL_WEB_TOKENS="tok1=alice:finance,ops;tok2=bob;tok3=dana::view"` (`:view` last: view-only)."""
         tokens = {}
+        shape = "HITL_WEB_TOKENS takes 'token=identity[:role,role][:view];...'"
         for item in filter(None, (p.strip() for p in text.split(";"))):
             token, _, who = item.partition("=")
-            name, _, roles = who.partition(":")
-            if not token or not name:
-                raise InvalidInputError("HITL_WEB_TOKENS takes 'token=identity[:role,role];...'")
-            tokens[token.strip()] = Identity(name.strip(), tuple(r.strip() for r in roles.split(",") if r.strip()))
+            name, _, rest = who.partition(":")
+            roles, _, flag = rest.partition(":")
+            if not token or not name or flag.strip() not in ("", "view"):
+                raise InvalidInputError(shape if not flag.strip() else f"{shape}; got flag '{flag.strip()}'")
+            tokens[token.strip()] = Identity(
+                name.strip(), tuple(r.strip() for r in roles.split(",") if r.strip()), flag.strip() == "view"
+            )
         return cls(tokens)
 
 

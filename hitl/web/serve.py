@@ -36,7 +36,7 @@ def add_options(parser: argparse.ArgumentParser, *, dev: bool = False) -> None:
     parser.add_argument(
         "--tokens",
         metavar="FILE",
-        help='bearer tokens: JSON {"<token>": {"identity": "alice", "roles": ["finance"]}} (or set HITL_WEB_TOKENS)',
+        help='bearer tokens: JSON {"<token>": {"identity": "alice", "roles": ["finance"], "view": false}} ("view": true: reads, never decides; or set HITL_WEB_TOKENS)',
     )
     parser.add_argument(
         "--trust-header",
