@@ -13,6 +13,7 @@ import json
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, TypedDict
 
 import httpx
@@ -21,7 +22,8 @@ import pytest
 import hitl
 from hitl import START, StateGraph, links
 from hitl._policy import may_read
-from hitl.types import GraphValidationError
+from hitl.types import GraphValidationError, InvalidInputError
+from hitl.web.auth import Identity, TokenAuth
 from hitl.web.scope import rules
 from tests.helpers import event_count, wait_for
 from tests.web_fixtures import Served
@@ -313,3 +315,24 @@ def test_a_subgraph_is_read_by_whoever_every_graph_around_it_allows() -> None:
     assert may_read(found["scope_open_parent"], "bob", [])
     with pytest.raises(GraphValidationError, match=r"readers is empty \(nobody could see a run\)"):
         child_b.compile(name="scope_bad", readers=[])
+
+
+def test_tokens_mark_a_view_only_credential_in_the_file_and_the_environment(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(
+        json.dumps({"t1": {"identity": "dana", "roles": ["finance"], "view": True}, "t2": {"identity": "bob"}})
+    )
+    assert TokenAuth.from_file(tokens).tokens == {
+        "t1": Identity("dana", ("finance",), view_only=True),
+        "t2": Identity("bob", (), view_only=False),
+    }
+    assert TokenAuth.from_env("t1=dana:finance,ops:view; t2=erin::view; t3=bob").tokens == {
+        "t1": Identity("dana", ("finance", "ops"), view_only=True),
+        "t2": Identity("erin", (), view_only=True),
+        "t3": Identity("bob", (), view_only=False),
+    }
+    with pytest.raises(InvalidInputError, match=r"^HITL_WEB_TOKENS takes .*\[:view\].*; got flag 'admin'$"):
+        TokenAuth.from_env("t1=dana:finance:admin")
+    tokens.write_text(json.dumps({"t1": {"identity": "dana", "view": "yes"}}))
+    with pytest.raises(InvalidInputError, match=r"'view' of dana's token must be true \(view-only\) or false"):
+        TokenAuth.from_file(tokens)
