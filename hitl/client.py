@@ -895,6 +895,15 @@ class Run:
         except temporalio.service.RPCError as e:
             raise self._rpc_error(e, what) from None
 
+    async def indexed_graph(self) -> str | None:
+        """The run's graph as its HitlGraph search attribute says (None where it is not indexed): one
+        describe, needing no worker and no key (`hitl serve` checks who may read a run with it)."""
+        try:
+            described = await self._handle.describe()
+        except temporalio.service.RPCError as e:
+            raise self._rpc_error(e, "describing the run") from None
+        return described.typed_search_attributes.get(GRAPH)
+
     def not_found(self) -> RunNotFoundError:
         """The error of an id no run has (also what `hitl serve` answers for a run the caller may not read)."""
         return RunNotFoundError(

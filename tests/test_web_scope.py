@@ -336,3 +336,23 @@ def test_tokens_mark_a_view_only_credential_in_the_file_and_the_environment(tmp_
     tokens.write_text(json.dumps({"t1": {"identity": "dana", "view": "yes"}}))
     with pytest.raises(InvalidInputError, match=r"'view' of dana's token must be true \(view-only\) or false"):
         TokenAuth.from_file(tokens)
+
+
+async def test_a_private_run_no_worker_serves_is_still_an_unknown_id_to_bob(served: Served) -> None:
+    """The read rule needs neither a worker nor the run's key: the graph is read from its search attribute."""
+    from hitl._protocol import RunInput
+    from tests.trust_graphs import payment_private
+
+    nobody = hitl.Client(served.client.temporal, task_queue=f"nobody-{uuid.uuid4().hex[:8]}", identity="tester")
+    run_id = f"{PRIVATE}-stranded-{uuid.uuid4().hex[:8]}"
+    spec = RunInput(graph=payment_private.spec(), input={"draft": "x"}, identity="tester", search_attributes=True)
+    await nobody._start(spec, run_id)  # noqa: SLF001 - no worker polls this queue: the run never takes a step
+    unknown = f"{PRIVATE}-{uuid.uuid4().hex[:12]}"
+    try:
+        async with served.http("tok-bob") as bob:
+            for method, path, body in READS[:6]:
+                hidden = await bob.request(method, path.format(id=run_id), json=filled(body, run_id))
+                none = await bob.request(method, path.format(id=unknown), json=filled(body, unknown))
+                assert normal(hidden, run_id) == normal(none, unknown), f"{method} {path} tells bob the run exists"
+    finally:
+        await served.client.temporal.get_workflow_handle(run_id).terminate("test over")

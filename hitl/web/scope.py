@@ -89,8 +89,16 @@ class Reader:
             return None
 
     async def state(self, run_id: str) -> StateSnapshot:
-        """The run's state, or the very error an unknown id gets when they may not read it."""
+        """The run's state, or the very error an unknown id gets when they may not read it.
+
+        The graph is read from the run's HitlGraph search attribute first (one describe, no worker,
+        no payload to decrypt), so a run they may not read stays unknown to them even while its
+        workers are down or its key is missing here; runs without the attribute are checked on
+        their state."""
         run = self.web.base.get_run(run_id)
+        graph = await run.indexed_graph()
+        if graph is not None and not self.may_read(graph):
+            raise run.not_found()
         snapshot = await run.get_state()
         if not self.may_read(snapshot.graph):
             raise run.not_found()
