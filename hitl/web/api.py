@@ -23,7 +23,7 @@ from hitl._audit import record
 from hitl.client import NO_VALUE
 from hitl.types import InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
 from hitl.web import claims, search, shapes
-from hitl.web.context import caller
+from hitl.web.context import caller, decider
 from hitl.web.errors import WebError
 from hitl.web.models import (
     AssistantSearch,
@@ -37,7 +37,7 @@ from hitl.web.models import (
     ThreadCreate,
     ThreadSearch,
 )
-from hitl.web.scope import Reader, answer_many, reader, run_to_change, writer
+from hitl.web.scope import Reader, answer_many, reader, run_to_change
 
 router = APIRouter(dependencies=[Depends(caller)])
 public = APIRouter()
@@ -228,7 +228,7 @@ async def run_wait(
     Returns the values; `__interrupt__` lists the questions when it paused on one.
     """
     snapshot = await start_or_decide(
-        writer(request), reader(request), thread_id, body, wait=True, request_id=idempotency_key
+        decider(request), reader(request), thread_id, body, wait=True, request_id=idempotency_key
     )
     return shapes.wait_output(snapshot)
 
@@ -239,7 +239,7 @@ async def run_background(
 ) -> JSONResponse:
     """Start the thread's run or answer it, and return at once (follow it on /threads/{id}/stream)."""
     snapshot = await start_or_decide(
-        writer(request), reader(request), thread_id, body, wait=False, request_id=idempotency_key
+        decider(request), reader(request), thread_id, body, wait=False, request_id=idempotency_key
     )
     record = shapes.run(thread_id, snapshot.graph, "running" if snapshot.status == "running" else "pending")
     return JSONResponse(record, headers={"Content-Location": f"/threads/{thread_id}"})

@@ -22,8 +22,9 @@ from hitl.client import NO_VALUE
 from hitl.types import DecisionRejectedError, InvalidInputError
 from hitl.web import diff, forms
 from hitl.web.auth import check_csrf
+from hitl.web.context import decider
 from hitl.web.pages import version
-from hitl.web.scope import run_to_change, writer
+from hitl.web.scope import run_to_change
 
 router = APIRouter(include_in_schema=False)
 
@@ -103,7 +104,7 @@ async def fork(request: Request, run_id: str) -> Response:
     if not step.isdigit():
         raise InvalidInputError(f"step must be a whole number; got {step!r}")
     await run_to_change(request, run_id)
-    new = await writer(request).fork(run_id, int(step))
+    new = await decider(request).fork(run_id, int(step))
     return RedirectResponse(f"/runs/{quote(new.run_id, safe='')}?done=forked", status_code=303)
 
 

@@ -25,10 +25,10 @@ from hitl._protocol import WAITING_SINCE
 from hitl.stream import ENDED, RunEvent, StreamMode, check_modes, chunks
 from hitl.types import InvalidInputError, RunNotFoundError
 from hitl.web import api, search, shapes
-from hitl.web.context import caller, web
+from hitl.web.context import caller, decider, web
 from hitl.web.models import RunCreate
 from hitl.web.pages import version
-from hitl.web.scope import Reader, reader, writer
+from hitl.web.scope import Reader, reader
 
 router = APIRouter(dependencies=[Depends(caller)])
 HEARTBEAT_SECONDS = 15.0
@@ -169,7 +169,7 @@ async def run_stream(
     does: `metadata`, then one event per chunk named by its mode (`values`, `updates`; `stream_mode` takes
     one or a list), then `end` (`error` first when the run failed)."""
     modes = check_modes(body.stream_mode or "values")
-    client, scope = writer(request), reader(request)
+    client, scope = decider(request), reader(request)
     run = client.get_run(thread_id)
     current = await scope.snapshot_or_none(thread_id)
     # A paused run's stream opens on the run as it is (LangGraph's resumed stream starts with its values),

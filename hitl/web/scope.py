@@ -31,7 +31,6 @@ from hitl.types import RunNotFoundError, StateSnapshot
 from hitl.web import search
 from hitl.web.auth import Identity
 from hitl.web.context import Web, caller, decider, web
-from hitl.web.errors import WebError
 
 
 def rules(graphs: Iterable[CompiledGraph]) -> dict[str, list[list[str]]]:
@@ -114,22 +113,10 @@ def reader(request: Request) -> Reader:
     return found
 
 
-def writer(request: Request) -> hitl.Client:
-    """A client acting as the caller, refused (403, nothing sent) for a view-only credential."""
-    who = caller(request)
-    if who.view_only:
-        raise WebError(
-            403,
-            f"'{who.name}' is signed in view-only: this credential may read runs but not decide, edit, claim, "
-            "cancel, fork or start them",
-        )
-    return decider(request)
-
-
 async def run_to_change(request: Request, run_id: str) -> hitl.Run:
     """The run a state-changing route acts on, as the caller: 403 when view-only, and the unknown-id
     404 when they may not read it (checked before anything is sent)."""
-    client = writer(request)
+    client = decider(request)
     await reader(request).state(run_id)
     return client.get_run(run_id)
 
@@ -137,7 +124,7 @@ async def run_to_change(request: Request, run_id: str) -> hitl.Run:
 async def answer_many(request: Request, runs: list[str] | None, value: Any, **options: Any) -> BatchReport:
     """A batch answer as the caller, over the runs they may read only: a filter selects among those, and a
     named run they may not read is reported exactly as an unknown id (`Run.not_found`)."""
-    client = writer(request)
+    client = decider(request)
     scope = reader(request)
     among = runs if runs is not None else Waiting(graphs=tuple(sorted(scope.graphs)))
     return await resume_many(client, among, value, readable=scope.may_read, **options)
