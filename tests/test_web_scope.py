@@ -25,6 +25,7 @@ from hitl._policy import may_read
 from hitl.types import GraphValidationError, InvalidInputError
 from hitl.web.auth import Identity, TokenAuth
 from hitl.web.scope import rules
+from hitl.web.testing import running
 from tests.helpers import event_count, wait_for
 from tests.web_fixtures import Served
 
@@ -356,3 +357,31 @@ async def test_a_private_run_no_worker_serves_is_still_an_unknown_id_to_bob(serv
                 assert normal(hidden, run_id) == normal(none, unknown), f"{method} {path} tells bob the run exists"
     finally:
         await served.client.temporal.get_workflow_handle(run_id).terminate("test over")
+
+
+async def test_behind_a_proxy_a_view_role_reads_and_is_refused_every_change(served: Served) -> None:
+    import argparse
+
+    from hitl.web.serve import add_options, build_app, describe
+
+    parser = argparse.ArgumentParser()
+    add_options(parser)
+    with pytest.raises(InvalidInputError, match=r"^--view-role takes --trust-header and --roles-header"):
+        build_app(served.client, parser.parse_args(["--trust-header", "X-U", "--view-role", "viewer"]))
+    app = build_app(
+        served.client, parser.parse_args(["--trust-header", "X-U", "--roles-header", "X-G", "--view-role", "viewer"])
+    )
+    assert describe(app).endswith("; role viewer signs in view-only")
+    run = await started(served.client, "payment_undeclared")
+    before = await event_count(served.client, run.run_id)
+    command = {"assistant_id": "payment_undeclared", "command": {"resume": "approve"}}
+    async with running(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
+        viewer = {"X-U": "erin", "X-G": "finance, viewer"}
+        assert (await http.get(f"/threads/{run.run_id}/state", headers=viewer)).status_code == 200
+        refused = await http.post(f"/threads/{run.run_id}/runs/wait", json=command, headers=viewer)
+        assert refused.status_code == 403 and "'erin' is signed in view-only" in refused.json()["detail"]
+        assert await event_count(served.client, run.run_id) == before
+        decided = await http.post(
+            f"/threads/{run.run_id}/runs/wait", json=command, headers={"X-U": "erin", "X-G": "finance"}
+        )
+        assert decided.status_code == 200

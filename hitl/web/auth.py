@@ -137,8 +137,9 @@ class HeaderAuth:
 
     mode = "header"
 
-    def __init__(self, user_header: str, roles_header: str | None = None) -> None:
-        self.user_header, self.roles_header = user_header, roles_header
+    def __init__(self, user_header: str, roles_header: str | None = None, view_role: str | None = None) -> None:
+        self.user_header, self.roles_header, self.view_role = user_header, roles_header, view_role
+        """`view_role`: whoever the proxy says holds it signs in view-only (reads, never decides)."""
 
     def identify(self, request: Request) -> Identity:
         name = request.headers.get(self.user_header, "").strip()
@@ -147,7 +148,8 @@ class HeaderAuth:
                 f"no {self.user_header} header: this server trusts its reverse proxy to say who you are"
             )
         roles = request.headers.get(self.roles_header, "") if self.roles_header else ""
-        return Identity(name, tuple(r.strip() for r in roles.replace(";", ",").split(",") if r.strip()))
+        held = tuple(r.strip() for r in roles.replace(";", ",").split(",") if r.strip())
+        return Identity(name, held, view_only=self.view_role is not None and self.view_role in held)
 
 
 def from_options(
@@ -157,6 +159,7 @@ def from_options(
     trust_header: str | None,
     roles_header: str | None,
     identity: str | None = None,
+    view_role: str | None = None,
 ) -> Auth:
     """The auth mode `hitl serve` options (or the environment) ask for; exactly one."""
     env_tokens = os.environ.get("HITL_WEB_TOKENS")
@@ -165,12 +168,17 @@ def from_options(
     ]
     if len(chosen) > 1:
         raise InvalidInputError(f"choose one way to authenticate; got {' and '.join(chosen)}")
+    if view_role is not None and not (trust_header and roles_header):
+        raise InvalidInputError(
+            "--view-role takes --trust-header and --roles-header (the proxy says who holds the role); "
+            "tokens mark view-only credentials themselves (\"view\": true, or ':view' in HITL_WEB_TOKENS)"
+        )
     if no_auth:
         return NoAuth(identity)
     if tokens_file:
         return TokenAuth.from_file(tokens_file)
     if trust_header:
-        return HeaderAuth(trust_header, roles_header)
+        return HeaderAuth(trust_header, roles_header, view_role)
     if env_tokens:
         return TokenAuth.from_env(env_tokens)
     raise InvalidInputError(
