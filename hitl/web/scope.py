@@ -1,4 +1,5 @@
-"""Read scoping in `hitl serve`: which runs the caller may see, and that a view-only credential changes nothing.
+"""Read scoping in `hitl serve`: which runs the caller may see (a view-only credential's refusal is in
+`context.decider`, where every changing route gets its client).
 
 The rule is `hitl._policy.may_read` over the served graphs' `compile(readers=[...])`, looked up
 by a run's graph name (the HitlGraph search attribute, or its state). It lives with the graphs
