@@ -23,6 +23,7 @@ import temporalio.converter
 
 from hitl._claim_check import ClaimCheckError
 from hitl._protocol import ASSIGNED, GRAPH, PENDING_NODES, STATUS, SUMMARY_MEMO, WAITING_SINCE
+from hitl._text import SEARCHABLE
 from hitl.types import KeyMismatchError
 
 PAGE_SIZE = 1000
@@ -83,6 +84,15 @@ async def list_runs(
         token = response.next_page_token
         if not token:
             return
+
+
+def graph_in(graphs: Sequence[str]) -> str:
+    """A visibility clause for runs of `graphs` only (`hitl serve`'s read scope); with none, a clause
+    no run matches. A name the query language cannot hold is left out: its runs cannot be listed by name."""
+    names = [g for g in graphs if SEARCHABLE.match(g)]
+    if not names:
+        return 'WorkflowId = ""'
+    return f"{GRAPH.name} IN (" + ", ".join(f'"{g}"' for g in names) + ")"
 
 
 def _listed(info: temporalio.api.workflow.v1.WorkflowExecutionInfo, summary: str) -> ListedRun:

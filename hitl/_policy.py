@@ -12,6 +12,11 @@ override: it takes someone allowed by every reviewer list guarding the run. A
 graph compiled with `guard=[...]` is guarded from the run's start; otherwise a
 run is guarded only once it has asked a limited question, and until then anyone
 may override it (the worker warns about such graphs).
+
+Who may read a run (`hitl serve` only; `may_read`): a graph compiled with `readers=[...]`
+shows its runs to those entries only, and a subgraph's runs to the readers of every served
+graph it is part of; without any, to anyone signed in. Someone who may read a graph may
+also start it there, unless their credential is view-only.
 """
 
 from __future__ import annotations
@@ -28,6 +33,11 @@ from hitl.types import Interrupt, Quorum, Vote
 def may_review(reviewers: list[str], identity: str, roles: list[str]) -> bool:
     """A reviewer entry is an identity, or `role:NAME` for anyone who holds that role."""
     return identity in reviewers or any(f"role:{r}" in reviewers for r in roles)
+
+
+def may_read(readers: list[list[str]], identity: str, roles: list[str]) -> bool:
+    """Every reader list that applies to a run's graph allows `identity` (no lists: anyone signed in)."""
+    return all(may_review(entries, identity, roles) for entries in readers)
 
 
 def vote_refused(interrupt: Interrupt, identity: str, starter: str, *, changes_state: bool = False) -> str | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from hitl._limits import MAX_DECISION_BYTES, clip, shorten, too_large
-from hitl._listing import list_runs
+from hitl._listing import graph_in, list_runs
 from hitl._protocol import GRAPH, PENDING_NODES, STATUS, WORKFLOW_NAME
 from hitl._text import searchable
 from hitl.types import (
@@ -54,11 +54,15 @@ class Waiting:
     graph: str | None = None
     node: str | None = None
     question: str | None = None
+    graphs: tuple[str, ...] | None = None
+    """Only runs of these graphs (those the caller may read, in `hitl serve`); None: any graph."""
 
     def query(self) -> str:
         parts = [f'WorkflowType = "{WORKFLOW_NAME}"', f'{STATUS.name} = "interrupted"', 'ExecutionStatus = "Running"']
         if self.graph:
             parts.append(f'{GRAPH.name} = "{searchable(self.graph, "graph")}"')
+        if self.graphs is not None:
+            parts.append(graph_in(self.graphs))
         if self.node:
             parts.append(f'{PENDING_NODES.name} = "{searchable(self.node, "node")}"')
         return " AND ".join(parts)
@@ -133,8 +137,12 @@ async def resume_many(
     concurrency: int = DEFAULT_CONCURRENCY,
     dry_run: bool = False,
     on_result: Progress | None = None,
+    readable: Callable[[str], bool] | None = None,
 ) -> BatchReport:
-    """Answer the question each run waits on with `value`, exactly once per run; see `Client.resume_many`."""
+    """Answer the question each run waits on with `value`, exactly once per run; see `Client.resume_many`.
+
+    `readable(graph)` (`hitl serve`'s read rule): a run of a graph it refuses is answered nothing and
+    reported exactly as an id no run has."""
     batch_id = check_batch_id(batch_id)
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise InvalidInputError(f"concurrency must be from 1 to {MAX_CONCURRENCY}; got {concurrency}")
@@ -142,7 +150,7 @@ async def resume_many(
     if refused:
         raise InvalidInputError(refused)
     wanted = runs if isinstance(runs, Waiting) else Waiting()
-    wanted = Waiting(graph or wanted.graph, node or wanted.node, question or wanted.question)
+    wanted = Waiting(graph or wanted.graph, node or wanted.node, question or wanted.question, wanted.graphs)
     if runs is None or isinstance(runs, Waiting):
         if not (wanted.graph or wanted.node or wanted.question):
             raise InvalidInputError(
@@ -164,7 +172,9 @@ async def resume_many(
     async def one(run_id: str) -> BatchResult | None:
         nonlocal done
         async with gate:
-            result = await answer_one(decider, run_id, value, wanted, batch_id, dry_run, selecting=selecting)
+            result = await answer_one(
+                decider, run_id, value, wanted, batch_id, dry_run, selecting=selecting, readable=readable
+            )
         done += 1
         if on_result is not None and result is not None:
             on_result(result, done, len(ids))
@@ -188,7 +198,15 @@ async def waiting_runs(client: Client, wanted: Waiting) -> list[str]:
 
 
 async def answer_one(
-    client: Client, run_id: str, value: Any, wanted: Waiting, batch_id: str, dry_run: bool, *, selecting: bool = False
+    client: Client,
+    run_id: str,
+    value: Any,
+    wanted: Waiting,
+    batch_id: str,
+    dry_run: bool,
+    *,
+    selecting: bool = False,
+    readable: Callable[[str], bool] | None = None,
 ) -> BatchResult | None:
     """One run of a batch, never raising: the run's own checks decide, its refusal is the reason.
 
@@ -200,6 +218,8 @@ async def answer_one(
         run = client.get_run(run_id)
         await run.check_reachable()
         snapshot = await run.get_state()
+        if readable is not None and not readable(snapshot.graph):
+            raise run.not_found()
         earlier = next((d for d in snapshot.decisions if d.request_id == request_id), None)
         put_back = next((d for d in snapshot.decisions if d.request_id == request_id and d.kind == "rollback"), None)
         if earlier is not None and put_back is not None:  # its id stays used: a resend would be taken as done

@@ -897,6 +897,21 @@ class Run:
         except temporalio.service.RPCError as e:
             raise self._rpc_error(e, what) from None
 
+    async def indexed_graph(self) -> str | None:
+        """The run's graph as its HitlGraph search attribute says (None where it is not indexed): one
+        describe, needing no worker and no key (`hitl serve` checks who may read a run with it)."""
+        try:
+            described = await self._handle.describe()
+        except temporalio.service.RPCError as e:
+            raise self._rpc_error(e, "describing the run") from None
+        return described.typed_search_attributes.get(GRAPH)
+
+    def not_found(self) -> RunNotFoundError:
+        """The error of an id no run has (also what `hitl serve` answers for a run the caller may not read)."""
+        return RunNotFoundError(
+            f"no run '{self.run_id}' on namespace '{self.client.namespace}'; list runs with `hitl list`"
+        )
+
     def _rpc_error(self, e: temporalio.service.RPCError, what: str = "the call") -> HitlError:
         message = e.message.lower()
         if e.status == temporalio.service.RPCStatusCode.NOT_FOUND:
@@ -904,9 +919,7 @@ class Run:
                 return DecisionRejectedError(
                     f"run '{self.run_id}' has ended; it accepts a decision only while interrupted — {self.where()}"
                 )
-            return RunNotFoundError(
-                f"no run '{self.run_id}' on namespace '{self.client.namespace}'; list runs with `hitl list`"
-            )
+            return self.not_found()
         if "size exceeds" in message or "larger than max" in message or "too large" in message:
             return HitlError(
                 f"Temporal refused {what} for run '{self.run_id}' as too large ({e.message}); "

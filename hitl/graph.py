@@ -270,6 +270,7 @@ class StateGraph:
         interrupt_after: Sequence[str] | str | None = None,
         notify: Callable[[StateSnapshot], Any] | None = None,
         guard: Sequence[str] | None = None,
+        readers: Sequence[str] | None = None,
         **options: Any,
     ) -> CompiledGraph:
         """Check the graph and freeze it. `checkpointer` is accepted and unused
@@ -279,6 +280,12 @@ class StateGraph:
         run of the graph from its start: overriding it (edit, goto, cancel, fork)
         takes someone it allows. Without it a run is guarded only once a node asks
         a limited question, so before that anyone may steer it past the question.
+
+        `readers` (entries as for `guard`) limits who `hitl serve` shows the graph's
+        runs to, and who may start them there: without it, anyone signed in. The
+        inbox server reads it from the graphs it serves, so it applies to every run of
+        the graph, older ones too (`hitl/web/scope.py`); the CLI and the Python
+        client read Temporal directly and are bounded by namespace access only.
 
         `notify(snapshot)` (sync or async) is called in an activity each time a
         run pauses, e.g. to post the pending question to a chat or a URL
@@ -313,7 +320,16 @@ class StateGraph:
             )
         before = _breakpoints(interrupt_before, nodes, "interrupt_before")
         after = _breakpoints(interrupt_after, nodes, "interrupt_after")
-        return CompiledGraph(name, self.schema, self._def, before, after, notify, _guard(guard, name))
+        return CompiledGraph(
+            name,
+            self.schema,
+            self._def,
+            before,
+            after,
+            notify,
+            _entries(guard, name, "guard", "nobody could cancel or fix a run"),
+            _entries(readers, name, "readers", "nobody could see a run"),
+        )
 
 
 class CompiledGraph:
@@ -328,10 +344,13 @@ class CompiledGraph:
         after: list[str],
         notify: Callable[[StateSnapshot], Any] | None = None,
         guard: list[str] | None = None,
+        readers: list[str] | None = None,
     ) -> None:
         self.name = name
         self.notify = notify
         self.guard = guard
+        self.readers = readers
+        """Who `hitl serve` shows runs of this graph to (None: anyone signed in); never part of the run."""
         self.schema = schema
         self.nodes = dict(definition.nodes)
         self.edges = list(definition.edges)
@@ -427,7 +446,7 @@ _NODE_OPTIONS = [
     "input_schema",
     "rerun",
 ]
-_COMPILE_OPTIONS = ["name", "interrupt_before", "interrupt_after", "notify", "guard"]
+_COMPILE_OPTIONS = ["name", "interrupt_before", "interrupt_after", "notify", "guard", "readers"]
 _IGNORED_GRAPH_OPTIONS: dict[str, str] = {
     "context_schema": "nodes get no runtime context here",
     "input_schema": "a run's input is checked against the state schema",
@@ -505,17 +524,17 @@ def _retry_spec(policy: temporalio.common.RetryPolicy | None) -> RetrySpec:
     )
 
 
-def _guard(entries: Sequence[str] | None, graph: str) -> list[str] | None:
-    """A declared guard is a non-empty list of reviewer entries (an identity or `role:NAME`)."""
+def _entries(entries: Sequence[str] | None, graph: str, option: str, if_empty: str) -> list[str] | None:
+    """A declared guard or readers list is a non-empty list of reviewer entries (an identity or `role:NAME`)."""
     if entries is None:
         return None
-    shape = "a list of reviewer entries, e.g. guard=['alice', 'role:finance']"
+    shape = f"a list of reviewer entries, e.g. {option}=['alice', 'role:finance']"
     if isinstance(entries, str) or not isinstance(entries, Sequence):
-        raise GraphValidationError(f"graph '{graph}': guard must be {shape}; got {type(entries).__name__}")
+        raise GraphValidationError(f"graph '{graph}': {option} must be {shape}; got {type(entries).__name__}")
     bad = [e for e in entries if not isinstance(e, str) or not e.strip()]
     if bad or not entries:
-        what = f"has entries that are not names {bad}" if bad else "is empty (nobody could cancel or fix a run)"
-        raise GraphValidationError(f"graph '{graph}': guard {what}; it must be {shape}")
+        what = f"has entries that are not names {bad}" if bad else f"is empty ({if_empty})"
+        raise GraphValidationError(f"graph '{graph}': {option} {what}; it must be {shape}")
     return list(entries)
 
 

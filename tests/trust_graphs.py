@@ -1,7 +1,7 @@
 """Graphs for the trust tests: limited questions, subgraphs asking by role, large state.
 
 `payment` declares its guard at compile time; `payment_undeclared` is the same graph without
-it (guarded only once `approve` asks). Each `*_local` graph is its default twin with `approve` declared
+it (guarded only once `approve` asks); `payment_private` declares readers (test_web_scope). Each `*_local` graph is its default twin with `approve` declared
 `rerun="local"`: after the answer it runs again as a local activity, in the workflow task that applies
 the answer. Names are what recorded histories start: never rename one.
 """
@@ -72,6 +72,7 @@ slow_payment = _payment("slow_payment", _slow_write)
 payment_local = _payment("payment_local", rerun="local", guard=REVIEWERS)
 payment_checked_local = _payment("payment_checked_local", rerun="local", interrupt_before=["pay"])
 slow_payment_local = _payment("slow_payment_local", _slow_write, rerun="local")
+payment_private = _payment("payment_private", readers=["alice"])  # hitl serve shows its runs to alice only
 
 
 class TeamState(TypedDict, total=False):
@@ -136,6 +137,7 @@ GRAPHS = [
     payment_local,
     payment_checked_local,
     slow_payment_local,
+    payment_private,
     finance_parent,
     blob,
     blob_local,

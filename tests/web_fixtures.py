@@ -19,6 +19,7 @@ TOKENS = {
     "tok-alice": Identity("alice", ("finance",)),
     "tok-bob": Identity("bob", ()),
     "tok-carol": Identity("carol", ("finance", "ops")),
+    "tok-dana": Identity("dana", ("finance",), view_only=True),  # may read, never decide (test_web_scope)
 }
 
 

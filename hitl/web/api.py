@@ -1,8 +1,10 @@
 """The JSON API, shaped like LangGraph Server's human-in-the-loop subset.
 
-thread = run, assistant = graph. Reads use the shared client; every write goes
-through `decider`, a client acting as the authenticated caller, so the run's
-history records who decided and `interrupt(..., reviewers=...)` is enforced.
+thread = run, assistant = graph. Reads use the shared client within the caller's
+read scope (`scope.reader`: a run they may not read is an unknown id); every write
+goes through `scope.writer`, a client acting as the authenticated caller (refused
+for a view-only credential), so the run's history records who decided and
+`interrupt(..., reviewers=...)` is enforced.
 Errors are not handled here: hitl's exceptions reach `errors.install`'s handlers.
 """
 
@@ -21,7 +23,7 @@ from hitl._audit import record
 from hitl.client import NO_VALUE, check_run_id
 from hitl.types import DecisionRejectedError, InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
 from hitl.web import claims, search, shapes
-from hitl.web.context import caller, decider, web
+from hitl.web.context import caller, decider
 from hitl.web.errors import WebError
 from hitl.web.models import (
     AssistantSearch,
@@ -35,6 +37,7 @@ from hitl.web.models import (
     ThreadCreate,
     ThreadSearch,
 )
+from hitl.web.scope import Reader, answer_many, reader, run_to_change
 
 router = APIRouter(dependencies=[Depends(caller)])
 public = APIRouter()
@@ -53,7 +56,7 @@ async def ok() -> dict[str, bool]:
 @router.post("/assistants/search", tags=["assistants"])
 async def search_assistants(request: Request, body: AssistantSearch | None = None) -> list[dict[str, Any]]:
     body = body or AssistantSearch()
-    names = sorted(web(request).graphs)
+    names = sorted(reader(request).served)
     wanted = body.graph_id or body.name
     if wanted:
         names = [n for n in names if n == wanted]
@@ -63,17 +66,17 @@ async def search_assistants(request: Request, body: AssistantSearch | None = Non
 
 @router.get("/assistants", tags=["assistants"])
 async def list_assistants(request: Request, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-    return [assistant(request, n) for n in sorted(web(request).graphs)[offset : offset + limit]]
+    return [assistant(request, n) for n in sorted(reader(request).served)[offset : offset + limit]]
 
 
 @router.get("/assistants/{assistant_id}", tags=["assistants"])
 async def get_assistant(request: Request, assistant_id: str) -> dict[str, Any]:
-    web(request).graph(assistant_id)  # UnknownGraphError (422) names the known graphs
+    reader(request).graph(assistant_id)  # UnknownGraphError (422) names the graphs the caller may read
     return assistant(request, assistant_id)
 
 
 def assistant(request: Request, name: str) -> dict[str, Any]:
-    graph = web(request).graph(name)
+    graph = reader(request).graph(name)
     return shapes.assistant(name, f"hitl graph {name}: nodes {', '.join(graph.nodes)}")
 
 
@@ -86,11 +89,11 @@ async def create_thread(request: Request, body: ThreadCreate | None = None) -> d
     body = body or ThreadCreate()
     graph = body.graph_id or (body.metadata.graph_name if body.metadata else None)
     if graph:
-        web(request).graph(graph)
+        reader(request).graph(graph)
     if body.thread_id is not None:
         check_run_id(body.thread_id, new=True)  # a thread id is the id its run starts under
     thread_id = body.thread_id or str(uuid.uuid4())
-    existing = await snapshot_or_none(web(request).base, thread_id) if body.thread_id else None
+    existing = await reader(request).snapshot_or_none(thread_id) if body.thread_id else None
     if existing is not None:
         if body.if_exists == "do_nothing":
             return shapes.thread(existing)
@@ -101,11 +104,11 @@ async def create_thread(request: Request, body: ThreadCreate | None = None) -> d
 @router.post("/threads/search", tags=["threads"])
 async def search_threads(request: Request, body: ThreadSearch | None = None) -> list[dict[str, Any]]:
     body = body or ThreadSearch()
-    base = web(request).base
+    base = reader(request).web.base
     sort = sort_key(body.sort_by, body.status)
     found = await search.page(
         base.temporal,
-        thread_filter(body.status, body.metadata, body.ids),
+        reader(request).filter(thread_filter(body.status, body.metadata, body.ids)),
         offset=body.offset,
         limit=body.limit,
         sort=sort,
@@ -125,13 +128,16 @@ async def search_threads(request: Request, body: ThreadSearch | None = None) -> 
 @router.post("/threads/count", tags=["threads"])
 async def count_threads(request: Request, body: ThreadCount | None = None) -> int:
     body = body or ThreadCount()
-    return await search.count(web(request).base.temporal, thread_filter(body.status, body.metadata, None).query())
+    scope = reader(request)
+    return await search.count(
+        scope.web.base.temporal, scope.filter(thread_filter(body.status, body.metadata, None)).query()
+    )
 
 
 @router.get("/threads/{thread_id}", tags=["threads"])
 async def get_thread(request: Request, thread_id: str) -> dict[str, Any]:
     """A thread; one no run has used yet is `idle` with empty values (LangGraph clients create, then run)."""
-    snapshot = await snapshot_or_none(web(request).base, thread_id)
+    snapshot = await reader(request).snapshot_or_none(thread_id)
     return shapes.thread(snapshot) if snapshot else shapes.fresh_thread(thread_id)
 
 
@@ -141,19 +147,20 @@ async def get_state(request: Request, thread_id: str, subgraphs: bool = False) -
         raise InvalidInputError(
             "subgraphs=true is not supported: a subgraph runs as its own run (thread); read it by its id"
         )
-    snapshot = await snapshot_or_none(web(request).base, thread_id)
+    scope = reader(request)
+    snapshot = await scope.snapshot_or_none(thread_id)
     if snapshot is None:
         return shapes.fresh_state(thread_id)
-    return shapes.state(snapshot, await parent_step(web(request).base.get_run(thread_id), snapshot.step))
+    return shapes.state(snapshot, await parent_step(scope.web.base.get_run(thread_id), snapshot.step))
 
 
 @router.get("/threads/{thread_id}/state/{checkpoint_id}", tags=["threads"])
 async def get_state_at(request: Request, thread_id: str, checkpoint_id: str) -> dict[str, Any]:
-    run = web(request).base.get_run(thread_id)
-    history = await run.get_state_history()
+    scope = reader(request)
+    graph = (await scope.state(thread_id)).graph
+    history = await scope.web.base.get_run(thread_id).get_state_history()
     for i, c in enumerate(history):
         if str(c.step) == checkpoint_id:
-            graph = (await run.get_state()).graph
             return shapes.checkpoint_state(thread_id, graph, c, history[i + 1] if i + 1 < len(history) else None)
     raise WebError(
         404, f"thread '{thread_id}' has no checkpoint '{checkpoint_id}'; checkpoint ids are its step numbers"
@@ -163,7 +170,7 @@ async def get_state_at(request: Request, thread_id: str, checkpoint_id: str) -> 
 @router.post("/threads/{thread_id}/state", tags=["threads"])
 async def update_state(request: Request, thread_id: str, body: StateUpdate) -> dict[str, Any]:
     """Edit a paused thread's state as if `as_node` wrote it (LangGraph's update_state)."""
-    run = decider(request).get_run(thread_id)
+    run = await run_to_change(request, thread_id)
     snapshot = await run.update_state(body.values or {}, as_node=body.as_node)
     if snapshot.status == "interrupted" and snapshot.error:  # its node failed on the edit, which was put back
         raise DecisionRejectedError(f"thread '{thread_id}' put the edit back: {snapshot.error}")
@@ -174,10 +181,11 @@ async def update_state(request: Request, thread_id: str, body: StateUpdate) -> d
 async def history(request: Request, thread_id: str, body: HistoryRequest | None = None) -> list[dict[str, Any]]:
     body = body or HistoryRequest()
     before = body.before_step
-    snapshot = await snapshot_or_none(web(request).base, thread_id)
+    scope = reader(request)
+    snapshot = await scope.snapshot_or_none(thread_id)
     if snapshot is None:
         return []
-    checkpoints = await web(request).base.get_run(thread_id).get_state_history()
+    checkpoints = await scope.web.base.get_run(thread_id).get_state_history()
     out = []
     for i, c in enumerate(checkpoints):
         if before is not None and c.step >= before:
@@ -192,7 +200,7 @@ async def history(request: Request, thread_id: str, body: HistoryRequest | None 
 @router.post("/threads/{thread_id}/claim", tags=["threads"])
 async def claim(request: Request, thread_id: str, body: ClaimBody) -> dict[str, Any]:
     """Claim, release or delegate a pending question as the caller; returns the questions with who holds them."""
-    run = decider(request).get_run(thread_id)
+    run = await run_to_change(request, thread_id)
     snapshot = await claims.apply(run, body.action, body.interrupt_id, body.to, timedelta(seconds=body.ttl_seconds))
     return {"interrupts": [shapes.interrupt(i) for i in snapshot.interrupts]}
 
@@ -200,7 +208,9 @@ async def claim(request: Request, thread_id: str, body: ClaimBody) -> dict[str, 
 @router.get("/threads/{thread_id}/audit", tags=["threads"])
 async def audit(request: Request, thread_id: str) -> dict[str, Any]:
     """The run's tamper-evident decision chain, oldest first, checked (`broken` names the first bad record)."""
-    trail = await web(request).base.get_run(thread_id).audit()
+    scope = reader(request)
+    await scope.state(thread_id)
+    trail = await scope.web.base.get_run(thread_id).audit()
     verdict = trail.verify()
     return {
         "records": [record(d) for d in trail.records],
@@ -221,7 +231,9 @@ async def run_wait(
 
     Returns the values; `__interrupt__` lists the questions when it paused on one.
     """
-    snapshot = await start_or_decide(decider(request), thread_id, body, wait=True, request_id=idempotency_key)
+    snapshot = await start_or_decide(
+        decider(request), reader(request), thread_id, body, wait=True, request_id=idempotency_key
+    )
     return shapes.wait_output(snapshot)
 
 
@@ -230,7 +242,9 @@ async def run_background(
     request: Request, thread_id: str, body: RunCreate, idempotency_key: str | None = Header(None)
 ) -> JSONResponse:
     """Start the thread's run or answer it, and return at once (follow it on /threads/{id}/stream)."""
-    snapshot = await start_or_decide(decider(request), thread_id, body, wait=False, request_id=idempotency_key)
+    snapshot = await start_or_decide(
+        decider(request), reader(request), thread_id, body, wait=False, request_id=idempotency_key
+    )
     record = shapes.run(thread_id, snapshot.graph, "running" if snapshot.status == "running" else "pending")
     return JSONResponse(record, headers={"Content-Location": f"/threads/{thread_id}"})
 
@@ -256,16 +270,20 @@ async def threadless_background(
 
 
 async def start_or_decide(
-    client: hitl.Client, thread_id: str, body: RunCreate, *, wait: bool, request_id: str | None
+    client: hitl.Client, scope: Reader, thread_id: str, body: RunCreate, *, wait: bool, request_id: str | None
 ) -> StateSnapshot:
-    """A fresh thread starts its run; an existing one takes the command (or continues a breakpoint)."""
+    """A fresh thread starts its run; an existing one takes the command (or continues a breakpoint).
+
+    A run the caller may not read is a fresh thread to them, and a graph they may not read one
+    they cannot start (whoever may read a graph may start it)."""
     run = client.get_run(thread_id)
-    current = await snapshot_or_none(client, thread_id)
+    current = await scope.snapshot_or_none(thread_id)
     if current is None:
         if body.command is not None:
             raise RunNotFoundError(f"thread '{thread_id}' has no run to take a command; start one with input")
         if body.if_not_exists == "reject":
             raise RunNotFoundError(f"thread '{thread_id}' has no run and if_not_exists is 'reject'")
+        scope.graph(body.assistant_id)
         run = await client.start(
             body.assistant_id,
             body.input or {},
@@ -303,7 +321,8 @@ async def batch_resume(
     fit is 422 and sends nothing. `batch_id` (or the `Idempotency-Key` header)
     resent after a timeout applies nothing twice.
     """
-    report = await decider(request).resume_many(
+    report = await answer_many(
+        request,
         body.run_ids,
         body.value,
         graph=body.graph,
@@ -317,14 +336,6 @@ async def batch_resume(
 
 
 # ------------------------------------------------------------------ helpers
-
-
-async def snapshot_or_none(client: hitl.Client, thread_id: str) -> StateSnapshot | None:
-    """The run's state, or None when no run has that id (a thread not started yet)."""
-    try:
-        return await client.get_run(thread_id).get_state()
-    except RunNotFoundError:
-        return None
 
 
 async def parent_step(run: hitl.Run, step: int) -> int | None:

@@ -15,8 +15,9 @@ from pydantic import BaseModel, ConfigDict
 from hitl.types import DecisionRejectedError, InvalidInputError
 from hitl.web import diff, forms
 from hitl.web.auth import Identity
-from hitl.web.context import caller, web
+from hitl.web.context import caller
 from hitl.web.rendering import render, templates
+from hitl.web.scope import reader
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,7 +42,7 @@ async def check_answer(request: Request, body: CheckBody, who: Identity = Depend
 
     from workflows.checks import check_schema
 
-    snapshot = await web(request).base.get_run(body.run_id).get_state()
+    snapshot = await reader(request).state(body.run_id)
     pending = next((i for i in snapshot.interrupts if i.id == body.interrupt_id), None)
     if pending is None:
         raise DecisionRejectedError(f"question {body.interrupt_id} is no longer waiting for an answer")
@@ -63,7 +64,7 @@ class PreviewBody(BaseModel):
 @router.post("/ui/api/preview")
 async def preview_review(request: Request, body: PreviewBody, who: Identity = Depends(caller)) -> dict[str, Any]:
     """The diff of each edited tool call, read from the form exactly as submitting it would."""
-    snapshot = await web(request).base.get_run(body.run_id).get_state()
+    snapshot = await reader(request).state(body.run_id)
     pending = next((i for i in snapshot.interrupts if i.id == body.interrupt_id), None)
     if pending is None or not forms.is_tool_review(pending.value):
         raise DecisionRejectedError(f"question {body.interrupt_id} is no longer waiting for an answer")

@@ -3,7 +3,7 @@
 Three modes, one per deployment:
 
 * `TokenAuth`: bearer tokens from a file or `HITL_WEB_TOKENS` (token -> identity,
-  roles). Browsers sign in once at /login; the token then rides in an HttpOnly,
+  roles, and `view` for a view-only credential: it reads, never decides). Browsers sign in once at /login; the token then rides in an HttpOnly,
   SameSite=Strict cookie.
 * `HeaderAuth`: a trusted reverse proxy (oauth2-proxy, Pomerium, ...) has
   authenticated the user and says who in a header, roles in a second one.
@@ -44,6 +44,8 @@ class Identity:
 
     name: str
     roles: tuple[str, ...] = field(default_factory=tuple)
+    view_only: bool = False
+    """A credential that reads and never decides (hitl/web/scope.py refuses its every change with 403)."""
 
 
 class Auth(Protocol):
@@ -95,7 +97,7 @@ class TokenAuth:
 
     @classmethod
     def from_file(cls, path: str | Path) -> TokenAuth:
-        """A JSON object `{"<token>": {"identity": "alice", "roles": ["finance"]}}`."""
+        """A JSON object `{"<token>": {"identity": "alice", "roles": ["finance"], "view": false}}`."""
         try:
             data = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as e:
@@ -106,19 +108,27 @@ class TokenAuth:
         for token, entry in data.items():
             if not isinstance(entry, dict) or not isinstance(entry.get("identity"), str):
                 raise InvalidInputError(f'tokens file {path}: each token needs {{"identity": "name", "roles": [...]}}')
-            tokens[token] = Identity(entry["identity"], tuple(entry.get("roles") or ()))
+            if not isinstance(entry.get("view", False), bool):
+                raise InvalidInputError(
+                    f"tokens file {path}: 'view' of {entry['identity']}'s token must be true (view-only) or false"
+                )
+            tokens[token] = Identity(entry["identity"], tuple(entry.get("roles") or ()), entry.get("view", False))
         return cls(tokens)
 
     @classmethod
     def from_env(cls, text: str) -> TokenAuth:
-        """`HITL_WEB_TOKENS="tok1=alice:finance,ops;tok2=bob"`."""
+        """`HITL_WEB_TOKENS="tok1=alice:finance,ops;tok2=bob;tok3=dana::view"` (`:view` last: view-only)."""
         tokens = {}
+        shape = "HITL_WEB_TOKENS takes 'token=identity[:role,role][:view];...'"
         for item in filter(None, (p.strip() for p in text.split(";"))):
             token, _, who = item.partition("=")
-            name, _, roles = who.partition(":")
-            if not token or not name:
-                raise InvalidInputError("HITL_WEB_TOKENS takes 'token=identity[:role,role];...'")
-            tokens[token.strip()] = Identity(name.strip(), tuple(r.strip() for r in roles.split(",") if r.strip()))
+            name, _, rest = who.partition(":")
+            roles, _, flag = rest.partition(":")
+            if not token or not name or flag.strip() not in ("", "view"):
+                raise InvalidInputError(shape if not flag.strip() else f"{shape}; got flag '{flag.strip()}'")
+            tokens[token.strip()] = Identity(
+                name.strip(), tuple(r.strip() for r in roles.split(",") if r.strip()), flag.strip() == "view"
+            )
         return cls(tokens)
 
 
@@ -127,8 +137,9 @@ class HeaderAuth:
 
     mode = "header"
 
-    def __init__(self, user_header: str, roles_header: str | None = None) -> None:
-        self.user_header, self.roles_header = user_header, roles_header
+    def __init__(self, user_header: str, roles_header: str | None = None, view_role: str | None = None) -> None:
+        self.user_header, self.roles_header, self.view_role = user_header, roles_header, view_role
+        """`view_role`: whoever the proxy says holds it signs in view-only (reads, never decides)."""
 
     def identify(self, request: Request) -> Identity:
         name = request.headers.get(self.user_header, "").strip()
@@ -137,7 +148,8 @@ class HeaderAuth:
                 f"no {self.user_header} header: this server trusts its reverse proxy to say who you are"
             )
         roles = request.headers.get(self.roles_header, "") if self.roles_header else ""
-        return Identity(name, tuple(r.strip() for r in roles.replace(";", ",").split(",") if r.strip()))
+        held = tuple(r.strip() for r in roles.replace(";", ",").split(",") if r.strip())
+        return Identity(name, held, view_only=self.view_role is not None and self.view_role in held)
 
 
 def from_options(
@@ -147,6 +159,7 @@ def from_options(
     trust_header: str | None,
     roles_header: str | None,
     identity: str | None = None,
+    view_role: str | None = None,
 ) -> Auth:
     """The auth mode `hitl serve` options (or the environment) ask for; exactly one."""
     env_tokens = os.environ.get("HITL_WEB_TOKENS")
@@ -155,12 +168,17 @@ def from_options(
     ]
     if len(chosen) > 1:
         raise InvalidInputError(f"choose one way to authenticate; got {' and '.join(chosen)}")
+    if view_role is not None and not (trust_header and roles_header):
+        raise InvalidInputError(
+            "--view-role takes --trust-header and --roles-header (the proxy says who holds the role); "
+            "tokens mark view-only credentials themselves (\"view\": true, or ':view' in HITL_WEB_TOKENS)"
+        )
     if no_auth:
         return NoAuth(identity)
     if tokens_file:
         return TokenAuth.from_file(tokens_file)
     if trust_header:
-        return HeaderAuth(trust_header, roles_header)
+        return HeaderAuth(trust_header, roles_header, view_role)
     if env_tokens:
         return TokenAuth.from_env(env_tokens)
     raise InvalidInputError(

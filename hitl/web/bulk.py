@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse
 from hitl.types import InvalidInputError
 from hitl.web import forms
 from hitl.web.auth import check_csrf
-from hitl.web.context import decider
 from hitl.web.rendering import render
+from hitl.web.scope import answer_many
 
 router = APIRouter(include_in_schema=False)
 MAX_SELECTED = 1000
@@ -34,7 +34,5 @@ async def answer_selected(request: Request) -> HTMLResponse:
         raise InvalidInputError(f"{len(runs)} runs ticked; answer at most {MAX_SELECTED} at once")
     value = forms.loads(str(form.get("value") or ""), "the answer")
     node = str(form.get("node") or "") or None
-    report = await decider(request).resume_many(
-        runs, value, node=node, batch_id=str(form.get("batch_id") or "") or None
-    )
+    report = await answer_many(request, runs, value, node=node, batch_id=str(form.get("batch_id") or "") or None)
     return render(request, "batch.html", report=report, value=value, node=node)

@@ -16,8 +16,8 @@ from fastapi.responses import Response
 
 import hitl
 from hitl.types import InvalidInputError, StateSnapshot
-from hitl.web.context import decider
 from hitl.web.decide import done, submitted
+from hitl.web.scope import run_to_change
 
 router = APIRouter(include_in_schema=False)
 Action = Literal["claim", "release", "delegate"]
@@ -55,7 +55,7 @@ async def claim_form(request: Request, run_id: str) -> Response:
     ttl = form.get("ttl") or "30m"
     if ttl not in TTLS:
         raise InvalidInputError(f"a claim from this page holds for {', '.join(TTLS)}; got {ttl!r}")
-    run = decider(request).get_run(run_id)
+    run = await run_to_change(request, run_id)
     iid = form.get("interrupt_id") or None
     await apply(run, action, iid, form.get("to"), TTLS[ttl], form.get("request_id") or None)
     return done(run_id, OUTCOME[action])

@@ -14,6 +14,7 @@ import hitl
 from hitl import catalog
 from hitl.graph import CompiledGraph
 from hitl.web.auth import Auth, Identity
+from hitl.web.errors import WebError
 
 
 @dataclass
@@ -69,5 +70,15 @@ def caller(request: Request) -> Identity:
 
 
 def decider(request: Request) -> hitl.Client:
-    """A client acting as the caller: every decision carries who made it, and their roles."""
-    return web(request).client_for(caller(request))
+    """A client acting as the caller: every decision carries who made it, and their roles.
+
+    Every route that changes a run gets its client here, so a view-only credential is refused
+    here (403, before anything is sent)."""
+    who = caller(request)
+    if who.view_only:
+        raise WebError(
+            403,
+            f"'{who.name}' is signed in view-only: this credential may read runs but not decide, edit, claim, "
+            "cancel, fork or start them",
+        )
+    return web(request).client_for(who)

@@ -24,6 +24,7 @@ from hitl.web import diff, forms
 from hitl.web.auth import check_csrf
 from hitl.web.context import decider
 from hitl.web.pages import version
+from hitl.web.scope import run_to_change
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,7 +47,7 @@ def done(run_id: str, what: str) -> RedirectResponse:
 async def answer(request: Request, run_id: str) -> Response:
     """Answer one question; the value is read with the form the page generated for it."""
     form = await submitted(request, run_id, iid="interrupt_id")
-    run = decider(request).get_run(run_id)
+    run = await run_to_change(request, run_id)
     iid = form.get("interrupt_id", "")
     current = await run.get_state()
     value = answer_value(form, next((i for i in current.interrupts if i.id == iid), None), iid)
@@ -72,7 +73,7 @@ def answer_value(form: dict[str, str], pending: hitl.Interrupt | None, iid: str)
 async def continue_run(request: Request, run_id: str) -> Response:
     """Continue from the breakpoint the page showed (refused if the run has moved on since)."""
     form = await submitted(request, run_id)
-    run = decider(request).get_run(run_id)
+    run = await run_to_change(request, run_id)
     await same_pause(run, form)
     await run.resume(NO_VALUE, request_id=form.get("request_id") or None, wait=False)
     return done(run_id, "continued")
@@ -82,7 +83,7 @@ async def continue_run(request: Request, run_id: str) -> Response:
 async def edit_state(request: Request, run_id: str) -> Response:
     """Write the keys the person changed, as `as_node` if chosen (update_state)."""
     form = await submitted(request, run_id)
-    run = decider(request).get_run(run_id)
+    run = await run_to_change(request, run_id)
     await same_pause(run, form)
     edited = forms.loads(form.get("values", ""), "the edited state")
     shown = forms.loads(form.get("base", "{}"), "the state the page showed")
@@ -102,6 +103,7 @@ async def fork(request: Request, run_id: str) -> Response:
     step = form.get("step", "")
     if not step.isdigit():
         raise InvalidInputError(f"step must be a whole number; got {step!r}")
+    await run_to_change(request, run_id)
     new = await decider(request).fork(run_id, int(step))
     return RedirectResponse(f"/runs/{quote(new.run_id, safe='')}?done=forked", status_code=303)
 
@@ -110,7 +112,7 @@ async def fork(request: Request, run_id: str) -> Response:
 async def cancel(request: Request, run_id: str) -> Response:
     """Cancel the run (Temporal cancellation: the run ends `cancelled`)."""
     await submitted(request, run_id)
-    await decider(request).get_run(run_id).cancel()
+    await (await run_to_change(request, run_id)).cancel()
     return done(run_id, "cancelled")
 
 

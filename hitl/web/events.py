@@ -28,6 +28,7 @@ from hitl.web import api, search, shapes
 from hitl.web.context import caller, decider, web
 from hitl.web.models import RunCreate
 from hitl.web.pages import version
+from hitl.web.scope import Reader, reader
 
 router = APIRouter(dependencies=[Depends(caller)])
 HEARTBEAT_SECONDS = 15.0
@@ -49,17 +50,18 @@ SSE_NAMES = {"paused": "paused", "decision": "resumed", "completed": "ended", "f
 """The thread feed's event names for the run's events (`hitl.stream.RunEvent.kind`); node events are not sent."""
 
 
-async def run_changes(client: hitl.Client, run_id: str, every: float) -> AsyncIterator[Change]:
+async def run_changes(scope: Reader, run_id: str, every: float) -> AsyncIterator[Change]:
     """The thread's changes, from the run's own event stream (`Run.events()`, the one source
     every watcher uses); each carries the thread as it is. Ends after the run ends.
 
     The first event is the run as it is: `step` while it runs, else `paused` or `ended`. A thread
-    no run has used yet is looked at every `every` seconds until its run starts.
+    no run has used yet is looked at every `every` seconds until its run starts; so is a run the
+    caller may not read (`scope`): to them it never starts.
     """
-    run = client.get_run(run_id)
+    run = scope.web.base.get_run(run_id)
     while True:
         try:
-            await run.get_state()
+            await scope.state(run_id)
             break
         except RunNotFoundError:
             await asyncio.sleep(every)
@@ -81,15 +83,16 @@ async def run_changes(client: hitl.Client, run_id: str, every: float) -> AsyncIt
         await events.aclose()  # type: ignore[attr-defined]
 
 
-async def inbox_changes(client: hitl.Client, every: float) -> AsyncIterator[Change]:
-    """A signal whenever the set of waiting runs changes: a run paused, or was answered.
+async def inbox_changes(client: hitl.Client, every: float, scope: Reader) -> AsyncIterator[Change]:
+    """A signal whenever the set of waiting runs the caller may read (`scope`) changes: a run paused, or
+    was answered.
 
     Two COUNT queries per tick, whatever the inbox's size: waiting runs in total,
     and those that started waiting since the feed opened (one answered and one
     new pause between ticks would leave the total unchanged).
     """
     opened = datetime.now(timezone.utc)
-    waiting = search.Filter(status="interrupted").query()
+    waiting = scope.filter(search.Filter(status="interrupted")).query()
     fresh = f'{waiting} AND {WAITING_SINCE.name} >= "{search.stamp(opened)}"'
     last: tuple[int, int] | None = None
     while True:
@@ -154,7 +157,8 @@ async def thread_stream(
             f"stream_mode '{bad[0]}' is not supported; the thread stream sends its run's state changes ({', '.join(STREAM_MODES)})"
         )
     w = web(request)
-    return stream(request, lambda: run_changes(w.base, thread_id, w.settings.poll_seconds))
+    scope = reader(request)
+    return stream(request, lambda: run_changes(scope, thread_id, w.settings.poll_seconds))
 
 
 @router.post("/threads/{thread_id}/runs/stream", tags=["runs"])
@@ -165,9 +169,9 @@ async def run_stream(
     does: `metadata`, then one event per chunk named by its mode (`values`, `updates`; `stream_mode` takes
     one or a list), then `end` (`error` first when the run failed)."""
     modes = check_modes(body.stream_mode or "values")
-    client = decider(request)
+    client, scope = decider(request), reader(request)
     run = client.get_run(thread_id)
-    current = await api.snapshot_or_none(client, thread_id)
+    current = await scope.snapshot_or_none(thread_id)
     # A paused run's stream opens on the run as it is (LangGraph's resumed stream starts with its values),
     # before the decision, so nothing the decision sets off is missed.
     events = run.events() if current is not None and current.status == "interrupted" else None
@@ -178,7 +182,7 @@ async def run_stream(
                 opening.append(event)
                 if event.kind != "values":
                     break
-        snapshot = await api.start_or_decide(client, thread_id, body, wait=False, request_id=idempotency_key)
+        snapshot = await api.start_or_decide(client, scope, thread_id, body, wait=False, request_id=idempotency_key)
     except BaseException:
         if events is not None:
             await events.aclose()  # type: ignore[attr-defined]
@@ -230,4 +234,5 @@ async def run_parts(
 @router.get("/ui/inbox/stream", include_in_schema=False)
 async def inbox_stream(request: Request) -> StreamingResponse:
     w = web(request)
-    return stream(request, lambda: inbox_changes(w.base, max(w.settings.poll_seconds, 1.0)))
+    scope = reader(request)
+    return stream(request, lambda: inbox_changes(w.base, max(w.settings.poll_seconds, 1.0), scope))

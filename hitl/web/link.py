@@ -5,7 +5,7 @@ POST /ui/link/{token} answers it as the link's identity (and roles), pinned to
 its interrupt, with the request id derived from the link's nonce, so the link
 answers at most once. Every refusal that can be known before sending (no key,
 tampered, expired, already used, question answered by someone else or
-withdrawn, run gone) is a page with its HTTP status and nothing sent; a refusal
+withdrawn, run gone or not readable by the link's identity) is a page with its HTTP status and nothing sent; a refusal
 by the run itself (its schema) comes back on the link page inline.
 """
 
@@ -25,6 +25,7 @@ from hitl.web.context import web
 from hitl.web.decide import answer_value
 from hitl.web.pages import question
 from hitl.web.rendering import render
+from hitl.web.scope import Reader
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,7 +46,8 @@ async def usable(request: Request, token: str) -> tuple[Link, StateSnapshot]:
         titles = {403: "This link is not valid", 410: "This link has expired", 503: "Links are not enabled here"}
         raise Unusable(e.status, titles.get(e.status, "This link cannot be used"), str(e)) from None
     try:
-        snapshot = await web(request).base.get_run(link.run_id).get_state()
+        # read as the link's recipient: a link to a run they may not read is a link to a gone run
+        snapshot = await Reader.of(web(request), Identity(link.identity, link.roles)).state(link.run_id)
     except RunNotFoundError:
         raise Unusable(404, "This run is gone", f"run '{link.run_id}' no longer exists on this server") from None
     used = next((d for d in snapshot.decisions if d.request_id == link.request_id), None)

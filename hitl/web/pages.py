@@ -25,6 +25,7 @@ from hitl.web import diff, forms, search
 from hitl.web.auth import Identity
 from hitl.web.context import caller, web
 from hitl.web.rendering import render
+from hitl.web.scope import reader
 
 router = APIRouter(include_in_schema=False)
 OFFERED_TTL_S = 1800.0
@@ -65,26 +66,28 @@ async def inbox(
     the runs index them (HitlReviewers, HitlAssigned: kept current on every claim change, vote and
     claim expiry, see `hitl._policy.deciders`); where not, each filters the page it is on.
     A bulk answer's refusal (bad JSON, nothing ticked, CSRF) comes back here as `error`."""
-    w = web(request)
+    w, scope = web(request), reader(request)
     size = w.settings.page_size
     me = (who.name, *(f"role:{r}" for r in who.roles))
     by_index = mine and await w.base.reviewers_indexed()
     held_by_index = assigned and await w.base.assigned_indexed()
-    wanted = search.Filter(
-        status="interrupted",
-        graph=graph or None,
-        node=node or None,
-        older_than=AGES[age],
-        may_decide=me if by_index else (),
-        assigned_to=me if held_by_index else (),
+    wanted = scope.filter(
+        search.Filter(
+            status="interrupted",
+            graph=graph or None,
+            node=node or None,
+            older_than=AGES[age],
+            may_decide=me if by_index else (),
+            assigned_to=me if held_by_index else (),
+        )
     )
-    per_graph = search.Filter(status="interrupted", node=node or None, older_than=AGES[age])
+    per_graph = scope.filter(search.Filter(status="interrupted", node=node or None, older_than=AGES[age]))
     found, counts, everything = await asyncio.gather(
         search.page(
             w.base.temporal, wanted, offset=(page - 1) * size, limit=size, sort="waiting", descending=order == "newest"
         ),
-        search.counts_by_graph(w.base.temporal, sorted(w.graphs), per_graph),
-        search.count(w.base.temporal, per_graph.query()),  # also runs of graphs this server does not serve
+        search.counts_by_graph(w.base.temporal, sorted(scope.served), per_graph),
+        search.count(w.base.temporal, per_graph.query()),  # also runs of subgraphs they may read
     )
     items = found.items
     tests: list[RunTest] = [decides] if mine and not by_index else []
@@ -120,6 +123,7 @@ async def inbox(
         },
         now=datetime.now(timezone.utc),
         error=error,
+        view_only=who.view_only,
         batch_id=uuid.uuid4().hex[:16],  # the bulk form's: posting it twice applies nothing twice
     )
     return render(request, "_inbox_body.html" if partial else "inbox.html", **context)
@@ -250,14 +254,14 @@ async def run_page(
     partial: bool = False,
 ) -> HTMLResponse:
     w = web(request)
-    run = w.base.get_run(run_id)
-    snapshot = await run.get_state()
-    history = await run.get_state_history()
+    snapshot = await reader(request).state(run_id)
+    history = await w.base.get_run(run_id).get_state_history()
     answered = next((d for d in reversed(snapshot.decisions) if iid and d.interrupt_id == iid), None)
     nodes = list(w.graphs[snapshot.graph].nodes) if snapshot.graph in w.graphs else []
     context: dict[str, Any] = dict(
         s=snapshot,
-        questions=[question(i, who, claims=True) for i in snapshot.interrupts],
+        questions=[question(i, who, claims=not who.view_only) for i in snapshot.interrupts],
+        view_only=who.view_only,
         timeline=timeline(history, snapshot),
         nodes=nodes,
         error=error,
@@ -283,7 +287,7 @@ def question(i: hitl.Interrupt, who: Identity, claims: bool = False) -> Question
     cards = forms.tool_cards(i.value, i.schema) if forms.is_tool_review(i.value) else []
     form = None if cards else (forms.build(i.schema) if i.schema else None)
     roles, now = list(who.roles), datetime.now(timezone.utc)
-    allowed = not i.reviewers or may_review(i.reviewers, who.name, roles)
+    allowed = not who.view_only and (not i.reviewers or may_review(i.reviewers, who.name, roles))
     blocked = claim_blocks(i, who.name, roles, now) or vote_refused(i, who.name, "")
     claiming = None
     if claims and i.quorum is None:

@@ -12,6 +12,7 @@ here. That works on every visibility store, Elasticsearch included.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Literal
 import temporalio.client
 
 import hitl
-from hitl._listing import PendingRun, list_runs
+from hitl._listing import PendingRun, graph_in, list_runs
 from hitl._policy import DONE
 from hitl._protocol import ANYONE, ASSIGNED, GRAPH, PENDING_NODES, REVIEWERS, STATUS, WAITING_SINCE, WORKFLOW_NAME
 from hitl._text import searchable
@@ -64,6 +65,8 @@ class Filter:
     answer now (not held by someone else, not one they already voted on: `hitl._policy.deciders`)."""
     assigned_to: tuple[str, ...] = ()
     """Entries of the caller as above: only runs with a question claimed by or delegated to them."""
+    graphs_in: tuple[str, ...] | None = None
+    """Only runs of these graphs: the ones the caller may read (hitl/web/scope.py); None: any graph."""
 
     def query(self) -> str:
         parts = [f'WorkflowType = "{WORKFLOW_NAME}"']
@@ -71,6 +74,8 @@ class Filter:
             parts.append(LG_STATUS_QUERY[self.status])
         if self.graph:
             parts.append(f'{GRAPH.name} = "{quoted(self.graph, "graph")}"')
+        if self.graphs_in is not None:
+            parts.append(graph_in(self.graphs_in))
         if self.node:
             parts.append(f'{PENDING_NODES.name} = "{quoted(self.node, "node")}"')
         if self.ids:
@@ -232,6 +237,6 @@ class _Window:
 
 async def counts_by_graph(temporal: temporalio.client.Client, graphs: list[str], f: Filter) -> dict[str, int]:
     """How many runs of each graph match (visibility has no GROUP BY on custom attributes)."""
-    filters = [Filter(f.status, g, f.node, f.ids, f.older_than, f.may_decide, f.assigned_to) for g in graphs]
+    filters = [dataclasses.replace(f, graph=g) for g in graphs]
     counts = await asyncio.gather(*(count(temporal, x.query()) for x in filters))
     return {g: n for g, n in zip(graphs, counts, strict=True) if n}

@@ -36,7 +36,7 @@ def add_options(parser: argparse.ArgumentParser, *, dev: bool = False) -> None:
     parser.add_argument(
         "--tokens",
         metavar="FILE",
-        help='bearer tokens: JSON {"<token>": {"identity": "alice", "roles": ["finance"]}} (or set HITL_WEB_TOKENS)',
+        help='bearer tokens: JSON {"<token>": {"identity": "alice", "roles": ["finance"], "view": false}} ("view": true: reads, never decides; or set HITL_WEB_TOKENS)',
     )
     parser.add_argument(
         "--trust-header",
@@ -48,6 +48,12 @@ def add_options(parser: argparse.ArgumentParser, *, dev: bool = False) -> None:
         metavar="HEADER",
         help="with --trust-header: take comma-separated roles from this header too (e.g. X-Forwarded-Groups); "
         "off unless given, since a proxy that only sets the user header would pass a caller's own roles through",
+    )
+    parser.add_argument(
+        "--view-role",
+        metavar="ROLE",
+        help="with --trust-header and --roles-header: callers holding this role sign in view-only "
+        "(they read runs and never decide, edit, claim, cancel, fork or start them)",
     )
     if not dev:
         parser.add_argument(
@@ -76,6 +82,7 @@ def build_app(client: hitl.Client, args: argparse.Namespace, *, dev: bool = Fals
         trust_header=args.trust_header,
         roles_header=args.roles_header,
         identity=getattr(args, "identity", None),
+        view_role=args.view_role,
     )
     app: FastAPI = create_app(client, auth, settings=Settings(poll_seconds=args.poll_interval))
     return app
@@ -143,6 +150,8 @@ def describe(app: Any) -> str:
 def _describe_headers(auth: Any) -> str:
     """Name every header trusted: an operator must know which ones the proxy has to overwrite."""
     roles = auth.roles_header
-    return f"identity from the trusted proxy header {auth.user_header}" + (
-        f", roles from {roles} (the proxy must set or strip both)" if roles else ", no roles (no --roles-header)"
+    return (
+        f"identity from the trusted proxy header {auth.user_header}"
+        + (f", roles from {roles} (the proxy must set or strip both)" if roles else ", no roles (no --roles-header)")
+        + (f"; role {auth.view_role} signs in view-only" if auth.view_role else "")
     )

@@ -1,0 +1,131 @@
+"""Read scoping in `hitl serve`: which runs the caller may see (a view-only credential's refusal is in
+`context.decider`, where every changing route gets its client).
+
+The rule is `hitl._policy.may_read` over the served graphs' `compile(readers=[...])`, looked up
+by a run's graph name (the HitlGraph search attribute, or its state). It lives with the graphs
+this server serves, not in the run, because the visibility store can only filter by what a run
+indexes: `HitlGraph IN (the graphs the caller may read)` keeps lists, counts and paging exact
+without a new search attribute, and a changed readers list applies at the next deploy to every
+run of the graph, older ones too (access is revoked by redeploying the server). A run of a graph
+this server does not serve (nor holds as a subgraph) is nobody's here: its rule is unknown, so it
+is hidden rather than shown to everyone.
+
+A run the caller may not read answers exactly as an id no run has (404 with the same body, or
+the empty thread LangGraph clients expect), so nothing tells the two apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+import hitl
+from hitl import catalog
+from hitl._policy import may_read
+from hitl.batch import BatchReport, Waiting, resume_many
+from hitl.graph import CompiledGraph
+from hitl.types import RunNotFoundError, StateSnapshot
+from hitl.web import search
+from hitl.web.auth import Identity
+from hitl.web.context import Web, caller, decider, web
+
+
+def rules(graphs: Iterable[CompiledGraph]) -> dict[str, list[list[str]]]:
+    """The reader lists of every graph a served graph's run may belong to: the served graphs and the
+    subgraphs nested in them (a subgraph's run is read by whoever every enclosing graph allows)."""
+    out: dict[str, list[list[str]]] = {}
+
+    def walk(graph: CompiledGraph, inherited: list[list[str]]) -> None:
+        own = inherited + ([list(graph.readers)] if graph.readers else [])
+        lists = out.setdefault(graph.name, [])
+        lists += [r for r in own if r not in lists]
+        for node in graph.nodes.values():
+            if node.subgraph is not None:
+                walk(node.subgraph, own)
+
+    for graph in graphs:
+        walk(graph, [])
+    return out
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One caller as the read rule sees them: the graphs whose runs they may see."""
+
+    web: Web
+    who: Identity
+    graphs: frozenset[str]
+
+    @classmethod
+    def of(cls, w: Web, who: Identity) -> Reader:
+        allowed = {g for g, r in rules(w.graphs.values()).items() if may_read(r, who.name, list(who.roles))}
+        return cls(w, who, frozenset(allowed))
+
+    def may_read(self, graph: str) -> bool:
+        return graph in self.graphs
+
+    @property
+    def served(self) -> dict[str, CompiledGraph]:
+        """The served graphs they may read (and start): the others are unknown to them."""
+        return {n: g for n, g in self.web.graphs.items() if n in self.graphs}
+
+    def graph(self, name: str) -> CompiledGraph:
+        """A graph they may read, or the unknown-graph error naming only those (no existence leak)."""
+        return catalog.lookup(self.served, name)
+
+    def filter(self, f: search.Filter) -> search.Filter:
+        """`f` narrowed to the runs they may read, in the visibility query itself (counts and pages stay exact)."""
+        return dataclasses.replace(f, graphs_in=tuple(sorted(self.graphs)))
+
+    async def snapshot_or_none(self, run_id: str) -> StateSnapshot | None:
+        """The run's state; None when no run has the id or they may not read it (a thread not started yet)."""
+        try:
+            return await self.state(run_id)
+        except RunNotFoundError:
+            return None
+
+    async def state(self, run_id: str) -> StateSnapshot:
+        """The run's state, or the very error an unknown id gets when they may not read it.
+
+        The graph is read from the run's HitlGraph search attribute first (one describe, no worker,
+        no payload to decrypt), so a run they may not read stays unknown to them even while its
+        workers are down or its key is missing here; runs without the attribute are checked on
+        their state."""
+        run = self.web.base.get_run(run_id)
+        graph = await run.indexed_graph()
+        if graph is not None and not self.may_read(graph):
+            raise run.not_found()
+        snapshot = await run.get_state()
+        if not self.may_read(snapshot.graph):
+            raise run.not_found()
+        return snapshot
+
+
+def reader(request: Request) -> Reader:
+    """The caller's read scope (FastAPI dependency; once per request)."""
+    cached = request.scope.get("hitl_reader")
+    if cached is None:
+        cached = request.scope["hitl_reader"] = Reader.of(web(request), caller(request))
+    found: Reader = cached
+    return found
+
+
+async def run_to_change(request: Request, run_id: str) -> hitl.Run:
+    """The run a state-changing route acts on, as the caller: 403 when view-only, and the unknown-id
+    404 when they may not read it (checked before anything is sent)."""
+    client = decider(request)
+    await reader(request).state(run_id)
+    return client.get_run(run_id)
+
+
+async def answer_many(request: Request, runs: list[str] | None, value: Any, **options: Any) -> BatchReport:
+    """A batch answer as the caller, over the runs they may read only: a filter selects among those, and a
+    named run they may not read is reported exactly as an unknown id (`Run.not_found`)."""
+    client = decider(request)
+    scope = reader(request)
+    among = runs if runs is not None else Waiting(graphs=tuple(sorted(scope.graphs)))
+    return await resume_many(client, among, value, readable=scope.may_read, **options)
