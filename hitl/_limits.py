@@ -13,6 +13,7 @@ Pure functions over JSON values: the workflow imports this module too.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 MAX_PAYLOAD_BYTES = 2_000_000
@@ -99,3 +100,76 @@ def shorten(value: Any, limit: int = 120) -> str:
 
 def _human(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 1_000_000 else f"{size / 1e3:.1f} kB"
+
+
+MAX_JSON_DEPTH = 100
+"""How deeply JSON may nest where it enters (HTTP bodies, form fields, CLI arguments, client values):
+`[[1]]` is 2 deep. Deeper documents break parsers and serializers far from the edge (Python's json
+recursion, pydantic's serialization), so they are refused where they arrive, with one line."""
+
+
+class DepthScan:
+    """The deepest nesting of JSON text fed in chunks, counted without parsing: brackets outside
+    strings. Linear and stack-free (only quotes, backslashes and brackets are visited), so raw
+    bytes can be refused before any parser sees them. Malformed text is not judged here (the
+    parser says what is wrong)."""
+
+    SPECIAL = re.compile(r'["\\\[\]{}]')
+
+    def __init__(self) -> None:
+        self.depth = self.deepest = self.seen = 0
+        self.in_string = False
+        self.escaped_at = -1
+        """The position of the character a backslash escapes (counted over everything fed)."""
+
+    def feed(self, chunk: bytes | str) -> int:
+        """The deepest nesting so far, after `chunk`."""
+        text = chunk.decode("latin-1") if isinstance(chunk, bytes) else chunk  # the special characters are ASCII
+        for match in self.SPECIAL.finditer(text):
+            at, ch = self.seen + match.start(), match.group()
+            if self.in_string:
+                if at == self.escaped_at:
+                    continue
+                if ch == "\\":
+                    self.escaped_at = at + 1
+                elif ch == '"':
+                    self.in_string = False
+            elif ch == '"':
+                self.in_string = True
+            elif ch in "[{":
+                self.depth += 1
+                self.deepest = max(self.deepest, self.depth)
+            elif ch in "]}":
+                self.depth -= 1
+        self.seen += len(text)
+        return self.deepest
+
+
+def json_depth(value: Any) -> int:
+    """How deeply a parsed value nests (lists, tuples and dicts count; `[[1]]` is 2), without recursion."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, dict):
+            todo.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, (list, tuple)):
+            todo.extend((v, depth + 1) for v in item)
+        else:
+            deepest = max(deepest, depth)
+            continue
+        deepest = max(deepest, depth + 1)
+    return deepest
+
+
+def too_deep(value: Any, what: str, *, text: bool = False) -> str | None:
+    """One line saying `what` nests deeper than MAX_JSON_DEPTH; None when it does not.
+    With `text`, `value` is JSON text (str or bytes), scanned before parsing."""
+    depth = DepthScan().feed(value) if text else json_depth(value)
+    return over_depth(what) if depth > MAX_JSON_DEPTH else None
+
+
+def over_depth(what: str) -> str:
+    return (
+        f"{what} nests deeper than {MAX_JSON_DEPTH} levels of JSON objects and arrays; hitl takes at most "
+        f"{MAX_JSON_DEPTH}: flatten it"
+    )

@@ -15,7 +15,7 @@ import hitl
 from hitl.web import HeaderAuth, NoAuth, create_app, search
 from hitl.web.testing import running
 from tests.helpers import event_count, wait_for
-from tests.web_fixtures import Served
+from tests.web_fixtures import Served, csrf_of, refusal
 
 
 async def paused(client: hitl.Client, graph: str = "approval", n: int = 1, **input: object) -> list[hitl.Run]:
@@ -214,14 +214,74 @@ async def test_forms_need_the_sessions_csrf_token(served: Served) -> None:
     async with served.http(None, follow_redirects=False) as browser:
         browser.cookies.set("hitl_token", "tok-alice")
         page = await browser.get(f"/runs/{run.run_id}", headers={"accept": "text/html"})
-        csrf = browser.cookies["hitl_csrf"]
-        assert f'value="{csrf}"' in page.text
+        csrf = csrf_of(page.text)
         form = {"interrupt_id": iid, "request_id": uuid.uuid4().hex, "v": json.dumps("approve")}
         forged = await browser.post(f"/ui/runs/{run.run_id}/answer", data={**form, "csrf": "guess"})
-        assert forged.status_code == 303 and "CSRF" in forged.headers["location"]
+        assert forged.status_code == 303 and "CSRF" in refusal(forged)
+        planted = browser.cookies["hitl_csrf"]  # the nonce itself is no token (the old double-submit was)
+        assert "CSRF" in refusal(await browser.post(f"/ui/runs/{run.run_id}/answer", data={**form, "csrf": planted}))
         assert await event_count(served.client, run.run_id) == before
         ok = await browser.post(f"/ui/runs/{run.run_id}/answer", data={**form, "csrf": csrf})
         assert ok.status_code == 303 and ok.headers["location"].endswith("?done=answered")
+    assert (await run.result())["status"] == "published"
+
+
+async def test_a_csrf_token_fits_only_the_session_it_was_made_for(served: Served) -> None:
+    """Cookies ignore ports: a sibling page can plant the nonce cookie, but no token made for another
+    session (or no session) fits alice's, even with that session's own nonce planted."""
+    [run] = await paused(served.client, "approval")
+    iid = (await run.get_state()).interrupts[0].id
+    before = await event_count(served.client, run.run_id)
+    form = {"interrupt_id": iid, "request_id": uuid.uuid4().hex, "v": json.dumps("approve")}
+    async with served.http(None, follow_redirects=False) as bob, served.http(None, follow_redirects=False) as nobody:
+        bob.cookies.set("hitl_token", "tok-bob")
+        bobs = csrf_of((await bob.get(f"/runs/{run.run_id}", headers={"accept": "text/html"})).text)
+        anonymous = csrf_of((await nobody.get("/login")).text)
+        async with served.http(None, follow_redirects=False) as alice:
+            alice.cookies.set("hitl_token", "tok-alice")
+            for planted, token in ((bob.cookies["hitl_csrf"], bobs), (nobody.cookies["hitl_csrf"], anonymous)):
+                alice.cookies.set("hitl_csrf", planted)
+                refused = await alice.post(f"/ui/runs/{run.run_id}/answer", data={**form, "csrf": token})
+                assert "CSRF" in refusal(refused), refused.headers
+            alice.cookies.set("hitl_csrf", "short")
+            short = await alice.post(f"/ui/runs/{run.run_id}/answer", data={**form, "csrf": "short"})
+            assert "CSRF" in refusal(short)
+    assert await event_count(served.client, run.run_id) == before
+    await run.cancel()
+
+
+async def test_writes_from_another_origin_are_refused_before_any_route(served: Served) -> None:
+    """What browsers say about where a request comes from: a sibling origin's page is refused on every write
+    (forms, /ui/api, the LangGraph API), the server's own pages and clients that are not browsers are not."""
+    [run] = await paused(served.client, "approval")
+    before = await event_count(served.client, run.run_id)
+    sibling = served.url.rsplit(":", 1)[0] + ":1"
+    resume = {"assistant_id": "approval", "command": {"resume": "approve"}}
+    async with served.http(None, follow_redirects=False) as browser:
+        browser.cookies.set("hitl_token", "tok-alice")
+        page = await browser.get(f"/runs/{run.run_id}", headers={"accept": "text/html"})
+        csrf = csrf_of(page.text)
+        for headers in ({"sec-fetch-site": "same-site", "origin": sibling}, {"origin": sibling}, {"origin": "null"}):
+            for path, kwargs in (
+                (f"/ui/runs/{run.run_id}/cancel", {"data": {"csrf": csrf}}),
+                (f"/threads/{run.run_id}/runs/wait", {"json": resume}),
+                ("/ui/api/diff", {"json": {"before": 1, "after": 2}}),
+            ):
+                refused = await browser.post(path, headers=headers, **kwargs)  # type: ignore[arg-type]
+                assert refused.status_code == 403 and "is refused" in refused.json()["detail"], (path, headers)
+        # JSON only where JSON is read: a no-preflight text/plain body never reaches a JSON route.
+        for path in (f"/threads/{run.run_id}/runs/wait", "/ui/api/check"):
+            plain = await browser.post(path, content=json.dumps(resume), headers={"content-type": "text/plain"})
+            assert plain.status_code == 415, path
+        formed = await browser.post("/ui/api/check", data={"run_id": run.run_id})
+        assert formed.status_code == 415
+        assert await event_count(served.client, run.run_id) == before
+        same = {"sec-fetch-site": "same-origin", "origin": served.url}
+        shown = await browser.post("/ui/api/diff", json={"before": 1, "after": 2}, headers=same)
+        assert shown.status_code == 200 and "diff" in shown.text
+    async with served.http("tok-alice") as api:  # a bearer token: no ambient credential, whatever it says
+        done = await api.post(f"/threads/{run.run_id}/runs/wait", json=resume, headers={"origin": sibling})
+        assert done.status_code == 200, done.text
     assert (await run.result())["status"] == "published"
 
 
@@ -256,8 +316,8 @@ async def browser_session(served: Served, token: str, run_id: str) -> tuple[http
     """An httpx client holding a signed-in browser's cookies, and the page's CSRF token."""
     browser = served.http(None, follow_redirects=False)
     browser.cookies.set("hitl_token", token)
-    await browser.get(f"/runs/{run_id}", headers={"accept": "text/html"})
-    return browser, browser.cookies["hitl_csrf"]
+    page = await browser.get(f"/runs/{run_id}", headers={"accept": "text/html"})
+    return browser, csrf_of(page.text)
 
 
 async def test_fork_and_cancel_from_the_page(served: Served) -> None:
@@ -272,7 +332,7 @@ async def test_fork_and_cancel_from_the_page(served: Served) -> None:
         state = await wait_for(fork, "interrupted")  # back at the question of step 1
         assert state.values["topic"] == "tea" and state.interrupts[0].node == "review"
         bad = await browser.post(f"/ui/runs/{run.run_id}/fork", data={"csrf": csrf, "step": "99"})
-        assert "no+checkpoint+at+step+99" in bad.headers["location"]
+        assert "no checkpoint at step 99" in refusal(bad)
         cancelled = await browser.post(f"/ui/runs/{new_id}/cancel", data={"csrf": csrf})
         assert cancelled.headers["location"].endswith("?done=cancelled")
     finally:
@@ -285,10 +345,12 @@ async def test_signing_in_with_a_token(served: Served) -> None:
         bounced = await browser.get("/", headers={"accept": "text/html"})
         assert bounced.status_code == 303 and bounced.headers["location"].startswith("/login")
         login = await browser.get("/login?next=/runs/x")
-        csrf = browser.cookies["hitl_csrf"]
+        csrf = csrf_of(login.text)
         assert 'name="token"' in login.text
         wrong = await browser.post("/ui/login", data={"csrf": csrf, "token": "nope", "next": "/"})
-        assert "not+known" in wrong.headers["location"] and "hitl_token" not in browser.cookies
+        assert "not known" in refusal(wrong) and "hitl_token" not in browser.cookies
+        shown = await browser.get(wrong.headers["location"], headers={"accept": "text/html"})
+        assert "that token is not known to this server" in shown.text
         offsite = await browser.post("/ui/login", data={"csrf": csrf, "token": "tok-bob", "next": "//evil.example"})
         assert offsite.headers["location"] == "/" and browser.cookies["hitl_token"] == "tok-bob"
         inbox = await browser.get("/", headers={"accept": "text/html"})
@@ -355,7 +417,7 @@ async def test_parallel_questions_each_get_a_card_and_are_answered_one_by_one(se
             f"/ui/runs/{run.run_id}/answer",
             data={"csrf": csrf, "interrupt_id": first.id, "request_id": uuid.uuid4().hex, "v": json.dumps("no")},
         )
-        assert "no+longer+waiting" in again.headers["location"] or "unknown+interrupt" in again.headers["location"]
+        assert "no longer waiting" in refusal(again) or "unknown interrupt" in refusal(again)
         left = await wait_for(run, "interrupted")
         assert [i.id for i in left.interrupts] == [state.interrupts[1].id]
         shown = await browser.get(again.headers["location"], headers={"accept": "text/html"})
@@ -476,7 +538,7 @@ async def test_forking_an_approved_payment_from_the_page_takes_the_guard(served:
     browser, csrf = await browser_session(served, "tok-bob", run.run_id)
     try:
         refused = await browser.post(f"/ui/runs/{run.run_id}/fork", data={"csrf": csrf, "step": str(before_pay)})
-        assert "may+not+fork+it" in refused.headers["location"], refused.headers
+        assert "may not fork it" in refusal(refused), refused.headers
     finally:
         await browser.aclose()
     forks = {r.run_id for r in await served.client.list_runs(limit=1000)} - known

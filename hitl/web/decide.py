@@ -21,9 +21,9 @@ import hitl
 from hitl.client import NO_VALUE
 from hitl.types import DecisionRejectedError, InvalidInputError
 from hitl.web import diff, forms
-from hitl.web.auth import check_csrf
 from hitl.web.context import decider
 from hitl.web.pages import version
+from hitl.web.session import check_csrf
 
 router = APIRouter(include_in_schema=False)
 
