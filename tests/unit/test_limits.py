@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from hitl._limits import CLIP_BYTES, clip, json_size, over_limit, shorten, too_large
+import json
+
+from hitl._limits import (
+    CLIP_BYTES,
+    MAX_JSON_DEPTH,
+    DepthScan,
+    clip,
+    json_depth,
+    json_size,
+    over_limit,
+    shorten,
+    too_deep,
+    too_large,
+)
 
 
 def test_sizes_are_utf8_json_without_escapes() -> None:
@@ -33,3 +46,33 @@ def test_shorten_is_the_one_text_clipping_rule() -> None:
     assert shorten("abcdefghijk", 10) == "abcdefghi…"
     assert len(shorten("x" * 500)) == 120
     assert shorten({"q": "ok?"}) == '{"q": "ok?"}'  # not a string: shown as JSON
+
+
+def test_depth_is_counted_alike_on_text_in_chunks_and_on_values() -> None:
+    docs = [
+        "1",
+        "{}",
+        "[[1]]",
+        '{"a": [{"b": "[[[{{"}]}',  # brackets inside strings do not count
+        '["\\"[", "\\\\", [["\\\\\\"]"]]]',  # escaped quotes and backslashes
+        json.dumps({"x": [[{"y": [1, {"z": "]]]"}]}]]}),
+    ]
+    for doc in docs:
+        whole = DepthScan().feed(doc)
+        assert whole == json_depth(json.loads(doc)), doc
+        for cut in range(len(doc) + 1):  # any chunking of the bytes gives the same depth
+            scan = DepthScan()
+            scan.feed(doc[:cut].encode())
+            assert scan.feed(doc[cut:].encode()) == whole, (doc, cut)
+
+
+def test_too_deep_refuses_one_past_the_limit_in_one_line() -> None:
+    at, past = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH, "[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1)
+    assert too_deep(at, "the answer", text=True) is None and too_deep(json.loads(at), "the answer") is None
+    line = too_deep(past, "the answer", text=True)
+    assert line == too_deep(json.loads(past), "the answer") and line is not None
+    assert line.startswith(f"the answer nests deeper than {MAX_JSON_DEPTH} levels") and "\n" not in line
+    deep: list[object] = []
+    for _ in range(100_000):  # far deeper than Python's recursion: counted without it
+        deep = [deep]
+    assert json_depth(deep) == 100_001 and too_deep(deep, "x") is not None
