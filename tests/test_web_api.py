@@ -12,10 +12,12 @@ import httpx
 import pytest
 
 import hitl
-from hitl.web import HeaderAuth, NoAuth, create_app, search
+from hitl.types import InvalidInputError
+from hitl.web import HeaderAuth, NoAuth, Settings, TokenAuth, create_app, search
+from hitl.web.session import load_secret
 from hitl.web.testing import running
 from tests.helpers import event_count, wait_for
-from tests.web_fixtures import Served, csrf_of, refusal
+from tests.web_fixtures import TOKENS, Served, csrf_of, refusal
 
 
 async def paused(client: hitl.Client, graph: str = "approval", n: int = 1, **input: object) -> list[hitl.Run]:
@@ -248,6 +250,51 @@ async def test_a_csrf_token_fits_only_the_session_it_was_made_for(served: Served
             assert "CSRF" in refusal(short)
     assert await event_count(served.client, run.run_id) == before
     await run.cancel()
+
+
+async def test_replicas_sharing_hitl_web_secret_accept_each_others_forms(client: hitl.Client) -> None:
+    """A form rendered by one replica posts to another when both have the same secret; with a key
+    made per process (no HITL_WEB_SECRET), it is refused as stale, writing nothing."""
+    [run] = await paused(client, "approval")
+    iid = (await run.get_state()).interrupts[0].id
+    before = await event_count(client, run.run_id)
+    shared = Settings(secret=b"s" * 32)
+    apps = [create_app(client, TokenAuth(TOKENS), settings=s) for s in (shared, shared, Settings())]
+    async with running(apps[0]) as one, running(apps[1]) as two, running(apps[2]) as own:
+        async with httpx.AsyncClient(base_url=one, follow_redirects=False) as browser:
+            browser.cookies.set("hitl_token", "tok-alice")
+            csrf = csrf_of((await browser.get(f"/runs/{run.run_id}", headers={"accept": "text/html"})).text)
+            form = {"interrupt_id": iid, "request_id": uuid.uuid4().hex, "v": json.dumps("approve"), "csrf": csrf}
+            stale = await browser.post(f"{own}/ui/runs/{run.run_id}/answer", data=form)
+            assert "CSRF" in refusal(stale)
+            assert await event_count(client, run.run_id) == before
+            taken = await browser.post(f"{two}/ui/runs/{run.run_id}/answer", data=form)
+            assert taken.headers["location"].endswith("?done=answered"), taken.headers
+    assert (await run.result())["status"] == "published"
+    with pytest.raises(InvalidInputError, match="HITL_WEB_SECRET is 5 bytes; use at least 16"):
+        load_secret({"HITL_WEB_SECRET": "short"})
+    assert load_secret({"HITL_WEB_SECRET": "k" * 16}) == b"k" * 16
+
+
+async def test_over_https_the_session_cookies_are_host_prefixed(served: Served) -> None:
+    """`__Host-` cookies are Secure, Path=/ and host-only: no sibling subdomain can plant them; an
+    unprefixed one (anyone's over http) is ignored. (The proxy in front says https: X-Forwarded-Proto.)"""
+    https = {"x-forwarded-proto": "https", "accept": "text/html"}
+    async with served.http(None, follow_redirects=False) as browser:
+        login = await browser.get("/login", headers=https)
+        [nonce] = [c for c in login.headers.get_list("set-cookie") if c.startswith("__Host-hitl_csrf=")]
+        assert "; Secure" in nonce and "; Path=/" in nonce and "HttpOnly" in nonce and "Domain" not in nonce
+        value = nonce.split(";")[0].split("=", 1)[1]
+        csrf = csrf_of(login.text)
+        jar = {"cookie": f"__Host-hitl_csrf={value}", "x-forwarded-proto": "https"}
+        signed = await browser.post("/ui/login", data={"csrf": csrf, "token": "tok-bob", "next": "/"}, headers=jar)
+        [token] = [c for c in signed.headers.get_list("set-cookie") if c.startswith("__Host-hitl_token=")]
+        assert token.startswith("__Host-hitl_token=tok-bob;") and "; Secure" in token, signed.headers
+        plain = {"cookie": f"hitl_csrf={value}", "x-forwarded-proto": "https"}
+        ignored = await browser.post("/ui/login", data={"csrf": csrf, "token": "tok-bob", "next": "/"}, headers=plain)
+        assert "CSRF" in refusal(ignored)
+        inbox = await browser.get("/", headers={**https, "cookie": "__Host-hitl_token=tok-bob"})
+        assert inbox.status_code == 200 and 'data-testid="identity">bob<' in inbox.text
 
 
 async def test_writes_from_another_origin_are_refused_before_any_route(served: Served) -> None:

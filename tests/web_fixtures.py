@@ -55,7 +55,8 @@ def csrf_of(html: str) -> str:
 def refusal(response: httpx.Response) -> str:
     """The one-line reason a refused form post carries back to its page (the signed flash cookie's
     message; '' when the post was not refused). Read without checking the signature: the server does."""
-    flash = response.cookies.get("hitl_flash")
+    set_cookies = response.headers.get_list("set-cookie")
+    flash = next((c.split(";")[0].split("=", 1)[1] for c in set_cookies if re.match("(__Host-)?hitl_flash=.", c)), "")
     if not flash:
         return ""
     body = flash.split(".", 1)[0]
