@@ -172,11 +172,11 @@ async def test_no_url_puts_its_own_text_in_a_refusal_box(served: Served, open_as
     spoof = "?error=Your+session+expired,+call+555&code=409"
     page = await open_as("tok-alice", f"/runs/{run.run_id}{spoof}")
     await page.get_by_test_id("status").wait_for()
-    assert "555" not in await page.content() and await page.get_by_test_id("refusal").count() == 0
+    assert "session expired" not in await page.content() and await page.get_by_test_id("refusal").count() == 0
     login = await open_as(None, f"/login{spoof}")
-    assert "555" not in await login.content() and await login.locator(".refusal").count() == 0
+    assert "session expired" not in await login.content() and await login.locator(".refusal").count() == 0
     inbox = await open_as("tok-alice", f"/{spoof}")
-    assert "555" not in await inbox.content() and await inbox.get_by_test_id("refusal").count() == 0
+    assert "session expired" not in await inbox.content() and await inbox.get_by_test_id("refusal").count() == 0
     before = await event_count(served.client, run.run_id)
     # A real refusal still reaches the page after the redirect (in the signed flash), once.
     await page.locator("details.raw summary", has_text="Answer as JSON").click()
@@ -186,7 +186,9 @@ async def test_no_url_puts_its_own_text_in_a_refusal_box(served: Served, open_as
     await refusal.wait_for()
     assert "maybe" in await refusal.inner_text() and "error=" not in page.url
     assert await event_count(served.client, run.run_id) == before
+    await run.cancel()  # the live feed refreshes the page: the refusal stays on it
+    await page.get_by_test_id("status").filter(has_text="cancelled").wait_for()
+    assert "maybe" in await page.get_by_test_id("refusal").inner_text()
     await page.reload()
     await page.get_by_test_id("status").wait_for()
     assert await page.get_by_test_id("refusal").count() == 0  # shown once
-    await run.cancel()
