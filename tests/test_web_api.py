@@ -297,6 +297,39 @@ async def test_over_https_the_session_cookies_are_host_prefixed(served: Served) 
         assert inbox.status_code == 200 and 'data-testid="identity">bob<' in inbox.text
 
 
+async def test_a_refusal_flash_shows_once_on_its_own_page_and_session_only(served: Served) -> None:
+    """The flash carries a refusal to the page it was made for: not to another page, not to another
+    session (a planted cookie), not after tampering; and it is cleared once shown."""
+    [one, two] = await paused(served.client, "approval", 2)
+    browser, csrf = await browser_session(served, "tok-alice", one.run_id)
+    bob, _ = await browser_session(served, "tok-bob", one.run_id)
+    try:
+        refused = await browser.post(f"/ui/runs/{one.run_id}/fork", data={"csrf": csrf, "step": "99"})
+        flash = next(c for c in refused.headers.get_list("set-cookie") if c.startswith("hitl_flash="))
+        value = flash.split(";")[0].split("=", 1)[1]
+        assert "Max-Age=60" in flash and "HttpOnly" in flash and refused.headers["location"] == f"/runs/{one.run_id}"
+        html = {"accept": "text/html"}
+        elsewhere = await browser.get(f"/runs/{two.run_id}", headers=html)
+        assert "no checkpoint at step 99" not in elsewhere.text and "hitl_flash" not in elsewhere.headers.get(
+            "set-cookie", ""
+        )
+        bob.cookies.set("hitl_flash", value)  # planted in another session's browser
+        assert "no checkpoint at step 99" not in (await bob.get(f"/runs/{one.run_id}", headers=html)).text
+        body, sig = value.split(".")
+        browser.cookies.delete("hitl_flash")
+        browser.cookies.set("hitl_flash", f"{body}.{sig[::-1]}")
+        assert "no checkpoint at step 99" not in (await browser.get(f"/runs/{one.run_id}", headers=html)).text
+        browser.cookies.delete("hitl_flash")
+        browser.cookies.set("hitl_flash", value)
+        shown = await browser.get(f"/runs/{one.run_id}", headers=html)
+        assert "no checkpoint at step 99" in shown.text and "hitl_flash=; " in shown.headers["set-cookie"]
+    finally:
+        await browser.aclose()
+        await bob.aclose()
+    await one.cancel()
+    await two.cancel()
+
+
 async def test_writes_from_another_origin_are_refused_before_any_route(served: Served) -> None:
     """What browsers say about where a request comes from: a sibling origin's page is refused on every write
     (forms, /ui/api, the LangGraph API), the server's own pages and clients that are not browsers are not."""

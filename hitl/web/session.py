@@ -141,7 +141,7 @@ class Flash:
 def refusal_redirect(request: Request, status: int, detail: str) -> Response:
     """Back to the page the form was on (each form route names it), the reason in a signed flash."""
     path = request.scope.get("hitl_return_to") or "/"
-    extra: dict[str, Any] = request.scope.get("hitl_return_query") or {}
+    extra: dict[str, Any] = request.scope.get("hitl_flash_extra") or {}
     payload = {
         "p": unquote(path),
         "e": one_line(detail),
@@ -161,7 +161,7 @@ def take_flash(request: Request) -> Flash | None:
     raw = request.cookies.get(cookie_name(request, FLASH_COOKIE))
     if not raw:
         return None
-    request.scope["hitl_clear_flash"] = True
+    request.scope["hitl_clear_flash"] = True  # unless it waits for another page (below)
     body, _, signature = raw.partition(".")
     if not hmac.compare_digest(sign(request, "flash", body).encode(), signature.encode()):
         return None
@@ -169,7 +169,10 @@ def take_flash(request: Request) -> Flash | None:
         data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     except ValueError:
         return None
-    if data.get("p") != request.url.path or data.get("t", 0) < time.time():
+    if data.get("t", 0) < time.time():
+        return None
+    if data.get("p") != request.url.path:
+        request.scope["hitl_clear_flash"] = False
         return None
     return Flash(str(data.get("e", "")), int(data.get("c", 0)), {str(k): str(v) for k, v in data.get("x", {}).items()})
 
