@@ -355,6 +355,8 @@ async def test_writes_from_another_origin_are_refused_before_any_route(served: S
             assert plain.status_code == 415, path
         formed = await browser.post("/ui/api/check", data={"run_id": run.run_id})
         assert formed.status_code == 415
+        untyped = await browser.post(f"/threads/{run.run_id}/runs/wait", content=json.dumps(resume).encode())
+        assert untyped.status_code == 415  # FastAPI would read JSON from a body with no type: never reached
         assert await event_count(served.client, run.run_id) == before
         same = {"sec-fetch-site": "same-origin", "origin": served.url}
         shown = await browser.post("/ui/api/diff", json={"before": 1, "after": 2}, headers=same)

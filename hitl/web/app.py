@@ -58,7 +58,7 @@ def create_app(
         redoc_url=None,
     )
     settings = settings or Settings()
-    key = settings.secret or session.load_secret()
+    key = settings.secret or session.load_secret(warn=not isinstance(auth, NoAuth))
     app.state.web = Web(client, auth, {g.name: g for g in served}, settings, key)
     errors.install(app, rendering.error_page, session.refusal_redirect)
     app.include_router(api.public)

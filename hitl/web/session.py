@@ -53,10 +53,13 @@ FLASH_SECONDS = 60
 NONCE_CHARS = 32
 
 
-def load_secret(environ: dict[str, str] | None = None) -> bytes:
-    """The server key from HITL_WEB_SECRET; else one made for this process only (logged)."""
+def load_secret(environ: dict[str, str] | None = None, *, warn: bool = True) -> bytes:
+    """The server key from HITL_WEB_SECRET; else one made for this process only (logged when `warn`:
+    `hitl dev` without authentication runs one process on a laptop, where that is what it wants)."""
     text = (os.environ if environ is None else environ).get(SECRET_ENV, "")
     if not text:
+        if not warn:
+            return secrets.token_bytes(32)
         log.warning(
             "hitl web: %s is not set; forms and refusal messages are signed with a key made for this process, "
             "so they fail across replicas and restarts (set the same %s on every replica)",
