@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import hitl
 from hitl import catalog
-from hitl._limits import MAX_JSON_DEPTH, DepthScan, over_depth
+from hitl._limits import over_depth, too_deep
 from hitl.graph import CompiledGraph
 from hitl.web import (
     api,
@@ -113,7 +113,7 @@ class Guard:
         if refusal:
             return await errors.problem(*refusal)(scope, receive, send_with_headers)
         seen = 0
-        depth = DepthScan() if content_type(headers) == "application/json" else None
+        json_body: list[bytes] | None = [] if content_type(headers) == "application/json" else None
 
         async def capped() -> Message:
             nonlocal seen
@@ -122,8 +122,10 @@ class Guard:
             seen += len(chunk)
             if seen > self.max_body:
                 raise errors.WebError(413, f"the request body is larger than {self.max_body:,} bytes")
-            if depth is not None and depth.feed(chunk) > MAX_JSON_DEPTH:
-                raise errors.WebError(422, over_depth("the request body"))
+            if json_body is not None:  # the whole body, before the route's parser is handed its last part
+                json_body.append(chunk)
+                if not message.get("more_body") and too_deep(b"".join(json_body), "the request body", text=True):
+                    raise errors.WebError(422, over_depth("the request body"))
             return message
 
         await self.app(scope, capped, send_with_headers)

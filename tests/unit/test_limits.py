@@ -7,12 +7,12 @@ import json
 from hitl._limits import (
     CLIP_BYTES,
     MAX_JSON_DEPTH,
-    DepthScan,
     clip,
     json_depth,
     json_size,
     over_limit,
     shorten,
+    text_depth,
     too_deep,
     too_large,
 )
@@ -48,22 +48,19 @@ def test_shorten_is_the_one_text_clipping_rule() -> None:
     assert shorten({"q": "ok?"}) == '{"q": "ok?"}'  # not a string: shown as JSON
 
 
-def test_depth_is_counted_alike_on_text_in_chunks_and_on_values() -> None:
+def test_depth_is_counted_alike_on_text_and_on_values() -> None:
     docs = [
         "1",
         "{}",
         "[[1]]",
+        " [ [ 1.5e3 , true , null , -2 ] ] ",
         '{"a": [{"b": "[[[{{"}]}',  # brackets inside strings do not count
         '["\\"[", "\\\\", [["\\\\\\"]"]]]',  # escaped quotes and backslashes
-        json.dumps({"x": [[{"y": [1, {"z": "]]]"}]}]]}),
+        json.dumps({"é": [[{"y": [1, {"z": "]]]"}]}]]}, ensure_ascii=False),
+        json.dumps({"x": "\ud800"}),  # a lone surrogate, escaped
     ]
     for doc in docs:
-        whole = DepthScan().feed(doc)
-        assert whole == json_depth(json.loads(doc)), doc
-        for cut in range(len(doc) + 1):  # any chunking of the bytes gives the same depth
-            scan = DepthScan()
-            scan.feed(doc[:cut].encode())
-            assert scan.feed(doc[cut:].encode()) == whole, (doc, cut)
+        assert text_depth(doc) == text_depth(doc.encode()) == json_depth(json.loads(doc)), doc
 
 
 def test_too_deep_refuses_one_past_the_limit_in_one_line() -> None:
