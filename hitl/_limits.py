@@ -109,7 +109,9 @@ MAX_JSON_DEPTH = 100
 recursion, pydantic's serialization), so they are refused where they arrive, with one line."""
 
 
-STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.S)
+"""A JSON string, or an unterminated one to the end: the closing quote is optional so a match never
+fails, and no failed match is retried from each later quote (which would be quadratic)."""
 BRACKETS = bytes(1 if c in b"[{" else 2 if c in b"]}" else 0 for c in range(256))
 """Opening brackets to 1, closing ones to 2, every other byte to 0."""
 STRUCTURE = b" \t\r\n,:0123456789+-.eEtruefalsn"
@@ -121,7 +123,7 @@ def text_depth(text: str | bytes) -> int:
     """The deepest nesting of JSON text, counted without parsing: brackets outside strings. Linear and
     stack-free, the scanning done by the regex engine and bytes.translate (a 2 MB body costs about what
     parsing it does), so raw bytes can be refused before any parser sees them. Malformed text is not
-    judged here (the parser says what is wrong; brackets after an unterminated quote count)."""
+    judged here (the parser says what is wrong; brackets after an unterminated quote do not count)."""
     raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     steps = STRING.sub(b"", raw).translate(BRACKETS, STRUCTURE)
     return max(accumulate(map(STEPS.__getitem__, steps)), default=0)
