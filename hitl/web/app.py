@@ -89,7 +89,7 @@ class Guard:
       where a request comes from (`Sec-Fetch-Site`, else `Origin`), and a page of any other origin,
       a sibling port of the same host included, is refused: 403. Bearer-token requests carry no
       ambient credential and are let through.
-    * Writes say what they send: forms only under /ui/ (but /ui/api/), JSON elsewhere: 415. No route
+    * Writes say what they send: forms under /ui/, JSON under /ui/api/ and elsewhere: 415. No route
       reads JSON from a body that does not say it is JSON (a cross-origin `text/plain` post).
     * JSON bodies nest at most MAX_JSON_DEPTH levels, counted on the raw bytes before any parser: 422.
     """

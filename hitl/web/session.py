@@ -38,7 +38,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from hitl.types import InvalidInputError
-from hitl.web.auth import TokenAuth, bearer, cookie_name, secure, set_cookie
+from hitl.web.auth import TOKEN_COOKIE, TokenAuth, bearer, cookie_name, secure, set_cookie
 from hitl.web.context import caller, web
 from hitl.web.errors import NotAuthenticated, WebError, one_line
 
@@ -58,14 +58,13 @@ def load_secret(environ: dict[str, str] | None = None, *, warn: bool = True) -> 
     `hitl dev` without authentication runs one process on a laptop, where that is what it wants)."""
     text = (os.environ if environ is None else environ).get(SECRET_ENV, "")
     if not text:
-        if not warn:
-            return secrets.token_bytes(32)
-        log.warning(
-            "hitl web: %s is not set; forms and refusal messages are signed with a key made for this process, "
-            "so they fail across replicas and restarts (set the same %s on every replica)",
-            SECRET_ENV,
-            SECRET_ENV,
-        )
+        if warn:
+            log.warning(
+                "hitl web: %s is not set; forms and refusal messages are signed with a key made for this "
+                "process, so they fail across replicas and restarts (set the same %s on every replica)",
+                SECRET_ENV,
+                SECRET_ENV,
+            )
         return secrets.token_bytes(32)
     if len(text.encode()) < MIN_SECRET_BYTES:
         raise InvalidInputError(
@@ -92,7 +91,7 @@ def binding(request: Request) -> str:
         return "anonymous"
     parts = [auth.mode, who.name]
     if isinstance(auth, TokenAuth):
-        credential = bearer(request) or request.cookies.get(cookie_name(request, "hitl_token")) or ""
+        credential = bearer(request) or request.cookies.get(cookie_name(request, TOKEN_COOKIE)) or ""
         parts.append(hashlib.sha256(credential.encode()).hexdigest())
     return "\0".join(parts)
 
