@@ -13,6 +13,8 @@ Pure functions over JSON values: the workflow imports this module too.
 from __future__ import annotations
 
 import json
+import re
+from itertools import accumulate
 from typing import Any
 
 MAX_PAYLOAD_BYTES = 2_000_000
@@ -99,3 +101,59 @@ def shorten(value: Any, limit: int = 120) -> str:
 
 def _human(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 1_000_000 else f"{size / 1e3:.1f} kB"
+
+
+MAX_JSON_DEPTH = 100
+"""How deeply JSON may nest where it enters (HTTP bodies, form fields, CLI arguments, client values):
+`[[1]]` is 2 deep. Deeper documents break parsers and serializers far from the edge (Python's json
+recursion, pydantic's serialization), so they are refused where they arrive, with one line."""
+
+
+STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.S)
+"""A JSON string, or an unterminated one to the end: the closing quote is optional so a match never
+fails, and no failed match is retried from each later quote (which would be quadratic)."""
+BRACKETS = bytes(1 if c in b"[{" else 2 if c in b"]}" else 0 for c in range(256))
+"""Opening brackets to 1, closing ones to 2, every other byte to 0."""
+STRUCTURE = b" \t\r\n,:0123456789+-.eEtruefalsn"
+"""What JSON holds outside strings besides brackets: dropped before counting."""
+STEPS = (0, 1, -1)
+
+
+def text_depth(text: str | bytes) -> int:
+    """The deepest nesting of JSON text, counted without parsing: brackets outside strings. Linear and
+    stack-free, the scanning done by the regex engine and bytes.translate (a 2 MB body costs about what
+    parsing it does), so raw bytes can be refused before any parser sees them. Malformed text is not
+    judged here (the parser says what is wrong; brackets after an unterminated quote do not count)."""
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    steps = STRING.sub(b"", raw).translate(BRACKETS, STRUCTURE)
+    return max(accumulate(map(STEPS.__getitem__, steps)), default=0)
+
+
+def json_depth(value: Any) -> int:
+    """How deeply a parsed value nests (lists, tuples and dicts count; `[[1]]` is 2), without recursion."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, dict):
+            todo.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, (list, tuple)):
+            todo.extend((v, depth + 1) for v in item)
+        else:
+            deepest = max(deepest, depth)
+            continue
+        deepest = max(deepest, depth + 1)
+    return deepest
+
+
+def too_deep(value: Any, what: str, *, text: bool = False) -> str | None:
+    """One line saying `what` nests deeper than MAX_JSON_DEPTH; None when it does not.
+    With `text`, `value` is JSON text (str or bytes), scanned before parsing."""
+    depth = text_depth(value) if text else json_depth(value)
+    return over_depth(what) if depth > MAX_JSON_DEPTH else None
+
+
+def over_depth(what: str) -> str:
+    return (
+        f"{what} nests deeper than {MAX_JSON_DEPTH} levels of JSON objects and arrays; hitl takes at most "
+        f"{MAX_JSON_DEPTH}: flatten it"
+    )

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from hitl._limits import MAX_DECISION_BYTES, clip, shorten, too_large
+from hitl._limits import MAX_DECISION_BYTES, clip, shorten, too_deep, too_large
 from hitl._listing import graph_in, list_runs
 from hitl._protocol import GRAPH, PENDING_NODES, STATUS, WORKFLOW_NAME
 from hitl._text import searchable
@@ -146,7 +146,7 @@ async def resume_many(
     batch_id = check_batch_id(batch_id)
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise InvalidInputError(f"concurrency must be from 1 to {MAX_CONCURRENCY}; got {concurrency}")
-    refused = too_large(value, MAX_DECISION_BYTES, "the batch's answer")
+    refused = too_deep(value, "the batch's answer") or too_large(value, MAX_DECISION_BYTES, "the batch's answer")
     if refused:
         raise InvalidInputError(refused)
     wanted = runs if isinstance(runs, Waiting) else Waiting()

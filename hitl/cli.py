@@ -23,7 +23,7 @@ from hitl import _claim_check as claim_check
 from hitl import catalog
 from hitl._audit import differs, read_lines, verify
 from hitl._blob_gc import DEFAULT_GRACE, Collected, check_grace, collect, span
-from hitl._limits import shorten
+from hitl._limits import shorten, too_deep
 from hitl._policy import CLAIM_MAX_S
 from hitl._protocol import DEFAULT_TASK_QUEUE
 from hitl._text import split_names
@@ -832,6 +832,9 @@ async def _until_stopped() -> int:
 
 
 def parse_json(text: str, what: str, *, object_only: bool = False) -> Any:
+    refused = too_deep(text, what, text=True)  # before parsing: Python's json recurses
+    if refused:
+        raise InvalidInputError(refused)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:

@@ -31,7 +31,7 @@ import temporalio.service
 from hitl import catalog
 from hitl._audit import AuditTrail
 from hitl._errors import namespace_missing, read_with_retries
-from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_large
+from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_deep, too_large
 from hitl._listing import PendingRun as PendingRun  # public as hitl.PendingRun
 from hitl._listing import list_runs
 from hitl._policy import override_refused, values_refused
@@ -188,6 +188,7 @@ class Client:
         if run_id is not None:
             check_run_id(run_id, new=True)
         compiled = graph if isinstance(graph, CompiledGraph) else self.graph(graph)
+        check_depth(input, "input")  # before validation: a validator recurses too
         values = compiled.validate_input(input if input is not None else {})
         check_size(values, MAX_STATE_BYTES, "input")
         workers = await check_workers(self.temporal, self.task_queue)
@@ -273,6 +274,7 @@ class Client:
         if values:
             for refused in (
                 values_refused(original.graph, values, "fork edit"),
+                too_deep(values, "fork edit"),
                 too_large(values, MAX_DECISION_BYTES, "fork edit"),
             ):
                 if refused:
@@ -859,7 +861,12 @@ class Run:
                 "a decision's goto names nodes to add to the paused step; Send(...) is for a node's "
                 "Command or a router (it runs a node with an arg of its own)"
             )
-        check_size([None if value is NO_VALUE else value, map, update], MAX_DECISION_BYTES, "the decision")
+        answers = [("the answer", None if value is NO_VALUE else value), ("update", update)]
+        for what, part in answers + [(f"the answer to {k}", v) for k, v in (map or {}).items()]:
+            check_depth(part, what)
+        refused = too_large([None if value is NO_VALUE else value, map, update], MAX_DECISION_BYTES, "the decision")
+        if refused:
+            raise InvalidInputError(refused)
         return ResumeRequest(
             identity=identity or self.client.identity,
             roles=self._roles(roles),
@@ -939,7 +946,15 @@ class Run:
 
 def check_size(value: Any, limit: int, what: str) -> None:
     """Refuse a value before it is sent when the run could not carry it (hitl/_limits.py)."""
+    check_depth(value, what)
     refused = too_large(value, limit, what)
+    if refused:
+        raise InvalidInputError(refused)
+
+
+def check_depth(value: Any, what: str) -> None:
+    """Refuse a value nesting deeper than MAX_JSON_DEPTH before anything serializes it."""
+    refused = too_deep(value, what)
     if refused:
         raise InvalidInputError(refused)
 

@@ -12,10 +12,12 @@ import httpx
 import pytest
 
 import hitl
-from hitl.web import HeaderAuth, NoAuth, create_app, search
+from hitl.types import InvalidInputError
+from hitl.web import HeaderAuth, NoAuth, Settings, TokenAuth, create_app, search
+from hitl.web.session import load_secret
 from hitl.web.testing import running
 from tests.helpers import event_count, wait_for
-from tests.web_fixtures import Served
+from tests.web_fixtures import TOKENS, Served, csrf_of, refusal
 
 
 async def paused(client: hitl.Client, graph: str = "approval", n: int = 1, **input: object) -> list[hitl.Run]:
@@ -214,14 +216,154 @@ async def test_forms_need_the_sessions_csrf_token(served: Served) -> None:
     async with served.http(None, follow_redirects=False) as browser:
         browser.cookies.set("hitl_token", "tok-alice")
         page = await browser.get(f"/runs/{run.run_id}", headers={"accept": "text/html"})
-        csrf = browser.cookies["hitl_csrf"]
-        assert f'value="{csrf}"' in page.text
+        csrf = csrf_of(page.text)
         form = {"interrupt_id": iid, "request_id": uuid.uuid4().hex, "v": json.dumps("approve")}
         forged = await browser.post(f"/ui/runs/{run.run_id}/answer", data={**form, "csrf": "guess"})
-        assert forged.status_code == 303 and "CSRF" in forged.headers["location"]
+        assert forged.status_code == 303 and "CSRF" in refusal(forged)
+        planted = browser.cookies["hitl_csrf"]  # the nonce itself is no token (the old double-submit was)
+        assert "CSRF" in refusal(await browser.post(f"/ui/runs/{run.run_id}/answer", data={**form, "csrf": planted}))
         assert await event_count(served.client, run.run_id) == before
         ok = await browser.post(f"/ui/runs/{run.run_id}/answer", data={**form, "csrf": csrf})
         assert ok.status_code == 303 and ok.headers["location"].endswith("?done=answered")
+    assert (await run.result())["status"] == "published"
+
+
+async def test_a_csrf_token_fits_only_the_session_it_was_made_for(served: Served) -> None:
+    """Cookies ignore ports: a sibling page can plant the nonce cookie, but no token made for another
+    session (or no session) fits alice's, even with that session's own nonce planted."""
+    [run] = await paused(served.client, "approval")
+    iid = (await run.get_state()).interrupts[0].id
+    before = await event_count(served.client, run.run_id)
+    form = {"interrupt_id": iid, "request_id": uuid.uuid4().hex, "v": json.dumps("approve")}
+    async with served.http(None, follow_redirects=False) as bob, served.http(None, follow_redirects=False) as nobody:
+        bob.cookies.set("hitl_token", "tok-bob")
+        bobs = csrf_of((await bob.get(f"/runs/{run.run_id}", headers={"accept": "text/html"})).text)
+        anonymous = csrf_of((await nobody.get("/login")).text)
+        async with served.http(None, follow_redirects=False) as alice:
+            alice.cookies.set("hitl_token", "tok-alice")
+            for planted, token in ((bob.cookies["hitl_csrf"], bobs), (nobody.cookies["hitl_csrf"], anonymous)):
+                alice.cookies.set("hitl_csrf", planted)
+                refused = await alice.post(f"/ui/runs/{run.run_id}/answer", data={**form, "csrf": token})
+                assert "CSRF" in refusal(refused), refused.headers
+            alice.cookies.set("hitl_csrf", "short")
+            short = await alice.post(f"/ui/runs/{run.run_id}/answer", data={**form, "csrf": "short"})
+            assert "CSRF" in refusal(short)
+    assert await event_count(served.client, run.run_id) == before
+    await run.cancel()
+
+
+async def test_replicas_sharing_hitl_web_secret_accept_each_others_forms(client: hitl.Client) -> None:
+    """A form rendered by one replica posts to another when both have the same secret; with a key
+    made per process (no HITL_WEB_SECRET), it is refused as stale, writing nothing."""
+    [run] = await paused(client, "approval")
+    iid = (await run.get_state()).interrupts[0].id
+    before = await event_count(client, run.run_id)
+    shared = Settings(secret=b"s" * 32)
+    apps = [create_app(client, TokenAuth(TOKENS), settings=s) for s in (shared, shared, Settings())]
+    async with running(apps[0]) as one, running(apps[1]) as two, running(apps[2]) as own:
+        async with httpx.AsyncClient(base_url=one, follow_redirects=False) as browser:
+            browser.cookies.set("hitl_token", "tok-alice")
+            csrf = csrf_of((await browser.get(f"/runs/{run.run_id}", headers={"accept": "text/html"})).text)
+            form = {"interrupt_id": iid, "request_id": uuid.uuid4().hex, "v": json.dumps("approve"), "csrf": csrf}
+            stale = await browser.post(f"{own}/ui/runs/{run.run_id}/answer", data=form)
+            assert "CSRF" in refusal(stale)
+            assert await event_count(client, run.run_id) == before
+            taken = await browser.post(f"{two}/ui/runs/{run.run_id}/answer", data=form)
+            assert taken.headers["location"].endswith("?done=answered"), taken.headers
+    assert (await run.result())["status"] == "published"
+    with pytest.raises(InvalidInputError, match="HITL_WEB_SECRET is 5 bytes; use at least 16"):
+        load_secret({"HITL_WEB_SECRET": "short"})
+    assert load_secret({"HITL_WEB_SECRET": "k" * 16}) == b"k" * 16
+
+
+async def test_over_https_the_session_cookies_are_host_prefixed(served: Served) -> None:
+    """`__Host-` cookies are Secure, Path=/ and host-only: no sibling subdomain can plant them; an
+    unprefixed one (anyone's over http) is ignored. (The proxy in front says https: X-Forwarded-Proto.)"""
+    https = {"x-forwarded-proto": "https", "accept": "text/html"}
+    async with served.http(None, follow_redirects=False) as browser:
+        login = await browser.get("/login", headers=https)
+        [nonce] = [c for c in login.headers.get_list("set-cookie") if c.startswith("__Host-hitl_csrf=")]
+        assert "; Secure" in nonce and "; Path=/" in nonce and "HttpOnly" in nonce and "Domain" not in nonce
+        value = nonce.split(";")[0].split("=", 1)[1]
+        csrf = csrf_of(login.text)
+        jar = {"cookie": f"__Host-hitl_csrf={value}", "x-forwarded-proto": "https"}
+        signed = await browser.post("/ui/login", data={"csrf": csrf, "token": "tok-bob", "next": "/"}, headers=jar)
+        [token] = [c for c in signed.headers.get_list("set-cookie") if c.startswith("__Host-hitl_token=")]
+        assert token.startswith("__Host-hitl_token=tok-bob;") and "; Secure" in token, signed.headers
+        plain = {"cookie": f"hitl_csrf={value}", "x-forwarded-proto": "https"}
+        ignored = await browser.post("/ui/login", data={"csrf": csrf, "token": "tok-bob", "next": "/"}, headers=plain)
+        assert "CSRF" in refusal(ignored)
+        inbox = await browser.get("/", headers={**https, "cookie": "__Host-hitl_token=tok-bob"})
+        assert inbox.status_code == 200 and 'data-testid="identity">bob<' in inbox.text
+
+
+async def test_a_refusal_flash_shows_once_on_its_own_page_and_session_only(served: Served) -> None:
+    """The flash carries a refusal to the page it was made for: not to another page, not to another
+    session (a planted cookie), not after tampering; and it is cleared once shown."""
+    [one, two] = await paused(served.client, "approval", 2)
+    browser, csrf = await browser_session(served, "tok-alice", one.run_id)
+    bob, _ = await browser_session(served, "tok-bob", one.run_id)
+    try:
+        refused = await browser.post(f"/ui/runs/{one.run_id}/fork", data={"csrf": csrf, "step": "99"})
+        flash = next(c for c in refused.headers.get_list("set-cookie") if c.startswith("hitl_flash="))
+        value = flash.split(";")[0].split("=", 1)[1]
+        assert "Max-Age=60" in flash and "HttpOnly" in flash and refused.headers["location"] == f"/runs/{one.run_id}"
+        html = {"accept": "text/html"}
+        elsewhere = await browser.get(f"/runs/{two.run_id}", headers=html)
+        assert "no checkpoint at step 99" not in elsewhere.text and "hitl_flash" not in elsewhere.headers.get(
+            "set-cookie", ""
+        )
+        bob.cookies.set("hitl_flash", value)  # planted in another session's browser
+        assert "no checkpoint at step 99" not in (await bob.get(f"/runs/{one.run_id}", headers=html)).text
+        body, sig = value.split(".")
+        browser.cookies.delete("hitl_flash")
+        browser.cookies.set("hitl_flash", f"{body}.{sig[::-1]}")
+        assert "no checkpoint at step 99" not in (await browser.get(f"/runs/{one.run_id}", headers=html)).text
+        browser.cookies.delete("hitl_flash")
+        browser.cookies.set("hitl_flash", value)
+        shown = await browser.get(f"/runs/{one.run_id}", headers=html)
+        assert "no checkpoint at step 99" in shown.text and "hitl_flash=; " in shown.headers["set-cookie"]
+    finally:
+        await browser.aclose()
+        await bob.aclose()
+    await one.cancel()
+    await two.cancel()
+
+
+async def test_writes_from_another_origin_are_refused_before_any_route(served: Served) -> None:
+    """What browsers say about where a request comes from: a sibling origin's page is refused on every write
+    (forms, /ui/api, the LangGraph API), the server's own pages and clients that are not browsers are not."""
+    [run] = await paused(served.client, "approval")
+    before = await event_count(served.client, run.run_id)
+    sibling = served.url.rsplit(":", 1)[0] + ":1"
+    resume = {"assistant_id": "approval", "command": {"resume": "approve"}}
+    async with served.http(None, follow_redirects=False) as browser:
+        browser.cookies.set("hitl_token", "tok-alice")
+        page = await browser.get(f"/runs/{run.run_id}", headers={"accept": "text/html"})
+        csrf = csrf_of(page.text)
+        for headers in ({"sec-fetch-site": "same-site", "origin": sibling}, {"origin": sibling}, {"origin": "null"}):
+            for path, kwargs in (
+                (f"/ui/runs/{run.run_id}/cancel", {"data": {"csrf": csrf}}),
+                (f"/threads/{run.run_id}/runs/wait", {"json": resume}),
+                ("/ui/api/diff", {"json": {"before": 1, "after": 2}}),
+            ):
+                refused = await browser.post(path, headers=headers, **kwargs)  # type: ignore[arg-type]
+                assert refused.status_code == 403 and "is refused" in refused.json()["detail"], (path, headers)
+        # JSON only where JSON is read: a no-preflight text/plain body never reaches a JSON route.
+        for path in (f"/threads/{run.run_id}/runs/wait", "/ui/api/check"):
+            plain = await browser.post(path, content=json.dumps(resume), headers={"content-type": "text/plain"})
+            assert plain.status_code == 415, path
+        formed = await browser.post("/ui/api/check", data={"run_id": run.run_id})
+        assert formed.status_code == 415
+        untyped = await browser.post(f"/threads/{run.run_id}/runs/wait", content=json.dumps(resume).encode())
+        assert untyped.status_code == 415  # FastAPI would read JSON from a body with no type: never reached
+        assert await event_count(served.client, run.run_id) == before
+        same = {"sec-fetch-site": "same-origin", "origin": served.url}
+        shown = await browser.post("/ui/api/diff", json={"before": 1, "after": 2}, headers=same)
+        assert shown.status_code == 200 and "diff" in shown.text
+    async with served.http("tok-alice") as api:  # a bearer token: no ambient credential, whatever it says
+        done = await api.post(f"/threads/{run.run_id}/runs/wait", json=resume, headers={"origin": sibling})
+        assert done.status_code == 200, done.text
     assert (await run.result())["status"] == "published"
 
 
@@ -256,8 +398,8 @@ async def browser_session(served: Served, token: str, run_id: str) -> tuple[http
     """An httpx client holding a signed-in browser's cookies, and the page's CSRF token."""
     browser = served.http(None, follow_redirects=False)
     browser.cookies.set("hitl_token", token)
-    await browser.get(f"/runs/{run_id}", headers={"accept": "text/html"})
-    return browser, browser.cookies["hitl_csrf"]
+    page = await browser.get(f"/runs/{run_id}", headers={"accept": "text/html"})
+    return browser, csrf_of(page.text)
 
 
 async def test_fork_and_cancel_from_the_page(served: Served) -> None:
@@ -272,7 +414,7 @@ async def test_fork_and_cancel_from_the_page(served: Served) -> None:
         state = await wait_for(fork, "interrupted")  # back at the question of step 1
         assert state.values["topic"] == "tea" and state.interrupts[0].node == "review"
         bad = await browser.post(f"/ui/runs/{run.run_id}/fork", data={"csrf": csrf, "step": "99"})
-        assert "no+checkpoint+at+step+99" in bad.headers["location"]
+        assert "no checkpoint at step 99" in refusal(bad)
         cancelled = await browser.post(f"/ui/runs/{new_id}/cancel", data={"csrf": csrf})
         assert cancelled.headers["location"].endswith("?done=cancelled")
     finally:
@@ -285,10 +427,12 @@ async def test_signing_in_with_a_token(served: Served) -> None:
         bounced = await browser.get("/", headers={"accept": "text/html"})
         assert bounced.status_code == 303 and bounced.headers["location"].startswith("/login")
         login = await browser.get("/login?next=/runs/x")
-        csrf = browser.cookies["hitl_csrf"]
+        csrf = csrf_of(login.text)
         assert 'name="token"' in login.text
         wrong = await browser.post("/ui/login", data={"csrf": csrf, "token": "nope", "next": "/"})
-        assert "not+known" in wrong.headers["location"] and "hitl_token" not in browser.cookies
+        assert "not known" in refusal(wrong) and "hitl_token" not in browser.cookies
+        shown = await browser.get(wrong.headers["location"], headers={"accept": "text/html"})
+        assert "that token is not known to this server" in shown.text
         offsite = await browser.post("/ui/login", data={"csrf": csrf, "token": "tok-bob", "next": "//evil.example"})
         assert offsite.headers["location"] == "/" and browser.cookies["hitl_token"] == "tok-bob"
         inbox = await browser.get("/", headers={"accept": "text/html"})
@@ -355,7 +499,7 @@ async def test_parallel_questions_each_get_a_card_and_are_answered_one_by_one(se
             f"/ui/runs/{run.run_id}/answer",
             data={"csrf": csrf, "interrupt_id": first.id, "request_id": uuid.uuid4().hex, "v": json.dumps("no")},
         )
-        assert "no+longer+waiting" in again.headers["location"] or "unknown+interrupt" in again.headers["location"]
+        assert "no longer waiting" in refusal(again) or "unknown interrupt" in refusal(again)
         left = await wait_for(run, "interrupted")
         assert [i.id for i in left.interrupts] == [state.interrupts[1].id]
         shown = await browser.get(again.headers["location"], headers={"accept": "text/html"})
@@ -476,7 +620,7 @@ async def test_forking_an_approved_payment_from_the_page_takes_the_guard(served:
     browser, csrf = await browser_session(served, "tok-bob", run.run_id)
     try:
         refused = await browser.post(f"/ui/runs/{run.run_id}/fork", data={"csrf": csrf, "step": str(before_pay)})
-        assert "may+not+fork+it" in refused.headers["location"], refused.headers
+        assert "may not fork it" in refusal(refused), refused.headers
     finally:
         await browser.aclose()
     forks = {r.run_id for r in await served.client.list_runs(limit=1000)} - known

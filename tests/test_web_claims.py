@@ -13,7 +13,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 
@@ -21,7 +20,8 @@ import hitl
 from hitl.web import TokenAuth, create_app, search
 from hitl.web.testing import running
 from tests.helpers import event_count, wait_for
-from tests.web_fixtures import TOKENS, Served
+from tests.web_fixtures import TOKENS, Served, csrf_of
+from tests.web_fixtures import refusal as flash_of
 
 ALICE, CAROL, BOB = ("alice", "role:finance"), ("carol", "role:finance", "role:ops"), ("bob",)
 
@@ -37,8 +37,8 @@ async def signed_in(url: str, token: str, run_id: str) -> AsyncIterator[tuple[ht
     """A browser's cookies (signed in as `token`) and the CSRF token its run page carries."""
     async with httpx.AsyncClient(base_url=url, follow_redirects=False, timeout=60) as browser:
         browser.cookies.set("hitl_token", token)
-        await browser.get(f"/runs/{run_id}", headers={"accept": "text/html"})
-        yield browser, browser.cookies["hitl_csrf"]
+        page = await browser.get(f"/runs/{run_id}", headers={"accept": "text/html"})
+        yield browser, csrf_of(page.text)
 
 
 async def page_of(browser: httpx.AsyncClient, path: str) -> str:
@@ -55,7 +55,7 @@ def words(page: str) -> str:
 def refusal(response: httpx.Response) -> str:
     """The one line a refused form comes back to its page with."""
     assert response.status_code == 303, response.text
-    return parse_qs(urlparse(response.headers["location"]).query).get("error", [""])[0]
+    return flash_of(response)
 
 
 def form(run: str, action: str, csrf: str | None, **more: str) -> dict[str, str]:

@@ -4,6 +4,9 @@ Debian's chromium under Playwright for the browser tests (`browser`, `open_as`).
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +41,27 @@ async def served(client: hitl.Client) -> AsyncIterator[Served]:
     app = create_app(client, TokenAuth(TOKENS), settings=Settings(poll_seconds=0.2))
     async with running(app) as url:
         yield Served(url, client)
+
+
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page's forms carry (derived from the session: not the cookie's value)."""
+    found = CSRF_FIELD.search(html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def refusal(response: httpx.Response) -> str:
+    """The one-line reason a refused form post carries back to its page (the signed flash cookie's
+    message; '' when the post was not refused). Read without checking the signature: the server does."""
+    set_cookies = response.headers.get_list("set-cookie")
+    flash = next((c.split(";")[0].split("=", 1)[1] for c in set_cookies if re.match("(__Host-)?hitl_flash=.", c)), "")
+    if not flash:
+        return ""
+    body = flash.split(".", 1)[0]
+    return str(json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["e"])
 
 
 BROWSER_TIMEOUT = 30_000

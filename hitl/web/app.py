@@ -12,9 +12,24 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import hitl
 from hitl import catalog
+from hitl._limits import over_depth, too_deep
 from hitl.graph import CompiledGraph
-from hitl.web import api, apidocs, assist, bulk, claims, decide, errors, events, link, pages, rendering, signin
-from hitl.web.auth import CSRF_COOKIE, Auth, NoAuth
+from hitl.web import (
+    api,
+    apidocs,
+    assist,
+    bulk,
+    claims,
+    decide,
+    errors,
+    events,
+    link,
+    pages,
+    rendering,
+    session,
+    signin,
+)
+from hitl.web.auth import Auth, NoAuth
 from hitl.web.context import Settings, Web
 
 log = logging.getLogger("hitl.web")
@@ -42,8 +57,10 @@ def create_app(
         docs_url=None,  # pages.api_docs renders /docs without a CDN
         redoc_url=None,
     )
-    app.state.web = Web(client, auth, {g.name: g for g in served}, settings or Settings())
-    errors.install(app, rendering.error_page)
+    settings = settings or Settings()
+    key = settings.secret or session.load_secret(warn=not isinstance(auth, NoAuth))
+    app.state.web = Web(client, auth, {g.name: g for g in served}, settings, key)
+    errors.install(app, rendering.error_page, session.refusal_redirect)
     app.include_router(api.public)
     app.include_router(api.router)
     app.include_router(events.router)
@@ -64,11 +81,17 @@ def served_graphs(client: hitl.Client) -> list[CompiledGraph]:
 
 
 class Guard:
-    """Checks every request before a route sees it, and sets the CSRF cookie on the way out.
+    """Checks every request before a route sees it, and adds the security headers and the session's
+    cookies on the way out.
 
     * Bodies are capped (Content-Length, and counted while streaming): 413.
-    * Writes say what they send: forms only under /ui/, JSON elsewhere: 415.
-      (That also keeps JSON routes safe from cross-site forms: see auth.py.)
+    * Writes come from this server's own pages or from clients that are not browsers: a browser says
+      where a request comes from (`Sec-Fetch-Site`, else `Origin`), and a page of any other origin,
+      a sibling port of the same host included, is refused: 403. Bearer-token requests carry no
+      ambient credential and are let through.
+    * Writes say what they send: forms under /ui/, JSON under /ui/api/ and elsewhere: 415. No route
+      reads JSON from a body that does not say it is JSON (a cross-origin `text/plain` post).
+    * JSON bodies nest at most MAX_JSON_DEPTH levels, counted on the raw bytes before any parser: 422.
     """
 
     def __init__(self, app: ASGIApp, max_body: int) -> None:
@@ -78,30 +101,34 @@ class Guard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = message.setdefault("headers", [])
+                extra.extend(SECURITY_HEADERS)
+                extra.extend(session.outgoing_cookies(scope))
+            await send(message)
+
         refusal = self.refuse(scope, headers)
         if refusal:
-            return await errors.problem(*refusal)(scope, receive, send)
+            return await errors.problem(*refusal)(scope, receive, send_with_headers)
         seen = 0
+        json_body: list[bytes] | None = [] if content_type(headers) == "application/json" else None
 
         async def capped() -> Message:
             nonlocal seen
             message = await receive()
-            seen += len(message.get("body", b""))
+            chunk = message.get("body", b"")
+            seen += len(chunk)
             if seen > self.max_body:
                 raise errors.WebError(413, f"the request body is larger than {self.max_body:,} bytes")
+            if json_body is not None:  # the whole body, before the route's parser is handed its last part
+                json_body.append(chunk)
+                if not message.get("more_body") and too_deep(b"".join(json_body), "the request body", text=True):
+                    raise errors.WebError(422, over_depth("the request body"))
             return message
 
-        async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start" and scope.get("hitl_new_csrf"):
-                cookie = f"{CSRF_COOKIE}={scope['hitl_new_csrf']}; Path=/; SameSite=Strict; HttpOnly"
-                if scope.get("scheme") == "https":
-                    cookie += "; Secure"
-                message.setdefault("headers", []).append((b"set-cookie", cookie.encode()))
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", []).extend(SECURITY_HEADERS)
-            await send(message)
-
-        await self.app(scope, capped, send_with_cookie)
+        await self.app(scope, capped, send_with_headers)
 
     def refuse(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
         length = headers.get("content-length", "")
@@ -109,17 +136,63 @@ class Guard:
             return 413, f"the request body is {int(length):,} bytes; the limit is {self.max_body:,}"
         if scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
             return None
-        kind = headers.get("content-type", "").split(";")[0].strip().lower()
+        elsewhere = cross_origin(scope, headers)
+        if elsewhere:
+            return 403, elsewhere
+        kind = content_type(headers)
         empty = length in ("", "0") and "transfer-encoding" not in headers
-        if scope["path"].startswith("/ui/"):
-            if kind not in FORM_TYPES and not (kind == "application/json" and scope["path"].startswith("/ui/api/")):
+        if scope["path"].startswith("/ui/api/"):
+            if kind != "application/json":
+                return 415, f"this endpoint takes application/json; got {kind or 'no content type'}"
+        elif scope["path"].startswith("/ui/"):
+            if kind not in FORM_TYPES:
                 return 415, f"this endpoint takes a form ({' or '.join(FORM_TYPES)}); got {kind or 'no content type'}"
         elif not (kind == "application/json" or (empty and not kind)):
             return 415, f"this endpoint takes application/json; got {kind or 'no content type'}"
         return None
 
 
+def content_type(headers: dict[str, str]) -> str:
+    return headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def cross_origin(scope: Scope, headers: dict[str, str]) -> str | None:
+    """Why a write comes from a page of another origin, or None. Browsers send `Sec-Fetch-Site`
+    (all current ones) or at least `Origin` on a POST; clients that are not browsers send neither.
+    Behind a proxy that rewrites Host, only the `Origin` fallback (old browsers) depends on Host."""
+    if headers.get("authorization", "").lower().startswith("bearer "):
+        return None
+    site = headers.get("sec-fetch-site")
+    origin = headers.get("origin")
+    if site is not None:
+        if site in ("same-origin", "none"):
+            return None
+        came = f" ({origin})" if origin else ""
+        return (
+            f"a write from another site's or origin's page{came} is refused (Sec-Fetch-Site: {site}); "
+            "use this server's own pages, or an API client with a bearer token"
+        )
+    own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
+    if origin is not None and origin != own:
+        return (
+            f"a write from the page of another origin ({origin}) is refused; this server is {own}: "
+            "use its own pages, or an API client with a bearer token"
+        )
+    return None
+
+
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    )
+)
+"""No inline script or style anywhere (app.js and app.css are the pages' only code and style)."""
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),

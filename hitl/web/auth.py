@@ -11,10 +11,9 @@ Three modes, one per deployment:
 * `NoAuth`: local development only; everyone is the OS user. Shown loudly on
   every page and in the log.
 
-CSRF: a browser form is accepted only with the per-session token of the
-double-submit cookie (`hitl_csrf`, SameSite=Strict), so it holds across
-replicas without server-side state. JSON requests are exempt: a cross-site page
-cannot send `application/json` without a CORS preflight, which is never granted.
+CSRF, the flash message and the server key: hitl/web/session.py. Cookies are
+named by `cookie_name`: `__Host-`-prefixed over https, so no other host (a sibling
+subdomain) can plant them.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from __future__ import annotations
 import hmac
 import json
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -31,11 +29,9 @@ from fastapi import Request
 
 from hitl.client import default_identity
 from hitl.types import InvalidInputError
-from hitl.web.errors import NotAuthenticated, WebError
+from hitl.web.errors import NotAuthenticated
 
 TOKEN_COOKIE = "hitl_token"
-CSRF_COOKIE = "hitl_csrf"
-CSRF_FIELD = "csrf"
 
 
 @dataclass(frozen=True)
@@ -87,7 +83,7 @@ class TokenAuth:
         return found
 
     def identify(self, request: Request) -> Identity:
-        token = bearer(request) or request.cookies.get(TOKEN_COOKIE)
+        token = bearer(request) or request.cookies.get(cookie_name(request, TOKEN_COOKIE))
         if not token:
             raise NotAuthenticated("sign in: send 'Authorization: Bearer <token>' (browsers: open /login)")
         who = self.lookup(token)
@@ -193,24 +189,19 @@ def bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-# ------------------------------------------------------------------ CSRF
+def secure(request: Request) -> bool:
+    return request.url.scheme == "https"
 
 
-def csrf_token(request: Request) -> str:
-    """This browser session's CSRF token (the cookie's value; a fresh one if none yet)."""
-    existing = request.cookies.get(CSRF_COOKIE)
-    if existing and len(existing) >= 32:
-        return existing
-    token = request.scope.get("hitl_new_csrf")
-    if token is None:
-        token = request.scope["hitl_new_csrf"] = secrets.token_urlsafe(32)
-    return token
+def cookie_name(request: Request, base: str) -> str:
+    """`__Host-<base>` over https (the browser then refuses it from any other host, and without
+    Secure and Path=/), plain `<base>` over http, where no prefix is accepted."""
+    return f"__Host-{base}" if secure(request) else base
 
 
-def check_csrf(request: Request, submitted: str | None) -> None:
-    """A browser form must echo the session's token: a cross-site form cannot read it."""
-    if bearer(request):
-        return  # API clients with bearer tokens carry no ambient credential
-    cookie = request.cookies.get(CSRF_COOKIE)
-    if not cookie or not submitted or not hmac.compare_digest(cookie.encode(), submitted.encode()):
-        raise WebError(403, "the form's CSRF token is missing or stale; reload the page and try again")
+def set_cookie(name: str, value: str, *, https: bool, max_age: int | None = None) -> str:
+    """A Set-Cookie value for hitl's own cookies: HttpOnly, SameSite=Strict, Path=/, Secure over https."""
+    cookie = f"{'__Host-' if https else ''}{name}={value}; Path=/; SameSite=Strict; HttpOnly"
+    if https:
+        cookie += "; Secure"
+    return cookie if max_age is None else f"{cookie}; Max-Age={max_age}"

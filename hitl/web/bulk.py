@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse
 
 from hitl.types import InvalidInputError
 from hitl.web import forms
-from hitl.web.auth import check_csrf
 from hitl.web.rendering import render
 from hitl.web.scope import answer_many
+from hitl.web.session import check_csrf
 
 router = APIRouter(include_in_schema=False)
 MAX_SELECTED = 1000

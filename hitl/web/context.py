@@ -25,6 +25,9 @@ class Settings:
     max_body_bytes: int = 2_000_000
     page_size: int = 50
     ui_links: bool = True
+    secret: bytes | None = None
+    """The key signing forms' CSRF tokens and refusal messages (hitl/web/session.py); None: HITL_WEB_SECRET,
+    else one made per process (which breaks forms across replicas and restarts)."""
 
     def __post_init__(self) -> None:
         self.poll_seconds = min(max(self.poll_seconds, 0.1), 10.0)
@@ -38,6 +41,8 @@ class Web:
     auth: Auth
     graphs: dict[str, CompiledGraph]
     settings: Settings = field(default_factory=Settings)
+    key: bytes = b""
+    """The settings' secret, HITL_WEB_SECRET, or one for this process (create_app chooses)."""
 
     def client_for(self, who: Identity) -> hitl.Client:
         """A client deciding as `who` (cheap: it shares the base client's connection)."""

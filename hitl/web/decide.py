@@ -6,7 +6,7 @@ key, so a question answered meanwhile by someone else is refused (the run page
 then says who answered first) instead of answering the next question, and a
 double click counts once. A form decision taken on a page showing an older
 pause (continue, state edit) is refused too. Refusals travel back through
-errors.py as a redirect to the run page carrying the one-line reason.
+errors.py as a redirect to the run page, the one-line reason in a signed flash (session.py).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import hitl
 from hitl.client import NO_VALUE
 from hitl.types import DecisionRejectedError, InvalidInputError
 from hitl.web import diff, forms
-from hitl.web.auth import check_csrf
 from hitl.web.context import decider
 from hitl.web.pages import version
 from hitl.web.scope import run_to_change
+from hitl.web.session import check_csrf
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,7 +34,7 @@ async def submitted(request: Request, run_id: str, **back: str) -> dict[str, str
     request.scope["hitl_return_to"] = f"/runs/{quote(run_id, safe='')}"
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    request.scope["hitl_return_query"] = {k: fields[v] for k, v in back.items() if fields.get(v)}
+    request.scope["hitl_flash_extra"] = {k: fields[v] for k, v in back.items() if fields.get(v)}
     check_csrf(request, fields.get("csrf"))
     return fields
 

@@ -3,7 +3,7 @@
 hitl's own errors (HitlError subclasses) are translated here and nowhere else,
 so a route never needs a try/except to turn a refused decision into a 409. A
 request from a browser form gets the same refusal shown inline on the page it
-came from instead (a redirect back carrying the one-line reason).
+came from instead (a redirect back, the one-line reason in a signed flash cookie).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
@@ -104,21 +103,16 @@ def wants_page(request: Request) -> bool:
     return path.startswith("/ui/") and not path.startswith("/ui/api/") and request.method == "POST"
 
 
-def back_to_page(request: Request, status: int, detail: str) -> Response:
-    """Back to the page the form was on (each form route names it), with the reason."""
-    path = request.scope.get("hitl_return_to") or "/"
-    extra: dict[str, Any] = request.scope.get("hitl_return_query") or {}
-    query = urlencode({"error": one_line(detail), "code": status, **extra})
-    return RedirectResponse(f"{path}?{query}", status_code=303)
-
-
 HtmlError = Callable[[Request, int, str], Awaitable[Response]]
+BackToPage = Callable[[Request, int, str], Response]
 
 
-def install(app: FastAPI, html_error: HtmlError) -> None:
+def install(app: FastAPI, html_error: HtmlError, back_to_page: BackToPage) -> None:
     """Register the handlers: hitl errors, request validation, HTTP errors.
 
-    `html_error` renders a refusal as a page, for browsers asking for one."""
+    `html_error` renders a refusal as a page, for browsers asking for one; `back_to_page` sends a
+    form's refusal back to the page the form was on (hitl/web/session.py: a signed flash, never
+    text in the URL)."""
 
     async def respond(request: Request, status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
         browser = request.method == "GET" and "text/html" in request.headers.get("accept", "")

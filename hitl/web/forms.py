@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hitl._limits import too_deep
 from hitl.types import InvalidInputError
 
 Kind = Literal["buttons", "select", "integer", "number", "text", "textarea", "checkbox", "object", "const", "json"]
@@ -156,6 +157,10 @@ def parse(f: Field, form: Mapping[str, str]) -> Any:
 
 
 def loads(text: str, what: str) -> Any:
+    """A form field's JSON; nesting past MAX_JSON_DEPTH is refused before parsing."""
+    refused = too_deep(text, what, text=True)
+    if refused:
+        raise InvalidInputError(refused)
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:

@@ -20,12 +20,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hitl import links
 from hitl.links import Link, LinkError
 from hitl.types import Decision, RunNotFoundError, StateSnapshot
-from hitl.web.auth import Identity, check_csrf
+from hitl.web.auth import Identity
 from hitl.web.context import web
 from hitl.web.decide import answer_value
 from hitl.web.pages import question
 from hitl.web.rendering import render
 from hitl.web.scope import Reader
+from hitl.web.session import check_csrf, take_flash
 
 router = APIRouter(include_in_schema=False)
 
@@ -82,10 +83,9 @@ def page(request: Request, token: str, status: int = 200, **context: Any) -> HTM
 
 
 @router.get("/link/{token}", response_class=HTMLResponse)
-async def show(
-    request: Request, token: str, done: str | None = None, error: str | None = None, code: int | None = None
-) -> HTMLResponse:
+async def show(request: Request, token: str, done: str | None = None) -> HTMLResponse:
     """The question the link answers, or a page saying why it cannot be answered here."""
+    flash = take_flash(request)
     try:
         link, snapshot = await usable(request, token)
     except Unusable as e:
@@ -96,7 +96,7 @@ async def show(
     pending = next(i for i in snapshot.interrupts if i.id == link.interrupt_id)
     q = question(pending, who)
     q.request_id = link.request_id
-    return page(request, token, s=snapshot, link=link, q=q, error=error, code=code)
+    return page(request, token, s=snapshot, link=link, q=q, error=flash and flash.error, code=flash and flash.code)
 
 
 @router.post("/ui/link/{token}")

@@ -1,7 +1,8 @@
 """The inbox and a run's page: server-rendered, working without JS (app.js only enhances).
 
-The forms these pages render post to decide.py; a refusal comes back here as
-`?error=...&iid=...`, and the run page then shows who answered that question first.
+The forms these pages render post to decide.py; a refusal comes back here in a signed flash
+(session.py: its reason, and the question it was about), and the run page then shows who
+answered that question first. No message is ever taken from the URL.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hitl.web.auth import Identity
 from hitl.web.context import caller, web
 from hitl.web.rendering import render
 from hitl.web.scope import reader
+from hitl.web.session import take_flash
 
 router = APIRouter(include_in_schema=False)
 OFFERED_TTL_S = 1800.0
@@ -58,15 +60,15 @@ async def inbox(
     order: Literal["oldest", "newest"] = "oldest",
     page: int = Query(1, ge=1, le=100_000),
     partial: bool = False,
-    error: str | None = None,
 ) -> HTMLResponse:
     """Every run waiting for a person, across graphs, filtered and paged server-side.
 
     "I may decide" (`mine`) and "assigned to me" (`assigned`) are filtered by the visibility store where
     the runs index them (HitlReviewers, HitlAssigned: kept current on every claim change, vote and
     claim expiry, see `hitl._policy.deciders`); where not, each filters the page it is on.
-    A bulk answer's refusal (bad JSON, nothing ticked, CSRF) comes back here as `error`."""
+    A bulk answer's refusal (bad JSON, nothing ticked, CSRF) comes back here in the flash."""
     w, scope = web(request), reader(request)
+    flash = None if partial else take_flash(request)
     size = w.settings.page_size
     me = (who.name, *(f"role:{r}" for r in who.roles))
     by_index = mine and await w.base.reviewers_indexed()
@@ -122,7 +124,7 @@ async def inbox(
             "order": order,
         },
         now=datetime.now(timezone.utc),
-        error=error,
+        error=flash.error if flash else None,
         view_only=who.view_only,
         batch_id=uuid.uuid4().hex[:16],  # the bulk form's: posting it twice applies nothing twice
     )
@@ -247,13 +249,13 @@ async def run_page(
     request: Request,
     run_id: str,
     who: Identity = Depends(caller),
-    error: str | None = None,
-    code: int | None = None,
-    iid: str | None = None,
     done: str | None = None,
     partial: bool = False,
 ) -> HTMLResponse:
+    """A run's page; a form's refusal is shown from the flash (a live refresh, `partial`, leaves it be)."""
     w = web(request)
+    flash = None if partial else take_flash(request)
+    iid = flash.extra.get("iid") if flash else None
     snapshot = await reader(request).state(run_id)
     history = await w.base.get_run(run_id).get_state_history()
     answered = next((d for d in reversed(snapshot.decisions) if iid and d.interrupt_id == iid), None)
@@ -264,8 +266,8 @@ async def run_page(
         view_only=who.view_only,
         timeline=timeline(history, snapshot),
         nodes=nodes,
-        error=error,
-        code=code,
+        error=flash.error if flash else None,
+        code=flash.code if flash else None,
         answered=answered,
         done=done,
         values_json=json.dumps(snapshot.values, indent=2, default=str),

@@ -1,4 +1,7 @@
-"""Pages rendered from the Jinja templates, with what every page shows (who, how signed in, CSRF)."""
+"""Pages rendered from the Jinja templates, with what every page shows (who, how signed in, CSRF).
+
+No template holds inline script, style or event handlers: every page is served under
+app.py's Content-Security-Policy (`default-src 'self'`), so app.js and app.css are all that run."""
 
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from hitl.web.auth import csrf_token
 from hitl.web.context import web
+from hitl.web.session import csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters["seg"] = lambda value: quote(str(value), safe="")

@@ -5,17 +5,20 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hitl.web.auth import TOKEN_COOKIE, TokenAuth, check_csrf
+from hitl.web.auth import TOKEN_COOKIE, TokenAuth, secure, set_cookie
 from hitl.web.context import web
 from hitl.web.errors import WebError
 from hitl.web.rendering import render
+from hitl.web.session import check_csrf, take_flash
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request, next: str = "/", error: str | None = None) -> HTMLResponse:
-    return render(request, "login.html", next=safe_next(next), error=error)
+async def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    """The sign-in form; a refused sign-in's reason comes from the flash, never from the URL."""
+    flash = take_flash(request)
+    return render(request, "login.html", next=safe_next(next), error=flash.error if flash else None)
 
 
 @router.post("/ui/login")
@@ -31,7 +34,7 @@ async def login(request: Request) -> Response:
     if auth.lookup(token) is None:
         raise WebError(403, "that token is not known to this server")
     response = RedirectResponse(safe_next(fields.get("next", "/")), status_code=303)
-    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    response.headers.append("set-cookie", set_cookie(TOKEN_COOKIE, token, https=secure(request)))
     return response
 
 
@@ -41,7 +44,7 @@ async def logout(request: Request) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf") or ""))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(TOKEN_COOKIE)
+    response.headers.append("set-cookie", set_cookie(TOKEN_COOKIE, "", https=secure(request), max_age=0))
     return response
 
 

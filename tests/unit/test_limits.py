@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from hitl._limits import CLIP_BYTES, clip, json_size, over_limit, shorten, too_large
+import json
+
+from hitl._limits import (
+    CLIP_BYTES,
+    MAX_JSON_DEPTH,
+    clip,
+    json_depth,
+    json_size,
+    over_limit,
+    shorten,
+    text_depth,
+    too_deep,
+    too_large,
+)
 
 
 def test_sizes_are_utf8_json_without_escapes() -> None:
@@ -33,3 +46,33 @@ def test_shorten_is_the_one_text_clipping_rule() -> None:
     assert shorten("abcdefghijk", 10) == "abcdefghi…"
     assert len(shorten("x" * 500)) == 120
     assert shorten({"q": "ok?"}) == '{"q": "ok?"}'  # not a string: shown as JSON
+
+
+def test_depth_is_counted_alike_on_text_and_on_values() -> None:
+    docs = [
+        "1",
+        "{}",
+        "[[1]]",
+        " [ [ 1.5e3 , true , null , -2 ] ] ",
+        '{"a": [{"b": "[[[{{"}]}',  # brackets inside strings do not count
+        '["\\"[", "\\\\", [["\\\\\\"]"]]]',  # escaped quotes and backslashes
+        json.dumps({"é": [[{"y": [1, {"z": "]]]"}]}]]}, ensure_ascii=False),
+        json.dumps({"x": "\ud800"}),  # a lone surrogate, escaped
+    ]
+    for doc in docs:
+        assert text_depth(doc) == text_depth(doc.encode()) == json_depth(json.loads(doc)), doc
+    # Unterminated strings: counted in one pass (a string pattern retried from every later quote would take
+    # hours here), what follows the open quote not counted; the parser then says the text is malformed.
+    assert text_depth('["' + '\\"' * 300_000) == 1 and text_depth('[[["') == 3
+
+
+def test_too_deep_refuses_one_past_the_limit_in_one_line() -> None:
+    at, past = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH, "[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1)
+    assert too_deep(at, "the answer", text=True) is None and too_deep(json.loads(at), "the answer") is None
+    line = too_deep(past, "the answer", text=True)
+    assert line == too_deep(json.loads(past), "the answer") and line is not None
+    assert line.startswith(f"the answer nests deeper than {MAX_JSON_DEPTH} levels") and "\n" not in line
+    deep: list[object] = []
+    for _ in range(100_000):  # far deeper than Python's recursion: counted without it
+        deep = [deep]
+    assert json_depth(deep) == 100_001 and too_deep(deep, "x") is not None

@@ -130,7 +130,11 @@
     const box = $(containerSel);
     // Ticked runs stay ticked across a live refresh (the bulk action's selection).
     const ticked = new Set($$("input[name=run]:checked", box).map((c) => c.value));
+    // A refusal came once (a signed flash, not the URL): it stays until the next page load.
+    const refusal = $(".refusal", box);
     box.innerHTML = await res.text();
+    const head = $(".run-head", box);
+    if (refusal && !$(".refusal", box)) { if (head) head.after(refusal); else box.prepend(refusal); }
     $$("input[name=run]", box).forEach((c) => { c.checked = ticked.has(c.value); });
     enhance(box);
     if (selected >= 0) select(selected);
