@@ -53,15 +53,26 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def refusal(response: httpx.Response) -> str:
-    """The one-line reason a refused form post carries back to its page (the signed flash cookie's
-    message; '' when the post was not refused). Read without checking the signature: the server does."""
+def flash_of(response: httpx.Response) -> dict[str, Any]:
+    """The signed flash cookie a refused form post carries back to its page ({} when the post was not
+    refused): `e` the one-line reason, `c` the status. Read without checking the signature: the server does."""
     set_cookies = response.headers.get_list("set-cookie")
     flash = next((c.split(";")[0].split("=", 1)[1] for c in set_cookies if re.match("(__Host-)?hitl_flash=.", c)), "")
     if not flash:
-        return ""
+        return {}
     body = flash.split(".", 1)[0]
-    return str(json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["e"])
+    return dict(json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))))
+
+
+def refusal(response: httpx.Response) -> str:
+    """The one-line reason a refused form post carries back to its page ('' when it was not refused)."""
+    return str(flash_of(response).get("e", ""))
+
+
+def refusal_code(response: httpx.Response) -> int | None:
+    """The HTTP status of a refused form post's reason, as its page will show it (None when not refused)."""
+    code = flash_of(response).get("c")
+    return int(code) if code is not None else None
 
 
 BROWSER_TIMEOUT = 30_000
