@@ -31,6 +31,7 @@ import temporalio.service
 from hitl import catalog
 from hitl._audit import AuditTrail
 from hitl._errors import namespace_missing, read_with_retries
+from hitl._finite import non_finite
 from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_large
 from hitl._listing import PendingRun as PendingRun  # public as hitl.PendingRun
 from hitl._listing import list_runs
@@ -187,6 +188,7 @@ class Client:
         if run_id is not None:
             check_run_id(run_id, new=True)
         compiled = graph if isinstance(graph, CompiledGraph) else self.graph(graph)
+        check_finite(input, "input")  # before the state schema, which could turn NaN into something else
         values = compiled.validate_input(input if input is not None else {})
         check_size(values, MAX_STATE_BYTES, "input")
         workers = await check_workers(self.temporal, self.task_queue)
@@ -273,6 +275,7 @@ class Client:
             for refused in (
                 values_refused(original.graph, values, "fork edit"),
                 too_large(values, MAX_DECISION_BYTES, "fork edit"),
+                non_finite(values, "fork edit"),
             ):
                 if refused:
                     raise InvalidInputError(refused)
@@ -677,6 +680,7 @@ class Run:
         if not isinstance(values, dict):
             raise InvalidInputError(f"values must be a JSON object of state keys; got {type(values).__name__}")
         check_size(values, MAX_DECISION_BYTES, "values")
+        check_finite(values, "values")
         req = UpdateStateRequest(
             identity=identity or self.client.identity,
             roles=self._roles(roles),
@@ -858,6 +862,8 @@ class Run:
                 "Command or a router (it runs a node with an arg of its own)"
             )
         check_size([None if value is NO_VALUE else value, map, update], MAX_DECISION_BYTES, "the decision")
+        for what, part in (("the answer", value), ("the answer map", map), ("the update", update)):
+            check_finite(part, what)
         return ResumeRequest(
             identity=identity or self.client.identity,
             roles=self._roles(roles),
@@ -925,6 +931,14 @@ class Run:
 def check_size(value: Any, limit: int, what: str) -> None:
     """Refuse a value before it is sent when the run could not carry it (hitl/_limits.py)."""
     refused = too_large(value, limit, what)
+    if refused:
+        raise InvalidInputError(refused)
+
+
+def check_finite(value: Any, what: str) -> None:
+    """Refuse a value before it is sent when it holds NaN or an infinite number, which is not JSON and would
+    pass a schema's bounds (hitl/_finite.py)."""
+    refused = non_finite(value, what)
     if refused:
         raise InvalidInputError(refused)
 
