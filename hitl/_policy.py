@@ -22,7 +22,7 @@ from typing import Any
 import jsonschema
 
 from hitl._protocol import ANYONE, GraphSpec
-from hitl._schema import AnswerValidator, schema_unusable
+from hitl._schema import answer_validator, schema_unusable
 from hitl.types import Interrupt, Quorum, Vote
 
 
@@ -230,7 +230,7 @@ def schema_refused(value: Any, schema: dict[str, Any], what: str) -> str | None:
     A schema that cannot be used (asked before hitl checked schemas when asking) refuses every answer
     with one line saying so, never a Python error: the run moves on by goto or an edit instead."""
     try:
-        error = jsonschema.exceptions.best_match(AnswerValidator(schema).iter_errors(value))
+        error = jsonschema.exceptions.best_match(answer_validator(schema).iter_errors(value))
     except Exception as e:  # an unusable schema: jsonschema fails with whatever the bad keyword caused
         why = schema_unusable(schema, "its schema") or f"its schema cannot be used ({type(e).__name__}: {e})"
         return (

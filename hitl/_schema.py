@@ -105,6 +105,15 @@ AnswerValidator = jsonschema.validators.extend(
 )
 """Draft 2020-12, with every regular expression matched by `search`."""
 
+
+def answer_validator(schema: Any) -> Any:
+    """An `AnswerValidator` for `schema`. A top-level `$schema` naming draft 2020-12 is left out: jsonschema
+    would otherwise check a `$ref` to the root ("#") with its stock validator, which matches with `re`."""
+    if isinstance(schema, dict) and schema.get("$schema") in _DIALECT:
+        schema = {k: v for k, v in schema.items() if k != "$schema"}
+    return AnswerValidator(schema)
+
+
 _FORMATS = jsonschema.FormatChecker(formats=())
 _FORMATS.checks("regex", raises=ValueError)(lambda p: not isinstance(p, str) or _compiles(p))
 _METASCHEMA = _BASE(_BASE.META_SCHEMA, format_checker=_FORMATS)
@@ -119,12 +128,14 @@ def _compiles(pattern: str) -> bool:
 
 def schema_unusable(schema: Any, what: str) -> str | None:
     """One line naming the key where `schema` is not a JSON Schema hitl can check answers with: refused
-    by the draft 2020-12 metaschema, or a regular expression RE2 cannot compile. None when usable."""
+    by the draft 2020-12 metaschema, a regular expression RE2 cannot compile, or keywords that would make
+    jsonschema match a pattern with Python's `re` after all (see `_backtracking`). None when usable."""
     if isinstance(schema, bool):
         return None
     error = jsonschema.exceptions.best_match(_METASCHEMA.iter_errors(schema))
     if error is None:
-        return None
+        backtracking = _backtracking(schema)
+        return f"{what} cannot be checked in linear time: {backtracking}" if backtracking else None
     where = "/".join(str(p) for p in error.absolute_path) or "its top level"
     if error.validator == "format" and error.cause is not None:
         return (
@@ -132,3 +143,35 @@ def schema_unusable(schema: Any, what: str) -> str | None:
             f"expression ({error.cause}); {RE2_SYNTAX}"
         )
     return f"{what} is not a valid JSON Schema: at {where}, {error.message}; {ACCEPTED}"
+
+
+def _backtracking(schema: dict[str, Any]) -> str | None:
+    """Where jsonschema would leave `AnswerValidator` and match patterns with Python's backtracking `re`:
+    a `$schema` in a subschema (or a dialect other than 2020-12) switches to jsonschema's stock validator
+    for it, and `unevaluatedProperties` matches `patternProperties` itself. Looked for anywhere in the
+    schema (a `const` holding such a key is refused too: a rare and harmless over-approximation)."""
+    declared = schema.get("$schema")
+    if declared is not None and declared not in _DIALECT:
+        return f"$schema names {declared!r}; hitl checks answers with draft 2020-12 ({_DIALECT[0]}): drop it"
+    keys: dict[str, str] = {}
+    stack: list[tuple[Any, str]] = [(v, k) for k, v in schema.items()]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                keys.setdefault(str(key), f"{path}/{key}")
+                stack.append((value, f"{path}/{key}"))
+        elif isinstance(item, list):
+            stack.extend((v, f"{path}/{i}") for i, v in enumerate(item))
+    if "$schema" in keys:
+        return f"at {keys['$schema']}, a subschema declares its own $schema; hitl checks the whole schema as draft 2020-12: drop it"
+    uses = {k for k in ("unevaluatedProperties", "patternProperties") if k in keys or k in schema}
+    if len(uses) == 2:
+        return (
+            "unevaluatedProperties together with patternProperties would match the patterns with a backtracking "
+            "engine; use additionalProperties instead of unevaluatedProperties"
+        )
+    return None
+
+
+_DIALECT = ("https://json-schema.org/draft/2020-12/schema", "https://json-schema.org/draft/2020-12/schema#")

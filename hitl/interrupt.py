@@ -183,9 +183,13 @@ def interrupt(
     if json_schema is not None:  # checked now, in the node: a schema no answer can pass would wedge the question
         if unusable := schema_unusable(json_schema, f"the answer schema of interrupt() in node '{scope.node}'"):
             raise HitlError(unusable)
-    for what, given in (("value", shown), ("default", None if default is _NO_DEFAULT else default)):
-        if unusable := non_finite(given, f"the interrupt() {what} of node '{scope.node}'"):
-            raise HitlError(unusable)
+    for what, given in (
+        ("value", shown),
+        ("default", None if default is _NO_DEFAULT else default),
+        ("AnswerWith values", [s.value for s in ladder]),
+    ):
+        if refused := non_finite(given, f"the interrupt() {what} of node '{scope.node}'"):
+            raise HitlError(refused)
     if json_schema is not None:  # what time answers with must be an answer the question takes
         timed = [
             (f"the AnswerWith value of escalation step {n}", s.value)

@@ -3,6 +3,7 @@ pattern, and schemas no answer could pass. Names are what recorded histories sta
 
 from __future__ import annotations
 
+import math
 from typing import Any, TypedDict
 
 from hitl import END, START, StateGraph, interrupt
@@ -33,6 +34,8 @@ def _code(state: SchemaState) -> dict:
 
 
 def _bad(state: SchemaState) -> dict:
+    if state["which"] == "nan":  # a question showing NaN: not JSON either
+        return {"code": interrupt({"score": math.nan})}
     return {"code": interrupt("anything?", schema=BAD_SCHEMAS[state["which"]])}
 
 

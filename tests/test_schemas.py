@@ -160,6 +160,12 @@ async def test_an_unusable_answer_schema_fails_the_node_at_once_naming_the_key(c
     assert f"the answer schema of interrupt() in node 'ask' is not a valid JSON Schema: at {key}, " in state.error
 
 
+async def test_a_question_showing_nan_fails_the_node_in_one_line(client: hitl.Client) -> None:
+    state = await wait_for(await client.start("bad_schema", {"which": "nan"}), "failed")
+    assert state.error is not None and "\n" not in state.error
+    assert "the interrupt() value of node 'ask' at score is NaN; JSON takes finite numbers only" in state.error
+
+
 @pytest.mark.parametrize("key", sorted(BAD_SCHEMAS))
 def test_the_run_page_shows_a_question_with_an_unusable_schema_with_a_note(key: str) -> None:
     """A question asked before schemas were checked when asking can still be pending: its page must render."""

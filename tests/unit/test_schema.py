@@ -73,3 +73,35 @@ def test_a_lookaround_pattern_recorded_before_the_check_still_matches_as_it_did(
     """So an answer such a question took replays as it ran."""
     schema = {"type": "string", "pattern": "^(?!no)"}
     assert schema_refused("yes", schema, "a") is None and schema_refused("nope", schema, "a") is not None
+
+
+def test_a_root_ref_under_a_declared_2020_12_dialect_still_matches_with_re2() -> None:
+    """jsonschema checks a subschema carrying `$schema` with its stock validator (Python's `re`)."""
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": {"code": {"type": "string", "pattern": "^(a+)+$"}, "child": {"$ref": "#"}},
+    }
+    refused = schema_refused({"child": {"code": EVIL}}, schema, "the answer")
+    assert refused == f"the answer at child/code does not fit its schema: {EVIL!r} does not match '^(a+)+$'"
+    assert schema_unusable(schema, "s") is None
+
+
+@pytest.mark.parametrize(
+    ("schema", "says"),
+    [
+        (
+            {"properties": {"x": {"$schema": "http://json-schema.org/draft-07/schema#", "pattern": "^(a+)+$"}}},
+            "at properties/x/$schema, a subschema declares its own $schema",
+        ),
+        ({"$schema": "http://json-schema.org/draft-07/schema#"}, "hitl checks answers with draft 2020-12"),
+        (
+            {"allOf": [{"patternProperties": {"^(a+)+$": {}}}], "unevaluatedProperties": False},
+            "use additionalProperties instead of unevaluatedProperties",
+        ),
+    ],
+)
+def test_keywords_that_would_bring_back_the_backtracking_engine_are_refused_when_asked(schema: dict, says: str) -> None:
+    line = schema_unusable(schema, "the answer schema")
+    assert line is not None and line.startswith("the answer schema cannot be checked in linear time: ")
+    assert says in line
