@@ -14,11 +14,11 @@ from temporalio.client import WorkflowUpdateFailedError
 import hitl
 from hitl._protocol import ResumeRequest
 from hitl.types import Interrupt
-from hitl.web import Identity
+from hitl.web import Identity, forms
 from hitl.web.pages import question
 from hitl.web.rendering import templates
 from tests.helpers import cli, event_count, one_line_error, wait_for
-from tests.schema_graphs import BACKTRACKING, BAD_SCHEMAS
+from tests.schema_graphs import BACKTRACKING, BAD_SCHEMAS, SCORE_SCHEMA
 from tests.web_fixtures import Served
 
 TOKENS = ["NaN", "Infinity", "-Infinity", "1e999"]
@@ -105,6 +105,13 @@ async def test_a_non_finite_number_is_refused_at_every_edge_in_one_line(
     assert await event_count(client, run.run_id) == before
     done = await run.resume(50)
     assert done.values["score"] == 50
+
+
+@pytest.mark.parametrize("typed", ["nan", "inf", "-Infinity", "1e999"])
+def test_the_run_page_number_field_refuses_what_float_reads_as_non_finite(typed: str) -> None:
+    with pytest.raises(hitl.InvalidInputError, match=r"^the answer is (NaN|-?Infinity)"):
+        forms.parse(forms.build(SCORE_SCHEMA), {"v": typed})
+    assert forms.parse(forms.build(SCORE_SCHEMA), {"v": "42.5"}) == 42.5
 
 
 async def test_a_signal_carrying_nan_is_refused_and_recorded_not_applied(client: hitl.Client) -> None:
