@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from hitl._finite import dumps
 from hitl.types import Decision
 
 HASHED_OUT = ("hash",)
@@ -104,7 +105,7 @@ class AuditTrail:
 
     def lines(self) -> list[str]:
         """The records as JSON Lines, each the exact object its hash covers (plus the hash)."""
-        return [json.dumps(record(d), sort_keys=True, ensure_ascii=False, default=str) for d in self.records]
+        return [dumps(record(d), sort_keys=True, ensure_ascii=False, default=str) for d in self.records]
 
     def verify(self) -> Verdict:
         return verify([record(d) for d in self.records], self.head)
@@ -175,7 +176,9 @@ def diff(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """The JSON a hash covers: strict JSON, as exported (a NaN or infinite number, which only records from
+    before hitl refused them can hold, is hashed as its name in a string, as the export writes it)."""
+    return dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def _pointer(key: str) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 import jsonschema
 
 from hitl._protocol import ANYONE, GraphSpec
+from hitl._schema import answer_validator, schema_unusable
 from hitl.types import Interrupt, Quorum, Vote
 
 
@@ -234,7 +235,18 @@ def values_refused(spec: GraphSpec, values: dict[str, Any], what: str) -> str | 
 
 
 def schema_refused(value: Any, schema: dict[str, Any], what: str) -> str | None:
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(value))
+    """Why `value` does not fit `schema` (regular expressions matched by RE2: see hitl/_schema.py).
+
+    A schema that cannot be used (asked before hitl checked schemas when asking) refuses every answer
+    with one line saying so, never a Python error: the run moves on by goto or an edit instead."""
+    try:
+        error = jsonschema.exceptions.best_match(answer_validator(schema).iter_errors(value))
+    except Exception as e:  # an unusable schema: jsonschema fails with whatever the bad keyword caused
+        why = schema_unusable(schema, "its schema") or f"its schema cannot be used ({type(e).__name__}: {e})"
+        return (
+            f"{what} cannot be checked: {why.partition('; ')[0]}; no answer can fit, so move the run on "
+            "with goto or an edit of its state"
+        )
     if error is None:
         return None
     where = "/".join(str(p) for p in error.absolute_path)

@@ -361,6 +361,7 @@ RUN_PATCHES: tuple[str, ...] = (
     "hitl-subgraph-ids",
     "hitl-child-failures",
     "hitl-edit-rollback",
+    "hitl-finite-signals",
 )
 """Every patch id the workflow checks (workflows/graph_workflow.py names each), in the order they came: a
 worker says how many it has (the first N, `hitl-patches=N` in its identity) and a new run lists those every

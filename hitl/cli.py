@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from hitl import _claim_check as claim_check
+from hitl import _finite as finite
 from hitl import catalog
 from hitl._audit import differs, read_lines, verify
 from hitl._blob_gc import DEFAULT_GRACE, Collected, check_grace, collect, span
@@ -836,7 +837,7 @@ def parse_json(text: str, what: str, *, object_only: bool = False) -> Any:
     if refused:
         raise InvalidInputError(refused)
     try:
-        value = json.loads(text)
+        value = finite.loads(text, what)
     except json.JSONDecodeError as e:
         hint = (
             'a JSON object like \'{"key": "value"}\''
@@ -844,6 +845,8 @@ def parse_json(text: str, what: str, *, object_only: bool = False) -> Any:
             else "JSON, e.g. '\"approve\"', 42 or '{\"key\": 1}'"
         )
         raise InvalidInputError(f"{what} is not valid JSON ({e.msg} at column {e.colno}); pass {hint}") from None
+    except ValueError as e:  # NaN, Infinity or 1e999: not JSON, whatever Python's json reads
+        raise InvalidInputError(str(e)) from None
     if object_only and not isinstance(value, dict):
         raise InvalidInputError(f'{what} must be a JSON object like \'{{"key": "value"}}\'; got {type(value).__name__}')
     return value
@@ -890,7 +893,7 @@ def _json_escape(c: str) -> str:
 def _json(value: Any, indent: int | None = None) -> str:
     """JSON as the CLI prints it, for machines and people alike: letters as themselves, what a
     terminal acts on as `\\u` escapes, so a value shown can be pasted back as --value."""
-    text = json.dumps(value, indent=indent, default=str, ensure_ascii=False)
+    text = finite.dumps(value, indent=indent, default=str, ensure_ascii=False)
     return "\n".join(_escape(line, in_json=True) for line in text.split("\n"))
 
 

@@ -31,6 +31,7 @@ import temporalio.service
 from hitl import catalog
 from hitl._audit import AuditTrail
 from hitl._errors import namespace_missing, read_with_retries
+from hitl._finite import non_finite
 from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_deep, too_large
 from hitl._listing import PendingRun as PendingRun  # public as hitl.PendingRun
 from hitl._listing import list_runs
@@ -188,7 +189,8 @@ class Client:
         if run_id is not None:
             check_run_id(run_id, new=True)
         compiled = graph if isinstance(graph, CompiledGraph) else self.graph(graph)
-        check_depth(input, "input")  # before validation: a validator recurses too
+        # Before validation: a validator recurses, and a state schema could turn NaN into something else.
+        check_json(input, "input")
         values = compiled.validate_input(input if input is not None else {})
         check_size(values, MAX_STATE_BYTES, "input")
         workers = await check_workers(self.temporal, self.task_queue)
@@ -276,6 +278,7 @@ class Client:
                 values_refused(original.graph, values, "fork edit"),
                 too_deep(values, "fork edit"),
                 too_large(values, MAX_DECISION_BYTES, "fork edit"),
+                non_finite(values, "fork edit"),
             ):
                 if refused:
                     raise InvalidInputError(refused)
@@ -861,9 +864,9 @@ class Run:
                 "a decision's goto names nodes to add to the paused step; Send(...) is for a node's "
                 "Command or a router (it runs a node with an arg of its own)"
             )
-        answers = [("the answer", None if value is NO_VALUE else value), ("update", update)]
+        answers = [("the answer", None if value is NO_VALUE else value), ("the update", update)]
         for what, part in answers + [(f"the answer to {k}", v) for k, v in (map or {}).items()]:
-            check_depth(part, what)
+            check_json(part, what)
         refused = too_large([None if value is NO_VALUE else value, map, update], MAX_DECISION_BYTES, "the decision")
         if refused:
             raise InvalidInputError(refused)
@@ -946,15 +949,17 @@ class Run:
 
 def check_size(value: Any, limit: int, what: str) -> None:
     """Refuse a value before it is sent when the run could not carry it (hitl/_limits.py)."""
-    check_depth(value, what)
+    check_json(value, what)
     refused = too_large(value, limit, what)
     if refused:
         raise InvalidInputError(refused)
 
 
-def check_depth(value: Any, what: str) -> None:
-    """Refuse a value nesting deeper than MAX_JSON_DEPTH before anything serializes it."""
-    refused = too_deep(value, what)
+def check_json(value: Any, what: str) -> None:
+    """Refuse a value before anything serializes it when it is not plain JSON a run can hold: nesting deeper
+    than MAX_JSON_DEPTH (hitl/_limits.py), or NaN or an infinite number, which would pass a schema's bounds
+    (hitl/_finite.py)."""
+    refused = too_deep(value, what) or non_finite(value, what)
     if refused:
         raise InvalidInputError(refused)
 

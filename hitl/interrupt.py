@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import pydantic
 
+from hitl._finite import non_finite
 from hitl._limits import MAX_QUESTION_BYTES, too_large
 from hitl._policy import schema_refused
 from hitl._protocol import DEADLINE_EXPIRED, InterruptRequest
+from hitl._schema import schema_unusable
 from hitl.state import one_line, to_json
 from hitl.types import AnswerWith, EscalationStep, HitlError, Quorum, Remind, Vote, Widen
 
@@ -178,6 +180,16 @@ def interrupt(
     )
     if refused:
         raise HitlError(refused)
+    if json_schema is not None:  # checked now, in the node: a schema no answer can pass would wedge the question
+        if unusable := schema_unusable(json_schema, f"the answer schema of interrupt() in node '{scope.node}'"):
+            raise HitlError(unusable)
+    for what, given in (
+        ("value", shown),
+        ("default", None if default is _NO_DEFAULT else default),
+        ("AnswerWith values", [s.value for s in ladder]),
+    ):
+        if refused := non_finite(given, f"the interrupt() {what} of node '{scope.node}'"):
+            raise HitlError(refused)
     if json_schema is not None:  # what time answers with must be an answer the question takes
         timed = [
             (f"the AnswerWith value of escalation step {n}", s.value)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import timedelta
 
+from hitl import _finite as finite
 from hitl.links import links_for
 from hitl.types import StateSnapshot
 
@@ -29,7 +29,7 @@ def webhook(
 
     def post(snapshot: StateSnapshot) -> None:
         links = links_for(snapshot, link_for, expires=link_expires)
-        body = json.dumps({"event": "run_paused", **asdict(snapshot), "links": links}, default=str).encode()
+        body = finite.dumps({"event": "run_paused", **asdict(snapshot), "links": links}, default=str).encode()
         request = urllib.request.Request(
             url, data=body, method="POST", headers={"Content-Type": "application/json", **(headers or {})}
         )

@@ -7,7 +7,8 @@ The graphs live by feature, next to the tests that use them:
 `composition_graphs.py` (test_composition), `long_run_graphs.py`
 (test_long_runs), `fault_graphs.py` (test_faults), `trust_graphs.py`
 (test_trust), `send_graphs.py` (test_send), `batch_graphs.py` (test_batch, test_links),
-`quorum_graphs.py` (test_quorum), `escalation_graphs.py` (test_escalation). A new graph goes into its
+`quorum_graphs.py` (test_quorum), `escalation_graphs.py` (test_escalation),
+`schema_graphs.py` (test_schemas). A new graph goes into its
 feature's module and that module's
 GRAPHS list. Graph names are what recorded histories (tests/histories/)
 refer to: never rename one.
@@ -26,6 +27,7 @@ from tests import (
     long_run_graphs,
     quorum_graphs,
     runtime_graphs,
+    schema_graphs,
     send_graphs,
     trust_graphs,
 )
@@ -40,6 +42,7 @@ GRAPHS: list[CompiledGraph] = [
     *batch_graphs.GRAPHS,
     *quorum_graphs.GRAPHS,
     *escalation_graphs.GRAPHS,
+    *schema_graphs.GRAPHS,
 ]
 """The test graphs (`--graphs tests.graphs`, `python worker.py tests.graphs`)."""
 

@@ -21,6 +21,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from hitl._finite import non_finite
     from hitl._limits import (
         MAX_DECISION_BYTES,
         MAX_STATE_BYTES,
@@ -175,6 +176,25 @@ def check_resume(view: RunView, req: ResumeRequest) -> None:
         _refuse_if(vote_refused(interrupt, req.identity, view.starter, changes_state=bool(req.update)))
         if view.now is not None:
             _refuse_if(claim_blocks(interrupt, req.identity, req.roles, view.now))
+
+
+def non_finite_refusal(req: Request) -> str | None:
+    """Why a decision cannot be taken because it carries NaN or an infinite number (see hitl/_finite.py).
+
+    Not part of `check_resume`/`check_edit`, which the handlers run again on replay: an answer taken before
+    hitl refused such numbers must replay as it ran. The update validators run it (a refusal there writes
+    nothing), and the workflow, under a patch, for a decision sent as a signal."""
+    if isinstance(req, ResumeRequest):
+        parts = [("the answer", req.resume), ("the answer map", req.resume_map), ("the update", req.update)]
+    elif isinstance(req, UpdateStateRequest):
+        parts = [("values", req.values)]
+    else:
+        parts = []
+    return next((why for what, value in parts if (why := non_finite(value, what))), None)
+
+
+def check_finite(req: Request) -> None:
+    _refuse_if(non_finite_refusal(req))
 
 
 def check_edit(view: RunView, req: UpdateStateRequest) -> None:

@@ -139,6 +139,10 @@ EDIT_ROLLBACK = "hitl-edit-rollback"
 """Patch: when the node run again because of a person's edit (or of an `update` sent with an answer) fails for
 good, or the step's writes fail, the edit is put back: the state as before it, the node's questions pending
 again, the failure recorded, the run still waiting (before: the run failed; an update stayed applied)."""
+FINITE_SIGNALS = "hitl-finite-signals"
+"""Patch: a decision sent as a signal that carries NaN or an infinite number is refused and recorded as
+refused (before: applied). Consulted only for such a signal, so histories without one never reach it; an update
+carrying one is refused by its validator, which writes nothing and needs no patch."""
 # Quorum questions, claims and escalation ladders (issue 14) need no patch: each path is reached only by a
 # question asked with `quorum=`/`escalate=` or by a `claim` update, which no history from before them holds,
 # and no patch is ever called from an update or signal handler (a marker recorded there broke the replay of
@@ -887,6 +891,10 @@ class GraphWorkflow:
     async def _apply_held(self) -> None:
         """Apply the oldest decision that came as a signal, or record why it was refused."""
         req = self.state.held.pop(0)
+        refused = checks.non_finite_refusal(req)
+        if refused and self._patched(FINITE_SIGNALS):
+            self._refuse(req, refused)
+            return
         try:
             await self._take_turn(req, checks.check_resume, self._apply_resume)
         except ApplicationError as e:
@@ -956,6 +964,7 @@ class GraphWorkflow:
                 f"run {workflow.info().workflow_id} is the subgraph '{parent.node}' of run {parent.run_id}: "
                 f"send decisions to run {parent.run_id}, where its questions show"
             )
+        checks.check_finite(req)  # here only: the handlers' checks replay, and answers once took NaN
         self._is_resend(req, check)
 
     def _is_resend(self, req: R, check: Callable[[checks.RunView, R], None]) -> bool:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import hitl
+from hitl import _finite as finite
 from hitl import catalog
 from hitl._limits import over_depth, too_deep
 from hitl.graph import CompiledGraph
+from hitl.types import InvalidInputError
 from hitl.web import (
     api,
     apidocs,
@@ -56,6 +59,7 @@ def create_app(
         version="0.1.0",
         docs_url=None,  # pages.api_docs renders /docs without a CDN
         redoc_url=None,
+        dependencies=[Depends(finite_json_body)],
     )
     settings = settings or Settings()
     key = settings.secret or session.load_secret(warn=not isinstance(auth, NoAuth))
@@ -73,6 +77,23 @@ def create_app(
             "hitl web: NO AUTHENTICATION - anyone who can reach this server decides as '%s'", auth.identity.name
         )
     return app
+
+
+async def finite_json_body(request: Request) -> None:
+    """Refuse a JSON body holding NaN, Infinity or a number too large for a float (1e999): Python's json,
+    which FastAPI parsed the body with, reads them, and they would pass a schema's bounds (hitl/_finite.py).
+    The body is cached on the request, so this reads it again without receiving it again."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        return
+    body = await request.body()
+    if not body:
+        return
+    try:
+        finite.loads(body, "the request body")
+    except json.JSONDecodeError:
+        return  # FastAPI has answered a malformed body already; a route that reads it raw says so itself
+    except ValueError as e:
+        raise InvalidInputError(str(e)) from None
 
 
 def served_graphs(client: hitl.Client) -> list[CompiledGraph]:

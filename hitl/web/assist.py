@@ -1,21 +1,25 @@
 """Small JSON helpers behind the run page's scripts: inline schema checks and diff previews.
 
-They reuse the code the decision itself goes through (the workflow's schema
-check, the form reader), so the page's preview cannot drift from the outcome.
+They reuse the code the decision itself goes through (the schema check in
+hitl/_policy.py, the form reader), so the page's preview cannot drift from the outcome.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict
 
+from hitl._finite import non_finite
+from hitl._policy import may_review, schema_refused
 from hitl.types import DecisionRejectedError, InvalidInputError
 from hitl.web import diff, forms
 from hitl.web.auth import Identity
 from hitl.web.context import caller
+from hitl.web.errors import WebError
 from hitl.web.rendering import render, templates
 from hitl.web.scope import reader
 
@@ -37,20 +41,20 @@ class DiffBody(BaseModel):
 
 @router.post("/ui/api/check")
 async def check_answer(request: Request, body: CheckBody, who: Identity = Depends(caller)) -> dict[str, bool]:
-    """Inline validation of the JSON editor: the same schema check the run applies."""
-    from temporalio.exceptions import ApplicationError
-
-    from workflows.checks import check_schema
-
+    """Inline validation of the JSON editor: the same checks the run applies to an answer (finite numbers,
+    the question's schema), for those who may answer the question only (the reviewer rule of answering),
+    and in a worker thread, so that no answer holds the server's event loop."""
     snapshot = await reader(request).state(body.run_id)
     pending = next((i for i in snapshot.interrupts if i.id == body.interrupt_id), None)
     if pending is None:
         raise DecisionRejectedError(f"question {body.interrupt_id} is no longer waiting for an answer")
-    if pending.schema:
-        try:
-            check_schema(body.value, pending.schema, "the answer")
-        except ApplicationError as e:
-            raise InvalidInputError(e.message) from None
+    if pending.reviewers and not may_review(pending.reviewers, who.name, list(who.roles)):
+        raise WebError(403, f"'{who.name}' may not answer question {body.interrupt_id}, so cannot check answers to it")
+    refused = non_finite(body.value, "the answer")
+    if refused is None and pending.schema:
+        refused = await asyncio.to_thread(schema_refused, body.value, pending.schema, "the answer")
+    if refused:
+        raise InvalidInputError(refused)
     return {"ok": True}
 
 

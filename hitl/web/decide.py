@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 import hitl
+from hitl._schema import schema_unusable
 from hitl.client import NO_VALUE
 from hitl.types import DecisionRejectedError, InvalidInputError
 from hitl.web import diff, forms
@@ -62,6 +63,8 @@ def answer_value(form: dict[str, str], pending: hitl.Interrupt | None, iid: str)
         return forms.loads(form.get("json", ""), "the answer")
     if pending is None:
         raise DecisionRejectedError(f"question {iid or '(none)'} is no longer waiting for an answer")
+    if pending.schema is not None and (unusable := schema_unusable(pending.schema, "its answer schema")):
+        raise DecisionRejectedError(f"question {iid} cannot take an answer: {unusable.partition('; ')[0]}")
     if forms.is_tool_review(pending.value):
         return forms.parse_review(forms.tool_cards(pending.value, pending.schema), form)
     if pending.schema:

@@ -10,7 +10,6 @@ disconnects or the run ends.
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 import hitl
+from hitl import _finite as finite
 from hitl._protocol import WAITING_SINCE
 from hitl.stream import ENDED, RunEvent, StreamMode, check_modes, chunks
 from hitl.types import InvalidInputError, RunNotFoundError
@@ -43,7 +43,7 @@ class Change:
     id: str
 
     def encode(self) -> bytes:
-        return f"id: {self.id}\nevent: {self.event}\ndata: {json.dumps(self.data, default=str)}\n\n".encode()
+        return f"id: {self.id}\nevent: {self.event}\ndata: {finite.dumps(self.data, default=str)}\n\n".encode()
 
 
 SSE_NAMES = {"paused": "paused", "decision": "resumed", "completed": "ended", "failed": "ended", "cancelled": "ended"}

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hitl import _finite as finite
 from hitl._limits import too_deep
 from hitl.types import InvalidInputError
 
@@ -39,11 +40,11 @@ class Field:
         if self.value is NOTHING or self.value is None:
             return "" if self.kind != "json" else "null"
         if self.kind == "json":
-            return json.dumps(self.value, indent=2)
+            return finite.dumps(self.value, indent=2)
         return str(self.value)
 
     def encoded(self, option: Any) -> str:
-        return json.dumps(option)
+        return finite.dumps(option)
 
 
 def build(
@@ -152,6 +153,8 @@ def parse(f: Field, form: Mapping[str, str]) -> Any:
             number = float(raw.strip())
         except ValueError:
             raise InvalidInputError(f"{label_of(f)} must be a number; got {raw!r}") from None
+        if refused := finite.non_finite(number, label_of(f)):  # float() reads "nan", "inf" and "1e999" too
+            raise InvalidInputError(refused)
         return int(number) if number.is_integer() and "." not in raw else number
     return raw
 
@@ -162,9 +165,11 @@ def loads(text: str, what: str) -> Any:
     if refused:
         raise InvalidInputError(refused)
     try:
-        return json.loads(text)
+        return finite.loads(text, what)
     except json.JSONDecodeError as e:
         raise InvalidInputError(f"{what} is not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+    except ValueError as e:  # NaN, Infinity or 1e999
+        raise InvalidInputError(str(e)) from None
 
 
 def label_of(f: Field) -> str:

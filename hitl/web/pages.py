@@ -20,7 +20,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 import hitl
+from hitl import _finite as finite
 from hitl._policy import claim_blocks, claim_refused, holds, live_claim, may_decide, may_review, vote_refused
+from hitl._schema import schema_unusable
 from hitl.types import Checkpoint, Decision, StateSnapshot
 from hitl.web import diff, forms, search
 from hitl.web.auth import Identity
@@ -229,6 +231,9 @@ class Question:
     """Why `who` may not answer it now though on its list: someone else holds it, or they already voted."""
     claim: Claiming | None = None
     """None for a quorum question (it takes several people: nobody claims it) and on a signed-link page."""
+    unusable: str | None = None
+    """Why its answer schema cannot check answers (a question asked before hitl checked schemas when asking):
+    the page shows the question and this note instead of a form no answer could pass."""
 
     def all_allow(self, kind: str) -> bool:
         """Every reviewed call allows `kind`: offer it for all at once."""
@@ -270,7 +275,7 @@ async def run_page(
         code=flash.code if flash else None,
         answered=answered,
         done=done,
-        values_json=json.dumps(snapshot.values, indent=2, default=str),
+        values_json=finite.dumps(snapshot.values, indent=2, default=str),
         version=version(snapshot),
         ui_url=w.base.ui_url(run_id) if w.settings.ui_links else None,
         request_id=uuid.uuid4().hex,
@@ -286,8 +291,9 @@ def version(s: StateSnapshot) -> str:
 
 def question(i: hitl.Interrupt, who: Identity, claims: bool = False) -> Question:
     """A question's forms for `who`; with `claims`, what they may do about who holds it."""
-    cards = forms.tool_cards(i.value, i.schema) if forms.is_tool_review(i.value) else []
-    form = None if cards else (forms.build(i.schema) if i.schema else None)
+    unusable = schema_unusable(i.schema, "its answer schema") if i.schema is not None else None
+    cards = forms.tool_cards(i.value, i.schema) if forms.is_tool_review(i.value) and not unusable else []
+    form = None if cards or unusable else (forms.build(i.schema) if i.schema else None)
     roles, now = list(who.roles), datetime.now(timezone.utc)
     allowed = not who.view_only and (not i.reviewers or may_review(i.reviewers, who.name, roles))
     blocked = claim_blocks(i, who.name, roles, now) or vote_refused(i, who.name, "")
@@ -301,7 +307,7 @@ def question(i: hitl.Interrupt, who: Identity, claims: bool = False) -> Question
             delegates=[r for r in i.reviewers or [] if r != i.claimed_by],
             request_id=uuid.uuid4().hex,
         )
-    return Question(i, form, cards, allowed, uuid.uuid4().hex, blocked, claiming)
+    return Question(i, form, cards, allowed, uuid.uuid4().hex, blocked, claiming, unusable)
 
 
 def timeline(history: list[Checkpoint], s: StateSnapshot) -> list[Moment]:
@@ -334,7 +340,7 @@ def said(d: Decision) -> str:
             f"{n + 1}. {c.get('type', '?')}" + (f": {c['message']}" if c.get("message") else "")
             for n, c in enumerate(calls)
         )
-    text = json.dumps(d.value, default=str)
+    text = finite.dumps(d.value, default=str)
     return text if len(text) <= 140 else text[:139] + "…"
 
 

@@ -458,6 +458,32 @@ async def subgraph_ids(c: hitl.Client) -> str:
     return run.run_id
 
 
+async def finite_signal_by_marker(c: hitl.Client) -> str:
+    """A question whose schema has a backtracking pattern (matched by RE2, also on replay under the sandbox),
+    on a run started as while a worker without hitl-finite-signals polls: a raw signal answering NaN is
+    refused when applied (the patch taken by marker), then an update answers it."""
+    import math
+
+    import hitl.client
+    from hitl._protocol import ResumeRequest
+
+    real = hitl.client.run_patches
+    hitl.client.run_patches = lambda workers: [p for p in RUN_PATCHES if p != "hitl-finite-signals"]
+    try:
+        run = await c.start("patterned", {}, run_id="finite_signal_by_marker")
+    finally:
+        hitl.client.run_patches = real
+    [asked] = (await run.wait()).interrupts
+    nan = ResumeRequest(identity="alice", resume_map={asked.id: math.nan})
+    await c.temporal.get_workflow_handle(run.run_id).signal("resume_signal", nan)
+    for _ in range(100):  # the run refuses it when it applies it, at once: it is paused
+        if (await run.get_state()).refused:
+            break
+        await asyncio.sleep(0.1)
+    await run.resume("aaaa", identity="alice")
+    return run.run_id
+
+
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     approval,
     edit_state,
@@ -489,6 +515,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     local_timeout_by_marker,
     edit_rollback,
     subgraph_ids,
+    finite_signal_by_marker,
 ]
 
 

@@ -1,0 +1,82 @@
+"""Numbers hitl takes are finite: NaN and Infinity are not JSON.
+
+Python's `json` reads and writes `NaN`, `Infinity` and `-Infinity` (and reads
+`1e999` as infinity), so such a number would pass a schema's bounds (every
+comparison with NaN is false), reach the node, show as `null` in the API and be
+exported as a bare `NaN` no strict JSON parser reads. Every edge that takes a
+value (HTTP bodies, CLI arguments, the Python client, the workflow's checks of
+a decision) refuses them with `non_finite`, and every export writes through
+`finite_json`.
+
+Pure functions over JSON values: the workflow imports this module too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+ACCEPTED = "JSON takes finite numbers only: send a number such as 1.5, a string, or null"
+
+
+def non_finite(value: Any, what: str) -> str | None:
+    """One line naming the first NaN or infinite number in `value` and where it is; None when there is none.
+
+    Walks with a stack rather than by recursion, so a deeply nested value is no hazard here (its depth is
+    limited elsewhere)."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                where = f" at {path.lstrip('/')}" if path else ""
+                return f"{what}{where} is {_named(item)}; {ACCEPTED}"
+        elif isinstance(item, dict):
+            stack.extend((v, f"{path}/{k}") for k, v in reversed(item.items()))
+        elif isinstance(item, list | tuple):
+            stack.extend((v, f"{path}/{i}") for i, v in reversed(list(enumerate(item))))
+    return None
+
+
+def loads(text: str | bytes, what: str) -> Any:
+    """JSON text as data, refusing NaN and Infinity (and numbers too large for a float, such as 1e999).
+
+    Raises ValueError with one line naming where; a syntax error is a `json.JSONDecodeError` (a
+    ValueError) as usual. Python's json reads the tokens as floats, which `non_finite` then finds."""
+    value = json.loads(text)
+    refused = non_finite(value, what)
+    if refused:
+        raise ValueError(refused)
+    return value
+
+
+def finite_json(value: Any) -> Any:
+    """`value` with each NaN or infinite number replaced by its name as a string ("NaN", "Infinity",
+    "-Infinity"), so that it can be written as strict JSON. Only values recorded before hitl refused such
+    numbers hold any; `value` itself is returned when it holds none."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return _token(value)
+    if isinstance(value, dict):
+        out = {k: finite_json(v) for k, v in value.items()}
+        return value if all(out[k] is value[k] for k in value) else out
+    if isinstance(value, list | tuple):
+        items = [finite_json(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value
+
+
+def dumps(value: Any, **kwargs: Any) -> str:
+    """`json.dumps` that always writes strict JSON (non-finite numbers as their names, see `finite_json`)."""
+    return json.dumps(finite_json(value), allow_nan=False, **kwargs)
+
+
+def _token(number: float) -> str:
+    if math.isnan(number):
+        return "NaN"
+    return "Infinity" if number > 0 else "-Infinity"
+
+
+def _named(number: float) -> str:
+    """How a message names it: an infinity may have been written as a number too large, like 1e999."""
+    return _token(number) if math.isnan(number) else f"{_token(number)} (or a number too large, such as 1e999)"

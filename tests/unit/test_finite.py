@@ -1,0 +1,70 @@
+"""Finite numbers only (hitl/_finite.py): NaN and infinities are refused in one line and never exported."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from hitl import _finite as finite
+from hitl._audit import AuditTrail, read_lines, seal, verify
+from hitl.cli import _json, parse_json
+from hitl.types import Decision, InvalidInputError
+
+NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e999", "-1e999"]
+
+
+def strict(text: str) -> Any:
+    """A strict JSON parser: NaN and Infinity are not JSON."""
+
+    def refuse(token: str) -> Any:
+        raise ValueError(f"not JSON: {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("token", NON_FINITE)
+def test_loads_refuses_each_non_finite_number_naming_it(token: str) -> None:
+    with pytest.raises(ValueError) as e:
+        finite.loads(f'{{"a": [1, {token}]}}', "--value")
+    line = str(e.value)
+    assert "\n" not in line and line.startswith("--value") and "finite numbers only" in line
+    assert ("NaN" if token == "NaN" else "Infinity") in line
+
+
+def test_non_finite_names_where_the_number_is() -> None:
+    assert finite.non_finite({"a": [1, {"b": math.inf}]}, "the answer") == (
+        f"the answer at a/1/b is Infinity (or a number too large, such as 1e999); {finite.ACCEPTED}"
+    )
+    assert finite.non_finite(math.nan, "the answer") == f"the answer is NaN; {finite.ACCEPTED}"
+    assert finite.non_finite({"a": [1, 2.5, "NaN", None]}, "the answer") is None
+
+
+@pytest.mark.parametrize("token", NON_FINITE)
+def test_the_cli_refuses_non_finite_json_arguments(token: str) -> None:
+    with pytest.raises(InvalidInputError, match=r"^--value at 0 is (NaN|-?Infinity)") as e:
+        parse_json(f"[{token}]", "--value")
+    assert "finite numbers only" in str(e.value)
+
+
+def test_cli_output_is_strict_json() -> None:
+    assert strict(_json({"score": math.nan, "top": [math.inf, -math.inf, 1.5]})) == {
+        "score": "NaN",
+        "top": ["Infinity", "-Infinity", 1.5],
+    }
+
+
+def test_an_audit_export_holding_a_number_recorded_before_the_check_is_strict_json_and_verifies() -> None:
+    at = datetime(2026, 12, 5, tzinfo=timezone.utc)
+    first = seal(Decision(kind="resume", identity="ann", at=at, step=1, value=math.nan, interrupt_id="q1"), 0, None)
+    second = seal(
+        Decision(kind="update", identity="bo", at=at, step=2, value={"top": math.inf}, interrupt_id="q2"), 1, first.hash
+    )
+    trail = AuditTrail(run_id="r", records=[first, second], head=second.hash)
+    lines = trail.lines()
+    assert [strict(line)["value"] for line in lines] == ["NaN", {"top": "Infinity"}]
+    exported = read_lines("\n".join(lines), "the export")
+    assert verify(exported, second.hash).broken is None
