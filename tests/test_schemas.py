@@ -60,7 +60,7 @@ async def test_a_non_finite_number_is_refused_at_every_edge_in_one_line(
     run, iid = await _paused(client, "scored")
     edges: list[tuple[Callable[[], Awaitable[object]], str]] = [
         (lambda: run.resume(number), f"the answer is {named}"),
-        (lambda: run.resume(map={iid: {"x": [number]}}), f"the answer map at {iid}/x/0 is {named}"),
+        (lambda: run.resume(map={iid: {"x": [number]}}), f"the answer to {iid} at x/0 is {named}"),
         (lambda: run.resume(map={iid: 5}, update={"score": number}), f"the update at score is {named}"),
         (lambda: run.update_state({"score": number}), f"values at score is {named}"),
         (lambda: run.send_resume(number), f"the answer is {named}"),
