@@ -158,7 +158,7 @@ async def test_sdk_runs_stream_until_the_pause_then_from_the_answer(served: Serv
         ("updates", {"__interrupt__": [asked]}),
         ("values", {**draft, "__interrupt__": [asked]}),
     ]
-    assert asked["value"]["question"] == "Publish this draft?" and set(asked) == {"id", "value"}
+    assert asked["value"]["question"] == "Publish this draft?" and set(asked) == {"id", "value", "response_schema"}
     second = [
         (p.event, p.data)
         async for p in lg.runs.stream(thread["thread_id"], "approval", command=Command(resume="reject"))

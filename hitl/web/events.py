@@ -133,11 +133,13 @@ async def anext_change(changes: AsyncIterator[Change]) -> Change:
     return await changes.__anext__()
 
 
-def stream(request: Request, feed: Callable[[], AsyncIterator[Change]]) -> StreamingResponse:
+def stream(
+    request: Request, feed: Callable[[], AsyncIterator[Change]], headers: dict[str, str] | None = None
+) -> StreamingResponse:
     return StreamingResponse(
         sse(request, feed()),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no", **(headers or {})},
     )
 
 
@@ -190,7 +192,7 @@ async def run_stream(
     if events is None:
         events = run.events(since=0)
     record = shapes.run(thread_id, snapshot.graph, "running")
-    return stream(request, lambda: run_parts(record, opening, events, modes))
+    return stream(request, lambda: run_parts(record, opening, events, modes), shapes.run_location(record))
 
 
 @router.post("/runs/stream", tags=["runs"])
