@@ -8,10 +8,11 @@ that makes hitl agree removes its entry, and a regression adds one. It prints th
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import types
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -60,7 +61,7 @@ def hitl_graphs() -> types.ModuleType:
 async def hitl_url(client: hitl.Client) -> AsyncIterator[str]:
     """`hitl serve` for the same graphs, on its own task queue with its own worker."""
     module = hitl_graphs()
-    ours = hitl.Client(client.temporal, task_queue=QUEUE, graphs=[module.approval])
+    ours = hitl.Client(client.temporal, task_queue=QUEUE, graphs=[module.approval, module.sign_off])
     async with ours.worker(), running(create_app(ours, TokenAuth(TOKENS))) as url:
         yield url
 
@@ -125,6 +126,20 @@ async def answer_as_front_ends_do(c: Ctx) -> dict[str, Any]:
     return dict(response.json())
 
 
+async def stream_created(c: Ctx) -> dict[str, Any]:
+    """A run streamed by raw HTTP: the SDK's `on_run_created` reads the run's id from Content-Location."""
+    thread = (await c.http.post("/threads", json={})).raise_for_status().json()["thread_id"]
+    body = {"assistant_id": "approval", "input": TOPIC, "stream_mode": ["values", "updates"]}
+    async with c.http.stream("POST", f"/threads/{thread}/runs/stream", json=body) as response:
+        response.raise_for_status()
+        events = [line.removeprefix("event: ") async for line in response.aiter_lines() if line.startswith("event:")]
+    location = response.headers.get("content-location", "")
+    return {
+        "content_location": re.sub(r"/runs/[^/]+$", "/runs/<run>", location.replace(thread, "<thread>")),
+        "events": events,
+    }
+
+
 async def until_idle(c: Ctx, thread: str) -> None:
     """Until the background run has paused or ended (both servers report `busy` while it runs)."""
     for _ in range(200):
@@ -132,6 +147,43 @@ async def until_idle(c: Ctx, thread: str) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"thread {c.ids[thread]} stayed busy")
+
+
+async def answer_each_by_id(c: Ctx) -> dict[str, Any]:
+    """Both parallel questions answered in one resume, `{interrupt_id: answer}`, as Agent Inbox can."""
+    state = await c.sdk.threads.get_state(c.ids["parallel"])
+    answers = {i["id"]: f"ok:{i['value'].split(':')[0]}" for i in state["interrupts"]}
+    out: dict[str, Any] = await c.sdk.runs.wait(c.ids["parallel"], "sign_off", command={"resume": answers})
+    return out
+
+
+async def start_parallel(c: Ctx) -> dict[str, Any]:
+    thread = await c.sdk.threads.create()
+    c.ids["parallel"] = thread["thread_id"]
+    out: dict[str, Any] = await c.sdk.runs.wait(c.ids["parallel"], "sign_off", input=TOPIC)
+    return out
+
+
+async def start_with_breakpoint(c: Ctx) -> dict[str, Any]:
+    thread = await c.sdk.threads.create()
+    c.ids["breakpoint"] = thread["thread_id"]
+    out: dict[str, Any] = await c.sdk.runs.wait(
+        c.ids["breakpoint"], "approval", input=TOPIC, interrupt_before=["publish"]
+    )
+    return out
+
+
+def unordered(meaning: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A meaning whose lists of questions and tasks are compared as sets (parallel tasks have no order)."""
+
+    def sort(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: sort(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return sorted((sort(v) for v in value), key=repr)
+        return value
+
+    return lambda found: sort(meaning(found))
 
 
 UNKNOWN = str(uuid.uuid4())
@@ -186,12 +238,50 @@ STEPS = [
         lambda c: stream(c, "streamed", command=APPROVE, stream_mode="updates"),
         stream_meaning,
     ),
+    Step("runs.stream.content_location", stream_created, lambda r: r),
+    Step(
+        "threads.count.interrupted",
+        lambda c: c.sdk.threads.count(status="interrupted", metadata={"graph_id": "approval"}),
+        None,
+    ),
+    Step(
+        "assistants.search",
+        lambda c: c.sdk.assistants.search(graph_id="approval"),
+        lambda found: [(a["graph_id"], a["name"]) for a in found],
+    ),
     Step(
         "runs.create.background",
         run_created,
         lambda r: {"status": r["run"]["status"], "content_location": r["content_location"]},
     ),
     Step("runs.wait.as_front_ends_answer", answer_as_front_ends_do, wait_meaning),
+    Step("parallel.runs.wait.until_interrupts", start_parallel, unordered(wait_meaning)),
+    Step(
+        "parallel.threads.get_state",
+        lambda c: c.sdk.threads.get_state(c.ids["parallel"]),
+        unordered(state_meaning),
+    ),
+    Step("parallel.threads.get", lambda c: c.sdk.threads.get(c.ids["parallel"]), unordered(thread_meaning)),
+    Step("parallel.runs.wait.answer_each_by_id", answer_each_by_id, unordered(wait_meaning)),
+    Step("breakpoint.runs.wait.until_question", start_with_breakpoint, wait_meaning),
+    Step(
+        "breakpoint.runs.wait.answer",
+        lambda c: c.sdk.runs.wait(c.ids["breakpoint"], "approval", command=APPROVE),
+        wait_meaning,
+    ),
+    Step("breakpoint.threads.get_state", lambda c: c.sdk.threads.get_state(c.ids["breakpoint"]), state_meaning),
+    Step("breakpoint.threads.get", lambda c: c.sdk.threads.get(c.ids["breakpoint"]), thread_meaning),
+    Step(
+        "breakpoint.runs.wait.continue",
+        lambda c: c.sdk.runs.wait(c.ids["breakpoint"], "approval", input=None),
+        wait_meaning,
+    ),
+    Step("threadless.runs.wait", lambda c: c.sdk.runs.wait(None, "approval", input=TOPIC), wait_meaning),
+    Step(
+        "threads.search.by_graph",
+        lambda c: c.sdk.threads.search(metadata={"graph_id": "sign_off"}, status="idle", ids=[c.ids["parallel"]]),
+        lambda found: [thread_meaning(t) for t in found],
+    ),
     Step("threads.get.unknown", lambda c: c.sdk.threads.get(UNKNOWN), thread_meaning),
     Step("threads.get_state.unknown", lambda c: c.sdk.threads.get_state(UNKNOWN), state_meaning),
     Step(
@@ -207,6 +297,18 @@ STREAM_END = (
     "hitl ends a run's stream with an `end` event (data null); LangGraph's server closes the stream without one"
 )
 NO_THREAD_RECORD = "hitl stores nothing at threads.create, so a thread id no run has used reads as a fresh idle thread; LangGraph answers 404 for an id never created (needs a thread record: issue 25's threads item)"
+DESCRIPTION = "hitl describes a graph by its nodes; LangGraph's assistant has description null unless configured"
+FIRST_STEP_OUTPUT = (
+    "a run paused in its first step (no node finished): LangGraph's runs.wait returns only `__interrupt__`, "
+    "hitl returns the input values beside it"
+)
+INPUT_CHECKPOINT = (
+    "LangGraph's first step has the input checkpoint as its parent; hitl has no checkpoint before the first step"
+)
+BREAKPOINTS_PER_RUN = (
+    "LangGraph's interrupt_before belongs to the run request that set it, so the answer's run goes on past "
+    "`publish`; hitl's run is the thread's whole life and keeps its breakpoints, pausing before `publish`"
+)
 KNOWN_DIFFERENCES: dict[str, str] = {
     "threads.get_history.interrupted.shape": HISTORY,
     "threads.get_history.interrupted.meaning": HISTORY,
@@ -218,6 +320,18 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "runs.stream.values.until_interrupt.meaning": STREAM_END,
     "runs.stream.updates.resume.shape": STREAM_END,
     "runs.stream.updates.resume.meaning": STREAM_END,
+    "runs.stream.content_location.shape": STREAM_END,
+    "runs.stream.content_location.meaning": STREAM_END,
+    "assistants.search.shape": DESCRIPTION,
+    "parallel.runs.wait.until_interrupts.shape": FIRST_STEP_OUTPUT,
+    "parallel.runs.wait.until_interrupts.meaning": FIRST_STEP_OUTPUT,
+    "parallel.threads.get_state.shape": INPUT_CHECKPOINT,
+    "breakpoint.runs.wait.answer.shape": BREAKPOINTS_PER_RUN,
+    "breakpoint.runs.wait.answer.meaning": BREAKPOINTS_PER_RUN,
+    "breakpoint.threads.get_state.shape": BREAKPOINTS_PER_RUN,
+    "breakpoint.threads.get_state.meaning": BREAKPOINTS_PER_RUN,
+    "breakpoint.threads.get.shape": BREAKPOINTS_PER_RUN,
+    "breakpoint.threads.get.meaning": BREAKPOINTS_PER_RUN,
     "threads.get.unknown.status": NO_THREAD_RECORD,
     "threads.get.unknown.shape": NO_THREAD_RECORD,
     "threads.get.unknown.meaning": NO_THREAD_RECORD,
