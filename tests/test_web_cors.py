@@ -62,6 +62,16 @@ async def test_preflight_from_another_origin_gets_no_cors_header(cors_url: str) 
     assert cors_headers(plain) == {} and "Origin" in plain.headers["vary"]
 
 
+async def test_a_listed_origin_may_reach_a_server_on_a_private_network(cors_url: str) -> None:
+    """A hosted front-end (https://...) calling `hitl serve` on localhost: Chromium's private-network preflight."""
+    ask = {"Access-Control-Request-Private-Network": "true"}
+    async with httpx.AsyncClient(base_url=cors_url) as http:
+        listed = await http.options("/threads/search", headers={**preflight(ALLOWED), **ask})
+        other = await http.options("/threads/search", headers={**preflight(OTHER), **ask})
+    assert listed.status_code == 200 and listed.headers["access-control-allow-private-network"] == "true"
+    assert other.status_code == 400 and cors_headers(other) == {}
+
+
 async def test_preflight_for_a_header_not_allowed_is_refused(cors_url: str) -> None:
     async with httpx.AsyncClient(base_url=cors_url) as http:
         response = await http.options("/threads/search", headers=preflight(ALLOWED, headers="x-not-a-header"))

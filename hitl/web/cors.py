@@ -79,6 +79,9 @@ def install(app: FastAPI, allowed: tuple[str, ...]) -> None:
         allow_headers=ALLOW_HEADERS,
         expose_headers=EXPOSE_HEADERS,
         max_age=MAX_AGE,
+        # A listed page on the internet (a hosted Agent Inbox) may call a server on this machine or network:
+        # Chromium asks first with Access-Control-Request-Private-Network (what LangGraph's server answers too).
+        allow_private_network=True,
     )
 
 
