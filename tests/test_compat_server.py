@@ -339,7 +339,7 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "threads.get_state.unknown.meaning": NO_THREAD_RECORD,
 }
 """`step.check` -> why hitl answers differently today. Remove an entry when a fix makes it agree.
-Before the first fixes (this file's first version): 28/63 checks agreed."""
+Against the API before the first fixes (commit a8127b5) this suite agrees on 54/104 checks; with them, 78/104."""
 
 
 async def test_same_sdk_calls_same_answers(langgraph_url: str, hitl_url: str) -> None:
