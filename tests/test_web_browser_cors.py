@@ -1,7 +1,8 @@
 """A front-end served from another origin (as Agent Inbox is) drives `hitl serve --cors-origin` in a real
 browser (Debian's chromium under Playwright): `fetch` with a bearer token searches threads, reads a
 thread's state and answers its question; the same page from an origin not listed is stopped by the
-browser's CORS check, and its answer never reaches the run."""
+browser's CORS check, and its answer never reaches the run; and a listed page gets nowhere with the
+signed-in person's cookie instead of a token."""
 
 from __future__ import annotations
 
@@ -116,3 +117,38 @@ async def test_origin_not_listed_is_blocked_by_the_browser(
         state = await client.get_run(thread).get_state()
     assert outcomes == ["TypeError: Failed to fetch"] * 3
     assert state.status == "interrupted"  # the preflight failed: the answer was never sent
+
+
+WITH_COOKIE = """
+async ({api, thread}) => {
+  const answer = JSON.stringify({assistant_id: "approval", command: {resume: "approve"}});
+  const tries = [
+    // preflighted (JSON): the preflight has no Allow-Credentials, so the browser never sends it
+    fetch(api + `/threads/${thread}/runs/wait`,
+      {method: "POST", credentials: "include", headers: {"Content-Type": "application/json"}, body: answer}),
+    // no preflight (text/plain): sent with the cookie, refused by the Guard, and unreadable to the page
+    fetch(api + `/threads/${thread}/runs/wait`,
+      {method: "POST", credentials: "include", headers: {"Content-Type": "text/plain"}, body: answer}),
+  ];
+  return Promise.all(tries.map(t => t.then(r => `status ${r.status}`, e => `${e.name}: ${e.message}`)));
+}
+"""
+
+
+async def test_a_listed_origin_cannot_write_with_the_signed_in_cookie(
+    client: hitl.Client, browser: Any, origins: tuple[str, str]
+) -> None:
+    """The person is signed in to the inbox (cookie); a listed page's cookie-carrying writes get nowhere."""
+    listed, _ = origins
+    app = create_app(client, TokenAuth(TOKENS), settings=Settings(cors_origins=(listed,)))
+    async with running(app, port=free_port()) as api:
+        thread = await paused_thread(api)
+        context = await browser.new_context()
+        await context.add_cookies([{"name": "hitl_token", "value": "tok-alice", "url": api}])
+        page = await context.new_page()
+        await page.goto(listed + "/")
+        outcomes = await page.evaluate(WITH_COOKIE, {"api": api, "thread": thread})
+        await context.close()
+        state = await client.get_run(thread).get_state()
+    assert outcomes == ["TypeError: Failed to fetch"] * 2
+    assert state.status == "interrupted" and not [d for d in state.decisions if d.kind == "resume"]
