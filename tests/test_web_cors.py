@@ -39,7 +39,7 @@ def cors_headers(response: httpx.Response) -> dict[str, str]:
 
 
 async def test_preflight_from_a_listed_origin_allows_the_sdks_methods_and_headers(cors_url: str) -> None:
-    async with httpx.AsyncClient(base_url=cors_url) as http:
+    async with httpx.AsyncClient(base_url=cors_url, timeout=60) as http:
         response = await http.options("/threads/search", headers=preflight(ALLOWED))
     assert response.status_code == 200, response.text
     assert response.headers["access-control-allow-origin"] == ALLOWED
@@ -52,7 +52,7 @@ async def test_preflight_from_a_listed_origin_allows_the_sdks_methods_and_header
 
 
 async def test_preflight_from_another_origin_gets_no_cors_header(cors_url: str) -> None:
-    async with httpx.AsyncClient(base_url=cors_url) as http:
+    async with httpx.AsyncClient(base_url=cors_url, timeout=60) as http:
         response = await http.options("/threads/search", headers=preflight(OTHER))
         plain = await http.post("/threads/search", json={"limit": 1}, headers={**BEARER, "Origin": OTHER})
     assert response.status_code == 400
@@ -65,7 +65,7 @@ async def test_preflight_from_another_origin_gets_no_cors_header(cors_url: str) 
 async def test_a_listed_origin_may_reach_a_server_on_a_private_network(cors_url: str) -> None:
     """A hosted front-end (https://...) calling `hitl serve` on localhost: Chromium's private-network preflight."""
     ask = {"Access-Control-Request-Private-Network": "true"}
-    async with httpx.AsyncClient(base_url=cors_url) as http:
+    async with httpx.AsyncClient(base_url=cors_url, timeout=60) as http:
         listed = await http.options("/threads/search", headers={**preflight(ALLOWED), **ask})
         other = await http.options("/threads/search", headers={**preflight(OTHER), **ask})
     assert listed.status_code == 200 and listed.headers["access-control-allow-private-network"] == "true"
@@ -73,7 +73,7 @@ async def test_a_listed_origin_may_reach_a_server_on_a_private_network(cors_url:
 
 
 async def test_preflight_for_a_header_not_allowed_is_refused(cors_url: str) -> None:
-    async with httpx.AsyncClient(base_url=cors_url) as http:
+    async with httpx.AsyncClient(base_url=cors_url, timeout=60) as http:
         response = await http.options("/threads/search", headers=preflight(ALLOWED, headers="x-not-a-header"))
     assert response.status_code == 400 and "headers" in response.text
 
@@ -107,7 +107,7 @@ async def test_cookie_write_from_a_listed_origin_is_still_refused(cors_url: str)
     """Listing an origin lets its pages use bearer tokens, never the signed-in person's cookie: a write
     the browser sends with the cookie from another origin (listed or not) is refused by the Guard, and
     says why readably to the listed page."""
-    async with httpx.AsyncClient(base_url=cors_url, cookies={"hitl_token": "tok-alice"}) as http:
+    async with httpx.AsyncClient(base_url=cors_url, cookies={"hitl_token": "tok-alice"}, timeout=60) as http:
         response = await http.post(
             "/threads/search",
             json={"limit": 1},
@@ -120,7 +120,7 @@ async def test_cookie_write_from_a_listed_origin_is_still_refused(cors_url: str)
 
 
 async def test_nothing_is_allowed_by_default(served: Served) -> None:
-    async with httpx.AsyncClient(base_url=served.url) as http:
+    async with httpx.AsyncClient(base_url=served.url, timeout=60) as http:
         response = await http.options("/threads/search", headers=preflight(ALLOWED))
         plain = await http.post("/threads/search", json={"limit": 1}, headers={**BEARER, "Origin": ALLOWED})
     assert response.status_code == 405
@@ -129,7 +129,7 @@ async def test_nothing_is_allowed_by_default(served: Served) -> None:
 
 async def test_any_origin_with_star_sends_no_credentials(client: hitl.Client) -> None:
     app = create_app(client, TokenAuth(TOKENS), settings=Settings(cors_origins=("*",)))
-    async with running(app) as url, httpx.AsyncClient(base_url=url) as http:
+    async with running(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
         response = await http.options("/threads/search", headers=preflight(OTHER))
         plain = await http.post("/threads/search", json={"limit": 1}, headers={**BEARER, "Origin": OTHER})
     assert response.status_code == 200 and response.headers["access-control-allow-origin"] == "*"
