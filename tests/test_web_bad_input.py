@@ -273,7 +273,7 @@ CASES: list[tuple[str, str, str, Any, str | None, int, str]] = [
         "input and command together",
         "POST",
         "/threads/{approval}/runs/wait",
-        {"json": {"assistant_id": "approval", "input": {}, "command": {"resume": "approve"}}},
+        {"json": {"assistant_id": "approval", "input": {"topic": "tea"}, "command": {"resume": "approve"}}},
         "tok-alice",
         422,
         "either input",

@@ -68,6 +68,9 @@ async def test_serve_with_tokens(client: hitl.Client, tmp_path: Path) -> None:
         str(port),
         "--tokens",
         str(tokens),
+        "--cors-origin",
+        "http://localhost:3000",
+        env={"HITL_CORS_ORIGINS": "http://localhost:4000"},
     )
     try:
         banner = await read_until(proc, "review inbox and HTTP API on")
@@ -81,6 +84,11 @@ async def test_serve_with_tokens(client: hitl.Client, tmp_path: Path) -> None:
                 headers=auth,
             )
             assert out.status_code == 200 and out.json()["status"] == "published"
+            for origin in ("http://localhost:3000", "http://localhost:4000", "http://localhost:5000"):
+                preflight = {"Origin": origin, "Access-Control-Request-Method": "POST"}
+                answer = await http.options("/threads/search", headers=preflight)
+                listed = origin != "http://localhost:5000"  # --cors-origin and HITL_CORS_ORIGINS both count
+                assert answer.headers.get("access-control-allow-origin") == (origin if listed else None)
     finally:
         assert await stop(proc) == 130  # Ctrl-C, as a terminal reports it
     [decision] = [d for d in (await run.get_state()).decisions if d.kind == "resume"]
@@ -90,6 +98,11 @@ async def test_serve_with_tokens(client: hitl.Client, tmp_path: Path) -> None:
 async def test_serve_refuses_to_start_without_a_way_to_authenticate(client: hitl.Client) -> None:
     error = one_line_error(await cli(client, "serve", env={"HITL_WEB_TOKENS": ""}))
     assert "--tokens" in error and "--no-auth" in error
+
+
+async def test_serve_refuses_a_cors_origin_that_is_not_one(client: hitl.Client) -> None:
+    error = one_line_error(await cli(client, "serve", "--no-auth", "--cors-origin", "http://localhost:3000/app"))
+    assert "'http://localhost:3000/app'" in error and "scheme://host[:port]" in error
 
 
 async def test_dev_prints_the_inbox_url_next_to_temporals(client: hitl.Client) -> None:

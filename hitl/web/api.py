@@ -174,7 +174,7 @@ async def update_state(request: Request, thread_id: str, body: StateUpdate) -> d
     snapshot = await run.update_state(body.values or {}, as_node=body.as_node)
     if snapshot.status == "interrupted" and snapshot.error:  # its node failed on the edit, which was put back
         raise DecisionRejectedError(f"thread '{thread_id}' put the edit back: {snapshot.error}")
-    return {"checkpoint": shapes.checkpoint_ref(thread_id, snapshot.step)}
+    return shapes.state_update(thread_id, snapshot.step)
 
 
 @router.post("/threads/{thread_id}/history", tags=["threads"])
@@ -245,8 +245,8 @@ async def run_background(
     snapshot = await start_or_decide(
         decider(request), reader(request), thread_id, body, wait=False, request_id=idempotency_key
     )
-    record = shapes.run(thread_id, snapshot.graph, "running" if snapshot.status == "running" else "pending")
-    return JSONResponse(record, headers={"Content-Location": f"/threads/{thread_id}"})
+    record = shapes.run(thread_id, snapshot.graph, "pending")  # as LangGraph Server: accepted, not yet reported
+    return JSONResponse(record, headers=shapes.run_location(record))
 
 
 @router.post("/runs/wait", tags=["runs"])

@@ -23,6 +23,7 @@ from hitl.web import (
     assist,
     bulk,
     claims,
+    cors,
     decide,
     errors,
     events,
@@ -72,6 +73,7 @@ def create_app(
         app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(Guard, max_body=app.state.web.settings.max_body_bytes)
+    cors.install(app, settings.cors_origins)  # added last: outermost, around the Guard's refusals
     if isinstance(auth, NoAuth):
         log.warning(
             "hitl web: NO AUTHENTICATION - anyone who can reach this server decides as '%s'", auth.identity.name

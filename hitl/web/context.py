@@ -14,6 +14,7 @@ import hitl
 from hitl import catalog
 from hitl.graph import CompiledGraph
 from hitl.web.auth import Auth, Identity
+from hitl.web.cors import check_origin
 from hitl.web.errors import WebError
 
 
@@ -28,9 +29,12 @@ class Settings:
     secret: bytes | None = None
     """The key signing forms' CSRF tokens and refusal messages (hitl/web/session.py); None: HITL_WEB_SECRET,
     else one made per process (which breaks forms across replicas and restarts)."""
+    cors_origins: tuple[str, ...] = ()
+    """Origins whose pages may call the API with a bearer token (hitl/web/cors.py); none by default."""
 
     def __post_init__(self) -> None:
         self.poll_seconds = min(max(self.poll_seconds, 0.1), 10.0)
+        self.cors_origins = tuple(check_origin(o) for o in self.cors_origins)
 
 
 @dataclass

@@ -104,8 +104,10 @@ async def inbox_changes(client: hitl.Client, every: float, scope: Reader) -> Asy
         await asyncio.sleep(every)
 
 
-async def sse(request: Request, changes: AsyncIterator[Change]) -> AsyncIterator[bytes]:
-    """Frame changes as SSE; heartbeats keep proxies from closing a quiet stream."""
+async def sse(request: Request, changes: AsyncIterator[Change], end: bool = True) -> AsyncIterator[bytes]:
+    """Frame changes as SSE; heartbeats keep proxies from closing a quiet stream. With `end`, a last `end`
+    event tells an EventSource not to reconnect (the feeds); a run's stream (a POST, read with fetch)
+    just closes, as LangGraph Server's does."""
     yield b"retry: 2000\n\n"
     pending: asyncio.Task[Change] | None = None
     try:
@@ -119,7 +121,8 @@ async def sse(request: Request, changes: AsyncIterator[Change]) -> AsyncIterator
             try:
                 change = done.pop().result()
             except StopAsyncIteration:
-                yield b"event: end\ndata: null\n\n"
+                if end:
+                    yield b"event: end\ndata: null\n\n"
                 return
             yield change.encode()
     finally:
@@ -133,11 +136,16 @@ async def anext_change(changes: AsyncIterator[Change]) -> Change:
     return await changes.__anext__()
 
 
-def stream(request: Request, feed: Callable[[], AsyncIterator[Change]]) -> StreamingResponse:
+def stream(
+    request: Request,
+    feed: Callable[[], AsyncIterator[Change]],
+    headers: dict[str, str] | None = None,
+    end: bool = True,
+) -> StreamingResponse:
     return StreamingResponse(
-        sse(request, feed()),
+        sse(request, feed(), end),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no", **(headers or {})},
     )
 
 
@@ -167,7 +175,7 @@ async def run_stream(
 ) -> StreamingResponse:
     """Start the thread's run or answer it, and stream it until it pauses again or ends, as LangGraph Server
     does: `metadata`, then one event per chunk named by its mode (`values`, `updates`; `stream_mode` takes
-    one or a list), then `end` (`error` first when the run failed)."""
+    one or a list), then the stream closes (after an `error` event when the run failed)."""
     modes = check_modes(body.stream_mode or "values")
     client, scope = decider(request), reader(request)
     run = client.get_run(thread_id)
@@ -190,7 +198,7 @@ async def run_stream(
     if events is None:
         events = run.events(since=0)
     record = shapes.run(thread_id, snapshot.graph, "running")
-    return stream(request, lambda: run_parts(record, opening, events, modes))
+    return stream(request, lambda: run_parts(record, opening, events, modes), shapes.run_location(record), end=False)
 
 
 @router.post("/runs/stream", tags=["runs"])

@@ -229,6 +229,7 @@ class RunCreate(Body):
     stream_mode: str | list[str] | None = None
     stream_subgraphs: bool | None = None
     stream_resumable: bool | None = None
+    """Taken either way (front-ends send it): a thread's stream can always be joined again, GET /threads/{id}/stream."""
     feedback_keys: list[str] | None = None
     langsmith_tracer: Any | None = None
     strict_resume: bool | None = None
@@ -262,15 +263,15 @@ class RunCreate(Body):
             "a thread runs one decision at a time; others are refused",
         )
         only("durability", self.durability, ("sync",), "every step is durable in Temporal before the next starts")
-        only("on_disconnect", self.on_disconnect, ("continue",), "runs continue whoever is listening")
+        only(
+            "on_disconnect",
+            self.on_disconnect,
+            ("continue", "cancel"),
+            "runs continue whoever is listening ('cancel' is taken and not honoured: a run waiting for people "
+            "outlives any one connection; cancel it with its own request)",
+        )
         only("on_completion", self.on_completion, ("keep",), "runs are kept; retention is the namespace's setting")
         only("stream_subgraphs", self.stream_subgraphs, (False,), "the thread stream reports the run's own steps")
-        only(
-            "stream_resumable",
-            self.stream_resumable,
-            (False,),
-            "join the thread's stream instead: GET /threads/{id}/stream",
-        )
         modes = [self.stream_mode] if isinstance(self.stream_mode, str) else (self.stream_mode or [])
         bad = [m for m in modes if m not in STREAM_MODES]
         if bad:
@@ -283,6 +284,8 @@ class RunCreate(Body):
                 raise unsupported(
                     f"config.{sorted(extra)[0]}", "graphs take their input as state; nothing is configurable per run"
                 )
+        if self.command is not None and self.input == {}:
+            self.input = None  # front-ends send `input: {}` beside an answer: nothing to start with
         if self.command is not None and self.input is not None:
             raise ValueError("send either input (start a run) or command (answer it), not both")
         return self

@@ -55,6 +55,15 @@ def add_options(parser: argparse.ArgumentParser, *, dev: bool = False) -> None:
         help="with --trust-header and --roles-header: callers holding this role sign in view-only "
         "(they read runs and never decide, edit, claim, cancel, fork or start them)",
     )
+    parser.add_argument(
+        "--cors-origin",
+        dest="cors_origins",
+        action="append",
+        metavar="ORIGIN",
+        help="let pages of this origin (e.g. http://localhost:3000, Agent Inbox) call the API with a bearer token; "
+        "repeatable, or comma-separated in HITL_CORS_ORIGINS; * for any; none by default. "
+        "Cookie-signed-in writes stay same-origin only",
+    )
     if not dev:
         parser.add_argument(
             "--no-auth",
@@ -73,6 +82,7 @@ def add_options(parser: argparse.ArgumentParser, *, dev: bool = False) -> None:
 def build_app(client: hitl.Client, args: argparse.Namespace, *, dev: bool = False) -> FastAPI:
     from hitl.web import Settings, create_app
     from hitl.web.auth import from_options
+    from hitl.web.cors import origins
 
     explicit = bool(args.tokens or args.trust_header)
     no_auth = getattr(args, "no_auth", False) or (dev and not explicit and not _env_tokens())
@@ -84,7 +94,8 @@ def build_app(client: hitl.Client, args: argparse.Namespace, *, dev: bool = Fals
         identity=getattr(args, "identity", None),
         view_role=args.view_role,
     )
-    app: FastAPI = create_app(client, auth, settings=Settings(poll_seconds=args.poll_interval))
+    settings = Settings(poll_seconds=args.poll_interval, cors_origins=origins(args.cors_origins))
+    app: FastAPI = create_app(client, auth, settings=settings)
     return app
 
 

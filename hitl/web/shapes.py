@@ -46,6 +46,12 @@ def interrupt(i: Interrupt) -> dict[str, Any]:
     return out
 
 
+def output_interrupt(i: Interrupt) -> dict[str, Any]:
+    """An interrupt as a run's output carries it (`runs/wait`, stream chunks): LangGraph Server adds
+    `response_schema` there, the JSON Schema the answer must meet (hitl's `interrupt(..., schema=)`)."""
+    return {**interrupt(i), "response_schema": i.schema}
+
+
 def interrupts_by_task(s: StateSnapshot) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for i in s.interrupts:
@@ -68,9 +74,8 @@ def thread(s: StateSnapshot) -> dict[str, Any]:
         "values": s.values,
         "interrupts": interrupts_by_task(s),
         "config": {"configurable": {"thread_id": s.run_id}},
+        "error": s.error or None,
     }
-    if s.error:
-        out["error"] = s.error
     return out
 
 
@@ -84,8 +89,7 @@ def fresh_thread(thread_id: str, graph: str | None = None) -> dict[str, Any]:
         "state_updated_at": now,
         "metadata": metadata(graph) if graph else {},
         "status": "idle",
-        "values": {},
-        "interrupts": {},
+        "values": None,  # no state yet, as LangGraph Server has it
         "config": {"configurable": {"thread_id": thread_id}},
     }
 
@@ -107,7 +111,17 @@ def listed_thread(p: PendingRun, status: str, created_at: datetime | None) -> di
 def checkpoint_ref(thread_id: str, step: int | None) -> dict[str, Any] | None:
     if step is None:
         return None
-    return {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": str(step), "checkpoint_map": None}
+    return {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": str(step)}
+
+
+def checkpoint_ids(thread_id: str, step: int | None, parent_step: int | None) -> dict[str, Any]:
+    """A ThreadState's checkpoint references, as objects and (as LangGraph Server adds) as bare ids."""
+    return {
+        "checkpoint": checkpoint_ref(thread_id, step),
+        "checkpoint_id": None if step is None else str(step),
+        "parent_checkpoint": checkpoint_ref(thread_id, parent_step),
+        "parent_checkpoint_id": None if parent_step is None else str(parent_step),
+    }
 
 
 def tasks(s: StateSnapshot) -> list[dict[str, Any]]:
@@ -134,27 +148,31 @@ def state(s: StateSnapshot, parent_step: int | None = None) -> dict[str, Any]:
     return {
         "values": s.values,
         "next": list(s.next),
-        "checkpoint": checkpoint_ref(s.run_id, s.step),
+        **checkpoint_ids(s.run_id, s.step, parent_step),
         "metadata": {**metadata(s.graph), "step": s.step, "source": "loop", "thread_id": s.run_id},
         "created_at": iso(s.updated_at),
-        "parent_checkpoint": checkpoint_ref(s.run_id, parent_step),
         "tasks": tasks(s),
         "interrupts": [interrupt(i) for i in s.interrupts],
     }
 
 
 def fresh_state(thread_id: str) -> dict[str, Any]:
+    """A thread no run has used yet has no checkpoint (LangGraph Server: null checkpoint and metadata)."""
     return {
         "values": {},
         "next": [],
-        "checkpoint": checkpoint_ref(thread_id, None)
-        or {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": None},
-        "metadata": {},
+        **checkpoint_ids(thread_id, None, None),
+        "metadata": None,
         "created_at": None,
-        "parent_checkpoint": None,
         "tasks": [],
         "interrupts": [],
     }
+
+
+def state_update(thread_id: str, step: int) -> dict[str, Any]:
+    """What `POST /threads/{id}/state` returns: the new checkpoint, under each name LangGraph Server uses."""
+    ref = checkpoint_ref(thread_id, step)
+    return {"checkpoint": ref, "checkpoint_id": str(step), "configurable": ref}
 
 
 def checkpoint_state(thread_id: str, graph: str, c: Checkpoint, parent: Checkpoint | None) -> dict[str, Any]:
@@ -162,7 +180,7 @@ def checkpoint_state(thread_id: str, graph: str, c: Checkpoint, parent: Checkpoi
     return {
         "values": c.values if c.values is not None else {},
         "next": list(c.next),
-        "checkpoint": checkpoint_ref(thread_id, c.step),
+        **checkpoint_ids(thread_id, c.step, parent.step if parent else None),
         "metadata": {
             **metadata(graph),
             "step": c.step,
@@ -173,7 +191,6 @@ def checkpoint_state(thread_id: str, graph: str, c: Checkpoint, parent: Checkpoi
             "values_dropped": c.values is None,
         },
         "created_at": iso(c.created_at),
-        "parent_checkpoint": checkpoint_ref(thread_id, parent.step if parent else None),
         "tasks": [
             {
                 "id": task_id(n, c.step),
@@ -214,7 +231,7 @@ def wait_output(s: StateSnapshot) -> dict[str, Any]:
         }
     out = dict(s.values)
     if s.interrupts:
-        out["__interrupt__"] = [interrupt(i) for i in s.interrupts]
+        out["__interrupt__"] = [output_interrupt(i) for i in s.interrupts]
     if s.error and s.status == "interrupted":  # the answer broke its node and was put back: ask again
         out["__error__"] = {"error": "AnswerRolledBack", "message": s.error}
     return out
@@ -224,7 +241,7 @@ def chunk(c: dict[str, Any]) -> dict[str, Any]:
     """A LangGraph stream chunk as JSON: its interrupts as `{id, value}`, as LangGraph Server sends them."""
     if "__interrupt__" not in c:
         return c
-    return {**c, "__interrupt__": [interrupt(i) for i in c["__interrupt__"]]}
+    return {**c, "__interrupt__": [output_interrupt(i) for i in c["__interrupt__"]]}
 
 
 def run(thread_id: str, graph: str, status: str, run_id: str | None = None) -> dict[str, Any]:
@@ -240,7 +257,13 @@ def run(thread_id: str, graph: str, status: str, run_id: str | None = None) -> d
         "metadata": {},
         "multitask_strategy": "reject",
         "kwargs": {},
+        "langsmith_session_name": None,
     }
+
+
+def run_location(record: dict[str, Any]) -> dict[str, str]:
+    """The header naming a created run, as LangGraph Server sends it; its SDK reads the run id from it."""
+    return {"Content-Location": f"/threads/{record['thread_id']}/runs/{record['run_id']}"}
 
 
 def assistant(name: str, description: str | None = None) -> dict[str, Any]:
