@@ -915,6 +915,11 @@ class Run:
                 f"no worker is polling the task queue of run '{self.run_id}' ({e.message}); start one with "
                 f"`hitl worker` — {self.where()}"
             )
+        if e.status == temporalio.service.RPCStatusCode.UNAVAILABLE:
+            return HitlError(
+                f"cannot reach Temporal for {what} of run '{self.run_id}' ({e.message}); it is down or restarting: "
+                f"try again once it is back — {self.where()}"
+            )
         if e.status == temporalio.service.RPCStatusCode.DEADLINE_EXCEEDED:
             return HitlError(
                 f"run '{self.run_id}' did not answer {what} in time ({e.message}): its worker is down or busy — {self.where()}"

@@ -4,31 +4,39 @@ A run's feeds (the thread stream, `runs/stream`) read the run's own event
 stream (`hitl.stream`: woken by Temporal's history, nothing polled). The inbox
 spans every waiting run, which no single history tells, so it counts them in
 Temporal's visibility store at a bounded interval. A feed stops when the client
-disconnects or the run ends.
+disconnects or the run ends, or says why it stopped (an `error` event); each
+identity holds at most `Settings.max_streams` feeds open at once (hitl/web/slots.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import temporalio.service
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 import hitl
+from hitl._errors import read_with_retries
 from hitl._protocol import WAITING_SINCE
 from hitl.stream import ENDED, RunEvent, StreamMode, check_modes, chunks
-from hitl.types import InvalidInputError, RunNotFoundError
+from hitl.types import HitlError, InvalidInputError
 from hitl.web import api, search, shapes
 from hitl.web.context import caller, decider, web
+from hitl.web.errors import one_line
 from hitl.web.models import RunCreate
 from hitl.web.pages import version
+from hitl.web.slots import Slot
 
+log = logging.getLogger("hitl.web")
 router = APIRouter(dependencies=[Depends(caller)])
 HEARTBEAT_SECONDS = 15.0
 
@@ -49,20 +57,14 @@ SSE_NAMES = {"paused": "paused", "decision": "resumed", "completed": "ended", "f
 """The thread feed's event names for the run's events (`hitl.stream.RunEvent.kind`); node events are not sent."""
 
 
-async def run_changes(client: hitl.Client, run_id: str, every: float) -> AsyncIterator[Change]:
+async def run_changes(run: hitl.Run) -> AsyncIterator[Change]:
     """The thread's changes, from the run's own event stream (`Run.events()`, the one source
     every watcher uses); each carries the thread as it is. Ends after the run ends.
 
-    The first event is the run as it is: `step` while it runs, else `paused` or `ended`. A thread
-    no run has used yet is looked at every `every` seconds until its run starts.
+    The first event is the run as it is: `step` while it runs, else `paused` or `ended`. The run
+    exists when the stream opens (the route answers 404 otherwise); one that disappears later (deleted)
+    ends the stream with an `error` event, as does Temporal staying unreachable.
     """
-    run = client.get_run(run_id)
-    while True:
-        try:
-            await run.get_state()
-            break
-        except RunNotFoundError:
-            await asyncio.sleep(every)
     events = run.events()
     try:
         async for event in events:
@@ -93,7 +95,15 @@ async def inbox_changes(client: hitl.Client, every: float) -> AsyncIterator[Chan
     fresh = f'{waiting} AND {WAITING_SINCE.name} >= "{search.stamp(opened)}"'
     last: tuple[int, int] | None = None
     while True:
-        seen = (await search.count(client.temporal, waiting), await search.count(client.temporal, fresh))
+        try:
+            seen = (
+                await read_with_retries(lambda: search.count(client.temporal, waiting)),
+                await read_with_retries(lambda: search.count(client.temporal, fresh)),
+            )
+        except temporalio.service.RPCError as e:
+            raise HitlError(
+                f"cannot reach Temporal ({e.message}); the inbox no longer updates live: reload the page once it is back"
+            ) from None
         if seen != last:
             if last is not None:
                 yield Change("changed", {"waiting": seen[0]}, f"{seen[0]}.{seen[1]}")
@@ -102,7 +112,11 @@ async def inbox_changes(client: hitl.Client, every: float) -> AsyncIterator[Chan
 
 
 async def sse(request: Request, changes: AsyncIterator[Change]) -> AsyncIterator[bytes]:
-    """Frame changes as SSE; heartbeats keep proxies from closing a quiet stream."""
+    """Frame changes as SSE; heartbeats keep proxies from closing a quiet stream.
+
+    Every stream ends with an event a client can act on: `end` when its feed is done, or `error`
+    (LangGraph Server's shape, `{"error": ..., "message": ...}`) when the feed failed (the run
+    disappeared, Temporal stayed unreachable past the feed's retries): never a silent close."""
     yield b"retry: 2000\n\n"
     pending: asyncio.Task[Change] | None = None
     try:
@@ -118,6 +132,9 @@ async def sse(request: Request, changes: AsyncIterator[Change]) -> AsyncIterator
             except StopAsyncIteration:
                 yield b"event: end\ndata: null\n\n"
                 return
+            except Exception as e:  # the feed failed: say so, then close
+                yield failed(e).encode()
+                return
             yield change.encode()
     finally:
         if pending is not None:
@@ -126,16 +143,48 @@ async def sse(request: Request, changes: AsyncIterator[Change]) -> AsyncIterator
         await changes.aclose()  # type: ignore[attr-defined]
 
 
+def failed(e: Exception) -> Change:
+    """The `error` event ending a feed that failed: hitl's one-line reason, or (for a surprise, logged
+    here with its traceback) its type only, since an internal message is not for the client."""
+    if isinstance(e, HitlError):
+        return Change("error", {"error": type(e).__name__, "message": one_line(str(e))}, "")
+    log.exception("a live stream failed")
+    return Change("error", {"error": "InternalError", "message": f"the stream failed ({type(e).__name__})"}, "")
+
+
 async def anext_change(changes: AsyncIterator[Change]) -> Change:
     return await changes.__anext__()
 
 
-def stream(request: Request, feed: Callable[[], AsyncIterator[Change]]) -> StreamingResponse:
-    return StreamingResponse(
-        sse(request, feed()),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+class HeldStream(StreamingResponse):
+    """A stream holding one of its caller's stream slots until it ends, however it ends."""
+
+    def __init__(self, body: AsyncIterator[bytes], slot: Slot) -> None:
+        super().__init__(
+            body, media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        )
+        self.slot = slot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.slot.release()
+
+
+def slot(request: Request) -> Slot:
+    """One of the caller's stream slots (429 past `Settings.max_streams`), taken before anything starts."""
+    return web(request).streams.take(caller(request).name)
+
+
+def stream(request: Request, feed: Callable[[], AsyncIterator[Change]], held: Slot | None = None) -> StreamingResponse:
+    held = held or slot(request)
+    try:
+        changes = feed()
+    except BaseException:
+        held.release()
+        raise
+    return HeldStream(sse(request, changes), held)
 
 
 STREAM_MODES = ("run_modes", "values", "lifecycle", "state_update")
@@ -153,8 +202,14 @@ async def thread_stream(
         raise InvalidInputError(
             f"stream_mode '{bad[0]}' is not supported; the thread stream sends its run's state changes ({', '.join(STREAM_MODES)})"
         )
-    w = web(request)
-    return stream(request, lambda: run_changes(w.base, thread_id, w.settings.poll_seconds))
+    held = slot(request)
+    try:
+        run = web(request).base.get_run(thread_id)
+        await run.get_state()  # no run on the thread: 404 now, not a stream waiting for one forever
+    except BaseException:
+        held.release()
+        raise
+    return stream(request, lambda: run_changes(run), held)
 
 
 @router.post("/threads/{thread_id}/runs/stream", tags=["runs"])
@@ -167,12 +222,14 @@ async def run_stream(
     modes = check_modes(body.stream_mode or "values")
     client = decider(request)
     run = client.get_run(thread_id)
-    current = await api.snapshot_or_none(client, thread_id)
-    # A paused run's stream opens on the run as it is (LangGraph's resumed stream starts with its values),
-    # before the decision, so nothing the decision sets off is missed.
-    events = run.events() if current is not None and current.status == "interrupted" else None
+    held = slot(request)  # past the caller's cap: 429 before the decision is sent
+    events: AsyncIterator[RunEvent] | None = None
     opening: list[RunEvent] = []
     try:
+        current = await api.snapshot_or_none(client, thread_id)
+        # A paused run's stream opens on the run as it is (LangGraph's resumed stream starts with its values),
+        # before the decision, so nothing the decision sets off is missed.
+        events = run.events() if current is not None and current.status == "interrupted" else None
         if events is not None:
             async for event in events:
                 opening.append(event)
@@ -180,13 +237,13 @@ async def run_stream(
                     break
         snapshot = await api.start_or_decide(client, thread_id, body, wait=False, request_id=idempotency_key)
     except BaseException:
+        held.release()
         if events is not None:
             await events.aclose()  # type: ignore[attr-defined]
         raise
-    if events is None:
-        events = run.events(since=0)
+    following = events if events is not None else run.events(since=0)
     record = shapes.run(thread_id, snapshot.graph, "running")
-    return stream(request, lambda: run_parts(record, opening, events, modes))
+    return stream(request, lambda: run_parts(record, opening, following, modes), held)
 
 
 @router.post("/runs/stream", tags=["runs"])
