@@ -13,6 +13,7 @@ import copy
 import dataclasses
 import getpass
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -826,13 +827,16 @@ class Run:
         The worker check before sending counts a worker killed a moment ago as live (the server lists it
         with a recent poll), and Temporal holds an update that no worker takes without answering. So the
         update is awaited ACCEPT_SECONDS at a time (to its outcome first, then only until a worker accepts
-        or refuses it); when two such waits pass with no worker starting a poll of the run's task queue
-        between them, the caller is refused (NoWorkerError) instead of waiting on. Such an update is not in
-        the run's history, but Temporal keeps it for a while: a worker back meanwhile may still apply it,
-        as the refusal says. A live worker, even a busy one, polls again and is waited for.
+        or refuses it); when NO_WORKER_SECONDS pass with no worker taking it and none starting a poll of the
+        run's task queue (or appearing there) since the first wait, the caller is refused (NoWorkerError)
+        instead of waiting on. Such an update is not in the run's history, but Temporal keeps it for a
+        while: a worker back meanwhile may still apply it, as the refusal says. A live worker, even a busy
+        or a restarted one, polls again and is waited for.
         """
         stage = temporalio.client.WorkflowUpdateStage.COMPLETED  # most decisions: one RPC, as before
         listed: list[WorkerInfo] | None = None
+        alive = False
+        sent = time.monotonic()
         while True:
             try:
                 handle = await self._handle.start_update(
@@ -847,12 +851,18 @@ class Run:
             except temporalio.client.WorkflowUpdateRPCTimeoutOrCancelledError as e:
                 if isinstance(e.__cause__, asyncio.CancelledError) or self._task_queue is None:
                     raise
-                now = await list_workers(self.client.temporal, self._task_queue)
-                if listed is not None and not polled_since(listed, now):
-                    raise NoWorkerError(self._not_taken(what, now, req.request_id)) from None
                 # Not done yet: is it taken at all? Ask again (the same update id) only that far; a taken one
-                # answers at once and is then awaited to its end, and a live worker polls meanwhile.
-                listed, stage = now, temporalio.client.WorkflowUpdateStage.ACCEPTED
+                # answers at once and is then awaited to its end.
+                stage = temporalio.client.WorkflowUpdateStage.ACCEPTED
+                if alive:
+                    continue
+                now = await list_workers(self.client.temporal, self._task_queue)
+                if listed is None:
+                    listed = now
+                elif polled_since(listed, now):
+                    alive = True  # a worker polled since: it is there, only slow (or starting); wait on
+                elif time.monotonic() - sent >= NO_WORKER_SECONDS:
+                    raise NoWorkerError(self._not_taken(what, now, req.request_id)) from None
         snapshot: StateSnapshot = await handle.result(rpc_timeout=self.client.rpc_timeout)
         return snapshot
 
@@ -867,7 +877,7 @@ class Run:
         last = max((w.polled_at for w in workers if w.polled_at), default=None)
         since = f" since {last:%H:%M:%S} UTC" if last else ""
         return (
-            f"no worker took {what} for run '{self.run_id}' within {2 * ACCEPT_SECONDS:.0f} s: none has polled "
+            f"no worker took {what} for run '{self.run_id}' within {NO_WORKER_SECONDS:.0f} s: none has polled "
             f"task queue '{self._task_queue}'{since} (its worker stopped); nothing was applied and nothing of it "
             "is in the run's history. Temporal may hold the decision a while and apply it if a worker comes back "
             f"meanwhile: {again}"
@@ -1051,8 +1061,12 @@ def check_run_id(run_id: str, *, new: bool = False) -> str:
 
 
 ACCEPT_SECONDS = 3.0
-"""How long a decision waits for a worker to take it (accept or refuse) before the client looks whether
-any worker still polls; a live worker takes one in milliseconds."""
+"""How long a decision waits at a time for its outcome, then for a worker to take it (accept or refuse it),
+before the client looks whether any worker polls; a live worker takes one in milliseconds."""
+NO_WORKER_SECONDS = 11.0
+"""How long a decision no worker takes, with no worker polling meanwhile, is waited on before it is refused:
+past the 10 s a run's workflow task may wait on the sticky queue of the worker that last ran it (the
+Python SDK's default) before Temporal offers it to every worker, so a worker restarted meanwhile gets it."""
 
 UPDATE_RETRIES = 2
 """Times a decision is sent again after Temporal aborted it with the workflow task that carried it."""
