@@ -62,6 +62,8 @@ class WorkerInfo:
     """How many of `RUN_PATCHES` it has (0 for a worker that does not say: an older hitl)."""
     claim_check: bool = False
     """It has a claim-check store (no worker without one, an older hitl too, can read a claim-checked value)."""
+    polled_at: datetime | None = None
+    """When it last started a poll, by the server's clock (compared only with another listing's)."""
 
 
 def worker_identity(client: temporalio.client.Client) -> str:
@@ -199,9 +201,25 @@ async def list_workers(client: temporalio.client.Client, task_queue: str) -> lis
             _age(p, now) <= LIVE_SECONDS,
             advertised_patches(p.identity),
             advertised_claim_check(p.identity),
+            p.last_access_time.ToDatetime(timezone.utc),
         )
         for p in response.pollers
     ]
+
+
+def polled_since(before: list[WorkerInfo], after: list[WorkerInfo]) -> bool:
+    """Did any worker start a poll between two listings of a task queue (or a new worker appear)?
+
+    The sure sign of a live worker when a decision finds none taking it: the server lists a killed
+    worker for minutes with the time of its last poll, and a live idle one may hold one long poll for
+    a minute, so neither that time nor its age tells them apart; a poll started since an earlier
+    listing does. Both times are the server's, so client clocks do not matter."""
+    last = {w.identity: w.polled_at for w in before}
+    for w in after:
+        seen = last.get(w.identity)
+        if w.identity not in last or (w.polled_at is not None and (seen is None or w.polled_at > seen)):
+            return True
+    return False
 
 
 def _age(poller: PollerInfo, now: datetime) -> float:

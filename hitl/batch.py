@@ -5,6 +5,10 @@ and applies it exactly once: the decision is pinned to the question the batch
 saw (`map={interrupt_id: value}`) and carries a request id derived from the
 batch id and the run, so sending the same batch again after a crash, a timeout
 or a double click applies nothing twice (the report says "already applied").
+A batch id is its first user's: another identity sending the same id is refused
+on each run the first one answered with it (naming who), never told "already
+applied" for a decision it did not make; the run itself refuses such a reused
+request id too (its digest covers who decides: workflows/checks.py).
 One run refusing, or not being reachable, never stops the others: the result
 is a per-run report, never an exception halfway through.
 """
@@ -222,6 +226,14 @@ async def answer_one(
             raise run.not_found()
         earlier = next((d for d in snapshot.decisions if d.request_id == request_id), None)
         put_back = next((d for d in snapshot.decisions if d.request_id == request_id and d.kind == "rollback"), None)
+        if earlier is not None and earlier.identity != client.identity:  # the id is its first user's, not ours
+            result.interrupt_id = earlier.interrupt_id
+            result.reason = (
+                f"batch id {batch_id} was used on this run by {earlier.identity} "
+                f"(at {earlier.at:%Y-%m-%d %H:%M:%S} UTC), not by {client.identity}; nothing was sent: "
+                "a batch id belongs to whoever used it first, so answer with a new batch id"
+            )
+            return result
         if earlier is not None and put_back is not None:  # its id stays used: a resend would be taken as done
             result.interrupt_id = put_back.interrupt_id
             error = put_back.value.get("error") if isinstance(put_back.value, dict) else None

@@ -13,6 +13,7 @@ import copy
 import dataclasses
 import getpass
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -59,7 +60,15 @@ from hitl._protocol import (
     request_digest,
 )
 from hitl._text import split_names
-from hitl._workers import check_workers, explaining, run_patches, wait_until_polling
+from hitl._workers import (
+    WorkerInfo,
+    check_workers,
+    explaining,
+    list_workers,
+    polled_since,
+    run_patches,
+    wait_until_polling,
+)
 from hitl.codec import from_env as codec_from_env
 from hitl.codec import with_codec
 from hitl.converter import data_converter
@@ -634,10 +643,15 @@ class Run:
 
         No live worker refuses with NoWorkerError (nothing sent), unless `queue`:
         then the decision goes as a signal (`send_resume`) and `Queued` comes back."""
+        if queue and request_id is None:
+            # One id for the update and the signal that may follow it: should a worker take both (the update
+            # was held by Temporal when no worker took it in time), the second is a resend and applies nothing.
+            request_id = f"q-{uuid.uuid4().hex}"
         req = self._resume_request(value, map, update, goto, wait, identity, roles, request_id)
         if queue:
             try:
                 await self._check_workers()
+                return await self._update("resume", req, "the decision", until_paused=wait)
             except NoWorkerError:
                 await self.send_resume(
                     value, map=map, update=update, goto=goto, identity=identity, roles=roles, request_id=request_id
@@ -790,9 +804,7 @@ class Run:
             try:
                 with self._errors(what):
                     try:
-                        snapshot: StateSnapshot = await self._handle.execute_update(
-                            name, req, id=update_id, result_type=StateSnapshot, rpc_timeout=self.client.rpc_timeout
-                        )
+                        snapshot = await self._send(name, req, update_id, what)
                     except temporalio.service.RPCError as e:
                         if _task_failed(e):
                             if aborted < UPDATE_RETRIES:
@@ -815,6 +827,68 @@ class Run:
                 if isinstance(e.__cause__, asyncio.CancelledError):
                     # Our caller gave up (a cancel, asyncio.wait_for): it must see its cancellation.
                     raise e.__cause__ from None
+
+    async def _send(self, name: str, req: Request, update_id: str, what: str) -> StateSnapshot:
+        """Send the update and wait for its outcome, first checking within seconds that a worker takes it.
+
+        The worker check before sending counts a worker killed a moment ago as live (the server lists it
+        with a recent poll), and Temporal holds an update that no worker takes without answering. So the
+        update is awaited ACCEPT_SECONDS at a time (to its outcome first, then only until a worker accepts
+        or refuses it); when NO_WORKER_SECONDS pass with no worker taking it and none starting a poll of the
+        run's task queue (or appearing there) since the first wait, the caller is refused (NoWorkerError)
+        instead of waiting on. Such an update is not in the run's history, but Temporal keeps it for a
+        while: a worker back meanwhile may still apply it, as the refusal says. A live worker, even a busy
+        or a restarted one, polls again and is waited for.
+        """
+        stage = temporalio.client.WorkflowUpdateStage.COMPLETED  # most decisions: one RPC, as before
+        listed: list[WorkerInfo] | None = None
+        alive = False
+        sent = time.monotonic()
+        while True:
+            try:
+                handle = await self._handle.start_update(
+                    name,
+                    req,
+                    id=update_id,
+                    wait_for_stage=stage,
+                    result_type=StateSnapshot,
+                    rpc_timeout=timedelta(seconds=ACCEPT_SECONDS),
+                )
+                break
+            except temporalio.client.WorkflowUpdateRPCTimeoutOrCancelledError as e:
+                if isinstance(e.__cause__, asyncio.CancelledError) or self._task_queue is None:
+                    raise
+                # Not done yet: is it taken at all? Ask again (the same update id) only that far; a taken one
+                # answers at once and is then awaited to its end.
+                stage = temporalio.client.WorkflowUpdateStage.ACCEPTED
+                if alive:
+                    continue
+                now = await list_workers(self.client.temporal, self._task_queue)
+                if listed is None:
+                    listed = now
+                elif polled_since(listed, now):
+                    alive = True  # a worker polled since: it is there, only slow (or starting); wait on
+                elif time.monotonic() - sent >= NO_WORKER_SECONDS:
+                    raise NoWorkerError(self._not_taken(what, now, req.request_id)) from None
+        snapshot: StateSnapshot = await handle.result(rpc_timeout=self.client.rpc_timeout)
+        return snapshot
+
+    def _not_taken(self, what: str, workers: list[WorkerInfo], request_id: str | None) -> str:
+        again = (
+            f"send it again with request id '{request_id}' and --queue (queue=True): the run holds it until a "
+            "worker is back and applies it once"
+            if request_id
+            else f"check `hitl state {self.run_id}` before sending it again, e.g. with --queue (queue=True) for the "
+            "run to hold it until a worker is back (it carried no request id: a resend is another decision)"
+        )
+        last = max((w.polled_at for w in workers if w.polled_at), default=None)
+        since = f" since {last:%H:%M:%S} UTC" if last else ""
+        return (
+            f"no worker took {what} for run '{self.run_id}' within {NO_WORKER_SECONDS:.0f} s: none has polled "
+            f"task queue '{self._task_queue}'{since} (its worker stopped); nothing was applied and nothing of it "
+            "is in the run's history. Temporal may hold the decision a while and apply it if a worker comes back "
+            f"meanwhile: {again}"
+        )
 
     async def _ended(self, what: str) -> HitlError:
         """Why a decision found no run to take it: the run ended (say how, and whose decision it last took,
@@ -940,6 +1014,11 @@ class Run:
                 f"no worker is polling the task queue of run '{self.run_id}' ({e.message}); start one with "
                 f"`hitl worker` — {self.where()}"
             )
+        if e.status == temporalio.service.RPCStatusCode.UNAVAILABLE:
+            return HitlError(
+                f"cannot reach Temporal for {what} of run '{self.run_id}' ({e.message}); it is down or restarting: "
+                f"try again once it is back — {self.where()}"
+            )
         if e.status == temporalio.service.RPCStatusCode.DEADLINE_EXCEEDED:
             return HitlError(
                 f"run '{self.run_id}' did not answer {what} in time ({e.message}): its worker is down or busy — {self.where()}"
@@ -1022,6 +1101,14 @@ def check_run_id(run_id: str, *, new: bool = False) -> str:
         "with no control characters and no leading or trailing whitespace"
     )
 
+
+ACCEPT_SECONDS = 3.0
+"""How long a decision waits at a time for its outcome, then for a worker to take it (accept or refuse it),
+before the client looks whether any worker polls; a live worker takes one in milliseconds."""
+NO_WORKER_SECONDS = 11.0
+"""How long a decision no worker takes, with no worker polling meanwhile, is waited on before it is refused:
+past the 10 s a run's workflow task may wait on the sticky queue of the worker that last ran it (the
+Python SDK's default) before Temporal offers it to every worker, so a worker restarted meanwhile gets it."""
 
 UPDATE_RETRIES = 2
 """Times a decision is sent again after Temporal aborted it with the workflow task that carried it."""

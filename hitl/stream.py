@@ -24,8 +24,9 @@ import temporalio.api.enums.v1
 import temporalio.client
 import temporalio.service
 
+from hitl._errors import TRANSIENT
 from hitl._protocol import HistoryPage
-from hitl.types import Checkpoint, Decision, Interrupt, InvalidInputError, RunStatus, StateSnapshot
+from hitl.types import Checkpoint, Decision, HitlError, Interrupt, InvalidInputError, RunStatus, StateSnapshot
 
 if TYPE_CHECKING:
     from hitl.client import Run
@@ -48,6 +49,10 @@ WAKE = {
 }
 BEHIND_SECONDS = 0.05
 """Pause before reading again a run that moved on while it was read (never while it waits or idles)."""
+WATCH_RETRIES = 2
+"""Times a stream polls the run's history again after a transient error, on top of the Temporal client's own
+retries of each call (about 10 s): long enough to ride out a restart, short enough to tell a watcher soon."""
+WATCH_PAUSE_SECONDS = 1.0
 FIRST_PAGE = 4
 """Checkpoints asked for in the first page of a catch-up; each further page asks for twice as many."""
 
@@ -200,13 +205,20 @@ class _Follower:
         self.live = False  # True while reporting what the run is now (not catching up on the past)
 
     async def watch(self, changed: asyncio.Event) -> None:
-        """Long-poll the run's history; wake the reader at each workflow task. Follows continue-as-new."""
+        """Long-poll the run's history; wake the reader at each workflow task. Follows continue-as-new.
+
+        A transient error (Temporal restarting, a connection dropped) is retried a few times, reading the
+        history again from its start (the reader only re-reads the run, so nothing is reported twice); past
+        that, or on any other error (the run deleted), the stream ends with the error rather than waiting
+        on a poll that will never answer."""
         temporal = self.run.client.temporal
-        try:
-            while True:
+        failures = 0
+        while True:
+            try:
                 handle = temporal.get_workflow_handle(self.run.run_id)  # no run id: the newest history
                 last = None
                 async for event in handle.fetch_history_events(wait_new_event=True):
+                    failures = 0
                     last = event.event_type
                     if last in WAKE:
                         changed.set()
@@ -214,9 +226,21 @@ class _Follower:
                     self.history_closed = True
                     changed.set()
                     return
-        except temporalio.service.RPCError as e:
-            self.failure = self.run._rpc_error(e, "its history")
-            changed.set()
+            except temporalio.service.RPCError as e:
+                if e.status in TRANSIENT and failures < WATCH_RETRIES:
+                    failures += 1
+                    await asyncio.sleep(WATCH_PAUSE_SECONDS * failures)
+                    continue
+                self.failure = (
+                    HitlError(
+                        f"cannot reach Temporal while following run '{self.run.run_id}' ({e.message}; tried "
+                        f"{failures + 1} times); follow it again once it is back"
+                    )
+                    if e.status in TRANSIENT
+                    else self.run._rpc_error(e, "its history")
+                )
+                changed.set()
+                return
 
     async def sync(self) -> AsyncIterator[RunEvent]:
         """Report what changed since the cursor: new checkpoints, then decisions and the pause or end now."""

@@ -83,6 +83,49 @@ async def test_a_filtered_batch_answers_each_waiting_run_once_and_a_resent_batch
     await client.get_run(other.run_id).resume("reject")
 
 
+async def test_a_batch_id_belongs_to_whoever_used_it_first(client: hitl.Client) -> None:
+    """Bob answers under a batch id first; alice's batch under the same id and value is refused on
+    that run, naming bob (never "already applied" for a decision she did not make), and writes nothing."""
+    batch = token()
+    [taken, free] = await paused(client, token(), 2, again=True)
+    first = await client.resume_many([taken.run_id], "approve", identity="bob", batch_id=batch)
+    assert [r.outcome for r in first.results] == ["applied"]
+    await wait_for(taken, "interrupted")  # waits again, at `check`
+    before = await event_count(client, taken.run_id)
+    alice = await client.resume_many([taken.run_id, free.run_id], "approve", identity="alice", batch_id=batch)
+    by = {r.run_id: r for r in alice.results}
+    assert not alice.ok
+    assert by[taken.run_id].outcome == "refused" and not by[taken.run_id].ok
+    assert "used on this run by bob" in by[taken.run_id].reason and "new batch id" in by[taken.run_id].reason
+    assert by[free.run_id].outcome == "applied"  # a run bob never answered with it is hers to answer
+    state = await taken.get_state()
+    assert [(d.kind, d.identity) for d in state.decisions] == [("resume", "bob")]
+    assert await event_count(client, taken.run_id) == before
+    # Bob resending his own batch is still told it is done, and nothing is applied twice.
+    again = await client.resume_many([taken.run_id], "approve", identity="bob", batch_id=batch)
+    assert [r.outcome for r in again.results] == ["already_applied"] and again.ok
+    assert "applied by bob" in again.results[0].reason
+    assert len((await taken.get_state()).decisions) == 1
+    for r in (taken, free):
+        await r.resume("approve", identity="carol")
+
+
+async def test_a_request_id_resent_by_another_identity_is_refused_by_the_run(client: hitl.Client) -> None:
+    """Under the batch check, the run itself: a request id applied for bob, resent by alice with the same
+    value, is refused naming bob (the digest kept with the id covers who decided); bob's resend is done."""
+    [run] = await paused(client, token(), again=True)
+    rid = f"r-{token()}"
+    await run.resume("approve", identity="bob", request_id=rid, wait=False)
+    await wait_for(run, "interrupted")
+    before = await event_count(client, run.run_id)
+    with pytest.raises(hitl.DecisionRejectedError, match=f"request id '{rid}' was already used .*bob at"):
+        await run.resume("approve", identity="alice", request_id=rid, wait=False)
+    assert await event_count(client, run.run_id) == before
+    resent = await run.resume("approve", identity="bob", request_id=rid, wait=False)
+    assert [d.identity for d in resent.decisions] == ["bob"]
+    await run.resume("approve", identity="carol")
+
+
 async def test_a_batch_resent_while_the_runs_wait_again_at_the_same_node_answers_nothing_twice(
     client: hitl.Client,
 ) -> None:

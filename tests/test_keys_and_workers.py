@@ -19,6 +19,7 @@ import pytest_asyncio
 import temporalio.client
 import temporalio.service
 from temporalio.api.common.v1 import Payload
+from temporalio.api.enums.v1 import EventType
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 import hitl
@@ -377,6 +378,41 @@ async def test_a_queued_decision_applies_once_when_a_worker_is_back(
     done = await wait_for(run, "completed", timeout=60)
     assert done.values["log"] == ["write", "review:approve:first draft", "publish"]
     assert [(d.value, d.identity) for d in done.decisions] == [("approve", "queuer")]
+
+
+async def test_a_decision_sent_just_after_the_worker_dies_is_refused_not_waited_on(
+    client: hitl.Client, worker_process: WorkerProcess
+) -> None:
+    """The server still lists the killed worker as polling a moment ago (and the check before sending is
+    cached), so the decision goes out; no worker takes it, and the client refuses within seconds
+    (NoWorkerError naming the run and --queue) instead of waiting on it, with nothing of the decision
+    written. Queued next, it is applied once when a worker is back, though Temporal held the refused one."""
+    mine = hitl.Client(client.temporal, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS, identity="late")
+    await _serving(client, worker_process.start())
+    run = await mine.start("review", {})
+    await wait_for(run, "interrupted")
+    worker_process.kill()
+    before = await event_count(client, run.run_id)
+    with pytest.raises(NoWorkerError) as refused:
+        await run.resume("approve")
+    message = str(refused.value)
+    assert f"no worker took the decision for run '{run.run_id}'" in message and "--queue" in message, message
+    assert "\n" not in message
+    # Nothing of the decision is written: at most Temporal's own record of the workflow task it scheduled
+    # for it (moved off the dead worker's sticky queue), never an update or a signal.
+    added = (await _history(client, run.run_id))[before:]
+    assert set(added) <= {EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT}
+    queued = await run.resume("approve", queue=True)
+    assert isinstance(queued, Queued) and queued.run_id == run.run_id
+    worker_process.start()
+    done = await wait_for(run, "completed", timeout=60)
+    assert [(d.value, d.identity) for d in done.decisions] == [("approve", "late")]
+    assert done.values["log"] == ["write", "review:approve:first draft", "publish"]
+
+
+async def _history(client: hitl.Client, run_id: str) -> list[EventType.ValueType]:
+    handle = client.temporal.get_workflow_handle(run_id)
+    return [e.event_type async for e in handle.fetch_history_events()]
 
 
 async def test_resume_with_queue_and_a_live_worker_answers_as_before(client: hitl.Client) -> None:

@@ -52,6 +52,29 @@ async def test_the_api_answers_many_runs_as_the_caller_and_a_resent_batch_applie
     await locked.resume("reject", identity="carol")
 
 
+async def test_a_batch_id_bob_used_first_is_refused_to_alice_over_http(served: Served) -> None:
+    """The same batch id and value from another caller: that run is refused naming bob, `ok` false,
+    nothing written; bob resending it is told it is done."""
+    [run] = await paused(served.client, again=True)
+    batch = f"fri-{uuid.uuid4().hex[:8]}"
+    body = {"run_ids": [run.run_id], "value": "approve", "batch_id": batch}
+    async with served.http("tok-bob") as bob, served.http("tok-alice") as alice:
+        first = (await bob.post("/hitl/batch/resume", json=body)).json()
+        assert first["counts"] == {"applied": 1}
+        await wait_for(run, "interrupted")
+        before = await event_count(served.client, run.run_id)
+        theirs = (await alice.post("/hitl/batch/resume", json=body)).json()
+        [result] = theirs["results"]
+        assert (
+            theirs["ok"] is False and result["outcome"] == "refused" and "used on this run by bob" in result["reason"]
+        )
+        assert await event_count(served.client, run.run_id) == before
+        mine = (await bob.post("/hitl/batch/resume", json=body)).json()
+        assert mine["ok"] is True and mine["counts"] == {"already_applied": 1}
+    assert [d.identity for d in (await run.get_state()).decisions] == ["bob"]
+    await run.resume("approve", identity="carol")
+
+
 async def test_bad_batch_requests_are_one_line_and_send_nothing(served: Served) -> None:
     [run] = await paused(served.client)
     before = await event_count(served.client, run.run_id)

@@ -105,6 +105,11 @@ async def test_serve_refuses_a_cors_origin_that_is_not_one(client: hitl.Client) 
     assert "'http://localhost:3000/app'" in error and "scheme://host[:port]" in error
 
 
+async def test_serve_refuses_a_stream_cap_below_one(client: hitl.Client) -> None:
+    error = one_line_error(await cli(client, "serve", "--no-auth", "--max-streams", "0"))
+    assert "--max-streams: expected a whole number of at least 1; got '0'" in error
+
+
 async def test_dev_prints_the_inbox_url_next_to_temporals(client: hitl.Client) -> None:
     port = free_port()
     address = client.temporal.service_client.config.target_host

@@ -1,6 +1,7 @@
 """What every request needs: the shared Temporal connection, the graphs, the caller.
 
-The app keeps no state of its own beyond configuration: each request reads the
+The app keeps no state of its own beyond configuration (and a count of the live
+streams each identity holds open, capped per process): each request reads the
 runs from Temporal, so any number of copies can serve behind a load balancer.
 """
 
@@ -13,16 +14,18 @@ from fastapi import Request
 import hitl
 from hitl import catalog
 from hitl.graph import CompiledGraph
+from hitl.types import InvalidInputError
 from hitl.web.auth import Auth, Identity
 from hitl.web.cors import check_origin
 from hitl.web.errors import WebError
+from hitl.web.slots import DEFAULT_MAX_STREAMS, StreamSlots
 
 
 @dataclass
 class Settings:
     poll_seconds: float = 0.5
-    """How often the inbox feed counts waiting runs (at least 1 s), and a thread no run has used yet is
-    looked for (bounded: 0.1 to 10 s). A run's own feeds are woken by its history, not polled."""
+    """How often the inbox feed counts waiting runs (at least 1 s; bounded: 0.1 to 10 s). A run's own
+    feeds are woken by its history, not polled."""
     max_body_bytes: int = 2_000_000
     page_size: int = 50
     ui_links: bool = True
@@ -31,10 +34,14 @@ class Settings:
     else one made per process (which breaks forms across replicas and restarts)."""
     cors_origins: tuple[str, ...] = ()
     """Origins whose pages may call the API with a bearer token (hitl/web/cors.py); none by default."""
+    max_streams: int = DEFAULT_MAX_STREAMS
+    """Live streams (thread streams, runs/stream, the inbox feed) one identity may hold open at once: 429 past it."""
 
     def __post_init__(self) -> None:
         self.poll_seconds = min(max(self.poll_seconds, 0.1), 10.0)
         self.cors_origins = tuple(check_origin(o) for o in self.cors_origins)
+        if self.max_streams < 1:
+            raise InvalidInputError(f"max streams per identity must be at least 1; got {self.max_streams}")
 
 
 @dataclass
@@ -47,6 +54,12 @@ class Web:
     settings: Settings = field(default_factory=Settings)
     key: bytes = b""
     """The settings' secret, HITL_WEB_SECRET, or one for this process (create_app chooses)."""
+
+    streams: StreamSlots = field(init=False)
+    """The live streams open per identity (the one thing this process counts across requests)."""
+
+    def __post_init__(self) -> None:
+        self.streams = StreamSlots(self.settings.max_streams)
 
     def client_for(self, who: Identity) -> hitl.Client:
         """A client deciding as `who` (cheap: it shares the base client's connection)."""

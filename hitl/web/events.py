@@ -4,32 +4,40 @@ A run's feeds (the thread stream, `runs/stream`) read the run's own event
 stream (`hitl.stream`: woken by Temporal's history, nothing polled). The inbox
 spans every waiting run, which no single history tells, so it counts them in
 Temporal's visibility store at a bounded interval. A feed stops when the client
-disconnects or the run ends.
+disconnects or the run ends, or says why it stopped (an `error` event); each
+identity holds at most `Settings.max_streams` feeds open at once (hitl/web/slots.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import temporalio.service
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 import hitl
 from hitl import _finite as finite
+from hitl._errors import read_with_retries
 from hitl._protocol import WAITING_SINCE
 from hitl.stream import ENDED, RunEvent, StreamMode, check_modes, chunks
-from hitl.types import InvalidInputError, RunNotFoundError
+from hitl.types import HitlError, InvalidInputError
 from hitl.web import api, search, shapes
 from hitl.web.context import caller, decider, web
+from hitl.web.errors import one_line
 from hitl.web.models import RunCreate
 from hitl.web.pages import version
 from hitl.web.scope import Reader, reader
+from hitl.web.slots import Slot
 
+log = logging.getLogger("hitl.web")
 router = APIRouter(dependencies=[Depends(caller)])
 HEARTBEAT_SECONDS = 15.0
 
@@ -50,21 +58,15 @@ SSE_NAMES = {"paused": "paused", "decision": "resumed", "completed": "ended", "f
 """The thread feed's event names for the run's events (`hitl.stream.RunEvent.kind`); node events are not sent."""
 
 
-async def run_changes(scope: Reader, run_id: str, every: float) -> AsyncIterator[Change]:
+async def run_changes(run: hitl.Run) -> AsyncIterator[Change]:
     """The thread's changes, from the run's own event stream (`Run.events()`, the one source
     every watcher uses); each carries the thread as it is. Ends after the run ends.
 
-    The first event is the run as it is: `step` while it runs, else `paused` or `ended`. A thread
-    no run has used yet is looked at every `every` seconds until its run starts; so is a run the
-    caller may not read (`scope`): to them it never starts.
+    The first event is the run as it is: `step` while it runs, else `paused` or `ended`. The run
+    exists and the caller may read it when the stream opens (the route answers 404 otherwise, as for
+    an unknown id); one that disappears later (deleted) ends the stream with an `error` event, as
+    does Temporal staying unreachable.
     """
-    run = scope.web.base.get_run(run_id)
-    while True:
-        try:
-            await scope.state(run_id)
-            break
-        except RunNotFoundError:
-            await asyncio.sleep(every)
     events = run.events()
     try:
         async for event in events:
@@ -96,7 +98,15 @@ async def inbox_changes(client: hitl.Client, every: float, scope: Reader) -> Asy
     fresh = f'{waiting} AND {WAITING_SINCE.name} >= "{search.stamp(opened)}"'
     last: tuple[int, int] | None = None
     while True:
-        seen = (await search.count(client.temporal, waiting), await search.count(client.temporal, fresh))
+        try:
+            seen = (
+                await read_with_retries(lambda: search.count(client.temporal, waiting)),
+                await read_with_retries(lambda: search.count(client.temporal, fresh)),
+            )
+        except temporalio.service.RPCError as e:
+            raise HitlError(
+                f"cannot reach Temporal ({e.message}); the inbox no longer updates live: reload the page once it is back"
+            ) from None
         if seen != last:
             if last is not None:
                 yield Change("changed", {"waiting": seen[0]}, f"{seen[0]}.{seen[1]}")
@@ -105,9 +115,13 @@ async def inbox_changes(client: hitl.Client, every: float, scope: Reader) -> Asy
 
 
 async def sse(request: Request, changes: AsyncIterator[Change], end: bool = True) -> AsyncIterator[bytes]:
-    """Frame changes as SSE; heartbeats keep proxies from closing a quiet stream. With `end`, a last `end`
-    event tells an EventSource not to reconnect (the feeds); a run's stream (a POST, read with fetch)
-    just closes, as LangGraph Server's does."""
+    """Frame changes as SSE; heartbeats keep proxies from closing a quiet stream.
+
+    A stream never closes silently on a failure: an `error` event (LangGraph Server's shape,
+    `{"error": ..., "message": ...}`) says why the feed failed (the run disappeared, Temporal stayed
+    unreachable past the feed's retries). With `end`, a feed that is done sends a last `end` event,
+    which tells an EventSource not to reconnect (the feeds); a run's stream (a POST, read with fetch)
+    just closes when done, as LangGraph Server's does."""
     yield b"retry: 2000\n\n"
     pending: asyncio.Task[Change] | None = None
     try:
@@ -124,6 +138,9 @@ async def sse(request: Request, changes: AsyncIterator[Change], end: bool = True
                 if end:
                     yield b"event: end\ndata: null\n\n"
                 return
+            except Exception as e:  # the feed failed: say so, then close
+                yield failed(e).encode()
+                return
             yield change.encode()
     finally:
         if pending is not None:
@@ -132,21 +149,56 @@ async def sse(request: Request, changes: AsyncIterator[Change], end: bool = True
         await changes.aclose()  # type: ignore[attr-defined]
 
 
+def failed(e: Exception) -> Change:
+    """The `error` event ending a feed that failed: hitl's one-line reason, or (for a surprise, logged
+    here with its traceback) its type only, since an internal message is not for the client."""
+    if isinstance(e, HitlError):
+        return Change("error", {"error": type(e).__name__, "message": one_line(str(e))}, "")
+    log.exception("a live stream failed")
+    return Change("error", {"error": "InternalError", "message": f"the stream failed ({type(e).__name__})"}, "")
+
+
 async def anext_change(changes: AsyncIterator[Change]) -> Change:
     return await changes.__anext__()
+
+
+class HeldStream(StreamingResponse):
+    """A stream holding one of its caller's stream slots until it ends, however it ends."""
+
+    def __init__(self, body: AsyncIterator[bytes], slot: Slot, headers: dict[str, str] | None = None) -> None:
+        super().__init__(
+            body,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no", **(headers or {})},
+        )
+        self.slot = slot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.slot.release()
+
+
+def slot(request: Request) -> Slot:
+    """One of the caller's stream slots (429 past `Settings.max_streams`), taken before anything starts."""
+    return web(request).streams.take(caller(request).name)
 
 
 def stream(
     request: Request,
     feed: Callable[[], AsyncIterator[Change]],
+    held: Slot | None = None,
     headers: dict[str, str] | None = None,
     end: bool = True,
 ) -> StreamingResponse:
-    return StreamingResponse(
-        sse(request, feed(), end),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no", **(headers or {})},
-    )
+    held = held or slot(request)
+    try:
+        changes = feed()
+    except BaseException:
+        held.release()
+        raise
+    return HeldStream(sse(request, changes, end), held, headers)
 
 
 STREAM_MODES = ("run_modes", "values", "lifecycle", "state_update")
@@ -164,9 +216,14 @@ async def thread_stream(
         raise InvalidInputError(
             f"stream_mode '{bad[0]}' is not supported; the thread stream sends its run's state changes ({', '.join(STREAM_MODES)})"
         )
-    w = web(request)
-    scope = reader(request)
-    return stream(request, lambda: run_changes(scope, thread_id, w.settings.poll_seconds))
+    held = slot(request)
+    try:
+        await reader(request).state(thread_id)  # no run the caller may read: 404 now, not a stream waiting forever
+        run = web(request).base.get_run(thread_id)
+    except BaseException:
+        held.release()
+        raise
+    return stream(request, lambda: run_changes(run), held)
 
 
 @router.post("/threads/{thread_id}/runs/stream", tags=["runs"])
@@ -179,12 +236,14 @@ async def run_stream(
     modes = check_modes(body.stream_mode or "values")
     client, scope = decider(request), reader(request)
     run = client.get_run(thread_id)
-    current = await scope.snapshot_or_none(thread_id)
-    # A paused run's stream opens on the run as it is (LangGraph's resumed stream starts with its values),
-    # before the decision, so nothing the decision sets off is missed.
-    events = run.events() if current is not None and current.status == "interrupted" else None
+    held = slot(request)  # past the caller's cap: 429 before the decision is sent
+    events: AsyncIterator[RunEvent] | None = None
     opening: list[RunEvent] = []
     try:
+        current = await scope.snapshot_or_none(thread_id)
+        # A paused run's stream opens on the run as it is (LangGraph's resumed stream starts with its values),
+        # before the decision, so nothing the decision sets off is missed.
+        events = run.events() if current is not None and current.status == "interrupted" else None
         if events is not None:
             async for event in events:
                 opening.append(event)
@@ -192,13 +251,15 @@ async def run_stream(
                     break
         snapshot = await api.start_or_decide(client, scope, thread_id, body, wait=False, request_id=idempotency_key)
     except BaseException:
+        held.release()
         if events is not None:
             await events.aclose()  # type: ignore[attr-defined]
         raise
-    if events is None:
-        events = run.events(since=0)
+    following = events if events is not None else run.events(since=0)
     record = shapes.run(thread_id, snapshot.graph, "running")
-    return stream(request, lambda: run_parts(record, opening, events, modes), shapes.run_location(record), end=False)
+    return stream(
+        request, lambda: run_parts(record, opening, following, modes), held, shapes.run_location(record), end=False
+    )
 
 
 @router.post("/runs/stream", tags=["runs"])

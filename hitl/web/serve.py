@@ -75,8 +75,27 @@ def add_options(parser: argparse.ArgumentParser, *, dev: bool = False) -> None:
         type=float,
         default=0.5,
         metavar="SECONDS",
-        help="how often the inbox's live feed counts waiting runs (at least 1 s), and a page for a run not started yet looks for it (0.1-10, default 0.5)",
+        help="how often the inbox's live feed counts waiting runs (at least 1 s; 0.1-10, default 0.5)",
     )
+    parser.add_argument(
+        "--max-streams",
+        type=positive,
+        default=16,
+        metavar="N",
+        help="live streams (thread streams, runs/stream, the inbox's feed) one identity may hold open at once; "
+        "past it a new one is refused with 429 (default 16)",
+    )
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1, refused in one line otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1; got {text!r}")
+    return value
 
 
 def build_app(client: hitl.Client, args: argparse.Namespace, *, dev: bool = False) -> FastAPI:
@@ -94,7 +113,9 @@ def build_app(client: hitl.Client, args: argparse.Namespace, *, dev: bool = Fals
         identity=getattr(args, "identity", None),
         view_role=args.view_role,
     )
-    settings = Settings(poll_seconds=args.poll_interval, cors_origins=origins(args.cors_origins))
+    settings = Settings(
+        poll_seconds=args.poll_interval, cors_origins=origins(args.cors_origins), max_streams=args.max_streams
+    )
     app: FastAPI = create_app(client, auth, settings=settings)
     return app
 

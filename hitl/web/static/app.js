@@ -155,6 +155,29 @@
       ["step", "paused", "resumed", "ended"].forEach((name) => feed.addEventListener(name, onChange));
       feed.addEventListener("end", () => feed.close());
     }
+    // Never a silent stop: the server ends a feed it cannot keep with an `error` event (its reason as JSON),
+    // and a dropped connection is retried by the browser, said here while it lasts.
+    const lost = $("#feed-lost");
+    const say = (reason) => {
+      if (!lost) return;
+      $("[data-reason]", lost).textContent = reason;
+      lost.hidden = false;
+    };
+    feed.addEventListener("open", () => { if (lost && lost.dataset.final !== "1") lost.hidden = true; });
+    feed.addEventListener("error", (e) => {
+      if (e.data) {  // the server's own `error` event: final
+        let reason = e.data;
+        try { const d = JSON.parse(e.data); reason = d.message || d.error || e.data; } catch (_) { /* raw text */ }
+        if (lost) lost.dataset.final = "1";
+        say(reason);
+        feed.close();
+      } else if (feed.readyState === EventSource.CLOSED) {
+        if (lost) lost.dataset.final = "1";
+        say("the server closed the connection.");
+      } else {
+        say("lost the server; reconnecting…");
+      }
+    });
   }
 
   enhance(document);

@@ -1,0 +1,154 @@
+"""Live streams of `hitl serve` as a hostile or unlucky caller meets them: a cap on the streams one
+identity holds open, a 404 for a thread no run uses, and an `error` event (never a silent close) when
+the run disappears or Temporal goes away under an open stream (a dev server of the test's own)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+
+import hitl
+from hitl.server import DevServer
+from hitl.web import Settings, TokenAuth, create_app
+from hitl.web.testing import running
+from tests import graphs
+from tests.helpers import event_count, free_port, wait_for
+from tests.web_fixtures import TOKENS
+
+
+def as_(url: str, token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+
+async def paused(client: hitl.Client) -> hitl.Run:
+    run = await client.start("approval", {"topic": "tea"})
+    await wait_for(run, "interrupted")
+    return run
+
+
+async def events(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
+    """(event, data) pairs of an SSE response, as they come."""
+    name = ""
+    async for line in response.aiter_lines():
+        if line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: "):
+            yield name, line[6:]
+
+
+async def test_open_streams_are_capped_per_identity_and_a_closed_one_frees_its_place(client: hitl.Client) -> None:
+    app = create_app(client, TokenAuth(TOKENS), settings=Settings(poll_seconds=0.2, max_streams=2))
+    run = await paused(client)
+    path = f"/threads/{run.run_id}/stream"
+    async with running(app) as url, as_(url, "tok-alice") as alice, as_(url, "tok-bob") as bob:
+        async with AsyncExitStack() as open_streams:
+            readers = []  # kept: a reader dropped would close its stream
+            for _ in range(2):
+                response = await open_streams.enter_async_context(alice.stream("GET", path))
+                assert response.status_code == 200
+                readers.append(events(response))
+                assert (await anext(readers[-1]))[0] == "paused"  # open and serving
+            third = await alice.get(path)
+            assert third.status_code == 429, third.text
+            detail = third.json()["detail"]
+            assert "\n" not in detail and "'alice' already has 2 live streams open" in detail
+            assert "--max-streams 2" in detail
+            # runs/stream is a stream too: refused before the decision is sent, nothing written.
+            before = await event_count(client, run.run_id)
+            answer = await alice.post(
+                f"/threads/{run.run_id}/runs/stream", json={"assistant_id": "approval", "command": {"resume": "reject"}}
+            )
+            assert answer.status_code == 429 and "live streams" in answer.json()["detail"]
+            assert await event_count(client, run.run_id) == before
+            assert (await run.get_state()).status == "interrupted"
+            async with bob.stream("GET", path) as other:  # the cap is per identity
+                assert other.status_code == 200
+        # Both of alice's streams closed: their places are free again (once the server sees them go).
+        for _ in range(100):
+            async with alice.stream("GET", path) as again:
+                if again.status_code == 200:
+                    break
+            await asyncio.sleep(0.1)
+        assert again.status_code == 200
+    await run.resume("reject")
+
+
+async def test_a_stream_on_a_thread_no_run_uses_is_404_and_holds_no_place(client: hitl.Client) -> None:
+    app = create_app(client, TokenAuth(TOKENS), settings=Settings(max_streams=1))
+    async with running(app) as url, as_(url, "tok-alice") as alice:
+        for _ in range(3):  # more than the cap: a refused stream never held a place
+            missing = await alice.get(f"/threads/nothing-{uuid.uuid4().hex[:8]}/stream")
+            assert missing.status_code == 404, missing.text
+            assert "no run 'nothing-" in missing.json()["detail"]
+        run = await paused(client)
+        async with alice.stream("GET", f"/threads/{run.run_id}/stream") as response:
+            assert response.status_code == 200
+    await run.resume("reject")
+
+
+async def test_a_stream_whose_run_is_deleted_ends_with_an_error_event(client: hitl.Client) -> None:
+    app = create_app(client, TokenAuth(TOKENS))
+    run = await paused(client)
+    seen: list[tuple[str, str]] = []
+    async with running(app) as url, as_(url, "tok-alice") as alice:
+
+        async def listen() -> None:
+            async with alice.stream("GET", f"/threads/{run.run_id}/stream") as response:
+                async for name, data in events(response):
+                    seen.append((name, data))
+                    if name == "paused":
+                        await client.temporal.workflow_service.delete_workflow_execution(
+                            DeleteWorkflowExecutionRequest(
+                                namespace=client.namespace, workflow_execution=WorkflowExecution(workflow_id=run.run_id)
+                            )
+                        )
+
+        await asyncio.wait_for(listen(), 60)
+    names = [n for n, _ in seen]
+    assert names[0] == "paused" and names[-1] in ("error", "end"), seen
+    if names[-1] == "error":  # gone before the stream read its end: the error says so
+        error = json.loads(seen[-1][1])
+        assert set(error) == {"error", "message"} and run.run_id in error["message"], error
+    else:  # read the termination first: an end, never a silent close
+        assert "ended" in names, seen
+
+
+@pytest.mark.server
+async def test_streams_end_with_an_error_event_when_temporal_goes_away(tmp_path: Path) -> None:
+    """A dev server of this test's own is stopped under an open thread stream and the inbox's feed:
+    each ends with `event: error` and LangGraph's `{"error", "message"}` after its retries."""
+    server = DevServer(tmp_path / "data", port=free_port(), ui_port=free_port())
+    await asyncio.to_thread(server.start)
+    try:
+        client = await hitl.connect(server.address, task_queue="streams-lost", graphs=graphs.GRAPHS, identity="ops")
+        app = create_app(client, TokenAuth(TOKENS), settings=Settings(poll_seconds=1.0))
+        async with running(app) as url, as_(url, "tok-alice") as alice:
+            async with AsyncExitStack() as stack:
+                async with client.worker():
+                    run = await client.start("review", {"draft": "d"})
+                    await wait_for(run, "interrupted")
+                    thread = await stack.enter_async_context(alice.stream("GET", f"/threads/{run.run_id}/stream"))
+                    inbox = await stack.enter_async_context(alice.stream("GET", "/ui/inbox/stream"))
+                    thread_events = events(thread)
+                    assert (await anext(thread_events))[0] == "paused"
+                await asyncio.to_thread(server.stop)
+                stopped = time.monotonic()
+                last_thread = [e async for e in thread_events]
+                last_inbox = [e async for e in events(inbox)]
+                print(f"streams ended {time.monotonic() - stopped:.1f}s after the server stopped")
+        for last in (last_thread, last_inbox):
+            assert last and last[-1][0] == "error", last
+            error = json.loads(last[-1][1])
+            assert set(error) == {"error", "message"} and "cannot reach Temporal" in error["message"], error
+    finally:
+        await asyncio.to_thread(server.stop)
