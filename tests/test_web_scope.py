@@ -105,7 +105,7 @@ async def test_a_run_bob_may_not_read_answers_as_an_unknown_id_on_every_route(se
 
 
 async def first_events(http: httpx.AsyncClient, path: str, seconds: float) -> list[str]:
-    """The SSE event names a feed sends within `seconds` (a feed of a run not yet started sends none)."""
+    """The SSE event names a feed sends within `seconds` (the first one, or none)."""
     names: list[str] = []
 
     async def read() -> None:
@@ -130,9 +130,10 @@ async def test_bob_cannot_follow_a_private_run_and_the_sdk_sees_no_such_thread(s
     unknown = f"{PRIVATE}-{uuid.uuid4().hex[:12]}"
     async with served.http("tok-bob") as bob, served.http("tok-alice") as alice:
         assert await first_events(alice, f"/threads/{run.run_id}/stream", 30) == ["paused"]
-        # to bob the run never starts, as a thread no run has used: the feed waits, saying nothing
-        assert await first_events(bob, f"/threads/{run.run_id}/stream", 3) == []
-        assert await first_events(bob, f"/threads/{unknown}/stream", 3) == []
+        # to bob the run does not exist: its feed answers as a thread no run uses does, 404, the same body
+        hidden = await bob.get(f"/threads/{run.run_id}/stream")
+        none = await bob.get(f"/threads/{unknown}/stream")
+        assert hidden.status_code == 404 and normal(hidden, run.run_id) == normal(none, unknown)
     lg = get_client(url=served.url, headers={"Authorization": "Bearer tok-bob"})
     thread = await lg.threads.get(run.run_id)
     assert thread["status"] == "idle" and thread["values"] is None  # as a thread just created (LangGraph: no state yet)
