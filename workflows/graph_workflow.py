@@ -79,6 +79,7 @@ with workflow.unsafe.imports_passed_through():
         RouteTask,
         RunInput,
         RunState,
+        Undo,
         UpdateStateRequest,
         request_digest,
         retry_policy_kwargs,
@@ -591,6 +592,28 @@ class GraphWorkflow:
         if self.state.phase is Phase.ASKING and not self._interrupts():
             self.state.phase = Phase.RESUMED  # the subgraph went on by itself (a deadline)
 
+    def _undo_of(
+        self,
+        kind: Literal["edit", "update"],
+        before: dict[str, Any],
+        written: dict[str, Any],
+        req: ResumeRequest | UpdateStateRequest,
+        tasks: list[str],
+        asked: dict[str, list[Interrupt]] | None = None,
+    ) -> Undo:
+        """What putting back `req`'s change needs, should the nodes it sent to run again fail on it."""
+        update = workflow.current_update_info()
+        return rollback.undo_of(
+            kind,
+            before,
+            written,
+            identity=req.identity,
+            request_id=req.request_id,
+            update_id=update.id if update is not None else None,
+            tasks=tasks,
+            asked=asked,
+        )
+
     async def _write(self, writes: list[dict[str, Any]]) -> None:
         """Apply writes through the reducers: built-ins here, user reducers in an activity."""
         try:
@@ -1089,16 +1112,7 @@ class GraphWorkflow:
                 if id(t) not in self.live.children and any(a.interrupt.id in answered for a in t.answered)
             ]
             if rerun and not req.goto:  # what the answers' nodes run on: put back with them should they fail
-                update = workflow.current_update_info()
-                run.undo = rollback.undo_of(
-                    "update",
-                    before,
-                    req.update,
-                    identity=req.identity,
-                    request_id=req.request_id,
-                    update_id=update.id if update is not None else None,
-                    tasks=rerun,
-                )
+                run.undo = self._undo_of("update", before, req.update, req, rerun)
             await self._write([req.update])
             self._record("update_state", req, req.update, patch=self._patch(before, req.update))
             if not req.goto:  # a goto with an update withdraws the questions themselves (below)
@@ -1156,17 +1170,7 @@ class GraphWorkflow:
         elif self._own_interrupts() and self._patched(EDIT_REASKS):
             # What a reviewer approves must be what runs: the node asks again about the edited state.
             asked = {_key(t): list(t.interrupts) for t in run.tasks if id(t) not in self.live.children and t.interrupts}
-            update = workflow.current_update_info()
-            run.undo = rollback.undo_of(
-                "edit",
-                before,
-                req.values,
-                identity=req.identity,
-                request_id=req.request_id,
-                update_id=update.id if update is not None else None,
-                tasks=list(asked),
-                asked=asked,
-            )
+            run.undo = self._undo_of("edit", before, req.values, req, list(asked), asked)
             self._withdraw(
                 f"withdrawn when {req.identity} edited the state under review at {_when(now)}; the node asked again"
             )
