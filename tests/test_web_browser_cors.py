@@ -80,25 +80,32 @@ async def paused_thread(api: str) -> str:
     return str(thread)
 
 
-async def open_page(browser: Any, url: str) -> Any:
-    context = await browser.new_context()
-    page = await context.new_page()
-    await page.goto(url + "/")
-    return page
+async def from_origin(
+    client: hitl.Client, browser: Any, listed: str, page_origin: str, script: str, cookie: str | None = None
+) -> tuple[Any, hitl.StateSnapshot]:
+    """Serve the API with `listed` allowed, pause a thread, run `script` in a page on `page_origin` (signed in
+    to the API's own pages with `cookie`, if given): what the script saw, and the run's state afterwards."""
+    app = create_app(client, TokenAuth(TOKENS), settings=Settings(cors_origins=(listed,)))
+    async with running(app, port=free_port()) as api:
+        thread = await paused_thread(api)
+        context = await browser.new_context()
+        if cookie:
+            await context.add_cookies([{"name": "hitl_token", "value": cookie, "url": api}])
+        page = await context.new_page()
+        await page.goto(page_origin + "/")
+        seen = await page.evaluate(script, {"api": api, "thread": thread})
+        await context.close()
+        state = await client.get_run(thread).get_state()
+    return seen, state
 
 
 async def test_listed_origin_searches_reads_and_answers(
     client: hitl.Client, browser: Any, origins: tuple[str, str]
 ) -> None:
-    listed, other = origins
-    app = create_app(client, TokenAuth(TOKENS), settings=Settings(cors_origins=(listed,)))
-    async with running(app, port=free_port()) as api:
-        thread = await paused_thread(api)
-        page = await open_page(browser, listed)
-        seen = await page.evaluate(FRONT_END, {"api": api, "thread": thread})
-        await page.context.close()
+    listed, _ = origins
+    seen, state = await from_origin(client, browser, listed, listed, FRONT_END)
     assert seen["found"]["status"] == 200
-    assert [t["thread_id"] for t in seen["found"]["body"]] == [thread]
+    assert [t["thread_id"] for t in seen["found"]["body"]] == [state.run_id]
     assert seen["state"]["next"] == ["review"] and seen["state"]["interrupts"]
     assert seen["answered"]["status"] == 200, seen["answered"]
     assert seen["answered"]["body"]["status"] == "published"
@@ -108,13 +115,7 @@ async def test_origin_not_listed_is_blocked_by_the_browser(
     client: hitl.Client, browser: Any, origins: tuple[str, str]
 ) -> None:
     listed, other = origins
-    app = create_app(client, TokenAuth(TOKENS), settings=Settings(cors_origins=(listed,)))
-    async with running(app, port=free_port()) as api:
-        thread = await paused_thread(api)
-        page = await open_page(browser, other)
-        outcomes = await page.evaluate(BLOCKED, {"api": api, "thread": thread})
-        await page.context.close()
-        state = await client.get_run(thread).get_state()
+    outcomes, state = await from_origin(client, browser, listed, other, BLOCKED)
     assert outcomes == ["TypeError: Failed to fetch"] * 3
     assert state.status == "interrupted"  # the preflight failed: the answer was never sent
 
@@ -140,15 +141,6 @@ async def test_a_listed_origin_cannot_write_with_the_signed_in_cookie(
 ) -> None:
     """The person is signed in to the inbox (cookie); a listed page's cookie-carrying writes get nowhere."""
     listed, _ = origins
-    app = create_app(client, TokenAuth(TOKENS), settings=Settings(cors_origins=(listed,)))
-    async with running(app, port=free_port()) as api:
-        thread = await paused_thread(api)
-        context = await browser.new_context()
-        await context.add_cookies([{"name": "hitl_token", "value": "tok-alice", "url": api}])
-        page = await context.new_page()
-        await page.goto(listed + "/")
-        outcomes = await page.evaluate(WITH_COOKIE, {"api": api, "thread": thread})
-        await context.close()
-        state = await client.get_run(thread).get_state()
+    outcomes, state = await from_origin(client, browser, listed, listed, WITH_COOKIE, cookie="tok-alice")
     assert outcomes == ["TypeError: Failed to fetch"] * 2
     assert state.status == "interrupted" and not [d for d in state.decisions if d.kind == "resume"]
