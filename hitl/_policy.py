@@ -24,10 +24,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import jsonschema
-
 from hitl._protocol import ANYONE, GraphSpec
-from hitl._schema import answer_validator, schema_unusable
+from hitl._schema import SCHEMA_STEPS, TooCostly, first_error, schema_unusable
 from hitl.types import Interrupt, Quorum, Vote
 
 
@@ -220,27 +218,38 @@ def override_refused(guard: list[list[str]], identity: str, roles: list[str], ac
     return None
 
 
-def values_refused(spec: GraphSpec, values: dict[str, Any], what: str) -> str | None:
-    """Unknown state keys, or values outside a key's JSON Schema."""
+def values_refused(spec: GraphSpec, values: dict[str, Any], what: str, budget: int | None = SCHEMA_STEPS) -> str | None:
+    """Unknown state keys, or values outside a key's JSON Schema (each checked within `budget` steps)."""
     unknown = [k for k in values if k not in spec.channels]
     if unknown:
         return f"{what} has unknown key(s) {unknown}; the state keys are {sorted(spec.channels)}"
     for key, value in values.items():
         schema = spec.channels[key].json_schema
         if schema is not None:
-            refused = schema_refused(value, schema, f"{what} key '{key}'")
+            refused = schema_refused(value, schema, f"{what} key '{key}'", budget)
             if refused:
                 return refused
     return None
 
 
-def schema_refused(value: Any, schema: dict[str, Any], what: str) -> str | None:
-    """Why `value` does not fit `schema` (regular expressions matched by RE2: see hitl/_schema.py).
+def too_costly(what: str, budget: int) -> str:
+    """The refusal of a value whose check ran out of its step budget (hitl/_schema.py)."""
+    return (
+        f"{what} takes more than {budget:,} steps to check against its schema (a large answer, or a schema "
+        "whose branches check the same value over and over); send a smaller answer"
+    )
+
+
+def schema_refused(value: Any, schema: dict[str, Any], what: str, budget: int | None = SCHEMA_STEPS) -> str | None:
+    """Why `value` does not fit `schema` (regular expressions matched by RE2: see hitl/_schema.py), checked
+    within `budget` keyword applications (None: unbounded, as the workflow's replayed checks run).
 
     A schema that cannot be used (asked before hitl checked schemas when asking) refuses every answer
     with one line saying so, never a Python error: the run moves on by goto or an edit instead."""
     try:
-        error = jsonschema.exceptions.best_match(answer_validator(schema).iter_errors(value))
+        error = first_error(schema, value, budget)
+    except TooCostly:
+        return too_costly(what, budget or SCHEMA_STEPS)
     except Exception as e:  # an unusable schema: jsonschema fails with whatever the bad keyword caused
         why = schema_unusable(schema, "its schema") or f"its schema cannot be used ({type(e).__name__}: {e})"
         return (

@@ -13,6 +13,13 @@ A pattern RE2 cannot compile can still reach `search` from a question recorded
 before that check (or a state key's schema declared in code): it is matched
 with `re` as before, so the decisions such runs took replay as they ran.
 
+Checking is bounded by construction too, since the workflow checks answers in its update validators and
+in its own code for decisions sent as signals, where a check running past Temporal's deadlock detector (2 s)
+fails the workflow task again and again: `uniqueItems` is decided in time linear in the answer (jsonschema
+compares every pair of objects), and with `budget` a check gives up after that many keyword applications
+(`TooCostly`), which is how a small schema whose `anyOf` branches recurse through `$ref` (exponential in
+the answer's depth) is refused instead of wedging the run. Counting steps, not time, keeps it deterministic.
+
 Pure functions: the workflow imports this module too (`re2` is a C extension
 passed through Temporal's sandbox with the module that imports it).
 """
@@ -21,7 +28,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import jsonschema
@@ -65,7 +73,10 @@ def _matcher(pattern: str) -> Callable[[str], bool]:
 
 
 def search(pattern: str, text: str) -> bool:
-    """True when `pattern` matches somewhere in `text` (JSON Schema patterns are not anchored)."""
+    """True when `pattern` matches somewhere in `text` (JSON Schema patterns are not anchored); a step of the
+    check's budget per search and per 256 characters searched (`patternProperties` tries every pattern on
+    every key within one keyword application)."""
+    _charge(_steps.get(), 1 + len(text) // 256)
     return _matcher(pattern)(text)
 
 
@@ -99,11 +110,101 @@ def _additional_properties(
     yield from _BASE.VALIDATORS["additionalProperties"](validator, additional, instance, schema)
 
 
+def _unique_items(validator: Any, unique: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if unique and validator.is_type(instance, "array"):
+        repeated = first_repeat(instance)
+        if repeated is not None:
+            yield ValidationError(f"has non-unique elements (items {repeated[0]} and {repeated[1]} are equal)")
+
+
+def first_repeat(items: Sequence[Any]) -> tuple[int, int] | None:
+    """The first two positions holding equal items by jsonschema's `uniqueItems` (`_utils.equal`: 1 equals
+    1.0, True does not equal 1, objects and arrays by content), or None: one pass over canonical keys, where
+    jsonschema compares every pair of unsortable items."""
+    seen: dict[Any, int] = {}
+    for i, item in enumerate(items):
+        first = seen.setdefault(_canonical(item), i)
+        if first != i:
+            return first, i
+    return None
+
+
+def _canonical(value: Any) -> Any:
+    """A hashable key equal for exactly the values jsonschema's `equal` finds equal."""
+    if isinstance(value, str):
+        return ("s", value)
+    if isinstance(value, bool) or value is None:
+        return ("c", value)
+    if isinstance(value, float):
+        if value != value:  # NaN equals only itself (jsonschema's `one is two`)
+            return ("nan", id(value))
+        return ("x", int(value)) if value.is_integer() else ("x", value)
+    if isinstance(value, int):
+        return ("x", value)
+    if isinstance(value, Mapping):
+        return ("d", tuple((k, _canonical(value[k])) for k in sorted(value, key=str)))
+    if isinstance(value, Sequence):
+        return ("l", tuple(_canonical(v) for v in value))
+    return ("o", repr(value))
+
+
+class TooCostly(Exception):
+    """A check ran out of its step budget (see the module's docstring)."""
+
+
+SCHEMA_STEPS = 20_000
+"""Steps one answer's check may take (a keyword applied, a pattern searched, or 64 characters of a reason
+given): a plain schema spends one or a few per value, so a list of 5,000 objects with typed fields fits, and the
+worst schemas found spend them in about 0.2 s here, well inside Temporal's 2 s deadlock detector even where
+the workflow runs slower (the strict sandbox, a loaded worker)."""
+
+_steps: ContextVar[list[int] | None] = ContextVar("hitl_schema_steps", default=None)
+
+
+def _charge(left: list[int] | None, steps: int) -> None:
+    if left is not None:
+        left[0] -= steps
+        if left[0] < 0:
+            raise TooCostly
+
+
+def _counted(keyword: Callable[..., Iterator[ValidationError]]) -> Callable[..., Iterator[ValidationError]]:
+    """`keyword`, charged one step per application and one per 64 characters of each reason it gives (jsonschema
+    writes the value into most reasons, so a schema failing a large value many times costs accordingly)."""
+
+    def counted(validator: Any, value: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+        left = _steps.get()
+        _charge(left, 1)
+        for error in keyword(validator, value, instance, schema):
+            _charge(left, len(error.message) // 64)
+            yield error
+
+    return counted
+
+
+_OWN = {
+    "pattern": _pattern,
+    "patternProperties": _pattern_properties,
+    "additionalProperties": _additional_properties,
+    "uniqueItems": _unique_items,
+}
 AnswerValidator = jsonschema.validators.extend(
-    _BASE,
-    {"pattern": _pattern, "patternProperties": _pattern_properties, "additionalProperties": _additional_properties},
+    _BASE, {name: _counted(_OWN.get(name, keyword)) for name, keyword in {**_BASE.VALIDATORS, **_OWN}.items()}
 )
-"""Draft 2020-12, with every regular expression matched by `search`."""
+"""Draft 2020-12, with every regular expression matched by `search`, `uniqueItems` in linear time, and every
+keyword counted against the step budget of `first_error`'s caller."""
+
+
+def first_error(schema: Any, value: Any, budget: int | None) -> ValidationError | None:
+    """The most relevant reason `value` does not fit `schema` (None when it fits). With `budget`, raises
+    `TooCostly` past that many keyword applications; without, checks as long as it takes (what a decision
+    the workflow took before the budget existed replays with)."""
+    token = _steps.set([budget] if budget is not None else None)
+    try:
+        error: ValidationError | None = jsonschema.exceptions.best_match(answer_validator(schema).iter_errors(value))
+        return error
+    finally:
+        _steps.reset(token)
 
 
 def answer_validator(schema: Any) -> Any:

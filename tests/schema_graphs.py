@@ -17,6 +17,14 @@ BAD_SCHEMAS: dict[str, dict[str, Any]] = {
     "pattern": {"type": "string", "pattern": "^(a)\\1$"},
 }
 """By the key each one gets wrong: a string where a number goes, an unknown type, a backreference (not RE2)."""
+TAGS_SCHEMA = {"type": "array", "items": {"type": "string"}, "uniqueItems": True}
+"""What `set[str]` becomes: jsonschema compares every pair of objects sent to it (6,000 took seconds)."""
+NESTED_SCHEMA = {
+    "$defs": {"n": {"anyOf": [{"type": "array", "items": {"$ref": "#/$defs/n"}}] * 2 + [{"type": "integer"}]}},
+    "$ref": "#/$defs/n",
+}
+"""Valid and small, yet checking a deep list that fails at its bottom tries both equal branches at every
+level: time exponential in the answer's depth."""
 
 
 class SchemaState(TypedDict, total=False):
@@ -39,6 +47,14 @@ def _bad(state: SchemaState) -> dict:
     return {"code": interrupt("anything?", schema=BAD_SCHEMAS[state["which"]])}
 
 
+def _tags(state: SchemaState) -> dict:
+    return {"score": interrupt("which tags?", schema=TAGS_SCHEMA)}
+
+
+def _nested(state: SchemaState) -> dict:
+    return {"score": interrupt("a nested list of numbers?", schema=NESTED_SCHEMA)}
+
+
 def _one_node(name: str, node: Any) -> Any:
     g = StateGraph(SchemaState)
     g.add_node("ask", node)
@@ -51,4 +67,7 @@ scored = _one_node("scored", _score)
 patterned = _one_node("patterned", _code)
 bad_schema = _one_node("bad_schema", _bad)
 
-GRAPHS = [scored, patterned, bad_schema]
+tagged = _one_node("tagged", _tags)
+nested = _one_node("nested", _nested)
+
+GRAPHS = [scored, patterned, bad_schema, tagged, nested]

@@ -181,3 +181,42 @@ def test_the_run_page_shows_a_question_with_an_unusable_schema_with_a_note(key: 
     assert q.form is None and q.unusable is not None and f"at {key}, " in q.unusable
     html = templates.get_template("_question.html").render(q=q, answer_action="/ui/runs/r/answer", csrf="t")
     assert 'data-testid="unusable-schema"' in html and "anything?" in html and 'class="answer"' not in html
+
+
+def _deep(depth: int, leaf: Any) -> Any:
+    for _ in range(depth):
+        leaf = [leaf]
+    return leaf
+
+
+COSTLY = {
+    "tagged": ([{"tag": i} for i in range(6000)], "does not fit its schema", ["urgent", "billing"]),
+    "nested": (_deep(60, "x"), "steps to check against its schema", _deep(3, 7)),
+}
+"""Per graph: an answer whose check jsonschema alone would run for seconds to ages (6,000 objects for a set's
+uniqueness; a deep list failing at its bottom under two equal branches), what its refusal says, a good answer."""
+
+
+@pytest.mark.parametrize("graph", sorted(COSTLY))
+async def test_an_answer_costly_to_check_is_refused_in_one_line_and_the_run_answers_on(
+    client: hitl.Client, graph: str
+) -> None:
+    bad, says, good = COSTLY[graph]
+    run, iid = await _paused(client, graph)
+    before = await event_count(client, run.run_id)
+    with pytest.raises(hitl.HitlError) as caught:
+        await run.resume(bad, identity="mallory")
+    assert says in str(caught.value) and "\n" not in str(caught.value), str(caught.value)
+    assert await event_count(client, run.run_id) == before  # a refused update writes nothing
+    # The same answer as a signal: the run checks it in its own code, bounded, and records the refusal.
+    await client.temporal.get_workflow_handle(run.run_id).signal(
+        "resume_signal", ResumeRequest(identity="mallory", resume_map={iid: bad})
+    )
+    for _ in range(200):
+        refused = (await run.get_state()).refused
+        if refused:
+            break
+        await asyncio.sleep(0.1)
+    assert refused and refused[-1].identity == "mallory" and says in refused[-1].reason, refused
+    snapshot = await run.resume(good, identity="alice")
+    assert snapshot.status == "completed" and snapshot.values["score"] == good

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         may_review,
         override_refused,
         schema_refused,
+        too_costly,
         values_refused,
         vote_refused,
     )
@@ -49,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         request_digest,
     )
     from hitl._reducers import apply_builtin_writes
+    from hitl._schema import SCHEMA_STEPS, TooCostly, first_error
     from hitl.types import Interrupt
 
 
@@ -69,6 +71,9 @@ class RunView:
     """Who started the run (a quorum may bar them from answering)."""
     now: datetime | None = None
     """The run's time, for claims that may have run out."""
+    schema_budget: int | None = None
+    """Steps a schema check may take (`hitl._schema.SCHEMA_STEPS` in the update validators, where a refusal
+    writes nothing); None, unbounded, in the handlers' checks, which replay as decisions were first taken."""
 
 
 def reject(message: str) -> None:
@@ -138,7 +143,7 @@ def check_resume(view: RunView, req: ResumeRequest) -> None:
             reject(f"goto names unknown node(s) {unknown}; nodes are {view.spec.node_names}")
         check_override(view, req.identity, req.roles, "redirect it with goto")
     if req.update:
-        check_values(view.spec, req.update, "update")
+        check_values(view.spec, req.update, "update", view.schema_budget)
         check_override(view, req.identity, req.roles, "change its state")
         check_state_fits(view, req.update, "the update")
     resume_map = answer_map(req, view.pending, view.retired)
@@ -172,7 +177,7 @@ def check_resume(view: RunView, req: ResumeRequest) -> None:
         if interrupt.reviewers and not may_review(interrupt.reviewers, req.identity, req.roles):
             reject(f"'{req.identity}' may not answer interrupt {interrupt_id}; its reviewers are {interrupt.reviewers}")
         if interrupt.schema is not None:
-            check_schema(value, interrupt.schema, f"answer to interrupt {interrupt_id}")
+            check_schema(value, interrupt.schema, f"answer to interrupt {interrupt_id}", view.schema_budget)
         _refuse_if(vote_refused(interrupt, req.identity, view.starter, changes_state=bool(req.update)))
         if view.now is not None:
             _refuse_if(claim_blocks(interrupt, req.identity, req.roles, view.now))
@@ -206,7 +211,7 @@ def check_edit(view: RunView, req: UpdateStateRequest) -> None:
             f"values is empty; name at least one state key to write ({sorted(view.spec.channels)}), "
             "or pass as_node to continue as if that node ran"
         )
-    check_values(view.spec, req.values, "values")
+    check_values(view.spec, req.values, "values", view.schema_budget)
     check_decision_size(req.values)
     check_override(view, req.identity, req.roles, "edit its state")
     check_state_fits(view, req.values, "the edit")
@@ -242,12 +247,38 @@ def check_override(view: RunView, identity: str, roles: list[str], action: str) 
     _refuse_if(override_refused(view.guard, identity, roles, action))
 
 
-def check_values(spec: GraphSpec, values: dict[str, Any], what: str) -> None:
-    _refuse_if(values_refused(spec, values, what))
+def check_values(spec: GraphSpec, values: dict[str, Any], what: str, budget: int | None = None) -> None:
+    _refuse_if(values_refused(spec, values, what, budget))
 
 
-def check_schema(value: Any, schema: dict[str, Any], what: str) -> None:
-    _refuse_if(schema_refused(value, schema, what))
+def check_schema(value: Any, schema: dict[str, Any], what: str, budget: int | None = None) -> None:
+    _refuse_if(schema_refused(value, schema, what, budget))
+
+
+def costly_refusal(view: RunView, req: Request) -> str | None:
+    """Why a decision sent as a signal cannot be checked against its schemas within `SCHEMA_STEPS` (None when
+    it can, whether or not it fits: `check_resume` says that). The workflow checks a held signal in its own
+    code, where an unbounded check could pass Temporal's deadlock detector on every attempt of the task."""
+    if not isinstance(req, ResumeRequest):
+        return None
+    by_id = {i.id: i for i in view.pending}
+    parts = [
+        (f"answer to interrupt {i}", value, by_id[i].schema)
+        for i, value in answers(req, view.pending).items()
+        if i in by_id
+    ]
+    channels = view.spec.channels
+    parts += [(f"update key '{k}'", v, channels[k].json_schema) for k, v in (req.update or {}).items() if k in channels]
+    for what, value, schema in parts:
+        if schema is None:
+            continue
+        try:
+            first_error(schema, value, SCHEMA_STEPS)
+        except TooCostly:
+            return too_costly(what, SCHEMA_STEPS)
+        except Exception:
+            continue  # a schema that cannot be used: check_resume says so
+    return None
 
 
 def _refuse_if(reason: str | None) -> None:

@@ -85,6 +85,7 @@ with workflow.unsafe.imports_passed_through():
         retry_policy_kwargs,
     )
     from hitl._reducers import WriteConflict, apply_builtin_writes, initial_values
+    from hitl._schema import SCHEMA_STEPS
     from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, Send, StateSnapshot, Vote
     from workflows import checks, rollback, topology
     from workflows.attributes import changed_updates, remember
@@ -144,6 +145,12 @@ FINITE_SIGNALS = "hitl-finite-signals"
 """Patch: a decision sent as a signal that carries NaN or an infinite number is refused and recorded as
 refused (before: applied). Consulted only for such a signal, so histories without one never reach it; an update
 carrying one is refused by its validator, which writes nothing and needs no patch."""
+BOUNDED_CHECKS = "hitl-bounded-checks"
+"""Patch: a decision sent as a signal whose answer or update cannot be checked against its schemas within
+`SCHEMA_STEPS` keyword applications is refused and recorded as refused (before: checked without bound, which
+could run past the deadlock detector on every attempt of the workflow task and wedge the run for good).
+Consulted only for such a signal; a run wedged by one before this patch takes it when its task is tried
+again, and so gets unstuck. Updates are bounded in their validators, which write nothing and need no patch."""
 # Quorum questions, claims and escalation ladders (issue 14) need no patch: each path is reached only by a
 # question asked with `quorum=`/`escalate=` or by a `claim` update, which no history from before them holds,
 # and no patch is ever called from an update or signal handler (a marker recorded there broke the replay of
@@ -918,6 +925,10 @@ class GraphWorkflow:
         if refused and self._patched(FINITE_SIGNALS):
             self._refuse(req, refused)
             return
+        refused = checks.costly_refusal(self._view(), req)
+        if refused and self._patched(BOUNDED_CHECKS):
+            self._refuse(req, refused)
+            return
         try:
             await self._take_turn(req, checks.check_resume, self._apply_resume)
         except ApplicationError as e:
@@ -988,11 +999,11 @@ class GraphWorkflow:
                 f"send decisions to run {parent.run_id}, where its questions show"
             )
         checks.check_finite(req)  # here only: the handlers' checks replay, and answers once took NaN
-        self._is_resend(req, check)
+        self._is_resend(req, check, SCHEMA_STEPS)  # bounded here only, for the same reason
 
-    def _is_resend(self, req: R, check: Callable[[checks.RunView, R], None]) -> bool:
+    def _is_resend(self, req: R, check: Callable[[checks.RunView, R], None], schema_budget: int | None = None) -> bool:
         """True when this request id was applied already; raises the refusal when the decision does not fit now."""
-        view = self._view()
+        view = dataclasses.replace(self._view(), schema_budget=schema_budget)
         if checks.already_applied(view, req):
             return True
         check(view, req)

@@ -484,6 +484,33 @@ async def finite_signal_by_marker(c: hitl.Client) -> str:
     return run.run_id
 
 
+async def costly_signal_by_marker(c: hitl.Client) -> str:
+    """A question whose small schema is exponential to check on a deep answer, on a run started as while a
+    worker without hitl-bounded-checks polls: a raw signal with such an answer is refused within the step
+    budget when applied (the patch taken by marker), then an update answers it."""
+    import hitl.client
+    from hitl._protocol import ResumeRequest
+
+    real = hitl.client.run_patches
+    hitl.client.run_patches = lambda workers: [p for p in RUN_PATCHES if p != "hitl-bounded-checks"]
+    try:
+        run = await c.start("nested", {}, run_id="costly_signal_by_marker")
+    finally:
+        hitl.client.run_patches = real
+    [asked] = (await run.wait()).interrupts
+    deep: object = "x"
+    for _ in range(60):
+        deep = [deep]
+    costly = ResumeRequest(identity="mallory", resume_map={asked.id: deep})
+    await c.temporal.get_workflow_handle(run.run_id).signal("resume_signal", costly)
+    for _ in range(100):  # the run refuses it when it applies it, at once: it is paused
+        if (await run.get_state()).refused:
+            break
+        await asyncio.sleep(0.1)
+    await run.resume([[7]], identity="alice")
+    return run.run_id
+
+
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     approval,
     edit_state,
@@ -516,6 +543,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     edit_rollback,
     subgraph_ids,
     finite_signal_by_marker,
+    costly_signal_by_marker,
 ]
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from jsonschema import _utils as jsonschema_utils
 
 from hitl._policy import schema_refused
-from hitl._schema import schema_unusable, search
+from hitl._schema import SCHEMA_STEPS, first_repeat, schema_unusable, search
 
 EVIL = "a" * 40 + "!"
 """Python's `re` would take days on `^(a+)+$` for this (it doubles per character; 26 took about a second)."""
@@ -105,3 +108,74 @@ def test_keywords_that_would_bring_back_the_backtracking_engine_are_refused_when
     line = schema_unusable(schema, "the answer schema")
     assert line is not None and line.startswith("the answer schema cannot be checked in linear time: ")
     assert says in line
+
+
+UNIQUENESS_CASES = [
+    [1, 1.0],
+    [1, True],
+    [0, False],
+    [True, 1.0, "1"],
+    [None, 0, "", [], {}],
+    [{"a": 1, "b": [1, 2]}, {"b": [1, 2.0], "a": 1.0}],
+    [{"a": 1}, {"a": True}],
+    [[1, [2, {"x": None}]], [1, [2, {"x": None}]]],
+    [[1, 2], [2, 1]],
+    [{"a": {"b": "c"}}, {"a": {"b": "d"}}],
+    [1e300, int(1e300)],
+    [0.5, 0.25 * 2, "0.5"],
+    [-0.0, 0],
+    [[True], [1]],
+    [{}, []],
+]
+
+
+@pytest.mark.parametrize("items", UNIQUENESS_CASES)
+def test_unique_items_agrees_with_jsonschema_on_every_pair(items: list) -> None:
+    """The linear check decides exactly as jsonschema's own (pairwise) one, on each case and on every
+    ordering of its first three items."""
+    for order in itertools.permutations(items[:3]):
+        candidate = list(order) + items[3:]
+        assert (first_repeat(candidate) is None) == jsonschema_utils.uniq(candidate), candidate
+
+
+def test_unique_items_names_the_first_two_equal_items() -> None:
+    refused = schema_refused([{"t": 1}, {"t": 2}, {"t": 1.0}], {"uniqueItems": True}, "the answer")
+    assert refused == "the answer does not fit its schema: has non-unique elements (items 0 and 2 are equal)"
+    assert schema_refused([{"t": i} for i in range(20_000)], {"uniqueItems": True}, "the answer") is None
+
+
+def _deep(depth: int, leaf: object) -> object:
+    for _ in range(depth):
+        leaf = [leaf]
+    return leaf
+
+
+TWO_WAYS = {
+    "$defs": {"n": {"anyOf": [{"type": "array", "items": {"$ref": "#/$defs/n"}}] * 2 + [{"type": "integer"}]}},
+    "$ref": "#/$defs/n",
+}
+
+
+def test_a_check_past_its_step_budget_is_refused_in_one_line_and_unbounded_only_when_asked() -> None:
+    """Two equal branches at every level: a deep list failing at its bottom costs 2^depth without a budget."""
+    refused = schema_refused(_deep(60, "x"), TWO_WAYS, "the answer")
+    assert refused == (
+        f"the answer takes more than {SCHEMA_STEPS:,} steps to check against its schema (a large answer, or a "
+        "schema whose branches check the same value over and over); send a smaller answer"
+    )
+    assert schema_refused(_deep(5, 7), TWO_WAYS, "the answer") is None
+    # Unbounded (what the workflow's replayed checks do), a shallow one still gives the usual reason.
+    shallow = schema_refused(_deep(4, "x"), TWO_WAYS, "the answer", None)
+    assert shallow is not None and "does not fit its schema" in shallow
+
+
+def test_a_plain_schema_takes_a_large_answer_within_the_budget() -> None:
+    schema = {"type": "array", "items": {"type": "object", "properties": {"a": {"type": "string"}}}}
+    assert schema_refused([{"a": "x"} for _ in range(5_000)], schema, "the answer") is None
+
+
+def test_a_reason_repeating_a_large_value_is_charged_by_its_length() -> None:
+    """3,000 branches that each fail on a 100 kB value would write 300 MB of reasons: the budget stops it."""
+    branches = {"anyOf": [{"type": "integer", "minimum": i} for i in range(3000)]}
+    refused = schema_refused(["s" * 10] * 9000, branches, "the answer")
+    assert refused is not None and "steps to check" in refused
