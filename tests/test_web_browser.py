@@ -113,7 +113,8 @@ async def test_tool_review_edit_shows_its_diff_and_keeps_it(served: Served, open
     assert "30.0" in await preview.locator("del").inner_text() and "12.5" in await preview.locator("ins").inner_text()
     await email.locator("input[value=reject]").check()
     await email.locator("textarea[name='d1.message']").fill("We will call her instead.")
-    await page.get_by_role("button", name="Submit decisions").click()
+    async with page.expect_navigation():  # the post's redirect lands before the page is reloaded below
+        await page.get_by_role("button", name="Submit decisions").click()
     final = await run.result()
     tools = {m["tool_call_id"]: m["content"] for m in final["messages"] if m["role"] == "tool"}
     assert tools["call_refund"] == "refunded 12.50 on order 42"
