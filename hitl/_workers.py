@@ -294,23 +294,28 @@ class _ExplainingOutbound(temporalio.client.OutboundInterceptor):
             raise HitlError(f"run '{input.id}' cannot answer: its workflow task fails: {reason}") from None
 
     async def _failing_task(self, run_id: str) -> str | None:
-        """The first line of the failure a run's workflow task is stuck on, if it is stuck."""
-        try:
-            response = await self.explain.service.workflow_service.get_workflow_execution_history_reverse(
-                GetWorkflowExecutionHistoryReverseRequest(
-                    namespace=self.explain.namespace,
-                    execution=WorkflowExecution(workflow_id=run_id),
-                    maximum_page_size=10,
-                )
+        return await failing_task(self.explain.service, self.explain.namespace, run_id)
+
+
+async def failing_task(service: temporalio.service.ServiceClient, namespace: str, run_id: str) -> str | None:
+    """The first line of the failure a run's workflow task is stuck on, if it is stuck (a worker is alive
+    but cannot run the run's code on what it holds), else None."""
+    try:
+        response = await service.workflow_service.get_workflow_execution_history_reverse(
+            GetWorkflowExecutionHistoryReverseRequest(
+                namespace=namespace,
+                execution=WorkflowExecution(workflow_id=run_id),
+                maximum_page_size=10,
             )
-        except temporalio.service.RPCError:
-            return None
-        for event in response.history.events:
-            if event.HasField("workflow_task_completed_event_attributes"):
-                return None
-            if event.HasField("workflow_task_failed_event_attributes"):
-                return (event.workflow_task_failed_event_attributes.failure.message.splitlines() or ["(no message)"])[0]
+        )
+    except temporalio.service.RPCError:
         return None
+    for event in response.history.events:
+        if event.HasField("workflow_task_completed_event_attributes"):
+            return None
+        if event.HasField("workflow_task_failed_event_attributes"):
+            return (event.workflow_task_failed_event_attributes.failure.message.splitlines() or ["(no message)"])[0]
+    return None
 
 
 def advertised_claim_check(identity: str) -> bool:

@@ -64,6 +64,7 @@ from hitl._workers import (
     WorkerInfo,
     check_workers,
     explaining,
+    failing_task,
     list_workers,
     polled_since,
     run_patches,
@@ -861,6 +862,9 @@ class Run:
                 # Not done yet: is it taken at all? Ask again (the same update id) only that far; a taken one
                 # answers at once and is then awaited to its end.
                 stage = temporalio.client.WorkflowUpdateStage.ACCEPTED
+                late = time.monotonic() - sent >= NO_WORKER_SECONDS
+                if late:  # a worker may be there and fail the run's task on every try: say so, not "no worker"
+                    await self._refuse_if_failing(what)
                 if alive:
                     continue
                 now = await list_workers(self.client.temporal, self._task_queue)
@@ -868,10 +872,25 @@ class Run:
                     listed = now
                 elif polled_since(listed, now):
                     alive = True  # a worker polled since: it is there, only slow (or starting); wait on
-                elif time.monotonic() - sent >= NO_WORKER_SECONDS:
+                elif late:
                     raise NoWorkerError(self._not_taken(what, now, req.request_id)) from None
+            except temporalio.service.RPCError as e:
+                if "workflow task in failed state" in e.message.lower():  # Temporal says that much; say why
+                    await self._refuse_if_failing(what)
+                raise
         snapshot: StateSnapshot = await handle.result(rpc_timeout=self.client.rpc_timeout)
         return snapshot
+
+    async def _refuse_if_failing(self, what: str) -> None:
+        """Raise when the run's workflow task keeps failing (on a live worker): a decision waits on it forever."""
+        temporal = self.client.temporal
+        failing = await failing_task(temporal.service_client, temporal.namespace, self.run_id)
+        if failing is not None:
+            raise HitlError(
+                f"run '{self.run_id}' has not taken {what}: its workflow task fails on the worker ({failing}); "
+                "nothing is applied while it does, though Temporal holds the decision a while and a worker that "
+                f"runs the task again (fixed) may still apply it; see `hitl state {self.run_id}` and the worker's log"
+            )
 
     def _not_taken(self, what: str, workers: list[WorkerInfo], request_id: str | None) -> str:
         again = (

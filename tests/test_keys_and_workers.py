@@ -323,6 +323,17 @@ async def test_a_worker_with_another_key_fails_the_task_naming_both_fingerprints
     assert failed and failed[0].workflow_task_failed_event_attributes.failure.message == line
     state = await _cli(client, worker_process.task_queue, "state", run.run_id, env=_env(right))
     assert line in one_line_error(state)
+    # A decision sent past the client's key check waits on no task that can take it: refused naming the failure
+    # (a live worker fails it), not as a missing worker, and not waited on for ever.
+    before = await event_count(client, run.run_id)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(hitl.client, "check_workers", _no_check)
+        with pytest.raises(hitl.HitlError) as caught:
+            await owner.get_run(run.run_id).resume("approve")
+    said = str(caught.value)
+    assert not isinstance(caught.value, NoWorkerError) and "its workflow task fails on the worker" in said, said
+    assert line in said and "\n" not in said
+    assert await event_count(client, run.run_id) == before
 
 
 async def test_no_worker_refuses_within_seconds_and_writes_nothing(client: hitl.Client) -> None:
