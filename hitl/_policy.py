@@ -30,10 +30,25 @@ from hitl._protocol import ANYONE, GraphSpec
 from hitl._schema import answer_validator, schema_unusable
 from hitl.types import Interrupt, Quorum, Vote
 
+ROLE = "role:"
+"""How a list entry names a role. No identity starts with it (`identity_refused`), so an entry means one or the other."""
+
+
+def identity_refused(identity: str, where: str = "identity") -> str | None:
+    """Why `identity` cannot name a person (None when it can): one starting with `role:` would read as a role
+    on every reviewer, readers and guard list, so whoever held that name would count as holding the role."""
+    if identity.startswith(ROLE):
+        return (
+            f"{where} {identity!r} starts with '{ROLE}', which names a role on reviewer lists, not a person; "
+            "use a plain name (roles are given separately: roles=, --roles, HITL_ROLES)"
+        )
+    return None
+
 
 def may_review(reviewers: list[str], identity: str, roles: list[str]) -> bool:
-    """A reviewer entry is an identity, or `role:NAME` for anyone who holds that role."""
-    return identity in reviewers or any(f"role:{r}" in reviewers for r in roles)
+    """A reviewer entry is an identity, or `role:NAME` for anyone who holds that role. An identity
+    starting with `role:` matches no entry as an identity (hitl refuses such identities at its edges)."""
+    return (identity in reviewers and not identity.startswith(ROLE)) or any(f"{ROLE}{r}" in reviewers for r in roles)
 
 
 def may_read(readers: list[list[str]], identity: str, roles: list[str]) -> bool:
@@ -73,8 +88,11 @@ CLAIM_MAX_S = 30 * 86400.0
 
 
 def holds(claimed_by: str | None, identity: str, roles: list[str]) -> bool:
-    """`identity` is the claim's holder, or holds the role it was delegated to."""
-    return claimed_by is not None and (claimed_by == identity or claimed_by in {f"role:{r}" for r in roles})
+    """`identity` is the claim's holder, or holds the role it was delegated to (an identity starting
+    with `role:` is never the holder by name: a question delegated to `role:X` is held by X's members)."""
+    return claimed_by is not None and (
+        (claimed_by == identity and not identity.startswith(ROLE)) or claimed_by in {f"{ROLE}{r}" for r in roles}
+    )
 
 
 def live_claim(interrupt: Interrupt, now: datetime) -> bool:

@@ -387,3 +387,48 @@ async def test_behind_a_proxy_a_view_role_reads_and_is_refused_every_change(serv
             f"/threads/{run.run_id}/runs/wait", json=command, headers={"X-U": "erin", "X-G": "finance"}
         )
         assert decided.status_code == 200
+
+
+ROLE_NAMED = "starts with 'role:', which names a role on reviewer lists, not a person"
+
+
+async def test_behind_a_proxy_a_user_named_like_a_role_is_refused_and_writes_nothing(served: Served) -> None:
+    """`X-User: role:finance` (no roles header) once answered `payment`'s question limited to
+    ["alice", "role:finance"], and overrode its guard, as the finance role: now 401, one line, on every route."""
+    import argparse
+
+    from hitl.web.serve import add_options, build_app
+
+    parser = argparse.ArgumentParser()
+    add_options(parser)
+    app = build_app(served.client, parser.parse_args(["--trust-header", "X-User", "--roles-header", "X-Groups"]))
+    run = await started(served.client, "payment")
+    before = await event_count(served.client, run.run_id)
+    async with running(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
+        as_role = {"X-User": "role:finance"}
+        command = {"assistant_id": "payment", "command": {"resume": "approve"}}
+        for method, path, body in [
+            ("POST", f"/threads/{run.run_id}/runs/wait", command),
+            ("POST", f"/threads/{run.run_id}/state", {"values": {"draft": "pay 2M"}}),
+            ("GET", f"/threads/{run.run_id}/state", None),
+        ]:
+            refused = await http.request(method, path, json=body, headers=as_role)
+            assert refused.status_code == 401, (path, refused.text)
+            detail = refused.json()["detail"]
+            assert "\n" not in detail and f"the X-User header's identity 'role:finance' {ROLE_NAMED}" in detail
+        assert (await http.get(f"/threads/{run.run_id}/state", headers={"X-User": "erin"})).status_code == 200
+    assert await event_count(served.client, run.run_id) == before, "a refused identity wrote to the run's history"
+    assert (await run.get_state()).status == "interrupted"
+
+
+def test_tokens_and_no_auth_refuse_an_identity_named_like_a_role_at_load(tmp_path: Path) -> None:
+    from hitl.web.auth import NoAuth
+
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(json.dumps({"t1": {"identity": "alice"}, "t2": {"identity": "role:finance"}}))
+    with pytest.raises(InvalidInputError, match=f"^tokens file {tokens}: identity 'role:finance' {ROLE_NAMED}"):
+        TokenAuth.from_file(tokens)
+    # HITL_WEB_TOKENS cannot name one: ':' ends the identity there (identity "role", role "x")
+    assert TokenAuth.from_env("t2=role:x").tokens == {"t2": Identity("role", ("x",))}
+    with pytest.raises(InvalidInputError, match=f"^--identity 'role:x' {ROLE_NAMED}"):
+        NoAuth("role:x")
