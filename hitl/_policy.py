@@ -14,8 +14,8 @@ run is guarded only once it has asked a limited question, and until then anyone
 may override it (the worker warns about such graphs).
 
 Who may read a run (`hitl serve` only; `may_read`): a graph compiled with `readers=[...]`
-shows its runs to those entries only, and a subgraph's runs to the readers of every served
-graph it is part of; without any, to anyone signed in. Someone who may read a graph may
+shows its runs to those entries only; a run must also meet the readers of every graph around
+it and within it (hitl/web/scope.py, `rules`); without any, to anyone signed in. Someone who may read a graph may
 also start it there, unless their credential is view-only.
 """
 

@@ -309,13 +309,15 @@ def test_a_subgraph_is_read_by_whoever_every_graph_around_it_allows() -> None:
     parent = parent_b.compile(name="scope_parent", readers=["alice"])
     open_parent = parent_b.compile(name="scope_open_parent")
     found = rules([parent, open_parent, child])
-    assert found == {
-        "scope_parent": [["alice"]],
+    assert found == {  # a run shows its subgraph's questions: the subgraph's readers apply to it too
+        "scope_parent": [["alice"], ["role:finance"]],
         "scope_child": [["alice"], ["role:finance"]],
-        "scope_open_parent": [],
+        "scope_open_parent": [["role:finance"]],
     }
     assert may_read(found["scope_child"], "alice", ["finance"]) and not may_read(found["scope_child"], "alice", [])
-    assert may_read(found["scope_open_parent"], "bob", [])
+    assert not may_read(found["scope_open_parent"], "bob", []) and may_read(
+        found["scope_open_parent"], "bob", ["finance"]
+    )
     with pytest.raises(GraphValidationError, match=r"readers is empty \(nobody could see a run\)"):
         child_b.compile(name="scope_bad", readers=[])
 
@@ -432,3 +434,47 @@ def test_tokens_and_no_auth_refuse_an_identity_named_like_a_role_at_load(tmp_pat
     assert TokenAuth.from_env("t2=role:x").tokens == {"t2": Identity("role", ("x",))}
     with pytest.raises(InvalidInputError, match=f"^--identity 'role:x' {ROLE_NAMED}"):
         NoAuth("role:x")
+
+
+async def test_a_subgraphs_readers_keep_its_questions_from_a_public_parent(served: Served) -> None:
+    """`pub_parent` declares no readers, but runs `priv_child` (readers alice), whose question its runs show
+    and answer: to bob a run of it is an unknown id on every route, and its graph one he cannot start.
+    The reverse holds as before: `priv_parent` (readers alice) keeps its public subgraph's run from bob."""
+    from tests.helpers import subgraph_run_id
+
+    run = await served.client.start("pub_parent", {"topic": "t"})
+    await wait_for(run, "interrupted")
+    unknown = f"pub_parent-{uuid.uuid4().hex[:12]}"
+    before = await event_count(served.client, run.run_id)
+    async with served.http("tok-bob") as bob, served.http("tok-alice") as alice:
+        resume = {"assistant_id": "pub_parent", "command": {"resume": "bob says yes"}}
+        for method, path, body in [*READS, ("POST", "/threads/{id}/runs/wait", resume)]:
+            hidden = await bob.request(method, path.format(id=run.run_id), json=filled(body, run.run_id))
+            none = await bob.request(method, path.format(id=unknown), json=filled(body, unknown))
+            assert normal(hidden, run.run_id) == normal(none, unknown), f"{method} {path} tells bob the run exists"
+        start = await bob.post(
+            f"/threads/{unknown}/runs/wait", json={"assistant_id": "pub_parent", "input": {"topic": "t"}}
+        )
+        assert start.status_code == 422 and "unknown graph 'pub_parent'" in start.json()["detail"]
+        assert "pub_parent" not in {a["assistant_id"] for a in (await bob.get("/assistants")).json()}
+        listed = await bob.post("/threads/search", json={"metadata": {"graph_id": "pub_parent"}, "limit": 100})
+        assert run.run_id not in listed.text
+        assert await event_count(served.client, run.run_id) == before, "bob's requests wrote to the run's history"
+        # alice may read both graphs: she sees the subgraph's question on the parent and answers it there
+        state = (await alice.get(f"/threads/{run.run_id}/state")).json()
+        assert [i["value"] for t in state["tasks"] for i in t["interrupts"]] == ["private budget for t?"]
+        assert (
+            run.run_id
+            in (await alice.post("/threads/search", json={"metadata": {"graph_id": "pub_parent"}, "limit": 100})).text
+        )
+        answered = await alice.post(f"/threads/{run.run_id}/runs/wait", json={**resume, "command": {"resume": "ok"}})
+        assert answered.status_code == 200 and answered.json()["answer"] == "ok"
+
+    private = await served.client.start("priv_parent", {"topic": "u"})
+    await wait_for(private, "interrupted")
+    child = await subgraph_run_id(served.client, private.run_id)
+    async with served.http("tok-bob") as bob, served.http("tok-alice") as alice:
+        for run_id in (private.run_id, child):
+            none = await bob.get(f"/threads/{unknown}/state")
+            assert normal(await bob.get(f"/threads/{run_id}/state"), run_id) == normal(none, unknown)
+            assert (await alice.get(f"/threads/{run_id}/state")).json()["values"]["topic"] == "u"

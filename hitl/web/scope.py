@@ -1,8 +1,8 @@
 """Read scoping in `hitl serve`: which runs the caller may see (a view-only credential's refusal is in
 `context.decider`, where every changing route gets its client).
 
-The rule is `hitl._policy.may_read` over the served graphs' `compile(readers=[...])`, looked up
-by a run's graph name (the HitlGraph search attribute, or its state). It lives with the graphs
+The rule is `hitl._policy.may_read` over the served graphs' `compile(readers=[...])` (a graph's
+own, every enclosing graph's and every nested subgraph's: `rules`), looked up by a run's graph name (the HitlGraph search attribute, or its state). It lives with the graphs
 this server serves, not in the run, because the visibility store can only filter by what a run
 indexes: `HitlGraph IN (the graphs the caller may read)` keeps lists, counts and paging exact
 without a new search attribute, and a changed readers list applies at the next deploy to every
@@ -35,17 +35,28 @@ from hitl.web.context import Web, caller, decider, web
 
 
 def rules(graphs: Iterable[CompiledGraph]) -> dict[str, list[list[str]]]:
-    """The reader lists of every graph a served graph's run may belong to: the served graphs and the
-    subgraphs nested in them (a subgraph's run is read by whoever every enclosing graph allows)."""
+    """The reader lists of every graph a served graph's run may belong to (the served graphs and the
+    subgraphs nested in them), each to be met by whoever reads, starts or decides on its runs.
+
+    A graph's runs are read by whoever its own `readers` allow, and every enclosing graph's (a subgraph's
+    run is part of each run around it), and every nested subgraph's at any depth: a run shows its
+    subgraphs' questions and results, and takes their answers, so a public parent never opens a
+    private subgraph."""
     out: dict[str, list[list[str]]] = {}
 
-    def walk(graph: CompiledGraph, inherited: list[list[str]]) -> None:
-        own = inherited + ([list(graph.readers)] if graph.readers else [])
+    def own(graph: CompiledGraph) -> list[list[str]]:
+        return [list(graph.readers)] if graph.readers else []
+
+    def nested(graph: CompiledGraph) -> list[list[str]]:
+        """The reader lists of `graph` and of every subgraph within it."""
+        return own(graph) + [r for n in graph.nodes.values() if n.subgraph is not None for r in nested(n.subgraph)]
+
+    def walk(graph: CompiledGraph, enclosing: list[list[str]]) -> None:
         lists = out.setdefault(graph.name, [])
-        lists += [r for r in own if r not in lists]
+        lists += [r for r in enclosing + nested(graph) if r not in lists]
         for node in graph.nodes.values():
             if node.subgraph is not None:
-                walk(node.subgraph, own)
+                walk(node.subgraph, enclosing + own(graph))
 
     for graph in graphs:
         walk(graph, [])
@@ -62,7 +73,7 @@ class Reader:
 
     @classmethod
     def of(cls, w: Web, who: Identity) -> Reader:
-        allowed = {g for g, r in rules(w.graphs.values()).items() if may_read(r, who.name, list(who.roles))}
+        allowed = {g for g, r in w.readers.items() if may_read(r, who.name, list(who.roles))}
         return cls(w, who, frozenset(allowed))
 
     def may_read(self, graph: str) -> bool:
