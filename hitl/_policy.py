@@ -137,21 +137,30 @@ def claim_refused(
     if not allowed and not mine:
         return f"'{identity}' may not {action} interrupt {interrupt.id}; its reviewers are {interrupt.reviewers}"
     if action == "delegate":
-        if not to or not to.strip():
-            return "delegate needs someone to hand the question to: an identity or role:NAME"
-        if len(to) > 200:
-            return f"delegate names someone {len(to)} characters long; an identity or role:NAME has at most 200"
-        if to != to.strip() or not to.isprintable() or to.split(":", 1) == ["role", ""]:
-            # Nobody could ever hold such a name: the question would be locked for everyone until it ran out.
-            return (
-                f"delegate names {to!r}, which is no identity or role:NAME (no surrounding spaces or control "
-                "characters, a role with a name)"
-            )
+        unfit = delegate_name_refused(to)
+        if unfit:
+            return unfit
+        assert to is not None
         if interrupt.reviewers and to not in interrupt.reviewers:
             return (
                 f"interrupt {interrupt.id} cannot be delegated to '{to}': its reviewers are {interrupt.reviewers}; "
                 "delegate to one of them"
             )
+    return None
+
+
+def delegate_name_refused(to: str | None) -> str | None:
+    """Why nobody could ever hold `to` (None when someone could): the question would be locked for
+    everyone until the claim ran out."""
+    if not to or not to.strip():
+        return "delegate needs someone to hand the question to: an identity or role:NAME"
+    if len(to) > 200:
+        return f"delegate names someone {len(to)} characters long; an identity or role:NAME has at most 200"
+    if to != to.strip() or not to.isprintable() or to.split(":", 1) == ["role", ""]:
+        return (
+            f"delegate names {to!r}, which is no identity or role:NAME (no surrounding spaces or control "
+            "characters, a role with a name)"
+        )
     return None
 
 

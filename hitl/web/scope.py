@@ -10,6 +10,9 @@ run of the graph, older ones too (access is revoked by redeploying the server). 
 this server does not serve (nor holds as a subgraph) is nobody's here: its rule is unknown, so it
 is hidden rather than shown to everyone.
 
+Whether a question may be handed to someone who could act on it here (`delegation_refused`) is read
+off the same rule.
+
 A run the caller may not read answers exactly as an id no run has (404 with the same body, or
 the empty thread LangGraph clients expect), so nothing tells the two apart.
 """
@@ -25,12 +28,12 @@ from fastapi import Request
 
 import hitl
 from hitl import catalog
-from hitl._policy import may_read
+from hitl._policy import ROLE, may_read
 from hitl.batch import BatchReport, Waiting, resume_many
 from hitl.graph import CompiledGraph
 from hitl.types import RunNotFoundError, StateSnapshot
 from hitl.web import search
-from hitl.web.auth import Identity
+from hitl.web.auth import Auth, Identity, TokenAuth
 from hitl.web.context import Web, caller, decider, web
 
 
@@ -61,6 +64,38 @@ def rules(graphs: Iterable[CompiledGraph]) -> dict[str, list[list[str]]]:
     for graph in graphs:
         walk(graph, [])
     return out
+
+
+def people(auth: Auth) -> list[Identity] | None:
+    """Everyone who can sign in to this server, when it knows them all (tokens); None otherwise."""
+    return list(auth.tokens.values()) if isinstance(auth, TokenAuth) else None
+
+
+def delegation_refused(to: str, readers: list[list[str]], known: list[Identity] | None) -> str | None:
+    """Why a question of a run whose graph takes `readers` may not be handed to `to` here (None when it may).
+
+    `known`: everyone who can sign in (`people`); None when the server cannot know (then only a name no
+    role could let read the run is refused: a reader list naming no role and not naming them)."""
+    role = to[len(ROLE) :] if to.startswith(ROLE) else None
+    unreadable = f"may not read this run (its readers are {readers}), so could not answer it; delegate to a reader"
+    if known is None:
+        if role is None and any(to not in r and not any(e.startswith(ROLE) for e in r) for r in readers):
+            return f"cannot delegate to '{to}': they {unreadable}"
+        return None
+    named = [p for p in known if (role in p.roles if role is not None else p.name == to)]
+    if not named:
+        nobody = (
+            f"nobody signing in here holds role {role}"
+            if role is not None
+            else f"no token of this server is for '{to}'"
+        )
+        return f"cannot delegate to '{to}': {nobody}, so nobody could answer it here; delegate to someone who signs in here"
+    deciding = [p for p in named if not p.view_only]
+    if not deciding:
+        return f"cannot delegate to '{to}': they sign in view-only here (read, never decide), so could not answer it"
+    if not any(may_read(readers, p.name, list(p.roles)) for p in deciding):
+        return f"cannot delegate to '{to}': {'its holders' if role is not None else 'they'} {unreadable}"
+    return None
 
 
 @dataclass(frozen=True)
