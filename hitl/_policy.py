@@ -14,8 +14,8 @@ run is guarded only once it has asked a limited question, and until then anyone
 may override it (the worker warns about such graphs).
 
 Who may read a run (`hitl serve` only; `may_read`): a graph compiled with `readers=[...]`
-shows its runs to those entries only, and a subgraph's runs to the readers of every served
-graph it is part of; without any, to anyone signed in. Someone who may read a graph may
+shows its runs to those entries only; a run must also meet the readers of every graph around
+it and within it (hitl/web/scope.py, `rules`); without any, to anyone signed in. Someone who may read a graph may
 also start it there, unless their credential is view-only.
 """
 
@@ -28,10 +28,25 @@ from hitl._protocol import ANYONE, GraphSpec
 from hitl._schema import SCHEMA_STEPS, TooCostly, first_error, schema_unusable
 from hitl.types import Interrupt, Quorum, Vote
 
+ROLE = "role:"
+"""How a list entry names a role. No identity starts with it (`identity_refused`), so an entry means one or the other."""
+
+
+def identity_refused(identity: str, where: str = "identity") -> str | None:
+    """Why `identity` cannot name a person (None when it can): one starting with `role:` would read as a role
+    on every reviewer, readers and guard list, so whoever held that name would count as holding the role."""
+    if identity.startswith(ROLE):
+        return (
+            f"{where} {identity!r} starts with '{ROLE}', which names a role on reviewer lists, not a person; "
+            "use a plain name (roles are given separately: roles=, --roles, HITL_ROLES)"
+        )
+    return None
+
 
 def may_review(reviewers: list[str], identity: str, roles: list[str]) -> bool:
-    """A reviewer entry is an identity, or `role:NAME` for anyone who holds that role."""
-    return identity in reviewers or any(f"role:{r}" in reviewers for r in roles)
+    """A reviewer entry is an identity, or `role:NAME` for anyone who holds that role. An identity
+    starting with `role:` matches no entry as an identity (hitl refuses such identities at its edges)."""
+    return (identity in reviewers and not identity.startswith(ROLE)) or any(f"{ROLE}{r}" in reviewers for r in roles)
 
 
 def may_read(readers: list[list[str]], identity: str, roles: list[str]) -> bool:
@@ -71,8 +86,11 @@ CLAIM_MAX_S = 30 * 86400.0
 
 
 def holds(claimed_by: str | None, identity: str, roles: list[str]) -> bool:
-    """`identity` is the claim's holder, or holds the role it was delegated to."""
-    return claimed_by is not None and (claimed_by == identity or claimed_by in {f"role:{r}" for r in roles})
+    """`identity` is the claim's holder, or holds the role it was delegated to (an identity starting
+    with `role:` is never the holder by name: a question delegated to `role:X` is held by X's members)."""
+    return claimed_by is not None and (
+        (claimed_by == identity and not identity.startswith(ROLE)) or claimed_by in {f"{ROLE}{r}" for r in roles}
+    )
 
 
 def live_claim(interrupt: Interrupt, now: datetime) -> bool:
@@ -117,21 +135,30 @@ def claim_refused(
     if not allowed and not mine:
         return f"'{identity}' may not {action} interrupt {interrupt.id}; its reviewers are {interrupt.reviewers}"
     if action == "delegate":
-        if not to or not to.strip():
-            return "delegate needs someone to hand the question to: an identity or role:NAME"
-        if len(to) > 200:
-            return f"delegate names someone {len(to)} characters long; an identity or role:NAME has at most 200"
-        if to != to.strip() or not to.isprintable() or to.split(":", 1) == ["role", ""]:
-            # Nobody could ever hold such a name: the question would be locked for everyone until it ran out.
-            return (
-                f"delegate names {to!r}, which is no identity or role:NAME (no surrounding spaces or control "
-                "characters, a role with a name)"
-            )
+        unfit = delegate_name_refused(to)
+        if unfit:
+            return unfit
+        assert to is not None
         if interrupt.reviewers and to not in interrupt.reviewers:
             return (
                 f"interrupt {interrupt.id} cannot be delegated to '{to}': its reviewers are {interrupt.reviewers}; "
                 "delegate to one of them"
             )
+    return None
+
+
+def delegate_name_refused(to: str | None) -> str | None:
+    """Why nobody could ever hold `to` (None when someone could): the question would be locked for
+    everyone until the claim ran out."""
+    if not to or not to.strip():
+        return "delegate needs someone to hand the question to: an identity or role:NAME"
+    if len(to) > 200:
+        return f"delegate names someone {len(to)} characters long; an identity or role:NAME has at most 200"
+    if to != to.strip() or not to.isprintable() or to.split(":", 1) == ["role", ""]:
+        return (
+            f"delegate names {to!r}, which is no identity or role:NAME (no surrounding spaces or control "
+            "characters, a role with a name)"
+        )
     return None
 
 

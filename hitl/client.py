@@ -36,7 +36,7 @@ from hitl._finite import non_finite
 from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_deep, too_large
 from hitl._listing import PendingRun as PendingRun  # public as hitl.PendingRun
 from hitl._listing import list_runs
-from hitl._policy import override_refused, values_refused
+from hitl._policy import identity_refused, override_refused, values_refused
 from hitl._protocol import (
     ASSIGNED,
     DEFAULT_TASK_QUEUE,
@@ -124,6 +124,7 @@ async def connect(
     graphs: Sequence[CompiledGraph] | None = None,
 ) -> Client:
     """Connect to Temporal: `address`, else `TEMPORAL_ADDRESS` / envconfig, else localhost:7233."""
+    person(identity or default_identity())  # refused before anything connects
     config = temporalio.envconfig.ClientConfig.load_client_connect_config()  # a fresh dict, ours to change
     if address:
         config["target_host"] = address
@@ -161,7 +162,7 @@ class Client:
         """How long one decision RPC may wait before it is sent again (same update id); None: the server's."""
         self.roles = list(roles) or split_names(os.environ.get("HITL_ROLES"), on_spaces=True)
         self.task_queue = task_queue
-        self.identity = identity or default_identity()
+        self.identity = person(identity) if identity else default_identity()
         self._graphs = {g.name: g for g in graphs} if graphs is not None else None
         self._search_attributes: bool | None = None
         self._reviewers_indexed = False
@@ -265,7 +266,7 @@ class Client:
         schemas and the size limits. The fork keeps the source's reviewer guard, and its
         first checkpoint records who forked it with which edits.
         """
-        identity = identity or self.identity
+        identity = person(identity) if identity else self.identity
         roles = list(roles) if roles is not None else self.roles
         if new_run_id is not None:
             check_run_id(new_run_id, new=True)
@@ -324,7 +325,7 @@ class Client:
     def as_caller(self, identity: str | None = None, roles: Sequence[str] | None = None) -> Client:
         """A client deciding as `identity` with exactly `roles` (default: this client's), sharing the connection."""
         other = copy.copy(self)
-        other.identity = identity or self.identity
+        other.identity = person(identity) if identity else self.identity
         other.roles = list(roles) if roles is not None else list(self.roles)
         return other
 
@@ -700,7 +701,7 @@ class Run:
             raise InvalidInputError(f"values must be a JSON object of state keys; got {type(values).__name__}")
         check_size(values, MAX_DECISION_BYTES, "values")
         req = UpdateStateRequest(
-            identity=identity or self.client.identity,
+            identity=self._who(identity),
             roles=self._roles(roles),
             values=values,
             as_node=as_node,
@@ -718,7 +719,7 @@ class Run:
     ) -> StateSnapshot:
         """End the run, as a decision: checked (reviewers guard it like any override) and recorded."""
         req = CancelRequest(
-            identity=identity or self.client.identity, roles=self._roles(roles), reason=reason, request_id=request_id
+            identity=self._who(identity), roles=self._roles(roles), reason=reason, request_id=request_id
         )
         return await self._update("cancel", req, "the cancellation")
 
@@ -772,7 +773,7 @@ class Run:
         if not isinstance(ttl, timedelta):
             raise InvalidInputError(f"ttl must be a timedelta (a claim's length); got {type(ttl).__name__}")
         req = ClaimRequest(
-            identity=identity or self.client.identity,
+            identity=self._who(identity),
             action=action,
             interrupt_id=interrupt_id,
             to=to,
@@ -927,6 +928,10 @@ class Run:
     def where(self) -> str:
         return f"see `hitl state {self.run_id}` or {self.client.ui_url(self.run_id)}"
 
+    def _who(self, identity: str | None) -> str:
+        """Who a decision is from: the call's `identity=` (checked), else the client's."""
+        return person(identity) if identity else self.client.identity
+
     def _roles(self, roles: Sequence[str] | None) -> list[str]:
         return list(roles) if roles is not None else list(self.client.roles)
 
@@ -964,7 +969,7 @@ class Run:
         if refused:
             raise InvalidInputError(refused)
         return ResumeRequest(
-            identity=identity or self.client.identity,
+            identity=self._who(identity),
             roles=self._roles(roles),
             has_resume=value is not NO_VALUE,
             resume=None if value is NO_VALUE else value,
@@ -1064,10 +1069,21 @@ def check_json(value: Any, what: str) -> None:
 
 def default_identity() -> str:
     """Who is deciding, unless the caller says: `HITL_IDENTITY`, else the OS user."""
+    if os.environ.get("HITL_IDENTITY"):
+        return person(os.environ["HITL_IDENTITY"], "HITL_IDENTITY")
     try:
-        return os.environ.get("HITL_IDENTITY") or getpass.getuser()
+        user = getpass.getuser()
     except Exception:
         return "unknown"
+    return person(user, "the OS user name")
+
+
+def person(identity: str, where: str = "identity") -> str:
+    """`identity`, or InvalidInputError when it cannot name a person (`hitl._policy.identity_refused`)."""
+    refused = identity_refused(identity, where)
+    if refused:
+        raise InvalidInputError(refused)
+    return identity
 
 
 def _message(e: temporalio.client.WorkflowUpdateFailedError) -> str:

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hitl._policy import may_review, vote_refused
+from hitl._policy import identity_refused, may_review, vote_refused
 from hitl.types import HitlError, InvalidInputError, StateSnapshot
 
 if TYPE_CHECKING:
@@ -244,6 +244,8 @@ async def create(
 ) -> Made:
     """A signed link for `identity` (default: the client's) to answer a question of `run_id` once."""
     who = identity or client.identity
+    if refused := identity_refused(who):
+        raise InvalidInputError(refused)
     held = tuple(roles if roles is not None else client.roles)
     snapshot = await client.get_run(run_id).get_state()
     link = new_link(run_id, question_for(snapshot, interrupt_id, who, held), who, held, expires)

@@ -224,3 +224,19 @@ async def test_claims_and_the_audit_chain_through_the_http_api(served: Served) -
     kinds = [(r["kind"], r["identity"]) for r in audit["records"]]
     assert kinds == [("claim", "alice"), ("delegate", "alice"), ("resume", "carol"), ("executed", "run")]
     assert audit["head"] == audit["records"][-1]["hash"]
+
+
+async def test_a_guard_member_takes_a_delegated_question_back_by_editing_the_state(client: hitl.Client) -> None:
+    """Only a claim's holder releases it; a question delegated for 30 days to someone who never acts is
+    not locked for the guard, though: an edit withdraws the question, and the node asks it again, held
+    by nobody (README, Claims)."""
+    run = await _paused(client)
+    [question] = (await run.delegate("role:finance", identity="alice", ttl=timedelta(days=30))).interrupts
+    await _refused(client, run, run.release(identity="alice"), f"'alice' may not release interrupt {question.id}")
+    await _refused(client, run, run.resume("approve", identity="alice"), f"interrupt {question.id} is claimed by")
+    draft = (await run.get_state()).values["draft"]
+    asked = await run.update_state({"draft": draft}, identity="alice")
+    [again] = asked.interrupts
+    assert again.id != question.id and again.claimed_by is None
+    done = await run.resume("approve", identity="alice")
+    assert done.status == "completed"

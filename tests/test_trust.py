@@ -664,3 +664,66 @@ async def test_decisions_of_someone_not_allowed_while_the_rerun_runs_are_refused
     assert state.values["log"] == [f"approve:{draft}", "pay"] and AFTER_ANSWER[draft] == 1
     assert await _update_events(client, run.run_id) == [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
     await _reran_as_declared(client, run, graph)
+
+
+# ---------------------------------------------------------------- an identity named like a role
+
+ROLE_NAMED = "starts with 'role:', which names a role on reviewer lists, not a person"
+
+
+async def test_an_identity_named_like_a_role_is_refused_by_the_client_and_the_cli_sending_nothing(
+    client: hitl.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`role:finance` as an identity once matched the entry `role:finance` and answered as the finance role.
+    Every way of naming who decides refuses it with one line, before anything reaches a run."""
+    run, paused = await _paused(client)
+    [question] = paused.interrupts
+    before = await event_count(client, run.run_id)
+    as_role = {"identity": "role:finance"}
+    for call in (
+        run.resume("approve", **as_role),
+        run.send_resume("approve", **as_role),
+        run.update_state({"draft": "pay 2M"}, **as_role),
+        run.cancel("no", **as_role),
+        run.claim(**as_role),
+        run.delegate("alice", **as_role),
+        client.fork(run.run_id, paused.step, **as_role),
+        client.resume_many([run.run_id], "approve", **as_role),
+    ):
+        with pytest.raises(hitl.InvalidInputError, match=f"^identity 'role:finance' {ROLE_NAMED}; use a plain name"):
+            await call
+    with pytest.raises(hitl.InvalidInputError, match=f"^identity 'role:ops' {ROLE_NAMED}"):
+        hitl.Client(client.temporal, identity="role:ops")
+    with pytest.raises(hitl.InvalidInputError, match=f"^identity 'role:ops' {ROLE_NAMED}"):
+        client.as_caller("role:ops")
+    with pytest.raises(hitl.InvalidInputError, match=f"^identity 'role:ops' {ROLE_NAMED}"):
+        await hitl.connect("localhost:1", identity="role:ops")  # refused before connecting anywhere
+    monkeypatch.setenv("HITL_IDENTITY", "role:finance")
+    with pytest.raises(hitl.InvalidInputError, match=f"^HITL_IDENTITY 'role:finance' {ROLE_NAMED}"):
+        hitl.Client(client.temporal)
+    monkeypatch.delenv("HITL_IDENTITY")
+    flag = await cli(client, "resume", run.run_id, "--value", '"approve"', "--identity", "role:finance")
+    assert f"identity 'role:finance' {ROLE_NAMED}" in one_line_error(flag)
+    env = await cli(client, "resume", run.run_id, "--value", '"approve"', env={"HITL_IDENTITY": "role:finance"})
+    assert f"HITL_IDENTITY 'role:finance' {ROLE_NAMED}" in one_line_error(env)
+    assert await event_count(client, run.run_id) == before, "a refused identity wrote to the run's history"
+    await _still_asking(run, question)
+
+
+async def test_the_workflow_refuses_an_identity_named_like_a_role_that_bypassed_the_client(
+    client: hitl.Client,
+) -> None:
+    """A raw update (no hitl front-end in the way) from `role:finance` with no roles: the run's own validator
+    refuses it as a non-reviewer, writing nothing. The role's holders still answer."""
+    run, paused = await _paused(client)
+    [question] = paused.interrupts
+    before = await event_count(client, run.run_id)
+    handle = client.temporal.get_workflow_handle(run.run_id)
+    raw = ResumeRequest(identity="role:finance", has_resume=True, resume_map={question.id: "approve"})
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update("resume", raw)
+    assert isinstance(refused.value.cause, ApplicationError)
+    assert f"'role:finance' may not answer interrupt {question.id}" in refused.value.cause.message
+    assert await event_count(client, run.run_id) == before
+    done = await run.resume("approve", identity="carol", roles=["finance"])
+    assert done.status == "completed"

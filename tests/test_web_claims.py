@@ -252,3 +252,65 @@ async def test_without_the_optional_attributes_the_filters_work_on_the_page(serv
         assert held.run_id in assigned and free.run_id not in assigned
     for run in (held, free):
         await run.cancel(identity="alice", roles=["finance"])
+
+
+async def test_a_delegation_to_someone_who_could_not_act_on_it_here_is_refused_writing_nothing(
+    served: Served,
+) -> None:
+    """`pub_parent`'s runs show `priv_child`'s open question and are read by alice only (its readers). Handing
+    it to bob (who may not read the run), dana (view-only), a name no token is for, or a role whose holders
+    here cannot read the run would lock it for everyone until the claim ran out (only its holder may release
+    it): each is refused with one line, nothing sent. A role alice holds can take it."""
+    run = await paused(served.client, "pub_parent", topic="delegation")
+    [question] = (await run.get_state()).interrupts
+    before = await event_count(served.client, run.run_id)
+    month = 30 * 86400
+    readers = "(its readers are [['alice']]), so could not answer it; delegate to a reader"
+    expected = {
+        "bob": f"cannot delegate to 'bob': they may not read this run {readers}",
+        "dana": "cannot delegate to 'dana': they sign in view-only here (read, never decide), so could not answer it",
+        "bobb": "cannot delegate to 'bobb': no token of this server is for 'bobb', so nobody could answer it here; "
+        "delegate to someone who signs in here",
+        "role:ops": f"cannot delegate to 'role:ops': its holders may not read this run {readers}",
+        "role:nobody": "cannot delegate to 'role:nobody': nobody signing in here holds role nobody, so nobody could "
+        "answer it here; delegate to someone who signs in here",
+    }
+    async with served.http("tok-alice") as alice:
+        for to, says in expected.items():
+            body = {"action": "delegate", "to": to, "interrupt_id": question.id, "ttl_seconds": month}
+            refused = await alice.post(f"/threads/{run.run_id}/claim", json=body)
+            assert refused.status_code == 409 and refused.json()["detail"] == says, refused.text
+    async with signed_in(served.url, "tok-alice", run.run_id) as (page, csrf):
+        shown = await page_of(page, f"/runs/{run.run_id}")
+        assert 'placeholder="identity or role:NAME"' in shown  # an open question: a name is typed in
+        fields = form(run.run_id, "delegate", csrf, interrupt_id=question.id, to="bob", ttl="1d")
+        assert refusal(await page.post(f"/ui/runs/{run.run_id}/claim", data=fields)) == expected["bob"]
+    assert await event_count(served.client, run.run_id) == before, "a refused delegation wrote to the run's history"
+    assert (await run.get_state()).interrupts[0].claimed_by is None
+    async with served.http("tok-alice") as alice:
+        body = {"action": "delegate", "to": "role:finance", "interrupt_id": question.id, "ttl_seconds": 3600}
+        handed = await alice.post(f"/threads/{run.run_id}/claim", json=body)
+        assert handed.status_code == 200, handed.text
+    assert (await run.get_state()).interrupts[0].claimed_by == "role:finance"
+    await run.cancel(identity="alice")
+
+
+def test_the_run_page_offers_only_reviewers_who_could_act_on_a_question_here() -> None:
+    """The delegate form lists the question's reviewers that `delegation_refused` lets through: none, no form."""
+    from hitl.web.auth import Identity
+    from hitl.web.pages import question
+    from hitl.web.scope import delegation_refused
+
+    asked = hitl.Interrupt(id="q1", value="ok?", node="n", reviewers=["alice", "bob", "role:ops", "role:finance"])
+    known = list(TOKENS.values())
+
+    def delegable(to: str) -> bool:
+        return delegation_refused(to, [["alice", "carol"]], known) is None
+
+    claiming = question(asked, Identity("alice", ("finance",)), claims=True, delegable=delegable).claim
+    assert claiming is not None and claiming.delegates == ["alice", "role:ops", "role:finance"]
+    alone = hitl.Interrupt(id="q2", value="ok?", node="n", reviewers=["bob"])
+    nobody = question(alone, Identity("alice", ()), claims=True, delegable=delegable).claim
+    assert nobody is not None and nobody.delegates == []
+    assert delegation_refused("bob", [["alice"]], None) is not None  # behind a proxy: certainly not a reader
+    assert delegation_refused("bob", [["alice", "role:ops"]], None) is None  # his roles are unknown there

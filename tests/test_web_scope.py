@@ -309,13 +309,15 @@ def test_a_subgraph_is_read_by_whoever_every_graph_around_it_allows() -> None:
     parent = parent_b.compile(name="scope_parent", readers=["alice"])
     open_parent = parent_b.compile(name="scope_open_parent")
     found = rules([parent, open_parent, child])
-    assert found == {
-        "scope_parent": [["alice"]],
+    assert found == {  # a run shows its subgraph's questions: the subgraph's readers apply to it too
+        "scope_parent": [["alice"], ["role:finance"]],
         "scope_child": [["alice"], ["role:finance"]],
-        "scope_open_parent": [],
+        "scope_open_parent": [["role:finance"]],
     }
     assert may_read(found["scope_child"], "alice", ["finance"]) and not may_read(found["scope_child"], "alice", [])
-    assert may_read(found["scope_open_parent"], "bob", [])
+    assert not may_read(found["scope_open_parent"], "bob", []) and may_read(
+        found["scope_open_parent"], "bob", ["finance"]
+    )
     with pytest.raises(GraphValidationError, match=r"readers is empty \(nobody could see a run\)"):
         child_b.compile(name="scope_bad", readers=[])
 
@@ -387,3 +389,92 @@ async def test_behind_a_proxy_a_view_role_reads_and_is_refused_every_change(serv
             f"/threads/{run.run_id}/runs/wait", json=command, headers={"X-U": "erin", "X-G": "finance"}
         )
         assert decided.status_code == 200
+
+
+ROLE_NAMED = "starts with 'role:', which names a role on reviewer lists, not a person"
+
+
+async def test_behind_a_proxy_a_user_named_like_a_role_is_refused_and_writes_nothing(served: Served) -> None:
+    """`X-User: role:finance` (no roles header) once answered `payment`'s question limited to
+    ["alice", "role:finance"], and overrode its guard, as the finance role: now 401, one line, on every route."""
+    import argparse
+
+    from hitl.web.serve import add_options, build_app
+
+    parser = argparse.ArgumentParser()
+    add_options(parser)
+    app = build_app(served.client, parser.parse_args(["--trust-header", "X-User", "--roles-header", "X-Groups"]))
+    run = await started(served.client, "payment")
+    before = await event_count(served.client, run.run_id)
+    async with running(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
+        as_role = {"X-User": "role:finance"}
+        command = {"assistant_id": "payment", "command": {"resume": "approve"}}
+        for method, path, body in [
+            ("POST", f"/threads/{run.run_id}/runs/wait", command),
+            ("POST", f"/threads/{run.run_id}/state", {"values": {"draft": "pay 2M"}}),
+            ("GET", f"/threads/{run.run_id}/state", None),
+        ]:
+            refused = await http.request(method, path, json=body, headers=as_role)
+            assert refused.status_code == 401, (path, refused.text)
+            detail = refused.json()["detail"]
+            assert "\n" not in detail and f"the X-User header's identity 'role:finance' {ROLE_NAMED}" in detail
+        assert (await http.get(f"/threads/{run.run_id}/state", headers={"X-User": "erin"})).status_code == 200
+    assert await event_count(served.client, run.run_id) == before, "a refused identity wrote to the run's history"
+    assert (await run.get_state()).status == "interrupted"
+
+
+def test_tokens_and_no_auth_refuse_an_identity_named_like_a_role_at_load(tmp_path: Path) -> None:
+    from hitl.web.auth import NoAuth
+
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(json.dumps({"t1": {"identity": "alice"}, "t2": {"identity": "role:finance"}}))
+    with pytest.raises(InvalidInputError, match=f"^tokens file {tokens}: identity 'role:finance' {ROLE_NAMED}"):
+        TokenAuth.from_file(tokens)
+    # HITL_WEB_TOKENS cannot name one: ':' ends the identity there (identity "role", role "x")
+    assert TokenAuth.from_env("t2=role:x").tokens == {"t2": Identity("role", ("x",))}
+    with pytest.raises(InvalidInputError, match=f"^--identity 'role:x' {ROLE_NAMED}"):
+        NoAuth("role:x")
+
+
+async def test_a_subgraphs_readers_keep_its_questions_from_a_public_parent(served: Served) -> None:
+    """`pub_parent` declares no readers, but runs `priv_child` (readers alice), whose question its runs show
+    and answer: to bob a run of it is an unknown id on every route, and its graph one he cannot start.
+    The reverse holds as before: `priv_parent` (readers alice) keeps its public subgraph's run from bob."""
+    from tests.helpers import subgraph_run_id
+
+    run = await served.client.start("pub_parent", {"topic": "t"})
+    await wait_for(run, "interrupted")
+    unknown = f"pub_parent-{uuid.uuid4().hex[:12]}"
+    before = await event_count(served.client, run.run_id)
+    async with served.http("tok-bob") as bob, served.http("tok-alice") as alice:
+        resume = {"assistant_id": "pub_parent", "command": {"resume": "bob says yes"}}
+        for method, path, body in [*READS, ("POST", "/threads/{id}/runs/wait", resume)]:
+            hidden = await bob.request(method, path.format(id=run.run_id), json=filled(body, run.run_id))
+            none = await bob.request(method, path.format(id=unknown), json=filled(body, unknown))
+            assert normal(hidden, run.run_id) == normal(none, unknown), f"{method} {path} tells bob the run exists"
+        start = await bob.post(
+            f"/threads/{unknown}/runs/wait", json={"assistant_id": "pub_parent", "input": {"topic": "t"}}
+        )
+        assert start.status_code == 422 and "unknown graph 'pub_parent'" in start.json()["detail"]
+        assert "pub_parent" not in {a["assistant_id"] for a in (await bob.get("/assistants")).json()}
+        listed = await bob.post("/threads/search", json={"metadata": {"graph_id": "pub_parent"}, "limit": 100})
+        assert run.run_id not in listed.text
+        assert await event_count(served.client, run.run_id) == before, "bob's requests wrote to the run's history"
+        # alice may read both graphs: she sees the subgraph's question on the parent and answers it there
+        state = (await alice.get(f"/threads/{run.run_id}/state")).json()
+        assert [i["value"] for t in state["tasks"] for i in t["interrupts"]] == ["private budget for t?"]
+        assert (
+            run.run_id
+            in (await alice.post("/threads/search", json={"metadata": {"graph_id": "pub_parent"}, "limit": 100})).text
+        )
+        answered = await alice.post(f"/threads/{run.run_id}/runs/wait", json={**resume, "command": {"resume": "ok"}})
+        assert answered.status_code == 200 and answered.json()["answer"] == "ok"
+
+    private = await served.client.start("priv_parent", {"topic": "u"})
+    await wait_for(private, "interrupted")
+    child = await subgraph_run_id(served.client, private.run_id)
+    async with served.http("tok-bob") as bob, served.http("tok-alice") as alice:
+        for run_id in (private.run_id, child):
+            none = await bob.get(f"/threads/{unknown}/state")
+            assert normal(await bob.get(f"/threads/{run_id}/state"), run_id) == normal(none, unknown)
+            assert (await alice.get(f"/threads/{run_id}/state")).json()["values"]["topic"] == "u"

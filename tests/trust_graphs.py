@@ -1,7 +1,7 @@
 """Graphs for the trust tests: limited questions, subgraphs asking by role, large state.
 
 `payment` declares its guard at compile time; `payment_undeclared` is the same graph without
-it (guarded only once `approve` asks); `payment_private` declares readers (test_web_scope). Each `*_local` graph is its default twin with `approve` declared
+it (guarded only once `approve` asks); `payment_private` declares readers (test_web_scope), as does `priv_child`, inside `pub_parent` (and `priv_parent` around `pub_child`). Each `*_local` graph is its default twin with `approve` declared
 `rerun="local"`: after the answer it runs again as a local activity, in the workflow task that applies
 the answer. Names are what recorded histories start: never rename one.
 """
@@ -95,6 +95,28 @@ parent_b.add_edge(START, "team")
 finance_parent = parent_b.compile(name="finance_parent")
 
 
+def _private_ask(state: TeamState) -> dict:
+    return {"answer": interrupt(f"private budget for {state['topic']}?")}
+
+
+secret_b = StateGraph(TeamState)
+secret_b.add_node("ask", _private_ask)
+secret_b.add_edge(START, "ask")
+priv_child = secret_b.compile(name="priv_child", readers=["alice"])  # its question shows in its parent's runs
+pub_child = secret_b.compile(name="pub_child")
+
+
+def _around(name: str, child: object, **compile_options: object):
+    b = StateGraph(TeamState)
+    b.add_node("team", child)  # type: ignore[arg-type]
+    b.add_edge(START, "team")
+    return b.compile(name=name, **compile_options)  # type: ignore[arg-type]
+
+
+pub_parent = _around("pub_parent", priv_child)  # no readers of its own: its subgraph's apply (test_web_scope)
+priv_parent = _around("priv_parent", pub_child, readers=["alice"])  # a public subgraph inside a private graph
+
+
 class BlobState(TypedDict, total=False):
     blob: str
     note: str
@@ -139,6 +161,10 @@ GRAPHS = [
     slow_payment_local,
     payment_private,
     finance_parent,
+    priv_child,
+    pub_child,
+    pub_parent,
+    priv_parent,
     blob,
     blob_local,
     grow,

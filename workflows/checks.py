@@ -12,10 +12,11 @@ Who may do what is defined once, in `hitl/_policy.py`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         too_large,
     )
     from hitl._policy import (
+        ROLE,
         claim_blocks,
         claim_refused,
         may_review,
@@ -53,6 +55,8 @@ with workflow.unsafe.imports_passed_through():
     from hitl._schema import SCHEMA_STEPS, TooCostly, first_error
     from hitl.types import Interrupt
 
+Decision = TypeVar("Decision", ResumeRequest, UpdateStateRequest, CancelRequest, ClaimRequest)
+
 
 @dataclass(frozen=True, kw_only=True)
 class RunView:
@@ -74,6 +78,20 @@ class RunView:
     schema_budget: int | None = None
     """Steps a schema check may take (`hitl._schema.SCHEMA_STEPS` in the update validators, where a refusal
     writes nothing); None, unbounded, in the handlers' checks, which replay as decisions were first taken."""
+
+
+def as_recorded(req: Decision) -> Decision:
+    """The decision as the handlers' checks (what replay runs) have always judged it.
+
+    An identity named `role:X` once matched the list entry `role:X` as an identity; the rules in
+    hitl/_policy.py no longer let it, and the validators (which never replay) refuse it. A history may
+    hold such a decision accepted, so the handlers judge it as then: as holding role X, which gives
+    exactly the old outcome. A new one reaches a handler only as a raw Temporal signal, outside what
+    hitl vouches for (README, "Who may decide"): hitl's own front-ends refuse such identities.
+    """
+    if not req.identity.startswith(ROLE):
+        return req
+    return dataclasses.replace(req, roles=[*req.roles, req.identity[len(ROLE) :]])
 
 
 def reject(message: str) -> None:

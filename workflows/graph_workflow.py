@@ -912,7 +912,7 @@ class GraphWorkflow:
         await workflow.wait_condition(lambda: not self.live.turn.locked())
         async with self.live.turn:
             try:
-                checks.check_resume(self._view(), req)
+                checks.check_resume(self._view(), checks.as_recorded(req))
             except ApplicationError as e:
                 self._refuse(req, e.message)
                 return
@@ -999,14 +999,16 @@ class GraphWorkflow:
                 f"send decisions to run {parent.run_id}, where its questions show"
             )
         checks.check_finite(req)  # here only: the handlers' checks replay, and answers once took NaN
-        self._is_resend(req, check, SCHEMA_STEPS)  # bounded here only, for the same reason
+        self._is_resend(req, check, replays=False)  # bounded here only, for the same reason
 
-    def _is_resend(self, req: R, check: Callable[[checks.RunView, R], None], schema_budget: int | None = None) -> bool:
-        """True when this request id was applied already; raises the refusal when the decision does not fit now."""
-        view = dataclasses.replace(self._view(), schema_budget=schema_budget)
+    def _is_resend(self, req: R, check: Callable[[checks.RunView, R], None], *, replays: bool = True) -> bool:
+        """True when this request id was applied already; raises the refusal when the decision does not fit now.
+        A handler's check (`replays`) judges the decision as recorded histories were (`checks.as_recorded`, schema
+        checks unbounded); a validator's, new rules and all (schema checks within `SCHEMA_STEPS`)."""
+        view = self._view() if replays else dataclasses.replace(self._view(), schema_budget=SCHEMA_STEPS)
         if checks.already_applied(view, req):
             return True
-        check(view, req)
+        check(view, checks.as_recorded(req) if replays else req)
         return False
 
     async def _take_turn(

@@ -201,6 +201,8 @@ async def history(request: Request, thread_id: str, body: HistoryRequest | None 
 async def claim(request: Request, thread_id: str, body: ClaimBody) -> dict[str, Any]:
     """Claim, release or delegate a pending question as the caller; returns the questions with who holds them."""
     run = await run_to_change(request, thread_id)
+    if body.action == "delegate":
+        await claims.check_delegation(request, thread_id, body.to)
     snapshot = await claims.apply(run, body.action, body.interrupt_id, body.to, timedelta(seconds=body.ttl_seconds))
     return {"interrupts": [shapes.interrupt(i) for i in snapshot.interrupts]}
 

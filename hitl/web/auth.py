@@ -27,7 +27,8 @@ from typing import Protocol
 
 from fastapi import Request
 
-from hitl.client import default_identity
+from hitl._policy import identity_refused
+from hitl.client import default_identity, person
 from hitl.types import InvalidInputError
 from hitl.web.errors import NotAuthenticated
 
@@ -59,7 +60,7 @@ class NoAuth:
     mode = "none"
 
     def __init__(self, identity: str | None = None, roles: tuple[str, ...] = ()) -> None:
-        self.identity = Identity(identity or default_identity(), tuple(roles))
+        self.identity = Identity(person(identity, "--identity") if identity else default_identity(), tuple(roles))
 
     def identify(self, request: Request) -> Identity:
         return self.identity
@@ -108,6 +109,7 @@ class TokenAuth:
                 raise InvalidInputError(
                     f"tokens file {path}: 'view' of {entry['identity']}'s token must be true (view-only) or false"
                 )
+            person(entry["identity"], f"tokens file {path}: identity")
             tokens[token] = Identity(entry["identity"], tuple(entry.get("roles") or ()), entry.get("view", False))
         return cls(tokens)
 
@@ -143,6 +145,9 @@ class HeaderAuth:
             raise NotAuthenticated(
                 f"no {self.user_header} header: this server trusts its reverse proxy to say who you are"
             )
+        refused = identity_refused(name, f"the {self.user_header} header's identity")
+        if refused:
+            raise NotAuthenticated(f"{refused}; this server refuses it")
         roles = request.headers.get(self.roles_header, "") if self.roles_header else ""
         held = tuple(r.strip() for r in roles.replace(";", ",").split(",") if r.strip())
         return Identity(name, held, view_only=self.view_role is not None and self.view_role in held)

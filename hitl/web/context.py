@@ -57,9 +57,14 @@ class Web:
 
     streams: StreamSlots = field(init=False)
     """The live streams open per identity (the one thing this process counts across requests)."""
+    readers: dict[str, list[list[str]]] = field(init=False)
+    """Every reader list each graph's runs must meet, by graph name (`hitl.web.scope.rules`, computed once)."""
 
     def __post_init__(self) -> None:
+        from hitl.web.scope import rules  # scope reads requests through this module
+
         self.streams = StreamSlots(self.settings.max_streams)
+        self.readers = rules(self.graphs.values())
 
     def client_for(self, who: Identity) -> hitl.Client:
         """A client deciding as `who` (cheap: it shares the base client's connection)."""

@@ -28,7 +28,7 @@ from hitl.web import diff, forms, search
 from hitl.web.auth import Identity
 from hitl.web.context import caller, web
 from hitl.web.rendering import render
-from hitl.web.scope import reader
+from hitl.web.scope import delegation_refused, people, reader
 from hitl.web.session import take_flash
 
 router = APIRouter(include_in_schema=False)
@@ -214,8 +214,9 @@ class Claiming:
     """A claim holds it now (one past its time is freed by the run's timer any moment)."""
     mine: bool
     may_claim: bool
-    delegates: list[str]
-    """Whom it may be handed to (its reviewer list, but the holder); empty: anyone (typed in)."""
+    delegates: list[str] | None
+    """Whom it may be handed to (its reviewer list, but the holder, and who could act on it here:
+    `claims.delegation_refused`); None: anyone (typed in); empty: nobody (no form)."""
     request_id: str
     """Its own: a claim and an answer sent from one page are two decisions."""
 
@@ -263,11 +264,15 @@ async def run_page(
     iid = flash.extra.get("iid") if flash else None
     snapshot = await reader(request).state(run_id)
     history = await w.base.get_run(run_id).get_state_history()
+
+    def delegable(to: str) -> bool:
+        return delegation_refused(to, w.readers.get(snapshot.graph, []), people(w.auth)) is None
+
     answered = next((d for d in reversed(snapshot.decisions) if iid and d.interrupt_id == iid), None)
     nodes = list(w.graphs[snapshot.graph].nodes) if snapshot.graph in w.graphs else []
     context: dict[str, Any] = dict(
         s=snapshot,
-        questions=[question(i, who, claims=not who.view_only) for i in snapshot.interrupts],
+        questions=[question(i, who, claims=not who.view_only, delegable=delegable) for i in snapshot.interrupts],
         view_only=who.view_only,
         timeline=timeline(history, snapshot),
         nodes=nodes,
@@ -289,8 +294,11 @@ def version(s: StateSnapshot) -> str:
     return f"{s.step}.{s.status}.{len(s.decisions)}"
 
 
-def question(i: hitl.Interrupt, who: Identity, claims: bool = False) -> Question:
-    """A question's forms for `who`; with `claims`, what they may do about who holds it."""
+def question(
+    i: hitl.Interrupt, who: Identity, claims: bool = False, delegable: Callable[[str], bool] = lambda to: True
+) -> Question:
+    """A question's forms for `who`; with `claims`, what they may do about who holds it (and to whom of its
+    reviewers it can be handed: `delegable`)."""
     unusable = schema_unusable(i.schema, "its answer schema") if i.schema is not None else None
     cards = forms.tool_cards(i.value, i.schema) if forms.is_tool_review(i.value) and not unusable else []
     form = None if cards or unusable else (forms.build(i.schema) if i.schema else None)
@@ -304,7 +312,7 @@ def question(i: hitl.Interrupt, who: Identity, claims: bool = False) -> Question
             held=held,
             mine=held and holds(i.claimed_by, who.name, roles),
             may_claim=claim_refused(i, "claim", who.name, roles, None, OFFERED_TTL_S, now) is None,
-            delegates=[r for r in i.reviewers or [] if r != i.claimed_by],
+            delegates=[r for r in i.reviewers if r != i.claimed_by and delegable(r)] if i.reviewers else None,
             request_id=uuid.uuid4().hex,
         )
     return Question(i, form, cards, allowed, uuid.uuid4().hex, blocked, claiming, unusable)

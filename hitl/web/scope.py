@@ -1,14 +1,17 @@
 """Read scoping in `hitl serve`: which runs the caller may see (a view-only credential's refusal is in
 `context.decider`, where every changing route gets its client).
 
-The rule is `hitl._policy.may_read` over the served graphs' `compile(readers=[...])`, looked up
-by a run's graph name (the HitlGraph search attribute, or its state). It lives with the graphs
+The rule is `hitl._policy.may_read` over the served graphs' `compile(readers=[...])` (a graph's
+own, every enclosing graph's and every nested subgraph's: `rules`), looked up by a run's graph name (the HitlGraph search attribute, or its state). It lives with the graphs
 this server serves, not in the run, because the visibility store can only filter by what a run
 indexes: `HitlGraph IN (the graphs the caller may read)` keeps lists, counts and paging exact
 without a new search attribute, and a changed readers list applies at the next deploy to every
 run of the graph, older ones too (access is revoked by redeploying the server). A run of a graph
 this server does not serve (nor holds as a subgraph) is nobody's here: its rule is unknown, so it
 is hidden rather than shown to everyone.
+
+Whether a question may be handed to someone who could act on it here (`delegation_refused`) is read
+off the same rule.
 
 A run the caller may not read answers exactly as an id no run has (404 with the same body, or
 the empty thread LangGraph clients expect), so nothing tells the two apart.
@@ -25,31 +28,74 @@ from fastapi import Request
 
 import hitl
 from hitl import catalog
-from hitl._policy import may_read
+from hitl._policy import ROLE, may_read
 from hitl.batch import BatchReport, Waiting, resume_many
 from hitl.graph import CompiledGraph
 from hitl.types import RunNotFoundError, StateSnapshot
 from hitl.web import search
-from hitl.web.auth import Identity
+from hitl.web.auth import Auth, Identity, TokenAuth
 from hitl.web.context import Web, caller, decider, web
 
 
 def rules(graphs: Iterable[CompiledGraph]) -> dict[str, list[list[str]]]:
-    """The reader lists of every graph a served graph's run may belong to: the served graphs and the
-    subgraphs nested in them (a subgraph's run is read by whoever every enclosing graph allows)."""
+    """The reader lists of every graph a served graph's run may belong to (the served graphs and the
+    subgraphs nested in them), each to be met by whoever reads, starts or decides on its runs.
+
+    A graph's runs are read by whoever its own `readers` allow, and every enclosing graph's (a subgraph's
+    run is part of each run around it), and every nested subgraph's at any depth: a run shows its
+    subgraphs' questions and results, and takes their answers, so a public parent never opens a
+    private subgraph."""
     out: dict[str, list[list[str]]] = {}
 
-    def walk(graph: CompiledGraph, inherited: list[list[str]]) -> None:
-        own = inherited + ([list(graph.readers)] if graph.readers else [])
+    def own(graph: CompiledGraph) -> list[list[str]]:
+        return [list(graph.readers)] if graph.readers else []
+
+    def nested(graph: CompiledGraph) -> list[list[str]]:
+        """The reader lists of `graph` and of every subgraph within it."""
+        return own(graph) + [r for n in graph.nodes.values() if n.subgraph is not None for r in nested(n.subgraph)]
+
+    def walk(graph: CompiledGraph, enclosing: list[list[str]]) -> None:
         lists = out.setdefault(graph.name, [])
-        lists += [r for r in own if r not in lists]
+        lists += [r for r in enclosing + nested(graph) if r not in lists]
         for node in graph.nodes.values():
             if node.subgraph is not None:
-                walk(node.subgraph, own)
+                walk(node.subgraph, enclosing + own(graph))
 
     for graph in graphs:
         walk(graph, [])
     return out
+
+
+def people(auth: Auth) -> list[Identity] | None:
+    """Everyone who can sign in to this server, when it knows them all (tokens); None otherwise."""
+    return list(auth.tokens.values()) if isinstance(auth, TokenAuth) else None
+
+
+def delegation_refused(to: str, readers: list[list[str]], known: list[Identity] | None) -> str | None:
+    """Why a question of a run whose graph takes `readers` may not be handed to `to` here (None when it may).
+
+    `known`: everyone who can sign in (`people`); None when the server cannot know (then only a name no
+    role could let read the run is refused: a reader list naming no role and not naming them)."""
+    role = to[len(ROLE) :] if to.startswith(ROLE) else None
+    unreadable = f"may not read this run (its readers are {readers}), so could not answer it; delegate to a reader"
+    if known is None:
+        if role is None and any(to not in r and not any(e.startswith(ROLE) for e in r) for r in readers):
+            return f"cannot delegate to '{to}': they {unreadable}"
+        return None
+    named = [p for p in known if (role in p.roles if role is not None else p.name == to)]
+    if not named:
+        nobody = (
+            f"nobody signing in here holds role {role}"
+            if role is not None
+            else f"no token of this server is for '{to}'"
+        )
+        return f"cannot delegate to '{to}': {nobody}, so nobody could answer it here; delegate to someone who signs in here"
+    deciding = [p for p in named if not p.view_only]
+    if not deciding:
+        return f"cannot delegate to '{to}': they sign in view-only here (read, never decide), so could not answer it"
+    if not any(may_read(readers, p.name, list(p.roles)) for p in deciding):
+        return f"cannot delegate to '{to}': {'its holders' if role is not None else 'they'} {unreadable}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -62,7 +108,7 @@ class Reader:
 
     @classmethod
     def of(cls, w: Web, who: Identity) -> Reader:
-        allowed = {g for g, r in rules(w.graphs.values()).items() if may_read(r, who.name, list(who.roles))}
+        allowed = {g for g, r in w.readers.items() if may_read(r, who.name, list(who.roles))}
         return cls(w, who, frozenset(allowed))
 
     def may_read(self, graph: str) -> bool:

@@ -136,3 +136,19 @@ def test_an_answer_pinned_to_a_question_answered_meanwhile_is_refused_as_such() 
     assert "interrupt i0 was answered by bob at noon" in _refused(checks.check_resume, view, req)
     plain = ResumeRequest(identity="a", has_resume=True, resume={"someone": "approve"})
     assert checks.answer_map(plain, view.pending, view.retired) is None  # a dict answer stays an answer
+
+
+def test_an_identity_named_like_a_role_is_refused_up_front_and_judged_as_recorded_on_replay() -> None:
+    """The validators' check refuses `role:finance` as an identity; the handlers' (which replay) judge it
+    through `as_recorded`, exactly as before the rule changed, so a history that took such a decision replays."""
+    limited = [Interrupt(id="i1", value="?", node="write", reviewers=["alice", "role:finance"])]
+    view = _view(pending=limited, guard=[["alice", "role:finance"]])
+    named = ResumeRequest(identity="role:finance", has_resume=True, resume="x")
+    assert "'role:finance' may not answer interrupt i1" in _refused(checks.check_resume, view, named)
+    edit = UpdateStateRequest(identity="role:finance", values={"draft": "x"})
+    assert "'role:finance' may not edit its state" in _refused(checks.check_edit, view, edit)
+    checks.check_resume(view, checks.as_recorded(named))
+    checks.check_edit(view, checks.as_recorded(edit))
+    assert checks.as_recorded(named).roles == ["finance"] and checks.as_recorded(named).identity == "role:finance"
+    plain = ResumeRequest(identity="bob", roles=["ops"], has_resume=True, resume="x")
+    assert checks.as_recorded(plain) is plain
