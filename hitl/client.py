@@ -60,6 +60,7 @@ from hitl._protocol import (
     request_digest,
 )
 from hitl._text import split_names
+from hitl._whole import whole_number
 from hitl._workers import (
     WorkerInfo,
     check_workers,
@@ -1058,8 +1059,9 @@ def _message(e: temporalio.client.WorkflowUpdateFailedError) -> str:
 
 def _guess_ui(target: str) -> str:
     host, _, port = target.rpartition(":")
-    if host in ("localhost", "127.0.0.1") and port.isdigit():
-        return f"http://{host}:{int(port) + 1000}"
+    number = whole_number(port, most=65535)
+    if host in ("localhost", "127.0.0.1") and number is not None:
+        return f"http://{host}:{number + 1000}"
     return "https://cloud.temporal.io" if "tmprl.cloud" in target else f"http://{host or target}:8233"
 
 
