@@ -39,6 +39,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
+from hitl._whole import whole_number
 from hitl.types import HitlError
 
 ENCODING = b"binary/claim-check"
@@ -499,12 +500,13 @@ def threshold_from_env() -> int:
     text = os.environ.get(THRESHOLD_VARIABLE, "").strip()
     if not text:
         return DEFAULT_THRESHOLD
-    if not text.isdigit() or not 1 <= int(text) <= MAX_THRESHOLD:
+    threshold = whole_number(text, least=1, most=MAX_THRESHOLD)
+    if threshold is None:
         raise HitlError(
             f"{THRESHOLD_VARIABLE}={text!r} is unusable; accepted: a whole number of bytes from 1 to {MAX_THRESHOLD} "
             f"(default {DEFAULT_THRESHOLD})"
         )
-    return int(text)
+    return threshold
 
 
 def from_env(inner: PayloadCodec) -> PayloadCodec:

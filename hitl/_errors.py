@@ -26,6 +26,27 @@ def namespace_missing(temporal: temporalio.client.Client, e: temporalio.service.
     )
 
 
+def unreachable(temporal: temporalio.client.Client, e: temporalio.service.RPCError) -> HitlError | None:
+    """The error for a Temporal service that cannot be reached (stopped, restarting, a wrong address), else
+    None: UNAVAILABLE, which callers would otherwise read as a refusal (search attributes "not registered")
+    or let through as a 500."""
+    if e.status != temporalio.service.RPCStatusCode.UNAVAILABLE:
+        return None
+    address = temporal.service_client.config.target_host
+    return HitlError(
+        f"cannot reach Temporal at {address}: {e.message}; it is down or restarting: try again once it is back"
+    )
+
+
+def rpc_error(temporal: temporalio.client.Client, e: temporalio.service.RPCError) -> HitlError:
+    """Any RPC error no caller translated, as one line naming its real cause where one is known."""
+    return (
+        namespace_missing(temporal, e)
+        or unreachable(temporal, e)
+        or HitlError(f"Temporal refused the request ({e.status.name if e.status else 'unknown status'}): {e.message}")
+    )
+
+
 TRANSIENT = frozenset(
     {
         temporalio.service.RPCStatusCode.CANCELLED,

@@ -25,6 +25,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetWorkf
 
 from hitl._errors import namespace_missing, read_with_retries
 from hitl._protocol import RUN_PATCHES
+from hitl._whole import whole_number
 from hitl.codec import ClaimCheckCodec, ClaimCheckError, EncryptionCodec, encryption, key_fingerprints
 from hitl.types import HitlError, KeyMismatchError, NoWorkerError
 
@@ -237,7 +238,7 @@ def advertised_keys(identity: str) -> list[str] | None:
 def advertised_patches(identity: str) -> int:
     """How many of `RUN_PATCHES` a worker's identity says it has (0 when it does not say)."""
     found = re.search(rf"\b{PATCHES_MARKER}(\d+)\b", identity)
-    return int(found.group(1)) if found else 0
+    return (whole_number(found.group(1)) or 0) if found else 0
 
 
 async def wait_until_polling(

@@ -28,6 +28,7 @@ from hitl._limits import shorten, too_deep
 from hitl._policy import CLAIM_MAX_S
 from hitl._protocol import DEFAULT_TASK_QUEUE
 from hitl._text import split_names
+from hitl._whole import whole_number
 from hitl.batch import BatchReport, BatchResult
 from hitl.client import NO_VALUE, Client, Run, check_run_id, connect
 from hitl.codec import from_env as codec_from_env
@@ -133,11 +134,8 @@ def _add_common(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
 
 def _port(text: str) -> int:
     """A port for `hitl dev`: the Web UI listens on port+1000, which must be a port too."""
-    try:
-        port = int(text)
-    except ValueError:
-        port = 0
-    if not 1 <= port <= 65535 - UI_PORT_OFFSET:
+    port = whole_number(text, least=1, most=65535 - UI_PORT_OFFSET)
+    if port is None:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a port from 1 to {65535 - UI_PORT_OFFSET} (the Web UI takes port+{UI_PORT_OFFSET}, at most 65535)"
         )
@@ -146,9 +144,10 @@ def _port(text: str) -> int:
 
 def _seq(text: str) -> int:
     """A checkpoint seq for --since: a whole number from 0."""
-    if not text.isdigit():
+    seq = whole_number(text)
+    if seq is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not a checkpoint number (a whole number from 0)")
-    return int(text)
+    return seq
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -417,12 +416,12 @@ def parse_duration(
 ) -> timedelta:
     """`90s`, `30m`, `4h`, `2d` (by default a claim's length, 1 second to 30 days); one clear line for anything else."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    number, unit = text[:-1], text[-1:]
-    if unit not in units or not (number.isascii() and number.isdigit()) or int(number) < 1:
-        raise InvalidInputError(f"{what} takes a whole number and a unit, like 90s, 30m, 4h or 2d; got {text!r}")
-    if int(number) * units[unit] > most_s:  # before timedelta(), which overflows on huge numbers
+    number, unit = whole_number(text[:-1], least=1, most=10**100), text[-1:]
+    if unit not in units or number is None:
+        raise InvalidInputError(f"{what} takes a whole number and a unit, like 90s, 30m, 4h or 2d; got {text[:60]!r}")
+    if number * units[unit] > most_s:  # before timedelta(), which overflows on huge numbers
         raise InvalidInputError(f"{what} is at most {span(timedelta(seconds=most_s))} ({why}); got {text!r}")
-    return timedelta(seconds=int(number) * units[unit])
+    return timedelta(seconds=number * units[unit])
 
 
 async def cmd_gc(args: argparse.Namespace) -> int:
@@ -710,8 +709,8 @@ def _worker_options(args: argparse.Namespace) -> dict[str, Any]:
         if args.pollers == "auto":
             behavior: PollerBehaviorAutoscaling | PollerBehaviorSimpleMaximum = PollerBehaviorAutoscaling()
         else:
-            pollers = int(args.pollers) if args.pollers.isdigit() else 0
-            if pollers < 2:
+            pollers = whole_number(args.pollers, least=2)
+            if pollers is None:
                 raise InvalidInputError(f"--pollers takes a whole number of at least 2, or auto; got {args.pollers!r}")
             behavior = PollerBehaviorSimpleMaximum(pollers)
         options["workflow_task_poller_behavior"] = options["activity_task_poller_behavior"] = behavior

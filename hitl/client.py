@@ -31,7 +31,7 @@ import temporalio.service
 
 from hitl import catalog
 from hitl._audit import AuditTrail
-from hitl._errors import namespace_missing, read_with_retries
+from hitl._errors import namespace_missing, read_with_retries, unreachable
 from hitl._finite import non_finite
 from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_deep, too_large
 from hitl._listing import PendingRun as PendingRun  # public as hitl.PendingRun
@@ -60,6 +60,7 @@ from hitl._protocol import (
     request_digest,
 )
 from hitl._text import split_names
+from hitl._whole import whole_number
 from hitl._workers import (
     WorkerInfo,
     check_workers,
@@ -417,9 +418,9 @@ class Client:
                 self._reviewers_indexed = self._search_attributes and REVIEWERS.name in response.custom_attributes
                 self._assigned_indexed = self._search_attributes and ASSIGNED.name in response.custom_attributes
             except temporalio.service.RPCError as e:
-                missing = namespace_missing(self.temporal, e)
-                if missing is not None:
-                    raise missing from None
+                cause = namespace_missing(self.temporal, e) or unreachable(self.temporal, e)
+                if cause is not None:  # not a refusal to tell: no answer at all
+                    raise cause from None
                 self._search_attributes = False
         return self._search_attributes
 
@@ -1093,8 +1094,9 @@ def _message(e: temporalio.client.WorkflowUpdateFailedError) -> str:
 
 def _guess_ui(target: str) -> str:
     host, _, port = target.rpartition(":")
-    if host in ("localhost", "127.0.0.1") and port.isdigit():
-        return f"http://{host}:{int(port) + 1000}"
+    number = whole_number(port, most=65535)
+    if host in ("localhost", "127.0.0.1") and number is not None:
+        return f"http://{host}:{number + 1000}"
     return "https://cloud.temporal.io" if "tmprl.cloud" in target else f"http://{host or target}:8233"
 
 

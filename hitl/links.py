@@ -30,7 +30,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hitl._limits import shorten
 from hitl._policy import identity_refused, may_review, vote_refused
+from hitl._whole import whole_number
 from hitl.types import HitlError, InvalidInputError, StateSnapshot
 
 if TYPE_CHECKING:
@@ -42,7 +44,7 @@ MAX_EXPIRY = timedelta(days=30)
 PATH = "/link/"
 DOMAIN = b"hitl-decision-link-v1\n"
 """Signed in front of every payload, so no other HMAC under the same key can pass for a link."""
-DURATION = re.compile(r"^(\d+)([smhd])$")
+DURATION = re.compile(r"^([0-9]+)([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -137,9 +139,12 @@ def parse_duration(text: str, what: str = "expiry") -> timedelta:
     match = DURATION.match(text.strip())
     if not match:
         raise InvalidInputError(f"{what} {text!r} is not a duration; use a whole number and s, m, h or d (24h, 7d)")
-    span = timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
-    if not timedelta(seconds=1) <= span <= MAX_EXPIRY:
-        raise InvalidInputError(f"{what} {text!r} is out of range; a link lives from 1s to {MAX_EXPIRY.days}d")
+    number = whole_number(match.group(1), most=MAX_EXPIRY // timedelta(seconds=1))  # None: past any unit's range
+    span = timedelta(**{UNITS[match.group(2)]: number}) if number is not None else None
+    if span is None or not timedelta(seconds=1) <= span <= MAX_EXPIRY:
+        raise InvalidInputError(
+            f"{what} {shorten(text, 40)!r} is out of range; a link lives from 1s to {MAX_EXPIRY.days}d"
+        )
     return span
 
 

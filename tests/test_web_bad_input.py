@@ -14,7 +14,7 @@ import pytest_asyncio
 
 import hitl
 from tests.helpers import event_count, wait_for
-from tests.web_fixtures import Served
+from tests.web_fixtures import Served, csrf_of, refusal, refusal_code
 
 
 @dataclass
@@ -405,6 +405,24 @@ CASES: list[tuple[str, str, str, Any, str | None, int, str]] = [
         422,
         "is not a checkpoint id",
     ),
+    *[  # str.isdigit() takes "²", int() does not; int() refuses 4,300+ digits: each was a 500
+        (
+            f"history before {name}",
+            "POST",
+            path,
+            {"json": {"before": before}},
+            "tok-alice",
+            422,
+            "is not a checkpoint id",
+        )
+        for path in ("/threads/{approval}/history", "/threads/no-such-thread/history")
+        for name, before in (
+            ("a superscript digit", "²"),
+            ("a superscript checkpoint_id", {"checkpoint_id": "²"}),
+            ("5,000 digits", "1" * 5000),
+            ("a checkpoint_id of 5,000 digits", {"checkpoint_id": "1" * 5000}),
+        )
+    ],
     ("no credentials", "POST", "/threads/search", {"json": {}}, None, 401, "sign in"),
     (
         "unknown token",
@@ -454,3 +472,18 @@ async def test_refused_decisions_leave_the_question_answerable(served: Served, r
             f"/threads/{runs.guarded}/runs/wait", json={"assistant_id": "guarded", "command": {"resume": "fine"}}
         )
     assert ok.status_code == 200 and ok.json()["status"] == "fine"  # alice is a named reviewer
+
+
+@pytest.mark.parametrize("step", ["²", "1" * 5000, " 1", "1_0", "-1"])
+async def test_a_fork_form_with_a_step_that_is_no_whole_number_is_refused_in_one_line(
+    served: Served, runs: Runs, step: str
+) -> None:
+    before = await event_count(served.client, runs.done)
+    async with served.http(None, follow_redirects=False) as browser:
+        browser.cookies.set("hitl_token", "tok-alice")
+        csrf = csrf_of((await browser.get(f"/runs/{runs.done}", headers={"accept": "text/html"})).text)
+        refused = await browser.post(f"/ui/runs/{runs.done}/fork", data={"csrf": csrf, "step": step})
+    assert refused.status_code == 303 and refusal_code(refused) == 422, refused.text
+    assert refusal(refused).startswith("step must be a whole number from 0 (ASCII digits)")
+    assert len(refusal(refused)) < 200  # the flash is a cookie: a long step is shown clipped
+    assert await event_count(served.client, runs.done) == before

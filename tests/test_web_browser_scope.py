@@ -25,8 +25,8 @@ async def paused(client: hitl.Client, graph: str) -> hitl.Run:
 
 
 async def test_a_viewer_reads_the_inbox_and_a_run_without_decision_controls(served: Served, open_as) -> None:  # noqa: ANN001
-    run = await paused(served.client, "payment_undeclared")
-    inbox = await open_as("tok-dana", "/?graph=payment_undeclared&order=newest")
+    run = await paused(served.client, "payment_open")
+    inbox = await open_as("tok-dana", "/?graph=payment_open&order=newest")
     await inbox.locator(f"tr.row[data-run='{run.run_id}']").wait_for()
     assert await inbox.get_by_test_id("bulk").count() == 0
     assert await inbox.locator("input[name=run]").count() == 0

@@ -15,6 +15,7 @@ from hitl.types import InvalidInputError
 from hitl.web import Settings, TokenAuth, create_app
 from hitl.web.cors import ALLOW_HEADERS, EXPOSE_HEADERS, check_origin, origins
 from hitl.web.testing import running
+from tests.helpers import wait_for
 from tests.web_fixtures import TOKENS, Served
 
 ALLOWED = "http://localhost:3000"  # Agent Inbox's dev server
@@ -78,7 +79,7 @@ async def test_preflight_for_a_header_not_allowed_is_refused(cors_url: str) -> N
     assert response.status_code == 400 and "headers" in response.text
 
 
-async def test_listed_origin_with_a_bearer_token_reads_and_writes(cors_url: str) -> None:
+async def test_listed_origin_with_a_bearer_token_reads_and_writes(cors_url: str, client: hitl.Client) -> None:
     """Agent Inbox: search, then answer a question with `runs/wait`; the answer carries the origin and
     the headers the SDK reads are exposed."""
     async with httpx.AsyncClient(base_url=cors_url, headers={**BEARER, "Origin": ALLOWED}, timeout=60) as http:
@@ -86,6 +87,7 @@ async def test_listed_origin_with_a_bearer_token_reads_and_writes(cors_url: str)
         thread = paused.json()["thread_id"]
         started = await http.post(f"/threads/{thread}/runs", json={"assistant_id": "approval", "input": {"topic": "t"}})
         assert started.status_code == 200, started.text
+        await wait_for(client.get_run(thread), "interrupted")  # a background start answers before the run runs
         asked = await http.post(f"/threads/{thread}/runs/wait", json={"assistant_id": "approval", "input": None})
         found = await http.post("/threads/search", json={"ids": [thread], "status": "interrupted"})
         done = await http.post(

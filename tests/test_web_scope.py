@@ -209,14 +209,14 @@ async def test_the_inbox_feed_counts_only_runs_bob_may_read(served: Served) -> N
         feed = asyncio.ensure_future(changed(bob))
         await asyncio.sleep(1.5)  # the feed has counted once (it counts every second): what follows is a change
         await started(served.client)  # a private run pauses: nothing bob may see changed
-        await started(served.client, "payment_undeclared")  # a run he may read pauses
+        await started(served.client, "payment_open")  # a run he may read pauses
         event = await asyncio.wait_for(feed, 60)
     # his first change is the run he may read, counted among his: the private ones never were
     assert event == {"waiting": mine + 1}
 
 
 async def test_a_view_only_token_reads_but_every_change_is_refused_and_writes_nothing(served: Served) -> None:
-    run = await started(served.client, "payment_undeclared")  # dana's role may answer it: only view-only stops her
+    run = await started(served.client, "payment_open")  # dana's role may answer it: only view-only stops her
     iid = (await run.get_state()).interrupts[0].id
     before = await event_count(served.client, run.run_id)
     async with served.http("tok-dana") as dana:
@@ -229,20 +229,20 @@ async def test_a_view_only_token_reads_but_every_change_is_refused_and_writes_no
         changes: list[tuple[str, dict[str, Any]]] = [
             (
                 f"/threads/{run.run_id}/runs/wait",
-                {"assistant_id": "payment_undeclared", "command": {"resume": "approve"}},
+                {"assistant_id": "payment_open", "command": {"resume": "approve"}},
             ),
-            (f"/threads/{run.run_id}/runs", {"assistant_id": "payment_undeclared", "command": {"resume": "approve"}}),
+            (f"/threads/{run.run_id}/runs", {"assistant_id": "payment_open", "command": {"resume": "approve"}}),
             (
                 f"/threads/{run.run_id}/runs/stream",
-                {"assistant_id": "payment_undeclared", "command": {"resume": "approve"}},
+                {"assistant_id": "payment_open", "command": {"resume": "approve"}},
             ),
             (f"/threads/{run.run_id}/state", {"values": {"draft": "pay 2M"}}),
             (f"/threads/{run.run_id}/claim", {"action": "claim", "interrupt_id": iid}),
             ("/hitl/batch/resume", {"run_ids": [run.run_id], "value": "approve"}),
-            ("/hitl/batch/resume", {"graph": "payment_undeclared", "value": "approve"}),
-            ("/runs/wait", {"assistant_id": "payment_undeclared", "input": {"draft": "new"}}),
-            ("/runs", {"assistant_id": "payment_undeclared", "input": {"draft": "new"}}),
-            ("/runs/stream", {"assistant_id": "payment_undeclared", "input": {"draft": "new"}}),
+            ("/hitl/batch/resume", {"graph": "payment_open", "value": "approve"}),
+            ("/runs/wait", {"assistant_id": "payment_open", "input": {"draft": "new"}}),
+            ("/runs", {"assistant_id": "payment_open", "input": {"draft": "new"}}),
+            ("/runs/stream", {"assistant_id": "payment_open", "input": {"draft": "new"}}),
         ]
         for path, body in changes:
             refused = await dana.post(path, json=body)
@@ -260,7 +260,7 @@ async def test_a_view_only_token_reads_but_every_change_is_refused_and_writes_no
 
 
 async def test_a_graph_without_readers_is_read_by_anyone_signed_in(served: Served) -> None:
-    run = await started(served.client, "payment_undeclared")
+    run = await started(served.client, "payment_open")
     async with served.http("tok-bob") as bob:
         assert (await bob.get(f"/threads/{run.run_id}/state")).json()["values"]["draft"].startswith("scope-")
         assert (await bob.get(f"/runs/{run.run_id}")).status_code == 200
@@ -376,9 +376,9 @@ async def test_behind_a_proxy_a_view_role_reads_and_is_refused_every_change(serv
         served.client, parser.parse_args(["--trust-header", "X-U", "--roles-header", "X-G", "--view-role", "viewer"])
     )
     assert describe(app).endswith("; role viewer signs in view-only")
-    run = await started(served.client, "payment_undeclared")
+    run = await started(served.client, "payment_open")
     before = await event_count(served.client, run.run_id)
-    command = {"assistant_id": "payment_undeclared", "command": {"resume": "approve"}}
+    command = {"assistant_id": "payment_open", "command": {"resume": "approve"}}
     async with running(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
         viewer = {"X-U": "erin", "X-G": "finance, viewer"}
         assert (await http.get(f"/threads/{run.run_id}/state", headers=viewer)).status_code == 200

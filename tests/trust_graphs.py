@@ -67,6 +67,7 @@ def _payment(name: str, write: object = _write, rerun: Rerun = "activity", **com
 REVIEWERS = ["alice", "role:finance"]
 payment = _payment("payment", guard=REVIEWERS)  # guarded from the start: nobody else can skip `approve`
 payment_undeclared = _payment("payment_undeclared")  # the same graph with no declared guard (the warning)
+payment_open = _payment("payment_open")  # likewise, for the web tests: test_trust alone asks payment_undeclared
 payment_checked = _payment("payment_checked", interrupt_before=["pay"])
 slow_payment = _payment("slow_payment", _slow_write)
 payment_local = _payment("payment_local", rerun="local", guard=REVIEWERS)
@@ -154,6 +155,7 @@ grow = grow_b.compile(name="grow")
 GRAPHS = [
     payment,
     payment_undeclared,
+    payment_open,
     payment_checked,
     slow_payment,
     payment_local,

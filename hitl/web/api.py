@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal, overload
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
@@ -244,10 +244,8 @@ async def run_background(
     request: Request, thread_id: str, body: RunCreate, idempotency_key: str | None = Header(None)
 ) -> JSONResponse:
     """Start the thread's run or answer it, and return at once (follow it on /threads/{id}/stream)."""
-    snapshot = await start_or_decide(
-        decider(request), reader(request), thread_id, body, wait=False, request_id=idempotency_key
-    )
-    record = shapes.run(thread_id, snapshot.graph, "pending")  # as LangGraph Server: accepted, not yet reported
+    await start_or_decide(decider(request), reader(request), thread_id, body, wait=False, request_id=idempotency_key)
+    record = shapes.run(thread_id, body.assistant_id, "pending")  # as LangGraph Server: accepted, not yet reported
     return JSONResponse(record, headers=shapes.run_location(record))
 
 
@@ -271,10 +269,27 @@ async def threadless_background(
     return await run_background(request, str(uuid.uuid4()), body, idempotency_key)
 
 
+@overload
+async def start_or_decide(
+    client: hitl.Client, scope: Reader, thread_id: str, body: RunCreate, *, wait: Literal[True], request_id: str | None
+) -> StateSnapshot: ...
+
+
+@overload
+async def start_or_decide(
+    client: hitl.Client, scope: Reader, thread_id: str, body: RunCreate, *, wait: Literal[False], request_id: str | None
+) -> None: ...
+
+
 async def start_or_decide(
     client: hitl.Client, scope: Reader, thread_id: str, body: RunCreate, *, wait: bool, request_id: str | None
-) -> StateSnapshot:
+) -> StateSnapshot | None:
     """A fresh thread starts its run; an existing one takes the command (or continues a breakpoint).
+
+    With `wait`, the run's state once it pauses or ends. Without, nothing: it returns once Temporal took
+    the start (or the run accepted the decision), reading no state, since a read is a query that needs a
+    worker, and a background start whose only worker just died must answer at once, not when one returns.
+    The run's graph is `body.assistant_id` either way (a thread's run of another graph is refused).
 
     A run the caller may not read is a fresh thread to them, and a graph they may not read one
     they cannot start (whoever may read a graph may start it)."""
@@ -293,7 +308,7 @@ async def start_or_decide(
             interrupt_before=body.interrupt_before,
             interrupt_after=body.interrupt_after,
         )
-        return await run.wait() if wait else await run.get_state()
+        return await run.wait() if wait else None
     if body.assistant_id != current.graph:
         raise InvalidInputError(f"thread '{thread_id}' runs graph '{current.graph}', not '{body.assistant_id}'")
     if body.input is not None or body.interrupt_before is not None or body.interrupt_after is not None:
@@ -304,7 +319,8 @@ async def start_or_decide(
     command = body.command or CommandBody()
     # `resume` goes as it came: the run reads `{interrupt_id: value}` as a map (workflows/checks.py answer_map).
     value = command.resume if command.has_resume else NO_VALUE
-    return await run.resume(value, update=command.update, goto=command.goto, wait=wait, request_id=request_id)
+    decided = await run.resume(value, update=command.update, goto=command.goto, wait=wait, request_id=request_id)
+    return decided if wait else None
 
 
 # ------------------------------------------------------------------ batch answers (hitl's own)

@@ -15,6 +15,7 @@ import hitl
 from hitl import _finite as finite
 from hitl import catalog
 from hitl._limits import over_depth, too_deep
+from hitl._whole import whole_number
 from hitl.graph import CompiledGraph
 from hitl.types import InvalidInputError
 from hitl.web import (
@@ -154,16 +155,17 @@ class Guard:
         await self.app(scope, capped, send_with_headers)
 
     def refuse(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
-        length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > self.max_body:
-            return 413, f"the request body is {int(length):,} bytes; the limit is {self.max_body:,}"
+        raw_length = headers.get("content-length", "")
+        length = whole_number(raw_length)
+        if length is not None and length > self.max_body:
+            return 413, f"the request body is {length:,} bytes; the limit is {self.max_body:,}"
         if scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
             return None
         elsewhere = cross_origin(scope, headers)
         if elsewhere:
             return 403, elsewhere
         kind = content_type(headers)
-        empty = length in ("", "0") and "transfer-encoding" not in headers
+        empty = raw_length in ("", "0") and "transfer-encoding" not in headers
         if scope["path"].startswith("/ui/api/"):
             if kind != "application/json":
                 return 415, f"this endpoint takes application/json; got {kind or 'no content type'}"

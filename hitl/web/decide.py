@@ -18,7 +18,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 import hitl
+from hitl._limits import shorten
 from hitl._schema import schema_unusable
+from hitl._whole import whole_number
 from hitl.client import NO_VALUE
 from hitl.types import DecisionRejectedError, InvalidInputError
 from hitl.web import diff, forms
@@ -103,11 +105,13 @@ async def edit_state(request: Request, run_id: str) -> Response:
 async def fork(request: Request, run_id: str) -> Response:
     """Time travel: a new run from this run's checkpoint at `step`; its page is shown next."""
     form = await submitted(request, run_id)
-    step = form.get("step", "")
-    if not step.isdigit():
-        raise InvalidInputError(f"step must be a whole number; got {step!r}")
+    step = whole_number(form.get("step", ""))
+    if step is None:
+        raise InvalidInputError(
+            f"step must be a whole number from 0 (ASCII digits); got {shorten(form.get('step', ''), 40)!r}"
+        )
     await run_to_change(request, run_id)
-    new = await decider(request).fork(run_id, int(step))
+    new = await decider(request).fork(run_id, step)
     return RedirectResponse(f"/runs/{quote(new.run_id, safe='')}?done=forked", status_code=303)
 
 

@@ -13,11 +13,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
+import temporalio.service
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
+from hitl._errors import rpc_error
 from hitl.types import (
     DecisionRejectedError,
     GraphValidationError,
@@ -127,6 +129,12 @@ def install(app: FastAPI, html_error: HtmlError, back_to_page: BackToPage) -> No
     @app.exception_handler(HitlError)
     async def hitl_error(request: Request, exc: HitlError) -> Response:
         return await respond(request, status_of(exc), str(exc))
+
+    @app.exception_handler(temporalio.service.RPCError)
+    async def temporal_error(request: Request, exc: temporalio.service.RPCError) -> Response:
+        """A Temporal call no route translated (a search, a count): its cause in one line, 503 like every
+        Temporal failure hitl's client reports (hitl/_errors.py names the causes)."""
+        return await respond(request, 503, str(rpc_error(request.app.state.web.base.temporal, exc)))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

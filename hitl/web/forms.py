@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from hitl import _finite as finite
 from hitl._limits import too_deep
+from hitl._whole import MOST, whole_number
 from hitl.types import InvalidInputError
 
 Kind = Literal["buttons", "select", "integer", "number", "text", "textarea", "checkbox", "object", "const", "json"]
@@ -144,10 +145,12 @@ def parse(f: Field, form: Mapping[str, str]) -> Any:
     if f.kind in ("buttons", "select", "json"):
         return loads(raw, label_of(f))
     if f.kind == "integer":
-        try:
-            return int(raw.strip())
-        except ValueError:
-            raise InvalidInputError(f"{label_of(f)} must be a whole number; got {raw!r}") from None
+        whole = whole_number(raw.strip(), least=-MOST)
+        if whole is None:
+            raise InvalidInputError(
+                f"{label_of(f)} must be a whole number (ASCII digits, optionally after '-', within ±{MOST}); got {raw!r}"
+            )
+        return whole
     if f.kind == "number":
         try:
             number = float(raw.strip())

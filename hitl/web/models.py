@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hitl._limits import shorten
+from hitl._whole import whole_number
 from hitl.stream import STREAM_MODES
 
 LgStatus = Literal["idle", "busy", "interrupted", "error"]
@@ -170,14 +172,16 @@ class HistoryRequest(Body):
     @classmethod
     def _before(cls, v: Any) -> Any:
         raw = v.get("checkpoint_id") if isinstance(v, dict) else v
-        if raw not in (None, "") and not str(raw).isdigit():
-            raise ValueError(f"'{raw}' is not a checkpoint id of this thread (they are step numbers)")
+        if raw not in (None, "") and whole_number(raw) is None:
+            raise ValueError(
+                f"'{shorten(raw, 40)}' is not a checkpoint id of this thread (they are step numbers: ASCII digits)"
+            )
         return v
 
     @property
     def before_step(self) -> int | None:
         raw = self.before.get("checkpoint_id") if isinstance(self.before, dict) else self.before
-        return None if raw in (None, "") else int(str(raw))
+        return None if raw in (None, "") else whole_number(raw)
 
 
 class CommandBody(Body):

@@ -246,8 +246,8 @@ class Moment:
     """One entry of the timeline: a checkpoint and the decisions that led to it."""
 
     checkpoint: Checkpoint
-    decisions: list[tuple[Decision, list[diff.Change], str]]
-    changes: list[diff.Change]
+    decisions: list[tuple[Decision, diff.Diff, str]]
+    changes: diff.Diff
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
@@ -274,7 +274,7 @@ async def run_page(
         s=snapshot,
         questions=[question(i, who, claims=not who.view_only, delegable=delegable) for i in snapshot.interrupts],
         view_only=who.view_only,
-        timeline=timeline(history, snapshot),
+        timeline=await asyncio.to_thread(timeline, history, snapshot),  # diffs of states: off the event loop
         nodes=nodes,
         error=flash.error if flash else None,
         code=flash.code if flash else None,
@@ -323,7 +323,7 @@ def timeline(history: list[Checkpoint], s: StateSnapshot) -> list[Moment]:
     for n, c in enumerate(history):
         older = history[n + 1] if n + 1 < len(history) else None
         decided = [(d, decision_changes(d, older), said(d)) for d in c.decisions]
-        changes = []
+        changes = diff.Diff()
         if c.source == "update" and c.values is not None and older is not None and older.values is not None:
             changes = diff.changes(older.values, c.values)
         out.append(Moment(c, decided, changes))
@@ -352,17 +352,13 @@ def said(d: Decision) -> str:
     return text if len(text) <= 140 else text[:139] + "…"
 
 
-def decision_changes(d: Decision, older: Checkpoint | None) -> list[diff.Change]:
-    """What an edit changed: tool-call arguments (kept in the decision) or state keys."""
+def decision_changes(d: Decision, older: Checkpoint | None) -> diff.Diff:
+    """What an edit changed: tool-call arguments (kept in the decision; one diff across the calls) or state keys."""
     if d.kind == "resume" and isinstance(d.value, dict) and isinstance(d.value.get("decisions"), list):
-        out = []
+        out = diff.Diff()
         for n, item in enumerate(d.value["decisions"]):
             if isinstance(item, dict) and item.get("type") == "edit" and "original_args" in item:
-                args = (item.get("edited_action") or {}).get("args")
-                out += [
-                    diff.Change(f"call {n + 1}.{c.path}", c.kind, c.before, c.after)
-                    for c in diff.changes(item["original_args"], args)
-                ]
+                out.compare(item["original_args"], (item.get("edited_action") or {}).get("args"), f"call {n + 1}")
         return out
     if (
         d.kind == "update_state"
@@ -372,4 +368,4 @@ def decision_changes(d: Decision, older: Checkpoint | None) -> list[diff.Change]
         and older.values is not None
     ):
         return diff.changes({k: older.values[k] for k in d.value if k in older.values}, d.value)
-    return []
+    return diff.Diff()

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
+from hitl._whole import whole_number
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
@@ -89,11 +91,8 @@ def add_options(parser: argparse.ArgumentParser, *, dev: bool = False) -> None:
 
 def positive(text: str) -> int:
     """An argparse type: a whole number of at least 1, refused in one line otherwise."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
+    value = whole_number(text, least=1)
+    if value is None:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1; got {text!r}")
     return value
 
