@@ -458,57 +458,48 @@ async def subgraph_ids(c: hitl.Client) -> str:
     return run.run_id
 
 
-async def finite_signal_by_marker(c: hitl.Client) -> str:
-    """A question whose schema has a backtracking pattern (matched by RE2, also on replay under the sandbox),
-    on a run started as while a worker without hitl-finite-signals polls: a raw signal answering NaN is
-    refused when applied (the patch taken by marker), then an update answers it."""
-    import math
-
+async def _signal_refused_by_marker(
+    c: hitl.Client, run_id: str, patch: str, graph: str, bad: object, good: object
+) -> str:
+    """A run of `graph` started as while a worker without `patch` polls; a raw signal answering `bad` is
+    refused when the run applies it (the patch taken by marker), then an update answers `good`."""
     import hitl.client
     from hitl._protocol import ResumeRequest
 
     real = hitl.client.run_patches
-    hitl.client.run_patches = lambda workers: [p for p in RUN_PATCHES if p != "hitl-finite-signals"]
+    hitl.client.run_patches = lambda workers: [p for p in RUN_PATCHES if p != patch]
     try:
-        run = await c.start("patterned", {}, run_id="finite_signal_by_marker")
+        run = await c.start(graph, {}, run_id=run_id)
     finally:
         hitl.client.run_patches = real
     [asked] = (await run.wait()).interrupts
-    nan = ResumeRequest(identity="alice", resume_map={asked.id: math.nan})
-    await c.temporal.get_workflow_handle(run.run_id).signal("resume_signal", nan)
+    refused = ResumeRequest(identity="mallory", resume_map={asked.id: bad})
+    await c.temporal.get_workflow_handle(run.run_id).signal("resume_signal", refused)
     for _ in range(100):  # the run refuses it when it applies it, at once: it is paused
         if (await run.get_state()).refused:
             break
         await asyncio.sleep(0.1)
-    await run.resume("aaaa", identity="alice")
+    await run.resume(good, identity="alice")
     return run.run_id
+
+
+async def finite_signal_by_marker(c: hitl.Client) -> str:
+    """A question whose schema has a backtracking pattern (matched by RE2, also on replay under the sandbox):
+    a raw signal answering NaN is refused under hitl-finite-signals, taken by marker."""
+    import math
+
+    return await _signal_refused_by_marker(
+        c, "finite_signal_by_marker", "hitl-finite-signals", "patterned", math.nan, "aaaa"
+    )
 
 
 async def costly_signal_by_marker(c: hitl.Client) -> str:
-    """A question whose small schema is exponential to check on a deep answer, on a run started as while a
-    worker without hitl-bounded-checks polls: a raw signal with such an answer is refused within the step
-    budget when applied (the patch taken by marker), then an update answers it."""
-    import hitl.client
-    from hitl._protocol import ResumeRequest
-
-    real = hitl.client.run_patches
-    hitl.client.run_patches = lambda workers: [p for p in RUN_PATCHES if p != "hitl-bounded-checks"]
-    try:
-        run = await c.start("nested", {}, run_id="costly_signal_by_marker")
-    finally:
-        hitl.client.run_patches = real
-    [asked] = (await run.wait()).interrupts
+    """A question whose small schema is exponential to check on a deep answer: a raw signal with such an
+    answer is refused within the step budget under hitl-bounded-checks, taken by marker."""
     deep: object = "x"
     for _ in range(60):
         deep = [deep]
-    costly = ResumeRequest(identity="mallory", resume_map={asked.id: deep})
-    await c.temporal.get_workflow_handle(run.run_id).signal("resume_signal", costly)
-    for _ in range(100):  # the run refuses it when it applies it, at once: it is paused
-        if (await run.get_state()).refused:
-            break
-        await asyncio.sleep(0.1)
-    await run.resume([[7]], identity="alice")
-    return run.run_id
+    return await _signal_refused_by_marker(c, "costly_signal_by_marker", "hitl-bounded-checks", "nested", deep, [[7]])
 
 
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
