@@ -18,12 +18,10 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 
 import hitl
-from hitl.server import DevServer
 from hitl.web import Settings, TokenAuth, create_app
 from hitl.web.testing import running
-from tests import graphs
-from tests.helpers import event_count, free_port, wait_for
-from tests.web_fixtures import TOKENS
+from tests.helpers import event_count, wait_for
+from tests.web_fixtures import TOKENS, own_temporal
 
 
 def as_(url: str, token: str) -> httpx.AsyncClient:
@@ -127,28 +125,21 @@ async def test_a_stream_whose_run_is_deleted_ends_with_an_error_event(client: hi
 async def test_streams_end_with_an_error_event_when_temporal_goes_away(tmp_path: Path) -> None:
     """A dev server of this test's own is stopped under an open thread stream and the inbox's feed:
     each ends with `event: error` and LangGraph's `{"error", "message"}` after its retries."""
-    server = DevServer(tmp_path / "data", port=free_port(), ui_port=free_port())
-    await asyncio.to_thread(server.start)
-    try:
-        client = await hitl.connect(server.address, task_queue="streams-lost", graphs=graphs.GRAPHS, identity="ops")
-        app = create_app(client, TokenAuth(TOKENS), settings=Settings(poll_seconds=1.0))
-        async with running(app) as url, as_(url, "tok-alice") as alice:
-            async with AsyncExitStack() as stack:
-                async with client.worker():
-                    run = await client.start("review", {"draft": "d"})
-                    await wait_for(run, "interrupted")
-                    thread = await stack.enter_async_context(alice.stream("GET", f"/threads/{run.run_id}/stream"))
-                    inbox = await stack.enter_async_context(alice.stream("GET", "/ui/inbox/stream"))
-                    thread_events = events(thread)
-                    assert (await anext(thread_events))[0] == "paused"
-                await asyncio.to_thread(server.stop)
-                stopped = time.monotonic()
-                last_thread = [e async for e in thread_events]
-                last_inbox = [e async for e in events(inbox)]
-                print(f"streams ended {time.monotonic() - stopped:.1f}s after the server stopped")
-        for last in (last_thread, last_inbox):
-            assert last and last[-1][0] == "error", last
-            error = json.loads(last[-1][1])
-            assert set(error) == {"error", "message"} and "cannot reach Temporal" in error["message"], error
-    finally:
-        await asyncio.to_thread(server.stop)
+    async with own_temporal(tmp_path, "streams-lost") as (server, client, url), as_(url, "tok-alice") as alice:
+        async with AsyncExitStack() as stack:
+            async with client.worker():
+                run = await client.start("review", {"draft": "d"})
+                await wait_for(run, "interrupted")
+                thread = await stack.enter_async_context(alice.stream("GET", f"/threads/{run.run_id}/stream"))
+                inbox = await stack.enter_async_context(alice.stream("GET", "/ui/inbox/stream"))
+                thread_events = events(thread)
+                assert (await anext(thread_events))[0] == "paused"
+            await asyncio.to_thread(server.stop)
+            stopped = time.monotonic()
+            last_thread = [e async for e in thread_events]
+            last_inbox = [e async for e in events(inbox)]
+            print(f"streams ended {time.monotonic() - stopped:.1f}s after the server stopped")
+    for last in (last_thread, last_inbox):
+        assert last and last[-1][0] == "error", last
+        error = json.loads(last[-1][1])
+        assert set(error) == {"error", "message"} and "cannot reach Temporal" in error["message"], error

@@ -4,17 +4,21 @@ Debian's chromium under Playwright for the browser tests (`browser`, `open_as`).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest_asyncio
 
 import hitl
+from hitl.server import DevServer, free_port
 from hitl.web import Identity, Settings, TokenAuth, create_app
 from hitl.web.testing import launch_chromium, running
 
@@ -110,3 +114,20 @@ async def open_as(browser: Any, served: Served) -> AsyncIterator[Any]:
     yield open_page
     for c in contexts:
         await c.close()
+
+
+@asynccontextmanager
+async def own_temporal(tmp_path: Path, task_queue: str) -> AsyncIterator[tuple[DevServer, hitl.Client, str]]:
+    """A dev server of the test's own (the test may stop it: the session's server stays up), a client of it
+    serving no worker, and `hitl serve` in front with the test tokens: (server, client, the app's URL)."""
+    from tests import graphs
+
+    server = DevServer(tmp_path / "data", port=free_port(), ui_port=free_port())
+    await asyncio.to_thread(server.start)
+    try:
+        client = await hitl.connect(server.address, task_queue=task_queue, graphs=graphs.GRAPHS, identity="ops")
+        app = create_app(client, TokenAuth(TOKENS), settings=Settings(poll_seconds=1.0))
+        async with running(app) as url:
+            yield server, client, url
+    finally:
+        await asyncio.to_thread(server.stop)
