@@ -15,13 +15,19 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from typing import Any
 
 ACCEPTED = "JSON takes finite numbers only: send a number such as 1.5, a string, or null"
+MAX_DIGITS = sys.get_int_max_str_digits() or 4300
+"""Python writes no integer longer than this as text (CVE-2020-10735's limit): such a value could not be
+sent or stored, so it is refused where it enters, like NaN, with one line instead of a ValueError."""
+_TOO_LONG = 10**MAX_DIGITS
 
 
 def non_finite(value: Any, what: str) -> str | None:
-    """One line naming the first NaN or infinite number in `value` and where it is; None when there is none.
+    """One line naming the first NaN or infinite number (or integer too long to write) in `value` and where it
+    is; None when there is none.
 
     Walks with a stack rather than by recursion, so a deeply nested value is no hazard here (its depth is
     limited elsewhere)."""
@@ -32,6 +38,9 @@ def non_finite(value: Any, what: str) -> str | None:
             if not math.isfinite(item):
                 where = f" at {path.lstrip('/')}" if path else ""
                 return f"{what}{where} is {_named(item)}; {ACCEPTED}"
+        elif isinstance(item, int) and not isinstance(item, bool) and not -_TOO_LONG < item < _TOO_LONG:
+            where = f" at {path.lstrip('/')}" if path else ""
+            return f"{what}{where} is an integer of more than {MAX_DIGITS:,} digits, which cannot be written as JSON here; send it as a string"
         elif isinstance(item, dict):
             stack.extend((v, f"{path}/{k}") for k, v in reversed(item.items()))
         elif isinstance(item, list | tuple):

@@ -220,3 +220,15 @@ async def test_an_answer_costly_to_check_is_refused_in_one_line_and_the_run_answ
     assert refused and refused[-1].identity == "mallory" and says in refused[-1].reason, refused
     snapshot = await run.resume(good, identity="alice")
     assert snapshot.status == "completed" and snapshot.values["score"] == good
+
+
+async def test_an_integer_too_long_to_write_is_refused_by_the_client_in_one_line(client: hitl.Client) -> None:
+    """Python cannot write an integer over 4,300 digits as JSON: one line (a HitlError), not a ValueError."""
+    run, iid = await _paused(client, "scored")
+    before = await event_count(client, run.run_id)
+    for attempt in (lambda: run.resume(10**5000), lambda: run.send_resume(map={iid: [10**5000]})):
+        with pytest.raises(hitl.InvalidInputError) as caught:
+            await attempt()
+        assert "digits, which cannot be written as JSON here" in str(caught.value) and "\n" not in str(caught.value)
+    assert await event_count(client, run.run_id) == before
+    await run.cancel()

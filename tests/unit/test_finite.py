@@ -11,6 +11,7 @@ import pytest
 
 from hitl import _finite as finite
 from hitl._audit import AuditTrail, read_lines, seal, verify
+from hitl._finite import MAX_DIGITS, non_finite
 from hitl.cli import _json, parse_json
 from hitl.types import Decision, InvalidInputError
 
@@ -68,3 +69,15 @@ def test_an_audit_export_holding_a_number_recorded_before_the_check_is_strict_js
     assert [strict(line)["value"] for line in lines] == ["NaN", {"top": "Infinity"}]
     exported = read_lines("\n".join(lines), "the export")
     assert verify(exported, second.hash).broken is None
+
+
+def test_an_integer_too_long_to_write_as_json_is_refused_naming_where() -> None:
+    """Python writes no integer over MAX_DIGITS digits as text: it is refused where it enters, in one line."""
+    edge = 10**MAX_DIGITS - 1  # MAX_DIGITS nines: the longest integer Python writes
+    assert non_finite({"x": [edge, -edge]}, "the answer") is None
+    line = non_finite({"x": [1, -(10**MAX_DIGITS)]}, "the answer")
+    assert line == (
+        f"the answer at x/1 is an integer of more than {MAX_DIGITS:,} digits, which cannot be written as JSON "
+        "here; send it as a string"
+    )
+    assert non_finite(True, "the answer") is None
