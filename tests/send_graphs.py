@@ -55,6 +55,18 @@ send_breaks = _map_reduce("send_breaks", _joke, interrupt_before=["joke"])
 """A breakpoint before the node the Sends reach."""
 
 
+def _owned_joke(arg: dict[str, Any]) -> dict:
+    """Each mapped task asks its own subject's owner (a long e-mail address): many reviewers at once."""
+    subject = arg["subject"]
+    verdict = interrupt(f"keep the joke about {subject}?", reviewers=[f"{subject}.reviewer@example-company.com"])
+    return {"jokes": [f"{subject}:{verdict}"]}
+
+
+send_owned = _map_reduce("send_owned", _owned_joke)
+"""As send_review, each question limited to its own owner: 90 subjects index far past Temporal's 2 kB per
+search attribute value (HitlReviewers), which once made Temporal terminate the run as it paused."""
+
+
 def _plan(state: MapState) -> Command:
     """A node fans out with Command(goto=[Send, ..., "audit"]): Sends mixed with a node name."""
     return Command(
@@ -138,4 +150,4 @@ send_team = _team_b.compile(name="send_team")
 """A subgraph that maps inside: its mapped questions surface on the parent as team/joke."""
 
 
-GRAPHS = [send_map, send_review, send_breaks, send_mixed, send_bad, send_limited, send_team]
+GRAPHS = [send_map, send_review, send_breaks, send_mixed, send_bad, send_limited, send_team, send_owned]

@@ -234,3 +234,26 @@ async def test_a_subgraph_s_other_questions_stay_answerable_while_it_applies_one
         child = await client.get_run(await subgraph_run_id(client, run.run_id)).get_state()
         answered = sorted(d.interrupt_id for d in child.decisions if d.kind == "resume" and d.interrupt_id)
         assert answered == sorted(asked.values()) and child.refused == [], "each answer applied once, none refused"
+
+
+async def test_ninety_questions_for_ninety_owners_index_what_fits_and_the_run_lives(client: hitl.Client) -> None:
+    """Their reviewers index far past Temporal's 2 kB per search attribute value, which once made Temporal
+    terminate the run as it paused: the run stays open and answerable, indexed as open to anyone's filter."""
+    from temporalio.client import WorkflowExecutionStatus
+
+    from hitl._protocol import REVIEWERS
+
+    subjects = [f"s{i:02}" for i in range(90)]
+    run = await client.start("send_owned", {"subjects": subjects})
+    snapshot = await wait_for(run, "interrupted")
+    assert len(snapshot.interrupts) == 90
+    handle = client.temporal.get_workflow_handle(run.run_id)
+    first = snapshot.interrupts[0]
+    owner = f"{first.value.split()[-1].rstrip('?')}.reviewer@example-company.com"
+    after = await run.resume(map={first.id: "keep"}, identity=owner)
+    assert after.status == "interrupted" and len(after.interrupts) == 89
+    described = await handle.describe()
+    assert described.status == WorkflowExecutionStatus.RUNNING
+    if await client.reviewers_indexed():
+        assert described.typed_search_attributes.get(REVIEWERS) == ["*"]
+    await handle.terminate("test cleanup")

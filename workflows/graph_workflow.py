@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from hitl._policy import assignees, claim_until, deciders, quorum_met
     from hitl._protocol import (
+        ANYONE,
         ASSIGNED,
         DEADLINE_EXPIRED,
         NOTIFY_ACTIVITY,
@@ -88,7 +89,7 @@ with workflow.unsafe.imports_passed_through():
     from hitl._schema import SCHEMA_STEPS
     from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, Send, StateSnapshot, Vote
     from workflows import checks, rollback, topology
-    from workflows.attributes import changed_updates, remember
+    from workflows.attributes import changed_updates, fit_keywords, remember
 
 T = TypeVar("T")
 R = TypeVar("R", ResumeRequest, UpdateStateRequest, CancelRequest, ClaimRequest)
@@ -850,13 +851,16 @@ class GraphWorkflow:
         )
         updates: list[SearchAttributeUpdate[Any]] = [
             STATUS.value_set(run.phase.status),
-            PENDING_NODES.value_set(nodes),
+            PENDING_NODES.value_set(fit_keywords(nodes)),
             WAITING_SINCE.value_set(self.live.paused_at) if self.live.paused_at else WAITING_SINCE.value_unset(),
         ]
         if self.inp.index_reviewers:  # in the same upsert: no extra history event
-            updates.append(REVIEWERS.value_set(deciders(pending, self._starter) if paused else []))
+            # Too many to index: listed for anyone's "I may decide" (a filter's false positive; answering is
+            # still checked), never an upsert Temporal refuses by terminating the run.
+            reviewers = fit_keywords(deciders(pending, self._starter), overflow=[ANYONE]) if paused else []
+            updates.append(REVIEWERS.value_set(reviewers))
         if self.inp.index_assigned:
-            updates.append(ASSIGNED.value_set(assignees(pending) if paused else []))
+            updates.append(ASSIGNED.value_set(fit_keywords(assignees(pending)) if paused else []))
         changed = changed_updates(updates, self.live.attributes)
         if changed != updates and self._patched(CHANGED_ATTRIBUTES):
             updates = changed
