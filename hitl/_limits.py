@@ -70,6 +70,27 @@ def over_limit(size: int, limit: int, what: str) -> str:
     )
 
 
+MAX_STEP_INPUT_BYTES = 3_000_000
+"""What the node tasks a step starts together may carry in all: their commands go to Temporal in one workflow
+task completion, which the server takes up to 4 MB (gRPC); past it Temporal terminates the run."""
+
+TASK_COMMAND_BYTES = 2_500
+"""What one scheduled node task costs in that completion besides its input (type, queue, options, headers)."""
+
+
+def step_input_refused(step: int, inputs: list[int]) -> str | None:
+    """Why a step cannot start its node tasks together (`inputs`: each task's input size), or None."""
+    total = sum(inputs) + TASK_COMMAND_BYTES * len(inputs)
+    if total <= MAX_STEP_INPUT_BYTES:
+        return None
+    return (
+        f"step {step} starts {len(inputs)} node task(s) that carry {_human(total)} in all (each gets the state, "
+        f"its answers and its Send's arg); Temporal takes at most {_human(MAX_STEP_INPUT_BYTES)} of them at once "
+        "here: send fewer at once (batches over several steps), or keep large data outside the state and store "
+        "a reference to it"
+    )
+
+
 def answer_over_state(state: int, answer: int, votes: int = 0) -> str | None:
     """Why an answer cannot be taken whole: the state and it together exceed what a run holds. Checked before
     the answer is accepted, since a node that stores it would otherwise fail the step (see the README). A

@@ -363,6 +363,7 @@ RUN_PATCHES: tuple[str, ...] = (
     "hitl-edit-rollback",
     "hitl-finite-signals",
     "hitl-bounded-checks",
+    "hitl-step-inputs",
 )
 """Every patch id the workflow checks (workflows/graph_workflow.py names each), in the order they came: a
 worker says how many it has (the first N, `hitl-patches=N` in its identity) and a new run lists those every

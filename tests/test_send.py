@@ -257,3 +257,23 @@ async def test_ninety_questions_for_ninety_owners_index_what_fits_and_the_run_li
     if await client.reviewers_indexed():
         assert described.typed_search_attributes.get(REVIEWERS) == ["*"]
     await handle.terminate("test cleanup")
+
+
+async def test_sends_carrying_more_than_a_step_may_send_at_once_fail_the_run_in_one_line(client: hitl.Client) -> None:
+    """Each Send's task gets the whole state: six of a 700 kB state went to Temporal in one workflow task
+    completion past its 4 MB, and Temporal terminated the run. Four fit, and run."""
+    from temporalio.client import WorkflowExecutionStatus
+
+    from hitl._limits import MAX_STEP_INPUT_BYTES
+
+    big = "x" * 700_000
+    fits = await client.start("send_map", {"subjects": ["a", "b", "c", "d"], "best": big})
+    assert (await fits.result())["best"] is not None
+    run = await client.start("send_map", {"subjects": ["a", "b", "c", "d", "e", "f"], "best": big})
+    with pytest.raises(hitl.RunFailedError) as caught:
+        await run.result()
+    said = str(caught.value)
+    assert "step 0 starts 6 node task(s) that carry 4.2 MB in all" in said and "\n" not in said, said
+    assert f"at most {MAX_STEP_INPUT_BYTES / 1e6:.1f} MB" in said
+    described = await client.temporal.get_workflow_handle(run.run_id).describe()
+    assert described.status == WorkflowExecutionStatus.FAILED  # failed by hitl, not terminated by Temporal

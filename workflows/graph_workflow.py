@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         json_size,
         over_limit,
         shorten,
+        step_input_refused,
     )
     from hitl._policy import assignees, claim_until, deciders, quorum_met
     from hitl._protocol import (
@@ -152,6 +153,10 @@ BOUNDED_CHECKS = "hitl-bounded-checks"
 could run past the deadlock detector on every attempt of the workflow task and wedge the run for good).
 Consulted only for such a signal; a run wedged by one before this patch takes it when its task is tried
 again, and so gets unstuck. Updates are bounded in their validators, which write nothing and need no patch."""
+STEP_INPUTS = "hitl-step-inputs"
+"""Patch: a step whose node tasks carry more than MAX_STEP_INPUT_BYTES in all (many Sends of a large state)
+fails the run with one line before scheduling them (before: their commands went out in one workflow task
+completion past the server's 4 MB, and Temporal terminated the run). Consulted only for such a step."""
 # Quorum questions, claims and escalation ladders (issue 14) need no patch: each path is reached only by a
 # question asked with `quorum=`/`escalate=` or by a `claim` update, which no history from before them holds,
 # and no patch is ever called from an update or signal handler (a marker recorded there broke the replay of
@@ -375,6 +380,9 @@ class GraphWorkflow:
                 kept.get(_key(t)) or t for t in pushed
             ]
         starting = [t for t in run.tasks if not t.settled and id(t) not in self.live.runners]
+        refused = step_input_refused(run.step, [self._input_bytes(t) for t in starting])
+        if refused and self._patched(STEP_INPUTS):
+            raise _StepFailed(refused)  # one line, where Temporal would terminate the run
         # Local re-runs starting together would share one workflow task's completion (the server takes 4 MB):
         # then each goes as an activity, its result in an event of its own.
         crowded = sum(t.rerun_local for t in starting) > 1
@@ -468,6 +476,11 @@ class GraphWorkflow:
         if runner is not None:
             runner.cancel()
 
+    def _input_bytes(self, task: PendingTask) -> int:
+        """About what `_execute` sends for `task`: the state, its answers and its Send's arg."""
+        send = self.state.sends[task.push] if task.push is not None else None
+        return self.live.state_bytes + json_size(task.resumes) + (json_size(send.arg) if send else 0)
+
     async def _execute(self, task: PendingTask, local_rerun: bool) -> None:
         node = self.spec.node(task.node)
         send = self.state.sends[task.push] if task.push is not None else None
@@ -479,7 +492,7 @@ class GraphWorkflow:
             resumes=list(task.resumes),
             send=send,
         )
-        size = self.live.state_bytes + json_size(arg.resumes) + (json_size(send.arg) if send else 0)
+        size = self._input_bytes(task)
         if size > MAX_PAYLOAD_BYTES * 0.95:
             raise _StepFailed(
                 over_limit(size, int(MAX_PAYLOAD_BYTES * 0.95), f"the input of node '{task.node}' (state and answers)")
