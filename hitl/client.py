@@ -31,7 +31,7 @@ import temporalio.service
 
 from hitl import catalog
 from hitl._audit import AuditTrail
-from hitl._errors import namespace_missing, read_with_retries, unreachable
+from hitl._errors import ended_outside, namespace_missing, read_with_retries, unreachable
 from hitl._finite import non_finite
 from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_deep, too_large
 from hitl._listing import PendingRun as PendingRun  # public as hitl.PendingRun
@@ -403,7 +403,7 @@ class Client:
                     for k in SEARCH_ATTRIBUTES
                 )
             )
-        query = f'WorkflowType = "{WORKFLOW_NAME}" AND {STATUS.name} = "interrupted"'
+        query = f'WorkflowType = "{WORKFLOW_NAME}" AND {STATUS.name} = "interrupted" AND ExecutionStatus = "Running"'
         return [row.pending async for row in list_runs(self.temporal, query, limit)]
 
     async def search_attributes_registered(self) -> bool:
@@ -491,7 +491,42 @@ class Run:
         return f"<Run {self.run_id}>"
 
     async def get_state(self) -> StateSnapshot:
-        return await self._query("get_state", StateSnapshot)
+        """The run's state. A query of a closed workflow is answered by replaying its history, whose last state
+        says running or interrupted when Temporal ended the run outside hitl (terminated, timed out): so the
+        query is asked of open runs only (one RPC, as before), and a closed one is read again and its snapshot
+        says how Temporal ended it."""
+        try:
+            return await self._query("get_state", StateSnapshot, reject=temporalio.common.QueryRejectCondition.NOT_OPEN)
+        except temporalio.client.WorkflowQueryRejectedError as e:
+            snapshot = await self._query("get_state", StateSnapshot)
+            if snapshot.status in ("completed", "failed", "cancelled"):
+                return snapshot  # one of hitl's own endings
+            how = await self._closed_how(e.status)
+            return dataclasses.replace(
+                snapshot,
+                status="cancelled" if how.startswith("cancelled") else "failed",
+                error=how,
+                interrupts=[],
+                next=[],
+                breakpoint=None,
+            )
+
+    async def _closed_how(self, status: temporalio.client.WorkflowExecutionStatus | None) -> str:
+        """How Temporal closed the run, outside hitl: its closing event's reason, where it gives one."""
+        s = temporalio.client.WorkflowExecutionStatus
+        if status == s.TERMINATED:
+            reason = ""
+            with self._errors("its history"):
+                async for event in self._handle.fetch_history_events(
+                    event_filter_type=temporalio.client.WorkflowHistoryEventFilterType.CLOSE_EVENT
+                ):
+                    reason = event.workflow_execution_terminated_event_attributes.reason
+            return ended_outside("terminated", reason or "no reason given")
+        if status == s.TIMED_OUT:
+            return ended_outside("timed out", "its execution or run timeout passed")
+        if status == s.CANCELED:
+            return ended_outside("cancelled", "a cancel request hitl did not send")
+        return ended_outside(status.name.lower() if status else "closed", "see its history")
 
     async def get_state_history(self, *, limit: int | None = None, before: int | None = None) -> list[Checkpoint]:
         """Checkpoints newest first (at most `limit`; older than checkpoint seq `before`).
@@ -915,7 +950,7 @@ class Run:
         """Why a decision found no run to take it: the run ended (say how, and whose decision it last took,
         e.g. a cancel that won a race with this answer), or there is no such run."""
         state = await self.get_state()  # a run that ended still answers; no run raises RunNotFoundError here
-        how = state.error if state.status == "cancelled" and state.error else state.status
+        how = state.error if state.status in ("cancelled", "failed") and state.error else state.status
         last = state.decisions[-1] if state.decisions else None
         took = f"; its last decision was a {last.kind} by {last.identity} at {last.at:%H:%M:%S} UTC" if last else ""
         return DecisionRejectedError(
@@ -981,10 +1016,21 @@ class Run:
             request_id=request_id,
         )
 
-    async def _query(self, name: str, result_type: TypeForm[T], *args: Any) -> T:
+    async def _query(
+        self,
+        name: str,
+        result_type: TypeForm[T],
+        *args: Any,
+        reject: temporalio.common.QueryRejectCondition | None = None,
+    ) -> T:
         with self._errors(f"'{name}'"):
             result: T = await read_with_retries(
-                lambda: self._handle.query(name, *args, result_type=result_type)  # type: ignore[arg-type]
+                lambda: self._handle.query(
+                    name,
+                    *args,
+                    result_type=result_type,  # type: ignore[arg-type]
+                    reject_condition=reject,
+                )
             )
             return result
 
