@@ -36,7 +36,7 @@ from hitl._finite import non_finite
 from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_deep, too_large
 from hitl._listing import PendingRun as PendingRun  # public as hitl.PendingRun
 from hitl._listing import list_runs
-from hitl._policy import identity_refused, override_refused, values_refused
+from hitl._policy import decider_refused, identity_refused, override_refused, roles_refused, values_refused
 from hitl._protocol import (
     ASSIGNED,
     DEFAULT_TASK_QUEUE,
@@ -126,6 +126,7 @@ async def connect(
 ) -> Client:
     """Connect to Temporal: `address`, else `TEMPORAL_ADDRESS` / envconfig, else localhost:7233."""
     person(identity or default_identity())  # refused before anything connects
+    held(roles)
     config = temporalio.envconfig.ClientConfig.load_client_connect_config()  # a fresh dict, ours to change
     if address:
         config["target_host"] = address
@@ -161,7 +162,11 @@ class Client:
         self.temporal = explaining(with_codec(temporal))
         self.rpc_timeout = rpc_timeout
         """How long one decision RPC may wait before it is sent again (same update id); None: the server's."""
-        self.roles = list(roles) or split_names(os.environ.get("HITL_ROLES"), on_spaces=True)
+        self.roles = (
+            held(roles, "roles")
+            if roles
+            else held(split_names(os.environ.get("HITL_ROLES"), on_spaces=True), "HITL_ROLES")
+        )
         self.task_queue = task_queue
         self.identity = person(identity) if identity else default_identity()
         self._graphs = {g.name: g for g in graphs} if graphs is not None else None
@@ -268,7 +273,7 @@ class Client:
         first checkpoint records who forked it with which edits.
         """
         identity = person(identity) if identity else self.identity
-        roles = list(roles) if roles is not None else self.roles
+        roles = held(roles) if roles is not None else self.roles
         if new_run_id is not None:
             check_run_id(new_run_id, new=True)
         source = self.get_run(run_id)
@@ -327,7 +332,7 @@ class Client:
         """A client deciding as `identity` with exactly `roles` (default: this client's), sharing the connection."""
         other = copy.copy(self)
         other.identity = person(identity) if identity else self.identity
-        other.roles = list(roles) if roles is not None else list(self.roles)
+        other.roles = held(roles) if roles is not None else list(self.roles)
         return other
 
     async def resume_many(
@@ -714,6 +719,7 @@ class Run:
         checks as `resume()`; one that does not fit is refused there and listed
         in `get_state().refused` (a signal cannot be refused up front)."""
         req = self._resume_request(value, map, update, goto, False, identity, roles, request_id)
+        check_decider(req)
         await self._check_workers(queue=True)
         with self._errors("the decision"):
             await self._handle.signal("resume_signal", req)
@@ -835,6 +841,7 @@ class Run:
         With `until_paused`, a snapshot taken as the run moved to a fresh history
         (status running) is followed by waiting for its next pause or end.
         """
+        check_decider(req)
         await self._check_workers()
         update_id = f"{req.request_id}.{request_digest(req)}" if req.request_id else uuid.uuid4().hex
         aborted = 0
@@ -969,7 +976,7 @@ class Run:
         return person(identity) if identity else self.client.identity
 
     def _roles(self, roles: Sequence[str] | None) -> list[str]:
-        return list(roles) if roles is not None else list(self.client.roles)
+        return held(roles) if roles is not None else list(self.client.roles)
 
     def _resume_request(
         self,
@@ -1131,6 +1138,23 @@ def person(identity: str, where: str = "identity") -> str:
     if refused:
         raise InvalidInputError(refused)
     return identity
+
+
+def held(roles: Sequence[str], where: str = "roles") -> list[str]:
+    """`roles` as a list, or InvalidInputError when they are out of bounds (`hitl._policy.roles_refused`)."""
+    if isinstance(roles, str):
+        raise InvalidInputError(f"{where} must be a list of role names, not the string {roles[:100]!r}")
+    refused = roles_refused(list(roles), where)
+    if refused:
+        raise InvalidInputError(refused)
+    return list(roles)
+
+
+def check_decider(req: Request) -> None:
+    """Refuse, before anything is sent, a decision whose who, reason or request id is out of bounds."""
+    refused = decider_refused(req.identity, req.roles, getattr(req, "reason", None), req.request_id)
+    if refused:
+        raise InvalidInputError(refused)
 
 
 def _message(e: temporalio.client.WorkflowUpdateFailedError) -> str:
