@@ -31,7 +31,7 @@ import temporalio.service
 
 from hitl import catalog
 from hitl._audit import AuditTrail
-from hitl._errors import ended_outside, namespace_missing, read_with_retries, unreachable
+from hitl._errors import OUTSIDE_HITL, ended_outside, namespace_missing, read_with_retries, unreachable
 from hitl._finite import non_finite
 from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_deep, too_large
 from hitl._listing import PendingRun as PendingRun  # public as hitl.PendingRun
@@ -957,7 +957,8 @@ class Run:
         """Why a decision found no run to take it: the run ended (say how, and whose decision it last took,
         e.g. a cancel that won a race with this answer), or there is no such run."""
         state = await self.get_state()  # a run that ended still answers; no run raises RunNotFoundError here
-        how = state.error if state.status in ("cancelled", "failed") and state.error else state.status
+        outside = state.status == "failed" and OUTSIDE_HITL in (state.error or "")
+        how = state.error if (state.status == "cancelled" or outside) and state.error else state.status
         last = state.decisions[-1] if state.decisions else None
         took = f"; its last decision was a {last.kind} by {last.identity} at {last.at:%H:%M:%S} UTC" if last else ""
         return DecisionRejectedError(
