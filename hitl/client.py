@@ -504,8 +504,9 @@ class Run:
             return await self._query("get_state", StateSnapshot, reject=temporalio.common.QueryRejectCondition.NOT_OPEN)
         except temporalio.client.WorkflowQueryRejectedError as e:
             snapshot = await self._query("get_state", StateSnapshot)
-            if snapshot.status in ("completed", "failed", "cancelled"):
-                return snapshot  # one of hitl's own endings
+            moved_on = e.status == temporalio.client.WorkflowExecutionStatus.CONTINUED_AS_NEW  # read its next run
+            if moved_on or snapshot.status in ("completed", "failed", "cancelled"):
+                return snapshot  # one of hitl's own endings, or the fresh history the run went on in
             how = await self._closed_how(e.status)
             return dataclasses.replace(
                 snapshot,
