@@ -69,3 +69,12 @@ async def read_with_retries(read: Callable[[], Awaitable[T]], *, attempts: int =
                 raise
         await asyncio.sleep(pause * attempt)
     raise AssertionError("unreachable")
+
+
+def ended_outside(how: str, why: str) -> str:
+    """The one wording of a run Temporal ended by something other than hitl's own endings (a terminate by
+    hand, a timeout): the client's snapshot of it and a stream following it both say it this way."""
+    return f"{how} {OUTSIDE_HITL}: {why}"
+
+
+OUTSIDE_HITL = "in Temporal, outside hitl"

@@ -21,6 +21,7 @@ also start it there, unless their credential is view-only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,14 +33,57 @@ ROLE = "role:"
 """How a list entry names a role. No identity starts with it (`identity_refused`), so an entry means one or the other."""
 
 
+MAX_IDENTITY = 200
+"""Longest identity (and delegate name), in characters: identities go into search attributes, which Temporal
+caps at 2,048 bytes (one over the cap gets the run terminated), and into every record of a decision."""
+MAX_ROLE = 100
+"""Longest role name, in characters."""
+MAX_ROLES = 50
+"""Most roles one decider may hold (each decision records them in the run's history)."""
+MAX_REASON = 2000
+"""Longest reason given with a decision (a cancel's), in characters."""
+MAX_REQUEST_ID = 200
+"""Longest request id, in characters (it becomes part of a Temporal update id)."""
+
+
 def identity_refused(identity: str, where: str = "identity") -> str | None:
     """Why `identity` cannot name a person (None when it can): one starting with `role:` would read as a role
-    on every reviewer, readers and guard list, so whoever held that name would count as holding the role."""
+    on every reviewer, readers and guard list, so whoever held that name would count as holding the role;
+    one longer than MAX_IDENTITY would not fit the search attributes and records that carry it."""
+    if len(identity) > MAX_IDENTITY:
+        return f"{where} is {len(identity):,} characters long; an identity has at most {MAX_IDENTITY}"
     if identity.startswith(ROLE):
         return (
             f"{where} {identity!r} starts with '{ROLE}', which names a role on reviewer lists, not a person; "
             "use a plain name (roles are given separately: roles=, --roles, HITL_ROLES)"
         )
+    return None
+
+
+def roles_refused(roles: Sequence[str], where: str = "roles") -> str | None:
+    """Why `roles` cannot be someone's roles (None when they can): more than MAX_ROLES, or one longer than MAX_ROLE."""
+    if len(roles) > MAX_ROLES:
+        return f"{where} lists {len(roles):,} roles; someone holds at most {MAX_ROLES}"
+    for role in roles:
+        if not isinstance(role, str):
+            return f"{where} holds {type(role).__name__} {role!r}; a role is a name (a string)"
+        if len(role) > MAX_ROLE:
+            return f"{where} names a role {len(role):,} characters long; a role name has at most {MAX_ROLE}"
+    return None
+
+
+def decider_refused(
+    identity: str, roles: Sequence[str], reason: str | None = None, request_id: str | None = None
+) -> str | None:
+    """Why a decision's who, reason and request id are out of bounds (None when within): the one size rule the
+    client checks before sending and the workflow's update validators check again (`workflows/checks.py`)."""
+    refused = identity_refused(identity) or roles_refused(roles)
+    if refused:
+        return refused
+    if reason is not None and len(reason) > MAX_REASON:
+        return f"reason is {len(reason):,} characters long; a reason has at most {MAX_REASON:,}"
+    if request_id is not None and len(request_id) > MAX_REQUEST_ID:
+        return f"request id is {len(request_id):,} characters long; a request id has at most {MAX_REQUEST_ID}"
     return None
 
 
@@ -152,8 +196,8 @@ def delegate_name_refused(to: str | None) -> str | None:
     everyone until the claim ran out."""
     if not to or not to.strip():
         return "delegate needs someone to hand the question to: an identity or role:NAME"
-    if len(to) > 200:
-        return f"delegate names someone {len(to)} characters long; an identity or role:NAME has at most 200"
+    if len(to) > MAX_IDENTITY:
+        return f"delegate names someone {len(to)} characters long; an identity or role:NAME has at most {MAX_IDENTITY}"
     if to != to.strip() or not to.isprintable() or to.split(":", 1) == ["role", ""]:
         return (
             f"delegate names {to!r}, which is no identity or role:NAME (no surrounding spaces or control "

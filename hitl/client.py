@@ -31,12 +31,12 @@ import temporalio.service
 
 from hitl import catalog
 from hitl._audit import AuditTrail
-from hitl._errors import namespace_missing, read_with_retries, unreachable
+from hitl._errors import OUTSIDE_HITL, ended_outside, namespace_missing, read_with_retries, unreachable
 from hitl._finite import non_finite
 from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_deep, too_large
 from hitl._listing import PendingRun as PendingRun  # public as hitl.PendingRun
 from hitl._listing import list_runs
-from hitl._policy import identity_refused, override_refused, values_refused
+from hitl._policy import decider_refused, identity_refused, override_refused, roles_refused, values_refused
 from hitl._protocol import (
     ASSIGNED,
     DEFAULT_TASK_QUEUE,
@@ -126,6 +126,7 @@ async def connect(
 ) -> Client:
     """Connect to Temporal: `address`, else `TEMPORAL_ADDRESS` / envconfig, else localhost:7233."""
     person(identity or default_identity())  # refused before anything connects
+    held(roles)
     config = temporalio.envconfig.ClientConfig.load_client_connect_config()  # a fresh dict, ours to change
     if address:
         config["target_host"] = address
@@ -161,7 +162,11 @@ class Client:
         self.temporal = explaining(with_codec(temporal))
         self.rpc_timeout = rpc_timeout
         """How long one decision RPC may wait before it is sent again (same update id); None: the server's."""
-        self.roles = list(roles) or split_names(os.environ.get("HITL_ROLES"), on_spaces=True)
+        self.roles = (
+            held(roles, "roles")
+            if roles
+            else held(split_names(os.environ.get("HITL_ROLES"), on_spaces=True), "HITL_ROLES")
+        )
         self.task_queue = task_queue
         self.identity = person(identity) if identity else default_identity()
         self._graphs = {g.name: g for g in graphs} if graphs is not None else None
@@ -268,7 +273,7 @@ class Client:
         first checkpoint records who forked it with which edits.
         """
         identity = person(identity) if identity else self.identity
-        roles = list(roles) if roles is not None else self.roles
+        roles = held(roles) if roles is not None else self.roles
         if new_run_id is not None:
             check_run_id(new_run_id, new=True)
         source = self.get_run(run_id)
@@ -327,7 +332,7 @@ class Client:
         """A client deciding as `identity` with exactly `roles` (default: this client's), sharing the connection."""
         other = copy.copy(self)
         other.identity = person(identity) if identity else self.identity
-        other.roles = list(roles) if roles is not None else list(self.roles)
+        other.roles = held(roles) if roles is not None else list(self.roles)
         return other
 
     async def resume_many(
@@ -403,7 +408,7 @@ class Client:
                     for k in SEARCH_ATTRIBUTES
                 )
             )
-        query = f'WorkflowType = "{WORKFLOW_NAME}" AND {STATUS.name} = "interrupted"'
+        query = f'WorkflowType = "{WORKFLOW_NAME}" AND {STATUS.name} = "interrupted" AND ExecutionStatus = "Running"'
         return [row.pending async for row in list_runs(self.temporal, query, limit)]
 
     async def search_attributes_registered(self) -> bool:
@@ -491,7 +496,43 @@ class Run:
         return f"<Run {self.run_id}>"
 
     async def get_state(self) -> StateSnapshot:
-        return await self._query("get_state", StateSnapshot)
+        """The run's state. A query of a closed workflow is answered by replaying its history, whose last state
+        says running or interrupted when Temporal ended the run outside hitl (terminated, timed out): so the
+        query is asked of open runs only (one RPC, as before), and a closed one is read again and its snapshot
+        says how Temporal ended it."""
+        try:
+            return await self._query("get_state", StateSnapshot, reject=temporalio.common.QueryRejectCondition.NOT_OPEN)
+        except temporalio.client.WorkflowQueryRejectedError as e:
+            snapshot = await self._query("get_state", StateSnapshot)
+            moved_on = e.status == temporalio.client.WorkflowExecutionStatus.CONTINUED_AS_NEW  # read its next run
+            if moved_on or snapshot.status in ("completed", "failed", "cancelled"):
+                return snapshot  # one of hitl's own endings, or the fresh history the run went on in
+            how = await self._closed_how(e.status)
+            return dataclasses.replace(
+                snapshot,
+                status="cancelled" if how.startswith("cancelled") else "failed",
+                error=how,
+                interrupts=[],
+                next=[],
+                breakpoint=None,
+            )
+
+    async def _closed_how(self, status: temporalio.client.WorkflowExecutionStatus | None) -> str:
+        """How Temporal closed the run, outside hitl: its closing event's reason, where it gives one."""
+        s = temporalio.client.WorkflowExecutionStatus
+        if status == s.TERMINATED:
+            reason = ""
+            with self._errors("its history"):
+                async for event in self._handle.fetch_history_events(
+                    event_filter_type=temporalio.client.WorkflowHistoryEventFilterType.CLOSE_EVENT
+                ):
+                    reason = event.workflow_execution_terminated_event_attributes.reason
+            return ended_outside("terminated", reason or "no reason given")
+        if status == s.TIMED_OUT:
+            return ended_outside("timed out", "its execution or run timeout passed")
+        if status == s.CANCELED:
+            return ended_outside("cancelled", "a cancel request hitl did not send")
+        return ended_outside(status.name.lower() if status else "closed", "see its history")
 
     async def get_state_history(self, *, limit: int | None = None, before: int | None = None) -> list[Checkpoint]:
         """Checkpoints newest first (at most `limit`; older than checkpoint seq `before`).
@@ -679,6 +720,7 @@ class Run:
         checks as `resume()`; one that does not fit is refused there and listed
         in `get_state().refused` (a signal cannot be refused up front)."""
         req = self._resume_request(value, map, update, goto, False, identity, roles, request_id)
+        check_decider(req)
         await self._check_workers(queue=True)
         with self._errors("the decision"):
             await self._handle.signal("resume_signal", req)
@@ -800,6 +842,7 @@ class Run:
         With `until_paused`, a snapshot taken as the run moved to a fresh history
         (status running) is followed by waiting for its next pause or end.
         """
+        check_decider(req)
         await self._check_workers()
         update_id = f"{req.request_id}.{request_digest(req)}" if req.request_id else uuid.uuid4().hex
         aborted = 0
@@ -915,7 +958,8 @@ class Run:
         """Why a decision found no run to take it: the run ended (say how, and whose decision it last took,
         e.g. a cancel that won a race with this answer), or there is no such run."""
         state = await self.get_state()  # a run that ended still answers; no run raises RunNotFoundError here
-        how = state.error if state.status == "cancelled" and state.error else state.status
+        outside = state.status == "failed" and OUTSIDE_HITL in (state.error or "")
+        how = state.error if (state.status == "cancelled" or outside) and state.error else state.status
         last = state.decisions[-1] if state.decisions else None
         took = f"; its last decision was a {last.kind} by {last.identity} at {last.at:%H:%M:%S} UTC" if last else ""
         return DecisionRejectedError(
@@ -934,7 +978,7 @@ class Run:
         return person(identity) if identity else self.client.identity
 
     def _roles(self, roles: Sequence[str] | None) -> list[str]:
-        return list(roles) if roles is not None else list(self.client.roles)
+        return held(roles) if roles is not None else list(self.client.roles)
 
     def _resume_request(
         self,
@@ -981,10 +1025,21 @@ class Run:
             request_id=request_id,
         )
 
-    async def _query(self, name: str, result_type: TypeForm[T], *args: Any) -> T:
+    async def _query(
+        self,
+        name: str,
+        result_type: TypeForm[T],
+        *args: Any,
+        reject: temporalio.common.QueryRejectCondition | None = None,
+    ) -> T:
         with self._errors(f"'{name}'"):
             result: T = await read_with_retries(
-                lambda: self._handle.query(name, *args, result_type=result_type)  # type: ignore[arg-type]
+                lambda: self._handle.query(
+                    name,
+                    *args,
+                    result_type=result_type,  # type: ignore[arg-type]
+                    reject_condition=reject,
+                )
             )
             return result
 
@@ -1085,6 +1140,23 @@ def person(identity: str, where: str = "identity") -> str:
     if refused:
         raise InvalidInputError(refused)
     return identity
+
+
+def held(roles: Sequence[str], where: str = "roles") -> list[str]:
+    """`roles` as a list, or InvalidInputError when they are out of bounds (`hitl._policy.roles_refused`)."""
+    if isinstance(roles, str):
+        raise InvalidInputError(f"{where} must be a list of role names, not the string {roles[:100]!r}")
+    refused = roles_refused(list(roles), where)
+    if refused:
+        raise InvalidInputError(refused)
+    return list(roles)
+
+
+def check_decider(req: Request) -> None:
+    """Refuse, before anything is sent, a decision whose who, reason or request id is out of bounds."""
+    refused = decider_refused(req.identity, req.roles, getattr(req, "reason", None), req.request_id)
+    if refused:
+        raise InvalidInputError(refused)
 
 
 def _message(e: temporalio.client.WorkflowUpdateFailedError) -> str:

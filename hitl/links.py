@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hitl._limits import shorten
-from hitl._policy import identity_refused, may_review, vote_refused
+from hitl._policy import identity_refused, may_review, roles_refused, vote_refused
 from hitl._whole import whole_number
 from hitl.types import HitlError, InvalidInputError, StateSnapshot
 
@@ -250,6 +250,8 @@ async def create(
     """A signed link for `identity` (default: the client's) to answer a question of `run_id` once."""
     who = identity or client.identity
     if refused := identity_refused(who):
+        raise InvalidInputError(refused)
+    if refused := roles_refused(list(roles if roles is not None else client.roles)):
         raise InvalidInputError(refused)
     held = tuple(roles if roles is not None else client.roles)
     snapshot = await client.get_run(run_id).get_state()

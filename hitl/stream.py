@@ -24,7 +24,7 @@ import temporalio.api.enums.v1
 import temporalio.client
 import temporalio.service
 
-from hitl._errors import TRANSIENT
+from hitl._errors import TRANSIENT, ended_outside
 from hitl._protocol import HistoryPage
 from hitl.types import Checkpoint, Decision, HitlError, Interrupt, InvalidInputError, RunStatus, StateSnapshot
 
@@ -366,7 +366,7 @@ class _Follower:
                 snap,
                 step=snap.step,
                 values=snap.values,
-                error=f"run '{self.run.run_id}' was ended in Temporal, outside hitl — {self.run.where()}",
+                error=f"run '{self.run.run_id}': {ended_outside('ended', 'see its history')} — {self.run.where()}",
             )
 
     def _event(self, kind: EventKind, snap: StateSnapshot, **fields: Any) -> RunEvent:

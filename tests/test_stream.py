@@ -149,9 +149,9 @@ async def test_an_idle_paused_run_costs_no_queries(client: hitl.Client, monkeypa
     queries: list[str] = []
     original = hitl.Run._query
 
-    async def counting(self: hitl.Run, name: str, *args: Any) -> Any:
+    async def counting(self: hitl.Run, name: str, *args: Any, **kwargs: Any) -> Any:
         queries.append(name)
-        return await original(self, name, *args)
+        return await original(self, name, *args, **kwargs)
 
     monkeypatch.setattr(hitl.Run, "_query", counting)
     events = run.events()

@@ -27,8 +27,8 @@ from typing import Protocol
 
 from fastapi import Request
 
-from hitl._policy import identity_refused
-from hitl.client import default_identity, person
+from hitl._policy import identity_refused, roles_refused
+from hitl.client import default_identity, held, person
 from hitl.types import InvalidInputError
 from hitl.web.errors import NotAuthenticated
 
@@ -60,7 +60,9 @@ class NoAuth:
     mode = "none"
 
     def __init__(self, identity: str | None = None, roles: tuple[str, ...] = ()) -> None:
-        self.identity = Identity(person(identity, "--identity") if identity else default_identity(), tuple(roles))
+        self.identity = Identity(
+            person(identity, "--identity") if identity else default_identity(), tuple(held(roles, "--roles"))
+        )
 
     def identify(self, request: Request) -> Identity:
         return self.identity
@@ -110,7 +112,8 @@ class TokenAuth:
                     f"tokens file {path}: 'view' of {entry['identity']}'s token must be true (view-only) or false"
                 )
             person(entry["identity"], f"tokens file {path}: identity")
-            tokens[token] = Identity(entry["identity"], tuple(entry.get("roles") or ()), entry.get("view", False))
+            roles = held(entry.get("roles") or [], f"tokens file {path}: roles of {entry['identity']}")
+            tokens[token] = Identity(entry["identity"], tuple(roles), entry.get("view", False))
         return cls(tokens)
 
     @classmethod
@@ -124,8 +127,9 @@ class TokenAuth:
             roles, _, flag = rest.partition(":")
             if not token or not name or flag.strip() not in ("", "view"):
                 raise InvalidInputError(shape if not flag.strip() else f"{shape}; got flag '{flag.strip()}'")
+            listed = held([r.strip() for r in roles.split(",") if r.strip()], "HITL_WEB_TOKENS: roles")
             tokens[token.strip()] = Identity(
-                name.strip(), tuple(r.strip() for r in roles.split(",") if r.strip()), flag.strip() == "view"
+                person(name.strip(), "HITL_WEB_TOKENS: identity"), tuple(listed), flag.strip() == "view"
             )
         return cls(tokens)
 
@@ -149,8 +153,11 @@ class HeaderAuth:
         if refused:
             raise NotAuthenticated(f"{refused}; this server refuses it")
         roles = request.headers.get(self.roles_header, "") if self.roles_header else ""
-        held = tuple(r.strip() for r in roles.replace(";", ",").split(",") if r.strip())
-        return Identity(name, held, view_only=self.view_role is not None and self.view_role in held)
+        given = tuple(r.strip() for r in roles.replace(";", ",").split(",") if r.strip())
+        refused = roles_refused(given, f"the {self.roles_header} header")
+        if refused:
+            raise NotAuthenticated(f"{refused}; this server refuses it")
+        return Identity(name, given, view_only=self.view_role is not None and self.view_role in given)
 
 
 def from_options(
