@@ -90,3 +90,22 @@ async def test_the_cli_refuses_an_oversized_decider_in_one_line(
     line = one_line_error(await cli(client, "claim", run.run_id, *args, env=env))
     assert says in line, line
     assert await event_count(client, run.run_id) == before, "a refusal writes nothing"
+
+
+async def test_the_workflow_refuses_an_oversized_decider_that_bypassed_the_client(client: hitl.Client) -> None:
+    """A raw Temporal update (no hitl client) carrying a 2,100-character identity: the update validator refuses
+    it in one line and nothing is written (before: the claim went through and its holder, indexed past 2 kB,
+    made Temporal terminate the run)."""
+    from temporalio.client import WorkflowUpdateFailedError
+
+    from hitl._protocol import ClaimRequest
+
+    run = await _paused(client)
+    before = await event_count(client, run.run_id)
+    raw = ClaimRequest(identity="m" * 2100, action="claim", ttl_s=600)
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await client.temporal.get_workflow_handle(run.run_id).execute_update("claim", raw)
+    said = caught.value.cause.message if caught.value.cause else ""
+    assert "an identity has at most 200" in said and "\n" not in said, said
+    assert await event_count(client, run.run_id) == before
+    assert (await run.get_state()).status == "interrupted"

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         ROLE,
         claim_blocks,
         claim_refused,
+        decider_refused,
         may_review,
         override_refused,
         schema_refused,
@@ -218,6 +219,14 @@ def non_finite_refusal(req: Request) -> str | None:
 
 def check_finite(req: Request) -> None:
     _refuse_if(non_finite_refusal(req))
+
+
+def check_decider(req: Request) -> None:
+    """A decision's who (identity, roles), reason and request id within their bounds (`decider_refused`): a
+    long one would be kept in the history and indexed past Temporal's 2 kB a search attribute value holds.
+    Checked by the update validators only (which never replay): a history may hold a longer one accepted."""
+    reason = req.reason if isinstance(req, CancelRequest) else None
+    _refuse_if(decider_refused(req.identity, req.roles, reason, req.request_id))
 
 
 def check_edit(view: RunView, req: UpdateStateRequest) -> None:

@@ -1016,6 +1016,7 @@ class GraphWorkflow:
                 f"send decisions to run {parent.run_id}, where its questions show"
             )
         checks.check_finite(req)  # here only: the handlers' checks replay, and answers once took NaN
+        checks.check_decider(req)  # likewise: decisions by longer names or roles were once taken
         self._is_resend(req, check, replays=False)  # bounded here only, for the same reason
 
     def _is_resend(self, req: R, check: Callable[[checks.RunView, R], None], *, replays: bool = True) -> bool:
