@@ -30,34 +30,62 @@ def non_finite(value: Any, what: str) -> str | None:
     is; None when there is none.
 
     Walks with a stack rather than by recursion, so a deeply nested value is no hazard here (its depth is
-    limited elsewhere)."""
-    stack: list[tuple[Any, str]] = [(value, "")]
+    limited elsewhere), and keeps each item's place as a link to its parent's, spelling a path out only for
+    the number it reports: a 2 MB body of small items costs a pass over them, not a string per item."""
+    stack: list[tuple[Any, tuple[Any, Any] | None]] = [(value, None)]
     while stack:
-        item, path = stack.pop()
+        item, place = stack.pop()
         if isinstance(item, float):
             if not math.isfinite(item):
-                where = f" at {path.lstrip('/')}" if path else ""
-                return f"{what}{where} is {_named(item)}; {ACCEPTED}"
-        elif isinstance(item, int) and not isinstance(item, bool) and not -_TOO_LONG < item < _TOO_LONG:
-            where = f" at {path.lstrip('/')}" if path else ""
-            return f"{what}{where} is an integer of more than {MAX_DIGITS:,} digits, which cannot be written as JSON here; send it as a string"
+                return f"{what}{_at(place)} is {_named(item)}; {ACCEPTED}"
+        elif isinstance(item, int) and not isinstance(item, bool):
+            if not -_TOO_LONG < item < _TOO_LONG:
+                return (
+                    f"{what}{_at(place)} is an integer of more than {MAX_DIGITS:,} digits, which cannot be written "
+                    "as JSON here; send it as a string"
+                )
         elif isinstance(item, dict):
-            stack.extend((v, f"{path}/{k}") for k, v in reversed(item.items()))
+            keys = list(item)
+            stack.extend((item[k], (place, k)) for k in reversed(keys))
         elif isinstance(item, list | tuple):
-            stack.extend((v, f"{path}/{i}") for i, v in reversed(list(enumerate(item))))
+            stack.extend((item[i], (place, i)) for i in range(len(item) - 1, -1, -1))
     return None
+
+
+def _at(place: tuple[Any, Any] | None) -> str:
+    parts: list[str] = []
+    while place is not None:
+        place, key = place
+        parts.append(str(key))
+    return f" at {'/'.join(reversed(parts))}" if parts else ""
+
+
+def _refuse_constant(token: str) -> float:
+    raise _NonFinite(token)
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise _NonFinite(text)
+    return number
+
+
+class _NonFinite(ValueError):
+    pass
 
 
 def loads(text: str | bytes, what: str) -> Any:
     """JSON text as data, refusing NaN and Infinity (and numbers too large for a float, such as 1e999).
 
     Raises ValueError with one line naming where; a syntax error is a `json.JSONDecodeError` (a
-    ValueError) as usual. Python's json reads the tokens as floats, which `non_finite` then finds."""
-    value = json.loads(text)
-    refused = non_finite(value, what)
-    if refused:
-        raise ValueError(refused)
-    return value
+    ValueError) as usual. The parser itself stops at such a number (hooks on its constants and floats), so
+    a body without one costs a parse; one with one is read again to name the place."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except _NonFinite as e:
+        refused = non_finite(json.loads(text), what)
+        raise ValueError(refused or f"{what} holds {e}; {ACCEPTED}") from None
 
 
 def finite_json(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Sequence
@@ -82,6 +83,10 @@ def create_app(
     return app
 
 
+OFF_LOOP_BYTES = 64_000
+"""JSON bodies larger than this are checked in a worker thread (a parse costs about 50 ms per MB here)."""
+
+
 async def finite_json_body(request: Request) -> None:
     """Refuse a JSON body holding NaN, Infinity or a number too large for a float (1e999): Python's json,
     which FastAPI parsed the body with, reads them, and they would pass a schema's bounds (hitl/_finite.py).
@@ -92,7 +97,10 @@ async def finite_json_body(request: Request) -> None:
     if not body:
         return
     try:
-        finite.loads(body, "the request body")
+        if len(body) > OFF_LOOP_BYTES:  # a parse of up to 2 MB: in a thread, so no body holds the event loop
+            await asyncio.to_thread(finite.loads, body, "the request body")
+        else:
+            finite.loads(body, "the request body")
     except json.JSONDecodeError:
         return  # FastAPI has answered a malformed body already; a route that reads it raw says so itself
     except ValueError as e:
