@@ -220,6 +220,10 @@ async def answer_one(
     result = BatchResult(run_id, "refused", request_id=request_id)
     try:
         run = client.get_run(run_id)
+        if readable is not None:  # before anything that tells a run from no run (its worker being down, say)
+            graph = await run.indexed_graph()
+            if graph is not None and not readable(graph):
+                raise run.not_found()
         await run.check_reachable()
         snapshot = await run.get_state()
         if readable is not None and not readable(snapshot.graph):

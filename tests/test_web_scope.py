@@ -478,3 +478,35 @@ async def test_a_subgraphs_readers_keep_its_questions_from_a_public_parent(serve
             none = await bob.get(f"/threads/{unknown}/state")
             assert normal(await bob.get(f"/threads/{run_id}/state"), run_id) == normal(none, unknown)
             assert (await alice.get(f"/threads/{run_id}/state")).json()["values"]["topic"] == "u"
+
+
+async def test_a_batch_tells_bob_nothing_of_a_private_run_whose_worker_is_down(served: Served) -> None:
+    """The batch's reachability check (is a worker polling the run's queue?) once ran before the read rule, so a
+    private run with no live worker came back `unreachable`, naming its queue, where an unknown id is refused."""
+    from tests.graphs import SERVED
+
+    queue = f"scope-{uuid.uuid4().hex[:8]}"
+    alone = hitl.Client(served.client.temporal, task_queue=queue, graphs=SERVED, identity="alice")
+    async with alone.worker():
+        run = await started(alone)
+    unknown = f"{PRIVATE}-{uuid.uuid4().hex[:12]}"
+    async with served.http("tok-bob") as bob:
+        batch = {"run_ids": [run.run_id, unknown], "value": "approve", "batch_id": "scope-dead", "dry_run": True}
+        [hidden, none] = (await bob.post("/hitl/batch/resume", json=batch)).json()["results"]
+    assert hidden["outcome"] == none["outcome"] == "refused", (hidden, none)
+    assert hidden["reason"].replace(run.run_id, "ID") == none["reason"].replace(unknown, "ID")
+    await served.client.temporal.get_workflow_handle(run.run_id).terminate(reason="test cleanup")
+
+
+async def test_a_blank_bearer_token_is_no_pass_past_the_origin_check(served: Served) -> None:
+    """A write from another origin carrying `Authorization: Bearer <blank>` and the sign-in cookie: the Guard
+    once let any "Bearer " through, and the blank token then fell back to the cookie."""
+    headers = [
+        (b"Authorization", b"Bearer \xa0"),  # a non-breaking space, which str.strip() removes
+        (b"Cookie", b"hitl_token=tok-alice"),
+        (b"Sec-Fetch-Site", b"cross-site"),
+        (b"Origin", b"http://evil.example"),
+    ]
+    async with httpx.AsyncClient(base_url=served.url, timeout=60) as anyone:
+        refused = await anyone.post("/threads/search", json={}, headers=headers)
+    assert refused.status_code == 403, refused.text

@@ -193,7 +193,8 @@ def cross_origin(scope: Scope, headers: dict[str, str]) -> str | None:
     """Why a write comes from a page of another origin, or None. Browsers send `Sec-Fetch-Site`
     (all current ones) or at least `Origin` on a POST; clients that are not browsers send neither.
     Behind a proxy that rewrites Host, only the `Origin` fallback (old browsers) depends on Host."""
-    if headers.get("authorization", "").lower().startswith("bearer "):
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():  # as auth.bearer reads it: a blank token is no credential
         return None
     site = headers.get("sec-fetch-site")
     origin = headers.get("origin")
