@@ -152,15 +152,15 @@ async def test_pending_sends_and_their_answers_survive_continue_as_new(client: h
     assert done.values["jokes"] == ["cats:keep", "dogs:keep", "ants:drop"]
 
 
-async def test_the_readme_send_example_runs_as_printed(
+async def test_the_docs_send_example_runs_as_printed(
     client: hitl.Client, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("**Send (map-reduce).**") :]
+    page = (ROOT / "docs" / "graphs.md").read_text()
+    section = page[page.index("## Send (map-reduce)") :]
     source = section[section.index("```python\n") + len("```python\n") : section.index("\n```\n")]
-    module = types.ModuleType("readme_send")
-    sys.modules["readme_send"] = module  # the state's annotations resolve here
-    exec(compile(source, "README.md", "exec"), module.__dict__)
+    module = types.ModuleType("docs_send")
+    sys.modules["docs_send"] = module  # the state's annotations resolve here
+    exec(compile(source, "docs/graphs.md", "exec"), module.__dict__)
     monkeypatch.setenv("TEMPORAL_ADDRESS", client.temporal.service_client.config.target_host)
     values = await module.main()
     assert values["jokes"] == ["cats: drop", "dogs: keep", "ants: drop", "3 reviewed"]
