@@ -98,9 +98,9 @@ async def on_new_thread(c: Ctx, key: str, input: dict[str, Any]) -> dict[str, An
     return out
 
 
-async def streamed(c: Ctx) -> list[tuple[str, Any]]:
+async def streamed(c: Ctx, mode: str) -> list[tuple[str, Any]]:
     thread = (await c.sdk.threads.create())["thread_id"]
-    stream = c.sdk.runs.stream(thread, "chat", input=AS_USE_STREAM_SENDS, stream_mode="values")
+    stream = c.sdk.runs.stream(thread, "chat", input=AS_USE_STREAM_SENDS, stream_mode=mode)
     return [(p.event, p.data) async for p in stream]
 
 
@@ -108,8 +108,21 @@ STEPS = [
     Step("chat.runs.wait.as_use_stream_sends", lambda c: on_new_thread(c, "a", AS_USE_STREAM_SENDS), scrub),
     Step("chat.threads.get_state", lambda c: c.sdk.threads.get_state(c.ids["a"]), lambda s: scrub(state_meaning(s))),
     Step("chat.runs.wait.every_shape", lambda c: on_new_thread(c, "b", AS_SENT_ELSEWHERE), scrub),
-    Step("chat.runs.stream.values", streamed, stream_meaning),
+    Step("chat.runs.stream.values", lambda c: streamed(c, "values"), stream_meaning),
+    Step("chat.runs.stream.updates", lambda c: streamed(c, "updates"), stream_meaning),
 ]
+
+
+UPDATES_AS_STORED = (
+    "a node's update in stream_mode 'updates': LangGraph sends what the node returned (here role dicts, "
+    "converted only when applied to the state), hitl sends the messages as stored (LangChain's shape, ids given), "
+    "the shape its values and history show (a LangGraph node returning message objects sends that shape too)"
+)
+KNOWN_DIFFERENCES = {
+    "chat.runs.stream.updates.shape": UPDATES_AS_STORED,
+    "chat.runs.stream.updates.meaning": UPDATES_AS_STORED,
+}
+"""`step.check` -> why hitl answers differently (deliberately)."""
 
 
 async def test_messages_read_back_as_langgraph_dev_returns_them(langgraph_url: str, hitl_url: str) -> None:
@@ -117,7 +130,7 @@ async def test_messages_read_back_as_langgraph_dev_returns_them(langgraph_url: s
     print(f"\nmessages vs langgraph dev: {report.summary()}")
     for key, (theirs, mine) in report.differences.items():
         print(f"  {key}\n    langgraph: {theirs!r}\n    hitl:      {mine!r}")
-    assert report.differences == {}, report.summary()
+    assert set(report.differences) == set(KNOWN_DIFFERENCES), report.summary()
     assert len(report.compared) == 3 * len(STEPS)
 
 
