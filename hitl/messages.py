@@ -117,10 +117,16 @@ class Message(pydantic.BaseModel):
             )
         if not isinstance(kind, str) or kind not in ROLES:
             raise ValueError(f"unknown message kind {kind!r}; use one of {', '.join(ROLES)}")
-        out = {**{k: v for k, v in data.items() if k != "type"}, "role": ROLES[kind]}
+        known = {k: v for k, v in data.items() if k in cls.model_fields}
+        # As LangChain converts a dict: keys it has no field for are kept in additional_kwargs, null content is ""
+        extra = {k: v for k, v in data.items() if k not in cls.model_fields and k not in ("type", "example")}
         if kind == "developer":  # a system message to LangChain, which notes where it came from
-            out["additional_kwargs"] = {**(data.get("additional_kwargs") or {}), "__openai_role__": "developer"}
-        return out
+            extra["__openai_role__"] = "developer"
+        if extra:
+            known["additional_kwargs"] = {**extra, **(data.get("additional_kwargs") or {})}
+        if known.get("content", "") is None:
+            known["content"] = ""
+        return {**known, "role": ROLES[kind]}
 
     @property
     def type(self) -> str:

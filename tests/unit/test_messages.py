@@ -27,12 +27,13 @@ WRITTEN: list[Any] = [
     {"type": "ai", "content": "", "tool_calls": [{"id": "c1", "name": "lookup", "args": {"q": "x"}}], "id": "a1"},
     {
         "role": "assistant",
-        "content": None or "",
+        "content": None,
         "tool_calls": [{"id": "c2", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}],
     },
     {"type": "tool", "content": "found", "tool_call_id": "c1", "name": "lookup"},
     {"role": "tool", "content": "failed", "tool_call_id": "c2", "status": "error"},
     {"type": "ai", "content": "ok", "additional_kwargs": {"k": 1}, "response_metadata": {"model": "m"}},
+    {"role": "assistant", "content": "an OpenAI reply", "refusal": None, "audio": {"id": "x"}},
 ]
 
 
