@@ -75,7 +75,7 @@ class ToolCall(pydantic.BaseModel):
         return {"name": self.name, "args": self.args, "id": self.id, "type": "tool_call"}
 
 
-def _schema(schema: dict[str, Any]) -> None:
+def _message_schema(schema: dict[str, Any]) -> None:
     """The JSON Schema the workflow checks edits with: `role` or `type`, either naming a kind."""
     properties = schema.setdefault("properties", {})
     properties["role"] = {"enum": sorted(ROLES)}
@@ -87,7 +87,7 @@ def _schema(schema: dict[str, Any]) -> None:
 class Message(pydantic.BaseModel):
     """One chat message. `role` is its kind in Python; JSON carries LangChain's `type` (see the module doc)."""
 
-    model_config = pydantic.ConfigDict(json_schema_extra=_schema)
+    model_config = pydantic.ConfigDict(json_schema_extra=_message_schema)
 
     role: Role
     content: str | list[dict[str, Any] | str] = ""
