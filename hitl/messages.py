@@ -82,6 +82,7 @@ def _message_schema(schema: dict[str, Any]) -> None:
     properties["type"] = {"enum": sorted(ROLES)}
     schema["required"] = [r for r in schema.get("required", []) if r != "role"]
     schema["anyOf"] = [{"required": ["role"]}, {"required": ["type"]}]
+    properties["content"] = {"anyOf": [*properties["content"]["anyOf"], {"type": "null"}]}  # OpenAI's, for a tool call
 
 
 class Message(pydantic.BaseModel):

@@ -120,3 +120,15 @@ def test_a_later_message_with_the_same_id_replaces_the_stored_one() -> None:
     stored = state_messages([{"type": "human", "content": "draft", "id": "m1"}, "next"])
     merged = add_messages(stored, state_messages([{"role": "user", "content": "final", "id": "m1"}]))
     assert [m["content"] for m in merged] == ["final", "next"]
+
+
+def test_the_schema_edits_are_checked_with_takes_either_shape() -> None:
+    """The JSON Schema a run's workflow checks a state edit with (hitl/_schema.py), from the key's type."""
+    from hitl._schema import first_error
+
+    schema = pydantic.TypeAdapter(list[Message]).json_schema()
+    stored = state_messages(WRITTEN)
+    assert first_error(schema, stored, None) is None
+    assert first_error(schema, [m for m in WRITTEN if isinstance(m, dict)], None) is None
+    assert first_error(schema, [{"content": "no kind"}], None) is not None
+    assert first_error(schema, [{"type": "bogus", "content": "x"}], None) is not None
