@@ -38,7 +38,7 @@ def send_email(to: str, subject: str, body: str) -> str:
 
 
 def _summary(messages: list[Message]) -> Message:
-    results = [m.content for m in messages if m.role == "tool"][1:]
+    results = [m.text for m in messages if m.role == "tool"][1:]
     return Message.assistant("Done. " + " | ".join(results))
 
 

@@ -20,6 +20,7 @@ import pydantic_core
 
 from hitl._protocol import ChannelSpec, ReducerKind
 from hitl._reducers import add_messages
+from hitl.messages import state_messages
 from hitl.types import InvalidInputError, InvalidUpdateError
 
 Reducer = Callable[[Any, Any], Any]
@@ -113,7 +114,7 @@ class StateSchema:
             except pydantic.ValidationError as e:
                 raise InvalidInputError(f"{what} does not fit {self.schema.__name__}: {one_line(e)}") from None
             dumped: dict[str, Any] = model.model_dump(mode="json", include=set(data))
-            return dumped
+            return self._messages_as_stored(dumped, what=what, error=InvalidInputError)
         out: dict[str, Any] = {}
         for key, value in data.items():
             channel = self.channels[key]
@@ -122,6 +123,20 @@ class StateSchema:
             except pydantic.ValidationError as e:
                 raise InvalidInputError(f"{what}: key '{key}': {one_line(e)}") from None
             out[key] = channel.adapter.dump_python(parsed, mode="json")
+        return self._messages_as_stored(out, what=what, error=InvalidInputError)
+
+    def _messages_as_stored(self, values: dict[str, Any], *, what: str, error: type[Exception]) -> dict[str, Any]:
+        """`values` with what is written to each `add_messages` key in LangChain's shape, ids given.
+
+        Here, at the edge (client or activity), because a new id is random and the
+        workflow's reducer must stay a pure data operation."""
+        out = dict(values)
+        for key, value in values.items():
+            if self.channels[key].reducer is add_messages:
+                try:
+                    out[key] = state_messages(value)
+                except pydantic.ValidationError as e:
+                    raise error(f"{what}: key '{key}': {one_line(e)}") from None
         return out
 
     def node_input(self, values: dict[str, Any]) -> Any:
@@ -145,7 +160,7 @@ class StateSchema:
         out = {k: to_json(v, what=f"node '{node}' wrote key '{k}'") for k, v in update.items()}
         for key, value in out.items():
             self._check_type(key, value, node=node)
-        return out
+        return self._messages_as_stored(out, what=f"node '{node}' update", error=InvalidUpdateError)
 
     def _check_type(self, key: str, value: Any, *, node: str) -> None:
         """A value written as is (no reducer) must fit its key's type: the node that wrote it fails, not the

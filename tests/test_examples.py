@@ -120,7 +120,7 @@ async def _refund_paused(client: hitl.Client) -> tuple[hitl.Run, hitl.StateSnaps
 
 
 def _tool_messages(state: hitl.StateSnapshot) -> dict[str, str]:
-    return {m["tool_call_id"]: m["content"] for m in state.values["messages"] if m["role"] == "tool"}
+    return {m["tool_call_id"]: m["content"] for m in state.values["messages"] if m["type"] == "tool"}
 
 
 async def test_tool_review_one_interrupt_per_turn_with_allowed_decisions(client: hitl.Client) -> None:
@@ -213,4 +213,4 @@ async def test_tool_review_through_the_cli(client: hitl.Client) -> None:
     answer = json.dumps(_decisions({"type": "approve"}, {"type": "reject", "message": "no"}))
     assert (await cli(client, "resume", run_id, "--value", answer)).code == 0
     final = (await cli(client, "result", run_id, "--json")).json()
-    assert final["messages"][-1]["role"] == "assistant"  # type: ignore[index]
+    assert final["messages"][-1]["type"] == "ai"  # type: ignore[index]

@@ -116,7 +116,7 @@ async def test_tool_review_edit_shows_its_diff_and_keeps_it(served: Served, open
     async with page.expect_navigation():  # the post's redirect lands before the page is reloaded below
         await page.get_by_role("button", name="Submit decisions").click()
     final = await run.result()
-    tools = {m["tool_call_id"]: m["content"] for m in final["messages"] if m["role"] == "tool"}
+    tools = {m["tool_call_id"]: m["content"] for m in final["messages"] if m["type"] == "tool"}
     assert tools["call_refund"] == "refunded 12.50 on order 42"
     assert tools["call_email"] == "The reviewer rejected this call to send_email: We will call her instead."
     await page.reload()

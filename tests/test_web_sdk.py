@@ -106,7 +106,7 @@ async def test_sdk_tool_review(served: Served) -> None:
         ]
     }
     done = await lg.runs.wait(thread_id, "tool_review", command=Command(resume=answer))
-    tools = {m["tool_call_id"]: m["content"] for m in done["messages"] if m["role"] == "tool"}
+    tools = {m["tool_call_id"]: m["content"] for m in done["messages"] if m["type"] == "tool"}
     assert tools["call_refund"] == "refunded 12.50 on order 42"
     assert tools["call_email"].startswith("The reviewer rejected this call")
 

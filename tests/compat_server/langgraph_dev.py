@@ -46,10 +46,11 @@ def source_for(import_line: str) -> str:
 
 
 @contextmanager
-def langgraph_dev(workdir: Path) -> Iterator[str]:
-    """Yield the URL of `langgraph dev` serving hil_graphs.py.txt as written (LangGraph's imports)."""
-    (workdir / "hil_graphs.py").write_text(source_for(LANGGRAPH_IMPORT))
-    config = {"dependencies": ["."], "graphs": {g: f"./hil_graphs.py:{g}" for g in GRAPHS}}
+def langgraph_dev(workdir: Path, source: str | None = None, graphs: tuple[str, ...] = GRAPHS) -> Iterator[str]:
+    """Yield the URL of `langgraph dev` serving hil_graphs.py.txt as written (LangGraph's imports), or
+    `source` (a module's text) defining `graphs`."""
+    (workdir / "hil_graphs.py").write_text(source_for(LANGGRAPH_IMPORT) if source is None else source)
+    config = {"dependencies": ["."], "graphs": {g: f"./hil_graphs.py:{g}" for g in graphs}}
     (workdir / "langgraph.json").write_text(json.dumps(config))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV} | OFFLINE_ENV
@@ -64,7 +65,7 @@ def langgraph_dev(workdir: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(url, process, workdir)
+        wait_ready(url, process, workdir, graphs)
         yield url
     finally:
         process.terminate()
@@ -76,7 +77,7 @@ def langgraph_dev(workdir: Path) -> Iterator[str]:
         log.close()
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], workdir: Path) -> None:
+def wait_ready(url: str, process: subprocess.Popen[bytes], workdir: Path, graphs: tuple[str, ...] = GRAPHS) -> None:
     """Until the server answers with the graphs loaded (its /ok answers before they are)."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
@@ -84,9 +85,9 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], workdir: Path) -> Non
             raise RuntimeError(f"langgraph dev exited: {(workdir / 'langgraph-dev.log').read_text()[-3000:]}")
         try:
             found = httpx.post(f"{url}/assistants/search", json={"limit": 10}, timeout=2).json()
-            if {a["graph_id"] for a in found} >= set(GRAPHS):
+            if {a["graph_id"] for a in found} >= set(graphs):
                 return
         except (httpx.HTTPError, ValueError, TypeError, KeyError):
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"langgraph dev did not serve {GRAPHS} in {START_TIMEOUT} s")
+    raise RuntimeError(f"langgraph dev did not serve {graphs} in {START_TIMEOUT} s")
