@@ -29,6 +29,7 @@ ALLOWED = [
     "hitl._audit",
     "hitl._finite",
     "hitl._schema",
+    "hitl._patches",
 ]
 """The hitl modules the workflow side may import (pure: plain data and rules)."""
 
