@@ -36,11 +36,9 @@ with workflow.unsafe.imports_passed_through():
     from hitl._limits import (
         MAX_PAYLOAD_BYTES,
         MAX_STATE_BYTES,
-        PAGE_BYTES,
         clip,
         json_size,
         over_limit,
-        shorten,
         step_input_refused,
     )
     from hitl._patches import (
@@ -100,9 +98,9 @@ with workflow.unsafe.imports_passed_through():
     from hitl._reducers import WriteConflict, apply_builtin_writes, initial_values
     from hitl._schema import SCHEMA_STEPS
     from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, StateSnapshot
-    from workflows import checks, rollback, topology
+    from workflows import checks, topology
     from workflows.attributes import changed_updates, fit_keywords, remember
-    from workflows.core import answers, claims, lifecycle, records, steps, timers
+    from workflows.core import answers, claims, lifecycle, records, rollback, steps, subgraphs, timers
     from workflows.core.effects import Effect, Notify, Publish, Reindex
 
 T = TypeVar("T")
@@ -392,14 +390,7 @@ class GraphWorkflow:
                     raise  # a dropped task's; or a run from before the patch, which lost it
                 raise _Surfaced(f"node '{_key(task)}' failed at step {self.state.step}: {_cause(e)}") from None
         except _StepFailed as e:
-            if id(task) in self.live.stopped or (isinstance(e, _Surfaced) and id(task) not in self.live.runners):
-                return  # the task was dropped (goto, as_node, a change put back) while it ran
-            if self._puts_back_change(task):
-                self._put_back_change(str(e), failed=task)
-            elif self._rolls_back(task):
-                self._roll_back(task, str(e))
-            else:
-                self.live.failure = self.live.failure or e
+            self._task_failed(task, e)
         except Exception as e:  # a bug: raised by the run (its workflow task fails, and is retried once fixed)
             if id(task) not in self.live.runners or not self._patched(CHILD_FAILURES):
                 raise  # a dropped task's; or a run from before the patch, which lost it
@@ -407,6 +398,18 @@ class GraphWorkflow:
         finally:
             self.live.runners.pop(id(task), None)
             self.live.children.pop(id(task), None)
+
+    def _task_failed(self, task: PendingTask, e: _StepFailed) -> None:
+        """A task of the step failed for good: the change or the answers it ran on are put back, or the step
+        fails; nothing when the task was dropped (goto, as_node, a change put back) while it ran."""
+        if id(task) in self.live.stopped or (isinstance(e, _Surfaced) and id(task) not in self.live.runners):
+            return
+        if self._puts_back_change(task):
+            self._put_back_change(str(e), failed=task)
+        elif self._rolls_back(task):
+            self._roll_back(task, str(e))
+        else:
+            self.live.failure = self.live.failure or e
 
     def _drop_tasks(self) -> None:
         """The paused step is replaced (goto, update_state as_node): stop what still runs."""
@@ -470,26 +473,10 @@ class GraphWorkflow:
         if result.interrupt is None:
             task.result = result
             return
-        ask = result.interrupt
-        interrupt = Interrupt(
-            id=topology.interrupt_id(workflow.info().workflow_id, self.state.step, task.node, ask.index, task.push),
-            value=ask.value,
-            node=task.node,
-            step=self.state.step,
-            index=ask.index,
-            schema=ask.schema,
-            reviewers=ask.reviewers,
-            deadline=workflow.now() + timedelta(seconds=ask.timeout_s) if ask.timeout_s else None,
-            quorum=ask.quorum,
-            escalation=[
-                dataclasses.replace(s, due=workflow.now() + timedelta(seconds=s.after_s)) for s in ask.escalation
-            ],
+        interrupt_id = topology.interrupt_id(
+            workflow.info().workflow_id, self.state.step, task.node, result.interrupt.index, task.push
         )
-        task.interrupts = [interrupt]
-        task.rerun_local = ask.rerun_local
-        task.answered = []  # the answers so far led the node on: they stand
-        task.defaults[interrupt.id] = ask
-        records.guard_with(self.state, [interrupt])
+        steps.ask(self.state, task, result.interrupt, interrupt_id, workflow.now())
 
     async def _run_subgraph(self, task: PendingTask, spec: GraphSpec) -> None:
         """A compiled graph used as a node runs as a child workflow; its questions surface here."""
@@ -533,32 +520,8 @@ class GraphWorkflow:
 
     @workflow.signal(name="child_paused")
     def child_paused(self, msg: ChildPaused) -> None:
-        reported = {i.id for i in msg.interrupts}
-        if msg.rolled_back:  # answers put back: the subgraph asks them again, so this run offers them again
-            self.live.passed_down -= reported
-        self.live.passed_down &= reported  # those it leaves out it has applied
-        for task in self.state.tasks:
-            if self.live.children.get(id(task)) == msg.child_id:
-                # Claims live on this run's copy of the questions (the subgraph's run knows none): keep them.
-                held = {i.id: i for i in task.interrupts if i.claimed_by is not None}
-                task.interrupts = [
-                    dataclasses.replace(
-                        i,
-                        node=f"{task.node}/{i.node}",
-                        claimed_by=held[i.id].claimed_by if i.id in held else i.claimed_by,
-                        claimed_until=held[i.id].claimed_until if i.id in held else i.claimed_until,
-                    )
-                    for i in msg.interrupts
-                    if i.id not in self.live.passed_down  # answered here, not yet applied there
-                ]
-                if msg.rolled_back:  # the subgraph put answers back: so does this run's record
-                    line = f"subgraph '{task.node}': {'; '.join(msg.rolled_back)}"
-                    self._tell_callers(answers.note_rollback(self.state, task, line, workflow.now()))
-                if msg.interrupts and not msg.going_on:  # asking (again): the answers so far are settled
-                    task.answered = []
-        records.guard_with(self.state, msg.interrupts)
-        if self.state.phase is Phase.ASKING and not self._interrupts():
-            self.state.phase = Phase.RESUMED  # the subgraph went on by itself (a deadline)
+        tasks = [t for t in self.state.tasks if self.live.children.get(id(t)) == msg.child_id]
+        self._tell_callers(subgraphs.reported(self.state, msg, tasks, self.live.passed_down, workflow.now()))
 
     def _undo_of(
         self,
@@ -744,7 +707,7 @@ class GraphWorkflow:
             self._publish()
 
     def _publish(self, ended_in: Phase | None = None) -> None:
-        """Keep the run findable: status and pending nodes as search attributes.
+        """Keep the run findable: status and pending nodes as search attributes, and the summary memo.
 
         A run that ended while paused (cancelled) keeps showing that pause's nodes and summary,
         as it always has: `ended_in` is that pause.
@@ -753,15 +716,31 @@ class GraphWorkflow:
             return
         run = self.state
         pause = run.phase if run.phase.paused else ended_in
-        paused = pause is not None
         pending = self._interrupts()
-        nodes = sorted({i.node for i in pending}) or (
-            list(dict.fromkeys(topology.step_names(run.next, run.sends))) if paused else []
-        )
+        nodes = records.pending_nodes(run, paused=pause is not None)
+        updates = self._attribute_updates(pending, nodes, paused=pause is not None)
+        changed = changed_updates(updates, self.live.attributes)
+        if changed != updates and self._patched(CHANGED_ATTRIBUTES):
+            updates = changed
+        if updates:
+            workflow.upsert_search_attributes(updates)
+            remember(updates, self.live.attributes)
+        if pause is None:
+            return  # the summary is read only while a run waits: no event spent clearing it
+        summary = records.summary(pending, pause, nodes)
+        if summary != self.live.summary:
+            workflow.upsert_memo({SUMMARY_MEMO: summary})
+            self.live.summary = summary
+
+    def _attribute_updates(
+        self, pending: list[Interrupt], nodes: list[str], *, paused: bool
+    ) -> list[SearchAttributeUpdate[Any]]:
+        """Every search attribute this run indexes, as it should read now."""
+        live = self.live
         updates: list[SearchAttributeUpdate[Any]] = [
-            STATUS.value_set(run.phase.status),
+            STATUS.value_set(self.state.phase.status),
             PENDING_NODES.value_set(fit_keywords(nodes)),
-            WAITING_SINCE.value_set(self.live.paused_at) if self.live.paused_at else WAITING_SINCE.value_unset(),
+            WAITING_SINCE.value_set(live.paused_at) if live.paused_at else WAITING_SINCE.value_unset(),
         ]
         if self.inp.index_reviewers:  # in the same upsert: no extra history event
             # Too many to index: listed for anyone's "I may decide" (a filter's false positive; answering is
@@ -770,22 +749,7 @@ class GraphWorkflow:
             updates.append(REVIEWERS.value_set(reviewers))
         if self.inp.index_assigned:
             updates.append(ASSIGNED.value_set(fit_keywords(assignees(pending)) if paused else []))
-        changed = changed_updates(updates, self.live.attributes)
-        if changed != updates and self._patched(CHANGED_ATTRIBUTES):
-            updates = changed
-        if updates:
-            workflow.upsert_search_attributes(updates)
-            remember(updates, self.live.attributes)
-        if not paused:
-            return  # the summary is read only while a run waits: no event spent clearing it
-        summary = (
-            "; ".join(shorten(i.value) for i in pending)
-            if pending
-            else f"breakpoint {pause.value if pause else ''} {', '.join(nodes)}"
-        )
-        if summary != self.live.summary:
-            workflow.upsert_memo({SUMMARY_MEMO: summary})
-            self.live.summary = summary
+        return updates
 
     # ------------------------------------------------------------- decisions
     #
@@ -1068,26 +1032,13 @@ class GraphWorkflow:
         self._record("update_state", req, req.values, node=req.as_node, patch=patch)
         reask = ended = False
         if req.as_node is not None:
-            routes = await self._route(req.as_node) if self.spec.node(req.as_node).has_router else []
-            routed, sends = topology.split_routes(routes)
-            run.next = topology.successors(self.spec, [req.as_node], routed, run.barriers)
-            records.retire_all(
-                run, f"dropped when {req.identity} edited the state as node {req.as_node} at {records.when(now)}"
-            )
-            self._drop_tasks()
-            run.sends = sends
-            run.phase = Phase.BEFORE
-            # nothing to answer, nothing to run: done
-            ended = not run.next and not run.sends and self._patched(NOTHING_NEXT_ENDS)
+            ended = await self._edit_as_node(req, req.as_node, now)
         elif self._own_interrupts() and self._patched(EDIT_REASKS):
             # What a reviewer approves must be what runs: the node asks again about the edited state.
             asked = {_key(t): list(t.interrupts) for t in run.tasks if id(t) not in self.live.children and t.interrupts}
             run.undo = self._undo_of("edit", before, req.values, req, list(asked), asked)
-            lifecycle.withdraw(
-                run,
-                self.live.children,
-                f"withdrawn when {req.identity} edited the state under review at {records.when(now)}; the node asked again",
-            )
+            reason = f"withdrawn when {req.identity} edited the state under review at {records.when(now)}"
+            lifecycle.withdraw(run, self.live.children, f"{reason}; the node asked again")
             reask = True
         run.step += 1
         self._checkpoint("update", writes={req.as_node or "__human__": req.values})
@@ -1097,6 +1048,19 @@ class GraphWorkflow:
         else:
             self._publish()
         return reask or ended
+
+    async def _edit_as_node(self, req: UpdateStateRequest, node: str, now: datetime) -> bool:
+        """The edit stands for `node`'s writes: the step is replaced by what that node leads to (paused before
+        it). True when that is nothing to answer and nothing to run: the run ends."""
+        run = self.state
+        routes = await self._route(node) if self.spec.node(node).has_router else []
+        routed, sends = topology.split_routes(routes)
+        run.next = topology.successors(self.spec, [node], routed, run.barriers)
+        records.retire_all(run, f"dropped when {req.identity} edited the state as node {node} at {records.when(now)}")
+        self._drop_tasks()
+        run.sends = sends
+        run.phase = Phase.BEFORE
+        return not run.next and not run.sends and self._patched(NOTHING_NEXT_ENDS)
 
     async def _apply_cancel(self, req: CancelRequest) -> bool:
         self.live.cancelled_by = lifecycle.cancel(self.state, req, workflow.now())
@@ -1133,33 +1097,20 @@ class GraphWorkflow:
         run = self.state
         undo, run.undo = run.undo, None
         assert undo is not None
-        run.values = rollback.put_back(run.values, undo)
-        self.live.state_bytes = json_size(run.values)
-        line = " ".join(error.split())
-        for task in [t for t in run.tasks if _key(t) in undo.tasks]:
-            runner = self.live.runners.pop(id(task), None) if task is not failed else None
+        for task in [t for t in run.tasks if _key(t) in undo.tasks and t is not failed]:
+            runner = self.live.runners.pop(id(task), None)
             if runner is not None:  # it ran on the change: stop it (what its runner raises now is ignored)
                 self.live.stopped.add(id(task))
                 runner.cancel()
-            if undo.kind == "edit":
-                task.result = None
-                task.interrupts = list(undo.asked.get(_key(task), []))
-                for interrupt in task.interrupts:
-                    run.retired.pop(interrupt.id, None)
-            elif task.answered:
-                self._roll_back(task, error)
-        reason = rollback.rollback_reason(undo, error)
-        now = workflow.now()
-        records.refuse(run, undo.identity, undo.request_id, reason, now, rolled_back=True)
-        asked = [i for t in run.tasks if _key(t) in undo.tasks for i in t.interrupts]
-        where = (asked[0].id if asked else None, ",".join(undo.tasks))
-        value = {undo.kind: clip(undo.written), "error": line}
-        records.note(run, "rollback", undo.identity, value, where, now, undo.request_id)
+        done = rollback.put_back_change(run, undo, error, workflow.now())
+        self.live.state_bytes = json_size(run.values)
+        self._tell_callers(done.told)
+        line = " ".join(error.split())
         if undo.update_id is not None:
-            self.live.rolled_back.setdefault(undo.update_id, reason)  # an answer's own line, if put back too
+            self.live.rolled_back.setdefault(undo.update_id, done.reason)  # an answer's own line, if put back too
             records.trim(self.live.rolled_back, records.KEEP_REFUSALS)
         if self.inp.parent is not None:
-            self.live.untold.append(line)
+            self.live.untold += [line] * (done.answers_put_back + 1)
         self._checkpoint("update", writes={"__rollback__": undo.before})
 
     def _view(self) -> checks.RunView:
@@ -1218,19 +1169,7 @@ class GraphWorkflow:
         with `before` set to the oldest seq it got.
         """
         page = page or HistoryPage()
-        out: list[Checkpoint] = []
-        budget = PAGE_BYTES
-        for checkpoint, size in zip(
-            reversed(self.state.checkpoints), reversed(self.live.checkpoint_bytes), strict=False
-        ):
-            if page.before is not None and checkpoint.seq >= page.before:
-                continue
-            size = size if checkpoint.values is not None else 0
-            if out and ((page.limit is not None and len(out) >= page.limit) or size > budget):
-                break
-            out.append(checkpoint)
-            budget -= size
-        return out
+        return records.page(self.state.checkpoints, self.live.checkpoint_bytes, page.before, page.limit)
 
     @workflow.query(name="get_checkpoint")
     def get_checkpoint(self, step: int) -> Checkpoint | None:

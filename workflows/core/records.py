@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from hitl._audit import diff as json_patch
 from hitl._audit import seal as audit_seal
-from hitl._limits import CHECKPOINT_VALUES_BYTES, KEEP_DECISIONS, clip
-from hitl._protocol import Request, RunState, request_digest
+from hitl._limits import CHECKPOINT_VALUES_BYTES, KEEP_DECISIONS, PAGE_BYTES, clip, shorten
+from hitl._protocol import Phase, Request, RunState, request_digest
 from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, Send
 from workflows import topology
 
@@ -203,3 +203,33 @@ def checkpoint(
         if kept > CHECKPOINT_VALUES_BYTES:
             run.checkpoints[-back] = dataclasses.replace(older, values=None, sends=[])
     run.unrecorded = []
+
+
+def pending_nodes(run: RunState, *, paused: bool) -> list[str]:
+    """The nodes a run waits on, for its search attributes: those asking, else (paused at a breakpoint) the
+    step's nodes; none while it runs."""
+    asking = sorted({i.node for i in pending(run)})
+    return asking or (list(dict.fromkeys(topology.step_names(run.next, run.sends))) if paused else [])
+
+
+def summary(questions: list[Interrupt], pause: Phase, nodes: list[str]) -> str:
+    """The one-line summary of a paused run (its memo): its questions, or the breakpoint it stopped at."""
+    if questions:
+        return "; ".join(shorten(i.value) for i in questions)
+    return f"breakpoint {pause.value} {', '.join(nodes)}"
+
+
+def page(checkpoints: list[Checkpoint], sizes: list[int], before: int | None, limit: int | None) -> list[Checkpoint]:
+    """Checkpoints newest first, older than seq `before`, at most `limit`, cut to fit one payload (`PAGE_BYTES`
+    of state copies; `sizes` beside `checkpoints`). A page holds at least one checkpoint."""
+    out: list[Checkpoint] = []
+    budget = PAGE_BYTES
+    for checkpoint, size in zip(reversed(checkpoints), reversed(sizes), strict=False):
+        if before is not None and checkpoint.seq >= before:
+            continue
+        size = size if checkpoint.values is not None else 0
+        if out and ((limit is not None and len(out) >= limit) or size > budget):
+            break
+        out.append(checkpoint)
+        budget -= size
+    return out

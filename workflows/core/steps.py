@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import dataclasses
+from datetime import datetime, timedelta
 from typing import Any
 
-from hitl._protocol import GraphSpec, PendingTask, RunState
-from hitl.types import Decision
+from hitl._protocol import GraphSpec, InterruptRequest, PendingTask, RunState
+from hitl.types import Decision, Interrupt
 from workflows import topology
 from workflows.core import records
 
@@ -46,3 +47,26 @@ def advance(run: RunState, spec: GraphSpec, writes: dict[str, Any], now: datetim
     audit = records.executed(run, nodes, writes, now)
     run.step += 1
     return nodes, audit
+
+
+def ask(run: RunState, task: PendingTask, asked: InterruptRequest, interrupt_id: str, now: datetime) -> Interrupt:
+    """The task's node asked a person (`asked`, what its run returned): the task waits on that question, its
+    deadline and escalation steps timed from `now`; the answers so far led the node on, so they stand."""
+    interrupt = Interrupt(
+        id=interrupt_id,
+        value=asked.value,
+        node=task.node,
+        step=run.step,
+        index=asked.index,
+        schema=asked.schema,
+        reviewers=asked.reviewers,
+        deadline=now + timedelta(seconds=asked.timeout_s) if asked.timeout_s else None,
+        quorum=asked.quorum,
+        escalation=[dataclasses.replace(s, due=now + timedelta(seconds=s.after_s)) for s in asked.escalation],
+    )
+    task.interrupts = [interrupt]
+    task.rerun_local = asked.rerun_local
+    task.answered = []
+    task.defaults[interrupt.id] = asked
+    records.guard_with(run, [interrupt])
+    return interrupt

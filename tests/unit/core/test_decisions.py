@@ -6,7 +6,8 @@ import operator
 from typing import Annotated, TypedDict
 
 from hitl import END, START, StateGraph
-from hitl._protocol import CancelRequest, ClaimRequest, NodeResult, PendingTask, SendPacket
+from hitl._protocol import Answered, CancelRequest, ClaimRequest, InterruptRequest, NodeResult, PendingTask, SendPacket
+from hitl.types import EscalationStep
 from tests.unit.core.builders import NOW, ask, later, run, task
 from workflows.core import claims, lifecycle, steps
 from workflows.core.effects import Reindex
@@ -85,3 +86,21 @@ def test_a_step_that_ran_schedules_what_it_leads_to() -> None:
         4,
         [],
     )
+
+
+def test_a_node_that_asks_leaves_its_task_waiting_on_the_question() -> None:
+    asking = PendingTask(node="n", rerun_local=False)
+    asking.answered = [Answered(interrupt=ask("q0"), identity="ann")]
+    state = run(asking, step=2)
+    ladder = [EscalationStep(action="remind", after_s=30)]
+    asked = InterruptRequest(index=1, value="ok?", reviewers=["bob"], timeout_s=60, escalation=ladder, rerun_local=True)
+    interrupt = steps.ask(state, asking, asked, "q1", NOW)
+    assert (interrupt.step, interrupt.index, interrupt.deadline, interrupt.escalation[0].due) == (
+        2,
+        1,
+        later(60),
+        later(30),
+    )
+    assert asking.interrupts == [interrupt] and asking.rerun_local and asking.answered == []
+    assert asking.defaults["q1"] is asked and state.guard == [["bob"]]
+    assert steps.ask(state, asking, InterruptRequest(index=0, value="again"), "q2", NOW).deadline is None

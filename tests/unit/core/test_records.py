@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from hitl._limits import CHECKPOINT_VALUES_BYTES
-from hitl._protocol import CancelRequest, NodeResult, SendPacket
+import dataclasses
+
+from hitl._limits import CHECKPOINT_VALUES_BYTES, PAGE_BYTES
+from hitl._protocol import CancelRequest, NodeResult, Phase, SendPacket
 from hitl.types import Decision
 from tests.unit.core.builders import NOW, ask, run, task
 from workflows.core import records
@@ -94,3 +96,26 @@ def test_pending_lists_every_tasks_questions() -> None:
     state = run(task("a", ask("q1")), task("b", ask("q2", node="b")), task("c"))
     state.tasks[2].result = NodeResult(writes={})
     assert [i.id for i in records.pending(state)] == ["q1", "q2"]
+
+
+def test_a_paused_run_is_summed_up_by_its_questions_or_its_breakpoint() -> None:
+    asking = run(task("b", ask("q1", node="b")), task("a", ask("q2", node="a")), next=["a", "b"])
+    assert records.pending_nodes(asking, paused=True) == ["a", "b"]
+    assert records.summary(records.pending(asking), Phase.ASKING, ["a", "b"]) == "question q1; question q2"
+    at_breakpoint = run(next=["c", "c"])
+    assert records.pending_nodes(at_breakpoint, paused=True) == ["c"]
+    assert records.pending_nodes(at_breakpoint, paused=False) == []
+    assert records.summary([], Phase.BEFORE, ["c"]) == "breakpoint before c"
+
+
+def test_history_pages_go_newest_first_within_a_byte_budget() -> None:
+    state = run()
+    sizes: list[int] = []
+    for _ in range(5):
+        records.checkpoint(state, sizes, 10, "loop", NOW)
+    assert [c.seq for c in records.page(state.checkpoints, sizes, None, None)] == [4, 3, 2, 1, 0]
+    assert [c.seq for c in records.page(state.checkpoints, sizes, 3, 2)] == [2, 1]
+    sizes[-2] = PAGE_BYTES  # too large to share a page with the newest
+    assert [c.seq for c in records.page(state.checkpoints, sizes, None, None)] == [4]
+    state.checkpoints[-2] = dataclasses.replace(state.checkpoints[-2], values=None)  # no copy: costs nothing
+    assert [c.seq for c in records.page(state.checkpoints, sizes, None, 3)] == [4, 3, 2]
