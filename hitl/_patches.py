@@ -68,8 +68,9 @@ fails the run with one line before scheduling them (before: their commands went 
 completion past the server's 4 MB, and Temporal terminated the run). Consulted only for such a step."""
 
 # Quorum questions, claims and escalation ladders (issue 14) need no patch: each path is reached only by a
-# question asked with `quorum=`/`escalate=` or by a `claim` update, which no history from before them holds.
-# Sealing the decision record writes no commands: runs in flight seal theirs on replay.
+# question asked with `quorum=`/`escalate=` or by a `claim` update, which no history from before them holds,
+# and no new patch is called from an update or signal handler (a marker recorded there broke the replay of a
+# continued run). Sealing the decision record writes no commands: runs in flight seal theirs on replay.
 
 RUN_PATCHES: tuple[str, ...] = (
     HELD_SIGNALS,
