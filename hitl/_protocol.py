@@ -19,6 +19,7 @@ from typing import Any, Literal
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
 from hitl._limits import KEEP_DECISIONS
+from hitl._patches import RUN_PATCHES as RUN_PATCHES  # the patch list's home; read here by clients and workers
 from hitl.types import Checkpoint, Decision, EscalationStep, Interrupt, Quorum, Refusal, RunStatus, StateSnapshot
 
 WORKFLOW_NAME = "hitl.Graph"
@@ -346,28 +347,6 @@ class RunState:
             skip_before=self.phase is Phase.RESUMED,
             generation=self.generation + 1,
         )
-
-
-RUN_PATCHES: tuple[str, ...] = (
-    "hitl-held-signals",
-    "hitl-edit-reasks",
-    "hitl-goto-adds",
-    "hitl-send",
-    "hitl-cancel-race",
-    "hitl-answer-rollback",
-    "hitl-nothing-next-ends",
-    "hitl-changed-attributes",
-    "hitl-local-rerun",
-    "hitl-subgraph-ids",
-    "hitl-child-failures",
-    "hitl-edit-rollback",
-    "hitl-finite-signals",
-    "hitl-bounded-checks",
-    "hitl-step-inputs",
-)
-"""Every patch id the workflow checks (workflows/graph_workflow.py names each), in the order they came: a
-worker says how many it has (the first N, `hitl-patches=N` in its identity) and a new run lists those every
-live worker has (`RunInput.patches`). Append only: never reorder or remove an entry."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -154,8 +154,15 @@ def check_open(view: RunView, *, paused: bool = True) -> None:
 
 def check_resume(view: RunView, req: ResumeRequest) -> None:
     check_open(view)
-    by_id = {i.id: i for i in view.pending}
     check_decision_size([req.resume, req.resume_map, req.update])
+    _check_redirect(view, req)
+    _check_answered_questions(view, req)
+    _check_answers(view, req)
+
+
+def _check_redirect(view: RunView, req: ResumeRequest) -> None:
+    """What a decision does besides answering: a goto to known nodes, an update that fits, by someone the
+    run's guard allows."""
     if req.goto:
         unknown = [g for g in req.goto if g not in view.spec.node_names]
         if unknown:
@@ -165,6 +172,12 @@ def check_resume(view: RunView, req: ResumeRequest) -> None:
         check_values(view.spec, req.update, "update", view.schema_budget)
         check_override(view, req.identity, req.roles, "change its state")
         check_state_fits(view, req.update, "the update")
+
+
+def _check_answered_questions(view: RunView, req: ResumeRequest) -> None:
+    """The decision answers questions that are pending (a map names them; a bare value answers the one
+    pending), or none while some wait only when it redirects the run."""
+    by_id = {i.id: i for i in view.pending}
     resume_map = answer_map(req, view.pending, view.retired)
     if resume_map is not None:
         if not resume_map:
@@ -173,19 +186,29 @@ def check_resume(view: RunView, req: ResumeRequest) -> None:
         if unknown:
             reject(_not_pending(unknown, by_id, view.retired))
     elif req.has_resume:
-        if not view.pending:
-            last = next(reversed(view.retired.items()), None)
-            earlier = f"its last question (interrupt {last[0]}) was {last[1]}; " if last else ""
-            reject(
-                f"{earlier}run is paused at a breakpoint {view.pause} {view.next}, which takes no resume value; "
-                "resume with no value (optionally with update or goto)"
-            )
-        if len(view.pending) > 1:
-            reject(
-                f"{len(view.pending)} interrupts are pending ({', '.join(sorted(by_id))}); answer with a map of interrupt id to value"
-            )
+        _check_one_pending(view, by_id)
     elif view.pending and not req.goto:
         reject(f"interrupt(s) {sorted(by_id)} are waiting for an answer; resume with a value, a map, or goto")
+
+
+def _check_one_pending(view: RunView, by_id: dict[str, Interrupt]) -> None:
+    """A bare resume value answers the one question pending: there must be exactly one."""
+    if not view.pending:
+        last = next(reversed(view.retired.items()), None)
+        earlier = f"its last question (interrupt {last[0]}) was {last[1]}; " if last else ""
+        reject(
+            f"{earlier}run is paused at a breakpoint {view.pause} {view.next}, which takes no resume value; "
+            "resume with no value (optionally with update or goto)"
+        )
+    if len(view.pending) > 1:
+        reject(
+            f"{len(view.pending)} interrupts are pending ({', '.join(sorted(by_id))}); answer with a map of interrupt id to value"
+        )
+
+
+def _check_answers(view: RunView, req: ResumeRequest) -> None:
+    """Each answer fits its question (size, reviewers, schema, quorum, claim)."""
+    by_id = {i.id: i for i in view.pending}
     given = answers(req, view.pending)
     if given:
         counted = [v.value for i in given if by_id[i].quorum is not None for v in by_id[i].votes]

@@ -33,25 +33,35 @@ from temporalio.exceptions import (
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from hitl._audit import diff as json_patch
-    from hitl._audit import seal
     from hitl._limits import (
-        CHECKPOINT_VALUES_BYTES,
-        KEEP_DECISIONS,
         MAX_PAYLOAD_BYTES,
         MAX_STATE_BYTES,
-        PAGE_BYTES,
         clip,
         json_size,
         over_limit,
-        shorten,
         step_input_refused,
     )
-    from hitl._policy import assignees, claim_until, deciders, quorum_met
+    from hitl._patches import (
+        ANSWER_ROLLBACK,
+        BOUNDED_CHECKS,
+        CANCEL_RACE,
+        CHANGED_ATTRIBUTES,
+        CHILD_FAILURES,
+        CHILD_MAPS,
+        EDIT_REASKS,
+        EDIT_ROLLBACK,
+        FINITE_SIGNALS,
+        GOTO_ADDS,
+        HELD_SIGNALS,
+        LOCAL_RERUN,
+        NOTHING_NEXT_ENDS,
+        STEP_INPUTS,
+        SUBGRAPH_IDS,
+    )
+    from hitl._policy import assignees, deciders
     from hitl._protocol import (
         ANYONE,
         ASSIGNED,
-        DEADLINE_EXPIRED,
         NOTIFY_ACTIVITY,
         PENDING_NODES,
         REDUCE_ACTIVITY,
@@ -61,7 +71,6 @@ with workflow.unsafe.imports_passed_through():
         SUMMARY_MEMO,
         WAITING_SINCE,
         WORKFLOW_NAME,
-        Answered,
         CancelRequest,
         ChildPaused,
         ClaimRequest,
@@ -88,79 +97,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from hitl._reducers import WriteConflict, apply_builtin_writes, initial_values
     from hitl._schema import SCHEMA_STEPS
-    from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, Send, StateSnapshot, Vote
-    from workflows import checks, rollback, topology
+    from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, StateSnapshot
+    from workflows import checks, topology
     from workflows.attributes import changed_updates, fit_keywords, remember
+    from workflows.core import answers, claims, lifecycle, records, rollback, steps, subgraphs, timers
+    from workflows.core.effects import Effect, Notify, Publish, Reindex
 
 T = TypeVar("T")
 R = TypeVar("R", ResumeRequest, UpdateStateRequest, CancelRequest, ClaimRequest)
-KEEP_CHECKPOINTS = 200
-"""Checkpoints a run keeps in memory (and carries across continue-as-new, without their state copies)."""
-KEEP_REFUSALS = 20
-KEEP_REQUEST_IDS = 1000
-KEEP_RETIRED = 200
-HELD_SIGNALS = "hitl-held-signals"
-"""Patch: signals wait for the next pause and refusals are recorded (before: dropped unless paused)."""
-EDIT_REASKS = "hitl-edit-reasks"
-"""Patch: an edit while a question is pending withdraws it; the node runs again and asks again."""
-GOTO_ADDS = "hitl-goto-adds"
-"""Patch: a decision's goto adds its nodes to the paused step, as LangGraph does (before: it replaced the
-step, dropping pending questions), and may come with an answer."""
-CHILD_MAPS = "hitl-send"
-"""Patch: the answers one decision gives a subgraph's questions go down in one signal (a map), so the
-subgraph applies them together: its mapped (Send) or parallel tasks run again at once and never report an
-answered question as pending again (before: one signal per answer, applied one pause at a time)."""
-CANCEL_RACE = "hitl-cancel-race"
-"""Patch: a cancel and another decision racing for one pause: exactly one is applied. Once a cancel is
-applied, later decisions are refused as to a cancelled run (before: accepted and recorded, never carried
-out); a cancel whose turn comes right after a decision released the pause, before the run moved on, is
-refused naming that decision (before: both applied, the run cancelled under the approval)."""
-ANSWER_ROLLBACK = "hitl-answer-rollback"
-"""Patch: when the node run again because of a person's answer fails for good (or the step's writes fail),
-the answer is put back: its question pending again, the failure recorded, the run still waiting (before: the
-run failed)."""
-CHANGED_ATTRIBUTES = "hitl-changed-attributes"
-"""Patch: the search attribute upsert names only the attributes that changed since the last one this
-execution wrote, and is left out when none did (before: all of them, every time: an edit or a reminder at a
-pause spent an event and a visibility write on values already there)."""
-LOCAL_RERUN = "hitl-local-rerun"
-"""Patch: a node declared `rerun="local"` runs again after the answer as a local activity, in the workflow task
-that applies the answer (before: an activity, one more task-queue round trip and five more events); and a local
-activity's failure, which comes bare (not as an ActivityError), fails its step (before: the run hung)."""
-NOTHING_NEXT_ENDS = "hitl-nothing-next-ends"
-"""Patch: with nothing to answer and nothing next, a run completes instead of waiting (interrupt_after on
-the last node, update_state(as_node=...) leading to END)."""
-SUBGRAPH_IDS = "hitl-subgraph-ids"
-"""Patch: a subgraph's run id ends in the reserved mark and a nonce from the run's own randomness
-(`PARENT.node.step~NONCE`, `topology.subgraph_run_id`), which no start path takes as a new id (before:
-`PARENT.node.step`, which anyone could start a run under first, so the parent could never start it)."""
-CHILD_FAILURES = "hitl-child-failures"
-"""Patch: a subgraph's run that cannot be started (its id taken) or reached (a signal to it fails), or that
-fails while the parent waits, fails its step at once with one line naming that run; and any other error a
-step's task raises is raised by the run instead of lost (before: the task died unseen and the parent stayed
-`running` with nothing running, refusing every answer)."""
-EDIT_ROLLBACK = "hitl-edit-rollback"
-"""Patch: when the node run again because of a person's edit (or of an `update` sent with an answer) fails for
-good, or the step's writes fail, the edit is put back: the state as before it, the node's questions pending
-again, the failure recorded, the run still waiting (before: the run failed; an update stayed applied)."""
-FINITE_SIGNALS = "hitl-finite-signals"
-"""Patch: a decision sent as a signal that carries NaN or an infinite number is refused and recorded as
-refused (before: applied). Consulted only for such a signal, so histories without one never reach it; an update
-carrying one is refused by its validator, which writes nothing and needs no patch."""
-BOUNDED_CHECKS = "hitl-bounded-checks"
-"""Patch: a decision sent as a signal whose answer or update cannot be checked against its schemas within
-`SCHEMA_STEPS` keyword applications is refused and recorded as refused (before: checked without bound, which
-could run past the deadlock detector on every attempt of the workflow task and wedge the run for good).
-Consulted only for such a signal; a run wedged by one before this patch takes it when its task is tried
-again, and so gets unstuck. Updates are bounded in their validators, which write nothing and need no patch."""
-STEP_INPUTS = "hitl-step-inputs"
-"""Patch: a step whose node tasks carry more than MAX_STEP_INPUT_BYTES in all (many Sends of a large state)
-fails the run with one line before scheduling them (before: their commands went out in one workflow task
-completion past the server's 4 MB, and Temporal terminated the run). Consulted only for such a step."""
-# Quorum questions, claims and escalation ladders (issue 14) need no patch: each path is reached only by a
-# question asked with `quorum=`/`escalate=` or by a `claim` update, which no history from before them holds,
-# and no patch is ever called from an update or signal handler (a marker recorded there broke the replay of
-# a continued run). Sealing the decision record writes no commands: runs in flight seal theirs on replay.
 
 
 @dataclass(kw_only=True)
@@ -296,7 +240,8 @@ class GraphWorkflow:
             run.guard += [list(g) for g in inp.fork.guard if list(g) not in run.guard]
             self.live.state_bytes = json_size(run.values)
             where = f"{inp.fork.run_id}@{inp.fork.step}"
-            self._log(
+            records.log(
+                run,
                 Decision(
                     kind="fork",
                     identity=inp.identity,
@@ -304,7 +249,7 @@ class GraphWorkflow:
                     step=run.step,
                     value=clip(inp.input or None),
                     node=where,
-                )
+                ),
             )
             self._checkpoint("fork")
             if inp.input:
@@ -367,18 +312,26 @@ class GraphWorkflow:
         if run.phase is not Phase.RESUMED:
             self.live.released_by = None  # the step a decision released is done: cancels are plain again
         run.phase = Phase.RUNNING
-        keys = topology.step_keys(run.next, run.sends)
-        if [_key(t) for t in run.tasks] != keys:
-            # Tasks of the step that are still in it stay (a goto added nodes to a waiting step);
-            # a step made anew (goto of old runs, as_node) had its tasks dropped already.
-            kept = {_key(t): t for t in run.tasks if _key(t) in keys}
-            for task in run.tasks:
-                if _key(task) not in kept:
-                    self._stop(task)
-            pushed = [PendingTask(node=s.node, push=i) for i, s in enumerate(run.sends)]
-            run.tasks = [kept.get(n) or PendingTask(node=n) for n in run.next] + [
-                kept.get(_key(t)) or t for t in pushed
-            ]
+        for task in steps.lay_out(run):
+            self._stop(task)
+        self._start_tasks()
+        await self._tasks_settled()
+        if any(t.result is None for t in run.tasks):
+            run.undo = None  # the nodes a change sent to run again asked again: the change stands
+            await self._pause(Phase.ASKING)
+            return
+        writes = steps.writes_of(run.tasks)
+        if not await self._write_step(writes):
+            await self._pause(Phase.ASKING)
+            return
+        ran, audit = steps.advance(run, self.spec, writes, workflow.now())
+        self._checkpoint("loop", writes=writes, audit=audit)
+        if topology.matches(self.after, ran) and (run.next or run.sends or not self._patched(NOTHING_NEXT_ENDS)):
+            await self._pause(Phase.AFTER)
+
+    def _start_tasks(self) -> None:
+        """Start a runner for each of the step's tasks that neither runs nor is settled."""
+        run = self.state
         starting = [t for t in run.tasks if not t.settled and id(t) not in self.live.runners]
         refused = step_input_refused(run.step, [self._input_bytes(t) for t in starting])
         if refused and self._patched(STEP_INPUTS):
@@ -388,50 +341,41 @@ class GraphWorkflow:
         crowded = sum(t.rerun_local for t in starting) > 1
         for task in starting:
             self.live.runners[id(task)] = asyncio.create_task(self._run_task(task, crowded))
+
+    async def _tasks_settled(self) -> None:
+        """Wait until every task of the step is done or asking; raise what ended the step instead."""
+        live = self.live
         await workflow.wait_condition(
             lambda: (
-                self.live.failure is not None
-                or self.live.cancelled_by is not None
-                or self.live.crash is not None
-                or all(t.settled for t in run.tasks)
+                live.failure is not None
+                or live.cancelled_by is not None
+                or live.crash is not None
+                or all(t.settled for t in self.state.tasks)
             )
         )
-        if self.live.crash is not None:
-            raise self.live.crash
-        if self.live.cancelled_by is not None:
+        if live.crash is not None:
+            raise live.crash
+        if live.cancelled_by is not None:
             raise _Cancelled()
-        if self.live.failure is not None:
-            raise self.live.failure
-        if any(t.result is None for t in run.tasks):
-            run.undo = None  # the nodes a change sent to run again asked again: the change stands
-            await self._pause(Phase.ASKING)
-            return
-        writes = {_key(t): t.result.writes for t in run.tasks if t.result and t.result.writes}
+        if live.failure is not None:
+            raise live.failure
+
+    async def _write_step(self, writes: dict[str, Any]) -> bool:
+        """Apply the step's writes. Should they fail, a change or the answers that led to them are put back
+        (False: the run waits again); without any, the step fails."""
         try:
             await self._write(list(writes.values()))
         except _StepFailed as e:
-            if run.undo is not None and self._patched(EDIT_ROLLBACK):
+            if self.state.undo is not None and self._patched(EDIT_ROLLBACK):
                 self._put_back_change(str(e))
-                await self._pause(Phase.ASKING)
-                return
-            answered = [t for t in run.tasks if self._rolls_back(t)]
+                return False
+            answered = [t for t in self.state.tasks if self._rolls_back(t)]
             if not answered:
                 raise
             for task in answered:  # their answers led to writes the state refused; the other tasks keep theirs
                 self._roll_back(task, str(e))
-            await self._pause(Phase.ASKING)
-            return
-        ran, run.tasks, run.undo = run.tasks, [], None
-        routed = [g for t in ran if t.result for g in t.result.goto]
-        run.next = topology.successors(self.spec, [t.node for t in ran], routed, run.barriers)
-        run.sends = [s for t in ran if t.result for s in t.result.sends]
-        ran_after = self._ran_after_decision(ran, writes)
-        run.step += 1
-        self._checkpoint("loop", writes=writes, audit=ran_after)
-        if topology.matches(self.after, [t.node for t in ran]) and (
-            run.next or run.sends or not self._patched(NOTHING_NEXT_ENDS)
-        ):
-            await self._pause(Phase.AFTER)
+            return False
+        return True
 
     async def _run_task(self, task: PendingTask, crowded: bool) -> None:
         try:
@@ -446,14 +390,7 @@ class GraphWorkflow:
                     raise  # a dropped task's; or a run from before the patch, which lost it
                 raise _Surfaced(f"node '{_key(task)}' failed at step {self.state.step}: {_cause(e)}") from None
         except _StepFailed as e:
-            if id(task) in self.live.stopped or (isinstance(e, _Surfaced) and id(task) not in self.live.runners):
-                return  # the task was dropped (goto, as_node, a change put back) while it ran
-            if self._puts_back_change(task):
-                self._put_back_change(str(e), failed=task)
-            elif self._rolls_back(task):
-                self._roll_back(task, str(e))
-            else:
-                self.live.failure = self.live.failure or e
+            self._task_failed(task, e)
         except Exception as e:  # a bug: raised by the run (its workflow task fails, and is retried once fixed)
             if id(task) not in self.live.runners or not self._patched(CHILD_FAILURES):
                 raise  # a dropped task's; or a run from before the patch, which lost it
@@ -461,6 +398,18 @@ class GraphWorkflow:
         finally:
             self.live.runners.pop(id(task), None)
             self.live.children.pop(id(task), None)
+
+    def _task_failed(self, task: PendingTask, e: _StepFailed) -> None:
+        """A task of the step failed for good: the change or the answers it ran on are put back, or the step
+        fails; nothing when the task was dropped (goto, as_node, a change put back) while it ran."""
+        if id(task) in self.live.stopped or (isinstance(e, _Surfaced) and id(task) not in self.live.runners):
+            return
+        if self._puts_back_change(task):
+            self._put_back_change(str(e), failed=task)
+        elif self._rolls_back(task):
+            self._roll_back(task, str(e))
+        else:
+            self.live.failure = self.live.failure or e
 
     def _drop_tasks(self) -> None:
         """The paused step is replaced (goto, update_state as_node): stop what still runs."""
@@ -524,26 +473,10 @@ class GraphWorkflow:
         if result.interrupt is None:
             task.result = result
             return
-        ask = result.interrupt
-        interrupt = Interrupt(
-            id=topology.interrupt_id(workflow.info().workflow_id, self.state.step, task.node, ask.index, task.push),
-            value=ask.value,
-            node=task.node,
-            step=self.state.step,
-            index=ask.index,
-            schema=ask.schema,
-            reviewers=ask.reviewers,
-            deadline=workflow.now() + timedelta(seconds=ask.timeout_s) if ask.timeout_s else None,
-            quorum=ask.quorum,
-            escalation=[
-                dataclasses.replace(s, due=workflow.now() + timedelta(seconds=s.after_s)) for s in ask.escalation
-            ],
+        interrupt_id = topology.interrupt_id(
+            workflow.info().workflow_id, self.state.step, task.node, result.interrupt.index, task.push
         )
-        task.interrupts = [interrupt]
-        task.rerun_local = ask.rerun_local
-        task.answered = []  # the answers so far led the node on: they stand
-        task.defaults[interrupt.id] = ask
-        self._guard_with([interrupt])
+        steps.ask(self.state, task, result.interrupt, interrupt_id, workflow.now())
 
     async def _run_subgraph(self, task: PendingTask, spec: GraphSpec) -> None:
         """A compiled graph used as a node runs as a child workflow; its questions surface here."""
@@ -587,31 +520,8 @@ class GraphWorkflow:
 
     @workflow.signal(name="child_paused")
     def child_paused(self, msg: ChildPaused) -> None:
-        reported = {i.id for i in msg.interrupts}
-        if msg.rolled_back:  # answers put back: the subgraph asks them again, so this run offers them again
-            self.live.passed_down -= reported
-        self.live.passed_down &= reported  # those it leaves out it has applied
-        for task in self.state.tasks:
-            if self.live.children.get(id(task)) == msg.child_id:
-                # Claims live on this run's copy of the questions (the subgraph's run knows none): keep them.
-                held = {i.id: i for i in task.interrupts if i.claimed_by is not None}
-                task.interrupts = [
-                    dataclasses.replace(
-                        i,
-                        node=f"{task.node}/{i.node}",
-                        claimed_by=held[i.id].claimed_by if i.id in held else i.claimed_by,
-                        claimed_until=held[i.id].claimed_until if i.id in held else i.claimed_until,
-                    )
-                    for i in msg.interrupts
-                    if i.id not in self.live.passed_down  # answered here, not yet applied there
-                ]
-                if msg.rolled_back:  # the subgraph put answers back: so does this run's record
-                    self._note_rollback(task, f"subgraph '{task.node}': {'; '.join(msg.rolled_back)}")
-                if msg.interrupts and not msg.going_on:  # asking (again): the answers so far are settled
-                    task.answered = []
-        self._guard_with(msg.interrupts)
-        if self.state.phase is Phase.ASKING and not self._interrupts():
-            self.state.phase = Phase.RESUMED  # the subgraph went on by itself (a deadline)
+        tasks = [t for t in self.state.tasks if self.live.children.get(id(t)) == msg.child_id]
+        self._tell_callers(subgraphs.reported(self.state, msg, tasks, self.live.passed_down, workflow.now()))
 
     def _undo_of(
         self,
@@ -696,100 +606,49 @@ class GraphWorkflow:
                 await self._apply_held()
                 continue
             live.claims_seen = live.claim_changes  # a claim made meanwhile sets a timer of its own
-            deadline = min((i.deadline for i in self._own_interrupts() if i.deadline), default=None)
-            claimed = min((i.claimed_until for i in self._interrupts() if i.claimed_until), default=None)
-            ladder = min(
-                (s.due for i in self._own_interrupts() for s in i.escalation[i.escalated :][:1] if s.due), default=None
-            )
-            due = min((t for t in (deadline, claimed, ladder) if t is not None), default=None)
-            if due is None:
+            due = timers.next_due(run, live.children)
+            if due.at is None:
                 await workflow.wait_condition(woken)
                 continue
             try:
                 # A durable Temporal timer: it fires even if every worker was down then.
-                await workflow.wait_condition(woken, timeout=max(due - workflow.now(), timedelta(0)))
+                await workflow.wait_condition(woken, timeout=max(due.at - workflow.now(), timedelta(0)))
             except asyncio.TimeoutError:
-                moved = self._expire_claims() | self._escalate()
-                if not moved or (deadline is not None and deadline <= workflow.now()):
-                    self._expire_deadlines()
+                self._on_timer(due.deadline)
         self.live.paused_at = None
         self._publish()
         if self.inp.parent is not None and kind is Phase.ASKING:
             await self._tell_parent(self._interrupts(), going_on=True)  # what is still pending stays answerable
 
+    def _on_timer(self, deadline: datetime | None) -> None:
+        """The pause's timer fired: claims run out, escalation steps fall due, and (when nothing else moved,
+        or its first deadline passed) overdue questions are answered by their defaults."""
+        run, now = self.state, workflow.now()
+        freed = timers.expire_claims(run, now)
+        if freed:
+            self._reindex()
+        taken, effects = timers.escalate(
+            run, self.live.children, now, notify=bool(self.spec.notify), parent=self.inp.parent is not None
+        )
+        self._carry_out(effects)
+        if not (freed or taken) or (deadline is not None and deadline <= now):
+            timers.expire_deadlines(run, self.live.children, now)
+
+    def _carry_out(self, effects: list[Effect]) -> None:
+        """Do with Temporal what a rule of the core asked for, in its order."""
+        for effect in effects:
+            if isinstance(effect, Reindex):
+                self._reindex()
+            elif isinstance(effect, Publish):
+                self._publish()
+            elif isinstance(effect, Notify):
+                asyncio.create_task(self._notify())
+            else:
+                asyncio.create_task(self._tell_parent(self._interrupts()))
+
     def _released(self) -> bool:
         """The pause is over: no longer paused, and the decision that released it is fully applied."""
         return not self.state.phase.paused and not self.live.turn.locked()
-
-    def _expire_deadlines(self) -> None:
-        """Answer each overdue question with its default, or tell the node time ran out."""
-        now = workflow.now()
-        for task in self.state.tasks:
-            own = id(task) not in self.live.children
-            for interrupt in [i for i in task.interrupts if i.deadline and i.deadline <= now and own]:
-                ask = task.defaults[interrupt.id]
-                self._answer_by_default(task, interrupt, "deadline", ask.has_default, ask.default)
-        self.state.phase = Phase.RESUMED
-
-    def _answer_by_default(
-        self, task: PendingTask, interrupt: Interrupt, who: str, has_value: bool, value: Any
-    ) -> None:
-        """Time answered a question: with `value` (a quorum question: the votes so far and this one),
-        or, with none, the node is told time ran out."""
-        now = workflow.now()
-        if interrupt.quorum is not None and has_value:
-            votes = [*interrupt.votes, Vote(identity=who, value=value, at=now)]
-            task.resumes.append([_vote_json(v) for v in votes])
-        else:
-            task.resumes.append(value if has_value else DEADLINE_EXPIRED)
-        task.interrupts = [i for i in task.interrupts if i.id != interrupt.id]
-        self._retire(interrupt.id, f"answered by its {who} at {_when(now)}")
-        self._note("deadline", who, value if has_value else None, interrupt.id, task.node)
-
-    def _escalate(self) -> bool:
-        """Take every escalation step that fell due, in order, each recorded; any taken?"""
-        now, taken = workflow.now(), False
-        for task in self.state.tasks:
-            if id(task) in self.live.children:
-                continue
-            for interrupt in list(task.interrupts):
-                while interrupt.escalated < len(interrupt.escalation):
-                    step = interrupt.escalation[interrupt.escalated]
-                    if step.due is None or step.due > now:
-                        break
-                    taken = True
-                    if step.action == "answer":
-                        self._answer_by_default(task, interrupt, "escalation", True, step.value)
-                        self.state.phase = Phase.RESUMED
-                        break
-                    reviewers = interrupt.reviewers
-                    if step.action == "widen":
-                        reviewers = list(dict.fromkeys([*(interrupt.reviewers or []), *(step.reviewers or [])]))
-                    interrupt = _replace_in(
-                        task, dataclasses.replace(interrupt, escalated=interrupt.escalated + 1, reviewers=reviewers)
-                    )
-                    detail = {"step": interrupt.escalated - 1, "action": step.action, "reviewers": step.reviewers}
-                    self._note("escalate", "escalation", detail, interrupt.id, task.node)
-                    if step.action == "remind" and self.spec.notify:
-                        asyncio.create_task(self._notify())
-        if taken:
-            self._publish()
-            if self.inp.parent is not None and self.state.phase is Phase.ASKING:
-                asyncio.create_task(self._tell_parent(self._interrupts()))  # the parent answers by this list
-        return taken
-
-    def _expire_claims(self) -> bool:
-        """Free the questions whose claim ran out (recorded as released by "expiry"); any freed?"""
-        now, freed = workflow.now(), False
-        for task in self.state.tasks:
-            for interrupt in list(task.interrupts):
-                if interrupt.claimed_until is not None and interrupt.claimed_until <= now:
-                    _replace_in(task, dataclasses.replace(interrupt, claimed_by=None, claimed_until=None))
-                    self._note("release", "expiry", interrupt.claimed_by, interrupt.id, task.node)
-                    freed = True
-        if freed:
-            self._reindex()
-        return freed
 
     async def _report_pause(self) -> None:
         """Tell whoever waits: the parent run (for a subgraph) and the graph's notify hook."""
@@ -848,7 +707,7 @@ class GraphWorkflow:
             self._publish()
 
     def _publish(self, ended_in: Phase | None = None) -> None:
-        """Keep the run findable: status and pending nodes as search attributes.
+        """Keep the run findable: status and pending nodes as search attributes, and the summary memo.
 
         A run that ended while paused (cancelled) keeps showing that pause's nodes and summary,
         as it always has: `ended_in` is that pause.
@@ -857,15 +716,31 @@ class GraphWorkflow:
             return
         run = self.state
         pause = run.phase if run.phase.paused else ended_in
-        paused = pause is not None
         pending = self._interrupts()
-        nodes = sorted({i.node for i in pending}) or (
-            list(dict.fromkeys(topology.step_names(run.next, run.sends))) if paused else []
-        )
+        nodes = records.pending_nodes(run, paused=pause is not None)
+        updates = self._attribute_updates(pending, nodes, paused=pause is not None)
+        changed = changed_updates(updates, self.live.attributes)
+        if changed != updates and self._patched(CHANGED_ATTRIBUTES):
+            updates = changed
+        if updates:
+            workflow.upsert_search_attributes(updates)
+            remember(updates, self.live.attributes)
+        if pause is None:
+            return  # the summary is read only while a run waits: no event spent clearing it
+        summary = records.summary(pending, pause, nodes)
+        if summary != self.live.summary:
+            workflow.upsert_memo({SUMMARY_MEMO: summary})
+            self.live.summary = summary
+
+    def _attribute_updates(
+        self, pending: list[Interrupt], nodes: list[str], *, paused: bool
+    ) -> list[SearchAttributeUpdate[Any]]:
+        """Every search attribute this run indexes, as it should read now."""
+        live = self.live
         updates: list[SearchAttributeUpdate[Any]] = [
-            STATUS.value_set(run.phase.status),
+            STATUS.value_set(self.state.phase.status),
             PENDING_NODES.value_set(fit_keywords(nodes)),
-            WAITING_SINCE.value_set(self.live.paused_at) if self.live.paused_at else WAITING_SINCE.value_unset(),
+            WAITING_SINCE.value_set(live.paused_at) if live.paused_at else WAITING_SINCE.value_unset(),
         ]
         if self.inp.index_reviewers:  # in the same upsert: no extra history event
             # Too many to index: listed for anyone's "I may decide" (a filter's false positive; answering is
@@ -874,22 +749,7 @@ class GraphWorkflow:
             updates.append(REVIEWERS.value_set(reviewers))
         if self.inp.index_assigned:
             updates.append(ASSIGNED.value_set(fit_keywords(assignees(pending)) if paused else []))
-        changed = changed_updates(updates, self.live.attributes)
-        if changed != updates and self._patched(CHANGED_ATTRIBUTES):
-            updates = changed
-        if updates:
-            workflow.upsert_search_attributes(updates)
-            remember(updates, self.live.attributes)
-        if not paused:
-            return  # the summary is read only while a run waits: no event spent clearing it
-        summary = (
-            "; ".join(shorten(i.value) for i in pending)
-            if pending
-            else f"breakpoint {pause.value if pause else ''} {', '.join(nodes)}"
-        )
-        if summary != self.live.summary:
-            workflow.upsert_memo({SUMMARY_MEMO: summary})
-            self.live.summary = summary
+        return updates
 
     # ------------------------------------------------------------- decisions
     #
@@ -1048,13 +908,13 @@ class GraphWorkflow:
         run = self.state
         now = workflow.now()
         paused = run.phase
-        self._remember(req)
-        if self._only_votes(req):  # the question waits for more people: the run stays paused
-            await self._answer(req, paused, now)
+        records.remember(run, req, now)
+        if answers.only_votes(req, checks.answers(req, self._interrupts()), self._interrupts()):
+            await self._answer(req, paused, now)  # the question waits for more people: the run stays paused
             self._reindex()
             return False
         run.phase = Phase.RESUMED if paused in (Phase.BEFORE, Phase.ASKING) else Phase.RUNNING
-        self.live.released_by = f"{req.identity} at {_when(now)}"
+        self.live.released_by = f"{req.identity} at {records.when(now)}"
         try:
             await self._answer(req, paused, now)
         except _StepFailed:
@@ -1063,106 +923,88 @@ class GraphWorkflow:
         self.live.paused_at = None
         return True
 
-    def _only_votes(self, req: ResumeRequest) -> bool:
-        """Does this decision only add votes to quorum questions that stay open after them?"""
-        if req.update or req.goto:
-            return False
-        pending = {i.id: i for i in self._interrupts()}
-        answered = checks.answers(req, list(pending.values()))
-        return bool(answered) and all(
-            (q := pending[i].quorum) is not None
-            and not quorum_met(q, [*pending[i].votes, Vote(identity=req.identity, value=v)])
-            for i, v in answered.items()
-        )
-
     async def _apply_claim(self, req: ClaimRequest) -> bool:
         """Take, give back or hand on a question: who may answer changes, the run stays where it is."""
-        interrupt = checks.claim_target(self._view(), req)
-        self._remember(req)
-        holder = req.to if req.action == "delegate" else req.identity
-        claimed = (
-            dataclasses.replace(interrupt, claimed_by=None, claimed_until=None)
-            if req.action == "release"
-            else dataclasses.replace(interrupt, claimed_by=holder, claimed_until=claim_until(workflow.now(), req.ttl_s))
-        )
-        _replace_in(next(t for t in self.state.tasks if interrupt in t.interrupts), claimed)
-        self._record(req.action, req, req.to, interrupt_id=interrupt.id, node=interrupt.node)
+        effects = claims.claim(self.state, req, checks.claim_target(self._view(), req), workflow.now())
         self.live.claim_changes += 1
-        self._reindex()
+        self._carry_out(effects)
         return False
 
     async def _answer(self, req: ResumeRequest, paused: Phase, now: datetime) -> None:
         run = self.state
-        down: dict[str, dict[str, Any]] = {}  # answers for each subgraph's run
         answered = checks.answers(req, self._interrupts())
-        for interrupt_id, value in answered.items():
-            task = next(t for t in run.tasks if any(i.id == interrupt_id for i in t.interrupts))
-            asked = next(i for i in task.interrupts if i.id == interrupt_id)
-            answer, closed = value, True
-            if (quorum := asked.quorum) is not None:  # a vote: the question closes once the quorum is met
-                vote = Vote(identity=req.identity, value=value, at=now)
-                asked = _replace_in(task, dataclasses.replace(asked, votes=[*asked.votes, vote]))
-                answer, closed = [_vote_json(v) for v in asked.votes], quorum_met(quorum, asked.votes)
-            if closed:
-                task.interrupts = [i for i in task.interrupts if i.id != interrupt_id]
-                who = ", ".join(v.identity for v in asked.votes) if asked.quorum is not None else req.identity
-                self._retire(interrupt_id, f"answered by {who} at {_when(now)}")
-            self._record("resume", req, value, interrupt_id=interrupt_id, node=task.node, question=clip(asked.value))
-            child_id = self.live.children.get(id(task))
-            if closed and self._patched(ANSWER_ROLLBACK):  # a vote that leaves it open releases nothing
-                update = workflow.current_update_info()
-                task.answered.append(
-                    Answered(
-                        interrupt=asked,  # with its votes: put back, it is asked again and counted anew
-                        identity=req.identity,
-                        request_id=req.request_id,
-                        update_id=update.id if update is not None else None,
-                    )
-                )
-            if child_id is None:
-                if closed:
-                    task.resumes.append(answer)
-            elif self._patched(CHILD_MAPS):  # a vote too goes down: the subgraph counts it as well
-                down.setdefault(child_id, {})[interrupt_id] = value
-                if closed:
-                    self.live.passed_down.add(interrupt_id)
-            else:  # the question is the subgraph's: pass the answer down to its run, with who gave it
-                if closed:
-                    self.live.passed_down.add(interrupt_id)
-                await self._signal_child(task.node, child_id, _passed_down(req, {interrupt_id: value}))
-        for child_id, answers in down.items():  # one decision reaches a subgraph as one decision
-            node = next(t.node for t in run.tasks if self.live.children.get(id(t)) == child_id)
-            await self._signal_child(node, child_id, _passed_down(req, answers))
+        await self._give(req, answered, now)
         if paused is not Phase.ASKING and not req.update and not req.goto:
             self._record("resume", req, node=",".join(topology.step_names(run.next, run.sends)))
         if req.update:
-            before = dict(run.values)
-            rerun = [
-                _key(t)
-                for t in run.tasks
-                if id(t) not in self.live.children and any(a.interrupt.id in answered for a in t.answered)
-            ]
-            if rerun and not req.goto:  # what the answers' nodes run on: put back with them should they fail
-                run.undo = self._undo_of("update", before, req.update, req, rerun)
-            await self._write([req.update])
-            self._record("update_state", req, req.update, patch=self._patch(before, req.update))
-            if not req.goto:  # a goto with an update withdraws the questions themselves (below)
-                self._void_votes(req.identity, now)
-        if req.goto and self._patched(GOTO_ADDS):
-            # As LangGraph: the named nodes join the paused step. A question still unanswered stays
-            # pending, unless the decision also changed the state: then its node asks again about it.
-            if req.update:
-                self._withdraw(f"withdrawn when {req.identity} changed the state at {_when(now)}; the node asked again")
-            run.next = topology.in_order(self.spec, [*run.next, *req.goto])
-        elif req.goto:
-            self._retire_all(f"dropped when {req.identity} sent the run to {req.goto} at {_when(now)}")
-            self._drop_tasks()
-            run.next, run.sends = topology.in_order(self.spec, req.goto), []
+            await self._answer_update(req, req.update, answered, now)
         if req.goto:
-            self._record("goto", req, req.goto)
+            self._answer_goto(req, req.goto, now)
         if req.update or req.goto:
             run.step += 1
             self._checkpoint("update", writes={"__human__": req.update or {}})
+
+    async def _give(self, req: ResumeRequest, answered: dict[str, Any], now: datetime) -> None:
+        """Each answer to its question (`answers.give`); a subgraph's question's answer goes down to its run."""
+        down: dict[str, dict[str, Any]] = {}  # answers for each subgraph's run
+        update = workflow.current_update_info()
+        for interrupt_id, value in answered.items():
+            given = answers.give(
+                self.state,
+                req,
+                (interrupt_id, value),
+                now,
+                subgraphs=self.live.children,
+                patched=self._patched,
+                update_id=update.id if update is not None else None,
+                recorded_at=workflow.now(),
+            )
+            child_id = self.live.children.get(id(given.task))
+            if child_id is None:
+                continue
+            if given.closed:
+                self.live.passed_down.add(interrupt_id)
+            if self._patched(CHILD_MAPS):  # a vote too goes down: the subgraph counts it as well
+                down.setdefault(child_id, {})[interrupt_id] = value
+            else:  # the question is the subgraph's: pass the answer down to its run, with who gave it
+                await self._signal_child(given.task.node, child_id, _passed_down(req, {interrupt_id: value}))
+        for child_id, given_down in down.items():  # one decision reaches a subgraph as one decision
+            node = next(t.node for t in self.state.tasks if self.live.children.get(id(t)) == child_id)
+            await self._signal_child(node, child_id, _passed_down(req, given_down))
+
+    async def _answer_update(
+        self, req: ResumeRequest, update: dict[str, Any], answered: dict[str, Any], now: datetime
+    ) -> None:
+        """The state update sent with a decision: applied, recorded, and (without a goto) the votes on the old
+        state withdrawn. What the answers' nodes run on is put back with them should they fail."""
+        run = self.state
+        before = dict(run.values)
+        rerun = [
+            _key(t)
+            for t in run.tasks
+            if id(t) not in self.live.children and any(a.interrupt.id in answered for a in t.answered)
+        ]
+        if rerun and not req.goto:
+            run.undo = self._undo_of("update", before, update, req, rerun)
+        await self._write([update])
+        self._record("update_state", req, update, patch=records.edit_patch(before, run.values, update))
+        if not req.goto:  # a goto with an update withdraws the questions themselves (`_answer_goto`)
+            answers.void_votes(run, req.identity, now, self.live.children, workflow.now())
+
+    def _answer_goto(self, req: ResumeRequest, goto: list[str], now: datetime) -> None:
+        run = self.state
+        if self._patched(GOTO_ADDS):
+            # As LangGraph: the named nodes join the paused step. A question still unanswered stays
+            # pending, unless the decision also changed the state: then its node asks again about it.
+            if req.update:
+                reason = f"withdrawn when {req.identity} changed the state at {records.when(now)}; the node asked again"
+                lifecycle.withdraw(run, self.live.children, reason)
+            run.next = topology.in_order(self.spec, [*run.next, *goto])
+        else:
+            records.retire_all(run, f"dropped when {req.identity} sent the run to {goto} at {records.when(now)}")
+            self._drop_tasks()
+            run.next, run.sends = topology.in_order(self.spec, goto), []
+        self._record("goto", req, goto)
 
     async def _signal_child(self, node: str, child_id: str, req: ResumeRequest) -> None:
         """Pass answers down to a subgraph's run. Should that run be out of reach (it ended meanwhile, or was
@@ -1183,28 +1025,20 @@ class GraphWorkflow:
         the node asks again, or it left nothing to run (as_node leading to END), so the run ends."""
         run = self.state
         now = workflow.now()
-        self._remember(req)
+        records.remember(run, req, now)
         before = dict(run.values)
         await self._write([req.values])
-        self._record("update_state", req, req.values, node=req.as_node, patch=self._patch(before, req.values))
+        patch = records.edit_patch(before, run.values, req.values)
+        self._record("update_state", req, req.values, node=req.as_node, patch=patch)
         reask = ended = False
         if req.as_node is not None:
-            routes = await self._route(req.as_node) if self.spec.node(req.as_node).has_router else []
-            routed, sends = topology.split_routes(routes)
-            run.next = topology.successors(self.spec, [req.as_node], routed, run.barriers)
-            self._retire_all(f"dropped when {req.identity} edited the state as node {req.as_node} at {_when(now)}")
-            self._drop_tasks()
-            run.sends = sends
-            run.phase = Phase.BEFORE
-            # nothing to answer, nothing to run: done
-            ended = not run.next and not run.sends and self._patched(NOTHING_NEXT_ENDS)
+            ended = await self._edit_as_node(req, req.as_node, now)
         elif self._own_interrupts() and self._patched(EDIT_REASKS):
             # What a reviewer approves must be what runs: the node asks again about the edited state.
             asked = {_key(t): list(t.interrupts) for t in run.tasks if id(t) not in self.live.children and t.interrupts}
             run.undo = self._undo_of("edit", before, req.values, req, list(asked), asked)
-            self._withdraw(
-                f"withdrawn when {req.identity} edited the state under review at {_when(now)}; the node asked again"
-            )
+            reason = f"withdrawn when {req.identity} edited the state under review at {records.when(now)}"
+            lifecycle.withdraw(run, self.live.children, f"{reason}; the node asked again")
             reask = True
         run.step += 1
         self._checkpoint("update", writes={req.as_node or "__human__": req.values})
@@ -1215,23 +1049,23 @@ class GraphWorkflow:
             self._publish()
         return reask or ended
 
+    async def _edit_as_node(self, req: UpdateStateRequest, node: str, now: datetime) -> bool:
+        """The edit stands for `node`'s writes: the step is replaced by what that node leads to (paused before
+        it). True when that is nothing to answer and nothing to run: the run ends."""
+        run = self.state
+        routes = await self._route(node) if self.spec.node(node).has_router else []
+        routed, sends = topology.split_routes(routes)
+        run.next = topology.successors(self.spec, [node], routed, run.barriers)
+        records.retire_all(run, f"dropped when {req.identity} edited the state as node {node} at {records.when(now)}")
+        self._drop_tasks()
+        run.sends = sends
+        run.phase = Phase.BEFORE
+        return not run.next and not run.sends and self._patched(NOTHING_NEXT_ENDS)
+
     async def _apply_cancel(self, req: CancelRequest) -> bool:
-        now = workflow.now()
-        self._remember(req)
-        self._record("cancel", req, req.reason or None)
-        for interrupt in self._interrupts():
-            self._retire(interrupt.id, f"cancelled with the run by {req.identity} at {_when(now)}")
-        self.live.cancelled_by = f"cancelled by {req.identity}" + (f": {req.reason}" if req.reason else "")
+        self.live.cancelled_by = lifecycle.cancel(self.state, req, workflow.now())
         self.live.cancel_final = self._patched(CANCEL_RACE)
         return True
-
-    def _withdraw(self, reason: str) -> None:
-        """The run's own pending questions are dropped: their nodes run again and ask again."""
-        for task in self.state.tasks:
-            if id(task) not in self.live.children and task.interrupts:
-                for interrupt in task.interrupts:
-                    self._retire(interrupt.id, reason)
-                task.interrupts = []
 
     def _rolls_back(self, task: PendingTask) -> bool:
         """Does this task's failure put people's answers back? Only for a node re-run on answers given to it
@@ -1239,17 +1073,16 @@ class GraphWorkflow:
         return bool(task.answered) and self.spec.node(task.node).subgraph is None and self._patched(ANSWER_ROLLBACK)
 
     def _roll_back(self, task: PendingTask, error: str) -> None:
-        """The node run again because of people's answers failed for good (or the step's writes did): drop
-        its result, put the answers' questions back as pending (same ids) and record why. The run waits on."""
-        task.result = None
-        del task.resumes[len(task.resumes) - len(task.answered) :]
-        task.interrupts = [dataclasses.replace(a.interrupt, votes=[]) for a in task.answered]
-        for interrupt in task.interrupts:
-            self.state.retired.pop(interrupt.id, None)
-        self._note_rollback(task, error)
-        task.answered = []
+        """The node run again because of people's answers failed for good: put them back (`answers.roll_back`)."""
+        self._tell_callers(answers.roll_back(self.state, task, error, workflow.now()))
         if self.inp.parent is not None:
             self.live.untold.append(" ".join(error.split()))
+
+    def _tell_callers(self, told: list[tuple[str, str]]) -> None:
+        """Keep why each update's answer was put back, for its waiting caller (the newest few)."""
+        for update_id, reason in told:
+            self.live.rolled_back[update_id] = reason
+            records.trim(self.live.rolled_back, records.KEEP_REFUSALS)
 
     def _puts_back_change(self, task: PendingTask) -> bool:
         """Did this task run again because of a change of state (an edit, an answer's update) it may put back?"""
@@ -1264,118 +1097,21 @@ class GraphWorkflow:
         run = self.state
         undo, run.undo = run.undo, None
         assert undo is not None
-        run.values = rollback.put_back(run.values, undo)
-        self.live.state_bytes = json_size(run.values)
-        line = " ".join(error.split())
-        for task in [t for t in run.tasks if _key(t) in undo.tasks]:
-            runner = self.live.runners.pop(id(task), None) if task is not failed else None
+        for task in [t for t in run.tasks if _key(t) in undo.tasks and t is not failed]:
+            runner = self.live.runners.pop(id(task), None)
             if runner is not None:  # it ran on the change: stop it (what its runner raises now is ignored)
                 self.live.stopped.add(id(task))
                 runner.cancel()
-            if undo.kind == "edit":
-                task.result = None
-                task.interrupts = list(undo.asked.get(_key(task), []))
-                for interrupt in task.interrupts:
-                    run.retired.pop(interrupt.id, None)
-            elif task.answered:
-                self._roll_back(task, error)
-        reason = rollback.rollback_reason(undo, error)
-        run.refused.append(
-            Refusal(
-                identity=undo.identity, at=workflow.now(), reason=reason, request_id=undo.request_id, rolled_back=True
-            )
-        )
-        del run.refused[:-KEEP_REFUSALS]
-        asked = [i for t in run.tasks if _key(t) in undo.tasks for i in t.interrupts]
-        self._note(
-            "rollback",
-            undo.identity,
-            {undo.kind: clip(undo.written), "error": line},
-            asked[0].id if asked else None,
-            ",".join(undo.tasks),
-            undo.request_id,
-        )
-        if undo.update_id is not None:
-            self.live.rolled_back.setdefault(undo.update_id, reason)  # an answer's own line, if put back too
-            _trim(self.live.rolled_back, KEEP_REFUSALS)
-        if self.inp.parent is not None:
-            self.live.untold.append(line)
-        self._checkpoint("update", writes={"__rollback__": undo.before})
-
-    def _note_rollback(self, task: PendingTask, error: str) -> None:
-        """Record each of the task's answers as put back: on `refused`, in the decisions, for its waiting caller.
-        A quorum question is put back with no votes: each earlier vote is recorded as put back too."""
+        done = rollback.put_back_change(run, undo, error, workflow.now())
+        self.live.state_bytes = json_size(run.values)
+        self._tell_callers(done.told)
         line = " ".join(error.split())
-        for answer in task.answered:
-            asked = answer.interrupt
-            given = next((d.value for d in reversed(self.state.decisions) if d.interrupt_id == asked.id), None)
-            reason = shorten(
-                f"answer {shorten(given, 80)} to interrupt {asked.id} (node '{asked.node}') "
-                f"was rolled back, the question is pending again: {line}",
-                600,
-            )
-            self._put_back(task, answer.identity, answer.request_id, asked.id, given, line, reason)
-            if answer.update_id is not None:  # kept for a caller that waits; one that did not is never told
-                self.live.rolled_back[answer.update_id] = reason
-                _trim(self.live.rolled_back, KEEP_REFUSALS)
-            for vote in asked.votes[:-1]:  # the last is this answer's own
-                dropped = shorten(
-                    f"vote {shorten(vote.value, 80)} to interrupt {asked.id} (node '{asked.node}') was put back with "
-                    f"the answer by {answer.identity} that closed its quorum, the question is pending again with no "
-                    f"votes: vote again; {line}",
-                    600,
-                )
-                self._put_back(
-                    task, vote.identity, self._vote_request_id(asked, vote), asked.id, vote.value, line, dropped
-                )
-
-    def _vote_request_id(self, asked: Interrupt, vote: Vote) -> str | None:
-        """The request id a vote came with: a resend of it would be taken as done, so say it was put back."""
-        return next(
-            (
-                d.request_id
-                for d in reversed(self.state.decisions)
-                if d.kind == "resume" and d.interrupt_id == asked.id and d.identity == vote.identity
-            ),
-            None,
-        )
-
-    def _void_votes(self, identity: str, now: datetime) -> None:
-        """A decision changed the state under this run's open quorum questions: the votes given on the old
-        state stop counting (what N people approved must be what runs). Each is put back and recorded; the
-        question stays pending with the same id and no votes. State only: no command, so no patch."""
-        line = f"{identity} changed the state at {_when(now)}; vote again on the new state"
-        for task in self.state.tasks:
-            if id(task) in self.live.children:  # a subgraph's question is about the subgraph's own state
-                continue
-            for asked in [i for i in task.interrupts if i.quorum is not None and i.votes]:
-                _replace_in(task, dataclasses.replace(asked, votes=[]))
-                for vote in asked.votes:
-                    why = shorten(
-                        f"vote {shorten(vote.value, 80)} to interrupt {asked.id} (node '{asked.node}') was withdrawn, "
-                        f"the question is pending again with no votes: {line}",
-                        600,
-                    )
-                    self._put_back(
-                        task, vote.identity, self._vote_request_id(asked, vote), asked.id, vote.value, line, why
-                    )
-
-    def _put_back(
-        self,
-        task: PendingTask,
-        identity: str,
-        request_id: str | None,
-        interrupt_id: str,
-        given: Any,
-        line: str,
-        why: str,
-    ) -> None:
-        """One answer put back: on `refused` (for `hitl state`, the inbox) and a `rollback` decision."""
-        self.state.refused.append(
-            Refusal(identity=identity, at=workflow.now(), reason=why, request_id=request_id, rolled_back=True)
-        )
-        del self.state.refused[:-KEEP_REFUSALS]
-        self._note("rollback", identity, {"answer": given, "error": line}, interrupt_id, task.node, request_id)
+        if undo.update_id is not None:
+            self.live.rolled_back.setdefault(undo.update_id, done.reason)  # an answer's own line, if put back too
+            records.trim(self.live.rolled_back, records.KEEP_REFUSALS)
+        if self.inp.parent is not None:
+            self.live.untold += [line] * (done.answers_put_back + 1)
+        self._checkpoint("update", writes={"__rollback__": undo.before})
 
     def _view(self) -> checks.RunView:
         run = self.state
@@ -1394,112 +1130,12 @@ class GraphWorkflow:
         )
 
     def _record(self, kind: DecisionKind, req: Request, value: Any = None, **fields: Any) -> None:
-        """Record a person's decision: who and which request (from `req`), when, at which step,
-        and what (clipped for the records; the whole value stays in Temporal's history)."""
-        self._log(
-            Decision(
-                kind=kind,
-                identity=req.identity,
-                at=workflow.now(),
-                step=self.state.step,
-                value=clip(value),
-                request_id=req.request_id,
-                **fields,
-            )
-        )
-
-    def _note(
-        self,
-        kind: DecisionKind,
-        identity: str,
-        value: Any,
-        interrupt_id: str | None,
-        node: str,
-        request_id: str | None = None,
-    ) -> None:
-        """Record what happened to one question without a request of its own to name (a timer fired, an
-        answer was put back): `_record`'s twin, the value kept whole."""
-        self._log(
-            Decision(
-                kind=kind,
-                identity=identity,
-                at=workflow.now(),
-                step=self.state.step,
-                value=value,
-                interrupt_id=interrupt_id,
-                node=node,
-                request_id=request_id,
-            )
-        )
-
-    def _log(self, decision: Decision) -> None:
-        """Add a decision to the run's records (the newest few for `get_state`, all in the next checkpoint)."""
-        run = self.state
-        decision = self._seal(decision)
-        owes = decision.kind in ("resume", "update_state", "goto", "deadline")  # decisions about what runs
-        run.audit_owed = run.audit_owed or (decision.hash is not None and owes)
-        run.decisions.append(decision)
-        del run.decisions[:-KEEP_DECISIONS]
-        run.unrecorded.append(decision)
-
-    def _seal(self, record: Decision) -> Decision:
-        """Link a record into the run's hash chain (hitl/_audit.py). Records only, no commands: so no patch,
-        and a run from before the chain seals its records too when it replays."""
-        run = self.state
-        sealed = seal(record, run.audit_seq, run.audit_head)
-        run.audit_seq, run.audit_head = run.audit_seq + 1, sealed.hash
-        return sealed
-
-    def _ran_after_decision(self, ran: list[PendingTask], writes: dict[str, Any]) -> list[Decision]:
-        """The chain's record of what actually ran on what was decided: the step's nodes and writes."""
-        run = self.state
-        if not run.audit_owed:
-            return []
-        run.audit_owed = False
-        executed = Decision(
-            kind="executed",
-            identity="run",
-            at=workflow.now(),
-            step=run.step,
-            value=clip(writes),
-            node=",".join(t.node for t in ran),
-        )
-        return [self._seal(executed)]
-
-    def _patch(self, before: dict[str, Any], written: dict[str, Any]) -> Any:
-        """An edit as RFC 6902 JSON Patch over the keys it wrote (clipped for the record)."""
-        old = {k: before[k] for k in written if k in before}
-        new = {k: self.state.values[k] for k in written if k in self.state.values}
-        return clip(json_patch(old, new))
-
-    def _remember(self, req: Request) -> None:
-        """Keep the request id with what it decided, so a reuse for another decision is refused."""
-        if req.request_id:
-            self.state.requests[req.request_id] = f"{request_digest(req)} {req.identity} at {_when(workflow.now())}"
-            _trim(self.state.requests, KEEP_REQUEST_IDS)
-
-    def _retire(self, interrupt_id: str, reason: str) -> None:
-        """Remember why a question is no longer pending, to tell whoever answers it late."""
-        self.state.retired[interrupt_id] = reason
-        _trim(self.state.retired, KEEP_RETIRED)
-
-    def _retire_all(self, reason: str) -> None:
-        for interrupt in self._interrupts():
-            self._retire(interrupt.id, reason)
+        records.record(self.state, kind, req, workflow.now(), value, **fields)
 
     def _refuse(self, req: ResumeRequest, reason: str) -> None:
         """A signalled decision that does not fit: recorded on the run, never applied, never silent."""
         workflow.logger.warning("refused a decision sent as a signal by %s: %s", req.identity, reason)
-        self.state.refused.append(
-            Refusal(identity=req.identity, at=workflow.now(), reason=reason, request_id=req.request_id)
-        )
-        del self.state.refused[:-KEEP_REFUSALS]
-
-    def _guard_with(self, interrupts: list[Interrupt]) -> None:
-        """A limited question guards the run from now on (see workflows/checks.py)."""
-        for interrupt in interrupts:
-            if interrupt.reviewers and interrupt.reviewers not in self.state.guard:
-                self.state.guard.append(list(interrupt.reviewers))
+        records.refuse(self.state, req.identity, req.request_id, reason, workflow.now())
 
     # ------------------------------------------------------------- reading
 
@@ -1533,19 +1169,7 @@ class GraphWorkflow:
         with `before` set to the oldest seq it got.
         """
         page = page or HistoryPage()
-        out: list[Checkpoint] = []
-        budget = PAGE_BYTES
-        for checkpoint, size in zip(
-            reversed(self.state.checkpoints), reversed(self.live.checkpoint_bytes), strict=False
-        ):
-            if page.before is not None and checkpoint.seq >= page.before:
-                continue
-            size = size if checkpoint.values is not None else 0
-            if out and ((page.limit is not None and len(out) >= page.limit) or size > budget):
-                break
-            out.append(checkpoint)
-            budget -= size
-        return out
+        return records.page(self.state.checkpoints, self.live.checkpoint_bytes, page.before, page.limit)
 
     @workflow.query(name="get_checkpoint")
     def get_checkpoint(self, step: int) -> Checkpoint | None:
@@ -1579,40 +1203,14 @@ class GraphWorkflow:
 
     def _checkpoint(
         self,
-        source: Literal["input", "loop", "update", "fork"],
+        source: records.CheckpointSource,
         writes: dict[str, Any] | None = None,
         audit: list[Decision] | None = None,
     ) -> None:
-        """Record the state after a step; older state copies give way to a memory budget."""
-        run, live = self.state, self.live
+        """Record the state after a step (this execution keeps each checkpoint's state size beside it)."""
+        live = self.live
         live.updated_at = workflow.now()
-        run.checkpoints.append(
-            Checkpoint(
-                step=run.step,
-                values=dict(run.values),
-                next=topology.step_names(run.next, run.sends),
-                sends=[Send(node=s.node, arg=s.arg) for s in run.sends],
-                source=source,
-                created_at=live.updated_at,
-                writes={k: clip(v) for k, v in writes.items()} if writes is not None else None,
-                decisions=run.unrecorded,
-                seq=run.checkpoints[-1].seq + 1 if run.checkpoints else 0,
-                audit=audit or [],
-                audit_head=run.audit_head,
-            )
-        )
-        live.checkpoint_bytes.append(live.state_bytes)
-        del run.checkpoints[:-KEEP_CHECKPOINTS]
-        del live.checkpoint_bytes[:-KEEP_CHECKPOINTS]
-        kept = 0
-        for back in range(2, min(len(run.checkpoints), len(live.checkpoint_bytes)) + 1):
-            checkpoint = run.checkpoints[-back]
-            if checkpoint.values is None:
-                continue
-            kept += live.checkpoint_bytes[-back]
-            if kept > CHECKPOINT_VALUES_BYTES:
-                run.checkpoints[-back] = dataclasses.replace(checkpoint, values=None, sends=[])
-        run.unrecorded = []
+        records.checkpoint(self.state, live.checkpoint_bytes, live.state_bytes, source, live.updated_at, writes, audit)
 
 
 async def _rejecting(work: Coroutine[Any, Any, T]) -> T:
@@ -1624,8 +1222,7 @@ async def _rejecting(work: Coroutine[Any, Any, T]) -> T:
 
 
 def _key(task: PendingTask) -> str:
-    """A task's place in its step: its node, or its node and Send index for a task made by Send."""
-    return topology.task_key(task.node, task.push)
+    return steps.key(task)
 
 
 def _passed_down(req: ResumeRequest, answers: dict[str, Any]) -> ResumeRequest:
@@ -1649,30 +1246,9 @@ def _node_input(node: NodeSpec, values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k in node.reads}
 
 
-def _replace_in(task: PendingTask, changed: Interrupt) -> Interrupt:
-    """Put a changed copy of one of the task's questions in its place (questions are frozen values)."""
-    task.interrupts = [changed if i.id == changed.id else i for i in task.interrupts]
-    return changed
-
-
-def _vote_json(vote: Vote) -> dict[str, Any]:
-    """A vote as the node's activity receives it (interrupt() turns it back into a Vote)."""
-    return {"identity": vote.identity, "value": vote.value, "at": vote.at.isoformat() if vote.at else None}
-
-
 def _helper(timeout: timedelta) -> dict[str, Any]:
     """Options of hitl's own short activities (route, reduce, notify): user code, but brief."""
     return {"start_to_close_timeout": timeout, "retry_policy": RetryPolicy(maximum_attempts=3)}
-
-
-def _when(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _trim(records: dict[str, str], keep: int) -> None:
-    """Drop the oldest entries of an insertion-ordered dict beyond `keep`."""
-    while len(records) > keep:
-        del records[next(iter(records))]
 
 
 def _cause(error: BaseException) -> str:

@@ -19,7 +19,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-WORKFLOW_SIDE = ["workflows.graph_workflow", "workflows.topology", "workflows.checks", "workflows.attributes"]
+CORE = sorted(f"workflows.core.{p.stem}" for p in (ROOT / "workflows" / "core").glob("*.py") if p.stem != "__init__")
+"""The decision core: the run's rules, which import nothing from Temporal."""
+WORKFLOW_SIDE = ["workflows.graph_workflow", "workflows.topology", "workflows.checks", "workflows.attributes", *CORE]
 ALLOWED = [
     "hitl._protocol",
     "hitl.types",
@@ -29,6 +31,7 @@ ALLOWED = [
     "hitl._audit",
     "hitl._finite",
     "hitl._schema",
+    "hitl._patches",
 ]
 """The hitl modules the workflow side may import (pure: plain data and rules)."""
 
@@ -67,6 +70,19 @@ def test_workflow_code_imports_only_the_pure_hitl_modules(module: str) -> None:
     assert modules <= set(ALLOWED), f"{module} imports {sorted(modules - set(ALLOWED))}; allowed: {ALLOWED}"
     others = {n for n in _first_party(_imports(module)) if n.split(".")[0] not in ("hitl", "workflows")}
     assert not others, f"{module} imports {sorted(others)}"
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_the_decision_core_imports_nothing_from_temporal(module: str) -> None:
+    """The core's rules run in unit tests without a server: no temporalio, and of workflows/ only the core
+    itself and the pure topology rules (checks.py raises Temporal's errors; graph_workflow.py is Temporal)."""
+    names = _imports(module)
+    temporal = sorted(n for n in names if n.split(".")[0] == "temporalio")
+    assert not temporal, f"{module} imports {temporal}"
+    workflow_side = {n for n in names if n.split(".")[0] == "workflows"}
+    allowed = {"workflows", "workflows.topology", "workflows.core"}
+    outside = sorted(n for n in workflow_side if n not in allowed and not n.startswith("workflows.core."))
+    assert not outside, f"{module} imports {outside}; the core may use only workflows.core and workflows.topology"
 
 
 @pytest.mark.parametrize("module", ALLOWED)

@@ -3,16 +3,43 @@
 from __future__ import annotations
 
 import ast
+import base64
+import json
 from pathlib import Path
 
-import workflows.graph_workflow as wf
+import pytest
+
+import hitl._patches as patches
+import workflows
 from hitl._protocol import RUN_PATCHES, RunInput
 
-SOURCE = Path(wf.__file__).read_text()
+SOURCES = {p.name: p.read_text() for p in sorted(Path(workflows.__file__).parent.rglob("*.py"))}
+SOURCE = "\n".join(SOURCES.values())
+HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
+
+RELEASED = (
+    "hitl-held-signals",
+    "hitl-edit-reasks",
+    "hitl-goto-adds",
+    "hitl-send",
+    "hitl-cancel-race",
+    "hitl-answer-rollback",
+    "hitl-nothing-next-ends",
+    "hitl-changed-attributes",
+    "hitl-local-rerun",
+    "hitl-subgraph-ids",
+    "hitl-child-failures",
+    "hitl-edit-rollback",
+    "hitl-finite-signals",
+    "hitl-bounded-checks",
+    "hitl-step-inputs",
+)
+"""RUN_PATCHES as released: workers count the first N of it, so it may only grow at its end. Add a new
+patch here too, once it ships; never edit what is here."""
 
 
 def _checked_patch_ids() -> set[str]:
-    """The ids passed to `self._patched(...)` anywhere in the workflow (by constant name or literal)."""
+    """The ids passed to `_patched(...)` anywhere under workflows/ (by constant name or literal)."""
     ids: set[str] = set()
     for node in ast.walk(ast.parse(SOURCE)):
         if (
@@ -22,7 +49,7 @@ def _checked_patch_ids() -> set[str]:
         ):
             arg = node.args[0]
             if isinstance(arg, ast.Name) and arg.id != "patch_id":  # `_patched` hands its argument on
-                ids.add(getattr(wf, arg.id))
+                ids.add(getattr(patches, arg.id))
             elif isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 ids.add(arg.value)
     return ids
@@ -79,3 +106,44 @@ def test_new_runs_list_only_the_patches_every_live_worker_has() -> None:
     assert run_patches([new, older]) == list(RUN_PATCHES[:3])
     assert run_patches([new, WorkerInfo("d", None, True)]) == []  # one that does not say: markers for all
     assert run_patches([]) == []
+
+
+def test_the_patch_list_only_grows_at_its_end() -> None:
+    assert RUN_PATCHES[: len(RELEASED)] == RELEASED, "RUN_PATCHES is append only: never reorder or remove an entry"
+    assert len(set(RUN_PATCHES)) == len(RUN_PATCHES)
+
+
+def test_the_workflow_names_patches_only_through_the_patch_list() -> None:
+    """One source: no patch id is spelled out under workflows/ (a literal there could drift from RUN_PATCHES)."""
+    spelled = sorted(name for name, text in SOURCES.items() for p in RUN_PATCHES if f'"{p}"' in text)
+    assert not spelled, f"patch ids written out in {spelled}; import them from hitl._patches"
+
+
+def _recorded_patches(path: Path) -> tuple[list[str], list[str]]:
+    """The patch markers a recorded history holds, and the patches its run listed from its start."""
+    events = json.loads(path.read_text())["history"]["events"]
+    markers: list[str] = []
+    listed: list[str] = []
+    for event in events:
+        marker = event.get("markerRecordedEventAttributes")
+        if marker and marker.get("markerName") == "core_patch":
+            (details,) = marker["details"].values()
+            markers.append(json.loads(base64.b64decode(details["payloads"][0]["data"]))["id"])
+        started = event.get("workflowExecutionStartedEventAttributes")
+        if started:
+            listed = json.loads(base64.b64decode(started["input"]["payloads"][0]["data"])).get("patches") or []
+    return markers, listed
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+def test_recorded_histories_name_only_listed_patches_in_their_order(path: Path) -> None:
+    """What runs in flight recorded (markers, `RunInput.patches`) stays in RUN_PATCHES, at its place."""
+    markers, listed = _recorded_patches(path)
+    assert set(markers) <= set(RUN_PATCHES), f"{path.name} recorded {sorted(set(markers) - set(RUN_PATCHES))}"
+    assert listed == [p for p in RUN_PATCHES if p in listed], f"{path.name} lists {listed}, not in RUN_PATCHES' order"
+
+
+def test_the_recorded_histories_cover_patches() -> None:
+    """The fixtures exercise the patch list (the parser above reads them), not an empty case."""
+    seen = {p for path in HISTORIES for group in _recorded_patches(path) for p in group}
+    assert len(seen) >= len(RUN_PATCHES) // 2

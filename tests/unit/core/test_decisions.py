@@ -1,0 +1,106 @@
+"""workflows/core/claims.py, lifecycle.py and steps.py: claims, cancels, withdrawals, the step's tasks."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, TypedDict
+
+from hitl import END, START, StateGraph
+from hitl._protocol import Answered, CancelRequest, ClaimRequest, InterruptRequest, NodeResult, PendingTask, SendPacket
+from hitl.types import EscalationStep
+from tests.unit.core.builders import NOW, ask, later, run, task
+from workflows.core import claims, lifecycle, steps
+from workflows.core.effects import Reindex
+
+
+def test_a_claim_holds_the_question_until_its_time_runs_out() -> None:
+    state = run(task("n", ask("q1"), ask("q2")))
+    req = ClaimRequest(identity="ann", action="claim", interrupt_id="q1", ttl_s=60, request_id="c1")
+    assert claims.claim(state, req, state.tasks[0].interrupts[0], NOW) == [Reindex()]
+    held = state.tasks[0].interrupts[0]
+    assert (held.claimed_by, held.claimed_until) == ("ann", later(60)) and "c1" in state.requests
+    assert (state.decisions[-1].kind, state.decisions[-1].interrupt_id) == ("claim", "q1")
+
+
+def test_a_delegate_hands_it_on_and_a_release_gives_it_back() -> None:
+    state = run(task("n", ask("q1", claimed_by="ann", claimed_until=later(9))))
+    claims.claim(
+        state, ClaimRequest(identity="ann", action="delegate", to="role:ops"), state.tasks[0].interrupts[0], NOW
+    )
+    assert state.tasks[0].interrupts[0].claimed_by == "role:ops" and state.decisions[-1].value == "role:ops"
+    claims.claim(state, ClaimRequest(identity="bob", action="release"), state.tasks[0].interrupts[0], NOW)
+    assert (state.tasks[0].interrupts[0].claimed_by, state.tasks[0].interrupts[0].claimed_until) == (None, None)
+
+
+def test_a_cancel_retires_every_question_and_says_who_and_why() -> None:
+    state = run(task("n", ask("q1")))
+    assert (
+        lifecycle.cancel(state, CancelRequest(identity="ann", reason="wrong input"), NOW)
+        == "cancelled by ann: wrong input"
+    )
+    assert state.retired["q1"].startswith("cancelled with the run by ann")
+    assert lifecycle.cancel(run(), CancelRequest(identity="bob"), NOW) == "cancelled by bob"
+
+
+def test_withdrawing_drops_the_runs_own_questions_only() -> None:
+    own, sub = task("n", ask("q1")), task("sub", ask("q2"))
+    state = run(own, sub, task("done"))
+    lifecycle.withdraw(state, {id(sub)}, "edited")
+    assert own.interrupts == [] and [i.id for i in sub.interrupts] == ["q2"] and state.retired == {"q1": "edited"}
+
+
+class S(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+
+
+def _node(state: S) -> dict:
+    return {}
+
+
+def test_the_step_keeps_its_tasks_and_drops_those_no_longer_in_it() -> None:
+    kept, gone = PendingTask(node="a"), PendingTask(node="z")
+    state = run(kept, gone, next=["a", "b"], sends=[SendPacket(node="s", arg={})])
+    assert steps.lay_out(state) == [gone]
+    assert state.tasks[0] is kept and [steps.key(t) for t in state.tasks] == ["a", "b", steps.key(state.tasks[2])]
+    assert state.tasks[2].push == 0 and steps.lay_out(state) == []
+
+
+def test_a_step_that_ran_schedules_what_it_leads_to() -> None:
+    graph = StateGraph(S)
+    for name in ("a", "b", "c"):
+        graph.add_node(name, _node)
+    graph.add_edge(START, "a")
+    graph.add_edge("a", "b")
+    graph.add_edge("b", END)
+    spec = graph.compile(name="steps").spec()
+    a, c = PendingTask(node="a"), PendingTask(node="c")
+    a.result = NodeResult(writes={"log": ["a"]}, goto=["c"], sends=[SendPacket(node="b", arg={"i": 1})])
+    c.result = NodeResult()
+    state = run(a, c, next=["a", "c"], step=3)
+    writes = steps.writes_of(state.tasks)
+    assert writes == {"a": {"log": ["a"]}}
+    assert steps.advance(state, spec, writes, NOW) == (["a", "c"], [])
+    assert (state.next, state.sends, state.step, state.tasks) == (
+        ["b", "c"],
+        [SendPacket(node="b", arg={"i": 1})],
+        4,
+        [],
+    )
+
+
+def test_a_node_that_asks_leaves_its_task_waiting_on_the_question() -> None:
+    asking = PendingTask(node="n", rerun_local=False)
+    asking.answered = [Answered(interrupt=ask("q0"), identity="ann")]
+    state = run(asking, step=2)
+    ladder = [EscalationStep(action="remind", after_s=30)]
+    asked = InterruptRequest(index=1, value="ok?", reviewers=["bob"], timeout_s=60, escalation=ladder, rerun_local=True)
+    interrupt = steps.ask(state, asking, asked, "q1", NOW)
+    assert (interrupt.step, interrupt.index, interrupt.deadline, interrupt.escalation[0].due) == (
+        2,
+        1,
+        later(60),
+        later(30),
+    )
+    assert asking.interrupts == [interrupt] and asking.rerun_local and asking.answered == []
+    assert asking.defaults["q1"] is asked and state.guard == [["bob"]]
+    assert steps.ask(state, asking, InterruptRequest(index=0, value="again"), "q2", NOW).deadline is None

@@ -1,0 +1,42 @@
+"""workflows/core/subgraphs.py: a subgraph's questions as its parent run holds them."""
+
+from __future__ import annotations
+
+from hitl._protocol import Answered, ChildPaused, Phase
+from tests.unit.core.builders import NOW, ask, later, run, task
+from workflows.core import subgraphs
+
+
+def test_reported_questions_show_under_the_subgraphs_node_keeping_claims_held_here() -> None:
+    sub = task("team", ask("q1", node="team/ask", claimed_by="ann", claimed_until=later(60)))
+    state = run(sub, phase=Phase.ASKING)
+    passed_down = {"q2", "q9"}  # q2 answered here, not yet applied there; q9 applied (left out of the report)
+    msg = ChildPaused(
+        child_id="c",
+        interrupts=[ask("q1", node="ask"), ask("q2", node="ask"), ask("q3", node="ask", reviewers=["bob"])],
+    )
+    assert subgraphs.reported(state, msg, [sub], passed_down, NOW) == []
+    assert [(i.id, i.node, i.claimed_by) for i in sub.interrupts] == [
+        ("q1", "team/ask", "ann"),
+        ("q3", "team/ask", None),
+    ]
+    assert passed_down == {"q2"} and state.guard == [["bob"]] and state.phase is Phase.ASKING
+
+
+def test_answers_the_subgraph_put_back_are_offered_and_recorded_again() -> None:
+    sub = task("team")
+    sub.answered = [Answered(interrupt=ask("q1", node="team/ask"), identity="ann", update_id="u1")]
+    state = run(sub)
+    msg = ChildPaused(child_id="c", interrupts=[ask("q1", node="ask")], rolled_back=["node failed"])
+    passed_down = {"q1"}
+    told = subgraphs.reported(state, msg, [sub], passed_down, NOW)
+    assert passed_down == set() and [i.id for i in sub.interrupts] == ["q1"] and sub.answered == []
+    assert [u for u, _ in told] == ["u1"] and "subgraph 'team': node failed" in told[0][1]
+
+
+def test_a_subgraph_that_went_on_by_itself_releases_the_pause() -> None:
+    sub = task("team", ask("q1", node="team/ask"))
+    sub.answered = [Answered(interrupt=ask("q0"), identity="ann")]
+    state = run(sub, phase=Phase.ASKING)
+    subgraphs.reported(state, ChildPaused(child_id="c", interrupts=[], going_on=True), [sub], set(), NOW)
+    assert sub.interrupts == [] and state.phase is Phase.RESUMED and len(sub.answered) == 1

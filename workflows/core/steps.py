@@ -1,0 +1,72 @@
+"""The pending step's tasks: laid out from the step's nodes and Sends, and the run moved on once they ran."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from typing import Any
+
+from hitl._protocol import GraphSpec, InterruptRequest, PendingTask, RunState
+from hitl.types import Decision, Interrupt
+from workflows import topology
+from workflows.core import records
+
+
+def key(task: PendingTask) -> str:
+    """A task's place in its step: its node, or its node and Send index for a task made by Send."""
+    return topology.task_key(task.node, task.push)
+
+
+def lay_out(run: RunState) -> list[PendingTask]:
+    """Give the pending step a task for each of its nodes and Sends, and return the tasks no longer in it (the
+    caller stops what runs them). Tasks still in the step stay (a goto added nodes to a waiting step); a step
+    made anew (goto of old runs, as_node) had its tasks dropped already."""
+    keys = topology.step_keys(run.next, run.sends)
+    if [key(t) for t in run.tasks] == keys:
+        return []
+    kept = {key(t): t for t in run.tasks if key(t) in keys}
+    dropped = [t for t in run.tasks if key(t) not in kept]
+    pushed = [PendingTask(node=s.node, push=i) for i, s in enumerate(run.sends)]
+    run.tasks = [kept.get(n) or PendingTask(node=n) for n in run.next] + [kept.get(key(t)) or t for t in pushed]
+    return dropped
+
+
+def writes_of(tasks: list[PendingTask]) -> dict[str, Any]:
+    """What the step's tasks wrote, by task."""
+    return {key(t): t.result.writes for t in tasks if t.result and t.result.writes}
+
+
+def advance(run: RunState, spec: GraphSpec, writes: dict[str, Any], now: datetime) -> tuple[list[str], list[Decision]]:
+    """The step ran and its writes are applied: schedule what its nodes lead to (edges, routes, Sends) and
+    count the step. Returns the nodes that ran and the audit chain's record of them (if a decision owed one)."""
+    ran, run.tasks, run.undo = run.tasks, [], None
+    routed = [g for t in ran if t.result for g in t.result.goto]
+    nodes = [t.node for t in ran]
+    run.next = topology.successors(spec, nodes, routed, run.barriers)
+    run.sends = [s for t in ran if t.result for s in t.result.sends]
+    audit = records.executed(run, nodes, writes, now)
+    run.step += 1
+    return nodes, audit
+
+
+def ask(run: RunState, task: PendingTask, asked: InterruptRequest, interrupt_id: str, now: datetime) -> Interrupt:
+    """The task's node asked a person (`asked`, what its run returned): the task waits on that question, its
+    deadline and escalation steps timed from `now`; the answers so far led the node on, so they stand."""
+    interrupt = Interrupt(
+        id=interrupt_id,
+        value=asked.value,
+        node=task.node,
+        step=run.step,
+        index=asked.index,
+        schema=asked.schema,
+        reviewers=asked.reviewers,
+        deadline=now + timedelta(seconds=asked.timeout_s) if asked.timeout_s else None,
+        quorum=asked.quorum,
+        escalation=[dataclasses.replace(s, due=now + timedelta(seconds=s.after_s)) for s in asked.escalation],
+    )
+    task.interrupts = [interrupt]
+    task.rerun_local = asked.rerun_local
+    task.answered = []
+    task.defaults[interrupt.id] = asked
+    records.guard_with(run, [interrupt])
+    return interrupt
