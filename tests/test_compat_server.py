@@ -555,7 +555,9 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "threads.get_state.unknown.meaning": NO_THREAD_RECORD,
 }
 """`step.check` -> why hitl answers differently today. Remove an entry when a fix makes it agree.
-Against the API before the first fixes (commit a8127b5) this suite agrees on 54/104 checks; with them, 78/104; without the stream's `end` event, 82/104."""
+Against the API before the first fixes (commit a8127b5) this suite agrees on 54/104 checks; with them, 78/104; without the stream's `end` event, 82/104.
+With the runs steps (runs list/get/join/cancel, checkpoint on resume, multitask_strategy, get_graph, get_schemas,
+/info) added: 173/204, every one of the 31 differences listed here (22 from before, 9 deliberate)."""
 
 
 async def test_same_sdk_calls_same_answers(langgraph_url: str, hitl_url: str, tmp_path: Path) -> None:

@@ -66,12 +66,17 @@ async def get_run(request: Request, thread_id: str, run_id: str) -> dict[str, An
 async def join_run(request: Request, thread_id: str, run_id: str, cancel_on_disconnect: bool = False) -> Any:
     """Wait until the thread pauses or ends after the run; its values then, as `runs/wait` returns them.
 
-    An unknown run is reported in the body with status 200, as LangGraph Server does (`__error__`)."""
-    scope = reader(request)
-    _, runs = await thread_runs(request, thread_id)
+    An answer enqueued on a busy thread is a run from when the run applies it, at its next pause: an id
+    not found while the thread runs is looked for again then. An unknown run is reported in the body
+    with status 200, as LangGraph Server does (`__error__`)."""
+    run = reader(request).web.base.get_run(thread_id)
+    snapshot, runs = await thread_runs(request, thread_id)
+    if run_records.find(runs, run_id) is None and snapshot.status == "running":
+        await run.wait()
+        snapshot, runs = await thread_runs(request, thread_id)
     if run_records.find(runs, run_id) is None:
         return {"__error__": {"error": "RunNotFound", "message": str(no_such_run(thread_id, run_id).detail)}}
-    return shapes.wait_output(await scope.web.base.get_run(thread_id).wait())
+    return shapes.wait_output(await run.wait())
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel", tags=["runs"])
