@@ -265,6 +265,11 @@ async def cancel_first_run(c: Ctx) -> dict[str, Any]:
     return await cancel(c, "thread", runs[-1]["run_id"])
 
 
+async def delete_first_run(c: Ctx) -> None:
+    runs = await c.sdk.runs.list(c.ids["thread"])
+    await c.sdk.runs.delete(c.ids["thread"], runs[-1]["run_id"])
+
+
 async def busy(c: Ctx, name: str) -> dict[str, Any]:
     """A thread running its `gate` node until `open_gate` (each side's gate file is its own)."""
     thread = await c.sdk.threads.create()
@@ -366,6 +371,8 @@ STEPS = [
     Step("runs.get.unknown", lambda c: c.sdk.runs.get(c.ids["thread"], UNKNOWN), None),
     Step("runs.list.unknown_thread", lambda c: c.sdk.runs.list(UNKNOWN), None),
     Step("runs.cancel.finished", cancel_first_run, None),
+    Step("runs.delete.unknown", lambda c: c.sdk.runs.delete(c.ids["thread"], UNKNOWN), None),
+    Step("runs.delete.finished", delete_first_run, None),
     Step("runs.join.unknown", lambda c: c.sdk.runs.join(c.ids["thread"], UNKNOWN), lambda r: sorted(r)),
     Step("runs.wait.on_run_created", waited_with_run_created, lambda r: r),
     Step("head.runs.wait.until_interrupt", start_head, wait_meaning),
@@ -520,6 +527,10 @@ NO_INTERRUPT_STRATEGY = (
     "the new request; hitl runs each node's activity to its end, so it refuses with 409 (use 'enqueue', or "
     "cancel the run)"
 )
+RUNS_KEPT = (
+    "runs.delete of a finished run: LangGraph deletes the run with its checkpoints (204); hitl refuses (422): "
+    "the steps are the thread's Temporal history, which keeps them"
+)
 INFO_VERSION = "GET /info: hitl is not LangGraph, so its langgraph_py_version is null"
 KNOWN_DIFFERENCES: dict[str, str] = {
     "threads.get_history.interrupted.shape": HISTORY,
@@ -547,6 +558,8 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "interrupting.runs.create.interrupt.shape": NO_INTERRUPT_STRATEGY,
     "interrupting.runs.create.interrupt.meaning": NO_INTERRUPT_STRATEGY,
     "info.shape": INFO_VERSION,
+    "runs.delete.finished.status": RUNS_KEPT,
+    "runs.delete.finished.shape": RUNS_KEPT,
     "threads.get.unknown.status": NO_THREAD_RECORD,
     "threads.get.unknown.shape": NO_THREAD_RECORD,
     "threads.get.unknown.meaning": NO_THREAD_RECORD,
@@ -556,8 +569,8 @@ KNOWN_DIFFERENCES: dict[str, str] = {
 }
 """`step.check` -> why hitl answers differently today. Remove an entry when a fix makes it agree.
 Against the API before the first fixes (commit a8127b5) this suite agrees on 54/104 checks; with them, 78/104; without the stream's `end` event, 82/104.
-With the runs steps (runs list/get/join/cancel, checkpoint on resume, multitask_strategy, get_graph, get_schemas,
-/info) added: 173/204, every one of the 31 differences listed here (22 from before, 9 deliberate)."""
+With the runs steps (runs list/get/join/cancel/delete, checkpoint on resume, multitask_strategy, get_graph, get_schemas,
+/info, runs.delete) added: 174/207, every one of the 33 differences listed here (22 from before, 11 deliberate)."""
 
 
 async def test_same_sdk_calls_same_answers(langgraph_url: str, hitl_url: str, tmp_path: Path) -> None:

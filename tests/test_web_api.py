@@ -891,3 +891,17 @@ async def test_assistants_graph_schemas_and_info(served: Served) -> None:
         assert (await bob.get("/assistants/payment_private/graph")).status_code == 422
         assert (await bob.get("/assistants/payment_open/graph")).status_code == 200
         assert (await bob.get("/assistants/payment_private/schemas")).status_code == 422
+
+
+async def test_a_run_is_never_deleted_and_deleting_an_unknown_one_is_404(served: Served) -> None:
+    [run] = await paused(served.client)
+    async with served.http() as http:
+        [start] = (await http.get(f"/threads/{run.run_id}/runs")).json()
+        before = await event_count(served.client, run.run_id)
+        refused = await http.delete(f"/threads/{run.run_id}/runs/{start['run_id']}")
+        assert refused.status_code == 422 and "cannot be deleted" in refused.json()["detail"], refused.text
+        assert (await http.delete(f"/threads/{run.run_id}/runs/{uuid.uuid4()}")).status_code == 404
+        async with served.http("tok-dana") as dana:
+            assert (await dana.delete(f"/threads/{run.run_id}/runs/{start['run_id']}")).status_code == 403
+        assert (await http.get(f"/threads/{run.run_id}/runs")).json() == [start]
+    assert await event_count(served.client, run.run_id) == before

@@ -110,3 +110,17 @@ async def cancel_run(
         return Response(status_code=202)
     await run.wait()
     return JSONResponse({})
+
+
+@router.delete("/threads/{thread_id}/runs/{run_id}", tags=["runs"])
+async def delete_run(request: Request, thread_id: str, run_id: str) -> Response:
+    """Refused for a run that exists (404 for one that does not): a run's steps are its thread's Temporal
+    history, which keeps them, and the thread's state is what they made."""
+    await run_to_change(request, thread_id)
+    _, runs = await thread_runs(request, thread_id)
+    if run_records.find(runs, run_id) is None:
+        raise no_such_run(thread_id, run_id)
+    raise InvalidInputError(
+        f"run '{run_id}' cannot be deleted: its steps are thread '{thread_id}''s Temporal history, which keeps "
+        "them (retention is the namespace's setting); to go on from an earlier step, fork it"
+    )
