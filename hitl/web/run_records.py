@@ -66,6 +66,7 @@ def derive(snapshot: StateSnapshot, decisions: list[Decision]) -> list[RunRecord
     thread = snapshot.run_id
     runs = [RunRecord(start_run_id(thread), snapshot.created_at, kwargs={"input": None, "command": None})]
     by_id: dict[str, RunRecord] = {}
+    answers: dict[str, dict[str, Any]] = {}
     for d in decisions:
         rid = decision_run_id(thread, d)
         record = by_id.get(rid)
@@ -75,17 +76,20 @@ def derive(snapshot: StateSnapshot, decisions: list[Decision]) -> list[RunRecord
         if record is None:
             continue
         if d.kind == "resume":
-            record.kwargs["command"].setdefault("resume", {})[d.interrupt_id or ""] = d.value
+            answers.setdefault(rid, {})[d.interrupt_id or ""] = d.value
         elif d.kind == "goto":
             record.kwargs["command"]["goto"] = d.value
         elif d.kind == "rollback":
             record.status = "error"
+    for rid, given in answers.items():  # one answer as it was sent; several as LangGraph's {interrupt_id: value}
+        by_id[rid].kwargs["command"]["resume"] = next(iter(given.values())) if len(given) == 1 else given
     for r in snapshot.refused:
         if r.request_id and r.request_id not in by_id and not r.rolled_back:
             runs.append(RunRecord(r.request_id, r.at, status="error", kwargs={"error": r.reason}))
     runs.sort(key=lambda r: r.created_at)
     newest = runs[-1]
-    if newest.status != "error" or snapshot.status == "running":
+    ended_while_paused = snapshot.status == "cancelled" and snapshot.paused_at is not None  # its last run had ended
+    if (newest.status != "error" or snapshot.status == "running") and not ended_while_paused:
         newest.status = LAST_STATUS[snapshot.status]
     return runs
 
