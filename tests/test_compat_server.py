@@ -570,7 +570,8 @@ KNOWN_DIFFERENCES: dict[str, str] = {
 """`step.check` -> why hitl answers differently today. Remove an entry when a fix makes it agree.
 Against the API before the first fixes (commit a8127b5) this suite agrees on 54/104 checks; with them, 78/104; without the stream's `end` event, 82/104.
 With the runs steps (runs list/get/join/cancel/delete, checkpoint on resume, multitask_strategy, get_graph, get_schemas,
-/info, runs.delete) added: 174/207, every one of the 33 differences listed here (22 from before, 11 deliberate)."""
+/info, runs.delete) added: 174/207, every one of the 33 differences listed here (22 from before, 11 deliberate);
+the same extended suite against the API before that work agrees on 95/207."""
 
 
 async def test_same_sdk_calls_same_answers(langgraph_url: str, hitl_url: str, tmp_path: Path) -> None:

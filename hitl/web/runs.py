@@ -68,7 +68,8 @@ async def join_run(request: Request, thread_id: str, run_id: str, cancel_on_disc
 
     An answer enqueued on a busy thread is a run from when the run applies it, at its next pause: an id
     not found while the thread runs is looked for again then. An unknown run is reported in the body
-    with status 200, as LangGraph Server does (`__error__`)."""
+    with status 200, as LangGraph Server does (`__error__`). `cancel_on_disconnect` is taken and not
+    honoured: a run waiting for people outlives any one connection (cancel it with its own request)."""
     run = reader(request).web.base.get_run(thread_id)
     snapshot, runs = await thread_runs(request, thread_id)
     if run_records.find(runs, run_id) is None and snapshot.status == "running":
