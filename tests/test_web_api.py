@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import operator
+import threading
 import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import httpx
 import pytest
+import pytest_asyncio
+from typing_extensions import TypedDict  # typing's has no JSON Schema before Python 3.12
 
 import hitl
+from hitl import END, START, StateGraph, interrupt
 from hitl.types import InvalidInputError
 from hitl.web import HeaderAuth, NoAuth, Settings, TokenAuth, create_app, search
 from hitl.web.session import load_secret
@@ -625,3 +632,276 @@ async def test_forking_an_approved_payment_from_the_page_takes_the_guard(served:
         await browser.aclose()
     forks = {r.run_id for r in await served.client.list_runs(limit=1000)} - known
     assert not any(f.startswith(f"{run.run_id}-fork") for f in forks)
+
+
+# ------------------------------------------------------------------ a thread's runs (LangGraph's runs API)
+
+GATES: dict[str, threading.Event] = {}
+"""The gated graph's gates, by the key a run's input names: its first node holds until the test sets it."""
+
+
+class GateState(TypedDict, total=False):
+    key: str
+    log: Annotated[list[str], operator.add]
+
+
+def _hold(state: GateState) -> dict[str, Any]:
+    GATES[state["key"]].wait(60)
+    return {"log": ["held"]}
+
+
+def _ask(state: GateState) -> dict[str, Any]:
+    return {"log": [f"answer={interrupt('go on?')}"]}
+
+
+_gated = StateGraph(GateState)
+_gated.add_node("hold", _hold)
+_gated.add_node("ask", _ask)
+_gated.add_edge(START, "hold")
+_gated.add_edge("hold", "ask")
+_gated.add_edge("ask", END)
+web_gated = _gated.compile(name="web_gated")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def gated(client: hitl.Client) -> AsyncIterator[Served]:
+    """`hitl serve` for the gated graph, on its own task queue with its own worker (in this process)."""
+    ours = hitl.Client(client.temporal, task_queue="hitl-web-gated", graphs=[web_gated])
+    async with ours.worker(), running(create_app(ours, TokenAuth(TOKENS), settings=Settings(poll_seconds=0.2))) as url:
+        yield Served(url, ours)
+
+
+async def held(http: httpx.AsyncClient) -> tuple[str, str, threading.Event]:
+    """A thread running its first node until the returned gate is set: (thread id, start's run id, gate)."""
+    key = uuid.uuid4().hex
+    GATES[key] = gate = threading.Event()
+    started = await http.post("/runs", json={"assistant_id": "web_gated", "input": {"key": key}})
+    assert started.status_code == 200, started.text
+    return started.json()["thread_id"], started.json()["run_id"], gate
+
+
+async def until_signalled(client: hitl.Client, run_id: str) -> None:
+    """Until the run's history holds a decision sent as a signal (what `enqueue` sends a busy thread)."""
+    handle = client.temporal.get_workflow_handle(run_id)
+    for _ in range(600):
+        async for event in handle.fetch_history_events():
+            if event.workflow_execution_signaled_event_attributes.signal_name == "resume_signal":
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"run {run_id} was sent no decision as a signal")
+
+
+def run_of(response: httpx.Response) -> str:
+    """The run id a run request's Content-Location names (`/threads/{id}/runs/{run_id}`)."""
+    location = response.headers["content-location"]
+    assert location.startswith("/threads/") and "/runs/" in location, location
+    return location.rsplit("/", 1)[1]
+
+
+async def test_a_threads_runs_are_its_start_and_each_answer_with_the_ids_their_requests_named(served: Served) -> None:
+    async with served.http() as http:
+        tid = (await http.post("/threads", json={})).json()["thread_id"]
+        first = await http.post(
+            f"/threads/{tid}/runs/wait", json={"assistant_id": "approval", "input": {"topic": "tea"}}
+        )
+        assert first.status_code == 200 and "__interrupt__" in first.json()
+        answer = await http.post(
+            f"/threads/{tid}/runs/wait", json={"assistant_id": "approval", "command": {"resume": "approve"}}
+        )
+        assert answer.status_code == 200 and answer.json()["status"] == "published"
+        runs = (await http.get(f"/threads/{tid}/runs")).json()
+        assert [r["run_id"] for r in runs] == [run_of(answer), run_of(first)]  # newest first
+        assert [r["status"] for r in runs] == ["success", "success"]
+        assert all(r["thread_id"] == tid and r["metadata"]["graph_id"] == "approval" for r in runs)
+        assert all(r["metadata"]["assistant_id"] == "approval" for r in runs)
+        got = (await http.get(f"/threads/{tid}/runs/{run_of(answer)}")).json()
+        assert got == runs[0]
+        assert (await http.get(f"/threads/{tid}/runs", params={"status": "error"})).json() == []
+        assert [
+            r["run_id"] for r in (await http.get(f"/threads/{tid}/runs", params={"limit": 1, "offset": 1})).json()
+        ] == [run_of(first)]
+        joined = (await http.get(f"/threads/{tid}/runs/{run_of(first)}/join")).json()
+        assert joined["status"] == "published"
+        unknown = await http.get(f"/threads/{tid}/runs/{uuid.uuid4()}")
+        assert unknown.status_code == 404 and "has no run" in unknown.json()["detail"]
+        assert "__error__" in (await http.get(f"/threads/{tid}/runs/{uuid.uuid4()}/join")).json()
+        assert (await http.get(f"/threads/{uuid.uuid4()}/runs")).status_code == 404
+
+
+async def test_a_background_run_is_found_by_the_id_its_record_and_content_location_name(served: Served) -> None:
+    async with served.http() as http:
+        tid = (await http.post("/threads", json={})).json()["thread_id"]
+        created = await http.post(f"/threads/{tid}/runs", json={"assistant_id": "approval", "input": {"topic": "jam"}})
+        record = created.json()
+        assert record["status"] == "pending" and run_of(created) == record["run_id"]
+        assert record["metadata"] == {"graph_id": "approval", "assistant_id": "approval"}
+        joined = (await http.get(f"/threads/{tid}/runs/{record['run_id']}/join")).json()
+        assert joined["__interrupt__"][0]["value"]["question"] == "Publish this draft?"
+        answered = await http.post(
+            f"/threads/{tid}/runs", json={"assistant_id": "approval", "command": {"resume": "reject"}}
+        )
+        assert answered.json()["kwargs"]["command"] == {"resume": "reject"}
+        joined = (await http.get(f"/threads/{tid}/runs/{answered.json()['run_id']}/join")).json()
+        assert joined["status"] == "rejected"
+        assert (await http.get(f"/threads/{tid}/runs/{answered.json()['run_id']}")).json()["status"] == "success"
+
+
+async def test_runs_are_read_from_temporal_so_every_replica_lists_the_same(served: Served) -> None:
+    [run] = await paused(served.client)
+    async with served.http() as http:
+        answered = await http.post(
+            f"/threads/{run.run_id}/runs/wait",
+            json={"assistant_id": "approval", "command": {"resume": "approve"}},
+            headers={"Idempotency-Key": "replica-key-" + uuid.uuid4().hex},
+        )
+        assert run_of(answered).startswith("replica-key-")  # the caller's key names the run it made
+        mine = (await http.get(f"/threads/{run.run_id}/runs")).json()
+    replica = create_app(served.client, TokenAuth(TOKENS), settings=Settings(poll_seconds=0.2))
+    async with (
+        running(replica) as url,
+        httpx.AsyncClient(base_url=url, headers={"Authorization": "Bearer tok-alice"}) as other,
+    ):
+        assert (await other.get(f"/threads/{run.run_id}/runs")).json() == mine
+    assert [r["run_id"] for r in mine][0] == run_of(answered)
+
+
+async def test_a_resume_naming_the_head_checkpoint_is_taken_and_an_older_one_refused_naming_the_head(
+    served: Served,
+) -> None:
+    [run] = await paused(served.client)
+    async with served.http() as http:
+        state = (await http.get(f"/threads/{run.run_id}/state")).json()
+        before = await event_count(served.client, run.run_id)
+        body = {"assistant_id": "approval", "command": {"resume": "approve"}}
+        stale = await http.post(f"/threads/{run.run_id}/runs/wait", json={**body, "checkpoint_id": "0"})
+        assert stale.status_code == 409, stale.text
+        assert f"is at checkpoint '{state['checkpoint_id']}', not '0'" in stale.json()["detail"]
+        assert await event_count(served.client, run.run_id) == before  # a refused answer writes nothing
+        taken = await http.post(f"/threads/{run.run_id}/runs/wait", json={**body, "checkpoint": state["checkpoint"]})
+        assert taken.status_code == 200 and taken.json()["status"] == "published", taken.text
+
+
+async def test_an_answer_to_a_busy_thread_waits_only_when_enqueued(gated: Served) -> None:
+    async with gated.http() as http:
+        tid, start, gate = await held(http)
+        assert [r["status"] for r in (await http.get(f"/threads/{tid}/runs")).json()] == ["running"]
+        body = {"assistant_id": "web_gated", "command": {"resume": "yes"}}
+        before = await event_count(gated.client, tid)
+        for strategy in (None, "reject", "interrupt", "rollback"):
+            refused = await http.post(f"/threads/{tid}/runs", json={**body, "multitask_strategy": strategy})
+            assert refused.status_code == 409 and "is running a step" in refused.json()["detail"], strategy
+            assert "'enqueue'" in refused.json()["detail"]
+        assert await event_count(gated.client, tid) == before
+        queued = await http.post(f"/threads/{tid}/runs", json={**body, "multitask_strategy": "enqueue"})
+        assert queued.status_code == 200 and queued.json()["status"] == "pending"
+        assert queued.json()["multitask_strategy"] == "enqueue"
+        assert (await gated.client.get_run(tid).get_state()).status == "running"  # it went while the node ran
+        gate.set()
+        done = (await http.get(f"/threads/{tid}/runs/{run_of(queued)}/join")).json()
+        assert done["log"] == ["held", "answer=yes"]
+        runs = (await http.get(f"/threads/{tid}/runs")).json()
+        assert [(r["run_id"], r["status"]) for r in runs] == [(run_of(queued), "success"), (start, "success")]
+
+
+async def test_a_busy_threads_enqueued_answer_waited_for_returns_the_end(gated: Served) -> None:
+    async with gated.http() as http:
+        tid, _, gate = await held(http)
+        body = {"assistant_id": "web_gated", "command": {"resume": "ok"}, "multitask_strategy": "enqueue"}
+        waiting = asyncio.ensure_future(http.post(f"/threads/{tid}/runs/wait", json=body))
+        await until_signalled(gated.client, tid)  # the answer is held by the run: now let the node finish
+        gate.set()
+        out = await waiting
+        assert out.status_code == 200 and out.json()["log"] == ["held", "answer=ok"], out.text
+
+
+async def test_schemas_give_the_state_as_input_and_output_and_each_key_optional_in_the_state(gated: Served) -> None:
+    async with gated.http() as http:
+        schemas = (await http.get("/assistants/web_gated/schemas")).json()
+    assert schemas["input_schema"] == schemas["output_schema"]
+    assert schemas["input_schema"]["title"] == "GateState" and set(schemas["input_schema"]["properties"]) == {
+        "key",
+        "log",
+    }
+    assert schemas["state_schema"]["properties"]["log"] == {
+        "default": None,
+        "items": {"type": "string"},
+        "title": "Log",
+        "type": "array",
+    }
+    assert schemas["config_schema"] == {} and schemas["context_schema"] is None
+
+
+async def test_cancel_ends_a_running_run_and_finds_nothing_to_cancel_after(gated: Served) -> None:
+    async with gated.http() as http:
+        tid, start, gate = await held(http)
+        try:
+            rollback = await http.post(f"/threads/{tid}/runs/{start}/cancel", params={"action": "rollback"})
+            assert rollback.status_code == 422 and "rollback" in rollback.json()["detail"]
+            async with gated.http("tok-dana") as dana:  # view-only: reads, never cancels
+                assert (await dana.get(f"/threads/{tid}/runs/{start}")).json()["status"] == "running"
+                refused = await dana.post(f"/threads/{tid}/runs/{start}/cancel")
+                assert refused.status_code == 403 and "view-only" in refused.json()["detail"]
+            cancelled = await http.post(f"/threads/{tid}/runs/{start}/cancel", params={"wait": True})
+            assert cancelled.status_code == 200 and cancelled.json() == {}
+            assert (await http.get(f"/threads/{tid}/runs/{start}")).json()["status"] == "interrupted"
+            again = await http.post(f"/threads/{tid}/runs/{start}/cancel")
+            assert again.status_code == 404 and "no pending or running run" in again.json()["detail"]
+        finally:
+            gate.set()
+
+
+async def test_runs_of_a_run_the_caller_may_not_read_are_unknown_to_them(served: Served) -> None:
+    run = await served.client.start("payment_private", {"draft": f"runs-{uuid.uuid4().hex[:8]}"})
+    await wait_for(run, "interrupted")
+    async with served.http() as alice:
+        [start] = (await alice.get(f"/threads/{run.run_id}/runs")).json()
+    unknown = uuid.uuid4()
+    async with served.http("tok-bob") as bob:
+        for path in (f"/threads/{run.run_id}/runs", f"/threads/{run.run_id}/runs/{start['run_id']}"):
+            hidden, never = await bob.get(path), await bob.get(path.replace(run.run_id, str(unknown)))
+            assert hidden.status_code == never.status_code == 404, path
+            assert hidden.json()["detail"].replace(run.run_id, "X") == never.json()["detail"].replace(str(unknown), "X")
+        joined = (await bob.get(f"/threads/{run.run_id}/runs/{start['run_id']}/join")).json()
+        assert list(joined) == ["detail"] or "__error__" in joined
+        refused = await bob.post(f"/threads/{run.run_id}/runs/{start['run_id']}/cancel")
+        assert refused.status_code == 404
+    assert (await run.get_state()).status == "interrupted"
+
+
+async def test_assistants_graph_schemas_and_info(served: Served) -> None:
+    async with served.http() as http:
+        graph = (await http.get("/assistants/parent/graph")).json()
+        assert [n["id"] for n in graph["nodes"]] == ["__start__", "prep", "team", "after", "__end__"]
+        assert {(e["source"], e["target"]) for e in graph["edges"]} == {
+            ("__start__", "prep"),
+            ("prep", "team"),
+            ("team", "after"),
+            ("after", "__end__"),
+        }
+        xray = (await http.get("/assistants/parent/graph", params={"xray": "true"})).json()
+        assert [n["id"] for n in xray["nodes"]] == ["__start__", "prep", "after", "__end__", "team:prepare", "team:ask"]
+        assert {(e["source"], e["target"]) for e in xray["edges"]} >= {("prep", "team:prepare"), ("team:ask", "after")}
+        bad = await http.get("/assistants/parent/graph", params={"xray": "deep"})
+        assert bad.status_code == 422 and "xray 'deep'" in bad.json()["detail"]
+        schemas = (await http.get("/assistants/approval/schemas")).json()
+        assert schemas["graph_id"] == "approval" and schemas["state_schema"]["title"] == "approval_state"
+        assert set(schemas["state_schema"]["properties"]) == {"topic", "draft", "status"}
+        assert (await http.get("/info")).json()["flags"]["assistants"] is True
+    async with served.http("tok-bob") as bob:  # a graph bob may not read is unknown to him
+        assert (await bob.get("/assistants/payment_private/graph")).status_code == 422
+        assert (await bob.get("/assistants/payment_open/graph")).status_code == 200
+        assert (await bob.get("/assistants/payment_private/schemas")).status_code == 422
+
+
+async def test_a_run_is_never_deleted_and_deleting_an_unknown_one_is_404(served: Served) -> None:
+    [run] = await paused(served.client)
+    async with served.http() as http:
+        [start] = (await http.get(f"/threads/{run.run_id}/runs")).json()
+        before = await event_count(served.client, run.run_id)
+        refused = await http.delete(f"/threads/{run.run_id}/runs/{start['run_id']}")
+        assert refused.status_code == 422 and "cannot be deleted" in refused.json()["detail"], refused.text
+        assert (await http.delete(f"/threads/{run.run_id}/runs/{uuid.uuid4()}")).status_code == 404
+        async with served.http("tok-dana") as dana:
+            assert (await dana.delete(f"/threads/{run.run_id}/runs/{start['run_id']}")).status_code == 403
+        assert (await http.get(f"/threads/{run.run_id}/runs")).json() == [start]
+    assert await event_count(served.client, run.run_id) == before

@@ -279,22 +279,37 @@ CASES: list[tuple[str, str, str, Any, str | None, int, str]] = [
         "either input",
     ),
     (
-        "unsupported multitask_strategy",
+        "unknown multitask_strategy",
         "POST",
         "/threads/{approval}/runs",
-        {"json": {"assistant_id": "approval", "multitask_strategy": "interrupt"}},
+        {"json": {"assistant_id": "approval", "multitask_strategy": "sideways"}},
         "tok-alice",
         422,
-        "'multitask_strategy'",
+        "multitask_strategy: Input should be 'reject', 'enqueue'",
     ),
     (
-        "unsupported checkpoint",
+        "a checkpoint that is not the thread's head",
         "POST",
         "/threads/{approval}/runs/wait",
-        {"json": {"assistant_id": "approval", "checkpoint": {"checkpoint_id": "1"}}},
+        {
+            "json": {
+                "assistant_id": "approval",
+                "command": {"resume": "approve"},
+                "checkpoint": {"checkpoint_id": "999"},
+            }
+        },
+        "tok-alice",
+        409,
+        "not '999'",
+    ),
+    (
+        "a checkpoint id that is no step number",
+        "POST",
+        "/threads/{approval}/runs/wait",
+        {"json": {"assistant_id": "approval", "command": {"resume": "approve"}, "checkpoint_id": "head"}},
         "tok-alice",
         422,
-        "'checkpoint'",
+        "not a checkpoint",
     ),
     (
         "unsupported webhook",

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal, overload
+from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 import hitl
 from hitl._audit import record
-from hitl.client import NO_VALUE, check_run_id
+from hitl.client import NO_VALUE, POLL_SECONDS, check_run_id
 from hitl.types import DecisionRejectedError, InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
-from hitl.web import claims, search, shapes
+from hitl.web import claims, graph_json, search, shapes
 from hitl.web.context import caller, decider
 from hitl.web.errors import WebError
 from hitl.web.models import (
@@ -37,6 +38,7 @@ from hitl.web.models import (
     ThreadCreate,
     ThreadSearch,
 )
+from hitl.web.run_records import start_run_id
 from hitl.web.scope import Reader, answer_many, reader, run_to_change
 
 router = APIRouter(dependencies=[Depends(caller)])
@@ -73,6 +75,28 @@ async def list_assistants(request: Request, limit: int = 100, offset: int = 0) -
 async def get_assistant(request: Request, assistant_id: str) -> dict[str, Any]:
     reader(request).graph(assistant_id)  # UnknownGraphError (422) names the graphs the caller may read
     return assistant(request, assistant_id)
+
+
+@router.get("/assistants/{assistant_id}/graph", tags=["assistants"])
+async def get_graph(request: Request, assistant_id: str, xray: str | None = None) -> dict[str, Any]:
+    """The graph's nodes and edges as LangGraph draws them; `xray` draws subgraphs' nodes inside."""
+    try:
+        depth = graph_json.xray_depth(xray)
+    except ValueError as e:
+        raise InvalidInputError(str(e)) from None
+    return graph_json.drawable(reader(request).graph(assistant_id), depth)
+
+
+@router.get("/assistants/{assistant_id}/schemas", tags=["assistants"])
+async def get_schemas(request: Request, assistant_id: str) -> dict[str, Any]:
+    """The graph's input, output, state, config and context JSON Schemas, as LangGraph Server gives them."""
+    return graph_json.schemas(reader(request).graph(assistant_id))
+
+
+@router.get("/info", tags=["meta"])
+async def info() -> dict[str, Any]:
+    """What this server is and serves, in LangGraph Server's shape (front-ends read `flags`)."""
+    return shapes.info()
 
 
 def assistant(request: Request, name: str) -> dict[str, Any]:
@@ -228,15 +252,17 @@ async def audit(request: Request, thread_id: str) -> dict[str, Any]:
 @router.post("/threads/{thread_id}/runs/wait", tags=["runs"])
 async def run_wait(
     request: Request, thread_id: str, body: RunCreate, idempotency_key: str | None = Header(None)
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Start the thread's run or answer it, then wait until it pauses again or ends.
 
-    Returns the values; `__interrupt__` lists the questions when it paused on one.
+    Returns the values; `__interrupt__` lists the questions when it paused on one. `Content-Location`
+    names the run (GET /threads/{id}/runs/{run_id}), as LangGraph Server sends it.
     """
-    snapshot = await start_or_decide(
+    created = await start_or_decide(
         decider(request), reader(request), thread_id, body, wait=True, request_id=idempotency_key
     )
-    return shapes.wait_output(snapshot)
+    location = shapes.run_location({"thread_id": thread_id, "run_id": created.run_id})
+    return JSONResponse(shapes.wait_output(created.snapshot), headers=location)
 
 
 @router.post("/threads/{thread_id}/runs", tags=["runs"])
@@ -244,15 +270,24 @@ async def run_background(
     request: Request, thread_id: str, body: RunCreate, idempotency_key: str | None = Header(None)
 ) -> JSONResponse:
     """Start the thread's run or answer it, and return at once (follow it on /threads/{id}/stream)."""
-    await start_or_decide(decider(request), reader(request), thread_id, body, wait=False, request_id=idempotency_key)
-    record = shapes.run(thread_id, body.assistant_id, "pending")  # as LangGraph Server: accepted, not yet reported
+    created = await start_or_decide(
+        decider(request), reader(request), thread_id, body, wait=False, request_id=idempotency_key
+    )
+    record = shapes.run(  # as LangGraph Server: accepted, not yet reported
+        thread_id,
+        body.assistant_id,
+        "pending",
+        created.run_id,
+        kwargs=created.kwargs,
+        multitask_strategy=body.multitask_strategy,
+    )
     return JSONResponse(record, headers=shapes.run_location(record))
 
 
 @router.post("/runs/wait", tags=["runs"])
 async def threadless_wait(
     request: Request, body: RunCreate, idempotency_key: str | None = Header(None)
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Start a run on a fresh thread and wait until it pauses or ends (LangGraph's stateless runs)."""
     return await run_wait(request, str(uuid.uuid4()), body, idempotency_key)
 
@@ -269,27 +304,31 @@ async def threadless_background(
     return await run_background(request, str(uuid.uuid4()), body, idempotency_key)
 
 
-@overload
-async def start_or_decide(
-    client: hitl.Client, scope: Reader, thread_id: str, body: RunCreate, *, wait: Literal[True], request_id: str | None
-) -> StateSnapshot: ...
+@dataclass(frozen=True)
+class Created:
+    """A run request taken: the LangGraph run it made (hitl/web/run_records.py) and, when waited for,
+    the thread's state once it paused or ended."""
 
+    run_id: str
+    kwargs: dict[str, Any]
+    waited: StateSnapshot | None = None
 
-@overload
-async def start_or_decide(
-    client: hitl.Client, scope: Reader, thread_id: str, body: RunCreate, *, wait: Literal[False], request_id: str | None
-) -> None: ...
+    @property
+    def snapshot(self) -> StateSnapshot:
+        assert self.waited is not None, "only a waited-for run request has a state"
+        return self.waited
 
 
 async def start_or_decide(
     client: hitl.Client, scope: Reader, thread_id: str, body: RunCreate, *, wait: bool, request_id: str | None
-) -> StateSnapshot | None:
+) -> Created:
     """A fresh thread starts its run; an existing one takes the command (or continues a breakpoint).
 
-    With `wait`, the run's state once it pauses or ends. Without, nothing: it returns once Temporal took
+    With `wait`, the run's state once it pauses or ends. Without, it returns once Temporal took
     the start (or the run accepted the decision), reading no state, since a read is a query that needs a
     worker, and a background start whose only worker just died must answer at once, not when one returns.
     The run's graph is `body.assistant_id` either way (a thread's run of another graph is refused).
+    A decision goes under `request_id` (a fresh one when the caller sent none): it is the LangGraph run's id.
 
     A run the caller may not read is a fresh thread to them, and a graph they may not read one
     they cannot start (whoever may read a graph may start it)."""
@@ -300,6 +339,11 @@ async def start_or_decide(
             raise RunNotFoundError(f"thread '{thread_id}' has no run to take a command; start one with input")
         if body.if_not_exists == "reject":
             raise RunNotFoundError(f"thread '{thread_id}' has no run and if_not_exists is 'reject'")
+        if body.checkpoint_step is not None:
+            raise InvalidInputError(
+                f"thread '{thread_id}' has no checkpoint yet; start it without one (to run from an older step "
+                "of another thread, fork it: POST /ui/runs/{id}/fork or hitl fork)"
+            )
         scope.graph(body.assistant_id)
         run = await client.start(
             body.assistant_id,
@@ -308,7 +352,8 @@ async def start_or_decide(
             interrupt_before=body.interrupt_before,
             interrupt_after=body.interrupt_after,
         )
-        return await run.wait() if wait else None
+        kwargs = {"input": body.input or {}, "command": None}
+        return Created(start_run_id(thread_id), kwargs, await run.wait() if wait else None)
     if body.assistant_id != current.graph:
         raise InvalidInputError(f"thread '{thread_id}' runs graph '{current.graph}', not '{body.assistant_id}'")
     if body.input is not None or body.interrupt_before is not None or body.interrupt_after is not None:
@@ -316,11 +361,63 @@ async def start_or_decide(
             f"thread '{thread_id}' already has a run ({shapes.STATUS[current.status]}); answer it with command, "
             "or start a new thread"
         )
+    check_head(current, body.checkpoint_step)
     command = body.command or CommandBody()
     # `resume` goes as it came: the run reads `{interrupt_id: value}` as a map (workflows/checks.py answer_map).
     value = command.resume if command.has_resume else NO_VALUE
+    request_id = request_id or str(uuid.uuid4())
+    kwargs = {"input": None, "command": command.model_dump(exclude_unset=True)}
+    if current.status == "running":
+        busy_thread(thread_id, body.multitask_strategy)
+        await run.send_resume(value, update=command.update, goto=command.goto, request_id=request_id)
+        return Created(request_id, kwargs, await applied(run, request_id) if wait else None)
     decided = await run.resume(value, update=command.update, goto=command.goto, wait=wait, request_id=request_id)
-    return decided if wait else None
+    return Created(request_id, kwargs, decided if wait else None)
+
+
+def check_head(current: StateSnapshot, step: int | None) -> None:
+    """A run request naming a checkpoint goes on only from the thread's head (what `useStream` sends);
+    an older one is refused, naming the head, before anything is sent."""
+    if step is not None and step != current.step:
+        raise DecisionRejectedError(
+            f"thread '{current.run_id}' is at checkpoint '{current.step}', not '{step}': a run goes on from "
+            "the thread's newest checkpoint; read its state again (to run from an older step, fork it)"
+        )
+
+
+def busy_thread(thread_id: str, strategy: str | None) -> None:
+    """A decision for a thread running a step. `enqueue` waits in the run until it pauses (a signal: the
+    run checks it then, as any answer). hitl's default is `reject` (LangGraph Server's is `enqueue`): an
+    answer sent while the run is busy would answer the next question before its sender saw it, so waiting
+    is asked for by name. hitl cannot stop a node's activity halfway and go on, so `interrupt` and
+    `rollback` are refused."""
+    if strategy == "enqueue":
+        return
+    how = (
+        f"multitask_strategy '{strategy}' would stop the running step, and hitl runs each node to its end"
+        if strategy in ("interrupt", "rollback")
+        else "multitask_strategy is 'reject' (hitl's default)"
+    )
+    raise DecisionRejectedError(
+        f"thread '{thread_id}' is running a step and {how}; send multitask_strategy 'enqueue' to have the "
+        "answer wait until the run pauses, or cancel the run (POST /threads/{id}/runs/{run_id}/cancel)"
+    )
+
+
+async def applied(run: hitl.Run, request_id: str) -> StateSnapshot:
+    """The thread's state once an enqueued decision was applied and the run paused or ended; the run's
+    reason when it refused the decision at its pause (409, as an answer refused up front)."""
+    while True:
+        snapshot = await run.get_state()
+        refused = [r for r in snapshot.refused if r.request_id == request_id and not r.rolled_back]
+        if refused:
+            raise DecisionRejectedError(f"run '{run.run_id}' refused the enqueued answer: {refused[-1].reason}")
+        if any(d.request_id == request_id for d in snapshot.decisions) or snapshot.status not in (
+            "running",
+            "interrupted",
+        ):
+            return await run.wait()
+        await asyncio.sleep(POLL_SECONDS)
 
 
 # ------------------------------------------------------------------ batch answers (hitl's own)

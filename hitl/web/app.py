@@ -32,6 +32,7 @@ from hitl.web import (
     link,
     pages,
     rendering,
+    runs,
     session,
     signin,
 )
@@ -71,6 +72,7 @@ def create_app(
     app.include_router(api.public)
     app.include_router(api.router)
     app.include_router(events.router)
+    app.include_router(runs.router)
     for ui in (pages, decide, claims, bulk, link, assist, signin, apidocs):
         app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

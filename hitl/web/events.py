@@ -249,14 +249,14 @@ async def run_stream(
                 opening.append(event)
                 if event.kind != "values":
                     break
-        await api.start_or_decide(client, scope, thread_id, body, wait=False, request_id=idempotency_key)
+        created = await api.start_or_decide(client, scope, thread_id, body, wait=False, request_id=idempotency_key)
     except BaseException:
         held.release()
         if events is not None:
             await events.aclose()  # type: ignore[attr-defined]
         raise
     following = events if events is not None else run.events(since=0)
-    record = shapes.run(thread_id, body.assistant_id, "running")
+    record = shapes.run(thread_id, body.assistant_id, "running", created.run_id)
     return stream(
         request, lambda: run_parts(record, opening, following, modes), held, shapes.run_location(record), end=False
     )

@@ -20,6 +20,7 @@ from hitl.stream import STREAM_MODES
 LgStatus = Literal["idle", "busy", "interrupted", "error"]
 SortBy = Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"]
 Breakpoints = Literal["*"] | list[str] | None
+MultitaskStrategy = Literal["reject", "enqueue", "interrupt", "rollback"]
 
 
 class Body(BaseModel):
@@ -221,9 +222,11 @@ class RunCreate(Body):
     config: dict[str, Any] | None = None
     context: dict[str, Any] | None = None
     webhook: str | None = None
-    multitask_strategy: str | None = None
+    multitask_strategy: MultitaskStrategy | None = None
+    """What to do when the thread is running a step (hitl/web/api.py `busy_thread`)."""
     checkpoint: dict[str, Any] | None = None
     checkpoint_id: str | None = None
+    """Taken on a run that goes on from the thread's head (as `useStream` sends it); another one is refused."""
     checkpoint_during: bool | None = None
     durability: str | None = None
     if_not_exists: Literal["create", "reject"] | None = None
@@ -244,11 +247,6 @@ class RunCreate(Body):
             "metadata": (self.metadata, "runs carry no free-form metadata"),
             "context": (self.context, "graphs take their input as state"),
             "webhook": (self.webhook, "use the graph's notify hook (compile(notify=...))"),
-            "checkpoint": (
-                self.checkpoint,
-                "to run from an older step, fork it (POST /ui/runs/{id}/fork or hitl fork)",
-            ),
-            "checkpoint_id": (self.checkpoint_id, "to run from an older step, fork it"),
             "checkpoint_during": (
                 self.checkpoint_during is not None or None,
                 "every step is checkpointed in Temporal's history",
@@ -260,12 +258,6 @@ class RunCreate(Body):
         for name, (value, why) in refuse.items():
             if value:
                 raise unsupported(name, why)
-        only(
-            "multitask_strategy",
-            self.multitask_strategy,
-            ("reject",),
-            "a thread runs one decision at a time; others are refused",
-        )
         only("durability", self.durability, ("sync",), "every step is durable in Temporal before the next starts")
         only(
             "on_disconnect",
@@ -288,11 +280,26 @@ class RunCreate(Body):
                 raise unsupported(
                     f"config.{sorted(extra)[0]}", "graphs take their input as state; nothing is configurable per run"
                 )
+        self.checkpoint_step  # noqa: B018 -- a checkpoint id that names no step is refused here, before anything is read
         if self.command is not None and self.input == {}:
             self.input = None  # front-ends send `input: {}` beside an answer: nothing to start with
         if self.command is not None and self.input is not None:
             raise ValueError("send either input (start a run) or command (answer it), not both")
         return self
+
+    @property
+    def checkpoint_step(self) -> int | None:
+        """The step the run request names as its thread's head (`checkpoint_id`, or `checkpoint.checkpoint_id`)."""
+        raw = self.checkpoint_id or (self.checkpoint or {}).get("checkpoint_id")
+        if raw in (None, ""):
+            return None
+        step = whole_number(raw)
+        if step is None:
+            raise ValueError(
+                f"checkpoint id '{shorten(raw, 40)}' is not a checkpoint of this thread "
+                "(they are step numbers: ASCII digits, as the thread's state gives them)"
+            )
+        return step
 
 
 class AssistantSearch(Body):

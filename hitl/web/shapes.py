@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from importlib.metadata import version as package_version
 from typing import Any
 
 from hitl.batch import BatchReport
@@ -244,19 +245,29 @@ def chunk(c: dict[str, Any]) -> dict[str, Any]:
     return {**c, "__interrupt__": [output_interrupt(i) for i in c["__interrupt__"]]}
 
 
-def run(thread_id: str, graph: str, status: str, run_id: str | None = None) -> dict[str, Any]:
-    """A LangGraph Run record for a background run request (hitl keeps no run table)."""
-    now = iso(datetime.now(timezone.utc))
+def run(
+    thread_id: str,
+    graph: str,
+    status: str,
+    run_id: str | None = None,
+    *,
+    created_at: datetime | None = None,
+    updated_at: datetime | None = None,
+    kwargs: dict[str, Any] | None = None,
+    multitask_strategy: str | None = None,
+) -> dict[str, Any]:
+    """A LangGraph Run record: one of a thread's runs (hitl/web/run_records.py derives them from the run)."""
+    now = datetime.now(timezone.utc)
     return {
         "run_id": run_id or str(uuid.uuid4()),
         "thread_id": thread_id,
         "assistant_id": graph,
-        "created_at": now,
-        "updated_at": now,
+        "created_at": iso(created_at or now),
+        "updated_at": iso(updated_at or created_at or now),
         "status": status,
-        "metadata": {},
-        "multitask_strategy": "reject",
-        "kwargs": {},
+        "metadata": metadata(graph),
+        "multitask_strategy": multitask_strategy or "reject",
+        "kwargs": kwargs or {},
         "langsmith_session_name": None,
     }
 
@@ -278,6 +289,22 @@ def assistant(name: str, description: str | None = None) -> dict[str, Any]:
         "version": 1,
         "created_at": iso(EPOCH),
         "updated_at": iso(EPOCH),
+    }
+
+
+def info() -> dict[str, Any]:
+    """`GET /info` as LangGraph Server answers it; hitl has assistants (its graphs), no crons, no LangSmith."""
+    return {
+        "version": package_version("hitl"),
+        "langgraph_py_version": None,
+        "flags": {
+            "assistants": True,
+            "crons": False,
+            "langsmith": False,
+            "langsmith_tracing_replicas": False,
+            "langsmith_tracing_session_on_runs": False,
+        },
+        "host": {"kind": "hitl", "project_id": None, "host_revision_id": None, "revision_id": None, "tenant_id": None},
     }
 
 
