@@ -43,9 +43,6 @@ EXPECTED_TO_FAIL: dict[str, str] = {
     "agent_inbox.threads.updateState.mark_resolved": "update_state with as_node '__end__' (issue 25 item 3)",
     "use_stream.submit.messages_tuple": "stream_mode 'messages-tuple' (issue 25 item 2)",
     "use_stream.getHistory.head": "the newest history entry's tasks[].interrupts (issue 25 item 3)",
-    "use_stream.resume.head_checkpoint": "a resume naming the thread's head checkpoint (issue 25 item 3)",
-    "runs.join": "GET /threads/{id}/runs/{run_id}/join (issue 25 item 3)",
-    "runs.cancel": "POST /threads/{id}/runs/{run_id}/cancel and runs.get (issue 25 item 3)",
     "runs.joinStream.rejoin_after_drop": "GET /threads/{id}/runs/{run_id}/stream with Last-Event-ID (issue 25 item 3)",
     "runs.joinStream.replay_from_start": "GET /threads/{id}/runs/{run_id}/stream, Last-Event-ID -1 (issue 25 item 3)",
 }
