@@ -10,7 +10,7 @@ import argparse
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hitl._whole import whole_number
 
@@ -89,6 +89,36 @@ def add_options(parser: argparse.ArgumentParser, *, dev: bool = False) -> None:
     )
 
 
+class WebOptions(Protocol):
+    """The settings `build_app` reads (the flags `add_options` adds, parsed: the CLI's typed options or a namespace)."""
+
+    @property
+    def tokens(self) -> str | None: ...
+    @property
+    def trust_header(self) -> str | None: ...
+    @property
+    def roles_header(self) -> str | None: ...
+    @property
+    def view_role(self) -> str | None: ...
+    @property
+    def cors_origins(self) -> list[str] | None: ...
+    @property
+    def poll_interval(self) -> float: ...
+    @property
+    def max_streams(self) -> int: ...
+
+
+class DevWebOptions(WebOptions, Protocol):
+    """`hitl dev`'s: where to listen, and whether to at all."""
+
+    @property
+    def web_host(self) -> str: ...
+    @property
+    def web_port(self) -> int: ...
+    @property
+    def no_web(self) -> bool: ...
+
+
 def positive(text: str) -> int:
     """An argparse type: a whole number of at least 1, refused in one line otherwise."""
     value = whole_number(text, least=1)
@@ -97,7 +127,7 @@ def positive(text: str) -> int:
     return value
 
 
-def build_app(client: hitl.Client, args: argparse.Namespace, *, dev: bool = False) -> FastAPI:
+def build_app(client: hitl.Client, args: WebOptions, *, dev: bool = False) -> FastAPI:
     from hitl.web import Settings, create_app
     from hitl.web.auth import from_options
     from hitl.web.cors import origins
@@ -151,7 +181,7 @@ async def serving(app: FastAPI, host: str, port: int) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def dev_web(client: hitl.Client, args: argparse.Namespace) -> AsyncIterator[tuple[str, str] | None]:
+async def dev_web(client: hitl.Client, args: DevWebOptions) -> AsyncIterator[tuple[str, str] | None]:
     """`hitl dev`'s web server (unless --no-web); yields its URL and how people sign in."""
     if args.no_web:
         yield None

@@ -39,7 +39,17 @@ NEVER_ON_THE_WORKFLOW_SIDE = ("activities", "examples", "bench", "tests", "pydan
 
 
 def _file(module: str) -> Path:
-    return ROOT.joinpath(*module.split(".")).with_suffix(".py")
+    path = ROOT.joinpath(*module.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def _modules(folder: str) -> list[str]:
+    """Every module under a top-level folder, by dotted name (a package by its own name)."""
+    found = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        found.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return found
 
 
 def _imports(module: str) -> set[str]:
@@ -120,3 +130,41 @@ def test_from_hitl_import_interrupt_is_the_function_whatever_came_first(first: s
     code = f"{first}\nfrom hitl import interrupt\nimport hitl\nprint(callable(interrupt), hitl.interrupt is interrupt)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["True", "True"]
+
+
+# ------------------------------------------------------------------ the CLI
+
+CLI_BELOW_COMMANDS = ["hitl.cli.spec", "hitl.cli.options", "hitl.cli.values", "hitl.cli.session", "hitl.cli.render"]
+"""What the command modules build on: typed options, option values, the client, the renderer."""
+CLI_COMMAND_GROUPS = ["hitl.cli.runs", "hitl.cli.answer", "hitl.cli.decide", "hitl.cli.ops", "hitl.cli.servers"]
+CLI_ABOVE_COMMANDS = ("hitl.cli.commands", "hitl.cli.parser", "hitl.cli.entry")
+
+
+def _in_cli(module: str) -> bool:
+    return module == "hitl.cli" or module.startswith("hitl.cli.")
+
+
+@pytest.mark.parametrize(
+    "module", [m for top in ("hitl", "workflows", "activities") for m in _modules(top) if not _in_cli(m)]
+)
+def test_nothing_below_the_cli_imports_it(module: str) -> None:
+    """The CLI may import the client and the rest of hitl; nothing in hitl may import the CLI."""
+    cli = sorted(n for n in _imports(module) if _in_cli(n))
+    assert not cli, f"{module} imports {cli}"
+
+
+@pytest.mark.parametrize("module", CLI_BELOW_COMMANDS + CLI_COMMAND_GROUPS)
+def test_the_cli_s_lower_layers_do_not_reach_up(module: str) -> None:
+    """Commands and what they build on never import the table, the parser or the entry point; the
+    modules below the commands import no command group either."""
+    above = CLI_ABOVE_COMMANDS + (tuple(CLI_COMMAND_GROUPS) if module in CLI_BELOW_COMMANDS else ())
+    reached = sorted(n for n in _imports(module) if any(n == m or n.startswith(f"{m}.") for m in above))
+    assert not reached, f"{module} imports {reached}"
+
+
+@pytest.mark.parametrize("module", [m for m in _modules("hitl") if _in_cli(m) and m != "hitl.cli.parser"])
+def test_only_the_cli_s_parser_sees_an_argparse_namespace(module: str) -> None:
+    """Below the parser only typed options travel: no other CLI module names argparse's Namespace."""
+    tree = ast.parse(_file(module).read_text())
+    named = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute | ast.Name) and "Namespace" in ast.unparse(n)]
+    assert not named, f"{module} handles an argparse namespace: {ast.unparse(named[0])}"

@@ -1,0 +1,5 @@
+"""`python -m hitl.cli`: the `hitl` command."""
+
+from hitl.cli.entry import console_main
+
+console_main()
