@@ -88,7 +88,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from hitl._reducers import WriteConflict, apply_builtin_writes, initial_values
     from hitl._schema import SCHEMA_STEPS
-    from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, Send, StateSnapshot, Vote
+    from hitl.types import END, Checkpoint, Decision, DecisionKind, Interrupt, Refusal, Send, StateSnapshot, Vote
     from workflows import checks, rollback, topology
     from workflows.attributes import changed_updates, fit_keywords, remember
 
@@ -157,6 +157,8 @@ STEP_INPUTS = "hitl-step-inputs"
 """Patch: a step whose node tasks carry more than MAX_STEP_INPUT_BYTES in all (many Sends of a large state)
 fails the run with one line before scheduling them (before: their commands went out in one workflow task
 completion past the server's 4 MB, and Temporal terminated the run). Consulted only for such a step."""
+# An edit as node END (LangGraph's "mark as resolved", issue 25) needs no patch either: the validator refused
+# `as_node="__end__"` before, and a refused update writes nothing, so no history holds one.
 # Quorum questions, claims and escalation ladders (issue 14) need no patch: each path is reached only by a
 # question asked with `quorum=`/`escalate=` or by a `claim` update, which no history from before them holds,
 # and no patch is ever called from an update or signal handler (a marker recorded there broke the replay of
@@ -1189,9 +1191,10 @@ class GraphWorkflow:
         self._record("update_state", req, req.values, node=req.as_node, patch=self._patch(before, req.values))
         reask = ended = False
         if req.as_node is not None:
-            routes = await self._route(req.as_node) if self.spec.node(req.as_node).has_router else []
+            as_end = req.as_node == END  # LangGraph's "mark as resolved": nothing follows, the run ends as it is
+            routes = await self._route(req.as_node) if not as_end and self.spec.node(req.as_node).has_router else []
             routed, sends = topology.split_routes(routes)
-            run.next = topology.successors(self.spec, [req.as_node], routed, run.barriers)
+            run.next = [] if as_end else topology.successors(self.spec, [req.as_node], routed, run.barriers)
             self._retire_all(f"dropped when {req.identity} edited the state as node {req.as_node} at {_when(now)}")
             self._drop_tasks()
             run.sends = sends
