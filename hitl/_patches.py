@@ -71,6 +71,8 @@ completion past the server's 4 MB, and Temporal terminated the run). Consulted o
 # question asked with `quorum=`/`escalate=` or by a `claim` update, which no history from before them holds,
 # and no new patch is called from an update or signal handler (a marker recorded there broke the replay of a
 # continued run). Sealing the decision record writes no commands: runs in flight seal theirs on replay.
+# An edit as node END (LangGraph's "mark as resolved", issue 25) needs none either: the update validator refused
+# `as_node="__end__"` before, a refused update writes nothing, and no signal carries an edit, so no history holds one.
 
 RUN_PATCHES: tuple[str, ...] = (
     HELD_SIGNALS,

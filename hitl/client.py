@@ -734,7 +734,8 @@ class Run:
         roles: Sequence[str] | None = None,
         request_id: str | None = None,
     ) -> StateSnapshot:
-        """Edit a paused run's state through the reducers, as if `as_node` wrote it.
+        """Edit a paused run's state through the reducers, as if `as_node` wrote it (`END`: nothing follows,
+        and the run ends with its values as they then are, pending questions dropped).
 
         Without `as_node`, an edit while a question is pending withdraws that
         question: the node runs again on the edited state and asks again, so what

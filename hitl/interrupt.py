@@ -26,6 +26,7 @@ from hitl._limits import MAX_QUESTION_BYTES, too_large
 from hitl._policy import schema_refused
 from hitl._protocol import DEADLINE_EXPIRED, InterruptRequest
 from hitl._schema import schema_unusable
+from hitl.human_interrupt import implied_schema
 from hitl.state import one_line, to_json
 from hitl.types import AnswerWith, EscalationStep, HitlError, Quorum, Remind, Vote, Widen
 
@@ -173,6 +174,8 @@ def interrupt(
         return _typed(adapter, answer, index, scope.node)
     json_schema = adapter.json_schema() if adapter is not None else raw_schema
     shown = to_json(value, what=f"interrupt value in node '{scope.node}'")
+    if schema is None:  # a question in Agent Inbox's shape says what it takes (hitl/human_interrupt.py)
+        json_schema = implied_schema(shown)
     refused = too_large(
         [shown, default if default is not _NO_DEFAULT else None, [s.value for s in ladder]],
         MAX_QUESTION_BYTES,

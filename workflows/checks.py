@@ -54,7 +54,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from hitl._reducers import apply_builtin_writes
     from hitl._schema import SCHEMA_STEPS, TooCostly, first_error
-    from hitl.types import Interrupt
+    from hitl.types import END, Interrupt
 
 Decision = TypeVar("Decision", ResumeRequest, UpdateStateRequest, CancelRequest, ClaimRequest)
 
@@ -254,8 +254,8 @@ def check_decider(req: Request) -> None:
 
 def check_edit(view: RunView, req: UpdateStateRequest) -> None:
     check_open(view)
-    if req.as_node is not None and req.as_node not in view.spec.node_names:
-        reject(f"as_node '{req.as_node}' is not a node; nodes are {view.spec.node_names}")
+    if req.as_node is not None and req.as_node != END and req.as_node not in view.spec.node_names:
+        reject(f"as_node '{req.as_node}' is not a node; nodes are {view.spec.node_names} (or {END}: end the run)")
     if not req.values and req.as_node is None:
         reject(
             f"values is empty; name at least one state key to write ({sorted(view.spec.channels)}), "

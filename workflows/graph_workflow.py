@@ -97,7 +97,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from hitl._reducers import WriteConflict, apply_builtin_writes, initial_values
     from hitl._schema import SCHEMA_STEPS
-    from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, StateSnapshot
+    from hitl.types import END, Checkpoint, Decision, DecisionKind, Interrupt, StateSnapshot
     from workflows import checks, topology
     from workflows.attributes import changed_updates, fit_keywords, remember
     from workflows.core import answers, claims, lifecycle, records, rollback, steps, subgraphs, timers
@@ -1053,9 +1053,10 @@ class GraphWorkflow:
         """The edit stands for `node`'s writes: the step is replaced by what that node leads to (paused before
         it). True when that is nothing to answer and nothing to run: the run ends."""
         run = self.state
-        routes = await self._route(node) if self.spec.node(node).has_router else []
+        as_end = node == END  # LangGraph's "mark as resolved": nothing follows, the run ends as it is
+        routes = await self._route(node) if not as_end and self.spec.node(node).has_router else []
         routed, sends = topology.split_routes(routes)
-        run.next = topology.successors(self.spec, [node], routed, run.barriers)
+        run.next = [] if as_end else topology.successors(self.spec, [node], routed, run.barriers)
         records.retire_all(run, f"dropped when {req.identity} edited the state as node {node} at {records.when(now)}")
         self._drop_tasks()
         run.sends = sends

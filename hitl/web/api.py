@@ -193,7 +193,8 @@ async def get_state_at(request: Request, thread_id: str, checkpoint_id: str) -> 
 
 @router.post("/threads/{thread_id}/state", tags=["threads"])
 async def update_state(request: Request, thread_id: str, body: StateUpdate) -> dict[str, Any]:
-    """Edit a paused thread's state as if `as_node` wrote it (LangGraph's update_state)."""
+    """Edit a paused thread's state as if `as_node` wrote it (LangGraph's update_state); as `__end__`, with
+    or without values, the run ends there (Agent Inbox's "Mark as Resolved")."""
     run = await run_to_change(request, thread_id)
     snapshot = await run.update_state(body.values or {}, as_node=body.as_node)
     if snapshot.status == "interrupted" and snapshot.error:  # its node failed on the edit, which was put back

@@ -36,7 +36,7 @@ from hitl.web import (
     session,
     signin,
 )
-from hitl.web.auth import Auth, NoAuth
+from hitl.web.auth import Auth, NoAuth, api_token
 from hitl.web.context import Settings, Web
 
 log = logging.getLogger("hitl.web")
@@ -121,8 +121,8 @@ class Guard:
     * Bodies are capped (Content-Length, and counted while streaming): 413.
     * Writes come from this server's own pages or from clients that are not browsers: a browser says
       where a request comes from (`Sec-Fetch-Site`, else `Origin`), and a page of any other origin,
-      a sibling port of the same host included, is refused: 403. Bearer-token requests carry no
-      ambient credential and are let through.
+      a sibling port of the same host included, is refused: 403. Bearer-token (or X-Api-Key) requests
+      carry no ambient credential and are let through.
     * Writes say what they send: forms under /ui/, JSON under /ui/api/ and elsewhere: 415. No route
       reads JSON from a body that does not say it is JSON (a cross-origin `text/plain` post).
     * JSON bodies nest at most MAX_JSON_DEPTH levels, counted on the raw bytes before any parser: 422.
@@ -195,8 +195,7 @@ def cross_origin(scope: Scope, headers: dict[str, str]) -> str | None:
     """Why a write comes from a page of another origin, or None. Browsers send `Sec-Fetch-Site`
     (all current ones) or at least `Origin` on a POST; clients that are not browsers send neither.
     Behind a proxy that rewrites Host, only the `Origin` fallback (old browsers) depends on Host."""
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():  # as auth.bearer reads it: a blank token is no credential
+    if api_token(headers):  # as auth.bearer reads it: a blank token is no credential
         return None
     site = headers.get("sec-fetch-site")
     origin = headers.get("origin")

@@ -79,7 +79,7 @@ async def preview_review(request: Request, body: PreviewBody) -> dict[str, Any]:
     """The diff of each edited tool call, read from the form exactly as submitting it would, for those who
     may answer the question; worked out in a worker thread, the calls' diffs sharing one bound (hitl/web/diff.py)."""
     pending = await reviewing(request, body.run_id, body.interrupt_id, "preview edits to it")
-    if not forms.is_tool_review(pending.value):
+    if not forms.review_cards(pending.value, pending.schema):
         raise DecisionRejectedError(f"question {body.interrupt_id} is no longer waiting for an answer")
     return {"diffs": await asyncio.to_thread(previews, pending, body.fields)}
 
@@ -87,7 +87,7 @@ async def preview_review(request: Request, body: PreviewBody) -> dict[str, Any]:
 def previews(pending: Interrupt, fields: dict[str, str]) -> dict[str, str]:
     budget = diff.Budget()
     out = {}
-    for card in forms.tool_cards(pending.value, pending.schema):
+    for card in forms.review_cards(pending.value, pending.schema):
         if fields.get(f"d{card.index}.type") == "edit" and card.args_form is not None:
             changes = diff.changes(card.args, forms.parse(card.args_form, fields), budget=budget)
             out[str(card.index)] = templates.get_template("_diff.html").render(changes=changes)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -69,7 +70,8 @@ class NoAuth:
 
 
 class TokenAuth:
-    """Bearer tokens: `Authorization: Bearer <token>`, or the sign-in cookie for browsers."""
+    """Bearer tokens: `Authorization: Bearer <token>` (or `X-Api-Key: <token>`, as LangGraph's SDKs and Agent
+    Inbox send it), or the sign-in cookie for browsers."""
 
     mode = "token"
 
@@ -88,7 +90,9 @@ class TokenAuth:
     def identify(self, request: Request) -> Identity:
         token = bearer(request) or request.cookies.get(cookie_name(request, TOKEN_COOKIE))
         if not token:
-            raise NotAuthenticated("sign in: send 'Authorization: Bearer <token>' (browsers: open /login)")
+            raise NotAuthenticated(
+                "sign in: send 'Authorization: Bearer <token>' or 'X-Api-Key: <token>' (browsers: open /login)"
+            )
         who = self.lookup(token)
         if who is None:
             raise NotAuthenticated("the bearer token is not known to this server")
@@ -195,10 +199,23 @@ def from_options(
     )
 
 
+API_KEY_HEADER = "x-api-key"
+"""LangGraph's SDKs send their `apiKey` option here, and Agent Inbox its "LangSmith API key" setting: the
+same token as `Authorization: Bearer`, so those front-ends sign in by having hitl's token as their key."""
+
+
 def bearer(request: Request) -> str | None:
-    value = request.headers.get("authorization", "")
-    scheme, _, token = value.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return api_token(request.headers)
+
+
+def api_token(headers: Mapping[str, str]) -> str | None:
+    """The token an API client sent: `Authorization: Bearer <token>`, else `X-Api-Key: <token>`. A blank
+    one is none. Like a bearer token, an API key is no ambient credential: a page of another origin can send
+    it only after a CORS preflight this server allowed (hitl/web/cors.py)."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return headers.get(API_KEY_HEADER, "").strip() or None
 
 
 def secure(request: Request) -> bool:

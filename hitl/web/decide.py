@@ -67,8 +67,8 @@ def answer_value(form: dict[str, str], pending: hitl.Interrupt | None, iid: str)
         raise DecisionRejectedError(f"question {iid or '(none)'} is no longer waiting for an answer")
     if pending.schema is not None and (unusable := schema_unusable(pending.schema, "its answer schema")):
         raise DecisionRejectedError(f"question {iid} cannot take an answer: {unusable.partition('; ')[0]}")
-    if forms.is_tool_review(pending.value):
-        return forms.parse_review(forms.tool_cards(pending.value, pending.schema), form)
+    if cards := forms.review_cards(pending.value, pending.schema):
+        return forms.parse_review(cards, form)
     if pending.schema:
         return forms.parse(forms.build(pending.schema), form)
     return forms.loads(form.get("v", ""), "the answer")

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from hitl import _finite as finite
 from hitl._limits import too_deep
 from hitl._whole import MOST, whole_number
+from hitl.human_interrupt import HumanInterrupt, as_requests
 from hitl.types import InvalidInputError
 
 Kind = Literal["buttons", "select", "integer", "number", "text", "textarea", "checkbox", "object", "const", "json"]
@@ -179,12 +180,33 @@ def label_of(f: Field) -> str:
     return "the answer" if f.name == "v" else f"'{f.name.split('.', 1)[-1]}'"
 
 
-# ------------------------------------------------------------------ tool-call reviews
+# ------------------------------------------------------------------ reviews of actions
+
+ReviewShape = Literal["tool_review", "human_interrupt"]
+"""HumanInTheLoopMiddleware's (hitl/tools.py) or Agent Inbox's (hitl/human_interrupt.py)."""
+LABELS = {
+    "approve": "Approve",
+    "edit": "Edit",
+    "reject": "Reject",
+    "respond": "Respond",
+    "accept": "Accept",
+    "response": "Respond",
+    "ignore": "Ignore",
+}
+ORDER: dict[ReviewShape, tuple[str, ...]] = {
+    "tool_review": ("approve", "edit", "reject", "respond"),
+    "human_interrupt": ("accept", "edit", "response", "ignore"),
+}
+WITH_MESSAGE: dict[ReviewShape, tuple[str, ...]] = {
+    "tool_review": ("reject", "respond"),
+    "human_interrupt": ("response",),
+}
+"""The decisions that carry the person's text."""
 
 
 @dataclass
 class ToolCard:
-    """One reviewed tool call: what the agent wants, what the reviewer may decide."""
+    """One reviewed action (a tool call): what the agent wants, what the reviewer may decide."""
 
     index: int
     name: str
@@ -192,6 +214,16 @@ class ToolCard:
     description: str | None
     allowed: list[str]
     args_form: Field | None
+    shape: ReviewShape = "tool_review"
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        """(decision, label) of the allowed decisions, in the shape's order."""
+        return [(d, LABELS[d]) for d in ORDER[self.shape] if d in self.allowed]
+
+    @property
+    def message_for(self) -> list[str]:
+        return [d for d in WITH_MESSAGE[self.shape] if d in self.allowed]
 
 
 def is_tool_review(value: Any) -> bool:
@@ -200,6 +232,14 @@ def is_tool_review(value: Any) -> bool:
         and isinstance(value.get("action_requests"), list)
         and isinstance(value.get("review_configs"), list)
     )
+
+
+def review_cards(value: Any, schema: dict[str, Any] | None) -> list[ToolCard]:
+    """The cards of a question that reviews actions, in either shape; [] for any other question."""
+    if is_tool_review(value):
+        return tool_cards(value, schema)
+    requests = as_requests(value) if isinstance(value, list) else None
+    return human_interrupt_cards(requests) if requests else []
 
 
 def tool_cards(value: dict[str, Any], schema: dict[str, Any] | None) -> list[ToolCard]:
@@ -215,6 +255,30 @@ def tool_cards(value: dict[str, Any], schema: dict[str, Any] | None) -> list[Too
     return cards
 
 
+def human_interrupt_cards(requests: list[HumanInterrupt]) -> list[ToolCard]:
+    """One card per Agent Inbox request; its edit form has a field per argument, typed as the argument is."""
+    cards = []
+    for i, r in enumerate(requests):
+        allowed: list[str] = list(r.config.allowed())
+        args = r.action_request.args
+        form = build(args_schema_of(args), f"d{i}.args", "Arguments", args) if "edit" in allowed else None
+        cards.append(ToolCard(i, r.action_request.action, args, r.description, allowed, form, "human_interrupt"))
+    return cards
+
+
+JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"))
+
+
+def args_schema_of(args: dict[str, Any]) -> dict[str, Any]:
+    """A form schema for arguments known only by their values (Agent Inbox's requests carry no schema):
+    each keeps its JSON type (bool before int: a bool is an int in Python); lists and objects edit as JSON."""
+
+    def typed(v: Any) -> dict[str, Any]:
+        return next(({"type": name} for t, name in JSON_TYPES if isinstance(v, t)), {})
+
+    return {"type": "object", "properties": {k: typed(v) for k, v in args.items()}, "required": list(args)}
+
+
 def edit_args_schema(item: dict[str, Any]) -> dict[str, Any] | None:
     for option in item.get("oneOf", []):
         props = option.get("properties", {})
@@ -224,21 +288,35 @@ def edit_args_schema(item: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def parse_review(cards: list[ToolCard], form: Mapping[str, str]) -> dict[str, Any]:
-    """`{"decisions": [...]}` from the cards' fields; an edit keeps the original arguments beside the new."""
+def parse_review(cards: list[ToolCard], form: Mapping[str, str]) -> Any:
+    """The answer the cards' fields say, in the question's shape: `{"decisions": [...]}` for a tool review
+    (an edit keeps the original arguments beside the new), a list of HumanResponse for Agent Inbox's."""
     decisions = []
     for card in cards:
         kind = form.get("all") or form.get(f"d{card.index}.type") or ""
         if kind not in card.allowed:
             raise InvalidInputError(f"choose one of {card.allowed} for call {card.index + 1} ({card.name})")
+        args = parse(card.args_form, form) if kind == "edit" and card.args_form is not None else None
+        message = form.get(f"d{card.index}.message", "").strip()
+        if card.shape == "human_interrupt":
+            decisions.append(human_response(card, kind, args, message))
+            continue
         decision: dict[str, Any] = {"type": kind}
-        if kind == "edit" and card.args_form is not None:
-            args = parse(card.args_form, form)
+        if args is not None:
             decision["edited_action"] = {"name": card.name, "args": args}
             decision["original_args"] = card.args
-        if kind in ("reject", "respond"):
-            message = form.get(f"d{card.index}.message", "").strip()
-            if message or kind == "respond":
-                decision["message"] = message
+        if kind in ("reject", "respond") and (message or kind == "respond"):
+            decision["message"] = message
         decisions.append(decision)
-    return {"decisions": decisions}
+    return decisions if cards and cards[0].shape == "human_interrupt" else {"decisions": decisions}
+
+
+def human_response(card: ToolCard, kind: str, args: Any, message: str) -> dict[str, Any]:
+    """One HumanResponse, as Agent Inbox sends it."""
+    if kind == "edit":
+        return {"type": "edit", "args": {"action": card.name, "args": card.args if args is None else args}}
+    if kind == "response":
+        if not message:
+            raise InvalidInputError(f"write a response for {card.name}, or choose another answer")
+        return {"type": "response", "args": message}
+    return {"type": kind, "args": None}

@@ -300,7 +300,7 @@ def question(
     """A question's forms for `who`; with `claims`, what they may do about who holds it (and to whom of its
     reviewers it can be handed: `delegable`)."""
     unusable = schema_unusable(i.schema, "its answer schema") if i.schema is not None else None
-    cards = forms.tool_cards(i.value, i.schema) if forms.is_tool_review(i.value) and not unusable else []
+    cards = forms.review_cards(i.value, i.schema) if not unusable else []
     form = None if cards or unusable else (forms.build(i.schema) if i.schema else None)
     roles, now = list(who.roles), datetime.now(timezone.utc)
     allowed = not who.view_only and (not i.reviewers or may_review(i.reviewers, who.name, roles))

@@ -14,6 +14,8 @@ from typing_extensions import assert_type
 
 from hitl import interrupt
 from hitl.graph import StateGraph
+from hitl.human_interrupt import ActionRequest, HumanResponse, ResponseType
+from hitl.prebuilt import human_review
 from hitl.tools import Tool, tool
 
 
@@ -51,3 +53,12 @@ def routing_maps_take_any_keys(builder: StateGraph) -> None:
 
     builder.add_conditional_edges("classify", route, {True: "big", False: "small"})
     builder.add_conditional_edges("classify", route, ["big", "small"])
+
+
+def agent_inbox_shape() -> None:
+    # hitl.prebuilt.human_review: one typed response; an edit's action and a response's text narrowed.
+    response = human_review("send_email", {"to": "ada"}, description="Send it?")
+    assert_type(response, HumanResponse)
+    assert_type(response.type, ResponseType)
+    assert_type(response.edited, ActionRequest | None)
+    assert_type(response.text, str | None)

@@ -26,4 +26,4 @@ def test_examples_and_bench_do_not_land_at_the_top_of_site_packages() -> None:
 def test_the_default_graphs_are_the_bundled_examples() -> None:
     assert catalog.DEFAULT_REFS == ["hitl.examples"]
     names = {g.name for g in catalog.load(catalog.DEFAULT_REFS)}
-    assert names == {"approval", "edit_state", "tool_review", "validate_input"}
+    assert names == {"approval", "edit_state", "tool_review", "validate_input", "email_review"}
