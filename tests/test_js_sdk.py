@@ -40,7 +40,6 @@ NODE_TIMEOUT = 500.0
 
 EXPECTED_TO_FAIL: dict[str, str] = {
     "agent_inbox.runs.stream.events.accept": "stream_mode 'events' (issue 25 item 2)",
-    "agent_inbox.threads.updateState.mark_resolved": "update_state with as_node '__end__' (issue 25 item 3)",
     "use_stream.submit.messages_tuple": "stream_mode 'messages-tuple' (issue 25 item 2)",
     "use_stream.getHistory.head": "the newest history entry's tasks[].interrupts (issue 25 item 3)",
     "runs.joinStream.rejoin_after_drop": "GET /threads/{id}/runs/{run_id}/stream with Last-Event-ID (issue 25 item 3)",
