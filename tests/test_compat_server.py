@@ -26,6 +26,7 @@ from tests.compat_server.compare import (
     Ctx,
     Step,
     differential,
+    parts_meaning,
     state_meaning,
     stream_meaning,
     thread_meaning,
@@ -91,6 +92,71 @@ async def new_stream_thread(c: Ctx) -> dict[str, Any]:
 
 async def stream(c: Ctx, thread: str, **kwargs: Any) -> list[tuple[str, Any]]:
     return [(p.event, p.data) async for p in c.sdk.runs.stream(c.ids[thread], "approval", **kwargs)]
+
+
+MODES = ("events", "messages-tuple", "messages", "debug", "tasks", "checkpoints", "custom")
+MODE_LISTS = (
+    ["values", "updates"],
+    ["updates", "events"],
+    ["values", "updates", "events", "tasks", "debug", "checkpoints", "messages-tuple", "custom"],
+)
+
+
+async def start_and_resume(c: Ctx, mode: str | list[str], **more: Any) -> dict[str, list[tuple[str, Any]]]:
+    """A fresh thread streamed to its question and through its answer in `mode`, as Agent Inbox and useStream
+    stream (the answer with `input: {}` beside the command)."""
+    thread = (await c.sdk.threads.create())["thread_id"]
+    start = [
+        (p.event, p.data) async for p in c.sdk.runs.stream(thread, "approval", input=TOPIC, stream_mode=mode, **more)
+    ]
+    answer = [
+        (p.event, p.data)
+        async for p in c.sdk.runs.stream(thread, "approval", input={}, command=APPROVE, stream_mode=mode, **more)
+    ]
+    return {"start": start, "resume": answer}
+
+
+async def rejoin_after(c: Ctx, seen: int, **join: Any) -> dict[str, Any]:
+    """A resumable stream read to its question, its run id taken from `on_run_created` (the SDK reads
+    Content-Location), then rejoined with `runs.join_stream` after the `seen`-th event's id."""
+    thread = (await c.sdk.threads.create())["thread_id"]
+    created: list[str] = []
+    first = [
+        p
+        async for p in c.sdk.runs.stream(
+            thread,
+            "approval",
+            input=TOPIC,
+            stream_mode=["values", "updates"],
+            stream_resumable=True,
+            on_run_created=lambda meta: created.append(meta["run_id"]),
+        )
+    ]
+    again = [
+        (p.event, p.data)
+        async for p in c.sdk.runs.join_stream(thread, created[0], last_event_id=first[seen].id, **join)
+    ]
+    return {
+        "run_created": created == [first[0].data["run_id"]],
+        "ids": all(p.id for p in first),
+        "rejoined": again,
+        "same_as_first": again == [(p.event, p.data) for p in first[seen + 1 :] if not join],
+    }
+
+
+def mode_steps() -> list[Step]:
+    """One step per stream mode and list of modes: start to the question, then the answer."""
+    steps = []
+    for mode in [*MODES, *MODE_LISTS]:
+        name = mode if isinstance(mode, str) else "+".join(mode)
+        steps.append(
+            Step(
+                f"runs.stream.{name}",
+                lambda c, m=mode: start_and_resume(c, m),
+                lambda r: {k: parts_meaning(v) for k, v in r.items()},
+            )
+        )
+    return steps
 
 
 async def run_created(c: Ctx) -> dict[str, Any]:
@@ -240,6 +306,22 @@ STEPS = [
         stream_meaning,
     ),
     Step("runs.stream.content_location", stream_created, lambda r: r),
+    *mode_steps(),
+    Step(
+        "runs.stream.subgraphs",
+        lambda c: start_and_resume(c, ["values", "updates"], stream_subgraphs=True),
+        lambda r: {k: parts_meaning(v) for k, v in r.items()},
+    ),
+    Step(
+        "runs.join_stream.last_event_id",
+        lambda c: rejoin_after(c, 1),
+        lambda r: {**r, "rejoined": parts_meaning(r["rejoined"])},
+    ),
+    Step(
+        "runs.join_stream.last_event_id.values",
+        lambda c: rejoin_after(c, 2, stream_mode="values"),
+        lambda r: {**r, "rejoined": parts_meaning(r["rejoined"])},
+    ),
     Step(
         "threads.count.interrupted",
         lambda c: c.sdk.threads.count(status="interrupted", metadata={"graph_id": "approval"}),
@@ -332,7 +414,9 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "threads.get_state.unknown.meaning": NO_THREAD_RECORD,
 }
 """`step.check` -> why hitl answers differently today. Remove an entry when a fix makes it agree.
-Against the API before the first fixes (commit a8127b5) this suite agrees on 54/104 checks; with them, 78/104; without the stream's `end` event, 82/104."""
+Against the API before the first fixes (commit a8127b5) this suite agrees on 54/104 checks; with them, 78/104; without the stream's `end` event, 82/104.
+With every stream mode and mode list, stream_subgraphs and join_stream with Last-Event-ID added (the same suite
+on the code before them agrees on 85/143), 121/143."""
 
 
 async def test_same_sdk_calls_same_answers(langgraph_url: str, hitl_url: str) -> None:

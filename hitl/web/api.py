@@ -22,7 +22,7 @@ import hitl
 from hitl._audit import record
 from hitl.client import NO_VALUE, check_run_id
 from hitl.types import DecisionRejectedError, InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
-from hitl.web import claims, search, shapes
+from hitl.web import claims, parts, search, shapes
 from hitl.web.context import caller, decider
 from hitl.web.errors import WebError
 from hitl.web.models import (
@@ -244,8 +244,13 @@ async def run_background(
     request: Request, thread_id: str, body: RunCreate, idempotency_key: str | None = Header(None)
 ) -> JSONResponse:
     """Start the thread's run or answer it, and return at once (follow it on /threads/{id}/stream)."""
-    await start_or_decide(decider(request), reader(request), thread_id, body, wait=False, request_id=idempotency_key)
-    record = shapes.run(thread_id, body.assistant_id, "pending")  # as LangGraph Server: accepted, not yet reported
+    client, scope = decider(request), reader(request)
+    run_id, _, _ = await parts.request_id(  # its stream can be joined (runs/{run_id}/stream)
+        client.get_run(thread_id), await scope.snapshot_or_none(thread_id), parts.check_modes(body.stream_mode)
+    )
+    await start_or_decide(client, scope, thread_id, body, wait=False, request_id=idempotency_key)
+    # As LangGraph Server: accepted, not yet reported.
+    record = shapes.run(thread_id, body.assistant_id, "pending", run_id)
     return JSONResponse(record, headers=shapes.run_location(record))
 
 

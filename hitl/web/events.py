@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -26,10 +26,11 @@ from starlette.types import Receive, Scope, Send
 import hitl
 from hitl import _finite as finite
 from hitl._errors import read_with_retries
+from hitl._limits import shorten
 from hitl._protocol import WAITING_SINCE
-from hitl.stream import ENDED, RunEvent, StreamMode, check_modes, chunks
+from hitl.stream import ENDED, RunEvent
 from hitl.types import HitlError, InvalidInputError
-from hitl.web import api, search, shapes
+from hitl.web import api, parts, search, shapes
 from hitl.web.context import caller, decider, web
 from hitl.web.errors import one_line
 from hitl.web.models import RunCreate
@@ -231,35 +232,98 @@ async def run_stream(
     request: Request, thread_id: str, body: RunCreate, idempotency_key: str | None = Header(None)
 ) -> StreamingResponse:
     """Start the thread's run or answer it, and stream it until it pauses again or ends, as LangGraph Server
-    does: `metadata`, then one event per chunk named by its mode (`values`, `updates`; `stream_mode` takes
-    one or a list), then the stream closes (after an `error` event when the run failed)."""
-    modes = check_modes(body.stream_mode or "values")
+    does: `metadata`, then one event per part in the modes asked for (hitl/web/parts.py), then the stream
+    closes (after an `error` event when the run failed). Each event has an id: `Last-Event-ID` on
+    `GET /threads/{id}/runs/{run_id}/stream` rejoins after it. With `on_disconnect: cancel`, a client
+    that goes away before the run pauses or ends cancels it."""
+    modes = parts.check_modes(body.stream_mode)
     client, scope = decider(request), reader(request)
     run = client.get_run(thread_id)
     held = slot(request)  # past the caller's cap: 429 before the decision is sent
-    events: AsyncIterator[RunEvent] | None = None
-    opening: list[RunEvent] = []
     try:
         current = await scope.snapshot_or_none(thread_id)
-        # A paused run's stream opens on the run as it is (LangGraph's resumed stream starts with its values),
-        # before the decision, so nothing the decision sets off is missed.
-        events = run.events() if current is not None and current.status == "interrupted" else None
-        if events is not None:
-            async for event in events:
-                opening.append(event)
-                if event.kind != "values":
-                    break
+        run_id, since, resuming = await parts.request_id(run, current, modes)
         await api.start_or_decide(client, scope, thread_id, body, wait=False, request_id=idempotency_key)
     except BaseException:
         held.release()
-        if events is not None:
-            await events.aclose()  # type: ignore[attr-defined]
         raise
-    following = events if events is not None else run.events(since=0)
-    record = shapes.run(thread_id, body.assistant_id, "running")
+    command = body.command.model_dump(exclude_unset=True) if body.command is not None else None
+    feed = parts.Parts(thread_id, body.assistant_id, run_id, modes, command)
+    cancel = run if body.on_disconnect == "cancel" else None
     return stream(
-        request, lambda: run_parts(record, opening, following, modes), held, shapes.run_location(record), end=False
+        request,
+        lambda: run_parts(feed, run.events(since=since), resuming, cancel=cancel),
+        held,
+        request_headers(thread_id, run_id),
+        end=False,
     )
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/stream", tags=["runs"])
+async def join_stream(
+    request: Request,
+    thread_id: str,
+    run_id: str,
+    stream_mode: list[str] | None = Query(None),
+    cancel_on_disconnect: bool = False,
+    last_event_id: str | None = Header(None),
+) -> StreamingResponse:
+    """Rejoin a run request's stream (the SDK's `runs.join_stream`): its parts again, rebuilt from the run's
+    history, after the event `Last-Event-ID` names (all of them without it), then live until it pauses or ends.
+    `stream_mode` narrows the modes the request streamed."""
+    held = slot(request)
+    try:
+        await reader(request).state(thread_id)  # no run the caller may read: 404, as for any stream
+        request_of = shapes.request_of(thread_id, run_id)
+        after = event_number(last_event_id)
+    except BaseException:
+        held.release()
+        raise
+    run = decider(request).get_run(thread_id)
+    headers = request_headers(thread_id, run_id)
+    if request_of is None:
+        missing = Change(
+            "error", {"error": "RunNotFound", "message": f"thread '{thread_id}' has no run '{run_id}'"}, ""
+        )
+        return stream(request, lambda: one(missing), held, headers, end=False)
+    since, resuming, bits = request_of
+    wanted = [m for m in stream_mode or [] if m]  # the SDK sends `stream_mode=` when it names none
+    only = set(parts.check_modes(wanted)) if wanted else None
+    graph = (await reader(request).state(thread_id)).graph
+    feed = parts.Parts(thread_id, graph, run_id, parts.unmask(bits))
+    cancel = run if cancel_on_disconnect else None
+    return stream(
+        request,
+        lambda: run_parts(feed, run.events(since=since), resuming, after=after, only=only, cancel=cancel),
+        held,
+        headers,
+        end=False,
+    )
+
+
+def request_headers(thread_id: str, run_id: str) -> dict[str, str]:
+    """Where a run request's stream lives, as LangGraph Server says it (the SDK's `on_run_created` reads it)."""
+    return {
+        **shapes.run_location({"thread_id": thread_id, "run_id": run_id}),
+        "Location": f"/threads/{thread_id}/runs/{run_id}/stream",
+    }
+
+
+def event_number(last_event_id: str | None) -> int:
+    """The number of the last event a client saw, from its `Last-Event-ID` (`N-0`, as this stream numbers
+    them); none: 0, so every event is sent."""
+    if last_event_id is None or last_event_id.strip() in ("", "-", "$"):
+        return 0
+    head = last_event_id.strip().split("-")[0] if not last_event_id.strip().startswith("-") else "0"
+    if not head.isdigit() or len(head) > 12:
+        raise InvalidInputError(
+            f"Last-Event-ID {shorten(last_event_id, 40)!r} is not an event id of this stream (they look like '12-0')"
+        )
+    return int(head)
+
+
+async def one(change: Change) -> AsyncIterator[Change]:
+    yield change
 
 
 @router.post("/runs/stream", tags=["runs"])
@@ -275,29 +339,88 @@ async def threadless_stream(
 
 
 async def run_parts(
-    record: dict[str, Any], opening: list[RunEvent], events: AsyncIterator[RunEvent], modes: list[StreamMode]
+    feed: parts.Parts,
+    events: AsyncIterator[RunEvent],
+    resuming: bool,
+    *,
+    after: int = 0,
+    only: set[parts.Mode] | None = None,
+    cancel: hitl.Run | None = None,
 ) -> AsyncIterator[Change]:
-    """LangGraph Server's stream parts for one run request: its chunks until the next pause or the end."""
+    """LangGraph Server's stream for one run request: its parts until the next pause or the end.
+
+    The run's events from the request's first checkpoint (the same whether streamed live or rejoined,
+    so event `N` is the same part both times): a resume's start with the pause it answers, which make
+    its opening (the state as the decision found it), then everything after the decision. Parts up to
+    number `after` are not sent (a rejoin), nor, with `only`, parts of other modes (numbered as the
+    request's modes made them, so an id means the same part whichever modes a rejoin asks for). With `cancel`, a stream closed before the run paused or
+    ended (the client went away) cancels the run."""
     n = 0
-    yield Change("metadata", {"run_id": record["run_id"], "attempt": 1}, str(n))
+    done = False
+
+    def numbered(items: Iterator[parts.Part]) -> Iterator[Change]:
+        nonlocal n
+        for name, data in items:
+            n += 1
+            if n > after and (only is None or parts.mode_of(name) in only):
+                yield Change(name, data, f"{n}-0")
+
     try:
-        for event in opening[:1]:  # the state as the decision found it; its pause is the one being answered
-            for mode, chunk in chunks(event, modes):
-                n += 1
-                yield Change(mode, shapes.chunk(chunk), str(n))
+        for change in numbered(iter([("metadata", {"run_id": feed.run_id, "attempt": 1})])):
+            yield change
+        state: RunEvent | None = None
+        opening = resuming
+        started = resuming
         async for event in events:
-            for mode, chunk in chunks(event, modes):
-                n += 1
-                yield Change(mode, shapes.chunk(chunk), str(n))
+            if opening:  # before the decision: the state it found, and the pause it answers
+                if event.kind == "values":
+                    state = event
+                elif event.kind == "paused":
+                    opening = False
+                    for change in numbered(feed.opening(state or event, event)):
+                        yield change
+                continue
+            if event.kind == "decision":
+                continue
+            if not started and event.kind == "values":
+                started = True
+                for change in numbered(feed.start(parts.given_input(event))):
+                    yield change
+            done = event.kind == "paused" or event.kind in ENDED
+            for change in numbered(feed.of(event)):
+                yield change
             if event.kind in ("failed", "cancelled"):
                 error = "RunFailed" if event.kind == "failed" else "RunCancelled"
                 yield Change(
                     "error", {"error": error, "message": event.error or f"run {event.run_id} {event.kind}"}, ""
                 )
-            if event.kind == "paused" or event.kind in ENDED:
+            if done:
                 return
     finally:
         await events.aclose()  # type: ignore[attr-defined]
+        if cancel is not None and not done:
+            cancel_later(cancel)
+
+
+CANCELLING: set[asyncio.Task[Any]] = set()
+"""Cancellations sent for streams whose client went away (kept referenced until they finish)."""
+
+
+def cancel_later(run: hitl.Run) -> None:
+    """Cancel a run whose streaming client went away with `on_disconnect: cancel`, as the client's identity
+    (the stream's closing cannot wait for it). A run already paused or ended by then is left as it is."""
+
+    async def go() -> None:
+        try:
+            state = await run.get_state()
+            if state.status == "running":
+                await run.cancel("the client streaming this run went away (on_disconnect: cancel)")
+        except Exception:  # the run ended meanwhile, or Temporal is away: nothing to cancel, say so in the log
+            log.warning("could not cancel run %s after its stream's client went away", run.run_id, exc_info=True)
+
+    task = asyncio.ensure_future(go())
+    CANCELLING.add(task)
+    task.add_done_callback(CANCELLING.discard)
 
 
 @router.get("/ui/inbox/stream", include_in_schema=False)

@@ -8,6 +8,8 @@ a question (no UI needs to read only `tasks[0]`).
 
 from __future__ import annotations
 
+import hashlib
+import os
 import uuid
 from datetime import datetime, timezone
 from typing import Any
@@ -259,6 +261,35 @@ def run(thread_id: str, graph: str, status: str, run_id: str | None = None) -> d
         "kwargs": {},
         "langsmith_session_name": None,
     }
+
+
+def request_run_id(thread_id: str, since: int, resuming: bool, modes: int) -> str:
+    """The id of one run request (a start or a resume on the thread), until runs have records of their own.
+
+    A stand-in the run records replace: it carries what rejoining the request's stream needs, so a
+    join on any server replica rebuilds the stream from the run's own history (nothing stored): the
+    checkpoint seq the request's events start at (`since`), whether it resumed a pause, and its
+    stream modes (a bit mask over `parts.MODES`). Its first bytes tie it to its thread; four random
+    bytes keep two requests at one checkpoint apart."""
+    raw = (
+        hashlib.sha256(thread_id.encode()).digest()[:4]
+        + os.urandom(4)
+        + modes.to_bytes(2, "big")
+        + bytes([int(resuming)])
+        + since.to_bytes(5, "big")
+    )
+    return str(uuid.UUID(bytes=raw))
+
+
+def request_of(thread_id: str, run_id: str) -> tuple[int, bool, int] | None:
+    """`(since, resuming, modes)` of a run id `request_run_id` made for this thread; None for any other id."""
+    try:
+        raw = uuid.UUID(run_id).bytes
+    except ValueError:
+        return None
+    if raw[:4] != hashlib.sha256(thread_id.encode()).digest()[:4] or raw[10] > 1:
+        return None
+    return int.from_bytes(raw[11:], "big"), bool(raw[10]), int.from_bytes(raw[8:10], "big")
 
 
 def run_location(record: dict[str, Any]) -> dict[str, str]:
