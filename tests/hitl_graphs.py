@@ -302,6 +302,20 @@ draft_b.add_node("review", _review_draft)
 draft_b.add_edge(START, "review")
 draft_review = draft_b.compile(name="draft_review")
 
+
+def _takes_a_while(state: RerunState) -> dict:
+    time.sleep(3)  # a window for a streaming client to go away while the step runs
+    return {"log": ["worked"]}
+
+
+slow_b = StateGraph(RerunState)
+slow_b.add_node("work", _takes_a_while)
+slow_b.add_node("ask", _asks("ask"))
+slow_b.add_edge(START, "work")
+slow_b.add_edge("work", "ask")
+slow_work = slow_b.compile(name="slow_work")
+"""A step that takes seconds, then a question (test_web_streams: on_disconnect)."""
+
 GRAPHS = [
     draft_review,
     reruns,
@@ -318,4 +332,5 @@ GRAPHS = [
     validation_loop,
     parallel,
     guarded,
+    slow_work,
 ]

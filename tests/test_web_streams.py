@@ -21,7 +21,7 @@ import hitl
 from hitl.web import Settings, TokenAuth, create_app
 from hitl.web.testing import running
 from tests.helpers import event_count, wait_for
-from tests.web_fixtures import TOKENS, own_temporal
+from tests.web_fixtures import TOKENS, Served, own_temporal
 
 
 def as_(url: str, token: str) -> httpx.AsyncClient:
@@ -143,3 +143,74 @@ async def test_streams_end_with_an_error_event_when_temporal_goes_away(tmp_path:
         assert last and last[-1][0] == "error", last
         error = json.loads(last[-1][1])
         assert set(error) == {"error", "message"} and "cannot reach Temporal" in error["message"], error
+
+
+async def sse_parts(response: httpx.Response) -> list[tuple[str, str, str]]:
+    """(id, event, data) of every event of an SSE response, read to its close."""
+    out, fields = [], {}
+    async for line in response.aiter_lines():
+        if not line:
+            if "event" in fields:
+                out.append((fields.get("id", ""), fields["event"], fields.get("data", "")))
+            fields = {}
+        elif ":" in line and not line.startswith(":"):
+            key, _, value = line.partition(":")
+            fields[key] = value.removeprefix(" ")
+    return out
+
+
+async def test_a_run_stream_rejoined_with_last_event_id_sends_what_followed(served: Served) -> None:
+    """The SDK's join_stream: the run's id from Content-Location, then GET .../runs/{run_id}/stream with
+    Last-Event-ID sends the parts after that event, the same ids and data (rebuilt from the run's history),
+    for a start and for an answer; `stream_mode` narrows them, ids unchanged."""
+    async with as_(served.url, "tok-alice") as alice:
+        thread = (await alice.post("/threads", json={})).json()["thread_id"]
+        body = {"assistant_id": "approval", "input": {"topic": "tea"}, "stream_mode": ["values", "updates", "tasks"]}
+        answer = {"assistant_id": "approval", "input": {}, "command": {"resume": "reject"}, "stream_mode": "updates"}
+        for request in (body, answer):
+            async with alice.stream("POST", f"/threads/{thread}/runs/stream", json=request) as response:
+                assert response.status_code == 200
+                location = response.headers["content-location"]
+                first = await sse_parts(response)
+            assert location.startswith(f"/threads/{thread}/runs/") and first[0][1] == "metadata"
+            run_id = location.rsplit("/", 1)[1]
+            assert json.loads(first[0][2])["run_id"] == run_id
+            ids = [i for i, _, _ in first]
+            assert all(ids) and len(set(ids)) == len(ids), ids
+            join = f"/threads/{thread}/runs/{run_id}/stream"
+            async with alice.stream("GET", join, headers={"Last-Event-ID": ids[1]}) as again:
+                assert again.status_code == 200 and again.headers["content-location"] == location
+                assert await sse_parts(again) == first[2:]
+            async with alice.stream("GET", join) as whole:
+                assert await sse_parts(whole) == first
+        async with alice.stream(
+            "GET", join, params={"stream_mode": "updates"}, headers={"Last-Event-ID": "0-0"}
+        ) as some:
+            assert await sse_parts(some) == [p for p in first if p[1] == "updates"]
+        unknown = f"/threads/{thread}/runs/{uuid.uuid4()}/stream"
+        async with alice.stream("GET", unknown) as missing:
+            ((_, name, data),) = await sse_parts(missing)
+        assert name == "error" and "has no run" in json.loads(data)["message"]
+        bad = await alice.get(join, headers={"Last-Event-ID": "yesterday"})
+        assert bad.status_code == 422 and "is not an event id" in bad.json()["detail"]
+
+
+async def test_on_disconnect_cancel_cancels_the_run_when_its_client_goes_away(served: Served) -> None:
+    """`on_disconnect: cancel` (useStream's and Agent Inbox's choice): a client gone before the run paused or
+    ended cancels it, recorded as the caller's decision; with `continue` the run goes on to its question."""
+    async with as_(served.url, "tok-alice") as alice:
+        runs = {}
+        for mode in ("cancel", "continue"):
+            thread = (await alice.post("/threads", json={})).json()["thread_id"]
+            body = {"assistant_id": "slow_work", "input": {}, "stream_mode": "updates", "on_disconnect": mode}
+            async with alice.stream("POST", f"/threads/{thread}/runs/stream", json=body) as response:
+                assert response.status_code == 200
+                async for line in response.aiter_lines():
+                    if line.startswith("event: metadata"):
+                        break  # and go away while `work` runs
+            runs[mode] = served.client.get_run(thread)
+        cancelled = await wait_for(runs["cancel"], "cancelled")
+        assert "went away" in (cancelled.error or "") or cancelled.decisions[-1].kind == "cancel", cancelled
+        assert cancelled.decisions[-1].identity == "alice"
+        await wait_for(runs["continue"], "interrupted")
+        await runs["continue"].resume("fine")
