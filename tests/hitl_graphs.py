@@ -11,6 +11,7 @@ from typing import Annotated, Literal, TypedDict
 from temporalio.common import RetryPolicy
 
 from hitl import END, START, Command, StateGraph, interrupt
+from hitl.messages import add_messages
 
 
 class ReviewState(TypedDict, total=False):
@@ -316,6 +317,23 @@ slow_b.add_edge("work", "ask")
 slow_work = slow_b.compile(name="slow_work")
 """A step that takes seconds, then a question (test_web_streams: on_disconnect)."""
 
+
+class ChatState(TypedDict, total=False):
+    messages: Annotated[list[dict], add_messages]
+
+
+def _greet(state: ChatState) -> dict:
+    return {"messages": [{"role": "assistant", "content": "hello", "id": "m-1"}]}
+
+
+chat_b = StateGraph(ChatState)
+chat_b.add_node("greet", _greet)
+chat_b.add_node("ask", lambda state: {"messages": [{"role": "user", "content": interrupt("ok?"), "id": "m-2"}]})
+chat_b.add_edge(START, "greet")
+chat_b.add_edge("greet", "ask")
+chat_turn = chat_b.compile(name="chat_turn")
+"""A node writing a message, then a question (test_web_streams: messages-tuple)."""
+
 GRAPHS = [
     draft_review,
     reruns,
@@ -333,4 +351,5 @@ GRAPHS = [
     parallel,
     guarded,
     slow_work,
+    chat_turn,
 ]

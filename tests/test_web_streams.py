@@ -205,12 +205,39 @@ async def test_on_disconnect_cancel_cancels_the_run_when_its_client_goes_away(se
             body = {"assistant_id": "slow_work", "input": {}, "stream_mode": "updates", "on_disconnect": mode}
             async with alice.stream("POST", f"/threads/{thread}/runs/stream", json=body) as response:
                 assert response.status_code == 200
+                location = response.headers["content-location"]
                 async for line in response.aiter_lines():
                     if line.startswith("event: metadata"):
                         break  # and go away while `work` runs
             runs[mode] = served.client.get_run(thread)
         cancelled = await wait_for(runs["cancel"], "cancelled")
-        assert "went away" in (cancelled.error or "") or cancelled.decisions[-1].kind == "cancel", cancelled
-        assert cancelled.decisions[-1].identity == "alice"
-        await wait_for(runs["continue"], "interrupted")
+        assert cancelled.decisions[-1].kind == "cancel" and cancelled.decisions[-1].identity == "alice", cancelled
+        # The run left running is rejoined after the event last seen (useStream's reconnect), to its question.
+        async with alice.stream("GET", f"{location}/stream", headers={"Last-Event-ID": "1-0"}) as rejoined:
+            rest = [(name, json.loads(data)) for _, name, data in await sse_parts(rejoined)]
+        assert rest[0] == ("updates", {"work": {"log": ["worked"]}}), rest
+        assert [name for name, _ in rest] == ["updates", "updates"] and "__interrupt__" in rest[1][1], rest
+        assert (await runs["continue"].get_state()).status == "interrupted"
         await runs["continue"].resume("fine")
+
+
+async def test_messages_modes_send_each_message_a_node_wrote_with_its_metadata(served: Served) -> None:
+    """`messages-tuple` (event `messages`, `[message, metadata]`) and `messages` (`messages/metadata`,
+    `messages/complete`): each message a node wrote, whole, when the node finished, before its update."""
+    async with as_(served.url, "tok-alice") as alice:
+        thread = (await alice.post("/threads", json={})).json()["thread_id"]
+        body = {"assistant_id": "chat_turn", "input": {}, "stream_mode": ["messages-tuple", "messages", "updates"]}
+        async with alice.stream("POST", f"/threads/{thread}/runs/stream", json=body) as response:
+            found = [(name, json.loads(data)) for _, name, data in await sse_parts(response)]
+        answer = {**body, "input": {}, "command": {"resume": "yes"}}
+        async with alice.stream("POST", f"/threads/{thread}/runs/stream", json=answer) as response:
+            after = [(name, json.loads(data)) for _, name, data in await sse_parts(response)]
+    names = [name for name, _ in found]
+    assert names == ["metadata", "messages", "messages/metadata", "messages/complete", "updates", "updates"], names
+    message, meta = found[1][1]
+    assert message == {"role": "assistant", "content": "hello", "id": "m-1"}
+    assert meta["langgraph_node"] == "greet" and meta["langgraph_step"] == 1 and meta["thread_id"] == thread
+    assert meta["langgraph_path"] == ["__pregel_pull", "greet"] and meta["graph_id"] == "chat_turn"
+    assert found[2][1] == {"m-1": {"metadata": meta}} and found[3][1] == [message]
+    assert [n for n, _ in after] == ["metadata", "messages", "messages/metadata", "messages/complete", "updates"]
+    assert after[1][1][0]["content"] == "yes" and after[1][1][1]["langgraph_node"] == "ask"
