@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -28,9 +28,8 @@ from hitl import _finite as finite
 from hitl._errors import read_with_retries
 from hitl._limits import shorten
 from hitl._protocol import WAITING_SINCE
-from hitl.stream import ENDED, RunEvent
 from hitl.types import HitlError, InvalidInputError
-from hitl.web import api, parts, search, shapes
+from hitl.web import api, parts, search, shapes, walk
 from hitl.web.context import caller, decider, web
 from hitl.web.errors import one_line
 from hitl.web.models import RunCreate
@@ -242,8 +241,9 @@ async def run_stream(
     held = slot(request)  # past the caller's cap: 429 before the decision is sent
     try:
         current = await scope.snapshot_or_none(thread_id)
-        run_id, since, resuming = await parts.request_id(run, current, modes)
+        run_id, since, resuming = await parts.request_id(run, current, modes, bool(body.stream_subgraphs))
         await api.start_or_decide(client, scope, thread_id, body, wait=False, request_id=idempotency_key)
+        subgraphs = subgraphs_of(request, thread_id, body.assistant_id) if body.stream_subgraphs else None
     except BaseException:
         held.release()
         raise
@@ -252,7 +252,7 @@ async def run_stream(
     cancel = run if body.on_disconnect == "cancel" else None
     return stream(
         request,
-        lambda: run_parts(feed, run.events(since=since), resuming, cancel=cancel),
+        lambda: run_parts(walk.request_parts(feed, run.events(since=since), resuming, subgraphs), cancel=cancel),
         held,
         request_headers(thread_id, run_id),
         end=False,
@@ -290,11 +290,18 @@ async def join_stream(
     wanted = [m for m in stream_mode or [] if m]  # the SDK sends `stream_mode=` when it names none
     only = set(parts.check_modes(wanted)) if wanted else None
     graph = (await reader(request).state(thread_id)).graph
-    feed = parts.Parts(thread_id, graph, run_id, parts.unmask(bits))
+    modes, with_subgraphs = parts.unmask(bits)
+    feed = parts.Parts(thread_id, graph, run_id, modes)
+    subgraphs = subgraphs_of(request, thread_id, graph) if with_subgraphs else None
     cancel = run if cancel_on_disconnect else None
     return stream(
         request,
-        lambda: run_parts(feed, run.events(since=since), resuming, after=after, only=only, cancel=cancel),
+        lambda: run_parts(
+            walk.request_parts(feed, run.events(since=since), resuming, subgraphs),
+            after=after,
+            only=only,
+            cancel=cancel,
+        ),
         held,
         headers,
         end=False,
@@ -338,66 +345,37 @@ async def threadless_stream(
     return await run_stream(request, str(uuid.uuid4()), body, idempotency_key)
 
 
+def subgraphs_of(request: Request, thread_id: str, graph: str) -> walk.Subgraphs:
+    """The thread's subgraph nodes, whose runs a `stream_subgraphs` stream reads (as the server's own client:
+    a subgraph's run is part of a thread the caller may read)."""
+    return walk.Subgraphs(web(request).base.get_run(thread_id), walk.subgraph_nodes(reader(request).graph(graph)))
+
+
 async def run_parts(
-    feed: parts.Parts,
-    events: AsyncIterator[RunEvent],
-    resuming: bool,
+    found: AsyncIterator[parts.Part | walk.Error],
     *,
     after: int = 0,
     only: set[parts.Mode] | None = None,
     cancel: hitl.Run | None = None,
 ) -> AsyncIterator[Change]:
-    """LangGraph Server's stream for one run request: its parts until the next pause or the end.
-
-    The run's events from the request's first checkpoint (the same whether streamed live or rejoined,
-    so event `N` is the same part both times): a resume's start with the pause it answers, which make
-    its opening (the state as the decision found it), then everything after the decision. Parts up to
-    number `after` are not sent (a rejoin), nor, with `only`, parts of other modes (numbered as the
-    request's modes made them, so an id means the same part whichever modes a rejoin asks for). With `cancel`, a stream closed before the run paused or
-    ended (the client went away) cancels the run."""
+    """LangGraph Server's stream for one run request (`walk.request_parts`), numbered `N-0`: `metadata`,
+    then its parts until the run's next pause or its end. Parts up to number `after` are not sent (a
+    rejoin), nor, with `only`, parts of other modes (numbered as the request's modes made them, so an
+    id means the same part whichever modes a rejoin asks for). With `cancel`, a stream closed before the
+    run paused or ended (the client went away) cancels the run."""
     n = 0
     done = False
-
-    def numbered(items: Iterator[parts.Part]) -> Iterator[Change]:
-        nonlocal n
-        for name, data in items:
-            n += 1
-            if n > after and (only is None or parts.mode_of(name) in only):
-                yield Change(name, data, f"{n}-0")
-
     try:
-        for change in numbered(iter([("metadata", {"run_id": feed.run_id, "attempt": 1})])):
-            yield change
-        state: RunEvent | None = None
-        opening = resuming
-        started = resuming
-        async for event in events:
-            if opening:  # before the decision: the state it found, and the pause it answers
-                if event.kind == "values":
-                    state = event
-                elif event.kind == "paused":
-                    opening = False
-                    for change in numbered(feed.opening(state or event, event)):
-                        yield change
+        async for name, data in found:
+            if name is None:  # the run failed or was cancelled: said once, not numbered
+                yield Change("error", data, "")
                 continue
-            if event.kind == "decision":
-                continue
-            if not started and event.kind == "values":
-                started = True
-                for change in numbered(feed.start(parts.given_input(event))):
-                    yield change
-            done = event.kind == "paused" or event.kind in ENDED
-            for change in numbered(feed.of(event)):
-                yield change
-            if event.kind in ("failed", "cancelled"):
-                error = "RunFailed" if event.kind == "failed" else "RunCancelled"
-                yield Change(
-                    "error", {"error": error, "message": event.error or f"run {event.run_id} {event.kind}"}, ""
-                )
-            if done:
-                return
+            n += 1
+            if n > after and (only is None or parts.mode_of(name.split("|")[0]) in only):
+                yield Change(name, data, f"{n}-0")
+        done = True
     finally:
-        await events.aclose()  # type: ignore[attr-defined]
+        await found.aclose()  # type: ignore[attr-defined]
         if cancel is not None and not done:
             cancel_later(cancel)
 

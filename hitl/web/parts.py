@@ -240,13 +240,18 @@ def mode_of(event: str) -> str:
     return event.split("/")[0]
 
 
-def mask(modes: Sequence[Mode]) -> int:
-    """The modes as bits over `MODES`, as a run request's id carries them (`shapes.request_run_id`)."""
-    return sum(1 << MODES.index(m) for m in set(modes))
+SUBGRAPHS = 1 << 15
+"""The bit of a request's mask saying it streams its subgraphs."""
 
 
-def unmask(bits: int) -> list[Mode]:
-    return [m for i, m in enumerate(MODES) if bits >> i & 1] or ["values"]
+def mask(modes: Sequence[Mode], subgraphs: bool = False) -> int:
+    """The modes as bits over `MODES` (and `SUBGRAPHS`), as a run request's id carries them (`shapes.request_run_id`)."""
+    return sum(1 << MODES.index(m) for m in set(modes)) | (SUBGRAPHS if subgraphs else 0)
+
+
+def unmask(bits: int) -> tuple[list[Mode], bool]:
+    """`(modes, subgraphs)` of a request's mask."""
+    return [m for i, m in enumerate(MODES) if bits >> i & 1] or ["values"], bool(bits & SUBGRAPHS)
 
 
 async def request_start(run: hitl.Run, current: StateSnapshot | None) -> tuple[int, bool]:
@@ -260,7 +265,9 @@ async def request_start(run: hitl.Run, current: StateSnapshot | None) -> tuple[i
     return (seq if resuming else seq + 1), resuming
 
 
-async def request_id(run: hitl.Run, current: StateSnapshot | None, modes: Sequence[Mode]) -> tuple[str, int, bool]:
+async def request_id(
+    run: hitl.Run, current: StateSnapshot | None, modes: Sequence[Mode], subgraphs: bool = False
+) -> tuple[str, int, bool]:
     """A run request's id, `(run_id, since, resuming)`, read before the request is sent."""
     since, resuming = await request_start(run, current)
-    return shapes.request_run_id(run.run_id, since, resuming, mask(modes)), since, resuming
+    return shapes.request_run_id(run.run_id, since, resuming, mask(modes, subgraphs)), since, resuming
