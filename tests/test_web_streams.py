@@ -193,6 +193,11 @@ async def test_a_run_stream_rejoined_with_last_event_id_sends_what_followed(serv
         assert name == "error" and "has no run" in json.loads(data)["message"]
         bad = await alice.get(join, headers={"Last-Event-ID": "yesterday"})
         assert bad.status_code == 422 and "is not an event id" in bad.json()["detail"]
+    async with as_(served.url, "tok-dana") as dana:  # view-only: may rejoin to read, not cancel by leaving
+        async with dana.stream("GET", join, headers={"Last-Event-ID": ids[-2]}) as read:
+            assert await sse_parts(read) == first[-1:]
+        refused = await dana.get(join, params={"cancel_on_disconnect": "true"})
+        assert refused.status_code == 403 and "view-only" in refused.json()["detail"]
 
 
 async def test_on_disconnect_cancel_cancels_the_run_when_its_client_goes_away(served: Served) -> None:

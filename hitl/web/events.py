@@ -273,27 +273,27 @@ async def join_stream(
     `stream_mode` narrows the modes the request streamed."""
     held = slot(request)
     try:
-        await reader(request).state(thread_id)  # no run the caller may read: 404, as for any stream
+        graph = (await reader(request).state(thread_id)).graph  # no run the caller may read: 404, as any stream
         request_of = shapes.request_of(thread_id, run_id)
         after = event_number(last_event_id)
+        wanted = [m for m in stream_mode or [] if m]  # the SDK sends `stream_mode=` when it names none
+        only = set(parts.check_modes(wanted)) if wanted else None
+        cancel = decider(request).get_run(thread_id) if cancel_on_disconnect else None  # view-only: 403
+        nested = subgraphs_of(request, thread_id, graph)
     except BaseException:
         held.release()
         raise
-    run = decider(request).get_run(thread_id)
     headers = request_headers(thread_id, run_id)
-    if request_of is None:
+    if request_of is None:  # as LangGraph Server: the stream opens and says so
         missing = Change(
             "error", {"error": "RunNotFound", "message": f"thread '{thread_id}' has no run '{run_id}'"}, ""
         )
         return stream(request, lambda: one(missing), held, headers, end=False)
     since, resuming, bits = request_of
-    wanted = [m for m in stream_mode or [] if m]  # the SDK sends `stream_mode=` when it names none
-    only = set(parts.check_modes(wanted)) if wanted else None
-    graph = (await reader(request).state(thread_id)).graph
     modes, with_subgraphs = parts.unmask(bits)
     feed = parts.Parts(thread_id, graph, run_id, modes)
-    subgraphs = subgraphs_of(request, thread_id, graph) if with_subgraphs else None
-    cancel = run if cancel_on_disconnect else None
+    subgraphs = nested if with_subgraphs else None
+    run = web(request).base.get_run(thread_id)
     return stream(
         request,
         lambda: run_parts(
