@@ -1,7 +1,9 @@
 """Live feeds as server-sent events: one run's changes, and the inbox's.
 
-A run's feeds (the thread stream, `runs/stream`) read the run's own event
-stream (`hitl.stream`: woken by Temporal's history, nothing polled). The inbox
+A run's feeds (the thread stream, `runs/stream` and its rejoin `runs/{run_id}/stream`)
+read the run's own event stream (`hitl.stream`: woken by Temporal's history, nothing
+polled); a run request's parts are made in hitl/web/parts.py and walked in order in
+hitl/web/walk.py, so a rejoin rebuilds them from the run's history alone. The inbox
 spans every waiting run, which no single history tells, so it counts them in
 Temporal's visibility store at a bounded interval. A feed stops when the client
 disconnects or the run ends, or says why it stopped (an `error` event); each
