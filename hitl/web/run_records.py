@@ -94,6 +94,32 @@ def derive(snapshot: StateSnapshot, decisions: list[Decision]) -> list[RunRecord
     return runs
 
 
+async def events_start(run: hitl.Run, run_id: str, taken_at: datetime | None = None) -> tuple[int, bool]:
+    """Where a run's stream parts start in the thread's checkpoints, `(since, resuming)` (hitl/web/walk.py),
+    from its record, so any replica rebuilds a run's stream from the thread's history alone.
+
+    The start's parts start at the first checkpoint. A decision's (a resume) at the checkpoint it answered:
+    the one before the checkpoint that records it, or the newest while none records it yet (the run is on
+    its way, or has not applied an enqueued answer). Checkpoints are read newest first, back to when the
+    decision was taken (`taken_at`, its record's `created_at`; None for one just sent: the newest page).
+    A decision older than every checkpoint the run keeps has its parts start at the oldest one kept."""
+    if run_id == start_run_id(run.run_id):
+        return 0, False
+    read: list[int] = []  # seqs of the checkpoints read, newest first
+    limit = 8
+    while True:
+        page = await run.get_state_history(limit=limit, before=read[-1] if read else None)
+        for c in page:
+            read.append(c.seq)
+            if any(decision_run_id(run.run_id, d) == run_id for d in c.decisions):
+                return max(c.seq - 1, 0), True
+            if taken_at is None or c.created_at < taken_at:
+                return read[0], True
+        if not page or page[-1].seq == 0:
+            return (read[-1] if read else 0), True
+        limit *= 2
+
+
 async def thread_runs(run: hitl.Run, snapshot: StateSnapshot) -> list[RunRecord]:
     """The thread's runs, oldest first. The state keeps its newest decisions; past that many, the whole
     decision chain is read from the run's checkpoints."""
