@@ -21,24 +21,18 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import (
-    ActivityError,
     ApplicationError,
     CancelledError,
-    ChildWorkflowError,
     FailureError,
-    WorkflowAlreadyStartedError,
 )
-from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from hitl._limits import (
         MAX_PAYLOAD_BYTES,
-        MAX_STATE_BYTES,
         clip,
         json_size,
-        over_limit,
         step_input_refused,
     )
     from hitl._patches import (
@@ -53,20 +47,15 @@ with workflow.unsafe.imports_passed_through():
         FINITE_SIGNALS,
         GOTO_ADDS,
         HELD_SIGNALS,
-        LOCAL_RERUN,
         NOTHING_NEXT_ENDS,
         STEP_INPUTS,
-        SUBGRAPH_IDS,
     )
     from hitl._policy import assignees, deciders
     from hitl._protocol import (
         ANYONE,
         ASSIGNED,
-        NOTIFY_ACTIVITY,
         PENDING_NODES,
-        REDUCE_ACTIVITY,
         REVIEWERS,
-        ROUTE_ACTIVITY,
         STATUS,
         SUMMARY_MEMO,
         WAITING_SINCE,
@@ -76,32 +65,25 @@ with workflow.unsafe.imports_passed_through():
         ClaimRequest,
         GraphSpec,
         HistoryPage,
-        NodeResult,
-        NodeSpec,
-        NodeTask,
-        NotifyTask,
-        ParentRef,
         PendingTask,
         Phase,
-        ReduceTask,
         Request,
         ResumeRequest,
         Route,
-        RouteTask,
         RunInput,
         RunState,
         Undo,
         UpdateStateRequest,
         request_digest,
-        retry_policy_kwargs,
     )
-    from hitl._reducers import WriteConflict, apply_builtin_writes, initial_values
+    from hitl._reducers import initial_values
     from hitl._schema import SCHEMA_STEPS
     from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, StateSnapshot
-    from workflows import checks, topology
+    from workflows import calls, checks, topology
     from workflows.attributes import changed_updates, fit_keywords, remember
     from workflows.core import answers, claims, lifecycle, records, rollback, steps, subgraphs, timers
     from workflows.core.effects import Effect, Notify, Publish, Reindex
+    from workflows.failures import Cancelled, StepFailed, Surfaced, cause, rejecting
 
 T = TypeVar("T")
 R = TypeVar("R", ResumeRequest, UpdateStateRequest, CancelRequest, ClaimRequest)
@@ -124,7 +106,7 @@ class _Execution:
     """Decisions take turns: one is applied at a time, in the order they were accepted."""
     stops: int = 0
     """Times the run stopped where a waiting `resume()` returns: a pause, its end, or a hand-over."""
-    failure: _StepFailed | None = None
+    failure: StepFailed | None = None
     cancelled_by: str | None = None
     cancel_final: bool = False
     """A cancel was applied (under the CANCEL_RACE patch): decisions are checked as to a cancelled run."""
@@ -162,19 +144,6 @@ class _Execution:
     """Questions of subgraphs this run answered and passed down, until the subgraph's report leaves them out:
     a subgraph that pauses again before it applies them reports them still pending, and this run must not
     offer them again."""
-
-
-class _StepFailed(Exception):
-    pass
-
-
-class _Surfaced(_StepFailed):
-    """A step failure noticed at once, even while the run waits (under the CHILD_FAILURES patch): a subgraph's
-    run that cannot be started or reached, or that failed."""
-
-
-class _Cancelled(Exception):
-    pass
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -215,9 +184,9 @@ class GraphWorkflow:
                 if self._history_full(inp):
                     await self._hand_over(inp)
                 await self._superstep()
-        except _StepFailed as e:
+        except StepFailed as e:
             ended, self.live.error = Phase.FAILED, str(e)
-        except _Cancelled:
+        except Cancelled:
             self._drop_tasks()
             ended, self.live.error = Phase.CANCELLED, self.live.cancelled_by
         except (asyncio.CancelledError, CancelledError):
@@ -304,7 +273,7 @@ class GraphWorkflow:
     async def _superstep(self) -> None:
         """Run the pending step to its end, pausing as often as people are asked."""
         run = self.state
-        if isinstance(self.live.failure, _Surfaced):  # a subgraph's run failed or was lost while the run waited
+        if isinstance(self.live.failure, Surfaced):  # a subgraph's run failed or was lost while the run waited
             raise self.live.failure
         if run.phase is not Phase.RESUMED and topology.matches(self.before, topology.step_names(run.next, run.sends)):
             await self._pause(Phase.BEFORE)
@@ -335,7 +304,7 @@ class GraphWorkflow:
         starting = [t for t in run.tasks if not t.settled and id(t) not in self.live.runners]
         refused = step_input_refused(run.step, [self._input_bytes(t) for t in starting])
         if refused and self._patched(STEP_INPUTS):
-            raise _StepFailed(refused)  # one line, where Temporal would terminate the run
+            raise StepFailed(refused)  # one line, where Temporal would terminate the run
         # Local re-runs starting together would share one workflow task's completion (the server takes 4 MB):
         # then each goes as an activity, its result in an event of its own.
         crowded = sum(t.rerun_local for t in starting) > 1
@@ -356,7 +325,7 @@ class GraphWorkflow:
         if live.crash is not None:
             raise live.crash
         if live.cancelled_by is not None:
-            raise _Cancelled()
+            raise Cancelled()
         if live.failure is not None:
             raise live.failure
 
@@ -365,7 +334,7 @@ class GraphWorkflow:
         (False: the run waits again); without any, the step fails."""
         try:
             await self._write(list(writes.values()))
-        except _StepFailed as e:
+        except StepFailed as e:
             if self.state.undo is not None and self._patched(EDIT_ROLLBACK):
                 self._put_back_change(str(e))
                 return False
@@ -388,8 +357,8 @@ class GraphWorkflow:
             except FailureError as e:  # a Temporal failure no branch expected: the step fails with it
                 if id(task) not in self.live.runners or not self._patched(CHILD_FAILURES):
                     raise  # a dropped task's; or a run from before the patch, which lost it
-                raise _Surfaced(f"node '{_key(task)}' failed at step {self.state.step}: {_cause(e)}") from None
-        except _StepFailed as e:
+                raise Surfaced(f"node '{_key(task)}' failed at step {self.state.step}: {cause(e)}") from None
+        except StepFailed as e:
             self._task_failed(task, e)
         except Exception as e:  # a bug: raised by the run (its workflow task fails, and is retried once fixed)
             if id(task) not in self.live.runners or not self._patched(CHILD_FAILURES):
@@ -399,10 +368,10 @@ class GraphWorkflow:
             self.live.runners.pop(id(task), None)
             self.live.children.pop(id(task), None)
 
-    def _task_failed(self, task: PendingTask, e: _StepFailed) -> None:
+    def _task_failed(self, task: PendingTask, e: StepFailed) -> None:
         """A task of the step failed for good: the change or the answers it ran on are put back, or the step
         fails; nothing when the task was dropped (goto, as_node, a change put back) while it ran."""
-        if id(task) in self.live.stopped or (isinstance(e, _Surfaced) and id(task) not in self.live.runners):
+        if id(task) in self.live.stopped or (isinstance(e, Surfaced) and id(task) not in self.live.runners):
             return
         if self._puts_back_change(task):
             self._put_back_change(str(e), failed=task)
@@ -431,92 +400,22 @@ class GraphWorkflow:
         return self.live.state_bytes + json_size(task.resumes) + (json_size(send.arg) if send else 0)
 
     async def _execute(self, task: PendingTask, local_rerun: bool) -> None:
-        node = self.spec.node(task.node)
-        send = self.state.sends[task.push] if task.push is not None else None
-        arg = NodeTask(
-            graph=self.spec.name,
-            node=task.node,
-            step=self.state.step,
-            state=_node_input(node, self.state.values),
-            resumes=list(task.resumes),
-            send=send,
+        ran_local = await calls.run_node(
+            self.spec,
+            self.state,
+            task,
+            input_bytes=self._input_bytes(task),
+            local_rerun=local_rerun,
+            patched=self._patched,
         )
-        size = self._input_bytes(task)
-        if size > MAX_PAYLOAD_BYTES * 0.95:
-            raise _StepFailed(
-                over_limit(size, int(MAX_PAYLOAD_BYTES * 0.95), f"the input of node '{task.node}' (state and answers)")
-            )
-        options: dict[str, Any] = {
-            "start_to_close_timeout": timedelta(seconds=node.start_to_close_s),
-            "schedule_to_close_timeout": _seconds(node.schedule_to_close_s),
-            "retry_policy": RetryPolicy(**retry_policy_kwargs(node.retry)),
-            "result_type": NodeResult,
-            "summary": f"node {task.node} (step {self.state.step})"
-            if send is None
-            else f"node {_key(task)} (step {self.state.step}, Send)",
-        }
-        activity_type = f"{self.spec.name}.{task.node}"
-        try:
-            if node.local or (local_rerun and self._patched(LOCAL_RERUN)):
-                result = await workflow.execute_local_activity(activity_type, arg, **options)
-                self.live.markers_since += 1
-            else:
-                result = await workflow.execute_activity(
-                    activity_type, arg, heartbeat_timeout=_seconds(node.heartbeat_s), **options
-                )
-        except (ActivityError, ApplicationError, TemporalTimeoutError) as e:
-            # A local activity's timeout comes wrapped (ActivityError) live but bare on replay: both fail the
-            # step, for every run. Its other failures come bare both ways: runs from before the patch hung there.
-            if isinstance(e, ApplicationError) and not self._patched(LOCAL_RERUN):
-                raise
-            raise _StepFailed(f"node '{_key(task)}' failed at step {self.state.step}: {_cause(e)}") from None
-        if result.interrupt is None:
-            task.result = result
-            return
-        interrupt_id = topology.interrupt_id(
-            workflow.info().workflow_id, self.state.step, task.node, result.interrupt.index, task.push
-        )
-        steps.ask(self.state, task, result.interrupt, interrupt_id, workflow.now())
+        if ran_local:
+            self.live.markers_since += 1
 
     async def _run_subgraph(self, task: PendingTask, spec: GraphSpec) -> None:
-        """A compiled graph used as a node runs as a child workflow; its questions surface here."""
-        parent, step = workflow.info().workflow_id, self.state.step
-        if self._patched(SUBGRAPH_IDS):
-            child_id = topology.subgraph_run_id(parent, task.node, step, workflow.uuid4().hex[:12])
-        else:
-            child_id = f"{parent}.{task.node}.{step}"
-        self.live.children[id(task)] = child_id
-        surfaced = self._patched(CHILD_FAILURES)
-        if surfaced:
-            self.live.surfaced.add(child_id)
-        shared = {k: v for k, v in self.state.values.items() if k in spec.channels}
-        child_input = RunInput(
-            graph=spec,
-            input=shared,
-            identity=self.inp.identity,
-            interrupt_before=[],
-            interrupt_after=[],
-            parent=ParentRef(run_id=workflow.info().workflow_id, node=task.node),
-            requester=self.inp.requester,
-            patches=list(self.inp.patches),
+        live = self.live
+        await calls.run_subgraph(
+            self.inp, self.state, task, spec, children=live.children, surfaced=live.surfaced, patched=self._patched
         )
-        try:
-            handle = await workflow.start_child_workflow(
-                WORKFLOW_NAME, child_input, id=child_id, result_type=dict, static_summary=f"subgraph {spec.name}"
-            )
-        except (FailureError, RuntimeError) as e:  # not started: its id is taken, or Temporal refused it
-            if not surfaced:
-                raise  # runs from before the patch lost this (the parent stayed running)
-            raise _Surfaced(
-                f"subgraph '{task.node}' could not start its run '{child_id}' at step {step}: {_not_started(e)}"
-            ) from None
-        try:
-            final = await handle
-        except ChildWorkflowError as e:
-            failed = _Surfaced if surfaced else _StepFailed
-            raise failed(f"subgraph '{task.node}' failed at step {self.state.step}: {_cause(e)}") from None
-        task.interrupts = []
-        task.result = NodeResult(writes={k: v for k, v in final.items() if k in self.spec.channels})
 
     @workflow.signal(name="child_paused")
     def child_paused(self, msg: ChildPaused) -> None:
@@ -546,37 +445,13 @@ class GraphWorkflow:
         )
 
     async def _write(self, writes: list[dict[str, Any]]) -> None:
-        """Apply writes through the reducers: built-ins here, user reducers in an activity."""
-        try:
-            values, owed = apply_builtin_writes(self.spec.channels, self.state.values, writes)
-        except WriteConflict as e:
-            raise _StepFailed(str(e)) from None
-        if owed:
-            try:
-                values = await workflow.execute_activity(
-                    REDUCE_ACTIVITY,
-                    ReduceTask(graph=self.spec.name, values=values, writes=owed),
-                    **_helper(timedelta(minutes=1)),
-                    result_type=dict,
-                )
-            except ActivityError as e:
-                raise _StepFailed(f"a reducer failed: {_cause(e)}") from None
-        size = json_size(values)
-        if size > MAX_STATE_BYTES:
-            raise _StepFailed(over_limit(size, MAX_STATE_BYTES, f"the state after step {self.state.step}"))
-        self.state.values, self.live.state_bytes = values, size
+        """Apply writes through the reducers (`calls.reduce`)."""
+        self.state.values, self.live.state_bytes = await calls.reduce(
+            self.spec, self.state.values, writes, self.state.step
+        )
 
     async def _route(self, node: str) -> list[Route]:
-        try:
-            targets: list[Route] = await workflow.execute_activity(
-                ROUTE_ACTIVITY,
-                RouteTask(graph=self.spec.name, node=node, state=self.state.values),
-                **_helper(timedelta(minutes=1)),
-                result_type=list[Route],
-            )
-        except ActivityError as e:
-            raise _StepFailed(f"router of '{node}' failed: {_cause(e)}") from None
-        return targets
+        return await calls.route(self.spec, node, self.state.values)
 
     # ------------------------------------------------------------- pausing
 
@@ -595,12 +470,12 @@ class GraphWorkflow:
             or bool(run.held)
             or live.cancelled_by is not None
             or live.claim_changes != live.claims_seen
-            or isinstance(live.failure, _Surfaced)
+            or isinstance(live.failure, Surfaced)
         )
         while not self._released():
             if live.cancelled_by is not None:
-                raise _Cancelled()
-            if isinstance(live.failure, _Surfaced):  # a subgraph's run failed or was lost: the step fails now
+                raise Cancelled()
+            if isinstance(live.failure, Surfaced):  # a subgraph's run failed or was lost: the step fails now
                 raise live.failure
             if run.held:
                 await self._apply_held()
@@ -659,25 +534,12 @@ class GraphWorkflow:
 
     async def _tell_parent(self, interrupts: list[Interrupt], going_on: bool = False) -> None:
         assert self.inp.parent is not None
-        parent = workflow.get_external_workflow_handle(self.inp.parent.run_id)
         asking = bool(interrupts) and not going_on
         untold, self.live.untold = (self.live.untold, []) if asking else ([], self.live.untold)
-        await parent.signal(
-            "child_paused",
-            ChildPaused(
-                child_id=workflow.info().workflow_id, interrupts=interrupts, rolled_back=untold, going_on=going_on
-            ),
-        )
+        await calls.tell_parent(self.inp.parent, interrupts, untold, going_on)
 
     async def _notify(self) -> None:
-        try:
-            await workflow.execute_activity(
-                NOTIFY_ACTIVITY,
-                NotifyTask(graph=self.spec.name, snapshot=self.get_state()),
-                **_helper(timedelta(seconds=30)),
-            )
-        except ActivityError as e:  # a failed notification never blocks or fails the run
-            workflow.logger.warning("notify hook of graph %s failed: %s", self.spec.name, _cause(e))
+        await calls.notify(self.spec.name, self.get_state())
 
     def _finish(self, ended: Phase) -> None:
         """The run ended: refuse what is still held, tell waiting callers, publish the end."""
@@ -793,7 +655,7 @@ class GraphWorkflow:
             except ApplicationError as e:
                 self._refuse(req, e.message)
                 return
-            await _rejecting(self._apply_resume(req))
+            await rejecting(self._apply_resume(req))
 
     async def _apply_held(self) -> None:
         """Apply the oldest decision that came as a signal, or record why it was refused."""
@@ -900,7 +762,7 @@ class GraphWorkflow:
             # decisions before it left, which their user code's part may have made unfit.
             if self._is_resend(req, check):
                 return False
-            return await _rejecting(apply(req))
+            return await rejecting(apply(req))
 
     async def _apply_resume(self, req: ResumeRequest) -> bool:
         """Apply a checked decision: answers, state update, goto. The run counts as released from the
@@ -917,7 +779,7 @@ class GraphWorkflow:
         self.live.released_by = f"{req.identity} at {records.when(now)}"
         try:
             await self._answer(req, paused, now)
-        except _StepFailed:
+        except StepFailed:
             run.phase, self.live.released_by = paused, None
             raise
         self.live.paused_at = None
@@ -967,10 +829,10 @@ class GraphWorkflow:
             if self._patched(CHILD_MAPS):  # a vote too goes down: the subgraph counts it as well
                 down.setdefault(child_id, {})[interrupt_id] = value
             else:  # the question is the subgraph's: pass the answer down to its run, with who gave it
-                await self._signal_child(given.task.node, child_id, _passed_down(req, {interrupt_id: value}))
+                await self._signal_child(given.task.node, child_id, calls.passed_down(req, {interrupt_id: value}))
         for child_id, given_down in down.items():  # one decision reaches a subgraph as one decision
             node = next(t.node for t in self.state.tasks if self.live.children.get(id(t)) == child_id)
-            await self._signal_child(node, child_id, _passed_down(req, given_down))
+            await self._signal_child(node, child_id, calls.passed_down(req, given_down))
 
     async def _answer_update(
         self, req: ResumeRequest, update: dict[str, Any], answered: dict[str, Any], now: datetime
@@ -1007,18 +869,9 @@ class GraphWorkflow:
         self._record("goto", req, goto)
 
     async def _signal_child(self, node: str, child_id: str, req: ResumeRequest) -> None:
-        """Pass answers down to a subgraph's run. Should that run be out of reach (it ended meanwhile, or was
-        terminated), the step fails with one line naming it: it cannot go on without the run (CHILD_FAILURES,
-        known from when that run was started: no patch is asked from a handler)."""
-        try:
-            await workflow.get_external_workflow_handle(child_id).signal("resume_signal", req)
-        except FailureError as e:
-            if child_id not in self.live.surfaced:
-                raise
-            line = (
-                f"subgraph '{node}' could not be reached at its run '{child_id}' (step {self.state.step}): {_cause(e)}"
-            )
-            self.live.failure = self.live.failure or _Surfaced(line)
+        """Pass answers down to a subgraph's run; one out of reach fails the step (`calls.signal_child`)."""
+        failed = await calls.signal_child(node, child_id, req, self.state.step, self.live.surfaced)
+        self.live.failure = self.live.failure or failed
 
     async def _apply_edit(self, req: UpdateStateRequest) -> bool:
         """Apply a person's edit. Returns True when the run moves on: the edit withdrew a question
@@ -1213,58 +1066,5 @@ class GraphWorkflow:
         records.checkpoint(self.state, live.checkpoint_bytes, live.state_bytes, source, live.updated_at, writes, audit)
 
 
-async def _rejecting(work: Coroutine[Any, Any, T]) -> T:
-    """A state write that fails while a decision is applied refuses that decision (its caller sees why)."""
-    try:
-        return await work
-    except _StepFailed as e:
-        raise ApplicationError(str(e), type="DecisionRejected") from None
-
-
 def _key(task: PendingTask) -> str:
     return steps.key(task)
-
-
-def _passed_down(req: ResumeRequest, answers: dict[str, Any]) -> ResumeRequest:
-    """The decision as a subgraph's run gets it: the same person (identity, roles), only these answers."""
-    return dataclasses.replace(
-        req,
-        has_resume=False,
-        resume=None,
-        resume_map=answers,
-        update=None,
-        goto=None,
-        wait=False,
-        request_id=None,
-    )
-
-
-def _node_input(node: NodeSpec, values: dict[str, Any]) -> dict[str, Any]:
-    """The state a node's activity gets: only the keys it reads, unless a router reads after it."""
-    if node.reads is None or node.has_router:
-        return values
-    return {k: v for k, v in values.items() if k in node.reads}
-
-
-def _helper(timeout: timedelta) -> dict[str, Any]:
-    """Options of hitl's own short activities (route, reduce, notify): user code, but brief."""
-    return {"start_to_close_timeout": timeout, "retry_policy": RetryPolicy(maximum_attempts=3)}
-
-
-def _cause(error: BaseException) -> str:
-    while error.__cause__ is not None:
-        error = error.__cause__
-    if isinstance(error, ApplicationError):
-        return f"{error.type}: {error.message}" if error.type else error.message
-    return str(error)
-
-
-def _not_started(error: BaseException) -> str:
-    """Why a subgraph's run could not start, in words."""
-    if isinstance(error, WorkflowAlreadyStartedError):
-        return "a run with that id exists already (started by someone else); the subgraph cannot run"
-    return _cause(error)
-
-
-def _seconds(value: float | None) -> timedelta | None:
-    return timedelta(seconds=value) if value else None
