@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import (
     ApplicationError,
     CancelledError,
@@ -31,7 +30,6 @@ from temporalio.exceptions import (
 with workflow.unsafe.imports_passed_through():
     from hitl._limits import (
         MAX_PAYLOAD_BYTES,
-        clip,
         json_size,
         step_input_refused,
     )
@@ -39,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
         ANSWER_ROLLBACK,
         BOUNDED_CHECKS,
         CANCEL_RACE,
-        CHANGED_ATTRIBUTES,
         CHILD_FAILURES,
         CHILD_MAPS,
         EDIT_REASKS,
@@ -50,15 +47,7 @@ with workflow.unsafe.imports_passed_through():
         NOTHING_NEXT_ENDS,
         STEP_INPUTS,
     )
-    from hitl._policy import assignees, deciders
     from hitl._protocol import (
-        ANYONE,
-        ASSIGNED,
-        PENDING_NODES,
-        REVIEWERS,
-        STATUS,
-        SUMMARY_MEMO,
-        WAITING_SINCE,
         WORKFLOW_NAME,
         CancelRequest,
         ChildPaused,
@@ -79,8 +68,7 @@ with workflow.unsafe.imports_passed_through():
     from hitl._reducers import initial_values
     from hitl._schema import SCHEMA_STEPS
     from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, StateSnapshot
-    from workflows import calls, checks, topology
-    from workflows.attributes import changed_updates, fit_keywords, remember
+    from workflows import attributes, calls, checks, topology
     from workflows.core import answers, claims, lifecycle, records, rollback, steps, subgraphs, timers
     from workflows.core.effects import Effect, Notify, Publish, Reindex
     from workflows.failures import Cancelled, StepFailed, Surfaced, cause, rejecting
@@ -203,23 +191,8 @@ class GraphWorkflow:
     async def _begin(self, inp: RunInput) -> None:
         run = self.state
         if inp.fork is not None:
-            run.values, run.step = dict(inp.fork.values), inp.fork.step
-            run.sends = list(inp.fork.sends)
-            run.next = topology.pulled(inp.fork.next, run.sends)
-            run.guard += [list(g) for g in inp.fork.guard if list(g) not in run.guard]
+            lifecycle.fork(run, inp.fork, inp.identity, inp.input, workflow.now())
             self.live.state_bytes = json_size(run.values)
-            where = f"{inp.fork.run_id}@{inp.fork.step}"
-            records.log(
-                run,
-                Decision(
-                    kind="fork",
-                    identity=inp.identity,
-                    at=workflow.now(),
-                    step=run.step,
-                    value=clip(inp.input or None),
-                    node=where,
-                ),
-            )
             self._checkpoint("fork")
             if inp.input:
                 await self._write([inp.input])
@@ -543,12 +516,9 @@ class GraphWorkflow:
 
     def _finish(self, ended: Phase) -> None:
         """The run ended: refuse what is still held, tell waiting callers, publish the end."""
-        run = self.state
-        was, run.phase = run.phase, ended
-        for req in run.held:
-            if not (req.request_id and req.request_id in run.requests):  # a resend of an applied decision
-                self._refuse(req, f"the run was {run.phase.status} before it paused again; nothing was applied")
-        run.held = []
+        was, refused = lifecycle.finish(self.state, ended)
+        for req, reason in refused:
+            self._refuse(req, reason)
         self.live.updated_at = workflow.now()
         self.live.stops += 1
         self._publish(ended_in=was if was.paused else None)
@@ -559,59 +529,23 @@ class GraphWorkflow:
         return self.inp.requester or self.inp.identity
 
     def _reindex(self) -> None:
-        """Who may decide and who holds what changed while the run stays paused (a claim taken, handed on,
-        given back or run out; a vote that leaves its quorum open): index it again.
-
-        One upsert per such change, and only where those attributes are indexed, so that the inbox's "I may
-        decide" and "assigned to me" are filtered server-side, paging and counts included (see `deciders`).
-        Only runs with a claim or a quorum question reach this: no older history holds one (issue 14)."""
-        if self.inp.search_attributes and (self.inp.index_reviewers or self.inp.index_assigned):
+        """Who may decide or who holds what changed while the run stays paused: index it again, where indexed."""
+        if attributes.indexes_who(self.inp):
             self._publish()
 
     def _publish(self, ended_in: Phase | None = None) -> None:
-        """Keep the run findable: status and pending nodes as search attributes, and the summary memo.
-
-        A run that ended while paused (cancelled) keeps showing that pause's nodes and summary,
-        as it always has: `ended_in` is that pause.
-        """
-        if not self.inp.search_attributes:
-            return
-        run = self.state
-        pause = run.phase if run.phase.paused else ended_in
-        pending = self._interrupts()
-        nodes = records.pending_nodes(run, paused=pause is not None)
-        updates = self._attribute_updates(pending, nodes, paused=pause is not None)
-        changed = changed_updates(updates, self.live.attributes)
-        if changed != updates and self._patched(CHANGED_ATTRIBUTES):
-            updates = changed
-        if updates:
-            workflow.upsert_search_attributes(updates)
-            remember(updates, self.live.attributes)
-        if pause is None:
-            return  # the summary is read only while a run waits: no event spent clearing it
-        summary = records.summary(pending, pause, nodes)
-        if summary != self.live.summary:
-            workflow.upsert_memo({SUMMARY_MEMO: summary})
-            self.live.summary = summary
-
-    def _attribute_updates(
-        self, pending: list[Interrupt], nodes: list[str], *, paused: bool
-    ) -> list[SearchAttributeUpdate[Any]]:
-        """Every search attribute this run indexes, as it should read now."""
+        """Keep the run findable (`attributes.publish`)."""
         live = self.live
-        updates: list[SearchAttributeUpdate[Any]] = [
-            STATUS.value_set(self.state.phase.status),
-            PENDING_NODES.value_set(fit_keywords(nodes)),
-            WAITING_SINCE.value_set(live.paused_at) if live.paused_at else WAITING_SINCE.value_unset(),
-        ]
-        if self.inp.index_reviewers:  # in the same upsert: no extra history event
-            # Too many to index: listed for anyone's "I may decide" (a filter's false positive; answering is
-            # still checked), never an upsert Temporal refuses by terminating the run.
-            reviewers = fit_keywords(deciders(pending, self._starter), overflow=[ANYONE]) if paused else []
-            updates.append(REVIEWERS.value_set(reviewers))
-        if self.inp.index_assigned:
-            updates.append(ASSIGNED.value_set(fit_keywords(assignees(pending)) if paused else []))
-        return updates
+        live.summary = attributes.publish(
+            self.inp,
+            self.state,
+            paused_at=live.paused_at,
+            ended_in=ended_in,
+            written=live.attributes,
+            summary=live.summary,
+            starter=self._starter,
+            patched=self._patched,
+        )
 
     # ------------------------------------------------------------- decisions
     #
@@ -967,20 +901,8 @@ class GraphWorkflow:
         self._checkpoint("update", writes={"__rollback__": undo.before})
 
     def _view(self) -> checks.RunView:
-        run = self.state
-        return checks.RunView(
-            spec=self.spec,
-            status="cancelled" if self.live.cancel_final else run.phase.status,
-            pause=run.phase.value if run.phase.paused else None,
-            next=topology.step_names(run.next, run.sends),
-            pending=self._interrupts(),
-            guard=run.guard,
-            retired=run.retired,
-            requests=run.requests,
-            values=run.values,
-            starter=self._starter,
-            now=workflow.now(),
-        )
+        cancelled = self.live.cancel_final
+        return checks.view_of(self.spec, self.state, cancelled=cancelled, starter=self._starter, now=workflow.now())
 
     def _record(self, kind: DecisionKind, req: Request, value: Any = None, **fields: Any) -> None:
         records.record(self.state, kind, req, workflow.now(), value, **fields)
@@ -994,24 +916,14 @@ class GraphWorkflow:
 
     @workflow.query(name="get_state")
     def get_state(self) -> StateSnapshot:
-        run = self.state
-        return StateSnapshot(
+        live = self.live
+        return records.snapshot(
+            self.state,
             run_id=workflow.info().workflow_id,
             graph=self.spec.name,
-            status=run.phase.status,
-            values=run.values,
-            next=self._still_to_run(),
-            step=run.step,
-            interrupts=self._interrupts(),
-            created_at=run.created_at,
-            updated_at=self.live.updated_at,
-            paused_at=self.live.paused_at,
-            breakpoint=run.phase.breakpoint,
-            error=self.live.error,
-            decisions=list(run.decisions),
-            refused=list(run.refused),
-            guarded_by=[list(g) for g in run.guard],
-            audit_head=run.audit_head,
+            updated_at=live.updated_at,
+            paused_at=live.paused_at,
+            error=live.error,
         )
 
     @workflow.query(name="get_state_history")
@@ -1031,25 +943,10 @@ class GraphWorkflow:
 
     @workflow.query(name="get_spec")
     def get_spec(self) -> RunInput:
-        return RunInput(
-            graph=self.spec,
-            input={},
-            identity=self.inp.identity,
-            interrupt_before=self.before,
-            interrupt_after=self.after,
-            search_attributes=self.inp.search_attributes,
-            index_reviewers=self.inp.index_reviewers,
-            requester=self.inp.requester,
-            index_assigned=self.inp.index_assigned,
-        )
-
-    def _still_to_run(self) -> list[str]:
-        """The step's nodes that have yet to finish (as LangGraph's `next`): not the ones done while others wait."""
-        run = self.state
-        return topology.step_names(run.next, run.sends, [_key(t) for t in run.tasks if t.result is not None])
+        return records.started_with(self.inp, self.before, self.after)
 
     def _interrupts(self) -> list[Interrupt]:
-        return [i for t in self.state.tasks for i in t.interrupts]
+        return records.pending(self.state)
 
     def _own_interrupts(self) -> list[Interrupt]:
         return [i for t in self.state.tasks if id(t) not in self.live.children for i in t.interrupts]
