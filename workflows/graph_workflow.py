@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
@@ -35,13 +33,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from hitl._patches import (
         ANSWER_ROLLBACK,
-        BOUNDED_CHECKS,
         CANCEL_RACE,
         CHILD_FAILURES,
         CHILD_MAPS,
         EDIT_REASKS,
         EDIT_ROLLBACK,
-        FINITE_SIGNALS,
         GOTO_ADDS,
         HELD_SIGNALS,
         NOTHING_NEXT_ENDS,
@@ -66,72 +62,15 @@ with workflow.unsafe.imports_passed_through():
         request_digest,
     )
     from hitl._reducers import initial_values
-    from hitl._schema import SCHEMA_STEPS
     from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, StateSnapshot
-    from workflows import attributes, calls, checks, topology
+    from workflows import attributes, calls, checks, topology, turns
     from workflows.core import answers, claims, lifecycle, records, rollback, steps, subgraphs, timers
     from workflows.core.effects import Effect, Notify, Publish, Reindex
+    from workflows.execution import Execution
     from workflows.failures import Cancelled, StepFailed, Surfaced, cause, rejecting
 
 T = TypeVar("T")
 R = TypeVar("R", ResumeRequest, UpdateStateRequest, CancelRequest, ClaimRequest)
-
-
-@dataclass(kw_only=True)
-class _Execution:
-    """What belongs to this execution only and never travels with the run (see `RunState` for what does).
-
-    Rebuilt empty by every continue-as-new: a hand-over happens only between
-    steps, with nothing running, no decision being applied and no caller left waiting.
-    """
-
-    runners: dict[int, asyncio.Task[None]] = field(default_factory=dict)
-    """The asyncio task running each task of the pending step that still runs, by the `PendingTask`'s id()
-    (a step made anew gets new task objects, so a cancelled runner never stands for a new one)."""
-    children: dict[int, str] = field(default_factory=dict)
-    """The run id of the subgraph's run, for each task of the pending step that is one, by id() as above."""
-    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
-    """Decisions take turns: one is applied at a time, in the order they were accepted."""
-    stops: int = 0
-    """Times the run stopped where a waiting `resume()` returns: a pause, its end, or a hand-over."""
-    failure: StepFailed | None = None
-    cancelled_by: str | None = None
-    cancel_final: bool = False
-    """A cancel was applied (under the CANCEL_RACE patch): decisions are checked as to a cancelled run."""
-    released_by: str | None = None
-    """Who released the pause, while the step it released runs: a cancel then is refused (it raced that
-    decision, or would cut it short halfway; it may cancel once the run moves on or pauses)."""
-    error: str | None = None
-    updated_at: datetime
-    paused_at: datetime | None = None
-    history_length: int = 0
-    """The history length last reported by Temporal, and the local-activity markers written since."""
-    markers_since: int = 0
-    summary: str = ""
-    """The pending-questions memo as last written (written again only when it changes)."""
-    attributes: dict[str, Any] = field(default_factory=dict)
-    """The search attributes as this execution last wrote them, by name (see `_publish`)."""
-    state_bytes: int = 0
-    checkpoint_bytes: list[int] = field(default_factory=list)
-    rolled_back: dict[str, str] = field(default_factory=dict)
-    """Why an update's answer was put back, by update id, for its waiting caller (see `_roll_back`)."""
-    untold: list[str] = field(default_factory=list)
-    """Errors that put answers back since a subgraph's run last told its parent it paused."""
-    claim_changes: int = 0
-    """Claims taken, released or handed on; the pause sets its claim timer again when this moves."""
-    claims_seen: int = 0
-    surfaced: set[str] = field(default_factory=set)
-    """Subgraph runs started under the CHILD_FAILURES patch: a signal to one that fails fails the step."""
-    stopped: set[int] = field(default_factory=set)
-    """Tasks whose re-run was stopped because a change of state they ran on was put back (EDIT_ROLLBACK), by
-    id(): what their cancelled runner raises is not the step's failure."""
-    crash: Exception | None = None
-    """An error a step's task raised that is not a Temporal failure (a bug): the run raises it, so its
-    workflow task fails and is retried (under the CHILD_FAILURES patch; before: lost with the task)."""
-    passed_down: set[str] = field(default_factory=set)
-    """Questions of subgraphs this run answered and passed down, until the subgraph's report leaves them out:
-    a subgraph that pauses again before it applies them reports them still pending, and this run must not
-    offer them again."""
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -144,7 +83,7 @@ class GraphWorkflow:
         self.spec = inp.graph
         self.before = inp.interrupt_before if inp.interrupt_before is not None else inp.graph.interrupt_before
         self.after = inp.interrupt_after if inp.interrupt_after is not None else inp.graph.interrupt_after
-        self.live = _Execution(updated_at=workflow.now())
+        self.live = Execution(updated_at=workflow.now())
         if inp.carry is None:
             declared = [list(inp.graph.guard)] if inp.graph.guard else []  # compile(guard=): guarded from the start
             fork = inp.fork
@@ -153,7 +92,7 @@ class GraphWorkflow:
             )
         else:
             self.state = inp.carry
-            self._restored()
+            self.live.restore(self.state)
 
     def _patched(self, patch_id: str) -> bool:
         """`workflow.patched`, except for a patch the run has from its start (`RunInput.patches`): taken as
@@ -169,13 +108,13 @@ class GraphWorkflow:
             if inp.carry is None:
                 await self._begin(inp)
             while self.state.next or self.state.sends:
-                if self._history_full(inp):
+                if self.live.history_full(self.state, inp.max_history_events):
                     await self._hand_over(inp)
                 await self._superstep()
         except StepFailed as e:
             ended, self.live.error = Phase.FAILED, str(e)
         except Cancelled:
-            self._drop_tasks()
+            self.live.drop_tasks(self.state)
             ended, self.live.error = Phase.CANCELLED, self.live.cancelled_by
         except (asyncio.CancelledError, CancelledError):
             self._finish(Phase.CANCELLED)
@@ -206,19 +145,6 @@ class GraphWorkflow:
 
     # ------------------------------------------------------ continue-as-new
 
-    def _history_full(self, inp: RunInput) -> bool:
-        """Time for a fresh history? Only between steps, with nothing in flight.
-
-        Local activities finish inside one workflow task, so the reported length
-        lags: add the markers written since it last moved.
-        """
-        info = workflow.info()
-        length = info.get_current_history_length()
-        if length != self.live.history_length:
-            self.live.history_length, self.live.markers_since = length, 0
-        full = length + self.live.markers_since >= inp.max_history_events or info.is_continue_as_new_suggested()
-        return full and all(id(t) not in self.live.runners for t in self.state.tasks)
-
     async def _hand_over(self, inp: RunInput) -> None:
         """Continue as new, carrying the run's state (`RunState.carried`).
 
@@ -233,16 +159,6 @@ class GraphWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(dataclasses.replace(inp, input={}, fork=None, carry=self.state.carried()))
 
-    def _restored(self) -> None:
-        """Rebuild what is derived from a carried state: the newest checkpoint's values, the size caches."""
-        run = self.state
-        if run.checkpoints and run.checkpoints[-1].values is None:
-            run.checkpoints[-1] = dataclasses.replace(run.checkpoints[-1], values=dict(run.values))
-        self.live.state_bytes = json_size(run.values)
-        self.live.checkpoint_bytes = (
-            [0] * (len(run.checkpoints) - 1) + [self.live.state_bytes] if run.checkpoints else []
-        )
-
     async def _superstep(self) -> None:
         """Run the pending step to its end, pausing as often as people are asked."""
         run = self.state
@@ -255,9 +171,9 @@ class GraphWorkflow:
             self.live.released_by = None  # the step a decision released is done: cancels are plain again
         run.phase = Phase.RUNNING
         for task in steps.lay_out(run):
-            self._stop(task)
+            self.live.stop(task)
         self._start_tasks()
-        await self._tasks_settled()
+        await self.live.tasks_settled(self.state)
         if any(t.result is None for t in run.tasks):
             run.undo = None  # the nodes a change sent to run again asked again: the change stands
             await self._pause(Phase.ASKING)
@@ -275,7 +191,7 @@ class GraphWorkflow:
         """Start a runner for each of the step's tasks that neither runs nor is settled."""
         run = self.state
         starting = [t for t in run.tasks if not t.settled and id(t) not in self.live.runners]
-        refused = step_input_refused(run.step, [self._input_bytes(t) for t in starting])
+        refused = step_input_refused(run.step, [self.live.input_bytes(self.state, t) for t in starting])
         if refused and self._patched(STEP_INPUTS):
             raise StepFailed(refused)  # one line, where Temporal would terminate the run
         # Local re-runs starting together would share one workflow task's completion (the server takes 4 MB):
@@ -283,24 +199,6 @@ class GraphWorkflow:
         crowded = sum(t.rerun_local for t in starting) > 1
         for task in starting:
             self.live.runners[id(task)] = asyncio.create_task(self._run_task(task, crowded))
-
-    async def _tasks_settled(self) -> None:
-        """Wait until every task of the step is done or asking; raise what ended the step instead."""
-        live = self.live
-        await workflow.wait_condition(
-            lambda: (
-                live.failure is not None
-                or live.cancelled_by is not None
-                or live.crash is not None
-                or all(t.settled for t in self.state.tasks)
-            )
-        )
-        if live.crash is not None:
-            raise live.crash
-        if live.cancelled_by is not None:
-            raise Cancelled()
-        if live.failure is not None:
-            raise live.failure
 
     async def _write_step(self, writes: dict[str, Any]) -> bool:
         """Apply the step's writes. Should they fail, a change or the answers that led to them are put back
@@ -353,31 +251,12 @@ class GraphWorkflow:
         else:
             self.live.failure = self.live.failure or e
 
-    def _drop_tasks(self) -> None:
-        """The paused step is replaced (goto, update_state as_node): stop what still runs."""
-        for task in self.state.tasks:
-            self._stop(task)
-        self.state.tasks = []
-
-    def _stop(self, task: PendingTask) -> None:
-        """Cancel what runs a dropped task and forget it at once (a runner cancelled before it started
-        never reaches its own clean-up)."""
-        runner = self.live.runners.pop(id(task), None)
-        self.live.children.pop(id(task), None)
-        if runner is not None:
-            runner.cancel()
-
-    def _input_bytes(self, task: PendingTask) -> int:
-        """About what `_execute` sends for `task`: the state, its answers and its Send's arg."""
-        send = self.state.sends[task.push] if task.push is not None else None
-        return self.live.state_bytes + json_size(task.resumes) + (json_size(send.arg) if send else 0)
-
     async def _execute(self, task: PendingTask, local_rerun: bool) -> None:
         ran_local = await calls.run_node(
             self.spec,
             self.state,
             task,
-            input_bytes=self._input_bytes(task),
+            input_bytes=self.live.input_bytes(self.state, task),
             local_rerun=local_rerun,
             patched=self._patched,
         )
@@ -393,7 +272,7 @@ class GraphWorkflow:
     @workflow.signal(name="child_paused")
     def child_paused(self, msg: ChildPaused) -> None:
         tasks = [t for t in self.state.tasks if self.live.children.get(id(t)) == msg.child_id]
-        self._tell_callers(subgraphs.reported(self.state, msg, tasks, self.live.passed_down, workflow.now()))
+        self.live.tell_callers(subgraphs.reported(self.state, msg, tasks, self.live.passed_down, workflow.now()))
 
     def _undo_of(
         self,
@@ -439,13 +318,13 @@ class GraphWorkflow:
         await self._report_pause()
         live = self.live
         woken = lambda: (  # noqa: E731
-            self._released()
+            self.live.released(self.state)
             or bool(run.held)
             or live.cancelled_by is not None
             or live.claim_changes != live.claims_seen
             or isinstance(live.failure, Surfaced)
         )
-        while not self._released():
+        while not self.live.released(self.state):
             if live.cancelled_by is not None:
                 raise Cancelled()
             if isinstance(live.failure, Surfaced):  # a subgraph's run failed or was lost: the step fails now
@@ -493,10 +372,6 @@ class GraphWorkflow:
                 asyncio.create_task(self._notify())
             else:
                 asyncio.create_task(self._tell_parent(self._interrupts()))
-
-    def _released(self) -> bool:
-        """The pause is over: no longer paused, and the decision that released it is fully applied."""
-        return not self.state.phase.paused and not self.live.turn.locked()
 
     async def _report_pause(self) -> None:
         """Tell whoever waits: the parent run (for a subgraph) and the graph's notify hook."""
@@ -547,29 +422,18 @@ class GraphWorkflow:
             patched=self._patched,
         )
 
-    # ------------------------------------------------------------- decisions
-    #
-    # Each decision (an update, or a signal held for the pause) is checked by the update's validator, where a
-    # refusal writes nothing to the run's history. Decisions then take turns (`_Execution.turn`); in its turn
-    # the handler checks again (what replay runs). A resume first claims, without awaiting, what later
-    # decisions are checked against (its request id, the questions it answers, the run no longer paused),
-    # then does what has to wait (a subgraph's signal, a user reducer). A decision arriving meanwhile is
-    # therefore refused up front, with the real reason, when the one being applied made it unfit. An edit
-    # claims only its request id before its write (where it leads can depend on user code: a reducer's result, a
-    # router's target), so a decision queued behind an edit that runs user code is checked once more in its
-    # turn and, should it no longer fit, refused then: its update fails after acceptance with nothing
-    # applied, the one refusal that leaves events in the history.
+    # ------------------------------------------------------------- decisions (they take turns: turns.py)
 
     @workflow.update(name="resume")
     async def resume(self, req: ResumeRequest) -> StateSnapshot:
         stops = self.live.stops
-        if await self._take_turn(req, checks.check_resume, self._apply_resume) and req.wait:
+        if await turns.take_turn(self.live.turn, self._view, req, checks.check_resume, self._apply_resume) and req.wait:
             await workflow.wait_condition(lambda: self.live.stops > stops)
         return self._told()
 
     @resume.validator
     def _validate_resume(self, req: ResumeRequest) -> None:
-        self._validate(req, checks.check_resume)
+        turns.validate(self._view, self.inp.parent, req, checks.check_resume)
 
     @workflow.signal(name="resume_signal")
     async def resume_signal(self, req: ResumeRequest) -> None:
@@ -594,23 +458,16 @@ class GraphWorkflow:
     async def _apply_held(self) -> None:
         """Apply the oldest decision that came as a signal, or record why it was refused."""
         req = self.state.held.pop(0)
-        refused = checks.non_finite_refusal(req)
-        if refused and self._patched(FINITE_SIGNALS):
-            self._refuse(req, refused)
-            return
-        refused = checks.costly_refusal(self._view(), req)
-        if refused and self._patched(BOUNDED_CHECKS):
-            self._refuse(req, refused)
-            return
         try:
-            await self._take_turn(req, checks.check_resume, self._apply_resume)
+            turns.check_held(self._view, req, self._patched)
+            await turns.take_turn(self.live.turn, self._view, req, checks.check_resume, self._apply_resume)
         except ApplicationError as e:
             self._refuse(req, e.message)
 
     @workflow.update(name="update_state")
     async def update_state(self, req: UpdateStateRequest) -> StateSnapshot:
         stops = self.live.stops
-        if await self._take_turn(req, checks.check_edit, self._apply_edit):
+        if await turns.take_turn(self.live.turn, self._view, req, checks.check_edit, self._apply_edit):
             await workflow.wait_condition(lambda: self.live.stops > stops)
         return self._told()
 
@@ -623,80 +480,34 @@ class GraphWorkflow:
 
     @update_state.validator
     def _validate_update_state(self, req: UpdateStateRequest) -> None:
-        self._validate(req, checks.check_edit)
+        turns.validate(self._view, self.inp.parent, req, checks.check_edit)
 
     @workflow.update(name="claim")
     async def claim(self, req: ClaimRequest) -> StateSnapshot:
         """Claim, release or delegate a pending question: it changes who may answer, not what runs."""
-        await self._take_turn(req, checks.check_claim, self._apply_claim)
+        await turns.take_turn(self.live.turn, self._view, req, checks.check_claim, self._apply_claim)
         return self.get_state()
 
     @claim.validator
     def _validate_claim(self, req: ClaimRequest) -> None:
-        self._validate(req, checks.check_claim)
+        turns.validate(self._view, self.inp.parent, req, checks.check_claim)
 
     @workflow.update(name="cancel")
     async def cancel(self, req: CancelRequest) -> StateSnapshot:
-        if await self._take_turn(req, self._check_cancel_in_turn, self._apply_cancel):
+        if await turns.take_turn(self.live.turn, self._view, req, self._check_cancel_in_turn, self._apply_cancel):
             await workflow.wait_condition(lambda: self.state.phase is Phase.CANCELLED)
         return self.get_state()
 
     @cancel.validator
     def _validate_cancel(self, req: CancelRequest) -> None:
-        self._validate(req, self._check_cancel_up_front)
+        turns.validate(self._view, self.inp.parent, req, self._check_cancel_up_front)
 
     def _check_cancel_up_front(self, view: checks.RunView, req: CancelRequest) -> None:
-        self._check_cancel(view, req, racing=self.live.released_by is not None)  # validators never replay
+        turns.check_cancel(view, req, racing_with=self.live.released_by, step=self.state.step)  # never replays
 
     def _check_cancel_in_turn(self, view: checks.RunView, req: CancelRequest) -> None:
-        self._check_cancel(view, req, racing=self.live.released_by is not None and self._patched(CANCEL_RACE))
-
-    def _check_cancel(self, view: checks.RunView, req: CancelRequest, *, racing: bool) -> None:
-        """A cancel also loses to a decision that released the pause, while the step that decision released
-        runs: of a cancel and an answer racing for one pause, exactly one is applied."""
-        checks.check_cancel(view, req)
-        if racing:
-            checks.reject(
-                f"run was resumed by {self.live.released_by} and is carrying that decision out (step "
-                f"{self.state.step}); cancel again once it moves on or pauses, if you still mean to"
-            )
-
-    def _validate(self, req: R, check: Callable[[checks.RunView, R], None]) -> None:
-        """An update's validator. A subgraph's run takes decisions only through its parent run, which checks
-        them against its own claims and guard and passes the answers down (as signals). Validators never
-        run on replay: refusing here changes no history."""
-        parent = self.inp.parent
-        if parent is not None:
-            checks.reject(
-                f"run {workflow.info().workflow_id} is the subgraph '{parent.node}' of run {parent.run_id}: "
-                f"send decisions to run {parent.run_id}, where its questions show"
-            )
-        checks.check_finite(req)  # here only: the handlers' checks replay, and answers once took NaN
-        checks.check_decider(req)  # likewise: decisions by longer names or roles were once taken
-        self._is_resend(req, check, replays=False)  # bounded here only, for the same reason
-
-    def _is_resend(self, req: R, check: Callable[[checks.RunView, R], None], *, replays: bool = True) -> bool:
-        """True when this request id was applied already; raises the refusal when the decision does not fit now.
-        A handler's check (`replays`) judges the decision as recorded histories were (`checks.as_recorded`, schema
-        checks unbounded); a validator's, new rules and all (schema checks within `SCHEMA_STEPS`)."""
-        view = self._view() if replays else dataclasses.replace(self._view(), schema_budget=SCHEMA_STEPS)
-        if checks.already_applied(view, req):
-            return True
-        check(view, checks.as_recorded(req) if replays else req)
-        return False
-
-    async def _take_turn(
-        self, req: R, check: Callable[[checks.RunView, R], None], apply: Callable[[R], Coroutine[Any, Any, bool]]
-    ) -> bool:
-        """Apply a decision once the decisions accepted before it are done. True when it moved the run on
-        (the caller may wait for the next stop); False for a resend of an applied decision, an edit that
-        leaves the run where it was, votes that leave a quorum question pending, or a claim."""
-        async with self.live.turn:
-            # The validator's check again (what replay runs); for a decision that waited, against the state the
-            # decisions before it left, which their user code's part may have made unfit.
-            if self._is_resend(req, check):
-                return False
-            return await rejecting(apply(req))
+        racing = self.live.released_by is not None and self._patched(CANCEL_RACE)
+        turns.check_cancel(view, req, racing_with=self.live.released_by if racing else None, step=self.state.step)
 
     async def _apply_resume(self, req: ResumeRequest) -> bool:
         """Apply a checked decision: answers, state update, goto. The run counts as released from the
@@ -798,7 +609,7 @@ class GraphWorkflow:
             run.next = topology.in_order(self.spec, [*run.next, *goto])
         else:
             records.retire_all(run, f"dropped when {req.identity} sent the run to {goto} at {records.when(now)}")
-            self._drop_tasks()
+            self.live.drop_tasks(self.state)
             run.next, run.sends = topology.in_order(self.spec, goto), []
         self._record("goto", req, goto)
 
@@ -844,7 +655,7 @@ class GraphWorkflow:
         routed, sends = topology.split_routes(routes)
         run.next = topology.successors(self.spec, [node], routed, run.barriers)
         records.retire_all(run, f"dropped when {req.identity} edited the state as node {node} at {records.when(now)}")
-        self._drop_tasks()
+        self.live.drop_tasks(self.state)
         run.sends = sends
         run.phase = Phase.BEFORE
         return not run.next and not run.sends and self._patched(NOTHING_NEXT_ENDS)
@@ -861,15 +672,9 @@ class GraphWorkflow:
 
     def _roll_back(self, task: PendingTask, error: str) -> None:
         """The node run again because of people's answers failed for good: put them back (`answers.roll_back`)."""
-        self._tell_callers(answers.roll_back(self.state, task, error, workflow.now()))
+        self.live.tell_callers(answers.roll_back(self.state, task, error, workflow.now()))
         if self.inp.parent is not None:
             self.live.untold.append(" ".join(error.split()))
-
-    def _tell_callers(self, told: list[tuple[str, str]]) -> None:
-        """Keep why each update's answer was put back, for its waiting caller (the newest few)."""
-        for update_id, reason in told:
-            self.live.rolled_back[update_id] = reason
-            records.trim(self.live.rolled_back, records.KEEP_REFUSALS)
 
     def _puts_back_change(self, task: PendingTask) -> bool:
         """Did this task run again because of a change of state (an edit, an answer's update) it may put back?"""
@@ -891,7 +696,7 @@ class GraphWorkflow:
                 runner.cancel()
         done = rollback.put_back_change(run, undo, error, workflow.now())
         self.live.state_bytes = json_size(run.values)
-        self._tell_callers(done.told)
+        self.live.tell_callers(done.told)
         line = " ".join(error.split())
         if undo.update_id is not None:
             self.live.rolled_back.setdefault(undo.update_id, done.reason)  # an answer's own line, if put back too

@@ -28,6 +28,8 @@ WORKFLOW_SIDE = [
     "workflows.attributes",
     "workflows.calls",
     "workflows.failures",
+    "workflows.execution",
+    "workflows.turns",
     *CORE,
 ]
 ALLOWED = [
