@@ -1,7 +1,7 @@
 """What belongs to one execution of a run only (`Execution`): what runs the step's tasks, the turn decisions
-take, what waiting callers are told, and the caches of sizes and of what was last published.
-
-Never carried by continue-as-new (that is `RunState`); rebuilt from the carried state by `restore`.
+take, what waiting callers are told, and the caches of sizes and of what was last published; and the hand-over
+to the next execution (continue-as-new), which carries the run's state (`RunState`) and none of this:
+`restore` rebuilds it.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from hitl._limits import json_size
-    from hitl._protocol import PendingTask, RunState
+    from hitl._limits import MAX_PAYLOAD_BYTES, json_size
+    from hitl._protocol import PendingTask, RunInput, RunState
     from workflows.core import records
     from workflows.failures import Cancelled, StepFailed
 
@@ -143,3 +143,17 @@ class Execution:
             run.checkpoints[-1] = dataclasses.replace(run.checkpoints[-1], values=dict(run.values))
         self.state_bytes = json_size(run.values)
         self.checkpoint_bytes = [0] * (len(run.checkpoints) - 1) + [self.state_bytes] if run.checkpoints else []
+
+    async def hand_over(self, run: RunState, inp: RunInput) -> None:
+        """Continue as new, carrying the run's state (`RunState.carried`).
+
+        Checkpoints travel without their state copies (the newest one is the
+        current state), so the carry stays well under Temporal's payload limit;
+        should it not, the run stays in this history a while longer.
+        """
+        if json_size(dataclasses.asdict(run.carried())) > MAX_PAYLOAD_BYTES * 0.9:
+            workflow.logger.warning("run %s stays in its history: its carry is too large", workflow.info().workflow_id)
+            return
+        self.stops += 1  # waiting resume() calls return now; clients poll on
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(dataclasses.replace(inp, input={}, fork=None, carry=run.carried()))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import (
@@ -27,7 +27,6 @@ from temporalio.exceptions import (
 
 with workflow.unsafe.imports_passed_through():
     from hitl._limits import (
-        MAX_PAYLOAD_BYTES,
         json_size,
         step_input_refused,
     )
@@ -35,10 +34,7 @@ with workflow.unsafe.imports_passed_through():
         ANSWER_ROLLBACK,
         CANCEL_RACE,
         CHILD_FAILURES,
-        CHILD_MAPS,
-        EDIT_REASKS,
         EDIT_ROLLBACK,
-        GOTO_ADDS,
         HELD_SIGNALS,
         NOTHING_NEXT_ENDS,
         STEP_INPUTS,
@@ -52,19 +48,16 @@ with workflow.unsafe.imports_passed_through():
         HistoryPage,
         PendingTask,
         Phase,
-        Request,
         ResumeRequest,
         Route,
         RunInput,
         RunState,
-        Undo,
         UpdateStateRequest,
-        request_digest,
     )
     from hitl._reducers import initial_values
-    from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, StateSnapshot
-    from workflows import attributes, calls, checks, topology, turns
-    from workflows.core import answers, claims, lifecycle, records, rollback, steps, subgraphs, timers
+    from hitl.types import Checkpoint, Decision, Interrupt, StateSnapshot
+    from workflows import attributes, calls, checks, decisions, topology, turns
+    from workflows.core import answers, lifecycle, records, rollback, steps, subgraphs, timers
     from workflows.core.effects import Effect, Notify, Publish, Reindex
     from workflows.execution import Execution
     from workflows.failures import Cancelled, StepFailed, Surfaced, cause, rejecting
@@ -109,7 +102,7 @@ class GraphWorkflow:
                 await self._begin(inp)
             while self.state.next or self.state.sends:
                 if self.live.history_full(self.state, inp.max_history_events):
-                    await self._hand_over(inp)
+                    await self.live.hand_over(self.state, inp)
                 await self._superstep()
         except StepFailed as e:
             ended, self.live.error = Phase.FAILED, str(e)
@@ -144,20 +137,6 @@ class GraphWorkflow:
         self._checkpoint("input", writes={"__input__": inp.input})
 
     # ------------------------------------------------------ continue-as-new
-
-    async def _hand_over(self, inp: RunInput) -> None:
-        """Continue as new, carrying the run's state (`RunState.carried`).
-
-        Checkpoints travel without their state copies (the newest one is the
-        current state), so the carry stays well under Temporal's payload limit;
-        should it not, the run stays in this history a while longer.
-        """
-        if json_size(dataclasses.asdict(self.state.carried())) > MAX_PAYLOAD_BYTES * 0.9:
-            workflow.logger.warning("run %s stays in its history: its carry is too large", workflow.info().workflow_id)
-            return
-        self.live.stops += 1  # waiting resume() calls return now; clients poll on
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        workflow.continue_as_new(dataclasses.replace(inp, input={}, fork=None, carry=self.state.carried()))
 
     async def _superstep(self) -> None:
         """Run the pending step to its end, pausing as often as people are asked."""
@@ -273,28 +252,6 @@ class GraphWorkflow:
     def child_paused(self, msg: ChildPaused) -> None:
         tasks = [t for t in self.state.tasks if self.live.children.get(id(t)) == msg.child_id]
         self.live.tell_callers(subgraphs.reported(self.state, msg, tasks, self.live.passed_down, workflow.now()))
-
-    def _undo_of(
-        self,
-        kind: Literal["edit", "update"],
-        before: dict[str, Any],
-        written: dict[str, Any],
-        req: ResumeRequest | UpdateStateRequest,
-        tasks: list[str],
-        asked: dict[str, list[Interrupt]] | None = None,
-    ) -> Undo:
-        """What putting back `req`'s change needs, should the nodes it sent to run again fail on it."""
-        update = workflow.current_update_info()
-        return rollback.undo_of(
-            kind,
-            before,
-            written,
-            identity=req.identity,
-            request_id=req.request_id,
-            update_id=update.id if update is not None else None,
-            tasks=tasks,
-            asked=asked,
-        )
 
     async def _write(self, writes: list[dict[str, Any]]) -> None:
         """Apply writes through the reducers (`calls.reduce`)."""
@@ -439,11 +396,7 @@ class GraphWorkflow:
     async def resume_signal(self, req: ResumeRequest) -> None:
         """For senders that must not wait: held until the run pauses, then applied or refused visibly."""
         if self._patched(HELD_SIGNALS):
-            digest = request_digest(req)
-            if not any(
-                h.request_id and h.request_id == req.request_id and request_digest(h) == digest for h in self.state.held
-            ):
-                self.state.held.append(req)  # a resend of a held decision is the same decision
+            turns.hold(self.state.held, req)
             return
         # Runs from before the patch replay as they ran: wait for no decision being applied, check, apply.
         await workflow.wait_condition(lambda: not self.live.turn.locked())
@@ -510,108 +463,10 @@ class GraphWorkflow:
         turns.check_cancel(view, req, racing_with=self.live.released_by if racing else None, step=self.state.step)
 
     async def _apply_resume(self, req: ResumeRequest) -> bool:
-        """Apply a checked decision: answers, state update, goto. The run counts as released from the
-        start (so later decisions are checked against that) and goes on once this one is done."""
-        run = self.state
-        now = workflow.now()
-        paused = run.phase
-        records.remember(run, req, now)
-        if answers.only_votes(req, checks.answers(req, self._interrupts()), self._interrupts()):
-            await self._answer(req, paused, now)  # the question waits for more people: the run stays paused
-            self._reindex()
-            return False
-        run.phase = Phase.RESUMED if paused in (Phase.BEFORE, Phase.ASKING) else Phase.RUNNING
-        self.live.released_by = f"{req.identity} at {records.when(now)}"
-        try:
-            await self._answer(req, paused, now)
-        except StepFailed:
-            run.phase, self.live.released_by = paused, None
-            raise
-        self.live.paused_at = None
-        return True
+        return await decisions.resume(self, req)
 
     async def _apply_claim(self, req: ClaimRequest) -> bool:
-        """Take, give back or hand on a question: who may answer changes, the run stays where it is."""
-        effects = claims.claim(self.state, req, checks.claim_target(self._view(), req), workflow.now())
-        self.live.claim_changes += 1
-        self._carry_out(effects)
-        return False
-
-    async def _answer(self, req: ResumeRequest, paused: Phase, now: datetime) -> None:
-        run = self.state
-        answered = checks.answers(req, self._interrupts())
-        await self._give(req, answered, now)
-        if paused is not Phase.ASKING and not req.update and not req.goto:
-            self._record("resume", req, node=",".join(topology.step_names(run.next, run.sends)))
-        if req.update:
-            await self._answer_update(req, req.update, answered, now)
-        if req.goto:
-            self._answer_goto(req, req.goto, now)
-        if req.update or req.goto:
-            run.step += 1
-            self._checkpoint("update", writes={"__human__": req.update or {}})
-
-    async def _give(self, req: ResumeRequest, answered: dict[str, Any], now: datetime) -> None:
-        """Each answer to its question (`answers.give`); a subgraph's question's answer goes down to its run."""
-        down: dict[str, dict[str, Any]] = {}  # answers for each subgraph's run
-        update = workflow.current_update_info()
-        for interrupt_id, value in answered.items():
-            given = answers.give(
-                self.state,
-                req,
-                (interrupt_id, value),
-                now,
-                subgraphs=self.live.children,
-                patched=self._patched,
-                update_id=update.id if update is not None else None,
-                recorded_at=workflow.now(),
-            )
-            child_id = self.live.children.get(id(given.task))
-            if child_id is None:
-                continue
-            if given.closed:
-                self.live.passed_down.add(interrupt_id)
-            if self._patched(CHILD_MAPS):  # a vote too goes down: the subgraph counts it as well
-                down.setdefault(child_id, {})[interrupt_id] = value
-            else:  # the question is the subgraph's: pass the answer down to its run, with who gave it
-                await self._signal_child(given.task.node, child_id, calls.passed_down(req, {interrupt_id: value}))
-        for child_id, given_down in down.items():  # one decision reaches a subgraph as one decision
-            node = next(t.node for t in self.state.tasks if self.live.children.get(id(t)) == child_id)
-            await self._signal_child(node, child_id, calls.passed_down(req, given_down))
-
-    async def _answer_update(
-        self, req: ResumeRequest, update: dict[str, Any], answered: dict[str, Any], now: datetime
-    ) -> None:
-        """The state update sent with a decision: applied, recorded, and (without a goto) the votes on the old
-        state withdrawn. What the answers' nodes run on is put back with them should they fail."""
-        run = self.state
-        before = dict(run.values)
-        rerun = [
-            _key(t)
-            for t in run.tasks
-            if id(t) not in self.live.children and any(a.interrupt.id in answered for a in t.answered)
-        ]
-        if rerun and not req.goto:
-            run.undo = self._undo_of("update", before, update, req, rerun)
-        await self._write([update])
-        self._record("update_state", req, update, patch=records.edit_patch(before, run.values, update))
-        if not req.goto:  # a goto with an update withdraws the questions themselves (`_answer_goto`)
-            answers.void_votes(run, req.identity, now, self.live.children, workflow.now())
-
-    def _answer_goto(self, req: ResumeRequest, goto: list[str], now: datetime) -> None:
-        run = self.state
-        if self._patched(GOTO_ADDS):
-            # As LangGraph: the named nodes join the paused step. A question still unanswered stays
-            # pending, unless the decision also changed the state: then its node asks again about it.
-            if req.update:
-                reason = f"withdrawn when {req.identity} changed the state at {records.when(now)}; the node asked again"
-                lifecycle.withdraw(run, self.live.children, reason)
-            run.next = topology.in_order(self.spec, [*run.next, *goto])
-        else:
-            records.retire_all(run, f"dropped when {req.identity} sent the run to {goto} at {records.when(now)}")
-            self.live.drop_tasks(self.state)
-            run.next, run.sends = topology.in_order(self.spec, goto), []
-        self._record("goto", req, goto)
+        return await decisions.claim(self, req)
 
     async def _signal_child(self, node: str, child_id: str, req: ResumeRequest) -> None:
         """Pass answers down to a subgraph's run; one out of reach fails the step (`calls.signal_child`)."""
@@ -619,51 +474,10 @@ class GraphWorkflow:
         self.live.failure = self.live.failure or failed
 
     async def _apply_edit(self, req: UpdateStateRequest) -> bool:
-        """Apply a person's edit. Returns True when the run moves on: the edit withdrew a question
-        the node asks again, or it left nothing to run (as_node leading to END), so the run ends."""
-        run = self.state
-        now = workflow.now()
-        records.remember(run, req, now)
-        before = dict(run.values)
-        await self._write([req.values])
-        patch = records.edit_patch(before, run.values, req.values)
-        self._record("update_state", req, req.values, node=req.as_node, patch=patch)
-        reask = ended = False
-        if req.as_node is not None:
-            ended = await self._edit_as_node(req, req.as_node, now)
-        elif self._own_interrupts() and self._patched(EDIT_REASKS):
-            # What a reviewer approves must be what runs: the node asks again about the edited state.
-            asked = {_key(t): list(t.interrupts) for t in run.tasks if id(t) not in self.live.children and t.interrupts}
-            run.undo = self._undo_of("edit", before, req.values, req, list(asked), asked)
-            reason = f"withdrawn when {req.identity} edited the state under review at {records.when(now)}"
-            lifecycle.withdraw(run, self.live.children, f"{reason}; the node asked again")
-            reask = True
-        run.step += 1
-        self._checkpoint("update", writes={req.as_node or "__human__": req.values})
-        if reask or ended:
-            run.phase = Phase.RESUMED if reask else Phase.RUNNING
-            self.live.paused_at = None
-        else:
-            self._publish()
-        return reask or ended
-
-    async def _edit_as_node(self, req: UpdateStateRequest, node: str, now: datetime) -> bool:
-        """The edit stands for `node`'s writes: the step is replaced by what that node leads to (paused before
-        it). True when that is nothing to answer and nothing to run: the run ends."""
-        run = self.state
-        routes = await self._route(node) if self.spec.node(node).has_router else []
-        routed, sends = topology.split_routes(routes)
-        run.next = topology.successors(self.spec, [node], routed, run.barriers)
-        records.retire_all(run, f"dropped when {req.identity} edited the state as node {node} at {records.when(now)}")
-        self.live.drop_tasks(self.state)
-        run.sends = sends
-        run.phase = Phase.BEFORE
-        return not run.next and not run.sends and self._patched(NOTHING_NEXT_ENDS)
+        return await decisions.edit(self, req)
 
     async def _apply_cancel(self, req: CancelRequest) -> bool:
-        self.live.cancelled_by = lifecycle.cancel(self.state, req, workflow.now())
-        self.live.cancel_final = self._patched(CANCEL_RACE)
-        return True
+        return await decisions.cancel(self, req)
 
     def _rolls_back(self, task: PendingTask) -> bool:
         """Does this task's failure put people's answers back? Only for a node re-run on answers given to it
@@ -709,9 +523,6 @@ class GraphWorkflow:
         cancelled = self.live.cancel_final
         return checks.view_of(self.spec, self.state, cancelled=cancelled, starter=self._starter, now=workflow.now())
 
-    def _record(self, kind: DecisionKind, req: Request, value: Any = None, **fields: Any) -> None:
-        records.record(self.state, kind, req, workflow.now(), value, **fields)
-
     def _refuse(self, req: ResumeRequest, reason: str) -> None:
         """A signalled decision that does not fit: recorded on the run, never applied, never silent."""
         workflow.logger.warning("refused a decision sent as a signal by %s: %s", req.identity, reason)
@@ -752,9 +563,6 @@ class GraphWorkflow:
 
     def _interrupts(self) -> list[Interrupt]:
         return records.pending(self.state)
-
-    def _own_interrupts(self) -> list[Interrupt]:
-        return [i for t in self.state.tasks if id(t) not in self.live.children for i in t.interrupts]
 
     def _checkpoint(
         self,

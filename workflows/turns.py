@@ -25,7 +25,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from hitl._patches import BOUNDED_CHECKS, FINITE_SIGNALS
-    from hitl._protocol import CancelRequest, ClaimRequest, ParentRef, ResumeRequest, UpdateStateRequest
+    from hitl._protocol import CancelRequest, ClaimRequest, ParentRef, ResumeRequest, UpdateStateRequest, request_digest
     from hitl._schema import SCHEMA_STEPS
     from workflows import checks
     from workflows.failures import rejecting
@@ -83,6 +83,14 @@ def check_held(view: View, req: ResumeRequest, patched: Callable[[str], bool]) -
     refused = checks.costly_refusal(view(), req)
     if refused and patched(BOUNDED_CHECKS):
         checks.reject(refused)
+
+
+def hold(held: list[ResumeRequest], req: ResumeRequest) -> None:
+    """Keep a decision sent as a signal until the run pauses (HELD_SIGNALS); a resend of a held decision (same
+    request id, same content) is the same decision."""
+    digest = request_digest(req)
+    if not any(h.request_id and h.request_id == req.request_id and request_digest(h) == digest for h in held):
+        held.append(req)
 
 
 def check_cancel(view: checks.RunView, req: CancelRequest, *, racing_with: str | None, step: int) -> None:

@@ -30,6 +30,7 @@ WORKFLOW_SIDE = [
     "workflows.failures",
     "workflows.execution",
     "workflows.turns",
+    "workflows.decisions",
     *CORE,
 ]
 ALLOWED = [
