@@ -16,8 +16,9 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from hitl._limits import MAX_PAYLOAD_BYTES, json_size
-    from hitl._protocol import PendingTask, RunInput, RunState
-    from workflows.core import records
+    from hitl._protocol import PendingTask, RunInput, RunState, Undo
+    from workflows.core import records, steps
+    from workflows.core.rollback import PutBack
     from workflows.failures import Cancelled, StepFailed
 
 
@@ -55,11 +56,11 @@ class Execution:
     summary: str = ""
     """The pending-questions memo as last written (written again only when it changes)."""
     attributes: dict[str, Any] = field(default_factory=dict)
-    """The search attributes as this execution last wrote them, by name (see `_publish`)."""
+    """The search attributes as this execution last wrote them, by name (see `attributes.publish`)."""
     state_bytes: int = 0
     checkpoint_bytes: list[int] = field(default_factory=list)
     rolled_back: dict[str, str] = field(default_factory=dict)
-    """Why an update's answer was put back, by update id, for its waiting caller (see `_roll_back`)."""
+    """Why an update's answer was put back, by update id, for its waiting caller (see `tell_callers`)."""
     untold: list[str] = field(default_factory=list)
     """Errors that put answers back since a subgraph's run last told its parent it paused."""
     claim_changes: int = 0
@@ -123,6 +124,25 @@ class Execution:
         for update_id, reason in told:
             self.rolled_back[update_id] = reason
             records.trim(self.rolled_back, records.KEEP_REFUSALS)
+
+    def stop_reruns(self, run: RunState, keys: list[str], failed: PendingTask | None) -> None:
+        """Stop the tasks a change that is put back sent to run again (`keys`; `failed` ended by itself): they
+        ran on the change (what their runners raise now is ignored)."""
+        for task in [t for t in run.tasks if steps.key(t) in keys and t is not failed]:
+            runner = self.runners.pop(id(task), None)
+            if runner is not None:
+                self.stopped.add(id(task))
+                runner.cancel()
+
+    def tell_put_back(self, undo: Undo, done: PutBack, error: str, *, parent: bool) -> None:
+        """Keep why a change (and the answers with it) was put back: for the waiting callers, and for the
+        parent run (`parent`: a subgraph's run tells it once for the change and once per answer put back)."""
+        self.tell_callers(done.told)
+        if undo.update_id is not None:
+            self.rolled_back.setdefault(undo.update_id, done.reason)  # an answer's own line, if put back too
+            records.trim(self.rolled_back, records.KEEP_REFUSALS)
+        if parent:
+            self.untold += [" ".join(error.split())] * (done.answers_put_back + 1)
 
     def history_full(self, run: RunState, max_events: int) -> bool:
         """Time for a fresh history? Only between steps, with nothing in flight.

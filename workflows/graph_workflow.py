@@ -497,26 +497,15 @@ class GraphWorkflow:
 
     def _put_back_change(self, error: str, failed: PendingTask | None = None) -> None:
         """A node run again because of a person's change of state failed for good (`failed`), or the step's
-        writes did: the state goes back to before the change, and every node it sent to run again is stopped
-        and waits on its questions again (an edit's withdrawn ones, an update's answers put back). Recorded as
-        an answer's rollback is: on `refused`, as a `rollback` decision, for the waiting caller."""
+        writes did: the state goes back to before the change (`rollback.put_back_change`), and every node it sent
+        to run again is stopped and waits on its questions again."""
         run = self.state
         undo, run.undo = run.undo, None
         assert undo is not None
-        for task in [t for t in run.tasks if _key(t) in undo.tasks and t is not failed]:
-            runner = self.live.runners.pop(id(task), None)
-            if runner is not None:  # it ran on the change: stop it (what its runner raises now is ignored)
-                self.live.stopped.add(id(task))
-                runner.cancel()
+        self.live.stop_reruns(run, undo.tasks, failed)
         done = rollback.put_back_change(run, undo, error, workflow.now())
         self.live.state_bytes = json_size(run.values)
-        self.live.tell_callers(done.told)
-        line = " ".join(error.split())
-        if undo.update_id is not None:
-            self.live.rolled_back.setdefault(undo.update_id, done.reason)  # an answer's own line, if put back too
-            records.trim(self.live.rolled_back, records.KEEP_REFUSALS)
-        if self.inp.parent is not None:
-            self.live.untold += [line] * (done.answers_put_back + 1)
+        self.live.tell_put_back(undo, done, error, parent=self.inp.parent is not None)
         self._checkpoint("update", writes={"__rollback__": undo.before})
 
     def _view(self) -> checks.RunView:
