@@ -16,20 +16,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import (
-    ApplicationError,
-    CancelledError,
-    FailureError,
-)
+from temporalio.exceptions import ApplicationError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from hitl._limits import (
-        json_size,
-        step_input_refused,
-    )
+    from hitl._limits import json_size, step_input_refused
     from hitl._patches import (
         ANSWER_ROLLBACK,
         CANCEL_RACE,
@@ -61,9 +54,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.core.effects import Effect, Notify, Publish, Reindex
     from workflows.execution import Execution
     from workflows.failures import Cancelled, StepFailed, Surfaced, cause, rejecting
-
-T = TypeVar("T")
-R = TypeVar("R", ResumeRequest, UpdateStateRequest, CancelRequest, ClaimRequest)
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -136,7 +126,7 @@ class GraphWorkflow:
         run.next, run.sends = topology.entry_nodes(self.spec, routed), sends
         self._checkpoint("input", writes={"__input__": inp.input})
 
-    # ------------------------------------------------------ continue-as-new
+    # ------------------------------------------------------------- the step
 
     async def _superstep(self) -> None:
         """Run the pending step to its end, pausing as often as people are asked."""
@@ -207,7 +197,7 @@ class GraphWorkflow:
             except FailureError as e:  # a Temporal failure no branch expected: the step fails with it
                 if id(task) not in self.live.runners or not self._patched(CHILD_FAILURES):
                     raise  # a dropped task's; or a run from before the patch, which lost it
-                raise Surfaced(f"node '{_key(task)}' failed at step {self.state.step}: {cause(e)}") from None
+                raise Surfaced(f"node '{steps.key(task)}' failed at step {self.state.step}: {cause(e)}") from None
         except StepFailed as e:
             self._task_failed(task, e)
         except Exception as e:  # a bug: raised by the run (its workflow task fails, and is retried once fixed)
@@ -262,6 +252,11 @@ class GraphWorkflow:
     async def _route(self, node: str) -> list[Route]:
         return await calls.route(self.spec, node, self.state.values)
 
+    async def _signal_child(self, node: str, child_id: str, req: ResumeRequest) -> None:
+        """Pass answers down to a subgraph's run; one out of reach fails the step (`calls.signal_child`)."""
+        failed = await calls.signal_child(node, child_id, req, self.state.step, self.live.surfaced)
+        self.live.failure = self.live.failure or failed
+
     # ------------------------------------------------------------- pausing
 
     async def _pause(self, kind: Phase) -> None:
@@ -275,13 +270,13 @@ class GraphWorkflow:
         await self._report_pause()
         live = self.live
         woken = lambda: (  # noqa: E731
-            self.live.released(self.state)
+            live.released(run)
             or bool(run.held)
             or live.cancelled_by is not None
             or live.claim_changes != live.claims_seen
             or isinstance(live.failure, Surfaced)
         )
-        while not self.live.released(self.state):
+        while not live.released(run):
             if live.cancelled_by is not None:
                 raise Cancelled()
             if isinstance(live.failure, Surfaced):  # a subgraph's run failed or was lost: the step fails now
@@ -468,11 +463,6 @@ class GraphWorkflow:
     async def _apply_claim(self, req: ClaimRequest) -> bool:
         return await decisions.claim(self, req)
 
-    async def _signal_child(self, node: str, child_id: str, req: ResumeRequest) -> None:
-        """Pass answers down to a subgraph's run; one out of reach fails the step (`calls.signal_child`)."""
-        failed = await calls.signal_child(node, child_id, req, self.state.step, self.live.surfaced)
-        self.live.failure = self.live.failure or failed
-
     async def _apply_edit(self, req: UpdateStateRequest) -> bool:
         return await decisions.edit(self, req)
 
@@ -493,7 +483,7 @@ class GraphWorkflow:
     def _puts_back_change(self, task: PendingTask) -> bool:
         """Did this task run again because of a change of state (an edit, an answer's update) it may put back?"""
         undo = self.state.undo
-        return undo is not None and _key(task) in undo.tasks and self._patched(EDIT_ROLLBACK)
+        return undo is not None and steps.key(task) in undo.tasks and self._patched(EDIT_ROLLBACK)
 
     def _put_back_change(self, error: str, failed: PendingTask | None = None) -> None:
         """A node run again because of a person's change of state failed for good (`failed`), or the step's
@@ -563,7 +553,3 @@ class GraphWorkflow:
         live = self.live
         live.updated_at = workflow.now()
         records.checkpoint(self.state, live.checkpoint_bytes, live.state_bytes, source, live.updated_at, writes, audit)
-
-
-def _key(task: PendingTask) -> str:
-    return steps.key(task)
