@@ -17,13 +17,14 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 import hitl
 from activities import GraphActivities
+from hitl._patches import SUBGRAPH_IDS
 from hitl._protocol import WORKFLOW_NAME, RunInput
 from hitl._workers import wait_until_polling, worker_identity
 from hitl.codec import with_codec
 from hitl.converter import with_shared_adapters
 from tests.helpers import cli, one_line_error, subgraph_run_id, wait_for
 from tests.web_fixtures import Served
-from workflows.graph_workflow import SUBGRAPH_IDS, GraphWorkflow
+from workflows.graph_workflow import GraphWorkflow
 
 RESERVED = "contains '~', which only the runs of subgraphs have"
 

@@ -49,12 +49,14 @@ with workflow.unsafe.imports_passed_through():
         GraphSpec,
         Request,
         ResumeRequest,
+        RunState,
         UpdateStateRequest,
         request_digest,
     )
     from hitl._reducers import apply_builtin_writes
     from hitl._schema import SCHEMA_STEPS, TooCostly, first_error
     from hitl.types import END, Interrupt
+    from workflows import topology
 
 Decision = TypeVar("Decision", ResumeRequest, UpdateStateRequest, CancelRequest, ClaimRequest)
 
@@ -79,6 +81,23 @@ class RunView:
     schema_budget: int | None = None
     """Steps a schema check may take (`hitl._schema.SCHEMA_STEPS` in the update validators, where a refusal
     writes nothing); None, unbounded, in the handlers' checks, which replay as decisions were first taken."""
+
+
+def view_of(spec: GraphSpec, run: RunState, *, cancelled: bool, starter: str, now: datetime) -> RunView:
+    """The run as the checks see it now (`cancelled`: a cancel was applied, so it counts as cancelled)."""
+    return RunView(
+        spec=spec,
+        status="cancelled" if cancelled else run.phase.status,
+        pause=run.phase.value if run.phase.paused else None,
+        next=topology.step_names(run.next, run.sends),
+        pending=[i for t in run.tasks for i in t.interrupts],
+        guard=run.guard,
+        retired=run.retired,
+        requests=run.requests,
+        values=run.values,
+        starter=starter,
+        now=now,
+    )
 
 
 def as_recorded(req: Decision) -> Decision:

@@ -1,4 +1,4 @@
-"""Search attribute upserts name only what changed (workflows/attributes.py)."""
+"""What a run's search attributes read, and upserts name only what changed (workflows/attributes.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,16 @@ from typing import Any
 
 import temporalio.converter
 
-from hitl._protocol import PENDING_NODES, REVIEWERS, STATUS, WAITING_SINCE
-from workflows.attributes import MAX_VALUE_BYTES, changed_updates, fit_keywords, remember
+from hitl._protocol import ASSIGNED, PENDING_NODES, REVIEWERS, STATUS, WAITING_SINCE, GraphSpec, Phase, RunInput
+from hitl.types import Interrupt
+from workflows.attributes import (
+    MAX_VALUE_BYTES,
+    attribute_updates,
+    changed_updates,
+    fit_keywords,
+    indexes_who,
+    remember,
+)
 
 AT = datetime(2026, 11, 26, tzinfo=timezone.utc)
 
@@ -72,3 +80,37 @@ def test_a_keyword_list_past_the_limit_becomes_its_overflow_or_the_prefix_that_f
     prefix = fit_keywords(names)
     assert prefix == names[: len(prefix)] and _encoded(prefix) <= MAX_VALUE_BYTES < _encoded(names[: len(prefix) + 1])
     assert fit_keywords(["x" * 3000]) == [] and fit_keywords([]) == []
+
+
+def _inp(**options: bool) -> RunInput:
+    return RunInput(graph=GraphSpec(name="g", nodes=[], edges=[], channels={}), input={}, identity="ann", **options)
+
+
+def test_a_paused_run_indexes_its_status_nodes_and_who_may_decide_or_holds_what() -> None:
+    asked = [Interrupt(id="q", value="ok?", node="review", reviewers=["bob"], claimed_by="cy")]
+    inp = _inp(search_attributes=True, index_reviewers=True, index_assigned=True)
+    updates = attribute_updates(inp, Phase.ASKING, asked, ["review"], AT, "ann", paused=True)
+    assert {u.key.name: u.value for u in updates} == {
+        STATUS.name: "interrupted",
+        PENDING_NODES.name: ["review"],
+        WAITING_SINCE.name: AT,
+        REVIEWERS.name: ["cy"],  # a claimed question: its holder decides
+        ASSIGNED.name: ["cy"],
+    }
+    ended = attribute_updates(inp, Phase.COMPLETED, asked, [], None, "ann", paused=False)
+    assert {u.key.name: u.value for u in ended} == {
+        STATUS.name: "completed",
+        PENDING_NODES.name: [],
+        WAITING_SINCE.name: None,
+        REVIEWERS.name: [],
+        ASSIGNED.name: [],
+    }
+    plain = attribute_updates(_inp(search_attributes=True), Phase.ASKING, asked, ["review"], AT, "ann", paused=True)
+    assert [u.key.name for u in plain] == [STATUS.name, PENDING_NODES.name, WAITING_SINCE.name]
+
+
+def test_only_a_run_that_indexes_deciders_or_holders_is_indexed_again_on_a_claim() -> None:
+    assert indexes_who(_inp(search_attributes=True, index_reviewers=True))
+    assert indexes_who(_inp(search_attributes=True, index_assigned=True))
+    assert not indexes_who(_inp(search_attributes=True))
+    assert not indexes_who(_inp(index_reviewers=True, index_assigned=True))  # attributes not registered

@@ -21,7 +21,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CORE = sorted(f"workflows.core.{p.stem}" for p in (ROOT / "workflows" / "core").glob("*.py") if p.stem != "__init__")
 """The decision core: the run's rules, which import nothing from Temporal."""
-WORKFLOW_SIDE = ["workflows.graph_workflow", "workflows.topology", "workflows.checks", "workflows.attributes", *CORE]
+WORKFLOW_SIDE = [
+    "workflows.graph_workflow",
+    "workflows.topology",
+    "workflows.checks",
+    "workflows.attributes",
+    "workflows.calls",
+    "workflows.failures",
+    "workflows.execution",
+    "workflows.turns",
+    "workflows.decisions",
+    *CORE,
+]
 ALLOWED = [
     "hitl._protocol",
     "hitl.types",

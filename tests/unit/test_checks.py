@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+from datetime import datetime, timezone
 from typing import Annotated, Any, TypedDict
 
 import pytest
@@ -11,9 +12,20 @@ from temporalio.exceptions import ApplicationError
 
 from hitl import START, StateGraph
 from hitl._limits import MAX_STATE_BYTES
-from hitl._protocol import CancelRequest, ResumeRequest, UpdateStateRequest, request_digest
+from hitl._protocol import (
+    CancelRequest,
+    PendingTask,
+    Phase,
+    ResumeRequest,
+    RunState,
+    SendPacket,
+    UpdateStateRequest,
+    request_digest,
+)
 from hitl.types import Interrupt
 from workflows import checks
+
+AT = datetime(2026, 1, 2, tzinfo=timezone.utc)
 
 
 class S(TypedDict, total=False):
@@ -152,3 +164,29 @@ def test_an_identity_named_like_a_role_is_refused_up_front_and_judged_as_recorde
     assert checks.as_recorded(named).roles == ["finance"] and checks.as_recorded(named).identity == "role:finance"
     plain = ResumeRequest(identity="bob", roles=["ops"], has_resume=True, resume="x")
     assert checks.as_recorded(plain) is plain
+
+
+def test_the_checks_see_the_run_as_it_is_and_a_cancel_applied_as_cancelled() -> None:
+    spec = _view().spec
+    asked = PendingTask(node="write", interrupts=[Interrupt(id="i1", value="ok?", node="write")])
+    run = RunState(
+        created_at=AT,
+        phase=Phase.BEFORE,
+        next=["write"],
+        sends=[SendPacket(node="publish")],
+        tasks=[asked],
+        guard=[["ann"]],
+        values={"draft": "x"},
+    )
+    view = checks.view_of(spec, run, cancelled=False, starter="bob", now=AT)
+    assert (view.status, view.pause, view.next, view.starter, view.now) == (
+        "interrupted",
+        "before",
+        ["publish", "write"],
+        "bob",
+        AT,
+    )
+    assert [i.id for i in view.pending] == ["i1"] and view.guard is run.guard and view.values is run.values
+    running = dataclasses.replace(run, phase=Phase.RUNNING)
+    assert checks.view_of(spec, running, cancelled=False, starter="bob", now=AT).pause is None
+    assert checks.view_of(spec, running, cancelled=True, starter="bob", now=AT).status == "cancelled"

@@ -39,13 +39,12 @@ patch here too, once it ships; never edit what is here."""
 
 
 def _checked_patch_ids() -> set[str]:
-    """The ids passed to `_patched(...)` anywhere under workflows/ (by constant name or literal)."""
+    """The ids passed to `_patched(...)`, or to the `patched` it is handed on as, anywhere under workflows/."""
     ids: set[str] = set()
     for node in ast.walk(ast.parse(SOURCE)):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ("_patched", "patched")
+        if isinstance(node, ast.Call) and (
+            (isinstance(node.func, ast.Attribute) and node.func.attr in ("_patched", "patched"))
+            or (isinstance(node.func, ast.Name) and node.func.id == "patched")  # handed on (workflows/calls.py)
         ):
             arg = node.args[0]
             if isinstance(arg, ast.Name) and arg.id != "patch_id":  # `_patched` hands its argument on

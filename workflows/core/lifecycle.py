@@ -1,12 +1,30 @@
-"""Decisions about the run as a whole: a cancel, and an edit that withdraws the questions under it."""
+"""Decisions about the run as a whole: its start from a fork, a cancel, an edit that withdraws the questions
+under it, and its end."""
 
 from __future__ import annotations
 
 from collections.abc import Container
 from datetime import datetime
+from typing import Any
 
-from hitl._protocol import CancelRequest, RunState
+from hitl._limits import clip
+from hitl._protocol import CancelRequest, ForkFrom, Phase, ResumeRequest, RunState
+from hitl.types import Decision
+from workflows import topology
 from workflows.core import records
+
+
+def fork(run: RunState, source: ForkFrom, identity: str, written: dict[str, Any], now: datetime) -> None:
+    """Start the run from another run's checkpoint: its values, step and pending step, under its guard too (a
+    fork may not escape the reviewers of the run it copies); recorded as a `fork` decision (`written`: the
+    state the fork was asked to write over it, applied by the caller)."""
+    run.values, run.step = dict(source.values), source.step
+    run.sends = list(source.sends)
+    run.next = topology.pulled(source.next, run.sends)
+    run.guard += [list(g) for g in source.guard if list(g) not in run.guard]
+    where = f"{source.run_id}@{source.step}"
+    decision = Decision(kind="fork", identity=identity, at=now, step=run.step, value=clip(written or None), node=where)
+    records.log(run, decision)
 
 
 def cancel(run: RunState, req: CancelRequest, now: datetime) -> str:
@@ -24,3 +42,13 @@ def withdraw(run: RunState, subgraphs: Container[int], reason: str) -> None:
             for interrupt in task.interrupts:
                 records.retire(run, interrupt.id, reason)
             task.interrupts = []
+
+
+def finish(run: RunState, ended: Phase) -> tuple[Phase, list[tuple[ResumeRequest, str]]]:
+    """The run ended: returns the phase it was in, and the decisions held for a pause that never came, each
+    with why it is refused (the caller records them; a resend of an applied decision is no refusal)."""
+    was, run.phase = run.phase, ended
+    reason = f"the run was {ended.status} before it paused again; nothing was applied"
+    refused = [(req, reason) for req in run.held if not (req.request_id and req.request_id in run.requests)]
+    run.held = []
+    return was, refused

@@ -13,8 +13,8 @@ from typing import Any, Literal
 from hitl._audit import diff as json_patch
 from hitl._audit import seal as audit_seal
 from hitl._limits import CHECKPOINT_VALUES_BYTES, KEEP_DECISIONS, PAGE_BYTES, clip, shorten
-from hitl._protocol import Phase, Request, RunState, request_digest
-from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, Send
+from hitl._protocol import Phase, Request, RunInput, RunState, request_digest
+from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, Send, StateSnapshot
 from workflows import topology
 
 KEEP_CHECKPOINTS = 200
@@ -233,3 +233,55 @@ def page(checkpoints: list[Checkpoint], sizes: list[int], before: int | None, li
         out.append(checkpoint)
         budget -= size
     return out
+
+
+def still_to_run(run: RunState) -> list[str]:
+    """The step's nodes that have yet to finish (as LangGraph's `next`): not the ones done while others wait."""
+    done = [topology.task_key(t.node, t.push) for t in run.tasks if t.result is not None]
+    return topology.step_names(run.next, run.sends, done)
+
+
+def snapshot(
+    run: RunState,
+    *,
+    run_id: str,
+    graph: str,
+    updated_at: datetime,
+    paused_at: datetime | None,
+    error: str | None,
+) -> StateSnapshot:
+    """The run as `get_state` shows it (the newest records only)."""
+    return StateSnapshot(
+        run_id=run_id,
+        graph=graph,
+        status=run.phase.status,
+        values=run.values,
+        next=still_to_run(run),
+        step=run.step,
+        interrupts=pending(run),
+        created_at=run.created_at,
+        updated_at=updated_at,
+        paused_at=paused_at,
+        breakpoint=run.phase.breakpoint,
+        error=error,
+        decisions=list(run.decisions),
+        refused=list(run.refused),
+        guarded_by=[list(g) for g in run.guard],
+        audit_head=run.audit_head,
+    )
+
+
+def started_with(inp: RunInput, before: list[str], after: list[str]) -> RunInput:
+    """What the run was started with, as `get_spec` shows it: graph and options (breakpoints as in force), no
+    input, no fork, no carry (a fork of the run is started from it)."""
+    return RunInput(
+        graph=inp.graph,
+        input={},
+        identity=inp.identity,
+        interrupt_before=before,
+        interrupt_after=after,
+        search_attributes=inp.search_attributes,
+        index_reviewers=inp.index_reviewers,
+        requester=inp.requester,
+        index_assigned=inp.index_assigned,
+    )

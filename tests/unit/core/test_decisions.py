@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from typing import Annotated, TypedDict
 
 from hitl import END, START, StateGraph
-from hitl._protocol import Answered, CancelRequest, ClaimRequest, InterruptRequest, NodeResult, PendingTask, SendPacket
+from hitl._protocol import (
+    Answered,
+    CancelRequest,
+    ClaimRequest,
+    ForkFrom,
+    InterruptRequest,
+    NodeResult,
+    PendingTask,
+    Phase,
+    ResumeRequest,
+    SendPacket,
+)
 from hitl.types import EscalationStep
 from tests.unit.core.builders import NOW, ask, later, run, task
 from workflows.core import claims, lifecycle, steps
@@ -104,3 +116,35 @@ def test_a_node_that_asks_leaves_its_task_waiting_on_the_question() -> None:
     assert asking.interrupts == [interrupt] and asking.rerun_local and asking.answered == []
     assert asking.defaults["q1"] is asked and state.guard == [["bob"]]
     assert steps.ask(state, asking, InterruptRequest(index=0, value="again"), "q2", NOW).deadline is None
+
+
+def test_a_fork_starts_from_the_source_checkpoint_under_its_guard_and_says_so() -> None:
+    state = run(guard=[["ann"]])
+    source = ForkFrom(
+        run_id="src",
+        step=4,
+        values={"x": 1},
+        next=["b", "a"],  # as a checkpoint names its step: the Sends' nodes first
+        guard=[["ann"], ["role:ops"]],
+        sends=[SendPacket(node="b", arg={"i": 0})],
+    )
+    lifecycle.fork(state, source, "bob", {"x": 2}, NOW)
+    assert (state.values, state.step, state.next, state.sends) == ({"x": 1}, 4, ["a"], source.sends)
+    assert state.values is not source.values and state.guard == [["ann"], ["role:ops"]]  # not doubled
+    fork = state.decisions[-1]
+    assert (fork.kind, fork.identity, fork.node, fork.value, fork.step) == ("fork", "bob", "src@4", {"x": 2}, 4)
+    lifecycle.fork(run(), dataclasses.replace(source, sends=[]), "bob", {}, NOW)  # nothing written: no value
+
+
+def test_the_end_refuses_the_decisions_held_for_a_pause_that_never_came_but_not_resends() -> None:
+    state = run(phase=Phase.ASKING, requests={"r1": "digest"})
+    state.held = [
+        ResumeRequest(identity="ann", request_id="r1"),  # applied already: a resend, no refusal
+        ResumeRequest(identity="bob", request_id="r2"),
+        ResumeRequest(identity="cy"),
+    ]
+    was, refused = lifecycle.finish(state, Phase.CANCELLED)
+    assert (was, state.phase, state.held) == (Phase.ASKING, Phase.CANCELLED, [])
+    assert [(r.identity, reason) for r, reason in refused] == [
+        (who, "the run was cancelled before it paused again; nothing was applied") for who in ("bob", "cy")
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from hitl._limits import CHECKPOINT_VALUES_BYTES, PAGE_BYTES
-from hitl._protocol import CancelRequest, NodeResult, Phase, SendPacket
+from hitl._protocol import CancelRequest, ForkFrom, GraphSpec, NodeResult, Phase, RunInput, SendPacket
 from hitl.types import Decision
 from tests.unit.core.builders import NOW, ask, run, task
 from workflows.core import records
@@ -119,3 +119,40 @@ def test_history_pages_go_newest_first_within_a_byte_budget() -> None:
     assert [c.seq for c in records.page(state.checkpoints, sizes, None, None)] == [4]
     state.checkpoints[-2] = dataclasses.replace(state.checkpoints[-2], values=None)  # no copy: costs nothing
     assert [c.seq for c in records.page(state.checkpoints, sizes, None, 3)] == [4, 3, 2]
+
+
+def test_the_snapshot_shows_the_run_with_only_the_nodes_still_to_run_as_next() -> None:
+    done = task("a")
+    done.result = NodeResult(writes={})
+    state = run(done, task("b", ask("q1")), phase=Phase.ASKING, next=["a", "b"], values={"x": 1}, guard=[["ann"]])
+    records.record(state, "resume", CancelRequest(identity="ann"), NOW)
+    shot = records.snapshot(state, run_id="r", graph="g", updated_at=NOW, paused_at=NOW, error=None)
+    assert (shot.run_id, shot.graph, shot.status, shot.next, shot.step) == ("r", "g", "interrupted", ["b"], 0)
+    assert [i.id for i in shot.interrupts] == ["q1"] and shot.values == {"x": 1} and shot.paused_at == NOW
+    assert shot.decisions == state.decisions and shot.decisions is not state.decisions
+    assert shot.guarded_by == [["ann"]] and shot.guarded_by[0] is not state.guard[0]
+    assert (shot.breakpoint, shot.audit_head) == (None, state.audit_head)
+
+
+def test_what_the_run_was_started_with_leaves_out_its_input_fork_and_carry() -> None:
+    graph = GraphSpec(name="g", nodes=[], edges=[], channels={})
+    inp = RunInput(
+        graph=graph,
+        input={"x": 1},
+        identity="ann",
+        requester="bob",
+        fork=ForkFrom(run_id="src", step=1, values={}, next=[]),
+        search_attributes=True,
+        index_reviewers=True,
+        index_assigned=True,
+        patches=["p"],
+    )
+    shown = records.started_with(inp, ["a"], ["b"])
+    assert (shown.input, shown.fork, shown.carry, shown.patches) == ({}, None, None, [])
+    assert (shown.identity, shown.requester, shown.interrupt_before, shown.interrupt_after) == (
+        "ann",
+        "bob",
+        ["a"],
+        ["b"],
+    )
+    assert shown.search_attributes and shown.index_reviewers and shown.index_assigned and shown.graph is graph

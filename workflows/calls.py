@@ -1,0 +1,261 @@
+"""The Temporal calls a run makes: its nodes as activities, a subgraph as a child run, user reducers and
+routers as hitl's own short activities, the notify hook, and the signals between a subgraph's run and its
+parent. Each Temporal failure comes back as one line (`failures.py`).
+
+Called by the workflow only (they issue commands: changing one changes how runs in flight replay). A call
+that depends on a patch is handed the workflow's `patched` and asks it exactly where the workflow always did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    FailureError,
+)
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
+
+with workflow.unsafe.imports_passed_through():
+    from hitl._limits import MAX_PAYLOAD_BYTES, MAX_STATE_BYTES, json_size, over_limit
+    from hitl._patches import CHILD_FAILURES, LOCAL_RERUN, SUBGRAPH_IDS
+    from hitl._protocol import (
+        NOTIFY_ACTIVITY,
+        REDUCE_ACTIVITY,
+        ROUTE_ACTIVITY,
+        WORKFLOW_NAME,
+        ChildPaused,
+        GraphSpec,
+        NodeResult,
+        NodeSpec,
+        NodeTask,
+        NotifyTask,
+        ParentRef,
+        PendingTask,
+        ReduceTask,
+        ResumeRequest,
+        Route,
+        RouteTask,
+        RunInput,
+        RunState,
+        retry_policy_kwargs,
+    )
+    from hitl._reducers import WriteConflict, apply_builtin_writes
+    from hitl.types import Interrupt, StateSnapshot
+    from workflows import topology
+    from workflows.core import steps
+    from workflows.failures import StepFailed, Surfaced, cause, not_started
+
+Patched = Callable[[str], bool]
+
+
+async def run_node(
+    spec: GraphSpec, run: RunState, task: PendingTask, *, input_bytes: int, local_rerun: bool, patched: Patched
+) -> bool:
+    """Run `task`'s node as an activity: its result settles the task, or its question is asked (`steps.ask`).
+    True when it ran as a local activity (a marker in the history, which the reported length lags)."""
+    node = spec.node(task.node)
+    send = run.sends[task.push] if task.push is not None else None
+    arg = NodeTask(
+        graph=spec.name,
+        node=task.node,
+        step=run.step,
+        state=_node_input(node, run.values),
+        resumes=list(task.resumes),
+        send=send,
+    )
+    if input_bytes > MAX_PAYLOAD_BYTES * 0.95:
+        what = f"the input of node '{task.node}' (state and answers)"
+        raise StepFailed(over_limit(input_bytes, int(MAX_PAYLOAD_BYTES * 0.95), what))
+    options: dict[str, Any] = {
+        "start_to_close_timeout": timedelta(seconds=node.start_to_close_s),
+        "schedule_to_close_timeout": _seconds(node.schedule_to_close_s),
+        "retry_policy": RetryPolicy(**retry_policy_kwargs(node.retry)),
+        "result_type": NodeResult,
+        "summary": f"node {task.node} (step {run.step})"
+        if send is None
+        else f"node {steps.key(task)} (step {run.step}, Send)",
+    }
+    activity_type = f"{spec.name}.{task.node}"
+    local = False
+    try:
+        if node.local or (local_rerun and patched(LOCAL_RERUN)):
+            result = await workflow.execute_local_activity(activity_type, arg, **options)
+            local = True
+        else:
+            result = await workflow.execute_activity(
+                activity_type, arg, heartbeat_timeout=_seconds(node.heartbeat_s), **options
+            )
+    except (ActivityError, ApplicationError, TemporalTimeoutError) as e:
+        # A local activity's timeout comes wrapped (ActivityError) live but bare on replay: both fail the
+        # step, for every run. Its other failures come bare both ways: runs from before the patch hung there.
+        if isinstance(e, ApplicationError) and not patched(LOCAL_RERUN):
+            raise
+        raise StepFailed(f"node '{steps.key(task)}' failed at step {run.step}: {cause(e)}") from None
+    if result.interrupt is None:
+        task.result = result
+        return local
+    interrupt_id = topology.interrupt_id(
+        workflow.info().workflow_id, run.step, task.node, result.interrupt.index, task.push
+    )
+    steps.ask(run, task, result.interrupt, interrupt_id, workflow.now())
+    return local
+
+
+async def run_subgraph(
+    inp: RunInput,
+    run: RunState,
+    task: PendingTask,
+    sub: GraphSpec,
+    *,
+    children: dict[int, str],
+    surfaced: set[str],
+    patched: Patched,
+) -> None:
+    """A compiled graph used as a node runs as a child workflow; its questions surface in `inp`'s run (the
+    child's `child_paused` signals). Its run id goes into `children` as soon as it is known, and into
+    `surfaced` when the run started under CHILD_FAILURES (a failure to start or reach it fails the step)."""
+    parent, step = workflow.info().workflow_id, run.step
+    if patched(SUBGRAPH_IDS):
+        child_id = topology.subgraph_run_id(parent, task.node, step, workflow.uuid4().hex[:12])
+    else:
+        child_id = f"{parent}.{task.node}.{step}"
+    children[id(task)] = child_id
+    surfacing = patched(CHILD_FAILURES)
+    if surfacing:
+        surfaced.add(child_id)
+    shared = {k: v for k, v in run.values.items() if k in sub.channels}
+    child_input = RunInput(
+        graph=sub,
+        input=shared,
+        identity=inp.identity,
+        interrupt_before=[],
+        interrupt_after=[],
+        parent=ParentRef(run_id=workflow.info().workflow_id, node=task.node),
+        requester=inp.requester,
+        patches=list(inp.patches),
+    )
+    try:
+        handle = await workflow.start_child_workflow(
+            WORKFLOW_NAME, child_input, id=child_id, result_type=dict, static_summary=f"subgraph {sub.name}"
+        )
+    except (FailureError, RuntimeError) as e:  # not started: its id is taken, or Temporal refused it
+        if not surfacing:
+            raise  # runs from before the patch lost this (the parent stayed running)
+        raise Surfaced(
+            f"subgraph '{task.node}' could not start its run '{child_id}' at step {step}: {not_started(e)}"
+        ) from None
+    try:
+        final = await handle
+    except ChildWorkflowError as e:
+        failed = Surfaced if surfacing else StepFailed
+        raise failed(f"subgraph '{task.node}' failed at step {run.step}: {cause(e)}") from None
+    task.interrupts = []
+    task.result = NodeResult(writes={k: v for k, v in final.items() if k in inp.graph.channels})
+
+
+async def reduce(
+    spec: GraphSpec, values: dict[str, Any], writes: list[dict[str, Any]], step: int
+) -> tuple[dict[str, Any], int]:
+    """The state after `writes` and its size: built-in reducers here, user reducers in an activity; refused
+    past the state's size limit."""
+    try:
+        values, owed = apply_builtin_writes(spec.channels, values, writes)
+    except WriteConflict as e:
+        raise StepFailed(str(e)) from None
+    if owed:
+        try:
+            values = await workflow.execute_activity(
+                REDUCE_ACTIVITY,
+                ReduceTask(graph=spec.name, values=values, writes=owed),
+                **_helper(timedelta(minutes=1)),
+                result_type=dict,
+            )
+        except ActivityError as e:
+            raise StepFailed(f"a reducer failed: {cause(e)}") from None
+    size = json_size(values)
+    if size > MAX_STATE_BYTES:
+        raise StepFailed(over_limit(size, MAX_STATE_BYTES, f"the state after step {step}"))
+    return values, size
+
+
+async def route(spec: GraphSpec, node: str, values: dict[str, Any]) -> list[Route]:
+    """Where `node`'s router sends the run (an activity: routers are user code)."""
+    try:
+        targets: list[Route] = await workflow.execute_activity(
+            ROUTE_ACTIVITY,
+            RouteTask(graph=spec.name, node=node, state=values),
+            **_helper(timedelta(minutes=1)),
+            result_type=list[Route],
+        )
+    except ActivityError as e:
+        raise StepFailed(f"router of '{node}' failed: {cause(e)}") from None
+    return targets
+
+
+async def notify(graph: str, snapshot: StateSnapshot) -> None:
+    """Run the graph's notify hook; a failed notification never blocks or fails the run."""
+    try:
+        await workflow.execute_activity(
+            NOTIFY_ACTIVITY, NotifyTask(graph=graph, snapshot=snapshot), **_helper(timedelta(seconds=30))
+        )
+    except ActivityError as e:
+        workflow.logger.warning("notify hook of graph %s failed: %s", graph, cause(e))
+
+
+async def signal_child(node: str, child_id: str, req: ResumeRequest, step: int, surfaced: set[str]) -> Surfaced | None:
+    """Pass answers down to a subgraph's run. Should that run be out of reach (it ended meanwhile, or was
+    terminated), the step's failure, one line naming it: it cannot go on without the run (CHILD_FAILURES,
+    known from when that run was started, `surfaced`: no patch is asked from a handler)."""
+    try:
+        await workflow.get_external_workflow_handle(child_id).signal("resume_signal", req)
+    except FailureError as e:
+        if child_id not in surfaced:
+            raise
+        return Surfaced(f"subgraph '{node}' could not be reached at its run '{child_id}' (step {step}): {cause(e)}")
+    return None
+
+
+async def tell_parent(parent: ParentRef, interrupts: list[Interrupt], untold: list[str], going_on: bool) -> None:
+    """A subgraph's run tells its parent run which questions are pending (and which answers were put back)."""
+    await workflow.get_external_workflow_handle(parent.run_id).signal(
+        "child_paused",
+        ChildPaused(child_id=workflow.info().workflow_id, interrupts=interrupts, rolled_back=untold, going_on=going_on),
+    )
+
+
+def passed_down(req: ResumeRequest, answers: dict[str, Any]) -> ResumeRequest:
+    """The decision as a subgraph's run gets it: the same person (identity, roles), only these answers."""
+    return dataclasses.replace(
+        req,
+        has_resume=False,
+        resume=None,
+        resume_map=answers,
+        update=None,
+        goto=None,
+        wait=False,
+        request_id=None,
+    )
+
+
+def _node_input(node: NodeSpec, values: dict[str, Any]) -> dict[str, Any]:
+    """The state a node's activity gets: only the keys it reads, unless a router reads after it."""
+    if node.reads is None or node.has_router:
+        return values
+    return {k: v for k, v in values.items() if k in node.reads}
+
+
+def _helper(timeout: timedelta) -> dict[str, Any]:
+    """Options of hitl's own short activities (route, reduce, notify): user code, but brief."""
+    return {"start_to_close_timeout": timeout, "retry_policy": RetryPolicy(maximum_attempts=3)}
+
+
+def _seconds(value: float | None) -> timedelta | None:
+    return timedelta(seconds=value) if value else None

@@ -1,0 +1,179 @@
+"""What belongs to one execution of a run only (`Execution`): what runs the step's tasks, the turn decisions
+take, what waiting callers are told, and the caches of sizes and of what was last published; and the hand-over
+to the next execution (continue-as-new), which carries the run's state (`RunState`) and none of this:
+`restore` rebuilds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from hitl._limits import MAX_PAYLOAD_BYTES, json_size
+    from hitl._protocol import PendingTask, RunInput, RunState, Undo
+    from workflows.core import records, steps
+    from workflows.core.rollback import PutBack
+    from workflows.failures import Cancelled, StepFailed
+
+
+@dataclass(kw_only=True)
+class Execution:
+    """What belongs to this execution only and never travels with the run (see `RunState` for what does).
+
+    Rebuilt empty by every continue-as-new: a hand-over happens only between
+    steps, with nothing running, no decision being applied and no caller left waiting.
+    """
+
+    runners: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    """The asyncio task running each task of the pending step that still runs, by the `PendingTask`'s id()
+    (a step made anew gets new task objects, so a cancelled runner never stands for a new one)."""
+    children: dict[int, str] = field(default_factory=dict)
+    """The run id of the subgraph's run, for each task of the pending step that is one, by id() as above."""
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Decisions take turns: one is applied at a time, in the order they were accepted."""
+    stops: int = 0
+    """Times the run stopped where a waiting `resume()` returns: a pause, its end, or a hand-over."""
+    failure: StepFailed | None = None
+    """What failed the step; a `Surfaced` one fails it even while the run waits."""
+    cancelled_by: str | None = None
+    cancel_final: bool = False
+    """A cancel was applied (under the CANCEL_RACE patch): decisions are checked as to a cancelled run."""
+    released_by: str | None = None
+    """Who released the pause, while the step it released runs: a cancel then is refused (it raced that
+    decision, or would cut it short halfway; it may cancel once the run moves on or pauses)."""
+    error: str | None = None
+    updated_at: datetime
+    paused_at: datetime | None = None
+    history_length: int = 0
+    """The history length last reported by Temporal, and the local-activity markers written since."""
+    markers_since: int = 0
+    summary: str = ""
+    """The pending-questions memo as last written (written again only when it changes)."""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    """The search attributes as this execution last wrote them, by name (see `attributes.publish`)."""
+    state_bytes: int = 0
+    checkpoint_bytes: list[int] = field(default_factory=list)
+    rolled_back: dict[str, str] = field(default_factory=dict)
+    """Why an update's answer was put back, by update id, for its waiting caller (see `tell_callers`)."""
+    untold: list[str] = field(default_factory=list)
+    """Errors that put answers back since a subgraph's run last told its parent it paused."""
+    claim_changes: int = 0
+    """Claims taken, released or handed on; the pause sets its claim timer again when this moves."""
+    claims_seen: int = 0
+    surfaced: set[str] = field(default_factory=set)
+    """Subgraph runs started under the CHILD_FAILURES patch: a signal to one that fails fails the step."""
+    stopped: set[int] = field(default_factory=set)
+    """Tasks whose re-run was stopped because a change of state they ran on was put back (EDIT_ROLLBACK), by
+    id(): what their cancelled runner raises is not the step's failure."""
+    crash: Exception | None = None
+    """An error a step's task raised that is not a Temporal failure (a bug): the run raises it, so its
+    workflow task fails and is retried (under the CHILD_FAILURES patch; before: lost with the task)."""
+    passed_down: set[str] = field(default_factory=set)
+    """Questions of subgraphs this run answered and passed down, until the subgraph's report leaves them out:
+    a subgraph that pauses again before it applies them reports them still pending, and this run must not
+    offer them again."""
+
+    def released(self, run: RunState) -> bool:
+        """The pause is over: no longer paused, and the decision that released it is fully applied."""
+        return not run.phase.paused and not self.turn.locked()
+
+    async def tasks_settled(self, run: RunState) -> None:
+        """Wait until every task of the step is done or asking; raise what ended the step instead."""
+        await workflow.wait_condition(
+            lambda: (
+                self.failure is not None
+                or self.cancelled_by is not None
+                or self.crash is not None
+                or all(t.settled for t in run.tasks)
+            )
+        )
+        if self.crash is not None:
+            raise self.crash
+        if self.cancelled_by is not None:
+            raise Cancelled()
+        if self.failure is not None:
+            raise self.failure
+
+    def stop(self, task: PendingTask) -> None:
+        """Cancel what runs a dropped task and forget it at once (a runner cancelled before it started
+        never reaches its own clean-up)."""
+        runner = self.runners.pop(id(task), None)
+        self.children.pop(id(task), None)
+        if runner is not None:
+            runner.cancel()
+
+    def drop_tasks(self, run: RunState) -> None:
+        """The paused step is replaced (goto, update_state as_node): stop what still runs."""
+        for task in run.tasks:
+            self.stop(task)
+        run.tasks = []
+
+    def input_bytes(self, run: RunState, task: PendingTask) -> int:
+        """About what a node's activity gets for `task`: the state, its answers and its Send's arg."""
+        send = run.sends[task.push] if task.push is not None else None
+        return self.state_bytes + json_size(task.resumes) + (json_size(send.arg) if send else 0)
+
+    def tell_callers(self, told: list[tuple[str, str]]) -> None:
+        """Keep why each update's answer was put back, for its waiting caller (the newest few)."""
+        for update_id, reason in told:
+            self.rolled_back[update_id] = reason
+            records.trim(self.rolled_back, records.KEEP_REFUSALS)
+
+    def stop_reruns(self, run: RunState, keys: list[str], failed: PendingTask | None) -> None:
+        """Stop the tasks a change that is put back sent to run again (`keys`; `failed` ended by itself): they
+        ran on the change (what their runners raise now is ignored)."""
+        for task in [t for t in run.tasks if steps.key(t) in keys and t is not failed]:
+            runner = self.runners.pop(id(task), None)
+            if runner is not None:
+                self.stopped.add(id(task))
+                runner.cancel()
+
+    def tell_put_back(self, undo: Undo, done: PutBack, error: str, *, parent: bool) -> None:
+        """Keep why a change (and the answers with it) was put back: for the waiting callers, and for the
+        parent run (`parent`: a subgraph's run tells it once for the change and once per answer put back)."""
+        self.tell_callers(done.told)
+        if undo.update_id is not None:
+            self.rolled_back.setdefault(undo.update_id, done.reason)  # an answer's own line, if put back too
+            records.trim(self.rolled_back, records.KEEP_REFUSALS)
+        if parent:
+            self.untold += [" ".join(error.split())] * (done.answers_put_back + 1)
+
+    def history_full(self, run: RunState, max_events: int) -> bool:
+        """Time for a fresh history? Only between steps, with nothing in flight.
+
+        Local activities finish inside one workflow task, so the reported length
+        lags: add the markers written since it last moved.
+        """
+        info = workflow.info()
+        length = info.get_current_history_length()
+        if length != self.history_length:
+            self.history_length, self.markers_since = length, 0
+        full = length + self.markers_since >= max_events or info.is_continue_as_new_suggested()
+        return full and all(id(t) not in self.runners for t in run.tasks)
+
+    def restore(self, run: RunState) -> None:
+        """Rebuild what is derived from a carried state: the newest checkpoint's values, the size caches."""
+        if run.checkpoints and run.checkpoints[-1].values is None:
+            run.checkpoints[-1] = dataclasses.replace(run.checkpoints[-1], values=dict(run.values))
+        self.state_bytes = json_size(run.values)
+        self.checkpoint_bytes = [0] * (len(run.checkpoints) - 1) + [self.state_bytes] if run.checkpoints else []
+
+    async def hand_over(self, run: RunState, inp: RunInput) -> None:
+        """Continue as new, carrying the run's state (`RunState.carried`).
+
+        Checkpoints travel without their state copies (the newest one is the
+        current state), so the carry stays well under Temporal's payload limit;
+        should it not, the run stays in this history a while longer.
+        """
+        if json_size(dataclasses.asdict(run.carried())) > MAX_PAYLOAD_BYTES * 0.9:
+            workflow.logger.warning("run %s stays in its history: its carry is too large", workflow.info().workflow_id)
+            return
+        self.stops += 1  # waiting resume() calls return now; clients poll on
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(dataclasses.replace(inp, input={}, fork=None, carry=run.carried()))
