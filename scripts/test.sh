@@ -2,7 +2,7 @@
 # Install what the tests need and run them: the README's test command, and CI's.
 # Debian's chromium for the browser tests (Playwright drives it; it never downloads a
 # browser of its own), then the package with its test extra, then pytest (any
-# arguments go to pytest, e.g. `bash scripts/test.sh tests/unit`).
+# arguments go to pytest, e.g. `bash scripts/test.sh tests/test_hitl.py`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/chromium ]; then
@@ -10,4 +10,9 @@ if [ ! -x /usr/bin/chromium ]; then
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium
 fi
 python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]'
-exec .venv/bin/pytest "$@"
+# Test files run side by side in HITL_TEST_WORKERS processes (default 4; 0 runs them all in this one),
+# each file whole in one process, and each process with its own dev server (tests/conftest.py). Most of
+# the suite waits on servers, timers and subprocesses, so more processes than cores pays. Files go out
+# in collection order (xdist would start the files with the fewest tests last, and some of those wait
+# longest): the many quick files of tests/unit come last and fill the gaps at the end.
+exec .venv/bin/pytest -n "${HITL_TEST_WORKERS:-4}" --dist loadfile --no-loadscope-reorder "$@"
