@@ -17,4 +17,10 @@ if ! command -v npm >/dev/null; then
 fi
 (cd tests/js && npm ci --no-audit --no-fund --silent)
 python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]'
-exec .venv/bin/pytest "$@"
+# Test files run side by side in HITL_TEST_WORKERS processes (default 4; 0 runs them all in this one),
+# each file whole in one process, and each process with its own dev server (tests/conftest.py). Most of
+# the suite waits on servers, timers and subprocesses, so more processes than cores pays. Files go out
+# in collection order (xdist's default sends the files with the fewest tests last, and some of those wait
+# longest; alphabetical spreads the tests that start worker processes apart): tests/unit's many quick
+# files come last and fill the gaps at the end.
+exec .venv/bin/pytest -n "${HITL_TEST_WORKERS:-4}" --dist loadfile --no-loadscope-reorder "$@"

@@ -6,6 +6,12 @@ The server starts only for tests that ask for it (`server`, `client`, `served`,
 `worker_process`, directly or through another fixture); those tests are marked
 `server`, so `pytest -m "not server"` (or `pytest tests/unit`) runs the fast
 tier without one. Shared helpers live in tests/helpers.py.
+
+Under pytest-xdist (`scripts/test.sh` runs `-n 4 --dist loadfile`) every worker
+process is a session of its own: its own dev server on free ports, its own
+in-process worker and web app. Task queues, run ids and search attributes never
+meet across workers, and a file's tests all run in one worker, in order, so
+module fixtures and a module's state work as in a plain `pytest` run.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import pytest_asyncio
 
 import hitl
 from hitl.server import DevServer, free_port
-from tests.helpers import TASK_QUEUE, WorkerProcess
+from tests.helpers import TASK_QUEUE, WorkerProcess, start_dev_server
 
 # The web tests' `served` fixture (the app on uvicorn, against this session's server).
 pytest_plugins = ["tests.web_fixtures"]
@@ -45,8 +51,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    dev = DevServer(tmp_path_factory.mktemp("temporal"), port=free_port(), ui_port=free_port())
-    dev.start()
+    dev = start_dev_server(tmp_path_factory.mktemp("temporal"))
     yield dev
     dev.stop()
 

@@ -20,7 +20,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 import hitl
 from hitl.codec import EncryptionCodec
-from hitl.server import free_port
+from hitl.server import DevServer, free_port
+from hitl.types import HitlError
 
 __all__ = [
     "ROOT",
@@ -32,6 +33,7 @@ __all__ = [
     "event_count",
     "free_port",
     "one_line_error",
+    "start_dev_server",
     "wait_for",
 ]
 
@@ -61,6 +63,21 @@ async def subgraph_run_id(client: hitl.Client, run_id: str) -> str:
 async def event_count(client: hitl.Client, run_id: str) -> int:
     handle = client.temporal.get_workflow_handle(run_id)
     return len([e async for e in handle.fetch_history_events()])
+
+
+def start_dev_server(data_dir: Path, attempts: int = 3) -> DevServer:
+    """A dev server on free ports, started. Test processes run side by side (pytest-xdist, other checkouts) pick
+    ports at the same moment: one taken between `free_port()` and the server's bind stops the start with a
+    HitlError (something listens there, or the server exits at start), and the next attempt picks again."""
+    for attempt in range(1, attempts + 1):
+        dev = DevServer(data_dir, port=free_port(), ui_port=free_port())
+        try:
+            return dev.start()
+        except HitlError:
+            dev.stop()
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
 
 
 @dataclass

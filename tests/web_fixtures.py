@@ -18,9 +18,10 @@ import httpx
 import pytest_asyncio
 
 import hitl
-from hitl.server import DevServer, free_port
+from hitl.server import DevServer
 from hitl.web import Identity, Settings, TokenAuth, create_app
 from hitl.web.testing import launch_chromium, running
+from tests.helpers import start_dev_server
 
 TOKENS = {
     "tok-alice": Identity("alice", ("finance",)),
@@ -122,8 +123,7 @@ async def own_temporal(tmp_path: Path, task_queue: str) -> AsyncIterator[tuple[D
     serving no worker, and `hitl serve` in front with the test tokens: (server, client, the app's URL)."""
     from tests import graphs
 
-    server = DevServer(tmp_path / "data", port=free_port(), ui_port=free_port())
-    await asyncio.to_thread(server.start)
+    server = await asyncio.to_thread(start_dev_server, tmp_path / "data")
     try:
         client = await hitl.connect(server.address, task_queue=task_queue, graphs=graphs.GRAPHS, identity="ops")
         app = create_app(client, TokenAuth(TOKENS), settings=Settings(poll_seconds=1.0))
