@@ -62,18 +62,21 @@
   function sendOnlyValid(form) {
     const sends = $$("button[type=submit]:not([formnovalidate])", form);
     if (!sends.length || !$("input:not([type=hidden]), select, textarea", form)) return;
-    const update = () => {
+    let touched = false;  // an empty required field says why once the person has typed or chosen something
+    const update = (e) => {
+      touched = touched || Boolean(e && e.type !== "hitl:validity");
       $$("input[data-gt], input[data-lt]", form).forEach(exclusiveBounds);
       const bad = $$("input, select, textarea", form).find((el) => el.willValidate && !el.validity.valid);
       sends.forEach((b) => { b.disabled = !!bad; b.toggleAttribute("data-invalid", !!bad); });
+      const say = bad && (touched || bad.value !== "");
       let why = $(".why-invalid", form);
-      if (bad && !why) {
+      if (say && !why) {
         why = document.createElement("p");
         why.className = "why-invalid";
         why.setAttribute("aria-live", "polite");
         sends[sends.length - 1].parentElement.after(why);
       }
-      if (why) why.textContent = bad ? `Cannot send yet: ${fieldName(bad)} ${bad.validationMessage}` : "";
+      if (why) why.textContent = say ? `Cannot send yet: ${fieldName(bad)} ${bad.validationMessage}` : "";
     };
     ["input", "change", "hitl:validity"].forEach((name) => form.addEventListener(name, update));
     update();
