@@ -23,6 +23,7 @@ from tests import (
     composition_graphs,
     escalation_graphs,
     fault_graphs,
+    form_graphs,
     hitl_graphs,
     long_run_graphs,
     quorum_graphs,
@@ -46,5 +47,5 @@ GRAPHS: list[CompiledGraph] = [
 ]
 """The test graphs (`--graphs tests.graphs`, `python worker.py tests.graphs`)."""
 
-SERVED: list[CompiledGraph] = [*GRAPHS, *trust_graphs.GRAPHS, *examples.GRAPHS]
+SERVED: list[CompiledGraph] = [*GRAPHS, *trust_graphs.GRAPHS, *examples.GRAPHS, *form_graphs.GRAPHS]
 """What the session's in-process worker serves (conftest) and the history recorder runs."""

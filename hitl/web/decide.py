@@ -27,7 +27,7 @@ from hitl.web import diff, forms
 from hitl.web.context import decider
 from hitl.web.pages import version
 from hitl.web.scope import run_to_change
-from hitl.web.session import check_csrf
+from hitl.web.session import check_csrf, keep_typed
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,6 +50,7 @@ def done(run_id: str, what: str) -> RedirectResponse:
 async def answer(request: Request, run_id: str) -> Response:
     """Answer one question; the value is read with the form the page generated for it."""
     form = await submitted(request, run_id, iid="interrupt_id")
+    keep_typed(request, form)  # a refusal shows the answer as typed (after the CSRF check: not for other sites)
     run = await run_to_change(request, run_id)
     iid = form.get("interrupt_id", "")
     current = await run.get_state()

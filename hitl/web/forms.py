@@ -19,6 +19,7 @@ from hitl._limits import too_deep
 from hitl._whole import MOST, whole_number
 from hitl.human_interrupt import HumanInterrupt, as_requests
 from hitl.types import InvalidInputError
+from hitl.web import constraints
 
 Kind = Literal["buttons", "select", "integer", "number", "text", "textarea", "checkbox", "object", "const", "json"]
 NOTHING: Any = object()
@@ -35,10 +36,14 @@ class Field:
     children: list[Field] = field(default_factory=list)
     value: Any = NOTHING
     description: str | None = None
+    typed: str | None = None
+    """What the person typed into it before a refusal (`refill`): shown instead of `value`."""
 
     @property
     def shown(self) -> str:
-        """The current value as an input shows it."""
+        """The current value as an input shows it (what was typed, after a refusal)."""
+        if self.typed is not None:
+            return self.typed
         if self.value is NOTHING or self.value is None:
             return "" if self.kind != "json" else "null"
         if self.kind == "json":
@@ -47,6 +52,31 @@ class Field:
 
     def encoded(self, option: Any) -> str:
         return finite.dumps(option)
+
+    def chosen(self, option: Any) -> bool:
+        """Whether a select shows `option` as chosen."""
+        return self.typed == self.encoded(option) if self.typed is not None else bool(self.value == option)
+
+    @property
+    def attrs(self) -> dict[str, str]:
+        """The schema's constraints as the input's HTML attributes (hitl/web/constraints.py)."""
+        if self.kind in ("integer", "number"):
+            return constraints.number_attrs(self.schema, self.kind == "integer", self.shown)
+        if self.kind in ("text", "textarea"):
+            return constraints.text_attrs(self.schema, single_line=self.kind == "text")
+        return {}
+
+
+def refill(f: Field, typed: Mapping[str, str]) -> None:
+    """Show in `f` (and its fields) what the person typed before a refusal; a checkbox left unticked is
+    absent from a form, so it shows unticked."""
+    if f.kind == "object":
+        for child in f.children:
+            refill(child, typed)
+    elif f.kind == "checkbox":
+        f.value = f.name in typed
+    elif f.kind not in ("const", "buttons") and f.name in typed:
+        f.typed = typed[f.name]
 
 
 def build(
@@ -91,8 +121,12 @@ def build(
         )
     if kind in ("integer", "number"):
         return Field(name, title, kind, s, required, value=value, description=desc)
-    if kind == "string" and not s.get("format") and not s.get("pattern"):
-        long = s.get("maxLength", 201) > 200 or (isinstance(value, str) and len(value) > 80)
+    if kind == "string" and not s.get("format"):
+        limit = s.get("maxLength")
+        # One line where a pattern applies (the browser checks patterns on inputs only) or the text is short.
+        long = (limit > 200 if isinstance(limit, int) else not s.get("pattern")) or (
+            isinstance(value, str) and len(value) > 80
+        )
         return Field(name, title, "textarea" if long else "text", s, required, value=value, description=desc)
     return Field(name, title, "json", s, required, value=value, description=desc)
 
@@ -137,11 +171,14 @@ def parse(f: Field, form: Mapping[str, str]) -> Any:
         return out
     if f.kind == "checkbox":
         return raw is not None and raw not in ("", "false", "off")
-    if raw is None or (raw.strip() == "" and f.kind != "text"):
+    text = f.kind in ("text", "textarea")
+    if raw is None or (raw == "" if text else raw.strip() == ""):
         if not f.required:
             return NOTHING
-        if f.kind in ("text", "textarea"):
-            return ""
+        if text:
+            raise InvalidInputError(
+                f"{label_of(f)} is required: write some text (an empty string can be sent with 'Answer as JSON')"
+            )
         raise InvalidInputError(f"{label_of(f)} needs a value")
     if f.kind in ("buttons", "select", "json"):
         return loads(raw, label_of(f))
@@ -246,13 +283,25 @@ def tool_cards(value: dict[str, Any], schema: dict[str, Any] | None) -> list[Too
     """One card per action request, its edit form from the tool's argument schema."""
     items = (((schema or {}).get("properties") or {}).get("decisions") or {}).get("prefixItems") or []
     cards = []
-    for i, (action, config) in enumerate(zip(value["action_requests"], value["review_configs"], strict=False)):
-        allowed = list(config.get("allowed_decisions") or [])
+    for i, request in enumerate(value["action_requests"]):
+        action: dict[str, Any] = request if isinstance(request, dict) else {}
+        allowed = list(review_config(value["review_configs"], i, action).get("allowed_decisions") or [])
         args_schema = edit_args_schema(items[i] if i < len(items) else {})
         args = action.get("args") or {}
         form = build(args_schema, f"d{i}.args", "Arguments", args) if "edit" in allowed else None
         cards.append(ToolCard(i, action.get("name", "?"), args, action.get("description"), allowed, form))
     return cards
+
+
+def review_config(configs: list[Any], i: int, action: dict[str, Any]) -> dict[str, Any]:
+    """The review config of action request `i`: LangChain's middleware sends one per request, in order, each
+    naming its action (`action_name`); one naming another action is looked up by name instead, and a request
+    with no config of its own allows nothing (only the decisions a config names are ever offered)."""
+    name = action.get("name")
+    mine = configs[i] if i < len(configs) and isinstance(configs[i], dict) else {}
+    if mine.get("action_name", name) == name:
+        return mine
+    return next((c for c in configs if isinstance(c, dict) and c.get("action_name") == name), {})
 
 
 def human_interrupt_cards(requests: list[HumanInterrupt]) -> list[ToolCard]:
@@ -305,7 +354,12 @@ def parse_review(cards: list[ToolCard], form: Mapping[str, str]) -> Any:
         if args is not None:
             decision["edited_action"] = {"name": card.name, "args": args}
             decision["original_args"] = card.args
-        if kind in ("reject", "respond") and (message or kind == "respond"):
+        if kind == "respond" and not message:
+            raise InvalidInputError(
+                f"write a message for call {card.index + 1} ({card.name}): 'respond' sends it to the agent in "
+                "the tool's place; or choose another decision"
+            )
+        if kind in ("reject", "respond") and message:
             decision["message"] = message
         decisions.append(decision)
     return decisions if cards and cards[0].shape == "human_interrupt" else {"decisions": decisions}

@@ -26,7 +26,7 @@ from hitl.web.decide import answer_value
 from hitl.web.pages import question
 from hitl.web.rendering import render
 from hitl.web.scope import Reader
-from hitl.web.session import check_csrf, take_flash
+from hitl.web.session import check_csrf, keep_typed, take_flash
 
 router = APIRouter(include_in_schema=False)
 
@@ -94,9 +94,18 @@ async def show(request: Request, token: str, done: str | None = None) -> HTMLRes
         return page(request, token, e.status, problem=e)
     who = Identity(link.identity, link.roles)
     pending = next(i for i in snapshot.interrupts if i.id == link.interrupt_id)
-    q = question(pending, who)
+    q = question(pending, who, typed=flash.typed if flash else None)
     q.request_id = link.request_id
-    return page(request, token, s=snapshot, link=link, q=q, error=flash and flash.error, code=flash and flash.code)
+    return page(
+        request,
+        token,
+        s=snapshot,
+        link=link,
+        q=q,
+        error=flash and flash.error,
+        code=flash and flash.code,
+        typed_cut=flash and flash.typed_cut,
+    )
 
 
 @router.post("/ui/link/{token}")
@@ -106,6 +115,7 @@ async def answer(request: Request, token: str) -> Response:
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     check_csrf(request, fields.get("csrf"))
+    keep_typed(request, fields)
     try:
         link, snapshot = await usable(request, token)
     except Unusable as e:

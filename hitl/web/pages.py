@@ -12,7 +12,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -235,6 +235,8 @@ class Question:
     unusable: str | None = None
     """Why its answer schema cannot check answers (a question asked before hitl checked schemas when asking):
     the page shows the question and this note instead of a form no answer could pass."""
+    typed: dict[str, str] = field(default_factory=dict)
+    """What was typed into its form before a refusal (session.keep_typed): the forms show it again."""
 
     def all_allow(self, kind: str) -> bool:
         """Every reviewed call allows `kind`: offer it for all at once."""
@@ -272,12 +274,22 @@ async def run_page(
     nodes = list(w.graphs[snapshot.graph].nodes) if snapshot.graph in w.graphs else []
     context: dict[str, Any] = dict(
         s=snapshot,
-        questions=[question(i, who, claims=not who.view_only, delegable=delegable) for i in snapshot.interrupts],
+        questions=[
+            question(
+                i,
+                who,
+                claims=not who.view_only,
+                delegable=delegable,
+                typed=flash.typed if flash and i.id == iid else None,
+            )
+            for i in snapshot.interrupts
+        ],
         view_only=who.view_only,
         timeline=await asyncio.to_thread(timeline, history, snapshot),  # diffs of states: off the event loop
         nodes=nodes,
         error=flash.error if flash else None,
         code=flash.code if flash else None,
+        typed_cut=bool(flash and flash.typed_cut),
         answered=answered,
         done=done,
         values_json=finite.dumps(snapshot.values, indent=2, default=str),
@@ -295,13 +307,20 @@ def version(s: StateSnapshot) -> str:
 
 
 def question(
-    i: hitl.Interrupt, who: Identity, claims: bool = False, delegable: Callable[[str], bool] = lambda to: True
+    i: hitl.Interrupt,
+    who: Identity,
+    claims: bool = False,
+    delegable: Callable[[str], bool] = lambda to: True,
+    typed: dict[str, str] | None = None,
 ) -> Question:
     """A question's forms for `who`; with `claims`, what they may do about who holds it (and to whom of its
-    reviewers it can be handed: `delegable`)."""
+    reviewers it can be handed: `delegable`); with `typed`, the forms show what was typed before a refusal."""
     unusable = schema_unusable(i.schema, "its answer schema") if i.schema is not None else None
     cards = forms.review_cards(i.value, i.schema) if not unusable else []
     form = None if cards or unusable else (forms.build(i.schema) if i.schema else None)
+    for shown in [form, *(c.args_form for c in cards)] if typed else []:
+        if shown is not None:
+            forms.refill(shown, typed or {})
     roles, now = list(who.roles), datetime.now(timezone.utc)
     allowed = not who.view_only and (not i.reviewers or may_review(i.reviewers, who.name, roles))
     blocked = claim_blocks(i, who.name, roles, now) or vote_refused(i, who.name, "")
@@ -315,7 +334,7 @@ def question(
             delegates=[r for r in i.reviewers if r != i.claimed_by and delegable(r)] if i.reviewers else None,
             request_id=uuid.uuid4().hex,
         )
-    return Question(i, form, cards, allowed, uuid.uuid4().hex, blocked, claiming, unusable)
+    return Question(i, form, cards, allowed, uuid.uuid4().hex, blocked, claiming, unusable, dict(typed or {}))
 
 
 def timeline(history: list[Checkpoint], s: StateSnapshot) -> list[Moment]:

@@ -15,11 +15,14 @@ from fastapi.templating import Jinja2Templates
 
 from hitl import _finite as finite
 from hitl.web.context import web
+from hitl.web.prose import markdown
 from hitl.web.session import csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters["seg"] = lambda value: quote(str(value), safe="")
 """`{{ run_id|seg }}`: an id as one URL path segment, so '?', '#' or '%' in it cannot cut or redirect a link."""
+templates.env.filters["markdown"] = markdown
+"""`{{ text|markdown }}`: an agent's Markdown as safe HTML (hitl/web/prose.py)."""
 templates.env.policies["json.dumps_function"] = finite.dumps
 """`{{ value|tojson }}` writes strict JSON: a NaN recorded before hitl refused it shows as "NaN", never as a bare
 token a page's script could not read back."""

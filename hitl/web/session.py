@@ -51,6 +51,11 @@ FLASH_COOKIE = "hitl_flash"
 FLASH_SECONDS = 60
 """How long a refusal waits for the page it redirects to (the redirect is followed at once)."""
 NONCE_CHARS = 32
+TYPED_BYTES = 1536
+"""At most this much of what a refused form held comes back with the flash (as compact JSON), so the cookie
+stays well under browsers' 4 kB: the page shows the answer as typed instead of an empty form."""
+NOT_TYPED = frozenset({"csrf", "request_id", "interrupt_id", "version", "base"})
+"""Fields a form carries for the server, not typed by the person (the page renders them afresh)."""
 
 
 def load_secret(environ: dict[str, str] | None = None, *, warn: bool = True) -> bytes:
@@ -138,19 +143,42 @@ class Flash:
     error: str
     code: int
     extra: dict[str, str] = field(default_factory=dict)
+    typed: dict[str, str] = field(default_factory=dict)
+    """The refused form's fields as typed (`keep_typed`), for the page to show again."""
+    typed_cut: bool = False
+    """Some of what was typed was too long to carry back (`TYPED_BYTES`)."""
+
+
+def keep_typed(request: Request, fields: dict[str, str]) -> None:
+    """Carry what the person typed into a form back with its refusal, if one comes (signed with the flash);
+    fields are kept in order while they fit in `TYPED_BYTES`, the rest dropped (`Flash.typed_cut`)."""
+    kept: dict[str, str] = {}
+    size, cut = 2, False
+    for name, text in fields.items():
+        if name in NOT_TYPED:
+            continue
+        cost = len(json.dumps({name: text}, separators=(",", ":")).encode())
+        if size + cost > TYPED_BYTES:
+            cut = True
+            continue
+        kept[name], size = text, size + cost
+    request.scope["hitl_flash_typed"] = (kept, cut)
 
 
 def refusal_redirect(request: Request, status: int, detail: str) -> Response:
     """Back to the page the form was on (each form route names it), the reason in a signed flash."""
     path = request.scope.get("hitl_return_to") or "/"
     extra: dict[str, Any] = request.scope.get("hitl_flash_extra") or {}
-    payload = {
+    payload: dict[str, Any] = {
         "p": unquote(path),
         "e": one_line(detail),
         "c": status,
         "x": extra,
         "t": int(time.time()) + FLASH_SECONDS,
     }
+    typed, cut = request.scope.get("hitl_flash_typed") or ({}, False)
+    if typed or cut:
+        payload["f"], payload["k"] = typed, cut
     body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
     response = RedirectResponse(path, status_code=303)
     value = f"{body}.{sign(request, 'flash', body)}"
@@ -176,7 +204,14 @@ def take_flash(request: Request) -> Flash | None:
     if data.get("p") != request.url.path:
         request.scope["hitl_clear_flash"] = False
         return None
-    return Flash(str(data.get("e", "")), int(data.get("c", 0)), {str(k): str(v) for k, v in data.get("x", {}).items()})
+    typed = data.get("f") if isinstance(data.get("f"), dict) else {}
+    return Flash(
+        str(data.get("e", "")),
+        int(data.get("c", 0)),
+        {str(k): str(v) for k, v in data.get("x", {}).items()},
+        {str(k): str(v) for k, v in typed.items()},
+        bool(data.get("k")),
+    )
 
 
 def outgoing_cookies(request_scope: MutableMapping[str, Any]) -> list[tuple[bytes, bytes]]:

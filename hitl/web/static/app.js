@@ -16,7 +16,7 @@
   async function postJSON(url, data) {
     const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(data), credentials: "same-origin" });
     const type = res.headers.get("content-type") || "";
-    return { ok: res.ok, body: type.includes("json") ? await res.json() : await res.text() };
+    return { ok: res.ok, status: res.status, body: type.includes("json") ? await res.json() : await res.text() };
   }
 
   // ---------------------------------------------------------------- forms
@@ -33,16 +33,73 @@
     $$(".tool-card", root).forEach((card) => {
       const show = () => {
         const chosen = ($("input[type=radio]:checked", card) || {}).value;
-        $$(".reveal", card).forEach((w) => w.classList.toggle("on", (w.dataset.showFor || "").split(" ").includes(chosen)));
+        $$(".reveal", card).forEach((w) => {
+          const on = (w.dataset.showFor || "").split(" ").includes(chosen);
+          w.classList.toggle("on", on);
+          // A hidden field is not part of this decision: it neither blocks Send nor is sent.
+          $$("input, select, textarea", w).forEach((el) => { el.disabled = !on; });
+        });
+        $$("textarea[data-required-for]", card).forEach((t) => { t.required = t.dataset.requiredFor.split(" ").includes(chosen); });
         if (chosen === "edit") preview(card.closest("form"));
       };
       card.addEventListener("change", show);
       show();
     });
     $$("form[data-review]", root).forEach((form) => form.addEventListener("input", debounce(() => preview(form), 250)));
-    $$("textarea[data-json]", root).forEach((area) => area.addEventListener("input", debounce(() => checkJSON(area), 300)));
+    $$("textarea[data-json]", root).forEach((area) => {
+      parses(area);
+      area.addEventListener("input", () => parses(area));
+      area.addEventListener("input", debounce(() => checkJSON(area), 300));
+    });
+    $$("form.answer, form.review, details.raw form", root).forEach(sendOnlyValid);
     $$("[data-open]", root).forEach((a) => a.addEventListener("click", () => { const d = document.getElementById(a.dataset.open); if (d) d.open = true; }));
     $$("time[data-until]", root).forEach(countdown);
+  }
+
+  // Send stays disabled while the form is invalid: the schema's constraints the page carried (min, max,
+  // step, pattern, required, minlength), JSON that does not parse or does not fit, and exclusive bounds.
+  // The server checks every answer again; this only saves a round trip and a lost answer.
+  function sendOnlyValid(form) {
+    const sends = $$("button[type=submit]:not([formnovalidate])", form);
+    if (!sends.length || !$("input:not([type=hidden]), select, textarea", form)) return;
+    let touched = false;  // an empty required field says why once the person has typed or chosen something
+    const update = (e) => {
+      touched = touched || Boolean(e && e.type !== "hitl:validity");
+      $$("input[data-gt], input[data-lt]", form).forEach(exclusiveBounds);
+      const bad = $$("input, select, textarea", form).find((el) => el.willValidate && !el.validity.valid);
+      sends.forEach((b) => { b.disabled = !!bad; b.toggleAttribute("data-invalid", !!bad); });
+      const say = bad && (touched || bad.value !== "");
+      let why = $(".why-invalid", form);
+      if (say && !why) {
+        why = document.createElement("p");
+        why.className = "why-invalid";
+        why.setAttribute("aria-live", "polite");
+        sends[sends.length - 1].parentElement.after(why);
+      }
+      if (why) why.textContent = say ? `Cannot send yet: ${fieldName(bad)} ${bad.validationMessage}` : "";
+    };
+    ["input", "change", "hitl:validity"].forEach((name) => form.addEventListener(name, update));
+    update();
+  }
+
+  function fieldName(el) {
+    const label = el.closest("label");
+    const text = label && $(".label", label);
+    return text ? `${text.textContent.replace(/\s*\(.*\)\s*$/, "").trim()}:` : "";
+  }
+
+  function exclusiveBounds(input) {
+    const v = input.valueAsNumber, gt = input.dataset.gt, lt = input.dataset.lt;
+    let message = "";
+    if (!Number.isNaN(v) && gt !== undefined && !(v > Number(gt))) message = `Must be greater than ${gt}.`;
+    if (!Number.isNaN(v) && lt !== undefined && !(v < Number(lt))) message = `Must be less than ${lt}.`;
+    input.setCustomValidity(message);
+  }
+
+  // JSON that does not parse makes its field invalid at once (the message itself shows after a pause).
+  function parses(area) {
+    if (!area.value.trim()) { area.setCustomValidity(""); return; }  // empty: `required` says it
+    try { JSON.parse(area.value); area.setCustomValidity(""); } catch (err) { area.setCustomValidity("Not valid JSON: " + err.message); }
   }
 
   // A claim's end, as time left; once it passed, the run's own timer frees the question.
@@ -82,6 +139,9 @@
       const res = await postJSON("/ui/api/check", { run_id: runId, interrupt_id: area.dataset.check, value });
       if (ticket !== area.dataset.ticket) return;
       if (out) { out.textContent = res.ok ? "Fits the answer's schema." : res.body.detail; out.classList.toggle("ok", res.ok); }
+      // Only a definite "does not fit" (422) blocks Send; any other trouble is for the server to say on send.
+      area.setCustomValidity(res.status === 422 ? String(res.body.detail || "does not fit the answer's schema") : "");
+      if (area.form) area.form.dispatchEvent(new Event("hitl:validity"));
     }
     if (area.dataset.diffBase !== undefined) {
       const box = $("[data-state-diff]");
