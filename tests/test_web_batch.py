@@ -31,7 +31,9 @@ async def test_the_api_answers_many_runs_as_the_caller_and_a_resent_batch_applie
     batch = f"api-{uuid.uuid4().hex[:8]}"
     async with served.http("tok-alice") as http:
         dry = await http.post("/hitl/batch/resume", json={"run_ids": ids, "value": "approve", "dry_run": True})
-        assert dry.status_code == 200 and {r["outcome"] for r in dry.json()["results"]} == {"would_apply"}
+        assert dry.status_code == 200 and dry.json()["counts"] == {"would_apply": 3, "refused": 1}, dry.text
+        [dry_refused] = [r for r in dry.json()["results"] if r["outcome"] == "refused"]
+        assert dry_refused["thread_id"] == locked.run_id and "'alice' may not answer" in dry_refused["reason"]
         assert [(await r.get_state()).status for r in runs] == ["interrupted"] * len(runs)
         before = await event_count(served.client, locked.run_id)
         res = await http.post("/hitl/batch/resume", json={"run_ids": ids, "value": "approve", "batch_id": batch})
