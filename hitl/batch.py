@@ -40,7 +40,6 @@ from hitl.types import (
     HitlError,
     Interrupt,
     InvalidInputError,
-    NoWorkerError,
     RunNotFoundError,
     StateSnapshot,
 )
@@ -293,15 +292,19 @@ async def answer_one(
             return result
         await run.resume(map={target.id: value}, request_id=request_id, wait=False)
         result.outcome = "applied"
-    except (DecisionRejectedError, RunNotFoundError, InvalidInputError) as e:
-        result.reason = str(e)
-    except NoWorkerError as e:
-        result.outcome, result.reason = "unreachable", str(e)
-    except HitlError as e:
-        result.outcome, result.reason = "unreachable", str(e)
     except Exception as e:  # a batch reports every run; one surprise must not lose the others' results
-        result.outcome, result.reason = "unreachable", f"run '{run_id}': {type(e).__name__}: {e}"
+        result.outcome, result.reason = failure(run_id, e)
     return result
+
+
+def failure(run_id: str, error: Exception) -> tuple[Outcome, str]:
+    """What one run's error means for a batch: the run refused (or has no such run, or the input does not
+    fit it), else it was not reached (no worker, Temporal, anything unforeseen)."""
+    if isinstance(error, DecisionRejectedError | RunNotFoundError | InvalidInputError):
+        return "refused", str(error)
+    if isinstance(error, HitlError):
+        return "unreachable", str(error)
+    return "unreachable", f"run '{run_id}': {type(error).__name__}: {error}"
 
 
 async def readable_state(run: Run, readable: Callable[[str], bool] | None) -> StateSnapshot:
