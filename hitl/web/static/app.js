@@ -164,7 +164,7 @@
       const cancel = $("[data-cancel-preview]", panel);
       if (cancel) cancel.addEventListener("click", clear);
       enhance(panel);
-      panel.scrollIntoView({ block: "nearest" });
+      panel.scrollIntoView({ block: "start" });
     });
     form.addEventListener("input", clear);
     document.addEventListener("change", (e) => { if (e.target.name === "run") clear(); });
