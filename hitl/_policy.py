@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from hitl._limits import answer_over_state, json_size
 from hitl._protocol import ANYONE, GraphSpec
 from hitl._schema import SCHEMA_STEPS, TooCostly, first_error, schema_unusable
 from hitl.types import Interrupt, Quorum, Vote
@@ -204,6 +205,41 @@ def delegate_name_refused(to: str | None) -> str | None:
             "characters, a role with a name)"
         )
     return None
+
+
+def answer_refused(
+    interrupt: Interrupt,
+    value: Any,
+    identity: str,
+    roles: list[str],
+    *,
+    starter: str,
+    now: datetime | None,
+    changes_state: bool = False,
+    budget: int | None = SCHEMA_STEPS,
+) -> str | None:
+    """Why `identity`'s answer `value` to this question is refused (None when it is taken): its reviewer
+    list, its answer schema (within `budget` steps), its quorum's vote rules, a claim someone else holds
+    (at `now`; None: not checked). The per-answer part of the run's own checks (workflows/checks.py),
+    and what a batch's dry run asks of each run's snapshot (hitl/batch.py), so the two cannot drift."""
+    if interrupt.reviewers and not may_review(interrupt.reviewers, identity, roles):
+        return f"'{identity}' may not answer interrupt {interrupt.id}; its reviewers are {interrupt.reviewers}"
+    if interrupt.schema is not None:
+        refused = schema_refused(value, interrupt.schema, f"answer to interrupt {interrupt.id}", budget)
+        if refused:
+            return refused
+    refused = vote_refused(interrupt, identity, starter, changes_state=changes_state)
+    if refused or now is None:
+        return refused
+    return claim_blocks(interrupt, identity, roles, now)
+
+
+def answers_over_state(values: dict[str, Any], given: list[tuple[Interrupt, Any]]) -> str | None:
+    """Why these answers cannot be taken whole next to the run's state `values` (None when they can): a
+    quorum's node gets every vote at once, so the votes counted before count too (`answer_over_state`)."""
+    counted = [v.value for question, _ in given if question.quorum is not None for v in question.votes]
+    size = json_size([*(answer for _, answer in given), *counted])
+    return answer_over_state(json_size(values), size, votes=len(counted))
 
 
 def may_decide(interrupt: Interrupt, identity: str, roles: list[str], now: datetime, starter: str = "") -> bool:

@@ -375,6 +375,11 @@ class RunInput:
     Set by the client to the patches every live worker has (`hitl._workers.run_patches`); runs started
     before the field replay through `workflow.patched` as they were recorded."""
 
+    @property
+    def starter(self) -> str:
+        """Who asked for this run (a fork keeps its source run's): a quorum question may bar them."""
+        return self.requester or self.identity
+
 
 @dataclass(frozen=True, kw_only=True)
 class NodeTask:

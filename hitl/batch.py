@@ -11,6 +11,12 @@ applied" for a decision it did not make; the run itself refuses such a reused
 request id too (its digest covers who decides: workflows/checks.py).
 One run refusing, or not being reachable, never stops the others: the result
 is a per-run report, never an exception halfway through.
+
+Runs may be pinned (`{run_id: interrupt_id}`): each is answered at exactly that
+question or refused, never at whatever it asks by the time the batch arrives. A
+dry run asks each run's snapshot what the run itself would: the same per-answer
+rules the workflow checks (`hitl._policy.answer_refused`), so `would_apply` means
+the run's checks pass as it stands.
 """
 
 from __future__ import annotations
@@ -19,20 +25,21 @@ import asyncio
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 from hitl._limits import MAX_DECISION_BYTES, clip, shorten, too_deep, too_large
 from hitl._listing import graph_in, list_runs
-from hitl._protocol import GRAPH, PENDING_NODES, STATUS, WORKFLOW_NAME
+from hitl._policy import answer_refused, answers_over_state, decider_refused
+from hitl._protocol import GRAPH, PENDING_NODES, STATUS, WORKFLOW_NAME, RunInput
 from hitl._text import searchable
 from hitl.types import (
     DecisionRejectedError,
     HitlError,
     Interrupt,
     InvalidInputError,
-    NoWorkerError,
     RunNotFoundError,
     StateSnapshot,
 )
@@ -127,9 +134,13 @@ def check_batch_id(batch_id: str | None) -> str:
     return batch_id
 
 
+Pins = Mapping[str, str]
+"""Runs pinned to the question each was shown: run id to interrupt id."""
+
+
 async def resume_many(
     client: Client,
-    runs: Sequence[str | Run] | Waiting | None,
+    runs: Sequence[str | Run] | Pins | Waiting | None,
     value: Any,
     *,
     identity: str | None = None,
@@ -144,6 +155,7 @@ async def resume_many(
     readable: Callable[[str], bool] | None = None,
 ) -> BatchReport:
     """Answer the question each run waits on with `value`, exactly once per run; see `Client.resume_many`.
+    Pinned runs (`{run_id: interrupt_id}`) are answered at that question only.
 
     `readable(graph)` (`hitl serve`'s read rule): a run of a graph it refuses is answered nothing and
     reported exactly as an id no run has."""
@@ -162,6 +174,8 @@ async def resume_many(
                 "so one answer never reaches every question of every graph by accident; or name the runs"
             )
         ids = await waiting_runs(client, wanted)
+    elif isinstance(runs, Mapping):
+        ids = list(runs)
     elif isinstance(runs, str):
         raise InvalidInputError("runs must be a list of run ids (or runs), or a Waiting filter; got one string")
     else:
@@ -172,12 +186,21 @@ async def resume_many(
     done = 0
 
     selecting = runs is None or isinstance(runs, Waiting)
+    pins = runs if isinstance(runs, Mapping) else {}
 
     async def one(run_id: str) -> BatchResult | None:
         nonlocal done
         async with gate:
             result = await answer_one(
-                decider, run_id, value, wanted, batch_id, dry_run, selecting=selecting, readable=readable
+                decider,
+                run_id,
+                value,
+                wanted,
+                batch_id,
+                dry_run,
+                selecting=selecting,
+                readable=readable,
+                pinned=pins.get(run_id),
             )
         done += 1
         if on_result is not None and result is not None:
@@ -211,23 +234,21 @@ async def answer_one(
     *,
     selecting: bool = False,
     readable: Callable[[str], bool] | None = None,
+    pinned: str | None = None,
+    snapshot: StateSnapshot | None = None,
 ) -> BatchResult | None:
     """One run of a batch, never raising: the run's own checks decide, its refusal is the reason.
 
     When `selecting` (a filter chose the runs), a run whose question does not contain
-    the filter's `question` words is not part of the batch: None."""
+    the filter's `question` words is not part of the batch: None. `pinned`: the only
+    question of the run the batch may answer. `snapshot`: the run's state as the caller
+    already read it (under its read rule), not read again."""
     request_id = request_id_for(batch_id, run_id)
     result = BatchResult(run_id, "refused", request_id=request_id)
     try:
         run = client.get_run(run_id)
-        if readable is not None:  # before anything that tells a run from no run (its worker being down, say)
-            graph = await run.indexed_graph()
-            if graph is not None and not readable(graph):
-                raise run.not_found()
-        await run.check_reachable()
-        snapshot = await run.get_state()
-        if readable is not None and not readable(snapshot.graph):
-            raise run.not_found()
+        if snapshot is None:
+            snapshot = await readable_state(run, readable)
         earlier = next((d for d in snapshot.decisions if d.request_id == request_id), None)
         put_back = next((d for d in snapshot.decisions if d.request_id == request_id and d.kind == "rollback"), None)
         if earlier is not None and earlier.identity != client.identity:  # the id is its first user's, not ours
@@ -259,26 +280,95 @@ async def answer_one(
             return result
         if selecting and wanted.question and not any(mentions(i, wanted.question) for i in snapshot.interrupts):
             return None
-        target, why = pick_question(snapshot, wanted)
+        target, why = pinned_question(snapshot, pinned) if pinned is not None else pick_question(snapshot, wanted)
         if target is None:
             result.reason = why
             return result
         result.interrupt_id = target.id
         if dry_run:
-            result.outcome = "would_apply"
-            result.reason = f"would answer {target.node} [{target.id}]"
+            refused = await dry_run_refusal(client, run, snapshot, target, value, request_id)
+            result.outcome = "refused" if refused else "would_apply"
+            result.reason = refused or f"would answer {target.node} [{target.id}]; {checks_of(target, client)}"
             return result
         await run.resume(map={target.id: value}, request_id=request_id, wait=False)
         result.outcome = "applied"
-    except (DecisionRejectedError, RunNotFoundError, InvalidInputError) as e:
-        result.reason = str(e)
-    except NoWorkerError as e:
-        result.outcome, result.reason = "unreachable", str(e)
-    except HitlError as e:
-        result.outcome, result.reason = "unreachable", str(e)
     except Exception as e:  # a batch reports every run; one surprise must not lose the others' results
-        result.outcome, result.reason = "unreachable", f"run '{run_id}': {type(e).__name__}: {e}"
+        result.outcome, result.reason = failure(run_id, e)
     return result
+
+
+def failure(run_id: str, error: Exception) -> tuple[Outcome, str]:
+    """What one run's error means for a batch: the run refused (or has no such run, or the input does not
+    fit it), else it was not reached (no worker, Temporal, anything unforeseen)."""
+    if isinstance(error, DecisionRejectedError | RunNotFoundError | InvalidInputError):
+        return "refused", str(error)
+    if isinstance(error, HitlError):
+        return "unreachable", str(error)
+    return "unreachable", f"run '{run_id}': {type(error).__name__}: {error}"
+
+
+async def readable_state(run: Run, readable: Callable[[str], bool] | None) -> StateSnapshot:
+    """The run's state, or the unknown-id error when `readable` refuses its graph (checked on the indexed
+    graph first: before anything that tells a run from no run, its worker being down, say)."""
+    if readable is not None:
+        graph = await run.indexed_graph()
+        if graph is not None and not readable(graph):
+            raise run.not_found()
+    await run.check_reachable()
+    snapshot = await run.get_state()
+    if readable is not None and not readable(snapshot.graph):
+        raise run.not_found()
+    return snapshot
+
+
+async def dry_run_refusal(
+    client: Client, run: Run, snapshot: StateSnapshot, target: Interrupt, value: Any, request_id: str
+) -> str | None:
+    """Why the run would refuse this answer as it stands (None when its checks pass): the decision as
+    `resume` would build it (JSON, depth, size), who sends it, and the per-answer rules the workflow
+    applies (reviewers, schema, quorum votes, claims, the state's room): the very functions, on the snapshot.
+    A quorum that bars its starter asks the run who that is (one query, for such questions only)."""
+    from hitl.client import NO_VALUE
+
+    try:
+        run._resume_request(NO_VALUE, {target.id: value}, None, None, False, None, None, request_id)
+    except InvalidInputError as e:
+        return str(e)
+    starter = ""
+    if target.quorum is not None and not target.quorum.requester_may_approve:
+        starter = (await run._query("get_spec", RunInput)).starter
+    why = (
+        decider_refused(client.identity, client.roles, None, request_id)
+        or answers_over_state(snapshot.values, [(target, value)])
+        or answer_refused(target, value, client.identity, client.roles, starter=starter, now=datetime.now(timezone.utc))
+    )
+    return f"run '{run.run_id}' would refuse the decision: {why}" if why else None
+
+
+def checks_of(question: Interrupt, client: Client) -> str:
+    """How the run checks the answer, in words (a dry run's preview)."""
+    parts = [
+        f"{client.identity} is on its reviewers {question.reviewers}" if question.reviewers else "anyone may answer"
+    ]
+    if question.schema is not None:
+        parts.append("the answer fits its schema")
+    if question.quorum is not None:
+        parts.append(f"a vote ({len(question.votes) + 1} of the {question.quorum.n} it needs)")
+    if question.claimed_by:
+        parts.append(f"claimed by {question.claimed_by}")
+    return "checks passed: " + "; ".join(parts)
+
+
+def pinned_question(snapshot: StateSnapshot, interrupt_id: str) -> tuple[Interrupt | None, str]:
+    """The question the batch was pinned to on this run, or why it no longer waits (never another one)."""
+    found = next((i for i in snapshot.interrupts if i.id == interrupt_id), None)
+    if found is not None:
+        return found, ""
+    asking = ", ".join(f"{i.node} [{i.id}]" for i in snapshot.interrupts) or f"nothing (it is {snapshot.status})"
+    return None, (
+        f"run '{snapshot.run_id}' no longer waits on question {interrupt_id}, the one the batch was shown "
+        f"(it asks {asking}); nothing was sent: answer it on its own page"
+    )
 
 
 def pick_question(snapshot: StateSnapshot, wanted: Waiting) -> tuple[Interrupt | None, str]:

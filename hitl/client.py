@@ -15,7 +15,7 @@ import getpass
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -337,7 +337,7 @@ class Client:
 
     async def resume_many(
         self,
-        runs: Sequence[str | Run] | Waiting | None,
+        runs: Sequence[str | Run] | Mapping[str, str] | Waiting | None,
         value: Any,
         *,
         identity: str | None = None,
@@ -352,7 +352,8 @@ class Client:
     ) -> BatchReport:
         """Answer many waiting runs with one `value` (hitl/batch.py): `runs` by id, or every
         waiting run matching `Waiting(graph, node, question)` / the `graph=`, `node=` and
-        `question=` filters (`None` with filters: all waiting runs that match).
+        `question=` filters (`None` with filters: all waiting runs that match), or
+        `{run_id: interrupt_id}`: each run answered at that question only (refused if it moved on).
 
         Each run checks the decision itself and applies it exactly once. The
         report lists every run (applied, already applied, refused with the run's

@@ -247,6 +247,47 @@ async def test_bad_batch_input_is_one_line_and_nothing_is_sent(client: hitl.Clie
     await run.resume("reject")
 
 
+async def test_a_dry_run_asks_each_run_its_own_checks_and_sends_nothing(client: hitl.Client) -> None:
+    """`would_apply` only where the run itself would take the answer: a reviewer list without the caller,
+    a question someone else holds, an answer outside the schema, a quorum barring its starter, NaN and a
+    pinned question that no longer waits are each `refused` with the run's own line; nothing is written."""
+    topic = token()
+    [fine, held] = await paused(client, topic, 2)
+    [locked] = await paused(client, topic, reviewers=["carol"])
+    await held.claim(identity="bob")
+    scored = await client.start("scored", {})
+    vote = await client.as_caller("alice").start("quorum_review", {"draft": topic})
+    for r in (scored, vote):
+        await wait_for(r, "interrupted")
+    runs = [fine, locked, held, scored, vote]
+    before = {r.run_id: await event_count(client, r.run_id) for r in runs}
+    report = await client.resume_many([r.run_id for r in runs], "approve", identity="alice", dry_run=True)
+    by = {r.run_id: r for r in report.results}
+    assert by[fine.run_id].outcome == "would_apply" and "checks passed" in by[fine.run_id].reason
+    for run, words in [
+        (locked, "'alice' may not answer"),
+        (held, "claimed by bob"),
+        (scored, "does not fit its schema"),
+        (vote, "'alice' started this run"),
+    ]:
+        assert by[run.run_id].outcome == "refused" and words in by[run.run_id].reason, by[run.run_id]
+    assert not report.ok
+    nan = await client.resume_many([fine.run_id], float("nan"), identity="alice", dry_run=True)
+    assert nan.results[0].outcome == "refused" and "NaN" in nan.results[0].reason
+    gone = await client.resume_many({fine.run_id: "not-this-one"}, "approve", identity="alice", dry_run=True)
+    assert gone.results[0].outcome == "refused" and "no longer waits on question not-this-one" in gone.results[0].reason
+    assert {r.run_id: await event_count(client, r.run_id) for r in runs} == before
+    pinned = await client.resume_many(
+        {fine.run_id: by[fine.run_id].interrupt_id or ""}, "approve", identity="alice", dry_run=True
+    )
+    assert pinned.results[0].outcome == "would_apply"
+    await fine.resume("reject")
+    await locked.resume("reject", identity="carol")
+    await held.resume("reject", identity="bob")
+    await scored.resume(1)
+    await vote.resume("reject", identity="bob")
+
+
 async def test_cli_resume_all_dry_run_then_answers_and_reports(client: hitl.Client) -> None:
     topic = token()
     runs = await paused(client, topic, 2)

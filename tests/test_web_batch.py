@@ -4,6 +4,8 @@ by each run, a resent batch applying nothing twice, bad input refused with nothi
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import uuid
 from urllib.parse import urlencode
@@ -31,7 +33,9 @@ async def test_the_api_answers_many_runs_as_the_caller_and_a_resent_batch_applie
     batch = f"api-{uuid.uuid4().hex[:8]}"
     async with served.http("tok-alice") as http:
         dry = await http.post("/hitl/batch/resume", json={"run_ids": ids, "value": "approve", "dry_run": True})
-        assert dry.status_code == 200 and {r["outcome"] for r in dry.json()["results"]} == {"would_apply"}
+        assert dry.status_code == 200 and dry.json()["counts"] == {"would_apply": 3, "refused": 1}, dry.text
+        [dry_refused] = [r for r in dry.json()["results"] if r["outcome"] == "refused"]
+        assert dry_refused["thread_id"] == locked.run_id and "'alice' may not answer" in dry_refused["reason"]
         assert [(await r.get_state()).status for r in runs] == ["interrupted"] * len(runs)
         before = await event_count(served.client, locked.run_id)
         res = await http.post("/hitl/batch/resume", json={"run_ids": ids, "value": "approve", "batch_id": batch})
@@ -108,28 +112,68 @@ async def test_bad_batch_requests_are_one_line_and_send_nothing(served: Served) 
     await run.resume("reject")
 
 
-async def test_the_inbox_bulk_form_needs_its_csrf_token_and_reports_per_run(served: Served) -> None:
+async def test_the_inbox_bulk_form_previews_then_sends_the_pinned_runs_with_its_csrf_token(served: Served) -> None:
+    """Without scripts: Preview is a page listing each run at its question (nothing sent), its
+    confirmation sends to exactly those runs; a post without the preview's pins, or without the
+    CSRF token, sends nothing."""
     runs = await paused(served.client, 2)
+    back = "/?graph=batch_review&node=review&age=any&order=oldest"
     async with served.http(None, follow_redirects=False) as browser:
         browser.cookies.set("hitl_token", "tok-bob")
         page = await browser.get("/?graph=batch_review&node=review", headers={"accept": "text/html"})
         batch_id = re.search(r'name="batch_id" value="([^"]+)"', page.text)
         csrf = csrf_of(page.text)
-        assert batch_id
-        form = {"value": '"approve"', "batch_id": batch_id.group(1), "node": "review"}
+        assert batch_id and 'name="back"' in page.text
+        form = {"value": '"approve"', "batch_id": batch_id.group(1), "node": "review", "back": back}
         ticked = [("run", r.run_id) for r in runs]
-        forged = await browser.post("/ui/batch", content=urlencode([*form.items(), *ticked]), headers=FORM)
-        assert forged.status_code == 303 and "CSRF" in refusal(forged)
+        forged = await browser.post("/ui/batch/preview", content=urlencode([*form.items(), *ticked]), headers=FORM)
+        assert forged.status_code == 303 and "CSRF" in refusal(forged) and forged.headers["location"] == back
+        shown = await browser.post(
+            "/ui/batch/preview", content=urlencode([*form.items(), ("csrf", csrf), *ticked]), headers=FORM
+        )
+        assert shown.status_code == 200 and shown.text.count('data-outcome="would_apply"') == 2, shown.text
+        assert [(await r.get_state()).status for r in runs] == ["interrupted"] * len(runs)  # a preview sends nothing
+        pins = html.unescape(re.search(r"name=\"pins\" value='([^']+)'", shown.text).group(1))  # type: ignore[union-attr]
+        assert json.loads(pins) == {r.run_id: (await r.get_state()).interrupts[0].id for r in runs}
+        unpinned = await browser.post(
+            "/ui/batch", content=urlencode([*form.items(), ("csrf", csrf), *ticked]), headers=FORM
+        )
+        assert unpinned.status_code == 303 and "sent from its preview" in refusal(unpinned)
         assert [(await r.get_state()).status for r in runs] == ["interrupted"] * len(runs)
-        sent = await browser.post(
-            "/ui/batch", content=urlencode([*form.items(), ("csrf", csrf), *ticked]), headers=FORM
-        )
+        confirm = {**form, "csrf": csrf, "pins": pins}
+        sent = await browser.post("/ui/batch", content=urlencode(confirm), headers=FORM)
         assert sent.status_code == 200 and sent.text.count('data-outcome="applied"') == 2, sent.text
-        resent = await browser.post(
-            "/ui/batch", content=urlencode([*form.items(), ("csrf", csrf), *ticked]), headers=FORM
-        )
+        resent = await browser.post("/ui/batch", content=urlencode(confirm), headers=FORM)
         assert resent.text.count('data-outcome="already_applied"') == 2
-        nothing = await browser.post("/ui/batch", content=urlencode([*form.items(), ("csrf", csrf)]), headers=FORM)
+        nothing = await browser.post(
+            "/ui/batch/preview", content=urlencode([*form.items(), ("csrf", csrf)]), headers=FORM
+        )
         assert nothing.status_code == 303 and "tick the runs" in refusal(nothing)
     for r in runs:
         assert [d.identity for d in (await wait_for(r, "completed")).decisions] == ["bob"]
+
+
+async def test_without_scripts_a_refused_bulk_answer_returns_to_its_filter_with_the_ticks_and_answer(
+    served: Served,
+) -> None:
+    """A plain word for a number question, posted without scripts: back to the same filter (never another
+    site), the refusal, the ticks and the typed word kept; nothing sent."""
+    score = await served.client.start("scored", {})
+    await wait_for(score, "interrupted")
+    before = await event_count(served.client, score.run_id)
+    async with served.http(None, follow_redirects=False) as browser:
+        browser.cookies.set("hitl_token", "tok-alice")
+        csrf = csrf_of((await browser.get("/?graph=scored", headers={"accept": "text/html"})).text)
+        form = {"csrf": csrf, "value": "approve", "back": "/?graph=scored&order=newest", "run": score.run_id}
+        res = await browser.post("/ui/batch/preview", content=urlencode(form), headers=FORM)
+        assert res.status_code == 303 and res.headers["location"] == "/?graph=scored&order=newest"
+        assert "'approve' is not JSON" in refusal(res) and "a number from 0 to 100" in refusal(res)
+        again = await browser.get(res.headers["location"], headers={"accept": "text/html"})
+        assert "is not JSON" in again.text and 'value="approve"' in again.text
+        box = re.search(rf'<input type="checkbox" name="run" value="{re.escape(score.run_id)}"[^>]*>', again.text)
+        assert box and "checked" in box.group(0)
+        elsewhere = {**form, "back": "https://elsewhere.example/?graph=scored"}
+        off_site = await browser.post("/ui/batch/preview", content=urlencode(elsewhere), headers=FORM)
+        assert off_site.headers["location"] == "/"
+    assert await event_count(served.client, score.run_id) == before
+    await score.resume(5)

@@ -40,15 +40,17 @@ async def test_tick_runs_in_the_inbox_and_answer_them_at_once(served: Served, op
     assert page.url.endswith("order=newest")  # ticking a row's box does not open the run
     before = await event_count(served.client, locked.run_id)
     await page.get_by_label("Answer (JSON)").fill('"approve"')
-    await page.get_by_role("button", name="Answer selected").click()
+    await page.get_by_role("button", name="Preview").click()
+    refused = page.get_by_test_id("bulk-rows").locator(f"tr[data-run='{locked.run_id}']")
+    assert await refused.get_attribute("data-outcome") == "refused"  # its own reviewer check, before sending
+    assert "'alice' may not answer" in await refused.inner_text()
+    await page.get_by_role("button", name="Send to 2 runs").click()
     results = page.get_by_test_id("batch-results")
     await results.wait_for()
     for r in runs:
         assert await results.locator(f"tr[data-run='{r.run_id}']").get_attribute("data-outcome") == "applied"
-    refused = results.locator(f"tr[data-run='{locked.run_id}']")
-    assert await refused.get_attribute("data-outcome") == "refused"
-    assert "'alice' may not answer" in await refused.inner_text()
-    assert "2 applied, 1 refused" in await page.get_by_test_id("batch-summary").inner_text()
+    assert await results.locator(f"tr[data-run='{locked.run_id}']").count() == 0  # never sent
+    assert "2 applied" in await page.get_by_test_id("batch-summary").inner_text()
     for r in runs:
         assert [d.identity for d in (await wait_for(r, "completed")).decisions] == ["alice"]
     assert await event_count(served.client, locked.run_id) == before

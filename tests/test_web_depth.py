@@ -127,7 +127,8 @@ async def test_form_fields_carrying_json_are_limited_too(served: Served, ended: 
             f"/ui/runs/{run.run_id}/answer": lambda d: {"interrupt_id": iid, "mode": "json", "json": nest(d)},
             f"/ui/runs/{run.run_id}/answer#v": lambda d: {"interrupt_id": iid, "v": nest(d)},
             f"/ui/runs/{ended}/state": lambda d: {"values": '{"k": ' + nest(d - 1) + "}", "base": "{}"},
-            "/ui/batch": lambda d: {"run": ended, "value": nest(d)},
+            "/ui/batch/preview": lambda d: {"run": ended, "value": nest(d)},
+            "/ui/batch": lambda d: {"pins": json.dumps({ended: "i1"}), "value": nest(d)},
         }
         for path, fields in forms.items():
             at = await browser.post(path.split("#")[0], data={**fields(MAX_JSON_DEPTH), "csrf": csrf})

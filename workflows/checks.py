@@ -26,22 +26,20 @@ with workflow.unsafe.imports_passed_through():
     from hitl._limits import (
         MAX_DECISION_BYTES,
         MAX_STATE_BYTES,
-        answer_over_state,
         json_size,
         over_limit,
         too_large,
     )
     from hitl._policy import (
         ROLE,
-        claim_blocks,
+        answer_refused,
+        answers_over_state,
         claim_refused,
         decider_refused,
-        may_review,
         override_refused,
         schema_refused,
         too_costly,
         values_refused,
-        vote_refused,
     )
     from hitl._protocol import (
         CancelRequest,
@@ -230,18 +228,19 @@ def _check_answers(view: RunView, req: ResumeRequest) -> None:
     by_id = {i.id: i for i in view.pending}
     given = answers(req, view.pending)
     if given:
-        counted = [v.value for i in given if by_id[i].quorum is not None for v in by_id[i].votes]
-        size = json_size([*given.values(), *counted])  # a quorum's node gets every vote at once
-        _refuse_if(answer_over_state(json_size(view.values), size, votes=len(counted)))
+        _refuse_if(answers_over_state(view.values, [(by_id[i], value) for i, value in given.items()]))
     for interrupt_id, value in given.items():
-        interrupt = by_id[interrupt_id]
-        if interrupt.reviewers and not may_review(interrupt.reviewers, req.identity, req.roles):
-            reject(f"'{req.identity}' may not answer interrupt {interrupt_id}; its reviewers are {interrupt.reviewers}")
-        if interrupt.schema is not None:
-            check_schema(value, interrupt.schema, f"answer to interrupt {interrupt_id}", view.schema_budget)
-        _refuse_if(vote_refused(interrupt, req.identity, view.starter, changes_state=bool(req.update)))
-        if view.now is not None:
-            _refuse_if(claim_blocks(interrupt, req.identity, req.roles, view.now))
+        refused = answer_refused(
+            by_id[interrupt_id],
+            value,
+            req.identity,
+            req.roles,
+            starter=view.starter,
+            now=view.now,
+            changes_state=bool(req.update),
+            budget=view.schema_budget,
+        )
+        _refuse_if(refused)
 
 
 def non_finite_refusal(req: Request) -> str | None:

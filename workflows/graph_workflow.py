@@ -352,8 +352,8 @@ class GraphWorkflow:
 
     @property
     def _starter(self) -> str:
-        """Who asked for this run (a fork keeps its source run's): a quorum question may bar them."""
-        return self.inp.requester or self.inp.identity
+        """Who asked for this run (`RunInput.starter`): a quorum question may bar them."""
+        return self.inp.starter
 
     def _reindex(self) -> None:
         """Who may decide or who holds what changed while the run stays paused: index it again, where indexed."""

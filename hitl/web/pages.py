@@ -29,7 +29,7 @@ from hitl.web.auth import Identity
 from hitl.web.context import caller, web
 from hitl.web.rendering import render
 from hitl.web.scope import delegation_refused, people, reader
-from hitl.web.session import take_flash
+from hitl.web.session import Flash, take_flash
 
 router = APIRouter(include_in_schema=False)
 OFFERED_TTL_S = 1800.0
@@ -127,10 +127,17 @@ async def inbox(
         },
         now=datetime.now(timezone.utc),
         error=flash.error if flash else None,
+        kept=kept_bulk(flash),
         view_only=who.view_only,
         batch_id=uuid.uuid4().hex[:16],  # the bulk form's: posting it twice applies nothing twice
     )
     return render(request, "_inbox_body.html" if partial else "inbox.html", **context)
+
+
+def kept_bulk(flash: Flash | None) -> dict[str, Any]:
+    """What a refused bulk answer had ticked and typed (hitl/web/bulk.py keeps it in the flash), to show again."""
+    extra = flash.extra if flash else {}
+    return {"value": extra.get("value", ""), "runs": set(extra.get("runs", "").split())}
 
 
 QUESTION = re.compile(r'"question":\s*"((?:[^"\\]|\\.)*)')

@@ -20,7 +20,7 @@ the empty thread LangGraph clients expect), so nothing tells the two apart.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,9 +168,12 @@ async def run_to_change(request: Request, run_id: str) -> hitl.Run:
     return client.get_run(run_id)
 
 
-async def answer_many(request: Request, runs: list[str] | None, value: Any, **options: Any) -> BatchReport:
+async def answer_many(
+    request: Request, runs: list[str] | Mapping[str, str] | None, value: Any, **options: Any
+) -> BatchReport:
     """A batch answer as the caller, over the runs they may read only: a filter selects among those, and a
-    named run they may not read is reported exactly as an unknown id (`Run.not_found`)."""
+    named (or pinned: run id to interrupt id) run they may not read is reported exactly as an unknown id
+    (`Run.not_found`)."""
     client = decider(request)
     scope = reader(request)
     among = runs if runs is not None else Waiting(graphs=tuple(sorted(scope.graphs)))

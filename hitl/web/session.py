@@ -170,7 +170,7 @@ def refusal_redirect(request: Request, status: int, detail: str) -> Response:
     path = request.scope.get("hitl_return_to") or "/"
     extra: dict[str, Any] = request.scope.get("hitl_flash_extra") or {}
     payload: dict[str, Any] = {
-        "p": unquote(path),
+        "p": unquote(path.partition("?")[0]),  # the page it is for; its query (a filter) is the redirect's
         "e": one_line(detail),
         "c": status,
         "x": extra,

@@ -181,6 +181,56 @@
   });
   $$("form[data-autosubmit]").forEach((f) => f.addEventListener("change", () => f.submit()));
 
+  // ---------------------------------------------------------------- bulk answers
+  // The preview is fetched in place, so a refusal leaves the filter, the ticks and the typed answer as they
+  // are. Changing a tick or the answer drops the preview: what its confirmation sends is what it lists.
+  function bulkAnswers() {
+    const form = $("#bulk"), panel = $("#bulk-preview");
+    if (!form || !panel) return;
+    let asked = 0;
+    const clear = () => {
+      asked += 1;
+      panel.replaceChildren();
+      $$("tr.row.differs").forEach((r) => r.classList.remove("differs"));
+    };
+    const refuse = (text) => {
+      const box = document.createElement("div");
+      box.className = "refusal";
+      box.setAttribute("role", "alert");
+      box.dataset.testid = "bulk-refusal";
+      const strong = document.createElement("strong");
+      strong.textContent = "Not sent. ";
+      box.append(strong, text);
+      panel.replaceChildren(box);
+    };
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      clear();
+      const ticket = asked;
+      const field = (name) => (form.elements[name] ? form.elements[name].value : "");
+      const body = {
+        runs: $$("input[name=run]:checked").map((c) => c.value),
+        value: field("value"), node: field("node") || null, back: field("back"), batch_id: field("batch_id"),
+      };
+      let res;
+      try { res = await postJSON("/ui/api/batch/preview", body); } catch (err) { res = { ok: false, body: { detail: "the server could not be reached; nothing was sent" } }; }
+      if (ticket !== asked) return;
+      if (!res.ok) { refuse((res.body && res.body.detail) || String(res.body)); return; }
+      panel.innerHTML = res.body;
+      $$("[data-kind-runs]", panel).slice(1).forEach((kind) => kind.dataset.kindRuns.split(" ").forEach((id) => {
+        const row = $$("tr.row").find((r) => r.dataset.run === id);
+        if (row) row.classList.add("differs");
+      }));
+      const cancel = $("[data-cancel-preview]", panel);
+      if (cancel) cancel.addEventListener("click", clear);
+      enhance(panel);
+      panel.scrollIntoView({ block: "start" });
+    });
+    form.addEventListener("input", clear);
+    document.addEventListener("change", (e) => { if (e.target.name === "run") clear(); });
+  }
+  bulkAnswers();
+
   // ---------------------------------------------------------------- live updates
   async function refresh(containerSel) {
     const url = new URL(location.href);
