@@ -68,6 +68,8 @@ async def test_the_figures_per_graph_and_per_reviewer(world: World) -> None:
     assert (people["alice"].day.answers, people["bob"].day.answers) == (1, 1)
     assert people["bob"].week.refusals == 1 and people["alice"].week.refusals == 0
     assert people["alice"].holds == 1  # the waiting run she claimed
+    # who may decide now (HitlReviewers): alice her claimed run and the private one, anyone the other review run
+    assert (people["alice"].waiting, people["*"].waiting, people["role:finance"].waiting) == (2, 1, 1)
     assert (f.total.waiting, f.total.week.answers, f.finished, f.sampled) == (3, 2, 3, 3)
 
 
