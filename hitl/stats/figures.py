@@ -162,38 +162,30 @@ def compute(waiting: Sequence[Waiting], logs: Sequence[Log], now: datetime, fini
         for who in set(w.assigned):
             row(people, who).holds += 1
 
-    waited: dict[tuple[str, str], list[float]] = defaultdict(list)  # (table, name) per window key below
+    waited: dict[int, list[float]] = defaultdict(list)
+    """Times to decision by window (`id` of a row's Window), for its percentiles."""
     for log in logs:
         for a in answers(log):
-            for key, r in (
-                ("g" + a.graph, row(graphs, a.graph)),
-                ("p" + a.identity, row(people, a.identity)),
-                ("t", total),
-            ):
-                for span, win in ((DAY, r.day), (WEEK, r.week)):
-                    if now - a.at <= span:
-                        win.answers += 1
-                        waited[(key, str(span))].append(a.waited_s)
+            for r in (row(graphs, a.graph), row(people, a.identity), total):
+                for win in _windows(r, a.at, now):
+                    win.answers += 1
+                    waited[id(win)].append(a.waited_s)
                 r.per_hour = [x + y for x, y in zip(r.per_hour, hourly([a.at], now), strict=True)]
         for refusal in log.refused:
             for r in (row(graphs, log.graph), row(people, refusal.identity), total):
-                _count(r, refusal.at, now, "refusals")
+                for win in _windows(r, refusal.at, now):
+                    win.refusals += 1
         for d in log.decisions:
             climbed = d.kind == "escalate" or (d.kind == "deadline" and d.identity == "escalation")
+            by_default = d.kind == "deadline" and d.identity in BY_DEFAULT
             for r in (row(graphs, log.graph), total):
-                if climbed:
-                    _count(r, d.at, now, "escalations")
-                if d.kind == "deadline" and d.identity in BY_DEFAULT:
-                    _count(r, d.at, now, "by_default")
+                for win in _windows(r, d.at, now):
+                    win.escalations += climbed
+                    win.by_default += by_default
 
-    for key, r in [
-        *(("g" + n, r) for n, r in graphs.items()),
-        *(("p" + n, r) for n, r in people.items()),
-        ("t", total),
-    ]:
-        for span, win in ((DAY, r.day), (WEEK, r.week)):
-            values = waited.get((key, str(span)), [])
-            win.p50_s, win.p95_s = percentile(values, 50), percentile(values, 95)
+    for r in [*graphs.values(), *people.values(), total]:
+        for win in (r.day, r.week):
+            win.p50_s, win.p95_s = percentile(waited[id(win)], 50), percentile(waited[id(win)], 95)
     return Figures(
         at=now,
         graphs=sorted(graphs.values(), key=lambda r: (-r.waiting, r.name)),
@@ -204,10 +196,9 @@ def compute(waiting: Sequence[Waiting], logs: Sequence[Log], now: datetime, fini
     )
 
 
-def _count(r: Row, at: datetime, now: datetime, what: str) -> None:
-    for span, win in ((DAY, r.day), (WEEK, r.week)):
-        if now - at <= span:
-            setattr(win, what, getattr(win, what) + 1)
+def _windows(r: Row, at: datetime, now: datetime) -> list[Window]:
+    """The row's windows that `at` falls in (the last day's, the last week's)."""
+    return [win for span, win in ((DAY, r.day), (WEEK, r.week)) if timedelta(0) <= now - at <= span]
 
 
 def waited(seconds: float | None) -> str:
