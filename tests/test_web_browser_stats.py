@@ -1,6 +1,6 @@
 """The queue's picture (`/stats`) in a real browser (Debian's chromium under Playwright), at a desk's
 1280x800 and a phone's 390x844: its four plots are drawn (server-side SVG, with their titles), the page
-fits the screen's width, and nothing is loaded from another origin."""
+fits the screen's width, nothing is loaded from another origin and nothing breaks its CSP."""
 
 from __future__ import annotations
 
@@ -36,7 +36,15 @@ async def test_the_queue_page_draws_its_plots_at_a_desk_and_on_a_phone(
             await context.add_cookies([{"name": "hitl_token", "value": "tok-alice", "url": url}])
             page = await context.new_page()
             asked: list[str] = []
+            problems: list[str] = []
             page.on("request", lambda r: asked.append(r.url))
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" and "CSP" in m.text else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            failed: list[str] = []
+            page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+            await page.add_init_script(
+                "document.addEventListener('securitypolicyviolation', e => console.error('CSP: ' + e.violatedDirective))"
+            )
             await page.goto(url + "/stats")
             plots = page.locator("svg.plot[role=img]")
             assert await plots.count() == 4
@@ -53,4 +61,6 @@ async def test_the_queue_page_draws_its_plots_at_a_desk_and_on_a_phone(
             await page.screenshot(path=str(SHOTS / f"hitl-stats-{width}.png"), full_page=True)
             here = urlsplit(url).netloc
             assert asked and all(urlsplit(u).netloc == here for u in asked), asked
+            assert problems == [], problems  # nothing the page's CSP refused, no script error
+            assert [u for u in failed if not u.endswith("/favicon.ico")] == [], failed
             await context.close()
