@@ -2,12 +2,14 @@
 
 What one read costs, W runs waiting and F finished in the last week (of which `sample` are read):
 
-- waiting now: ceil(W / 1000) ListWorkflowExecutions pages (visibility only: no history, no worker, no
-  memo decoded): 5 at W = 5,000. Per graph and per reviewer counts, oldest waiting: from these rows.
+- waiting now: ceil(W / 1000) ListWorkflowExecutions pages, one more (empty) when W is a multiple of 1000
+  (visibility only: no history, no worker, no memo decoded): 6 at W = 5,000. Per graph and per reviewer
+  counts, oldest waiting: from these rows.
 - finished: 1 CountWorkflowExecutions (F), 1 ListWorkflowExecutions page of the `sample` runs the store
-  lists first (newest closed first on Temporal's stores), then one state query per sampled run (a closed
-  run's query replays its history on a worker): `sample` queries, at most SAMPLE_AT_ONCE at a time.
-  At F = 50,000 and the default sample: 1 count + 1 page + 100 queries, whatever F.
+  lists first (newest closed first on Temporal's stores), then each sampled run's state (`get_state`: a
+  QueryWorkflow the server refuses at once as the run is closed, then one a worker answers by replaying
+  the run's history), at most SAMPLE_AT_ONCE runs at a time. At F = 50,000 and the default sample:
+  1 count + 1 page + 200 queries (100 replays), whatever F.
 
 Visibility has no GROUP BY on custom attributes and no time-to-decision attribute, so the finished runs'
 figures (answers, time to decision, refusals, escalations, answers by default) come from their decision
