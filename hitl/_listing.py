@@ -22,7 +22,7 @@ import temporalio.client
 import temporalio.converter
 
 from hitl._claim_check import ClaimCheckError
-from hitl._protocol import ASSIGNED, GRAPH, PENDING_NODES, STATUS, SUMMARY_MEMO, WAITING_SINCE
+from hitl._protocol import ASSIGNED, GRAPH, PENDING_NODES, REVIEWERS, STATUS, SUMMARY_MEMO, WAITING_SINCE
 from hitl._text import SEARCHABLE
 from hitl.types import KeyMismatchError
 
@@ -45,6 +45,8 @@ class PendingRun:
     waiting_since: datetime | None
     assigned: list[str] = field(default_factory=list)
     """Who holds its questions (claims: identities, or role:NAME), where HitlAssigned is indexed."""
+    reviewers: list[str] = field(default_factory=list)
+    """Who may answer its questions (HitlReviewers), where indexed."""
 
 
 @dataclass
@@ -59,9 +61,10 @@ class ListedRun:
 
 
 async def list_runs(
-    temporal: temporalio.client.Client, query: str, limit: int | None = None
+    temporal: temporalio.client.Client, query: str, limit: int | None = None, *, summaries: bool = True
 ) -> AsyncIterator[ListedRun]:
-    """Runs matching a visibility `query`, in the server's order, page by page (at most `limit`).
+    """Runs matching a visibility `query`, in the server's order, page by page (at most `limit`);
+    without `summaries`, no memo is decoded (each row's summary is empty): for counting, not showing.
 
     Client interceptors are not called for this listing: it reads the
     workflow service directly, as `list_workflows` does underneath."""
@@ -75,8 +78,8 @@ async def list_runs(
             ),
             retry=True,
         )
-        summaries = await _summaries(temporal, response.executions)
-        for info, summary in zip(response.executions, summaries, strict=True):
+        shown = await _summaries(temporal, response.executions) if summaries else [""] * len(response.executions)
+        for info, summary in zip(response.executions, shown, strict=True):
             yield _listed(info, summary)
             seen += 1
             if limit is not None and seen >= limit:
@@ -110,6 +113,7 @@ def _listed(info: temporalio.api.workflow.v1.WorkflowExecutionInfo, summary: str
             summary=summary,
             waiting_since=_datetime(waiting),
             assigned=_strings(assigned),
+            reviewers=_strings(_value(fields.get(REVIEWERS.name))),
         ),
         execution_status=status.removeprefix("WORKFLOW_EXECUTION_STATUS_") if status else "RUNNING",
         hitl_status=_keyword(fields.get(STATUS.name)),

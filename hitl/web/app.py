@@ -35,6 +35,7 @@ from hitl.web import (
     runs,
     session,
     signin,
+    stats_page,
 )
 from hitl.web.auth import Auth, NoAuth, api_token
 from hitl.web.context import Settings, Web
@@ -73,7 +74,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(events.router)
     app.include_router(runs.router)
-    for ui in (pages, decide, claims, bulk, link, assist, signin, apidocs):
+    for ui in (pages, decide, claims, bulk, link, assist, signin, apidocs, stats_page):
         app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(Guard, max_body=app.state.web.settings.max_body_bytes)
