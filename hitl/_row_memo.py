@@ -36,3 +36,15 @@ def from_memo(part: str) -> Card | None:
         return Card(title if isinstance(title, str) else None, fields)
     except (ValueError, AttributeError, KeyError, TypeError):
         return None
+
+
+def words(memo: str) -> str:
+    """A summary memo for a line of text (`hitl inbox`): each carded question as `title · key: value`."""
+    return "; ".join(plain(part) for part in memo.split("; "))
+
+
+def plain(part: str) -> str:
+    c = from_memo(part)
+    if c is None:
+        return part
+    return " · ".join([*([c.title] if c.title else []), *(f"{k}: {v}" for k, v in c.fields.items())])

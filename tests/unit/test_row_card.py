@@ -9,7 +9,7 @@ import pytest
 
 from hitl._limits import shorten
 from hitl._protocol import Phase
-from hitl._row_memo import Card, from_memo, memo_part
+from hitl._row_memo import Card, from_memo, memo_part, words
 from hitl.row_card import card
 from hitl.types import HitlError, Interrupt
 from hitl.web.pages import summarize
@@ -89,3 +89,8 @@ def test_the_inbox_reads_every_memo() -> None:
         Line("Plain question?"),
         Line("Paused before publish: check the state, then continue"),
     ]
+
+
+def test_the_cli_reads_a_carded_memo_as_words() -> None:
+    memo = memo_part(Card("Order for Ada", {"total": "€1; paid"})) + '; "Plain?"'
+    assert words(memo) == 'Order for Ada · total: €1; paid; "Plain?"'
