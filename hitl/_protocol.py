@@ -409,6 +409,9 @@ class InterruptRequest:
     quorum: Quorum | None = None
     escalation: list[EscalationStep] = field(default_factory=list)
     rerun_local: bool = False
+    title: str | None = None
+    """What the inbox row shows of it (hitl/row_card.py): computed in the node, stored and listed by the run."""
+    summary: dict[str, str] | None = None
     """The node's next run (after the answer) goes as a local activity (`add_node(rerun="local")`). The activity
     says so, so the choice is in the history and replays as made whatever the graph's code becomes."""
 

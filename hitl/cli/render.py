@@ -17,6 +17,7 @@ from hitl import _finite as finite
 from hitl._blob_gc import Collected, span
 from hitl._limits import shorten
 from hitl._protocol import ANYONE
+from hitl._row_memo import words
 from hitl.batch import BatchReport
 from hitl.client import PendingRun, RunInfo
 from hitl.graph import CompiledGraph
@@ -182,7 +183,9 @@ def runs(infos: list[RunInfo]) -> list[str]:
 
 
 def inbox(pending: list[PendingRun]) -> list[str]:
-    rows = [[p.run_id, p.graph, ",".join(p.nodes), shorten(p.summary, 60), when(p.waiting_since)] for p in pending]
+    rows = [
+        [p.run_id, p.graph, ",".join(p.nodes), shorten(words(p.summary), 60), when(p.waiting_since)] for p in pending
+    ]
     headers = ["RUN ID", "GRAPH", "NODE", "WAITING FOR", "SINCE"]
     if any(p.assigned for p in pending):  # claims: who holds a question (where the server indexes it)
         headers.append("HELD BY")
