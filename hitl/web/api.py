@@ -22,7 +22,7 @@ import hitl
 from hitl._audit import record
 from hitl.client import NO_VALUE, check_run_id
 from hitl.types import DecisionRejectedError, InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
-from hitl.web import claims, search, shapes
+from hitl.web import claims, history, search, shapes
 from hitl.web.context import caller, decider
 from hitl.web.errors import WebError
 from hitl.web.models import (
@@ -151,17 +151,15 @@ async def get_state(request: Request, thread_id: str, subgraphs: bool = False) -
     snapshot = await scope.snapshot_or_none(thread_id)
     if snapshot is None:
         return shapes.fresh_state(thread_id)
-    return shapes.state(snapshot, await parent_step(scope.web.base.get_run(thread_id), snapshot.step))
+    checkpoints = await scope.web.base.get_run(thread_id).get_state_history()
+    return shapes.state(snapshot, history.parent_of(snapshot.step, checkpoints))
 
 
 @router.get("/threads/{thread_id}/state/{checkpoint_id}", tags=["threads"])
 async def get_state_at(request: Request, thread_id: str, checkpoint_id: str) -> dict[str, Any]:
-    scope = reader(request)
-    graph = (await scope.state(thread_id)).graph
-    history = await scope.web.base.get_run(thread_id).get_state_history()
-    for i, c in enumerate(history):
-        if str(c.step) == checkpoint_id:
-            return shapes.checkpoint_state(thread_id, graph, c, history[i + 1] if i + 1 < len(history) else None)
+    for entry in await thread_history(reader(request), thread_id):
+        if entry["checkpoint_id"] == checkpoint_id:
+            return entry
     raise WebError(
         404, f"thread '{thread_id}' has no checkpoint '{checkpoint_id}'; checkpoint ids are its step numbers"
     )
@@ -178,23 +176,21 @@ async def update_state(request: Request, thread_id: str, body: StateUpdate) -> d
 
 
 @router.post("/threads/{thread_id}/history", tags=["threads"])
-async def history(request: Request, thread_id: str, body: HistoryRequest | None = None) -> list[dict[str, Any]]:
+async def get_history(request: Request, thread_id: str, body: HistoryRequest | None = None) -> list[dict[str, Any]]:
     body = body or HistoryRequest()
     before = body.before_step
-    scope = reader(request)
-    snapshot = await scope.snapshot_or_none(thread_id)
+    entries = await thread_history(reader(request), thread_id, missing_ok=True)
+    return [e for e in entries if before is None or e["metadata"]["step"] < before][: body.limit]
+
+
+async def thread_history(scope: Reader, thread_id: str, *, missing_ok: bool = False) -> list[dict[str, Any]]:
+    """The thread's history entries, newest first (hitl/web/history.py); [] for a thread with no run
+    when `missing_ok`, else the unknown-id error."""
+    snapshot = await scope.snapshot_or_none(thread_id) if missing_ok else await scope.state(thread_id)
     if snapshot is None:
         return []
     checkpoints = await scope.web.base.get_run(thread_id).get_state_history()
-    out = []
-    for i, c in enumerate(checkpoints):
-        if before is not None and c.step >= before:
-            continue
-        parent = checkpoints[i + 1] if i + 1 < len(checkpoints) else None
-        out.append(shapes.checkpoint_state(thread_id, snapshot.graph, c, parent))
-        if len(out) >= body.limit:
-            break
-    return out
+    return history.entries(snapshot, scope.web.graphs.get(snapshot.graph), checkpoints)
 
 
 @router.post("/threads/{thread_id}/claim", tags=["threads"])
@@ -354,12 +350,6 @@ async def batch_resume(
 
 
 # ------------------------------------------------------------------ helpers
-
-
-async def parent_step(run: hitl.Run, step: int) -> int | None:
-    history = await run.get_state_history()
-    older = [c.step for c in history if c.step < step]
-    return max(older) if older else None
 
 
 async def with_state(client: hitl.Client, items: list[search.Listed]) -> list[dict[str, Any]]:
