@@ -298,7 +298,6 @@ PAST_QUESTIONS = (
     "the newest entry carries the pending ones, and the task's result is what the node wrote next"
 )
 EDIT_KEEPS_QUESTION = "LangGraph's update_state on a thread paused on a question writes as the node that ran last, so the question is dropped (asked again when `review` reruns); hitl keeps the question pending through an edit (a deliberate difference, README 'Editing state')"
-NO_THREAD_RECORD = "hitl stores nothing at threads.create, so a thread id no run has used reads as a fresh idle thread; LangGraph answers 404 for an id never created (needs a thread record: issue 25's threads item)"
 DESCRIPTION = "hitl describes a graph by its nodes; LangGraph's assistant has description null unless configured"
 FIRST_STEP_OUTPUT = (
     "a run paused in its first step (no node finished): LangGraph's runs.wait returns only `__interrupt__`, "
@@ -321,12 +320,6 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "breakpoint.threads.get_state.meaning": BREAKPOINTS_PER_RUN,
     "breakpoint.threads.get.shape": BREAKPOINTS_PER_RUN,
     "breakpoint.threads.get.meaning": BREAKPOINTS_PER_RUN,
-    "threads.get.unknown.status": NO_THREAD_RECORD,
-    "threads.get.unknown.shape": NO_THREAD_RECORD,
-    "threads.get.unknown.meaning": NO_THREAD_RECORD,
-    "threads.get_state.unknown.status": NO_THREAD_RECORD,
-    "threads.get_state.unknown.shape": NO_THREAD_RECORD,
-    "threads.get_state.unknown.meaning": NO_THREAD_RECORD,
 }
 """`step.check` -> why hitl answers differently today. Remove an entry when a fix makes it agree.
 Against the API before the first fixes (commit a8127b5) this suite agrees on 54/104 checks; with them, 78/104; without the stream's `end` event, 82/104."""

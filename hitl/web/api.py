@@ -10,7 +10,6 @@ Errors are not handled here: hitl's exceptions reach `errors.install`'s handlers
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any, Literal, overload
@@ -20,9 +19,9 @@ from fastapi.responses import JSONResponse
 
 import hitl
 from hitl._audit import record
-from hitl.client import NO_VALUE, check_run_id
+from hitl.client import NO_VALUE
 from hitl.types import DecisionRejectedError, InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
-from hitl.web import claims, history, search, shapes
+from hitl.web import claims, history, shapes, threads
 from hitl.web.context import caller, decider
 from hitl.web.errors import WebError
 from hitl.web.models import (
@@ -33,9 +32,6 @@ from hitl.web.models import (
     HistoryRequest,
     RunCreate,
     StateUpdate,
-    ThreadCount,
-    ThreadCreate,
-    ThreadSearch,
 )
 from hitl.web.scope import Reader, answer_many, reader, run_to_change
 
@@ -83,64 +79,6 @@ def assistant(request: Request, name: str) -> dict[str, Any]:
 # ------------------------------------------------------------------ threads = runs
 
 
-@router.post("/threads", tags=["threads"])
-async def create_thread(request: Request, body: ThreadCreate | None = None) -> dict[str, Any]:
-    """Name a thread; nothing is stored until a run starts on it (`/threads/{id}/runs`)."""
-    body = body or ThreadCreate()
-    graph = body.graph_id or (body.metadata.graph_name if body.metadata else None)
-    if graph:
-        reader(request).graph(graph)
-    if body.thread_id is not None:
-        check_run_id(body.thread_id, new=True)  # a thread id is the id its run starts under
-    thread_id = body.thread_id or str(uuid.uuid4())
-    existing = await reader(request).snapshot_or_none(thread_id) if body.thread_id else None
-    if existing is not None:
-        if body.if_exists == "do_nothing":
-            return shapes.thread(existing)
-        raise RunAlreadyExistsError(f"thread '{thread_id}' exists already; pass if_exists='do_nothing' to reuse it")
-    return shapes.fresh_thread(thread_id, graph)
-
-
-@router.post("/threads/search", tags=["threads"])
-async def search_threads(request: Request, body: ThreadSearch | None = None) -> list[dict[str, Any]]:
-    body = body or ThreadSearch()
-    base = reader(request).web.base
-    sort = sort_key(body.sort_by, body.status)
-    found = await search.page(
-        base.temporal,
-        reader(request).filter(thread_filter(body.status, body.metadata, body.ids)),
-        offset=body.offset,
-        limit=body.limit,
-        sort=sort,
-        descending=(body.sort_order or "desc") == "desc",
-    )
-    wants_state = not body.select or bool({"values", "interrupts", "error"} & set(body.select))
-    threads = (
-        await with_state(base, found.items)
-        if wants_state
-        else [shapes.listed_thread(x.pending, x.status, x.created_at) for x in found.items]
-    )
-    if body.select:
-        threads = [{k: v for k, v in t.items() if k in body.select or k == "thread_id"} for t in threads]
-    return threads
-
-
-@router.post("/threads/count", tags=["threads"])
-async def count_threads(request: Request, body: ThreadCount | None = None) -> int:
-    body = body or ThreadCount()
-    scope = reader(request)
-    return await search.count(
-        scope.web.base.temporal, scope.filter(thread_filter(body.status, body.metadata, None)).query()
-    )
-
-
-@router.get("/threads/{thread_id}", tags=["threads"])
-async def get_thread(request: Request, thread_id: str) -> dict[str, Any]:
-    """A thread; one no run has used yet is `idle` with empty values (LangGraph clients create, then run)."""
-    snapshot = await reader(request).snapshot_or_none(thread_id)
-    return shapes.thread(snapshot) if snapshot else shapes.fresh_thread(thread_id)
-
-
 @router.get("/threads/{thread_id}/state", tags=["threads"])
 async def get_state(request: Request, thread_id: str, subgraphs: bool = False) -> dict[str, Any]:
     if subgraphs:
@@ -148,7 +86,7 @@ async def get_state(request: Request, thread_id: str, subgraphs: bool = False) -
             "subgraphs=true is not supported: a subgraph runs as its own run (thread); read it by its id"
         )
     scope = reader(request)
-    snapshot = await scope.snapshot_or_none(thread_id)
+    _, snapshot = await threads.visible(scope, thread_id)
     if snapshot is None:
         return shapes.fresh_state(thread_id)
     checkpoints = await scope.web.base.get_run(thread_id).get_state_history()
@@ -179,14 +117,13 @@ async def update_state(request: Request, thread_id: str, body: StateUpdate) -> d
 async def get_history(request: Request, thread_id: str, body: HistoryRequest | None = None) -> list[dict[str, Any]]:
     body = body or HistoryRequest()
     before = body.before_step
-    entries = await thread_history(reader(request), thread_id, missing_ok=True)
+    entries = await thread_history(reader(request), thread_id)
     return [e for e in entries if before is None or e["metadata"]["step"] < before][: body.limit]
 
 
-async def thread_history(scope: Reader, thread_id: str, *, missing_ok: bool = False) -> list[dict[str, Any]]:
-    """The thread's history entries, newest first (hitl/web/history.py); [] for a thread with no run
-    when `missing_ok`, else the unknown-id error."""
-    snapshot = await scope.snapshot_or_none(thread_id) if missing_ok else await scope.state(thread_id)
+async def thread_history(scope: Reader, thread_id: str) -> list[dict[str, Any]]:
+    """The thread's history entries, newest first (hitl/web/history.py); [] before its first run."""
+    _, snapshot = await threads.visible(scope, thread_id)
     if snapshot is None:
         return []
     checkpoints = await scope.web.base.get_run(thread_id).get_state_history()
@@ -290,19 +227,24 @@ async def start_or_decide(
     A run the caller may not read is a fresh thread to them, and a graph they may not read one
     they cannot start (whoever may read a graph may start it)."""
     run = client.get_run(thread_id)
-    current = await scope.snapshot_or_none(thread_id)
+    found = await threads.find(client.temporal, thread_id)
+    record = found if found is not None and found.record and found.readable_by(scope) else None
+    current = None if found is None or found.record else await scope.snapshot_or_none(thread_id)
     if current is None:
         if body.command is not None:
             raise RunNotFoundError(f"thread '{thread_id}' has no run to take a command; start one with input")
-        if body.if_not_exists == "reject":
-            raise RunNotFoundError(f"thread '{thread_id}' has no run and if_not_exists is 'reject'")
+        if body.if_not_exists == "reject" and record is None:
+            raise RunNotFoundError(f"thread '{thread_id}' does not exist and if_not_exists is 'reject'")
         scope.graph(body.assistant_id)
+        if record is not None and record.graph not in (None, body.assistant_id):
+            raise InvalidInputError(f"thread '{thread_id}' is for graph '{record.graph}', not '{body.assistant_id}'")
         run = await client.start(
             body.assistant_id,
             body.input or {},
             run_id=thread_id,
             interrupt_before=body.interrupt_before,
             interrupt_after=body.interrupt_after,
+            thread=record.thread if record is not None else None,
         )
         return await run.wait() if wait else None
     if body.assistant_id != current.graph:
@@ -350,38 +292,3 @@ async def batch_resume(
 
 
 # ------------------------------------------------------------------ helpers
-
-
-async def with_state(client: hitl.Client, items: list[search.Listed]) -> list[dict[str, Any]]:
-    """Threads with values and interrupts, read from each run (bounded concurrency)."""
-    gate = asyncio.Semaphore(READ_CONCURRENCY)
-
-    async def one(x: search.Listed) -> dict[str, Any]:
-        async with gate:
-            snapshot = await search.readable_state(client, x.pending.run_id)
-        return shapes.thread(snapshot) if snapshot else shapes.listed_thread(x.pending, x.status, x.created_at)
-
-    return list(await asyncio.gather(*(one(x) for x in items)))
-
-
-def thread_filter(status: str | None, metadata: Any, ids: list[str] | None) -> search.Filter:
-    return search.Filter(
-        status=status,
-        graph=metadata.graph_name if metadata else None,
-        node=metadata.node if metadata else None,
-        ids=list(ids or []),
-    )
-
-
-def sort_key(sort_by: str | None, status: str | None) -> search.SortKey:
-    if sort_by in (None, "created_at"):
-        return "created"
-    if sort_by in ("updated_at", "state_updated_at"):
-        if status != "interrupted":
-            raise InvalidInputError(
-                f"sort_by '{sort_by}' needs status 'interrupted' (it is the time the run started waiting)"
-            )
-        return "waiting"
-    raise InvalidInputError(
-        f"sort_by '{sort_by}' is not supported; use created_at, or updated_at with status 'interrupted'"
-    )

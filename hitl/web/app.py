@@ -34,6 +34,7 @@ from hitl.web import (
     rendering,
     session,
     signin,
+    thread_api,
 )
 from hitl.web.auth import Auth, NoAuth
 from hitl.web.context import Settings, Web
@@ -70,6 +71,7 @@ def create_app(
     errors.install(app, rendering.error_page, session.refusal_redirect)
     app.include_router(api.public)
     app.include_router(api.router)
+    app.include_router(thread_api.router)
     app.include_router(events.router)
     for ui in (pages, decide, claims, bulk, link, assist, signin, apidocs):
         app.include_router(ui.router)

@@ -1,0 +1,48 @@
+"""What a run keeps of the `hitl serve` thread it starts on: the thread's metadata and creation time (its
+memo, set at start), and which execution under the same id it replaces (the thread's record before its
+first run, or the thread's previous turn). The record itself and the design are in hitl/web/threads.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import temporalio.client
+import temporalio.service
+
+from hitl._protocol import THREAD_MEMO
+
+
+@dataclass(frozen=True)
+class ThreadStart:
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    replaces: str | None = None
+    """The Temporal run id of the execution this start supersedes (ended first if still open); None: a new id."""
+
+    def memo(self) -> dict[str, Any]:
+        return {THREAD_MEMO: {"metadata": self.metadata, "created_at": self.created_at.isoformat()}}
+
+    @classmethod
+    def of(cls, memo: object, replaces: str | None = None) -> ThreadStart:
+        """From a thread memo as stored (anything else: no metadata, created now)."""
+        if not isinstance(memo, dict):
+            return cls(replaces=replaces)
+        metadata = memo.get("metadata")
+        try:
+            created = datetime.fromisoformat(str(memo.get("created_at")))
+        except ValueError:
+            created = datetime.now(timezone.utc)
+        return cls(metadata if isinstance(metadata, dict) else {}, created, replaces)
+
+    async def supersede(self, temporal: temporalio.client.Client, workflow_id: str) -> None:
+        """End the replaced execution if it is still open (a concurrent start may have ended it already:
+        then this start meets the other's run and is refused as a duplicate)."""
+        if self.replaces is None:
+            return
+        try:
+            await temporal.get_workflow_handle(workflow_id, run_id=self.replaces).terminate("superseded by a run")
+        except temporalio.service.RPCError as e:
+            if e.status != temporalio.service.RPCStatusCode.NOT_FOUND:
+                raise
