@@ -155,6 +155,8 @@ class ForkFrom:
     guard: list[list[str]] = field(default_factory=list)
     sends: list[SendPacket] = field(default_factory=list)
     audit_head: str | None = None
+    history: list[Checkpoint] = field(default_factory=list)
+    """The thread's earlier checkpoints, oldest first, for a thread's next turn (patch hitl-thread-turns)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -369,6 +371,7 @@ RUN_PATCHES: tuple[str, ...] = (
     "hitl-finite-signals",
     "hitl-bounded-checks",
     "hitl-step-inputs",
+    "hitl-thread-turns",
 )
 """Every patch id the workflow checks (workflows/graph_workflow.py names each), in the order they came: a
 worker says how many it has (the first N, `hitl-patches=N` in its identity) and a new run lists those every

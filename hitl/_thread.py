@@ -4,10 +4,13 @@ first run, or the thread's previous turn). The record itself and the design are 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import temporalio.api.common.v1
+import temporalio.api.workflowservice.v1
 import temporalio.client
 import temporalio.service
 
@@ -43,6 +46,32 @@ class ThreadStart:
             return
         try:
             await temporal.get_workflow_handle(workflow_id, run_id=self.replaces).terminate("superseded by a run")
+        except temporalio.service.RPCError as e:
+            if e.status != temporalio.service.RPCStatusCode.NOT_FOUND:
+                raise
+
+
+async def delete_executions(
+    temporal: temporalio.client.Client, workflow_id: str, *, keep: str | None = None, known: Sequence[str] = ()
+) -> None:
+    """Delete every execution under `workflow_id` but `keep` (a Temporal run id), open ones too: those the
+    visibility store lists, and `known` ones it may not list yet; with no `keep`, the current one as well."""
+    executions = {
+        x.run_id async for x in temporal.list_workflows(f'WorkflowId = "{workflow_id}"') if x.id == workflow_id
+    } | set(known)
+    if keep is None:
+        executions.add("")
+    for run_id in executions - {keep}:
+        try:
+            await temporal.workflow_service.delete_workflow_execution(
+                temporalio.api.workflowservice.v1.DeleteWorkflowExecutionRequest(
+                    namespace=temporal.namespace,
+                    workflow_execution=temporalio.api.common.v1.WorkflowExecution(
+                        workflow_id=workflow_id, run_id=run_id
+                    ),
+                ),
+                retry=True,
+            )
         except temporalio.service.RPCError as e:
             if e.status != temporalio.service.RPCStatusCode.NOT_FOUND:
                 raise

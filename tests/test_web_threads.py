@@ -163,3 +163,37 @@ async def test_another_user_cannot_read_change_copy_or_delete_a_private_thread(s
             assert (await dana.delete(f"/threads/{public}")).status_code == 403
             assert (await dana.patch(f"/threads/{public}", json={"metadata": {"k": 2}})).status_code == 403
             assert (await dana.post("/threads", json={})).status_code == 403
+
+
+async def test_new_input_on_a_finished_thread_is_its_next_turn(served: Served) -> None:
+    """As LangGraph: the next run with input goes on from the thread's state; history continues the thread's."""
+    approve = {"assistant_id": "approval", "command": {"resume": "approve"}}
+    async with served.http() as http:
+        tid = (await http.post("/threads", json={"metadata": {"chat": "yes"}})).json()["thread_id"]
+        await http.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "approval", "input": TOPIC})
+        first = (await http.post(f"/threads/{tid}/runs/wait", json=approve)).json()
+        assert first["status"] == "published"
+        turn = await http.post(
+            f"/threads/{tid}/runs/wait", json={"assistant_id": "approval", "input": {"topic": "coffee"}}
+        )
+        assert turn.status_code == 200, turn.text
+        asked = turn.json()
+        assert asked["draft"] == "A short announcement about coffee." and asked["__interrupt__"]
+        thread = (await http.get(f"/threads/{tid}")).json()
+        assert thread["status"] == "interrupted" and thread["metadata"]["chat"] == "yes"
+        history = (await http.post(f"/threads/{tid}/history", json={"limit": 100})).json()
+        steps = [h["metadata"]["step"] for h in history]
+        assert steps == sorted(steps, reverse=True) and steps[-1] == -1  # one history, back to the first input
+        assert any(h["values"].get("topic") == "tea" for h in history)  # the first turn's checkpoints
+        assert history[0]["tasks"][0]["interrupts"][0]["id"] == asked["__interrupt__"][0]["id"]
+        for _ in range(100):  # one thread, listed once (the first turn's execution is gone)
+            found = (await http.post("/threads/search", json={"ids": [tid]})).json()
+            if [t["status"] for t in found] == ["interrupted"]:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"the thread is not listed once as interrupted: {found}")
+        done = (await http.post(f"/threads/{tid}/runs/wait", json=approve)).json()
+        assert done["topic"] == "coffee" and done["status"] == "published"
+        audit = (await http.get(f"/threads/{tid}/audit")).json()
+        assert audit["verified"] and [r["kind"] for r in audit["records"]].count("resume") == 2

@@ -157,6 +157,10 @@ STEP_INPUTS = "hitl-step-inputs"
 """Patch: a step whose node tasks carry more than MAX_STEP_INPUT_BYTES in all (many Sends of a large state)
 fails the run with one line before scheduling them (before: their commands went out in one workflow task
 completion past the server's 4 MB, and Temporal terminated the run). Consulted only for such a step."""
+THREAD_TURNS = "hitl-thread-turns"
+"""Patch: a fork that carries its thread's earlier checkpoints (`ForkFrom.history`: the next turn of a `hitl serve`
+thread, hitl/web/turns.py) begins with them and numbers its decision records after theirs, so its history and
+decision chain continue the thread's. Consulted only for such a fork; no recorded run carries one."""
 # Quorum questions, claims and escalation ladders (issue 14) need no patch: each path is reached only by a
 # question asked with `quorum=`/`escalate=` or by a `claim` update, which no history from before them holds,
 # and no patch is ever called from an update or signal handler (a marker recorded there broke the replay of
@@ -290,6 +294,12 @@ class GraphWorkflow:
     async def _begin(self, inp: RunInput) -> None:
         run = self.state
         if inp.fork is not None:
+            if inp.fork.history and self._patched(THREAD_TURNS):
+                run.checkpoints = list(inp.fork.history)
+                self.live.checkpoint_bytes = [json_size(c.values) if c.values else 0 for c in run.checkpoints]
+                run.audit_seq = 1 + max(
+                    (d.seq for c in run.checkpoints for d in [*c.decisions, *c.audit] if d.seq is not None), default=-1
+                )
             run.values, run.step = dict(inp.fork.values), inp.fork.step
             run.sends = list(inp.fork.sends)
             run.next = topology.pulled(inp.fork.next, run.sends)

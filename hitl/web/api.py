@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 
 import hitl
 from hitl._audit import record
+from hitl._turns import next_turn
 from hitl.client import NO_VALUE
 from hitl.types import DecisionRejectedError, InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
 from hitl.web import claims, history, shapes, threads
@@ -249,6 +250,16 @@ async def start_or_decide(
         return await run.wait() if wait else None
     if body.assistant_id != current.graph:
         raise InvalidInputError(f"thread '{thread_id}' runs graph '{current.graph}', not '{body.assistant_id}'")
+    if body.input is not None and body.command is None and current.status == "completed":
+        turn = await next_turn(
+            client,
+            thread_id,
+            body.input,
+            interrupt_before=body.interrupt_before,
+            interrupt_after=body.interrupt_after,
+            thread=found.thread if found is not None else None,
+        )
+        return await turn.wait() if wait else None
     if body.input is not None or body.interrupt_before is not None or body.interrupt_after is not None:
         raise RunAlreadyExistsError(
             f"thread '{thread_id}' already has a run ({shapes.STATUS[current.status]}); answer it with command, "

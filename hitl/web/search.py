@@ -41,6 +41,7 @@ from hitl.types import StateSnapshot
 log = logging.getLogger("hitl.web")
 SortKey = Literal["waiting", "created"]
 ATTRIBUTE = {"waiting": WAITING_SINCE.name, "created": "StartTime"}
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 SMALL = 1000
 """Up to this many matches, one listing sorted here beats bisecting."""
 
@@ -154,7 +155,18 @@ async def listing(temporal: temporalio.client.Client, query: str, limit: int | N
         if row.workflow_type == THREAD_WORKFLOW:
             status = "idle"  # a thread no run has used yet
         out.append(Listed(row.pending, status, row.created_at, row.workflow_type == THREAD_WORKFLOW, row.thread))
-    return out
+    return newest_each(out)
+
+
+def newest_each(rows: list[Listed]) -> list[Listed]:
+    """One row per thread: its newest execution. A thread's finished turn is deleted when its next turn starts
+    (hitl/_turns.py), but Temporal deletes a closed execution some seconds later; until then both are listed."""
+    newest: dict[str, Listed] = {}
+    for row in rows:
+        seen = newest.get(row.pending.run_id)
+        if seen is None or (row.created_at or EPOCH) > (seen.created_at or EPOCH):
+            newest[row.pending.run_id] = row
+    return [r for r in rows if newest[r.pending.run_id] is r]
 
 
 async def readable_state(client: hitl.Client, run_id: str) -> StateSnapshot | None:

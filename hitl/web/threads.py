@@ -32,7 +32,7 @@ import temporalio.service
 
 import hitl
 from hitl._protocol import GRAPH, STATUS, THREAD_MEMO, THREAD_WORKFLOW, WORKFLOW_NAME
-from hitl._thread import ThreadStart
+from hitl._thread import ThreadStart, delete_executions
 from hitl.types import RunAlreadyExistsError, RunNotFoundError, StateSnapshot
 from hitl.web import shapes
 from hitl.web.scope import Reader
@@ -133,21 +133,8 @@ async def create(
 
 
 async def delete(temporal: temporalio.client.Client, thread_id: str) -> None:
-    """Delete every execution under the thread's id (its record, runs, earlier turns), open ones too."""
-    executions = {x.run_id async for x in temporal.list_workflows(f'WorkflowId = "{thread_id}"') if x.id == thread_id}
-    executions.add("")  # the current one, even before the visibility store lists it
-    for run_id in executions:
-        try:
-            await temporal.workflow_service.delete_workflow_execution(
-                temporalio.api.workflowservice.v1.DeleteWorkflowExecutionRequest(
-                    namespace=temporal.namespace,
-                    workflow_execution=temporalio.api.common.v1.WorkflowExecution(workflow_id=thread_id, run_id=run_id),
-                ),
-                retry=True,
-            )
-        except temporalio.service.RPCError as e:
-            if e.status != temporalio.service.RPCStatusCode.NOT_FOUND:
-                raise
+    """Delete every execution under the thread's id (its record, its run, earlier executions), open ones too."""
+    await delete_executions(temporal, thread_id)
 
 
 def metadata(found: Found | None, graph: str | None) -> dict[str, Any]:
