@@ -185,6 +185,8 @@ async def test_new_input_on_a_finished_thread_is_its_next_turn(served: Served) -
         steps = [h["metadata"]["step"] for h in history]
         assert steps == sorted(steps, reverse=True) and steps[-1] == -1  # one history, back to the first input
         assert any(h["values"].get("topic") == "tea" for h in history)  # the first turn's checkpoints
+        starts = [h["tasks"][0]["result"] for h in history if h["next"] == ["__start__"]]
+        assert starts == [{"topic": "coffee"}, TOPIC]  # each run's input checkpoint, as LangGraph lists them
         assert history[0]["tasks"][0]["interrupts"][0]["id"] == asked["__interrupt__"][0]["id"]
         for _ in range(100):  # one thread, listed once (the first turn's execution is gone)
             found = (await http.post("/threads/search", json={"ids": [tid]})).json()

@@ -7,6 +7,9 @@ whose oldest kept checkpoint is its input gets that step -1 entry here, computed
 channel defaults (no query, nothing stored). A task's `result` is what its node wrote, read off
 the next `loop` checkpoint; the newest entry of a paused run carries its pending questions in
 `tasks[].interrupts` and `interrupts`, so a client that reloads reads the question from history.
+A thread's next turn (hitl/_turns.py) begins with a fork checkpoint of the thread itself: shown as that
+run's input checkpoint (`__start__` next), and the checkpoint that applied the input as its first `loop`;
+both keep hitl's step number (the turn's first step), so the two share a checkpoint id.
 """
 
 from __future__ import annotations
@@ -35,11 +38,31 @@ def entries(
             entry["interrupts"] = [shapes.interrupt(x) for x in snapshot.interrupts]
         if c.source == "input":
             entry["metadata"]["source"] = "loop"  # LangGraph's step 0; its "input" is the entry below
+        if turn_started(snapshot.run_id, c):
+            _as_turn_input(entry, c, checkpoints[i - 1] if i else None)
+        elif i + 1 < len(checkpoints) and turn_started(snapshot.run_id, checkpoints[i + 1]):
+            entry["metadata"]["source"] = "loop"  # the turn's input applied: LangGraph's first loop of the run
         out.append(entry)
     oldest = checkpoints[-1] if checkpoints else None
     if oldest is not None and oldest.source == "input" and graph is not None:
         out.append(_input_entry(snapshot, graph, oldest))
     return out
+
+
+def turn_started(thread_id: str, c: Checkpoint) -> bool:
+    """The checkpoint a thread's next turn began at (hitl/_turns.py: a fork of the thread itself)."""
+    return c.source == "fork" and any(
+        d.kind == "fork" and (d.node or "").startswith(f"{thread_id}@") for d in c.decisions
+    )
+
+
+def _as_turn_input(entry: dict[str, Any], c: Checkpoint, applied: Checkpoint | None) -> None:
+    """A turn's first checkpoint shown as LangGraph's input checkpoint of that run: `__start__` next, the
+    input its task's result (read off the checkpoint that applied it)."""
+    given = ((applied.writes or {}) if applied is not None else {}).get("__fork__")
+    entry["next"] = ["__start__"]
+    entry["tasks"] = [{**shapes.task_entry("__start__", c.step), "result": given}]
+    entry["metadata"].update(source="input", writes={"__start__": given})
 
 
 def _input_parent(c: Checkpoint) -> int | None:

@@ -104,8 +104,9 @@ async def copy_thread(request: Request, thread_id: str) -> dict[str, Any]:
     found, snapshot = await threads.visible(scope, thread_id)
     client = decider(request)
     new_id = str(uuid.uuid4())
-    if snapshot is None:
-        return threads.record(await threads.create(client, new_id, found.graph, ThreadStart(found.thread.metadata)))
+    if snapshot is None:  # LangGraph's copy of a thread with no state answers without `values`
+        made = await threads.create(client, new_id, found.graph, ThreadStart(found.thread.metadata))
+        return {k: v for k, v in threads.record(made).items() if k != "values"}
     copied = await client.fork(thread_id, snapshot.step, new_run_id=new_id, thread=ThreadStart(found.thread.metadata))
     return with_metadata(shapes.thread(await copied.get_state()), found.thread)
 
