@@ -325,6 +325,11 @@ STEPS = [
         lambda c: c.sdk.threads.get_history(c.ids["thread"], limit=100),
         lambda h: {"length": len(h), "next": [s["next"] for s in h]},
     ),
+    Step(
+        "threads.next_turn.runs.stream",
+        lambda c: stream(c, "streamed", input={"topic": "coffee"}, stream_mode="values"),
+        stream_meaning,
+    ),
     Step("threads.create.with_metadata", new_thread_with_metadata, lambda t: t["metadata"]),
     Step(
         "threads.update.metadata",
@@ -375,7 +380,7 @@ KNOWN_DIFFERENCES: dict[str, str] = {
 """`step.check` -> why hitl answers differently today. Remove an entry when a fix makes it agree.
 Against the API before the first fixes (commit a8127b5) this suite agrees on 54/104 checks; with them, 78/104; without the stream's `end` event, 82/104;
 with history's input checkpoint and questions, 86/104; with thread records (404 for unknown ids), 88/100; with the
-thread steps (next turn, metadata, search, copy, delete) added, 116/129."""
+thread steps (next turn, its stream, metadata, search, copy, delete) added, 119/132."""
 
 
 async def test_same_sdk_calls_same_answers(langgraph_url: str, hitl_url: str) -> None:
