@@ -199,3 +199,19 @@ async def test_new_input_on_a_finished_thread_is_its_next_turn(served: Served) -
         assert done["topic"] == "coffee" and done["status"] == "published"
         audit = (await http.get(f"/threads/{tid}/audit")).json()
         assert audit["verified"] and [r["kind"] for r in audit["records"]].count("resume") == 2
+
+
+async def test_bad_thread_requests_are_refused_with_one_line_and_store_nothing(served: Served) -> None:
+    tid = str(uuid.uuid4())
+    async with served.http() as http:
+        big = await http.post("/threads", json={"thread_id": tid, "metadata": {"blob": "x" * 20_000}})
+        assert big.status_code == 422 and "thread metadata" in big.json()["detail"]
+        assert (await http.get(f"/threads/{tid}")).status_code == 404
+        made = (await http.post("/threads", json={})).json()["thread_id"]
+        ttl = await http.patch(f"/threads/{made}", json={"ttl": {"days": 1}})
+        assert ttl.status_code == 422 and "'ttl'" in ttl.text
+        wrong = await http.post(f"/threads/{made}/runs/wait", json={"assistant_id": "nope", "input": TOPIC})
+        assert wrong.status_code == 422
+        bad = await http.post(f"/threads/{made}/runs/wait", json={"assistant_id": "approval", "input": {"nope": 1}})
+        assert bad.status_code == 422, bad.text
+        assert (await http.get(f"/threads/{made}")).json()["status"] == "idle"  # the record is still there
