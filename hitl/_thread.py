@@ -52,12 +52,20 @@ class ThreadStart:
 
 
 async def delete_executions(
-    temporal: temporalio.client.Client, workflow_id: str, *, keep: str | None = None, known: Sequence[str] = ()
+    temporal: temporalio.client.Client,
+    workflow_id: str,
+    *,
+    keep: str | None = None,
+    known: Sequence[str] = (),
+    started_by: datetime | None = None,
 ) -> None:
     """Delete every execution under `workflow_id` but `keep` (a Temporal run id), open ones too: those the
-    visibility store lists, and `known` ones it may not list yet; with no `keep`, the current one as well."""
+    visibility store lists (with `started_by`, only those started by then), and `known` ones it may not list
+    yet; with no `keep`, the current one as well."""
     executions = {
-        x.run_id async for x in temporal.list_workflows(f'WorkflowId = "{workflow_id}"') if x.id == workflow_id
+        x.run_id
+        async for x in temporal.list_workflows(f'WorkflowId = "{workflow_id}"')
+        if x.id == workflow_id and (started_by is None or x.start_time <= started_by)
     } | set(known)
     if keep is None:
         executions.add("")

@@ -72,7 +72,8 @@ async def next_turn(
         )
     from workflows.topology import entry_nodes  # noqa: PLC0415 - only this path needs the graph walk
 
-    previous = (await source._handle.describe()).run_id
+    described = await source._handle.describe()
+    previous = described.run_id
     run_input = RunInput(
         graph=original.graph,
         input=values,
@@ -97,7 +98,11 @@ async def next_turn(
     kept = thread or ThreadStart()
     run = await client._start(run_input, run_id, ThreadStart(kept.metadata, kept.created_at, previous))
     current = (await run._handle.describe()).run_id
-    await delete_executions(client.temporal, run_id, keep=current, known=[previous] if previous else [])
+    # Only the turn this one continues and what came before it: should another turn have started and ended
+    # meanwhile from the same state, its execution stays (listed as the older of the two), never lost.
+    await delete_executions(
+        client.temporal, run_id, keep=current, known=[previous] if previous else [], started_by=described.start_time
+    )
     return run
 
 
