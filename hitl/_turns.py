@@ -6,8 +6,10 @@ execution of a closed workflow id), at the next step: its `next` is the graph's 
 written through the graph's reducers by the workflow, as a fork's edit is (user reducers in an activity,
 never user code in the workflow). It carries the thread's earlier checkpoints (`ForkFrom.history`, patch
 hitl-thread-turns), so history, checkpoint steps and the decision chain continue the thread's; the finished
-execution is then deleted, leaving one execution per thread for searches and counts. Checkpoints keep their
-state copies while they fit in half a Temporal payload, the newest first (older ones show `values_dropped`).
+execution is then deleted, leaving one execution per thread for searches and counts (Temporal deletes a closed
+execution some 30 s later: until then a listing shows each thread's newest execution only, `search.newest_each`,
+while a COUNT may include both). Checkpoints keep their state copies while they fit in half a Temporal payload,
+the newest first (older ones show `values_dropped`).
 """
 
 from __future__ import annotations

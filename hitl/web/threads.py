@@ -14,7 +14,7 @@ carries the memo on. Searches and counts list running records and runs only (`se
 a superseded record is closed and never matches, so no thread is listed twice. Deleting a thread
 deletes every execution under its id (`DeleteWorkflowExecution`). A record naming no graph is readable
 by anyone signed in; one with a graph, and every run, by the graph's readers (hitl/web/scope.py).
-The next turn on a finished thread is a fork of its last checkpoint under the same id (hitl/web/turns.py).
+The next turn on a finished thread is a fork of its last checkpoint under the same id (hitl/_turns.py).
 """
 
 from __future__ import annotations
