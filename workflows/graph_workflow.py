@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         NOTHING_NEXT_ENDS,
         STEP_INPUTS,
         SUBGRAPH_IDS,
+        THREAD_TURNS,
     )
     from hitl._policy import assignees, deciders
     from hitl._protocol import (
@@ -234,6 +235,12 @@ class GraphWorkflow:
     async def _begin(self, inp: RunInput) -> None:
         run = self.state
         if inp.fork is not None:
+            if inp.fork.history and self._patched(THREAD_TURNS):
+                run.checkpoints = list(inp.fork.history)
+                self.live.checkpoint_bytes = [json_size(c.values) if c.values else 0 for c in run.checkpoints]
+                run.audit_seq = 1 + max(
+                    (d.seq for c in run.checkpoints for d in [*c.decisions, *c.audit] if d.seq is not None), default=-1
+                )
             run.values, run.step = dict(inp.fork.values), inp.fork.step
             run.sends = list(inp.fork.sends)
             run.next = topology.pulled(inp.fork.next, run.sends)

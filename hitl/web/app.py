@@ -35,6 +35,7 @@ from hitl.web import (
     runs,
     session,
     signin,
+    thread_api,
 )
 from hitl.web.auth import Auth, NoAuth, api_token
 from hitl.web.context import Settings, Web
@@ -71,6 +72,7 @@ def create_app(
     errors.install(app, rendering.error_page, session.refusal_redirect)
     app.include_router(api.public)
     app.include_router(api.router)
+    app.include_router(thread_api.router)
     app.include_router(events.router)
     app.include_router(runs.router)
     for ui in (pages, decide, claims, bulk, link, assist, signin, apidocs):

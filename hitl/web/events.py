@@ -28,7 +28,7 @@ from hitl import _finite as finite
 from hitl._errors import read_with_retries
 from hitl._protocol import WAITING_SINCE
 from hitl.stream import ENDED, RunEvent, StreamMode, check_modes, chunks
-from hitl.types import HitlError, InvalidInputError
+from hitl.types import HitlError, InvalidInputError, StateSnapshot
 from hitl.web import api, search, shapes
 from hitl.web.context import caller, decider, web
 from hitl.web.errors import one_line
@@ -249,17 +249,27 @@ async def run_stream(
                 opening.append(event)
                 if event.kind != "values":
                     break
+        since = await turn_start(run, current)
         created = await api.start_or_decide(client, scope, thread_id, body, wait=False, request_id=idempotency_key)
     except BaseException:
         held.release()
         if events is not None:
             await events.aclose()  # type: ignore[attr-defined]
         raise
-    following = events if events is not None else run.events(since=0)
+    following = events if events is not None else run.events(since=since)
     record = shapes.run(thread_id, body.assistant_id, "running", created.run_id)
     return stream(
         request, lambda: run_parts(record, opening, following, modes), held, shapes.run_location(record), end=False
     )
+
+
+async def turn_start(run: hitl.Run, current: StateSnapshot | None) -> int:
+    """The checkpoint seq a started run's stream replays from: 0, or past the thread's checkpoints when new input
+    on a completed thread starts its next turn (hitl/_turns.py), whose history carries them."""
+    if current is None or current.status != "completed":
+        return 0
+    newest = await run.get_state_history(limit=1)
+    return newest[0].seq + 1 if newest else 0
 
 
 @router.post("/runs/stream", tags=["runs"])

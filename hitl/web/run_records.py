@@ -6,6 +6,10 @@ each accepted decision in its decision log under the request id it was sent with
 derived, and every web-server replica lists the same ones:
 
 * the start: id `start_run_id(thread)` (a name-based uuid of the thread id, known before the run exists);
+* each next turn (new input on the thread once its run completed, hitl/_turns.py): the fork record that
+  begins the turn's execution, id `turn_run_id(thread, step)` (a name-based uuid of the thread id and the
+  turn's first step, known before the turn's execution exists), its kwargs the input; the turn carries the
+  thread's checkpoints and so its decision chain, read whole from them once a thread has turns;
 * each decision that resumed the run (kinds `resume`/`goto`), grouped by request id: the API sends each
   answer under a fresh uuid (or the caller's `Idempotency-Key`), which is the run's id;
 * a decision the run refused after it was sent as a signal (an `enqueue` answer that no longer fit),
@@ -46,6 +50,18 @@ def start_run_id(thread_id: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hitl:{thread_id}:start"))
 
 
+def turn_run_id(thread_id: str, step: int) -> str:
+    """A next turn's run id: derived from the thread id and the step the turn begins at (its fork record's),
+    so it is known when the turn's start returns at once; a thread's turns begin at ever later steps."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hitl:{thread_id}:turn:{step}"))
+
+
+def is_turn(thread_id: str, d: Decision) -> bool:
+    """The record that begins a next turn: a fork of the thread's own newest checkpoint, under its own id
+    (a fork into a new thread names its source thread instead)."""
+    return d.kind == "fork" and d.node == f"{thread_id}@{d.step}"
+
+
 def decision_run_id(thread_id: str, d: Decision) -> str:
     """A decision's run id: its request id; one sent without (hitl's own UI or CLI) gets one from its place."""
     return d.request_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"hitl:{thread_id}:{d.seq}:{d.at.isoformat()}"))
@@ -61,13 +77,18 @@ class RunRecord:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-def derive(snapshot: StateSnapshot, decisions: list[Decision]) -> list[RunRecord]:
-    """The thread's runs, oldest first, from its state and its decision records (oldest first)."""
+def derive(snapshot: StateSnapshot, decisions: list[Decision], started: datetime | None = None) -> list[RunRecord]:
+    """The thread's runs, oldest first, from its state and its decision records (oldest first); `started`:
+    when its first run started, for a thread whose current execution is a later turn's."""
     thread = snapshot.run_id
-    runs = [RunRecord(start_run_id(thread), snapshot.created_at, kwargs={"input": None, "command": None})]
+    start = RunRecord(start_run_id(thread), started or snapshot.created_at, kwargs={"input": None, "command": None})
+    runs = [start]
     by_id: dict[str, RunRecord] = {}
     answers: dict[str, dict[str, Any]] = {}
     for d in decisions:
+        if is_turn(thread, d):
+            runs.append(RunRecord(turn_run_id(thread, d.step), d.at, kwargs={"input": d.value, "command": None}))
+            continue
         rid = decision_run_id(thread, d)
         record = by_id.get(rid)
         if record is None and d.kind in RUN_KINDS:
@@ -95,12 +116,18 @@ def derive(snapshot: StateSnapshot, decisions: list[Decision]) -> list[RunRecord
 
 
 async def thread_runs(run: hitl.Run, snapshot: StateSnapshot) -> list[RunRecord]:
-    """The thread's runs, oldest first. The state keeps its newest decisions; past that many, the whole
-    decision chain is read from the run's checkpoints."""
+    """The thread's runs, oldest first. The state keeps its newest decisions (of its current execution only:
+    a next turn is a new one); past that many, or once the thread has turns, the whole decision chain is read
+    from the run's checkpoints, and a turned thread's first run started at its oldest checkpoint."""
     decisions = snapshot.decisions
-    if len(decisions) >= KEEP_DECISIONS:
+    turned = any(is_turn(snapshot.run_id, d) for d in decisions)
+    if len(decisions) >= KEEP_DECISIONS or turned:
         decisions = (await run.audit()).records
-    return derive(snapshot, list(decisions))
+    started = None
+    if turned:
+        oldest = (await run.get_state_history())[-1:]
+        started = oldest[0].created_at if oldest else None
+    return derive(snapshot, list(decisions), started)
 
 
 def find(runs: list[RunRecord], run_id: str) -> RunRecord | None:
