@@ -201,6 +201,34 @@ async def test_new_input_on_a_finished_thread_is_its_next_turn(served: Served) -
         assert audit["verified"] and [r["kind"] for r in audit["records"]].count("resume") == 2
 
 
+async def test_a_next_turn_is_a_run_of_the_thread_listed_got_and_joined_by_the_id_its_request_named(
+    served: Served,
+) -> None:
+    """LangGraph lists a thread's next turn as one more run: the start, the answer, the turn (newest first)."""
+    approve = {"assistant_id": "approval", "command": {"resume": "approve"}}
+    async with served.http() as http:
+        tid = (await http.post("/threads", json={})).json()["thread_id"]
+        await http.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "approval", "input": TOPIC})
+        await http.post(f"/threads/{tid}/runs/wait", json=approve, headers={"Idempotency-Key": "answer-1"})
+        before = (await http.get(f"/threads/{tid}/runs")).json()
+        made = await http.post(f"/threads/{tid}/runs", json={"assistant_id": "approval", "input": {"topic": "coffee"}})
+        assert made.status_code == 200, made.text
+        run_id = made.json()["run_id"]
+        assert made.json()["kwargs"]["input"] == {"topic": "coffee"}
+        joined = (await http.get(f"/threads/{tid}/runs/{run_id}/join")).json()
+        assert joined["draft"] == "A short announcement about coffee." and joined["__interrupt__"]
+        runs = (await http.get(f"/threads/{tid}/runs")).json()
+        got = (await http.get(f"/threads/{tid}/runs/{run_id}")).json()
+        waited = await http.post(f"/threads/{tid}/runs/wait", json=approve)
+        after = (await http.get(f"/threads/{tid}/runs")).json()
+    assert [r["run_id"] for r in runs] == [run_id, *[r["run_id"] for r in before]]
+    assert [r["status"] for r in runs] == ["success", "success", "success"]
+    assert runs[-1]["created_at"] == before[-1]["created_at"]  # the first run still started when it did
+    assert got["status"] == "success" and got["kwargs"]["input"] == {"topic": "coffee"}
+    assert [r["run_id"] for r in after][1:] == [r["run_id"] for r in runs]
+    assert waited.headers["content-location"].endswith(f"/runs/{after[0]['run_id']}")
+
+
 async def test_bad_thread_requests_are_refused_with_one_line_and_store_nothing(served: Served) -> None:
     tid = str(uuid.uuid4())
     async with served.http() as http:
