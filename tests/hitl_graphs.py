@@ -11,6 +11,7 @@ from typing import Annotated, Literal, TypedDict
 from temporalio.common import RetryPolicy
 
 from hitl import END, START, Command, StateGraph, interrupt
+from hitl.messages import add_messages
 
 
 class ReviewState(TypedDict, total=False):
@@ -302,6 +303,37 @@ draft_b.add_node("review", _review_draft)
 draft_b.add_edge(START, "review")
 draft_review = draft_b.compile(name="draft_review")
 
+
+def _takes_a_while(state: RerunState) -> dict:
+    time.sleep(3)  # a window for a streaming client to go away while the step runs
+    return {"log": ["worked"]}
+
+
+slow_b = StateGraph(RerunState)
+slow_b.add_node("work", _takes_a_while)
+slow_b.add_node("ask", _asks("ask"))
+slow_b.add_edge(START, "work")
+slow_b.add_edge("work", "ask")
+slow_work = slow_b.compile(name="slow_work")
+"""A step that takes seconds, then a question (test_web_streams: on_disconnect)."""
+
+
+class ChatState(TypedDict, total=False):
+    messages: Annotated[list[dict], add_messages]
+
+
+def _greet(state: ChatState) -> dict:
+    return {"messages": [{"role": "assistant", "content": "hello", "id": "m-1"}]}
+
+
+chat_b = StateGraph(ChatState)
+chat_b.add_node("greet", _greet)
+chat_b.add_node("ask", lambda state: {"messages": [{"role": "user", "content": interrupt("ok?"), "id": "m-2"}]})
+chat_b.add_edge(START, "greet")
+chat_b.add_edge("greet", "ask")
+chat_turn = chat_b.compile(name="chat_turn")
+"""A node writing a message, then a question (test_web_streams: messages-tuple)."""
+
 GRAPHS = [
     draft_review,
     reruns,
@@ -318,4 +350,6 @@ GRAPHS = [
     validation_loop,
     parallel,
     guarded,
+    slow_work,
+    chat_turn,
 ]

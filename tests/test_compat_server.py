@@ -27,6 +27,7 @@ from tests.compat_server.compare import (
     Ctx,
     Step,
     differential,
+    parts_meaning,
     state_meaning,
     stream_meaning,
     thread_meaning,
@@ -63,7 +64,9 @@ async def hitl_url(client: hitl.Client) -> AsyncIterator[str]:
     """`hitl serve` for the same graphs, on its own task queue with its own worker."""
     module = hitl_graphs()
     ours = hitl.Client(
-        client.temporal, task_queue=QUEUE, graphs=[module.approval, module.sign_off, module.gated, module.nested]
+        client.temporal,
+        task_queue=QUEUE,
+        graphs=[module.approval, module.sign_off, module.gated, module.nested, module.with_notes],
     )
     async with ours.worker(), running(create_app(ours, TokenAuth(TOKENS))) as url:
         yield url
@@ -117,6 +120,105 @@ async def new_stream_thread(c: Ctx) -> dict[str, Any]:
 
 async def stream(c: Ctx, thread: str, **kwargs: Any) -> list[tuple[str, Any]]:
     return [(p.event, p.data) async for p in c.sdk.runs.stream(c.ids[thread], "approval", **kwargs)]
+
+
+COFFEE = {"topic": "coffee"}
+MODES = ("events", "messages-tuple", "messages", "debug", "tasks", "checkpoints", "custom")
+MODE_LISTS = (
+    ["values", "updates"],
+    ["updates", "events"],
+    ["values", "updates", "events", "tasks", "debug", "checkpoints", "messages-tuple", "custom"],
+)
+
+
+async def start_and_resume(
+    c: Ctx, mode: str | list[str], graph: str = "approval", **more: Any
+) -> dict[str, list[tuple[str, Any]]]:
+    """A fresh thread streamed to its question and through its answer in `mode`, as Agent Inbox and useStream
+    stream (the answer with `input: {}` beside the command)."""
+    thread = (await c.sdk.threads.create())["thread_id"]
+    start = [(p.event, p.data) async for p in c.sdk.runs.stream(thread, graph, input=TOPIC, stream_mode=mode, **more)]
+    answer = [
+        (p.event, p.data)
+        async for p in c.sdk.runs.stream(thread, graph, input={}, command=APPROVE, stream_mode=mode, **more)
+    ]
+    return {"start": start, "resume": answer}
+
+
+async def rejoin_after(
+    c: Ctx, seen: int, stream_mode: str | list[str] | None = None, thread: str | None = None, given: Any = TOPIC
+) -> dict[str, Any]:
+    """A resumable stream read to its question, its run id taken from `on_run_created` (the SDK reads
+    Content-Location), then rejoined with `runs.join_stream` after the `seen`-th event's id.
+
+    What came again is compared with what followed that event the first time (in the modes asked). LangGraph
+    numbers events by the millisecond, so events of one millisecond share an id and a rejoin skips them all:
+    which parts follow an id depends on timing there, so the step compares that rule, and the last part."""
+    thread = thread or (await c.sdk.threads.create())["thread_id"]
+    created: list[str] = []
+    first = [
+        p
+        async for p in c.sdk.runs.stream(
+            thread,
+            "approval",
+            input=given,
+            stream_mode=["values", "updates"],
+            stream_resumable=True,
+            on_run_created=lambda meta: created.append(meta["run_id"]),
+        )
+    ]
+    last = first[seen].id
+    again = [
+        (p.event, p.data)
+        async for p in c.sdk.runs.join_stream(thread, created[0], last_event_id=last, stream_mode=stream_mode)
+    ]
+    modes = [stream_mode] if isinstance(stream_mode, str) else stream_mode
+    rest = [(p.event, p.data) for p in first[seen + 1 :] if p.id != last and (modes is None or p.event in modes)]
+    return {
+        "run_created": created == [first[0].data["run_id"]],
+        "ids": all(p.id for p in first),
+        "rejoined_what_followed": again == rest,
+        "ends_with": again[-1:],
+    }
+
+
+async def turn_streamed(c: Ctx, mode: str | list[str]) -> list[tuple[str, Any]]:
+    """A fresh thread run to its end, then its next turn streamed in `mode`: that turn's parts only."""
+    thread = (await c.sdk.threads.create())["thread_id"]
+    await c.sdk.runs.wait(thread, "approval", input=TOPIC)
+    await c.sdk.runs.wait(thread, "approval", command=APPROVE)
+    c.ids["turned"] = thread
+    return [(p.event, p.data) async for p in c.sdk.runs.stream(thread, "approval", input=COFFEE, stream_mode=mode)]
+
+
+async def turn_rejoined(c: Ctx, seen: int) -> dict[str, Any]:
+    """The finished thread's next turn streamed resumably and rejoined by its run id (`rejoin_after`, on a
+    turn's run), which is the thread's newest run."""
+    thread = c.ids["turned"]
+    await c.sdk.runs.wait(thread, "approval", command=APPROVE)  # the turn streamed last ends; this one is new
+    out = await rejoin_after(c, seen, stream_mode="values", thread=thread, given=COFFEE)
+    runs = await c.sdk.runs.list(thread)
+    return {**out, "newest_run": [r["status"] for r in runs][:1], "runs": len(runs)}
+
+
+def namespaced(meaning: dict[str, Any]) -> dict[str, Any]:
+    """Event names with the namespace's task id left out (`updates|notes:<id>`): each server makes its own."""
+    return {**meaning, "events": [e.split(":")[0] for e in meaning["events"]]}
+
+
+def mode_steps() -> list[Step]:
+    """One step per stream mode and list of modes: start to the question, then the answer."""
+    steps = []
+    for mode in [*MODES, *MODE_LISTS]:
+        name = mode if isinstance(mode, str) else "+".join(mode)
+        steps.append(
+            Step(
+                f"runs.stream.{name}",
+                lambda c, m=mode: start_and_resume(c, m),
+                lambda r: {k: parts_meaning(v) for k, v in r.items()},
+            )
+        )
+    return steps
 
 
 async def run_created(c: Ctx) -> dict[str, Any]:
@@ -486,6 +588,32 @@ STEPS = [
         stream_meaning,
     ),
     Step("runs.stream.content_location", stream_created, lambda r: r),
+    *mode_steps(),
+    Step(
+        "runs.stream.subgraphs",
+        lambda c: start_and_resume(c, ["values", "updates"], stream_subgraphs=True),
+        lambda r: {k: parts_meaning(v) for k, v in r.items()},
+    ),
+    Step(
+        "subgraph.runs.stream",
+        lambda c: start_and_resume(c, ["values", "updates"], graph="with_notes"),
+        lambda r: {k: parts_meaning(v) for k, v in r.items()},
+    ),
+    Step(
+        "subgraph.runs.stream.subgraphs",
+        lambda c: start_and_resume(c, ["values", "updates"], graph="with_notes", stream_subgraphs=True),
+        lambda r: {k: namespaced(parts_meaning(v)) for k, v in r.items()},
+    ),
+    Step(
+        "runs.join_stream.last_event_id",
+        lambda c: rejoin_after(c, 1),
+        lambda r: {**r, "ends_with": parts_meaning(r["ends_with"])},
+    ),
+    Step(
+        "runs.join_stream.last_event_id.values",
+        lambda c: rejoin_after(c, 2, stream_mode="values"),
+        lambda r: {**r, "ends_with": parts_meaning(r["ends_with"])},
+    ),
     Step(
         "threads.count.interrupted",
         lambda c: c.sdk.threads.count(status="interrupted", metadata={"graph_id": "approval"}),
@@ -551,6 +679,16 @@ STEPS = [
         lambda c: stream(c, "streamed", input={"topic": "coffee"}, stream_mode="values"),
         stream_meaning,
     ),
+    Step(
+        "threads.next_turn.runs.stream.every_mode",
+        lambda c: turn_streamed(c, MODE_LISTS[-1]),
+        parts_meaning,
+    ),
+    Step(
+        "threads.next_turn.runs.join_stream.last_event_id.values",
+        lambda c: turn_rejoined(c, 2),
+        lambda r: {**r, "ends_with": parts_meaning(r["ends_with"])},
+    ),
     Step("threads.create.with_metadata", new_thread_with_metadata, lambda t: t["metadata"]),
     Step(
         "threads.update.metadata",
@@ -602,9 +740,20 @@ RUNS_KEPT = (
     "the steps are the thread's Temporal history, which keeps them"
 )
 INFO_VERSION = "GET /info: hitl is not LangGraph, so its langgraph_py_version is null"
+JOIN_DEFAULT_MODES = (
+    "a rejoin naming no stream_mode gets the modes the run streamed in LangGraph (its stream is kept); hitl "
+    "rebuilds a run's stream from the thread's history and keeps no per-request modes, so it sends `values` "
+    "(a LangGraph run's default); a rejoin naming its modes gets them (tests/test_web_streams.py)"
+)
+TURN_STEPS = (
+    "a thread's next turn numbers its steps one lower than LangGraph: hitl shows the turn's input checkpoint and the "
+    "checkpoint that applied its input at the same step (the turn's first, as its history does: hitl/web/history.py), "
+    "LangGraph gives them two; the parts are the same ones in the same order"
+)
 KNOWN_DIFFERENCES: dict[str, str] = {
     "threads.get_history.done.shape": PAST_QUESTIONS,
     "threads.next_turn.get_history.shape": PAST_QUESTIONS,
+    "threads.next_turn.runs.stream.every_mode.meaning": TURN_STEPS,
     "threads.get_state.updated.shape": EDIT_KEEPS_QUESTION,
     "threads.get_state.updated.meaning": EDIT_KEEPS_QUESTION,
     "assistants.search.shape": DESCRIPTION,
@@ -627,6 +776,7 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "info.shape": INFO_VERSION,
     "runs.delete.finished.status": RUNS_KEPT,
     "runs.delete.finished.shape": RUNS_KEPT,
+    "runs.join_stream.last_event_id.meaning": JOIN_DEFAULT_MODES,
 }
 """`step.check` -> why hitl answers differently today. Remove an entry when a fix makes it agree.
 Against the API before the first fixes (commit a8127b5) this suite agrees on 54/104 checks; with them, 78/104; without the stream's `end` event, 82/104.
@@ -635,7 +785,12 @@ With the runs steps (runs list/get/join/cancel/delete, checkpoint on resume, mul
 the same extended suite against the API before that work agrees on 95/207.
 On the threads branch (from before the runs steps): with history's input checkpoint and questions, 86/104; with thread
 records (404 for unknown ids), 88/100; with the thread steps (next turn, its stream, metadata, search, copy, delete)
-added, 119/132. Both merged, with the next turn's run (its id, status, input; runs.list with it): 214/238."""
+added, 119/132. Threads and runs merged, with the next turn's run (its id, status, input; runs.list with it):
+214/238.
+With every stream mode and mode list, stream_subgraphs (and a graph with a subgraph) and join_stream with
+Last-Event-ID added (the same suite on the code before them agrees on 88/149), 127/149.
+Streams and runs merged, one run-id scheme (the runs'): 218/252, the one new difference a rejoin naming no modes.
+All three merged, with a next turn streamed in every mode and rejoined: 263/289."""
 
 
 async def test_same_sdk_calls_same_answers(langgraph_url: str, hitl_url: str, tmp_path: Path) -> None:

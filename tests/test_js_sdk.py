@@ -38,12 +38,7 @@ QUEUE = "hitl-js-sdk"
 NODE_TIMEOUT = 500.0
 """Seconds for the whole script (each check gives up after 20 s on its own)."""
 
-EXPECTED_TO_FAIL: dict[str, str] = {
-    "agent_inbox.runs.stream.events.accept": "stream_mode 'events' (issue 25 item 2)",
-    "use_stream.submit.messages_tuple": "stream_mode 'messages-tuple' (issue 25 item 2)",
-    "runs.joinStream.rejoin_after_drop": "GET /threads/{id}/runs/{run_id}/stream with Last-Event-ID (issue 25 item 3)",
-    "runs.joinStream.replay_from_start": "GET /threads/{id}/runs/{run_id}/stream, Last-Event-ID -1 (issue 25 item 3)",
-}
+EXPECTED_TO_FAIL: dict[str, str] = {}
 """Check name -> the feature it waits for (issue 25). Remove an entry when its check passes."""
 
 

@@ -21,7 +21,7 @@ import hitl
 from hitl.web import Settings, TokenAuth, create_app
 from hitl.web.testing import running
 from tests.helpers import event_count, wait_for
-from tests.web_fixtures import TOKENS, own_temporal
+from tests.web_fixtures import TOKENS, Served, own_temporal
 
 
 def as_(url: str, token: str) -> httpx.AsyncClient:
@@ -143,3 +143,123 @@ async def test_streams_end_with_an_error_event_when_temporal_goes_away(tmp_path:
         assert last and last[-1][0] == "error", last
         error = json.loads(last[-1][1])
         assert set(error) == {"error", "message"} and "cannot reach Temporal" in error["message"], error
+
+
+async def sse_parts(response: httpx.Response) -> list[tuple[str, str, str]]:
+    """(id, event, data) of every event of an SSE response, read to its close."""
+    out, fields = [], {}
+    async for line in response.aiter_lines():
+        if not line:
+            if "event" in fields:
+                out.append((fields.get("id", ""), fields["event"], fields.get("data", "")))
+            fields = {}
+        elif ":" in line and not line.startswith(":"):
+            key, _, value = line.partition(":")
+            fields[key] = value.removeprefix(" ")
+    return out
+
+
+async def test_a_run_stream_rejoined_with_last_event_id_sends_what_followed(served: Served) -> None:
+    """The SDK's join_stream: the run's id from Content-Location, then GET .../runs/{run_id}/stream with
+    Last-Event-ID sends the parts after that event, the same ids and data (rebuilt from the run's history),
+    for a start and for an answer; `stream_mode` picks the modes, ids unchanged (without it: `values`, a
+    LangGraph run's default). The ids are the thread's run ids (runs.list; an answer's is its Idempotency-Key)."""
+    async with as_(served.url, "tok-alice") as alice:
+        thread = (await alice.post("/threads", json={})).json()["thread_id"]
+        body = {"assistant_id": "approval", "input": {"topic": "tea"}, "stream_mode": ["values", "updates", "tasks"]}
+        answer = {"assistant_id": "approval", "input": {}, "command": {"resume": "reject"}, "stream_mode": "updates"}
+        key = str(uuid.uuid4())
+        run_ids = []
+        for request in (body, answer):
+            headers = {"Idempotency-Key": key} if request is answer else {}
+            async with alice.stream(
+                "POST", f"/threads/{thread}/runs/stream", json=request, headers=headers
+            ) as response:
+                assert response.status_code == 200
+                location = response.headers["content-location"]
+                first = await sse_parts(response)
+            assert location.startswith(f"/threads/{thread}/runs/") and first[0][1] == "metadata"
+            run_id = location.rsplit("/", 1)[1]
+            run_ids.append(run_id)
+            assert json.loads(first[0][2])["run_id"] == run_id
+            ids = [i for i, _, _ in first]
+            assert all(ids) and len(set(ids)) == len(ids), ids
+            join = f"/threads/{thread}/runs/{run_id}/stream"
+            modes = {"stream_mode": request["stream_mode"]}
+            async with alice.stream("GET", join, params=modes, headers={"Last-Event-ID": ids[1]}) as again:
+                assert again.status_code == 200 and again.headers["content-location"] == location
+                assert await sse_parts(again) == first[2:]
+            async with alice.stream("GET", join, params=modes) as whole:  # modes named: no metadata, as LangGraph
+                assert await sse_parts(whole) == first[1:]
+            if request is body:  # fewer modes than the request streamed: the same ids for the same parts
+                async with alice.stream("GET", join) as values:
+                    assert await sse_parts(values) == [p for p in first if p[1] in ("metadata", "values")]
+        listed = (await alice.get(f"/threads/{thread}/runs")).json()
+        assert [r["run_id"] for r in listed] == [key, run_ids[0]] == run_ids[::-1], listed
+        async with alice.stream(
+            "GET", join, params={"stream_mode": "updates"}, headers={"Last-Event-ID": "0-0"}
+        ) as some:
+            assert await sse_parts(some) == [p for p in first if p[1] == "updates"]
+        unknown = f"/threads/{thread}/runs/{uuid.uuid4()}/stream"
+        async with alice.stream("GET", unknown) as missing:
+            ((_, name, data),) = await sse_parts(missing)
+        assert name == "error" and "has no run" in json.loads(data)["message"]
+        bad = await alice.get(join, headers={"Last-Event-ID": "yesterday"})
+        assert bad.status_code == 422 and "is not an event id" in bad.json()["detail"]
+    async with as_(served.url, "tok-dana") as dana:  # view-only: may rejoin to read, not cancel by leaving
+        async with dana.stream("GET", join, params=modes, headers={"Last-Event-ID": ids[-2]}) as read:
+            assert await sse_parts(read) == first[-1:]
+        refused = await dana.get(join, params={"cancel_on_disconnect": "true"})
+        assert refused.status_code == 403 and "view-only" in refused.json()["detail"]
+
+
+async def test_on_disconnect_cancel_cancels_the_run_when_its_client_goes_away(served: Served) -> None:
+    """`on_disconnect: cancel` (useStream's and Agent Inbox's choice): a client gone before the run paused or
+    ended cancels it, recorded as the caller's decision; with `continue` the run goes on to its question."""
+    async with as_(served.url, "tok-alice") as alice:
+        runs = {}
+        for mode in ("cancel", "continue"):
+            thread = (await alice.post("/threads", json={})).json()["thread_id"]
+            body = {"assistant_id": "slow_work", "input": {}, "stream_mode": "updates", "on_disconnect": mode}
+            async with alice.stream("POST", f"/threads/{thread}/runs/stream", json=body) as response:
+                assert response.status_code == 200
+                location = response.headers["content-location"]
+                async for line in response.aiter_lines():
+                    if line.startswith("event: metadata"):
+                        break  # and go away while `work` runs
+            runs[mode] = served.client.get_run(thread)
+        cancelled = await wait_for(runs["cancel"], "cancelled")
+        assert cancelled.decisions[-1].kind == "cancel" and cancelled.decisions[-1].identity == "alice", cancelled
+        # The run left running is rejoined after the event last seen (useStream's reconnect), to its question.
+        again = {"stream_mode": "updates"}
+        async with alice.stream(
+            "GET", f"{location}/stream", params=again, headers={"Last-Event-ID": "1-0"}
+        ) as rejoined:
+            rest = [(name, json.loads(data)) for _, name, data in await sse_parts(rejoined)]
+        assert rest[0] == ("updates", {"work": {"log": ["worked"]}}), rest
+        assert [name for name, _ in rest] == ["updates", "updates"] and "__interrupt__" in rest[1][1], rest
+        assert (await runs["continue"].get_state()).status == "interrupted"
+        await runs["continue"].resume("fine")
+
+
+async def test_messages_modes_send_each_message_a_node_wrote_with_its_metadata(served: Served) -> None:
+    """`messages-tuple` (event `messages`, `[message, metadata]`) and `messages` (`messages/metadata`,
+    `messages/complete`): each message a node wrote, whole, when the node finished, before its update."""
+    async with as_(served.url, "tok-alice") as alice:
+        thread = (await alice.post("/threads", json={})).json()["thread_id"]
+        body = {"assistant_id": "chat_turn", "input": {}, "stream_mode": ["messages-tuple", "messages", "updates"]}
+        async with alice.stream("POST", f"/threads/{thread}/runs/stream", json=body) as response:
+            found = [(name, json.loads(data)) for _, name, data in await sse_parts(response)]
+        answer = {**body, "input": {}, "command": {"resume": "yes"}}
+        async with alice.stream("POST", f"/threads/{thread}/runs/stream", json=answer) as response:
+            after = [(name, json.loads(data)) for _, name, data in await sse_parts(response)]
+    names = [name for name, _ in found]
+    assert names == ["metadata", "messages", "messages/metadata", "messages/complete", "updates", "updates"], names
+    message, meta = found[1][1]
+    # As stored: an add_messages key keeps a role dict as LangChain serializes it (hitl/messages.py).
+    assert (message["type"], message["content"], message["id"]) == ("ai", "hello", "m-1"), message
+    assert meta["langgraph_node"] == "greet" and meta["langgraph_step"] == 1 and meta["thread_id"] == thread
+    assert meta["langgraph_path"] == ["__pregel_pull", "greet"] and meta["graph_id"] == "chat_turn"
+    assert found[2][1] == {"m-1": {"metadata": meta}} and found[3][1] == [message]
+    assert [n for n, _ in after] == ["metadata", "messages", "messages/metadata", "messages/complete", "updates"]
+    assert after[1][1][0]["content"] == "yes" and after[1][1][1]["langgraph_node"] == "ask"

@@ -248,6 +248,8 @@ class Created:
     run_id: str
     kwargs: dict[str, Any]
     waited: StateSnapshot | None = None
+    turn: bool = False
+    """The thread's next turn (hitl/_turns.py)."""
 
     @property
     def snapshot(self) -> StateSnapshot:
@@ -308,7 +310,8 @@ async def start_or_decide(
         )
         # A next turn is a new LangGraph run on the thread: it begins at the step after the thread's newest.
         kwargs = {"input": body.input, "command": None}
-        return Created(turn_run_id(thread_id, current.step + 1), kwargs, await turn.wait() if wait else None)
+        waited = await turn.wait() if wait else None
+        return Created(turn_run_id(thread_id, current.step + 1), kwargs, waited, turn=True)
     if body.input is not None or body.interrupt_before is not None or body.interrupt_after is not None:
         raise RunAlreadyExistsError(
             f"thread '{thread_id}' already has a run ({shapes.STATUS[current.status]}); answer it with command, "

@@ -1,7 +1,9 @@
 """Live feeds as server-sent events: one run's changes, and the inbox's.
 
-A run's feeds (the thread stream, `runs/stream`) read the run's own event
-stream (`hitl.stream`: woken by Temporal's history, nothing polled). The inbox
+A run's feeds (the thread stream, `runs/stream` and its rejoin `runs/{run_id}/stream`)
+read the run's own event stream (`hitl.stream`: woken by Temporal's history, nothing
+polled); a run request's parts are made in hitl/web/parts.py and walked in order in
+hitl/web/walk.py, so a rejoin rebuilds them from the run's history alone. The inbox
 spans every waiting run, which no single history tells, so it counts them in
 Temporal's visibility store at a bounded interval. A feed stops when the client
 disconnects or the run ends, or says why it stopped (an `error` event); each
@@ -26,10 +28,10 @@ from starlette.types import Receive, Scope, Send
 import hitl
 from hitl import _finite as finite
 from hitl._errors import read_with_retries
+from hitl._limits import shorten
 from hitl._protocol import WAITING_SINCE
-from hitl.stream import ENDED, RunEvent, StreamMode, check_modes, chunks
-from hitl.types import HitlError, InvalidInputError, StateSnapshot
-from hitl.web import api, search, shapes
+from hitl.types import HitlError, InvalidInputError
+from hitl.web import api, parts, run_records, search, shapes, walk
 from hitl.web.context import caller, decider, web
 from hitl.web.errors import one_line
 from hitl.web.models import RunCreate
@@ -231,45 +233,115 @@ async def run_stream(
     request: Request, thread_id: str, body: RunCreate, idempotency_key: str | None = Header(None)
 ) -> StreamingResponse:
     """Start the thread's run or answer it, and stream it until it pauses again or ends, as LangGraph Server
-    does: `metadata`, then one event per chunk named by its mode (`values`, `updates`; `stream_mode` takes
-    one or a list), then the stream closes (after an `error` event when the run failed)."""
-    modes = check_modes(body.stream_mode or "values")
+    does: `metadata`, then one event per part in the modes asked for (hitl/web/parts.py), then the stream
+    closes (after an `error` event when the run failed). Each event has an id: `Last-Event-ID` on
+    `GET /threads/{id}/runs/{run_id}/stream` rejoins after it. With `on_disconnect: cancel`, a client
+    that goes away before the run pauses or ends cancels it."""
+    modes = parts.check_modes(body.stream_mode)
     client, scope = decider(request), reader(request)
     run = client.get_run(thread_id)
     held = slot(request)  # past the caller's cap: 429 before the decision is sent
-    events: AsyncIterator[RunEvent] | None = None
-    opening: list[RunEvent] = []
     try:
-        current = await scope.snapshot_or_none(thread_id)
-        # A paused run's stream opens on the run as it is (LangGraph's resumed stream starts with its values),
-        # before the decision, so nothing the decision sets off is missed.
-        events = run.events() if current is not None and current.status == "interrupted" else None
-        if events is not None:
-            async for event in events:
-                opening.append(event)
-                if event.kind != "values":
-                    break
-        since = await turn_start(run, current)
         created = await api.start_or_decide(client, scope, thread_id, body, wait=False, request_id=idempotency_key)
+        since, resuming = await run_records.events_start(run, created.run_id, turn=created.turn)
+        subgraphs = subgraphs_of(request, thread_id, body.assistant_id) if body.stream_subgraphs else None
     except BaseException:
         held.release()
-        if events is not None:
-            await events.aclose()  # type: ignore[attr-defined]
         raise
-    following = events if events is not None else run.events(since=since)
-    record = shapes.run(thread_id, body.assistant_id, "running", created.run_id)
+    command = body.command.model_dump(exclude_unset=True) if body.command is not None else None
+    feed = parts.Parts(thread_id, body.assistant_id, created.run_id, parts.MODES, command)
+    cancel = run if body.on_disconnect == "cancel" else None
     return stream(
-        request, lambda: run_parts(record, opening, following, modes), held, shapes.run_location(record), end=False
+        request,
+        lambda: run_parts(
+            walk.request_parts(feed, run.events(since=since), resuming, subgraphs),
+            only={*modes, "metadata"},
+            cancel=cancel,
+        ),
+        held,
+        request_headers(thread_id, created.run_id),
+        end=False,
     )
 
 
-async def turn_start(run: hitl.Run, current: StateSnapshot | None) -> int:
-    """The checkpoint seq a started run's stream replays from: 0, or past the thread's checkpoints when new input
-    on a completed thread starts its next turn (hitl/_turns.py), whose history carries them."""
-    if current is None or current.status != "completed":
-        return 0
-    newest = await run.get_state_history(limit=1)
-    return newest[0].seq + 1 if newest else 0
+@router.get("/threads/{thread_id}/runs/{run_id}/stream", tags=["runs"])
+async def join_stream(
+    request: Request,
+    thread_id: str,
+    run_id: str,
+    stream_mode: list[str] | None = Query(None),
+    stream_subgraphs: bool = False,
+    cancel_on_disconnect: bool = False,
+    last_event_id: str | None = Header(None),
+) -> StreamingResponse:
+    """Rejoin a run's stream (the SDK's `runs.join_stream`): its parts again, rebuilt from the thread's
+    history, after the event `Last-Event-ID` names (all of them without it), then live until it pauses or
+    ends. The run is one of the thread's runs (hitl/web/run_records.py): where its parts start comes from
+    its record. `stream_mode` picks the modes (the SDK sends the ones it streamed); none: `values` and
+    `metadata`, what a LangGraph run streams by default. `stream_subgraphs` adds its subgraphs' parts."""
+    held = slot(request)
+    try:
+        snapshot = await reader(request).state(thread_id)  # no run the caller may read: 404, as any stream
+        after = event_number(last_event_id)
+        wanted = [m for m in stream_mode or [] if m]  # the SDK sends `stream_mode=` when it names none
+        only: set[str] = set(parts.check_modes(wanted)) if wanted else {"values", "metadata"}
+        cancel = decider(request).get_run(thread_id) if cancel_on_disconnect else None  # view-only: 403
+        subgraphs = subgraphs_of(request, thread_id, snapshot.graph) if stream_subgraphs else None
+        run = web(request).base.get_run(thread_id)
+        found = run_records.find(await run_records.thread_runs(run, snapshot), run_id)
+        known = found is not None
+        since, resuming = (
+            await run_records.events_start(run, run_id, found.created_at, turn=found.turn) if found else (0, False)
+        )
+    except BaseException:
+        held.release()
+        raise
+    headers = request_headers(thread_id, run_id)
+    if not known:  # as LangGraph Server: the stream opens and says so
+        missing = Change(
+            "error", {"error": "RunNotFound", "message": f"thread '{thread_id}' has no run '{run_id}'"}, ""
+        )
+        return stream(request, lambda: one(missing), held, headers, end=False)
+    feed = parts.Parts(thread_id, snapshot.graph, run_id, parts.MODES)
+    return stream(
+        request,
+        lambda: run_parts(
+            walk.request_parts(feed, run.events(since=since), resuming, subgraphs),
+            after=after,
+            only=only,
+            cancel=cancel,
+        ),
+        held,
+        headers,
+        end=False,
+    )
+
+
+def request_headers(thread_id: str, run_id: str) -> dict[str, str]:
+    """Where a run request's stream lives, as LangGraph Server says it (the SDK's `on_run_created` reads it)."""
+    return {
+        **shapes.run_location({"thread_id": thread_id, "run_id": run_id}),
+        "Location": f"/threads/{thread_id}/runs/{run_id}/stream",
+    }
+
+
+def event_number(last_event_id: str | None) -> tuple[int, int]:
+    """The place of the last event a client saw, from its `Last-Event-ID` (`N-K`, as `run_parts` numbers
+    them); none (or `-1`): (0, 0), so every event is sent."""
+    raw = (last_event_id or "").strip()
+    if raw in ("", "-", "$") or (raw.startswith("-") and raw[1:].isdigit()):  # `-1`: from the start, as LangGraph
+        return 0, 0
+    head, _, tail = raw.partition("-")
+    if not head.isdigit() or not (tail or "0").isdigit() or len(head) > 12 or len(tail) > 12:
+        raise InvalidInputError(
+            f"Last-Event-ID {shorten(last_event_id or '', 40)!r} is not an event id of this stream "
+            "(they look like '12-0')"
+        )
+    return int(head), int(tail or "0")
+
+
+async def one(change: Change) -> AsyncIterator[Change]:
+    yield change
 
 
 @router.post("/runs/stream", tags=["runs"])
@@ -284,30 +356,62 @@ async def threadless_stream(
     return await run_stream(request, str(uuid.uuid4()), body, idempotency_key)
 
 
+def subgraphs_of(request: Request, thread_id: str, graph: str) -> walk.Subgraphs:
+    """The thread's subgraph nodes, whose runs a `stream_subgraphs` stream reads (as the server's own client:
+    a subgraph's run is part of a thread the caller may read)."""
+    return walk.Subgraphs(web(request).base.get_run(thread_id), walk.subgraph_nodes(reader(request).graph(graph)))
+
+
 async def run_parts(
-    record: dict[str, Any], opening: list[RunEvent], events: AsyncIterator[RunEvent], modes: list[StreamMode]
+    found: AsyncIterator[parts.Part | walk.Error],
+    *,
+    after: tuple[int, int] = (0, 0),
+    only: set[str] | None = None,
+    cancel: hitl.Run | None = None,
 ) -> AsyncIterator[Change]:
-    """LangGraph Server's stream parts for one run request: its chunks until the next pause or the end."""
-    n = 0
-    yield Change("metadata", {"run_id": record["run_id"], "attempt": 1}, str(n))
+    """LangGraph Server's stream for one run request (`walk.request_parts`): `metadata`, then its parts until
+    the run's next pause or its end. Each part is numbered `N-0`, a subgraph's `N-K` (the K-th after part
+    N), over every mode the walk makes (`parts.MODES`), so an id names the same part whichever modes and
+    subgraphs a stream or its rejoin asks for. Parts up to `after` are not sent (a rejoin), nor, with
+    `only`, parts of other modes. With `cancel`, a stream closed before the run paused or ended (the
+    client went away) cancels the run."""
+    n = k = 0
+    done = False
     try:
-        for event in opening[:1]:  # the state as the decision found it; its pause is the one being answered
-            for mode, chunk in chunks(event, modes):
-                n += 1
-                yield Change(mode, shapes.chunk(chunk), str(n))
-        async for event in events:
-            for mode, chunk in chunks(event, modes):
-                n += 1
-                yield Change(mode, shapes.chunk(chunk), str(n))
-            if event.kind in ("failed", "cancelled"):
-                error = "RunFailed" if event.kind == "failed" else "RunCancelled"
-                yield Change(
-                    "error", {"error": error, "message": event.error or f"run {event.run_id} {event.kind}"}, ""
-                )
-            if event.kind == "paused" or event.kind in ENDED:
-                return
+        async for name, data in found:
+            if name is None:  # the run failed or was cancelled: said once, not numbered
+                yield Change("error", data, "")
+                continue
+            mode, nested, _ = name.partition("|")
+            n, k = (n, k + 1) if nested else (n + 1, 0)
+            if (n, k) > after and (only is None or parts.mode_of(mode) in only):
+                yield Change(name, data, f"{n}-{k}")
+        done = True
     finally:
-        await events.aclose()  # type: ignore[attr-defined]
+        await found.aclose()  # type: ignore[attr-defined]
+        if cancel is not None and not done:
+            cancel_later(cancel)
+
+
+CANCELLING: set[asyncio.Task[Any]] = set()
+"""Cancellations sent for streams whose client went away (kept referenced until they finish)."""
+
+
+def cancel_later(run: hitl.Run) -> None:
+    """Cancel a run whose streaming client went away with `on_disconnect: cancel`, as the client's identity
+    (the stream's closing cannot wait for it). A run already paused or ended by then is left as it is."""
+
+    async def go() -> None:
+        try:
+            state = await run.get_state()
+            if state.status == "running":
+                await run.cancel("the client streaming this run went away (on_disconnect: cancel)")
+        except Exception:  # the run ended meanwhile, or Temporal is away: nothing to cancel, say so in the log
+            log.warning("could not cancel run %s after its stream's client went away", run.run_id, exc_info=True)
+
+    task = asyncio.ensure_future(go())
+    CANCELLING.add(task)
+    task.add_done_callback(CANCELLING.discard)
 
 
 @router.get("/ui/inbox/stream", include_in_schema=False)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from hitl._limits import shorten
 from hitl._whole import whole_number
-from hitl.stream import STREAM_MODES
+from hitl.web.parts import MODES as STREAM_MODES
 
 LgStatus = Literal["idle", "busy", "interrupted", "error"]
 SortBy = Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"]
@@ -224,8 +224,11 @@ class RunCreate(Body):
     after_seconds: float | None = None
     stream_mode: str | list[str] | None = None
     stream_subgraphs: bool | None = None
+    """Taken either way: a subgraph runs as its own run (thread), streamed on its own; the parent's stream
+    carries the parent's steps."""
     stream_resumable: bool | None = None
-    """Taken either way (front-ends send it): a thread's stream can always be joined again, GET /threads/{id}/stream."""
+    """Taken either way (front-ends send it): every run stream can be rejoined (GET
+    /threads/{id}/runs/{run_id}/stream with Last-Event-ID), rebuilt from the run's history."""
     feedback_keys: list[str] | None = None
     langsmith_tracer: Any | None = None
     strict_resume: bool | None = None
@@ -252,15 +255,14 @@ class RunCreate(Body):
             "on_disconnect",
             self.on_disconnect,
             ("continue", "cancel"),
-            "runs continue whoever is listening ('cancel' is taken and not honoured: a run waiting for people "
-            "outlives any one connection; cancel it with its own request)",
+            "'cancel' cancels the run when its stream's client goes away before it pauses or ends; "
+            "'continue' leaves it running",
         )
         only("on_completion", self.on_completion, ("keep",), "runs are kept; retention is the namespace's setting")
-        only("stream_subgraphs", self.stream_subgraphs, (False,), "the thread stream reports the run's own steps")
         modes = [self.stream_mode] if isinstance(self.stream_mode, str) else (self.stream_mode or [])
         bad = [m for m in modes if m not in STREAM_MODES]
         if bad:
-            raise unsupported(f"stream_mode '{bad[0]}'", "'values' and 'updates' are streamed")
+            raise unsupported(f"stream_mode '{bad[0]}'", f"the stream modes are {', '.join(STREAM_MODES)}")
         if self.config:
             extra = {k for k in self.config if k != "configurable"} | {
                 k for k in (self.config.get("configurable") or {}) if k not in ("thread_id",)

@@ -75,6 +75,8 @@ class RunRecord:
     created_at: datetime
     status: str = "success"
     kwargs: dict[str, Any] = field(default_factory=dict)
+    turn: bool = False
+    """A thread's next turn (its parts start at the turn's fork, `events_start`)."""
 
 
 def derive(snapshot: StateSnapshot, decisions: list[Decision], started: datetime | None = None) -> list[RunRecord]:
@@ -87,7 +89,8 @@ def derive(snapshot: StateSnapshot, decisions: list[Decision], started: datetime
     answers: dict[str, dict[str, Any]] = {}
     for d in decisions:
         if is_turn(thread, d):
-            runs.append(RunRecord(turn_run_id(thread, d.step), d.at, kwargs={"input": d.value, "command": None}))
+            kwargs = {"input": d.value, "command": None}
+            runs.append(RunRecord(turn_run_id(thread, d.step), d.at, kwargs=kwargs, turn=True))
             continue
         rid = decision_run_id(thread, d)
         record = by_id.get(rid)
@@ -113,6 +116,52 @@ def derive(snapshot: StateSnapshot, decisions: list[Decision], started: datetime
     if (newest.status != "error" or snapshot.status == "running") and not ended_while_paused:
         newest.status = LAST_STATUS[snapshot.status]
     return runs
+
+
+async def events_start(
+    run: hitl.Run, run_id: str, taken_at: datetime | None = None, *, turn: bool = False
+) -> tuple[int, bool]:
+    """Where a run's stream parts start in the thread's checkpoints, `(since, resuming)` (hitl/web/walk.py),
+    from its record, so any replica rebuilds a run's stream from the thread's history alone.
+
+    The start's parts start at the first checkpoint. A decision's (a resume) at the checkpoint it answered:
+    the one before the checkpoint that records it, or the newest while none records it yet (the run is on
+    its way, or has not applied an enqueued answer). Checkpoints are read newest first, back to when the
+    decision was taken (`taken_at`, its record's `created_at`; None for one just sent: the newest page).
+    A decision older than every checkpoint the run keeps has its parts start at the oldest one kept."""
+    if run_id == start_run_id(run.run_id):
+        return 0, False
+    if turn:
+        return await turn_events_start(run, run_id)
+    read: list[int] = []  # seqs of the checkpoints read, newest first
+    limit = 8
+    while True:
+        page = await run.get_state_history(limit=limit, before=read[-1] if read else None)
+        for c in page:
+            read.append(c.seq)
+            if any(decision_run_id(run.run_id, d) == run_id for d in c.decisions):
+                return max(c.seq - 1, 0), True
+            if taken_at is None or c.created_at < taken_at:
+                return read[0], True
+        if not page or page[-1].seq == 0:
+            return (read[-1] if read else 0), True
+        limit *= 2
+
+
+async def turn_events_start(run: hitl.Run, run_id: str) -> tuple[int, bool]:
+    """A next turn's parts start at the fork checkpoint it began with (LangGraph's input checkpoint of that
+    run, hitl/web/parts.py), so its stream sends that turn's parts only, whatever the thread did before.
+    Checkpoints are read newest first until it is found (a turn's record is there once its start returned)."""
+    before: int | None = None
+    limit = 8
+    while True:
+        page = await run.get_state_history(limit=limit, before=before)
+        for c in page:
+            if c.source == "fork" and turn_run_id(run.run_id, c.step) == run_id:
+                return c.seq, False
+        if not page or page[-1].seq == 0:
+            return (page[-1].seq if page else 0), False
+        before, limit = page[-1].seq, limit * 2
 
 
 async def thread_runs(run: hitl.Run, snapshot: StateSnapshot) -> list[RunRecord]:

@@ -54,7 +54,7 @@ async def perform(step: Step, ctx: Ctx) -> Outcome:
         return Outcome(e.response.status_code)
 
 
-OPAQUE = {"metadata", "config", "kwargs"}
+OPAQUE = {"metadata", "config", "parent_config", "kwargs"}
 """Free-form maps whose keys each server fills with its own bookkeeping: only their type is compared."""
 
 
@@ -148,6 +148,27 @@ def stream_meaning(parts: list[tuple[str, Any]]) -> dict[str, Any]:
         "events": [event for event, _ in parts],
         "data": [scrub(data) for event, data in parts if event != "metadata"],
     }
+
+
+PER_SERVER = {"metadata", "config", "parent_config", "checkpoint", "parent_checkpoint", "timestamp"}
+"""Stream data each server fills with its own bookkeeping (checkpoint ids, times, server metadata): the
+shape check compares their keys and types, the meaning leaves them out."""
+
+
+def parts_meaning(parts: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Event names in order, and each part's data without ids and per-server bookkeeping."""
+    return {
+        "events": [event for event, _ in parts],
+        "data": [without(scrub(data), PER_SERVER) for event, data in parts if event != "metadata"],
+    }
+
+
+def without(value: Any, keys: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: without(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [without(v, keys) for v in value]
+    return value
 
 
 IDS = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^[0-9a-f]{16,}$")
