@@ -36,6 +36,7 @@ from hitl.web import (
     session,
     signin,
     stats_page,
+    thread_api,
 )
 from hitl.web.auth import Auth, NoAuth, api_token
 from hitl.web.context import Settings, Web
@@ -72,6 +73,7 @@ def create_app(
     errors.install(app, rendering.error_page, session.refusal_redirect)
     app.include_router(api.public)
     app.include_router(api.router)
+    app.include_router(thread_api.router)
     app.include_router(events.router)
     app.include_router(runs.router)
     for ui in (pages, decide, claims, bulk, link, assist, signin, apidocs, stats_page):
