@@ -154,7 +154,7 @@ def test_a_next_turn_carries_the_threads_checkpoints_and_continues_its_decision_
     from hitl.types import Checkpoint, Decision
 
     def said(seq: int | None) -> Decision:
-        return Decision(kind="resume", identity="alice", at=NOW, seq=seq)
+        return Decision(kind="resume", identity="alice", at=NOW, step=1, seq=seq)
 
     first = Checkpoint(step=0, values={"topic": "tea"}, next=["n"], source="input", created_at=NOW)
     answered = Checkpoint(
