@@ -66,6 +66,12 @@ STEP_INPUTS = "hitl-step-inputs"
 """Patch: a step whose node tasks carry more than MAX_STEP_INPUT_BYTES in all (many Sends of a large state)
 fails the run with one line before scheduling them (before: their commands went out in one workflow task
 completion past the server's 4 MB, and Temporal terminated the run). Consulted only for such a step."""
+LOCAL_RACE = "hitl-local-race"
+"""Patch: when the step a decision released ran inside the workflow task that applied it (a `rerun="local"`
+re-run), a cancel is still refused naming that decision while the steps after it run, until the run has run a
+task outside that workflow task (an activity, a subgraph's run) or paused. A cancel that reached Temporal while
+that task was in flight reaches the run only in the next one, once the released step is done: it raced the
+decision all the same (before: taken there, cancelling the run under the approval, both applied)."""
 THREAD_TURNS = "hitl-thread-turns"
 """Patch: a fork that carries its thread's earlier checkpoints (`ForkFrom.history`: the next turn of a `hitl serve`
 thread, hitl/_turns.py) begins with them and numbers its decision records after theirs, so its history and
@@ -94,6 +100,7 @@ RUN_PATCHES: tuple[str, ...] = (
     FINITE_SIGNALS,
     BOUNDED_CHECKS,
     STEP_INPUTS,
+    LOCAL_RACE,
     THREAD_TURNS,
 )
 """Every patch id the workflow checks, in the order they came: a worker says how many it has (the first N,

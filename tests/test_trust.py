@@ -15,19 +15,26 @@ import asyncio
 import json
 import logging
 import re
+import threading
 import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType, UpdateWorkflowExecutionLifecycleStage
+from temporalio.api.update.v1 import UpdateRef, WaitPolicy
+from temporalio.api.workflowservice.v1 import PollWorkflowExecutionUpdateRequest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 import hitl
 from hitl import Command
-from hitl._protocol import ResumeRequest
+from hitl._protocol import CancelRequest, ResumeRequest, request_digest
 from tests.helpers import cli, event_count, one_line_error, subgraph_run_id, wait_for
-from tests.trust_graphs import AFTER_ANSWER, HOLD_AFTER_ANSWER
+from tests.trust_graphs import AFTER_ANSWER, GATES, HOLD_AFTER_ANSWER
 
 MALLORY = {"identity": "mallory"}
 ALICE = {"identity": "alice"}
@@ -566,7 +573,10 @@ async def test_every_decision_kind_through_a_subgraph_applies_once(client: hitl.
 async def test_cancel_racing_an_answer_one_wins_and_the_loser_learns_who(client: hitl.Client, graph: str) -> None:
     """Repeated: exactly one of a cancel and an approval is applied; the other is refused naming the winner;
     the decision log holds only what was applied, and the run's end matches it; `approve` ran on only an
-    applied answer."""
+    applied answer. The two are sent together, but a loaded machine can delay the cancel past the race: one
+    that reaches the run only after the approval's first task outside its workflow task is done (`approve`'s
+    activity; for `payment_local`, `pay`'s) is a cancel of the running run, not of the pause, and is applied
+    after the approval (the history must show that order)."""
     for trial in range(10):
         draft = _draft()
         run = await client.start(graph, {"draft": draft})
@@ -579,6 +589,11 @@ async def test_cancel_racing_an_answer_one_wins_and_the_loser_learns_who(client:
         cancel, resume = results
         won = [r for r in results if isinstance(r, hitl.StateSnapshot)]
         lost = [r for r in results if isinstance(r, Exception)]
+        if len(won) == 2 and await _cancelled_after_the_race(client, run.run_id):
+            state = await wait_for(run, "cancelled")
+            assert [(d.kind, d.identity) for d in state.decisions] == [("resume", "dave"), ("cancel", "alice")]
+            assert AFTER_ANSWER[draft] == 1 and "paid" not in state.values, (trial, state)
+            continue
         assert len(won) == 1 and len(lost) == 1, (trial, results)
         assert isinstance(lost[0], hitl.DecisionRejectedError), (trial, repr(lost[0]))
         state = await run.get_state()
@@ -605,6 +620,95 @@ async def test_cancel_racing_an_answer_one_wins_and_the_loser_learns_who(client:
                 r"was a resume by dave)",
                 str(lost[0]),
             ), (trial, str(lost[0]))
+
+
+@twins("payment")
+async def test_a_cancel_that_reached_temporal_before_the_answer_was_recorded_is_refused(
+    client: hitl.Client, graph: str
+) -> None:
+    """The interleaving of a heavily loaded machine, forced with gates: dave's approval is in the workflow task
+    that applies it (`approve` held there, for `payment_local`; held in its activity for `payment`) when
+    alice's cancel reaches Temporal. Only then may `approve` finish; `pay` is held until the cancel's outcome
+    is known. For `payment_local` the cancel reaches the run only in the next workflow task, once `approve`
+    has run again and `pay` runs (before the patch `hitl-local-race` it was taken there, cancelling the run
+    under the approval: both applied). On both twins it is refused naming dave, and the approval is carried
+    out once."""
+    draft = _draft()
+    approve, pay = GATES[("approve", draft)], GATES[("pay", draft)] = threading.Event(), threading.Event()
+    try:
+        run = await client.start(graph, {"draft": draft})
+        await wait_for(run, "interrupted")
+        resume = asyncio.create_task(
+            run.resume("approve", request_id="A", wait=False, identity="dave", roles=["finance"])
+        )
+        await _until(lambda: AFTER_ANSWER[draft] > 0)  # `approve` runs again: the answer's task is in flight
+        req = CancelRequest(identity="alice", roles=[], reason="duplicate", request_id="C")
+        cancel = asyncio.create_task(run.cancel(req.reason, request_id="C", identity="alice", roles=[]))
+        # the cancel has reached Temporal (for `payment` it may be refused already: its run is not busy)
+        await _until(lambda: cancel.done() or _admitted(client, run.run_id, f"C.{request_digest(req)}"))
+        approve.set()
+        with pytest.raises(hitl.DecisionRejectedError) as refused:
+            await cancel
+        pay.set()
+        assert re.search(
+            r"refused the cancellation: run was resumed by dave .* carrying that decision out", str(refused.value)
+        )
+        assert (await resume).status == "running"
+        done = await wait_for(run, "completed")
+        assert done.values["paid"] == draft and done.values["log"] == [f"approve:{draft}", "pay"]
+        assert [(d.kind, d.identity) for d in done.decisions] == [("resume", "dave")] and AFTER_ANSWER[draft] == 1
+        assert await _update_events(client, run.run_id) == [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
+        await _reran_as_declared(client, run, graph)
+    finally:
+        approve.set()
+        pay.set()
+
+
+async def _cancelled_after_the_race(client: hitl.Client, run_id: str) -> bool:
+    """Did the run accept the cancel only after the approval's first task outside the workflow task that
+    applied it had completed (so after the step it released was done), the approval accepted before it?"""
+    order = [
+        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+        else "completed"
+        async for e in client.temporal.get_workflow_handle(run_id).fetch_history_events()
+        if e.event_type
+        in (EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
+    ]
+    if "resume" not in order or "cancel" not in order:
+        return False
+    after = order[order.index("resume") :]
+    return "completed" in after and after.index("completed") < after.index("cancel")
+
+
+async def _until(check: Callable[[], bool | Awaitable[bool]]) -> None:
+    """Wait until `check` holds (a minute at most: an interleaving forced with gates that never comes fails)."""
+    for _ in range(1200):
+        held = check()
+        if held if isinstance(held, bool) else await held:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the interleaving the test forces never came")
+
+
+async def _admitted(client: hitl.Client, run_id: str, update_id: str) -> bool:
+    """Has Temporal admitted this update (it holds it for the run's next workflow task)?"""
+    try:
+        await client.temporal.workflow_service.poll_workflow_execution_update(
+            PollWorkflowExecutionUpdateRequest(
+                namespace=client.temporal.namespace,
+                update_ref=UpdateRef(workflow_execution=WorkflowExecution(workflow_id=run_id), update_id=update_id),
+                wait_policy=WaitPolicy(
+                    lifecycle_stage=UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED
+                ),
+            ),
+            timeout=timedelta(seconds=2),
+        )
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
 
 
 @twins("payment")

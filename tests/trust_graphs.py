@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import operator
 import os
+import threading
 import time
 from collections import Counter
 from typing import Annotated, Literal, TypedDict
@@ -40,16 +41,28 @@ answer must run it exactly once. Tests start runs with a draft of their own."""
 HOLD_AFTER_ANSWER: dict[str, float] = json.loads(os.environ.get("HITL_TEST_HOLD_AFTER_ANSWER", "{}"))
 """Seconds `approve` takes after the answer, by draft: a test that races decisions against the re-run sets it
 (for a worker in a subprocess, through the environment)."""
+GATES: dict[tuple[str, str], threading.Event] = {}
+"""Where a test holds a node until it lets it go, by (node, draft): `approve` after the answer, `pay` before it
+pays. In-process worker only; a test forces an interleaving with them instead of hoping for one in time."""
+
+
+def _gate(node: str, draft: str) -> None:
+    """Wait for the test's gate, if it set one (a minute at most: a test that fails never wedges the worker)."""
+    gate = GATES.get((node, draft))
+    if gate is not None:
+        gate.wait(timeout=60)
 
 
 def _approve(state: PayState) -> Command:
     answer = interrupt({"draft": state["draft"]}, schema=Literal["approve", "reject"], reviewers=REVIEWERS)
     AFTER_ANSWER[state["draft"]] += 1
     time.sleep(HOLD_AFTER_ANSWER.get(state["draft"], 0.0))
+    _gate("approve", state["draft"])
     return Command(update={"log": [f"{answer}:{state['draft']}"]}, goto="pay" if answer == "approve" else END)
 
 
 def _pay(state: PayState) -> dict:
+    _gate("pay", state["draft"])
     return {"paid": state["draft"], "log": ["pay"]}
 
 

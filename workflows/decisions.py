@@ -80,10 +80,11 @@ async def resume(wf: Deciding, req: ResumeRequest) -> bool:
         return False
     run.phase = Phase.RESUMED if paused in (Phase.BEFORE, Phase.ASKING) else Phase.RUNNING
     wf.live.released_by = f"{req.identity} at {records.when(now)}"
+    wf.live.released_within_task = True
     try:
         await _answer(wf, req, paused, now)
     except StepFailed:
-        run.phase, wf.live.released_by = paused, None
+        run.phase, wf.live.released_by, wf.live.released_within_task = paused, None, False
         raise
     wf.live.paused_at = None
     return True

@@ -47,6 +47,9 @@ class Execution:
     released_by: str | None = None
     """Who released the pause, while the step it released runs: a cancel then is refused (it raced that
     decision, or would cut it short halfway; it may cancel once the run moves on or pauses)."""
+    released_within_task: bool = False
+    """Since the decision released the pause, every task the run ran ran inside the workflow task (local
+    activities): a cancel that reached Temporal meanwhile has not reached the run yet (LOCAL_RACE)."""
     error: str | None = None
     updated_at: datetime
     paused_at: datetime | None = None

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         CHILD_FAILURES,
         EDIT_ROLLBACK,
         HELD_SIGNALS,
+        LOCAL_RACE,
         NOTHING_NEXT_ENDS,
         STEP_INPUTS,
         THREAD_TURNS,
@@ -139,7 +140,7 @@ class GraphWorkflow:
         if run.phase is not Phase.RESUMED and topology.matches(self.before, topology.step_names(run.next, run.sends)):
             await self._pause(Phase.BEFORE)
             return
-        if run.phase is not Phase.RESUMED:
+        if run.phase is not Phase.RESUMED and not self._still_racing():
             self.live.released_by = None  # the step a decision released is done: cancels are plain again
         run.phase = Phase.RUNNING
         for task in steps.lay_out(run):
@@ -158,6 +159,13 @@ class GraphWorkflow:
         self._checkpoint("loop", writes=writes, audit=audit)
         if topology.matches(self.after, ran) and (run.next or run.sends or not self._patched(NOTHING_NEXT_ENDS)):
             await self._pause(Phase.AFTER)
+
+    def _still_racing(self) -> bool:
+        """The step a decision released ran inside the workflow task that applied it (a local re-run): a cancel
+        that reached Temporal meanwhile reaches the run only in the next task, while this step runs, and raced
+        that decision all the same (LOCAL_RACE). A task run outside (an activity) lets such a cancel in first."""
+        live = self.live
+        return live.released_by is not None and live.released_within_task and self._patched(LOCAL_RACE)
 
     def _start_tasks(self) -> None:
         """Start a runner for each of the step's tasks that neither runs nor is settled."""
@@ -234,9 +242,12 @@ class GraphWorkflow:
         )
         if ran_local:
             self.live.markers_since += 1
+        else:
+            self.live.released_within_task = False
 
     async def _run_subgraph(self, task: PendingTask, spec: GraphSpec) -> None:
         live = self.live
+        live.released_within_task = False
         await calls.run_subgraph(
             self.inp, self.state, task, spec, children=live.children, surfaced=live.surfaced, patched=self._patched
         )

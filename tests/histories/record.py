@@ -502,6 +502,51 @@ async def costly_signal_by_marker(c: hitl.Client) -> str:
     return await _signal_refused_by_marker(c, "costly_signal_by_marker", "hitl-bounded-checks", "nested", deep, [[7]])
 
 
+async def _local_race(c: hitl.Client, run_id: str, without: str | None) -> str:
+    """`payment_local` (started as while a worker without patch `without` polls, if given): dave's approval is
+    applied while alice's cancel reaches Temporal (forced with the trust tests' gates); the cancel is refused
+    while `pay` runs, and the run completes. A refused cancel writes nothing: what the history guards is the
+    run keeping the approval's claim through `pay` (by marker, for a run without the patch from its start)."""
+    import threading
+
+    import hitl.client
+    from tests.trust_graphs import AFTER_ANSWER, GATES
+
+    draft = f"pay 1M {run_id}"
+    approve, pay = GATES[("approve", draft)], GATES[("pay", draft)] = threading.Event(), threading.Event()
+    real = hitl.client.run_patches
+    if without is not None:
+        hitl.client.run_patches = lambda workers: [p for p in RUN_PATCHES if p != without]
+    try:
+        run = await c.start("payment_local", {"draft": draft}, run_id=run_id)
+    finally:
+        hitl.client.run_patches = real
+    await run.wait()
+    resume = asyncio.create_task(run.resume("approve", identity="dave", roles=["finance"], wait=False))
+    while AFTER_ANSWER[draft] == 0:  # noqa: ASYNC110 (a recorder, polled by a thread's counter)
+        await asyncio.sleep(0.05)
+    cancel = asyncio.create_task(run.cancel("duplicate", identity="alice"))
+    await asyncio.sleep(0.5)  # let the cancel reach Temporal while the approval's task is in flight
+    approve.set()
+    try:
+        await cancel
+    except hitl.DecisionRejectedError:
+        pass
+    pay.set()
+    await resume
+    return run.run_id
+
+
+async def local_race(c: hitl.Client) -> str:
+    """A cancel racing an approval applied with a local re-run (patch hitl-local-race, from the run's start)."""
+    return await _local_race(c, "local_race", None)
+
+
+async def local_race_by_marker(c: hitl.Client) -> str:
+    """The same on a run started without hitl-local-race: it takes the patch by marker when `pay` starts."""
+    return await _local_race(c, "local_race_by_marker", "hitl-local-race")
+
+
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     approval,
     edit_state,
@@ -535,6 +580,8 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     subgraph_ids,
     finite_signal_by_marker,
     costly_signal_by_marker,
+    local_race,
+    local_race_by_marker,
 ]
 
 

@@ -33,6 +33,7 @@ RELEASED = (
     "hitl-finite-signals",
     "hitl-bounded-checks",
     "hitl-step-inputs",
+    "hitl-local-race",
 )
 """RUN_PATCHES as released: workers count the first N of it, so it may only grow at its end. Add a new
 patch here too, once it ships; never edit what is here."""
