@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from hitl._limits import MAX_PAYLOAD_BYTES, json_size
+    from hitl._patches import LOCAL_RACE
     from hitl._protocol import PendingTask, RunInput, RunState, Undo
     from workflows.core import records, steps
     from workflows.core.rollback import PutBack
@@ -85,6 +87,12 @@ class Execution:
     def released(self, run: RunState) -> bool:
         """The pause is over: no longer paused, and the decision that released it is fully applied."""
         return not run.phase.paused and not self.turn.locked()
+
+    def still_racing(self, patched: Callable[[str], bool]) -> bool:
+        """The step a decision released ran inside the workflow task that applied it (a local re-run): a cancel
+        that reached Temporal meanwhile reaches the run only in the next task, while this step runs, and raced
+        that decision all the same (LOCAL_RACE). A task run outside (an activity) lets such a cancel in first."""
+        return self.released_by is not None and self.released_within_task and patched(LOCAL_RACE)
 
     async def tasks_settled(self, run: RunState) -> None:
         """Wait until every task of the step is done or asking; raise what ended the step instead."""

@@ -29,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
         CHILD_FAILURES,
         EDIT_ROLLBACK,
         HELD_SIGNALS,
-        LOCAL_RACE,
         NOTHING_NEXT_ENDS,
         STEP_INPUTS,
         THREAD_TURNS,
@@ -140,7 +139,7 @@ class GraphWorkflow:
         if run.phase is not Phase.RESUMED and topology.matches(self.before, topology.step_names(run.next, run.sends)):
             await self._pause(Phase.BEFORE)
             return
-        if run.phase is not Phase.RESUMED and not self._still_racing():
+        if run.phase is not Phase.RESUMED and not self.live.still_racing(self._patched):
             self.live.released_by = None  # the step a decision released is done: cancels are plain again
         run.phase = Phase.RUNNING
         for task in steps.lay_out(run):
@@ -159,13 +158,6 @@ class GraphWorkflow:
         self._checkpoint("loop", writes=writes, audit=audit)
         if topology.matches(self.after, ran) and (run.next or run.sends or not self._patched(NOTHING_NEXT_ENDS)):
             await self._pause(Phase.AFTER)
-
-    def _still_racing(self) -> bool:
-        """The step a decision released ran inside the workflow task that applied it (a local re-run): a cancel
-        that reached Temporal meanwhile reaches the run only in the next task, while this step runs, and raced
-        that decision all the same (LOCAL_RACE). A task run outside (an activity) lets such a cancel in first."""
-        live = self.live
-        return live.released_by is not None and live.released_within_task and self._patched(LOCAL_RACE)
 
     def _start_tasks(self) -> None:
         """Start a runner for each of the step's tasks that neither runs nor is settled."""
@@ -364,11 +356,6 @@ class GraphWorkflow:
         self.live.stops += 1
         self._publish(ended_in=was if was.paused else None)
 
-    @property
-    def _starter(self) -> str:
-        """Who asked for this run (`RunInput.starter`): a quorum question may bar them."""
-        return self.inp.starter
-
     def _reindex(self) -> None:
         """Who may decide or who holds what changed while the run stays paused: index it again, where indexed."""
         if attributes.indexes_who(self.inp):
@@ -384,7 +371,7 @@ class GraphWorkflow:
             ended_in=ended_in,
             written=live.attributes,
             summary=live.summary,
-            starter=self._starter,
+            starter=self.inp.starter,
             patched=self._patched,
         )
 
@@ -514,7 +501,7 @@ class GraphWorkflow:
 
     def _view(self) -> checks.RunView:
         cancelled = self.live.cancel_final
-        return checks.view_of(self.spec, self.state, cancelled=cancelled, starter=self._starter, now=workflow.now())
+        return checks.view_of(self.spec, self.state, cancelled=cancelled, starter=self.inp.starter, now=workflow.now())
 
     def _refuse(self, req: ResumeRequest, reason: str) -> None:
         """A signalled decision that does not fit: recorded on the run, never applied, never silent."""
