@@ -1,4 +1,4 @@
-"""`python -m bench.eager_stall`: hunt the stalled node activity of README 3b.
+"""`python -m bench.eager_stall`: hunt the stalled node activity of bench/README.md's table 3b.
 
 Seen in `python -m bench --only settings`: Temporal recorded a node's activity as
 started by a worker that never ran it, and retried it only after its

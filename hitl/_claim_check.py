@@ -12,7 +12,7 @@ ten steps is one blob, and writing it again is harmless.
 It wraps another codec (hitl's encryption, or the keyless one): encode runs the
 inner codec first, so a store only ever sees ciphertext when encryption is on;
 decode runs in reverse. Blobs are deleted only by `hitl gc` (`hitl/_blob_gc.py`), once no history
-names them (README: "Claim-check").
+names them (docs/deploy.md: "Claim-check").
 
 Configured from the environment, like the encryption codec (`hitl.codec.from_env`):
 - `HITL_CLAIM_CHECK`: `file:///absolute/dir` or `s3://bucket[/prefix][?endpoint_url=...&region=...]`;
@@ -333,7 +333,7 @@ class S3Store:
     def _delete(self, blob: Blob) -> bool:
         """Its date is read again just before the delete: an object written again since it was listed
         stays. S3 has no delete-if-unchanged, so a write landing between the two calls (milliseconds)
-        would be lost; README "Claim-check" says so."""
+        would be lost; docs/deploy.md "Claim-check" says so."""
         from botocore.exceptions import ClientError
 
         try:
@@ -367,7 +367,7 @@ class ClaimCheckCodec(PayloadCodec):
     a blob's name is its hash, so a kept one can never be stale."""
 
     REUSE_SECONDS = 600.0
-    """Short against any retention a store keeps blobs for (days: README "Claim-check"), so a reused
+    """Short against any retention a store keeps blobs for (days: docs/deploy.md "Claim-check"), so a reused
     reference never names a blob about to be deleted."""
     REUSE_ENTRIES = 1024
     CACHE_BYTES = 32 * 1024 * 1024

@@ -93,7 +93,7 @@ def step_input_refused(step: int, inputs: list[int]) -> str | None:
 
 def answer_over_state(state: int, answer: int, votes: int = 0) -> str | None:
     """Why an answer cannot be taken whole: the state and it together exceed what a run holds. Checked before
-    the answer is accepted, since a node that stores it would otherwise fail the step (see the README). A
+    the answer is accepted, since a node that stores it would otherwise fail the step (docs/durability.md). A
     quorum's node gets every vote at once: `answer` counts the `votes` counted before this one too."""
     if state + answer <= MAX_STATE_BYTES:
         return None

@@ -251,7 +251,7 @@ class Answered:
 class Undo:
     """A person's change of state that sent nodes to run again: an edit that withdrew their questions, or an
     `update` sent with answers. Kept until those nodes asked again or the step's writes landed; should they
-    fail first, the change is put back (README, "What happens when an answer breaks a node")."""
+    fail first, the change is put back (docs/durability.md, "What happens when an answer breaks a node")."""
 
     kind: Literal["edit", "update"]
     identity: str
@@ -289,7 +289,7 @@ class PendingTask:
     """The node's last run said its next one is a local activity (`InterruptRequest.rerun_local`)."""
     answered: list[Answered] = field(default_factory=list)
     """The people's answers given since the node last asked (the last of `resumes`): what is put back,
-    as pending again, should the node's re-run or the step's writes fail (see the README)."""
+    as pending again, should the node's re-run or the step's writes fail (docs/durability.md)."""
 
     @property
     def settled(self) -> bool:

@@ -137,7 +137,7 @@ def interrupt(
     and the answer is returned as that type. `reviewers` names who may answer:
     identities, or `role:NAME` for callers holding that role (anyone if not
     given). Identities and roles are what the caller asserts unless the
-    Temporal cluster authenticates clients (see the README).
+    Temporal cluster authenticates clients (docs/security.md).
 
     `timeout` sets a deadline on a durable Temporal timer: when nobody answers
     in time, `default` is the answer (recorded as decided by the deadline), or,

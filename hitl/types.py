@@ -205,7 +205,7 @@ class Decision:
 @dataclass(frozen=True, kw_only=True)
 class Refusal:
     """A decision the run refused after it was sent (a signal cannot be refused up front), or an answer
-    it put back because the node run again on it failed (`rolled_back`; see the README).
+    it put back because the node run again on it failed (`rolled_back`; see docs/durability.md).
 
     Updates are refused before they reach the run and leave no trace; a signal
     is in the history already, so its refusal is recorded here instead of

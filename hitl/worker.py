@@ -23,7 +23,7 @@ from workflows import GraphWorkflow
 CACHED_RUNS = 200
 """Runs a worker keeps in memory between tasks. Temporal's default is 1,000, but a
 paused run needs no cache: its next task replays its (short, bounded) history.
-Measured (README, Benchmarks, after table 4b): about 80 KB a cached run, and no faster
+Measured (bench/README.md, after table 4b): about 80 KB a cached run, and no faster
 start or resume of 1,000 runs with all of them cached; so the default stays small."""
 
 NODES_AT_ONCE = 100

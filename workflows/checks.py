@@ -105,7 +105,7 @@ def as_recorded(req: Decision) -> Decision:
     hitl/_policy.py no longer let it, and the validators (which never replay) refuse it. A history may
     hold such a decision accepted, so the handlers judge it as then: as holding role X, which gives
     exactly the old outcome. A new one reaches a handler only as a raw Temporal signal, outside what
-    hitl vouches for (README, "Who may decide"): hitl's own front-ends refuse such identities.
+    hitl vouches for (docs/security.md, "Who may decide"): hitl's own front-ends refuse such identities.
     """
     if not req.identity.startswith(ROLE):
         return req

@@ -47,7 +47,7 @@ async def worker(opts: WorkerOptions) -> int:
 
 def worker_settings(opts: WorkerTuning) -> dict[str, Any]:
     """`hitl worker`'s tuning flags as Temporal worker settings, checked before anything connects; a
-    flag left out keeps hitl's default (README, Benchmarks, table 3b: measured, not guessed)."""
+    flag left out keeps hitl's default (bench/README.md, table 3b: measured, not guessed)."""
     from temporalio.worker import PollerBehaviorAutoscaling, PollerBehaviorSimpleMaximum
 
     def at_least(flag: str, value: int | None, least: int) -> None:

@@ -1,4 +1,4 @@
-"""`python -m hitl.web.screenshots [OUT_DIR]`: the README's screenshots, made by the real app.
+"""`python -m hitl.web.screenshots [OUT_DIR]`: the docs' screenshots (docs/*.png), made by the real app.
 
 Starts its own Temporal dev server and worker with the example graphs, starts a
 few runs that wait for a person, serves the app, and photographs the inbox (desk and phone
