@@ -38,7 +38,7 @@ from tests.web_fixtures import TOKENS
 pytest.importorskip("langgraph_api", reason="the test extra installs langgraph-cli[inmem]")
 from langgraph_sdk import get_client  # noqa: E402
 
-from tests.compat_server.langgraph_dev import HITL_IMPORT, langgraph_dev, source_for  # noqa: E402
+from tests.compat_server.langgraph_dev import GRAPHS, HITL_IMPORT, langgraph_dev, source_for  # noqa: E402
 
 QUEUE = "hitl-compat-server"
 HEADERS = {"Authorization": "Bearer tok-alice"}  # hitl's auth; `langgraph dev` has none and ignores it
@@ -66,7 +66,7 @@ async def hitl_url(client: hitl.Client) -> AsyncIterator[str]:
     ours = hitl.Client(
         client.temporal,
         task_queue=QUEUE,
-        graphs=[module.approval, module.sign_off, module.gated, module.nested, module.with_notes],
+        graphs=[getattr(module, name) for name in GRAPHS],
     )
     async with ours.worker(), running(create_app(ours, TokenAuth(TOKENS))) as url:
         yield url
@@ -154,6 +154,28 @@ async def rejoin_after(c: Ctx, seen: int, stream_mode: str | list[str] | None = 
         "rejoined_what_followed": again == rest,
         "ends_with": again[-1:],
     }
+
+
+async def answer_one_at_a_time(
+    c: Ctx, graph: str, mode: str | list[str], answers: list[Any] | None = None
+) -> dict[str, Any]:
+    """A fresh thread streamed to its first question, then each answer streamed in its own request, as a
+    front-end answers what it shows: `answers` in turn (a node asking twice), or, without, the questions
+    pending at the start one at a time by id, in the order of their values (parallel or mapped tasks).
+    (hitl's rejoins of these streams: tests/test_web_streams.py.)"""
+    thread = (await c.sdk.threads.create())["thread_id"]
+    out = {"start": [(p.event, p.data) async for p in c.sdk.runs.stream(thread, graph, input=TOPIC, stream_mode=mode)]}
+    if answers is None:
+        pending = sorted((await c.sdk.threads.get_state(thread))["interrupts"], key=lambda i: str(i["value"]))
+        answers = [{i["id"]: f"ok:{i['value']}"} for i in pending]
+    for n, answer in enumerate(answers, 1):
+        streamed = c.sdk.runs.stream(thread, graph, input={}, command={"resume": answer}, stream_mode=mode)
+        out[f"answer {n}"] = [(p.event, p.data) async for p in streamed]
+    return out
+
+
+def each_meaning(found: dict[str, Any]) -> dict[str, Any]:
+    return {k: parts_meaning(v) for k, v in found.items()}
 
 
 def namespaced(meaning: dict[str, Any]) -> dict[str, Any]:
@@ -533,6 +555,26 @@ STEPS = [
         lambda r: {k: namespaced(parts_meaning(v)) for k, v in r.items()},
     ),
     Step(
+        "two_questions.runs.stream.values+updates",
+        lambda c: answer_one_at_a_time(c, "two_questions", ["values", "updates"], ["bob", 7]),
+        each_meaning,
+    ),
+    Step(
+        "two_questions.runs.stream.updates+events",
+        lambda c: answer_one_at_a_time(c, "two_questions", ["updates", "events"], ["bob", 7]),
+        each_meaning,
+    ),
+    Step(
+        "parallel.runs.stream.one_at_a_time",
+        lambda c: answer_one_at_a_time(c, "sign_off", ["values", "updates"]),
+        each_meaning,
+    ),
+    Step(
+        "mapped.runs.stream.one_at_a_time",
+        lambda c: answer_one_at_a_time(c, "mapped", ["values", "updates"]),
+        each_meaning,
+    ),
+    Step(
         "runs.join_stream.last_event_id",
         lambda c: rejoin_after(c, 1),
         lambda r: {**r, "ends_with": parts_meaning(r["ends_with"])},
@@ -643,6 +685,12 @@ JOIN_DEFAULT_MODES = (
     "rebuilds a run's stream from the thread's history and keeps no per-request modes, so it sends `values` "
     "(a LangGraph run's default); a rejoin naming its modes gets them (tests/test_web_streams.py)"
 )
+ONE_STEP_QUESTIONS = (
+    "questions asked in one step (parallel nodes, Send-mapped tasks) answered one at a time: LangGraph streams "
+    "each question as its own `__interrupt__` chunk and runs an answered task at once (its update in that "
+    "answer's stream, repeated in the last answer's with `__metadata__: {cached: true}`); hitl asks them in one "
+    "chunk and runs the step once every question is answered, so the last answer's stream has every task's update"
+)
 KNOWN_DIFFERENCES: dict[str, str] = {
     "threads.get_history.interrupted.shape": HISTORY,
     "threads.get_history.interrupted.meaning": HISTORY,
@@ -678,6 +726,10 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "threads.get_state.unknown.shape": NO_THREAD_RECORD,
     "threads.get_state.unknown.meaning": NO_THREAD_RECORD,
     "runs.join_stream.last_event_id.meaning": JOIN_DEFAULT_MODES,
+    "parallel.runs.stream.one_at_a_time.shape": ONE_STEP_QUESTIONS,
+    "parallel.runs.stream.one_at_a_time.meaning": ONE_STEP_QUESTIONS,
+    "mapped.runs.stream.one_at_a_time.shape": ONE_STEP_QUESTIONS,
+    "mapped.runs.stream.one_at_a_time.meaning": ONE_STEP_QUESTIONS,
 }
 """`step.check` -> why hitl answers differently today. Remove an entry when a fix makes it agree.
 Against the API before the first fixes (commit a8127b5) this suite agrees on 54/104 checks; with them, 78/104; without the stream's `end` event, 82/104.
