@@ -369,3 +369,28 @@ async def test_one_request_answering_a_steps_questions_streams_to_what_they_set_
             {"right": {"answers": ["right=R"]}},
         ], found
         assert await rejoined(alice, thread, run_id, modes) == found[1:]
+
+
+async def test_join_with_cancel_on_disconnect_cancels_the_run_when_its_client_goes_away(served: Served) -> None:
+    """`runs.join` with `cancel_on_disconnect`: a client gone before the run paused or ended cancels it, as
+    the caller; without it the run goes on to its question. A view-only caller may join, not ask for that."""
+    async with as_(served.url, "tok-alice") as alice:
+        runs = {}
+        for cancel in (True, False):
+            thread = (await alice.post("/threads", json={})).json()["thread_id"]
+            created = await alice.post(f"/threads/{thread}/runs", json={"assistant_id": "slow_work", "input": {}})
+            join = f"/threads/{thread}/runs/{created.json()['run_id']}/join"
+            params = {"cancel_on_disconnect": "true"} if cancel else {}
+            with pytest.raises(TimeoutError):  # gone while `work` runs (it takes 3 s)
+                await asyncio.wait_for(alice.get(join, params=params), 1.0)
+            runs[cancel] = served.client.get_run(thread)
+        cancelled = await wait_for(runs[True], "cancelled")
+        assert cancelled.decisions[-1].kind == "cancel" and cancelled.decisions[-1].identity == "alice", cancelled
+        assert (await wait_for(runs[False], "interrupted")).status == "interrupted"
+        joined = await alice.get(join)  # the run left going: a join waits for its question, as before
+        assert joined.status_code == 200 and "__interrupt__" in joined.json(), joined.text
+    async with as_(served.url, "tok-dana") as dana:
+        refused = await dana.get(join, params={"cancel_on_disconnect": "true"})
+        assert refused.status_code == 403 and "view-only" in refused.json()["detail"], refused.text
+        assert (await dana.get(join)).status_code == 200
+    await runs[False].resume("fine")
