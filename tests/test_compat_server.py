@@ -738,7 +738,9 @@ With the runs steps (runs list/get/join/cancel/delete, checkpoint on resume, mul
 the same extended suite against the API before that work agrees on 95/207.
 With every stream mode and mode list, stream_subgraphs (and a graph with a subgraph) and join_stream with
 Last-Event-ID added (the same suite on the code before them agrees on 88/149), 127/149.
-Both merged, one run-id scheme (the runs'): 218/252, the one new difference a rejoin naming no modes."""
+Both merged, one run-id scheme (the runs'): 218/252, the one new difference a rejoin naming no modes.
+With answers streamed one request each (a node asking twice, parallel and Send-mapped questions): 226/264, the
+new differences ONE_STEP_QUESTIONS; the code before a resume's stream opened after earlier answers: 222/264."""
 
 
 async def test_same_sdk_calls_same_answers(langgraph_url: str, hitl_url: str, tmp_path: Path) -> None:
