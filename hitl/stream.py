@@ -66,7 +66,9 @@ class RunEvent:
       without `since`, the state now (`source` None).
     - `node`: a node finished; `update` is what it wrote (None when nothing).
       Writes over 2 kB come clipped, as in `get_state_history()`.
-    - `paused`: the run waits for a person: `interrupts`, `next`, `breakpoint`.
+    - `paused`: the run waits for a person: `interrupts`, `next`, `breakpoint`. A pause the stream did
+      not see while it lasted (it opened later, or the pause was brief) is rebuilt from the decision
+      that answered it, which follows at once: its `source` is "decision" (None for the pause now).
     - `decision`: a person (or a deadline) decided: `decision` is the record (who, what, when).
     - `completed` / `failed` / `cancelled`: the run ended (`values`, `error`); nothing follows.
     """
@@ -317,7 +319,7 @@ class _Follower:
         fresh = [d for d in decisions if _key(d) not in self.seen]
         for i, d in enumerate(fresh):
             self.seen.add(_key(d))
-            if self.announced is None and d.kind in RESUMING:
+            if self.announced is None and d.kind in RESUMING and not _same_request(fresh[i - 1] if i else None, d):
                 asked = [
                     e for e in fresh[i:] if e.kind in ("resume", "deadline") and e.interrupt_id and e.step == d.step
                 ]
@@ -332,6 +334,7 @@ class _Follower:
                         for e in asked
                     ],
                     next=(d.node or "").split(",") if d.node and not asked else sorted({e.node or "" for e in asked}),
+                    source="decision",
                     at=d.at,
                 )
                 self.announced = ("rebuilt", d.step)
@@ -408,6 +411,14 @@ def _wrote(event: RunEvent) -> bool:
     if event.source == "update":  # a person's edit; but a fork's input (a thread's next turn) is LangGraph's input
         return "__fork__" in (event.update or {})
     return any(v for v in (event.update or {}).values())
+
+
+def _same_request(before: Decision | None, d: Decision) -> bool:
+    """Whether `d` is part of the one request `before` was (several questions answered at once): one
+    pause answered, not a pause for each answer."""
+    if before is None or before.kind not in RESUMING or d.request_id is None:
+        return False
+    return (before.request_id, before.step) == (d.request_id, d.step)
 
 
 def _key(d: Decision) -> tuple[Any, ...]:

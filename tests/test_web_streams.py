@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -299,3 +300,133 @@ async def test_a_next_turn_streams_its_own_parts_from_its_input_in_every_mode_an
     assert min(steps) >= before["metadata"]["step"]  # nothing of the thread's earlier steps
     assert [data["name"] for name, data in parts if name == "tasks" and "result" in data] == ["write_draft", "review"]
     assert rejoined == [p for p in first[2:] if p[1] in kept]
+
+
+async def streamed_answer(
+    http: httpx.AsyncClient, thread: str, graph: str, answer: Any, modes: list[str]
+) -> tuple[str, list[tuple[str, str, str]]]:
+    """One answer streamed in its own request: its run id (its Idempotency-Key) and its parts."""
+    key = str(uuid.uuid4())
+    body = {"assistant_id": graph, "input": {}, "command": {"resume": answer}, "stream_mode": modes}
+    async with http.stream(
+        "POST", f"/threads/{thread}/runs/stream", json=body, headers={"Idempotency-Key": key}
+    ) as response:
+        assert response.status_code == 200
+        return key, await sse_parts(response)
+
+
+async def rejoined(http: httpx.AsyncClient, thread: str, run_id: str, modes: list[str]) -> list[tuple[str, str, str]]:
+    async with http.stream("GET", f"/threads/{thread}/runs/{run_id}/stream", params={"stream_mode": modes}) as again:
+        return await sse_parts(again)
+
+
+def updates(found: list[tuple[str, str, str]]) -> list[Any]:
+    return [json.loads(data) for _, name, data in found if name == "updates"]
+
+
+@pytest.mark.parametrize(
+    ("graph", "given", "answers", "last"),
+    [
+        ("two_questions", {}, ["bob", 7], [{"ask": {"name": "bob", "age": 7}}]),
+        (
+            "parallel",
+            {},
+            None,
+            [
+                {"left": {"answers": ["left=ok:0"]}},
+                {"quiet": {"answers": ["quiet"]}},
+                {"right": {"answers": ["right=ok:1"]}},
+            ],
+        ),
+        (
+            "send_review",
+            {"subjects": ["cats", "dogs"]},
+            None,
+            [
+                {"joke": {"jokes": ["cats:ok:0"]}},
+                {"joke": {"jokes": ["dogs:ok:1"]}},
+                {"pick": {"best": "cats:ok:0", "log": ["pick:2"]}},
+            ],
+        ),
+    ],
+)
+async def test_each_answer_streams_what_it_set_off_and_its_rejoin_the_same(
+    served: Served, graph: str, given: dict[str, Any], answers: list[Any] | None, last: list[Any]
+) -> None:
+    """Answers to one step sent one request each (a node asking twice; parallel nodes; Send-mapped tasks):
+    each answer's stream starts after the answers before it, so the first reports the question still
+    waiting and the last what it set off (the step's updates, the run's end), not the question it answered;
+    its rejoin sends the same parts with the same ids, then and after the run ended."""
+    modes = ["values", "updates"]
+    async with as_(served.url, "tok-alice") as alice:
+        thread = (await alice.post("/threads", json={})).json()["thread_id"]
+        body = {"assistant_id": graph, "input": given, "stream_mode": modes}
+        async with alice.stream("POST", f"/threads/{thread}/runs/stream", json=body) as response:
+            await sse_parts(response)
+        if answers is None:  # the step's questions, each answered alone by its id
+            asked = (await alice.get(f"/threads/{thread}/state")).json()["interrupts"]
+            answers = [{i["id"]: f"ok:{n}"} for n, i in enumerate(sorted(asked, key=lambda i: json.dumps(i["value"])))]
+        live = []
+        for answer in answers:
+            run_id, found = await streamed_answer(alice, thread, graph, answer, modes)
+            assert await rejoined(alice, thread, run_id, modes) == found[1:]  # useStream's reconnect, at once
+            live.append((run_id, found))
+            waiting = (await alice.get(f"/threads/{thread}/state")).json()["interrupts"]
+            if waiting:  # the stream ends on the questions still waiting, the ones answered next
+                (interrupted,) = updates(found)
+                asked = interrupted["__interrupt__"]
+                assert [(i["id"], i["value"]) for i in asked] == [(i["id"], i["value"]) for i in waiting], found
+        assert len(live) == len(answers) and not waiting
+        last_id, final = live[-1]
+        assert updates(final) == last, final
+        ended = json.loads(final[-1][2])
+        assert final[-1][1] == "values" and "__interrupt__" not in ended, final
+        state = (await alice.get(f"/threads/{thread}/state")).json()
+        assert state["next"] == [] and ended == state["values"], state
+        assert await rejoined(alice, thread, last_id, modes) == final[1:]  # rebuilt after the end: the same
+
+
+async def test_one_request_answering_a_steps_questions_streams_to_what_they_set_off(served: Served) -> None:
+    """Both parallel questions answered in one request (`{interrupt_id: answer}`): one answer, so its stream
+    goes on through the step to the run's end, not stopping between its two decisions; its rejoin the same."""
+    modes = ["values", "updates"]
+    async with as_(served.url, "tok-alice") as alice:
+        thread = (await alice.post("/threads", json={})).json()["thread_id"]
+        body = {"assistant_id": "parallel", "input": {}, "stream_mode": modes}
+        async with alice.stream("POST", f"/threads/{thread}/runs/stream", json=body) as response:
+            await sse_parts(response)
+        asked = (await alice.get(f"/threads/{thread}/state")).json()["interrupts"]
+        by_node = {i["value"].rsplit(" ", 1)[1]: i["id"] for i in asked}
+        answer = {by_node["left"]: "L", by_node["right"]: "R"}
+        run_id, found = await streamed_answer(alice, thread, "parallel", answer, modes)
+        assert updates(found) == [
+            {"left": {"answers": ["left=L"]}},
+            {"quiet": {"answers": ["quiet"]}},
+            {"right": {"answers": ["right=R"]}},
+        ], found
+        assert await rejoined(alice, thread, run_id, modes) == found[1:]
+
+
+async def test_join_with_cancel_on_disconnect_cancels_the_run_when_its_client_goes_away(served: Served) -> None:
+    """`runs.join` with `cancel_on_disconnect`: a client gone before the run paused or ended cancels it, as
+    the caller; without it the run goes on to its question. A view-only caller may join, not ask for that."""
+    async with as_(served.url, "tok-alice") as alice:
+        runs = {}
+        for cancel in (True, False):
+            thread = (await alice.post("/threads", json={})).json()["thread_id"]
+            created = await alice.post(f"/threads/{thread}/runs", json={"assistant_id": "slow_work", "input": {}})
+            join = f"/threads/{thread}/runs/{created.json()['run_id']}/join"
+            params = {"cancel_on_disconnect": "true"} if cancel else {}
+            with pytest.raises(TimeoutError):  # gone while `work` runs (it takes 3 s)
+                await asyncio.wait_for(alice.get(join, params=params), 1.0)
+            runs[cancel] = served.client.get_run(thread)
+        cancelled = await wait_for(runs[True], "cancelled")
+        assert cancelled.decisions[-1].kind == "cancel" and cancelled.decisions[-1].identity == "alice", cancelled
+        assert (await wait_for(runs[False], "interrupted")).status == "interrupted"
+        joined = await alice.get(join)  # the run left going: a join waits for its question, as before
+        assert joined.status_code == 200 and "__interrupt__" in joined.json(), joined.text
+    async with as_(served.url, "tok-dana") as dana:
+        refused = await dana.get(join, params={"cancel_on_disconnect": "true"})
+        assert refused.status_code == 403 and "view-only" in refused.json()["detail"], refused.text
+        assert (await dana.get(join)).status_code == 200
+    await runs[False].resume("fine")

@@ -33,6 +33,7 @@ from hitl._protocol import WAITING_SINCE
 from hitl.types import HitlError, InvalidInputError
 from hitl.web import api, parts, run_records, search, shapes, walk
 from hitl.web.context import caller, decider, web
+from hitl.web.disconnect import cancel_later
 from hitl.web.errors import one_line
 from hitl.web.models import RunCreate
 from hitl.web.pages import version
@@ -391,27 +392,6 @@ async def run_parts(
         await found.aclose()  # type: ignore[attr-defined]
         if cancel is not None and not done:
             cancel_later(cancel)
-
-
-CANCELLING: set[asyncio.Task[Any]] = set()
-"""Cancellations sent for streams whose client went away (kept referenced until they finish)."""
-
-
-def cancel_later(run: hitl.Run) -> None:
-    """Cancel a run whose streaming client went away with `on_disconnect: cancel`, as the client's identity
-    (the stream's closing cannot wait for it). A run already paused or ended by then is left as it is."""
-
-    async def go() -> None:
-        try:
-            state = await run.get_state()
-            if state.status == "running":
-                await run.cancel("the client streaming this run went away (on_disconnect: cancel)")
-        except Exception:  # the run ended meanwhile, or Temporal is away: nothing to cancel, say so in the log
-            log.warning("could not cancel run %s after its stream's client went away", run.run_id, exc_info=True)
-
-    task = asyncio.ensure_future(go())
-    CANCELLING.add(task)
-    task.add_done_callback(CANCELLING.discard)
 
 
 @router.get("/ui/inbox/stream", include_in_schema=False)

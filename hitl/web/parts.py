@@ -215,15 +215,18 @@ class Parts:
         else:
             yield from self.checkpoint(forked.step, dict(forked.values), forked.next, "fork", [])
 
-    def opening(self, state: RunEvent, pause: RunEvent) -> Iterator[Part]:
-        """A resume's first parts: the state as the decision found it, its tasks with the questions answered."""
+    def opening(self, state: RunEvent | None, pause: RunEvent | None) -> Iterator[Part]:
+        """A resume's first parts: the state as the decision found it, its tasks with the questions answered
+        (the pause's; none known when the run went on before the stream saw one)."""
         yield from self.start(None)
-        if state.values is not None:
+        state = state or pause
+        if state is not None and state.values is not None:
             self.values = dict(state.values)
             self.parent = state.step - 1 if state.step > 0 else None
             if "values" in self.modes:
                 yield "values", self.values
-            yield from self.checkpoint(state.step, self.values, state.next or pause.next, "loop", pause.interrupts)
+            next_, asked = (pause.next, pause.interrupts) if pause is not None else ([], [])
+            yield from self.checkpoint(state.step, self.values, state.next or next_, "loop", asked)
 
     def chunks(self, event: RunEvent) -> Iterator[Part]:
         for mode, chunk in chunks(event, [m for m in ("updates", "values") if m in self.modes]):

@@ -128,7 +128,10 @@ async def events_start(
     the one before the checkpoint that records it, or the newest while none records it yet (the run is on
     its way, or has not applied an enqueued answer). Checkpoints are read newest first, back to when the
     decision was taken (`taken_at`, its record's `created_at`; None for one just sent: the newest page).
-    A decision older than every checkpoint the run keeps has its parts start at the oldest one kept."""
+    A decision older than every checkpoint the run keeps has its parts start at the oldest one kept.
+    Answers to one step share the checkpoint they answered (a node asking twice records both answers in
+    the checkpoint it makes once done): each one's parts start there, and the walk opens them after the
+    answers before it (hitl/web/walk.py)."""
     if run_id == start_run_id(run.run_id):
         return 0, False
     if turn:

@@ -7,13 +7,15 @@ caller (`scope.run_to_change`: refused for a view-only credential) and is a deci
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+import hitl
 from hitl.types import InvalidInputError, StateSnapshot
-from hitl.web import run_records, shapes
+from hitl.web import disconnect, run_records, shapes
 from hitl.web.context import caller
 from hitl.web.errors import WebError
 from hitl.web.run_records import RunRecord
@@ -68,16 +70,43 @@ async def join_run(request: Request, thread_id: str, run_id: str, cancel_on_disc
 
     An answer enqueued on a busy thread is a run from when the run applies it, at its next pause: an id
     not found while the thread runs is looked for again then. An unknown run is reported in the body
-    with status 200, as LangGraph Server does (`__error__`). `cancel_on_disconnect` is taken and not
-    honoured: a run waiting for people outlives any one connection (cancel it with its own request)."""
+    with status 200, as LangGraph Server does (`__error__`). With `cancel_on_disconnect` (refused for a
+    view-only caller: 403), a client that goes away before the run pauses or ends cancels it, as the
+    caller, as a run's stream with `on_disconnect: cancel` does (hitl/web/disconnect.py)."""
     run = reader(request).web.base.get_run(thread_id)
+    owner = await run_to_change(request, thread_id) if cancel_on_disconnect else None
     snapshot, runs = await thread_runs(request, thread_id)
     if run_records.find(runs, run_id) is None and snapshot.status == "running":
-        await run.wait()
+        if await until_settled(request, run, owner) is None:
+            return client_gone()
         snapshot, runs = await thread_runs(request, thread_id)
     if run_records.find(runs, run_id) is None:
         return {"__error__": {"error": "RunNotFound", "message": str(no_such_run(thread_id, run_id).detail)}}
-    return shapes.wait_output(await run.wait())
+    settled = await until_settled(request, run, owner)
+    return client_gone() if settled is None else shapes.wait_output(settled)
+
+
+def client_gone() -> Response:
+    """The answer to a client that went away (nginx's "client closed request"): nobody reads it."""
+    return Response(status_code=499)
+
+
+async def until_settled(request: Request, run: hitl.Run, owner: hitl.Run | None) -> StateSnapshot | None:
+    """The run's state once it pauses or ends. With `owner` (the run as the caller may change it), a client
+    gone first cancels it instead: None."""
+    if owner is None:
+        return await run.wait()
+    waiting, gone = asyncio.ensure_future(run.wait()), asyncio.ensure_future(disconnect.until_gone(request))
+    try:
+        done, _ = await asyncio.wait({waiting, gone}, return_when=asyncio.FIRST_COMPLETED)
+        if waiting in done:
+            return waiting.result()
+        disconnect.cancel_later(owner)
+        return None
+    finally:
+        for task in (waiting, gone):
+            task.cancel()
+        await asyncio.gather(waiting, gone, return_exceptions=True)
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel", tags=["runs"])

@@ -16,7 +16,7 @@ from typing import Any
 
 import hitl
 from hitl.stream import ENDED, RunEvent
-from hitl.web import parts
+from hitl.web import parts, run_records
 
 Error = tuple[None, dict[str, Any]]
 """An `error` part: not numbered, since a rejoin rebuilds it (the run's end) by itself."""
@@ -33,10 +33,18 @@ class Subgraphs:
 async def request_parts(
     feed: parts.Parts, events: AsyncIterator[RunEvent], resuming: bool, subgraphs: Subgraphs | None = None
 ) -> AsyncIterator[parts.Part | Error]:
-    """The request's parts until the run's next pause or its end: a resume's opening is the state the
-    decision found and the pause it answers (events before the decision), then everything after it."""
+    """The request's parts until the run's next pause or its end: a resume's opening is the state its
+    decision found and the pause it answers, then everything after its decision.
+
+    A resume's events start at the checkpoint its decision answered, which earlier answers may share (a
+    node asking twice records both answers in the checkpoint it makes once done; parallel questions are
+    answered one at a time): whatever came before the request's own decision, those answers and the
+    pauses they ended, is the opening's, so the request reports what its own decision set off. Its
+    decision out of reach (an enqueued answer not applied yet), the opening ends at the pause the run
+    makes now, or at its end."""
     yield "metadata", {"run_id": feed.run_id, "attempt": 1}
     state: RunEvent | None = None
+    pause: RunEvent | None = None
     opening = resuming
     started = resuming
     try:
@@ -44,11 +52,20 @@ async def request_parts(
             if opening:
                 if event.kind == "values":
                     state = event
-                elif event.kind == "paused":
-                    opening = False
-                    for part in feed.opening(state or event, event):
-                        yield part
-                continue
+                    continue
+                if event.kind == "paused":
+                    pause = event
+                    if event.source == "decision":  # rebuilt from the decision that follows at once
+                        continue
+                elif event.kind == "decision" and not answers_for(feed, event):
+                    continue  # an earlier request's decision, or an edit: still before this one's
+                elif event.kind == "node":
+                    continue  # the step that made the checkpoint answered
+                opening = False
+                for part in feed.opening(state, pause):
+                    yield part
+                if event.kind in ("paused", "decision"):
+                    continue
             if event.kind == "decision":
                 continue
             if not started and event.kind == "values" and event.source != "fork":  # a fork: what follows starts it
@@ -67,6 +84,16 @@ async def request_parts(
                 return
     finally:
         await events.aclose()  # type: ignore[attr-defined]
+
+
+def answers_for(feed: parts.Parts, event: RunEvent) -> bool:
+    """Whether a decision event is the request's own answer (or goto): it is the run `feed` streams."""
+    d = event.decision
+    return (
+        d is not None
+        and d.kind in run_records.RUN_KINDS
+        and run_records.decision_run_id(feed.thread_id, d) == feed.run_id
+    )
 
 
 async def subgraph_parts(feed: parts.Parts, subgraphs: Subgraphs, node: str, step: int) -> AsyncIterator[parts.Part]:

@@ -18,9 +18,9 @@ from hitl.server import free_port
 
 HERE = Path(__file__).parent
 SOURCE = (HERE / "hil_graphs.py.txt").read_text()
-LANGGRAPH_IMPORT = "from langgraph.graph import StateGraph, START, END; from langgraph.types import interrupt"
-HITL_IMPORT = "from hitl import StateGraph, START, END, interrupt"
-GRAPHS = ("approval", "sign_off", "gated", "nested", "with_notes")
+LANGGRAPH_IMPORT = "from langgraph.graph import StateGraph, START, END; from langgraph.types import Send, interrupt"
+HITL_IMPORT = "from hitl import StateGraph, START, END, Send, interrupt"
+GRAPHS = ("approval", "sign_off", "gated", "nested", "with_notes", "two_questions", "mapped")
 """The graphs the module defines, served under these names by both servers."""
 
 OFFLINE_ENV = {
