@@ -36,8 +36,9 @@ from hitl.web import (
     session,
     signin,
 )
-from hitl.web.auth import Auth, NoAuth, api_token
+from hitl.web.auth import Auth, NoAuth
 from hitl.web.context import Settings, Web
+from hitl.web.origin import cross_origin
 
 log = logging.getLogger("hitl.web")
 HERE = Path(__file__).parent
@@ -189,31 +190,6 @@ class Guard:
 
 def content_type(headers: dict[str, str]) -> str:
     return headers.get("content-type", "").split(";")[0].strip().lower()
-
-
-def cross_origin(scope: Scope, headers: dict[str, str]) -> str | None:
-    """Why a write comes from a page of another origin, or None. Browsers send `Sec-Fetch-Site`
-    (all current ones) or at least `Origin` on a POST; clients that are not browsers send neither.
-    Behind a proxy that rewrites Host, only the `Origin` fallback (old browsers) depends on Host."""
-    if api_token(headers):  # as auth.bearer reads it: a blank token is no credential
-        return None
-    site = headers.get("sec-fetch-site")
-    origin = headers.get("origin")
-    if site is not None:
-        if site in ("same-origin", "none"):
-            return None
-        came = f" ({origin})" if origin else ""
-        return (
-            f"a write from another site's or origin's page{came} is refused (Sec-Fetch-Site: {site}); "
-            "use this server's own pages, or an API client with a bearer token"
-        )
-    own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
-    if origin is not None and origin != own:
-        return (
-            f"a write from the page of another origin ({origin}) is refused; this server is {own}: "
-            "use its own pages, or an API client with a bearer token"
-        )
-    return None
 
 
 CSP = "; ".join(

@@ -1,0 +1,34 @@
+"""The run streams and runs API as an attacker meets them: a sibling origin's page using the signed-in
+person's cookie to cancel a run through a GET, and long waits held without the stream cap."""
+
+from __future__ import annotations
+
+import json
+
+from hitl.web.run_records import start_run_id
+from tests.helpers import wait_for
+from tests.web_fixtures import Served
+
+
+async def test_a_sibling_origins_page_cannot_cancel_a_run_by_dropping_a_rejoined_stream(served: Served) -> None:
+    """`GET .../runs/{id}/stream?cancel_on_disconnect=true` cancels the run when the connection drops: a write
+    in a GET. An `<img>` on a sibling port of the same host carries the SameSite cookie, so the GET is refused
+    from another origin's page as every write is; the server's own page and API clients still may."""
+    run = await served.client.start("slow_work", {})
+    join = f"/threads/{run.run_id}/runs/{start_run_id(run.run_id)}/stream"
+    sibling = served.url.rsplit(":", 1)[0] + ":1"
+    async with served.http(None, follow_redirects=False) as browser:
+        browser.cookies.set("hitl_token", "tok-alice")
+        for headers in ({"sec-fetch-site": "same-site", "origin": sibling}, {"origin": sibling}):
+            params = {"cancel_on_disconnect": "true"}
+            async with browser.stream("GET", join, params=params, headers=headers) as refused:
+                body = json.loads(await refused.aread())
+            assert refused.status_code == 403, headers
+            assert "cancel_on_disconnect" in body["detail"] and "is refused" in body["detail"], body
+            assert "\n" not in body["detail"]
+        # Reading the stream (no cancel) from such a page is not a write: it stays open to it.
+        async with browser.stream("GET", join, headers={"sec-fetch-site": "same-site"}) as read:
+            assert read.status_code == 200
+    state = await wait_for(run, "interrupted")  # the step ran on: nobody cancelled it
+    assert not [d for d in state.decisions if d.kind == "cancel"], state.decisions
+    await run.resume("fine")
