@@ -4,10 +4,14 @@ person's cookie to cancel a run through a GET, and long waits held without the s
 from __future__ import annotations
 
 import json
+import uuid
+from urllib.parse import urlencode
 
 from hitl.web.run_records import start_run_id
 from tests.helpers import wait_for
-from tests.web_fixtures import Served
+from tests.web_fixtures import Served, flash_of, refusal
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 async def test_a_sibling_origins_page_cannot_cancel_a_run_by_dropping_a_rejoined_stream(served: Served) -> None:
@@ -32,3 +36,18 @@ async def test_a_sibling_origins_page_cannot_cancel_a_run_by_dropping_a_rejoined
     state = await wait_for(run, "interrupted")  # the step ran on: nobody cancelled it
     assert not [d for d in state.decisions if d.kind == "cancel"], state.decisions
     await run.resume("fine")
+
+
+async def test_a_refused_bulk_answer_with_many_ticks_and_a_long_answer_still_says_why(served: Served) -> None:
+    """The flash carrying a refusal back is a cookie, which browsers drop past 4 kB (the page would then
+    show nothing: no reason, no ticks, no answer). A long answer (not ASCII) and many ticked runs still fit:
+    the reason always comes back, with as much of the rest as fits."""
+    async with served.http(None, follow_redirects=False) as browser:
+        browser.cookies.set("hitl_token", "tok-alice")
+        ticked = [("run", str(uuid.uuid4())) for _ in range(60)]
+        form = [("value", "é" * 1000), ("back", "/?order=newest"), *ticked]  # no CSRF token: refused
+        refused = await browser.post("/ui/batch/preview", content=urlencode(form), headers=FORM)
+    assert refused.status_code == 303 and "CSRF" in refusal(refused)
+    cookie = next(c.split(";")[0] for c in refused.headers.get_list("set-cookie") if c.startswith("hitl_flash="))
+    assert len(cookie.encode()) <= 4000, len(cookie.encode())
+    assert flash_of(refused)["x"]["value"] == "é" * 1000  # the answer kept; the ticks gave way
