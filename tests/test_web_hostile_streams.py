@@ -3,13 +3,19 @@ person's cookie to cancel a run through a GET, and long waits held without the s
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from urllib.parse import urlencode
 
+import httpx
+
+import hitl
+from hitl.web import Settings, TokenAuth, create_app
 from hitl.web.run_records import start_run_id
+from hitl.web.testing import running
 from tests.helpers import wait_for
-from tests.web_fixtures import Served, flash_of, refusal
+from tests.web_fixtures import TOKENS, Served, flash_of, refusal
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -51,3 +57,31 @@ async def test_a_refused_bulk_answer_with_many_ticks_and_a_long_answer_still_say
     cookie = next(c.split(";")[0] for c in refused.headers.get_list("set-cookie") if c.startswith("hitl_flash="))
     assert len(cookie.encode()) <= 4000, len(cookie.encode())
     assert flash_of(refused)["x"]["value"] == "é" * 1000  # the answer kept; the ticks gave way
+
+
+async def test_a_join_takes_a_stream_slot_so_joins_in_a_loop_cannot_hold_polls_without_bound(
+    client: hitl.Client,
+) -> None:
+    """`GET .../runs/{id}/join` holds a Temporal long poll while the run runs, as a stream does: it counts
+    against the caller's `--max-streams`, and the slot is free again once the join returns."""
+    app = create_app(client, TokenAuth(TOKENS), settings=Settings(poll_seconds=0.2, max_streams=1))
+    run = await client.start("approval", {"topic": "tea"})
+    await wait_for(run, "interrupted")
+    join = f"/threads/{run.run_id}/runs/{start_run_id(run.run_id)}/join"
+    async with (
+        running(app) as url,
+        httpx.AsyncClient(base_url=url, headers={"Authorization": "Bearer tok-alice"}, timeout=60) as alice,
+    ):
+        async with alice.stream("GET", f"/threads/{run.run_id}/stream") as open_stream:
+            assert open_stream.status_code == 200
+            refused = await alice.get(join)
+            assert refused.status_code == 429, refused.text
+            assert "live streams open" in refused.json()["detail"]
+        for _ in range(100):  # the stream closed: its slot frees once the server sees it go
+            joined = await alice.get(join)
+            if joined.status_code == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert joined.status_code == 200 and "__interrupt__" in joined.json(), joined.text
+        assert (await alice.get(join)).status_code == 200  # a finished join gave its slot back
+    await run.resume("reject")

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from hitl.types import InvalidInputError, StateSnapshot
 from hitl.web import run_records, shapes
-from hitl.web.context import caller
+from hitl.web.context import caller, web
 from hitl.web.errors import WebError
 from hitl.web.run_records import RunRecord
 from hitl.web.scope import reader, run_to_change
@@ -69,15 +69,21 @@ async def join_run(request: Request, thread_id: str, run_id: str, cancel_on_disc
     An answer enqueued on a busy thread is a run from when the run applies it, at its next pause: an id
     not found while the thread runs is looked for again then. An unknown run is reported in the body
     with status 200, as LangGraph Server does (`__error__`). `cancel_on_disconnect` is taken and not
-    honoured: a run waiting for people outlives any one connection (cancel it with its own request)."""
-    run = reader(request).web.base.get_run(thread_id)
-    snapshot, runs = await thread_runs(request, thread_id)
-    if run_records.find(runs, run_id) is None and snapshot.status == "running":
-        await run.wait()
+    honoured: a run waiting for people outlives any one connection (cancel it with its own request).
+    A join holds a long poll while the run runs, so it takes one of the caller's stream slots (429 past
+    `--max-streams`), as a stream does: a script joining in a loop cannot hold polls without bound."""
+    held = web(request).streams.take(caller(request).name)
+    try:
+        run = reader(request).web.base.get_run(thread_id)
         snapshot, runs = await thread_runs(request, thread_id)
-    if run_records.find(runs, run_id) is None:
-        return {"__error__": {"error": "RunNotFound", "message": str(no_such_run(thread_id, run_id).detail)}}
-    return shapes.wait_output(await run.wait())
+        if run_records.find(runs, run_id) is None and snapshot.status == "running":
+            await run.wait()
+            snapshot, runs = await thread_runs(request, thread_id)
+        if run_records.find(runs, run_id) is None:
+            return {"__error__": {"error": "RunNotFound", "message": str(no_such_run(thread_id, run_id).detail)}}
+        return shapes.wait_output(await run.wait())
+    finally:
+        held.release()
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel", tags=["runs"])
