@@ -38,7 +38,7 @@ from hitl.web.models import (
     ThreadCreate,
     ThreadSearch,
 )
-from hitl.web.run_records import start_run_id
+from hitl.web.run_records import decision_run_id, start_run_id
 from hitl.web.scope import Reader, answer_many, reader, run_to_change
 
 router = APIRouter(dependencies=[Depends(caller)])
@@ -367,6 +367,7 @@ async def start_or_decide(
     # `resume` goes as it came: the run reads `{interrupt_id: value}` as a map (workflows/checks.py answer_map).
     value = command.resume if command.has_resume else NO_VALUE
     request_id = request_id or str(uuid.uuid4())
+    check_key(current, request_id)
     kwargs = {"input": None, "command": command.model_dump(exclude_unset=True)}
     if current.status == "running":
         busy_thread(thread_id, body.multitask_strategy)
@@ -374,6 +375,20 @@ async def start_or_decide(
         return Created(request_id, kwargs, await applied(run, request_id) if wait else None)
     decided = await run.resume(value, update=command.update, goto=command.goto, wait=wait, request_id=request_id)
     return Created(request_id, kwargs, decided if wait else None)
+
+
+def check_key(current: StateSnapshot, request_id: str) -> None:
+    """An Idempotency-Key is the run's id (hitl/web/run_records.py): one already naming another of the thread's
+    runs, the start's or a decision sent without a key (both read off the runs list), would merge this answer
+    into that run's record. Refused before anything is sent; a key the thread's decisions were sent with
+    is left to the run, which takes a resend of the same decision and refuses any other."""
+    thread = current.run_id
+    taken = {start_run_id(thread)} | {decision_run_id(thread, d) for d in current.decisions if not d.request_id}
+    if request_id in taken:
+        raise InvalidInputError(
+            f"Idempotency-Key '{request_id}' is already the id of another run of thread '{thread}' "
+            "(GET /threads/{id}/runs lists them); send a fresh key, such as a new uuid"
+        )
 
 
 def check_head(current: StateSnapshot, step: int | None) -> None:
