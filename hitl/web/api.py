@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -371,7 +372,9 @@ async def start_or_decide(
     kwargs = {"input": None, "command": command.model_dump(exclude_unset=True)}
     if current.status == "running":
         busy_thread(thread_id, body.multitask_strategy)
-        await run.send_resume(value, update=command.update, goto=command.goto, request_id=request_id)
+        async with HOLDING.setdefault(thread_id, asyncio.Lock()):
+            check_held(await run.get_state())
+            await run.send_resume(value, update=command.update, goto=command.goto, request_id=request_id)
         return Created(request_id, kwargs, await applied(run, request_id) if wait else None)
     decided = await run.resume(value, update=command.update, goto=command.goto, wait=wait, request_id=request_id)
     return Created(request_id, kwargs, decided if wait else None)
@@ -388,6 +391,23 @@ def check_key(current: StateSnapshot, request_id: str) -> None:
         raise InvalidInputError(
             f"Idempotency-Key '{request_id}' is already the id of another run of thread '{thread}' "
             "(GET /threads/{id}/runs lists them); send a fresh key, such as a new uuid"
+        )
+
+
+MAX_HELD = 10
+"""Most answers a thread holds sent to wait for its next pause (`enqueue`): each is a signal in the run's history
+whether the run applies or refuses it, so without a bound anyone who may answer could grow a busy run's history
+to Temporal's limit (50 MB, where Temporal ends the run)."""
+HOLDING: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+"""One enqueue at a time per thread in this process, so concurrent ones each see the others' held answers."""
+
+
+def check_held(current: StateSnapshot) -> None:
+    """Refuse an enqueued answer, before it is sent, to a thread already holding `MAX_HELD`."""
+    if current.held >= MAX_HELD:
+        raise DecisionRejectedError(
+            f"thread '{current.run_id}' already holds {current.held} answers sent to wait for its next pause "
+            f"(multitask_strategy 'enqueue'), the most it takes; answer once it pauses"
         )
 
 
