@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import uuid
+
+import httpx
+
 from hitl.web.run_records import start_run_id
 from tests.helpers import event_count, wait_for
 from tests.web_fixtures import Served
@@ -58,3 +62,39 @@ async def test_an_idempotency_key_naming_another_run_of_the_thread_is_refused(se
             assert taken.status_code == 200, taken.text
     state = await run.get_state()
     assert state.status == "completed" and [d.identity for d in state.decisions][-1] == "alice"
+
+
+async def test_the_runs_api_and_the_bulk_preview_answer_an_unreadable_run_as_an_unknown_id(served: Served) -> None:
+    """bob may not read a `payment_private` run: its runs (list, get, join, cancel, delete, the stream rejoin
+    with `cancel_on_disconnect`) and a bulk preview naming it answer exactly as for an id no run has."""
+    run = await served.client.start("payment_private", {"draft": "pay 5"})
+    await wait_for(run, "interrupted")
+    unknown = f"payment_private-{uuid.uuid4().hex[:12]}"
+    before = await event_count(served.client, run.run_id)
+
+    def normal(response: httpx.Response, thread: str) -> tuple[int, str]:
+        return response.status_code, response.text.replace(start_run_id(thread), "RUN").replace(thread, "ID")
+
+    routes = [
+        ("GET", "/threads/{id}/runs"),
+        ("GET", "/threads/{id}/runs/{run}"),
+        ("GET", "/threads/{id}/runs/{run}/join"),
+        ("POST", "/threads/{id}/runs/{run}/cancel"),
+        ("DELETE", "/threads/{id}/runs/{run}"),
+        ("GET", "/threads/{id}/runs/{run}/stream?cancel_on_disconnect=true&stream_subgraphs=true"),
+    ]
+    async with served.http("tok-bob") as bob:
+        for method, path in routes:
+            said = []
+            for thread in (run.run_id, unknown):
+                url = path.format(id=thread, run=start_run_id(thread))
+                said.append(normal(await bob.request(method, url), thread))
+            assert said[0] == said[1] and said[0][0] == 404, (method, path, said)
+        shown = []
+        for thread in (run.run_id, unknown):
+            body = {"runs": [thread], "value": '"approve"', "batch_id": "hostile-preview"}
+            preview = await bob.post("/ui/api/batch/preview", json=body)
+            shown.append((preview.status_code, preview.text.replace(thread, "ID")))
+        assert shown[0] == shown[1] and "pay 5" not in shown[0][1], shown
+    assert await event_count(served.client, run.run_id) == before
+    await run.cancel(identity="alice")
