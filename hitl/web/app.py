@@ -36,9 +36,9 @@ from hitl.web import (
     session,
     signin,
 )
-from hitl.web.auth import Auth, NoAuth
+from hitl.web.auth import Auth, NoAuth, TokenAuth
 from hitl.web.context import Settings, Web
-from hitl.web.origin import cross_origin
+from hitl.web.origin import Trust, cross_origin
 
 log = logging.getLogger("hitl.web")
 HERE = Path(__file__).parent
@@ -77,7 +77,9 @@ def create_app(
     for ui in (pages, decide, claims, bulk, link, assist, signin, apidocs):
         app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.add_middleware(Guard, max_body=app.state.web.settings.max_body_bytes)
+    trust = Trust(isinstance(auth, TokenAuth), tuple(o for o in settings.cors_origins if o != "*"))
+    app.state.web.trust = trust
+    app.add_middleware(Guard, max_body=app.state.web.settings.max_body_bytes, trust=trust)
     cors.install(app, settings.cors_origins)  # added last: outermost, around the Guard's refusals
     if isinstance(auth, NoAuth):
         log.warning(
@@ -123,14 +125,15 @@ class Guard:
     * Writes come from this server's own pages or from clients that are not browsers: a browser says
       where a request comes from (`Sec-Fetch-Site`, else `Origin`), and a page of any other origin,
       a sibling port of the same host included, is refused: 403. Bearer-token (or X-Api-Key) requests
-      carry no ambient credential and are let through.
+      carry no ambient credential and are let through where tokens are the sign-in (else only from an
+      origin listed by name: hitl/web/origin.py `Trust`).
     * Writes say what they send: forms under /ui/, JSON under /ui/api/ and elsewhere: 415. No route
       reads JSON from a body that does not say it is JSON (a cross-origin `text/plain` post).
     * JSON bodies nest at most MAX_JSON_DEPTH levels, counted on the raw bytes before any parser: 422.
     """
 
-    def __init__(self, app: ASGIApp, max_body: int) -> None:
-        self.app, self.max_body = app, max_body
+    def __init__(self, app: ASGIApp, max_body: int, trust: Trust) -> None:
+        self.app, self.max_body, self.trust = app, max_body, trust
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -172,7 +175,7 @@ class Guard:
             return 413, f"the request body is {length:,} bytes; the limit is {self.max_body:,}"
         if scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
             return None
-        elsewhere = cross_origin(scope, headers)
+        elsewhere = cross_origin(scope, headers, self.trust)
         if elsewhere:
             return 403, elsewhere
         kind = content_type(headers)

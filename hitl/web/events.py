@@ -283,7 +283,7 @@ async def join_stream(
 
     With `cancel_on_disconnect` this GET is a write (dropping it cancels the run): refused from another
     origin's page as every write is, since an `<img>` of a sibling origin would carry the session cookie."""
-    elsewhere = cross_origin(request.scope, request.headers) if cancel_on_disconnect else None
+    elsewhere = cross_origin(request.scope, request.headers, web(request).trust) if cancel_on_disconnect else None
     if elsewhere:
         raise WebError(403, f"cancel_on_disconnect cancels the run, so it is a write: {elsewhere}")
     held = slot(request)
