@@ -67,6 +67,11 @@ def create_app(
         dependencies=[Depends(finite_json_body)],
     )
     settings = settings or Settings()
+    if isinstance(auth, NoAuth) and "*" in settings.cors_origins:
+        raise InvalidInputError(
+            "--cors-origin '*' with --no-auth would let any website's pages read every run here (no sign-in "
+            "stops them); name the front-end's origin instead, e.g. --cors-origin http://localhost:3000"
+        )
     key = settings.secret or session.load_secret(warn=not isinstance(auth, NoAuth))
     app.state.web = Web(client, auth, {g.name: g for g in served}, settings, key)
     errors.install(app, rendering.error_page, session.refusal_redirect)
