@@ -9,6 +9,7 @@ waiting runs; the visibility query itself is the server's.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,17 @@ import temporalio.client
 import temporalio.converter
 
 from hitl._claim_check import ClaimCheckError
-from hitl._protocol import ASSIGNED, GRAPH, PENDING_NODES, STATUS, SUMMARY_MEMO, WAITING_SINCE
+from hitl._protocol import (
+    ASSIGNED,
+    GRAPH,
+    PENDING_NODES,
+    REVIEWERS,
+    STATUS,
+    SUMMARY_MEMO,
+    THREAD_MEMO,
+    WAITING_SINCE,
+    WORKFLOW_NAME,
+)
 from hitl._text import SEARCHABLE
 from hitl.types import KeyMismatchError
 
@@ -45,6 +56,8 @@ class PendingRun:
     waiting_since: datetime | None
     assigned: list[str] = field(default_factory=list)
     """Who holds its questions (claims: identities, or role:NAME), where HitlAssigned is indexed."""
+    reviewers: list[str] = field(default_factory=list)
+    """Who may answer its questions (HitlReviewers), where indexed."""
 
 
 @dataclass
@@ -56,12 +69,17 @@ class ListedRun:
     """Temporal's status name without its prefix: RUNNING, COMPLETED, FAILED, ..."""
     hitl_status: str | None
     created_at: datetime | None
+    workflow_type: str = WORKFLOW_NAME
+    """hitl.Graph for a run, hitl.Thread for a `hitl serve` thread's record before its first run."""
+    thread: object = None
+    """The execution's thread memo as stored (hitl/_thread.py), where it has one."""
 
 
 async def list_runs(
-    temporal: temporalio.client.Client, query: str, limit: int | None = None
+    temporal: temporalio.client.Client, query: str, limit: int | None = None, *, summaries: bool = True
 ) -> AsyncIterator[ListedRun]:
-    """Runs matching a visibility `query`, in the server's order, page by page (at most `limit`).
+    """Runs matching a visibility `query`, in the server's order, page by page (at most `limit`);
+    without `summaries`, no memo is decoded (each row's summary is empty): for counting, not showing.
 
     Client interceptors are not called for this listing: it reads the
     workflow service directly, as `list_workflows` does underneath."""
@@ -75,9 +93,12 @@ async def list_runs(
             ),
             retry=True,
         )
-        summaries = await _summaries(temporal, response.executions)
-        for info, summary in zip(response.executions, summaries, strict=True):
-            yield _listed(info, summary)
+        shown = await _summaries(temporal, response.executions) if summaries else [""] * len(response.executions)
+        threads = (
+            await _memos(temporal, response.executions, THREAD_MEMO) if summaries else [None] * len(response.executions)
+        )
+        for info, summary, thread in zip(response.executions, shown, threads, strict=True):
+            yield dataclasses.replace(_listed(info, summary), workflow_type=info.type.name, thread=thread)
             seen += 1
             if limit is not None and seen >= limit:
                 return
@@ -110,6 +131,7 @@ def _listed(info: temporalio.api.workflow.v1.WorkflowExecutionInfo, summary: str
             summary=summary,
             waiting_since=_datetime(waiting),
             assigned=_strings(assigned),
+            reviewers=_strings(_value(fields.get(REVIEWERS.name))),
         ),
         execution_status=status.removeprefix("WORKFLOW_EXECUTION_STATUS_") if status else "RUNNING",
         hitl_status=_keyword(fields.get(STATUS.name)),
@@ -153,17 +175,26 @@ def _datetime(value: str | None) -> datetime | None:
 async def _summaries(
     temporal: temporalio.client.Client, executions: Sequence[temporalio.api.workflow.v1.WorkflowExecutionInfo]
 ) -> list[str]:
-    """The summary memo of each row, decoded with the client's converter and codec (so encrypted
-    runs decode where the key is here). One codec call per page; if any row's key is missing,
+    """The summary memo of each row ("" where it has none)."""
+    return ["" if m is None else str(m) for m in await _memos(temporal, executions, SUMMARY_MEMO)]
+
+
+async def _memos(
+    temporal: temporalio.client.Client,
+    executions: Sequence[temporalio.api.workflow.v1.WorkflowExecutionInfo],
+    key: str,
+) -> list[object]:
+    """One memo field of each row (None where absent), decoded with the client's converter and codec (so
+    encrypted runs decode where the key is here). One codec call per page; if any row's key is missing,
     the page is decoded row by row so only those rows show as encrypted."""
-    payloads = [info.memo.fields.get(SUMMARY_MEMO) for info in executions]
+    payloads = [info.memo.fields.get(key) for info in executions]
     present = [p for p in payloads if p is not None]
     converter = temporal.data_converter
     try:
         decoded = iter(await converter.decode(present) if present else [])
     except (KeyMismatchError, ClaimCheckError):
         decoded = iter([await _one(converter, p) for p in present])
-    return ["" if p is None else str(next(decoded)) for p in payloads]
+    return [None if p is None else next(decoded) for p in payloads]
 
 
 async def _one(converter: temporalio.converter.DataConverter, payload: temporalio.api.common.v1.Payload) -> object:

@@ -66,6 +66,10 @@ STEP_INPUTS = "hitl-step-inputs"
 """Patch: a step whose node tasks carry more than MAX_STEP_INPUT_BYTES in all (many Sends of a large state)
 fails the run with one line before scheduling them (before: their commands went out in one workflow task
 completion past the server's 4 MB, and Temporal terminated the run). Consulted only for such a step."""
+THREAD_TURNS = "hitl-thread-turns"
+"""Patch: a fork that carries its thread's earlier checkpoints (`ForkFrom.history`: the next turn of a `hitl serve`
+thread, hitl/_turns.py) begins with them and numbers its decision records after theirs, so its history and
+decision chain continue the thread's. Consulted only for such a fork; no recorded run carries one."""
 
 # Quorum questions, claims and escalation ladders (issue 14) need no patch: each path is reached only by a
 # question asked with `quorum=`/`escalate=` or by a `claim` update, which no history from before them holds,
@@ -90,6 +94,7 @@ RUN_PATCHES: tuple[str, ...] = (
     FINITE_SIGNALS,
     BOUNDED_CHECKS,
     STEP_INPUTS,
+    THREAD_TURNS,
 )
 """Every patch id the workflow checks, in the order they came: a worker says how many it has (the first N,
 `hitl-patches=N` in its identity) and a new run lists those every live worker has (`RunInput.patches`).

@@ -48,6 +48,11 @@ SEARCH_ATTRIBUTE_TYPES = {
     SearchAttributeIndexedValueType.DATETIME: "Datetime",
 }
 SUMMARY_MEMO = "hitl_pending"
+THREAD_MEMO = "hitl_thread"
+"""The memo of a thread's execution (its record, or a run started on it): `{"metadata": {...}, "created_at": ISO}`,
+set at start, as `hitl serve` shows the thread (hitl/web/threads.py)."""
+THREAD_WORKFLOW = "hitl.Thread"
+"""The workflow type of a thread's record before its first run: an execution no worker ever runs (hitl/web/threads.py)."""
 
 SUBGRAPH_RUN_MARK = "~"
 """Marks the id of a subgraph's run (`PARENT.node.step~NONCE`, see `workflows/topology.py`). Every start path
@@ -151,6 +156,8 @@ class ForkFrom:
     guard: list[list[str]] = field(default_factory=list)
     sends: list[SendPacket] = field(default_factory=list)
     audit_head: str | None = None
+    history: list[Checkpoint] = field(default_factory=list)
+    """The thread's earlier checkpoints, oldest first, for a thread's next turn (patch hitl-thread-turns)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -409,6 +416,9 @@ class InterruptRequest:
     quorum: Quorum | None = None
     escalation: list[EscalationStep] = field(default_factory=list)
     rerun_local: bool = False
+    title: str | None = None
+    """What the inbox row shows of it (hitl/row_card.py): computed in the node, stored and listed by the run."""
+    summary: dict[str, str] | None = None
     """The node's next run (after the answer) goes as a local activity (`add_node(rerun="local")`). The activity
     says so, so the choice is in the history and replays as made whatever the graph's code becomes."""
 

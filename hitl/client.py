@@ -46,6 +46,7 @@ from hitl._protocol import (
     SEARCH_ATTRIBUTES,
     STATUS,
     SUBGRAPH_RUN_MARK,
+    THREAD_WORKFLOW,
     WORKFLOW_NAME,
     CancelRequest,
     ClaimAction,
@@ -60,6 +61,7 @@ from hitl._protocol import (
     request_digest,
 )
 from hitl._text import split_names
+from hitl._thread import ThreadStart
 from hitl._whole import whole_number
 from hitl._workers import (
     WorkerInfo,
@@ -197,11 +199,13 @@ class Client:
         interrupt_before: Sequence[str] | str | None = None,
         interrupt_after: Sequence[str] | str | None = None,
         max_history_events: int = 5000,
+        thread: ThreadStart | None = None,
     ) -> Run:
         """Start a run. The input is checked against the state schema before anything starts.
 
         A run continues as new (a fresh Temporal history, same run id) once its
-        history reaches `max_history_events`, carrying its state across.
+        history reaches `max_history_events`, carrying its state across. `thread`: what
+        `hitl serve` keeps of the thread the run starts on (its metadata, the record it replaces).
         """
         if run_id is not None:
             check_run_id(run_id, new=True)
@@ -223,9 +227,9 @@ class Client:
             max_history_events=max_history_events,
             patches=run_patches(workers),
         )
-        return await self._start(run_input, run_id or f"{compiled.name}-{uuid.uuid4().hex[:12]}")
+        return await self._start(run_input, run_id or f"{compiled.name}-{uuid.uuid4().hex[:12]}", thread)
 
-    async def _start(self, run_input: RunInput, run_id: str) -> Run:
+    async def _start(self, run_input: RunInput, run_id: str, thread: ThreadStart | None = None) -> Run:
         attributes = None
         if run_input.search_attributes:
             attributes = temporalio.common.TypedSearchAttributes(
@@ -234,6 +238,10 @@ class Client:
                     temporalio.common.SearchAttributePair(STATUS, "running"),
                 ]
             )
+        reuse = temporalio.common.WorkflowIDReusePolicy.REJECT_DUPLICATE
+        if thread is not None and thread.replaces is not None:
+            await thread.supersede(self.temporal, run_id)
+            reuse = temporalio.common.WorkflowIDReusePolicy.ALLOW_DUPLICATE
         try:
             handle = await self.temporal.start_workflow(
                 WORKFLOW_NAME,
@@ -241,8 +249,9 @@ class Client:
                 id=run_id,
                 task_queue=self.task_queue,
                 search_attributes=attributes,
-                id_reuse_policy=temporalio.common.WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_reuse_policy=reuse,
                 static_summary=f"hitl graph {run_input.graph.name}",
+                memo=thread.memo() if thread is not None else None,
             )
         except temporalio.exceptions.WorkflowAlreadyStartedError:
             raise RunAlreadyExistsError(
@@ -262,6 +271,7 @@ class Client:
         new_run_id: str | None = None,
         identity: str | None = None,
         roles: Sequence[str] | None = None,
+        thread: ThreadStart | None = None,
     ) -> Run:
         """Time travel: a new run that starts from `run_id`'s checkpoint at `step`.
 
@@ -326,7 +336,7 @@ class Client:
         workers = await check_workers(self.temporal, self.task_queue)
         run_input = dataclasses.replace(run_input, patches=run_patches(workers))
         base = run_id.replace(SUBGRAPH_RUN_MARK, "-")  # a fork of a subgraph's run is a run of its own
-        return await self._start(run_input, new_run_id or f"{base}-fork{step}-{uuid.uuid4().hex[:6]}")
+        return await self._start(run_input, new_run_id or f"{base}-fork{step}-{uuid.uuid4().hex[:6]}", thread)
 
     def as_caller(self, identity: str | None = None, roles: Sequence[str] | None = None) -> Client:
         """A client deciding as `identity` with exactly `roles` (default: this client's), sharing the connection."""
@@ -1070,6 +1080,8 @@ class Run:
             described = await self._handle.describe()
         except temporalio.service.RPCError as e:
             raise self._rpc_error(e, "describing the run") from None
+        if described.workflow_type == THREAD_WORKFLOW:
+            raise self.not_found()  # a `hitl serve` thread no run has started on yet
         return described.typed_search_attributes.get(GRAPH)
 
     def not_found(self) -> RunNotFoundError:

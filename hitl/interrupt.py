@@ -27,6 +27,7 @@ from hitl._policy import schema_refused
 from hitl._protocol import DEADLINE_EXPIRED, InterruptRequest
 from hitl._schema import schema_unusable
 from hitl.human_interrupt import implied_schema
+from hitl.row_card import Summary, card
 from hitl.state import one_line, to_json
 from hitl.types import AnswerWith, EscalationStep, HitlError, Quorum, Remind, Vote, Widen
 
@@ -74,6 +75,8 @@ def interrupt(
     timeout: timedelta | None = None,
     default: Any = ...,
     escalate: Sequence[Remind | Widen | AnswerWith] | None = None,
+    title: str | None = None,
+    summary: Summary | None = None,
 ) -> list[Vote]: ...
 # The answer's static type follows `schema`: a class gives an instance of it, any
 # other type expression (`Literal["approve", "reject"]`, `int | None`, `list[Item]`)
@@ -87,6 +90,8 @@ def interrupt(
     timeout: timedelta | None = None,
     default: Any = ...,
     escalate: Sequence[Remind | Widen | AnswerWith] | None = None,
+    title: str | None = None,
+    summary: Summary | None = None,
 ) -> T: ...
 @overload
 def interrupt(
@@ -97,6 +102,8 @@ def interrupt(
     timeout: timedelta | None = None,
     default: Any = ...,
     escalate: Sequence[Remind | Widen | AnswerWith] | None = None,
+    title: str | None = None,
+    summary: Summary | None = None,
 ) -> T: ...
 @overload
 def interrupt(
@@ -107,6 +114,8 @@ def interrupt(
     timeout: timedelta | None = None,
     default: Any = ...,
     escalate: Sequence[Remind | Widen | AnswerWith] | None = None,
+    title: str | None = None,
+    summary: Summary | None = None,
 ) -> Any: ...
 def interrupt(
     value: Any,
@@ -117,6 +126,8 @@ def interrupt(
     default: Any = _NO_DEFAULT,
     quorum: int | Quorum | None = None,
     escalate: Sequence[Remind | Widen | AnswerWith] | None = None,
+    title: str | None = None,
+    summary: Summary | None = None,
 ) -> Any:
     """Ask a person: pause the run with `value` shown, return their answer on resume.
 
@@ -145,6 +156,9 @@ def interrupt(
     `Remind(after)` calls the graph's notify hook again, `Widen(after,
     reviewers)` lets more people answer, `AnswerWith(after, value)` answers
     (the last step; a quorum question gets it as a vote from `escalation`).
+
+    `title` and `summary` say what the inbox row shows of the question: a title, and the keys of `value`
+    to show as `key: value` (or a function from `value` to the fields to show); each is cut to one line.
     """
     scope = _scope.get()
     if scope is None:
@@ -204,6 +218,7 @@ def interrupt(
         for what, given in timed:
             if unfit := schema_refused(given, json_schema, what):
                 raise HitlError(f"{unfit} (interrupt() in node '{scope.node}'); give a value the schema takes")
+    row = card(shown, title, summary, f"interrupt() in node '{scope.node}'")
     raise GraphInterrupt(
         InterruptRequest(
             index=index,
@@ -217,6 +232,8 @@ def interrupt(
             else to_json(default, what=f"interrupt default in node '{scope.node}'"),
             quorum=policy,
             escalation=ladder,
+            title=row.title if row else None,
+            summary=row.fields if row else None,
         )
     )
 

@@ -405,8 +405,8 @@ def _wrote(event: RunEvent) -> bool:
     something (LangGraph emits none for a step whose nodes wrote nothing, nor for an edit by a person)."""
     if event.source is None:
         return True
-    if event.source == "update":
-        return False
+    if event.source == "update":  # a person's edit; but a fork's input (a thread's next turn) is LangGraph's input
+        return "__fork__" in (event.update or {})
     return any(v for v in (event.update or {}).values())
 
 

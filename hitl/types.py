@@ -168,6 +168,10 @@ class Interrupt:
     claimed_until: datetime | None = None
     escalation: list[EscalationStep] = field(default_factory=list)
     escalated: int = 0
+    title: str | None = None
+    """The inbox row's title of the question (`interrupt(value, title=...)`, or the action of a review)."""
+    summary: dict[str, str] | None = None
+    """The `key: value` fields the inbox row shows (`interrupt(value, summary=[keys])`), each one short line."""
 
 
 @dataclass(frozen=True, kw_only=True)

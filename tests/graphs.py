@@ -27,6 +27,7 @@ from tests import (
     hitl_graphs,
     long_run_graphs,
     quorum_graphs,
+    row_graphs,
     runtime_graphs,
     schema_graphs,
     send_graphs,
@@ -44,6 +45,7 @@ GRAPHS: list[CompiledGraph] = [
     *quorum_graphs.GRAPHS,
     *escalation_graphs.GRAPHS,
     *schema_graphs.GRAPHS,
+    *row_graphs.GRAPHS,
 ]
 """The test graphs (`--graphs tests.graphs`, `python worker.py tests.graphs`)."""
 

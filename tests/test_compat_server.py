@@ -89,6 +89,29 @@ async def new_thread(c: Ctx) -> dict[str, Any]:
     return thread
 
 
+async def new_thread_with_metadata(c: Ctx) -> dict[str, Any]:
+    c.ids["mark"] = uuid.uuid4().hex  # the same on both sides would do; each side's own is enough
+    thread: dict[str, Any] = await c.sdk.threads.create(metadata={"mark": c.ids["mark"], "owner": "bo"})
+    c.ids["meta"] = thread["thread_id"]
+    return {**thread, "metadata": unmarked(thread["metadata"])}
+
+
+async def marked(c: Ctx, owner: str) -> list[dict[str, Any]]:
+    """The side's marked threads, once its search shows the newest metadata (hitl's visibility store trails
+    a change a little; LangGraph's is immediate)."""
+    for _ in range(100):
+        found: list[dict[str, Any]] = await c.sdk.threads.search(metadata={"mark": c.ids["mark"]})
+        if [t["metadata"].get("owner") for t in found] == [owner]:
+            break
+        await asyncio.sleep(0.05)
+    return found
+
+
+def unmarked(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Metadata without the side's own search mark."""
+    return {k: v for k, v in metadata.items() if k != "mark"}
+
+
 async def new_stream_thread(c: Ctx) -> dict[str, Any]:
     thread: dict[str, Any] = await c.sdk.threads.create()
     c.ids["streamed"] = thread["thread_id"]
@@ -99,6 +122,7 @@ async def stream(c: Ctx, thread: str, **kwargs: Any) -> list[tuple[str, Any]]:
     return [(p.event, p.data) async for p in c.sdk.runs.stream(c.ids[thread], "approval", **kwargs)]
 
 
+COFFEE = {"topic": "coffee"}
 MODES = ("events", "messages-tuple", "messages", "debug", "tasks", "checkpoints", "custom")
 MODE_LISTS = (
     ["values", "updates"],
@@ -121,21 +145,23 @@ async def start_and_resume(
     return {"start": start, "resume": answer}
 
 
-async def rejoin_after(c: Ctx, seen: int, stream_mode: str | list[str] | None = None) -> dict[str, Any]:
+async def rejoin_after(
+    c: Ctx, seen: int, stream_mode: str | list[str] | None = None, thread: str | None = None, given: Any = TOPIC
+) -> dict[str, Any]:
     """A resumable stream read to its question, its run id taken from `on_run_created` (the SDK reads
     Content-Location), then rejoined with `runs.join_stream` after the `seen`-th event's id.
 
     What came again is compared with what followed that event the first time (in the modes asked). LangGraph
     numbers events by the millisecond, so events of one millisecond share an id and a rejoin skips them all:
     which parts follow an id depends on timing there, so the step compares that rule, and the last part."""
-    thread = (await c.sdk.threads.create())["thread_id"]
+    thread = thread or (await c.sdk.threads.create())["thread_id"]
     created: list[str] = []
     first = [
         p
         async for p in c.sdk.runs.stream(
             thread,
             "approval",
-            input=TOPIC,
+            input=given,
             stream_mode=["values", "updates"],
             stream_resumable=True,
             on_run_created=lambda meta: created.append(meta["run_id"]),
@@ -154,6 +180,25 @@ async def rejoin_after(c: Ctx, seen: int, stream_mode: str | list[str] | None = 
         "rejoined_what_followed": again == rest,
         "ends_with": again[-1:],
     }
+
+
+async def turn_streamed(c: Ctx, mode: str | list[str]) -> list[tuple[str, Any]]:
+    """A fresh thread run to its end, then its next turn streamed in `mode`: that turn's parts only."""
+    thread = (await c.sdk.threads.create())["thread_id"]
+    await c.sdk.runs.wait(thread, "approval", input=TOPIC)
+    await c.sdk.runs.wait(thread, "approval", command=APPROVE)
+    c.ids["turned"] = thread
+    return [(p.event, p.data) async for p in c.sdk.runs.stream(thread, "approval", input=COFFEE, stream_mode=mode)]
+
+
+async def turn_rejoined(c: Ctx, seen: int) -> dict[str, Any]:
+    """The finished thread's next turn streamed resumably and rejoined by its run id (`rejoin_after`, on a
+    turn's run), which is the thread's newest run."""
+    thread = c.ids["turned"]
+    await c.sdk.runs.wait(thread, "approval", command=APPROVE)  # the turn streamed last ends; this one is new
+    out = await rejoin_after(c, seen, stream_mode="values", thread=thread, given=COFFEE)
+    runs = await c.sdk.runs.list(thread)
+    return {**out, "newest_run": [r["status"] for r in runs][:1], "runs": len(runs)}
 
 
 def namespaced(meaning: dict[str, Any]) -> dict[str, Any]:
@@ -307,6 +352,24 @@ async def waited_with_run_created(c: Ctx) -> dict[str, Any]:
     return {"created": len(created), "is_newest": bool(created) and created[0]["run_id"] == runs[0]["run_id"]}
 
 
+async def next_turn(c: Ctx) -> dict[str, Any]:
+    """New input on the finished thread: its next run (before its runs are listed, cancelled or deleted,
+    so both sides' history still holds the first run's checkpoints)."""
+    created: list[Any] = []
+    out: dict[str, Any] = await c.sdk.runs.wait(
+        c.ids["thread"], "approval", input={"topic": "coffee"}, on_run_created=created.append
+    )
+    c.ids["next_turn.run"] = created[0]["run_id"] if created else UNKNOWN
+    return out
+
+
+async def next_turn_run(c: Ctx) -> dict[str, Any]:
+    """The next turn's run, by the id its request named: the thread's newest run, with its input."""
+    run = await c.sdk.runs.get(c.ids["thread"], c.ids["next_turn.run"])
+    runs = await c.sdk.runs.list(c.ids["thread"])
+    return {"status": run["status"], "is_newest": runs[0]["run_id"] == run["run_id"], "input": run["kwargs"]["input"]}
+
+
 async def start_head(c: Ctx) -> dict[str, Any]:
     thread = await c.sdk.threads.create()
     c.ids["head"] = thread["thread_id"]
@@ -446,6 +509,15 @@ STEPS = [
         lambda c: c.sdk.threads.get_history(c.ids["thread"]),
         lambda h: {"length": len(h), "next": [s["next"] for s in h]},
     ),
+    Step("threads.next_turn.runs.wait", next_turn, wait_meaning),
+    Step("threads.next_turn.get", lambda c: c.sdk.threads.get(c.ids["thread"]), thread_meaning),
+    Step("threads.next_turn.get_state", lambda c: c.sdk.threads.get_state(c.ids["thread"]), state_meaning),
+    Step(
+        "threads.next_turn.get_history",
+        lambda c: c.sdk.threads.get_history(c.ids["thread"], limit=100),
+        lambda h: {"length": len(h), "next": [s["next"] for s in h]},
+    ),
+    Step("threads.next_turn.runs.get", next_turn_run, lambda r: r),
     Step("runs.list", lambda c: c.sdk.runs.list(c.ids["thread"]), statuses),
     Step("runs.get.newest", lambda c: newest_run(c, "thread"), lambda r: r["status"]),
     Step("runs.get.unknown", lambda c: c.sdk.runs.get(c.ids["thread"], UNKNOWN), None),
@@ -602,18 +674,48 @@ STEPS = [
         lambda c: c.sdk.runs.wait(UNKNOWN, "approval", command=APPROVE),
         wait_meaning,
     ),
+    Step(
+        "threads.next_turn.runs.stream",
+        lambda c: stream(c, "streamed", input={"topic": "coffee"}, stream_mode="values"),
+        stream_meaning,
+    ),
+    Step(
+        "threads.next_turn.runs.stream.every_mode",
+        lambda c: turn_streamed(c, MODE_LISTS[-1]),
+        parts_meaning,
+    ),
+    Step(
+        "threads.next_turn.runs.join_stream.last_event_id.values",
+        lambda c: turn_rejoined(c, 2),
+        lambda r: {**r, "ends_with": parts_meaning(r["ends_with"])},
+    ),
+    Step("threads.create.with_metadata", new_thread_with_metadata, lambda t: t["metadata"]),
+    Step(
+        "threads.update.metadata",
+        lambda c: c.sdk.threads.update(c.ids["meta"], metadata={"owner": "ada"}),
+        lambda t: unmarked(t["metadata"]),
+    ),
+    Step(
+        "threads.search.by_metadata",
+        lambda c: marked(c, "ada"),
+        lambda found: [(t["status"], t["metadata"]["owner"]) for t in found],
+    ),
+    Step("threads.count.by_metadata", lambda c: c.sdk.threads.count(metadata={"mark": c.ids["mark"]}), None),
+    Step("threads.copy", lambda c: c.sdk.threads.copy(c.ids["meta"]), lambda t: (t["status"], unmarked(t["metadata"]))),
+    Step("threads.delete", lambda c: c.sdk.threads.delete(c.ids["meta"]), None),
+    Step("threads.get.deleted", lambda c: c.sdk.threads.get(c.ids["meta"]), thread_meaning),
 ]
 
-HISTORY = "LangGraph's history starts with an input checkpoint (next ['__start__'], values without the input) and its tasks carry their `result`; hitl's starts at the checkpoint with the input applied, results null"
+PAST_QUESTIONS = (
+    "a past checkpoint where a question was asked: LangGraph lists the question in its task's `interrupts` (and, the "
+    "answer's step having gone to the edit's checkpoint, a null `result`); hitl's checkpoints keep no questions, only "
+    "the newest entry carries the pending ones, and the task's result is what the node wrote next"
+)
 EDIT_KEEPS_QUESTION = "LangGraph's update_state on a thread paused on a question writes as the node that ran last, so the question is dropped (asked again when `review` reruns); hitl keeps the question pending through an edit (a deliberate difference, README 'Editing state')"
-NO_THREAD_RECORD = "hitl stores nothing at threads.create, so a thread id no run has used reads as a fresh idle thread; LangGraph answers 404 for an id never created (needs a thread record: issue 25's threads item)"
 DESCRIPTION = "hitl describes a graph by its nodes; LangGraph's assistant has description null unless configured"
 FIRST_STEP_OUTPUT = (
     "a run paused in its first step (no node finished): LangGraph's runs.wait returns only `__interrupt__`, "
     "hitl returns the input values beside it"
-)
-INPUT_CHECKPOINT = (
-    "LangGraph's first step has the input checkpoint as its parent; hitl has no checkpoint before the first step"
 )
 BREAKPOINTS_PER_RUN = (
     "LangGraph's interrupt_before belongs to the run request that set it, so the answer's run goes on past "
@@ -643,17 +745,20 @@ JOIN_DEFAULT_MODES = (
     "rebuilds a run's stream from the thread's history and keeps no per-request modes, so it sends `values` "
     "(a LangGraph run's default); a rejoin naming its modes gets them (tests/test_web_streams.py)"
 )
+TURN_STEPS = (
+    "a thread's next turn numbers its steps one lower than LangGraph: hitl shows the turn's input checkpoint and the "
+    "checkpoint that applied its input at the same step (the turn's first, as its history does: hitl/web/history.py), "
+    "LangGraph gives them two; the parts are the same ones in the same order"
+)
 KNOWN_DIFFERENCES: dict[str, str] = {
-    "threads.get_history.interrupted.shape": HISTORY,
-    "threads.get_history.interrupted.meaning": HISTORY,
-    "threads.get_history.done.shape": HISTORY,
-    "threads.get_history.done.meaning": HISTORY,
+    "threads.get_history.done.shape": PAST_QUESTIONS,
+    "threads.next_turn.get_history.shape": PAST_QUESTIONS,
+    "threads.next_turn.runs.stream.every_mode.meaning": TURN_STEPS,
     "threads.get_state.updated.shape": EDIT_KEEPS_QUESTION,
     "threads.get_state.updated.meaning": EDIT_KEEPS_QUESTION,
     "assistants.search.shape": DESCRIPTION,
     "parallel.runs.wait.until_interrupts.shape": FIRST_STEP_OUTPUT,
     "parallel.runs.wait.until_interrupts.meaning": FIRST_STEP_OUTPUT,
-    "parallel.threads.get_state.shape": INPUT_CHECKPOINT,
     "breakpoint.runs.wait.answer.shape": BREAKPOINTS_PER_RUN,
     "breakpoint.runs.wait.answer.meaning": BREAKPOINTS_PER_RUN,
     "breakpoint.threads.get_state.shape": BREAKPOINTS_PER_RUN,
@@ -671,12 +776,6 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "info.shape": INFO_VERSION,
     "runs.delete.finished.status": RUNS_KEPT,
     "runs.delete.finished.shape": RUNS_KEPT,
-    "threads.get.unknown.status": NO_THREAD_RECORD,
-    "threads.get.unknown.shape": NO_THREAD_RECORD,
-    "threads.get.unknown.meaning": NO_THREAD_RECORD,
-    "threads.get_state.unknown.status": NO_THREAD_RECORD,
-    "threads.get_state.unknown.shape": NO_THREAD_RECORD,
-    "threads.get_state.unknown.meaning": NO_THREAD_RECORD,
     "runs.join_stream.last_event_id.meaning": JOIN_DEFAULT_MODES,
 }
 """`step.check` -> why hitl answers differently today. Remove an entry when a fix makes it agree.
@@ -684,9 +783,14 @@ Against the API before the first fixes (commit a8127b5) this suite agrees on 54/
 With the runs steps (runs list/get/join/cancel/delete, checkpoint on resume, multitask_strategy, get_graph, get_schemas,
 /info, runs.delete) added: 174/207, every one of the 33 differences listed here (22 from before, 11 deliberate);
 the same extended suite against the API before that work agrees on 95/207.
+On the threads branch (from before the runs steps): with history's input checkpoint and questions, 86/104; with thread
+records (404 for unknown ids), 88/100; with the thread steps (next turn, its stream, metadata, search, copy, delete)
+added, 119/132. Threads and runs merged, with the next turn's run (its id, status, input; runs.list with it):
+214/238.
 With every stream mode and mode list, stream_subgraphs (and a graph with a subgraph) and join_stream with
 Last-Event-ID added (the same suite on the code before them agrees on 88/149), 127/149.
-Both merged, one run-id scheme (the runs'): 218/252, the one new difference a rejoin naming no modes."""
+Streams and runs merged, one run-id scheme (the runs'): 218/252, the one new difference a rejoin naming no modes.
+All three merged, with a next turn streamed in every mode and rejoined: 263/289."""
 
 
 async def test_same_sdk_calls_same_answers(langgraph_url: str, hitl_url: str, tmp_path: Path) -> None:

@@ -38,9 +38,7 @@ QUEUE = "hitl-js-sdk"
 NODE_TIMEOUT = 500.0
 """Seconds for the whole script (each check gives up after 20 s on its own)."""
 
-EXPECTED_TO_FAIL: dict[str, str] = {
-    "use_stream.getHistory.head": "the newest history entry's tasks[].interrupts (issue 25 item 3)",
-}
+EXPECTED_TO_FAIL: dict[str, str] = {}
 """Check name -> the feature it waits for (issue 25). Remove an entry when its check passes."""
 
 

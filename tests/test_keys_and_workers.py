@@ -25,7 +25,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 import hitl
 import hitl.client
 from hitl import _listing, _workers
-from hitl._protocol import GRAPH, PENDING_NODES, STATUS, SUMMARY_MEMO, WAITING_SINCE
+from hitl._protocol import ASSIGNED, GRAPH, PENDING_NODES, REVIEWERS, STATUS, SUMMARY_MEMO, WAITING_SINCE
 from hitl._workers import WorkerInfo, check_workers, list_workers
 from hitl.codec import KEY_FINGERPRINT, EncryptionCodec, PlaintextCodec, fingerprint
 from hitl.server import DevServer
@@ -451,6 +451,8 @@ async def _listed_by_the_sdk(
             nodes=list(sa.get(PENDING_NODES) or []),
             summary=str(memo),
             waiting_since=sa.get(WAITING_SINCE),
+            assigned=list(sa.get(ASSIGNED) or []),
+            reviewers=list(sa.get(REVIEWERS) or []),
         )
         status = search.EXECUTION_STATUS.get(w.status.name if w.status else "RUNNING") or (
             "interrupted" if sa.get(STATUS) == "interrupted" else "busy"

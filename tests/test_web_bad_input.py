@@ -366,16 +366,6 @@ CASES: list[tuple[str, str, str, Any, str | None, int, str]] = [
         "field 'frobnicate' is not supported",
     ),
     (
-        "metadata filter hitl cannot search",
-        "POST",
-        "/threads/search",
-        {"json": {"metadata": {"user": "ada"}}},
-        "tok-alice",
-        422,
-        "'metadata.user'",
-    ),
-    ("values filter", "POST", "/threads/count", {"json": {"values": {"topic": "tea"}}}, "tok-alice", 422, "'values'"),
-    (
         "search limit too large",
         "POST",
         "/threads/search",

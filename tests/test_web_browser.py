@@ -42,11 +42,12 @@ async def test_approval_from_the_inbox_with_the_keyboard(served: Served, open_as
     await page.keyboard.press("j")  # newest first: our run is at the top
     assert await page.locator("tr.row.selected").get_attribute("data-run") == run.run_id
     await page.keyboard.press("Enter")
-    await page.wait_for_url(f"**/runs/{run.run_id}")
+    await page.wait_for_url(f"**/runs/{run.run_id}?in=*")  # the run page keeps the inbox's filter
     assert await page.locator(".prompt .q").inner_text() == "Publish this draft?"
     await page.keyboard.press("?")
     assert await page.locator("#help").is_visible()
     await page.keyboard.press("Escape")
+    await page.get_by_test_id("stay").locator("input").check()  # stay to watch this run (else: the next run)
     await page.keyboard.press("a")  # approve
     await page.get_by_test_id("done").wait_for()
     assert (await run.result())["status"] == "published"

@@ -27,6 +27,7 @@ async def paused(client: hitl.Client) -> hitl.Run:
 async def test_claim_then_another_reviewer_is_held_off_until_release(served: Served, open_as) -> None:  # noqa: ANN001
     run = await paused(served.client)
     alice = await open_as("tok-alice", f"/runs/{run.run_id}")
+    await alice.get_by_test_id("claim-fold").locator("summary").click()  # claiming is folded under the question
     await alice.locator("select[name=ttl]").first.select_option("1h")
     await alice.get_by_test_id("claim-button").click()
     await alice.get_by_test_id("done").filter(has_text="You hold this question now").wait_for()
@@ -34,6 +35,7 @@ async def test_claim_then_another_reviewer_is_held_off_until_release(served: Ser
     assert "left)" in await alice.get_by_test_id("holder").inner_text(), "app.js counts the claim down"
 
     inbox = await open_as("tok-alice", "/?graph=payment&order=newest")
+    await inbox.get_by_test_id("filters-fold").locator("summary").click()
     await inbox.get_by_label("Assigned to me").check()  # the filter form submits itself
     row = inbox.locator(f"tr.row[data-run='{run.run_id}']")
     await row.wait_for()
@@ -66,10 +68,12 @@ async def test_a_strangers_claim_and_delegation_are_refused_on_the_page(served: 
     before = await event_count(served.client, run.run_id)
     bob = await open_as("tok-bob", f"/runs/{run.run_id}")
     assert "the run will refuse you" in await bob.get_by_test_id("claim").inner_text()
+    await bob.get_by_test_id("claim-fold").locator("summary").click()
     await bob.get_by_test_id("claim-button").click()
     refusal = bob.get_by_test_id("refusal")
     await refusal.wait_for()
     assert "'bob' may not claim interrupt" in await refusal.inner_text()
+    await bob.get_by_test_id("claim-fold").locator("summary").click()
     await bob.locator("form:has([data-testid=delegate]) select[name=to]").select_option("alice")
     await bob.get_by_test_id("delegate").click()
     await bob.get_by_test_id("refusal").filter(has_text="may not delegate").wait_for()

@@ -125,6 +125,7 @@ async def first_events(http: httpx.AsyncClient, path: str, seconds: float) -> li
 
 async def test_bob_cannot_follow_a_private_run_and_the_sdk_sees_no_such_thread(served: Served) -> None:
     from langgraph_sdk import get_client
+    from langgraph_sdk.errors import NotFoundError
 
     run = await started(served.client)
     unknown = f"{PRIVATE}-{uuid.uuid4().hex[:12]}"
@@ -135,10 +136,9 @@ async def test_bob_cannot_follow_a_private_run_and_the_sdk_sees_no_such_thread(s
         none = await bob.get(f"/threads/{unknown}/stream")
         assert hidden.status_code == 404 and normal(hidden, run.run_id) == normal(none, unknown)
     lg = get_client(url=served.url, headers={"Authorization": "Bearer tok-bob"})
-    thread = await lg.threads.get(run.run_id)
-    assert thread["status"] == "idle" and thread["values"] is None  # as a thread just created (LangGraph: no state yet)
-    assert (await lg.threads.get_state(run.run_id))["values"] == {}
-    assert await lg.threads.get_history(run.run_id) == []
+    for read in (lg.threads.get, lg.threads.get_state, lg.threads.get_history):  # as an id never created
+        with pytest.raises(NotFoundError, match="not found"):
+            await read(run.run_id)  # type: ignore[operator]
     assert run.run_id not in {t["thread_id"] for t in await lg.threads.search(status="interrupted", limit=1000)}
 
 

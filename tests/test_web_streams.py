@@ -263,3 +263,39 @@ async def test_messages_modes_send_each_message_a_node_wrote_with_its_metadata(s
     assert found[2][1] == {"m-1": {"metadata": meta}} and found[3][1] == [message]
     assert [n for n, _ in after] == ["metadata", "messages", "messages/metadata", "messages/complete", "updates"]
     assert after[1][1][0]["content"] == "yes" and after[1][1][1]["langgraph_node"] == "ask"
+
+
+async def test_a_next_turn_streams_its_own_parts_from_its_input_in_every_mode_and_rejoins(served: Served) -> None:
+    """New input on a finished thread: its stream starts at LangGraph's input checkpoint of that run (the state
+    before the input, `__start__` next) and sends none of the thread's earlier steps, in every mode; its run id
+    (Content-Location) is the thread's newest run and rejoins with Last-Event-ID."""
+    modes = ["values", "updates", "checkpoints", "events", "tasks", "debug"]
+    async with as_(served.url, "tok-alice") as alice:
+        thread = (await alice.post("/threads", json={})).json()["thread_id"]
+        await alice.post(f"/threads/{thread}/runs/wait", json={"assistant_id": "approval", "input": {"topic": "tea"}})
+        await alice.post(
+            f"/threads/{thread}/runs/wait", json={"assistant_id": "approval", "command": {"resume": "approve"}}
+        )
+        before = (await alice.get(f"/threads/{thread}/state")).json()
+        body = {"assistant_id": "approval", "input": {"topic": "coffee"}, "stream_mode": modes}
+        async with alice.stream("POST", f"/threads/{thread}/runs/stream", json=body) as response:
+            assert response.status_code == 200
+            run_id = response.headers["content-location"].rsplit("/", 1)[1]
+            first = await sse_parts(response)
+        listed = (await alice.get(f"/threads/{thread}/runs")).json()
+        join = f"/threads/{thread}/runs/{run_id}/stream"
+        kept = ["values", "updates", "checkpoints", "tasks"]  # `debug` and `events` carry the time they are sent
+        rejoin = alice.stream("GET", join, params={"stream_mode": kept}, headers={"Last-Event-ID": first[1][0]})
+        async with rejoin as again:
+            rejoined = await sse_parts(again)
+    parts = [(name, json.loads(data)) for _, name, data in first]
+    assert listed[0]["run_id"] == run_id and len(listed) == 3  # the start, the answer, this turn
+    assert parts[1] == ("events", parts[1][1]) and parts[1][1]["data"] == {"input": {"topic": "coffee"}}
+    name, opening = parts[2]
+    assert name == "checkpoints" and opening["next"] == ["__start__"] and opening["values"] == before["values"]
+    values = [data for name, data in parts if name == "values"]
+    assert values[0] == {**before["values"], "topic": "coffee"}  # from its input on
+    steps = [data["step"] for name, data in parts if name == "debug"]
+    assert min(steps) >= before["metadata"]["step"]  # nothing of the thread's earlier steps
+    assert [data["name"] for name, data in parts if name == "tasks" and "result" in data] == ["write_draft", "review"]
+    assert rejoined == [p for p in first[2:] if p[1] in kept]

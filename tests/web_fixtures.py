@@ -118,14 +118,18 @@ async def open_as(browser: Any, served: Served) -> AsyncIterator[Any]:
 
 
 @asynccontextmanager
-async def own_temporal(tmp_path: Path, task_queue: str) -> AsyncIterator[tuple[DevServer, hitl.Client, str]]:
+async def own_temporal(
+    tmp_path: Path, task_queue: str, known: list[hitl.CompiledGraph] | None = None
+) -> AsyncIterator[tuple[DevServer, hitl.Client, str]]:
     """A dev server of the test's own (the test may stop it: the session's server stays up), a client of it
-    serving no worker, and `hitl serve` in front with the test tokens: (server, client, the app's URL)."""
+    serving no worker, and `hitl serve` in front with the test tokens: (server, client, the app's URL).
+    `known`: the graphs client and app know (default: tests.graphs.GRAPHS)."""
     from tests import graphs
 
     server = await asyncio.to_thread(start_dev_server, tmp_path / "data")
     try:
-        client = await hitl.connect(server.address, task_queue=task_queue, graphs=graphs.GRAPHS, identity="ops")
+        known = graphs.GRAPHS if known is None else known
+        client = await hitl.connect(server.address, task_queue=task_queue, graphs=known, identity="ops")
         app = create_app(client, TokenAuth(TOKENS), settings=Settings(poll_seconds=1.0))
         async with running(app) as url:
             yield server, client, url

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         HELD_SIGNALS,
         NOTHING_NEXT_ENDS,
         STEP_INPUTS,
+        THREAD_TURNS,
     )
     from hitl._protocol import (
         WORKFLOW_NAME,
@@ -113,6 +114,8 @@ class GraphWorkflow:
     async def _begin(self, inp: RunInput) -> None:
         run = self.state
         if inp.fork is not None:
+            if inp.fork.history and self._patched(THREAD_TURNS):  # a thread's next turn carries its checkpoints
+                self.live.checkpoint_bytes = lifecycle.carry(run, inp.fork.history)
             lifecycle.fork(run, inp.fork, inp.identity, inp.input, workflow.now())
             self.live.state_bytes = json_size(run.values)
             self._checkpoint("fork")

@@ -32,6 +32,12 @@ COMMANDS: list[Command[Any]] = [
     Command("worker", "serve graphs on a task queue", o.WorkerOptions, servers.worker),
     Command("gc", "delete claim-check blobs that no history names any more", o.GcOptions, ops.gc),
     Command("graphs", "list the graphs known here", o.Common, ops.graphs),
+    Command(
+        "stats",
+        "the queue's picture per graph and reviewer: waiting, time to decision, answers, refusals, escalations",
+        o.StatsOptions,
+        ops.stats,
+    ),
     Command("start", "start a run of a graph", o.StartOptions, runs.start),
     Command("state", "show a run's state", o.RunOptions, runs.state),
     Command("result", "wait for a run to end and print its final state", o.RunOptions, runs.result),

@@ -1,4 +1,5 @@
-"""Operators' commands: gc (claim-check blobs), audit (decision chains), graphs (what is known here)."""
+"""Operators' commands: gc (claim-check blobs), audit (decision chains), graphs (what is known here), stats
+(the queue's picture)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from hitl import _claim_check as claim_check
 from hitl._audit import differs, read_lines, verify
 from hitl._blob_gc import check_grace, collect
 from hitl.cli import render, session
-from hitl.cli.options import AuditOptions, Common, GcOptions
+from hitl.cli.options import AuditOptions, Common, GcOptions, StatsOptions
 from hitl.cli.render import Shown
 from hitl.cli.values import parse_duration
 from hitl.client import connect
+from hitl.stats import reader as stats_reader
 from hitl.types import AuditChainBroken, InvalidInputError
 
 GC_MOST_S = 3650 * 86400.0
@@ -84,3 +86,10 @@ def _read_file(path: str, what: str) -> str:
 async def graphs(opts: Common) -> Shown:
     known = session.graphs(opts)
     return Shown([{"name": g.name, "nodes": list(g.nodes)} for g in known], lambda _: render.graphs(known))
+
+
+async def stats(opts: StatsOptions) -> Shown:
+    """The queue's figures over every run of the namespace: the CLI reads with the namespace access its
+    Temporal connection has, like every other command (`hitl serve`'s /stats counts only what the caller may read)."""
+    client = await session.client(opts)
+    return Shown(await stats_reader.read(client, sample=opts.sample), render.stats)

@@ -14,6 +14,7 @@ from hitl._protocol import DEFAULT_TASK_QUEUE
 from hitl.cli import values
 from hitl.cli.spec import common, option, positional, required, switch
 from hitl.server import UI_PORT_OFFSET
+from hitl.stats import SAMPLE
 
 DEV_DATA_DIR, DEV_PORT = ".hitl", 7233
 """Where `hitl dev` keeps its server's SQLite file, and the server's port, unless told."""
@@ -129,6 +130,17 @@ class AuditOptions(Common):
     )
     verify: str | None = option(
         "--verify", metavar="FILE", help="verify an exported file instead of exporting ('-': stdin)"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatsOptions(Common):
+    sample: int = option(
+        "--sample",
+        type=values.sample,
+        default=SAMPLE,
+        metavar="N",
+        help=f"finished runs (newest first) whose decision logs are read, 0 to 1000 (default {SAMPLE})",
     )
 
 

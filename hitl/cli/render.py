@@ -16,9 +16,12 @@ from typing import Any, TextIO
 from hitl import _finite as finite
 from hitl._blob_gc import Collected, span
 from hitl._limits import shorten
+from hitl._protocol import ANYONE
+from hitl._row_memo import words
 from hitl.batch import BatchReport
 from hitl.client import PendingRun, RunInfo
 from hitl.graph import CompiledGraph
+from hitl.stats.figures import Figures, Row, Window, waited
 from hitl.types import Checkpoint, HitlError, StateSnapshot
 
 
@@ -180,7 +183,9 @@ def runs(infos: list[RunInfo]) -> list[str]:
 
 
 def inbox(pending: list[PendingRun]) -> list[str]:
-    rows = [[p.run_id, p.graph, ",".join(p.nodes), shorten(p.summary, 60), when(p.waiting_since)] for p in pending]
+    rows = [
+        [p.run_id, p.graph, ",".join(p.nodes), shorten(words(p.summary), 60), when(p.waiting_since)] for p in pending
+    ]
     headers = ["RUN ID", "GRAPH", "NODE", "WAITING FOR", "SINCE"]
     if any(p.assigned for p in pending):  # claims: who holds a question (where the server indexes it)
         headers.append("HELD BY")
@@ -240,4 +245,43 @@ def collected(done: Collected, store_url: str, namespace: str, grace: timedelta)
         f"'{namespace}'; {done.young} named by none but written within {span(grace)} (kept); "
         f"{verb} {len(done.deleted)} ({done.deleted_bytes:,} bytes)",
         *([f"  {key}" for key in done.deleted] if done.dry_run else []),
+    ]
+
+
+# ------------------------------------------------------------------ stats
+
+
+def stats(f: Figures) -> list[str]:
+    """The queue's picture as two tables (per graph, per reviewer) and where the figures come from."""
+
+    def window(w: Window) -> list[str]:
+        return [str(w.answers), waited(w.p50_s), waited(w.p95_s)]
+
+    def ago(r: Row) -> str:
+        return waited((f.at - r.oldest_since).total_seconds() if r.oldest_since else None)
+
+    graphs = [
+        [r.name, str(r.waiting), ago(r), *window(r.day), *window(r.week), str(r.week.refusals)]
+        + [str(r.week.escalations), str(r.week.by_default)]
+        for r in [*f.graphs, f.total]
+    ]
+    people = [
+        [
+            "(anyone)" if r.name == ANYONE else r.name,
+            str(r.waiting),
+            str(r.holds),
+            *window(r.day),
+            *window(r.week),
+            str(r.week.refusals),
+        ]
+        for r in f.reviewers
+    ]
+    spans = ["ANSWERS 24H", "P50 24H", "P95 24H", "ANSWERS 7D", "P50 7D", "P95 7D"]
+    sampled = f"the newest {f.sampled} of them: a sample" if f.sampled < f.finished else f"all {f.sampled}"
+    return [
+        *table(["GRAPH", "WAITING", "OLDEST", *spans, "REFUSED 7D", "ESCALATIONS 7D", "BY DEFAULT 7D"], graphs),
+        "",
+        *table(["REVIEWER", "MAY DECIDE", "HOLDS", *spans, "REFUSED 7D"], people, empty="no reviewer named yet"),
+        "",
+        f"answers, times and refusals from the decision logs of runs finished in the last 7 days ({f.finished}; {sampled})",
     ]

@@ -30,6 +30,18 @@ def port(text: str) -> int:
     return found
 
 
+SAMPLE_MOST = 1000
+"""The most finished runs `hitl stats --sample` reads: one visibility page."""
+
+
+def sample(text: str) -> int:
+    """How many finished runs' decision logs `hitl stats` reads: a whole number from 0 to SAMPLE_MOST."""
+    found = whole_number(text, least=0, most=SAMPLE_MOST)
+    if found is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a sample size (a whole number from 0 to {SAMPLE_MOST})")
+    return found
+
+
 def seq(text: str) -> int:
     """A checkpoint seq for --since: a whole number from 0."""
     found = whole_number(text)

@@ -22,9 +22,10 @@ from fastapi.responses import JSONResponse
 
 import hitl
 from hitl._audit import record
-from hitl.client import NO_VALUE, POLL_SECONDS, check_run_id
+from hitl._turns import next_turn
+from hitl.client import NO_VALUE, POLL_SECONDS
 from hitl.types import DecisionRejectedError, InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
-from hitl.web import claims, graph_json, search, shapes
+from hitl.web import claims, graph_json, history, shapes, threads
 from hitl.web.context import caller, decider
 from hitl.web.errors import WebError
 from hitl.web.models import (
@@ -35,11 +36,8 @@ from hitl.web.models import (
     HistoryRequest,
     RunCreate,
     StateUpdate,
-    ThreadCount,
-    ThreadCreate,
-    ThreadSearch,
 )
-from hitl.web.run_records import decision_run_id, start_run_id
+from hitl.web.run_records import decision_run_id, is_turn, start_run_id, turn_run_id
 from hitl.web.scope import Reader, answer_many, reader, run_to_change
 
 router = APIRouter(dependencies=[Depends(caller)])
@@ -108,64 +106,6 @@ def assistant(request: Request, name: str) -> dict[str, Any]:
 # ------------------------------------------------------------------ threads = runs
 
 
-@router.post("/threads", tags=["threads"])
-async def create_thread(request: Request, body: ThreadCreate | None = None) -> dict[str, Any]:
-    """Name a thread; nothing is stored until a run starts on it (`/threads/{id}/runs`)."""
-    body = body or ThreadCreate()
-    graph = body.graph_id or (body.metadata.graph_name if body.metadata else None)
-    if graph:
-        reader(request).graph(graph)
-    if body.thread_id is not None:
-        check_run_id(body.thread_id, new=True)  # a thread id is the id its run starts under
-    thread_id = body.thread_id or str(uuid.uuid4())
-    existing = await reader(request).snapshot_or_none(thread_id) if body.thread_id else None
-    if existing is not None:
-        if body.if_exists == "do_nothing":
-            return shapes.thread(existing)
-        raise RunAlreadyExistsError(f"thread '{thread_id}' exists already; pass if_exists='do_nothing' to reuse it")
-    return shapes.fresh_thread(thread_id, graph)
-
-
-@router.post("/threads/search", tags=["threads"])
-async def search_threads(request: Request, body: ThreadSearch | None = None) -> list[dict[str, Any]]:
-    body = body or ThreadSearch()
-    base = reader(request).web.base
-    sort = sort_key(body.sort_by, body.status)
-    found = await search.page(
-        base.temporal,
-        reader(request).filter(thread_filter(body.status, body.metadata, body.ids)),
-        offset=body.offset,
-        limit=body.limit,
-        sort=sort,
-        descending=(body.sort_order or "desc") == "desc",
-    )
-    wants_state = not body.select or bool({"values", "interrupts", "error"} & set(body.select))
-    threads = (
-        await with_state(base, found.items)
-        if wants_state
-        else [shapes.listed_thread(x.pending, x.status, x.created_at) for x in found.items]
-    )
-    if body.select:
-        threads = [{k: v for k, v in t.items() if k in body.select or k == "thread_id"} for t in threads]
-    return threads
-
-
-@router.post("/threads/count", tags=["threads"])
-async def count_threads(request: Request, body: ThreadCount | None = None) -> int:
-    body = body or ThreadCount()
-    scope = reader(request)
-    return await search.count(
-        scope.web.base.temporal, scope.filter(thread_filter(body.status, body.metadata, None)).query()
-    )
-
-
-@router.get("/threads/{thread_id}", tags=["threads"])
-async def get_thread(request: Request, thread_id: str) -> dict[str, Any]:
-    """A thread; one no run has used yet is `idle` with empty values (LangGraph clients create, then run)."""
-    snapshot = await reader(request).snapshot_or_none(thread_id)
-    return shapes.thread(snapshot) if snapshot else shapes.fresh_thread(thread_id)
-
-
 @router.get("/threads/{thread_id}/state", tags=["threads"])
 async def get_state(request: Request, thread_id: str, subgraphs: bool = False) -> dict[str, Any]:
     if subgraphs:
@@ -173,20 +113,18 @@ async def get_state(request: Request, thread_id: str, subgraphs: bool = False) -
             "subgraphs=true is not supported: a subgraph runs as its own run (thread); read it by its id"
         )
     scope = reader(request)
-    snapshot = await scope.snapshot_or_none(thread_id)
+    _, snapshot = await threads.visible(scope, thread_id)
     if snapshot is None:
         return shapes.fresh_state(thread_id)
-    return shapes.state(snapshot, await parent_step(scope.web.base.get_run(thread_id), snapshot.step))
+    checkpoints = await scope.web.base.get_run(thread_id).get_state_history()
+    return shapes.state(snapshot, history.parent_of(snapshot.step, checkpoints))
 
 
 @router.get("/threads/{thread_id}/state/{checkpoint_id}", tags=["threads"])
 async def get_state_at(request: Request, thread_id: str, checkpoint_id: str) -> dict[str, Any]:
-    scope = reader(request)
-    graph = (await scope.state(thread_id)).graph
-    history = await scope.web.base.get_run(thread_id).get_state_history()
-    for i, c in enumerate(history):
-        if str(c.step) == checkpoint_id:
-            return shapes.checkpoint_state(thread_id, graph, c, history[i + 1] if i + 1 < len(history) else None)
+    for entry in await thread_history(reader(request), thread_id):
+        if entry["checkpoint_id"] == checkpoint_id:
+            return entry
     raise WebError(
         404, f"thread '{thread_id}' has no checkpoint '{checkpoint_id}'; checkpoint ids are its step numbers"
     )
@@ -204,23 +142,20 @@ async def update_state(request: Request, thread_id: str, body: StateUpdate) -> d
 
 
 @router.post("/threads/{thread_id}/history", tags=["threads"])
-async def history(request: Request, thread_id: str, body: HistoryRequest | None = None) -> list[dict[str, Any]]:
+async def get_history(request: Request, thread_id: str, body: HistoryRequest | None = None) -> list[dict[str, Any]]:
     body = body or HistoryRequest()
     before = body.before_step
-    scope = reader(request)
-    snapshot = await scope.snapshot_or_none(thread_id)
+    entries = await thread_history(reader(request), thread_id)
+    return [e for e in entries if before is None or e["metadata"]["step"] < before][: body.limit]
+
+
+async def thread_history(scope: Reader, thread_id: str) -> list[dict[str, Any]]:
+    """The thread's history entries, newest first (hitl/web/history.py); [] before its first run."""
+    _, snapshot = await threads.visible(scope, thread_id)
     if snapshot is None:
         return []
     checkpoints = await scope.web.base.get_run(thread_id).get_state_history()
-    out = []
-    for i, c in enumerate(checkpoints):
-        if before is not None and c.step >= before:
-            continue
-        parent = checkpoints[i + 1] if i + 1 < len(checkpoints) else None
-        out.append(shapes.checkpoint_state(thread_id, snapshot.graph, c, parent))
-        if len(out) >= body.limit:
-            break
-    return out
+    return history.entries(snapshot, scope.web.graphs.get(snapshot.graph), checkpoints)
 
 
 @router.post("/threads/{thread_id}/claim", tags=["threads"])
@@ -314,6 +249,8 @@ class Created:
     run_id: str
     kwargs: dict[str, Any]
     waited: StateSnapshot | None = None
+    turn: bool = False
+    """The thread's next turn (hitl/_turns.py)."""
 
     @property
     def snapshot(self) -> StateSnapshot:
@@ -335,29 +272,47 @@ async def start_or_decide(
     A run the caller may not read is a fresh thread to them, and a graph they may not read one
     they cannot start (whoever may read a graph may start it)."""
     run = client.get_run(thread_id)
-    current = await scope.snapshot_or_none(thread_id)
+    found = await threads.find(client.temporal, thread_id)
+    record = found if found is not None and found.record and found.readable_by(scope) else None
+    current = None if found is None or found.record else await scope.snapshot_or_none(thread_id)
     if current is None:
         if body.command is not None:
             raise RunNotFoundError(f"thread '{thread_id}' has no run to take a command; start one with input")
-        if body.if_not_exists == "reject":
-            raise RunNotFoundError(f"thread '{thread_id}' has no run and if_not_exists is 'reject'")
+        if body.if_not_exists == "reject" and record is None:
+            raise RunNotFoundError(f"thread '{thread_id}' does not exist and if_not_exists is 'reject'")
         if body.checkpoint_step is not None:
             raise InvalidInputError(
                 f"thread '{thread_id}' has no checkpoint yet; start it without one (to run from an older step "
                 "of another thread, fork it: POST /ui/runs/{id}/fork or hitl fork)"
             )
         scope.graph(body.assistant_id)
+        if record is not None and record.graph not in (None, body.assistant_id):
+            raise InvalidInputError(f"thread '{thread_id}' is for graph '{record.graph}', not '{body.assistant_id}'")
         run = await client.start(
             body.assistant_id,
             body.input or {},
             run_id=thread_id,
             interrupt_before=body.interrupt_before,
             interrupt_after=body.interrupt_after,
+            thread=record.thread if record is not None else None,
         )
         kwargs = {"input": body.input or {}, "command": None}
         return Created(start_run_id(thread_id), kwargs, await run.wait() if wait else None)
     if body.assistant_id != current.graph:
         raise InvalidInputError(f"thread '{thread_id}' runs graph '{current.graph}', not '{body.assistant_id}'")
+    if body.input is not None and body.command is None and current.status == "completed":
+        turn = await next_turn(
+            client,
+            thread_id,
+            body.input,
+            interrupt_before=body.interrupt_before,
+            interrupt_after=body.interrupt_after,
+            thread=found.thread if found is not None else None,
+        )
+        # A next turn is a new LangGraph run on the thread: it begins at the step after the thread's newest.
+        kwargs = {"input": body.input, "command": None}
+        waited = await turn.wait() if wait else None
+        return Created(turn_run_id(thread_id, current.step + 1), kwargs, waited, turn=True)
     if body.input is not None or body.interrupt_before is not None or body.interrupt_after is not None:
         raise RunAlreadyExistsError(
             f"thread '{thread_id}' already has a run ({shapes.STATUS[current.status]}); answer it with command, "
@@ -382,11 +337,12 @@ async def start_or_decide(
 
 def check_key(current: StateSnapshot, request_id: str) -> None:
     """An Idempotency-Key is the run's id (hitl/web/run_records.py): one already naming another of the thread's
-    runs, the start's or a decision sent without a key (both read off the runs list), would merge this answer
+    runs, the start's, a next turn's or a decision sent without a key (all read off the runs list), would merge this answer
     into that run's record. Refused before anything is sent; a key the thread's decisions were sent with
     is left to the run, which takes a resend of the same decision and refuses any other."""
     thread = current.run_id
     taken = {start_run_id(thread)} | {decision_run_id(thread, d) for d in current.decisions if not d.request_id}
+    taken |= {turn_run_id(thread, d.step) for d in current.decisions if is_turn(thread, d)}
     if request_id in taken:
         raise InvalidInputError(
             f"Idempotency-Key '{request_id}' is already the id of another run of thread '{thread}' "
@@ -487,44 +443,3 @@ async def batch_resume(
 
 
 # ------------------------------------------------------------------ helpers
-
-
-async def parent_step(run: hitl.Run, step: int) -> int | None:
-    history = await run.get_state_history()
-    older = [c.step for c in history if c.step < step]
-    return max(older) if older else None
-
-
-async def with_state(client: hitl.Client, items: list[search.Listed]) -> list[dict[str, Any]]:
-    """Threads with values and interrupts, read from each run (bounded concurrency)."""
-    gate = asyncio.Semaphore(READ_CONCURRENCY)
-
-    async def one(x: search.Listed) -> dict[str, Any]:
-        async with gate:
-            snapshot = await search.readable_state(client, x.pending.run_id)
-        return shapes.thread(snapshot) if snapshot else shapes.listed_thread(x.pending, x.status, x.created_at)
-
-    return list(await asyncio.gather(*(one(x) for x in items)))
-
-
-def thread_filter(status: str | None, metadata: Any, ids: list[str] | None) -> search.Filter:
-    return search.Filter(
-        status=status,
-        graph=metadata.graph_name if metadata else None,
-        node=metadata.node if metadata else None,
-        ids=list(ids or []),
-    )
-
-
-def sort_key(sort_by: str | None, status: str | None) -> search.SortKey:
-    if sort_by in (None, "created_at"):
-        return "created"
-    if sort_by in ("updated_at", "state_updated_at"):
-        if status != "interrupted":
-            raise InvalidInputError(
-                f"sort_by '{sort_by}' needs status 'interrupted' (it is the time the run started waiting)"
-            )
-        return "waiting"
-    raise InvalidInputError(
-        f"sort_by '{sort_by}' is not supported; use created_at, or updated_at with status 'interrupted'"
-    )

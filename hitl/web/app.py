@@ -35,6 +35,8 @@ from hitl.web import (
     runs,
     session,
     signin,
+    stats_page,
+    thread_api,
 )
 from hitl.web.auth import Auth, NoAuth, TokenAuth
 from hitl.web.context import Settings, Web
@@ -77,9 +79,10 @@ def create_app(
     errors.install(app, rendering.error_page, session.refusal_redirect)
     app.include_router(api.public)
     app.include_router(api.router)
+    app.include_router(thread_api.router)
     app.include_router(events.router)
     app.include_router(runs.router)
-    for ui in (pages, decide, claims, bulk, link, assist, signin, apidocs):
+    for ui in (pages, decide, claims, bulk, link, assist, signin, apidocs, stats_page):
         app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     trust = Trust(isinstance(auth, TokenAuth), tuple(o for o in settings.cors_origins if o != "*"))

@@ -12,7 +12,7 @@ errors.py as a redirect to the run page, the one-line reason in a signed flash (
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -25,7 +25,7 @@ from hitl.client import NO_VALUE
 from hitl.types import DecisionRejectedError, InvalidInputError
 from hitl.web import diff, forms
 from hitl.web.context import decider
-from hitl.web.pages import version
+from hitl.web.pages import kept_query, version
 from hitl.web.scope import run_to_change
 from hitl.web.session import check_csrf, keep_typed
 
@@ -37,6 +37,8 @@ async def submitted(request: Request, run_id: str, **back: str) -> dict[str, str
     request.scope["hitl_return_to"] = f"/runs/{quote(run_id, safe='')}"
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    if came := kept_query(fields.get("in", "")):  # a refusal keeps the inbox filter the page came with
+        request.scope["hitl_return_to"] += "?" + urlencode({"in": came})
     request.scope["hitl_flash_extra"] = {k: fields[v] for k, v in back.items() if fields.get(v)}
     check_csrf(request, fields.get("csrf"))
     return fields
@@ -44,6 +46,16 @@ async def submitted(request: Request, run_id: str, **back: str) -> dict[str, str
 
 def done(run_id: str, what: str) -> RedirectResponse:
     return RedirectResponse(f"/runs/{quote(run_id, safe='')}?done={what}", status_code=303)
+
+
+def decided(run_id: str, what: str, form: dict[str, str]) -> RedirectResponse:
+    """After an answer: on to the next run waiting under the inbox filter the page came with (pages.next_run),
+    unless the reviewer chose to stay (`stay`, app.js's setting) or came from elsewhere."""
+    back = kept_query(form.get("in", ""))
+    if form.get("stay") or "in" not in form:
+        where = f"/runs/{quote(run_id, safe='')}?" + urlencode({"done": what, **({"in": back} if "in" in form else {})})
+        return RedirectResponse(where, status_code=303)
+    return RedirectResponse(f"/ui/next?{urlencode({'after': run_id})}" + (f"&{back}" if back else ""), status_code=303)
 
 
 @router.post("/ui/runs/{run_id}/answer")
@@ -56,7 +68,7 @@ async def answer(request: Request, run_id: str) -> Response:
     current = await run.get_state()
     value = answer_value(form, next((i for i in current.interrupts if i.id == iid), None), iid)
     await run.resume(map={iid: value}, request_id=form.get("request_id") or None, wait=False)
-    return done(run_id, "answered")
+    return decided(run_id, "answered", form)
 
 
 def answer_value(form: dict[str, str], pending: hitl.Interrupt | None, iid: str) -> Any:
@@ -82,7 +94,7 @@ async def continue_run(request: Request, run_id: str) -> Response:
     run = await run_to_change(request, run_id)
     await same_pause(run, form)
     await run.resume(NO_VALUE, request_id=form.get("request_id") or None, wait=False)
-    return done(run_id, "continued")
+    return decided(run_id, "continued", form)
 
 
 @router.post("/ui/runs/{run_id}/state")

@@ -244,7 +244,7 @@ async def run_stream(
     held = slot(request)  # past the caller's cap: 429 before the decision is sent
     try:
         created = await api.start_or_decide(client, scope, thread_id, body, wait=False, request_id=idempotency_key)
-        since, resuming = await run_records.events_start(run, created.run_id)
+        since, resuming = await run_records.events_start(run, created.run_id, turn=created.turn)
         subgraphs = subgraphs_of(request, thread_id, body.assistant_id) if body.stream_subgraphs else None
     except BaseException:
         held.release()
@@ -297,7 +297,9 @@ async def join_stream(
         run = web(request).base.get_run(thread_id)
         found = run_records.find(await run_records.thread_runs(run, snapshot), run_id)
         known = found is not None
-        since, resuming = await run_records.events_start(run, run_id, found.created_at) if found else (0, False)
+        since, resuming = (
+            await run_records.events_start(run, run_id, found.created_at, turn=found.turn) if found else (0, False)
+        )
     except BaseException:
         held.release()
         raise

@@ -38,37 +38,24 @@ def only(name: str, value: Any, accepted: tuple[Any, ...], why: str) -> Any:
     return value
 
 
-def no_values_filter(v: Any) -> Any:
-    if v:
-        raise unsupported(
-            "values", "state values are not indexed; filter by status, metadata.graph_id or metadata.node"
-        )
-    return v
-
-
 class MetadataFilter(BaseModel):
-    """What `metadata` may filter on: the run's graph and the node it waits at."""
+    """What `metadata` filters on: the run's graph and the node it waits at (in the visibility query), and
+    any other key, matched against the metadata a thread was given (hitl/web/threads.py)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="allow")
     graph_id: str | None = None
     assistant_id: str | None = None
     graph: str | None = None
     node: str | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _known(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = [k for k in data if k not in ("graph_id", "assistant_id", "graph", "node")]
-            if unknown:
-                raise unsupported(
-                    f"metadata.{unknown[0]}", "runs carry no free-form metadata; filter by graph_id or node"
-                )
-        return data
-
     @property
     def graph_name(self) -> str | None:
         return self.graph_id or self.assistant_id or self.graph
+
+    @property
+    def given(self) -> dict[str, Any]:
+        """The keys matched against a thread's own metadata."""
+        return dict(self.model_extra or {})
 
 
 class ThreadSearch(Body):
@@ -83,11 +70,6 @@ class ThreadSearch(Body):
     select: list[str] | None = None
     extract: dict[str, str] | None = None
 
-    @field_validator("values")
-    @classmethod
-    def _values(cls, v: Any) -> Any:
-        return no_values_filter(v)
-
     @field_validator("extract")
     @classmethod
     def _extract(cls, v: Any) -> Any:
@@ -101,15 +83,10 @@ class ThreadCount(Body):
     metadata: MetadataFilter | None = None
     values: dict[str, Any] | None = None
 
-    @field_validator("values")
-    @classmethod
-    def _values(cls, v: Any) -> Any:
-        return no_values_filter(v)
-
 
 class ThreadCreate(Body):
     thread_id: str | None = Field(None, min_length=1, max_length=200)
-    metadata: MetadataFilter | None = None
+    metadata: dict[str, Any] | None = None
     if_exists: Literal["raise", "do_nothing"] | None = None
     supersteps: list[Any] | None = None
     ttl: Any | None = None
@@ -127,6 +104,18 @@ class ThreadCreate(Body):
     def _ttl(cls, v: Any) -> Any:
         if v is not None:
             raise unsupported("ttl", "runs live until they end; retention is the Temporal namespace's setting")
+        return v
+
+
+class ThreadPatch(Body):
+    metadata: dict[str, Any] | None = None
+    ttl: Any | None = None
+
+    @field_validator("ttl")
+    @classmethod
+    def _ttl(cls, v: Any) -> Any:
+        if v is not None:
+            raise unsupported("ttl", "a thread lives until it is deleted; run retention is the namespace's setting")
         return v
 
 

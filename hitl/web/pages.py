@@ -15,16 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
+from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 import hitl
 from hitl import _finite as finite
 from hitl._policy import claim_blocks, claim_refused, holds, live_claim, may_decide, may_review, vote_refused
 from hitl._schema import schema_unusable
 from hitl.types import Checkpoint, Decision, StateSnapshot
-from hitl.web import diff, forms, search
+from hitl.web import diff, forms, row_lines, search
 from hitl.web.auth import Identity
 from hitl.web.context import caller, web
 from hitl.web.rendering import render
@@ -32,6 +33,10 @@ from hitl.web.scope import delegation_refused, people, reader
 from hitl.web.session import Flash, take_flash
 
 router = APIRouter(include_in_schema=False)
+SHORT_ID = 16
+UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+NEXT_LOOKAHEAD = 20
+"""Runs the next-run redirect looks through for one still waiting (listings lag decisions by a moment)."""
 OFFERED_TTL_S = 1800.0
 """A length the page offers a claim for: only whether `who` may claim at all is asked of the rules."""
 AGES = {"any": None, "1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
@@ -48,6 +53,20 @@ class Row:
     summary: str
     waiting_since: datetime | None
     assigned: list[str]
+    lines: list[row_lines.Line] = field(default_factory=list)
+    """The questions' words to decide from (hitl/web/row_lines.py)."""
+    held_until: datetime | None = None
+    """When the claim of a held question runs out (read from the run: the listing has no such attribute)."""
+
+    @property
+    def short_id(self) -> str:
+        """The id as the row shows it (the page keeps the whole id in the link's title and on copy): a UUID's
+        first 8 characters, the ends of another long id (where ids made of a name and a counter differ)."""
+        if len(self.run_id) <= SHORT_ID:
+            return self.run_id
+        if UUID.fullmatch(self.run_id):
+            return self.run_id[:8] + "…"
+        return self.run_id[:8] + "…" + self.run_id[-6:]
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -72,19 +91,7 @@ async def inbox(
     w, scope = web(request), reader(request)
     flash = None if partial else take_flash(request)
     size = w.settings.page_size
-    me = (who.name, *(f"role:{r}" for r in who.roles))
-    by_index = mine and await w.base.reviewers_indexed()
-    held_by_index = assigned and await w.base.assigned_indexed()
-    wanted = scope.filter(
-        search.Filter(
-            status="interrupted",
-            graph=graph or None,
-            node=node or None,
-            older_than=AGES[age],
-            may_decide=me if by_index else (),
-            assigned_to=me if held_by_index else (),
-        )
-    )
+    wanted, tests = await inbox_filter(request, who, graph, node, mine, assigned, age)
     per_graph = scope.filter(search.Filter(status="interrupted", node=node or None, older_than=AGES[age]))
     found, counts, everything = await asyncio.gather(
         search.page(
@@ -94,8 +101,6 @@ async def inbox(
         search.count(w.base.temporal, per_graph.query()),  # also runs of subgraphs they may read
     )
     items = found.items
-    tests: list[RunTest] = [decides] if mine and not by_index else []
-    tests += [holds_one] if assigned and not held_by_index else []
     if tests:
         items = await this_page(w.base, items, who, tests)
     rows = [
@@ -106,9 +111,11 @@ async def inbox(
             summarize(x.pending.summary),
             x.pending.waiting_since,
             x.pending.assigned,
+            row_lines.lines(x.pending.summary, summarize),
         )
         for x in items
     ]
+    await claim_ends(w.base, rows)
     context: dict[str, Any] = dict(
         rows=rows,
         total=found.total,
@@ -125,6 +132,7 @@ async def inbox(
             "age": age,
             "order": order,
         },
+        back=inbox_query(graph, node, mine, assigned, age, order),
         now=datetime.now(timezone.utc),
         error=flash.error if flash else None,
         kept=kept_bulk(flash),
@@ -138,6 +146,94 @@ def kept_bulk(flash: Flash | None) -> dict[str, Any]:
     """What a refused bulk answer had ticked and typed (hitl/web/bulk.py keeps it in the flash), to show again."""
     extra = flash.extra if flash else {}
     return {"value": extra.get("value", ""), "runs": set(extra.get("runs", "").split())}
+
+
+async def inbox_filter(
+    request: Request, who: Identity, graph: str | None, node: str | None, mine: bool, assigned: bool, age: str
+) -> tuple[search.Filter, list[RunTest]]:
+    """The inbox's filter as a visibility query, and the tests left for each listed run (where "I may decide"
+    and "assigned to me" are not indexed)."""
+    w = web(request)
+    me = (who.name, *(f"role:{r}" for r in who.roles))
+    by_index = mine and await w.base.reviewers_indexed()
+    held_by_index = assigned and await w.base.assigned_indexed()
+    wanted = reader(request).filter(
+        search.Filter(
+            status="interrupted",
+            graph=graph or None,
+            node=node or None,
+            older_than=AGES[age],
+            may_decide=me if by_index else (),
+            assigned_to=me if held_by_index else (),
+        )
+    )
+    tests: list[RunTest] = [decides] if mine and not by_index else []
+    tests += [holds_one] if assigned and not held_by_index else []
+    return wanted, tests
+
+
+FILTER_KEYS = ("graph", "node", "mine", "assigned", "age", "order")
+
+
+def inbox_query(graph: str | None, node: str | None, mine: bool, assigned: bool, age: str, order: str) -> str:
+    """The inbox's filter as a query string (defaults left out): carried to each run page and back, and
+    to the next run after a decision, so the filter survives every navigation."""
+    pairs = {
+        "graph": graph or "",
+        "node": node or "",
+        "mine": "true" if mine else "",
+        "assigned": "true" if assigned else "",
+    }
+    pairs |= {"age": age if age != "any" else "", "order": order if order != "oldest" else ""}
+    return urlencode({k: v for k, v in pairs.items() if v})
+
+
+def kept_query(text: str) -> str:
+    """A carried inbox query, reduced to the filter's own keys (it comes back from the browser)."""
+    return urlencode([(k, v) for k, v in parse_qsl(text[:2000]) if k in FILTER_KEYS])
+
+
+@router.get("/ui/next")
+async def next_run(
+    request: Request,
+    who: Identity = Depends(caller),
+    after: str = "",
+    graph: str | None = None,
+    node: str | None = None,
+    mine: bool = False,
+    assigned: bool = False,
+    age: Literal["any", "1h", "1d", "7d"] = "any",
+    order: Literal["oldest", "newest"] = "oldest",
+) -> RedirectResponse:
+    """After a decision: the next run still waiting under the same filter (the inbox when none is left).
+
+    The listing may still show runs answered a moment ago (visibility lags the runs), so each candidate's
+    own state is read until one still waits; `after`, the run just decided, is skipped."""
+    w = web(request)
+    back = inbox_query(graph, node, mine, assigned, age, order)
+    wanted, tests = await inbox_filter(request, who, graph, node, mine, assigned, age)
+    found = await search.page(w.base.temporal, wanted, limit=NEXT_LOOKAHEAD, descending=order == "newest")
+    now = datetime.now(timezone.utc)
+    for x in found.items:
+        if x.pending.run_id == after:
+            continue
+        s = await search.readable_state(w.base, x.pending.run_id)
+        if s is not None and s.status == "interrupted" and all(t(s, who, now) for t in tests):
+            link = f"/runs/{quote(x.pending.run_id, safe='')}"
+            return RedirectResponse(f"{link}?{urlencode({'in': back})}", status_code=303)
+    return RedirectResponse(f"/?{back}" if back else "/", status_code=303)
+
+
+async def claim_ends(client: hitl.Client, rows: list[Row]) -> None:
+    """The claim's end of each held row: one read of each held run on the page (few are held at a time)."""
+    now = datetime.now(timezone.utc)
+
+    async def end(r: Row) -> None:
+        s = await search.readable_state(client, r.run_id)
+        ends = [i.claimed_until for i in (s.interrupts if s else []) if i.claimed_until and live_claim(i, now)]
+        r.held_until = min(ends) if ends else None
+
+    await asyncio.gather(*(end(r) for r in rows if r.assigned))
 
 
 QUESTION = re.compile(r'"question":\s*"((?:[^"\\]|\\.)*)')
@@ -266,8 +362,12 @@ async def run_page(
     who: Identity = Depends(caller),
     done: str | None = None,
     partial: bool = False,
+    came_from: str | None = Query(None, alias="in"),
 ) -> HTMLResponse:
-    """A run's page; a form's refusal is shown from the flash (a live refresh, `partial`, leaves it be)."""
+    """A run's page; a form's refusal is shown from the flash (a live refresh, `partial`, leaves it be).
+
+    `in` is the inbox filter the page was opened from (its rows link with it): the back link returns to it
+    and a decision moves on to the next run waiting under it (decide.decided)."""
     w = web(request)
     flash = None if partial else take_flash(request)
     iid = flash.extra.get("iid") if flash else None
@@ -304,6 +404,7 @@ async def run_page(
         ui_url=w.base.ui_url(run_id) if w.settings.ui_links else None,
         request_id=uuid.uuid4().hex,
         now=datetime.now(timezone.utc),
+        back=None if came_from is None else kept_query(came_from),
     )
     return render(request, "_run_live.html" if partial else "run.html", **context)
 

@@ -61,6 +61,7 @@ class Parts:
         self.command = command
         self.values: dict[str, Any] = {}
         self.parent: int | None = None  # the step of the last checkpoint reported
+        self.forked: RunEvent | None = None  # a fork checkpoint not reported yet (see `of`)
 
     def meta(self, **extra: Any) -> dict[str, Any]:
         return {**shapes.metadata(self.graph), "run_id": self.run_id, "thread_id": self.thread_id, **extra}
@@ -177,13 +178,19 @@ class Parts:
             yield from self.chunks(event)
             yield from self.task_result(node, step, event.update, [])
         elif event.kind == "values" and event.values is not None:
+            if event.source == "fork" and self.parent is None and self.forked is None:
+                self.forked, self.values = event, dict(event.values)  # reported with what follows it
+                return
+            turn_input = is_turn_input(event)
+            yield from self.fork_checkpoint(turn_input)
             if event.source == "input" and self.parent is None:  # LangGraph's input checkpoint: the defaults
                 given = given_input(event)
                 defaults = {k: v for k, v in event.values.items() if not (isinstance(given, dict) and k in given)}
                 yield from self.checkpoint(event.step - 1, defaults, ["__start__"], "input", [])
             yield from self.chunks(event)
             self.values = dict(event.values)
-            yield from self.checkpoint(event.step, self.values, event.next, event.source or "loop", [])
+            source = "loop" if turn_input else event.source or "loop"
+            yield from self.checkpoint(event.step, self.values, event.next, source, [])
         elif event.kind == "paused":
             asking = list(dict.fromkeys(i.node for i in event.interrupts))
             for node in asking:
@@ -194,6 +201,19 @@ class Parts:
             yield from self.end(event.values)
         elif event.kind in ("completed", "failed", "cancelled"):
             yield from self.end(event.values)
+
+    def fork_checkpoint(self, turn_input: bool) -> Iterator[Part]:
+        """The fork checkpoint a run began at, once what follows it is known: before a thread's next turn's
+        input, LangGraph's input checkpoint of that run (the state before the input, `__start__` next, as
+        hitl/web/history.py shows it); else the fork as it is."""
+        forked, self.forked = self.forked, None
+        if forked is None or forked.values is None:
+            return
+        if turn_input:
+            self.parent = forked.step - 1  # the thread's checkpoint before the turn: the last of its previous run
+            yield from self.checkpoint(forked.step, dict(forked.values), ["__start__"], "input", [])
+        else:
+            yield from self.checkpoint(forked.step, dict(forked.values), forked.next, "fork", [])
 
     def opening(self, state: RunEvent, pause: RunEvent) -> Iterator[Part]:
         """A resume's first parts: the state as the decision found it, its tasks with the questions answered."""
@@ -215,10 +235,18 @@ class Parts:
 
 
 def given_input(event: RunEvent) -> Any:
-    """What a run was started with: its input checkpoint's write, else the state it made."""
+    """What a run was started with: its input checkpoint's write (a next turn's: its fork's), else the state it made."""
     if event.source == "input" and isinstance(event.update, dict) and "__input__" in event.update:
         return event.update["__input__"]
+    if is_turn_input(event):
+        return event.update["__fork__"]
     return event.values
+
+
+def is_turn_input(event: RunEvent) -> bool:
+    """The checkpoint that applied a fork's input (a thread's next turn, hitl/_turns.py): LangGraph's first
+    `loop` of that run, its input the run's own (`hitl.stream` sends it as a values chunk)."""
+    return event.source == "update" and isinstance(event.update, dict) and "__fork__" in event.update
 
 
 def written_messages(update: Any) -> list[dict[str, Any]]:

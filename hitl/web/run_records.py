@@ -6,6 +6,10 @@ each accepted decision in its decision log under the request id it was sent with
 derived, and every web-server replica lists the same ones:
 
 * the start: id `start_run_id(thread)` (a name-based uuid of the thread id, known before the run exists);
+* each next turn (new input on the thread once its run completed, hitl/_turns.py): the fork record that
+  begins the turn's execution, id `turn_run_id(thread, step)` (a name-based uuid of the thread id and the
+  turn's first step, known before the turn's execution exists), its kwargs the input; the turn carries the
+  thread's checkpoints and so its decision chain, read whole from them once a thread has turns;
 * each decision that resumed the run (kinds `resume`/`goto`), grouped by request id: the API sends each
   answer under a fresh uuid (or the caller's `Idempotency-Key`), which is the run's id;
 * a decision the run refused after it was sent as a signal (an `enqueue` answer that no longer fit),
@@ -46,6 +50,18 @@ def start_run_id(thread_id: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hitl:{thread_id}:start"))
 
 
+def turn_run_id(thread_id: str, step: int) -> str:
+    """A next turn's run id: derived from the thread id and the step the turn begins at (its fork record's),
+    so it is known when the turn's start returns at once; a thread's turns begin at ever later steps."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hitl:{thread_id}:turn:{step}"))
+
+
+def is_turn(thread_id: str, d: Decision) -> bool:
+    """The record that begins a next turn: a fork of the thread's own newest checkpoint, under its own id
+    (a fork into a new thread names its source thread instead)."""
+    return d.kind == "fork" and d.node == f"{thread_id}@{d.step}"
+
+
 def decision_run_id(thread_id: str, d: Decision) -> str:
     """A decision's run id: its request id; one sent without (hitl's own UI or CLI) gets one from its place."""
     return d.request_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"hitl:{thread_id}:{d.seq}:{d.at.isoformat()}"))
@@ -59,15 +75,23 @@ class RunRecord:
     created_at: datetime
     status: str = "success"
     kwargs: dict[str, Any] = field(default_factory=dict)
+    turn: bool = False
+    """A thread's next turn (its parts start at the turn's fork, `events_start`)."""
 
 
-def derive(snapshot: StateSnapshot, decisions: list[Decision]) -> list[RunRecord]:
-    """The thread's runs, oldest first, from its state and its decision records (oldest first)."""
+def derive(snapshot: StateSnapshot, decisions: list[Decision], started: datetime | None = None) -> list[RunRecord]:
+    """The thread's runs, oldest first, from its state and its decision records (oldest first); `started`:
+    when its first run started, for a thread whose current execution is a later turn's."""
     thread = snapshot.run_id
-    runs = [RunRecord(start_run_id(thread), snapshot.created_at, kwargs={"input": None, "command": None})]
+    start = RunRecord(start_run_id(thread), started or snapshot.created_at, kwargs={"input": None, "command": None})
+    runs = [start]
     by_id: dict[str, RunRecord] = {}
     answers: dict[str, dict[str, Any]] = {}
     for d in decisions:
+        if is_turn(thread, d):
+            kwargs = {"input": d.value, "command": None}
+            runs.append(RunRecord(turn_run_id(thread, d.step), d.at, kwargs=kwargs, turn=True))
+            continue
         rid = decision_run_id(thread, d)
         record = by_id.get(rid)
         if record is None and d.kind in RUN_KINDS:
@@ -94,7 +118,9 @@ def derive(snapshot: StateSnapshot, decisions: list[Decision]) -> list[RunRecord
     return runs
 
 
-async def events_start(run: hitl.Run, run_id: str, taken_at: datetime | None = None) -> tuple[int, bool]:
+async def events_start(
+    run: hitl.Run, run_id: str, taken_at: datetime | None = None, *, turn: bool = False
+) -> tuple[int, bool]:
     """Where a run's stream parts start in the thread's checkpoints, `(since, resuming)` (hitl/web/walk.py),
     from its record, so any replica rebuilds a run's stream from the thread's history alone.
 
@@ -105,6 +131,8 @@ async def events_start(run: hitl.Run, run_id: str, taken_at: datetime | None = N
     A decision older than every checkpoint the run keeps has its parts start at the oldest one kept."""
     if run_id == start_run_id(run.run_id):
         return 0, False
+    if turn:
+        return await turn_events_start(run, run_id)
     read: list[int] = []  # seqs of the checkpoints read, newest first
     limit = 8
     while True:
@@ -120,13 +148,35 @@ async def events_start(run: hitl.Run, run_id: str, taken_at: datetime | None = N
         limit *= 2
 
 
+async def turn_events_start(run: hitl.Run, run_id: str) -> tuple[int, bool]:
+    """A next turn's parts start at the fork checkpoint it began with (LangGraph's input checkpoint of that
+    run, hitl/web/parts.py), so its stream sends that turn's parts only, whatever the thread did before.
+    Checkpoints are read newest first until it is found (a turn's record is there once its start returned)."""
+    before: int | None = None
+    limit = 8
+    while True:
+        page = await run.get_state_history(limit=limit, before=before)
+        for c in page:
+            if c.source == "fork" and turn_run_id(run.run_id, c.step) == run_id:
+                return c.seq, False
+        if not page or page[-1].seq == 0:
+            return (page[-1].seq if page else 0), False
+        before, limit = page[-1].seq, limit * 2
+
+
 async def thread_runs(run: hitl.Run, snapshot: StateSnapshot) -> list[RunRecord]:
-    """The thread's runs, oldest first. The state keeps its newest decisions; past that many, the whole
-    decision chain is read from the run's checkpoints."""
+    """The thread's runs, oldest first. The state keeps its newest decisions (of its current execution only:
+    a next turn is a new one); past that many, or once the thread has turns, the whole decision chain is read
+    from the run's checkpoints, and a turned thread's first run started at its oldest checkpoint."""
     decisions = snapshot.decisions
-    if len(decisions) >= KEEP_DECISIONS:
+    turned = any(is_turn(snapshot.run_id, d) for d in decisions)
+    if len(decisions) >= KEEP_DECISIONS or turned:
         decisions = (await run.audit()).records
-    return derive(snapshot, list(decisions))
+    started = None
+    if turned:
+        oldest = (await run.get_state_history())[-1:]
+        started = oldest[0].created_at if oldest else None
+    return derive(snapshot, list(decisions), started)
 
 
 def find(runs: list[RunRecord], run_id: str) -> RunRecord | None:

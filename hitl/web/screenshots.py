@@ -1,8 +1,8 @@
 """`python -m hitl.web.screenshots [OUT_DIR]`: the README's screenshots, made by the real app.
 
 Starts its own Temporal dev server and worker with the example graphs, starts a
-few runs that wait for a person, serves the app, and photographs the inbox and
-a tool-review page with Debian's chromium. Nothing here is hand-made.
+few runs that wait for a person, serves the app, and photographs the inbox (desk and phone
+widths), a tool-review page and the queue's picture with Debian's chromium. Nothing here is hand-made.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from hitl.web.testing import launch_chromium, running
 
 TOKEN = "screenshot-token"
 REFUND = {"messages": [{"role": "user", "content": "Please refund order 42."}]}
+EMAIL = {"to": "ada@example.com", "subject": "Your refund", "body": "We refunded 30.00 for your teapot."}
 
 
 async def stage(client: hitl.Client) -> str:
@@ -30,6 +31,7 @@ async def stage(client: hitl.Client) -> str:
     runs.append(await client.start("validate_input", {"name": "Ada"}, run_id="signup-ada"))
     for n in (42, 57):
         runs.append(await client.start("tool_review", REFUND, run_id=f"refund-{n}"))
+    runs.append(await client.start("email_review", EMAIL, run_id="email-ada"))
     for r in runs:
         await r.wait()
     done = await client.start("approval", {"topic": "the holiday schedule"}, run_id="announce-0")
@@ -51,9 +53,10 @@ async def shoot(out: Path) -> list[Path]:
                 browser = await launch_chromium(p)
                 shots = []
                 for name, path, width, height in [
-                    ("inbox.png", "/", 1280, 720),
+                    ("inbox.png", "/", 1280, 800),
                     ("tool-review.png", f"/runs/{review}", 1280, 1100),
                     ("inbox-phone.png", "/", 390, 844),
+                    ("queue.png", "/stats", 1280, 800),
                 ]:
                     context = await browser.new_context(
                         viewport={"width": width, "height": height}, device_scale_factor=1
@@ -67,6 +70,8 @@ async def shoot(out: Path) -> list[Path]:
                         await page.locator("[data-call='1'] input[value=reject]").check()
                         await page.locator("textarea[name='d1.message']").fill("We will call her instead.")
                         await page.locator("[data-preview='0'] table.diff").wait_for()
+                    elif name == "queue.png":
+                        await page.locator("svg.plot").first.wait_for()
                     else:
                         await page.locator("tr.row").first.wait_for()
                         await page.keyboard.press("j")

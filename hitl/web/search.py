@@ -24,13 +24,24 @@ import temporalio.client
 import hitl
 from hitl._listing import PendingRun, graph_in, list_runs
 from hitl._policy import DONE
-from hitl._protocol import ANYONE, ASSIGNED, GRAPH, PENDING_NODES, REVIEWERS, STATUS, WAITING_SINCE, WORKFLOW_NAME
+from hitl._protocol import (
+    ANYONE,
+    ASSIGNED,
+    GRAPH,
+    PENDING_NODES,
+    REVIEWERS,
+    STATUS,
+    THREAD_WORKFLOW,
+    WAITING_SINCE,
+    WORKFLOW_NAME,
+)
 from hitl._text import searchable
 from hitl.types import StateSnapshot
 
 log = logging.getLogger("hitl.web")
 SortKey = Literal["waiting", "created"]
 ATTRIBUTE = {"waiting": WAITING_SINCE.name, "created": "StartTime"}
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 SMALL = 1000
 """Up to this many matches, one listing sorted here beats bisecting."""
 
@@ -67,15 +78,20 @@ class Filter:
     """Entries of the caller as above: only runs with a question claimed by or delegated to them."""
     graphs_in: tuple[str, ...] | None = None
     """Only runs of these graphs: the ones the caller may read (hitl/web/scope.py); None: any graph."""
+    records: bool = False
+    """Also threads with no run yet (their records, hitl/web/threads.py), where the status allows (idle)."""
 
     def query(self) -> str:
-        parts = [f'WorkflowType = "{WORKFLOW_NAME}"']
-        if self.status:
-            parts.append(LG_STATUS_QUERY[self.status])
+        runs = f'WorkflowType = "{WORKFLOW_NAME}"' + (f" AND {LG_STATUS_QUERY[self.status]}" if self.status else "")
+        with_records = self.records and self.status in (None, "idle")
+        record = f'WorkflowType = "{THREAD_WORKFLOW}" AND ExecutionStatus = "Running"'
+        parts = [f"(({runs}) OR ({record}))" if with_records else runs]
         if self.graph:
             parts.append(f'{GRAPH.name} = "{quoted(self.graph, "graph")}"')
         if self.graphs_in is not None:
-            parts.append(graph_in(self.graphs_in))
+            scoped = graph_in(self.graphs_in)
+            # a record naming no graph yet is anyone's who signs in (hitl/web/threads.py)
+            parts.append(f"({scoped} OR ({record} AND {GRAPH.name} IS NULL))" if with_records else scoped)
         if self.node:
             parts.append(f'{PENDING_NODES.name} = "{quoted(self.node, "node")}"')
         if self.ids:
@@ -98,6 +114,10 @@ class Listed:
     pending: PendingRun
     status: str
     created_at: datetime | None
+    record: bool = False
+    """A thread's record before its first run (hitl/web/threads.py): nothing to query."""
+    thread: object = None
+    """Its thread memo as stored (hitl/_thread.py)."""
 
     def key(self, sort: SortKey) -> tuple[datetime, str]:
         at = self.pending.waiting_since if sort == "waiting" else self.created_at
@@ -132,8 +152,21 @@ async def listing(temporal: temporalio.client.Client, query: str, limit: int | N
         status = EXECUTION_STATUS.get(row.execution_status) or (
             "interrupted" if row.hitl_status == "interrupted" else "busy"
         )
-        out.append(Listed(row.pending, status, row.created_at))
-    return out
+        if row.workflow_type == THREAD_WORKFLOW:
+            status = "idle"  # a thread no run has used yet
+        out.append(Listed(row.pending, status, row.created_at, row.workflow_type == THREAD_WORKFLOW, row.thread))
+    return newest_each(out)
+
+
+def newest_each(rows: list[Listed]) -> list[Listed]:
+    """One row per thread: its newest execution. A thread's finished turn is deleted when its next turn starts
+    (hitl/_turns.py), but Temporal deletes a closed execution some seconds later; until then both are listed."""
+    newest: dict[str, Listed] = {}
+    for row in rows:
+        seen = newest.get(row.pending.run_id)
+        if seen is None or (row.created_at or EPOCH) > (seen.created_at or EPOCH):
+            newest[row.pending.run_id] = row
+    return [r for r in rows if newest[r.pending.run_id] is r]
 
 
 async def readable_state(client: hitl.Client, run_id: str) -> StateSnapshot | None:

@@ -130,19 +130,7 @@ def tasks(s: StateSnapshot) -> list[dict[str, Any]]:
     if s.status not in ("interrupted", "running"):
         return []
     nodes = list(dict.fromkeys([*s.next, *(i.node for i in s.interrupts)]))
-    return [
-        {
-            "id": task_id(n, s.step),
-            "name": n,
-            "path": ["__pregel_pull", n],
-            "error": None,
-            "interrupts": [interrupt(i) for i in s.interrupts if i.node == n],
-            "checkpoint": None,
-            "state": None,
-            "result": None,
-        }
-        for n in nodes
-    ]
+    return [{**task_entry(n, s.step), "interrupts": [interrupt(i) for i in s.interrupts if i.node == n]} for n in nodes]
 
 
 def state(s: StateSnapshot, parent_step: int | None = None) -> dict[str, Any]:
@@ -176,12 +164,29 @@ def state_update(thread_id: str, step: int) -> dict[str, Any]:
     return {"checkpoint": ref, "checkpoint_id": str(step), "configurable": ref}
 
 
-def checkpoint_state(thread_id: str, graph: str, c: Checkpoint, parent: Checkpoint | None) -> dict[str, Any]:
-    """One entry of a thread's history. Old checkpoints may carry no values (None): shown as {}."""
+def task_entry(node: str, step: int) -> dict[str, Any]:
+    """One task of a checkpoint, as LangGraph lists it (no questions, no result yet)."""
+    return {
+        "id": task_id(node, step),
+        "name": node,
+        "path": ["__pregel_pull", node],
+        "error": None,
+        "interrupts": [],
+        "checkpoint": None,
+        "state": None,
+        "result": None,
+    }
+
+
+def checkpoint_state(
+    thread_id: str, graph: str, c: Checkpoint, parent_step: int | None, results: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One entry of a thread's history (hitl/web/history.py). Old checkpoints may carry no values (None):
+    shown as {}. `results`: what each task's node wrote, by task name."""
     return {
         "values": c.values if c.values is not None else {},
         "next": list(c.next),
-        **checkpoint_ids(thread_id, c.step, parent.step if parent else None),
+        **checkpoint_ids(thread_id, c.step, parent_step),
         "metadata": {
             **metadata(graph),
             "step": c.step,
@@ -192,19 +197,7 @@ def checkpoint_state(thread_id: str, graph: str, c: Checkpoint, parent: Checkpoi
             "values_dropped": c.values is None,
         },
         "created_at": iso(c.created_at),
-        "tasks": [
-            {
-                "id": task_id(n, c.step),
-                "name": n,
-                "path": ["__pregel_pull", n],
-                "error": None,
-                "interrupts": [],
-                "checkpoint": None,
-                "state": None,
-                "result": None,
-            }
-            for n in c.next
-        ],
+        "tasks": [{**task_entry(n, c.step), "result": (results or {}).get(n)} for n in c.next],
         "interrupts": [],
     }
 

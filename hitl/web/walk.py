@@ -51,7 +51,7 @@ async def request_parts(
                 continue
             if event.kind == "decision":
                 continue
-            if not started and event.kind == "values":
+            if not started and event.kind == "values" and event.source != "fork":  # a fork: what follows starts it
                 started = True
                 for part in feed.start(parts.given_input(event)):
                     yield part

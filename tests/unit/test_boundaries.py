@@ -43,6 +43,7 @@ ALLOWED = [
     "hitl._finite",
     "hitl._schema",
     "hitl._patches",
+    "hitl._row_memo",
 ]
 """The hitl modules the workflow side may import (pure: plain data and rules)."""
 

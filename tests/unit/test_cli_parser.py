@@ -76,6 +76,8 @@ PARSED: list[tuple[list[str], type[Any], dict[str, Any]]] = [
         {"run_id": "r1", "step": 2, "values": "{}", "new_id": "r2"},
     ),
     (["gc"], o.GcOptions, {"grace": "1d", "dry_run": False}),
+    (["stats"], o.StatsOptions, {"sample": 100, "json": False}),
+    (["stats", "--sample", "0", "--json"], o.StatsOptions, {"sample": 0, "json": True}),
     (["gc", "--grace", "2h", "--dry-run"], o.GcOptions, {"grace": "2h", "dry_run": True}),
     (
         ["worker", "a:b", "c", "--max-cached-runs", "5", "--nodes-at-once", "7", "--pollers", "auto"],
@@ -155,6 +157,10 @@ def test_no_command_parses_to_none_so_the_help_is_shown() -> None:
             "error: argument --map: not allowed with argument --value; see `hitl resume --help`",
         ),
         (["delegate", "r1"], "error: the following arguments are required: --to; see `hitl delegate --help`"),
+        (
+            ["stats", "--sample", "1001"],
+            "error: argument --sample: '1001' is not a sample size (a whole number from 0 to 1000); see `hitl stats --help`",
+        ),
         (
             ["watch", "r1", "--since", "-1"],
             "error: argument --since: '-1' is not a checkpoint number (a whole number from 0); see `hitl watch --help`",

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from hitl.types import Decision, Refusal, StateSnapshot
-from hitl.web.run_records import derive, start_run_id
+from hitl.web.run_records import derive, start_run_id, turn_run_id
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -66,3 +66,22 @@ def test_an_answer_sent_without_a_request_id_gets_a_stable_id_of_its_own() -> No
     decisions = [answer(None, 5, "yes", seq=4)]
     first, again = derive(snapshot("completed"), decisions), derive(snapshot("completed"), decisions)
     assert first[1].run_id == again[1].run_id != start_run_id("t1")
+
+
+def test_a_next_turn_is_a_run_of_its_own_begun_by_its_fork_record_and_a_fork_into_a_new_thread_is_not() -> None:
+    """A turn's fork names the thread itself at the turn's step; the first run keeps the thread's first start."""
+    turn = Decision(kind="fork", identity="ann", at=at(20), step=4, value={"topic": "coffee"}, node="t1@4", seq=3)
+    runs = derive(
+        snapshot("interrupted", created_at=at(20)),
+        [answer("r1", 5, "yes"), turn, answer("r2", 30, "go", seq=5)],
+        started=T0,
+    )
+    assert [(r.run_id, r.status, r.created_at) for r in runs] == [
+        (start_run_id("t1"), "success", T0),
+        ("r1", "success", at(5)),
+        (turn_run_id("t1", 4), "success", at(20)),
+        ("r2", "success", at(30)),
+    ]
+    assert runs[2].kwargs == {"input": {"topic": "coffee"}, "command": None}
+    forked = Decision(kind="fork", identity="ann", at=T0, step=4, value=None, node="source@4", seq=0)
+    assert [r.run_id for r in derive(snapshot("interrupted"), [forked])] == [start_run_id("t1")]

@@ -59,7 +59,7 @@ def test_an_event_as_json_and_as_a_line() -> None:
     assert asked.to_json()["interrupts"][0] == {
         "id": "abc", "value": {"q": "ok?"}, "node": "review", "step": 0, "index": 0, "schema": None,
         "reviewers": None, "deadline": None, "quorum": None, "votes": [], "claimed_by": None,
-        "claimed_until": None, "escalation": [], "escalated": 0,
+        "claimed_until": None, "escalation": [], "escalated": 0, "title": None, "summary": None,
     }  # fmt: skip
     assert asked.to_json()["at"] == "2026-01-01T00:00:00+00:00"
     assert asked.describe() == 'step   1  paused    waiting for [abc] review: {"q": "ok?"}'

@@ -3,13 +3,13 @@ under it, and its end."""
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from datetime import datetime
 from typing import Any
 
-from hitl._limits import clip
+from hitl._limits import clip, json_size
 from hitl._protocol import CancelRequest, ForkFrom, Phase, ResumeRequest, RunState
-from hitl.types import Decision
+from hitl.types import Checkpoint, Decision
 from workflows import topology
 from workflows.core import records
 
@@ -25,6 +25,16 @@ def fork(run: RunState, source: ForkFrom, identity: str, written: dict[str, Any]
     where = f"{source.run_id}@{source.step}"
     decision = Decision(kind="fork", identity=identity, at=now, step=run.step, value=clip(written or None), node=where)
     records.log(run, decision)
+
+
+def carry(run: RunState, history: Sequence[Checkpoint]) -> list[int]:
+    """A thread's next turn starts with the thread's earlier checkpoints, so its history steps and its
+    decision chain continue the thread's (the chain's next record follows the highest sequence number
+    carried). Returns each carried checkpoint's values size, for the history pages."""
+    run.checkpoints = list(history)
+    seqs = [d.seq for c in run.checkpoints for d in [*c.decisions, *c.audit] if d.seq is not None]
+    run.audit_seq = 1 + max(seqs, default=-1)
+    return [json_size(c.values) if c.values else 0 for c in run.checkpoints]
 
 
 def cancel(run: RunState, req: CancelRequest, now: datetime) -> str:

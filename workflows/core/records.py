@@ -14,6 +14,7 @@ from hitl._audit import diff as json_patch
 from hitl._audit import seal as audit_seal
 from hitl._limits import CHECKPOINT_VALUES_BYTES, KEEP_DECISIONS, PAGE_BYTES, clip, shorten
 from hitl._protocol import Phase, Request, RunInput, RunState, request_digest
+from hitl._row_memo import Card, memo_part
 from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, Send, StateSnapshot
 from workflows import topology
 
@@ -215,8 +216,14 @@ def pending_nodes(run: RunState, *, paused: bool) -> list[str]:
 def summary(questions: list[Interrupt], pause: Phase, nodes: list[str]) -> str:
     """The one-line summary of a paused run (its memo): its questions, or the breakpoint it stopped at."""
     if questions:
-        return "; ".join(shorten(i.value) for i in questions)
+        return "; ".join(shorten(i.value) if i.title is None and not i.summary else row_memo(i) for i in questions)
     return f"breakpoint {pause.value} {', '.join(nodes)}"
+
+
+def row_memo(i: Interrupt) -> str:
+    """A question carrying its inbox row (asked since hitl carries one; older questions have none and keep
+    the value's short rendering, so recorded runs write the memo they always did)."""
+    return memo_part(Card(i.title, dict(i.summary or {})))
 
 
 def page(checkpoints: list[Checkpoint], sizes: list[int], before: int | None, limit: int | None) -> list[Checkpoint]:

@@ -63,6 +63,8 @@ def ask(run: RunState, task: PendingTask, asked: InterruptRequest, interrupt_id:
         deadline=now + timedelta(seconds=asked.timeout_s) if asked.timeout_s else None,
         quorum=asked.quorum,
         escalation=[dataclasses.replace(s, due=now + timedelta(seconds=s.after_s)) for s in asked.escalation],
+        title=asked.title,
+        summary=asked.summary,
     )
     task.interrupts = [interrupt]
     task.rerun_local = asked.rerun_local

@@ -164,9 +164,10 @@
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const t = e.target;
-    if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable)) return;
+    if (t && (typing(t) || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable)) return;
     if (e.key === "?") { const d = $("#help"); if (d && !d.open) d.showModal(); e.preventDefault(); return; }
-    if (pendingG) { pendingG = false; if (e.key === "i") { location.href = "/"; return; } }
+    if (pendingG) { pendingG = false; if (e.key === "i") { location.href = inboxHref(); return; } }
+    if (reviewKey(e)) return;
     if (e.key === "g") { pendingG = true; return; }
     if (e.key === "j") { select(selected + 1); return; }
     if (e.key === "k") { select(selected - 1); return; }
@@ -175,6 +176,92 @@
     if (target) { e.preventDefault(); target.click(); }
   });
   $$("[data-help]").forEach((b) => b.addEventListener("click", () => $("#help").showModal()));
+
+  // ---------------------------------------------------------------- clearing a queue
+  // A key pressed in a text field is typing; on a tick box or a radio (just clicked) it is still a shortcut.
+  function typing(t) { return t.tagName === "INPUT" && t.type !== "checkbox" && t.type !== "radio"; }
+
+  // The inbox a run page came from, filter and all (its back link carries it): `g i` returns there.
+  function inboxHref() {
+    if (body.dataset.page === "inbox") return location.pathname + location.search;
+    const back = $("[data-inbox]");
+    return back ? back.dataset.inbox : "/";
+  }
+
+  // x ticks the selected row, shift+x ticks every row from the last one ticked; e edits the answer.
+  let anchor = -1;
+  function reviewKey(e) {
+    if (e.key === "x" || e.key === "X") {
+      const all = rows();
+      if (selected < 0 || !all[selected]) return false;
+      const box = (r) => $("input[name=run]", r);
+      const from = e.key === "X" && anchor >= 0 ? Math.min(anchor, selected) : selected;
+      const to = e.key === "X" && anchor >= 0 ? Math.max(anchor, selected) : selected;
+      const on = e.key === "X" ? true : !(box(all[selected]) || {}).checked;
+      for (let n = from; n <= to; n++) { const b = box(all[n]); if (b) b.checked = on; }
+      anchor = selected;
+      ticked();
+      e.preventDefault();
+      return true;
+    }
+    if (e.key === "e" && body.dataset.page === "run") { edit(); e.preventDefault(); return true; }
+    return false;
+  }
+
+  // The bulk bar unfolds once a run is ticked, and says how many are.
+  function ticked() {
+    const n = $$("input[name=run]:checked").length;
+    const count = $("[data-ticked]");
+    if (count) count.textContent = String(n);
+    const fold = $("details.bulk-fold");
+    if (fold && n && !fold.open) fold.open = true;
+  }
+  document.addEventListener("change", (e) => { if (e.target.name === "run") ticked(); });
+
+  // e: the first question's editable part (a tool call's edit, the answer's first field), else the state editor.
+  function edit() {
+    const card = $(".question .tool-card");
+    const radio = card && $("input[type=radio][value=edit]", card);
+    if (radio) {
+      radio.checked = true;
+      radio.dispatchEvent(new Event("change", { bubbles: true }));
+      const first = $(".reveal.on input, .reveal.on textarea, .reveal.on select", card);
+      if (first) first.focus();
+      return;
+    }
+    const field = $$(".question form.answer input:not([type=hidden]), .question form.answer textarea, .question form.answer select")
+      .find((f) => f.offsetParent !== null);
+    if (field) { field.focus(); return; }
+    const editor = $("#state-editor");
+    if (editor) { editor.open = true; const area = $("textarea", editor); if (area) area.focus(); }
+  }
+
+  // After a decision the server moves on to the next waiting run of the filter; "stay" keeps this run.
+  function stayChoice() {
+    const box = $("[data-stay]");
+    if (!box) return;
+    box.closest("label").hidden = false;
+    box.checked = localStorage.getItem("hitl.stay") === "1";
+    box.addEventListener("change", () => localStorage.setItem("hitl.stay", box.checked ? "1" : "0"));
+    document.addEventListener("submit", (e) => {
+      const form = e.target;
+      if (!box.checked || !$("input[name=in]", form) || $("input[name=stay]", form)) return;
+      const stay = document.createElement("input");
+      Object.assign(stay, { type: "hidden", name: "stay", value: "1" });
+      form.append(stay);
+    }, true);
+  }
+  stayChoice();
+
+  // A shortened run id copies as the whole id.
+  document.addEventListener("copy", (e) => {
+    const node = (document.getSelection() || {}).anchorNode;
+    const el = node && (node.nodeType === Node.ELEMENT_NODE ? node : node.parentElement);
+    const link = el && el.closest("[data-full]");
+    if (!link || !e.clipboardData) return;
+    e.clipboardData.setData("text/plain", link.dataset.full);
+    e.preventDefault();
+  });
   document.addEventListener("click", (e) => {
     const row = e.target.closest && e.target.closest("tr.row");
     if (row && !e.target.closest("a, input, label, td.pick")) location.href = row.dataset.href;

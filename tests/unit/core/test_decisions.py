@@ -148,3 +148,22 @@ def test_the_end_refuses_the_decisions_held_for_a_pause_that_never_came_but_not_
     assert [(r.identity, reason) for r, reason in refused] == [
         (who, "the run was cancelled before it paused again; nothing was applied") for who in ("bob", "cy")
     ]
+
+
+def test_a_next_turn_carries_the_threads_checkpoints_and_continues_its_decision_chain() -> None:
+    from hitl.types import Checkpoint, Decision
+
+    def said(seq: int | None) -> Decision:
+        return Decision(kind="resume", identity="alice", at=NOW, step=1, seq=seq)
+
+    first = Checkpoint(step=0, values={"topic": "tea"}, next=["n"], source="input", created_at=NOW)
+    answered = Checkpoint(
+        step=1, values=None, next=[], source="loop", created_at=NOW, decisions=[said(3)], audit=[said(None), said(5)]
+    )
+    state = run()
+    sizes = lifecycle.carry(state, [first, answered])
+    assert state.checkpoints == [first, answered]
+    assert state.audit_seq == 6  # the next record follows the highest carried
+    assert sizes[0] > 0 and sizes[1] == 0  # a checkpoint without its values costs nothing on the pages
+    fresh = run()
+    assert lifecycle.carry(fresh, []) == [] and fresh.audit_seq == 0

@@ -156,3 +156,15 @@ def test_what_the_run_was_started_with_leaves_out_its_input_fork_and_carry() -> 
         ["b"],
     )
     assert shown.search_attributes and shown.index_reviewers and shown.index_assigned and shown.graph is graph
+
+
+def test_a_question_naming_its_row_is_summed_up_by_that_row() -> None:
+    from hitl._row_memo import from_memo
+
+    titled = dataclasses.replace(ask("i1"), title="Order for Ada", summary={"total": "12.50"})
+    plain = ask("i2")
+    memo = records.summary([titled, plain], Phase.BEFORE, [])
+    row, rest = memo.split("; ")
+    card = from_memo(row)
+    assert card is not None and (card.title, card.fields) == ("Order for Ada", {"total": "12.50"})
+    assert rest == records.summary([plain], Phase.BEFORE, [])  # an untitled question keeps its old memo
