@@ -98,3 +98,22 @@ async def test_the_runs_api_and_the_bulk_preview_answer_an_unreadable_run_as_an_
         assert shown[0] == shown[1] and "pay 5" not in shown[0][1], shown
     assert await event_count(served.client, run.run_id) == before
     await run.cancel(identity="alice")
+
+
+async def test_deleting_a_guarded_thread_takes_the_guard(served: Served) -> None:
+    """DELETE /threads/{id} ends the run and drops its history, audit trail included: an override, as a
+    cancel is. bob (who may read the run but is off its guard) is refused and the run is untouched;
+    dana (view-only) gets 403; alice (on the guard) deletes it."""
+    run = await served.client.start("guarded", {"draft": "pay 7"})
+    await wait_for(run, "interrupted")
+    before = await event_count(served.client, run.run_id)
+    async with served.http("tok-bob") as bob, served.http("tok-dana") as dana, served.http("tok-alice") as alice:
+        refused = await bob.delete(f"/threads/{run.run_id}")
+        assert refused.status_code == 409, refused.text
+        detail = refused.json()["detail"]
+        assert "'bob' may not delete it" in detail and "was not deleted" in detail and "\n" not in detail
+        assert (await dana.delete(f"/threads/{run.run_id}")).status_code == 403
+        assert await event_count(served.client, run.run_id) == before
+        assert (await run.get_state()).status == "interrupted"
+        assert (await alice.delete(f"/threads/{run.run_id}")).status_code == 204
+        assert (await alice.get(f"/threads/{run.run_id}")).status_code == 404
