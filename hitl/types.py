@@ -255,7 +255,8 @@ class StateSnapshot:
     `refused` the decisions sent as signals that the run refused; `guarded_by`
     the reviewer lists of the restricted questions this run has asked: anyone
     changing the run other than by answering must satisfy each of them;
-    `audit_head` the hash of the newest record of the run's decision chain.
+    `audit_head` the hash of the newest record of the run's decision chain;
+    `held` how many decisions sent as signals wait for the run's next pause.
     """
 
     run_id: str
@@ -274,6 +275,8 @@ class StateSnapshot:
     refused: list[Refusal] = field(default_factory=list)
     guarded_by: list[list[str]] = field(default_factory=list)
     audit_head: str | None = None
+    held: int = 0
+    """Decisions sent as signals (an `enqueue` answer, `send_resume`) held until the run's next pause."""
 
 
 @dataclass(frozen=True, kw_only=True)

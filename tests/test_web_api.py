@@ -21,6 +21,7 @@ import hitl
 from hitl import END, START, StateGraph, interrupt
 from hitl.types import InvalidInputError
 from hitl.web import HeaderAuth, NoAuth, Settings, TokenAuth, create_app, search
+from hitl.web.api import MAX_HELD
 from hitl.web.session import load_secret
 from hitl.web.testing import running
 from tests.helpers import event_count, wait_for
@@ -801,6 +802,31 @@ async def test_an_answer_to_a_busy_thread_waits_only_when_enqueued(gated: Served
         assert done["log"] == ["held", "answer=yes"]
         runs = (await http.get(f"/threads/{tid}/runs")).json()
         assert [(r["run_id"], r["status"]) for r in runs] == [(run_of(queued), "success"), (start, "success")]
+
+
+async def test_a_busy_thread_holds_at_most_ten_enqueued_answers(gated: Served) -> None:
+    """Each enqueued answer is a signal in the run's history, applied or refused at its next pause: without a
+    bound anyone who may answer could grow a busy run's history to Temporal's 50 MB, where Temporal ends it.
+    Past `MAX_HELD` one more is refused before it is sent (nothing written); the run goes on as ever."""
+    async with gated.http() as http:
+        tid, _, gate = await held(http)
+        body = {"assistant_id": "web_gated", "command": {"resume": "yes"}, "multitask_strategy": "enqueue"}
+        for _ in range(MAX_HELD):
+            assert (await http.post(f"/threads/{tid}/runs", json=body)).status_code == 200
+        run = gated.client.get_run(tid)
+        for _ in range(600):  # the run takes each signal in a workflow task of its own
+            if (await run.get_state()).held == MAX_HELD:
+                break
+            await asyncio.sleep(0.05)
+        before = await event_count(gated.client, tid)
+        refused = await http.post(f"/threads/{tid}/runs", json=body)
+        assert refused.status_code == 409, refused.text
+        assert f"already holds {MAX_HELD} answers" in refused.json()["detail"]
+        assert await event_count(gated.client, tid) == before
+        gate.set()
+        state = await wait_for(run, "completed")
+        assert state.values["log"] == ["held", "answer=yes"] and state.held == 0
+        assert len(state.refused) == MAX_HELD - 1  # the rest came after the one question: refused, on record
 
 
 async def test_a_busy_threads_enqueued_answer_waited_for_returns_the_end(gated: Served) -> None:

@@ -12,7 +12,7 @@ import pytest_asyncio
 
 import hitl
 from hitl.types import InvalidInputError
-from hitl.web import Settings, TokenAuth, create_app
+from hitl.web import HeaderAuth, NoAuth, Settings, TokenAuth, create_app
 from hitl.web.cors import ALLOW_HEADERS, EXPOSE_HEADERS, check_origin, origins
 from hitl.web.testing import running
 from tests.helpers import wait_for
@@ -158,3 +158,36 @@ def test_a_bad_origin_is_refused_with_one_line(bad: str) -> None:
     assert "\n" not in str(refused.value)
     with pytest.raises(InvalidInputError):
         Settings(cors_origins=(bad,))
+
+
+async def test_without_token_sign_in_a_key_lets_only_a_listed_origins_page_write(client: hitl.Client) -> None:
+    """Behind `--trust-header` (and under `--no-auth`) an API key is no credential: the proxy signs the
+    person in ambiently (its own cookie), and with `--cors-origin *` any site's page could pass the preflight
+    and send `X-Api-Key: anything` to skip the origin check. Only an origin listed by name (Agent Inbox's)
+    is let in; a page let in by `*` alone is refused, and nothing is written."""
+    run = await client.start("approval", {"topic": "tea"})
+    await wait_for(run, "interrupted")
+    answer = {"assistant_id": "approval", "command": {"resume": "reject"}}
+    proxy = {"X-Forwarded-User": "tester"}  # what the proxy adds for the signed-in person, whoever's page it is
+    for auth, settings in (
+        (HeaderAuth("X-Forwarded-User"), Settings(cors_origins=("*", ALLOWED))),
+        (NoAuth("tester"), Settings(cors_origins=(ALLOWED,))),
+    ):
+        app = create_app(client, auth, settings=settings)
+        async with running(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
+            evil = {**proxy, "Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site", "X-Api-Key": "x"}
+            refused = await http.post(f"/threads/{run.run_id}/runs/wait", json=answer, headers=evil)
+            assert refused.status_code == 403 and "is refused" in refused.json()["detail"], refused.text
+            assert not (await run.get_state()).decisions
+    inbox = {**proxy, "Origin": ALLOWED, "Sec-Fetch-Site": "same-site", "X-Api-Key": "anything"}
+    async with running(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
+        taken = await http.post(f"/threads/{run.run_id}/runs/wait", json=answer, headers=inbox)
+        assert taken.status_code == 200, taken.text
+    assert (await run.get_state()).decisions[-1].identity == "tester"
+
+
+def test_no_auth_with_any_origin_is_refused_at_start(client: hitl.Client) -> None:
+    """No sign-in and `*`: any website's page could read every run (CORS lets it, nothing asks who it is)."""
+    with pytest.raises(InvalidInputError, match=r"--cors-origin '\*' with --no-auth would let any website"):
+        create_app(client, NoAuth("tester"), settings=Settings(cors_origins=("*",)))
+    assert create_app(client, NoAuth("tester"), settings=Settings(cors_origins=(ALLOWED,))) is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -36,7 +37,7 @@ from hitl.web.models import (
     RunCreate,
     StateUpdate,
 )
-from hitl.web.run_records import start_run_id, turn_run_id
+from hitl.web.run_records import decision_run_id, is_turn, start_run_id, turn_run_id
 from hitl.web.scope import Reader, answer_many, reader, run_to_change
 
 router = APIRouter(dependencies=[Depends(caller)])
@@ -322,13 +323,48 @@ async def start_or_decide(
     # `resume` goes as it came: the run reads `{interrupt_id: value}` as a map (workflows/checks.py answer_map).
     value = command.resume if command.has_resume else NO_VALUE
     request_id = request_id or str(uuid.uuid4())
+    check_key(current, request_id)
     kwargs = {"input": None, "command": command.model_dump(exclude_unset=True)}
     if current.status == "running":
         busy_thread(thread_id, body.multitask_strategy)
-        await run.send_resume(value, update=command.update, goto=command.goto, request_id=request_id)
+        async with HOLDING.setdefault(thread_id, asyncio.Lock()):
+            check_held(await run.get_state())
+            await run.send_resume(value, update=command.update, goto=command.goto, request_id=request_id)
         return Created(request_id, kwargs, await applied(run, request_id) if wait else None)
     decided = await run.resume(value, update=command.update, goto=command.goto, wait=wait, request_id=request_id)
     return Created(request_id, kwargs, decided if wait else None)
+
+
+def check_key(current: StateSnapshot, request_id: str) -> None:
+    """An Idempotency-Key is the run's id (hitl/web/run_records.py): one already naming another of the thread's
+    runs, the start's, a next turn's or a decision sent without a key (all read off the runs list), would merge this answer
+    into that run's record. Refused before anything is sent; a key the thread's decisions were sent with
+    is left to the run, which takes a resend of the same decision and refuses any other."""
+    thread = current.run_id
+    taken = {start_run_id(thread)} | {decision_run_id(thread, d) for d in current.decisions if not d.request_id}
+    taken |= {turn_run_id(thread, d.step) for d in current.decisions if is_turn(thread, d)}
+    if request_id in taken:
+        raise InvalidInputError(
+            f"Idempotency-Key '{request_id}' is already the id of another run of thread '{thread}' "
+            "(GET /threads/{id}/runs lists them); send a fresh key, such as a new uuid"
+        )
+
+
+MAX_HELD = 10
+"""Most answers a thread holds sent to wait for its next pause (`enqueue`): each is a signal in the run's history
+whether the run applies or refuses it, so without a bound anyone who may answer could grow a busy run's history
+to Temporal's limit (50 MB, where Temporal ends the run)."""
+HOLDING: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+"""One enqueue at a time per thread in this process, so concurrent ones each see the others' held answers."""
+
+
+def check_held(current: StateSnapshot) -> None:
+    """Refuse an enqueued answer, before it is sent, to a thread already holding `MAX_HELD`."""
+    if current.held >= MAX_HELD:
+        raise DecisionRejectedError(
+            f"thread '{current.run_id}' already holds {current.held} answers sent to wait for its next pause "
+            f"(multitask_strategy 'enqueue'), the most it takes; answer once it pauses"
+        )
 
 
 def check_head(current: StateSnapshot, step: int | None) -> None:

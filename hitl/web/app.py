@@ -38,8 +38,9 @@ from hitl.web import (
     stats_page,
     thread_api,
 )
-from hitl.web.auth import Auth, NoAuth, api_token
+from hitl.web.auth import Auth, NoAuth, TokenAuth
 from hitl.web.context import Settings, Web
+from hitl.web.origin import Trust, cross_origin
 
 log = logging.getLogger("hitl.web")
 HERE = Path(__file__).parent
@@ -68,6 +69,11 @@ def create_app(
         dependencies=[Depends(finite_json_body)],
     )
     settings = settings or Settings()
+    if isinstance(auth, NoAuth) and "*" in settings.cors_origins:
+        raise InvalidInputError(
+            "--cors-origin '*' with --no-auth would let any website's pages read every run here (no sign-in "
+            "stops them); name the front-end's origin instead, e.g. --cors-origin http://localhost:3000"
+        )
     key = settings.secret or session.load_secret(warn=not isinstance(auth, NoAuth))
     app.state.web = Web(client, auth, {g.name: g for g in served}, settings, key)
     errors.install(app, rendering.error_page, session.refusal_redirect)
@@ -79,7 +85,9 @@ def create_app(
     for ui in (pages, decide, claims, bulk, link, assist, signin, apidocs, stats_page):
         app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.add_middleware(Guard, max_body=app.state.web.settings.max_body_bytes)
+    trust = Trust(isinstance(auth, TokenAuth), tuple(o for o in settings.cors_origins if o != "*"))
+    app.state.web.trust = trust
+    app.add_middleware(Guard, max_body=app.state.web.settings.max_body_bytes, trust=trust)
     cors.install(app, settings.cors_origins)  # added last: outermost, around the Guard's refusals
     if isinstance(auth, NoAuth):
         log.warning(
@@ -125,14 +133,15 @@ class Guard:
     * Writes come from this server's own pages or from clients that are not browsers: a browser says
       where a request comes from (`Sec-Fetch-Site`, else `Origin`), and a page of any other origin,
       a sibling port of the same host included, is refused: 403. Bearer-token (or X-Api-Key) requests
-      carry no ambient credential and are let through.
+      carry no ambient credential and are let through where tokens are the sign-in (else only from an
+      origin listed by name: hitl/web/origin.py `Trust`).
     * Writes say what they send: forms under /ui/, JSON under /ui/api/ and elsewhere: 415. No route
       reads JSON from a body that does not say it is JSON (a cross-origin `text/plain` post).
     * JSON bodies nest at most MAX_JSON_DEPTH levels, counted on the raw bytes before any parser: 422.
     """
 
-    def __init__(self, app: ASGIApp, max_body: int) -> None:
-        self.app, self.max_body = app, max_body
+    def __init__(self, app: ASGIApp, max_body: int, trust: Trust) -> None:
+        self.app, self.max_body, self.trust = app, max_body, trust
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -174,7 +183,7 @@ class Guard:
             return 413, f"the request body is {length:,} bytes; the limit is {self.max_body:,}"
         if scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
             return None
-        elsewhere = cross_origin(scope, headers)
+        elsewhere = cross_origin(scope, headers, self.trust)
         if elsewhere:
             return 403, elsewhere
         kind = content_type(headers)
@@ -192,31 +201,6 @@ class Guard:
 
 def content_type(headers: dict[str, str]) -> str:
     return headers.get("content-type", "").split(";")[0].strip().lower()
-
-
-def cross_origin(scope: Scope, headers: dict[str, str]) -> str | None:
-    """Why a write comes from a page of another origin, or None. Browsers send `Sec-Fetch-Site`
-    (all current ones) or at least `Origin` on a POST; clients that are not browsers send neither.
-    Behind a proxy that rewrites Host, only the `Origin` fallback (old browsers) depends on Host."""
-    if api_token(headers):  # as auth.bearer reads it: a blank token is no credential
-        return None
-    site = headers.get("sec-fetch-site")
-    origin = headers.get("origin")
-    if site is not None:
-        if site in ("same-origin", "none"):
-            return None
-        came = f" ({origin})" if origin else ""
-        return (
-            f"a write from another site's or origin's page{came} is refused (Sec-Fetch-Site: {site}); "
-            "use this server's own pages, or an API client with a bearer token"
-        )
-    own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
-    if origin is not None and origin != own:
-        return (
-            f"a write from the page of another origin ({origin}) is refused; this server is {own}: "
-            "use its own pages, or an API client with a bearer token"
-        )
-    return None
 
 
 CSP = "; ".join(

@@ -18,6 +18,7 @@ from hitl.types import InvalidInputError
 from hitl.web.auth import Auth, Identity
 from hitl.web.cors import check_origin
 from hitl.web.errors import WebError
+from hitl.web.origin import Trust
 from hitl.web.slots import DEFAULT_MAX_STREAMS, StreamSlots
 
 
@@ -55,6 +56,8 @@ class Web:
     key: bytes = b""
     """The settings' secret, HITL_WEB_SECRET, or one for this process (create_app chooses)."""
 
+    trust: Trust = field(default_factory=Trust)
+    """What lets a write from another origin's page through (hitl/web/origin.py; create_app sets it)."""
     streams: StreamSlots = field(init=False)
     """The live streams open per identity (the one thing this process counts across requests)."""
     readers: dict[str, list[list[str]]] = field(init=False)

@@ -11,11 +11,22 @@ from typing import Any
 from fastapi import Request
 
 import hitl
+from hitl.web.context import web
+from hitl.web.errors import WebError
+from hitl.web.origin import cross_origin
 
 log = logging.getLogger("hitl.web")
 
 CANCELLING: set[asyncio.Task[Any]] = set()
 """Cancellations sent for runs whose client went away (kept referenced until they finish)."""
+
+
+def refuse_from_elsewhere(request: Request) -> None:
+    """A GET asking to cancel its run when its client goes away is a write: refused from another origin's page,
+    as every write is (an `<img>` of a sibling origin would carry the session cookie, then drop the request)."""
+    elsewhere = cross_origin(request.scope, request.headers, web(request).trust)
+    if elsewhere:
+        raise WebError(403, f"cancel_on_disconnect cancels the run, so it is a write: {elsewhere}")
 
 
 def cancel_later(run: hitl.Run) -> None:

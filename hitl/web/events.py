@@ -33,7 +33,7 @@ from hitl._protocol import WAITING_SINCE
 from hitl.types import HitlError, InvalidInputError
 from hitl.web import api, parts, run_records, search, shapes, walk
 from hitl.web.context import caller, decider, web
-from hitl.web.disconnect import cancel_later
+from hitl.web.disconnect import cancel_later, refuse_from_elsewhere
 from hitl.web.errors import one_line
 from hitl.web.models import RunCreate
 from hitl.web.pages import version
@@ -279,7 +279,12 @@ async def join_stream(
     history, after the event `Last-Event-ID` names (all of them without it), then live until it pauses or
     ends. The run is one of the thread's runs (hitl/web/run_records.py): where its parts start comes from
     its record. `stream_mode` picks the modes (the SDK sends the ones it streamed); none: `values` and
-    `metadata`, what a LangGraph run streams by default. `stream_subgraphs` adds its subgraphs' parts."""
+    `metadata`, what a LangGraph run streams by default. `stream_subgraphs` adds its subgraphs' parts.
+
+    With `cancel_on_disconnect` this GET is a write (dropping it cancels the run): refused from another
+    origin's page as every write is, since an `<img>` of a sibling origin would carry the session cookie."""
+    if cancel_on_disconnect:
+        refuse_from_elsewhere(request)
     held = slot(request)
     try:
         snapshot = await reader(request).state(thread_id)  # no run the caller may read: 404, as any stream

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 import hitl
 from hitl.types import InvalidInputError, StateSnapshot
 from hitl.web import disconnect, run_records, shapes
-from hitl.web.context import caller
+from hitl.web.context import caller, web
 from hitl.web.errors import WebError
 from hitl.web.run_records import RunRecord
 from hitl.web.scope import reader, run_to_change
@@ -72,18 +72,27 @@ async def join_run(request: Request, thread_id: str, run_id: str, cancel_on_disc
     not found while the thread runs is looked for again then. An unknown run is reported in the body
     with status 200, as LangGraph Server does (`__error__`). With `cancel_on_disconnect` (refused for a
     view-only caller: 403), a client that goes away before the run pauses or ends cancels it, as the
-    caller, as a run's stream with `on_disconnect: cancel` does (hitl/web/disconnect.py)."""
+    caller, as a run's stream with `on_disconnect: cancel` does (hitl/web/disconnect.py); being a write, it is
+    refused from another origin's page. A join holds a long poll while the run runs, so it takes one of the
+    caller's stream slots (429 past `--max-streams`), as a stream does: a script joining in a loop cannot hold
+    polls without bound."""
+    if cancel_on_disconnect:
+        disconnect.refuse_from_elsewhere(request)
     run = reader(request).web.base.get_run(thread_id)
     owner = await run_to_change(request, thread_id) if cancel_on_disconnect else None
-    snapshot, runs = await thread_runs(request, thread_id)
-    if run_records.find(runs, run_id) is None and snapshot.status == "running":
-        if await until_settled(request, run, owner) is None:
-            return client_gone()
+    held = web(request).streams.take(caller(request).name)
+    try:
         snapshot, runs = await thread_runs(request, thread_id)
-    if run_records.find(runs, run_id) is None:
-        return {"__error__": {"error": "RunNotFound", "message": str(no_such_run(thread_id, run_id).detail)}}
-    settled = await until_settled(request, run, owner)
-    return client_gone() if settled is None else shapes.wait_output(settled)
+        if run_records.find(runs, run_id) is None and snapshot.status == "running":
+            if await until_settled(request, run, owner) is None:
+                return client_gone()
+            snapshot, runs = await thread_runs(request, thread_id)
+        if run_records.find(runs, run_id) is None:
+            return {"__error__": {"error": "RunNotFound", "message": str(no_such_run(thread_id, run_id).detail)}}
+        settled = await until_settled(request, run, owner)
+        return client_gone() if settled is None else shapes.wait_output(settled)
+    finally:
+        held.release()
 
 
 def client_gone() -> Response:

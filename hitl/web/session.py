@@ -54,6 +54,8 @@ NONCE_CHARS = 32
 TYPED_BYTES = 1536
 """At most this much of what a refused form held comes back with the flash (as compact JSON), so the cookie
 stays well under browsers' 4 kB: the page shows the answer as typed instead of an empty form."""
+FLASH_BYTES = 3800
+"""Most characters of the flash cookie's value (browsers keep a cookie's name and value up to 4,096 bytes)."""
 NOT_TYPED = frozenset({"csrf", "request_id", "interrupt_id", "version", "base"})
 """Fields a form carries for the server, not typed by the person (the page renders them afresh)."""
 
@@ -157,7 +159,7 @@ def keep_typed(request: Request, fields: dict[str, str]) -> None:
     for name, text in fields.items():
         if name in NOT_TYPED:
             continue
-        cost = len(json.dumps({name: text}, separators=(",", ":")).encode())
+        cost = len(json.dumps({name: text}, separators=(",", ":"), ensure_ascii=False).encode())
         if size + cost > TYPED_BYTES:
             cut = True
             continue
@@ -179,11 +181,31 @@ def refusal_redirect(request: Request, status: int, detail: str) -> Response:
     typed, cut = request.scope.get("hitl_flash_typed") or ({}, False)
     if typed or cut:
         payload["f"], payload["k"] = typed, cut
-    body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
     response = RedirectResponse(path, status_code=303)
-    value = f"{body}.{sign(request, 'flash', body)}"
+    value = flash_value(request, payload)
     response.headers.append("set-cookie", set_cookie(FLASH_COOKIE, value, https=secure(request), max_age=FLASH_SECONDS))
     return response
+
+
+def flash_value(request: Request, payload: dict[str, Any]) -> str:
+    """The signed flash cookie's value, at most `FLASH_BYTES`: a browser drops a larger cookie, and the page
+    would show no reason at all. What the form held gives way first (the typed fields, then the kept extras,
+    longest first), the reason last (shortened)."""
+    while True:
+        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        body = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+        value = f"{body}.{sign(request, 'flash', body)}"
+        extra: dict[str, Any] = payload["x"]
+        if len(value) <= FLASH_BYTES:
+            return value
+        if payload.get("f"):
+            payload["f"], payload["k"] = {}, True
+        elif any(extra.values()):
+            extra[max(extra, key=lambda k: len(str(extra[k])))] = ""
+        elif len(payload["e"]) > 100:
+            payload["e"] = payload["e"][: len(payload["e"]) // 2] + "…"
+        else:
+            return value  # only the page's own path is this long: the browser may drop it
 
 
 def take_flash(request: Request) -> Flash | None:

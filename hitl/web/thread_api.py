@@ -15,9 +15,10 @@ from fastapi import APIRouter, Depends, Request, Response
 
 import hitl
 from hitl._limits import too_large
+from hitl._policy import override_refused
 from hitl._thread import ThreadStart
 from hitl.client import check_run_id
-from hitl.types import InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
+from hitl.types import DecisionRejectedError, InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
 from hitl.web import search, shapes, threads
 from hitl.web.context import caller, decider
 from hitl.web.models import MetadataFilter, ThreadCount, ThreadCreate, ThreadPatch, ThreadSearch
@@ -88,10 +89,17 @@ async def update_thread(request: Request, thread_id: str, body: ThreadPatch) -> 
 
 @router.delete("/threads/{thread_id}", tags=["threads"], status_code=204)
 async def delete_thread(request: Request, thread_id: str) -> Response:
-    """Delete a thread: its record, or its run (ended if still going) and every earlier execution."""
+    """Delete a thread: its record, or its run (ended if still going) and every earlier execution.
+
+    Deleting a run ends it and drops its history (its audit trail too): an override, as a cancel is, so a
+    guarded run is deleted only by someone its guard allows (refused before anything is deleted)."""
     scope = reader(request)
-    await threads.visible(scope, thread_id)
+    _, snapshot = await threads.visible(scope, thread_id)
     decider(request)  # 403 for a view-only credential
+    who = caller(request)
+    refused = override_refused(snapshot.guarded_by, who.name, list(who.roles), "delete it") if snapshot else None
+    if refused:
+        raise DecisionRejectedError(f"thread '{thread_id}' was not deleted: {refused}")
     await threads.delete(scope.web.base.temporal, thread_id)
     return Response(status_code=204)
 

@@ -275,6 +275,7 @@ def snapshot(
         refused=list(run.refused),
         guarded_by=[list(g) for g in run.guard],
         audit_head=run.audit_head,
+        held=len(run.held),
     )
 
 
