@@ -9,6 +9,7 @@ import uuid
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 
 import hitl
 from hitl.web import Settings, TokenAuth, create_app
@@ -20,12 +21,16 @@ from tests.web_fixtures import TOKENS, Served, flash_of, refusal
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-async def test_a_sibling_origins_page_cannot_cancel_a_run_by_dropping_a_rejoined_stream(served: Served) -> None:
-    """`GET .../runs/{id}/stream?cancel_on_disconnect=true` cancels the run when the connection drops: a write
-    in a GET. An `<img>` on a sibling port of the same host carries the SameSite cookie, so the GET is refused
-    from another origin's page as every write is; the server's own page and API clients still may."""
+@pytest.mark.parametrize("route", ["stream", "join"])
+async def test_a_sibling_origins_page_cannot_cancel_a_run_by_dropping_a_rejoined_stream(
+    served: Served, route: str
+) -> None:
+    """`GET .../runs/{id}/stream?cancel_on_disconnect=true` (and `.../join?...`) cancels the run when the
+    connection drops: a write in a GET. An `<img>` on a sibling port of the same host carries the SameSite
+    cookie, so the GET is refused from another origin's page as every write is; the server's own page and API
+    clients still may."""
     run = await served.client.start("slow_work", {})
-    join = f"/threads/{run.run_id}/runs/{start_run_id(run.run_id)}/stream"
+    join = f"/threads/{run.run_id}/runs/{start_run_id(run.run_id)}/{route}"
     sibling = served.url.rsplit(":", 1)[0] + ":1"
     async with served.http(None, follow_redirects=False) as browser:
         browser.cookies.set("hitl_token", "tok-alice")
