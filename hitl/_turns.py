@@ -76,15 +76,12 @@ async def next_turn(
 
     described = await source._handle.describe()
     previous = described.run_id
-    run_input = RunInput(
-        graph=original.graph,
-        input=values,
-        identity=client.identity,
-        interrupt_before=compiled.check_breakpoints(interrupt_before, "interrupt_before"),
-        interrupt_after=compiled.check_breakpoints(interrupt_after, "interrupt_after"),
-        search_attributes=await client.search_attributes_registered(),
-        index_reviewers=await client.reviewers_indexed(),
-        index_assigned=await client.assigned_indexed(),
+    run_input = await client._run_input(
+        compiled,
+        original.graph,
+        values,
+        interrupt_before=interrupt_before,
+        interrupt_after=interrupt_after,
         max_history_events=original.max_history_events,
         patches=patches,
         fork=ForkFrom(

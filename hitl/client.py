@@ -52,6 +52,7 @@ from hitl._protocol import (
     ClaimAction,
     ClaimRequest,
     ForkFrom,
+    GraphSpec,
     HistoryPage,
     Request,
     ResumeRequest,
@@ -215,8 +216,33 @@ class Client:
         values = compiled.validate_input(input if input is not None else {})
         check_size(values, MAX_STATE_BYTES, "input")
         workers = await check_workers(self.temporal, self.task_queue)
-        run_input = RunInput(
-            graph=compiled.spec(),
+        run_input = await self._run_input(
+            compiled,
+            compiled.spec(),
+            values,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+            max_history_events=max_history_events,
+            patches=run_patches(workers),
+        )
+        return await self._start(run_input, run_id or f"{compiled.name}-{uuid.uuid4().hex[:12]}", thread)
+
+    async def _run_input(
+        self,
+        compiled: CompiledGraph,
+        spec: GraphSpec,
+        values: dict[str, Any],
+        *,
+        interrupt_before: Sequence[str] | str | None,
+        interrupt_after: Sequence[str] | str | None,
+        max_history_events: int,
+        patches: list[str],
+        fork: ForkFrom | None = None,
+    ) -> RunInput:
+        """What a new run starts with: the graph, its checked input and breakpoints, as this client, with what
+        this namespace indexes and the patches every live worker has (a start, and a thread's next turn)."""
+        return RunInput(
+            graph=spec,
             input=values,
             identity=self.identity,
             interrupt_before=compiled.check_breakpoints(interrupt_before, "interrupt_before"),
@@ -225,9 +251,9 @@ class Client:
             index_reviewers=await self.reviewers_indexed(),
             index_assigned=await self.assigned_indexed(),
             max_history_events=max_history_events,
-            patches=run_patches(workers),
+            patches=patches,
+            fork=fork,
         )
-        return await self._start(run_input, run_id or f"{compiled.name}-{uuid.uuid4().hex[:12]}", thread)
 
     async def _start(self, run_input: RunInput, run_id: str, thread: ThreadStart | None = None) -> Run:
         attributes = None
