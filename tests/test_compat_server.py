@@ -753,7 +753,7 @@ PAST_QUESTIONS = (
     "answer's step having gone to the edit's checkpoint, a null `result`); hitl's checkpoints keep no questions, only "
     "the newest entry carries the pending ones, and the task's result is what the node wrote next"
 )
-EDIT_KEEPS_QUESTION = "LangGraph's update_state on a thread paused on a question writes as the node that ran last, so the question is dropped (asked again when `review` reruns); hitl keeps the question pending through an edit (a deliberate difference, README 'Editing state')"
+EDIT_KEEPS_QUESTION = "LangGraph's update_state on a thread paused on a question writes as the node that ran last, so the question is dropped (asked again when `review` reruns); hitl keeps the question pending through an edit (a deliberate difference, docs/concepts.md 'Editing state')"
 DESCRIPTION = "hitl describes a graph by its nodes; LangGraph's assistant has description null unless configured"
 FIRST_STEP_OUTPUT = (
     "a run paused in its first step (no node finished): LangGraph's runs.wait returns only `__interrupt__`, "
