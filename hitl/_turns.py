@@ -21,7 +21,7 @@ from typing import Any
 from hitl._limits import MAX_PAYLOAD_BYTES, MAX_STATE_BYTES, json_size
 from hitl._patches import THREAD_TURNS
 from hitl._policy import override_refused
-from hitl._protocol import ForkFrom, RunInput
+from hitl._protocol import SUBGRAPH_RUN_MARK, ForkFrom, RunInput
 from hitl._thread import ThreadStart, delete_executions
 from hitl._workers import check_workers, run_patches
 from hitl.client import Client, Run, check_json, check_size
@@ -40,7 +40,12 @@ async def next_turn(
     thread: ThreadStart | None = None,
 ) -> Run:
     """Start the next turn of the completed run `run_id` with `input` (its checks are a start's: the input
-    against the state schema; and, as a fork's, the run's reviewer guard)."""
+    against the state schema; and, as a fork's, the run's reviewer guard). A subgraph's run is no thread: its
+    parent waits on it under the parent's guard, so it has no turns of its own."""
+    if SUBGRAPH_RUN_MARK in run_id:
+        raise RunAlreadyExistsError(
+            f"'{run_id}' is a subgraph's run inside its parent run's step, not a thread: it takes no new input"
+        )
     source = client.get_run(run_id)
     state = await source.get_state()
     if state.status != "completed":

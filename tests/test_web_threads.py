@@ -13,6 +13,7 @@ import httpx
 
 from hitl.web import TokenAuth, create_app
 from hitl.web.testing import running
+from tests.helpers import subgraph_run_id, wait_for
 from tests.web_fixtures import TOKENS, Served
 
 PRIVATE = "payment_private"  # readers: alice (tests/trust_graphs.py)
@@ -243,3 +244,19 @@ async def test_bad_thread_requests_are_refused_with_one_line_and_store_nothing(s
         bad = await http.post(f"/threads/{made}/runs/wait", json={"assistant_id": "approval", "input": {"nope": 1}})
         assert bad.status_code == 422, bad.text
         assert (await http.get(f"/threads/{made}")).json()["status"] == "idle"  # the record is still there
+
+
+async def test_a_subgraphs_run_is_no_thread_to_delete_or_give_a_next_turn(served: Served) -> None:
+    """A subgraph's run is waited on by its parent, under the parent's guard: deleting it (or starting a turn on
+    it) would end the parent's step by a route the parent's guard never sees. Refused, and nothing changes."""
+    run = await served.client.start("parent", {"topic": "sub"})
+    await wait_for(run, "interrupted")
+    child = await subgraph_run_id(served.client, run.run_id)
+    async with served.http() as http:
+        deleted = await http.delete(f"/threads/{child}")
+        assert deleted.status_code == 409 and "subgraph's run" in deleted.json()["detail"], deleted.text
+        assert (await served.client.get_run(child).get_state()).status == "interrupted"
+        await run.resume("yes")  # the subgraph's run completes; the parent goes on
+        assert (await served.client.get_run(child).get_state()).status == "completed"
+        turned = await http.post(f"/threads/{child}/runs/wait", json={"assistant_id": "child", "input": {}})
+    assert turned.status_code == 409 and "subgraph's run" in turned.json()["detail"], turned.text

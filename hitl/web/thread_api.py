@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 import hitl
 from hitl._limits import too_large
 from hitl._policy import override_refused
+from hitl._protocol import SUBGRAPH_RUN_MARK
 from hitl._thread import ThreadStart
 from hitl.client import check_run_id
 from hitl.types import DecisionRejectedError, InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
@@ -96,6 +97,11 @@ async def delete_thread(request: Request, thread_id: str) -> Response:
     scope = reader(request)
     _, snapshot = await threads.visible(scope, thread_id)
     decider(request)  # 403 for a view-only credential
+    if SUBGRAPH_RUN_MARK in thread_id:  # its parent waits on it, under the parent's guard, not its own
+        raise DecisionRejectedError(
+            f"'{thread_id}' is a subgraph's run inside its parent run's step, not a thread: "
+            "delete or cancel the parent run"
+        )
     who = caller(request)
     refused = override_refused(snapshot.guarded_by, who.name, list(who.roles), "delete it") if snapshot else None
     if refused:
