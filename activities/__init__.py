@@ -1,5 +1,5 @@
 """Activities: the only place user code (nodes, routers, custom reducers) runs."""
 
-from activities.nodes import GraphActivities
+from hitl.activities.nodes import GraphActivities
 
 __all__ = ["GraphActivities"]

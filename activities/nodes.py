@@ -21,8 +21,10 @@ from temporalio import activity
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
-from hitl._limits import MAX_STATE_BYTES, too_large
-from hitl._protocol import (
+from hitl._interrupt import GraphInterrupt, node_scope, reset_scope
+from hitl.graph import CompiledGraph, Node
+from hitl.protocol.limits import MAX_STATE_BYTES, too_large
+from hitl.protocol.wire import (
     NOTIFY_ACTIVITY,
     REDUCE_ACTIVITY,
     ROUTE_ACTIVITY,
@@ -34,8 +36,6 @@ from hitl._protocol import (
     RouteTask,
     SendPacket,
 )
-from hitl.graph import CompiledGraph, Node
-from hitl.interrupt import GraphInterrupt, node_scope, reset_scope
 from hitl.state import to_json
 from hitl.types import END, Command, HitlError, Send
 

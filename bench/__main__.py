@@ -27,9 +27,9 @@ import temporalio.client
 from temporalio.worker import PollerBehaviorAutoscaling, Worker
 
 import hitl
-import hitl._protocol as hitl_protocol
+import hitl.protocol.wire as hitl_protocol
 from bench import graphs, plain
-from hitl._workers import list_workers
+from hitl.client.serving import list_workers
 from hitl.server import DevServer
 from hitl.worker import CACHED_RUNS, create_worker, workflow_runner
 

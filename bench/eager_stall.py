@@ -43,7 +43,7 @@ import hitl
 from bench.__main__ import approval_hitl, until
 from bench.graphs import Approval as ApprovalState
 from bench.graphs import publish, review, write_draft
-from hitl._workers import wait_until_polling
+from hitl.client.serving import wait_until_polling
 from hitl.server import DevServer, free_port
 from hitl.worker import CACHED_RUNS, NODES_AT_ONCE, create_worker, workflow_runner
 

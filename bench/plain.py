@@ -10,7 +10,7 @@ from typing import Any
 from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
-    from hitl._protocol import PENDING_NODES, STATUS, WAITING_SINCE
+    from hitl.protocol.wire import PENDING_NODES, STATUS, WAITING_SINCE
 
 OPTIONS = {"start_to_close_timeout": timedelta(seconds=30)}
 

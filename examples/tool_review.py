@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 
 from hitl.messages import Message, ToolCall
-from hitl.models import ChatModel, OpenAIChatModel, Reply, ScriptedModel
 from hitl.prebuilt import create_agent
+from hitl.prebuilt.chat_models import ChatModel, OpenAIChatModel, Reply, ScriptedModel
 
 LEDGER: list[str] = []
 """What the tools really did, in this worker process (the tests read it)."""

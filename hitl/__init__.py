@@ -9,12 +9,10 @@ days and survive restarts and deploys.
 
 from __future__ import annotations
 
-import sys
 from importlib import import_module
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from hitl._audit import AuditTrail
+from hitl.protocol.audit import AuditTrail
 from hitl.types import (
     END,
     START,
@@ -47,28 +45,28 @@ from hitl.types import (
 )
 
 if TYPE_CHECKING:
-    from hitl.batch import BatchReport, BatchResult, Waiting
-    from hitl.client import Client, PendingRun, Run, RunInfo, connect
+    from hitl._interrupt import DeadlineExceeded, interrupt
+    from hitl.client.batch import BatchReport, BatchResult, Waiting
+    from hitl.client.client import Client, PendingRun, Run, RunInfo, connect
+    from hitl.client.stream import RunEvent
     from hitl.graph import CompiledGraph, StateGraph
-    from hitl.interrupt import DeadlineExceeded, interrupt
-    from hitl.stream import RunEvent
 
-# Loaded on first use: the workflow side imports hitl's pure modules (`hitl._protocol`,
+# Loaded on first use: the workflow side imports hitl's pure modules (`hitl.protocol.wire`,
 # `hitl.types`, ...), and importing those must not pull in the client, pydantic or user code.
 _LAZY = {
-    "BatchReport": "hitl.batch",
-    "BatchResult": "hitl.batch",
-    "Waiting": "hitl.batch",
-    "Client": "hitl.client",
-    "PendingRun": "hitl.client",
-    "Run": "hitl.client",
-    "RunInfo": "hitl.client",
-    "connect": "hitl.client",
+    "BatchReport": "hitl.client.batch",
+    "BatchResult": "hitl.client.batch",
+    "Waiting": "hitl.client.batch",
+    "Client": "hitl.client.client",
+    "PendingRun": "hitl.client.client",
+    "Run": "hitl.client.client",
+    "RunInfo": "hitl.client.client",
+    "connect": "hitl.client.client",
     "CompiledGraph": "hitl.graph",
     "StateGraph": "hitl.graph",
-    "DeadlineExceeded": "hitl.interrupt",
-    "interrupt": "hitl.interrupt",
-    "RunEvent": "hitl.stream",
+    "DeadlineExceeded": "hitl._interrupt",
+    "interrupt": "hitl._interrupt",
+    "RunEvent": "hitl.client.stream",
 }
 
 __all__ = [
@@ -115,21 +113,6 @@ __all__ = [
     "connect",
     "interrupt",
 ]
-
-
-class _Package(ModuleType):
-    """`hitl.interrupt` names both a submodule and the function users import. Importing the
-    submodule (the worker does, and so does loading `DeadlineExceeded`) makes Python set the
-    package attribute to the module; keep the function there instead, so `from hitl import
-    interrupt` gives the function whatever was imported first."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, ModuleType) and _LAZY.get(name) == value.__name__ and hasattr(value, name):
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 import temporalio.common
 
-from hitl._limits import MAX_STATE_BYTES, too_large
-from hitl._protocol import EdgeSpec, GraphSpec, NodeSpec, RetrySpec, Route, SendPacket
+from hitl.protocol.limits import MAX_STATE_BYTES, too_large
+from hitl.protocol.wire import EdgeSpec, GraphSpec, NodeSpec, RetrySpec, Route, SendPacket
 from hitl.state import StateSchema, to_json
 from hitl.types import END, START, GraphValidationError, InvalidInputError, Send, StateSnapshot
 
@@ -289,7 +289,7 @@ class StateGraph:
 
         `notify(snapshot)` (sync or async) is called in an activity each time a
         run pauses, e.g. to post the pending question to a chat or a URL
-        (`hitl.notify.webhook(url)`); its failures never block or fail the run.
+        (`hitl.prebuilt.notify.webhook(url)`); its failures never block or fail the run.
         """
         _check_options(
             "compile()", {"checkpointer": checkpointer, **options}, _COMPILE_OPTIONS, _IGNORED_COMPILE_OPTIONS

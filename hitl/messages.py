@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import pydantic
 
-from hitl._reducers import add_messages
+from hitl.protocol.reducers import add_messages
 
 __all__ = ["Message", "ToolCall", "add_messages", "state_messages"]
 

@@ -13,8 +13,8 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from hitl._limits import shorten
-from hitl._row_memo import Card
+from hitl.protocol.limits import shorten
+from hitl.protocol.row_memo import Card
 from hitl.types import HitlError
 
 TITLE_CHARS = 100

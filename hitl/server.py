@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from hitl._protocol import OPTIONAL_SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES, SEARCH_ATTRIBUTES
+from hitl.protocol.wire import OPTIONAL_SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES, SEARCH_ATTRIBUTES
 from hitl.types import HitlError
 
 UI_PORT_OFFSET = 1000

@@ -18,9 +18,9 @@ from typing import Any, get_args, get_origin
 import pydantic
 import pydantic_core
 
-from hitl._protocol import ChannelSpec, ReducerKind
-from hitl._reducers import add_messages
 from hitl.messages import state_messages
+from hitl.protocol.reducers import add_messages
+from hitl.protocol.wire import ChannelSpec, ReducerKind
 from hitl.types import InvalidInputError, InvalidUpdateError
 
 Reducer = Callable[[Any, Any], Any]

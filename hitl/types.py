@@ -184,7 +184,7 @@ class Decision:
 
     `patch` is an edit's RFC 6902 JSON Patch from the state before to the state
     after (a stub naming its size when large, as values are). `seq`, `prev_hash` and `hash` place the record in the run's
-    tamper-evident chain (`hitl/_audit.py`; None on runs from before it).
+    tamper-evident chain (`hitl/protocol/audit.py`; None on runs from before it).
     """
 
     kind: DecisionKind

@@ -11,14 +11,14 @@ import temporalio.client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from activities import GraphActivities
-from hitl._protocol import DEFAULT_TASK_QUEUE
-from hitl._workers import worker_identity
-from hitl.codec import with_codec
-from hitl.converter import with_shared_adapters
+from hitl.activities import GraphActivities
+from hitl.client.serving import worker_identity
 from hitl.graph import CompiledGraph
+from hitl.payloads.codec import with_codec
+from hitl.payloads.converter import with_shared_adapters
+from hitl.protocol.wire import DEFAULT_TASK_QUEUE
 from hitl.types import GraphValidationError
-from workflows import GraphWorkflow
+from hitl.workflows import GraphWorkflow
 
 CACHED_RUNS = 200
 """Runs a worker keeps in memory between tasks. Temporal's default is 1,000, but a

@@ -19,7 +19,7 @@ import temporalio.client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 import hitl
-from hitl.codec import EncryptionCodec
+from hitl.payloads.codec import EncryptionCodec
 from hitl.server import DevServer, free_port
 from hitl.types import HitlError
 

@@ -8,7 +8,7 @@ from typing import Any, Literal, TypedDict
 
 import hitl
 from hitl import END, START, StateGraph, interrupt
-from hitl._protocol import GRAPH, STATUS, WORKFLOW_NAME
+from hitl.protocol.wire import GRAPH, STATUS, WORKFLOW_NAME
 
 
 class OrderState(TypedDict, total=False):

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import hitl
-from hitl._audit import record, record_hash, verify
+from hitl.protocol.audit import record, record_hash, verify
 from tests.helpers import cli, wait_for
 
 

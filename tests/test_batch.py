@@ -12,9 +12,9 @@ import uuid
 import pytest
 
 import hitl
-from hitl import _workers
-from hitl._workers import check_workers
-from hitl.batch import request_id_for
+from hitl.client import serving as _workers
+from hitl.client.batch import request_id_for
+from hitl.client.serving import check_workers
 from tests.batch_graphs import GRAPHS as BATCH_GRAPHS
 from tests.helpers import TASK_QUEUE, WorkerProcess, cli, event_count, one_line_error, wait_for
 

@@ -28,9 +28,9 @@ from temporalio.api.common.v1 import Payload
 
 import hitl
 from hitl import END, START, StateGraph, interrupt
-from hitl._blob_gc import payloads
-from hitl._claim_check import claim_checked, reference
-from hitl.codec import ClaimCheckCodec, ClaimCheckError, FileStore, S3Store
+from hitl.payloads.blob_gc import payloads
+from hitl.payloads.blobs import claim_checked, reference
+from hitl.payloads.codec import ClaimCheckCodec, ClaimCheckError, FileStore, S3Store
 from hitl.server import DevServer, free_port
 from tests.helpers import cli, one_line_error, wait_for
 

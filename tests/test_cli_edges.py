@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 import hitl
-from hitl._protocol import RunInput
 from hitl.cli import BROKEN_PIPE_EXIT, build_parser
-from hitl.client import check_run_id
+from hitl.client.client import check_run_id
+from hitl.protocol.wire import RunInput
 from hitl.server import DevServer
 from tests import hitl_graphs, runtime_graphs
 from tests.helpers import ROOT, TASK_QUEUE, Result, cli, free_port, one_line_error, wait_for

@@ -20,8 +20,8 @@ from langgraph_sdk import get_client
 
 import hitl
 from hitl.messages import Message, ToolCall
-from hitl.models import ScriptedModel
-from hitl.prebuilt import create_agent
+from hitl.prebuilt.agent import create_agent
+from hitl.prebuilt.chat_models import ScriptedModel
 from hitl.web import TokenAuth, create_app
 from hitl.web.testing import running
 from tests.compat_server.compare import Ctx, Step, differential, scrub, shape, state_meaning, stream_meaning

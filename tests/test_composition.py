@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import hitl
-from hitl.notify import webhook
+from hitl.prebuilt.notify import webhook
 from tests import composition_graphs, graphs, hitl_graphs
 from tests.helpers import WorkerProcess, wait_for
 

@@ -1,4 +1,4 @@
-"""A decision's who, reason and request id are bounded at every edge (hitl._policy.decider_refused): an identity
+"""A decision's who, reason and request id are bounded at every edge (hitl.protocol.policy.decider_refused): an identity
 over Temporal's search-attribute limit got a run terminated, and megabytes of roles grew its history past its cap.
 Each edge refuses in one line naming what and the limit and writes nothing; at the limit it is accepted."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import hitl
-from hitl._policy import MAX_IDENTITY, MAX_REASON, MAX_REQUEST_ID, MAX_ROLE, MAX_ROLES
+from hitl.protocol.policy import MAX_IDENTITY, MAX_REASON, MAX_REQUEST_ID, MAX_ROLE, MAX_ROLES
 from hitl.types import InvalidInputError
 from tests.helpers import cli, event_count, one_line_error, wait_for
 
@@ -98,7 +98,7 @@ async def test_the_workflow_refuses_an_oversized_decider_that_bypassed_the_clien
     made Temporal terminate the run)."""
     from temporalio.client import WorkflowUpdateFailedError
 
-    from hitl._protocol import ClaimRequest
+    from hitl.protocol.wire import ClaimRequest
 
     run = await _paused(client)
     before = await event_count(client, run.run_id)

@@ -12,11 +12,11 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 import hitl
-from activities import GraphActivities
-from hitl.codec import with_codec
+from hitl.activities import GraphActivities
+from hitl.payloads.codec import with_codec
+from hitl.workflows import GraphWorkflow
 from tests.graphs import SERVED
 from tests.helpers import wait_for
-from workflows import GraphWorkflow
 
 
 async def _events(client: hitl.Client, run_id: str) -> list[Any]:

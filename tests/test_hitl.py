@@ -211,7 +211,7 @@ async def test_refusals_write_nothing_to_history(client: hitl.Client) -> None:
         (dict(), "are waiting for an answer"),
     ]
     for kwargs, message in refusals:
-        value = kwargs.pop("value", hitl.client.NO_VALUE)
+        value = kwargs.pop("value", hitl.client.client.NO_VALUE)
         with pytest.raises(hitl.DecisionRejectedError, match=message):
             await run.resume(value, **kwargs)  # type: ignore[arg-type]
     with pytest.raises(hitl.DecisionRejectedError, match="as_node 'ghost' is not a node"):

@@ -24,8 +24,8 @@ import pytest_asyncio
 
 import hitl
 from hitl.messages import Message, ToolCall
-from hitl.models import ScriptedModel
-from hitl.prebuilt import create_agent
+from hitl.prebuilt.agent import create_agent
+from hitl.prebuilt.chat_models import ScriptedModel
 from hitl.web import TokenAuth, create_app
 from hitl.web.testing import running
 from tests.compat_server.langgraph_dev import langgraph_dev

@@ -23,11 +23,12 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 import hitl
-import hitl.client
-from hitl import _listing, _workers
-from hitl._protocol import ASSIGNED, GRAPH, PENDING_NODES, REVIEWERS, STATUS, SUMMARY_MEMO, WAITING_SINCE
-from hitl._workers import WorkerInfo, check_workers, list_workers
-from hitl.codec import KEY_FINGERPRINT, EncryptionCodec, PlaintextCodec, fingerprint
+import hitl.client.client
+from hitl.client import listing as _listing
+from hitl.client import serving as _workers
+from hitl.client.serving import WorkerInfo, check_workers, list_workers
+from hitl.payloads.codec import KEY_FINGERPRINT, EncryptionCodec, PlaintextCodec, fingerprint
+from hitl.protocol.wire import ASSIGNED, GRAPH, PENDING_NODES, REVIEWERS, STATUS, SUMMARY_MEMO, WAITING_SINCE
 from hitl.server import DevServer
 from hitl.types import KeyMismatchError, NoWorkerError, Queued
 from hitl.web import search
@@ -72,7 +73,7 @@ async def _no_check(*args: object, **kwargs: object) -> list[WorkerInfo]:
 
 async def _start_unchecked(client: hitl.Client, graph: str, run_id: str | None = None) -> hitl.Run:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(hitl.client, "check_workers", _no_check)
+        mp.setattr(hitl.client.client, "check_workers", _no_check)
         return await client.start(graph, {}, run_id=run_id)
 
 
@@ -327,7 +328,7 @@ async def test_a_worker_with_another_key_fails_the_task_naming_both_fingerprints
     # (a live worker fails it), not as a missing worker, and not waited on for ever.
     before = await event_count(client, run.run_id)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(hitl.client, "check_workers", _no_check)
+        mp.setattr(hitl.client.client, "check_workers", _no_check)
         with pytest.raises(hitl.HitlError) as caught:
             await owner.get_run(run.run_id).resume("approve")
     said = str(caught.value)

@@ -510,7 +510,7 @@ def lg_decision(kind: str, args: list):
 def hitl_decision(kind: str, args: list):
     return {
         "resume": lambda: args[0],
-        "continue": lambda: hitl.client.NO_VALUE,
+        "continue": lambda: hitl.client.client.NO_VALUE,
         "goto": lambda: hitl.Command(goto=args[0]),
     }.get(kind, lambda: hitl.Command(**args[0]))()
 

@@ -11,7 +11,7 @@ import pytest
 import temporalio.service
 
 import hitl
-from hitl._limits import MAX_STATE_BYTES, json_size
+from hitl.protocol.limits import MAX_STATE_BYTES, json_size
 from tests.helpers import event_count, wait_for
 
 NEAR_LIMIT = "b" * (MAX_STATE_BYTES - 120_000)

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 import hitl
-from hitl import links
-from hitl.notify import webhook
+from hitl.client import signed_links as links
+from hitl.prebuilt.notify import webhook
 from hitl.server import free_port
 from tests.helpers import cli, event_count, one_line_error, wait_for
 from tests.web_fixtures import CSRF_FIELD, Served, refusal

@@ -14,8 +14,8 @@ from temporalio.api.enums.v1 import EventType
 
 import hitl
 from hitl import GraphValidationError, StateGraph, interrupt
-from hitl._protocol import NodeSpec
 from hitl.graph import Node
+from hitl.protocol.wire import NodeSpec
 from tests.helpers import wait_for
 
 

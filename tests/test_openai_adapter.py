@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 import hitl
-from hitl.prebuilt import create_agent
+from hitl.prebuilt.agent import create_agent
 
 pytest.importorskip("openai", reason="the test extra installs openai")
-from hitl.models import OpenAIChatModel  # noqa: E402
+from hitl.prebuilt.chat_models import OpenAIChatModel  # noqa: E402
 
 
 class ChatCompletions(BaseHTTPRequestHandler):

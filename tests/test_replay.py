@@ -15,7 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from hitl.worker import workflow_runner
-from workflows import GraphWorkflow
+from hitl.workflows import GraphWorkflow
 
 FIXTURES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 

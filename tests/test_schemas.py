@@ -12,7 +12,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 import hitl
-from hitl._protocol import ResumeRequest
+from hitl.protocol.wire import ResumeRequest
 from hitl.types import Interrupt
 from hitl.web import Identity, forms
 from hitl.web.pages import question

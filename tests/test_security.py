@@ -12,7 +12,7 @@ import pytest
 import temporalio.client
 
 import hitl
-from hitl.codec import KEY_ID, EncryptionCodec
+from hitl.payloads.codec import KEY_ID, EncryptionCodec
 from tests.helpers import cli, encrypted_client, event_count, wait_for
 
 SECRET = "PLAINTEXT-CANARY-7f3a"
@@ -85,7 +85,7 @@ async def test_keys_rotate_old_payloads_still_read(client: hitl.Client, tmp_path
 
 
 def test_bad_keys_are_refused_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hitl.codec import from_env
+    from hitl.payloads.codec import from_env
 
     with pytest.raises(hitl.HitlError, match="is 16 bytes; AES-256-GCM needs 32"):
         EncryptionCodec({"k": b"x" * 16}, "k")

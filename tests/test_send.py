@@ -241,7 +241,7 @@ async def test_ninety_questions_for_ninety_owners_index_what_fits_and_the_run_li
     terminate the run as it paused: the run stays open and answerable, indexed as open to anyone's filter."""
     from temporalio.client import WorkflowExecutionStatus
 
-    from hitl._protocol import REVIEWERS
+    from hitl.protocol.wire import REVIEWERS
 
     subjects = [f"s{i:02}" for i in range(90)]
     run = await client.start("send_owned", {"subjects": subjects})
@@ -264,7 +264,7 @@ async def test_sends_carrying_more_than_a_step_may_send_at_once_fail_the_run_in_
     completion past its 4 MB, and Temporal terminated the run. Four fit, and run."""
     from temporalio.client import WorkflowExecutionStatus
 
-    from hitl._limits import MAX_STEP_INPUT_BYTES
+    from hitl.protocol.limits import MAX_STEP_INPUT_BYTES
 
     big = "x" * 700_000
     fits = await client.start("send_map", {"subjects": ["a", "b", "c", "d"], "best": big})

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 import hitl
-from hitl.stream import RunEvent
+from hitl.client.stream import RunEvent
 from hitl.types import Interrupt, InvalidInputError, RunNotFoundError
 from tests import graphs
 from tests.helpers import ROOT, TASK_QUEUE, cli, encrypted_client, one_line_error, wait_for

@@ -16,15 +16,15 @@ from temporalio import workflow
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 import hitl
-from activities import GraphActivities
-from hitl._patches import SUBGRAPH_IDS
-from hitl._protocol import WORKFLOW_NAME, RunInput
-from hitl._workers import wait_until_polling, worker_identity
-from hitl.codec import with_codec
-from hitl.converter import with_shared_adapters
+from hitl.activities import GraphActivities
+from hitl.client.serving import wait_until_polling, worker_identity
+from hitl.payloads.codec import with_codec
+from hitl.payloads.converter import with_shared_adapters
+from hitl.protocol.patches import SUBGRAPH_IDS
+from hitl.protocol.wire import WORKFLOW_NAME, RunInput
+from hitl.workflows.graph_workflow import GraphWorkflow
 from tests.helpers import cli, one_line_error, subgraph_run_id, wait_for
 from tests.web_fixtures import Served
-from workflows.graph_workflow import GraphWorkflow
 
 RESERVED = "contains '~', which only the runs of subgraphs have"
 

@@ -32,7 +32,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 import hitl
 from hitl import Command
-from hitl._protocol import CancelRequest, ResumeRequest, request_digest
+from hitl.protocol.wire import CancelRequest, ResumeRequest, request_digest
 from tests.helpers import cli, event_count, one_line_error, subgraph_run_id, wait_for
 from tests.trust_graphs import AFTER_ANSWER, GATES, HOLD_AFTER_ANSWER
 

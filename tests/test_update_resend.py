@@ -25,7 +25,7 @@ import temporalio.service
 from google.protobuf.any_pb2 import Any as AnyProto
 
 import hitl
-from hitl.client import UPDATE_RETRIES
+from hitl.client.client import UPDATE_RETRIES
 from tests.fault_graphs import ANSWERED
 from tests.helpers import event_count, wait_for
 

@@ -454,7 +454,7 @@ async def test_a_run_encrypted_for_another_key_does_not_break_listings(served: S
     import temporalio.client
     from temporalio.contrib.pydantic import pydantic_data_converter
 
-    from hitl.codec import EncryptionCodec
+    from hitl.payloads.codec import EncryptionCodec
     from tests import graphs
 
     converter = dataclasses.replace(

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 import hitl
-from hitl import links
+from hitl.client import signed_links as links
 from hitl.web.testing import CHROMIUM
 from tests.helpers import event_count, wait_for
 from tests.web_fixtures import Served

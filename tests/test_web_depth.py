@@ -1,4 +1,4 @@
-"""JSON nesting is limited at every edge (hitl/_limits.py MAX_JSON_DEPTH): each HTTP route taking JSON,
+"""JSON nesting is limited at every edge (hitl/protocol/limits.py MAX_JSON_DEPTH): each HTTP route taking JSON,
 each form field carrying JSON, the CLI's JSON arguments and the Python client's values. At the limit a
 document is read as usual; one level past it is refused with one line, before any parser (which would
 fail far deeper, as a 500), and nothing is written to any run's history."""
@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 import hitl
-from hitl._limits import MAX_JSON_DEPTH
+from hitl.protocol.limits import MAX_JSON_DEPTH
 from hitl.types import InvalidInputError
 from tests.helpers import cli, event_count, one_line_error, wait_for
 from tests.web_fixtures import Served, csrf_of, refusal

@@ -7,7 +7,7 @@ import json
 from urllib.parse import quote
 
 import hitl
-from hitl._row_memo import Card, from_memo
+from hitl.protocol.row_memo import Card, from_memo
 from tests.helpers import wait_for
 from tests.row_graphs import clear
 from tests.web_fixtures import Served, csrf_of, refusal

@@ -20,8 +20,9 @@ import httpx
 import pytest
 
 import hitl
-from hitl import START, StateGraph, links
-from hitl._policy import may_read
+from hitl import START, StateGraph
+from hitl.client import signed_links as links
+from hitl.protocol.policy import may_read
 from hitl.types import GraphValidationError, InvalidInputError
 from hitl.web.auth import Identity, TokenAuth
 from hitl.web.scope import rules
@@ -345,7 +346,7 @@ def test_tokens_mark_a_view_only_credential_in_the_file_and_the_environment(tmp_
 
 async def test_a_private_run_no_worker_serves_is_still_an_unknown_id_to_bob(served: Served) -> None:
     """The read rule needs neither a worker nor the run's key: the graph is read from its search attribute."""
-    from hitl._protocol import RunInput
+    from hitl.protocol.wire import RunInput
     from tests.trust_graphs import payment_private
 
     nobody = hitl.Client(served.client.temporal, task_queue=f"nobody-{uuid.uuid4().hex[:8]}", identity="tester")

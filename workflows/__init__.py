@@ -1,5 +1,5 @@
 """The deterministic workflow that walks any registered graph."""
 
-from workflows.graph_workflow import GraphWorkflow
+from hitl.workflows.graph_workflow import GraphWorkflow
 
 __all__ = ["GraphWorkflow"]

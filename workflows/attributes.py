@@ -13,9 +13,9 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
-    from hitl._patches import CHANGED_ATTRIBUTES
-    from hitl._policy import assignees, deciders
-    from hitl._protocol import (
+    from hitl.protocol.patches import CHANGED_ATTRIBUTES
+    from hitl.protocol.policy import assignees, deciders
+    from hitl.protocol.wire import (
         ANYONE,
         ASSIGNED,
         PENDING_NODES,
@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
         RunState,
     )
     from hitl.types import Interrupt
-    from workflows.core import records
+    from hitl.workflows.core import records
 
 _NEVER_WRITTEN = object()
 

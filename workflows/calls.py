@@ -24,9 +24,11 @@ from temporalio.exceptions import (
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from hitl._limits import MAX_PAYLOAD_BYTES, MAX_STATE_BYTES, json_size, over_limit
-    from hitl._patches import CHILD_FAILURES, LOCAL_RERUN, SUBGRAPH_IDS
-    from hitl._protocol import (
+    from hitl.protocol import topology
+    from hitl.protocol.limits import MAX_PAYLOAD_BYTES, MAX_STATE_BYTES, json_size, over_limit
+    from hitl.protocol.patches import CHILD_FAILURES, LOCAL_RERUN, SUBGRAPH_IDS
+    from hitl.protocol.reducers import WriteConflict, apply_builtin_writes
+    from hitl.protocol.wire import (
         NOTIFY_ACTIVITY,
         REDUCE_ACTIVITY,
         ROUTE_ACTIVITY,
@@ -47,11 +49,9 @@ with workflow.unsafe.imports_passed_through():
         RunState,
         retry_policy_kwargs,
     )
-    from hitl._reducers import WriteConflict, apply_builtin_writes
     from hitl.types import Interrupt, StateSnapshot
-    from workflows import topology
-    from workflows.core import steps
-    from workflows.failures import StepFailed, Surfaced, cause, not_started
+    from hitl.workflows.core import steps
+    from hitl.workflows.failures import StepFailed, Surfaced, cause, not_started
 
 Patched = Callable[[str], bool]
 

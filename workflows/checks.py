@@ -7,7 +7,7 @@ workflows/graph_workflow.py). Signals cannot be refused up front:
 the workflow runs the same checks when it applies a signal and records a
 refusal on the run instead of applying it.
 
-Who may do what is defined once, in `hitl/_policy.py`.
+Who may do what is defined once, in `hitl/protocol/policy.py`.
 """
 
 from __future__ import annotations
@@ -22,15 +22,16 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from hitl._finite import non_finite
-    from hitl._limits import (
+    from hitl.protocol import topology
+    from hitl.protocol.finite import non_finite
+    from hitl.protocol.limits import (
         MAX_DECISION_BYTES,
         MAX_STATE_BYTES,
         json_size,
         over_limit,
         too_large,
     )
-    from hitl._policy import (
+    from hitl.protocol.policy import (
         ROLE,
         answer_refused,
         answers_over_state,
@@ -41,7 +42,9 @@ with workflow.unsafe.imports_passed_through():
         too_costly,
         values_refused,
     )
-    from hitl._protocol import (
+    from hitl.protocol.reducers import apply_builtin_writes
+    from hitl.protocol.schema import SCHEMA_STEPS, TooCostly, first_error
+    from hitl.protocol.wire import (
         CancelRequest,
         ClaimRequest,
         GraphSpec,
@@ -51,10 +54,7 @@ with workflow.unsafe.imports_passed_through():
         UpdateStateRequest,
         request_digest,
     )
-    from hitl._reducers import apply_builtin_writes
-    from hitl._schema import SCHEMA_STEPS, TooCostly, first_error
     from hitl.types import END, Interrupt
-    from workflows import topology
 
 Decision = TypeVar("Decision", ResumeRequest, UpdateStateRequest, CancelRequest, ClaimRequest)
 
@@ -77,7 +77,7 @@ class RunView:
     now: datetime | None = None
     """The run's time, for claims that may have run out."""
     schema_budget: int | None = None
-    """Steps a schema check may take (`hitl._schema.SCHEMA_STEPS` in the update validators, where a refusal
+    """Steps a schema check may take (`hitl.protocol.schema.SCHEMA_STEPS` in the update validators, where a refusal
     writes nothing); None, unbounded, in the handlers' checks, which replay as decisions were first taken."""
 
 
@@ -102,7 +102,7 @@ def as_recorded(req: Decision) -> Decision:
     """The decision as the handlers' checks (what replay runs) have always judged it.
 
     An identity named `role:X` once matched the list entry `role:X` as an identity; the rules in
-    hitl/_policy.py no longer let it, and the validators (which never replay) refuse it. A history may
+    hitl/protocol/policy.py no longer let it, and the validators (which never replay) refuse it. A history may
     hold such a decision accepted, so the handlers judge it as then: as holding role X, which gives
     exactly the old outcome. A new one reaches a handler only as a raw Temporal signal, outside what
     hitl vouches for (docs/security.md, "Who may decide"): hitl's own front-ends refuse such identities.
@@ -244,7 +244,7 @@ def _check_answers(view: RunView, req: ResumeRequest) -> None:
 
 
 def non_finite_refusal(req: Request) -> str | None:
-    """Why a decision cannot be taken because it carries NaN or an infinite number (see hitl/_finite.py).
+    """Why a decision cannot be taken because it carries NaN or an infinite number (see hitl/protocol/finite.py).
 
     Not part of `check_resume`/`check_edit`, which the handlers run again on replay: an answer taken before
     hitl refused such numbers must replay as it ran. The update validators run it (a refusal there writes

@@ -15,8 +15,9 @@ from typing import Any, Literal, Protocol
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from hitl._patches import CANCEL_RACE, CHILD_MAPS, EDIT_REASKS, GOTO_ADDS, NOTHING_NEXT_ENDS
-    from hitl._protocol import (
+    from hitl.protocol import topology
+    from hitl.protocol.patches import CANCEL_RACE, CHILD_MAPS, EDIT_REASKS, GOTO_ADDS, NOTHING_NEXT_ENDS
+    from hitl.protocol.wire import (
         CancelRequest,
         ClaimRequest,
         GraphSpec,
@@ -29,11 +30,11 @@ with workflow.unsafe.imports_passed_through():
         UpdateStateRequest,
     )
     from hitl.types import END, Decision, DecisionKind, Interrupt
-    from workflows import calls, checks, topology
-    from workflows.core import answers, claims, lifecycle, records, rollback, steps
-    from workflows.core.effects import Effect
-    from workflows.execution import Execution
-    from workflows.failures import StepFailed
+    from hitl.workflows import calls, checks
+    from hitl.workflows.core import answers, claims, lifecycle, records, rollback, steps
+    from hitl.workflows.core.effects import Effect
+    from hitl.workflows.execution import Execution
+    from hitl.workflows.failures import StepFailed
 
 
 class Deciding(Protocol):

@@ -16,12 +16,12 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from hitl._limits import MAX_PAYLOAD_BYTES, json_size
-    from hitl._patches import LOCAL_RACE
-    from hitl._protocol import PendingTask, RunInput, RunState, Undo
-    from workflows.core import records, steps
-    from workflows.core.rollback import PutBack
-    from workflows.failures import Cancelled, StepFailed
+    from hitl.protocol.limits import MAX_PAYLOAD_BYTES, json_size
+    from hitl.protocol.patches import LOCAL_RACE
+    from hitl.protocol.wire import PendingTask, RunInput, RunState, Undo
+    from hitl.workflows.core import records, steps
+    from hitl.workflows.core.rollback import PutBack
+    from hitl.workflows.failures import Cancelled, StepFailed
 
 
 @dataclass(kw_only=True)

@@ -22,8 +22,9 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from hitl._limits import json_size, step_input_refused
-    from hitl._patches import (
+    from hitl.protocol import topology
+    from hitl.protocol.limits import json_size, step_input_refused
+    from hitl.protocol.patches import (
         ANSWER_ROLLBACK,
         CANCEL_RACE,
         CHILD_FAILURES,
@@ -33,7 +34,8 @@ with workflow.unsafe.imports_passed_through():
         STEP_INPUTS,
         THREAD_TURNS,
     )
-    from hitl._protocol import (
+    from hitl.protocol.reducers import initial_values
+    from hitl.protocol.wire import (
         WORKFLOW_NAME,
         CancelRequest,
         ChildPaused,
@@ -48,13 +50,12 @@ with workflow.unsafe.imports_passed_through():
         RunState,
         UpdateStateRequest,
     )
-    from hitl._reducers import initial_values
     from hitl.types import Checkpoint, Decision, Interrupt, StateSnapshot
-    from workflows import attributes, calls, checks, decisions, topology, turns
-    from workflows.core import answers, lifecycle, records, rollback, steps, subgraphs, timers
-    from workflows.core.effects import Effect, Notify, Publish, Reindex
-    from workflows.execution import Execution
-    from workflows.failures import Cancelled, StepFailed, Surfaced, cause, rejecting
+    from hitl.workflows import attributes, calls, checks, decisions, turns
+    from hitl.workflows.core import answers, lifecycle, records, rollback, steps, subgraphs, timers
+    from hitl.workflows.core.effects import Effect, Notify, Publish, Reindex
+    from hitl.workflows.execution import Execution
+    from hitl.workflows.failures import Cancelled, StepFailed, Surfaced, cause, rejecting
 
 
 @workflow.defn(name=WORKFLOW_NAME)

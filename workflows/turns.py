@@ -24,11 +24,18 @@ from typing import Any, TypeVar
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from hitl._patches import BOUNDED_CHECKS, FINITE_SIGNALS
-    from hitl._protocol import CancelRequest, ClaimRequest, ParentRef, ResumeRequest, UpdateStateRequest, request_digest
-    from hitl._schema import SCHEMA_STEPS
-    from workflows import checks
-    from workflows.failures import rejecting
+    from hitl.protocol.patches import BOUNDED_CHECKS, FINITE_SIGNALS
+    from hitl.protocol.schema import SCHEMA_STEPS
+    from hitl.protocol.wire import (
+        CancelRequest,
+        ClaimRequest,
+        ParentRef,
+        ResumeRequest,
+        UpdateStateRequest,
+        request_digest,
+    )
+    from hitl.workflows import checks
+    from hitl.workflows.failures import rejecting
 
 R = TypeVar("R", ResumeRequest, UpdateStateRequest, CancelRequest, ClaimRequest)
 View = Callable[[], checks.RunView]

@@ -6,12 +6,12 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from hitl.batch import BatchResult
 from hitl.cli import render, session
 from hitl.cli.options import ResumeOptions
 from hitl.cli.render import Shown
 from hitl.cli.values import parse_json
-from hitl.client import NO_VALUE, check_run_id
+from hitl.client.batch import BatchResult
+from hitl.client.client import NO_VALUE, check_run_id
 from hitl.types import InvalidInputError, Queued
 
 

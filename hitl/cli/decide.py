@@ -6,7 +6,7 @@ from hitl.cli import render, session
 from hitl.cli.options import ClaimOptions, DelegateOptions, ForkOptions, LinkOptions, ReleaseOptions, UpdateStateOptions
 from hitl.cli.render import Shown
 from hitl.cli.values import parse_duration, parse_json
-from hitl.client import check_run_id
+from hitl.client.client import check_run_id
 
 
 async def claim(opts: ClaimOptions) -> Shown:
@@ -45,7 +45,7 @@ async def fork(opts: ForkOptions) -> Shown:
 
 async def link(opts: LinkOptions) -> Shown:
     """A signed link letting one reviewer answer one question once; checked before connecting."""
-    from hitl import links
+    from hitl.client import signed_links as links
 
     check_run_id(opts.run_id)
     expires = links.parse_duration(opts.expires, "--expires")

@@ -7,14 +7,14 @@ import dataclasses
 import os
 import sys
 
-from hitl import _claim_check as claim_check
-from hitl._audit import differs, read_lines, verify
-from hitl._blob_gc import check_grace, collect
 from hitl.cli import render, session
 from hitl.cli.options import AuditOptions, Common, GcOptions, StatsOptions
 from hitl.cli.render import Shown
 from hitl.cli.values import parse_duration
-from hitl.client import connect
+from hitl.client.client import connect
+from hitl.payloads import blobs as claim_check
+from hitl.payloads.blob_gc import check_grace, collect
+from hitl.protocol.audit import differs, read_lines, verify
 from hitl.stats import reader as stats_reader
 from hitl.types import AuditChainBroken, InvalidInputError
 
@@ -23,7 +23,7 @@ GC_MOST_S = 3650 * 86400.0
 
 
 async def gc(opts: GcOptions) -> Shown:
-    """Delete the claim-check blobs no history of the namespace names any more (hitl/_blob_gc.py)."""
+    """Delete the claim-check blobs no history of the namespace names any more (hitl/payloads/blob_gc.py)."""
     grace = parse_duration(opts.grace, "--grace", most_s=GC_MOST_S, why="the grace is from 1h to 3650d")
     check_grace(grace)  # before connecting: a refused grace says so even with no server up
     url = os.environ.get(claim_check.VARIABLE, "").strip()

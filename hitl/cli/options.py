@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hitl._blob_gc import DEFAULT_GRACE, span
-from hitl._protocol import DEFAULT_TASK_QUEUE
 from hitl.cli import values
 from hitl.cli.spec import common, option, positional, required, switch
+from hitl.payloads.blob_gc import DEFAULT_GRACE, span
+from hitl.protocol.wire import DEFAULT_TASK_QUEUE
 from hitl.server import UI_PORT_OFFSET
 from hitl.stats import SAMPLE
 

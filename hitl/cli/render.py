@@ -13,14 +13,14 @@ from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
-from hitl import _finite as finite
-from hitl._blob_gc import Collected, span
-from hitl._limits import shorten
-from hitl._protocol import ANYONE
-from hitl._row_memo import words
-from hitl.batch import BatchReport
-from hitl.client import PendingRun, RunInfo
+from hitl.client.batch import BatchReport
+from hitl.client.client import PendingRun, RunInfo
 from hitl.graph import CompiledGraph
+from hitl.payloads.blob_gc import Collected, span
+from hitl.protocol import finite
+from hitl.protocol.limits import shorten
+from hitl.protocol.row_memo import words
+from hitl.protocol.wire import ANYONE
 from hitl.stats.figures import Figures, Row, Window, waited
 from hitl.types import Checkpoint, HitlError, StateSnapshot
 

@@ -7,7 +7,7 @@ from hitl.cli import render, session
 from hitl.cli.options import CancelOptions, Common, RunOptions, StartOptions, WatchOptions
 from hitl.cli.render import Shown
 from hitl.cli.values import names, parse_json
-from hitl.client import check_run_id
+from hitl.client.client import check_run_id
 from hitl.types import RunFailedError
 
 

@@ -14,8 +14,8 @@ from hitl import catalog
 from hitl._whole import whole_number
 from hitl.cli import render, session
 from hitl.cli.options import DEV_DATA_DIR, DEV_PORT, DevOptions, ServeOptions, WorkerOptions
-from hitl.client import connect
-from hitl.codec import from_env as codec_from_env
+from hitl.client.client import connect
+from hitl.payloads.codec import from_env as codec_from_env
 from hitl.types import InvalidInputError
 from hitl.web.serve import dev_web
 

@@ -11,7 +11,7 @@ from hitl import catalog
 from hitl.cli import render
 from hitl.cli.options import Common
 from hitl.cli.values import names
-from hitl.client import Client, Run, check_run_id, connect
+from hitl.client.client import Client, Run, check_run_id, connect
 from hitl.graph import CompiledGraph
 from hitl.types import RunFailedError, StateSnapshot
 

@@ -10,12 +10,12 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from hitl import _finite as finite
-from hitl._blob_gc import span
-from hitl._limits import too_deep
-from hitl._policy import CLAIM_MAX_S
 from hitl._text import split_names
 from hitl._whole import whole_number
+from hitl.payloads.blob_gc import span
+from hitl.protocol import finite
+from hitl.protocol.limits import too_deep
+from hitl.protocol.policy import CLAIM_MAX_S
 from hitl.server import UI_PORT_OFFSET
 from hitl.types import InvalidInputError
 

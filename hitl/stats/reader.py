@@ -22,7 +22,7 @@ import asyncio
 from datetime import datetime, timezone
 
 import hitl
-from hitl._listing import list_runs
+from hitl.client.listing import list_runs
 from hitl.stats import SAMPLE
 from hitl.stats.figures import WEEK, Figures, Log, Waiting, compute
 from hitl.web import search

@@ -21,14 +21,12 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 import hitl
-from hitl._audit import record
-from hitl._turns import next_turn
-from hitl.client import NO_VALUE, POLL_SECONDS
+from hitl.client.client import NO_VALUE, POLL_SECONDS
+from hitl.client.turns import next_turn
+from hitl.protocol.audit import record
 from hitl.types import DecisionRejectedError, InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
 from hitl.web import claims, graph_json, history, shapes, threads
-from hitl.web.context import caller, decider
-from hitl.web.errors import WebError
-from hitl.web.models import (
+from hitl.web.bodies import (
     AssistantSearch,
     BatchResume,
     ClaimBody,
@@ -37,6 +35,8 @@ from hitl.web.models import (
     RunCreate,
     StateUpdate,
 )
+from hitl.web.context import caller, decider
+from hitl.web.errors import WebError
 from hitl.web.run_records import decision_run_id, is_turn, start_run_id, turn_run_id
 from hitl.web.scope import Reader, answer_many, reader, run_to_change
 
@@ -250,7 +250,7 @@ class Created:
     kwargs: dict[str, Any]
     waited: StateSnapshot | None = None
     turn: bool = False
-    """The thread's next turn (hitl/_turns.py)."""
+    """The thread's next turn (hitl/client/turns.py)."""
 
     @property
     def snapshot(self) -> StateSnapshot:

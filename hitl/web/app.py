@@ -13,11 +13,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import hitl
-from hitl import _finite as finite
 from hitl import catalog
-from hitl._limits import over_depth, too_deep
 from hitl._whole import whole_number
 from hitl.graph import CompiledGraph
+from hitl.protocol import finite
+from hitl.protocol.limits import over_depth, too_deep
 from hitl.types import InvalidInputError
 from hitl.web import (
     api,
@@ -29,7 +29,7 @@ from hitl.web import (
     decide,
     errors,
     events,
-    link,
+    link_page,
     pages,
     rendering,
     runs,
@@ -82,7 +82,7 @@ def create_app(
     app.include_router(thread_api.router)
     app.include_router(events.router)
     app.include_router(runs.router)
-    for ui in (pages, decide, claims, bulk, link, assist, signin, apidocs, stats_page):
+    for ui in (pages, decide, claims, bulk, link_page, assist, signin, apidocs, stats_page):
         app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     trust = Trust(isinstance(auth, TokenAuth), tuple(o for o in settings.cors_origins if o != "*"))
@@ -102,7 +102,7 @@ OFF_LOOP_BYTES = 64_000
 
 async def finite_json_body(request: Request) -> None:
     """Refuse a JSON body holding NaN, Infinity or a number too large for a float (1e999): Python's json,
-    which FastAPI parsed the body with, reads them, and they would pass a schema's bounds (hitl/_finite.py).
+    which FastAPI parsed the body with, reads them, and they would pass a schema's bounds (hitl/protocol/finite.py).
     The body is cached on the request, so this reads it again without receiving it again."""
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         return

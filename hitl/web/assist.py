@@ -1,7 +1,7 @@
 """Small JSON helpers behind the run page's scripts: inline schema checks and diff previews.
 
 They reuse the code the decision itself goes through (the schema check in
-hitl/_policy.py, the form reader), so the page's preview cannot drift from the outcome.
+hitl/protocol/policy.py, the form reader), so the page's preview cannot drift from the outcome.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict
 
 import hitl
-from hitl._finite import non_finite
-from hitl._policy import may_review, schema_refused
+from hitl.protocol.finite import non_finite
+from hitl.protocol.policy import may_review, schema_refused
 from hitl.types import DecisionRejectedError, Interrupt, InvalidInputError
 from hitl.web import diff, forms
 from hitl.web.context import caller, decider

@@ -28,8 +28,8 @@ from typing import Protocol
 
 from fastapi import Request
 
-from hitl._policy import identity_refused, roles_refused
-from hitl.client import default_identity, held, person
+from hitl.client.client import default_identity, held, person
+from hitl.protocol.policy import identity_refused, roles_refused
 from hitl.types import InvalidInputError
 from hitl.web.errors import NotAuthenticated
 

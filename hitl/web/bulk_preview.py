@@ -5,7 +5,7 @@ A bulk answer is offered only over runs whose questions share one graph, node an
 answer's schema, or a tool review's): one answer for two kinds of question is how an approval reached an
 age question. The typed answer is JSON; a plain word is read as that text when the question takes text
 (its schema, or none), else refused here. Each run then gets a dry run of its own checks
-(hitl/batch.py: reviewers, claims, schema, quorum, finite numbers), and the preview pins what may be
+(hitl/client/batch.py: reviewers, claims, schema, quorum, finite numbers), and the preview pins what may be
 sent: each run to the interrupt id it showed, never to row positions or a filter read again later.
 """
 
@@ -18,10 +18,10 @@ from typing import Any
 
 from fastapi import Request
 
-from hitl import batch
-from hitl._limits import shorten, too_deep
-from hitl._policy import schema_refused
-from hitl.batch import BatchResult, Waiting
+from hitl.client import batch
+from hitl.client.batch import BatchResult, Waiting
+from hitl.protocol.limits import shorten, too_deep
+from hitl.protocol.policy import schema_refused
 from hitl.types import Interrupt, InvalidInputError, StateSnapshot
 from hitl.web import forms
 from hitl.web.context import decider

@@ -1,6 +1,6 @@
 """Claims from the run page's forms and the HTTP API: claim, release or delegate a question.
 
-The run decides who may (hitl/_policy.py, `claim_refused`); this reads the form and sends
+The run decides who may (hitl/protocol/policy.py, `claim_refused`); this reads the form and sends
 the claim as the signed-in person, with the form's own request id so a double click counts
 once. A refusal comes back to the run page as one line (errors.py) and writes nothing to the
 run's history.
@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 import hitl
-from hitl._policy import delegate_name_refused
+from hitl.protocol.policy import delegate_name_refused
 from hitl.types import DecisionRejectedError, InvalidInputError, StateSnapshot
 from hitl.web.context import web
 from hitl.web.decide import done, submitted

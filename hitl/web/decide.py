@@ -18,10 +18,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 import hitl
-from hitl._limits import shorten
-from hitl._schema import schema_unusable
 from hitl._whole import whole_number
-from hitl.client import NO_VALUE
+from hitl.client.client import NO_VALUE
+from hitl.protocol.limits import shorten
+from hitl.protocol.schema import schema_unusable
 from hitl.types import DecisionRejectedError, InvalidInputError
 from hitl.web import diff, forms
 from hitl.web.context import decider
@@ -73,7 +73,7 @@ async def answer(request: Request, run_id: str) -> Response:
 
 def answer_value(form: dict[str, str], pending: hitl.Interrupt | None, iid: str) -> Any:
     """The answer a question's form says, read with the form the page generated for it
-    (also the signed-link page's, hitl/web/link.py)."""
+    (also the signed-link page's, hitl/web/link_page.py)."""
     if form.get("mode") == "json":
         return forms.loads(form.get("json", ""), "the answer")
     if pending is None:

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hitl._finite import finite_json
+from hitl.protocol.finite import finite_json
 
 SHOW_CHANGES = 200
 """Changes one diff lists; further ones are counted ("and N more")."""

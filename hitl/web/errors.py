@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from hitl._errors import rpc_error
+from hitl._temporal_errors import rpc_error
 from hitl.types import (
     DecisionRejectedError,
     GraphValidationError,
@@ -133,7 +133,7 @@ def install(app: FastAPI, html_error: HtmlError, back_to_page: BackToPage) -> No
     @app.exception_handler(temporalio.service.RPCError)
     async def temporal_error(request: Request, exc: temporalio.service.RPCError) -> Response:
         """A Temporal call no route translated (a search, a count): its cause in one line, 503 like every
-        Temporal failure hitl's client reports (hitl/_errors.py names the causes)."""
+        Temporal failure hitl's client reports (hitl/_temporal_errors.py names the causes)."""
         return await respond(request, 503, str(rpc_error(request.app.state.web.base.temporal, exc)))
 
     @app.exception_handler(RequestValidationError)

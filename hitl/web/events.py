@@ -1,7 +1,7 @@
 """Live feeds as server-sent events: one run's changes, and the inbox's.
 
 A run's feeds (the thread stream, `runs/stream` and its rejoin `runs/{run_id}/stream`)
-read the run's own event stream (`hitl.stream`: woken by Temporal's history, nothing
+read the run's own event stream (`hitl.client.stream`: woken by Temporal's history, nothing
 polled); a run request's parts are made in hitl/web/parts.py and walked in order in
 hitl/web/walk.py, so a rejoin rebuilds them from the run's history alone. The inbox
 spans every waiting run, which no single history tells, so it counts them in
@@ -26,16 +26,16 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 import hitl
-from hitl import _finite as finite
-from hitl._errors import read_with_retries
-from hitl._limits import shorten
-from hitl._protocol import WAITING_SINCE
+from hitl._temporal_errors import read_with_retries
+from hitl.protocol import finite
+from hitl.protocol.limits import shorten
+from hitl.protocol.wire import WAITING_SINCE
 from hitl.types import HitlError, InvalidInputError
 from hitl.web import api, parts, run_records, search, shapes, walk
+from hitl.web.bodies import RunCreate
 from hitl.web.context import caller, decider, web
 from hitl.web.disconnect import cancel_later, refuse_from_elsewhere
 from hitl.web.errors import one_line
-from hitl.web.models import RunCreate
 from hitl.web.pages import version
 from hitl.web.scope import Reader, reader
 from hitl.web.slots import Slot
@@ -58,7 +58,7 @@ class Change:
 
 
 SSE_NAMES = {"paused": "paused", "decision": "resumed", "completed": "ended", "failed": "ended", "cancelled": "ended"}
-"""The thread feed's event names for the run's events (`hitl.stream.RunEvent.kind`); node events are not sent."""
+"""The thread feed's event names for the run's events (`hitl.client.stream.RunEvent.kind`); node events are not sent."""
 
 
 async def run_changes(run: hitl.Run) -> AsyncIterator[Change]:

@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hitl import _finite as finite
-from hitl._limits import too_deep
 from hitl._whole import MOST, whole_number
 from hitl.human_interrupt import HumanInterrupt, as_requests
+from hitl.protocol import finite
+from hitl.protocol.limits import too_deep
 from hitl.types import InvalidInputError
 from hitl.web import constraints
 
@@ -220,7 +220,7 @@ def label_of(f: Field) -> str:
 # ------------------------------------------------------------------ reviews of actions
 
 ReviewShape = Literal["tool_review", "human_interrupt"]
-"""HumanInTheLoopMiddleware's (hitl/tools.py) or Agent Inbox's (hitl/human_interrupt.py)."""
+"""HumanInTheLoopMiddleware's (hitl/prebuilt/tools.py) or Agent Inbox's (hitl/human_interrupt.py)."""
 LABELS = {
     "approve": "Approve",
     "edit": "Edit",

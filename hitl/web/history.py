@@ -7,7 +7,7 @@ whose oldest kept checkpoint is its input gets that step -1 entry here, computed
 channel defaults (no query, nothing stored). A task's `result` is what its node wrote, read off
 the next `loop` checkpoint; the newest entry of a paused run carries its pending questions in
 `tasks[].interrupts` and `interrupts`, so a client that reloads reads the question from history.
-A thread's next turn (hitl/_turns.py) begins with a fork checkpoint of the thread itself: shown as that
+A thread's next turn (hitl/client/turns.py) begins with a fork checkpoint of the thread itself: shown as that
 run's input checkpoint (`__start__` next), and the checkpoint that applied the input as its first `loop`;
 both keep hitl's step number (the turn's first step), so the two share a checkpoint id.
 """
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hitl._reducers import initial_values
 from hitl.graph import CompiledGraph
+from hitl.protocol.reducers import initial_values
 from hitl.types import Checkpoint, StateSnapshot
 from hitl.web import shapes
 
@@ -50,7 +50,7 @@ def entries(
 
 
 def turn_started(thread_id: str, c: Checkpoint) -> bool:
-    """The checkpoint a thread's next turn began at (hitl/_turns.py: a fork of the thread itself)."""
+    """The checkpoint a thread's next turn began at (hitl/client/turns.py: a fork of the thread itself)."""
     return c.source == "fork" and any(
         d.kind == "fork" and (d.node or "").startswith(f"{thread_id}@") for d in c.decisions
     )

@@ -21,9 +21,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 import hitl
-from hitl import _finite as finite
-from hitl._policy import claim_blocks, claim_refused, holds, live_claim, may_decide, may_review, vote_refused
-from hitl._schema import schema_unusable
+from hitl.protocol import finite
+from hitl.protocol.policy import claim_blocks, claim_refused, holds, live_claim, may_decide, may_review, vote_refused
+from hitl.protocol.schema import schema_unusable
 from hitl.types import Checkpoint, Decision, StateSnapshot
 from hitl.web import diff, forms, row_lines, search
 from hitl.web.auth import Identity
@@ -86,7 +86,7 @@ async def inbox(
 
     "I may decide" (`mine`) and "assigned to me" (`assigned`) are filtered by the visibility store where
     the runs index them (HitlReviewers, HitlAssigned: kept current on every claim change, vote and
-    claim expiry, see `hitl._policy.deciders`); where not, each filters the page it is on.
+    claim expiry, see `hitl.protocol.policy.deciders`); where not, each filters the page it is on.
     A bulk answer's refusal (bad JSON, nothing ticked, CSRF) comes back here in the flash."""
     w, scope = web(request), reader(request)
     flash = None if partial else take_flash(request)

@@ -1,4 +1,4 @@
-"""LangGraph Server's stream parts for one run request, made from the run's events (`hitl.stream.RunEvent`).
+"""LangGraph Server's stream parts for one run request, made from the run's events (`hitl.client.stream.RunEvent`).
 
 Every mode comes from the one source every hitl stream reads (`Run.events()`), in the order and chunk shapes
 `langgraph dev` sends (checked by tests/test_compat_server.py): `values` and `updates` as `Run.astream` makes
@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from hitl.stream import RunEvent, chunks
+from hitl.client.stream import RunEvent, chunks
 from hitl.types import Interrupt, InvalidInputError
 from hitl.web import shapes
 
@@ -247,8 +247,8 @@ def given_input(event: RunEvent) -> Any:
 
 
 def is_turn_input(event: RunEvent) -> bool:
-    """The checkpoint that applied a fork's input (a thread's next turn, hitl/_turns.py): LangGraph's first
-    `loop` of that run, its input the run's own (`hitl.stream` sends it as a values chunk)."""
+    """The checkpoint that applied a fork's input (a thread's next turn, hitl/client/turns.py): LangGraph's first
+    `loop` of that run, its input the run's own (`hitl.client.stream` sends it as a values chunk)."""
     return event.source == "update" and isinstance(event.update, dict) and "__fork__" in event.update
 
 

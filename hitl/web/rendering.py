@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from hitl import _finite as finite
+from hitl.protocol import finite
 from hitl.web.context import web
 from hitl.web.prose import markdown
 from hitl.web.session import csrf_token

@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hitl._limits import shorten
-from hitl._row_memo import from_memo
+from hitl.protocol.limits import shorten
+from hitl.protocol.row_memo import from_memo
 from hitl.row_card import FIELD_CHARS, MAX_FIELDS
 
 PAIR = re.compile(r'"((?:[^"\\]|\\.){1,40})":\s*"((?:[^"\\]|\\.)*)(?:"|$)')

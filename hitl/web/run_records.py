@@ -6,7 +6,7 @@ each accepted decision in its decision log under the request id it was sent with
 derived, and every web-server replica lists the same ones:
 
 * the start: id `start_run_id(thread)` (a name-based uuid of the thread id, known before the run exists);
-* each next turn (new input on the thread once its run completed, hitl/_turns.py): the fork record that
+* each next turn (new input on the thread once its run completed, hitl/client/turns.py): the fork record that
   begins the turn's execution, id `turn_run_id(thread, step)` (a name-based uuid of the thread id and the
   turn's first step, known before the turn's execution exists), its kwargs the input; the turn carries the
   thread's checkpoints and so its decision chain, read whole from them once a thread has turns;
@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 import hitl
-from hitl._limits import KEEP_DECISIONS
+from hitl.protocol.limits import KEEP_DECISIONS
 from hitl.types import Decision, StateSnapshot
 from hitl.web import shapes
 

@@ -1,7 +1,7 @@
 """Read scoping in `hitl serve`: which runs the caller may see (a view-only credential's refusal is in
 `context.decider`, where every changing route gets its client).
 
-The rule is `hitl._policy.may_read` over the served graphs' `compile(readers=[...])` (a graph's
+The rule is `hitl.protocol.policy.may_read` over the served graphs' `compile(readers=[...])` (a graph's
 own, every enclosing graph's and every nested subgraph's: `rules`), looked up by a run's graph name (the HitlGraph search attribute, or its state). It lives with the graphs
 this server serves, not in the run, because the visibility store can only filter by what a run
 indexes: `HitlGraph IN (the graphs the caller may read)` keeps lists, counts and paging exact
@@ -28,9 +28,9 @@ from fastapi import Request
 
 import hitl
 from hitl import catalog
-from hitl._policy import ROLE, may_read
-from hitl.batch import BatchReport, Waiting, resume_many
+from hitl.client.batch import BatchReport, Waiting, resume_many
 from hitl.graph import CompiledGraph
+from hitl.protocol.policy import ROLE, may_read
 from hitl.types import RunNotFoundError, StateSnapshot
 from hitl.web import search
 from hitl.web.auth import Auth, Identity, TokenAuth

@@ -22,9 +22,10 @@ from typing import Literal
 import temporalio.client
 
 import hitl
-from hitl._listing import PendingRun, graph_in, list_runs
-from hitl._policy import DONE
-from hitl._protocol import (
+from hitl._text import searchable
+from hitl.client.listing import PendingRun, graph_in, list_runs
+from hitl.protocol.policy import DONE
+from hitl.protocol.wire import (
     ANYONE,
     ASSIGNED,
     GRAPH,
@@ -35,7 +36,6 @@ from hitl._protocol import (
     WAITING_SINCE,
     WORKFLOW_NAME,
 )
-from hitl._text import searchable
 from hitl.types import StateSnapshot
 
 log = logging.getLogger("hitl.web")
@@ -73,7 +73,7 @@ class Filter:
     older_than: timedelta | None = None
     may_decide: tuple[str, ...] = ()
     """Reviewer entries of the caller (identity first, then role:NAME): only runs with a question they may
-    answer now (not held by someone else, not one they already voted on: `hitl._policy.deciders`)."""
+    answer now (not held by someone else, not one they already voted on: `hitl.protocol.policy.deciders`)."""
     assigned_to: tuple[str, ...] = ()
     """Entries of the caller as above: only runs with a question claimed by or delegated to them."""
     graphs_in: tuple[str, ...] | None = None
@@ -117,7 +117,7 @@ class Listed:
     record: bool = False
     """A thread's record before its first run (hitl/web/threads.py): nothing to query."""
     thread: object = None
-    """Its thread memo as stored (hitl/_thread.py)."""
+    """Its thread memo as stored (hitl/client/threads.py)."""
 
     def key(self, sort: SortKey) -> tuple[datetime, str]:
         at = self.pending.waiting_since if sort == "waiting" else self.created_at
@@ -160,7 +160,7 @@ async def listing(temporal: temporalio.client.Client, query: str, limit: int | N
 
 def newest_each(rows: list[Listed]) -> list[Listed]:
     """One row per thread: its newest execution. A thread's finished turn is deleted when its next turn starts
-    (hitl/_turns.py), but Temporal deletes a closed execution some seconds later; until then both are listed."""
+    (hitl/client/turns.py), but Temporal deletes a closed execution some seconds later; until then both are listed."""
     newest: dict[str, Listed] = {}
     for row in rows:
         seen = newest.get(row.pending.run_id)

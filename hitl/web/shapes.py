@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 from importlib.metadata import version as package_version
 from typing import Any
 
-from hitl.batch import BatchReport
-from hitl.client import PendingRun
+from hitl.client.batch import BatchReport
+from hitl.client.client import PendingRun
 from hitl.types import Checkpoint, Interrupt, StateSnapshot
 
 STATUS = {"interrupted": "interrupted", "running": "busy", "completed": "idle", "failed": "error", "cancelled": "error"}

@@ -14,15 +14,15 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 
 import hitl
-from hitl._limits import too_large
-from hitl._policy import override_refused
-from hitl._protocol import SUBGRAPH_RUN_MARK
-from hitl._thread import ThreadStart
-from hitl.client import check_run_id
+from hitl.client.client import check_run_id
+from hitl.client.threads import ThreadStart
+from hitl.protocol.limits import too_large
+from hitl.protocol.policy import override_refused
+from hitl.protocol.wire import SUBGRAPH_RUN_MARK
 from hitl.types import DecisionRejectedError, InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
 from hitl.web import search, shapes, threads
+from hitl.web.bodies import MetadataFilter, ThreadCount, ThreadCreate, ThreadPatch, ThreadSearch
 from hitl.web.context import caller, decider
-from hitl.web.models import MetadataFilter, ThreadCount, ThreadCreate, ThreadPatch, ThreadSearch
 from hitl.web.scope import reader
 
 router = APIRouter(dependencies=[Depends(caller)])

@@ -8,13 +8,13 @@ HitlStatus ("thread") search attributes what searches filter on. A record stays 
 subject to the namespace's retention (closed executions are) and lives until the thread is deleted.
 Temporal cannot change a memo from outside a workflow: new metadata supersedes the record with a new
 one (the old one ended by its Temporal run id, so a run that took the id meanwhile is never touched).
-The first run supersedes the record the same way (`hitl._thread.ThreadStart`: ended by run id just before
+The first run supersedes the record the same way (`hitl.client.threads.ThreadStart`: ended by run id just before
 the run starts with ALLOW_DUPLICATE; of two racing starts Temporal lets one in, the other gets 409) and
 carries the memo on. Searches and counts list running records and runs only (`search.Filter.records`):
 a superseded record is closed and never matches, so no thread is listed twice. Deleting a thread
 deletes every execution under its id (`DeleteWorkflowExecution`). A record naming no graph is readable
 by anyone signed in; one with a graph, and every run, by the graph's readers (hitl/web/scope.py).
-The next turn on a finished thread is a fork of its last checkpoint under the same id (hitl/_turns.py).
+The next turn on a finished thread is a fork of its last checkpoint under the same id (hitl/client/turns.py).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import temporalio.exceptions
 import temporalio.service
 
 import hitl
-from hitl._protocol import GRAPH, STATUS, THREAD_MEMO, THREAD_WORKFLOW, WORKFLOW_NAME
-from hitl._thread import ThreadStart, delete_executions
+from hitl.client.threads import ThreadStart, delete_executions
+from hitl.protocol.wire import GRAPH, STATUS, THREAD_MEMO, THREAD_WORKFLOW, WORKFLOW_NAME
 from hitl.types import RunAlreadyExistsError, RunNotFoundError, StateSnapshot
 from hitl.web import shapes
 from hitl.web.scope import Reader

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import hitl
-from hitl.stream import ENDED, RunEvent
+from hitl.client.stream import ENDED, RunEvent
 from hitl.web import parts, run_records
 
 Error = tuple[None, dict[str, Any]]

@@ -21,7 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import hitl
-from hitl._protocol import RUN_PATCHES
+from hitl.protocol.wire import RUN_PATCHES
 from hitl.server import DevServer, free_port
 from tests.graphs import SERVED
 
@@ -411,14 +411,14 @@ async def _slow_then_fast_by_marker(c: hitl.Client, graph: str, run_id: str) -> 
     """A run of `graph` started as while a worker of the release before polls (it has every patch but
     hitl-local-rerun: the run lists the others from its start and takes that one by marker), answered "slow"
     (its node's re-run times out: rolled back), then "fast" (completes it)."""
-    import hitl.client
+    import hitl.client.client
 
-    real = hitl.client.run_patches
-    hitl.client.run_patches = lambda workers: [p for p in RUN_PATCHES if p != "hitl-local-rerun"]
+    real = hitl.client.client.run_patches
+    hitl.client.client.run_patches = lambda workers: [p for p in RUN_PATCHES if p != "hitl-local-rerun"]
     try:
         run = await c.start(graph, {}, run_id=run_id)
     finally:
-        hitl.client.run_patches = real
+        hitl.client.client.run_patches = real
     await run.wait()
     await run.resume("slow", identity="alice")
     await run.resume("fast", identity="alice")
@@ -463,15 +463,15 @@ async def _signal_refused_by_marker(
 ) -> str:
     """A run of `graph` started as while a worker without `patch` polls; a raw signal answering `bad` is
     refused when the run applies it (the patch taken by marker), then an update answers `good`."""
-    import hitl.client
-    from hitl._protocol import ResumeRequest
+    import hitl.client.client
+    from hitl.protocol.wire import ResumeRequest
 
-    real = hitl.client.run_patches
-    hitl.client.run_patches = lambda workers: [p for p in RUN_PATCHES if p != patch]
+    real = hitl.client.client.run_patches
+    hitl.client.client.run_patches = lambda workers: [p for p in RUN_PATCHES if p != patch]
     try:
         run = await c.start(graph, {}, run_id=run_id)
     finally:
-        hitl.client.run_patches = real
+        hitl.client.client.run_patches = real
     [asked] = (await run.wait()).interrupts
     refused = ResumeRequest(identity="mallory", resume_map={asked.id: bad})
     await c.temporal.get_workflow_handle(run.run_id).signal("resume_signal", refused)
@@ -509,18 +509,18 @@ async def _local_race(c: hitl.Client, run_id: str, without: str | None) -> str:
     run keeping the approval's claim through `pay` (by marker, for a run without the patch from its start)."""
     import threading
 
-    import hitl.client
+    import hitl.client.client
     from tests.trust_graphs import AFTER_ANSWER, GATES
 
     draft = f"pay 1M {run_id}"
     approve, pay = GATES[("approve", draft)], GATES[("pay", draft)] = threading.Event(), threading.Event()
-    real = hitl.client.run_patches
+    real = hitl.client.client.run_patches
     if without is not None:
-        hitl.client.run_patches = lambda workers: [p for p in RUN_PATCHES if p != without]
+        hitl.client.client.run_patches = lambda workers: [p for p in RUN_PATCHES if p != without]
     try:
         run = await c.start("payment_local", {"draft": draft}, run_id=run_id)
     finally:
-        hitl.client.run_patches = real
+        hitl.client.client.run_patches = real
     await run.wait()
     resume = asyncio.create_task(run.resume("approve", identity="dave", roles=["finance"], wait=False))
     while AFTER_ANSWER[draft] == 0:  # noqa: ASYNC110 (a recorder, polled by a thread's counter)

@@ -15,8 +15,8 @@ from typing_extensions import assert_type
 from hitl import interrupt
 from hitl.graph import StateGraph
 from hitl.human_interrupt import ActionRequest, HumanResponse, ResponseType
-from hitl.prebuilt import human_review
-from hitl.tools import Tool, tool
+from hitl.prebuilt.agent import human_review
+from hitl.prebuilt.tools import Tool, tool
 
 
 class Answer(pydantic.BaseModel):
@@ -56,7 +56,7 @@ def routing_maps_take_any_keys(builder: StateGraph) -> None:
 
 
 def agent_inbox_shape() -> None:
-    # hitl.prebuilt.human_review: one typed response; an edit's action and a response's text narrowed.
+    # hitl.prebuilt.agent.human_review: one typed response; an edit's action and a response's text narrowed.
     response = human_review("send_email", {"to": "ada"}, description="Send it?")
     assert_type(response, HumanResponse)
     assert_type(response.type, ResponseType)

@@ -1,4 +1,4 @@
-"""Who may decide what a run waits for, as the inbox filters it (hitl/_policy.py): the entries a run
+"""Who may decide what a run waits for, as the inbox filters it (hitl/protocol/policy.py): the entries a run
 indexes in HitlReviewers and HitlAssigned, claim- and vote-aware, and the per-run rule the inbox
 falls back to where they are not indexed."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from hitl import Interrupt, Quorum, Vote
-from hitl._policy import assignees, deciders, may_decide
+from hitl.protocol.policy import assignees, deciders, may_decide
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)
 LATER = NOW + timedelta(minutes=30)

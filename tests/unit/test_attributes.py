@@ -7,9 +7,9 @@ from typing import Any
 
 import temporalio.converter
 
-from hitl._protocol import ASSIGNED, PENDING_NODES, REVIEWERS, STATUS, WAITING_SINCE, GraphSpec, Phase, RunInput
+from hitl.protocol.wire import ASSIGNED, PENDING_NODES, REVIEWERS, STATUS, WAITING_SINCE, GraphSpec, Phase, RunInput
 from hitl.types import Interrupt
-from workflows.attributes import (
+from hitl.workflows.attributes import (
     MAX_VALUE_BYTES,
     attribute_updates,
     changed_updates,

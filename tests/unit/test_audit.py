@@ -1,4 +1,4 @@
-"""The decision chain's rules (hitl/_audit.py): sealing, verifying, JSON Patch of edits."""
+"""The decision chain's rules (hitl/protocol/audit.py): sealing, verifying, JSON Patch of edits."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import jsonpatch  # an independent RFC 6902 implementation, to check our patches apply as the RFC says
 import pytest
 
-from hitl._audit import AuditTrail, diff, differs, read_lines, record, record_hash, seal, verify
+from hitl.protocol.audit import AuditTrail, diff, differs, read_lines, record, record_hash, seal, verify
 from hitl.types import Decision
 
 AT = datetime(2026, 11, 25, 18, 0, 0, 123456, tzinfo=timezone.utc)

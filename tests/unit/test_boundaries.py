@@ -1,10 +1,10 @@
-"""Import boundaries of the workflow side.
+"""Import boundaries: the layers of hitl, and the workflow side's sandbox-safe subset.
 
-The workflow (`workflows/`) runs in Temporal's sandbox and must replay
-deterministically: it may import only hitl's protocol, types and pure rules,
-and those may not reach back into the workflow, the activities, the client, or
-anything that loads user code or pydantic models. Checked twice: statically
-(every import statement) and for real (a fresh interpreter's `sys.modules`).
+hitl is built in layers, each importing only its own and lower ones (LAYERS); the workflow
+(`hitl.workflows`, the top-level workflows/) runs in Temporal's sandbox and must replay
+deterministically, so it may import only the protocol layer (pure data and rules), and
+nothing but the worker may import it. Checked twice: statically (every import statement,
+also inside functions and under TYPE_CHECKING) and for real (a fresh interpreter's `sys.modules`).
 """
 
 from __future__ import annotations
@@ -19,49 +19,74 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CORE = sorted(f"workflows.core.{p.stem}" for p in (ROOT / "workflows" / "core").glob("*.py") if p.stem != "__init__")
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("protocol", ("hitl.types", "hitl.protocol")),
+    ("workflow", ("hitl.workflows",)),
+    (
+        "graph",
+        (
+            "hitl.graph",
+            "hitl.state",
+            "hitl._interrupt",
+            "hitl.messages",
+            "hitl.human_interrupt",
+            "hitl.row_card",
+            "hitl.catalog",
+            "hitl._text",
+            "hitl._whole",
+            "hitl._temporal_errors",
+        ),
+    ),
+    ("payloads", ("hitl.payloads",)),
+    ("client", ("hitl.client",)),
+    ("agents", ("hitl.prebuilt",)),
+    ("worker", ("hitl.activities", "hitl.worker", "hitl.server")),
+    ("surfaces", ("hitl.stats", "hitl.web", "hitl.cli")),
+]
+"""hitl's layers, lowest first: a module imports from its own layer and the ones before it. The workflow
+is a branch of its own: only it and the worker layer import it, and it imports only the protocol."""
+
+UPWARD_EXCEPTIONS = {
+    ("hitl.client.client", "hitl.worker"): "Client.worker() runs a worker in this process; imported when called",
+}
+"""Imports that go up a layer on purpose, each with why."""
+
+CORE = sorted(
+    f"hitl.workflows.core.{p.stem}" for p in (ROOT / "workflows" / "core").glob("*.py") if p.stem != "__init__"
+)
 """The decision core: the run's rules, which import nothing from Temporal."""
-WORKFLOW_SIDE = [
-    "workflows.graph_workflow",
-    "workflows.topology",
-    "workflows.checks",
-    "workflows.attributes",
-    "workflows.calls",
-    "workflows.failures",
-    "workflows.execution",
-    "workflows.turns",
-    "workflows.decisions",
-    *CORE,
-]
-ALLOWED = [
-    "hitl._protocol",
-    "hitl.types",
-    "hitl._reducers",
-    "hitl._limits",
-    "hitl._policy",
-    "hitl._audit",
-    "hitl._finite",
-    "hitl._schema",
-    "hitl._patches",
-    "hitl._row_memo",
-]
-"""The hitl modules the workflow side may import (pure: plain data and rules)."""
-
-NEVER_ON_THE_WORKFLOW_SIDE = ("activities", "examples", "bench", "tests", "pydantic", "fastapi", "hitl.web")
-
-
-def _file(module: str) -> Path:
-    path = ROOT.joinpath(*module.split("."))
-    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
 
 
 def _modules(folder: str) -> list[str]:
-    """Every module under a top-level folder, by dotted name (a package by its own name)."""
+    """Every module under a top-level folder, by dotted name as installed (workflows/ is hitl.workflows)."""
     found = []
     for path in sorted((ROOT / folder).rglob("*.py")):
         parts = path.relative_to(ROOT).with_suffix("").parts
-        found.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+        if folder == "hitl" and parts[1] in ("workflows", "activities"):
+            continue  # links to the top-level folders, listed by their own names
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found.append(name if folder == "hitl" else f"hitl.{name}")
     return found
+
+
+WORKFLOW_SIDE = _modules("workflows")
+ALLOWED = sorted(
+    {
+        "hitl.types",
+        *(m for m in _modules("hitl") if m.startswith("hitl.protocol.") and not m.startswith("hitl.workflows")),
+    }
+)
+"""The hitl modules the workflow side may import: the protocol layer (pure: plain data and rules)."""
+
+NEVER_ON_THE_WORKFLOW_SIDE = ("activities", "hitl.activities", "examples", "bench", "tests", "pydantic", "fastapi")
+NEVER_ON_THE_WORKFLOW_SIDE += ("hitl.web", "hitl.client", "hitl.payloads", "hitl.prebuilt", "hitl.cli")
+
+
+def _file(module: str) -> Path:
+    if module.startswith(("hitl.workflows", "hitl.activities")):
+        module = module.removeprefix("hitl.")  # the real folders (hitl/workflows links to them)
+    path = ROOT.joinpath(*module.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
 
 
 def _imports(module: str) -> set[str]:
@@ -84,32 +109,79 @@ def _first_party(names: set[str]) -> set[str]:
     return {n for n in names if n.split(".")[0] in ("hitl", "workflows", "activities", "examples", "bench", "tests")}
 
 
+def _layer(module: str) -> int | None:
+    for i, (_, prefixes) in enumerate(LAYERS):
+        if any(module == p or module.startswith(f"{p}.") for p in prefixes):
+            return i
+    return None
+
+
+def test_every_module_has_a_layer() -> None:
+    unplaced = [
+        m for m in _modules("hitl") + WORKFLOW_SIDE + _modules("activities") if m != "hitl" and _layer(m) is None
+    ]
+    assert not unplaced, f"add these to a layer in LAYERS: {unplaced}"
+
+
+@pytest.mark.parametrize("module", [m for m in _modules("hitl") + _modules("activities") if m != "hitl"])
+def test_no_module_imports_a_layer_above_its_own(module: str) -> None:
+    mine = _layer(module)
+    assert mine is not None
+    workflow = next(i for i, (name, _) in enumerate(LAYERS) if name == "workflow")
+    may_import_workflow = LAYERS[mine][0] in ("workflow", "worker")
+    wrong = []
+    for name in sorted(_imports(module)):
+        theirs = _layer(name)
+        if (
+            theirs is None
+            or (module, name.rsplit(".", 1)[0]) in UPWARD_EXCEPTIONS
+            or (module, name) in UPWARD_EXCEPTIONS
+        ):
+            continue
+        if theirs > mine or (theirs == workflow and not may_import_workflow):
+            wrong.append(f"{name} ({LAYERS[theirs][0]})")
+    assert not wrong, f"{module} ({LAYERS[mine][0]}) imports {wrong}: a layer imports only its own and the ones below"
+
+
+@pytest.mark.parametrize("module", _modules("hitl") + WORKFLOW_SIDE + _modules("activities"))
+def test_nothing_imports_the_generic_top_level_names(module: str) -> None:
+    """workflows/ and activities/ install as hitl.workflows and hitl.activities: importing them by their
+    folder names would load a second copy of every module (and fails in an installed wheel)."""
+    generic = sorted(n for n in _imports(module) if n.split(".")[0] in ("workflows", "activities"))
+    assert not generic, f"{module} imports {generic}; import them as hitl.workflows / hitl.activities"
+
+
 @pytest.mark.parametrize("module", WORKFLOW_SIDE)
 def test_workflow_code_imports_only_the_pure_hitl_modules(module: str) -> None:
-    hitl_imports = {n for n in _first_party(_imports(module)) if n.split(".")[0] == "hitl"}
-    # `from hitl._limits import clip` names hitl._limits and hitl._limits.clip: keep the modules.
+    hitl_imports = {n for n in _imports(module) if n.split(".")[0] == "hitl" and not n.startswith("hitl.workflows")}
+    # `from hitl.protocol.limits import clip` names hitl.protocol.limits and hitl.protocol.limits.clip: keep modules.
     modules = {n for n in hitl_imports if n in ALLOWED or n.rsplit(".", 1)[0] not in ALLOWED}
+    modules -= {"hitl", "hitl.protocol"}  # `from hitl.protocol import topology` names the package too
     assert modules <= set(ALLOWED), f"{module} imports {sorted(modules - set(ALLOWED))}; allowed: {ALLOWED}"
-    others = {n for n in _first_party(_imports(module)) if n.split(".")[0] not in ("hitl", "workflows")}
+    others = {n for n in _first_party(_imports(module)) if n.split(".")[0] != "hitl"}
     assert not others, f"{module} imports {sorted(others)}"
 
 
 @pytest.mark.parametrize("module", CORE)
 def test_the_decision_core_imports_nothing_from_temporal(module: str) -> None:
-    """The core's rules run in unit tests without a server: no temporalio, and of workflows/ only the core
-    itself and the pure topology rules (checks.py raises Temporal's errors; graph_workflow.py is Temporal)."""
+    """The core's rules run in unit tests without a server: no temporalio, and of the workflow only the core
+    itself (checks.py raises Temporal's errors; graph_workflow.py is Temporal)."""
     names = _imports(module)
     temporal = sorted(n for n in names if n.split(".")[0] == "temporalio")
     assert not temporal, f"{module} imports {temporal}"
-    workflow_side = {n for n in names if n.split(".")[0] == "workflows"}
-    allowed = {"workflows", "workflows.topology", "workflows.core"}
-    outside = sorted(n for n in workflow_side if n not in allowed and not n.startswith("workflows.core."))
-    assert not outside, f"{module} imports {outside}; the core may use only workflows.core and workflows.topology"
+    outside = sorted(
+        n
+        for n in names
+        if n.startswith("hitl.workflows")
+        and n not in ("hitl.workflows", "hitl.workflows.core")
+        and not n.startswith("hitl.workflows.core.")
+    )
+    assert not outside, f"{module} imports {outside}; the core may use only hitl.workflows.core and the protocol"
 
 
 @pytest.mark.parametrize("module", ALLOWED)
 def test_the_pure_modules_import_nothing_but_each_other(module: str) -> None:
-    names = _first_party(_imports(module))
+    names = _first_party(_imports(module)) - {"hitl", "hitl.protocol"}
     modules = {n for n in names if n in ALLOWED or n.rsplit(".", 1)[0] not in ALLOWED}
     assert modules <= set(ALLOWED), f"{module} imports {sorted(modules - set(ALLOWED))}; allowed: {ALLOWED}"
 
@@ -122,23 +194,30 @@ def _loaded_by(module: str) -> list[str]:
     return loaded
 
 
-@pytest.mark.parametrize("module", ["workflows", *ALLOWED])
+@pytest.mark.parametrize("module", ["hitl.workflows", *ALLOWED])
 def test_importing_the_workflow_side_loads_nothing_forbidden(module: str) -> None:
     loaded = _loaded_by(module)
-    hitl_modules = {m for m in loaded if m.split(".")[0] == "hitl"} - {"hitl"}
+    hitl_modules = {m for m in loaded if m.split(".")[0] == "hitl" and not m.startswith("hitl.workflows")}
+    hitl_modules -= {"hitl", "hitl.protocol"}
     assert hitl_modules <= set(ALLOWED), f"importing {module} loads {sorted(hitl_modules - set(ALLOWED))}"
-    forbidden = sorted(m for m in loaded if m.startswith(NEVER_ON_THE_WORKFLOW_SIDE))
+    forbidden = sorted(m for m in loaded if m.startswith(NEVER_ON_THE_WORKFLOW_SIDE) or m.split(".")[0] == "workflows")
     assert not forbidden, f"importing {module} loads {forbidden[:10]}"
-    if module.startswith("hitl."):
-        assert not [m for m in loaded if m.split(".")[0] == "workflows"], f"{module} reaches back into workflows"
+    if module != "hitl.workflows":
+        assert not [m for m in loaded if m.startswith("hitl.workflows")], f"{module} reaches back into the workflow"
 
 
 @pytest.mark.parametrize(
     "first",
-    ["import hitl.worker", "from hitl import DeadlineExceeded", "import hitl.interrupt", "import activities.nodes"],
+    [
+        "import hitl.worker",
+        "from hitl import DeadlineExceeded",
+        "import hitl._interrupt",
+        "import hitl.activities.nodes",
+    ],
 )
 def test_from_hitl_import_interrupt_is_the_function_whatever_came_first(first: str) -> None:
-    # `hitl.interrupt` is also a submodule: importing it first must not leave the module in its place.
+    # The function lives in the private module hitl._interrupt: importing that module first must not
+    # put a module where `hitl.interrupt` is expected.
     code = f"{first}\nfrom hitl import interrupt\nimport hitl\nprint(callable(interrupt), hitl.interrupt is interrupt)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["True", "True"]

@@ -11,8 +11,8 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from hitl import START, StateGraph
-from hitl._limits import MAX_STATE_BYTES
-from hitl._protocol import (
+from hitl.protocol.limits import MAX_STATE_BYTES
+from hitl.protocol.wire import (
     CancelRequest,
     PendingTask,
     Phase,
@@ -23,7 +23,7 @@ from hitl._protocol import (
     request_digest,
 )
 from hitl.types import Interrupt
-from workflows import checks
+from hitl.workflows import checks
 
 AT = datetime(2026, 1, 2, tzinfo=timezone.utc)
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from temporalio.api.common.v1 import Payload
 
-from hitl.codec import (
+from hitl.payloads.codec import (
     ClaimCheckCodec,
     ClaimCheckError,
     EncryptionCodec,
@@ -24,7 +24,7 @@ from hitl.codec import (
     from_env,
     key_fingerprints,
 )
-from hitl.converter import data_converter
+from hitl.payloads.converter import data_converter
 from hitl.types import HitlError, KeyMismatchError
 
 
@@ -280,7 +280,7 @@ def test_without_boto3_an_s3_store_is_one_line(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_a_worker_with_a_store_says_so_in_its_identity(tmp_path: Path) -> None:
-    from hitl._workers import advertised_claim_check, advertised_keys, worker_identity
+    from hitl.client.serving import advertised_claim_check, advertised_keys, worker_identity
 
     class _Client:
         identity = "123@host"
@@ -308,8 +308,8 @@ async def test_the_inbox_lists_a_claim_checked_summary_it_cannot_read_as_such(tm
 
     from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 
-    from hitl._listing import CLAIM_CHECKED, _summaries
-    from hitl._protocol import SUMMARY_MEMO
+    from hitl.client.listing import CLAIM_CHECKED, _summaries
+    from hitl.protocol.wire import SUMMARY_MEMO
 
     writer = data_converter(ClaimCheckCodec(FileStore(tmp_path), threshold=100))
     big, small = await writer.encode(["q" * 500]), await writer.encode(["short question"])
@@ -373,7 +373,7 @@ async def test_every_payload_of_an_event_is_found_however_deep() -> None:
         WorkflowExecutionStartedEventAttributes,
     )
 
-    from hitl._blob_gc import _keys
+    from hitl.payloads.blob_gc import _keys
 
     keys = [hashlib.sha256(bytes([i])).hexdigest() for i in range(4)]
     ref = [Payload(metadata={"encoding": b"binary/claim-check", "claim-check-sha256": k.encode()}) for k in keys]

@@ -1,4 +1,4 @@
-"""Claim rules (hitl/_policy.py): who may claim, release and delegate a question, and who may
+"""Claim rules (hitl/protocol/policy.py): who may claim, release and delegate a question, and who may
 answer while it is held."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from hitl import Interrupt, Quorum
-from hitl._policy import claim_blocks, claim_refused, holds, live_claim
+from hitl.protocol.policy import claim_blocks, claim_refused, holds, live_claim
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)
 LATER = NOW + timedelta(minutes=30)

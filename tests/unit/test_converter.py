@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from hitl._protocol import GraphSpec, NodeResult, ResumeRequest, RunInput
-from hitl.converter import SharedPydanticPayloadConverter, data_converter
+from hitl.payloads.converter import SharedPydanticPayloadConverter, data_converter
+from hitl.protocol.wire import GraphSpec, NodeResult, ResumeRequest, RunInput
 
 
 def _values() -> list[object]:

@@ -1,4 +1,4 @@
-"""The one size rule of a decision's who, reason and request id (hitl._policy.decider_refused), and the edges of
+"""The one size rule of a decision's who, reason and request id (hitl.protocol.policy.decider_refused), and the edges of
 `hitl serve` and signed links that apply it before anything reaches a run."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from starlette.requests import Request
 
-from hitl import links
-from hitl._policy import MAX_IDENTITY, MAX_REASON, MAX_REQUEST_ID, MAX_ROLE, MAX_ROLES, decider_refused
+from hitl.client import signed_links as links
+from hitl.protocol.policy import MAX_IDENTITY, MAX_REASON, MAX_REQUEST_ID, MAX_ROLE, MAX_ROLES, decider_refused
 from hitl.types import InvalidInputError
 from hitl.web.auth import HeaderAuth, NoAuth, TokenAuth
 from hitl.web.errors import NotAuthenticated

@@ -1,4 +1,4 @@
-"""The escalation ladder of interrupt(escalate=...) (hitl/interrupt.py): checked where it is written."""
+"""The escalation ladder of interrupt(escalate=...) (hitl/_interrupt.py): checked where it is written."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 # `interrupt` through the package first: importing the submodule first would shadow the function
 from hitl import AnswerWith, HitlError, Quorum, Remind, Widen, interrupt
-from hitl.interrupt import GraphInterrupt, node_scope, reset_scope
+from hitl._interrupt import GraphInterrupt, node_scope, reset_scope
 
 H = timedelta(hours=1)
 

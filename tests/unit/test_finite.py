@@ -1,4 +1,4 @@
-"""Finite numbers only (hitl/_finite.py): NaN and infinities are refused in one line and never exported."""
+"""Finite numbers only (hitl/protocol/finite.py): NaN and infinities are refused in one line and never exported."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from hitl import _finite as finite
-from hitl._audit import AuditTrail, read_lines, seal, verify
-from hitl._finite import MAX_DIGITS, non_finite
 from hitl.cli import _json, parse_json
+from hitl.protocol import finite
+from hitl.protocol.audit import AuditTrail, read_lines, seal, verify
+from hitl.protocol.finite import MAX_DIGITS, non_finite
 from hitl.types import Decision, InvalidInputError
 
 NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e999", "-1e999"]

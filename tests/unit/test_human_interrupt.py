@@ -9,7 +9,6 @@ import pydantic
 import pytest
 from starlette.datastructures import Headers
 
-from hitl._policy import schema_refused
 from hitl.human_interrupt import (
     ActionRequest,
     HumanInterrupt,
@@ -18,6 +17,7 @@ from hitl.human_interrupt import (
     implied_schema,
     response_schema,
 )
+from hitl.protocol.policy import schema_refused
 from hitl.web import forms
 from hitl.web.auth import api_token
 

@@ -1,10 +1,10 @@
-"""hitl/_limits.py: sizes as Temporal stores them, refusals in one line, clipping for records."""
+"""hitl/protocol/limits.py: sizes as Temporal stores them, refusals in one line, clipping for records."""
 
 from __future__ import annotations
 
 import json
 
-from hitl._limits import (
+from hitl.protocol.limits import (
     CLIP_BYTES,
     MAX_JSON_DEPTH,
     clip,

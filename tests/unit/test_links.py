@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from hitl import links
-from hitl.links import Link, LinkError
+from hitl.client import signed_links as links
+from hitl.client.signed_links import Link, LinkError
 from hitl.types import Interrupt, InvalidInputError, Quorum, StateSnapshot, Vote
 
 KEY = b"k" * 32

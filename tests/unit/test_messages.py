@@ -123,8 +123,8 @@ def test_a_later_message_with_the_same_id_replaces_the_stored_one() -> None:
 
 
 def test_the_schema_edits_are_checked_with_takes_either_shape() -> None:
-    """The JSON Schema a run's workflow checks a state edit with (hitl/_schema.py), from the key's type."""
-    from hitl._schema import first_error
+    """The JSON Schema a run's workflow checks a state edit with (hitl/protocol/schema.py), from the key's type."""
+    from hitl.protocol.schema import first_error
 
     schema = pydantic.TypeAdapter(list[Message]).json_schema()
     stored = state_messages(WRITTEN)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import hitl._patches as patches
-import workflows
-from hitl._protocol import RUN_PATCHES, RunInput
+import hitl.protocol.patches as patches
+from hitl import workflows
+from hitl.protocol.wire import RUN_PATCHES, RunInput
 
 SOURCES = {p.name: p.read_text() for p in sorted(Path(workflows.__file__).parent.rglob("*.py"))}
 SOURCE = "\n".join(SOURCES.values())
@@ -80,7 +80,7 @@ def test_runs_from_before_the_field_have_no_patches() -> None:
 def test_a_worker_says_how_many_patches_it_has_and_clients_read_it() -> None:
     import temporalio.converter
 
-    from hitl._workers import advertised_keys, advertised_patches, worker_identity
+    from hitl.client.serving import advertised_keys, advertised_patches, worker_identity
 
     class _Client:
         identity = "123@host"
@@ -94,7 +94,7 @@ def test_a_worker_says_how_many_patches_it_has_and_clients_read_it() -> None:
 
 
 def test_new_runs_list_only_the_patches_every_live_worker_has() -> None:
-    from hitl._workers import WorkerInfo, run_patches
+    from hitl.client.serving import WorkerInfo, run_patches
 
     new, older, dead = (
         WorkerInfo("a", None, True, len(RUN_PATCHES)),
@@ -116,7 +116,7 @@ def test_the_patch_list_only_grows_at_its_end() -> None:
 def test_the_workflow_names_patches_only_through_the_patch_list() -> None:
     """One source: no patch id is spelled out under workflows/ (a literal there could drift from RUN_PATCHES)."""
     spelled = sorted(name for name, text in SOURCES.items() for p in RUN_PATCHES if f'"{p}"' in text)
-    assert not spelled, f"patch ids written out in {spelled}; import them from hitl._patches"
+    assert not spelled, f"patch ids written out in {spelled}; import them from hitl.protocol.patches"
 
 
 def _recorded_patches(path: Path) -> tuple[list[str], list[str]]:

@@ -1,4 +1,4 @@
-"""hitl/_policy.py: who may do what, and whether values fit (the one home of each rule)."""
+"""hitl/protocol/policy.py: who may do what, and whether values fit (the one home of each rule)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TypedDict
 
 from hitl import START, StateGraph
-from hitl._policy import (
+from hitl.protocol.policy import (
     claim_blocks,
     holds,
     identity_refused,

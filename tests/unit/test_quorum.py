@@ -1,4 +1,4 @@
-"""Quorum rules (hitl/_policy.py) and the interrupt(quorum=...) policy checks (hitl/interrupt.py)."""
+"""Quorum rules (hitl/protocol/policy.py) and the interrupt(quorum=...) policy checks (hitl/_interrupt.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 
 # `interrupt` through the package first: importing the submodule first would shadow the function
 from hitl import HitlError, Interrupt, Quorum, Vote, interrupt
-from hitl._policy import quorum_met, vote_refused
-from hitl.interrupt import GraphInterrupt, node_scope, reset_scope
+from hitl._interrupt import GraphInterrupt, node_scope, reset_scope
+from hitl.protocol.policy import quorum_met, vote_refused
 
 
 def _asked(quorum: Quorum, *voters: str) -> Interrupt:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TypedDict
 
 from hitl import START, StateGraph
-from hitl._policy import may_read
 from hitl.graph import CompiledGraph
+from hitl.protocol.policy import may_read
 from hitl.web.scope import rules
 
 

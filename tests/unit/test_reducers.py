@@ -1,11 +1,11 @@
-"""hitl/_reducers.py: the state arithmetic the workflow does itself; the rest is owed to activities."""
+"""hitl/protocol/reducers.py: the state arithmetic the workflow does itself; the rest is owed to activities."""
 
 from __future__ import annotations
 
 import pytest
 
-from hitl._protocol import ChannelSpec
-from hitl._reducers import WriteConflict, add_messages, apply_builtin_writes, initial_values
+from hitl.protocol.reducers import WriteConflict, add_messages, apply_builtin_writes, initial_values
+from hitl.protocol.wire import ChannelSpec
 
 CHANNELS = {
     "x": ChannelSpec(),

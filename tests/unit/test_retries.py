@@ -6,7 +6,7 @@ import pytest
 import temporalio.service
 from temporalio.service import RPCStatusCode
 
-from hitl._errors import read_with_retries
+from hitl._temporal_errors import read_with_retries
 
 
 def _failing(statuses: list[RPCStatusCode], result: str = "ok"):  # type: ignore[no-untyped-def]

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from hitl._limits import shorten
-from hitl._protocol import Phase
-from hitl._row_memo import Card, from_memo, memo_part, words
+from hitl.protocol.limits import shorten
+from hitl.protocol.row_memo import Card, from_memo, memo_part, words
+from hitl.protocol.wire import Phase
 from hitl.row_card import card
 from hitl.types import HitlError, Interrupt
 from hitl.web.pages import summarize
 from hitl.web.row_lines import Line, lines
-from workflows.core.records import summary
+from hitl.workflows.core.records import summary
 
 ORDER = {"question": "Ship?", "customer": "Ada  Lovelace\n", "total": "€1", "notes": "x" * 300, "n": 3}
 EMAIL = [

@@ -1,4 +1,4 @@
-"""Answer schemas (hitl/_schema.py): patterns matched by RE2, schemas checked against their metaschema."""
+"""Answer schemas (hitl/protocol/schema.py): patterns matched by RE2, schemas checked against their metaschema."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import itertools
 import pytest
 from jsonschema import _utils as jsonschema_utils
 
-from hitl._policy import schema_refused
-from hitl._schema import SCHEMA_STEPS, first_repeat, schema_unusable, search
+from hitl.protocol.policy import schema_refused
+from hitl.protocol.schema import SCHEMA_STEPS, first_repeat, schema_unusable, search
 
 EVIL = "a" * 40 + "!"
 """Python's `re` would take days on `^(a+)+$` for this (it doubles per character; 26 took about a second)."""

@@ -1,4 +1,4 @@
-"""LangGraph's chunk shapes made from hitl's run events (hitl/stream.py), without a server."""
+"""LangGraph's chunk shapes made from hitl's run events (hitl/client/stream.py), without a server."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from hitl.stream import RunEvent, check_modes, chunks
+from hitl.client.stream import RunEvent, check_modes, chunks
 from hitl.types import Decision, Interrupt, InvalidInputError
 
 ASKED = Interrupt(id="abc", value={"q": "ok?"}, node="review")

@@ -1,4 +1,4 @@
-"""workflows/topology.py: the superstep rules, on specs of real compiled graphs."""
+"""hitl/protocol/topology.py: the superstep rules, on specs of real compiled graphs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import operator
 from typing import Annotated, TypedDict
 
 from hitl import END, START, StateGraph
-from hitl._protocol import GraphSpec, SendPacket
-from workflows import topology
+from hitl.protocol import topology
+from hitl.protocol.wire import GraphSpec, SendPacket
 
 
 class S(TypedDict, total=False):

@@ -37,7 +37,9 @@ def test_the_cli_link_and_environment_readers_refuse_in_one_line(text: str, monk
     """Each reader that took `str.isdigit()` or `int()` on outside text: a clear refusal, never a ValueError."""
     import argparse
 
-    from hitl import _claim_check, cli, links
+    from hitl import cli
+    from hitl.client import signed_links as links
+    from hitl.payloads import blobs as _claim_check
     from hitl.types import HitlError, InvalidInputError
 
     with pytest.raises(argparse.ArgumentTypeError, match="is not a checkpoint number"):

@@ -15,7 +15,8 @@ from types import ModuleType
 
 import pytest
 
-from hitl import _protocol, types
+from hitl import types
+from hitl.protocol import wire as _protocol
 
 STATE = {_protocol.RunState, _protocol.PendingTask}
 """The run's own state (workflows/graph_workflow.py changes it as the run goes): keyword-only, not frozen."""
@@ -52,7 +53,7 @@ def test_values_are_frozen(cls: type) -> None:
 
 
 def test_a_positional_or_partial_rebuild_is_an_error() -> None:
-    from hitl._protocol import ResumeRequest
+    from hitl.protocol.wire import ResumeRequest
 
     with pytest.raises(TypeError):
         ResumeRequest("alice")  # type: ignore[call-arg]
@@ -67,7 +68,7 @@ def test_an_older_carry_decodes_into_the_run_state() -> None:
     """What a run handed over before RunState existed (`Carry`, with `skip_before`) is read as the new state."""
     from temporalio.contrib.pydantic import pydantic_data_converter
 
-    from hitl._protocol import Phase, RunState
+    from hitl.protocol.wire import Phase, RunState
 
     old = {
         "values": {"i": 1},

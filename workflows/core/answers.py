@@ -7,12 +7,12 @@ from collections.abc import Callable, Container
 from datetime import datetime
 from typing import Any
 
-from hitl._limits import clip, shorten
-from hitl._patches import ANSWER_ROLLBACK
-from hitl._policy import quorum_met
-from hitl._protocol import Answered, PendingTask, ResumeRequest, RunState
+from hitl.protocol.limits import clip, shorten
+from hitl.protocol.patches import ANSWER_ROLLBACK
+from hitl.protocol.policy import quorum_met
+from hitl.protocol.wire import Answered, PendingTask, ResumeRequest, RunState
 from hitl.types import Interrupt, Vote
-from workflows.core import records
+from hitl.workflows.core import records
 
 
 def replace_in(task: PendingTask, changed: Interrupt) -> Interrupt:

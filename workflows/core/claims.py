@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from hitl._policy import claim_until
-from hitl._protocol import ClaimRequest, RunState
+from hitl.protocol.policy import claim_until
+from hitl.protocol.wire import ClaimRequest, RunState
 from hitl.types import Interrupt
-from workflows.core import records
-from workflows.core.answers import replace_in
-from workflows.core.effects import Effect, Reindex
+from hitl.workflows.core import records
+from hitl.workflows.core.answers import replace_in
+from hitl.workflows.core.effects import Effect, Reindex
 
 
 def claim(run: RunState, req: ClaimRequest, target: Interrupt, now: datetime) -> list[Effect]:

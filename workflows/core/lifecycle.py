@@ -7,11 +7,11 @@ from collections.abc import Container, Sequence
 from datetime import datetime
 from typing import Any
 
-from hitl._limits import clip, json_size
-from hitl._protocol import CancelRequest, ForkFrom, Phase, ResumeRequest, RunState
+from hitl.protocol import topology
+from hitl.protocol.limits import clip, json_size
+from hitl.protocol.wire import CancelRequest, ForkFrom, Phase, ResumeRequest, RunState
 from hitl.types import Checkpoint, Decision
-from workflows import topology
-from workflows.core import records
+from hitl.workflows.core import records
 
 
 def fork(run: RunState, source: ForkFrom, identity: str, written: dict[str, Any], now: datetime) -> None:

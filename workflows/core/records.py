@@ -1,7 +1,7 @@
 """The run's records: the decision log and its audit chain, checkpoints, refusals, retired questions.
 
 Records are state only (no command), so what is kept here never changes how a run replays. Every record
-is sealed into the run's hash chain as it is logged (hitl/_audit.py).
+is sealed into the run's hash chain as it is logged (hitl/protocol/audit.py).
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import dataclasses
 from datetime import datetime
 from typing import Any, Literal
 
-from hitl._audit import diff as json_patch
-from hitl._audit import seal as audit_seal
-from hitl._limits import CHECKPOINT_VALUES_BYTES, KEEP_DECISIONS, PAGE_BYTES, clip, shorten
-from hitl._protocol import Phase, Request, RunInput, RunState, request_digest
-from hitl._row_memo import Card, memo_part
+from hitl.protocol import topology
+from hitl.protocol.audit import diff as json_patch
+from hitl.protocol.audit import seal as audit_seal
+from hitl.protocol.limits import CHECKPOINT_VALUES_BYTES, KEEP_DECISIONS, PAGE_BYTES, clip, shorten
+from hitl.protocol.row_memo import Card, memo_part
+from hitl.protocol.wire import Phase, Request, RunInput, RunState, request_digest
 from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, Send, StateSnapshot
-from workflows import topology
 
 KEEP_CHECKPOINTS = 200
 """Checkpoints a run keeps in memory (and carries across continue-as-new, without their state copies)."""
@@ -43,7 +43,7 @@ def pending(run: RunState) -> list[Interrupt]:
 
 
 def seal(run: RunState, decision: Decision) -> Decision:
-    """Link a record into the run's hash chain (hitl/_audit.py). Records only, no commands: so no patch,
+    """Link a record into the run's hash chain (hitl/protocol/audit.py). Records only, no commands: so no patch,
     and a run from before the chain seals its records too when it replays."""
     sealed = audit_seal(decision, run.audit_seq, run.audit_head)
     run.audit_seq, run.audit_head = run.audit_seq + 1, sealed.hash

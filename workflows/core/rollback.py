@@ -13,11 +13,11 @@ import dataclasses
 from datetime import datetime
 from typing import Any, Literal
 
-from hitl._limits import clip, shorten
-from hitl._protocol import RunState, Undo
+from hitl.protocol.limits import clip, shorten
+from hitl.protocol.wire import RunState, Undo
 from hitl.types import Interrupt
-from workflows.core import answers, records
-from workflows.core.steps import key
+from hitl.workflows.core import answers, records
+from hitl.workflows.core.steps import key
 
 
 def undo_of(

@@ -6,10 +6,10 @@ import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
-from hitl._protocol import GraphSpec, InterruptRequest, PendingTask, RunState
+from hitl.protocol import topology
+from hitl.protocol.wire import GraphSpec, InterruptRequest, PendingTask, RunState
 from hitl.types import Decision, Interrupt
-from workflows import topology
-from workflows.core import records
+from hitl.workflows.core import records
 
 
 def key(task: PendingTask) -> str:

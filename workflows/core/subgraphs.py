@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from hitl._protocol import ChildPaused, PendingTask, Phase, RunState
+from hitl.protocol.wire import ChildPaused, PendingTask, Phase, RunState
 from hitl.types import Interrupt
-from workflows.core import answers, records
+from hitl.workflows.core import answers, records
 
 
 def reported(

@@ -11,11 +11,11 @@ from collections.abc import Container
 from datetime import datetime
 from typing import Any
 
-from hitl._protocol import DEADLINE_EXPIRED, PendingTask, Phase, RunState
+from hitl.protocol.wire import DEADLINE_EXPIRED, PendingTask, Phase, RunState
 from hitl.types import EscalationStep, Interrupt, Vote
-from workflows.core import records
-from workflows.core.answers import replace_in, vote_json
-from workflows.core.effects import Effect, Notify, Publish, TellParent
+from hitl.workflows.core import records
+from hitl.workflows.core.answers import replace_in, vote_json
+from hitl.workflows.core.effects import Effect, Notify, Publish, TellParent
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from hitl._protocol import InterruptRequest, PendingTask, RunState
+from hitl.protocol.wire import InterruptRequest, PendingTask, RunState
 from hitl.types import Interrupt
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from hitl._patches import ANSWER_ROLLBACK
-from hitl._protocol import Answered, NodeResult, ResumeRequest
+from hitl.protocol.patches import ANSWER_ROLLBACK
+from hitl.protocol.wire import Answered, NodeResult, ResumeRequest
 from hitl.types import Quorum, Vote
+from hitl.workflows.core import answers
 from tests.unit.core.builders import NOW, ask, later, run, task
-from workflows.core import answers
 
 ANN = ResumeRequest(identity="ann", request_id="r1")
 

@@ -7,7 +7,7 @@ import operator
 from typing import Annotated, TypedDict
 
 from hitl import END, START, StateGraph
-from hitl._protocol import (
+from hitl.protocol.wire import (
     Answered,
     CancelRequest,
     ClaimRequest,
@@ -20,9 +20,9 @@ from hitl._protocol import (
     SendPacket,
 )
 from hitl.types import EscalationStep
+from hitl.workflows.core import claims, lifecycle, steps
+from hitl.workflows.core.effects import Reindex
 from tests.unit.core.builders import NOW, ask, later, run, task
-from workflows.core import claims, lifecycle, steps
-from workflows.core.effects import Reindex
 
 
 def test_a_claim_holds_the_question_until_its_time_runs_out() -> None:

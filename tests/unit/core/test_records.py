@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from hitl._limits import CHECKPOINT_VALUES_BYTES, PAGE_BYTES
-from hitl._protocol import CancelRequest, ForkFrom, GraphSpec, NodeResult, Phase, RunInput, SendPacket
+from hitl.protocol.limits import CHECKPOINT_VALUES_BYTES, PAGE_BYTES
+from hitl.protocol.wire import CancelRequest, ForkFrom, GraphSpec, NodeResult, Phase, RunInput, SendPacket
 from hitl.types import Decision
+from hitl.workflows.core import records
 from tests.unit.core.builders import NOW, ask, run, task
-from workflows.core import records
 
 
 def test_each_record_is_sealed_into_the_chain_and_kept_for_the_next_checkpoint() -> None:
@@ -159,7 +159,7 @@ def test_what_the_run_was_started_with_leaves_out_its_input_fork_and_carry() -> 
 
 
 def test_a_question_naming_its_row_is_summed_up_by_that_row() -> None:
-    from hitl._row_memo import from_memo
+    from hitl.protocol.row_memo import from_memo
 
     titled = dataclasses.replace(ask("i1"), title="Order for Ada", summary={"total": "12.50"})
     plain = ask("i2")

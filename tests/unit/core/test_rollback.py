@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from hitl._protocol import Answered, NodeResult
+from hitl.protocol.wire import Answered, NodeResult
+from hitl.workflows.core import rollback
 from tests.unit.core.builders import NOW, ask, run, task
-from workflows.core import rollback
 
 
 def test_putting_a_change_back_restores_the_keys_it_wrote_and_drops_those_it_added() -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from hitl._protocol import Answered, ChildPaused, Phase
+from hitl.protocol.wire import Answered, ChildPaused, Phase
+from hitl.workflows.core import subgraphs
 from tests.unit.core.builders import NOW, ask, later, run, task
-from workflows.core import subgraphs
 
 
 def test_reported_questions_show_under_the_subgraphs_node_keeping_claims_held_here() -> None:

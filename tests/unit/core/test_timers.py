@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from hitl._protocol import DEADLINE_EXPIRED, Phase
+from hitl.protocol.wire import DEADLINE_EXPIRED, Phase
 from hitl.types import EscalationStep, Quorum, Vote
+from hitl.workflows.core import timers
+from hitl.workflows.core.effects import Notify, Publish, TellParent
 from tests.unit.core.builders import NOW, ask, later, run, task
-from workflows.core import timers
-from workflows.core.effects import Notify, Publish, TellParent
 
 
 def test_the_pause_wakes_for_its_first_deadline_claim_or_escalation_step() -> None:

@@ -14,7 +14,7 @@ import temporalio.api.workflowservice.v1
 import temporalio.client
 import temporalio.service
 
-from hitl._protocol import THREAD_MEMO
+from hitl.protocol.wire import THREAD_MEMO
 
 
 @dataclass(frozen=True)

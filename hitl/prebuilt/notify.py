@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import timedelta
 
-from hitl import _finite as finite
-from hitl.links import links_for
+from hitl.client.signed_links import links_for
+from hitl.protocol import finite
 from hitl.types import StateSnapshot
 
 
@@ -25,7 +25,7 @@ def webhook(
     When the worker has a link key (`HITL_LINK_KEY`) and `HITL_LINK_BASE_URL`, the
     payload's `links` hold a signed decision link per pending question and person
     who may answer it (its reviewers named by identity, and `link_for`), so the
-    message can say "answer here" (hitl/links.py); without them `links` is empty."""
+    message can say "answer here" (hitl/client/signed_links.py); without them `links` is empty."""
 
     def post(snapshot: StateSnapshot) -> None:
         links = links_for(snapshot, link_for, expires=link_expires)

@@ -14,10 +14,10 @@ decrypt. A process without keys installs `PlaintextCodec`, which needs no
 Keys come from the environment:
 - `HITL_ENCRYPTION_KEY`: one base64 key of 32 bytes (id `HITL_ENCRYPTION_KEY_ID`, default "default"), or
 - `HITL_ENCRYPTION_KEY_FILE`: a JSON file `{"current": "k2", "keys": {"k1": "<base64>", "k2": "<base64>"}}`.
-Make a key with `python -m hitl.codec`.
+Make a key with `python -m hitl.payloads.codec`.
 
 `from_env` also wraps the result in `ClaimCheckCodec` when `HITL_CLAIM_CHECK` names a
-blob store (hitl/_claim_check.py): encryption first, so the store sees only ciphertext.
+blob store (hitl/payloads/blobs.py): encryption first, so the store sees only ciphertext.
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ import temporalio.client
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-from hitl import _claim_check
-from hitl._claim_check import BlobStore as BlobStore
-from hitl._claim_check import ClaimCheckCodec as ClaimCheckCodec
-from hitl._claim_check import ClaimCheckError as ClaimCheckError
-from hitl._claim_check import FileStore as FileStore
-from hitl._claim_check import S3Store as S3Store
+from hitl.payloads import blobs as _claim_check
+from hitl.payloads.blobs import BlobStore as BlobStore
+from hitl.payloads.blobs import ClaimCheckCodec as ClaimCheckCodec
+from hitl.payloads.blobs import ClaimCheckError as ClaimCheckError
+from hitl.payloads.blobs import FileStore as FileStore
+from hitl.payloads.blobs import S3Store as S3Store
 from hitl.types import HitlError, KeyMismatchError
 
 ENCODING = b"binary/encrypted"
@@ -229,7 +229,7 @@ def _decode_key(text: str, key_id: str) -> bytes:
         return base64.b64decode(text, validate=True)
     except ValueError:
         raise HitlError(
-            f"encryption key '{key_id}' is not valid base64; make one with `python -m hitl.codec`"
+            f"encryption key '{key_id}' is not valid base64; make one with `python -m hitl.payloads.codec`"
         ) from None
 
 

@@ -11,7 +11,7 @@ its applied request ids), and the page says who used it and when. Expired,
 tampered, reused and stale links are refused before anything is sent, so a
 refused link writes nothing to the run's history.
 
-Make a key: `python -m hitl.links`.
+Make a key: `python -m hitl.client.signed_links`.
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hitl._limits import shorten
-from hitl._policy import identity_refused, may_review, roles_refused, vote_refused
 from hitl._whole import whole_number
+from hitl.protocol.limits import shorten
+from hitl.protocol.policy import identity_refused, may_review, roles_refused, vote_refused
 from hitl.types import HitlError, InvalidInputError, StateSnapshot
 
 if TYPE_CHECKING:
-    from hitl.client import Client
+    from hitl.client.client import Client
 
 KEY_ENV, KEY_FILE_ENV, BASE_URL_ENV = "HITL_LINK_KEY", "HITL_LINK_KEY_FILE", "HITL_LINK_BASE_URL"
 MIN_KEY_BYTES = 16
@@ -107,7 +107,7 @@ def load_key(environ: dict[str, str] | None = None) -> bytes | None:
     if len(key) < MIN_KEY_BYTES:
         raise LinkError(
             f"the link key ({KEY_ENV} or {KEY_FILE_ENV}) is {len(key)} bytes; use at least {MIN_KEY_BYTES} random "
-            "bytes (make one with `python -m hitl.links`)",
+            "bytes (make one with `python -m hitl.client.signed_links`)",
             503,
         )
     return key
@@ -118,7 +118,7 @@ def require_key(environ: dict[str, str] | None = None) -> bytes:
     if key is None:
         raise LinkError(
             f"decision links need a key: set {KEY_ENV} (or {KEY_FILE_ENV}) to the same secret where links are made "
-            "and where `hitl serve` runs (make one with `python -m hitl.links`)",
+            "and where `hitl serve` runs (make one with `python -m hitl.client.signed_links`)",
             503,
         )
     return key
@@ -292,5 +292,5 @@ def links_for(
     return out
 
 
-if __name__ == "__main__":  # python -m hitl.links: a fresh key
+if __name__ == "__main__":  # python -m hitl.client.signed_links: a fresh key
     print(secrets.token_urlsafe(32))

@@ -24,12 +24,12 @@ import temporalio.api.enums.v1
 import temporalio.client
 import temporalio.service
 
-from hitl._errors import TRANSIENT, ended_outside
-from hitl._protocol import HistoryPage
+from hitl._temporal_errors import TRANSIENT, ended_outside
+from hitl.protocol.wire import HistoryPage
 from hitl.types import Checkpoint, Decision, HitlError, Interrupt, InvalidInputError, RunStatus, StateSnapshot
 
 if TYPE_CHECKING:
-    from hitl.client import Run
+    from hitl.client.client import Run
 
 EventKind = Literal["values", "node", "paused", "decision", "completed", "failed", "cancelled"]
 StreamMode = Literal["updates", "values"]
@@ -426,7 +426,7 @@ def _key(d: Decision) -> tuple[Any, ...]:
 
 
 def _text(value: Any, limit: int = 160) -> str:
-    from hitl._limits import shorten
+    from hitl.protocol.limits import shorten
 
     return shorten(json.dumps(value, ensure_ascii=False, default=str), limit)
 

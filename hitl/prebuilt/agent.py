@@ -6,7 +6,7 @@ node calls the model; if it asked for tools, the tools node runs them (after
 review, per `interrupt_on`) and the model sees the results; otherwise the run
 ends. Both nodes are activities: the model call and every tool run happen
 there, never in the workflow. Its reviews ask in HumanInTheLoopMiddleware's
-shape (hitl/tools.py); `human_review` asks in Agent Inbox's (hitl/human_interrupt.py).
+shape (hitl/prebuilt/tools.py); `human_review` asks in Agent Inbox's (hitl/human_interrupt.py).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Annotated, Any, TypedDict
 
+from hitl._interrupt import interrupt
 from hitl.graph import CompiledGraph, StateGraph
 from hitl.human_interrupt import ActionRequest, HumanInterrupt, HumanInterruptConfig, HumanResponse, response_schema
-from hitl.interrupt import interrupt
 from hitl.messages import Message, add_messages
-from hitl.models import ChatModel
-from hitl.tools import Policy, Tool, as_tools, tool_node
+from hitl.prebuilt.chat_models import ChatModel
+from hitl.prebuilt.tools import Policy, Tool, as_tools, tool_node
 from hitl.types import END, START, GraphValidationError
 
 

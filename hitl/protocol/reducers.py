@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hitl._protocol import ChannelSpec
+from hitl.protocol.wire import ChannelSpec
 
 
 class WriteConflict(ValueError):

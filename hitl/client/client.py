@@ -30,14 +30,32 @@ import temporalio.exceptions
 import temporalio.service
 
 from hitl import catalog
-from hitl._audit import AuditTrail
-from hitl._errors import OUTSIDE_HITL, ended_outside, namespace_missing, read_with_retries, unreachable
-from hitl._finite import non_finite
-from hitl._limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_deep, too_large
-from hitl._listing import PendingRun as PendingRun  # public as hitl.PendingRun
-from hitl._listing import list_runs
-from hitl._policy import decider_refused, identity_refused, override_refused, roles_refused, values_refused
-from hitl._protocol import (
+from hitl._temporal_errors import OUTSIDE_HITL, ended_outside, namespace_missing, read_with_retries, unreachable
+from hitl._text import split_names
+from hitl._whole import whole_number
+from hitl.client.listing import PendingRun as PendingRun  # public as hitl.PendingRun
+from hitl.client.listing import list_runs
+from hitl.client.serving import (
+    WorkerInfo,
+    check_workers,
+    explaining,
+    failing_task,
+    list_workers,
+    polled_since,
+    run_patches,
+    wait_until_polling,
+)
+from hitl.client.stream import RunEvent, StreamMode, check_modes, chunks, follow
+from hitl.client.threads import ThreadStart
+from hitl.graph import CompiledGraph
+from hitl.payloads.codec import from_env as codec_from_env
+from hitl.payloads.codec import with_codec
+from hitl.payloads.converter import data_converter
+from hitl.protocol.audit import AuditTrail
+from hitl.protocol.finite import non_finite
+from hitl.protocol.limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_deep, too_large
+from hitl.protocol.policy import decider_refused, identity_refused, override_refused, roles_refused, values_refused
+from hitl.protocol.wire import (
     ASSIGNED,
     DEFAULT_TASK_QUEUE,
     GRAPH,
@@ -61,24 +79,6 @@ from hitl._protocol import (
     UpdateStateRequest,
     request_digest,
 )
-from hitl._text import split_names
-from hitl._thread import ThreadStart
-from hitl._whole import whole_number
-from hitl._workers import (
-    WorkerInfo,
-    check_workers,
-    explaining,
-    failing_task,
-    list_workers,
-    polled_since,
-    run_patches,
-    wait_until_polling,
-)
-from hitl.codec import from_env as codec_from_env
-from hitl.codec import with_codec
-from hitl.converter import data_converter
-from hitl.graph import CompiledGraph
-from hitl.stream import RunEvent, StreamMode, check_modes, chunks, follow
 from hitl.types import (
     Checkpoint,
     Command,
@@ -100,7 +100,7 @@ if TYPE_CHECKING:
     import temporalio.worker
     from typing_extensions import TypeForm
 
-    from hitl.batch import BatchReport, Progress, Waiting
+    from hitl.client.batch import BatchReport, Progress, Waiting
 
 T = TypeVar("T")
 
@@ -386,7 +386,7 @@ class Client:
         dry_run: bool = False,
         on_result: Progress | None = None,
     ) -> BatchReport:
-        """Answer many waiting runs with one `value` (hitl/batch.py): `runs` by id, or every
+        """Answer many waiting runs with one `value` (hitl/client/batch.py): `runs` by id, or every
         waiting run matching `Waiting(graph, node, question)` / the `graph=`, `node=` and
         `question=` filters (`None` with filters: all waiting runs that match), or
         `{run_id: interrupt_id}`: each run answered at that question only (refused if it moved on).
@@ -397,7 +397,7 @@ class Client:
         `batch_id` again after a crash or timeout and nothing is applied twice.
         `on_result(result, done, total)` reports progress; at most `concurrency`
         runs are answered at once. `dry_run` lists what would be answered."""
-        from hitl.batch import resume_many
+        from hitl.client.batch import resume_many
 
         return await resume_many(
             self,
@@ -516,7 +516,7 @@ class Run:
         self._task_queue = task_queue
 
     async def _check_workers(self, *, queue: bool = False) -> None:
-        """Refuse up front what no live worker of this run's task queue could handle (hitl/_workers.py).
+        """Refuse up front what no live worker of this run's task queue could handle (hitl/client/serving.py).
 
         The run's own queue, which may not be this client's: asked once per handle.
         """
@@ -588,7 +588,7 @@ class Run:
         return out
 
     def events(self, *, since: int | None = None, until_pause: bool = False) -> AsyncIterator[RunEvent]:
-        """The run's events as they happen (`hitl.stream.RunEvent`): node updates, the state after
+        """The run's events as they happen (`hitl.client.stream.RunEvent`): node updates, the state after
         each step, pauses with their questions, decisions with who made them, the end.
 
         Without `since`, the stream opens on the run as it is now (its state, then its pause or
@@ -624,7 +624,7 @@ class Run:
         return gen()
 
     async def audit(self) -> AuditTrail:
-        """The run's tamper-evident decision chain (hitl/_audit.py): every sealed record the run
+        """The run's tamper-evident decision chain (hitl/protocol/audit.py): every sealed record the run
         keeps (decisions, edits with their JSON Patch, what executed after them), oldest first.
 
         Read from the checkpoints page by page and the state; read again if the run moved on
@@ -1147,7 +1147,7 @@ class Run:
 
 
 def check_size(value: Any, limit: int, what: str) -> None:
-    """Refuse a value before it is sent when the run could not carry it (hitl/_limits.py)."""
+    """Refuse a value before it is sent when the run could not carry it (hitl/protocol/limits.py)."""
     check_json(value, what)
     refused = too_large(value, limit, what)
     if refused:
@@ -1156,8 +1156,8 @@ def check_size(value: Any, limit: int, what: str) -> None:
 
 def check_json(value: Any, what: str) -> None:
     """Refuse a value before anything serializes it when it is not plain JSON a run can hold: nesting deeper
-    than MAX_JSON_DEPTH (hitl/_limits.py), or NaN or an infinite number, which would pass a schema's bounds
-    (hitl/_finite.py)."""
+    than MAX_JSON_DEPTH (hitl/protocol/limits.py), or NaN or an infinite number, which would pass a schema's bounds
+    (hitl/protocol/finite.py)."""
     refused = too_deep(value, what) or non_finite(value, what)
     if refused:
         raise InvalidInputError(refused)
@@ -1175,7 +1175,7 @@ def default_identity() -> str:
 
 
 def person(identity: str, where: str = "identity") -> str:
-    """`identity`, or InvalidInputError when it cannot name a person (`hitl._policy.identity_refused`)."""
+    """`identity`, or InvalidInputError when it cannot name a person (`hitl.protocol.policy.identity_refused`)."""
     refused = identity_refused(identity, where)
     if refused:
         raise InvalidInputError(refused)
@@ -1183,7 +1183,7 @@ def person(identity: str, where: str = "identity") -> str:
 
 
 def held(roles: Sequence[str], where: str = "roles") -> list[str]:
-    """`roles` as a list, or InvalidInputError when they are out of bounds (`hitl._policy.roles_refused`)."""
+    """`roles` as a list, or InvalidInputError when they are out of bounds (`hitl.protocol.policy.roles_refused`)."""
     if isinstance(roles, str):
         raise InvalidInputError(f"{where} must be a list of role names, not the string {roles[:100]!r}")
     refused = roles_refused(list(roles), where)

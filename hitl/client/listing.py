@@ -22,8 +22,9 @@ import temporalio.api.workflowservice.v1
 import temporalio.client
 import temporalio.converter
 
-from hitl._claim_check import ClaimCheckError
-from hitl._protocol import (
+from hitl._text import SEARCHABLE
+from hitl.payloads.blobs import ClaimCheckError
+from hitl.protocol.wire import (
     ASSIGNED,
     GRAPH,
     PENDING_NODES,
@@ -34,7 +35,6 @@ from hitl._protocol import (
     WAITING_SINCE,
     WORKFLOW_NAME,
 )
-from hitl._text import SEARCHABLE
 from hitl.types import KeyMismatchError
 
 PAGE_SIZE = 1000
@@ -72,7 +72,7 @@ class ListedRun:
     workflow_type: str = WORKFLOW_NAME
     """hitl.Graph for a run, hitl.Thread for a `hitl serve` thread's record before its first run."""
     thread: object = None
-    """The execution's thread memo as stored (hitl/_thread.py), where it has one."""
+    """The execution's thread memo as stored (hitl/client/threads.py), where it has one."""
 
 
 async def list_runs(

@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from hitl._limits import answer_over_state, json_size
-from hitl._protocol import ANYONE, GraphSpec
-from hitl._schema import SCHEMA_STEPS, TooCostly, first_error, schema_unusable
+from hitl.protocol.limits import answer_over_state, json_size
+from hitl.protocol.schema import SCHEMA_STEPS, TooCostly, first_error, schema_unusable
+from hitl.protocol.wire import ANYONE, GraphSpec
 from hitl.types import Interrupt, Quorum, Vote
 
 ROLE = "role:"
@@ -221,7 +221,7 @@ def answer_refused(
     """Why `identity`'s answer `value` to this question is refused (None when it is taken): its reviewer
     list, its answer schema (within `budget` steps), its quorum's vote rules, a claim someone else holds
     (at `now`; None: not checked). The per-answer part of the run's own checks (workflows/checks.py),
-    and what a batch's dry run asks of each run's snapshot (hitl/batch.py), so the two cannot drift."""
+    and what a batch's dry run asks of each run's snapshot (hitl/client/batch.py), so the two cannot drift."""
     if interrupt.reviewers and not may_review(interrupt.reviewers, identity, roles):
         return f"'{identity}' may not answer interrupt {interrupt.id}; its reviewers are {interrupt.reviewers}"
     if interrupt.schema is not None:
@@ -340,7 +340,7 @@ def values_refused(spec: GraphSpec, values: dict[str, Any], what: str, budget: i
 
 
 def too_costly(what: str, budget: int) -> str:
-    """The refusal of a value whose check ran out of its step budget (hitl/_schema.py)."""
+    """The refusal of a value whose check ran out of its step budget (hitl/protocol/schema.py)."""
     return (
         f"{what} takes more than {budget:,} steps to check against its schema (a large answer, or a schema "
         "whose branches check the same value over and over); send a smaller answer"
@@ -348,7 +348,7 @@ def too_costly(what: str, budget: int) -> str:
 
 
 def schema_refused(value: Any, schema: dict[str, Any], what: str, budget: int | None = SCHEMA_STEPS) -> str | None:
-    """Why `value` does not fit `schema` (regular expressions matched by RE2: see hitl/_schema.py), checked
+    """Why `value` does not fit `schema` (regular expressions matched by RE2: see hitl/protocol/schema.py), checked
     within `budget` keyword applications (None: unbounded, as the workflow's replayed checks run).
 
     A schema that cannot be used (asked before hitl checked schemas when asking) refuses every answer

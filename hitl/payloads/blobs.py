@@ -11,10 +11,10 @@ ten steps is one blob, and writing it again is harmless.
 
 It wraps another codec (hitl's encryption, or the keyless one): encode runs the
 inner codec first, so a store only ever sees ciphertext when encryption is on;
-decode runs in reverse. Blobs are deleted only by `hitl gc` (`hitl/_blob_gc.py`), once no history
+decode runs in reverse. Blobs are deleted only by `hitl gc` (`hitl/payloads/blob_gc.py`), once no history
 names them (docs/deploy.md: "Claim-check").
 
-Configured from the environment, like the encryption codec (`hitl.codec.from_env`):
+Configured from the environment, like the encryption codec (`hitl.payloads.codec.from_env`):
 - `HITL_CLAIM_CHECK`: `file:///absolute/dir` or `s3://bucket[/prefix][?endpoint_url=...&region=...]`;
 - `HITL_CLAIM_CHECK_THRESHOLD`: bytes (default `DEFAULT_THRESHOLD`).
 """

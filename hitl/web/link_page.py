@@ -1,4 +1,4 @@
-"""Signed decision links (hitl/links.py) served by the inbox: answer one question without signing in.
+"""Signed decision links (hitl/client/signed_links.py) served by the inbox: answer one question without signing in.
 
 GET /link/{token} shows the question with the same forms as the run page;
 POST /ui/link/{token} answers it as the link's identity (and roles), pinned to
@@ -17,8 +17,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hitl import links
-from hitl.links import Link, LinkError
+from hitl.client import signed_links as links
+from hitl.client.signed_links import Link, LinkError
 from hitl.types import Decision, RunNotFoundError, StateSnapshot
 from hitl.web.auth import Identity
 from hitl.web.context import web

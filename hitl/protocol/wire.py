@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
-from hitl._limits import KEEP_DECISIONS
-from hitl._patches import RUN_PATCHES as RUN_PATCHES  # the patch list's home; read here by clients and workers
+from hitl.protocol.limits import KEEP_DECISIONS
+from hitl.protocol.patches import RUN_PATCHES as RUN_PATCHES  # the patch list's home; read here by clients and workers
 from hitl.types import Checkpoint, Decision, EscalationStep, Interrupt, Quorum, Refusal, RunStatus, StateSnapshot
 
 WORKFLOW_NAME = "hitl.Graph"
@@ -55,8 +55,8 @@ THREAD_WORKFLOW = "hitl.Thread"
 """The workflow type of a thread's record before its first run: an execution no worker ever runs (hitl/web/threads.py)."""
 
 SUBGRAPH_RUN_MARK = "~"
-"""Marks the id of a subgraph's run (`PARENT.node.step~NONCE`, see `workflows/topology.py`). Every start path
-refuses it in a new run id (`hitl.client.check_run_id`), so nobody can start a run under a subgraph's id first
+"""Marks the id of a subgraph's run (`PARENT.node.step~NONCE`, see `hitl/protocol/topology.py`). Every start path
+refuses it in a new run id (`hitl.client.client.check_run_id`), so nobody can start a run under a subgraph's id first
 and leave its parent unable to start it."""
 
 # What a node's interrupt() is resumed with when its deadline passed with no default.
@@ -333,7 +333,7 @@ class RunState:
     sends: list[SendPacket] = field(default_factory=list)
     """The step's tasks made by Send, beside the nodes in `next`."""
     audit_head: str | None = None
-    """The hash of the run's newest sealed record (hitl/_audit.py): the next record points at it."""
+    """The hash of the run's newest sealed record (hitl/protocol/audit.py): the next record points at it."""
     audit_seq: int = 0
     """The next record's place in the run's chain."""
     audit_owed: bool = False
@@ -379,7 +379,7 @@ class RunInput:
     """Workflow patches (`workflow.patched` ids) this run has from its start: the workflow takes them as
     applied without asking Temporal, so it writes no marker event for them (a marker, and the
     `TemporalChangeVersion` search attribute upsert Temporal adds to it, cost two history events a patch).
-    Set by the client to the patches every live worker has (`hitl._workers.run_patches`); runs started
+    Set by the client to the patches every live worker has (`hitl.client.serving.run_patches`); runs started
     before the field replay through `workflow.patched` as they were recorded."""
 
     @property

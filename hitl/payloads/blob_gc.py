@@ -27,8 +27,8 @@ from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload, WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 
-from hitl._claim_check import ClaimCheckError, CollectableStore, claim_checked, reference
-from hitl._errors import namespace_missing
+from hitl._temporal_errors import namespace_missing
+from hitl.payloads.blobs import ClaimCheckError, CollectableStore, claim_checked, reference
 from hitl.types import HitlError, InvalidInputError
 
 DEFAULT_GRACE = timedelta(days=1)

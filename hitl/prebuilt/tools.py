@@ -25,7 +25,7 @@ from typing import Any, Literal, TypedDict, overload
 import pydantic
 from typing_extensions import NotRequired
 
-from hitl.interrupt import interrupt
+from hitl._interrupt import interrupt
 from hitl.messages import Message, ToolCall
 from hitl.state import to_json
 from hitl.types import GraphValidationError

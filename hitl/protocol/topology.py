@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from hitl._protocol import SUBGRAPH_RUN_MARK, GraphSpec, Route, SendPacket
+from hitl.protocol.wire import SUBGRAPH_RUN_MARK, GraphSpec, Route, SendPacket
 from hitl.types import START
 
 

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import pydantic
 
-from hitl._finite import non_finite
-from hitl._limits import MAX_QUESTION_BYTES, too_large
-from hitl._policy import schema_refused
-from hitl._protocol import DEADLINE_EXPIRED, InterruptRequest
-from hitl._schema import schema_unusable
 from hitl.human_interrupt import implied_schema
+from hitl.protocol.finite import non_finite
+from hitl.protocol.limits import MAX_QUESTION_BYTES, too_large
+from hitl.protocol.policy import schema_refused
+from hitl.protocol.schema import schema_unusable
+from hitl.protocol.wire import DEADLINE_EXPIRED, InterruptRequest
 from hitl.row_card import Summary, card
 from hitl.state import one_line, to_json
 from hitl.types import AnswerWith, EscalationStep, HitlError, Quorum, Remind, Vote, Widen

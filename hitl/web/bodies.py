@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hitl._limits import shorten
 from hitl._whole import whole_number
+from hitl.protocol.limits import shorten
 from hitl.web.parts import MODES as STREAM_MODES
 
 LgStatus = Literal["idle", "busy", "interrupted", "error"]

@@ -23,10 +23,10 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import PollerInfo, TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetWorkflowExecutionHistoryReverseRequest
 
-from hitl._errors import namespace_missing, read_with_retries
-from hitl._protocol import RUN_PATCHES
+from hitl._temporal_errors import namespace_missing, read_with_retries
 from hitl._whole import whole_number
-from hitl.codec import ClaimCheckCodec, ClaimCheckError, EncryptionCodec, encryption, key_fingerprints
+from hitl.payloads.codec import ClaimCheckCodec, ClaimCheckError, EncryptionCodec, encryption, key_fingerprints
+from hitl.protocol.wire import RUN_PATCHES
 from hitl.types import HitlError, KeyMismatchError, NoWorkerError
 
 LIVE_SECONDS = 70.0

@@ -15,7 +15,7 @@ is a per-run report, never an exception halfway through.
 Runs may be pinned (`{run_id: interrupt_id}`): each is answered at exactly that
 question or refused, never at whatever it asks by the time the batch arrives. A
 dry run asks each run's snapshot what the run itself would: the same per-answer
-rules the workflow checks (`hitl._policy.answer_refused`), so `would_apply` means
+rules the workflow checks (`hitl.protocol.policy.answer_refused`), so `would_apply` means
 the run's checks pass as it stands.
 """
 
@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
-from hitl._limits import MAX_DECISION_BYTES, clip, shorten, too_deep, too_large
-from hitl._listing import graph_in, list_runs
-from hitl._policy import answer_refused, answers_over_state, decider_refused
-from hitl._protocol import GRAPH, PENDING_NODES, STATUS, WORKFLOW_NAME, RunInput
 from hitl._text import searchable
+from hitl.client.listing import graph_in, list_runs
+from hitl.protocol.limits import MAX_DECISION_BYTES, clip, shorten, too_deep, too_large
+from hitl.protocol.policy import answer_refused, answers_over_state, decider_refused
+from hitl.protocol.wire import GRAPH, PENDING_NODES, STATUS, WORKFLOW_NAME, RunInput
 from hitl.types import (
     DecisionRejectedError,
     HitlError,
@@ -45,7 +45,7 @@ from hitl.types import (
 )
 
 if TYPE_CHECKING:
-    from hitl.client import Client, Run
+    from hitl.client.client import Client, Run
 
 Outcome = Literal["applied", "already_applied", "refused", "unreachable", "would_apply"]
 DONE: tuple[Outcome, ...] = ("applied", "already_applied")
@@ -328,7 +328,7 @@ async def dry_run_refusal(
     `resume` would build it (JSON, depth, size), who sends it, and the per-answer rules the workflow
     applies (reviewers, schema, quorum votes, claims, the state's room): the very functions, on the snapshot.
     A quorum that bars its starter asks the run who that is (one query, for such questions only)."""
-    from hitl.client import NO_VALUE
+    from hitl.client.client import NO_VALUE
 
     try:
         run._resume_request(NO_VALUE, {target.id: value}, None, None, False, None, None, request_id)

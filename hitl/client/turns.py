@@ -18,13 +18,13 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from hitl._limits import MAX_PAYLOAD_BYTES, MAX_STATE_BYTES, json_size
-from hitl._patches import THREAD_TURNS
-from hitl._policy import override_refused
-from hitl._protocol import SUBGRAPH_RUN_MARK, ForkFrom, RunInput
-from hitl._thread import ThreadStart, delete_executions
-from hitl._workers import check_workers, run_patches
-from hitl.client import Client, Run, check_json, check_size
+from hitl.client.client import Client, Run, check_json, check_size
+from hitl.client.serving import check_workers, run_patches
+from hitl.client.threads import ThreadStart, delete_executions
+from hitl.protocol.limits import MAX_PAYLOAD_BYTES, MAX_STATE_BYTES, json_size
+from hitl.protocol.patches import THREAD_TURNS
+from hitl.protocol.policy import override_refused
+from hitl.protocol.wire import SUBGRAPH_RUN_MARK, ForkFrom, RunInput
 from hitl.types import Checkpoint, InvalidInputError, NoWorkerError, RunAlreadyExistsError
 
 CARRY_BYTES = MAX_PAYLOAD_BYTES // 2
@@ -77,7 +77,7 @@ async def next_turn(
             f"the workers of task queue '{client.task_queue}' predate thread turns (patch {THREAD_TURNS}); "
             "upgrade them to start a thread's next turn"
         )
-    from workflows.topology import entry_nodes  # noqa: PLC0415 - only this path needs the graph walk
+    from hitl.protocol.topology import entry_nodes  # noqa: PLC0415 - only this path needs the graph walk
 
     described = await source._handle.describe()
     previous = described.run_id

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from hitl.messages import Message, ToolCall
-from hitl.tools import Tool
+from hitl.prebuilt.tools import Tool
 from hitl.types import HitlError
 
 Reply = Message | str | Callable[[list[Message]], Message]

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from hitl._finite import dumps
+from hitl.protocol.finite import dumps
 from hitl.types import Decision
 
 HASHED_OUT = ("hash",)

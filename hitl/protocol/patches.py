@@ -74,7 +74,7 @@ that task was in flight reaches the run only in the next one, once the released 
 decision all the same (before: taken there, cancelling the run under the approval, both applied)."""
 THREAD_TURNS = "hitl-thread-turns"
 """Patch: a fork that carries its thread's earlier checkpoints (`ForkFrom.history`: the next turn of a `hitl serve`
-thread, hitl/_turns.py) begins with them and numbers its decision records after theirs, so its history and
+thread, hitl/client/turns.py) begins with them and numbers its decision records after theirs, so its history and
 decision chain continue the thread's. Consulted only for such a fork; no recorded run carries one."""
 
 # Quorum questions, claims and escalation ladders (issue 14) need no patch: each path is reached only by a
