@@ -25,7 +25,7 @@ from hitl.client import signed_links as links
 from hitl.protocol.policy import may_read
 from hitl.types import GraphValidationError, InvalidInputError
 from hitl.web.auth import Identity, TokenAuth
-from hitl.web.scope import rules
+from hitl.web.readers import rules
 from hitl.web.testing import running
 from tests.helpers import event_count, wait_for
 from tests.web_fixtures import Served, refusal, refusal_code

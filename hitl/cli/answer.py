@@ -11,7 +11,8 @@ from hitl.cli.options import ResumeOptions
 from hitl.cli.render import Shown
 from hitl.cli.values import parse_json
 from hitl.client.batch import BatchResult
-from hitl.client.client import NO_VALUE, check_run_id
+from hitl.client.client import check_run_id
+from hitl.protocol.wire import NO_VALUE
 from hitl.types import InvalidInputError, Queued
 
 

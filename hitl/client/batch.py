@@ -28,13 +28,15 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
+
+import temporalio.client
 
 from hitl._text import searchable
 from hitl.client.listing import graph_in, list_runs
 from hitl.protocol.limits import MAX_DECISION_BYTES, clip, shorten, too_deep, too_large
 from hitl.protocol.policy import answer_refused, answers_over_state, decider_refused
-from hitl.protocol.wire import GRAPH, PENDING_NODES, STATUS, WORKFLOW_NAME, RunInput
+from hitl.protocol.wire import GRAPH, NO_VALUE, PENDING_NODES, STATUS, WORKFLOW_NAME, ResumeRequest
 from hitl.types import (
     DecisionRejectedError,
     HitlError,
@@ -44,8 +46,46 @@ from hitl.types import (
     StateSnapshot,
 )
 
-if TYPE_CHECKING:
-    from hitl.client.client import Client, Run
+
+class Run(Protocol):
+    """What a batch needs of one run (hitl.client.client.Run has it): named here, so this module imports
+    nothing from the client it serves (`Client.resume_many` calls in)."""
+
+    @property
+    def run_id(self) -> str: ...
+    async def resume(self, *, map: dict[str, Any] | None, request_id: str | None, wait: bool) -> Any: ...
+    async def indexed_graph(self) -> str | None: ...
+    def not_found(self) -> RunNotFoundError: ...
+    async def check_reachable(self) -> None: ...
+    async def get_state(self) -> StateSnapshot: ...
+    async def starter(self) -> str: ...
+    def _resume_request(
+        self,
+        value: Any,
+        map: dict[str, Any] | None,
+        update: dict[str, Any] | None,
+        goto: str | list[str] | None,
+        wait: bool,
+        identity: str | None,
+        roles: Sequence[str] | None,
+        request_id: str | None,
+    ) -> ResumeRequest: ...
+
+
+class Client(Protocol):
+    """What a batch needs of the client (hitl.client.client.Client has it)."""
+
+    @property
+    def identity(self) -> str: ...
+    @property
+    def roles(self) -> list[str]: ...
+    @property
+    def temporal(self) -> temporalio.client.Client: ...
+    def as_caller(self, identity: str | None = None, roles: Sequence[str] | None = None) -> Client: ...
+    async def search_attributes_registered(self) -> bool: ...
+    async def pending(self, limit: int | None = None) -> Any: ...
+    def get_run(self, run_id: str) -> Run: ...
+
 
 Outcome = Literal["applied", "already_applied", "refused", "unreachable", "would_apply"]
 DONE: tuple[Outcome, ...] = ("applied", "already_applied")
@@ -328,15 +368,13 @@ async def dry_run_refusal(
     `resume` would build it (JSON, depth, size), who sends it, and the per-answer rules the workflow
     applies (reviewers, schema, quorum votes, claims, the state's room): the very functions, on the snapshot.
     A quorum that bars its starter asks the run who that is (one query, for such questions only)."""
-    from hitl.client.client import NO_VALUE
-
     try:
         run._resume_request(NO_VALUE, {target.id: value}, None, None, False, None, None, request_id)
     except InvalidInputError as e:
         return str(e)
     starter = ""
     if target.quorum is not None and not target.quorum.requester_may_approve:
-        starter = (await run._query("get_spec", RunInput)).starter
+        starter = await run.starter()
     why = (
         decider_refused(client.identity, client.roles, None, request_id)
         or answers_over_state(snapshot.values, [(target, value)])

@@ -59,6 +59,7 @@ from hitl.protocol.wire import (
     ASSIGNED,
     DEFAULT_TASK_QUEUE,
     GRAPH,
+    NO_VALUE,
     REVIEWERS,
     SEARCH_ATTRIBUTE_TYPES,
     SEARCH_ATTRIBUTES,
@@ -104,7 +105,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-NO_VALUE: Any = object()
 POLL_SECONDS = 0.1
 
 
@@ -580,12 +580,16 @@ class Run:
         out: list[Checkpoint] = []
         while limit is None or len(out) < limit:
             want = None if limit is None else limit - len(out)
-            page = await self._query("get_state_history", list[Checkpoint], HistoryPage(limit=want, before=before))
+            page = await self.history_page(limit=want, before=before)
             out += page
             if not page or page[-1].seq == 0:
                 break
             before = page[-1].seq
         return out
+
+    async def history_page(self, *, limit: int | None, before: int | None) -> list[Checkpoint]:
+        """One page of checkpoints, newest first: as many as fit one Temporal payload, at most `limit`."""
+        return await self._query("get_state_history", list[Checkpoint], HistoryPage(limit=limit, before=before))
 
     def events(self, *, since: int | None = None, until_pause: bool = False) -> AsyncIterator[RunEvent]:
         """The run's events as they happen (`hitl.client.stream.RunEvent`): node updates, the state after
@@ -1109,6 +1113,10 @@ class Run:
         if described.workflow_type == THREAD_WORKFLOW:
             raise self.not_found()  # a `hitl serve` thread no run has started on yet
         return described.typed_search_attributes.get(GRAPH)
+
+    async def starter(self) -> str:
+        """Who started the run (its spec's `starter`): a quorum that bars its starter asks."""
+        return (await self._query("get_spec", RunInput)).starter
 
     def not_found(self) -> RunNotFoundError:
         """The error of an id no run has (also what `hitl serve` answers for a run the caller may not read)."""

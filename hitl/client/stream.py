@@ -18,18 +18,34 @@ import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 import temporalio.api.enums.v1
 import temporalio.client
 import temporalio.service
 
 from hitl._temporal_errors import TRANSIENT, ended_outside
-from hitl.protocol.wire import HistoryPage
 from hitl.types import Checkpoint, Decision, HitlError, Interrupt, InvalidInputError, RunStatus, StateSnapshot
 
-if TYPE_CHECKING:
-    from hitl.client.client import Run
+
+class _Connected(Protocol):
+    @property
+    def temporal(self) -> temporalio.client.Client: ...
+
+
+class Run(Protocol):
+    """What following a run needs of it (hitl.client.client.Run has it): named here, so this module
+    imports nothing from the client, which imports it."""
+
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def client(self) -> _Connected: ...
+    async def get_state(self) -> StateSnapshot: ...
+    async def history_page(self, *, limit: int | None, before: int | None) -> list[Checkpoint]: ...
+    def where(self) -> str: ...
+    def _rpc_error(self, e: temporalio.service.RPCError, what: str = ...) -> HitlError: ...
+
 
 EventKind = Literal["values", "node", "paused", "decision", "completed", "failed", "cancelled"]
 StreamMode = Literal["updates", "values"]
@@ -382,7 +398,7 @@ class _Follower:
         out: list[Checkpoint] = []
         before, limit = None, FIRST_PAGE if after is not None else 1
         while True:
-            page = await self.run._query("get_state_history", list[Checkpoint], HistoryPage(limit=limit, before=before))
+            page = await self.run.history_page(limit=limit, before=before)
             fresh = [c for c in page if after is None or c.seq > after]
             out += fresh
             if after is None or len(fresh) < len(page) or not page or page[-1].seq == 0:

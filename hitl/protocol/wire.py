@@ -456,6 +456,10 @@ class ReduceTask:
     writes: list[dict[str, Any]]
 
 
+NO_VALUE: Any = object()
+"""A resume that answers nothing (a `Command` with only `update` or `goto`), told apart from answering None."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class ResumeRequest:
     """A person's answer to a paused run (Temporal update or signal payload).

@@ -21,9 +21,10 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 import hitl
-from hitl.client.client import NO_VALUE, POLL_SECONDS
+from hitl.client.client import POLL_SECONDS
 from hitl.client.turns import next_turn
 from hitl.protocol.audit import record
+from hitl.protocol.wire import NO_VALUE
 from hitl.types import DecisionRejectedError, InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
 from hitl.web import claims, graph_json, history, shapes, threads
 from hitl.web.bodies import (

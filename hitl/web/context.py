@@ -19,6 +19,7 @@ from hitl.web.auth import Auth, Identity
 from hitl.web.cors import check_origin
 from hitl.web.errors import WebError
 from hitl.web.origin import Trust
+from hitl.web.readers import rules
 from hitl.web.slots import DEFAULT_MAX_STREAMS, StreamSlots
 
 
@@ -61,11 +62,9 @@ class Web:
     streams: StreamSlots = field(init=False)
     """The live streams open per identity (the one thing this process counts across requests)."""
     readers: dict[str, list[list[str]]] = field(init=False)
-    """Every reader list each graph's runs must meet, by graph name (`hitl.web.scope.rules`, computed once)."""
+    """Every reader list each graph's runs must meet, by graph name (`hitl.web.readers.rules`, computed once)."""
 
     def __post_init__(self) -> None:
-        from hitl.web.scope import rules  # scope reads requests through this module
-
         self.streams = StreamSlots(self.settings.max_streams)
         self.readers = rules(self.graphs.values())
 

@@ -19,9 +19,9 @@ from fastapi.responses import RedirectResponse, Response
 
 import hitl
 from hitl._whole import whole_number
-from hitl.client.client import NO_VALUE
 from hitl.protocol.limits import shorten
 from hitl.protocol.schema import schema_unusable
+from hitl.protocol.wire import NO_VALUE
 from hitl.types import DecisionRejectedError, InvalidInputError
 from hitl.web import diff, forms
 from hitl.web.context import decider

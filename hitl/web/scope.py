@@ -2,7 +2,7 @@
 `context.decider`, where every changing route gets its client).
 
 The rule is `hitl.protocol.policy.may_read` over the served graphs' `compile(readers=[...])` (a graph's
-own, every enclosing graph's and every nested subgraph's: `rules`), looked up by a run's graph name (the HitlGraph search attribute, or its state). It lives with the graphs
+own, every enclosing graph's and every nested subgraph's: `hitl.web.readers.rules`), looked up by a run's graph name (the HitlGraph search attribute, or its state). It lives with the graphs
 this server serves, not in the run, because the visibility store can only filter by what a run
 indexes: `HitlGraph IN (the graphs the caller may read)` keeps lists, counts and paging exact
 without a new search attribute, and a changed readers list applies at the next deploy to every
@@ -20,7 +20,7 @@ the empty thread LangGraph clients expect), so nothing tells the two apart.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,35 +35,6 @@ from hitl.types import RunNotFoundError, StateSnapshot
 from hitl.web import search
 from hitl.web.auth import Auth, Identity, TokenAuth
 from hitl.web.context import Web, caller, decider, web
-
-
-def rules(graphs: Iterable[CompiledGraph]) -> dict[str, list[list[str]]]:
-    """The reader lists of every graph a served graph's run may belong to (the served graphs and the
-    subgraphs nested in them), each to be met by whoever reads, starts or decides on its runs.
-
-    A graph's runs are read by whoever its own `readers` allow, and every enclosing graph's (a subgraph's
-    run is part of each run around it), and every nested subgraph's at any depth: a run shows its
-    subgraphs' questions and results, and takes their answers, so a public parent never opens a
-    private subgraph."""
-    out: dict[str, list[list[str]]] = {}
-
-    def own(graph: CompiledGraph) -> list[list[str]]:
-        return [list(graph.readers)] if graph.readers else []
-
-    def nested(graph: CompiledGraph) -> list[list[str]]:
-        """The reader lists of `graph` and of every subgraph within it."""
-        return own(graph) + [r for n in graph.nodes.values() if n.subgraph is not None for r in nested(n.subgraph)]
-
-    def walk(graph: CompiledGraph, enclosing: list[list[str]]) -> None:
-        lists = out.setdefault(graph.name, [])
-        lists += [r for r in enclosing + nested(graph) if r not in lists]
-        for node in graph.nodes.values():
-            if node.subgraph is not None:
-                walk(node.subgraph, enclosing + own(graph))
-
-    for graph in graphs:
-        walk(graph, [])
-    return out
 
 
 def people(auth: Auth) -> list[Identity] | None:

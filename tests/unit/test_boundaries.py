@@ -151,6 +151,77 @@ def test_nothing_imports_the_generic_top_level_names(module: str) -> None:
     assert not generic, f"{module} imports {generic}; import them as hitl.workflows / hitl.activities"
 
 
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the hitl modules it imports (anywhere in it: also inside functions and under TYPE_CHECKING).
+    `from pkg import sub` names the submodule, not the package."""
+    modules = [m for m in _modules("hitl") + WORKFLOW_SIDE + _modules("activities")]
+    known = set(modules)
+    graph: dict[str, set[str]] = {}
+    for module in modules:
+        names = _imports(module)
+        names = {n for n in names if not (n in known and any(o.startswith(f"{n}.") and o in known for o in names))}
+        edges = set()
+        for name in names:
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name and name != module:
+                edges.add(name)
+        graph[module] = edges
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            nxt = next(edges, None)
+            if nxt is not None:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(graph[nxt]))))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                group = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.append(member)
+                    if member == node:
+                        break
+                if len(group) > 1:
+                    found.append(sorted(group))
+    return found
+
+
+def test_no_import_cycles() -> None:
+    """Modules that import each other (even lazily, or for types only) cannot be read or moved one at a
+    time; where one needs a little of another above it, it names that as a Protocol (client/batch.py)."""
+    assert not _cycles(_import_graph())
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
 @pytest.mark.parametrize("module", WORKFLOW_SIDE)
 def test_workflow_code_imports_only_the_pure_hitl_modules(module: str) -> None:
     hitl_imports = {n for n in _imports(module) if n.split(".")[0] == "hitl" and not n.startswith("hitl.workflows")}

@@ -7,7 +7,7 @@ from typing import TypedDict
 from hitl import START, StateGraph
 from hitl.graph import CompiledGraph
 from hitl.protocol.policy import may_read
-from hitl.web.scope import rules
+from hitl.web.readers import rules
 
 
 class S(TypedDict, total=False):
