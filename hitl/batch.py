@@ -331,7 +331,7 @@ async def dry_run_refusal(
     from hitl.client import NO_VALUE
 
     try:
-        run._resume_request(NO_VALUE, {target.id: value}, None, None, False, None, None, request_id)
+        await run._resume_request(NO_VALUE, {target.id: value}, None, None, False, None, None, request_id)
     except InvalidInputError as e:
         return str(e)
     starter = ""
