@@ -872,7 +872,9 @@ Streams and runs merged, one run-id scheme (the runs'): 218/252, the one new dif
 All three merged, with a next turn streamed in every mode and rejoined: 263/289.
 
 With answers streamed one request each (a node asking twice, parallel and Send-mapped questions): 226/264, the
-new differences ONE_STEP_QUESTIONS; the code before a resume's stream opened after earlier answers: 222/264."""
+new differences ONE_STEP_QUESTIONS; the code before a resume's stream opened after earlier answers: 222/264.
+All merged: 271/301. With runs.list of a fresh thread and a runs/wait dropped with `on_disconnect: cancel` added:
+279/309, no new difference (before those fixes the new steps disagreed on 3 and then 1 check)."""
 
 
 async def test_same_sdk_calls_same_answers(langgraph_url: str, hitl_url: str, tmp_path: Path) -> None:
