@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, get_args, get_origin
@@ -126,18 +126,7 @@ class StateSchema:
         return self._messages_as_stored(out, what=what, error=InvalidInputError)
 
     def _messages_as_stored(self, values: dict[str, Any], *, what: str, error: type[Exception]) -> dict[str, Any]:
-        """`values` with what is written to each `add_messages` key in LangChain's shape, ids given.
-
-        Here, at the edge (client or activity), because a new id is random and the
-        workflow's reducer must stay a pure data operation."""
-        out = dict(values)
-        for key, value in values.items():
-            if self.channels[key].reducer is add_messages:
-                try:
-                    out[key] = state_messages(value)
-                except pydantic.ValidationError as e:
-                    raise error(f"{what}: key '{key}': {one_line(e)}") from None
-        return out
+        return messages_as_stored(values, message_keys(self.specs()), what=what, error=error)
 
     def node_input(self, values: dict[str, Any]) -> Any:
         """The value a node is called with: a model instance, or a dict of typed values."""
@@ -193,6 +182,30 @@ class StateSchema:
         unknown = [k for k in data if k not in self.channels]
         if unknown:
             raise error(f"{what} has unknown key(s) {unknown}; the state keys are {sorted(self.channels)}")
+
+
+def message_keys(channels: Mapping[str, ChannelSpec]) -> set[str]:
+    """The state's `add_messages` keys, as a graph's spec names them (a run's spec, read by the client too)."""
+    return {name for name, c in channels.items() if c.reducer == "add_messages"}
+
+
+def messages_as_stored(
+    values: dict[str, Any], keys: Collection[str], *, what: str, error: type[Exception]
+) -> dict[str, Any]:
+    """`values` with what is written to each of `keys` (the state's `add_messages` keys) in LangChain's
+    shape, ids given (hitl/messages.py): what a run's input, a node's update, an edit and a decision's
+    update write to a conversation, so its state holds one shape.
+
+    Here, at the edge (client or activity), because a new id is random and the
+    workflow's reducer must stay a pure data operation."""
+    out = dict(values)
+    for key, value in values.items():
+        if key in keys:
+            try:
+                out[key] = state_messages(value)
+            except pydantic.ValidationError as e:
+                raise error(f"{what}: key '{key}': {one_line(e)}") from None
+    return out
 
 
 def to_json(value: Any, *, what: str) -> Any:

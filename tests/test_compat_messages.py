@@ -30,9 +30,10 @@ from tests.web_fixtures import TOKENS
 
 SOURCE = (Path(__file__).parent / "compat_server" / "chat_graphs.py.txt").read_text()
 LANGGRAPH_IMPORT = (
-    "from langgraph.graph import StateGraph, START, END; from langgraph.graph.message import add_messages"
+    "from langgraph.graph import StateGraph, START, END; from langgraph.graph.message import add_messages; "
+    "from langgraph.types import interrupt"
 )
-HITL_IMPORT = "from hitl import StateGraph, START, END; from hitl.messages import add_messages"
+HITL_IMPORT = "from hitl import StateGraph, START, END, interrupt; from hitl.messages import add_messages"
 QUEUE = "hitl-compat-messages"
 HEADERS = {"Authorization": "Bearer tok-alice"}  # hitl's auth; `langgraph dev` has none and ignores it
 
@@ -40,16 +41,16 @@ HEADERS = {"Authorization": "Bearer tok-alice"}  # hitl's auth; `langgraph dev` 
 @pytest.fixture(scope="module")
 def langgraph_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert LANGGRAPH_IMPORT in SOURCE
-    with langgraph_dev(tmp_path_factory.mktemp("langgraph-chat"), SOURCE, ("chat",)) as url:
+    with langgraph_dev(tmp_path_factory.mktemp("langgraph-chat"), SOURCE, ("chat", "reviewed")) as url:
         yield url
 
 
-def chat_graph() -> Any:
+def chat_graphs() -> Any:
     name = "compat_chat_graphs"
     module = types.ModuleType(name)
     sys.modules[name] = module  # the state's annotations resolve here
     exec(compile(SOURCE.replace(LANGGRAPH_IMPORT, HITL_IMPORT), name, "exec"), module.__dict__)
-    return module.chat
+    return module
 
 
 def refund(order: int) -> str:
@@ -66,7 +67,8 @@ def shop_agent() -> hitl.CompiledGraph:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def hitl_url(client: hitl.Client) -> AsyncIterator[str]:
-    ours = hitl.Client(client.temporal, task_queue=QUEUE, graphs=[chat_graph(), shop_agent()])
+    module = chat_graphs()
+    ours = hitl.Client(client.temporal, task_queue=QUEUE, graphs=[module.chat, module.reviewed, shop_agent()])
     async with ours.worker(), running(create_app(ours, TokenAuth(TOKENS))) as url:
         yield url
 
@@ -92,9 +94,9 @@ AS_SENT_ELSEWHERE = {
 }
 
 
-async def on_new_thread(c: Ctx, key: str, input: dict[str, Any]) -> dict[str, Any]:
+async def on_new_thread(c: Ctx, key: str, input: dict[str, Any], graph: str = "chat") -> dict[str, Any]:
     c.ids[key] = (await c.sdk.threads.create())["thread_id"]
-    out: dict[str, Any] = await c.sdk.runs.wait(c.ids[key], "chat", input=input)
+    out: dict[str, Any] = await c.sdk.runs.wait(c.ids[key], graph, input=input)
     return out
 
 
@@ -104,12 +106,55 @@ async def streamed(c: Ctx, mode: str) -> list[tuple[str, Any]]:
     return [(p.event, p.data) async for p in stream]
 
 
+EDITED = {
+    "messages": [
+        {"type": "human", "content": [{"type": "text", "text": "edited"}], "id": "h1"},
+        {"type": "system", "content": "be brief"},
+        {"type": "ai", "content": "", "tool_calls": [{"id": "c1", "name": "f", "args": {"a": 1}}]},
+        {"type": "tool", "content": "done", "tool_call_id": "c1"},
+        {"role": "user", "content": "an OpenAI-style edit"},
+    ]
+}
+"""An edit of a paused chat's messages as a front-end sends it (LangChain's dicts, one OpenAI-style): h1 replaced."""
+RESUMED = {"resume": "ok", "update": {"messages": [{"type": "human", "content": "sent with the answer"}]}}
+"""An answer whose Command carries a message, as a front-end resumes a chat."""
+
+
+async def paused(c: Ctx, key: str) -> dict[str, Any]:
+    return await on_new_thread(c, key, {"messages": [{"type": "human", "content": "hi", "id": "h1"}]}, "reviewed")
+
+
+async def resumed_streamed(c: Ctx) -> Any:
+    """The answer with its Command update streamed in `values`: the last chunk, what a front-end shows once
+    the run ended. (LangGraph also streams the state right after the update as a chunk of its own, which hitl
+    does not: not what this step compares.)"""
+    await paused(c, "streamed")
+    stream = c.sdk.runs.stream(c.ids["streamed"], "reviewed", command=RESUMED, stream_mode="values")
+    return [p.data async for p in stream if p.event == "values"][-1]
+
+
+async def values_of(c: Ctx, key: str) -> Any:
+    """A thread's values (the rest of its state differs where an edit keeps the question: test_compat_server)."""
+    return (await c.sdk.threads.get_state(c.ids[key]))["values"]
+
+
 STEPS = [
     Step("chat.runs.wait.as_use_stream_sends", lambda c: on_new_thread(c, "a", AS_USE_STREAM_SENDS), scrub),
     Step("chat.threads.get_state", lambda c: c.sdk.threads.get_state(c.ids["a"]), lambda s: scrub(state_meaning(s))),
     Step("chat.runs.wait.every_shape", lambda c: on_new_thread(c, "b", AS_SENT_ELSEWHERE), scrub),
     Step("chat.runs.stream.values", lambda c: streamed(c, "values"), stream_meaning),
     Step("chat.runs.stream.updates", lambda c: streamed(c, "updates"), stream_meaning),
+    Step("reviewed.runs.wait.until_question", lambda c: paused(c, "edited"), scrub),
+    Step("reviewed.threads.update_state", lambda c: c.sdk.threads.update_state(c.ids["edited"], EDITED), sorted),
+    Step("reviewed.threads.get_state.edited", lambda c: values_of(c, "edited"), scrub),
+    Step("reviewed.runs.wait.until_question.again", lambda c: paused(c, "answered"), scrub),
+    Step(
+        "reviewed.runs.wait.command_update",
+        lambda c: c.sdk.runs.wait(c.ids["answered"], "reviewed", command=RESUMED),
+        scrub,
+    ),
+    Step("reviewed.threads.get_state.answered", lambda c: values_of(c, "answered"), scrub),
+    Step("reviewed.runs.stream.values.command_update", resumed_streamed, scrub),
 ]
 
 

@@ -463,6 +463,30 @@ async def open_gate(c: Ctx, name: str, until: str = "idle") -> dict[str, Any]:
     return thread  # as it is by then: one that never got there is a difference
 
 
+async def wait_dropped(c: Ctx, name: str) -> str:
+    """`runs/wait` with `on_disconnect: cancel` (as useStream and Agent Inbox send it) on a fresh gated thread,
+    dropped by its client while the run runs: the run's status once it stopped (cancelled), or as it still is
+    after a generous wait (a run left running by a dropped request is a difference)."""
+    thread = (await c.sdk.threads.create())["thread_id"]
+    c.ids[name] = thread
+    c.ids[f"{name}.gate"] = gate = f"{c.ids['gates']}/{name}"
+    body = {"assistant_id": "gated", "input": {"topic": gate}, "on_disconnect": "cancel"}
+    waiting = asyncio.ensure_future(c.http.post(f"/threads/{thread}/runs/wait", json=body))
+    for _ in range(400):
+        runs = await c.sdk.runs.list(thread)
+        if runs and runs[0]["status"] == "running":
+            break
+        await asyncio.sleep(0.05)
+    waiting.cancel()  # httpx closes the connection: the server sees its client gone
+    await asyncio.gather(waiting, return_exceptions=True)
+    for _ in range(400):
+        runs = await c.sdk.runs.list(thread)
+        if runs and runs[0]["status"] not in ("pending", "running"):
+            break
+        await asyncio.sleep(0.05)
+    return str(runs[0]["status"]) if runs else "no run"
+
+
 async def enqueue(c: Ctx, name: str) -> dict[str, Any]:
     run: dict[str, Any] = await c.sdk.runs.create(c.ids[name], "gated", command=APPROVE, multitask_strategy="enqueue")
     c.ids[f"{name}.enqueued"] = run["run_id"]
@@ -496,6 +520,7 @@ STEPS = [
     Step("threads.create", new_thread, lambda t: {"status": t["status"], "values": t.get("values")}),
     Step("threads.get.fresh", lambda c: c.sdk.threads.get(c.ids["thread"]), thread_meaning),
     Step("threads.get_state.fresh", lambda c: c.sdk.threads.get_state(c.ids["thread"]), state_meaning),
+    Step("runs.list.fresh", lambda c: c.sdk.runs.list(c.ids["thread"]), statuses),
     Step(
         "runs.wait.until_interrupt",
         lambda c: c.sdk.runs.wait(c.ids["thread"], "approval", input=TOPIC),
@@ -579,6 +604,8 @@ STEPS = [
     Step("cancel.runs.get", lambda c: c.sdk.runs.get(c.ids["cancel"], c.ids["cancel.start"]), lambda r: r["status"]),
     Step("cancel.threads.get", lambda c: c.sdk.threads.get(c.ids["cancel"]), without_topic(thread_meaning)),
     Step("cancel.open_gate", lambda c: open_gate(c, "cancel", until="not busy"), None),
+    Step("dropped.runs.wait.on_disconnect_cancel", lambda c: wait_dropped(c, "dropped"), lambda r: r),
+    Step("dropped.open_gate", lambda c: open_gate(c, "dropped", until="not busy"), None),
     Step("interrupting.runs.create", lambda c: busy(c, "interrupting"), lambda r: r["status"]),
     Step(
         "interrupting.runs.create.interrupt",
@@ -845,7 +872,9 @@ Streams and runs merged, one run-id scheme (the runs'): 218/252, the one new dif
 All three merged, with a next turn streamed in every mode and rejoined: 263/289.
 
 With answers streamed one request each (a node asking twice, parallel and Send-mapped questions): 226/264, the
-new differences ONE_STEP_QUESTIONS; the code before a resume's stream opened after earlier answers: 222/264."""
+new differences ONE_STEP_QUESTIONS; the code before a resume's stream opened after earlier answers: 222/264.
+All merged: 271/301. With runs.list of a fresh thread and a runs/wait dropped with `on_disconnect: cancel` added:
+279/309, no new difference (before those fixes the new steps disagreed on 3 and then 1 check)."""
 
 
 async def test_same_sdk_calls_same_answers(langgraph_url: str, hitl_url: str, tmp_path: Path) -> None:

@@ -202,6 +202,28 @@ async def test_new_input_on_a_finished_thread_is_its_next_turn(served: Served) -
         assert audit["verified"] and [r["kind"] for r in audit["records"]].count("resume") == 2
 
 
+async def test_a_next_turn_too_large_to_start_is_refused_in_one_line_and_starts_nothing(served: Served) -> None:
+    """A turn's start carries its input and the thread's state whole, one Temporal payload: past 2 MB it is
+    refused (422, as any input too large) before anything starts, the thread left as it was; one that fits
+    still starts."""
+    big = {"assistant_id": "chain", "input": {"text": "x" * 999_900}}  # each fits the 1 MB state; both do not fit 2 MB
+    async with served.http() as http:
+        tid = (await http.post("/threads", json={})).json()["thread_id"]
+        first = await http.post(f"/threads/{tid}/runs/wait", json=big)
+        assert first.status_code == 200, first.text[:300]
+        runs = (await http.get(f"/threads/{tid}/runs")).json()
+        refused = await http.post(f"/threads/{tid}/runs/wait", json=big)
+        assert refused.status_code == 422, refused.text[:300]
+        detail = refused.json()["detail"]
+        assert detail.startswith(f"thread '{tid}''s next turn") and "hitl takes at most 2.0 MB" in detail, detail
+        assert "\n" not in detail
+        assert (await http.get(f"/threads/{tid}/runs")).json() == runs
+        thread = (await http.get(f"/threads/{tid}")).json()
+        assert thread["status"] == "idle" and thread["values"]["text"] == "x" * 999_900 + "abc"
+        small = await http.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "chain", "input": {"text": "y"}})
+        assert small.status_code == 200 and small.json()["text"] == "yabc", small.text[:300]
+
+
 async def test_a_next_turn_is_a_run_of_the_thread_listed_got_and_joined_by_the_id_its_request_named(
     served: Served,
 ) -> None:

@@ -59,7 +59,7 @@ class Run(Protocol):
     async def check_reachable(self) -> None: ...
     async def get_state(self) -> StateSnapshot: ...
     async def starter(self) -> str: ...
-    def _resume_request(
+    async def _resume_request(
         self,
         value: Any,
         map: dict[str, Any] | None,
@@ -369,7 +369,7 @@ async def dry_run_refusal(
     applies (reviewers, schema, quorum votes, claims, the state's room): the very functions, on the snapshot.
     A quorum that bars its starter asks the run who that is (one query, for such questions only)."""
     try:
-        run._resume_request(NO_VALUE, {target.id: value}, None, None, False, None, None, request_id)
+        await run._resume_request(NO_VALUE, {target.id: value}, None, None, False, None, None, request_id)
     except InvalidInputError as e:
         return str(e)
     starter = ""

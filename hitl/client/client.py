@@ -80,6 +80,7 @@ from hitl.protocol.wire import (
     UpdateStateRequest,
     request_digest,
 )
+from hitl.state import message_keys, messages_as_stored
 from hitl.types import (
     Checkpoint,
     Command,
@@ -327,6 +328,9 @@ class Client:
         if values is not None and not isinstance(values, dict):
             raise InvalidInputError(f"fork values must be a JSON object of state keys; got {type(values).__name__}")
         if values:
+            check_json(values, "fork edit")
+            keys = message_keys(original.graph.channels)
+            values = messages_as_stored(values, keys, what="fork edit", error=InvalidInputError)
             for refused in (
                 values_refused(original.graph, values, "fork edit"),
                 too_deep(values, "fork edit"),
@@ -732,7 +736,7 @@ class Run:
             # One id for the update and the signal that may follow it: should a worker take both (the update
             # was held by Temporal when no worker took it in time), the second is a resend and applies nothing.
             request_id = f"q-{uuid.uuid4().hex}"
-        req = self._resume_request(value, map, update, goto, wait, identity, roles, request_id)
+        req = await self._resume_request(value, map, update, goto, wait, identity, roles, request_id)
         if queue:
             try:
                 await self._check_workers()
@@ -760,7 +764,7 @@ class Run:
         The run holds it until it next pauses, then applies it through the same
         checks as `resume()`; one that does not fit is refused there and listed
         in `get_state().refused` (a signal cannot be refused up front)."""
-        req = self._resume_request(value, map, update, goto, False, identity, roles, request_id)
+        req = await self._resume_request(value, map, update, goto, False, identity, roles, request_id)
         check_decider(req)
         await self._check_workers(queue=True)
         with self._errors("the decision"):
@@ -784,6 +788,8 @@ class Run:
         """
         if not isinstance(values, dict):
             raise InvalidInputError(f"values must be a JSON object of state keys; got {type(values).__name__}")
+        check_json(values, "values")
+        values = await self._messages_as_stored(values, "values")
         check_size(values, MAX_DECISION_BYTES, "values")
         req = UpdateStateRequest(
             identity=self._who(identity),
@@ -1022,7 +1028,7 @@ class Run:
     def _roles(self, roles: Sequence[str] | None) -> list[str]:
         return held(roles) if roles is not None else list(self.client.roles)
 
-    def _resume_request(
+    async def _resume_request(
         self,
         value: Any,
         map: dict[str, Any] | None,
@@ -1052,6 +1058,8 @@ class Run:
         answers = [("the answer", None if value is NO_VALUE else value), ("the update", update)]
         for what, part in answers + [(f"the answer to {k}", v) for k, v in (map or {}).items()]:
             check_json(part, what)
+        if update:
+            update = await self._messages_as_stored(update, "the update")
         refused = too_large([None if value is NO_VALUE else value, map, update], MAX_DECISION_BYTES, "the decision")
         if refused:
             raise InvalidInputError(refused)
@@ -1066,6 +1074,34 @@ class Run:
             wait=wait,
             request_id=request_id,
         )
+
+    async def _messages_as_stored(self, values: dict[str, Any], what: str) -> dict[str, Any]:
+        """`values` written from outside (an edit, a decision's update) with their messages as a run's input
+        and its nodes' writes are stored (hitl/state.py `messages_as_stored`): the workflow's `add_messages`
+        only appends what it is given, and no random id may be made there. The graph's message keys come
+        from the run's start, its first history event, read without a worker, so a queued decision is
+        converted too. Values for a key the graph lacks are left for the run to refuse."""
+        if not values:
+            return values
+        started = await self._started_with()
+        if started is None:
+            return values  # not a hitl run (a thread record): the run refuses the edit itself
+        keys = message_keys(started.graph.channels)
+        if not keys & values.keys():
+            return values
+        return messages_as_stored(values, keys, what=what, error=InvalidInputError)
+
+    async def _started_with(self) -> RunInput | None:
+        """What the run's current execution started with (its first history event), or None for a workflow
+        that is no hitl run."""
+        with self._errors("its start"):
+            async for event in self._handle.fetch_history_events(page_size=1):
+                started = event.workflow_execution_started_event_attributes
+                if started.workflow_type.name != WORKFLOW_NAME:
+                    return None
+                decoded = await self.client.temporal.data_converter.decode(started.input.payloads, [RunInput])
+                return decoded[0] if isinstance(decoded[0], RunInput) else None
+        return None
 
     async def _query(
         self,

@@ -21,7 +21,7 @@ from typing import Any
 from hitl.client.client import Client, Run, check_json, check_size
 from hitl.client.serving import check_workers, run_patches
 from hitl.client.threads import ThreadStart, delete_executions
-from hitl.protocol.limits import MAX_PAYLOAD_BYTES, MAX_STATE_BYTES, json_size
+from hitl.protocol.limits import MAX_PAYLOAD_BYTES, MAX_STATE_BYTES, json_size, over_limit
 from hitl.protocol.patches import THREAD_TURNS
 from hitl.protocol.policy import override_refused
 from hitl.protocol.wire import SUBGRAPH_RUN_MARK, ForkFrom, RunInput
@@ -81,7 +81,15 @@ async def next_turn(
 
     described = await source._handle.describe()
     previous = described.run_id
-    run_input = await client._run_input(
+    fork = ForkFrom(
+        run_id=run_id,
+        step=head.step + 1,
+        values=head.values,
+        next=entry_nodes(original.graph, []),
+        guard=state.guarded_by,
+        audit_head=state.audit_head,
+    )
+    bare = await client._run_input(
         compiled,
         original.graph,
         values,
@@ -89,16 +97,13 @@ async def next_turn(
         interrupt_after=interrupt_after,
         max_history_events=original.max_history_events,
         patches=patches,
-        fork=ForkFrom(
-            run_id=run_id,
-            step=head.step + 1,
-            values=head.values,
-            next=entry_nodes(original.graph, []),
-            guard=state.guarded_by,
-            audit_head=state.audit_head,
-            history=carried(earlier),
-        ),
+        fork=fork,
     )
+    history = carried(earlier, MAX_PAYLOAD_BYTES - payload_size(bare))
+    run_input = dataclasses.replace(bare, fork=dataclasses.replace(fork, history=history))
+    refused = turn_refused(run_id, run_input)
+    if refused:
+        raise InvalidInputError(refused)
     kept = thread or ThreadStart()
     run = await client._start(run_input, run_id, ThreadStart(kept.metadata, kept.created_at, previous))
     current = (await run._handle.describe()).run_id
@@ -110,9 +115,27 @@ async def next_turn(
     return run
 
 
-def carried(checkpoints: list[Checkpoint]) -> list[Checkpoint]:
-    """The checkpoints a turn carries (oldest first): state copies kept newest first while they fit."""
-    budget = CARRY_BYTES - json_size([dataclasses.asdict(dataclasses.replace(c, values=None)) for c in checkpoints])
+def payload_size(run_input: RunInput) -> int:
+    """What a run's start weighs as JSON: one Temporal payload."""
+    return json_size(dataclasses.asdict(run_input))
+
+
+def turn_refused(run_id: str, run_input: RunInput) -> str | None:
+    """Why a next turn cannot start (None when it can): what it starts with is one Temporal payload, which
+    carries its input and the thread's state whole (the earlier checkpoints' state copies, dropped first to make
+    room), over MAX_PAYLOAD_BYTES. Refused before anything is started or deleted."""
+    size = payload_size(run_input)
+    if size <= MAX_PAYLOAD_BYTES:
+        return None
+    what = f"thread '{run_id}''s next turn (its input with the thread's state, which its start carries whole)"
+    return over_limit(size, MAX_PAYLOAD_BYTES, what)
+
+
+def carried(checkpoints: list[Checkpoint], room: int = CARRY_BYTES) -> list[Checkpoint]:
+    """The checkpoints a turn carries (oldest first): state copies kept newest first while they fit in
+    CARRY_BYTES, and in the `room` its start has left beside its input and the thread's state."""
+    metadata = json_size([dataclasses.asdict(dataclasses.replace(c, values=None)) for c in checkpoints])
+    budget = min(CARRY_BYTES, room) - metadata
     out: list[Checkpoint] = []
     for c in reversed(checkpoints):
         size = json_size(c.values) if c.values is not None else 0

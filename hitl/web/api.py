@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 import weakref
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 import hitl
 from hitl.client.client import POLL_SECONDS
@@ -26,7 +27,7 @@ from hitl.client.turns import next_turn
 from hitl.protocol.audit import record
 from hitl.protocol.wire import NO_VALUE
 from hitl.types import DecisionRejectedError, InvalidInputError, RunAlreadyExistsError, RunNotFoundError, StateSnapshot
-from hitl.web import claims, graph_json, history, shapes, threads
+from hitl.web import claims, graph_json, history, runs, shapes, threads
 from hitl.web.bodies import (
     AssistantSearch,
     BatchResume,
@@ -190,17 +191,29 @@ async def audit(request: Request, thread_id: str) -> dict[str, Any]:
 @router.post("/threads/{thread_id}/runs/wait", tags=["runs"])
 async def run_wait(
     request: Request, thread_id: str, body: RunCreate, idempotency_key: str | None = Header(None)
-) -> JSONResponse:
+) -> Response:
     """Start the thread's run or answer it, then wait until it pauses again or ends.
 
     Returns the values; `__interrupt__` lists the questions when it paused on one. `Content-Location`
-    names the run (GET /threads/{id}/runs/{run_id}), as LangGraph Server sends it.
+    names the run (GET /threads/{id}/runs/{run_id}), as LangGraph Server sends it. With `on_disconnect:
+    cancel`, a client that goes away before the run pauses or ends cancels it, as a run's stream does
+    (hitl/web/disconnect.py): the request takes effect first, whole, then the wait is the one raced.
     """
-    created = await start_or_decide(
-        decider(request), reader(request), thread_id, body, wait=True, request_id=idempotency_key
-    )
+    client = decider(request)
+    if body.on_disconnect != "cancel":
+        created = await start_or_decide(client, reader(request), thread_id, body, wait=True, request_id=idempotency_key)
+        snapshot = created.snapshot
+    else:
+        created = await start_or_decide(
+            client, reader(request), thread_id, body, wait=False, request_id=idempotency_key
+        )
+        run = client.get_run(thread_id)
+        settled = await runs.until_settled(request, created.settled(run), run)
+        if settled is None:
+            return runs.client_gone()
+        snapshot = settled
     location = shapes.run_location({"thread_id": thread_id, "run_id": created.run_id})
-    return JSONResponse(shapes.wait_output(created.snapshot), headers=location)
+    return JSONResponse(shapes.wait_output(snapshot), headers=location)
 
 
 @router.post("/threads/{thread_id}/runs", tags=["runs"])
@@ -223,9 +236,7 @@ async def run_background(
 
 
 @router.post("/runs/wait", tags=["runs"])
-async def threadless_wait(
-    request: Request, body: RunCreate, idempotency_key: str | None = Header(None)
-) -> JSONResponse:
+async def threadless_wait(request: Request, body: RunCreate, idempotency_key: str | None = Header(None)) -> Response:
     """Start a run on a fresh thread and wait until it pauses or ends (LangGraph's stateless runs)."""
     return await run_wait(request, str(uuid.uuid4()), body, idempotency_key)
 
@@ -252,6 +263,13 @@ class Created:
     waited: StateSnapshot | None = None
     turn: bool = False
     """The thread's next turn (hitl/client/turns.py)."""
+    enqueued: bool = False
+    """An answer sent to a busy thread to wait for its next pause (`multitask_strategy: enqueue`)."""
+
+    def settled(self, run: hitl.Run) -> Coroutine[Any, Any, StateSnapshot]:
+        """The thread's state once this request took effect and the run paused or ended (for one made
+        without waiting): an enqueued answer is applied at the run's next pause, anything else already was."""
+        return applied(run, self.run_id) if self.enqueued else run.wait()
 
     @property
     def snapshot(self) -> StateSnapshot:
@@ -331,7 +349,7 @@ async def start_or_decide(
         async with HOLDING.setdefault(thread_id, asyncio.Lock()):
             check_held(await run.get_state())
             await run.send_resume(value, update=command.update, goto=command.goto, request_id=request_id)
-        return Created(request_id, kwargs, await applied(run, request_id) if wait else None)
+        return Created(request_id, kwargs, await applied(run, request_id) if wait else None, enqueued=True)
     decided = await run.resume(value, update=command.update, goto=command.goto, wait=wait, request_id=request_id)
     return Created(request_id, kwargs, decided if wait else None)
 

@@ -8,6 +8,7 @@ caller (`scope.run_to_change`: refused for a view-only credential) and is a deci
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -15,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 import hitl
 from hitl.types import InvalidInputError, StateSnapshot
-from hitl.web import disconnect, run_records, shapes
+from hitl.web import disconnect, run_records, shapes, threads
 from hitl.web.context import caller, web
 from hitl.web.errors import WebError
 from hitl.web.run_records import RunRecord
@@ -46,8 +47,13 @@ async def list_runs(
     status: RunStatus | None = None,
     select: list[str] | None = Query(None),
 ) -> list[dict[str, Any]]:
-    """The thread's runs, newest first: its start, then one per answer it took."""
-    snapshot, runs = await thread_runs(request, thread_id)
+    """The thread's runs, newest first: its start, then one per answer it took; none on a thread no run
+    started on yet (as LangGraph lists them)."""
+    scope = reader(request)
+    _, snapshot = await threads.visible(scope, thread_id)  # 404 for a thread the caller may not read
+    if snapshot is None:
+        return []
+    runs = await run_records.thread_runs(scope.web.base.get_run(thread_id), snapshot)
     picked = [r for r in reversed(runs) if status is None or r.status == status][offset : offset + limit]
     out = [run_records.record(snapshot, r, runs) for r in picked]
     if select:
@@ -84,12 +90,12 @@ async def join_run(request: Request, thread_id: str, run_id: str, cancel_on_disc
     try:
         snapshot, runs = await thread_runs(request, thread_id)
         if run_records.find(runs, run_id) is None and snapshot.status == "running":
-            if await until_settled(request, run, owner) is None:
+            if await until_settled(request, run.wait(), owner) is None:
                 return client_gone()
             snapshot, runs = await thread_runs(request, thread_id)
         if run_records.find(runs, run_id) is None:
             return {"__error__": {"error": "RunNotFound", "message": str(no_such_run(thread_id, run_id).detail)}}
-        settled = await until_settled(request, run, owner)
+        settled = await until_settled(request, run.wait(), owner)
         return client_gone() if settled is None else shapes.wait_output(settled)
     finally:
         held.release()
@@ -100,12 +106,14 @@ def client_gone() -> Response:
     return Response(status_code=499)
 
 
-async def until_settled(request: Request, run: hitl.Run, owner: hitl.Run | None) -> StateSnapshot | None:
-    """The run's state once it pauses or ends. With `owner` (the run as the caller may change it), a client
-    gone first cancels it instead: None."""
+async def until_settled(
+    request: Request, settling: Coroutine[Any, Any, StateSnapshot], owner: hitl.Run | None
+) -> StateSnapshot | None:
+    """The state `settling` gives (the run's once it paused or ended). With `owner` (the run as the caller may
+    change it), a client gone first cancels it instead: None."""
     if owner is None:
-        return await run.wait()
-    waiting, gone = asyncio.ensure_future(run.wait()), asyncio.ensure_future(disconnect.until_gone(request))
+        return await settling
+    waiting, gone = asyncio.ensure_future(settling), asyncio.ensure_future(disconnect.until_gone(request))
     try:
         done, _ = await asyncio.wait({waiting, gone}, return_when=asyncio.FIRST_COMPLETED)
         if waiting in done:
