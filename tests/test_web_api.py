@@ -663,11 +663,20 @@ _gated.add_edge("hold", "ask")
 _gated.add_edge("ask", END)
 web_gated = _gated.compile(name="web_gated")
 
+_gated_after = StateGraph(GateState)
+_gated_after.add_node("ask", _ask)
+_gated_after.add_node("hold", _hold)
+_gated_after.add_edge(START, "ask")
+_gated_after.add_edge("ask", "hold")
+_gated_after.add_edge("hold", END)
+web_gated_after = _gated_after.compile(name="web_gated_after")
+"""Asks first, then holds: a run busy with the step after its answer for as long as the test wants."""
+
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def gated(client: hitl.Client) -> AsyncIterator[Served]:
     """`hitl serve` for the gated graph, on its own task queue with its own worker (in this process)."""
-    ours = hitl.Client(client.temporal, task_queue="hitl-web-gated", graphs=[web_gated])
+    ours = hitl.Client(client.temporal, task_queue="hitl-web-gated", graphs=[web_gated, web_gated_after])
     async with ours.worker(), running(create_app(ours, TokenAuth(TOKENS), settings=Settings(poll_seconds=0.2))) as url:
         yield Served(url, ours)
 
@@ -690,6 +699,38 @@ async def until_signalled(client: hitl.Client, run_id: str) -> None:
                 return
         await asyncio.sleep(0.05)
     raise AssertionError(f"run {run_id} was sent no decision as a signal")
+
+
+async def test_the_same_idempotency_key_while_the_run_works_on_after_the_answer_gets_the_answer(
+    gated: Served,
+) -> None:
+    """A retry that arrives after the run took the first request and is busy with the next step gets the first
+    request's answer: not a busy thread's 409 (the inbox and SDKs retry on a dropped connection), not a second
+    decision. Two requests sent at once under one key met this whenever the first was applied before the
+    second read the thread."""
+    key, request = uuid.uuid4().hex, uuid.uuid4().hex
+    GATES[key] = gate = threading.Event()
+    async with gated.http() as http:
+        start = await http.post("/runs/wait", json={"assistant_id": "web_gated_after", "input": {"key": key}})
+        assert start.status_code == 200 and "__interrupt__" in start.json(), start.text
+        tid = start.headers["content-location"].split("/")[2]  # /threads/{tid}/runs/{run_id}
+        body = {"assistant_id": "web_gated_after", "command": {"resume": "yes"}}
+        try:
+            first = await http.post(f"/threads/{tid}/runs", json=body, headers={"Idempotency-Key": request})
+            assert first.status_code == 200, first.text
+            run = gated.client.get_run(tid)
+            for _ in range(600):
+                if (await run.get_state()).status == "running":
+                    break
+                await asyncio.sleep(0.05)
+            again = await http.post(f"/threads/{tid}/runs", json=body, headers={"Idempotency-Key": request})
+            assert again.status_code == 200, again.text
+            assert again.json()["run_id"] == first.json()["run_id"] == request
+        finally:
+            gate.set()
+        state = await run.wait()
+    assert state.status == "completed"
+    assert [d.value for d in state.decisions if d.kind == "resume"] == ["yes"]
 
 
 def run_of(response: httpx.Response) -> str:

@@ -344,6 +344,10 @@ async def start_or_decide(
     request_id = request_id or str(uuid.uuid4())
     check_key(current, request_id)
     kwargs = {"input": None, "command": command.model_dump(exclude_unset=True)}
+    if any(d.request_id == request_id for d in current.decisions):
+        # The same request again (a retry, or two sent at once under one Idempotency-Key) after the run took
+        # it and moved on: its answer, never a busy thread's 409 nor a second decision.
+        return Created(request_id, kwargs, await applied(run, request_id) if wait else None)
     if current.status == "running":
         busy_thread(thread_id, body.multitask_strategy)
         async with HOLDING.setdefault(thread_id, asyncio.Lock()):
