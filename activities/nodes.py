@@ -35,6 +35,7 @@ from hitl.protocol.wire import (
     Route,
     RouteTask,
     SendPacket,
+    ToParent,
 )
 from hitl.state import to_json
 from hitl.types import END, Command, HitlError, Send
@@ -101,6 +102,22 @@ class GraphActivities:
             if inspect.isawaitable(result):
                 await result
 
+    @staticmethod
+    def _to_parent(node: str, command: Command) -> ToParent:
+        """A node's `Command(graph=Command.PARENT, ...)`, checked here as far as a subgraph can: the parent
+        checks its goto and keys against its own graph (workflows/calls.py)."""
+        where = f"node '{node}' returned Command(graph={command.graph!r})"
+        if command.graph != Command.PARENT:
+            raise HitlError(f"{where}; graph takes Command.PARENT only (the graph running this one as a node)")
+        targets = [command.goto] if isinstance(command.goto, (str, Send)) else list(command.goto or [])
+        if any(isinstance(t, Send) for t in targets):
+            raise HitlError(f"{where} with a Send; to the parent, goto takes node names only")
+        update = to_json(command.update or {}, what=f"node '{node}' update for its parent")
+        refused = too_large(update, MAX_STATE_BYTES, f"the update node '{node}' hands its parent")
+        if refused:
+            raise HitlError(refused)
+        return ToParent(update=update, goto=[str(t) for t in targets])
+
     def _warn_unguarded(self, graph: CompiledGraph, node: str, reviewers: list[str]) -> None:
         """A limited question in a graph that declared no guard: say once what that leaves open."""
         if graph.guard is not None or graph.name in self.warned_unguarded:
@@ -164,6 +181,8 @@ class GraphActivities:
         if isinstance(output, Command):
             if output.resume is not None:
                 raise HitlError(f"node '{node.name}' returned Command(resume=...); resume is for callers, not nodes")
+            if output.graph is not None:
+                return NodeResult(to_parent=self._to_parent(node.name, output))
             targets = [output.goto] if isinstance(output.goto, (str, Send)) else list(output.goto or [])
             for target in targets:
                 if isinstance(target, Send):

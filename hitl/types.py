@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 START = "__start__"
 """The virtual node a run begins at: `add_edge(START, "first")`."""
@@ -78,6 +78,12 @@ class Command:
     update: dict[str, Any] | None = None
     goto: Goto = None
     resume: Any = None
+    graph: str | None = None
+    """`Command.PARENT` from a node of a subgraph: `update` and `goto` are for the graph that runs the
+    subgraph as a node (applied through its reducers; `goto` names its nodes), and the subgraph's run
+    ends there, as LangGraph's `Command(graph=Command.PARENT, ...)` does."""
+
+    PARENT: ClassVar[str] = "__parent__"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +40,36 @@ async def test_interrupt_inside_a_subgraph_is_answered_from_the_parent(client: h
     # The subgraph went on where it paused: its first node and the parent's ran once.
     assert composition_graphs.COUNTS == {"parent_prep": 1, "child_prepare": 1, "child_ask": 2}
     assert [d.identity for d in done.decisions] == ["tester"]
+
+
+@pytest.mark.parametrize(
+    ("graph", "error"),
+    [
+        ("parent_command_alone", "returned Command(graph=Command.PARENT) at step 0, but this run is no subgraph's"),
+        (
+            "parent_command_lost",
+            "goto=['nowhere']); goto must name a node of graph 'parent_command_lost' (team, after)",
+        ),
+        ("parent_command_stray_key", "update of ['secret']); graph 'parent_command_stray_key' has the keys"),
+        ("command_other_graph", "graph takes Command.PARENT only"),
+    ],
+)
+async def test_command_parent_that_cannot_be_applied_fails_the_step_saying_why(
+    client: hitl.Client, graph: str, error: str
+) -> None:
+    run = await client.start(graph, {"topic": "t"})
+    with pytest.raises(hitl.RunFailedError, match=re.escape(error)):
+        await run.result()
+    assert "after" not in [n for n in (await run.get_state()).values.get("log", [])]
+
+
+async def test_resume_refuses_a_command_meant_for_a_subgraphs_node(client: hitl.Client) -> None:
+    run = await client.start("parent", {"topic": "t"})
+    await wait_for(run, "interrupted")
+    with pytest.raises(hitl.InvalidInputError, match=r"Command\(graph=\.\.\.\) is for a subgraph's node"):
+        await run.resume(hitl.Command(resume="yes", graph=hitl.Command.PARENT))
+    assert (await run.get_state()).decisions == []
+    await run.resume("yes")
 
 
 async def test_deadline_uses_the_default_and_records_it(client: hitl.Client) -> None:

@@ -50,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
         retry_policy_kwargs,
     )
     from hitl.types import Interrupt, StateSnapshot
-    from hitl.workflows.core import steps
+    from hitl.workflows.core import steps, subgraphs
     from hitl.workflows.failures import StepFailed, Surfaced, cause, not_started
 
 Patched = Callable[[str], bool]
@@ -158,7 +158,9 @@ async def run_subgraph(
         failed = Surfaced if surfacing else StepFailed
         raise failed(f"subgraph '{task.node}' failed at step {run.step}: {cause(e)}") from None
     task.interrupts = []
-    task.result = NodeResult(writes={k: v for k, v in final.items() if k in inp.graph.channels})
+    task.result, why = subgraphs.result_of(inp.graph, task.node, sub, final)
+    if why is not None:
+        raise StepFailed(f"{why} (step {run.step})")
 
 
 async def reduce(

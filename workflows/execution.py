@@ -18,7 +18,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from hitl.protocol.limits import MAX_PAYLOAD_BYTES, json_size
     from hitl.protocol.patches import LOCAL_RACE
-    from hitl.protocol.wire import PendingTask, RunInput, RunState, Undo
+    from hitl.protocol.wire import PendingTask, RunInput, RunState, ToParent, Undo
     from hitl.workflows.core import records, steps
     from hitl.workflows.core.rollback import PutBack
     from hitl.workflows.failures import Cancelled, StepFailed
@@ -41,6 +41,8 @@ class Execution:
     """Decisions take turns: one is applied at a time, in the order they were accepted."""
     stops: int = 0
     """Times the run stopped where a waiting `resume()` returns: a pause, its end, or a hand-over."""
+    to_parent: ToParent | None = None
+    """What a node's `Command.PARENT` hands the graph running this run as a subgraph: the run's result."""
     failure: StepFailed | None = None
     """What failed the step; a `Surfaced` one fails it even while the run waits."""
     cancelled_by: str | None = None
@@ -167,6 +169,20 @@ class Execution:
             self.history_length, self.markers_since = length, 0
         full = length + self.markers_since >= max_events or info.is_continue_as_new_suggested()
         return full and all(id(t) not in self.runners for t in run.tasks)
+
+    def hands_up(self, run: RunState, *, has_parent: bool) -> bool:
+        """A node's `Command.PARENT` ends a subgraph's run: the step's writes stay unapplied and what goes up is
+        the run's result (`GraphWorkflow.run`), which the parent checks and applies (workflows/calls.py)."""
+        up, why = steps.handed_up(run)
+        if why or (up and not has_parent):
+            raise StepFailed(
+                why
+                or f"a node returned Command(graph=Command.PARENT) at step {run.step}, but this run is no "
+                "subgraph's: there is no parent graph to hand it to"
+            )
+        if up:
+            self.to_parent, run.next, run.sends = up, [], []
+        return up is not None
 
     def restore(self, run: RunState) -> None:
         """Rebuild what is derived from a carried state: the newest checkpoint's values, the size caches."""

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from hitl.protocol.reducers import initial_values
     from hitl.protocol.wire import (
+        TO_PARENT,
         WORKFLOW_NAME,
         CancelRequest,
         ChildPaused,
@@ -110,7 +111,7 @@ class GraphWorkflow:
             raise ApplicationError(self.live.error or "run failed", type="RunFailed", non_retryable=True)
         if self.state.phase is Phase.CANCELLED:
             raise ApplicationError(self.live.error or "run cancelled", type="RunCancelled", non_retryable=True)
-        return self.state.values
+        return self.state.values if self.live.to_parent is None else {TO_PARENT: self.live.to_parent}
 
     async def _begin(self, inp: RunInput) -> None:
         run = self.state
@@ -150,6 +151,8 @@ class GraphWorkflow:
         if any(t.result is None for t in run.tasks):
             run.undo = None  # the nodes a change sent to run again asked again: the change stands
             await self._pause(Phase.ASKING)
+            return
+        if self.live.hands_up(run, has_parent=self.inp.parent is not None):
             return
         writes = steps.writes_of(run.tasks)
         if not await self._write_step(writes):

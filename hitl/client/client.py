@@ -1042,6 +1042,11 @@ class Run:
         if isinstance(value, Command):
             if map is not None or update is not None or goto is not None:
                 raise InvalidInputError("pass either a Command or keyword arguments to resume(), not both")
+            if value.graph is not None:
+                raise InvalidInputError(
+                    "Command(graph=...) is for a subgraph's node handing its parent an update (Command.PARENT); "
+                    "resume() takes resume, update and goto"
+                )
             value, update, goto = (value.resume if value.resume is not None else NO_VALUE), value.update, value.goto
         if map is not None and value is not NO_VALUE:
             raise InvalidInputError("pass a single value or a map of interrupt id to value, not both")

@@ -432,6 +432,21 @@ class NodeResult:
     interrupt: InterruptRequest | None = None
     sends: list[SendPacket] = field(default_factory=list)
     """The tasks this node's `Command(goto=Send(...))` and routers add to the next step, in order."""
+    to_parent: ToParent | None = None
+    """`Command(graph=Command.PARENT, ...)`: what the node hands up to the graph running its subgraph."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToParent:
+    """A subgraph node's `Command.PARENT`: an update and a goto for the parent graph (checked there, against
+    the parent's own nodes and keys). The subgraph's run ends with it as its result, under TO_PARENT."""
+
+    update: dict[str, Any] = field(default_factory=dict)
+    goto: list[str] = field(default_factory=list)
+
+
+TO_PARENT = "__hitl_to_parent__"
+"""The key of a subgraph run's result that carries a `ToParent` instead of its final values."""
 
 
 Route = str | SendPacket

@@ -92,6 +92,15 @@ async def subgraph(c: hitl.Client) -> str:
     return run.run_id
 
 
+async def parent_command(c: hitl.Client) -> str:
+    """A subgraph's node answered on the parent returns Command(graph=Command.PARENT, goto=..., update=...): the
+    subgraph's run ends with it as its result, the parent applies the update and goes to the node named."""
+    run = await c.start("escalating", {"topic": "refunds"}, run_id="parent-command")
+    await run.wait()
+    await run.resume("escalate")
+    return run.run_id
+
+
 async def deadline(c: hitl.Client) -> str:
     run = await c.start("deadline_escalate", {}, run_id="deadline")
     await run.result()
@@ -582,6 +591,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     costly_signal_by_marker,
     local_race,
     local_race_by_marker,
+    parent_command,
 ]
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hitl.protocol import topology
-from hitl.protocol.wire import GraphSpec, InterruptRequest, PendingTask, RunState
+from hitl.protocol.wire import GraphSpec, InterruptRequest, PendingTask, RunState, ToParent
 from hitl.types import Decision, Interrupt
 from hitl.workflows.core import records
 
@@ -72,3 +72,20 @@ def ask(run: RunState, task: PendingTask, asked: InterruptRequest, interrupt_id:
     task.defaults[interrupt.id] = asked
     records.guard_with(run, [interrupt])
     return interrupt
+
+
+def handed_up(run: RunState) -> tuple[ToParent | None, str | None]:
+    """What the step's nodes hand the graph running this one as a subgraph (`Command.PARENT`), in task order
+    (None when no node did), or why it cannot be handed up: two nodes writing one key."""
+    ups = [t.result.to_parent for t in run.tasks if t.result is not None and t.result.to_parent is not None]
+    if not ups:
+        return None, None
+    update: dict[str, Any] = {}
+    goto: list[str] = []
+    for up in ups:
+        both = sorted(set(update) & set(up.update))
+        if both:
+            return None, f"two nodes of step {run.step} hand their parent an update of {both}; one may"
+        update.update(up.update)
+        goto += [g for g in up.goto if g not in goto]
+    return ToParent(update=update, goto=goto), None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from typing import Any
 
-from hitl.protocol.wire import ChildPaused, PendingTask, Phase, RunState
-from hitl.types import Interrupt
+from hitl.protocol.wire import TO_PARENT, ChildPaused, GraphSpec, NodeResult, PendingTask, Phase, RunState
+from hitl.types import END, Interrupt
 from hitl.workflows.core import answers, records
 
 
@@ -41,3 +42,25 @@ def _surfaced(task: PendingTask, asked: Interrupt, held: Interrupt | None) -> In
     return dataclasses.replace(
         asked, node=f"{task.node}/{asked.node}", claimed_by=claim.claimed_by, claimed_until=claim.claimed_until
     )
+
+
+def result_of(
+    spec: GraphSpec, node: str, child: GraphSpec, final: dict[str, Any]
+) -> tuple[NodeResult | None, str | None]:
+    """The subgraph node's result from its run's result: the shared keys of its final values, or what one of
+    its nodes handed up with `Command.PARENT` (an update for this graph's keys and a goto to its nodes),
+    checked against this graph; else why not, in one line."""
+    up = final.get(TO_PARENT) if TO_PARENT not in child.channels else None
+    if up is None:
+        return NodeResult(writes={k: v for k, v in final.items() if k in spec.channels}), None
+    where = f"subgraph '{node}' handed its parent Command(graph=Command.PARENT"
+    unknown = [g for g in up.get("goto", []) if g != END and g not in spec.node_names]
+    if unknown:
+        return (
+            None,
+            f"{where}, goto={unknown}); goto must name a node of graph '{spec.name}' ({', '.join(spec.node_names)}) or END",
+        )
+    keys = [k for k in up.get("update", {}) if k not in spec.channels]
+    if keys:
+        return None, f"{where}, update of {keys}); graph '{spec.name}' has the keys {sorted(spec.channels)}"
+    return NodeResult(writes=dict(up.get("update", {})), goto=list(up.get("goto", []))), None

@@ -18,6 +18,7 @@ from hitl.protocol.wire import (
     Phase,
     ResumeRequest,
     SendPacket,
+    ToParent,
 )
 from hitl.types import EscalationStep
 from hitl.workflows.core import claims, lifecycle, steps
@@ -167,3 +168,20 @@ def test_a_next_turn_carries_the_threads_checkpoints_and_continues_its_decision_
     assert sizes[0] > 0 and sizes[1] == 0  # a checkpoint without its values costs nothing on the pages
     fresh = run()
     assert lifecycle.carry(fresh, []) == [] and fresh.audit_seq == 0
+
+
+def test_what_a_steps_nodes_hand_their_parent_is_merged_in_task_order() -> None:
+    first, second, plain = task("a"), task("b"), task("c")
+    first.result = NodeResult(to_parent=ToParent(update={"x": 1}, goto=["p1"]))
+    second.result = NodeResult(to_parent=ToParent(update={"y": 2}, goto=["p2", "p1"]))
+    plain.result = NodeResult(writes={"z": 3})
+    assert steps.handed_up(run(plain)) == (None, None)
+    assert steps.handed_up(run(first, plain, second)) == (ToParent(update={"x": 1, "y": 2}, goto=["p1", "p2"]), None)
+
+
+def test_two_nodes_handing_their_parent_one_key_cannot_both_be_applied() -> None:
+    first, second = task("a"), task("b")
+    first.result = NodeResult(to_parent=ToParent(update={"x": 1}))
+    second.result = NodeResult(to_parent=ToParent(update={"x": 2}))
+    up, why = steps.handed_up(run(first, second, step=4))
+    assert up is None and why == "two nodes of step 4 hand their parent an update of ['x']; one may"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hitl.protocol.wire import Answered, ChildPaused, Phase
+from hitl.protocol.wire import TO_PARENT, Answered, ChannelSpec, ChildPaused, GraphSpec, NodeResult, NodeSpec, Phase
+from hitl.types import END
 from hitl.workflows.core import subgraphs
 from tests.unit.core.builders import NOW, ask, later, run, task
 
@@ -40,3 +41,39 @@ def test_a_subgraph_that_went_on_by_itself_releases_the_pause() -> None:
     state = run(sub, phase=Phase.ASKING)
     subgraphs.reported(state, ChildPaused(child_id="c", interrupts=[], going_on=True), [sub], set(), NOW)
     assert sub.interrupts == [] and state.phase is Phase.RESUMED and len(sub.answered) == 1
+
+
+# ------------------------------------------------------------ Command.PARENT: what a subgraph hands up
+
+PARENT = GraphSpec(
+    name="parent",
+    nodes=[NodeSpec(name="team"), NodeSpec(name="escalate")],
+    edges=[],
+    channels={"log": ChannelSpec(reducer="add"), "answer": ChannelSpec()},
+)
+CHILD = GraphSpec(name="child", nodes=[NodeSpec(name="ask")], edges=[], channels={"answer": ChannelSpec()})
+
+
+def test_a_subgraph_run_that_ended_gives_its_node_the_shared_keys_of_its_values() -> None:
+    result, why = subgraphs.result_of(PARENT, "team", CHILD, {"answer": "ok", "only_mine": 1})
+    assert why is None and result == NodeResult(writes={"answer": "ok"})
+
+
+def test_what_a_subgraph_hands_up_becomes_its_nodes_update_and_goto() -> None:
+    final = {TO_PARENT: {"update": {"log": ["child"]}, "goto": ["escalate", END]}}
+    result, why = subgraphs.result_of(PARENT, "team", CHILD, final)
+    assert why is None and result == NodeResult(writes={"log": ["child"]}, goto=["escalate", END])
+
+
+def test_a_goto_or_key_the_parent_lacks_is_refused_naming_what_it_has() -> None:
+    _, why = subgraphs.result_of(PARENT, "team", CHILD, {TO_PARENT: {"update": {}, "goto": ["nowhere"]}})
+    assert why is not None and "goto=['nowhere']" in why and "team, escalate" in why
+    _, why = subgraphs.result_of(PARENT, "team", CHILD, {TO_PARENT: {"update": {"secret": 1}, "goto": []}})
+    assert why is not None and "update of ['secret']" in why and "['answer', 'log']" in why
+
+
+def test_a_subgraph_key_named_like_the_marker_is_a_value_not_a_command() -> None:
+    child = GraphSpec(name="odd", nodes=[], edges=[], channels={TO_PARENT: ChannelSpec()})
+    parent = GraphSpec(name="p", nodes=[], edges=[], channels={TO_PARENT: ChannelSpec()})
+    result, why = subgraphs.result_of(parent, "team", child, {TO_PARENT: {"goto": ["x"]}})
+    assert why is None and result == NodeResult(writes={TO_PARENT: {"goto": ["x"]}})
