@@ -12,7 +12,9 @@ here. That works on every visibility store, Elasticsearch included.
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +38,7 @@ from hitl._protocol import (
     WORKFLOW_NAME,
 )
 from hitl._text import searchable
-from hitl.types import StateSnapshot
+from hitl.types import InvalidInputError, StateSnapshot
 
 log = logging.getLogger("hitl.web")
 SortKey = Literal["waiting", "created"]
@@ -124,10 +126,48 @@ class Listed:
         return (at or datetime.min.replace(tzinfo=timezone.utc), self.pending.run_id)
 
 
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: its last row's sort time and id. The next page's query starts after it, so a
+    further page never lists an earlier page's runs again (and costs what the first page costs); the
+    inbox's next-page link carries it as `after`."""
+
+    at: datetime
+    run_id: str
+
+    def token(self) -> str:
+        raw = json.dumps([self.at.isoformat(), self.run_id], separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def parse(cls, token: str) -> Cursor:
+        """A token from a next-page link (it comes back from the browser: checked, one line if bad)."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            at, run_id = json.loads(raw)
+            when = datetime.fromisoformat(at)
+            if not isinstance(run_id, str) or when.tzinfo is None:
+                raise ValueError(run_id)
+            return cls(when, quoted(run_id, "thread id"))
+        except (ValueError, TypeError, InvalidInputError):
+            raise InvalidInputError(
+                "the page link's 'after' is not one this inbox made (it names where the last page ended); "
+                "open the inbox's first page and page on from there"
+            ) from None
+
+    def after(self, attr: str, descending: bool) -> str:
+        """The visibility clause for rows after this one in the page order."""
+        op = "<" if descending else ">"
+        at = stamp(self.at)
+        return f'({attr} {op} "{at}" OR ({attr} = "{at}" AND WorkflowId {op} "{self.run_id}"))'
+
+
 @dataclass
 class Page:
     items: list[Listed]
     total: int
+    next: Cursor | None = None
+    """Where the next page starts, when there is one (paging on with `after=`)."""
 
 
 quoted = searchable
@@ -189,18 +229,47 @@ async def page(
     descending: bool = False,
     small: int = SMALL,
     slack: int = 100,
+    after: Cursor | None = None,
 ) -> Page:
-    """Runs `offset .. offset+limit` of the filter, sorted by waiting-since (or start time).
+    """Runs `offset .. offset+limit` of the filter, sorted by waiting-since (or start time); with `after`,
+    the `limit` runs after that cursor (`offset` then counts from it), found by a query that starts
+    there, so no earlier page's runs are listed again.
 
-    Up to `small` matches are listed whole; beyond, time is bisected until a
-    window holds at most `slack` rows beyond the page on either side."""
+    Up to `small` matches (after the cursor) are listed whole; beyond, time is bisected until a
+    window holds at most `slack` rows beyond the page on either side. The page says where the
+    next one starts (`Page.next`)."""
     base = f.query()
-    total = await count(temporal, base)
+    if after is None:
+        total = await count(temporal, base)
+        found = await _slice(temporal, base, total, offset, limit, sort, descending, small, slack)
+        rest = total
+    else:
+        rest_query = f"{base} AND {after.after(ATTRIBUTE[sort], descending)}"
+        total, rest = await asyncio.gather(count(temporal, base), count(temporal, rest_query))
+        found = await _slice(temporal, rest_query, rest, offset, limit, sort, descending, small, slack)
+        mark = (after.at, after.run_id)  # a clock coarser than the cursor's lets its own row through: not twice
+        found = [x for x in found if (x.key(sort) < mark if descending else x.key(sort) > mark)]
+    more = len(found) == limit and rest > offset + limit
+    return Page(found, total, Cursor(*found[-1].key(sort)) if more else None)
+
+
+async def _slice(
+    temporal: temporalio.client.Client,
+    base: str,
+    total: int,
+    offset: int,
+    limit: int,
+    sort: SortKey,
+    descending: bool,
+    small: int,
+    slack: int,
+) -> list[Listed]:
+    """Rows `offset .. offset+limit` of `base`'s `total` matches, in the page order."""
     if offset >= total or limit <= 0:
-        return Page([], total)
+        return []
     if total <= small:
         items = sorted(await listing(temporal, base), key=lambda x: x.key(sort), reverse=descending)
-        return Page(items[offset : offset + limit], total)
+        return items[offset : offset + limit]
     # Ascending positions of the wanted slice.
     first = total - offset - limit if descending else offset
     first, last = max(first, 0), min((total - offset if descending else offset + limit), total)
@@ -209,7 +278,7 @@ async def page(
     query = f'{base} AND {ATTRIBUTE[sort]} >= "{stamp(lo)}"' + (f' AND {ATTRIBUTE[sort]} < "{stamp(hi)}"' if hi else "")
     items = sorted(await listing(temporal, query), key=lambda x: x.key(sort))
     chosen = items[first - below : last - below]
-    return Page(chosen[::-1] if descending else chosen, total)
+    return chosen[::-1] if descending else chosen
 
 
 class _Window:
