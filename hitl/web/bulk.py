@@ -97,7 +97,7 @@ async def preview_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/ui/batch", response_class=HTMLResponse)
-async def answer_pinned(request: Request) -> HTMLResponse:
+async def answer_pinned(request: Request) -> Response:
     """Send the previewed answer to the previewed runs, each at the interrupt id it showed."""
     form = await request.form()
     back = back_to(form_text(form, "back"))

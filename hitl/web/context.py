@@ -72,7 +72,7 @@ class Web:
 
         self.streams = StreamSlots(self.settings.max_streams)
         self.readers = rules(self.graphs.values())
-        self.inbox_feed = InboxFeed(self.base, max(self.settings.poll_seconds, 1.0))
+        self.inbox_feed = InboxFeed(self.base, max(self.settings.poll_seconds, 1.0), self.settings.poll_seconds)
 
     def client_for(self, who: Identity) -> hitl.Client:
         """A client deciding as `who` (cheap: it shares the base client's connection)."""

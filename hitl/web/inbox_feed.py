@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -72,12 +73,34 @@ class _Group:
 class InboxFeed:
     """The web process's one inbox poller (`Web.inbox_feed`); it runs only while some page listens."""
 
-    def __init__(self, client: hitl.Client, every: float) -> None:
-        self.client, self.every = client, every
+    def __init__(self, client: hitl.Client, every: float, fresh_for: float) -> None:
+        self.client, self.every, self.fresh_for = client, every, fresh_for
         self.groups: dict[frozenset[str], _Group] = {}
         self.ticks = 0
         """Ticks done so far (tests and the bench read it to count queries per tick)."""
         self._task: asyncio.Task[None] | None = None
+        self._counted: dict[str, tuple[float, asyncio.Future[int]]] = {}
+
+    async def count(self, query: str) -> int:
+        """A COUNT the inbox shows beside its page (per graph, in all), made at most once per `fresh_for`
+        (the app's poll interval) for every page rendered meanwhile: a live change refreshes every open page at once, and each
+        would otherwise ask the same counts again. As fresh as the feed that triggered the refresh."""
+        now = time.monotonic()
+        for q in [q for q, (at, _) in self._counted.items() if now - at >= self.fresh_for]:
+            del self._counted[q]
+        if query not in self._counted:
+            self._counted[query] = (now, asyncio.ensure_future(search.count(self.client.temporal, query)))
+        found = self._counted[query][1]
+        try:
+            return await asyncio.shield(found)
+        except Exception:
+            if self._counted.get(query, (0.0, None))[1] is found:
+                del self._counted[query]  # a failed count is asked again, not kept for the interval
+            raise
+
+    def forget_counts(self) -> None:
+        """Drop the counts kept (the bench measures a page's counts made anew)."""
+        self._counted.clear()
 
     @property
     def listening(self) -> int:

@@ -111,8 +111,8 @@ async def inbox(
             small=LISTED_WHOLE * size,
             after=cursor,
         ),
-        search.counts_by_graph(w.base.temporal, sorted(scope.served), per_graph),
-        search.count(w.base.temporal, per_graph.query()),  # also runs of subgraphs they may read
+        search.counts_by_graph(w.base.temporal, sorted(scope.served), per_graph, w.inbox_feed.count),
+        w.inbox_feed.count(per_graph.query()),  # also runs of subgraphs they may read
     )
     items = found.items
     if tests:

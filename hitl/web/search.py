@@ -16,9 +16,10 @@ import base64
 import dataclasses
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Literal
 
 import temporalio.client
@@ -246,7 +247,7 @@ async def page(
     else:
         rest_query = f"{base} AND {after.after(ATTRIBUTE[sort], descending)}"
         total, rest = await asyncio.gather(count(temporal, base), count(temporal, rest_query))
-        found = await _slice(temporal, rest_query, rest, offset, limit, sort, descending, small, slack)
+        found = await _slice(temporal, rest_query, rest, offset, limit, sort, descending, small, slack, after.at)
         mark = (after.at, after.run_id)  # a clock coarser than the cursor's lets its own row through: not twice
         found = [x for x in found if (x.key(sort) < mark if descending else x.key(sort) > mark)]
     more = len(found) == limit and rest > offset + limit
@@ -263,8 +264,10 @@ async def _slice(
     descending: bool,
     small: int,
     slack: int,
+    edge: datetime | None = None,
 ) -> list[Listed]:
-    """Rows `offset .. offset+limit` of `base`'s `total` matches, in the page order."""
+    """Rows `offset .. offset+limit` of `base`'s `total` matches, in the page order. `edge`: no match lies
+    before it (ascending) or after it (descending), a cursor's time: the window is sought from there."""
     if offset >= total or limit <= 0:
         return []
     if total <= small:
@@ -273,7 +276,7 @@ async def _slice(
     # Ascending positions of the wanted slice.
     first = total - offset - limit if descending else offset
     first, last = max(first, 0), min((total - offset if descending else offset + limit), total)
-    window = _Window(temporal, base, ATTRIBUTE[sort], slack)
+    window = _Window(temporal, base, ATTRIBUTE[sort], slack, edge, descending)
     (lo, below), hi = await asyncio.gather(window.start_at(first, total), window.end_at(last, total))
     query = f'{base} AND {ATTRIBUTE[sort]} >= "{stamp(lo)}"' + (f' AND {ATTRIBUTE[sort]} < "{stamp(hi)}"' if hi else "")
     items = sorted(await listing(temporal, query), key=lambda x: x.key(sort))
@@ -286,14 +289,29 @@ class _Window:
 
     Walks back from now in doubling steps (an inbox is mostly recent), then
     bisects, stopping as soon as the window is within `slack` rows of the page.
+    With an `edge` (where the previous page ended), it walks from there instead:
+    forward for an ascending page, back for a descending one; position 0 is the
+    start of time, asked of nobody.
     """
 
     FLOOR = datetime(2000, 1, 1, tzinfo=timezone.utc)
     FUTURE = datetime(2100, 1, 1, tzinfo=timezone.utc)
 
-    def __init__(self, temporal: temporalio.client.Client, base: str, attr: str, slack: int) -> None:
+    def __init__(
+        self,
+        temporal: temporalio.client.Client,
+        base: str,
+        attr: str,
+        slack: int,
+        edge: datetime | None = None,
+        descending: bool = False,
+    ) -> None:
         self.temporal, self.base, self.attr, self.slack = temporal, base, attr, slack
         self.seen: dict[datetime, int] = {}
+        self.after = edge if edge is not None and not descending else None
+        """No match lies before this time: the end of an ascending window is sought forward from it."""
+        self.top = edge + timedelta(microseconds=1) if edge is not None and descending else None
+        """No match lies at or after this time: a descending window is sought back from it."""
 
     async def below(self, t: datetime) -> int:
         if t not in self.seen:
@@ -302,7 +320,7 @@ class _Window:
 
     async def bracket(self, low: Callable[[int], bool], total: int) -> tuple[datetime, datetime]:
         """(lo, hi) with low(count(< lo)) true and false at hi, found by doubling back from now."""
-        hi = datetime.now(timezone.utc) + timedelta(minutes=1)
+        hi = self.top or datetime.now(timezone.utc) + timedelta(minutes=1)
         if await self.below(hi) < total:  # clocks disagree: some times lie ahead of ours
             hi = self.FUTURE
         span = timedelta(seconds=1)
@@ -312,8 +330,20 @@ class _Window:
                 return t, hi
             hi, span = t, span * 2
 
+    async def forward(self, position: int) -> tuple[datetime, datetime]:
+        """(lo, hi) with count(< lo) < position <= count(< hi), found by doubling forward from `after`."""
+        assert self.after is not None
+        lo, span = self.after, timedelta(seconds=1)
+        while True:
+            hi = min(lo + span, self.FUTURE)
+            if hi == self.FUTURE or await self.below(hi) >= position:
+                return lo, hi
+            lo, span = hi, span * 2
+
     async def start_at(self, position: int, total: int) -> tuple[datetime, int]:
         """A time t with position - slack <= count(< t) <= position; and that count."""
+        if position <= 0:
+            return self.FLOOR, 0
         lo, hi = await self.bracket(lambda n: n <= position, total)
         while hi - lo > timedelta(microseconds=1) and await self.below(lo) < position - self.slack:
             mid = lo + (hi - lo) / 2
@@ -327,7 +357,7 @@ class _Window:
         """A time t with position <= count(< t) <= position + slack (None: to the end)."""
         if position + self.slack >= total:
             return None
-        lo, hi = await self.bracket(lambda n: n < position, total)
+        lo, hi = await (self.forward(position) if self.after else self.bracket(lambda n: n < position, total))
         while hi - lo > timedelta(microseconds=1) and await self.below(hi) > position + self.slack:
             mid = lo + (hi - lo) / 2
             if await self.below(mid) < position:
@@ -337,8 +367,14 @@ class _Window:
         return hi
 
 
-async def counts_by_graph(temporal: temporalio.client.Client, graphs: list[str], f: Filter) -> dict[str, int]:
-    """How many runs of each graph match (visibility has no GROUP BY on custom attributes)."""
+async def counts_by_graph(
+    temporal: temporalio.client.Client,
+    graphs: list[str],
+    f: Filter,
+    counter: Callable[[str], Awaitable[int]] | None = None,
+) -> dict[str, int]:
+    """How many runs of each graph match (visibility has no GROUP BY on custom attributes); `counter`
+    counts a query (default: a COUNT each time)."""
     filters = [dataclasses.replace(f, graph=g) for g in graphs]
-    counts = await asyncio.gather(*(count(temporal, x.query()) for x in filters))
+    counts = await asyncio.gather(*((counter or partial(count, temporal))(x.query()) for x in filters))
     return {g: n for g, n in zip(graphs, counts, strict=True) if n}
