@@ -232,3 +232,24 @@ async def test_paging_through_the_inbox_in_a_browser(server: DevServer, client: 
                 assert await page.get_by_role("link", name="← Previous").count() == 1
             finally:
                 await browser.close()
+
+
+async def test_a_large_bulk_answer_shows_its_progress_then_each_runs_result(
+    server: DevServer, client: hitl.Client
+) -> None:
+    """Twenty runs or more: the confirmation's page is sent as the batch goes (counts of runs answered,
+    the last shown), then the per-run report; every run gets its answer once."""
+    runs = await asyncio.gather(
+        *(client.start("batch_review", {"topic": f"t{uuid.uuid4().hex[:8]}"}) for _ in range(20))
+    )
+    await asyncio.gather(*(wait_for(r, "interrupted") for r in runs))
+    pins = {r.run_id: (await r.get_state()).interrupts[0].id for r in runs}
+    async with counted_app(server) as app, app.http() as http:
+        form = {"pins": json.dumps(pins), "value": '"approve"', "back": "/", "batch_id": uuid.uuid4().hex[:16]}
+        sent = await http.post("/ui/batch", data=form)
+    assert sent.status_code == 200
+    steps = re.findall(r'<p class="step" data-done="(\d+)">', sent.text)
+    assert steps and steps[-1] == "20", steps
+    assert sent.text.index('class="step"') < sent.text.index('data-testid="batch-results"')
+    assert re.findall(r'data-outcome="([a-z_]+)"', sent.text) == ["applied"] * 20
+    assert [len((await r.get_state()).decisions) for r in runs] == [1] * 20

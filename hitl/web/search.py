@@ -247,9 +247,12 @@ async def page(
     else:
         rest_query = f"{base} AND {after.after(ATTRIBUTE[sort], descending)}"
         total, rest = await asyncio.gather(count(temporal, base), count(temporal, rest_query))
-        found = await _slice(temporal, rest_query, rest, offset, limit, sort, descending, small, slack, after.at)
-        mark = (after.at, after.run_id)  # a clock coarser than the cursor's lets its own row through: not twice
-        found = [x for x in found if (x.key(sort) < mark if descending else x.key(sort) > mark)]
+        # One more than the page: where the store keeps times finer than the cursor's, its own row comes
+        # through the query (at the same time, not after it) and is dropped here, never shown twice.
+        got = await _slice(temporal, rest_query, rest, offset, limit + 1, sort, descending, small, slack, after.at)
+        mark = (after.at, after.run_id)
+        kept = [x for x in got if (x.key(sort) < mark if descending else x.key(sort) > mark)]
+        found, rest = kept[:limit], rest - (len(got) - len(kept))
     more = len(found) == limit and rest > offset + limit
     return Page(found, total, Cursor(*found[-1].key(sort)) if more else None)
 
