@@ -45,6 +45,8 @@ class Sizes:
     resumes: int
     scale: int
     loop: int
+    waiting: int = 5000
+    """Runs waiting in the inbox-scale section (`--waiting N`)."""
     cached_runs: int = CACHED_RUNS
     """Runs each worker of the scale and listing sections keeps in memory (`--max-cached-runs`)."""
 
@@ -599,7 +601,9 @@ def emit(lines: list[str]) -> None:
     print("\n".join(lines), flush=True)
 
 
-SECTIONS = ("approval", "breakdown", "latency", "history", "settings", "scale", "listing", "loop", "web")
+SECTIONS = ("approval", "breakdown", "latency", "history", "settings", "scale", "listing", "loop", "web", "inbox-scale")
+NAMED_ONLY = ("inbox-scale",)
+"""Sections run only when `--only` names them (minutes of setup each)."""
 
 
 async def run(sizes: Sizes, only: set[str], profile: Path | None = None) -> None:
@@ -678,6 +682,10 @@ async def run(sizes: Sizes, only: set[str], profile: Path | None = None) -> None
                 from bench import web
 
                 emit(await web.report(client, sizes.scale, 30 if sizes.repeats > 1 else 10, sizes.resumes))
+            if "inbox-scale" in only:
+                from bench import inbox_scale
+
+                emit(await inbox_scale.report(client, server.address, graphs.GRAPHS, sizes.waiting, 20, sizes.resumes))
 
 
 WORKER_SETTINGS: list[tuple[str, dict[str, Any]]] = [
@@ -968,7 +976,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default=None,
-        help=f"comma-separated sections to run, of {', '.join(SECTIONS)} (default: all; with --small, all but breakdown)",
+        help=f"comma-separated sections to run, of {', '.join(SECTIONS)} (default: all but {', '.join(NAMED_ONLY)}; with --small, also not breakdown)",
     )
     parser.add_argument(
         "--profile",
@@ -982,6 +990,9 @@ def main() -> None:
         "--scale", type=int, metavar="N", help="runs in the scale, listing and web sections (overrides)"
     )
     parser.add_argument(
+        "--waiting", type=int, metavar="N", help="runs waiting in the inbox-scale section (default 5000)"
+    )
+    parser.add_argument(
         "--cached-runs",
         type=int,
         metavar="N",
@@ -989,14 +1000,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.only is None:  # the breakdown is 15 more approval batches: CI's --small stays about a minute without it
-        args.only = ",".join(x for x in SECTIONS if not (args.small and x == "breakdown"))
+        args.only = ",".join(x for x in SECTIONS if x not in NAMED_ONLY and not (args.small and x == "breakdown"))
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     if not only or not only <= set(SECTIONS):
         parser.error(f"--only takes sections from {', '.join(SECTIONS)}; got {args.only!r}")
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     sizes = SMALL if args.small else FULL
-    for name in ("runs", "repeats", "scale", "cached_runs"):
+    for name in ("runs", "repeats", "scale", "cached_runs", "waiting"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} takes a whole number of at least 1; got {value}")
@@ -1006,6 +1017,7 @@ def main() -> None:
         repeats=args.repeats or sizes.repeats,
         scale=args.scale or sizes.scale,
         cached_runs=args.cached_runs or sizes.cached_runs,
+        waiting=args.waiting or sizes.waiting,
     )
     asyncio.run(run(sizes, only, args.profile))
 

@@ -114,6 +114,17 @@ loop_b.add_edge(START, "tick")
 loop_b.add_conditional_edges("tick", _more)
 loop = loop_b.compile(name="bench_loop")
 
+
+def ask_at_once(state: Approval) -> dict:
+    return {"status": str(interrupt({"topic": state.get("topic", "")}))}
+
+
+ask_b = StateGraph(Approval)
+ask_b.add_node("ask", ask_at_once, local=True)
+ask_b.add_edge(START, "ask")
+ask = ask_b.compile(name="bench_ask")
+"""Asks at once, in a local activity: the fastest way to have thousands of runs waiting (inbox-scale)."""
+
 GRAPHS = [
     approval,
     approval_local,
@@ -126,4 +137,5 @@ GRAPHS = [
     stepper_local,
     ticker,
     loop,
+    ask,
 ]

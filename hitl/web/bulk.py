@@ -12,12 +12,14 @@ confirmation apply nothing twice ("already applied").
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import FormData
 
@@ -25,11 +27,17 @@ from hitl.types import InvalidInputError
 from hitl.web import forms
 from hitl.web.bulk_preview import MAX_SELECTED, preview, ticked
 from hitl.web.context import decider
-from hitl.web.rendering import render
+from hitl.web.rendering import render, render_text
 from hitl.web.scope import answer_many
 from hitl.web.session import check_csrf
 
 router = APIRouter(include_in_schema=False)
+PROGRESS_FROM = 20
+"""A batch of this many runs or more is answered on a page that shows its progress as it goes."""
+PROGRESS_MARK, REPORT_MARK = "\x00progress\x00", "\x00report\x00"
+"""Where a streamed batch page's counts and report go (no template text holds a NUL)."""
+RUNNING: set[asyncio.Task[Any]] = set()
+"""Batches being sent for a page that may have gone: held here until done."""
 FILTERS = ("graph", "node", "age", "order", "mine", "assigned", "page")
 """The inbox's query parameters a bulk answer returns to."""
 KEPT_CHARS = 2400
@@ -89,7 +97,7 @@ async def preview_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/ui/batch", response_class=HTMLResponse)
-async def answer_pinned(request: Request) -> HTMLResponse:
+async def answer_pinned(request: Request) -> Response:
     """Send the previewed answer to the previewed runs, each at the interrupt id it showed."""
     form = await request.form()
     back = back_to(form_text(form, "back"))
@@ -103,8 +111,66 @@ async def answer_pinned(request: Request) -> HTMLResponse:
     if pins is None:
         raise unpinned
     value = forms.loads(form_text(form, "value"), "the answer")
-    report = await answer_many(request, pins, value, batch_id=form_text(form, "batch_id") or None)
-    return render(request, "batch.html", report=report, value=value, node=None, back=back)
+    batch_id = form_text(form, "batch_id") or None
+    if len(pins) < PROGRESS_FROM:
+        report = await answer_many(request, pins, value, batch_id=batch_id)
+        return render(request, "batch.html", report=report, value=value, node=None, back=back)
+    return await with_progress(request, pins, value, batch_id, back)
+
+
+async def with_progress(
+    request: Request, pins: dict[str, str], value: Any, batch_id: str | None, back: str
+) -> Response:
+    """A large batch's page, sent as it goes: the page at once, then how many runs are answered so far
+    (each count a line; the page's CSS shows the last only, so it works without scripts), then the
+    per-run report. The batch runs on if the page is closed: every run it was sent to gets its answer.
+
+    What refuses the whole batch (its id, its answer's size) is said before the page starts, as a
+    refusal of the form: the page is sent only once the first run has its result."""
+    counted: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+    batch = asyncio.create_task(
+        answer_many(request, pins, value, batch_id=batch_id, on_result=lambda _r, n, of: counted.put_nowait((n, of)))
+    )
+    RUNNING.add(batch)
+    batch.add_done_callback(RUNNING.discard)
+    first = asyncio.ensure_future(counted.get())
+    await asyncio.wait({batch, first}, return_when=asyncio.FIRST_COMPLETED)
+    if batch.done() and batch.exception() is not None:
+        first.cancel()
+        raise batch.exception()  # type: ignore[misc]
+    first.cancel()
+    await asyncio.gather(first, return_exceptions=True)
+    page = render_text(
+        request,
+        "batch_running.html",
+        value=value,
+        total=len(pins),
+        batch_id=batch_id or "",
+        back=back,
+        progress_mark=PROGRESS_MARK,
+        report_mark=REPORT_MARK,
+    )
+    head, _, rest = page.partition(PROGRESS_MARK)
+    between, _, tail = rest.partition(REPORT_MARK)
+
+    async def parts() -> AsyncIterator[str]:
+        yield head
+        while not batch.done() or not counted.empty():
+            waiting = asyncio.ensure_future(counted.get())
+            await asyncio.wait({batch, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            if not waiting.done():
+                waiting.cancel()
+                continue
+            done, of = waiting.result()
+            while not counted.empty():
+                done, of = counted.get_nowait()
+            yield f'<p class="step" data-done="{done}">{done} of {of} runs answered</p>\n'
+        report = await batch
+        yield between
+        yield render_text(request, "_batch_report.html", report=report, value=value, node=None, back=back)
+        yield tail
+
+    return StreamingResponse(parts(), media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
 
 
 def read_pins(raw: str) -> dict[str, str]:

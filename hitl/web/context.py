@@ -1,7 +1,8 @@
 """What every request needs: the shared Temporal connection, the graphs, the caller.
 
-The app keeps no state of its own beyond configuration (and a count of the live
-streams each identity holds open, capped per process): each request reads the
+The app keeps no state of its own beyond configuration (a count of the live
+streams each identity holds open, capped per process, and the one poller behind
+the open inbox pages' live feeds): each request reads the
 runs from Temporal, so any number of copies can serve behind a load balancer.
 """
 
@@ -18,6 +19,7 @@ from hitl.types import InvalidInputError
 from hitl.web.auth import Auth, Identity
 from hitl.web.cors import check_origin
 from hitl.web.errors import WebError
+from hitl.web.inbox_feed import InboxFeed
 from hitl.web.origin import Trust
 from hitl.web.readers import rules
 from hitl.web.slots import DEFAULT_MAX_STREAMS, StreamSlots
@@ -62,11 +64,14 @@ class Web:
     streams: StreamSlots = field(init=False)
     """The live streams open per identity (the one thing this process counts across requests)."""
     readers: dict[str, list[list[str]]] = field(init=False)
+    inbox_feed: InboxFeed = field(init=False)
+    """The one poller behind every open inbox page's live feed (hitl/web/inbox_feed.py)."""
     """Every reader list each graph's runs must meet, by graph name (`hitl.web.readers.rules`, computed once)."""
 
     def __post_init__(self) -> None:
         self.streams = StreamSlots(self.settings.max_streams)
         self.readers = rules(self.graphs.values())
+        self.inbox_feed = InboxFeed(self.base, max(self.settings.poll_seconds, 1.0), self.settings.poll_seconds)
 
     def client_for(self, who: Identity) -> hitl.Client:
         """A client deciding as `who` (cheap: it shares the base client's connection)."""

@@ -5,7 +5,8 @@ read the run's own event stream (`hitl.client.stream`: woken by Temporal's histo
 polled); a run request's parts are made in hitl/web/parts.py and walked in order in
 hitl/web/walk.py, so a rejoin rebuilds them from the run's history alone. The inbox
 spans every waiting run, which no single history tells, so it counts them in
-Temporal's visibility store at a bounded interval. A feed stops when the client
+Temporal's visibility store at a bounded interval, once per web process for all
+open inbox pages (hitl/web/inbox_feed.py). A feed stops when the client
 disconnects or the run ends, or says why it stopped (an `error` event); each
 identity holds at most `Settings.max_streams` feeds open at once (hitl/web/slots.py).
 """
@@ -17,25 +18,22 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
-import temporalio.service
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 import hitl
-from hitl._temporal_errors import read_with_retries
 from hitl.protocol import finite
 from hitl.protocol.limits import shorten
-from hitl.protocol.wire import WAITING_SINCE
 from hitl.types import HitlError, InvalidInputError
-from hitl.web import api, parts, run_records, search, shapes, walk
+from hitl.web import api, parts, run_records, shapes, walk
 from hitl.web.bodies import RunCreate
 from hitl.web.context import caller, decider, web
 from hitl.web.disconnect import cancel_later, refuse_from_elsewhere
 from hitl.web.errors import one_line
+from hitl.web.inbox_feed import InboxFeed
 from hitl.web.pages import version
 from hitl.web.scope import Reader, reader
 from hitl.web.slots import Slot
@@ -88,33 +86,12 @@ async def run_changes(run: hitl.Run) -> AsyncIterator[Change]:
         await events.aclose()  # type: ignore[attr-defined]
 
 
-async def inbox_changes(client: hitl.Client, every: float, scope: Reader) -> AsyncIterator[Change]:
+async def inbox_changes(feed: InboxFeed, scope: Reader) -> AsyncIterator[Change]:
     """A signal whenever the set of waiting runs the caller may read (`scope`) changes: a run paused, or
-    was answered.
-
-    Two COUNT queries per tick, whatever the inbox's size: waiting runs in total,
-    and those that started waiting since the feed opened (one answered and one
-    new pause between ticks would leave the total unchanged).
-    """
-    opened = datetime.now(timezone.utc)
-    waiting = scope.filter(search.Filter(status="interrupted")).query()
-    fresh = f'{waiting} AND {WAITING_SINCE.name} >= "{search.stamp(opened)}"'
-    last: tuple[int, int] | None = None
-    while True:
-        try:
-            seen = (
-                await read_with_retries(lambda: search.count(client.temporal, waiting)),
-                await read_with_retries(lambda: search.count(client.temporal, fresh)),
-            )
-        except temporalio.service.RPCError as e:
-            raise HitlError(
-                f"cannot reach Temporal ({e.message}); the inbox no longer updates live: reload the page once it is back"
-            ) from None
-        if seen != last:
-            if last is not None:
-                yield Change("changed", {"waiting": seen[0]}, f"{seen[0]}.{seen[1]}")
-            last = seen
-        await asyncio.sleep(every)
+    was answered. Counted by the web process's one poller (hitl/web/inbox_feed.py), shared by every open
+    inbox page of viewers who may read the same graphs."""
+    async for waiting, fresh in feed.listen(scope.graphs):
+        yield Change("changed", {"waiting": waiting}, f"{waiting}.{fresh}")
 
 
 async def sse(request: Request, changes: AsyncIterator[Change], end: bool = True) -> AsyncIterator[bytes]:
@@ -401,6 +378,5 @@ async def run_parts(
 
 @router.get("/ui/inbox/stream", include_in_schema=False)
 async def inbox_stream(request: Request) -> StreamingResponse:
-    w = web(request)
     scope = reader(request)
-    return stream(request, lambda: inbox_changes(w.base, max(w.settings.poll_seconds, 1.0), scope))
+    return stream(request, lambda: inbox_changes(web(request).inbox_feed, scope))

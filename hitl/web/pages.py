@@ -39,6 +39,8 @@ NEXT_LOOKAHEAD = 20
 """Runs the next-run redirect looks through for one still waiting (listings lag decisions by a moment)."""
 OFFERED_TTL_S = 1800.0
 """A length the page offers a claim for: only whether `who` may claim at all is asked of the rules."""
+LISTED_WHOLE = 4
+"""Up to this many pages' worth of matches, a page lists them all and sorts here; beyond, it lists a window."""
 AGES = {"any": None, "1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 
 
@@ -80,9 +82,13 @@ async def inbox(
     age: Literal["any", "1h", "1d", "7d"] = "any",
     order: Literal["oldest", "newest"] = "oldest",
     page: int = Query(1, ge=1, le=100_000),
+    after: str | None = Query(None, max_length=2000),
     partial: bool = False,
 ) -> HTMLResponse:
     """Every run waiting for a person, across graphs, filtered and paged server-side.
+
+    The next-page link carries `after`, where this page ended (`search.Cursor`): the next page is found
+    by a query starting there, never by listing the pages before it. `page` only numbers it.
 
     "I may decide" (`mine`) and "assigned to me" (`assigned`) are filtered by the visibility store where
     the runs index them (HitlReviewers, HitlAssigned: kept current on every claim change, vote and
@@ -91,14 +97,22 @@ async def inbox(
     w, scope = web(request), reader(request)
     flash = None if partial else take_flash(request)
     size = w.settings.page_size
+    cursor = search.Cursor.parse(after) if after else None
     wanted, tests = await inbox_filter(request, who, graph, node, mine, assigned, age)
     per_graph = scope.filter(search.Filter(status="interrupted", node=node or None, older_than=AGES[age]))
     found, counts, everything = await asyncio.gather(
         search.page(
-            w.base.temporal, wanted, offset=(page - 1) * size, limit=size, sort="waiting", descending=order == "newest"
+            w.base.temporal,
+            wanted,
+            offset=0 if cursor else (page - 1) * size,
+            limit=size,
+            sort="waiting",
+            descending=order == "newest",
+            small=LISTED_WHOLE * size,
+            after=cursor,
         ),
-        search.counts_by_graph(w.base.temporal, sorted(scope.served), per_graph),
-        search.count(w.base.temporal, per_graph.query()),  # also runs of subgraphs they may read
+        search.counts_by_graph(w.base.temporal, sorted(scope.served), per_graph, w.inbox_feed.count),
+        w.inbox_feed.count(per_graph.query()),  # also runs of subgraphs they may read
     )
     items = found.items
     if tests:
@@ -123,7 +137,8 @@ async def inbox(
         everything=everything,
         page=page,
         size=size,
-        pages=max(1, -(-found.total // size)),
+        previous=paged(graph, node, mine, assigned, age, order, page - 1) if page > 1 else None,
+        next=paged(graph, node, mine, assigned, age, order, page + 1, found.next) if found.next else None,
         filters={
             "graph": graph or "",
             "node": node or "",
@@ -186,6 +201,22 @@ def inbox_query(graph: str | None, node: str | None, mine: bool, assigned: bool,
     }
     pairs |= {"age": age if age != "any" else "", "order": order if order != "oldest" else ""}
     return urlencode({k: v for k, v in pairs.items() if v})
+
+
+def paged(
+    graph: str | None,
+    node: str | None,
+    mine: bool,
+    assigned: bool,
+    age: str,
+    order: str,
+    page: int,
+    after: search.Cursor | None = None,
+) -> str:
+    """A pager link's query: the filter, the page's number and, going on, where this page ended."""
+    pairs = [("page", str(page))] + ([("after", after.token())] if after else [])
+    filters = inbox_query(graph, node, mine, assigned, age, order)
+    return "&".join(x for x in (filters, urlencode(pairs) if page > 1 else "") if x)
 
 
 def kept_query(text: str) -> str:

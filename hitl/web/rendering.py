@@ -28,21 +28,30 @@ templates.env.policies["json.dumps_function"] = finite.dumps
 token a page's script could not read back."""
 
 
-def render(request: Request, name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+def shown_to(request: Request) -> dict[str, Any]:
+    """What every page shows besides its own context: who is signed in and how, the CSRF token, links."""
     w = web(request)
+    return {
+        "who": request.scope.get("hitl_identity"),
+        "auth_mode": w.auth.mode,
+        "csrf": csrf_token(request),
+        "temporal_ui": w.base.ui_url() if w.settings.ui_links else None,
+    }
+
+
+def render(request: Request, name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(
         request,
         name,
-        {
-            "who": request.scope.get("hitl_identity"),
-            "auth_mode": w.auth.mode,
-            "csrf": csrf_token(request),
-            "temporal_ui": w.base.ui_url() if w.settings.ui_links else None,
-            **context,
-        },
+        {**shown_to(request), **context},
         status_code=status_code,
         headers={"Cache-Control": "no-store"},
     )
+
+
+def render_text(request: Request, name: str, **context: Any) -> str:
+    """A template as text, for a page sent in parts (a streamed response)."""
+    return templates.get_template(name).render({"request": request, **shown_to(request), **context})
 
 
 async def error_page(request: Request, status: int, detail: str) -> Response:

@@ -134,9 +134,14 @@ def reader(request: Request) -> Reader:
 async def run_to_change(request: Request, run_id: str) -> hitl.Run:
     """The run a state-changing route acts on, as the caller: 403 when view-only, and the unknown-id
     404 when they may not read it (checked before anything is sent)."""
+    return (await run_and_state(request, run_id))[0]
+
+
+async def run_and_state(request: Request, run_id: str) -> tuple[hitl.Run, StateSnapshot]:
+    """`run_to_change`, and the run's state as that check read it (not read twice)."""
     client = decider(request)
-    await reader(request).state(run_id)
-    return client.get_run(run_id)
+    snapshot = await reader(request).state(run_id)
+    return client.get_run(run_id), snapshot
 
 
 async def answer_many(

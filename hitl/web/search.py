@@ -12,11 +12,14 @@ here. That works on every visibility store, Elasticsearch included.
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Literal
 
 import temporalio.client
@@ -36,7 +39,7 @@ from hitl.protocol.wire import (
     WAITING_SINCE,
     WORKFLOW_NAME,
 )
-from hitl.types import StateSnapshot
+from hitl.types import InvalidInputError, StateSnapshot
 
 log = logging.getLogger("hitl.web")
 SortKey = Literal["waiting", "created"]
@@ -124,10 +127,48 @@ class Listed:
         return (at or datetime.min.replace(tzinfo=timezone.utc), self.pending.run_id)
 
 
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: its last row's sort time and id. The next page's query starts after it, so a
+    further page never lists an earlier page's runs again (and costs what the first page costs); the
+    inbox's next-page link carries it as `after`."""
+
+    at: datetime
+    run_id: str
+
+    def token(self) -> str:
+        raw = json.dumps([self.at.isoformat(), self.run_id], separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def parse(cls, token: str) -> Cursor:
+        """A token from a next-page link (it comes back from the browser: checked, one line if bad)."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            at, run_id = json.loads(raw)
+            when = datetime.fromisoformat(at)
+            if not isinstance(run_id, str) or when.tzinfo is None:
+                raise ValueError(run_id)
+            return cls(when, quoted(run_id, "thread id"))
+        except (ValueError, TypeError, InvalidInputError):
+            raise InvalidInputError(
+                "the page link's 'after' is not one this inbox made (it names where the last page ended); "
+                "open the inbox's first page and page on from there"
+            ) from None
+
+    def after(self, attr: str, descending: bool) -> str:
+        """The visibility clause for rows after this one in the page order."""
+        op = "<" if descending else ">"
+        at = stamp(self.at)
+        return f'({attr} {op} "{at}" OR ({attr} = "{at}" AND WorkflowId {op} "{self.run_id}"))'
+
+
 @dataclass
 class Page:
     items: list[Listed]
     total: int
+    next: Cursor | None = None
+    """Where the next page starts, when there is one (paging on with `after=`)."""
 
 
 quoted = searchable
@@ -189,27 +230,61 @@ async def page(
     descending: bool = False,
     small: int = SMALL,
     slack: int = 100,
+    after: Cursor | None = None,
 ) -> Page:
-    """Runs `offset .. offset+limit` of the filter, sorted by waiting-since (or start time).
+    """Runs `offset .. offset+limit` of the filter, sorted by waiting-since (or start time); with `after`,
+    the `limit` runs after that cursor (`offset` then counts from it), found by a query that starts
+    there, so no earlier page's runs are listed again.
 
-    Up to `small` matches are listed whole; beyond, time is bisected until a
-    window holds at most `slack` rows beyond the page on either side."""
+    Up to `small` matches (after the cursor) are listed whole; beyond, time is bisected until a
+    window holds at most `slack` rows beyond the page on either side. The page says where the
+    next one starts (`Page.next`)."""
     base = f.query()
-    total = await count(temporal, base)
+    if after is None:
+        total = await count(temporal, base)
+        found = await _slice(temporal, base, total, offset, limit, sort, descending, small, slack)
+        rest = total
+    else:
+        rest_query = f"{base} AND {after.after(ATTRIBUTE[sort], descending)}"
+        total, rest = await asyncio.gather(count(temporal, base), count(temporal, rest_query))
+        # One more than the page: where the store keeps times finer than the cursor's, its own row comes
+        # through the query (at the same time, not after it) and is dropped here, never shown twice.
+        got = await _slice(temporal, rest_query, rest, offset, limit + 1, sort, descending, small, slack, after.at)
+        mark = (after.at, after.run_id)
+        kept = [x for x in got if (x.key(sort) < mark if descending else x.key(sort) > mark)]
+        found, rest = kept[:limit], rest - (len(got) - len(kept))
+    more = len(found) == limit and rest > offset + limit
+    return Page(found, total, Cursor(*found[-1].key(sort)) if more else None)
+
+
+async def _slice(
+    temporal: temporalio.client.Client,
+    base: str,
+    total: int,
+    offset: int,
+    limit: int,
+    sort: SortKey,
+    descending: bool,
+    small: int,
+    slack: int,
+    edge: datetime | None = None,
+) -> list[Listed]:
+    """Rows `offset .. offset+limit` of `base`'s `total` matches, in the page order. `edge`: no match lies
+    before it (ascending) or after it (descending), a cursor's time: the window is sought from there."""
     if offset >= total or limit <= 0:
-        return Page([], total)
+        return []
     if total <= small:
         items = sorted(await listing(temporal, base), key=lambda x: x.key(sort), reverse=descending)
-        return Page(items[offset : offset + limit], total)
+        return items[offset : offset + limit]
     # Ascending positions of the wanted slice.
     first = total - offset - limit if descending else offset
     first, last = max(first, 0), min((total - offset if descending else offset + limit), total)
-    window = _Window(temporal, base, ATTRIBUTE[sort], slack)
+    window = _Window(temporal, base, ATTRIBUTE[sort], slack, edge, descending)
     (lo, below), hi = await asyncio.gather(window.start_at(first, total), window.end_at(last, total))
     query = f'{base} AND {ATTRIBUTE[sort]} >= "{stamp(lo)}"' + (f' AND {ATTRIBUTE[sort]} < "{stamp(hi)}"' if hi else "")
     items = sorted(await listing(temporal, query), key=lambda x: x.key(sort))
     chosen = items[first - below : last - below]
-    return Page(chosen[::-1] if descending else chosen, total)
+    return chosen[::-1] if descending else chosen
 
 
 class _Window:
@@ -217,14 +292,29 @@ class _Window:
 
     Walks back from now in doubling steps (an inbox is mostly recent), then
     bisects, stopping as soon as the window is within `slack` rows of the page.
+    With an `edge` (where the previous page ended), it walks from there instead:
+    forward for an ascending page, back for a descending one; position 0 is the
+    start of time, asked of nobody.
     """
 
     FLOOR = datetime(2000, 1, 1, tzinfo=timezone.utc)
     FUTURE = datetime(2100, 1, 1, tzinfo=timezone.utc)
 
-    def __init__(self, temporal: temporalio.client.Client, base: str, attr: str, slack: int) -> None:
+    def __init__(
+        self,
+        temporal: temporalio.client.Client,
+        base: str,
+        attr: str,
+        slack: int,
+        edge: datetime | None = None,
+        descending: bool = False,
+    ) -> None:
         self.temporal, self.base, self.attr, self.slack = temporal, base, attr, slack
         self.seen: dict[datetime, int] = {}
+        self.after = edge if edge is not None and not descending else None
+        """No match lies before this time: the end of an ascending window is sought forward from it."""
+        self.top = edge + timedelta(microseconds=1) if edge is not None and descending else None
+        """No match lies at or after this time: a descending window is sought back from it."""
 
     async def below(self, t: datetime) -> int:
         if t not in self.seen:
@@ -233,7 +323,7 @@ class _Window:
 
     async def bracket(self, low: Callable[[int], bool], total: int) -> tuple[datetime, datetime]:
         """(lo, hi) with low(count(< lo)) true and false at hi, found by doubling back from now."""
-        hi = datetime.now(timezone.utc) + timedelta(minutes=1)
+        hi = self.top or datetime.now(timezone.utc) + timedelta(minutes=1)
         if await self.below(hi) < total:  # clocks disagree: some times lie ahead of ours
             hi = self.FUTURE
         span = timedelta(seconds=1)
@@ -243,8 +333,20 @@ class _Window:
                 return t, hi
             hi, span = t, span * 2
 
+    async def forward(self, position: int) -> tuple[datetime, datetime]:
+        """(lo, hi) with count(< lo) < position <= count(< hi), found by doubling forward from `after`."""
+        assert self.after is not None
+        lo, span = self.after, timedelta(seconds=1)
+        while True:
+            hi = min(lo + span, self.FUTURE)
+            if hi == self.FUTURE or await self.below(hi) >= position:
+                return lo, hi
+            lo, span = hi, span * 2
+
     async def start_at(self, position: int, total: int) -> tuple[datetime, int]:
         """A time t with position - slack <= count(< t) <= position; and that count."""
+        if position <= 0:
+            return self.FLOOR, 0
         lo, hi = await self.bracket(lambda n: n <= position, total)
         while hi - lo > timedelta(microseconds=1) and await self.below(lo) < position - self.slack:
             mid = lo + (hi - lo) / 2
@@ -258,7 +360,7 @@ class _Window:
         """A time t with position <= count(< t) <= position + slack (None: to the end)."""
         if position + self.slack >= total:
             return None
-        lo, hi = await self.bracket(lambda n: n < position, total)
+        lo, hi = await (self.forward(position) if self.after else self.bracket(lambda n: n < position, total))
         while hi - lo > timedelta(microseconds=1) and await self.below(hi) > position + self.slack:
             mid = lo + (hi - lo) / 2
             if await self.below(mid) < position:
@@ -268,8 +370,14 @@ class _Window:
         return hi
 
 
-async def counts_by_graph(temporal: temporalio.client.Client, graphs: list[str], f: Filter) -> dict[str, int]:
-    """How many runs of each graph match (visibility has no GROUP BY on custom attributes)."""
+async def counts_by_graph(
+    temporal: temporalio.client.Client,
+    graphs: list[str],
+    f: Filter,
+    counter: Callable[[str], Awaitable[int]] | None = None,
+) -> dict[str, int]:
+    """How many runs of each graph match (visibility has no GROUP BY on custom attributes); `counter`
+    counts a query (default: a COUNT each time)."""
     filters = [dataclasses.replace(f, graph=g) for g in graphs]
-    counts = await asyncio.gather(*(count(temporal, x.query()) for x in filters))
+    counts = await asyncio.gather(*((counter or partial(count, temporal))(x.query()) for x in filters))
     return {g: n for g, n in zip(graphs, counts, strict=True) if n}
