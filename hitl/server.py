@@ -82,6 +82,22 @@ class DevServer:
     def db_file(self) -> Path:
         return self.data_dir / "temporal.db"
 
+    @classmethod
+    def on_free_ports(cls, data_dir: str | Path, attempts: int = 3) -> DevServer:
+        """A dev server on free ports, started. Processes started side by side (test runners in parallel, other
+        checkouts) pick ports at the same moment: one taken between `free_port()` and the server's bind stops
+        the start with a HitlError (something listens there, or the server exits at start), and the next
+        attempt picks again."""
+        for attempt in range(1, attempts + 1):
+            dev = cls(data_dir, port=free_port(), ui_port=free_port())
+            try:
+                return dev.start()
+            except HitlError:
+                dev.stop()
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
+
     def start(self, timeout: float = 60.0) -> DevServer:
         """Start the server and wait until it answers."""
         self.launch()

@@ -26,8 +26,9 @@ import hitl
 from hitl.server import DevServer, free_port
 from tests.helpers import TASK_QUEUE, WorkerProcess, start_dev_server
 
-# The web tests' `served` fixture (the app on uvicorn, against this session's server).
-pytest_plugins = ["tests.web_fixtures"]
+# The web tests' `served` fixture (the app on uvicorn, against this session's server), and hitl's own pytest
+# plugin for users' graphs (`hitl_test`; its `hitl_server` is this session's server, below).
+pytest_plugins = ["tests.web_fixtures", "hitl.testing"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -54,6 +55,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     dev = start_dev_server(tmp_path_factory.mktemp("temporal"))
     yield dev
     dev.stop()
+
+
+@pytest.fixture(scope="session")
+def hitl_server(server: DevServer) -> str:
+    """hitl.testing's server: this session's (no second dev server per process)."""
+    return server.address
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -21,7 +21,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 import hitl
 from hitl.payloads.codec import EncryptionCodec
 from hitl.server import DevServer, free_port
-from hitl.types import HitlError
 
 __all__ = [
     "ROOT",
@@ -66,18 +65,8 @@ async def event_count(client: hitl.Client, run_id: str) -> int:
 
 
 def start_dev_server(data_dir: Path, attempts: int = 3) -> DevServer:
-    """A dev server on free ports, started. Test processes run side by side (pytest-xdist, other checkouts) pick
-    ports at the same moment: one taken between `free_port()` and the server's bind stops the start with a
-    HitlError (something listens there, or the server exits at start), and the next attempt picks again."""
-    for attempt in range(1, attempts + 1):
-        dev = DevServer(data_dir, port=free_port(), ui_port=free_port())
-        try:
-            return dev.start()
-        except HitlError:
-            dev.stop()
-            if attempt == attempts:
-                raise
-    raise AssertionError("unreachable")
+    """A dev server on free ports, started (retrying a port another process took first)."""
+    return DevServer.on_free_ports(data_dir, attempts)
 
 
 @dataclass

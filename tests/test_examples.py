@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 import hitl
+from hitl.testing import HitlTest
 from tests.helpers import cli, event_count, one_line_error
 
 tool_review = importlib.import_module("examples.tool_review")
@@ -40,9 +41,13 @@ async def test_approval_cli(client: hitl.Client, answer: str, status: str) -> No
     assert result.json()["status"] == status  # type: ignore[index]
 
 
-async def test_approval_python(client: hitl.Client) -> None:
-    run = await client.start("approval", {"topic": "tea"})
-    paused = await run.wait()
+# The Python walk-throughs use hitl's pytest plugin (hitl/testing.py) as a user's tests of their graphs would.
+
+
+@pytest.mark.hitl_graphs("hitl.examples")
+async def test_approval_python(hitl_test: HitlTest) -> None:
+    run = await hitl_test.start("approval", {"topic": "tea"})
+    paused = await run.until_paused()
     assert paused.interrupts[0].value["answers"] == ["approve", "reject"]
     assert (await run.resume("reject")).values["status"] == "rejected"
 
@@ -64,9 +69,10 @@ async def test_edit_state_cli(client: hitl.Client) -> None:
     assert (await cli(client, "result", run_id, "--json")).json()["published"] == "Tea, reviewed by a person."  # type: ignore[index]
 
 
-async def test_edit_state_python(client: hitl.Client) -> None:
-    run = await client.start("edit_state", {"topic": "tea"})
-    paused = await run.wait()
+@pytest.mark.hitl_graphs("hitl.examples")
+async def test_edit_state_python(hitl_test: HitlTest) -> None:
+    run = await hitl_test.start("edit_state", {"topic": "tea"})
+    paused = await run.until_paused()
     assert paused.values["draft"].startswith("Tea is great")
     await run.update_state({"draft": "Better."})
     assert (await run.resume()).values["published"] == "Better."
@@ -94,9 +100,10 @@ async def test_validate_input_cli(client: hitl.Client) -> None:
     assert final == {"name": "Ada", "age": 36, "confirmed": True}
 
 
-async def test_validate_input_python(client: hitl.Client) -> None:
-    run = await client.start("validate_input", {"name": "Bo"})
-    await run.wait()
+@pytest.mark.hitl_graphs("hitl.examples")
+async def test_validate_input_python(hitl_test: HitlTest) -> None:
+    run = await hitl_test.start("validate_input", {"name": "Bo"})
+    await run.until_paused()
     state = await run.resume(True)
     assert "True is not an age" in state.interrupts[0].value
     state = await run.resume(7)

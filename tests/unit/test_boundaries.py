@@ -41,7 +41,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("client", ("hitl.client",)),
     ("agents", ("hitl.prebuilt",)),
     ("worker", ("hitl.activities", "hitl.worker", "hitl.server")),
-    ("surfaces", ("hitl.stats", "hitl.web", "hitl.cli")),
+    ("surfaces", ("hitl.stats", "hitl.web", "hitl.cli", "hitl.testing")),
 ]
 """hitl's layers, lowest first: a module imports from its own layer and the ones before it. The workflow
 is a branch of its own: only it and the worker layer import it, and it imports only the protocol."""
