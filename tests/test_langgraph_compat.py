@@ -24,6 +24,8 @@ LANGGRAPH_IMPORT = (
     "from langgraph.graph import StateGraph, START, END; from langgraph.types import interrupt, Command, Send"
 )
 HITL_IMPORT = "from hitl import StateGraph, START, END, interrupt, Command, Send"
+RUNTIME_IMPORT = "from langgraph.runtime import Runtime; from langgraph.config import get_stream_writer"
+HITL_RUNTIME_IMPORT = "from hitl import Runtime, get_stream_writer"
 
 
 def load(import_line: str, name: str) -> types.ModuleType:
@@ -87,6 +89,8 @@ class Case:
     interrupt_after: list[str] | str | None = None
     fails_today: str | None = None
     """Which behaviour of the parity issue still differs (an expected failure until fixed)."""
+    context: dict | None = None
+    """The runtime context the run starts with (LangGraph: passed with every invoke, as an app would)."""
 
 
 NEXT, DONE, MAP, GOTO_RESUME, GOTO_ADDS = (
@@ -170,6 +174,13 @@ CASES = [
     Case(
         "send_breakpoint_after", "send_map", {"subjects": ["cats", "dogs"]}, [("continue",)], interrupt_after=["joke"]
     ),
+    # runtime context: read by nodes before and after a pause, by a subgraph's nodes; none given
+    Case("context", "with_context", {}, [("resume", "yes")], context={"user": "ada", "tone": "warm"}),
+    Case("context_default_field", "with_context", {}, [("resume", "no")], context={"user": "bob"}),
+    Case("context_none", "with_context", {}, [("resume", "yes")]),
+    Case("context_subgraph", "context_in_subgraph", {}, [("resume", "ok")], context={"user": "cy"}),
+    # custom stream events: the graph runs the same whatever it writes
+    Case("stream_writer", "progress", {}, [("resume", "yes")]),
 ]
 
 # Where hitl differs on purpose (README, "Where hitl differs from LangGraph"): run like the cases
@@ -177,6 +188,13 @@ CASES = [
 DIFFERENCES = [
     Case("edit_while_asked", "edit_while_asked", {}, [("update", {"draft": "d2"}, None), ("resume", "ok")]),
     Case("values_while_a_step_waits", "parallel", {}, [("answer", {"q-left": "L"}), ("resume", "R")]),
+    Case(
+        "edit_after_goto",
+        "goto_from_node",
+        {},
+        [("update", {"draft": "x"}, None), ("continue",)],
+        interrupt_after=["a"],
+    ),
 ]
 
 BUILDERS = {
@@ -186,10 +204,13 @@ BUILDERS = {
 
 
 def load_cases(import_line: str, name: str) -> types.ModuleType:
-    assert LANGGRAPH_IMPORT in CASES_SOURCE
+    assert LANGGRAPH_IMPORT in CASES_SOURCE and RUNTIME_IMPORT in CASES_SOURCE
     module = types.ModuleType(name)
     sys.modules[name] = module
-    exec(compile(CASES_SOURCE.replace(LANGGRAPH_IMPORT, import_line), name, "exec"), module.__dict__)
+    source = CASES_SOURCE.replace(LANGGRAPH_IMPORT, import_line)
+    if import_line != LANGGRAPH_IMPORT:
+        source = source.replace(RUNTIME_IMPORT, HITL_RUNTIME_IMPORT)
+    exec(compile(source, name, "exec"), module.__dict__)
     return module
 
 
@@ -238,20 +259,23 @@ def run_langgraph_case(case: Case, values: list | None = None) -> tuple[list[dic
             values.append(plain(dict(snap.values)))
         return seen("interrupted" if snap.next else "completed", snap.next, [i.value for i in snap.interrupts])
 
-    app.invoke(case.input, config)
+    def invoke(given) -> None:
+        app.invoke(given, config, context=case.context)
+
+    invoke(case.input)
     pauses = [look()]
     for action in case.actions:
         kind, *args = action
         if kind == "resume":
-            app.invoke(Command(resume=args[0]), config)
+            invoke(Command(resume=args[0]))
         elif kind == "answer":
-            app.invoke(Command(resume=answers_by_question(app.get_state(config).interrupts, args[0])), config)
+            invoke(Command(resume=answers_by_question(app.get_state(config).interrupts, args[0])))
         elif kind == "continue":
-            app.invoke(None, config)
+            invoke(None)
         elif kind == "goto":
-            app.invoke(Command(goto=args[0]), config)
+            invoke(Command(goto=args[0]))
         elif kind == "command":
-            app.invoke(Command(**args[0]), config)
+            invoke(Command(**args[0]))
         elif kind == "update":
             app.update_state(config, args[0], as_node=args[1])
         pauses.append(look())
@@ -259,7 +283,7 @@ def run_langgraph_case(case: Case, values: list | None = None) -> tuple[list[dic
 
 
 async def run_hitl_case(client: hitl.Client, case: Case, values: list | None = None) -> tuple[list[dict], dict]:
-    run = await client.start(f"compat_{case.id}", case.input)
+    run = await client.start(f"compat_{case.id}", case.input, context=case.context)
 
     def look(snap: hitl.StateSnapshot) -> dict:
         if values is not None:
@@ -459,6 +483,21 @@ async def test_a_waiting_step_applies_its_writes_together(compat_client: hitl.Cl
     assert pauses == lg_pauses and final == lg_final
     assert lg_values[:2] == [{"log": ["quiet"]}, {"log": ["left=L", "quiet"]}]
     assert [v.get("log", []) for v in hitl_values[:2]] == [[], []]
+
+
+async def test_an_edit_after_a_goto_keeps_the_goto_where_langgraph_drops_it(compat_client: hitl.Client) -> None:
+    """Paused by interrupt_after on a node that returned Command(goto="c"), an update_state without as_node:
+    LangGraph takes the edit as a new write of that node (as_node inferred), which carries no goto, so the
+    run ends without c; hitl applies the edit and keeps where the node said to go, so c runs next."""
+    case = DIFFERENCES[2]
+    lg_pauses, lg_final = run_langgraph_case(case)
+    pauses, final = await run_hitl_case(compat_client, case)
+    after_a = seen("interrupted", ["c"], [])
+    assert lg_pauses[0] == pauses[0] == after_a
+    assert lg_pauses[1:] == [seen("completed", [], [])] * 2
+    assert lg_final == {"log": ["a"], "draft": "x"}
+    assert pauses[1:] == [after_a, seen("completed", [], [])]
+    assert final == {"log": ["a", "c"], "draft": "x"}
 
 
 # ------------------------------------------------------------------ streaming
