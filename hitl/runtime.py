@@ -32,10 +32,6 @@ log = logging.getLogger(__name__)
 
 _runtime: contextvars.ContextVar[Runtime[Any] | None] = contextvars.ContextVar("hitl_runtime", default=None)
 
-DROPPED = "custom_dropped"
-"""The marker a stream shows after a node run's kept events when some were dropped:
-`{"__hitl__": "custom_dropped", "node": ..., "dropped": N}`."""
-
 
 class Recorder:
     """A node run's stream writer: keeps what it is given as JSON, up to the bound; counts the rest."""
@@ -69,10 +65,6 @@ class Recorder:
         if not self.events and not self.dropped:
             return None
         return CustomWrites(node=self.node, step=self.step, events=self.events, dropped=self.dropped)
-
-
-def dropped_marker(writes: CustomWrites) -> dict[str, Any]:
-    return {"__hitl__": DROPPED, "node": writes.node, "dropped": writes.dropped}
 
 
 def get_stream_writer() -> Callable[[Any], None]:

@@ -195,6 +195,7 @@ DIFFERENCES = [
         [("update", {"draft": "x"}, None), ("continue",)],
         interrupt_after=["a"],
     ),
+    Case("stream_past_bound", "chatty", {}),
 ]
 
 BUILDERS = {
@@ -531,7 +532,7 @@ MODES = ["updates", "values"]
 
 
 def chunk_of(mode: str, chunk) -> tuple:
-    if "__interrupt__" in chunk:
+    if isinstance(chunk, dict) and "__interrupt__" in chunk:
         chunk = {**chunk, "__interrupt__": [plain(i.value) for i in chunk["__interrupt__"]]}
     return mode, plain(chunk)
 
@@ -554,7 +555,7 @@ def hitl_decision(kind: str, args: list):
     }.get(kind, lambda: hitl.Command(**args[0]))()
 
 
-async def stream_langgraph_case(case: Case) -> list[tuple]:
+async def stream_langgraph_case(case: Case, modes: list[str] = MODES) -> list[tuple]:
     from langgraph.checkpoint.memory import InMemorySaver
     from langgraph.types import Command
 
@@ -563,7 +564,7 @@ async def stream_langgraph_case(case: Case) -> list[tuple]:
         checkpointer=InMemorySaver(), interrupt_before=case.interrupt_before, interrupt_after=case.interrupt_after
     )
     config = {"configurable": {"thread_id": case.id}}
-    out = [chunk_of(m, c) async for m, c in app.astream(case.input, config, stream_mode=MODES)]
+    out = [chunk_of(m, c) async for m, c in app.astream(case.input, config, stream_mode=modes, context=case.context)]
     for kind, *args in case.actions:
         if kind == "update":
             app.update_state(config, args[0], as_node=args[1])
@@ -572,17 +573,17 @@ async def stream_langgraph_case(case: Case) -> list[tuple]:
             given = Command(resume=answers_by_question(app.get_state(config).interrupts, args[0]))
         else:
             given = lg_decision(kind, args)
-        resumed = [chunk_of(m, c) async for m, c in app.astream(given, config, stream_mode=MODES)]
+        resumed = [chunk_of(m, c) async for m, c in app.astream(given, config, stream_mode=modes, context=case.context)]
         assert resumed[0][0] == "values", "a resumed LangGraph stream starts with the current values"
         out += resumed[1:]
     return out
 
 
-async def stream_hitl_case(client: hitl.Client, case: Case) -> list[tuple]:
-    run = await client.start(f"compat_{case.id}", case.input)
+async def stream_hitl_case(client: hitl.Client, case: Case, modes: list[str] = MODES) -> list[tuple]:
+    run = await client.start(f"compat_{case.id}", case.input, context=case.context)
     actions = list(case.actions)
     out = []
-    async for mode, chunk in run.astream(MODES, since=0):
+    async for mode, chunk in run.astream(modes, since=0):
         out.append(chunk_of(mode, chunk))
         if mode != "updates" or "__interrupt__" not in chunk:
             continue
@@ -610,3 +611,57 @@ async def test_same_stream_chunks_as_langgraph(compat_client: hitl.Client, case:
         assert expected[-1] == ("updates", {"__interrupt__": []})
         expected = expected[:-1]
     assert got == expected
+
+
+# What nodes write with their stream writer, streamed with the other modes: the same chunks in the same
+# order as LangGraph's (a node that asks writes again when it runs again after the answer, on both sides).
+CUSTOM_STREAM_CASES = ["stream_writer", "context", "approval_approve", "subgraph", "send_map"]
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.id in CUSTOM_STREAM_CASES], ids=lambda c: c.id)
+async def test_same_custom_stream_chunks_as_langgraph(compat_client: hitl.Client, case: Case) -> None:
+    modes = [*MODES, "custom"]
+    expected = await stream_langgraph_case(case, modes)
+    got = await asyncio.wait_for(stream_hitl_case(compat_client, case, modes), 60)
+    assert got == expected
+    if case.id == "stream_writer":
+        assert [c for m, c in got if m == "custom"] == [
+            {"progress": "started"},
+            "half way",
+            {"progress": "started"},
+            "half way",
+            {"progress": "answered yes"},
+            {"progress": "finishing"},
+        ]
+
+
+async def test_a_finished_run_streams_its_custom_chunks_again_in_the_same_order(compat_client: hitl.Client) -> None:
+    """Read afterwards (since=0), the pause is rebuilt from its answer: what the asking node wrote before it
+    asked comes before the pause, what it wrote when it ran again after the answer comes after."""
+    [case] = [c for c in CASES if c.id == "stream_writer"]
+    modes = [*MODES, "custom"]
+    expected = await stream_langgraph_case(case, modes)
+    run = await compat_client.start(f"compat_{case.id}", case.input)
+    await run.wait(timeout=60)
+    await run.resume("yes")
+    assert (await run.wait(timeout=60)).status == "completed"
+    got = [chunk_of(m, c) async for m, c in run.astream(modes, since=0)]
+    assert got == expected
+
+
+async def test_a_node_writing_past_the_bound_keeps_the_first_events_and_one_counted_marker(
+    compat_client: hitl.Client,
+) -> None:
+    """LangGraph streams every event a node writes; hitl keeps a node run's events in its result (history),
+    so it keeps the first MAX_CUSTOM_EVENTS and shows one marker counting the rest; the node does not fail."""
+    from hitl.protocol.limits import MAX_CUSTOM_EVENTS
+
+    case = DIFFERENCES[3]
+    modes = [*MODES, "custom"]
+    expected = await stream_langgraph_case(case, modes)
+    got = await asyncio.wait_for(stream_hitl_case(compat_client, case, modes), 60)
+    lg_custom = [c for m, c in expected if m == "custom"]
+    custom = [c for m, c in got if m == "custom"]
+    assert lg_custom == [{"i": i} for i in range(150)]
+    assert custom == [*lg_custom[:MAX_CUSTOM_EVENTS], {"__hitl__": "custom_dropped", "node": "talk", "dropped": 50}]
+    assert [x for x in got if x[0] != "custom"] == [x for x in expected if x[0] != "custom"]

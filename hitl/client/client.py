@@ -604,7 +604,9 @@ class Run:
         """One page of checkpoints, newest first: as many as fit one Temporal payload, at most `limit`."""
         return await self._query("get_state_history", list[Checkpoint], HistoryPage(limit=limit, before=before))
 
-    def events(self, *, since: int | None = None, until_pause: bool = False) -> AsyncIterator[RunEvent]:
+    def events(
+        self, *, since: int | None = None, until_pause: bool = False, custom: bool = False
+    ) -> AsyncIterator[RunEvent]:
         """The run's events as they happen (`hitl.client.stream.RunEvent`): node updates, the state after
         each step, pauses with their questions, decisions with who made them, the end.
 
@@ -612,8 +614,10 @@ class Run:
         its end) and follows it; `since=0` replays its checkpoints from the input first (any
         checkpoint seq works). Ends after the run ends; with `until_pause`, at its next pause.
         Continue-as-new is followed; a paused run costs one pending long poll, no queries.
+        With `custom`, also what nodes write with their stream writer (`custom` events, before the node's
+        update or the pause it asked in; read from the run's history, so each reading costs a history read).
         """
-        return follow(self, since=since, until_pause=until_pause)
+        return follow(self, since=since, until_pause=until_pause, custom=custom)
 
     def astream(
         self,
@@ -623,14 +627,14 @@ class Run:
         until_pause: bool = False,
     ) -> AsyncIterator[Any]:
         """LangGraph's `astream` chunks for this run: "updates" (`{node: update}`, and
-        `{"__interrupt__": (Interrupt, ...)}` at a pause), "values" (the state after each step), or a
-        list of modes, giving `(mode, chunk)` tuples. Same cursor rules as `events()`. An unknown
-        mode is refused here, before anything is read."""
+        `{"__interrupt__": (Interrupt, ...)}` at a pause), "values" (the state after each step), "custom"
+        (what nodes wrote with `get_stream_writer()`, as written), or a list of modes, giving `(mode, chunk)`
+        tuples. Same cursor rules as `events()`. An unknown mode is refused here, before anything is read."""
         modes = check_modes(stream_mode)
         multi = not isinstance(stream_mode, str)
 
         async def gen() -> AsyncIterator[Any]:
-            events = follow(self, since=since, until_pause=until_pause)
+            events = follow(self, since=since, until_pause=until_pause, custom="custom" in modes)
             try:
                 async for event in events:
                     for mode, chunk in chunks(event, modes):

@@ -457,6 +457,15 @@ class CustomWrites:
     events: list[Any] = field(default_factory=list)
     dropped: int = 0
 
+    def chunks(self) -> list[Any]:
+        """What a "custom" stream shows: the events kept, then, when some were dropped, one marker counting
+        them (`{"__hitl__": "custom_dropped", "node": ..., "dropped": N}`)."""
+        marker = {"__hitl__": CUSTOM_DROPPED, "node": self.node, "dropped": self.dropped}
+        return [*self.events, marker] if self.dropped else list(self.events)
+
+
+CUSTOM_DROPPED = "custom_dropped"
+
 
 Route = str | SendPacket
 """Where a router leads: a node name, or a task made by `Send` (the ROUTE activity returns a list)."""

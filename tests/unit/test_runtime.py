@@ -74,7 +74,8 @@ def test_the_writer_keeps_events_up_to_its_bound_and_counts_the_rest() -> None:
     assert written is not None and written.node == "n" and written.step == 2
     assert [e["i"] for e in written.events] == list(range(MAX_CUSTOM_EVENTS))
     assert written.dropped == 8
-    assert runtime.dropped_marker(written) == {"__hitl__": "custom_dropped", "node": "n", "dropped": 8}
+    assert written.chunks()[-1] == {"__hitl__": "custom_dropped", "node": "n", "dropped": 8}
+    assert len(written.chunks()) == MAX_CUSTOM_EVENTS + 1
 
 
 def test_the_writer_bounds_bytes_too() -> None:
