@@ -334,6 +334,7 @@ narrow_b.add_conditional_edges("routed", lambda state: END if len(state["blob"])
 narrow = narrow_b.compile(name="narrow")
 """Nodes reading one small key of a large state; the last has a router, which reads the blob."""
 
+
 @dataclass
 class Who:
     user: str

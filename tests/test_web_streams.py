@@ -459,5 +459,8 @@ async def test_a_run_stream_in_custom_mode_sends_what_nodes_wrote_and_the_run_ge
         started = {"progress": "started", "for": "ada"}
         assert parts[0][0] == ("custom", started)
         assert parts[0][1][0] == "updates" and "__interrupt__" in parts[0][1][1]
-        assert [p for p in parts[1] if p[0] == "custom"] == [("custom", started), ("custom", {"progress": "answered yes"})]
+        assert [p for p in parts[1] if p[0] == "custom"] == [
+            ("custom", started),
+            ("custom", {"progress": "answered yes"}),
+        ]
         assert parts[1][-1] == ("values", {"trail": ["ada:yes"]})
