@@ -21,6 +21,7 @@ from temporalio import activity
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
+from hitl import runtime
 from hitl._interrupt import GraphInterrupt, node_scope, reset_scope
 from hitl.graph import CompiledGraph, Node
 from hitl.protocol.limits import MAX_STATE_BYTES, too_large
@@ -38,7 +39,7 @@ from hitl.protocol.wire import (
     ToParent,
 )
 from hitl.state import to_json
-from hitl.types import END, Command, HitlError, Send
+from hitl.types import END, Command, HitlError, Runtime, Send
 
 
 @contextmanager
@@ -160,20 +161,25 @@ class GraphActivities:
                     "metadata": {"langgraph_node": node.name, "langgraph_step": task.step},
                 }
             )
-        token = node_scope(node.name, task.resumes)
+        writer = runtime.Recorder(node.name, task.step)
+        scope = Runtime(context=graph.context_of(task.context), stream_writer=writer)
+        kwargs = {name: scope if name == "runtime" else writer for name in node.inject}
+        token, entered = node_scope(node.name, task.resumes), runtime.enter(scope)
         try:
             if inspect.iscoroutinefunction(node.fn):
-                output = await node.fn(*args)
+                output = await node.fn(*args, **kwargs)
             else:
-                output = await asyncio.to_thread(node.fn, *args)
+                output = await asyncio.to_thread(node.fn, *args, **kwargs)
                 if inspect.isawaitable(output):
                     output = await output
         except GraphInterrupt as gi:
             if gi.request.reviewers:
                 self._warn_unguarded(graph, node.name, gi.request.reviewers)
             local = node.reruns_locally  # decided here, so the choice is in the history whatever the graph becomes
-            return NodeResult(interrupt=dataclasses.replace(gi.request, rerun_local=True) if local else gi.request)
+            asked = dataclasses.replace(gi.request, rerun_local=True) if local else gi.request
+            return NodeResult(interrupt=asked, custom=writer.written())
         finally:
+            runtime.leave(entered)
             reset_scope(token)
 
         goto: list[str] = []
@@ -209,4 +215,6 @@ class GraphActivities:
                 else:
                     goto.append(route)
         graph.check_sends(sends, where=f"node '{node.name}'")
-        return NodeResult(writes=to_json(writes, what=f"node '{node.name}' update"), goto=goto, sends=sends)
+        return NodeResult(
+            writes=to_json(writes, what=f"node '{node.name}' update"), goto=goto, sends=sends, custom=writer.written()
+        )

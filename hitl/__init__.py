@@ -37,6 +37,7 @@ from hitl.types import (
     RunFailedError,
     RunNotFoundError,
     RunStatus,
+    Runtime,
     Send,
     StateSnapshot,
     UnknownGraphError,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from hitl.client.client import Client, PendingRun, Run, RunInfo, connect
     from hitl.client.stream import RunEvent
     from hitl.graph import CompiledGraph, StateGraph
+    from hitl.runtime import get_runtime, get_stream_writer
 
 # Loaded on first use: the workflow side imports hitl's pure modules (`hitl.protocol.wire`,
 # `hitl.types`, ...), and importing those must not pull in the client, pydantic or user code.
@@ -67,6 +69,8 @@ _LAZY = {
     "DeadlineExceeded": "hitl._interrupt",
     "interrupt": "hitl._interrupt",
     "RunEvent": "hitl.client.stream",
+    "get_runtime": "hitl.runtime",
+    "get_stream_writer": "hitl.runtime",
 }
 
 __all__ = [
@@ -103,6 +107,7 @@ __all__ = [
     "RunInfo",
     "RunNotFoundError",
     "RunStatus",
+    "Runtime",
     "Send",
     "StateGraph",
     "StateSnapshot",
@@ -111,6 +116,8 @@ __all__ = [
     "Vote",
     "Widen",
     "connect",
+    "get_runtime",
+    "get_stream_writer",
     "interrupt",
 ]
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import temporalio.common
 
+from hitl import runtime
 from hitl.protocol.limits import MAX_STATE_BYTES, too_large
 from hitl.protocol.wire import EdgeSpec, GraphSpec, NodeSpec, RetrySpec, Route, SendPacket
 from hitl.state import StateSchema, to_json
@@ -77,6 +78,8 @@ class Node:
     just those keys, and only they travel to its activity."""
     rerun: Rerun = "activity"
     """How the node runs again after an answer to its interrupt() (see `StateGraph.add_node`)."""
+    inject: tuple[str, ...] = ()
+    """The keyword parameters LangGraph fills in that the function takes: `runtime`, `writer`."""
 
     @property
     def reruns_locally(self) -> bool:
@@ -100,9 +103,14 @@ class StateGraph:
     """
 
     def __init__(self, state_schema: type, context_schema: type | None = None, **options: Any) -> None:
-        _check_options(
-            "StateGraph()", {"context_schema": context_schema, **options}, ["state_schema"], _IGNORED_GRAPH_OPTIONS
-        )
+        _check_options("StateGraph()", options, ["state_schema", "context_schema"], _IGNORED_GRAPH_OPTIONS)
+        if context_schema is not None and not isinstance(context_schema, type):
+            raise GraphValidationError(
+                f"StateGraph(): context_schema must be a class (a dataclass, TypedDict or pydantic model); "
+                f"got {context_schema!r}"
+            )
+        self.context_schema = context_schema
+        """What a run's context is (`client.start(..., context=)`): nodes read it as `runtime.context`."""
         self.schema = StateSchema(state_schema)
         self._def = _Definition()
 
@@ -178,7 +186,9 @@ class StateGraph:
         if subgraph is not None:
             self._def.nodes[name] = Node(name, _runs_as_child, spec, subgraph=subgraph)
         else:
-            self._def.nodes[name] = Node(name, action, spec, _wants_config(action), input=reads, rerun=rerun)
+            self._def.nodes[name] = Node(
+                name, action, spec, _wants_config(action), input=reads, rerun=rerun, inject=_injected(action)
+            )
         return self
 
     def _input_of(self, name: str, action: Callable[..., Any], given: type | None) -> StateSchema | None:
@@ -329,6 +339,7 @@ class StateGraph:
             notify,
             _entries(guard, name, "guard", "nobody could cancel or fix a run"),
             _entries(readers, name, "readers", "nobody could see a run"),
+            self.context_schema,
         )
 
 
@@ -345,8 +356,10 @@ class CompiledGraph:
         notify: Callable[[StateSnapshot], Any] | None = None,
         guard: list[str] | None = None,
         readers: list[str] | None = None,
+        context_schema: type | None = None,
     ) -> None:
         self.name = name
+        self.context_schema = context_schema
         self.notify = notify
         self.guard = guard
         self.readers = readers
@@ -388,6 +401,14 @@ class CompiledGraph:
 
     def validate_input(self, data: Any) -> dict[str, Any]:
         return self.schema.validate_input(data)
+
+    def check_context(self, context: Any) -> Any:
+        """A run's context, checked against `context_schema` and as JSON (one line when it does not fit)."""
+        return runtime.context_json(self.context_schema, context, self.name)
+
+    def context_of(self, value: Any) -> Any:
+        """The context JSON a run carries, as this graph's nodes see it (`runtime.context`)."""
+        return runtime.context_value(self.context_schema, value)
 
     def check_breakpoints(self, names: Sequence[str] | str | None, what: str) -> list[str] | None:
         return None if names is None else _breakpoints(names, list(self.nodes), what)
@@ -448,7 +469,6 @@ _NODE_OPTIONS = [
 ]
 _COMPILE_OPTIONS = ["name", "interrupt_before", "interrupt_after", "notify", "guard", "readers"]
 _IGNORED_GRAPH_OPTIONS: dict[str, str] = {
-    "context_schema": "nodes get no runtime context here",
     "input_schema": "a run's input is checked against the state schema",
     "output_schema": "a run returns its whole state",
 }
@@ -566,13 +586,28 @@ def _first_parameter_type(fn: Callable[..., Any]) -> type | None:
     return hint if isinstance(hint, type) else None
 
 
-def _wants_config(fn: Callable[..., Any]) -> bool:
-    """LangGraph passes `config` to node functions that take a second parameter."""
+INJECTED = ("runtime", "writer")
+"""Parameters LangGraph fills in by name (besides `config`): the node's `Runtime` and its stream writer."""
+
+
+def _parameters(fn: Callable[..., Any]) -> list[inspect.Parameter]:
     try:
-        params = list(inspect.signature(fn).parameters.values())
+        return list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
-        return False
+        return []
+
+
+def _wants_config(fn: Callable[..., Any]) -> bool:
+    """LangGraph passes `config` to node functions that take a second parameter (other than the ones it
+    fills in by name: `runtime`, `writer`)."""
+    params = _parameters(fn)
     if any(p.name == "config" for p in params):
         return True
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) >= 2
+    return len(positional) >= 2 and positional[1].name not in INJECTED
+
+
+def _injected(fn: Callable[..., Any]) -> tuple[str, ...]:
+    """The parameters of `INJECTED` the node function takes by keyword, as LangGraph finds them: by name."""
+    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return tuple(p.name for p in _parameters(fn) if p.name in INJECTED and p.kind in keyword)

@@ -8,10 +8,10 @@ dataclass made of JSON values: the same objects travel through Temporal
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 START = "__start__"
 """The virtual node a run begins at: `add_edge(START, "first")`."""
@@ -283,6 +283,29 @@ class StateSnapshot:
     audit_head: str | None = None
     held: int = 0
     """Decisions sent as signals (an `enqueue` answer, `send_resume`) held until the run's next pause."""
+
+
+ContextT = TypeVar("ContextT")
+
+
+def _no_writer(chunk: Any) -> None:
+    """The stream writer outside a node: what is written goes nowhere."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Runtime(Generic[ContextT]):
+    """What a node taking a `runtime` parameter gets (LangGraph's `langgraph.runtime.Runtime`).
+
+    `context` is the run's context (`client.start(..., context=Ctx(...))`), rebuilt in the node's
+    activity as the graph's `context_schema` (None when the run was started without one);
+    `stream_writer` is the node's `get_stream_writer()`. There is no long-term `store` (None) and no
+    functional API's `previous` (None): they are here so LangGraph code reading them runs.
+    """
+
+    context: ContextT = None  # type: ignore[assignment]
+    stream_writer: Callable[[Any], None] = _no_writer
+    store: Any = None
+    previous: Any = None
 
 
 @dataclass(frozen=True, kw_only=True)

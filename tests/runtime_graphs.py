@@ -6,6 +6,7 @@ from __future__ import annotations
 import operator
 import os
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, TypedDict
@@ -13,7 +14,7 @@ from typing import Annotated, TypedDict
 import pydantic
 from temporalio.common import RetryPolicy
 
-from hitl import END, START, StateGraph
+from hitl import END, START, Runtime, StateGraph, get_stream_writer, interrupt
 
 
 class ChainState(TypedDict, total=False):
@@ -333,6 +334,29 @@ narrow_b.add_conditional_edges("routed", lambda state: END if len(state["blob"])
 narrow = narrow_b.compile(name="narrow")
 """Nodes reading one small key of a large state; the last has a router, which reads the blob."""
 
+
+@dataclass
+class Who:
+    user: str
+
+
+def _work(state: ChainState, runtime: Runtime[Who]) -> dict:
+    """Writes its progress, asks, and writes again once answered (it runs again from its top)."""
+    write = get_stream_writer()
+    who = runtime.context.user if runtime.context else "nobody"
+    write({"progress": "started", "for": who})
+    answer = interrupt("go on?")
+    write({"progress": f"answered {answer}"})
+    return {"trail": [f"{who}:{answer}"]}
+
+
+_progress = StateGraph(ChainState, context_schema=Who)
+_progress.add_node("work", _work)
+_progress.add_edge(START, "work")
+_progress.add_edge("work", END)
+stream_progress = _progress.compile(name="stream_progress")
+"""Custom stream events and a runtime context (test_stream, test_web_streams)."""
+
 GRAPHS = [
     chain,
     async_chain,
@@ -349,4 +373,5 @@ GRAPHS = [
     slow,
     unserialisable,
     narrow,
+    stream_progress,
 ]

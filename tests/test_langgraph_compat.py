@@ -24,6 +24,8 @@ LANGGRAPH_IMPORT = (
     "from langgraph.graph import StateGraph, START, END; from langgraph.types import interrupt, Command, Send"
 )
 HITL_IMPORT = "from hitl import StateGraph, START, END, interrupt, Command, Send"
+RUNTIME_IMPORT = "from langgraph.runtime import Runtime; from langgraph.config import get_stream_writer"
+HITL_RUNTIME_IMPORT = "from hitl import Runtime, get_stream_writer"
 
 
 def load(import_line: str, name: str) -> types.ModuleType:
@@ -87,6 +89,8 @@ class Case:
     interrupt_after: list[str] | str | None = None
     fails_today: str | None = None
     """Which behaviour of the parity issue still differs (an expected failure until fixed)."""
+    context: dict | None = None
+    """The runtime context the run starts with (LangGraph: passed with every invoke, as an app would)."""
 
 
 NEXT, DONE, MAP, GOTO_RESUME, GOTO_ADDS = (
@@ -172,6 +176,13 @@ CASES = [
     Case(
         "send_breakpoint_after", "send_map", {"subjects": ["cats", "dogs"]}, [("continue",)], interrupt_after=["joke"]
     ),
+    # runtime context: read by nodes before and after a pause, by a subgraph's nodes; none given
+    Case("context", "with_context", {}, [("resume", "yes")], context={"user": "ada", "tone": "warm"}),
+    Case("context_default_field", "with_context", {}, [("resume", "no")], context={"user": "bob"}),
+    Case("context_none", "with_context", {}, [("resume", "yes")]),
+    Case("context_subgraph", "context_in_subgraph", {}, [("resume", "ok")], context={"user": "cy"}),
+    # custom stream events: the graph runs the same whatever it writes
+    Case("stream_writer", "progress", {}, [("resume", "yes")]),
 ]
 
 # Where hitl differs on purpose (README, "Where hitl differs from LangGraph"): run like the cases
@@ -179,6 +190,14 @@ CASES = [
 DIFFERENCES = [
     Case("edit_while_asked", "edit_while_asked", {}, [("update", {"draft": "d2"}, None), ("resume", "ok")]),
     Case("values_while_a_step_waits", "parallel", {}, [("answer", {"q-left": "L"}), ("resume", "R")]),
+    Case(
+        "edit_after_goto",
+        "goto_from_node",
+        {},
+        [("update", {"draft": "x"}, None), ("continue",)],
+        interrupt_after=["a"],
+    ),
+    Case("stream_past_bound", "chatty", {}),
 ]
 
 BUILDERS = {
@@ -188,10 +207,13 @@ BUILDERS = {
 
 
 def load_cases(import_line: str, name: str) -> types.ModuleType:
-    assert LANGGRAPH_IMPORT in CASES_SOURCE
+    assert LANGGRAPH_IMPORT in CASES_SOURCE and RUNTIME_IMPORT in CASES_SOURCE
     module = types.ModuleType(name)
     sys.modules[name] = module
-    exec(compile(CASES_SOURCE.replace(LANGGRAPH_IMPORT, import_line), name, "exec"), module.__dict__)
+    source = CASES_SOURCE.replace(LANGGRAPH_IMPORT, import_line)
+    if import_line != LANGGRAPH_IMPORT:
+        source = source.replace(RUNTIME_IMPORT, HITL_RUNTIME_IMPORT)
+    exec(compile(source, name, "exec"), module.__dict__)
     return module
 
 
@@ -240,20 +262,23 @@ def run_langgraph_case(case: Case, values: list | None = None) -> tuple[list[dic
             values.append(plain(dict(snap.values)))
         return seen("interrupted" if snap.next else "completed", snap.next, [i.value for i in snap.interrupts])
 
-    app.invoke(case.input, config)
+    def invoke(given) -> None:
+        app.invoke(given, config, context=case.context)
+
+    invoke(case.input)
     pauses = [look()]
     for action in case.actions:
         kind, *args = action
         if kind == "resume":
-            app.invoke(Command(resume=args[0]), config)
+            invoke(Command(resume=args[0]))
         elif kind == "answer":
-            app.invoke(Command(resume=answers_by_question(app.get_state(config).interrupts, args[0])), config)
+            invoke(Command(resume=answers_by_question(app.get_state(config).interrupts, args[0])))
         elif kind == "continue":
-            app.invoke(None, config)
+            invoke(None)
         elif kind == "goto":
-            app.invoke(Command(goto=args[0]), config)
+            invoke(Command(goto=args[0]))
         elif kind == "command":
-            app.invoke(Command(**args[0]), config)
+            invoke(Command(**args[0]))
         elif kind == "update":
             app.update_state(config, args[0], as_node=args[1])
         pauses.append(look())
@@ -261,7 +286,7 @@ def run_langgraph_case(case: Case, values: list | None = None) -> tuple[list[dic
 
 
 async def run_hitl_case(client: hitl.Client, case: Case, values: list | None = None) -> tuple[list[dict], dict]:
-    run = await client.start(f"compat_{case.id}", case.input)
+    run = await client.start(f"compat_{case.id}", case.input, context=case.context)
 
     def look(snap: hitl.StateSnapshot) -> dict:
         if values is not None:
@@ -463,6 +488,21 @@ async def test_a_waiting_step_applies_its_writes_together(compat_client: hitl.Cl
     assert [v.get("log", []) for v in hitl_values[:2]] == [[], []]
 
 
+async def test_an_edit_after_a_goto_keeps_the_goto_where_langgraph_drops_it(compat_client: hitl.Client) -> None:
+    """Paused by interrupt_after on a node that returned Command(goto="c"), an update_state without as_node:
+    LangGraph takes the edit as a new write of that node (as_node inferred), which carries no goto, so the
+    run ends without c; hitl applies the edit and keeps where the node said to go, so c runs next."""
+    case = DIFFERENCES[2]
+    lg_pauses, lg_final = run_langgraph_case(case)
+    pauses, final = await run_hitl_case(compat_client, case)
+    after_a = seen("interrupted", ["c"], [])
+    assert lg_pauses[0] == pauses[0] == after_a
+    assert lg_pauses[1:] == [seen("completed", [], [])] * 2
+    assert lg_final == {"log": ["a"], "draft": "x"}
+    assert pauses[1:] == [after_a, seen("completed", [], [])]
+    assert final == {"log": ["a", "c"], "draft": "x"}
+
+
 # ------------------------------------------------------------------ streaming
 #
 # The same cases streamed: LangGraph's `astream(stream_mode=["updates", "values"])` for the input
@@ -494,7 +534,7 @@ MODES = ["updates", "values"]
 
 
 def chunk_of(mode: str, chunk) -> tuple:
-    if "__interrupt__" in chunk:
+    if isinstance(chunk, dict) and "__interrupt__" in chunk:
         chunk = {**chunk, "__interrupt__": [plain(i.value) for i in chunk["__interrupt__"]]}
     return mode, plain(chunk)
 
@@ -517,7 +557,7 @@ def hitl_decision(kind: str, args: list):
     }.get(kind, lambda: hitl.Command(**args[0]))()
 
 
-async def stream_langgraph_case(case: Case) -> list[tuple]:
+async def stream_langgraph_case(case: Case, modes: list[str] = MODES) -> list[tuple]:
     from langgraph.checkpoint.memory import InMemorySaver
     from langgraph.types import Command
 
@@ -526,7 +566,7 @@ async def stream_langgraph_case(case: Case) -> list[tuple]:
         checkpointer=InMemorySaver(), interrupt_before=case.interrupt_before, interrupt_after=case.interrupt_after
     )
     config = {"configurable": {"thread_id": case.id}}
-    out = [chunk_of(m, c) async for m, c in app.astream(case.input, config, stream_mode=MODES)]
+    out = [chunk_of(m, c) async for m, c in app.astream(case.input, config, stream_mode=modes, context=case.context)]
     for kind, *args in case.actions:
         if kind == "update":
             app.update_state(config, args[0], as_node=args[1])
@@ -535,17 +575,17 @@ async def stream_langgraph_case(case: Case) -> list[tuple]:
             given = Command(resume=answers_by_question(app.get_state(config).interrupts, args[0]))
         else:
             given = lg_decision(kind, args)
-        resumed = [chunk_of(m, c) async for m, c in app.astream(given, config, stream_mode=MODES)]
+        resumed = [chunk_of(m, c) async for m, c in app.astream(given, config, stream_mode=modes, context=case.context)]
         assert resumed[0][0] == "values", "a resumed LangGraph stream starts with the current values"
         out += resumed[1:]
     return out
 
 
-async def stream_hitl_case(client: hitl.Client, case: Case) -> list[tuple]:
-    run = await client.start(f"compat_{case.id}", case.input)
+async def stream_hitl_case(client: hitl.Client, case: Case, modes: list[str] = MODES) -> list[tuple]:
+    run = await client.start(f"compat_{case.id}", case.input, context=case.context)
     actions = list(case.actions)
     out = []
-    async for mode, chunk in run.astream(MODES, since=0):
+    async for mode, chunk in run.astream(modes, since=0):
         out.append(chunk_of(mode, chunk))
         if mode != "updates" or "__interrupt__" not in chunk:
             continue
@@ -573,3 +613,57 @@ async def test_same_stream_chunks_as_langgraph(compat_client: hitl.Client, case:
         assert expected[-1] == ("updates", {"__interrupt__": []})
         expected = expected[:-1]
     assert got == expected
+
+
+# What nodes write with their stream writer, streamed with the other modes: the same chunks in the same
+# order as LangGraph's (a node that asks writes again when it runs again after the answer, on both sides).
+CUSTOM_STREAM_CASES = ["stream_writer", "context", "approval_approve", "subgraph", "send_map"]
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.id in CUSTOM_STREAM_CASES], ids=lambda c: c.id)
+async def test_same_custom_stream_chunks_as_langgraph(compat_client: hitl.Client, case: Case) -> None:
+    modes = [*MODES, "custom"]
+    expected = await stream_langgraph_case(case, modes)
+    got = await asyncio.wait_for(stream_hitl_case(compat_client, case, modes), 60)
+    assert got == expected
+    if case.id == "stream_writer":
+        assert [c for m, c in got if m == "custom"] == [
+            {"progress": "started"},
+            "half way",
+            {"progress": "started"},
+            "half way",
+            {"progress": "answered yes"},
+            {"progress": "finishing"},
+        ]
+
+
+async def test_a_finished_run_streams_its_custom_chunks_again_in_the_same_order(compat_client: hitl.Client) -> None:
+    """Read afterwards (since=0), the pause is rebuilt from its answer: what the asking node wrote before it
+    asked comes before the pause, what it wrote when it ran again after the answer comes after."""
+    [case] = [c for c in CASES if c.id == "stream_writer"]
+    modes = [*MODES, "custom"]
+    expected = await stream_langgraph_case(case, modes)
+    run = await compat_client.start(f"compat_{case.id}", case.input)
+    await run.wait(timeout=60)
+    await run.resume("yes")
+    assert (await run.wait(timeout=60)).status == "completed"
+    got = [chunk_of(m, c) async for m, c in run.astream(modes, since=0)]
+    assert got == expected
+
+
+async def test_a_node_writing_past_the_bound_keeps_the_first_events_and_one_counted_marker(
+    compat_client: hitl.Client,
+) -> None:
+    """LangGraph streams every event a node writes; hitl keeps a node run's events in its result (history),
+    so it keeps the first MAX_CUSTOM_EVENTS and shows one marker counting the rest; the node does not fail."""
+    from hitl.protocol.limits import MAX_CUSTOM_EVENTS
+
+    case = DIFFERENCES[3]
+    modes = [*MODES, "custom"]
+    expected = await stream_langgraph_case(case, modes)
+    got = await asyncio.wait_for(stream_hitl_case(compat_client, case, modes), 60)
+    lg_custom = [c for m, c in expected if m == "custom"]
+    custom = [c for m, c in got if m == "custom"]
+    assert lg_custom == [{"i": i} for i in range(150)]
+    assert custom == [*lg_custom[:MAX_CUSTOM_EVENTS], {"__hitl__": "custom_dropped", "node": "talk", "dropped": 50}]
+    assert [x for x in got if x[0] != "custom"] == [x for x in expected if x[0] != "custom"]

@@ -386,3 +386,40 @@ async def test_watch_stops_cleanly_on_ctrl_c_and_a_closed_pipe(client: hitl.Clie
     code = await asyncio.wait_for(asyncio.to_thread(reader.wait), TIMEOUT)
     err = reader.stderr.read()
     assert code == 141 and b"Traceback" not in err and b"Broken pipe" not in err, err
+
+
+async def test_watch_with_custom_prints_what_nodes_wrote_before_their_pause_and_update(client: hitl.Client) -> None:
+    run = await client.start("stream_progress", {}, context={"user": "ada"})
+    await wait_for(run, "interrupted")
+    await run.resume("yes")
+    await wait_for(run, "completed")
+    shown = await cli(client, "watch", run.run_id, "--since", "0", "--json", "--custom")
+    assert shown.code == 0, shown
+    records = [json.loads(line) for line in shown.out.strip().splitlines()]
+    kinds = [r["kind"] for r in records]
+    assert kinds == ["values", "custom", "paused", "decision", "custom", "custom", "node", "values", "completed"]
+    started = {"progress": "started", "for": "ada"}  # written again: the node runs again from its top
+    assert [r["update"] for r in records if r["kind"] == "custom"] == [started, started, {"progress": "answered yes"}]
+    assert {r["node"] for r in records if r["kind"] == "custom"} == {"work"}
+    plain = await cli(client, "watch", run.run_id, "--since", "0", "--json")
+    assert "custom" not in [json.loads(line)["kind"] for line in plain.out.strip().splitlines()]
+    people = await cli(client, "watch", run.run_id, "--since", "0", "--custom")
+    assert 'custom    work: {"progress": "started", "for": "ada"}' in people.out
+
+
+async def test_custom_events_of_an_encrypted_run_stream_through_the_codec(client: hitl.Client) -> None:
+    key = secrets.token_bytes(32)
+    queue = f"hitl-stream-{uuid.uuid4().hex[:8]}"
+    owner = await encrypted_client(client, {"k1": key}, "k1", queue, identity="owner")
+    async with owner.worker(graphs=graphs.GRAPHS):
+        run = await owner.start("stream_progress", {}, context={"user": "secret agent"})
+        got = []
+        async for chunk in run.astream("custom", since=0):
+            got.append(chunk)
+            if len(got) == 1:
+                await run.resume("yes", wait=False)
+        started = {"progress": "started", "for": "secret agent"}
+        assert got == [started, started, {"progress": "answered yes"}]
+    raw = client.temporal.get_workflow_handle(run.run_id)
+    history = b"".join([e.SerializeToString() async for e in raw.fetch_history_events()])
+    assert b"secret agent" not in history

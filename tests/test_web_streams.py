@@ -430,3 +430,37 @@ async def test_join_with_cancel_on_disconnect_cancels_the_run_when_its_client_go
         assert refused.status_code == 403 and "view-only" in refused.json()["detail"], refused.text
         assert (await dana.get(join)).status_code == 200
     await runs[False].resume("fine")
+
+
+async def test_a_run_stream_in_custom_mode_sends_what_nodes_wrote_and_the_run_gets_its_context(
+    served: Served,
+) -> None:
+    """`stream_mode: "custom"` on runs/stream: each value a node wrote with its stream writer, as written, before
+    the pause it asked in; the answer's stream has what the node wrote when it ran again. `context` on the run
+    that starts the thread reaches the node (`runtime.context`); one that does not fit is refused in one line."""
+    async with as_(served.url, "tok-alice") as alice:
+        thread = (await alice.post("/threads", json={})).json()["thread_id"]
+        bad = await alice.post(
+            f"/threads/{thread}/runs", json={"assistant_id": "stream_progress", "input": {}, "context": {"who": 1}}
+        )
+        assert bad.status_code == 422 and "\n" not in bad.json()["detail"], bad.text
+        assert "context_schema Who: user: Field required" in bad.json()["detail"]
+        start = {"assistant_id": "stream_progress", "input": {}, "context": {"user": "ada"}}
+        parts = []
+        for body, modes in (
+            (start, ["custom", "updates"]),
+            ({"assistant_id": "stream_progress", "command": {"resume": "yes"}}, ["custom", "values"]),
+        ):
+            async with alice.stream(
+                "POST", f"/threads/{thread}/runs/stream", json={**body, "stream_mode": modes}
+            ) as response:
+                assert response.status_code == 200, await response.aread()
+                parts.append([(name, json.loads(data)) for _, name, data in await sse_parts(response)][1:])
+        started = {"progress": "started", "for": "ada"}
+        assert parts[0][0] == ("custom", started)
+        assert parts[0][1][0] == "updates" and "__interrupt__" in parts[0][1][1]
+        assert [p for p in parts[1] if p[0] == "custom"] == [
+            ("custom", started),
+            ("custom", {"progress": "answered yes"}),
+        ]
+        assert parts[1][-1] == ("values", {"trail": ["ada:yes"]})

@@ -57,10 +57,18 @@ Patched = Callable[[str], bool]
 
 
 async def run_node(
-    spec: GraphSpec, run: RunState, task: PendingTask, *, input_bytes: int, local_rerun: bool, patched: Patched
+    spec: GraphSpec,
+    run: RunState,
+    task: PendingTask,
+    *,
+    input_bytes: int,
+    local_rerun: bool,
+    patched: Patched,
+    context: Any = None,
 ) -> bool:
     """Run `task`'s node as an activity: its result settles the task, or its question is asked (`steps.ask`).
-    True when it ran as a local activity (a marker in the history, which the reported length lags)."""
+    True when it ran as a local activity (a marker in the history, which the reported length lags). `context`
+    (the run's, as JSON) only travels to the node; what the node streamed stays in the history, not the run."""
     node = spec.node(task.node)
     send = run.sends[task.push] if task.push is not None else None
     arg = NodeTask(
@@ -70,6 +78,7 @@ async def run_node(
         state=_node_input(node, run.values),
         resumes=list(task.resumes),
         send=send,
+        context=context,
     )
     if input_bytes > MAX_PAYLOAD_BYTES * 0.95:
         what = f"the input of node '{task.node}' (state and answers)"
@@ -99,6 +108,8 @@ async def run_node(
         if isinstance(e, ApplicationError) and not patched(LOCAL_RERUN):
             raise
         raise StepFailed(f"node '{steps.key(task)}' failed at step {run.step}: {cause(e)}") from None
+    if result.custom is not None:
+        result = dataclasses.replace(result, custom=None)  # the stream reads it from history; the run keeps none
     if result.interrupt is None:
         task.result = result
         return local
@@ -141,6 +152,7 @@ async def run_subgraph(
         parent=ParentRef(run_id=workflow.info().workflow_id, node=task.node),
         requester=inp.requester,
         patches=list(inp.patches),
+        context=inp.context,
     )
     try:
         handle = await workflow.start_child_workflow(

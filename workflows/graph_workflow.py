@@ -235,6 +235,7 @@ class GraphWorkflow:
             input_bytes=self.live.input_bytes(self.state, task),
             local_rerun=local_rerun,
             patched=self._patched,
+            context=self.inp.context,
         )
         if ran_local:
             self.live.markers_since += 1

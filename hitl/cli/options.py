@@ -172,6 +172,9 @@ class WatchOptions(RunOptions):
     since: int | None = option(
         "--since", type=values.seq, metavar="SEQ", help="replay from this checkpoint first (0: from the run's input)"
     )
+    custom: bool = switch(
+        "--custom", help="also what nodes write with their stream writer (get_stream_writer()), read from history"
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

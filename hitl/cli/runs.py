@@ -53,7 +53,7 @@ async def watch(opts: WatchOptions) -> int:
     Exit 0 when the run completed (or paused, with --until-pause), 1 when it failed or was cancelled."""
     run = await session.open_run(opts, opts.run_id)
     last = None
-    async for event in run.events(since=opts.since, until_pause=opts.until_pause):
+    async for event in run.events(since=opts.since, until_pause=opts.until_pause, custom=opts.custom):
         last = event
         if opts.json:
             render.json_line(event.to_json())

@@ -202,12 +202,16 @@ class Client:
         interrupt_after: Sequence[str] | str | None = None,
         max_history_events: int = 5000,
         thread: ThreadStart | None = None,
+        context: Any = None,
     ) -> Run:
         """Start a run. The input is checked against the state schema before anything starts.
 
         A run continues as new (a fresh Temporal history, same run id) once its
         history reaches `max_history_events`, carrying its state across. `thread`: what
         `hitl serve` keeps of the thread the run starts on (its metadata, the record it replaces).
+        `context` (LangGraph's `invoke(..., context=)`): what nodes read as `runtime.context`, an instance
+        of the graph's `context_schema` or a dict of its fields, checked here; it travels as JSON and stays
+        the run's across continue-as-new, its forks and its thread's next turns.
         """
         if run_id is not None:
             check_run_id(run_id, new=True)
@@ -216,6 +220,7 @@ class Client:
         check_json(input, "input")
         values = compiled.validate_input(input if input is not None else {})
         check_size(values, MAX_STATE_BYTES, "input")
+        carried = compiled.check_context(context)
         workers = await check_workers(self.temporal, self.task_queue)
         run_input = await self._run_input(
             compiled,
@@ -225,6 +230,7 @@ class Client:
             interrupt_after=interrupt_after,
             max_history_events=max_history_events,
             patches=run_patches(workers),
+            context=carried,
         )
         return await self._start(run_input, run_id or f"{compiled.name}-{uuid.uuid4().hex[:12]}", thread)
 
@@ -239,6 +245,7 @@ class Client:
         max_history_events: int,
         patches: list[str],
         fork: ForkFrom | None = None,
+        context: Any = None,
     ) -> RunInput:
         """What a new run starts with: the graph, its checked input and breakpoints, as this client, with what
         this namespace indexes and the patches every live worker has (a start, and a thread's next turn)."""
@@ -254,6 +261,7 @@ class Client:
             max_history_events=max_history_events,
             patches=patches,
             fork=fork,
+            context=context,
         )
 
     async def _start(self, run_input: RunInput, run_id: str, thread: ThreadStart | None = None) -> Run:
@@ -353,6 +361,7 @@ class Client:
             index_reviewers=await self.reviewers_indexed(),
             requester=original.requester or original.identity,  # a quorum still bars who asked for the source run
             index_assigned=await self.assigned_indexed(),
+            context=original.context,
             fork=ForkFrom(
                 run_id=run_id,
                 step=checkpoint.step,
@@ -595,7 +604,9 @@ class Run:
         """One page of checkpoints, newest first: as many as fit one Temporal payload, at most `limit`."""
         return await self._query("get_state_history", list[Checkpoint], HistoryPage(limit=limit, before=before))
 
-    def events(self, *, since: int | None = None, until_pause: bool = False) -> AsyncIterator[RunEvent]:
+    def events(
+        self, *, since: int | None = None, until_pause: bool = False, custom: bool = False
+    ) -> AsyncIterator[RunEvent]:
         """The run's events as they happen (`hitl.client.stream.RunEvent`): node updates, the state after
         each step, pauses with their questions, decisions with who made them, the end.
 
@@ -603,8 +614,10 @@ class Run:
         its end) and follows it; `since=0` replays its checkpoints from the input first (any
         checkpoint seq works). Ends after the run ends; with `until_pause`, at its next pause.
         Continue-as-new is followed; a paused run costs one pending long poll, no queries.
+        With `custom`, also what nodes write with their stream writer (`custom` events, before the node's
+        update or the pause it asked in; read from the run's history, so each reading costs a history read).
         """
-        return follow(self, since=since, until_pause=until_pause)
+        return follow(self, since=since, until_pause=until_pause, custom=custom)
 
     def astream(
         self,
@@ -614,14 +627,14 @@ class Run:
         until_pause: bool = False,
     ) -> AsyncIterator[Any]:
         """LangGraph's `astream` chunks for this run: "updates" (`{node: update}`, and
-        `{"__interrupt__": (Interrupt, ...)}` at a pause), "values" (the state after each step), or a
-        list of modes, giving `(mode, chunk)` tuples. Same cursor rules as `events()`. An unknown
-        mode is refused here, before anything is read."""
+        `{"__interrupt__": (Interrupt, ...)}` at a pause), "values" (the state after each step), "custom"
+        (what nodes wrote with `get_stream_writer()`, as written), or a list of modes, giving `(mode, chunk)`
+        tuples. Same cursor rules as `events()`. An unknown mode is refused here, before anything is read."""
         modes = check_modes(stream_mode)
         multi = not isinstance(stream_mode, str)
 
         async def gen() -> AsyncIterator[Any]:
-            events = follow(self, since=since, until_pause=until_pause)
+            events = follow(self, since=since, until_pause=until_pause, custom="custom" in modes)
             try:
                 async for event in events:
                     for mode, chunk in chunks(event, modes):

@@ -6,8 +6,11 @@ the next history is followed across continue-as-new. *What* changed is read
 from the run itself, through the queries every client uses (`get_state_history`
 since a checkpoint cursor, then `get_state`), so a stream shows what the run
 applied, decoded by the client's own codec (encrypted runs stream as any other),
-and no user data is parsed out of history events. A paused run with nobody
-deciding costs one pending long poll and no queries.
+and no user data is parsed out of history events, except in "custom" mode: what
+nodes wrote with their stream writer travels in their results (hitl/runtime.py),
+so a stream asked for it reads the node results of the run's current history,
+after each reading of the run (so every result the run applied is in it). A
+paused run with nobody deciding costs one pending long poll and no queries.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import dataclasses
 import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Literal, Protocol
 
 import temporalio.api.enums.v1
@@ -25,6 +28,7 @@ import temporalio.client
 import temporalio.service
 
 from hitl._temporal_errors import TRANSIENT, ended_outside
+from hitl.protocol.wire import NodeResult
 from hitl.types import Checkpoint, Decision, HitlError, Interrupt, InvalidInputError, RunStatus, StateSnapshot
 
 
@@ -47,9 +51,9 @@ class Run(Protocol):
     def _rpc_error(self, e: temporalio.service.RPCError, what: str = ...) -> HitlError: ...
 
 
-EventKind = Literal["values", "node", "paused", "decision", "completed", "failed", "cancelled"]
-StreamMode = Literal["updates", "values"]
-STREAM_MODES: tuple[StreamMode, ...] = ("updates", "values")
+EventKind = Literal["values", "node", "custom", "paused", "decision", "completed", "failed", "cancelled"]
+StreamMode = Literal["updates", "values", "custom"]
+STREAM_MODES: tuple[StreamMode, ...] = ("updates", "values", "custom")
 ENDED: tuple[RunStatus, ...] = ("completed", "failed", "cancelled")
 RESUMING = ("resume", "deadline", "goto")
 """Decisions that move a paused run on (an edit alone leaves it waiting)."""
@@ -82,6 +86,8 @@ class RunEvent:
       without `since`, the state now (`source` None).
     - `node`: a node finished; `update` is what it wrote (None when nothing).
       Writes over 2 kB come clipped, as in `get_state_history()`.
+    - `custom`: a node wrote `update` with its stream writer (`get_stream_writer()`), in order, before
+      the node's `node` event (or the pause it asked in); only in streams opened with `custom=True`.
     - `paused`: the run waits for a person: `interrupts`, `next`, `breakpoint`. A pause the stream did
       not see while it lasted (it opened later, or the pause was brief) is rebuilt from the decision
       that answered it, which follows at once: its `source` is "decision" (None for the pause now).
@@ -113,7 +119,7 @@ class RunEvent:
     def describe(self) -> str:
         """One line for a person (`hitl watch`)."""
         head = f"step {self.step:>3}  {self.kind:<9}"
-        if self.kind == "node":
+        if self.kind == "node" or self.kind == "custom":
             return f"{head} {self.node}: {_text(self.update)}"
         if self.kind == "values":
             return f"{head} {_text(self.values)}"
@@ -146,7 +152,7 @@ def check_modes(stream_mode: str | Sequence[str]) -> list[StreamMode]:
                 "(or a list of them)"
             )
     if not modes:
-        raise InvalidInputError("stream_mode is an empty list; give 'updates', 'values' or a list of them")
+        raise InvalidInputError("stream_mode is an empty list; give 'updates', 'values', 'custom' or a list of them")
     return modes  # type: ignore[return-value]
 
 
@@ -155,12 +161,16 @@ def chunks(event: RunEvent, modes: Sequence[StreamMode]) -> Iterator[tuple[Strea
 
     updates: `{node: update}` per node, `{"__interrupt__": (Interrupt, ...)}` at a pause (empty at a
     breakpoint). values: the state after each step that wrote something (and the run's input), and at a
-    question the state with `"__interrupt__"` added, as LangGraph 1.2 does.
+    question the state with `"__interrupt__"` added, as LangGraph 1.2 does. custom: what a node wrote with
+    its stream writer, as written.
     """
     for mode in STREAM_MODES:
         if mode not in modes:
             continue
-        if mode == "updates":
+        if mode == "custom":
+            if event.kind == "custom":
+                yield mode, event.update
+        elif mode == "updates":
             if event.kind == "node" and event.node is not None:
                 yield mode, {event.node: event.update}
             elif event.kind == "paused":
@@ -172,12 +182,15 @@ def chunks(event: RunEvent, modes: Sequence[StreamMode]) -> Iterator[tuple[Strea
                 yield mode, {**event.values, "__interrupt__": tuple(event.interrupts)}
 
 
-async def follow(run: Run, *, since: int | None = None, until_pause: bool = False) -> AsyncIterator[RunEvent]:
+async def follow(
+    run: Run, *, since: int | None = None, until_pause: bool = False, custom: bool = False
+) -> AsyncIterator[RunEvent]:
     """The run's events: its picture now (or everything from checkpoint `since`), then each change.
 
-    Ends after the run ends, or, with `until_pause`, at the first pause it reports.
+    Ends after the run ends, or, with `until_pause`, at the first pause it reports. With `custom`, also what
+    nodes wrote with their stream writer (`custom` events), read from the run's history.
     """
-    follower = _Follower(run, since)
+    follower = _Follower(run, since, custom)
     changed = asyncio.Event()
     watcher: asyncio.Task[None] | None = None
     try:
@@ -207,9 +220,10 @@ async def follow(run: Run, *, since: int | None = None, until_pause: bool = Fals
 class _Follower:
     """The cursor of one stream: which checkpoint, decisions and pause it has reported."""
 
-    def __init__(self, run: Run, since: int | None) -> None:
+    def __init__(self, run: Run, since: int | None, custom: bool = False) -> None:
         self.run = run
         self.since = since
+        self.custom = _Custom(run) if custom else None
         self.cursor: int | None = None  # seq of the last checkpoint reported
         self.step: int | None = None  # and its step
         self.next: list[str] = []  # `next` of that checkpoint: the nodes its following step runs
@@ -272,6 +286,8 @@ class _Follower:
             if newest is not None and snap.step <= newest:
                 break  # read in this order, the state is never older than the checkpoints: is it newer?
         self.behind = newest is not None and snap.step > newest
+        if self.custom is not None:
+            await self.custom.collect()  # read after the run: it holds every node result the run applied
         if self.cursor is None:
             for event in self._start(checkpoints, snap):
                 yield event
@@ -287,6 +303,16 @@ class _Follower:
         self.live = True
         for event in self._now(snap):
             yield event
+        if snap.status in ("running", "interrupted"):
+            for event in self._written(snap.step + 1):  # the step's nodes done so far, as they finish
+                yield event
+
+    def _written(self, before_step: int | None, until: datetime | None = None) -> Iterator[RunEvent]:
+        """The custom events of node runs before `before_step` (None: all) not reported yet, in order; with
+        `until`, only of node runs that finished by then (a pause rebuilt from its answer: the asking node's
+        run after the answer comes after it)."""
+        if self.custom is not None:
+            yield from self.custom.take(before_step, until)
 
     def _start(self, checkpoints: list[Checkpoint], snap: StateSnapshot) -> Iterator[RunEvent]:
         if not checkpoints:  # the run routes from START before its first checkpoint: that one comes next
@@ -294,6 +320,8 @@ class _Follower:
             return
         newest = checkpoints[-1]
         if self.since is None:  # the picture now: the state, the pause or the end follow
+            if self.custom is not None:
+                self.custom.drop(snap.step)  # what nodes wrote before now is past
             self._advance(newest)
             self.seen.update(_key(d) for d in snap.decisions)
             self.values = snap.values
@@ -310,8 +338,11 @@ class _Follower:
             self._advance(newest)
 
     def _checkpoint(self, c: Checkpoint) -> Iterator[RunEvent]:
+        if self.custom is not None and self.custom.floor is None:
+            self.custom.drop(self.step if self.step is not None else -1)  # before the replay: not shown
         yield from self._decisions(c.decisions, c.step)
         if c.source == "loop":
+            yield from self._written(c.step)
             for node, update in _tasks(self.next, c.writes or {}):
                 yield RunEvent(
                     kind="node", run_id=self.run.run_id, status="running", step=c.step, seq=c.seq, node=node,
@@ -336,6 +367,7 @@ class _Follower:
         for i, d in enumerate(fresh):
             self.seen.add(_key(d))
             if self.announced is None and d.kind in RESUMING and not _same_request(fresh[i - 1] if i else None, d):
+                yield from self._written(d.step + 1, until=d.at)
                 asked = [
                     e for e in fresh[i:] if e.kind in ("resume", "deadline") and e.interrupt_id and e.step == d.step
                 ]
@@ -362,12 +394,14 @@ class _Follower:
 
     def _now(self, snap: StateSnapshot) -> Iterator[RunEvent]:
         if snap.status == "completed" or snap.status == "failed" or snap.status == "cancelled":
+            yield from self._written(None)
             yield self._event(snap.status, snap, step=snap.step, values=snap.values, error=snap.error)
             return
         if snap.status == "interrupted":
             # The same questions at the same place stay one pause (an edit while paused leaves it waiting).
             signature = ("now", tuple(i.id for i in snap.interrupts), snap.breakpoint, tuple(snap.next))
             if signature != self.announced:
+                yield from self._written(snap.step + 1)
                 self.announced = signature
                 yield self._event(
                     "paused",
@@ -405,6 +439,101 @@ class _Follower:
                 break
             before, limit = page[-1].seq, limit * 2
         return list(reversed(out))
+
+
+class _Custom:
+    """What a stream in "custom" mode has read of the run's node results: the stream-writer events not
+    reported yet, in history order, and how far each history was read (the current one, and the one it
+    continued from, read to its end once the run moved to the next: one hand-over between two readings)."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.pending: list[RunEvent] = []
+        self.floor: int | None = None  # node runs before this step are before the stream: not shown
+        self.read: dict[str | None, int] = {}  # a history (by the run it continued from) -> last event id read
+        self.current: str | None = ""  # "" before the first reading
+
+    def drop(self, step: int) -> None:
+        self.floor = step
+        self.pending = [e for e in self.pending if e.step >= step]
+
+    def take(self, before_step: int | None, until: datetime | None = None) -> Iterator[RunEvent]:
+        """The events of node runs before `before_step` (None: all) that finished by `until` (None: any time),
+        in order; the others wait."""
+        kept = []
+        for event in self.pending:
+            if (before_step is None or event.step < before_step) and (
+                until is None or event.at is None or event.at <= until
+            ):
+                yield event
+            else:
+                kept.append(event)
+        self.pending = kept
+
+    async def collect(self) -> None:
+        """Read the newest history's node results past what was read; first the end of the history it
+        continued from, when that is the one read last time."""
+        temporal = self.run.client.temporal
+        try:
+            events = [e async for e in temporal.get_workflow_handle(self.run.run_id).fetch_history_events()]
+        except temporalio.service.RPCError as e:
+            raise self.run._rpc_error(e, "its history") from None
+        if not events:
+            return
+        started = events[0].workflow_execution_started_event_attributes
+        key = started.continued_execution_run_id or None
+        if self.current not in ("", key) and key is not None and self.current is not None:
+            # the run continued as new since the last reading: finish the history read last time
+            older = temporal.get_workflow_handle(self.run.run_id, run_id=key)
+            try:
+                await self._read([e async for e in older.fetch_history_events()], self.current)
+            except temporalio.service.RPCError:
+                pass  # gone (retention): what it held is not shown
+        self.current = key
+        await self._read(events, key)
+
+    async def _read(self, events: Sequence[Any], key: str | None) -> None:
+        converter = self.run.client.temporal.data_converter
+        scheduled: dict[int, str] = {}
+        last = self.read.get(key, 0)
+        for event in events:
+            if event.event_type == _T.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                scheduled[event.event_id] = event.activity_task_scheduled_event_attributes.activity_type.name
+            if event.event_id <= last:
+                continue
+            payloads = None
+            if event.event_type == _T.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                done = event.activity_task_completed_event_attributes
+                if not scheduled.get(done.scheduled_event_id, "hitl.").startswith("hitl."):
+                    payloads = done.result.payloads
+            elif event.event_type == _T.EVENT_TYPE_MARKER_RECORDED:
+                marker = event.marker_recorded_event_attributes
+                if marker.marker_name == LOCAL_ACTIVITY_MARKER and "result" in marker.details:
+                    payloads = marker.details["result"].payloads
+            if payloads:
+                try:
+                    [result] = await converter.decode(payloads, [NodeResult])
+                except Exception:  # noqa: BLE001 - a router's or reducer's local result: no node's
+                    result = None
+                written = result.custom if isinstance(result, NodeResult) else None
+                if written is not None and (self.floor is None or written.step >= self.floor):
+                    for chunk in written.chunks():
+                        self.pending.append(
+                            RunEvent(
+                                kind="custom",
+                                run_id=self.run.run_id,
+                                status="running",
+                                step=written.step,
+                                node=written.node,
+                                update=chunk,
+                                at=event.event_time.ToDatetime().replace(tzinfo=timezone.utc),
+                            )  # fmt: skip
+                        )
+            self.read[key] = event.event_id
+
+
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+"""The marker Temporal records a local activity's result in (a node's `local=True` or `rerun="local"` run)."""
 
 
 def _tasks(ran: list[str], writes: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -38,10 +38,12 @@ async def next_turn(
     interrupt_before: Sequence[str] | str | None = None,
     interrupt_after: Sequence[str] | str | None = None,
     thread: ThreadStart | None = None,
+    context: Any = None,
 ) -> Run:
     """Start the next turn of the completed run `run_id` with `input` (its checks are a start's: the input
     against the state schema; and, as a fork's, the run's reviewer guard). A subgraph's run is no thread: its
-    parent waits on it under the parent's guard, so it has no turns of its own."""
+    parent waits on it under the parent's guard, so it has no turns of its own. `context`: the turn's runtime
+    context; None keeps the previous turn's."""
     if SUBGRAPH_RUN_MARK in run_id:
         raise RunAlreadyExistsError(
             f"'{run_id}' is a subgraph's run inside its parent run's step, not a thread: it takes no new input"
@@ -63,6 +65,7 @@ async def next_turn(
     check_json(input, "input")
     values = compiled.validate_input(input if input is not None else {})
     check_size(values, MAX_STATE_BYTES, "input")
+    kept_context = compiled.check_context(context) if context is not None else original.context
     refused = override_refused(state.guarded_by, client.identity, client.roles, "start its next turn")
     if refused:
         raise RunAlreadyExistsError(f"thread '{run_id}' refused a next turn: {refused}")
@@ -98,6 +101,7 @@ async def next_turn(
         max_history_events=original.max_history_events,
         patches=patches,
         fork=fork,
+        context=kept_context,
     )
     history = carried(earlier, MAX_PAYLOAD_BYTES - payload_size(bare))
     run_input = dataclasses.replace(bare, fork=dataclasses.replace(fork, history=history))

@@ -34,6 +34,17 @@ CLIP_BYTES = 2_000
 this size are replaced by a stub naming their size; the whole value stays in Temporal's
 history (the update or activity that carried it)."""
 
+MAX_CONTEXT_BYTES = 64_000
+"""A run's runtime context (`client.start(..., context=)`) as JSON: it travels with every node's input."""
+
+MAX_CUSTOM_EVENTS = 100
+"""What one node run's stream writer (`get_stream_writer()`) keeps: at most this many events. Past it (or past
+MAX_CUSTOM_BYTES), further events are dropped and counted, never failing the node: the stream shows one marker
+with the count after the events kept."""
+
+MAX_CUSTOM_BYTES = 64_000
+"""And at most this much JSON in all, per node run (the events travel in the node's result, in history)."""
+
 KEEP_DECISIONS = 50
 """Decisions a snapshot lists (the newest); older ones stay in the checkpoints' records."""
 

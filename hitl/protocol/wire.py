@@ -382,6 +382,12 @@ class RunInput:
     Set by the client to the patches every live worker has (`hitl.client.serving.run_patches`); runs started
     before the field replay through `workflow.patched` as they were recorded."""
 
+    context: Any = None
+    """The run's runtime context as JSON (`client.start(..., context=)`, checked there against the graph's
+    `context_schema`): the workflow only carries it, into each node's activity (`NodeTask.context`), its
+    subgraphs' runs, continue-as-new, forks and a thread's next turn. None: started without one (and runs
+    started before the field)."""
+
     @property
     def starter(self) -> str:
         """Who asked for this run (a fork keeps its source run's): a quorum question may bar them."""
@@ -400,6 +406,8 @@ class NodeTask:
     send: SendPacket | None = None
     """Set for a task made by a `Send`: the node is called with `send.arg` instead of the state
     (its routers still read the state, as LangGraph's do)."""
+    context: Any = None
+    """The run's runtime context as JSON (`RunInput.context`): the node gets it as `runtime.context`."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -434,6 +442,9 @@ class NodeResult:
     """The tasks this node's `Command(goto=Send(...))` and routers add to the next step, in order."""
     to_parent: ToParent | None = None
     """`Command(graph=Command.PARENT, ...)`: what the node hands up to the graph running its subgraph."""
+    custom: CustomWrites | None = None
+    """What the node wrote with its stream writer (`get_stream_writer()`), bounded: it lands in history with
+    the result, where a stream in "custom" mode reads it (hitl/client/stream.py); the workflow drops it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -447,6 +458,28 @@ class ToParent:
 
 TO_PARENT = "__hitl_to_parent__"
 """The key of a subgraph run's result that carries a `ToParent` instead of its final values."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomWrites:
+    """One node run's stream-writer events (LangGraph's `stream_mode="custom"` chunks), in order.
+
+    At most `limits.MAX_CUSTOM_EVENTS` events and `limits.MAX_CUSTOM_BYTES` of JSON: what came past the bound
+    (or was not JSON) is `dropped`, counted, never failing the node."""
+
+    node: str
+    step: int
+    events: list[Any] = field(default_factory=list)
+    dropped: int = 0
+
+    def chunks(self) -> list[Any]:
+        """What a "custom" stream shows: the events kept, then, when some were dropped, one marker counting
+        them (`{"__hitl__": "custom_dropped", "node": ..., "dropped": N}`)."""
+        marker = {"__hitl__": CUSTOM_DROPPED, "node": self.node, "dropped": self.dropped}
+        return [*self.events, marker] if self.dropped else list(self.events)
+
+
+CUSTOM_DROPPED = "custom_dropped"
 
 
 Route = str | SendPacket

@@ -314,6 +314,7 @@ async def start_or_decide(
             interrupt_before=body.interrupt_before,
             interrupt_after=body.interrupt_after,
             thread=record.thread if record is not None else None,
+            context=body.context,
         )
         kwargs = {"input": body.input or {}, "command": None}
         return Created(start_run_id(thread_id), kwargs, await run.wait() if wait else None)
@@ -327,6 +328,7 @@ async def start_or_decide(
             interrupt_before=body.interrupt_before,
             interrupt_after=body.interrupt_after,
             thread=found.thread if found is not None else None,
+            context=body.context,
         )
         # A next turn is a new LangGraph run on the thread: it begins at the step after the thread's newest.
         kwargs = {"input": body.input, "command": None}
@@ -336,6 +338,11 @@ async def start_or_decide(
         raise RunAlreadyExistsError(
             f"thread '{thread_id}' already has a run ({shapes.STATUS[current.status]}); answer it with command, "
             "or start a new thread"
+        )
+    if body.context:
+        raise InvalidInputError(
+            f"thread '{thread_id}' already has a run, and its context is the one it started with; send context "
+            "with the input that starts a run (or a thread's next turn)"
         )
     check_head(current, body.checkpoint_step)
     command = body.command or CommandBody()

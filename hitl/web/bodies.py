@@ -237,7 +237,6 @@ class RunCreate(Body):
     def _honourable(self) -> RunCreate:
         refuse = {
             "metadata": (self.metadata, "runs carry no free-form metadata"),
-            "context": (self.context, "graphs take their input as state"),
             "webhook": (self.webhook, "use the graph's notify hook (compile(notify=...))"),
             "checkpoint_during": (
                 self.checkpoint_during is not None or None,

@@ -232,7 +232,7 @@ async def run_stream(
     return stream(
         request,
         lambda: run_parts(
-            walk.request_parts(feed, run.events(since=since), resuming, subgraphs),
+            walk.request_parts(feed, run.events(since=since, custom="custom" in modes), resuming, subgraphs),
             only={*modes, "metadata"},
             cancel=cancel,
         ),
@@ -289,7 +289,7 @@ async def join_stream(
     return stream(
         request,
         lambda: run_parts(
-            walk.request_parts(feed, run.events(since=since), resuming, subgraphs),
+            walk.request_parts(feed, run.events(since=since, custom="custom" in only), resuming, subgraphs),
             after=after,
             only=only,
             cancel=cancel,

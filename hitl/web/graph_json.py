@@ -90,8 +90,13 @@ def schemas(graph: CompiledGraph) -> Json:
         "output_schema": io,
         "state_schema": state,
         "config_schema": {},
-        "context_schema": None,
+        "context_schema": context_schema(graph.context_schema),
     }
+
+
+def context_schema(schema: type | None) -> Json | None:
+    """The graph's `context_schema` as JSON Schema (None without one, as LangGraph Server answers)."""
+    return None if schema is None else described(lambda: pydantic.TypeAdapter(schema).json_schema())
 
 
 def described(schema: Callable[[], Json]) -> Json | None:

@@ -6,8 +6,9 @@ them, `checkpoints` and `debug` per checkpoint, `tasks` and `debug` per node, `e
 `on_chain_stream`, `on_chain_end` for the graph and each node), `messages-tuple` (event `messages`,
 `[message, metadata]`) and `messages` (`messages/metadata`, `messages/complete`) for each message a node
 wrote. hitl's nodes run as activities and report what they wrote when they finish, so a node's messages come
-whole, once it is done (no tokens), and a node's start is reported with its end. `custom` is accepted and
-sends nothing: hitl nodes have no stream writer.
+whole, once it is done (no tokens), and a node's start is reported with its end. `custom` sends what a node
+wrote with its stream writer (`get_stream_writer()`), each value as written, once the node run is done
+(hitl/runtime.py: bounded per node run).
 """
 
 from __future__ import annotations
@@ -167,7 +168,10 @@ class Parts:
 
     def of(self, event: RunEvent) -> Iterator[Part]:
         """The parts for one event of the run, in LangGraph Server's order."""
-        if event.kind == "node" and event.node is not None:
+        if event.kind == "custom":
+            if "custom" in self.modes:
+                yield "custom", event.update
+        elif event.kind == "node" and event.node is not None:
             node, step = event.node, event.step
             yield from self.task_start(node, step)
             if "events" in self.modes:

@@ -59,8 +59,8 @@ async def request_parts(
                         continue
                 elif event.kind == "decision" and not answers_for(feed, event):
                     continue  # an earlier request's decision, or an edit: still before this one's
-                elif event.kind == "node":
-                    continue  # the step that made the checkpoint answered
+                elif event.kind in ("node", "custom"):
+                    continue  # the step that made the checkpoint answered; what the asking node wrote before
                 opening = False
                 for part in feed.opening(state, pause):
                     yield part

@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "hitl.graph",
             "hitl.state",
             "hitl._interrupt",
+            "hitl.runtime",
             "hitl.messages",
             "hitl.human_interrupt",
             "hitl.row_card",

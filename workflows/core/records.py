@@ -280,8 +280,8 @@ def snapshot(
 
 
 def started_with(inp: RunInput, before: list[str], after: list[str]) -> RunInput:
-    """What the run was started with, as `get_spec` shows it: graph and options (breakpoints as in force), no
-    input, no fork, no carry (a fork of the run is started from it)."""
+    """What the run was started with, as `get_spec` shows it: graph and options (breakpoints as in force), its
+    context, no input, no fork, no carry (a fork of the run, or its thread's next turn, is started from it)."""
     return RunInput(
         graph=inp.graph,
         input={},
@@ -292,4 +292,5 @@ def started_with(inp: RunInput, before: list[str], after: list[str]) -> RunInput
         index_reviewers=inp.index_reviewers,
         requester=inp.requester,
         index_assigned=inp.index_assigned,
+        context=inp.context,
     )
