@@ -188,7 +188,7 @@ class GraphActivities:
             if output.resume is not None:
                 raise HitlError(f"node '{node.name}' returned Command(resume=...); resume is for callers, not nodes")
             if output.graph is not None:
-                return NodeResult(to_parent=self._to_parent(node.name, output))
+                return NodeResult(to_parent=self._to_parent(node.name, output), custom=writer.written())
             targets = [output.goto] if isinstance(output.goto, (str, Send)) else list(output.goto or [])
             for target in targets:
                 if isinstance(target, Send):
