@@ -37,7 +37,12 @@ async def test_history_replays_on_current_code(path: Path, sandboxed: bool) -> N
     data = json.loads(await asyncio.to_thread(path.read_text))
     history = WorkflowHistory.from_json(data["workflow_id"], data["history"])
     assert len(history.events) > 5
+    # debug_mode: no deadlock detector. A workflow task that takes over 2 s of wall time is a worker's alarm,
+    # not a determinism failure, and on a loaded machine the strict sandbox's first imports take that long.
     result = await Replayer(
-        workflows=[GraphWorkflow], data_converter=pydantic_data_converter, workflow_runner=workflow_runner(sandboxed)
+        workflows=[GraphWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(sandboxed),
+        debug_mode=True,
     ).replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"

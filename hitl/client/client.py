@@ -89,6 +89,7 @@ from hitl.types import (
     Goto,
     HitlError,
     InvalidInputError,
+    KeyMismatchError,
     NoWorkerError,
     Queued,
     RunAlreadyExistsError,
@@ -1101,7 +1102,13 @@ class Run:
         converted too. Values for a key the graph lacks are left for the run to refuse."""
         if not values:
             return values
-        started = await self._started_with()
+        try:
+            started = await self._started_with()
+        except KeyMismatchError:
+            # An encrypted run read by a client without its key: the worker check says so as every other
+            # write does (this client has no key but the workers encrypt), before anything is sent.
+            await self._check_workers(queue=True)
+            raise
         if started is None:
             return values  # not a hitl run (a thread record): the run refuses the edit itself
         keys = message_keys(started.graph.channels)
