@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         NodeResult,
         NodeSpec,
         NodeTask,
+        Notified,
         NotifyTask,
         ParentRef,
         PendingTask,
@@ -214,14 +215,21 @@ async def route(spec: GraphSpec, node: str, values: dict[str, Any]) -> list[Rout
     return targets
 
 
-async def notify(graph: str, snapshot: StateSnapshot) -> None:
-    """Run the graph's notify hook; a failed notification never blocks or fails the run."""
+async def notify(graph: str, snapshot: StateSnapshot) -> Notified | str | None:
+    """Run the graph's notify hook: what it reports it sent (None from a hook reporting nothing, and from
+    every notify activity before hitl's hooks reported), or the line saying why it failed. A failed
+    notification never blocks or fails the run."""
     try:
-        await workflow.execute_activity(
-            NOTIFY_ACTIVITY, NotifyTask(graph=graph, snapshot=snapshot), **_helper(timedelta(seconds=30))
+        sent: Notified | None = await workflow.execute_activity(
+            NOTIFY_ACTIVITY,
+            NotifyTask(graph=graph, snapshot=snapshot),
+            **_helper(timedelta(seconds=30)),
+            result_type=Notified | None,  # type: ignore[arg-type]
         )
     except ActivityError as e:
         workflow.logger.warning("notify hook of graph %s failed: %s", graph, cause(e))
+        return cause(e)
+    return sent
 
 
 async def signal_child(node: str, child_id: str, req: ResumeRequest, step: int, surfaced: set[str]) -> Surfaced | None:

@@ -349,8 +349,8 @@ class GraphWorkflow:
         untold, self.live.untold = (self.live.untold, []) if asking else ([], self.live.untold)
         await calls.tell_parent(self.inp.parent, interrupts, untold, going_on)
 
-    async def _notify(self) -> None:
-        await calls.notify(self.spec.name, self.get_state())
+    async def _notify(self) -> None:  # what the hook did goes to the decision log: state only, no patch
+        records.notified(self.state, await calls.notify(self.spec.name, self.get_state()), workflow.now())
 
     def _finish(self, ended: Phase) -> None:
         """The run ended: refuse what is still held, tell waiting callers, publish the end."""
