@@ -110,7 +110,7 @@ class Question:
 
 def questions(snapshot: StateSnapshot, links: list[dict[str, str]], *, several: bool) -> list[Question]:
     """Each pending question with a signed link per allowed answer (the answer rides along as `?answer=`,
-    for the link's page to preselect; the link itself still answers once), one link when its answers are
+    unsigned; the link's page does not read it yet and shows every answer; the link answers once), one link when its answers are
     not a short list; without signed links, a link to the run's page in the inbox (`HITL_LINK_BASE_URL`)."""
     base = os.environ.get(BASE_URL_ENV, "").rstrip("/")
     out = []
