@@ -11,6 +11,7 @@ retry policy.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import inspect
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +25,7 @@ from temporalio.exceptions import ApplicationError
 from hitl import runtime
 from hitl._interrupt import GraphInterrupt, node_scope, reset_scope
 from hitl.graph import CompiledGraph, Node
+from hitl.prebuilt.ledger import Ledger, keeping
 from hitl.protocol.limits import MAX_STATE_BYTES, too_large
 from hitl.protocol.wire import (
     NOTIFY_ACTIVITY,
@@ -31,6 +33,7 @@ from hitl.protocol.wire import (
     ROUTE_ACTIVITY,
     NodeResult,
     NodeTask,
+    Notified,
     NotifyTask,
     ReduceTask,
     Route,
@@ -92,16 +95,29 @@ class GraphActivities:
         return values
 
     @activity.defn(name=NOTIFY_ACTIVITY)
-    async def notify(self, task: NotifyTask) -> None:
+    async def notify(self, task: NotifyTask) -> Notified | None:
+        """Run the graph's notify hook with a ledger of what it sent, kept in this activity's heartbeat: a
+        retry (the workflow allows 3 attempts) skips what an earlier attempt sent (hitl/prebuilt/ledger.py).
+        What the hook reports (`Notified`) goes back to the run's decision log."""
         hook = self._graph(task.graph).notify
-        if hook is not None:
+        if hook is None:
+            return None
+        details = activity.info().heartbeat_details
+        earlier = details[0] if details and isinstance(details[0], list) else []
+        loop, context = asyncio.get_running_loop(), contextvars.copy_context()
+
+        def save(keys: list[str]) -> None:  # from the hook's thread too: heartbeats belong on the loop
+            loop.call_soon_threadsafe(activity.heartbeat, keys, context=context)
+
+        with keeping(Ledger(earlier, save)):
             result = (
-                await asyncio.to_thread(hook, task.snapshot)
+                await asyncio.to_thread(contextvars.copy_context().run, hook, task.snapshot)
                 if not inspect.iscoroutinefunction(hook)
                 else await hook(task.snapshot)
             )
             if inspect.isawaitable(result):
-                await result
+                result = await result
+        return result if isinstance(result, Notified) else None
 
     @staticmethod
     def _to_parent(node: str, command: Command) -> ToParent:

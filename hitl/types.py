@@ -53,11 +53,13 @@ DecisionKind = Literal[
     "delegate",
     "escalate",
     "rollback",
+    "notify",
 ]
 """What a person (or a deadline) did to a run; "executed" records what ran after a decision (audit only);
 "claim", "release" and "delegate" who held a question (a release by "expiry" is a claim's timer);
 "escalate" a step of an escalation ladder (a reminder, widened reviewers);
-"rollback" an answer put back because the node it released failed."""
+"rollback" an answer put back because the node it released failed; "notify" what the graph's notify hook
+sent at a pause (or that it failed), by identity "notify"."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,7 +26,7 @@ from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 with workflow.unsafe.imports_passed_through():
     from hitl.protocol import topology
     from hitl.protocol.limits import MAX_PAYLOAD_BYTES, MAX_STATE_BYTES, json_size, over_limit
-    from hitl.protocol.patches import CHILD_FAILURES, LOCAL_RERUN, SUBGRAPH_IDS
+    from hitl.protocol.patches import CHILD_FAILURES, LOCAL_RERUN, NOTIFY_RECORDS, SUBGRAPH_IDS
     from hitl.protocol.reducers import WriteConflict, apply_builtin_writes
     from hitl.protocol.wire import (
         NOTIFY_ACTIVITY,
@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         NodeResult,
         NodeSpec,
         NodeTask,
+        Notified,
         NotifyTask,
         ParentRef,
         PendingTask,
@@ -50,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
         retry_policy_kwargs,
     )
     from hitl.types import Interrupt, StateSnapshot
-    from hitl.workflows.core import steps, subgraphs
+    from hitl.workflows.core import records, steps, subgraphs
     from hitl.workflows.failures import StepFailed, Surfaced, cause, not_started
 
 Patched = Callable[[str], bool]
@@ -214,14 +215,23 @@ async def route(spec: GraphSpec, node: str, values: dict[str, Any]) -> list[Rout
     return targets
 
 
-async def notify(graph: str, snapshot: StateSnapshot) -> None:
-    """Run the graph's notify hook; a failed notification never blocks or fails the run."""
+async def notify(graph: str, snapshot: StateSnapshot, run: RunState, patched: Patched) -> None:
+    """Run the graph's notify hook and, under NOTIFY_RECORDS, record in the run's decision log what it reports
+    it sent (hitl's email and Slack hooks do; older notify activities report nothing) or the line saying why
+    it failed. A failed notification never blocks or fails the run."""
+    outcome: Notified | str | None
     try:
-        await workflow.execute_activity(
-            NOTIFY_ACTIVITY, NotifyTask(graph=graph, snapshot=snapshot), **_helper(timedelta(seconds=30))
+        outcome = await workflow.execute_activity(
+            NOTIFY_ACTIVITY,
+            NotifyTask(graph=graph, snapshot=snapshot),
+            **_helper(timedelta(seconds=30)),
+            result_type=Notified | None,  # type: ignore[arg-type]
         )
     except ActivityError as e:
         workflow.logger.warning("notify hook of graph %s failed: %s", graph, cause(e))
+        outcome = cause(e)
+    if patched(NOTIFY_RECORDS):  # runs from before it keep their decision logs and chains as they were
+        records.notified(run, outcome, workflow.now())
 
 
 async def signal_child(node: str, child_id: str, req: ResumeRequest, step: int, surfaced: set[str]) -> Surfaced | None:

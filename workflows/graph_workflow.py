@@ -350,7 +350,7 @@ class GraphWorkflow:
         await calls.tell_parent(self.inp.parent, interrupts, untold, going_on)
 
     async def _notify(self) -> None:
-        await calls.notify(self.spec.name, self.get_state())
+        await calls.notify(self.spec.name, self.get_state(), self.state, self._patched)
 
     def _finish(self, ended: Phase) -> None:
         """The run ended: refuse what is still held, tell waiting callers, publish the end."""

@@ -1,15 +1,28 @@
-"""Ready-made `notify` hooks for `compile(notify=...)`: tell someone a run waits."""
+"""Ready-made `notify` hooks for `compile(notify=...)`: tell someone a run waits (webhook, email, Slack)."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import html
+import os
+import re
+import smtplib
+import ssl
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import quote, urlencode
 
-from hitl.client.signed_links import links_for
+from hitl.client.signed_links import BASE_URL_ENV, links_for
+from hitl.prebuilt.ledger import current_ledger
 from hitl.protocol import finite
-from hitl.types import StateSnapshot
+from hitl.protocol.limits import shorten
+from hitl.protocol.wire import Notified
+from hitl.types import HitlError, StateSnapshot
 
 
 def webhook(
@@ -37,3 +50,303 @@ def webhook(
             response.read()
 
     return post
+
+
+# --- email and Slack: allowed answers, signed links per answer, sent once per pause ---------------------------
+
+SMTP_HOST, SMTP_PORT, SMTP_FROM = "HITL_SMTP_HOST", "HITL_SMTP_PORT", "HITL_SMTP_FROM"
+SMTP_USER, SMTP_PASSWORD, SMTP_STARTTLS = "HITL_SMTP_USER", "HITL_SMTP_PASSWORD", "HITL_SMTP_STARTTLS"
+SMTP_CA_FILE, SLACK_URL = "HITL_SMTP_CA_FILE", "HITL_SLACK_WEBHOOK_URL"
+_YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
+
+
+def pause_key(snapshot: StateSnapshot) -> str:
+    """One pause's notification, whatever sends it: the run, its questions and the reminder it is
+    (each Remind step is a notification of its own, so it counts)."""
+    ids = ",".join(sorted(i.id for i in snapshot.interrupts)) or f"breakpoint@{snapshot.step}"
+    reminder = sum(i.escalated for i in snapshot.interrupts)
+    return f"{snapshot.run_id}/{ids}/{reminder}"
+
+
+def allowed_answers(schema: dict[str, Any] | None) -> list[Any] | None:
+    """The answers a question takes, when its schema lists them: an enum (a Literal), a boolean, or one
+    review decision (Agent Inbox's HumanInterrupt, a reviewed tool call: approve, reject, ...); else None."""
+    if not isinstance(schema, dict):
+        return None
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return list(schema["enum"])
+    if schema.get("type") == "boolean":
+        return [True, False]
+    decisions = (schema.get("properties") or {}).get("decisions") if schema.get("type") == "object" else schema
+    items = decisions.get("prefixItems") if isinstance(decisions, dict) else None
+    if not isinstance(items, list) or len(items) != 1 or not isinstance(items[0], dict):
+        return None
+    kinds = [((o.get("properties") or {}).get("type") or {}).get("const") for o in items[0].get("oneOf") or []]
+    return [k for k in kinds if isinstance(k, str)] or None
+
+
+def _label(answer: Any) -> str:
+    return answer if isinstance(answer, str) else finite.dumps(answer)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button or link: what it says and where it goes."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """One pending question as a message shows it."""
+
+    interrupt_id: str
+    title: str
+    fields: dict[str, str]
+    choices: list[Choice]
+
+
+def questions(snapshot: StateSnapshot, links: list[dict[str, str]], *, several: bool) -> list[Question]:
+    """Each pending question with a signed link per allowed answer (the answer rides along as `?answer=`,
+    unsigned; the link's page does not read it yet and shows every answer; the link answers once), one link when its answers are
+    not a short list; without signed links, a link to the run's page in the inbox (`HITL_LINK_BASE_URL`)."""
+    base = os.environ.get(BASE_URL_ENV, "").rstrip("/")
+    out = []
+    for i in snapshot.interrupts:
+        answers = allowed_answers(i.schema)
+        choices = []
+        for link in (x for x in links if x["interrupt_id"] == i.id):
+            who = f" ({link['identity']})" if several else ""
+            if answers:
+                choices += [
+                    Choice(_label(a) + who, f"{link['url']}?{urlencode({'answer': _label(a)})}") for a in answers
+                ]
+            else:
+                choices.append(Choice(f"Answer{who}", link["url"]))
+        if not choices and base:
+            choices.append(Choice("Open in the inbox", f"{base}/runs/{quote(snapshot.run_id, safe='')}"))
+        title = i.title or shorten(i.value, 140)
+        out.append(Question(i.id, title, dict(i.summary or {}), choices))
+    return out
+
+
+def _headline(snapshot: StateSnapshot) -> str:
+    asked = len(snapshot.interrupts)
+    what = f"{asked} question{'s' if asked != 1 else ''}" if asked else f"a breakpoint {snapshot.breakpoint or ''}"
+    return f"{snapshot.graph} run {snapshot.run_id} waits for {what.strip()}"
+
+
+def _flag(text: str, name: str) -> bool:
+    if text.strip().lower() in _YES:
+        return True
+    if text.strip().lower() in _NO:
+        return False
+    raise NotifyConfigError(f"{name}={text!r} is not a yes/no; use one of {', '.join(_YES + _NO)}")
+
+
+class NotifyConfigError(HitlError):
+    """A notify hook that could not work as configured, refused where it is built (one line)."""
+
+
+@dataclass(frozen=True)
+class Smtp:
+    """Where and how email goes: the arguments of `email(...)` over the `HITL_SMTP_*` environment."""
+
+    host: str
+    port: int
+    sender: str
+    starttls: bool
+    user: str | None
+    password: str | None = field(repr=False)
+    ca_file: str | None
+    timeout: float
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        host: str | None,
+        port: int | None,
+        sender: str | None,
+        starttls: bool | None,
+        timeout: float,
+        environ: Mapping[str, str] | None = None,
+    ) -> Smtp:
+        env = os.environ if environ is None else environ
+        host = host or env.get(SMTP_HOST)
+        sender = sender or env.get(SMTP_FROM)
+        missing = [n for n, v in ((f"host= or {SMTP_HOST}", host), (f"sender= or {SMTP_FROM}", sender)) if not v]
+        if missing:
+            raise NotifyConfigError(
+                f"email notifications need {' and '.join(missing)} (the SMTP server, the From address)"
+            )
+        assert host is not None and sender is not None
+        if not _ADDRESS.match(sender):
+            raise NotifyConfigError(f"the From address {sender!r} is not an email address (name@domain)")
+        tls = starttls if starttls is not None else _flag(env.get(SMTP_STARTTLS, "yes"), SMTP_STARTTLS)
+        if port is None:
+            text = env.get(SMTP_PORT, "587" if tls else "25")
+            port = int(text) if text.isdigit() else -1
+            name = f"{SMTP_PORT}={text!r}"
+        else:
+            name = f"port={port!r}"
+        if not 0 < port < 65536:
+            raise NotifyConfigError(f"{name} is not a port; use a whole number from 1 to 65535 (587 for STARTTLS)")
+        user, password = env.get(SMTP_USER) or None, env.get(SMTP_PASSWORD) or None
+        if bool(user) != bool(password):
+            given, lacking = (SMTP_USER, SMTP_PASSWORD) if user else (SMTP_PASSWORD, SMTP_USER)
+            raise NotifyConfigError(f"{given} is set but {lacking} is not; set both (SMTP AUTH) or neither")
+        if user and not tls:
+            raise NotifyConfigError(
+                f"{SMTP_USER} is set with {SMTP_STARTTLS} off: credentials would cross the network in clear; "
+                "turn STARTTLS on"
+            )
+        ca_file = env.get(SMTP_CA_FILE) or None
+        if ca_file and not os.path.isfile(ca_file):
+            raise NotifyConfigError(f"{SMTP_CA_FILE}={ca_file!r} is not a readable file (a PEM bundle of CAs)")
+        return cls(host, port, sender, tls, user, password, ca_file, timeout)
+
+    def send(self, message: EmailMessage) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context(cafile=self.ca_file))
+            if self.user and self.password:
+                smtp.login(self.user, self.password)
+            smtp.send_message(message)
+
+
+def email(
+    to: Mapping[str, str] | Sequence[str],
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    sender: str | None = None,
+    starttls: bool | None = None,
+    timeout: float = 10.0,
+    link_expires: timedelta = timedelta(hours=24),
+) -> Callable[[StateSnapshot], Notified]:
+    """Email each person in `to` (identity -> address, or addresses that are the identities) when a run
+    pauses: the questions' summaries and, for each question they may answer, a signed decision link per
+    allowed answer (hitl/client/signed_links.py), in plain text and HTML. One message per person, since a
+    link answers as the one person it names.
+
+    SMTP comes from the arguments over the environment: `HITL_SMTP_HOST`, `HITL_SMTP_PORT` (587),
+    `HITL_SMTP_FROM`, `HITL_SMTP_STARTTLS` (yes), `HITL_SMTP_USER` with `HITL_SMTP_PASSWORD` (both or
+    neither; credentials only from the environment), `HITL_SMTP_CA_FILE` (a private relay's CA). Checked
+    here, where the graph is built: a missing or malformed setting is refused in one line.
+
+    Sent once per pause: a retried notify activity skips the people an earlier attempt emailed (its
+    heartbeat keeps them), and each message's Message-ID is derived from the run, its questions and the
+    reminder, for receivers that drop duplicates. SMTP itself has no idempotency: a worker lost between
+    the server's "250 OK" and that heartbeat sends again (at least once, not exactly once)."""
+    people = dict(to) if isinstance(to, Mapping) else {a: a for a in to}
+    if not people:
+        raise NotifyConfigError("email(to=...) names no one; give identity -> address, or a list of addresses")
+    bad = [f"{who}: {addr!r}" for who, addr in people.items() if not isinstance(addr, str) or not _ADDRESS.match(addr)]
+    if bad:
+        raise NotifyConfigError(f"email(to=...) has addresses that are not name@domain: {', '.join(bad)}")
+    smtp = Smtp.resolve(host=host, port=port, sender=sender, starttls=starttls, timeout=timeout)
+
+    def send(snapshot: StateSnapshot) -> Notified:
+        ledger, key = current_ledger(), pause_key(snapshot)
+        for who, address in people.items():
+            mine = [x for x in links_for(snapshot, [who], expires=link_expires) if x["identity"] == who]
+            message = _email_message(snapshot, questions(snapshot, mine, several=False), smtp.sender, address)
+            message["Message-ID"] = f"<{hashlib.sha256(f'{key}/{address}'.encode()).hexdigest()[:32]}@hitl>"
+            ledger.once(f"email/{key}/{address}", f"email to {address}", functools.partial(smtp.send, message))
+        return Notified(sent=list(ledger.sent), skipped=list(ledger.skipped))
+
+    return send
+
+
+def _email_message(snapshot: StateSnapshot, asked: list[Question], sender: str, to: str) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = shorten(_headline(snapshot), 150)
+    message["From"], message["To"] = sender, to
+    text, html_parts = [_headline(snapshot), ""], [f"<p>{html.escape(_headline(snapshot))}</p>"]
+    for q in asked:
+        text.append(q.title)
+        text += [f"  {k}: {v}" for k, v in q.fields.items()]
+        text += [f"  {c.label}: {c.url}" for c in q.choices]
+        text.append("")
+        fields = "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in q.fields.items())
+        buttons = " ".join(f'<a href="{html.escape(c.url)}">{html.escape(c.label)}</a>' for c in q.choices)
+        html_parts.append(f"<h3>{html.escape(q.title)}</h3><ul>{fields}</ul><p>{buttons}</p>")
+    message.set_content("\n".join(text))
+    message.add_alternative(f"<html><body>{''.join(html_parts)}</body></html>", subtype="html")
+    return message
+
+
+def slack(
+    url: str | None = None,
+    *,
+    link_for: Sequence[str] = (),
+    link_expires: timedelta = timedelta(hours=24),
+    timeout: float = 10.0,
+) -> Callable[[StateSnapshot], Notified]:
+    """Post a message in Slack's Block Kit shape to an incoming webhook (`url`, else
+    `HITL_SLACK_WEBHOOK_URL`): a header, each question's summary, and a button per allowed answer
+    opening a signed decision link (one per person: its reviewers named by identity, and `link_for`).
+    Anyone who can read the channel can open those links: post to a channel only they read.
+
+    Once per pause as `email` (a retried activity does not post again after a post that got through;
+    Slack's webhooks have no idempotency key, so a worker lost right after the post posts again)."""
+    target = url or os.environ.get(SLACK_URL)
+    if not target:
+        raise NotifyConfigError(f"slack() needs the incoming webhook's URL: pass it or set {SLACK_URL}")
+    if not target.startswith(("https://", "http://")):
+        raise NotifyConfigError(
+            f"slack() webhook URL must start with https:// (or http://); got {shorten(target, 60)!r}"
+        )
+
+    def post(snapshot: StateSnapshot) -> Notified:
+        ledger = current_ledger()
+        links = links_for(snapshot, link_for, expires=link_expires)
+        several = len({x["identity"] for x in links}) > 1
+        body = finite.dumps(slack_message(snapshot, questions(snapshot, links, several=several))).encode()
+
+        def send() -> None:
+            request = urllib.request.Request(
+                target, data=body, method="POST", headers={"Content-Type": "application/json"}
+            )
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                response.read()
+
+        ledger.once(f"slack/{pause_key(snapshot)}", "slack message", send)
+        return Notified(sent=list(ledger.sent), skipped=list(ledger.skipped))
+
+    return post
+
+
+def slack_message(snapshot: StateSnapshot, asked: list[Question]) -> dict[str, Any]:
+    """Block Kit: a header, a section per question (its title and fields), its buttons in an actions block
+    (25 buttons at most per block; labels cut to Slack's 75 characters)."""
+    headline = _headline(snapshot)
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": shorten(headline, 150)}}]
+    for q in asked:
+        lines = [f"*{_mrkdwn(q.title)}*", *(f"{_mrkdwn(k)}: {_mrkdwn(v)}" for k, v in q.fields.items())]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": shorten("\n".join(lines), 3000)}})
+        buttons = [
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": shorten(c.label, 75)},
+                "url": c.url,
+                "action_id": f"{q.interrupt_id}-{n}",
+                **({"style": _STYLES[c.label.split(" ")[0]]} if c.label.split(" ")[0] in _STYLES else {}),
+            }
+            for n, c in enumerate(q.choices)
+        ]
+        for start in range(0, len(buttons), 25):
+            blocks.append({"type": "actions", "elements": buttons[start : start + 25]})
+    return {"text": headline, "blocks": blocks}
+
+
+_STYLES = {"approve": "primary", "accept": "primary", "yes": "primary", "true": "primary"}
+_STYLES |= {"reject": "danger", "deny": "danger", "no": "danger", "false": "danger"}
+
+
+def _mrkdwn(text: str) -> str:
+    """Slack's three escapes, so a question cannot inject links or mentions."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

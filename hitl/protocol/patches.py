@@ -76,6 +76,10 @@ THREAD_TURNS = "hitl-thread-turns"
 """Patch: a fork that carries its thread's earlier checkpoints (`ForkFrom.history`: the next turn of a `hitl serve`
 thread, hitl/client/turns.py) begins with them and numbers its decision records after theirs, so its history and
 decision chain continue the thread's. Consulted only for such a fork; no recorded run carries one."""
+NOTIFY_RECORDS = "hitl-notify-records"
+"""Patch: what the notify hook sent at a pause, or why it failed, goes into the run's decision log (a `notify`
+record, sealed into the audit chain). Runs from before it keep their logs and chains as they were: a record
+appearing among them on replay would change every later record's hash against an export taken before."""
 
 # Quorum questions, claims and escalation ladders (issue 14) need no patch: each path is reached only by a
 # question asked with `quorum=`/`escalate=` or by a `claim` update, which no history from before them holds,
@@ -102,6 +106,7 @@ RUN_PATCHES: tuple[str, ...] = (
     STEP_INPUTS,
     LOCAL_RACE,
     THREAD_TURNS,
+    NOTIFY_RECORDS,
 )
 """Every patch id the workflow checks, in the order they came: a worker says how many it has (the first N,
 `hitl-patches=N` in its identity) and a new run lists those every live worker has (`RunInput.patches`).

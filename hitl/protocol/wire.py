@@ -597,6 +597,15 @@ class NotifyTask:
     snapshot: StateSnapshot
 
 
+@dataclass(frozen=True, kw_only=True)
+class Notified:
+    """What a notify hook reports it sent (the notify activity's result; a hook returning anything else
+    reports nothing): one line per message, and those an earlier attempt of the activity had sent."""
+
+    sent: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
 def retry_policy_kwargs(spec: RetrySpec) -> dict[str, Any]:
     """The keyword arguments of `temporalio.common.RetryPolicy` for a spec."""
     return {

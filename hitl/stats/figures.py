@@ -24,7 +24,7 @@ DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
 HOURS = 24
 """Answers per hour are shown for the last day, one bucket per hour."""
-DURING_PAUSE = frozenset({"claim", "release", "delegate", "escalate"})
+DURING_PAUSE = frozenset({"claim", "release", "delegate", "escalate", "notify"})
 """Records made while a question waits: they do not mark when the next question was asked."""
 BY_DEFAULT = frozenset({"deadline", "escalation"})
 """Identities of a "deadline" record: time answered the question (its deadline, or an escalation step)."""

@@ -15,7 +15,7 @@ from hitl.protocol.audit import diff as json_patch
 from hitl.protocol.audit import seal as audit_seal
 from hitl.protocol.limits import CHECKPOINT_VALUES_BYTES, KEEP_DECISIONS, PAGE_BYTES, clip, shorten
 from hitl.protocol.row_memo import Card, memo_part
-from hitl.protocol.wire import Phase, Request, RunInput, RunState, request_digest
+from hitl.protocol.wire import Notified, Phase, Request, RunInput, RunState, request_digest
 from hitl.types import Checkpoint, Decision, DecisionKind, Interrupt, Refusal, Send, StateSnapshot
 
 KEEP_CHECKPOINTS = 200
@@ -102,6 +102,18 @@ def note(
             request_id=request_id,
         ),
     )
+
+
+def notified(run: RunState, outcome: Notified | str | None, now: datetime) -> None:
+    """Record what the notify hook sent at this pause (what it reported: hitl's email and Slack hooks do),
+    or the line saying why it failed; a hook that reported nothing leaves no record."""
+    if isinstance(outcome, str):
+        value: Any = {"failed": outcome}
+    elif outcome is not None and (outcome.sent or outcome.skipped):
+        value = {"sent": outcome.sent, **({"already_sent": outcome.skipped} if outcome.skipped else {})}
+    else:
+        return
+    log(run, Decision(kind="notify", identity="notify", at=now, step=run.step, value=clip(value)))
 
 
 def executed(run: RunState, nodes: list[str], writes: dict[str, Any], now: datetime) -> list[Decision]:

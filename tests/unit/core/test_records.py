@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from hitl.protocol.limits import CHECKPOINT_VALUES_BYTES, PAGE_BYTES
-from hitl.protocol.wire import CancelRequest, ForkFrom, GraphSpec, NodeResult, Phase, RunInput, SendPacket
+from hitl.protocol.wire import CancelRequest, ForkFrom, GraphSpec, NodeResult, Notified, Phase, RunInput, SendPacket
 from hitl.types import Decision
 from hitl.workflows.core import records
 from tests.unit.core.builders import NOW, ask, run, task
@@ -168,3 +168,19 @@ def test_a_question_naming_its_row_is_summed_up_by_that_row() -> None:
     card = from_memo(row)
     assert card is not None and (card.title, card.fields) == ("Order for Ada", {"total": "12.50"})
     assert rest == records.summary([plain], Phase.BEFORE, [])  # an untitled question keeps its old memo
+
+
+def test_a_notification_is_recorded_as_sent_or_failed_and_a_silent_hook_leaves_none() -> None:
+    state = run()
+    records.notified(state, None, NOW)  # a hook reporting nothing, and every notify activity before reports
+    records.notified(state, Notified(), NOW)
+    assert state.decisions == []
+    records.notified(state, Notified(sent=["email to b@x"], skipped=["email to a@x"]), NOW)
+    records.notified(state, Notified(sent=["slack message"]), NOW)
+    records.notified(state, "ConnectionRefusedError: [Errno 111]", NOW)
+    assert [(d.kind, d.identity, d.value) for d in state.decisions] == [
+        ("notify", "notify", {"sent": ["email to b@x"], "already_sent": ["email to a@x"]}),
+        ("notify", "notify", {"sent": ["slack message"]}),
+        ("notify", "notify", {"failed": "ConnectionRefusedError: [Errno 111]"}),
+    ]
+    assert not state.audit_owed  # a notification decides nothing about what runs
