@@ -47,6 +47,7 @@ from hitl.client.serving import (
 )
 from hitl.client.stream import RunEvent, StreamMode, check_modes, chunks, follow
 from hitl.client.threads import ThreadStart
+from hitl.client.tracing import traced
 from hitl.graph import CompiledGraph
 from hitl.payloads.codec import from_env as codec_from_env
 from hitl.payloads.codec import with_codec
@@ -163,7 +164,7 @@ class Client:
         graphs: Sequence[CompiledGraph] | None = None,
         rpc_timeout: timedelta | None = None,
     ) -> None:
-        self.temporal = explaining(with_codec(temporal))
+        self.temporal = traced(explaining(with_codec(temporal)))
         self.rpc_timeout = rpc_timeout
         """How long one decision RPC may wait before it is sent again (same update id); None: the server's."""
         self.roles = (

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import hitl
 from hitl import catalog
 from hitl._whole import whole_number
+from hitl.client import tracing
 from hitl.graph import CompiledGraph
 from hitl.protocol import finite
 from hitl.protocol.limits import over_depth, too_deep
@@ -40,6 +41,7 @@ from hitl.web import (
 )
 from hitl.web.auth import Auth, NoAuth, TokenAuth
 from hitl.web.context import Settings, Web
+from hitl.web.observe import Observe
 from hitl.web.origin import Trust, cross_origin
 
 log = logging.getLogger("hitl.web")
@@ -88,7 +90,9 @@ def create_app(
     trust = Trust(isinstance(auth, TokenAuth), tuple(o for o in settings.cors_origins if o != "*"))
     app.state.web.trust = trust
     app.add_middleware(Guard, max_body=app.state.web.settings.max_body_bytes, trust=trust)
-    cors.install(app, settings.cors_origins)  # added last: outermost, around the Guard's refusals
+    cors.install(app, settings.cors_origins)  # outermost but for Observe, around the Guard's refusals
+    if tracing.enabled():
+        app.add_middleware(Observe, trace=True, metrics=None)  # outermost: it sees every answer's status
     if isinstance(auth, NoAuth):
         log.warning(
             "hitl web: NO AUTHENTICATION - anyone who can reach this server decides as '%s'", auth.identity.name
