@@ -61,6 +61,7 @@ class WebServer:
     cors_origins: list[str] | None
     poll_interval: float
     max_streams: int
+    metrics: bool
 
 
 @dataclass(frozen=True, kw_only=True)
