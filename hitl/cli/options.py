@@ -103,6 +103,12 @@ class WorkerOptions(Common):
         metavar="N",
         help="workflow tasks this worker handles at once, at least 2 (default 100)",
     )
+    metrics: str | None = option(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve Temporal's worker metrics and hitl's (decisions, time to decision, escalations, rollbacks, "
+        "claims) for Prometheus at http://HOST:PORT/metrics (default: HITL_WORKER_METRICS; off)",
+    )
     pollers: str | None = option(
         "--pollers",
         metavar="N|auto",

@@ -27,6 +27,7 @@ import temporalio.client
 import temporalio.common
 import temporalio.envconfig
 import temporalio.exceptions
+import temporalio.runtime
 import temporalio.service
 
 from hitl import catalog
@@ -128,8 +129,10 @@ async def connect(
     identity: str | None = None,
     roles: Sequence[str] = (),
     graphs: Sequence[CompiledGraph] | None = None,
+    runtime: temporalio.runtime.Runtime | None = None,
 ) -> Client:
-    """Connect to Temporal: `address`, else `TEMPORAL_ADDRESS` / envconfig, else localhost:7233."""
+    """Connect to Temporal: `address`, else `TEMPORAL_ADDRESS` / envconfig, else localhost:7233.
+    `runtime`: Temporal's runtime to use (e.g. one serving metrics: `hitl worker --metrics`)."""
     person(identity or default_identity())  # refused before anything connects
     held(roles)
     config = temporalio.envconfig.ClientConfig.load_client_connect_config()  # a fresh dict, ours to change
@@ -141,7 +144,7 @@ async def connect(
     target = config["target_host"]
     converter = data_converter(codec_from_env())
     try:
-        temporal = await temporalio.client.Client.connect(**config, data_converter=converter)
+        temporal = await temporalio.client.Client.connect(**config, data_converter=converter, runtime=runtime)
     except RuntimeError as e:
         reason = "connection refused" if "refused" in str(e).lower() else str(e).splitlines()[0][:160]
         raise HitlError(
