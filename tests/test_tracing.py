@@ -249,3 +249,16 @@ def test_an_unknown_exporter_is_refused_in_one_line(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
     with pytest.raises(HitlError, match="OTEL_TRACES_EXPORTER='zipkin' is not one hitl builds; use otlp"):
         tracing.tracer()
+
+
+@ON_THE_SESSION_LOOP
+async def test_decisions_are_traced_in_the_sandbox_too(server: DevServer, spans: InMemorySpanExporter) -> None:
+    """`create_worker(sandboxed=True)`: the decision spans come from the interceptor inside Temporal's sandbox."""
+    c = await hitl.connect(server.address, task_queue=f"traced-{free_port()}", graphs=[review], identity="alice")
+    async with c.worker(sandboxed=True):
+        run = await c.start("review", {"draft": "sandboxed"})
+        await run.wait()
+        await run.resume("approve", identity="alice")
+    decisions = named(spans.get_finished_spans(), "hitl.decision:resume")
+    assert [d.attributes["hitl.outcome"] for d in decisions if d.attributes] == ["applied"]
+    assert named(spans.get_finished_spans(), "hitl.node:review.publish")
