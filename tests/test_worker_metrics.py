@@ -13,8 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 import hitl
 from hitl.server import DevServer, free_port
 from hitl.types import DecisionRejectedError
+from tests.graphs import GRAPHS
 from tests.helpers import WorkerProcess, cli
-from tests.hitl_graphs import GRAPHS
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -25,7 +25,7 @@ def metered(server: DevServer) -> Iterator[tuple[WorkerProcess, str]]:
     worker = WorkerProcess(server.address, f"hitl-metered-{free_port()}")
     # One run cached: every decision on the other run replays its history from the start, which must not count
     # anything twice.
-    worker.start("tests.hitl_graphs", flags=["--metrics", f"127.0.0.1:{port}", "--max-cached-runs", "1"])
+    worker.start("tests.graphs", flags=["--metrics", f"127.0.0.1:{port}", "--max-cached-runs", "1"])
     yield worker, f"http://127.0.0.1:{port}/metrics"
     worker.kill()
 
@@ -86,6 +86,27 @@ async def test_the_worker_measures_decisions_claims_and_time_to_decision(
     assert seen[("hitl_time_to_decision_seconds_count", waited)] == 2
     buckets = sorted(float(k[1][-1][1]) for k in seen if k[0] == "hitl_time_to_decision_seconds_bucket")
     assert buckets[:3] == [1.0, 10.0, 60.0] and buckets[-1] == float("inf")  # seconds to days, not milliseconds
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_the_worker_counts_escalation_steps_and_rollbacks(
+    client: hitl.Client, metered: tuple[WorkerProcess, str]
+) -> None:
+    worker, url = metered
+    await scrape(url)
+    own = hitl.Client(client.temporal, task_queue=worker.task_queue, graphs=GRAPHS, identity="alice")
+    laddered = await own.start("ladder", {})  # remind at 1 s, widen at 2 s, answer itself at 3 s
+    noted = await own.start("answer_note", {})
+    asked = await noted.wait()
+    put_back = await noted.resume(5, identity="alice")  # its node fails on a number: the answer is put back
+    assert put_back.refused and put_back.refused[0].rolled_back
+    await noted.resume("fine", identity="alice")
+    await laddered.result()
+    seen = await scrape(url)
+    assert seen[("hitl_escalation_steps_total", (("graph", "ladder"),))] == 2
+    assert seen[("hitl_rollbacks_total", (("graph", "answer_note"),))] == 1
+    assert seen[("hitl_time_to_decision_seconds_count", (("graph", "ladder"), ("kind", "deadline")))] == 1
+    assert asked.status == "interrupted"
 
 
 @pytest.mark.asyncio(loop_scope="session")
