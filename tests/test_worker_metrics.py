@@ -4,6 +4,7 @@ endpoint, read back with prometheus_client's parser after real decisions on a wo
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -116,3 +117,12 @@ async def test_a_bad_metrics_address_is_refused_in_one_line(client: hitl.Client)
     assert done.err.strip() == (
         "error: --metrics takes HOST:PORT to listen on, e.g. 127.0.0.1:9464 or 0.0.0.0:9464; got '9464'"
     )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        done = await cli(client, "worker", "--metrics", address)
+    assert done.code == 2
+    line = done.err.strip()
+    assert "\n" not in line and line.startswith(f"error: --metrics {address}: cannot serve metrics there (Address")
+    assert line.endswith("give a free port on an IP address of this machine, e.g. 127.0.0.1:9464 or 0.0.0.0:9464")

@@ -42,7 +42,13 @@ async def worker(opts: WorkerOptions) -> int:
         from hitl.worker_metrics import WorkerMetrics
         from hitl.worker_metrics import runtime as metrics_runtime
 
-        runtime = metrics_runtime(values.host_port(metrics, "--metrics"))
+        try:
+            runtime = metrics_runtime(values.host_port(metrics, "--metrics"))
+        except ValueError as e:  # Temporal's: a port in use, a host name instead of an address
+            raise InvalidInputError(
+                f"--metrics {metrics}: cannot serve metrics there ({str(e).split(': ', 1)[-1]}); give a free port "
+                "on an IP address of this machine, e.g. 127.0.0.1:9464 or 0.0.0.0:9464"
+            ) from None
         settings["interceptors"] = [WorkerMetrics()]
     client = await connect(
         opts.address, namespace=opts.namespace, task_queue=opts.task_queue, graphs=graphs, runtime=runtime
