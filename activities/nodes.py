@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 
 from hitl import runtime
 from hitl._interrupt import GraphInterrupt, node_scope, reset_scope
+from hitl.client import tracing
 from hitl.graph import CompiledGraph, Node
 from hitl.prebuilt.ledger import Ledger, keeping
 from hitl.protocol.limits import MAX_STATE_BYTES, too_large
@@ -76,8 +77,20 @@ class GraphActivities:
                 type="NodeNotFound",
                 non_retryable=True,
             )
-        with _graph_mistakes_fail_at_once():
-            return await self._call(graph, node, task)
+        with (
+            tracing.span(
+                f"hitl.node:{task.graph}.{task.node}",
+                hitl_graph=task.graph,
+                hitl_node=task.node,
+                hitl_step=task.step,
+                hitl_run_id=activity.info().workflow_id,
+            ) as span,
+            _graph_mistakes_fail_at_once(),
+        ):
+            result = await self._call(graph, node, task)
+            if span is not None and result.interrupt is not None:
+                span.set_attribute("hitl.interrupted", True)
+            return result
 
     @activity.defn(name=ROUTE_ACTIVITY)
     async def route(self, task: RouteTask) -> list[Route]:

@@ -13,6 +13,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from hitl.activities import GraphActivities
 from hitl.client.serving import worker_identity
+from hitl.client.tracing import traced
 from hitl.graph import CompiledGraph
 from hitl.payloads.codec import with_codec
 from hitl.payloads.converter import with_shared_adapters
@@ -81,7 +82,7 @@ def create_worker(
     passes through in `worker_options`; a misspelt one is refused here with a did-you-mean.
     """
     _check_worker_options(worker_options)
-    client = with_codec(with_shared_adapters(client))
+    client = traced(with_codec(with_shared_adapters(client)))  # its tracing interceptor, when on, serves the worker too
     names = [g.name for g in graphs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

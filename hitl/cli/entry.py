@@ -16,6 +16,7 @@ from hitl.cli import render
 from hitl.cli.options import Common
 from hitl.cli.parser import build_parser, parse
 from hitl.cli.spec import Command
+from hitl.client import tracing
 from hitl.types import AuditChainBroken, HitlError, RunFailedError
 
 BROKEN_PIPE_EXIT = 141
@@ -42,9 +43,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+DECIDING = frozenset({"resume", "cancel", "update-state", "claim", "release", "delegate"})
+"""The commands that send a person's decision: each is one span when tracing is on."""
+
+
 async def _perform(command: Command[Any], opts: Common) -> int:
     """Run the command; show what it returns (then raise its failure, if any), or pass on its exit code."""
-    outcome = await command.run(opts)
+    if command.name in DECIDING:
+        runs = getattr(opts, "run_ids", None) or [getattr(opts, "run_id", None)]
+        try:
+            with tracing.span(
+                f"hitl.cli:{command.name}",
+                hitl_command=command.name,
+                hitl_identity=opts.identity,
+                hitl_run_ids=[str(r) for r in runs if r] or None,
+            ):
+                outcome = await command.run(opts)
+        finally:
+            tracing.flush()  # the CLI leaves without teardown (_exit): send its spans first
+    else:
+        outcome = await command.run(opts)
     if isinstance(outcome, int):
         return outcome
     render.emit(outcome, as_json=opts.json)

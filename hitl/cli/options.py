@@ -61,6 +61,7 @@ class WebServer:
     cors_origins: list[str] | None
     poll_interval: float
     max_streams: int
+    metrics: bool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,6 +102,12 @@ class WorkerOptions(Common):
         type=int,
         metavar="N",
         help="workflow tasks this worker handles at once, at least 2 (default 100)",
+    )
+    metrics: str | None = option(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve Temporal's worker metrics and hitl's (decisions, time to decision, escalations, rollbacks, "
+        "claims) for Prometheus at http://HOST:PORT/metrics (default: HITL_WORKER_METRICS; off)",
     )
     pollers: str | None = option(
         "--pollers",

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from hitl import catalog
 from hitl._whole import whole_number
-from hitl.cli import render, session
+from hitl.cli import render, session, values
 from hitl.cli.options import DEV_DATA_DIR, DEV_PORT, DevOptions, ServeOptions, WorkerOptions
 from hitl.client.client import connect
 from hitl.payloads.codec import from_env as codec_from_env
@@ -36,10 +36,27 @@ class WorkerTuning(Protocol):
 async def worker(opts: WorkerOptions) -> int:
     settings = worker_settings(opts)
     graphs = catalog.load(opts.refs or opts.graphs or None)
-    client = await connect(opts.address, namespace=opts.namespace, task_queue=opts.task_queue, graphs=graphs)
+    metrics = opts.metrics or os.environ.get("HITL_WORKER_METRICS") or None
+    runtime = None
+    if metrics:
+        from hitl.worker_metrics import WorkerMetrics
+        from hitl.worker_metrics import runtime as metrics_runtime
+
+        try:
+            runtime = metrics_runtime(values.host_port(metrics, "--metrics"))
+        except ValueError as e:  # Temporal's: a port in use, a host name instead of an address
+            raise InvalidInputError(
+                f"--metrics {metrics}: cannot serve metrics there ({str(e).split(': ', 1)[-1]}); give a free port "
+                "on an IP address of this machine, e.g. 127.0.0.1:9464 or 0.0.0.0:9464"
+            ) from None
+        settings["interceptors"] = [WorkerMetrics()]
+    client = await connect(
+        opts.address, namespace=opts.namespace, task_queue=opts.task_queue, graphs=graphs, runtime=runtime
+    )
     address = client.temporal.service_client.config.target_host
     render.say(
         f"worker serving graphs {', '.join(g.name for g in graphs)} on task queue '{client.task_queue}' at {address}"
+        + (f"; metrics at http://{metrics}/metrics" if metrics else "")
     )
     async with client.worker(max_cached_workflows=opts.max_cached_runs, **settings):
         return await until_stopped()

@@ -30,6 +30,16 @@ def port(text: str) -> int:
     return found
 
 
+def host_port(text: str, flag: str) -> str:
+    """HOST:PORT to listen on (a metrics endpoint), refused in one line otherwise."""
+    host, sep, number = text.rpartition(":")
+    if not sep or not host or whole_number(number, least=1, most=65535) is None:
+        raise InvalidInputError(
+            f"{flag} takes HOST:PORT to listen on, e.g. 127.0.0.1:9464 or 0.0.0.0:9464; got {text!r}"
+        )
+    return text
+
+
 SAMPLE_MOST = 1000
 """The most finished runs `hitl stats --sample` reads: one visibility page."""
 

@@ -27,6 +27,7 @@ import temporalio.client
 import temporalio.common
 import temporalio.envconfig
 import temporalio.exceptions
+import temporalio.runtime
 import temporalio.service
 
 from hitl import catalog
@@ -47,6 +48,7 @@ from hitl.client.serving import (
 )
 from hitl.client.stream import RunEvent, StreamMode, check_modes, chunks, follow
 from hitl.client.threads import ThreadStart
+from hitl.client.tracing import traced
 from hitl.graph import CompiledGraph
 from hitl.payloads.codec import from_env as codec_from_env
 from hitl.payloads.codec import with_codec
@@ -128,8 +130,10 @@ async def connect(
     identity: str | None = None,
     roles: Sequence[str] = (),
     graphs: Sequence[CompiledGraph] | None = None,
+    runtime: temporalio.runtime.Runtime | None = None,
 ) -> Client:
-    """Connect to Temporal: `address`, else `TEMPORAL_ADDRESS` / envconfig, else localhost:7233."""
+    """Connect to Temporal: `address`, else `TEMPORAL_ADDRESS` / envconfig, else localhost:7233.
+    `runtime`: Temporal's runtime to use (e.g. one serving metrics: `hitl worker --metrics`)."""
     person(identity or default_identity())  # refused before anything connects
     held(roles)
     config = temporalio.envconfig.ClientConfig.load_client_connect_config()  # a fresh dict, ours to change
@@ -141,7 +145,7 @@ async def connect(
     target = config["target_host"]
     converter = data_converter(codec_from_env())
     try:
-        temporal = await temporalio.client.Client.connect(**config, data_converter=converter)
+        temporal = await temporalio.client.Client.connect(**config, data_converter=converter, runtime=runtime)
     except RuntimeError as e:
         reason = "connection refused" if "refused" in str(e).lower() else str(e).splitlines()[0][:160]
         raise HitlError(
@@ -164,7 +168,7 @@ class Client:
         graphs: Sequence[CompiledGraph] | None = None,
         rpc_timeout: timedelta | None = None,
     ) -> None:
-        self.temporal = explaining(with_codec(temporal))
+        self.temporal = traced(explaining(with_codec(temporal)))
         self.rpc_timeout = rpc_timeout
         """How long one decision RPC may wait before it is sent again (same update id); None: the server's."""
         self.roles = (

@@ -8,13 +8,14 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import hitl
 from hitl import catalog
 from hitl._whole import whole_number
+from hitl.client import tracing
 from hitl.graph import CompiledGraph
 from hitl.protocol import finite
 from hitl.protocol.limits import over_depth, too_deep
@@ -40,6 +41,7 @@ from hitl.web import (
 )
 from hitl.web.auth import Auth, NoAuth, TokenAuth
 from hitl.web.context import Settings, Web
+from hitl.web.observe import Counts, Observe
 from hitl.web.origin import Trust, cross_origin
 
 log = logging.getLogger("hitl.web")
@@ -88,12 +90,28 @@ def create_app(
     trust = Trust(isinstance(auth, TokenAuth), tuple(o for o in settings.cors_origins if o != "*"))
     app.state.web.trust = trust
     app.add_middleware(Guard, max_body=app.state.web.settings.max_body_bytes, trust=trust)
-    cors.install(app, settings.cors_origins)  # added last: outermost, around the Guard's refusals
+    cors.install(app, settings.cors_origins)  # outermost but for Observe, around the Guard's refusals
+    counts = _metrics(app, client, served) if settings.metrics else None
+    if tracing.enabled() or counts is not None:
+        app.add_middleware(Observe, trace=tracing.enabled(), metrics=counts)  # outermost: it sees every status
     if isinstance(auth, NoAuth):
         log.warning(
             "hitl web: NO AUTHENTICATION - anyone who can reach this server decides as '%s'", auth.identity.name
         )
     return app
+
+
+def _metrics(app: FastAPI, client: hitl.Client, served: Sequence[CompiledGraph]) -> Counts:
+    """/metrics: Prometheus' text format, unauthenticated as scrapers are (counts and graph and node names only)."""
+    from hitl.web.metrics import Metrics
+
+    metrics = app.state.metrics = Metrics(client, served)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def scrape() -> Response:
+        return Response(await metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return metrics
 
 
 OFF_LOOP_BYTES = 64_000

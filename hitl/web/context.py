@@ -40,6 +40,8 @@ class Settings:
     """Origins whose pages may call the API with a bearer token (hitl/web/cors.py); none by default."""
     max_streams: int = DEFAULT_MAX_STREAMS
     """Live streams (thread streams, runs/stream, the inbox feed) one identity may hold open at once: 429 past it."""
+    metrics: bool = False
+    """Serve Prometheus metrics at /metrics (hitl/web/metrics.py); off by default."""
 
     def __post_init__(self) -> None:
         self.poll_seconds = min(max(self.poll_seconds, 0.1), 10.0)

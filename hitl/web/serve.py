@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
@@ -80,6 +81,13 @@ def add_options(parser: argparse.ArgumentParser, *, dev: bool = False) -> None:
         help="how often the inbox's live feed counts waiting runs (at least 1 s; 0.1-10, default 0.5)",
     )
     parser.add_argument(
+        "--metrics",
+        action="store_true",
+        default=os.environ.get("HITL_METRICS", "").strip().lower() in ("1", "true", "yes", "on"),
+        help="serve Prometheus metrics at /metrics: waiting questions, oldest wait, claims held, HTTP requests "
+        "(off by default; or HITL_METRICS=1). Unauthenticated: counts and graph and node names only",
+    )
+    parser.add_argument(
         "--max-streams",
         type=positive,
         default=16,
@@ -106,6 +114,8 @@ class WebOptions(Protocol):
     def poll_interval(self) -> float: ...
     @property
     def max_streams(self) -> int: ...
+    @property
+    def metrics(self) -> bool: ...
 
 
 class DevWebOptions(WebOptions, Protocol):
@@ -143,7 +153,10 @@ def build_app(client: hitl.Client, args: WebOptions, *, dev: bool = False) -> Fa
         view_role=args.view_role,
     )
     settings = Settings(
-        poll_seconds=args.poll_interval, cors_origins=origins(args.cors_origins), max_streams=args.max_streams
+        poll_seconds=args.poll_interval,
+        cors_origins=origins(args.cors_origins),
+        max_streams=args.max_streams,
+        metrics=args.metrics,
     )
     app: FastAPI = create_app(client, auth, settings=settings)
     return app
