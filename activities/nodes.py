@@ -129,7 +129,7 @@ class GraphActivities:
                 "pass it to the worker with the graphs it serves (found by itself only when the node's function "
                 "refers to it by a global or closure variable)"
             )
-        spec = dataclasses.replace(gc.graph.spec(), interrupt_before=[], interrupt_after=[])
+        spec = dataclasses.replace(self.graphs[gc.graph.name].spec(), interrupt_before=[], interrupt_after=[])
         return GraphCall(graph=spec, input=gc.input, index=gc.index)
 
     def _warn_unguarded(self, graph: CompiledGraph, node: str, reviewers: list[str]) -> None:

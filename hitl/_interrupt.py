@@ -17,7 +17,7 @@ import contextvars
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 import pydantic
 
@@ -33,8 +33,6 @@ from hitl.types import AnswerWith, CalledGraphFailed, EscalationStep, HitlError,
 
 if TYPE_CHECKING:
     from typing_extensions import TypeForm
-
-    from hitl.graph import CompiledGraph
 
 T = TypeVar("T")
 _NO_DEFAULT: Any = object()
@@ -56,6 +54,14 @@ class DeadlineExceeded(HitlError):
     """Nobody answered an `interrupt(..., timeout=...)` in time, and it had no default."""
 
 
+class CallableGraph(Protocol):
+    """What a node may call (a `CompiledGraph`; named so here, as hitl.graph imports this module)."""
+
+    name: str
+
+    def validate_input(self, data: Any) -> dict[str, Any]: ...
+
+
 class GraphCallRequested(Exception):
     """Raised by `CompiledGraph.invoke()` inside a node for a call not made yet: the node stops, the activity
     hands the run the call (`NodeResult.call`), and the node runs again once the called graph ended.
@@ -63,7 +69,7 @@ class GraphCallRequested(Exception):
     Do not catch it in node code (as `GraphInterrupt`); if you must, re-raise it.
     """
 
-    def __init__(self, graph: CompiledGraph, input: dict[str, Any], index: int) -> None:
+    def __init__(self, graph: CallableGraph, input: dict[str, Any], index: int) -> None:
         super().__init__(f"call #{index} of graph '{graph.name}'")
         self.graph, self.input, self.index = graph, input, index
 
@@ -334,7 +340,7 @@ def _quorum(quorum: int | Quorum | None, reviewers: Sequence[str] | None, node: 
     )
 
 
-def call_graph(graph: CompiledGraph, input: Any) -> dict[str, Any]:
+def call_graph(graph: CallableGraph, input: Any) -> dict[str, Any]:
     """`graph.invoke(input)` inside a node: the final values of the graph's run, started by the node's run as a
     run of its own (its questions asked on the node's run). Calls are matched by order, as `interrupt()` calls
     are: a call made on an earlier run of the node returns how it ended (or raises `CalledGraphFailed`); the
