@@ -23,7 +23,7 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 from hitl import runtime
-from hitl._interrupt import GraphInterrupt, node_scope, reset_scope
+from hitl._interrupt import GraphCallRequested, GraphInterrupt, node_scope, reset_scope
 from hitl.client import tracing
 from hitl.graph import CompiledGraph, Node
 from hitl.prebuilt.ledger import Ledger, keeping
@@ -32,6 +32,7 @@ from hitl.protocol.wire import (
     NOTIFY_ACTIVITY,
     REDUCE_ACTIVITY,
     ROUTE_ACTIVITY,
+    GraphCall,
     NodeResult,
     NodeTask,
     Notified,
@@ -148,6 +149,18 @@ class GraphActivities:
             raise HitlError(refused)
         return ToParent(update=update, goto=[str(t) for t in targets])
 
+    def _graph_call(self, node: str, gc: GraphCallRequested) -> GraphCall:
+        """A node's call of a compiled graph, for its run to start: the graph's topology as captured now. The
+        graph's nodes run on this task queue's workers, so each must serve it (found there by name)."""
+        if gc.graph.name not in self.graphs:
+            raise HitlError(
+                f"node '{node}' called graph '{gc.graph.name}' with invoke(), which this worker does not serve: "
+                "pass it to the worker with the graphs it serves (found by itself only when the node's function "
+                "refers to it by a global or closure variable)"
+            )
+        spec = dataclasses.replace(self.graphs[gc.graph.name].spec(), interrupt_before=[], interrupt_after=[])
+        return GraphCall(graph=spec, input=gc.input, index=gc.index)
+
     def _warn_unguarded(self, graph: CompiledGraph, node: str, reviewers: list[str]) -> None:
         """A limited question in a graph that declared no guard: say once what that leaves open."""
         if graph.guard is not None or graph.name in self.warned_unguarded:
@@ -193,7 +206,7 @@ class GraphActivities:
         writer = runtime.Recorder(node.name, task.step)
         scope = Runtime(context=graph.context_of(task.context), stream_writer=writer)
         kwargs = {name: scope if name == "runtime" else writer for name in node.inject}
-        token, entered = node_scope(node.name, task.resumes), runtime.enter(scope)
+        token, entered = node_scope(node.name, task.resumes, task.called), runtime.enter(scope)
         try:
             if inspect.iscoroutinefunction(node.fn):
                 output = await node.fn(*args, **kwargs)
@@ -207,6 +220,8 @@ class GraphActivities:
             local = node.reruns_locally  # decided here, so the choice is in the history whatever the graph becomes
             asked = dataclasses.replace(gi.request, rerun_local=True) if local else gi.request
             return NodeResult(interrupt=asked, custom=writer.written())
+        except GraphCallRequested as gc:
+            return NodeResult(call=self._graph_call(node.name, gc), custom=writer.written())
         finally:
             runtime.leave(entered)
             reset_scope(token)

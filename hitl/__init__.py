@@ -18,6 +18,7 @@ from hitl.types import (
     START,
     AnswerWith,
     AuditChainBroken,
+    CalledGraphFailed,
     Checkpoint,
     Command,
     Decision,
@@ -74,6 +75,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "CalledGraphFailed",
     "END",
     "START",
     "BatchReport",

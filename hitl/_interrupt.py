@@ -17,7 +17,7 @@ import contextvars
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 import pydantic
 
@@ -26,10 +26,10 @@ from hitl.protocol.finite import non_finite
 from hitl.protocol.limits import MAX_QUESTION_BYTES, too_large
 from hitl.protocol.policy import schema_refused
 from hitl.protocol.schema import schema_unusable
-from hitl.protocol.wire import DEADLINE_EXPIRED, InterruptRequest
+from hitl.protocol.wire import DEADLINE_EXPIRED, CallOutcome, InterruptRequest
 from hitl.row_card import Summary, card
 from hitl.state import one_line, to_json
-from hitl.types import AnswerWith, EscalationStep, HitlError, Quorum, Remind, Vote, Widen
+from hitl.types import AnswerWith, CalledGraphFailed, EscalationStep, HitlError, Quorum, Remind, Vote, Widen
 
 if TYPE_CHECKING:
     from typing_extensions import TypeForm
@@ -54,11 +54,34 @@ class DeadlineExceeded(HitlError):
     """Nobody answered an `interrupt(..., timeout=...)` in time, and it had no default."""
 
 
+class CallableGraph(Protocol):
+    """What a node may call (a `CompiledGraph`; named so here, as hitl.graph imports this module)."""
+
+    name: str
+
+    def validate_input(self, data: Any) -> dict[str, Any]: ...
+
+
+class GraphCallRequested(Exception):
+    """Raised by `CompiledGraph.invoke()` inside a node for a call not made yet: the node stops, the activity
+    hands the run the call (`NodeResult.call`), and the node runs again once the called graph ended.
+
+    Do not catch it in node code (as `GraphInterrupt`); if you must, re-raise it.
+    """
+
+    def __init__(self, graph: CallableGraph, input: dict[str, Any], index: int) -> None:
+        super().__init__(f"call #{index} of graph '{graph.name}'")
+        self.graph, self.input, self.index = graph, input, index
+
+
 @dataclass
 class _NodeScope:
     node: str
     resumes: Sequence[Any]
     calls: int = field(default=0)
+    called: Sequence[CallOutcome] = ()
+    """How the graphs this node called on its earlier runs ended, in call order."""
+    invokes: int = 0
 
 
 _scope: contextvars.ContextVar[_NodeScope | None] = contextvars.ContextVar("hitl_node_scope", default=None)
@@ -317,9 +340,34 @@ def _quorum(quorum: int | Quorum | None, reviewers: Sequence[str] | None, node: 
     )
 
 
-def node_scope(node: str, resumes: Sequence[Any]) -> contextvars.Token[_NodeScope | None]:
+def call_graph(graph: CallableGraph, input: Any) -> dict[str, Any]:
+    """`graph.invoke(input)` inside a node: the final values of the graph's run, started by the node's run as a
+    run of its own (its questions asked on the node's run). Calls are matched by order, as `interrupt()` calls
+    are: a call made on an earlier run of the node returns how it ended (or raises `CalledGraphFailed`); the
+    first new one stops the node until the called graph's run ends."""
+    scope = _scope.get()
+    if scope is None:
+        raise HitlError(
+            f"graph '{graph.name}': invoke() runs a graph only inside a node of another graph (as its subgraph); "
+            f"to start a run of it, use client.start('{graph.name}', input)"
+        )
+    index = scope.invokes
+    scope.invokes += 1
+    if index < len(scope.called):
+        outcome = scope.called[index]
+        if outcome.values is None:
+            raise CalledGraphFailed(
+                f"graph '{graph.name}' called by node '{scope.node}' (call #{index}) did not finish: {outcome.error}"
+            )
+        return dict(outcome.values)
+    raise GraphCallRequested(graph, graph.validate_input(input), index)
+
+
+def node_scope(
+    node: str, resumes: Sequence[Any], called: Sequence[CallOutcome] = ()
+) -> contextvars.Token[_NodeScope | None]:
     """Enter the scope of one node execution (the activity calls this)."""
-    return _scope.set(_NodeScope(node, resumes))
+    return _scope.set(_NodeScope(node, resumes, called=called))
 
 
 def reset_scope(token: contextvars.Token[_NodeScope | None]) -> None:

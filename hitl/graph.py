@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import temporalio.common
 
-from hitl import runtime
+from hitl import _interrupt, runtime
 from hitl.protocol.limits import MAX_STATE_BYTES, too_large
 from hitl.protocol.wire import EdgeSpec, GraphSpec, NodeSpec, RetrySpec, Route, SendPacket
 from hitl.state import StateSchema, to_json
@@ -392,12 +392,32 @@ class CompiledGraph:
         )
 
     def with_subgraphs(self) -> list[CompiledGraph]:
-        """This graph and every graph nested in it as a node, for a worker to serve."""
+        """This graph and every graph nested in it, for a worker to serve: as a node, or called inside a node
+        (`sub.invoke()`: a compiled graph the node's function refers to, by a global or closure variable)."""
         out = [self]
-        for node in self.nodes.values():
-            if node.subgraph is not None:
-                out += [g for g in node.subgraph.with_subgraphs() if g not in out]
+        for graph in out:  # grows as it goes: each graph found is looked into in turn
+            for node in graph.nodes.values():
+                found = [node.subgraph] if node.subgraph is not None else []
+                out += [g for g in [*found, *_called_graphs(node.fn)] if g not in out]
         return out
+
+    def invoke(self, input: Any, config: Any = None, **kwargs: Any) -> dict[str, Any]:
+        """Inside a node of another graph: run this graph as that node's subgraph and return its final values.
+
+        Its run is a run of its own, started by the node's run; its questions are asked there, under the calling
+        node, and the node runs again once it ended (as after an `interrupt()`: calls are matched by order), this
+        time getting its values. Should it fail, this raises `CalledGraphFailed`. `config` is accepted for
+        LangGraph's signature and unused (the called run gets the calling run's context). Outside a node, start
+        a run with `client.start(name, input)` instead."""
+        if kwargs:
+            raise InvalidInputError(
+                f"graph '{self.name}': invoke() takes the input and a config only; got {sorted(kwargs)}"
+            )
+        return _interrupt.call_graph(self, input)
+
+    async def ainvoke(self, input: Any, config: Any = None, **kwargs: Any) -> dict[str, Any]:
+        """`invoke()` for an async node."""
+        return self.invoke(input, config, **kwargs)
 
     def validate_input(self, data: Any) -> dict[str, Any]:
         return self.schema.validate_input(data)
@@ -514,6 +534,16 @@ def _check_options(what: str, given: dict[str, Any], accepted: list[str], ignore
             f"{what} got an unknown option '{key}'; {hint}it accepts {', '.join(accepted)}"
             + (f" (and ignores LangGraph's {', '.join(ignored)})" if ignored else "")
         )
+
+
+def _called_graphs(fn: Callable[..., Any]) -> list[CompiledGraph]:
+    """The compiled graphs a node function refers to (globals and closure variables it names): the graphs it
+    may call with `invoke()`, which a worker serving the node's graph serves too."""
+    try:
+        names = inspect.getclosurevars(fn)
+    except (TypeError, ValueError):  # not a plain function (a callable object, a builtin): none found
+        return []
+    return [v for v in (*names.nonlocals.values(), *names.globals.values()) if isinstance(v, CompiledGraph)]
 
 
 def _runs_as_child(state: Any) -> Any:

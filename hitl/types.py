@@ -360,6 +360,11 @@ class RunFailedError(HitlError):
     """The run ended failed or cancelled; the message says why and where to look."""
 
 
+class CalledGraphFailed(HitlError):
+    """A graph a node called (`subgraph.invoke()` inside the node) failed or was cancelled: raised in the node,
+    which may catch it; uncaught, the node fails with it."""
+
+
 class AuditChainBroken(HitlError):
     """A run's decision chain, or an export of it, does not verify: the message names the first
     broken record."""

@@ -7,7 +7,7 @@ The graphs live by feature, next to the tests that use them:
 `composition_graphs.py` (test_composition), `long_run_graphs.py`
 (test_long_runs), `fault_graphs.py` (test_faults), `trust_graphs.py`
 (test_trust), `send_graphs.py` (test_send), `batch_graphs.py` (test_batch, test_links),
-`quorum_graphs.py` (test_quorum), `escalation_graphs.py` (test_escalation),
+`quorum_graphs.py` (test_quorum), `escalation_graphs.py` (test_escalation), `call_graphs.py` (test_graph_calls),
 `schema_graphs.py` (test_schemas). A new graph goes into its
 feature's module and that module's
 GRAPHS list. Graph names are what recorded histories (tests/histories/)
@@ -20,6 +20,7 @@ import examples
 from hitl import CompiledGraph
 from tests import (
     batch_graphs,
+    call_graphs,
     composition_graphs,
     escalation_graphs,
     fault_graphs,
@@ -46,6 +47,7 @@ GRAPHS: list[CompiledGraph] = [
     *escalation_graphs.GRAPHS,
     *schema_graphs.GRAPHS,
     *row_graphs.GRAPHS,
+    *call_graphs.GRAPHS,
 ]
 """The test graphs (`--graphs tests.graphs`, `python worker.py tests.graphs`)."""
 

@@ -151,6 +151,7 @@ CASES = [
     Case("subgraph", "subgraph", {"topic": "tea"}, [("resume", "fine")]),
     Case("parent_command_escalate", "parent_command", {"topic": "tea"}, [("resume", "escalate")]),
     Case("parent_command_not_taken", "parent_command", {"topic": "tea"}, [("resume", "fine")]),
+    Case("called_subgraph", "called_subgraph", {}, [("resume", "fine")]),
     # 7. Send: map-reduce fan-out, a question in each mapped task answered one by id and by a map
     Case("send_map", "send_map", {"subjects": ["cats", "dogs", "ants"]}),
     Case("send_empty", "send_map", {"subjects": []}),

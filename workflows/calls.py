@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         ROUTE_ACTIVITY,
         WORKFLOW_NAME,
         ChildPaused,
+        GraphCall,
         GraphSpec,
         NodeResult,
         NodeSpec,
@@ -52,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from hitl.types import Interrupt, StateSnapshot
     from hitl.workflows.core import records, steps, subgraphs
+    from hitl.workflows.execution import Execution
     from hitl.workflows.failures import StepFailed, Surfaced, cause, not_started
 
 Patched = Callable[[str], bool]
@@ -66,10 +68,11 @@ async def run_node(
     local_rerun: bool,
     patched: Patched,
     context: Any = None,
-) -> bool:
-    """Run `task`'s node as an activity: its result settles the task, or its question is asked (`steps.ask`).
-    True when it ran as a local activity (a marker in the history, which the reported length lags). `context`
-    (the run's, as JSON) only travels to the node; what the node streamed stays in the history, not the run."""
+) -> tuple[bool, GraphCall | None]:
+    """Run `task`'s node as an activity: its result settles the task, or its question is asked (`steps.ask`),
+    or the graph it called is returned for the run to call (`run_call`). True when it ran as a local activity
+    (a marker in the history, which the reported length lags). `context` (the run's, as JSON) only travels to
+    the node; what the node streamed stays in the history, not the run."""
     node = spec.node(task.node)
     send = run.sends[task.push] if task.push is not None else None
     arg = NodeTask(
@@ -80,6 +83,7 @@ async def run_node(
         resumes=list(task.resumes),
         send=send,
         context=context,
+        called=list(task.called),
     )
     if input_bytes > MAX_PAYLOAD_BYTES * 0.95:
         what = f"the input of node '{task.node}' (state and answers)"
@@ -111,14 +115,71 @@ async def run_node(
         raise StepFailed(f"node '{steps.key(task)}' failed at step {run.step}: {cause(e)}") from None
     if result.custom is not None:
         result = dataclasses.replace(result, custom=None)  # the stream reads it from history; the run keeps none
+    if result.call is not None:
+        return local, result.call
     if result.interrupt is None:
         task.result = result
-        return local
+        return local, None
     interrupt_id = topology.interrupt_id(
         workflow.info().workflow_id, run.step, task.node, result.interrupt.index, task.push
     )
     steps.ask(run, task, result.interrupt, interrupt_id, workflow.now())
-    return local
+    return local, None
+
+
+async def run_node_and_calls(
+    inp: RunInput, run: RunState, task: PendingTask, live: Execution, *, local_rerun: bool, patched: Patched
+) -> None:
+    """Run `task`'s node (`run_node`) until it settles: each graph it calls on the way (`subgraph.invoke()`) runs
+    as a run of its own (`run_call`), and the node runs again with how it ended."""
+    while True:
+        ran_local, call = await run_node(
+            inp.graph,
+            run,
+            task,
+            input_bytes=live.input_bytes(run, task),
+            local_rerun=local_rerun,
+            patched=patched,
+            context=inp.context,
+        )
+        if ran_local:
+            live.markers_since += 1
+        else:
+            live.released_within_task = False
+        if call is None:
+            return
+        await run_call(inp, run, task, call, live)
+
+
+async def run_call(inp: RunInput, run: RunState, task: PendingTask, call: GraphCall, live: Execution) -> None:
+    """A graph `task`'s node called runs as a child run under an id nobody else can start
+    (`topology.call_run_id`), its questions surfacing in `inp`'s run as a subgraph node's do (`live.children`);
+    how it ended is recorded on the task for the node's next run (`subgraphs.call_ended`)."""
+    step = run.step
+    child_id = topology.call_run_id(
+        workflow.info().workflow_id, steps.key(task), step, call.index, workflow.uuid4().hex[:12]
+    )
+    live.children[id(task)], task.answered = child_id, []  # the answers so far led the node to this call
+    live.surfaced.add(child_id)
+    where = f"graph '{call.graph.name}' called by node '{steps.key(task)}' at step {step}"
+    try:
+        handle = await workflow.start_child_workflow(
+            WORKFLOW_NAME,
+            _child_input(inp, call.graph, call.input, task.node),
+            id=child_id,
+            result_type=dict,
+            static_summary=f"{where} (call #{call.index})",
+        )
+    except (FailureError, RuntimeError) as e:  # not started: its id is taken, or Temporal refused it
+        raise Surfaced(f"{where} could not start its run '{child_id}': {not_started(e)}") from None
+    final: dict[str, Any] | None = None
+    error: str | None = None
+    try:
+        final = await handle
+    except ChildWorkflowError as e:
+        error = cause(e)
+    live.children.pop(id(task), None)  # the node's next run asks questions of its own
+    subgraphs.call_ended(task, call, final, error)
 
 
 async def run_subgraph(
@@ -144,20 +205,13 @@ async def run_subgraph(
     if surfacing:
         surfaced.add(child_id)
     shared = {k: v for k, v in run.values.items() if k in sub.channels}
-    child_input = RunInput(
-        graph=sub,
-        input=shared,
-        identity=inp.identity,
-        interrupt_before=[],
-        interrupt_after=[],
-        parent=ParentRef(run_id=workflow.info().workflow_id, node=task.node),
-        requester=inp.requester,
-        patches=list(inp.patches),
-        context=inp.context,
-    )
     try:
         handle = await workflow.start_child_workflow(
-            WORKFLOW_NAME, child_input, id=child_id, result_type=dict, static_summary=f"subgraph {sub.name}"
+            WORKFLOW_NAME,
+            _child_input(inp, sub, shared, task.node),
+            id=child_id,
+            result_type=dict,
+            static_summary=f"subgraph {sub.name}",
         )
     except (FailureError, RuntimeError) as e:  # not started: its id is taken, or Temporal refused it
         if not surfacing:
@@ -266,6 +320,22 @@ def passed_down(req: ResumeRequest, answers: dict[str, Any]) -> ResumeRequest:
         goto=None,
         wait=False,
         request_id=None,
+    )
+
+
+def _child_input(inp: RunInput, sub: GraphSpec, given: dict[str, Any], node: str) -> RunInput:
+    """The input of a subgraph's run (or of a graph a node called): the calling run's person, patches and
+    context, no breakpoints, and this run as its parent (where its questions are asked)."""
+    return RunInput(
+        graph=sub,
+        input=given,
+        identity=inp.identity,
+        interrupt_before=[],
+        interrupt_after=[],
+        parent=ParentRef(run_id=workflow.info().workflow_id, node=node),
+        requester=inp.requester,
+        patches=list(inp.patches),
+        context=inp.context,
     )
 
 

@@ -228,19 +228,9 @@ class GraphWorkflow:
             self.live.failure = self.live.failure or e
 
     async def _execute(self, task: PendingTask, local_rerun: bool) -> None:
-        ran_local = await calls.run_node(
-            self.spec,
-            self.state,
-            task,
-            input_bytes=self.live.input_bytes(self.state, task),
-            local_rerun=local_rerun,
-            patched=self._patched,
-            context=self.inp.context,
+        await calls.run_node_and_calls(
+            self.inp, self.state, task, self.live, local_rerun=local_rerun, patched=self._patched
         )
-        if ran_local:
-            self.live.markers_since += 1
-        else:
-            self.live.released_within_task = False
 
     async def _run_subgraph(self, task: PendingTask, spec: GraphSpec) -> None:
         live = self.live

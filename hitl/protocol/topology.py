@@ -81,6 +81,12 @@ def subgraph_run_id(parent: str, node: str, step: int, nonce: str) -> str:
     return f"{parent}.{node}.{step}{SUBGRAPH_RUN_MARK}{nonce}"
 
 
+def call_run_id(parent: str, task: str, step: int, index: int, nonce: str) -> str:
+    """The run id of the `index`-th graph a node's task (`task_key`) called at `step` (`subgraph.invoke()` inside
+    the node): `PARENT.task.step.callINDEX`, then the reserved mark and a nonce, as `subgraph_run_id`."""
+    return f"{parent}.{task}.{step}.call{index}{SUBGRAPH_RUN_MARK}{nonce}"
+
+
 # ------------------------------------------------------------------ Send
 #
 # A step holds pull tasks (nodes triggered by edges, routers and goto: `next`, one per

@@ -290,6 +290,9 @@ class PendingTask:
     answered: list[Answered] = field(default_factory=list)
     """The people's answers given since the node last asked (the last of `resumes`): what is put back,
     as pending again, should the node's re-run or the step's writes fail (docs/durability.md)."""
+    called: list[CallOutcome] = field(default_factory=list)
+    """How each graph the node called so far (`subgraph.invoke()` inside the node) ended, in call order:
+    the node's next run gets them (`NodeTask.called`), as `resumes` carries its answers."""
 
     @property
     def settled(self) -> bool:
@@ -408,6 +411,9 @@ class NodeTask:
     (its routers still read the state, as LangGraph's do)."""
     context: Any = None
     """The run's runtime context as JSON (`RunInput.context`): the node gets it as `runtime.context`."""
+    called: list[CallOutcome] = field(default_factory=list)
+    """How the graphs the node called on its earlier runs ended (`PendingTask.called`): its `invoke()` calls
+    return them in order, and the first one past them asks the run to call its graph (`NodeResult.call`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -442,6 +448,9 @@ class NodeResult:
     """The tasks this node's `Command(goto=Send(...))` and routers add to the next step, in order."""
     to_parent: ToParent | None = None
     """`Command(graph=Command.PARENT, ...)`: what the node hands up to the graph running its subgraph."""
+    call: GraphCall | None = None
+    """The node called a compiled graph (`subgraph.invoke()` inside it): the run runs that graph as a run of
+    its own, waits for it (its questions surface here), and runs the node again with how it ended."""
     custom: CustomWrites | None = None
     """What the node wrote with its stream writer (`get_stream_writer()`), bounded: it lands in history with
     the result, where a stream in "custom" mode reads it (hitl/client/stream.py); the workflow drops it."""
@@ -454,6 +463,24 @@ class ToParent:
 
     update: dict[str, Any] = field(default_factory=dict)
     goto: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GraphCall:
+    """A node's `index`-th call of a compiled graph: its topology (captured in the activity, breakpoints left
+    out: its questions surface on the calling run, its breakpoints do not) and its input, as JSON."""
+
+    graph: GraphSpec
+    input: dict[str, Any]
+    index: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallOutcome:
+    """How a graph a node called ended: its final values, or why it failed (`error`, one line)."""
+
+    values: dict[str, Any] | None = None
+    error: str | None = None
 
 
 TO_PARENT = "__hitl_to_parent__"

@@ -556,6 +556,17 @@ async def local_race_by_marker(c: hitl.Client) -> str:
     return await _local_race(c, "local_race_by_marker", "hitl-local-race")
 
 
+async def graph_call(c: hitl.Client) -> str:
+    """A node calls a compiled graph (`sub.invoke()` inside it; no patch: only a node's call reaches it): the
+    called run asks, answered on the caller; the node runs again on its values and asks a question of its own."""
+    run = await c.start("call_then_ask", {"topic": "tea"}, run_id="graph-call")
+    await run.wait()
+    await run.resume("fine")
+    await run.wait()
+    await run.resume("me too")
+    return run.run_id
+
+
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     approval,
     edit_state,
@@ -592,6 +603,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     local_race,
     local_race_by_marker,
     parent_command,
+    graph_call,
 ]
 
 

@@ -76,6 +76,12 @@ def test_interrupt_ids_are_deterministic_and_unique_per_call() -> None:
     assert first not in others and len(others) == 3
 
 
+def test_a_called_graph_s_run_id_names_its_caller_s_task_step_and_call_and_carries_the_mark() -> None:
+    assert topology.call_run_id("p", "each#1", 3, 2, "abc") == "p.each#1.3.call2~abc"
+    nested = topology.call_run_id("p.n.0.call0~abc", "m", 0, 0, "def")  # a called run's own call
+    assert nested == "p.n.0.call0~abc.m.0.call0~def" and nested.startswith("p.n.0.call0~abc.")
+
+
 # ------------------------------------------------------------------ Send
 
 

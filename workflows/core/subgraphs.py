@@ -6,7 +6,17 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from hitl.protocol.wire import TO_PARENT, ChildPaused, GraphSpec, NodeResult, PendingTask, Phase, RunState
+from hitl.protocol.wire import (
+    TO_PARENT,
+    CallOutcome,
+    ChildPaused,
+    GraphCall,
+    GraphSpec,
+    NodeResult,
+    PendingTask,
+    Phase,
+    RunState,
+)
 from hitl.types import END, Interrupt
 from hitl.workflows.core import answers, records
 
@@ -64,3 +74,19 @@ def result_of(
     if keys:
         return None, f"{where}, update of {keys}); graph '{spec.name}' has the keys {sorted(spec.channels)}"
     return NodeResult(writes=dict(up.get("update", {})), goto=list(up.get("goto", []))), None
+
+
+def call_ended(task: PendingTask, call: GraphCall, final: dict[str, Any] | None, error: str | None) -> None:
+    """The graph the task's node called (`call`) ended, with its final values or `error`: how it ended goes to
+    the node's next run, and the questions it surfaced here and the answers passed down to it are settled. A
+    `Command.PARENT` from inside it is an error the node sees: only a graph added as a node hands its parent one."""
+    if final is not None and TO_PARENT in final and TO_PARENT not in call.graph.channels:
+        final, error = (
+            None,
+            (
+                f"a node of graph '{call.graph.name}' returned Command(graph=Command.PARENT), which a graph called with "
+                "invoke() cannot hand its caller; add the graph as a node (add_node) to hand its parent a Command"
+            ),
+        )
+    task.called.append(CallOutcome(values=final, error=None if final is not None else error))
+    task.interrupts, task.answered = [], []

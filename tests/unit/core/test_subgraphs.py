@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from hitl.protocol.wire import TO_PARENT, Answered, ChannelSpec, ChildPaused, GraphSpec, NodeResult, NodeSpec, Phase
+from hitl.protocol.wire import (
+    TO_PARENT,
+    Answered,
+    CallOutcome,
+    ChannelSpec,
+    ChildPaused,
+    GraphCall,
+    GraphSpec,
+    NodeResult,
+    NodeSpec,
+    Phase,
+)
 from hitl.types import END
 from hitl.workflows.core import subgraphs
 from tests.unit.core.builders import NOW, ask, later, run, task
@@ -77,3 +88,26 @@ def test_a_subgraph_key_named_like_the_marker_is_a_value_not_a_command() -> None
     parent = GraphSpec(name="p", nodes=[], edges=[], channels={TO_PARENT: ChannelSpec()})
     result, why = subgraphs.result_of(parent, "team", child, {TO_PARENT: {"goto": ["x"]}})
     assert why is None and result == NodeResult(writes={TO_PARENT: {"goto": ["x"]}})
+
+
+def _call(channels: dict[str, ChannelSpec] | None = None) -> GraphCall:
+    return GraphCall(graph=GraphSpec(name="rev", nodes=[], edges=[], channels=channels or {}), input={}, index=0)
+
+
+def test_a_called_graph_s_end_goes_to_the_node_s_next_run_and_settles_what_it_asked() -> None:
+    asked = task("caller", ask("q1"))
+    asked.answered = [Answered(interrupt=ask("q1"), identity="ada")]
+    subgraphs.call_ended(asked, _call(), {"verdict": "ok"}, None)
+    subgraphs.call_ended(asked, _call(), None, "it broke")
+    assert asked.called == [CallOutcome(values={"verdict": "ok"}), CallOutcome(error="it broke")]
+    assert asked.interrupts == [] and asked.answered == []
+
+
+def test_a_command_parent_from_a_called_graph_is_an_error_its_caller_sees() -> None:
+    handed = task("caller")
+    subgraphs.call_ended(handed, _call(), {TO_PARENT: {"update": {}, "goto": []}}, None)
+    [outcome] = handed.called
+    assert outcome.values is None and outcome.error is not None and "add the graph as a node" in outcome.error
+    keyed = task("caller")  # a key of its own named like the marker is a value
+    subgraphs.call_ended(keyed, _call({TO_PARENT: ChannelSpec()}), {TO_PARENT: 1}, None)
+    assert keyed.called == [CallOutcome(values={TO_PARENT: 1})]
