@@ -24,7 +24,7 @@ import pytest_asyncio
 
 import hitl
 from hitl.server import DevServer, free_port
-from tests.helpers import TASK_QUEUE, WorkerProcess, start_dev_server
+from tests.helpers import TASK_QUEUE, WorkerProcess, new_namespace, start_dev_server
 
 # The web tests' `served` fixture (the app on uvicorn, against this session's server).
 pytest_plugins = ["tests.web_fixtures"]
@@ -61,6 +61,19 @@ async def client(server: DevServer) -> AsyncIterator[hitl.Client]:
     from tests.graphs import SERVED
 
     c = await hitl.connect(server.address, task_queue=TASK_QUEUE, graphs=SERVED, identity="tester")
+    async with c.worker():
+        yield c
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def own_client(server: DevServer, request: pytest.FixtureRequest) -> AsyncIterator[hitl.Client]:
+    """As `client`, in a namespace of the module's own, with a worker of its own: for a module whose searches
+    read every run listed (tests.helpers.new_namespace). The module opts in by defining `client` (and `served`,
+    `tests.web_fixtures.own_served`) as this one."""
+    from tests.graphs import SERVED
+
+    namespace = await new_namespace(server.address, request.module.__name__.rsplit(".", 1)[-1].replace("_", "-"))
+    c = await hitl.connect(server.address, namespace=namespace, task_queue=TASK_QUEUE, graphs=SERVED, identity="tester")
     async with c.worker():
         yield c
 

@@ -33,6 +33,7 @@ __all__ = [
     "event_count",
     "free_port",
     "one_line_error",
+    "new_namespace",
     "start_dev_server",
     "wait_for",
 ]
@@ -78,6 +79,29 @@ def start_dev_server(data_dir: Path, attempts: int = 3) -> DevServer:
             if attempt == attempts:
                 raise
     raise AssertionError("unreachable")
+
+
+async def new_namespace(address: str, name: str) -> str:
+    """Register namespace `name` (plus a nonce) on the dev server at `address`, with hitl's search attributes, and
+    return its name. A test module whose searches read every run listed (a thread search on metadata or values
+    reads each run's state) works in a namespace of its own: it then lists its own runs, not every run its
+    process started before it, so its time does not grow with its place in the schedule."""
+    from google.protobuf.duration_pb2 import Duration
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+    from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
+
+    from hitl.protocol.wire import OPTIONAL_SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTES
+
+    namespace = f"{name}-{free_port()}"
+    temporal = await temporalio.client.Client.connect(address)
+    await temporal.workflow_service.register_namespace(
+        RegisterNamespaceRequest(namespace=namespace, workflow_execution_retention_period=Duration(seconds=86_400))
+    )
+    attributes = {k.name: k.indexed_value_type for k in (*SEARCH_ATTRIBUTES, *OPTIONAL_SEARCH_ATTRIBUTES)}
+    await temporal.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(namespace=namespace, search_attributes=attributes)
+    )
+    return namespace
 
 
 @dataclass
