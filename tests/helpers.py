@@ -19,6 +19,7 @@ import temporalio.client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 import hitl
+from hitl.cli.servers import STICKY_ENV
 from hitl.payloads.codec import EncryptionCodec
 from hitl.server import DevServer, free_port
 from hitl.types import HitlError
@@ -150,6 +151,12 @@ def one_line_error(result: Result) -> str:
     return lines[0]
 
 
+STICKY_SECONDS = "2"
+"""How long a run's task waits on a killed worker's own queue before another worker may take it (Temporal's
+default is 10 s; hitl.cli.servers.STICKY_ENV): the tests that kill a worker wait this long, not 10 s, for the
+run to move on. A live worker that takes longer to poll costs one replay, never a result."""
+
+
 class WorkerProcess:
     """`python worker.py tests.graphs` as a subprocess, so a test can SIGKILL it."""
 
@@ -174,7 +181,7 @@ class WorkerProcess:
                 *flags,
             ],
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+            env={**os.environ, "PYTHONPATH": str(ROOT), STICKY_ENV: STICKY_SECONDS, **(env or {})},
             start_new_session=True,
         )
         return self
