@@ -42,6 +42,43 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--file-durations",
+        type=int,
+        default=0,
+        metavar="N",
+        help="list the N slowest test files (first start to last end, and the process that ran them): "
+        "with -n, a file runs whole in one process, so the suite ends no sooner than its slowest file",
+    )
+
+
+_files: dict[str, list[float | str]] = {}
+"""Per test file: [first start, last stop, process] (see pytest_terminal_summary)."""
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    node = getattr(report, "node", None)  # the xdist worker that sent the report, in the controlling process
+    worker = str(getattr(getattr(node, "gateway", None), "id", "main"))
+    seen = _files.setdefault(report.nodeid.split("::")[0], [report.start, report.stop, worker])
+    seen[0], seen[1] = min(float(seen[0]), report.start), max(float(seen[1]), report.stop)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """With --file-durations=N: where the time went, by file, and when each ran (seconds from the first)."""
+    shown = int(config.getoption("file_durations") or 0)
+    if not shown or not _files:
+        return
+    t0 = min(float(v[0]) for v in _files.values())
+    terminalreporter.write_sep("=", f"slowest {shown} files")
+    by_time = sorted(_files.items(), key=lambda kv: float(kv[1][0]) - float(kv[1][1]))
+    for path, (start, stop, worker) in by_time[:shown]:
+        span = float(stop) - float(start)
+        terminalreporter.write_line(
+            f"{span:7.1f}s {worker:>5} {float(start) - t0:6.0f}-{float(stop) - t0:<6.0f} {path}"
+        )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that needs the session's dev server (`-m "not server"` skips them)."""
     for item in items:
