@@ -24,7 +24,7 @@ import pytest_asyncio
 
 import hitl
 from hitl.server import DevServer, free_port
-from tests.helpers import TASK_QUEUE, WorkerProcess, start_dev_server
+from tests.helpers import TASK_QUEUE, WorkerProcess, new_namespace, start_dev_server
 
 # The web tests' `served` fixture (the app on uvicorn, against this session's server), and hitl's own pytest
 # plugin for users' graphs (`hitl_test`; its `hitl_server` is this session's server, below).
@@ -41,6 +41,43 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--file-durations",
+        type=int,
+        default=0,
+        metavar="N",
+        help="list the N slowest test files (first start to last end, and the process that ran them): "
+        "with -n, a file runs whole in one process, so the suite ends no sooner than its slowest file",
+    )
+
+
+_files: dict[str, list[float | str]] = {}
+"""Per test file: [first start, last stop, process] (see pytest_terminal_summary)."""
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    node = getattr(report, "node", None)  # the xdist worker that sent the report, in the controlling process
+    worker = str(getattr(getattr(node, "gateway", None), "id", "main"))
+    seen = _files.setdefault(report.nodeid.split("::")[0], [report.start, report.stop, worker])
+    seen[0], seen[1] = min(float(seen[0]), report.start), max(float(seen[1]), report.stop)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """With --file-durations=N: where the time went, by file, and when each ran (seconds from the first)."""
+    shown = int(config.getoption("file_durations") or 0)
+    if not shown or not _files:
+        return
+    t0 = min(float(v[0]) for v in _files.values())
+    terminalreporter.write_sep("=", f"slowest {shown} files")
+    by_time = sorted(_files.items(), key=lambda kv: float(kv[1][0]) - float(kv[1][1]))
+    for path, (start, stop, worker) in by_time[:shown]:
+        span = float(stop) - float(start)
+        terminalreporter.write_line(
+            f"{span:7.1f}s {worker:>5} {float(start) - t0:6.0f}-{float(stop) - t0:<6.0f} {path}"
+        )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -68,6 +105,19 @@ async def client(server: DevServer) -> AsyncIterator[hitl.Client]:
     from tests.graphs import SERVED
 
     c = await hitl.connect(server.address, task_queue=TASK_QUEUE, graphs=SERVED, identity="tester")
+    async with c.worker():
+        yield c
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def own_client(server: DevServer, request: pytest.FixtureRequest) -> AsyncIterator[hitl.Client]:
+    """As `client`, in a namespace of the module's own, with a worker of its own: for a module whose searches
+    read every run listed (tests.helpers.new_namespace). The module opts in by defining `client` (and `served`,
+    `tests.web_fixtures.own_served`) as this one."""
+    from tests.graphs import SERVED
+
+    namespace = await new_namespace(server.address, request.module.__name__.rsplit(".", 1)[-1].replace("_", "-"))
+    c = await hitl.connect(server.address, namespace=namespace, task_queue=TASK_QUEUE, graphs=SERVED, identity="tester")
     async with c.worker():
         yield c
 

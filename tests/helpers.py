@@ -19,6 +19,7 @@ import temporalio.client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 import hitl
+from hitl.cli.servers import STICKY_ENV
 from hitl.payloads.codec import EncryptionCodec
 from hitl.server import DevServer, free_port
 
@@ -32,6 +33,7 @@ __all__ = [
     "event_count",
     "free_port",
     "one_line_error",
+    "new_namespace",
     "start_dev_server",
     "wait_for",
 ]
@@ -67,6 +69,29 @@ async def event_count(client: hitl.Client, run_id: str) -> int:
 def start_dev_server(data_dir: Path, attempts: int = 3) -> DevServer:
     """A dev server on free ports, started (retrying a port another process took first)."""
     return DevServer.on_free_ports(data_dir, attempts)
+
+
+async def new_namespace(address: str, name: str) -> str:
+    """Register namespace `name` (plus a nonce) on the dev server at `address`, with hitl's search attributes, and
+    return its name. A test module whose searches read every run listed (a thread search on metadata or values
+    reads each run's state) works in a namespace of its own: it then lists its own runs, not every run its
+    process started before it, so its time does not grow with its place in the schedule."""
+    from google.protobuf.duration_pb2 import Duration
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+    from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
+
+    from hitl.protocol.wire import OPTIONAL_SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTES
+
+    namespace = f"{name}-{free_port()}"
+    temporal = await temporalio.client.Client.connect(address)
+    await temporal.workflow_service.register_namespace(
+        RegisterNamespaceRequest(namespace=namespace, workflow_execution_retention_period=Duration(seconds=86_400))
+    )
+    attributes = {k.name: k.indexed_value_type for k in (*SEARCH_ATTRIBUTES, *OPTIONAL_SEARCH_ATTRIBUTES)}
+    await temporal.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(namespace=namespace, search_attributes=attributes)
+    )
+    return namespace
 
 
 @dataclass
@@ -115,6 +140,12 @@ def one_line_error(result: Result) -> str:
     return lines[0]
 
 
+STICKY_SECONDS = "2"
+"""How long a run's task waits on a killed worker's own queue before another worker may take it (Temporal's
+default is 10 s; hitl.cli.servers.STICKY_ENV): the tests that kill a worker wait this long, not 10 s, for the
+run to move on. A live worker that takes longer to poll costs one replay, never a result."""
+
+
 class WorkerProcess:
     """`python worker.py tests.graphs` as a subprocess, so a test can SIGKILL it."""
 
@@ -139,7 +170,7 @@ class WorkerProcess:
                 *flags,
             ],
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+            env={**os.environ, "PYTHONPATH": str(ROOT), STICKY_ENV: STICKY_SECONDS, **(env or {})},
             start_new_session=True,
         )
         return self

@@ -59,12 +59,14 @@ def hitl_graphs() -> types.ModuleType:
     return module
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def hitl_url(client: hitl.Client) -> AsyncIterator[str]:
-    """`hitl serve` for the same graphs, on its own task queue with its own worker."""
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def hitl_url(own_client: hitl.Client) -> AsyncIterator[str]:
+    """`hitl serve` for the same graphs, on its own task queue with its own worker, in the module's own namespace:
+    its searches on metadata read every thread listed, so in the session's namespace they would read every run
+    of every module that ran before (conftest.py)."""
     module = hitl_graphs()
     ours = hitl.Client(
-        client.temporal,
+        own_client.temporal,
         task_queue=QUEUE,
         graphs=[getattr(module, name) for name in GRAPHS],
     )

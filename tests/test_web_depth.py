@@ -29,10 +29,17 @@ def value(depth: int) -> Any:
     return json.loads(nest(depth))
 
 
+@pytest.fixture(scope="module")
+def served(own_served: Served) -> Served:
+    """The app in this module's own namespace: a search on values at the depth limit reads every thread listed, so
+    in the session's namespace it would read every run of every module that ran before (conftest.py)."""
+    return own_served
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def ended(client: hitl.Client) -> str:
+async def ended(served: Served) -> str:
     """A completed run: every decision sent to it is refused by the run, so nothing can be written."""
-    run = await client.start("chain", {})
+    run = await served.client.start("chain", {})
     await run.result()
     return run.run_id
 

@@ -10,11 +10,20 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from hitl.web import TokenAuth, create_app
 from hitl.web.testing import running
 from tests.helpers import subgraph_run_id, wait_for
 from tests.web_fixtures import TOKENS, Served
+
+
+@pytest.fixture(scope="module")
+def served(own_served: Served) -> Served:
+    """The app in this module's own namespace: its searches on metadata and values read every thread listed, so
+    in the session's namespace they would read every run of every module that ran before (conftest.py)."""
+    return own_served
+
 
 PRIVATE = "payment_private"  # readers: alice (tests/trust_graphs.py)
 

@@ -5,6 +5,7 @@ the strict-sandbox replay in test_replay.py is the determinism check, and
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from temporalio.worker import PollerBehaviorAutoscaling, PollerBehaviorSimpleMaximum, UnsandboxedWorkflowRunner
@@ -13,7 +14,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 import hitl
 from hitl.cli import _worker_options, build_parser
 from hitl.server import DevServer
-from hitl.types import GraphValidationError
+from hitl.types import GraphValidationError, InvalidInputError
 from hitl.worker import create_worker
 from tests import graphs, hitl_graphs
 from tests.helpers import WorkerProcess, wait_for
@@ -78,6 +79,24 @@ async def test_hitl_worker_tuning_flags_become_temporal_worker_settings(server: 
     assert config["activity_task_poller_behavior"] == PollerBehaviorSimpleMaximum(3)
     assert isinstance(auto_config["workflow_task_poller_behavior"], PollerBehaviorAutoscaling)
     assert isinstance(auto_config["activity_task_poller_behavior"], PollerBehaviorAutoscaling)
+
+
+def test_the_sticky_queue_wait_is_hitl_workers_only_from_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HITL_STICKY_QUEUE_SECONDS (set by the tests for the workers they kill) becomes Temporal's sticky-queue
+    timeout; unset, Temporal's default stands; a value that is no positive number of seconds is refused in one line."""
+    parser = build_parser()
+    monkeypatch.setenv("HITL_STICKY_QUEUE_SECONDS", "1.5")
+    settings = _worker_options(parser.parse_args(["worker"]))
+    assert settings == {"sticky_queue_schedule_to_start_timeout": timedelta(seconds=1.5)}
+    for bad in ("0", "-1", "soon", "nan", "4000"):
+        monkeypatch.setenv("HITL_STICKY_QUEUE_SECONDS", bad)
+        with pytest.raises(InvalidInputError) as refused:
+            _worker_options(parser.parse_args(["worker"]))
+        assert str(refused.value) == (
+            f"HITL_STICKY_QUEUE_SECONDS takes seconds, more than 0 and at most 3600; got {bad!r}"
+        )
+    monkeypatch.delenv("HITL_STICKY_QUEUE_SECONDS")
+    assert _worker_options(parser.parse_args(["worker"])) == {}
 
 
 async def test_a_tuned_hitl_worker_process_serves_runs(client: hitl.Client, worker_process: WorkerProcess) -> None:

@@ -41,11 +41,25 @@ class Served:
         return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=60, **kwargs)  # type: ignore[arg-type]
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def served(client: hitl.Client) -> AsyncIterator[Served]:
+@asynccontextmanager
+async def serving(client: hitl.Client) -> AsyncIterator[Served]:
+    """The app with the test tokens on uvicorn, against `client`."""
     app = create_app(client, TokenAuth(TOKENS), settings=Settings(poll_seconds=0.2))
     async with running(app) as url:
         yield Served(url, client)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def served(client: hitl.Client) -> AsyncIterator[Served]:
+    async with serving(client) as s:
+        yield s
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def own_served(own_client: hitl.Client) -> AsyncIterator[Served]:
+    """As `served`, against the module's own namespace and worker (`own_client` in conftest.py)."""
+    async with serving(own_client) as s:
+        yield s
 
 
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')

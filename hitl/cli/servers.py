@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from datetime import timedelta
 from typing import Any, Protocol
 
 from hitl import catalog
@@ -18,6 +19,11 @@ from hitl.client.client import connect
 from hitl.payloads.codec import from_env as codec_from_env
 from hitl.types import InvalidInputError
 from hitl.web.serve import dev_web
+
+STICKY_ENV = "HITL_STICKY_QUEUE_SECONDS"
+"""How long a run's next workflow task waits on the queue of the worker that ran its last one before any worker
+may take it (Temporal's default, 10 s, when unset). The tests set it low for the workers they kill, so a run
+moves on to another worker within a second or two; a deployment has no reason to set it."""
 
 
 class WorkerTuning(Protocol):
@@ -88,6 +94,15 @@ def worker_settings(opts: WorkerTuning) -> dict[str, Any]:
                 raise InvalidInputError(f"--pollers takes a whole number of at least 2, or auto; got {opts.pollers!r}")
             behavior = PollerBehaviorSimpleMaximum(pollers)
         settings["workflow_task_poller_behavior"] = settings["activity_task_poller_behavior"] = behavior
+    sticky = os.environ.get(STICKY_ENV)
+    if sticky:
+        try:
+            seconds = float(sticky)
+        except ValueError:
+            seconds = 0.0
+        if not 0 < seconds <= 3600:
+            raise InvalidInputError(f"{STICKY_ENV} takes seconds, more than 0 and at most 3600; got {sticky!r}")
+        settings["sticky_queue_schedule_to_start_timeout"] = timedelta(seconds=seconds)
     return settings
 
 
