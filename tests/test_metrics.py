@@ -5,6 +5,7 @@ decisions, on a graph and task queue of this file's own (no other test's runs in
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -50,6 +51,21 @@ async def metrics_of(http: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str
     return scrape(answer.text)
 
 
+async def waiting(
+    http: httpx.AsyncClient, graph: str, n: int, scrapes: list[int]
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """A scrape once it counts `n` runs of `graph` waiting: the visibility store takes in a run's pause or
+    end moments after the run (a minute at most). `scrapes` counts the scrapes made (each is a request the
+    next scrape counts)."""
+    for _ in range(600):
+        seen = await metrics_of(http)
+        scrapes[0] += 1
+        if seen.get(("hitl_runs_waiting", (("graph", graph),))) == n:
+            break
+        await asyncio.sleep(0.1)
+    return seen
+
+
 def app_for(client: hitl.Client, **settings: object) -> FastAPI:
     return create_app(client, NoAuth("alice"), graphs=[measured], settings=Settings(**settings))  # type: ignore[arg-type]
 
@@ -64,7 +80,8 @@ async def test_serve_metrics_count_the_queue_and_the_requests(own: hitl.Client) 
     app.state.metrics.every = 0.0  # every scrape refreshes (the default keeps a refresh for 15 s)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hitl") as http:
-        seen = await metrics_of(http)
+        scrapes = [0]
+        seen = await waiting(http, GRAPH, 3, scrapes)
         g = (("graph", GRAPH),)
         assert seen[("hitl_runs_waiting", g)] == 3
         assert seen[("hitl_questions_waiting", (("graph", GRAPH), ("node", "review")))] == 3
@@ -81,7 +98,7 @@ async def test_serve_metrics_count_the_queue_and_the_requests(own: hitl.Client) 
         )
         assert refused.status_code >= 400
 
-        seen = await metrics_of(http)
+        seen = await waiting(http, GRAPH, 2, scrapes)
         assert seen[("hitl_runs_waiting", g)] == 2
         assert seen[("hitl_questions_waiting", (("graph", GRAPH), ("node", "review")))] == 2
         route = "/threads/{thread_id}/runs/wait"
@@ -89,11 +106,14 @@ async def test_serve_metrics_count_the_queue_and_the_requests(own: hitl.Client) 
         bad = (("method", "POST"), ("route", route), ("status", str(refused.status_code)))
         assert seen[("hitl_http_requests_total", ok)] == 1
         assert seen[("hitl_http_requests_total", bad)] == 1
-        assert seen[("hitl_http_requests_total", (("method", "GET"), ("route", "/metrics"), ("status", "200")))] == 1
+        earlier = scrapes[0] - 1  # a scrape counts the ones before it
+        assert (
+            seen[("hitl_http_requests_total", (("method", "GET"), ("route", "/metrics"), ("status", "200")))] == earlier
+        )
 
         for run in (runs[0], runs[2]):  # the rest; runs[1] has ended published
             await run.cancel(identity="alice")
-        seen = await metrics_of(http)
+        seen = await waiting(http, GRAPH, 0, scrapes)
         assert seen[("hitl_runs_waiting", g)] == 0 and seen[("hitl_claims_held", g)] == 0
         assert ("hitl_oldest_waiting_seconds", g) not in seen  # nothing waits: no age to tell
 
