@@ -94,7 +94,9 @@ def refusal_code(response: httpx.Response) -> int | None:
     return int(code) if code is not None else None
 
 
-BROWSER_TIMEOUT = 30_000
+BROWSER_TIMEOUT = 90_000
+# (Was 30 s. Twice in six full runs a click whose form POST the run refused waited over 30 s for its page:
+# not reproduced alone; an open finding in the closing note. What a test asserts is unchanged.)
 """Long enough for a decision whose workflow task Temporal hands out again: a run evicted from a busy worker's
 cache with a task buffered waits out the 10 s workflow-task timeout (seen once in a full suite run)."""
 
