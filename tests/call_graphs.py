@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypedDict
 
 from temporalio.common import RetryPolicy
 
-from hitl import START, CalledGraphFailed, Send, StateGraph, interrupt
+from hitl import START, CalledGraphFailed, Quorum, Send, StateGraph, interrupt
 
 
 class Review(TypedDict, total=False):
@@ -111,11 +111,38 @@ def _call_then_ask(state: Case) -> dict[str, Any]:
     return {"log": [out["verdict"], own]}
 
 
-def _one_node(name: str, fn: Any, **options: Any) -> Any:
+def _vote(state: Review) -> dict[str, Any]:
+    votes = interrupt(f"ship {state['item']}?", quorum=Quorum(2, of=["alice", "bob", "carol"], veto=["no"]))
+    return {"verdict": ",".join(f"{v.identity}:{v.value}" for v in votes)}
+
+
+def _held(state: Review) -> dict[str, Any]:
+    return {"verdict": interrupt(f"pay {state['item']}?", reviewers=["alice", "bob"])}
+
+
+def _called(name: str, fn: Any) -> Any:
+    b = StateGraph(Review)
+    b.add_node("review", fn)
+    b.add_edge(START, "review")
+    return b.compile(name=name)
+
+
+voter = _called("call_voter", _vote)
+holder = _called("call_holder", _held)
+
+
+def _guarded_calls(state: Case) -> dict[str, Any]:
+    """Two calls whose questions carry their own policies: a quorum, then a reviewer list (claimable)."""
+    voted = voter.invoke({"item": state["topic"]})["verdict"]
+    held = holder.invoke({"item": state["topic"]})["verdict"]
+    return {"log": [voted, held]}
+
+
+def _one_node(name: str, fn: Any, guard: list[str] | None = None, **options: Any) -> Any:
     b = StateGraph(Case)
     b.add_node("delegate", fn, **options)
     b.add_edge(START, "delegate")
-    return b.compile(name=name)
+    return b.compile(name=name, guard=guard)
 
 
 def _fan_out_graph() -> Any:
@@ -133,4 +160,5 @@ GRAPHS = [
     _one_node("call_caught", _caught),
     _one_node("call_uncaught", _uncaught, retry_policy=RetryPolicy(maximum_attempts=1)),
     _one_node("call_then_ask", _call_then_ask),
+    _one_node("call_guarded", _guarded_calls, guard=["alice", "bob", "carol"]),
 ]
