@@ -1,0 +1,125 @@
+"""The functional API (`from hitl import entrypoint, task`): one source (tests/compat/functional.py.txt) runs under
+LangGraph 1.2 (in process, InMemorySaver) and under hitl (the session's dev server) with only the import line
+changed, driven with the same answers; what a person saw at each pause, the status, the final value and which
+tasks ran (a task whose result was recorded never runs again) must be the same."""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+import hitl
+from hitl.client.turns import next_turn
+from tests.helpers import wait_for
+
+pytest.importorskip("langgraph", reason="the test extra installs langgraph")
+
+SOURCE = (Path(__file__).parent / "compat" / "functional.py.txt").read_text()
+LANGGRAPH_IMPORT = "from langgraph.func import entrypoint, task; from langgraph.types import interrupt"
+HITL_IMPORT = "from hitl import entrypoint, task, interrupt"
+QUEUE = "hitl-functional"
+ENTRYPOINTS = ["review", "two_questions", "counter", "caught", "async_flow", "fire_and_forget"]
+
+
+def load(import_line: str, name: str) -> types.ModuleType:
+    assert LANGGRAPH_IMPORT in SOURCE
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    exec(compile(SOURCE.replace(LANGGRAPH_IMPORT, import_line), name, "exec"), module.__dict__)
+    return module
+
+
+@dataclass
+class Case:
+    id: str
+    entry: str
+    input: Any
+    answers: list[Any] = field(default_factory=list)
+    turns: list[Any] = field(default_factory=list)
+    """Inputs of the thread's next turns (each after the one before completed): `previous` carries over."""
+
+
+CASES = [
+    Case("approve", "review", {"x": 3}, ["yes"]),
+    Case("reject", "review", {"x": 1}, ["no"]),
+    Case("two_questions", "two_questions", "cats", ["hello", "world"]),
+    Case("previous", "counter", 2, turns=[5, 1]),
+    Case("task_failure", "caught", 3),
+    Case("async", "async_flow", {"x": 4}, ["ok"]),
+    Case("not_waited_on", "fire_and_forget", 7),
+]
+
+
+def seen(status: str, interrupts: list[Any]) -> dict[str, Any]:
+    return {"status": status, "questions": [i.value for i in interrupts]}
+
+
+async def run_langgraph(case: Case) -> tuple[list[dict[str, Any]], list[Any], list[Any]]:
+    """What a person saw at each pause and each turn's end, each turn's final value, and which tasks ran."""
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.types import Command
+
+    module = load(LANGGRAPH_IMPORT, "lg_functional")
+    app = getattr(module, case.entry)
+    app.checkpointer = InMemorySaver()
+    config = {"configurable": {"thread_id": case.id}}
+    pauses: list[dict[str, Any]] = []
+    finals: list[Any] = []
+    answers = iter(case.answers)
+    for given in [case.input, *case.turns]:
+        await app.ainvoke(given, config)
+        while (state := await app.aget_state(config)).interrupts:
+            pauses.append(seen("interrupted", list(state.interrupts)))
+            await app.ainvoke(Command(resume=next(answers)), config)
+        pauses.append(seen("completed", []))
+        finals.append(state.values)
+    return pauses, finals, module.RAN
+
+
+async def run_hitl(client: hitl.Client, module: types.ModuleType, case: Case) -> tuple[list[dict[str, Any]], list[Any]]:
+    pauses: list[dict[str, Any]] = []
+    finals: list[Any] = []
+    answers = iter(case.answers)
+    run = await client.start(case.entry, case.input)
+    for n, given in enumerate([case.input, *case.turns]):
+        if n > 0:  # the thread's next turn: `previous` is what the turn before saved
+            run = await next_turn(client, run.run_id, given)
+        snap = await wait_for(run, "interrupted", "completed")
+        while snap.status == "interrupted":
+            pauses.append(seen(snap.status, snap.interrupts))
+            snap = await run.resume(next(answers))
+            snap = await wait_for(run, "interrupted", "completed")
+        pauses.append(seen(snap.status, []))
+        finals.append(snap.values["value"])
+    return pauses, finals
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def functional(client: hitl.Client) -> AsyncIterator[tuple[hitl.Client, types.ModuleType]]:
+    """A worker serving every entrypoint of the hitl side of the source."""
+    module = load(HITL_IMPORT, "hitl_functional")
+    other = hitl.Client(
+        client.temporal, task_queue=QUEUE, graphs=[getattr(module, e) for e in ENTRYPOINTS], identity="tester"
+    )
+    async with other.worker():
+        yield other, module
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+async def test_same_pauses_values_and_task_runs_as_langgraph(
+    functional: tuple[hitl.Client, types.ModuleType], case: Case
+) -> None:
+    client, module = functional
+    expected_pauses, expected_finals, expected_ran = await run_langgraph(case)
+    module.RAN.clear()
+    pauses, finals = await run_hitl(client, module, case)
+    assert pauses == expected_pauses
+    assert finals == expected_finals
+    assert sorted(module.RAN) == sorted(expected_ran)  # tasks side by side may finish in either order
