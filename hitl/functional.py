@@ -106,7 +106,7 @@ class Task(Generic[T]):
         self.ref = f"{fn.__module__}:{fn.__qualname__}"
         self.retry = _retry_spec(retry_policy)
         self.timeout = timeout or timedelta(minutes=5)
-        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        functools.update_wrapper(self, fn)
         _TASKS[self.ref] = self
 
     def __call__(self, *args: Any, **kwargs: Any) -> TaskFuture[T]:
