@@ -123,3 +123,46 @@ async def test_same_pauses_values_and_task_runs_as_langgraph(
     assert pauses == expected_pauses
     assert finals == expected_finals
     assert sorted(module.RAN) == sorted(expected_ran)  # tasks side by side may finish in either order
+
+
+def update_of(chunk: dict[str, Any]) -> tuple[str, Any]:
+    """An "updates" chunk, comparable across both: a question by its value (ids differ)."""
+    [(name, update)] = chunk.items()
+    if name == "__interrupt__":
+        return name, [i.value for i in update]
+    return name, update
+
+
+async def stream_langgraph(case: Case) -> list[tuple[str, Any]]:
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.types import Command
+
+    app = getattr(load(LANGGRAPH_IMPORT, "lg_functional"), case.entry)
+    app.checkpointer = InMemorySaver()
+    config = {"configurable": {"thread_id": case.id}}
+    out: list[tuple[str, Any]] = []
+    given: Any = case.input
+    for answer in [*case.answers, None]:
+        out += [update_of(c) async for c in app.astream(given, config, stream_mode="updates")]
+        given = Command(resume=answer)
+    return out
+
+
+STREAM_CASES = [c for c in CASES if not c.turns]
+
+
+@pytest.mark.parametrize("case", STREAM_CASES, ids=[c.id for c in STREAM_CASES])
+async def test_same_update_chunks_as_langgraph(functional: tuple[hitl.Client, types.ModuleType], case: Case) -> None:
+    """Each task's result streams as `{task: result}`, the body's end as `{entrypoint: value}`, and each
+    question as `{"__interrupt__": ...}`, in LangGraph's order (tasks side by side in either order)."""
+    client, module = functional
+    expected = await stream_langgraph(case)
+    run = await client.start(case.entry, case.input)
+    answers = iter(case.answers)
+    streamed: list[tuple[str, Any]] = []
+    async for chunk in run.astream("updates", since=0):  # followed live, answered as each question comes
+        streamed.append(update_of(chunk))
+        if streamed[-1][0] == "__interrupt__":
+            await run.resume(next(answers))
+    side_by_side = case.entry == "review"  # its two first tasks run side by side: either may end first
+    assert streamed == expected or (side_by_side and streamed == [expected[1], expected[0], *expected[2:]])

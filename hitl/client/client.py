@@ -610,7 +610,7 @@ class Run:
         return await self._query("get_state_history", list[Checkpoint], HistoryPage(limit=limit, before=before))
 
     def events(
-        self, *, since: int | None = None, until_pause: bool = False, custom: bool = False
+        self, *, since: int | None = None, until_pause: bool = False, custom: bool = False, tasks: bool = False
     ) -> AsyncIterator[RunEvent]:
         """The run's events as they happen (`hitl.client.stream.RunEvent`): node updates, the state after
         each step, pauses with their questions, decisions with who made them, the end.
@@ -621,8 +621,10 @@ class Run:
         Continue-as-new is followed; a paused run costs one pending long poll, no queries.
         With `custom`, also what nodes write with their stream writer (`custom` events, before the node's
         update or the pause it asked in; read from the run's history, so each reading costs a history read).
+        With `tasks`, a run of an entrypoint (hitl/functional.py) also streams each `@task` call's result as a
+        `node` event named after the task (read from history as `custom`).
         """
-        return follow(self, since=since, until_pause=until_pause, custom=custom)
+        return follow(self, since=since, until_pause=until_pause, custom=custom, tasks=tasks)
 
     def astream(
         self,
@@ -639,7 +641,8 @@ class Run:
         multi = not isinstance(stream_mode, str)
 
         async def gen() -> AsyncIterator[Any]:
-            events = follow(self, since=since, until_pause=until_pause, custom="custom" in modes)
+            tasks = "updates" in modes
+            events = follow(self, since=since, until_pause=until_pause, custom="custom" in modes, tasks=tasks)
             try:
                 async for event in events:
                     for mode, chunk in chunks(event, modes):
