@@ -5,8 +5,10 @@ tasks ran (a task whose result was recorded never runs again) must be the same."
 
 from __future__ import annotations
 
+import json
 import sys
 import types
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +19,8 @@ import pytest_asyncio
 
 import hitl
 from hitl.client.turns import next_turn
-from tests.helpers import wait_for
+from tests.helpers import cli, one_line_error, wait_for
+from tests.web_fixtures import Served
 
 pytest.importorskip("langgraph", reason="the test extra installs langgraph")
 
@@ -166,3 +169,72 @@ async def test_same_update_chunks_as_langgraph(functional: tuple[hitl.Client, ty
             await run.resume(next(answers))
     side_by_side = case.entry == "review"  # its two first tasks run side by side: either may end first
     assert streamed == expected or (side_by_side and streamed == [expected[1], expected[0], *expected[2:]])
+
+
+# ------------------------------------------------------------------ as any graph: CLI, HTTP API, quorum, deadline
+
+
+async def test_an_entrypoint_end_to_end_through_the_cli(client: hitl.Client) -> None:
+    run_id = f"fn-cli-{uuid.uuid4().hex[:8]}"
+    started = await cli(
+        client, "start", "fn_review", "--input", '{"topic": "cats"}', "--id", run_id, "--wait", "--json"
+    )
+    assert started.code == 0, started.err
+    state = started.json()
+    assert state["status"] == "interrupted" and state["next"] == ["fn_review"]  # type: ignore[index]
+    assert state["interrupts"][0]["value"]["draft"] == "A short note about cats."  # type: ignore[index]
+    refused = await cli(client, "resume", run_id, "--value", '"maybe"')
+    assert "does not fit its schema: 'maybe' is not one of ['yes', 'no']" in one_line_error(refused)
+    resumed = await cli(client, "resume", run_id, "--value", '"yes"', "--json")
+    assert resumed.code == 0, resumed.err
+    assert resumed.json()["status"] == "completed"  # type: ignore[index]
+    result = json.loads((await cli(client, "result", run_id)).out)
+    assert result["value"] == {"status": "published: A short note about cats."}
+    assert result["input"] == {"topic": "cats"} and result["previous"] == result["value"]
+
+
+async def test_an_entrypoint_through_the_http_api(served: Served) -> None:
+    async with served.http() as http:
+        tid = (await http.post("/threads", json={"metadata": {"graph_id": "fn_review"}})).json()["thread_id"]
+        asked = (
+            await http.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "fn_review", "input": {"topic": "tea"}})
+        ).json()
+        assert asked["__interrupt__"][0]["value"]["draft"] == "A short note about tea."
+        done = (
+            await http.post(
+                f"/threads/{tid}/runs/wait", json={"assistant_id": "fn_review", "command": {"resume": "no"}}
+            )
+        ).json()
+        assert done["value"] == {"status": "rejected"}
+        state = (await http.get(f"/threads/{tid}/state")).json()
+        assert state["values"]["value"] == {"status": "rejected"} and state["next"] == []
+
+
+async def test_an_entrypoint_s_question_takes_a_quorum(client: hitl.Client) -> None:
+    run = await client.start("fn_quorum", "budget")
+    await wait_for(run, "interrupted")
+    with pytest.raises(hitl.DecisionRejectedError, match="started this run"):
+        await run.resume("approve")  # the starter may not vote, as on any graph's quorum
+    state = await run.resume("approve", identity="alice")
+    assert state.status == "interrupted"  # one vote of two: still asking, the draft task not run again
+    await run.resume("approve", identity="bob")
+    done = await wait_for(run, "completed")
+    assert done.values["value"] == {
+        "votes": [["alice", "approve"], ["bob", "approve"]],
+        "text": "A short note about budget.",
+    }
+
+
+async def test_an_entrypoint_s_question_answered_by_its_deadline(client: hitl.Client) -> None:
+    run = await client.start("fn_deadline", "rain")
+    await wait_for(run, "interrupted")
+    await run.result()  # the run ends once the deadline's durable timer fired
+    done = await run.get_state()
+    assert done.values["value"] == {"answer": "auto-approved", "status": "published: A short note about rain."}
+    assert [d.kind for d in done.decisions if d.kind == "deadline"] == ["deadline"]
+
+
+async def test_interrupt_inside_a_task_fails_the_run_in_one_line(client: hitl.Client) -> None:
+    run = await client.start("fn_asks_in_task", 1)
+    failed = await wait_for(run, "failed", timeout=60)
+    assert failed.error is not None and "interrupt() was called inside @task 'ask_inside'" in failed.error
