@@ -181,7 +181,9 @@ def task(
     """`@task` or `@task(retry_policy=..., timeout=...)`: a function an entrypoint calls, run as a Temporal
     activity of its own (default: 3 attempts, 5 minutes), once per call: its arguments and result travel as
     JSON. LangGraph's `cache_policy` is accepted with a warning (results are not cached)."""
-    _check_options("@task", options, [], {"cache_policy": "task results are not cached"})
+    _check_options(
+        "@task", options, ["name", "retry_policy", "timeout"], {"cache_policy": "task results are not cached"}
+    )
 
     def wrap(fn: Callable[..., Any]) -> Task[Any]:
         return Task(fn, name=name, retry_policy=retry_policy, timeout=timeout)
@@ -234,7 +236,7 @@ class entrypoint:  # noqa: N801 - LangGraph's spelling
         _check_options(
             "@entrypoint()",
             {"checkpointer": checkpointer, **options},
-            [],
+            ["name", "retry_policy", "timeout", "guard", "readers", "notify"],
             {
                 "checkpointer": "Temporal's event history is the checkpoint",
                 "store": "there is no long-term store",

@@ -60,8 +60,8 @@ CASES = [
 ]
 
 
-def seen(status: str, interrupts: list[Any]) -> dict[str, Any]:
-    return {"status": status, "questions": [i.value for i in interrupts]}
+def seen(status: str, interrupts: list[Any], next_nodes: Any) -> dict[str, Any]:
+    return {"status": status, "questions": [i.value for i in interrupts], "next": list(next_nodes)}
 
 
 async def run_langgraph(case: Case) -> tuple[list[dict[str, Any]], list[Any], list[Any]]:
@@ -79,9 +79,9 @@ async def run_langgraph(case: Case) -> tuple[list[dict[str, Any]], list[Any], li
     for given in [case.input, *case.turns]:
         await app.ainvoke(given, config)
         while (state := await app.aget_state(config)).interrupts:
-            pauses.append(seen("interrupted", list(state.interrupts)))
+            pauses.append(seen("interrupted", list(state.interrupts), state.next))
             await app.ainvoke(Command(resume=next(answers)), config)
-        pauses.append(seen("completed", []))
+        pauses.append(seen("completed", [], state.next))
         finals.append(state.values)
     return pauses, finals, module.RAN
 
@@ -96,10 +96,10 @@ async def run_hitl(client: hitl.Client, module: types.ModuleType, case: Case) ->
             run = await next_turn(client, run.run_id, given)
         snap = await wait_for(run, "interrupted", "completed")
         while snap.status == "interrupted":
-            pauses.append(seen(snap.status, snap.interrupts))
+            pauses.append(seen(snap.status, snap.interrupts, snap.next))
             snap = await run.resume(next(answers))
             snap = await wait_for(run, "interrupted", "completed")
-        pauses.append(seen(snap.status, []))
+        pauses.append(seen(snap.status, [], snap.next))
         finals.append(snap.values["value"])
     return pauses, finals
 
@@ -169,6 +169,19 @@ async def test_same_update_chunks_as_langgraph(functional: tuple[hitl.Client, ty
             await run.resume(next(answers))
     side_by_side = case.entry == "review"  # its two first tasks run side by side: either may end first
     assert streamed == expected or (side_by_side and streamed == [expected[1], expected[0], *expected[2:]])
+
+
+async def test_state_and_history_hold_the_value_the_input_and_what_the_next_turn_gets(
+    functional: tuple[hitl.Client, types.ModuleType],
+) -> None:
+    client, _ = functional
+    run = await client.start("counter", 2)
+    await run.result()
+    state = await run.get_state()
+    assert state.values == {"input": 2, "value": 40, "previous": 4}  # LangGraph's values: 40
+    history = await run.get_state_history()
+    assert [(c.source, c.next) for c in history] == [("loop", []), ("input", ["counter"])]
+    assert history[0].values == state.values and history[1].values == {"input": 2}
 
 
 # ------------------------------------------------------------------ as any graph: CLI, HTTP API, quorum, deadline
