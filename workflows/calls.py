@@ -27,7 +27,7 @@ from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 with workflow.unsafe.imports_passed_through():
     from hitl.protocol import topology
     from hitl.protocol.limits import MAX_PAYLOAD_BYTES, MAX_STATE_BYTES, json_size, over_limit
-    from hitl.protocol.patches import CHILD_FAILURES, LOCAL_RERUN, NOTIFY_RECORDS, SUBGRAPH_IDS
+    from hitl.protocol.patches import CHILD_FAILURES, LOCAL_RERUN, NOTIFY_RECORDS, SUBGRAPH_IDS, TASK_CALLS
     from hitl.protocol.reducers import WriteConflict, apply_builtin_writes
     from hitl.protocol.wire import (
         NOTIFY_ACTIVITY,
@@ -161,8 +161,10 @@ async def run_node_and_calls(
             return
         if isinstance(handover, GraphCall):
             await run_call(inp, run, task, handover, live)
-        else:
+        elif patched(TASK_CALLS):
             await run_tasks(inp.graph.name, run, task, handover)
+        else:  # never recorded: a history from before the patch holds no node result with task calls
+            raise StepFailed(f"node '{steps.key(task)}' called @task functions, which this run predates")
 
 
 async def run_tasks(graph: str, run: RunState, task: PendingTask, calls: list[TaskCall]) -> None:

@@ -49,6 +49,7 @@ from hitl.client.serving import (
 from hitl.client.stream import RunEvent, StreamMode, check_modes, chunks, follow
 from hitl.client.threads import ThreadStart
 from hitl.client.tracing import traced
+from hitl.functional import FunctionalGraph
 from hitl.graph import CompiledGraph
 from hitl.payloads.codec import from_env as codec_from_env
 from hitl.payloads.codec import with_codec
@@ -56,6 +57,7 @@ from hitl.payloads.converter import data_converter
 from hitl.protocol.audit import AuditTrail
 from hitl.protocol.finite import non_finite
 from hitl.protocol.limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_deep, too_large
+from hitl.protocol.patches import TASK_CALLS
 from hitl.protocol.policy import decider_refused, identity_refused, override_refused, roles_refused, values_refused
 from hitl.protocol.wire import (
     ASSIGNED,
@@ -254,6 +256,11 @@ class Client:
     ) -> RunInput:
         """What a new run starts with: the graph, its checked input and breakpoints, as this client, with what
         this namespace indexes and the patches every live worker has (a start, and a thread's next turn)."""
+        if isinstance(compiled, FunctionalGraph) and TASK_CALLS not in patches:
+            raise NoWorkerError(
+                f"the workers of task queue '{self.task_queue}' predate entrypoints' @task calls (patch {TASK_CALLS}); "
+                f"upgrade them to run entrypoint '{compiled.name}'"
+            )
         return RunInput(
             graph=spec,
             input=values,

@@ -80,3 +80,21 @@ def test_a_task_called_outside_an_entrypoint_says_where_to_call_it() -> None:
     with pytest.raises(HitlError, match="task 'double' was called outside an entrypoint; call it inside an"):
         double(1)
     assert double.func(2) == 4  # the function itself, run directly
+
+
+async def test_an_entrypoint_starts_only_on_workers_that_run_task_calls() -> None:
+    """A worker from before `hitl-task-calls` would take the body's task calls for an update writing nothing."""
+    from hitl import Client, NoWorkerError
+    from hitl.protocol.patches import RUN_PATCHES, TASK_CALLS
+
+    @entrypoint()
+    def flow(x: int) -> int:
+        return double(x).result()
+
+    client = Client.__new__(Client)  # no connection: refused before any call
+    client.task_queue = "q"
+    older = [p for p in RUN_PATCHES if p != TASK_CALLS]
+    with pytest.raises(NoWorkerError, match=r"predate entrypoints' @task calls \(patch hitl-task-calls\)"):
+        await client._run_input(
+            flow, flow.spec(), {}, interrupt_before=None, interrupt_after=None, max_history_events=10, patches=older
+        )
