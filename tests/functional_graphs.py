@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
-from hitl import CompiledGraph, Quorum, entrypoint, interrupt, task
+from typing_extensions import TypedDict
+
+from hitl import END, START, CompiledGraph, Quorum, StateGraph, entrypoint, interrupt, task
 
 
 @task
@@ -56,4 +58,19 @@ def fn_asks_in_task(x: int) -> int:
     return ask_inside(x).result()
 
 
-GRAPHS: list[CompiledGraph] = [fn_review, fn_quorum, fn_deadline, fn_asks_in_task]
+class Topic(TypedDict, total=False):
+    topic: str
+    status: str
+
+
+def write_and_publish(state: Topic) -> Topic:
+    """A plain graph's node calling tasks: they run as in an entrypoint."""
+    text = draft(state["topic"]).result()
+    verdict = interrupt({"draft": text})
+    return {"status": publish(text).result() if verdict == "yes" else "rejected"}
+
+
+_builder = StateGraph(Topic).add_node(write_and_publish).add_edge(START, "write_and_publish")
+task_in_node = _builder.add_edge("write_and_publish", END).compile(name="task_in_node")
+
+GRAPHS: list[CompiledGraph] = [fn_review, fn_quorum, fn_deadline, fn_asks_in_task, task_in_node]

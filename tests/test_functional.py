@@ -251,3 +251,11 @@ async def test_interrupt_inside_a_task_fails_the_run_in_one_line(client: hitl.Cl
     run = await client.start("fn_asks_in_task", 1)
     failed = await wait_for(run, "failed", timeout=60)
     assert failed.error is not None and "interrupt() was called inside @task 'ask_inside'" in failed.error
+
+
+async def test_a_graph_node_may_call_tasks_too(client: hitl.Client) -> None:
+    run = await client.start("task_in_node", {"topic": "fog"})
+    asked = await wait_for(run, "interrupted")
+    assert asked.interrupts[0].value == {"draft": "A short note about fog."}
+    await run.resume("yes")
+    assert (await run.result())["status"] == "published: A short note about fog."
