@@ -191,12 +191,6 @@ def task(
     return wrap(__func) if __func is not None else wrap
 
 
-@dataclass(frozen=True)
-class _Final(Generic[R, S]):
-    value: R
-    save: S
-
-
 class FunctionalGraph(CompiledGraph):
     """An entrypoint compiled: a graph of one node running the function. Its input is anything JSON; the
     run's state holds it as `input`."""
@@ -218,8 +212,12 @@ class entrypoint:  # noqa: N801 - LangGraph's spelling
     accepted with a warning (Temporal's event history is the checkpoint).
     """
 
-    final = _Final
-    """`entrypoint.final(value=, save=)`: return `value`, and save `save` for the thread's next turn."""
+    @dataclass(frozen=True)
+    class final(Generic[R, S]):  # noqa: N801 - LangGraph's spelling
+        """`entrypoint.final(value=, save=)`: return `value`, and save `save` for the thread's next turn."""
+
+        value: R
+        save: S
 
     def __init__(
         self,
@@ -293,7 +291,7 @@ def _body(fn: Callable[..., Any], wanted: set[str]) -> Callable[..., Any]:
         return {k: v for k, v in given.items() if k in wanted}
 
     def written(out: Any) -> dict[str, Any]:
-        if isinstance(out, _Final):
+        if isinstance(out, entrypoint.final):
             return {"value": out.value, "previous": out.save}
         return {"value": out, "previous": out}
 
