@@ -246,9 +246,7 @@ class GraphActivities:
             unrun = unrun_tasks()
         except TasksRequested as tr:
             return NodeResult(tasks=tr.calls, custom=writer.written())
-        except GraphInterrupt as gi:
-            if unrun := unrun_tasks():  # the tasks called before the question run first, as LangGraph's do
-                return NodeResult(tasks=unrun, custom=writer.written())
+        except GraphInterrupt as gi:  # tasks called and not waited on run after the answer, as LangGraph's do
             if gi.request.reviewers:
                 self._warn_unguarded(graph, node.name, gi.request.reviewers)
             local = node.reruns_locally  # decided here, so the choice is in the history whatever the graph becomes

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
+from temporalio.common import RetryPolicy
 from typing_extensions import TypedDict
 
 from hitl import END, START, CompiledGraph, Quorum, StateGraph, entrypoint, interrupt, task
@@ -48,6 +49,23 @@ def fn_deadline(topic: str) -> dict[str, Any]:
     return {"answer": answer, "status": publish(text).result()}
 
 
+ATTEMPTS: dict[str, int] = {}
+
+
+@task(retry_policy=RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=100)))
+def flaky(key: str) -> str:
+    ATTEMPTS[key] = ATTEMPTS.get(key, 0) + 1
+    if ATTEMPTS[key] < 2:
+        raise RuntimeError("not yet")
+    return f"ok on attempt {ATTEMPTS[key]}"
+
+
+@entrypoint()
+def fn_flaky(key: str) -> str:
+    """A task failing once: its retry policy runs it again, and the body gets the second attempt's result."""
+    return flaky(key).result()
+
+
 @task
 def ask_inside(x: int) -> int:
     return interrupt({"x": x})  # refused: a task cannot pause
@@ -73,4 +91,4 @@ def write_and_publish(state: Topic) -> Topic:
 _builder = StateGraph(Topic).add_node(write_and_publish).add_edge(START, "write_and_publish")
 task_in_node = _builder.add_edge("write_and_publish", END).compile(name="task_in_node")
 
-GRAPHS: list[CompiledGraph] = [fn_review, fn_quorum, fn_deadline, fn_asks_in_task, task_in_node]
+GRAPHS: list[CompiledGraph] = [fn_review, fn_quorum, fn_deadline, fn_asks_in_task, task_in_node, fn_flaky]

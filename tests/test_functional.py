@@ -20,7 +20,7 @@ import pytest_asyncio
 import hitl
 from hitl.client.turns import next_turn
 from tests.helpers import cli, one_line_error, wait_for
-from tests.web_fixtures import Served
+from tests.web_fixtures import Served, sse_parts
 
 pytest.importorskip("langgraph", reason="the test extra installs langgraph")
 
@@ -28,7 +28,7 @@ SOURCE = (Path(__file__).parent / "compat" / "functional.py.txt").read_text()
 LANGGRAPH_IMPORT = "from langgraph.func import entrypoint, task; from langgraph.types import interrupt"
 HITL_IMPORT = "from hitl import entrypoint, task, interrupt"
 QUEUE = "hitl-functional"
-ENTRYPOINTS = ["review", "two_questions", "counter", "caught", "async_flow", "fire_and_forget"]
+ENTRYPOINTS = ["review", "two_questions", "counter", "caught", "async_flow", "fire_and_forget", "ask_after_calling"]
 
 
 def load(import_line: str, name: str) -> types.ModuleType:
@@ -57,6 +57,7 @@ CASES = [
     Case("task_failure", "caught", 3),
     Case("async", "async_flow", {"x": 4}, ["ok"]),
     Case("not_waited_on", "fire_and_forget", 7),
+    Case("called_before_asking", "ask_after_calling", 5, ["fine"]),
 ]
 
 
@@ -167,7 +168,7 @@ async def test_same_update_chunks_as_langgraph(functional: tuple[hitl.Client, ty
         streamed.append(update_of(chunk))
         if streamed[-1][0] == "__interrupt__":
             await run.resume(next(answers))
-    side_by_side = case.entry == "review"  # its two first tasks run side by side: either may end first
+    side_by_side = case.entry in ("review", "fire_and_forget")  # two first tasks side by side: either ends first
     assert streamed == expected or (side_by_side and streamed == [expected[1], expected[0], *expected[2:]])
 
 
@@ -221,6 +222,29 @@ async def test_an_entrypoint_through_the_http_api(served: Served) -> None:
         assert done["value"] == {"status": "rejected"}
         state = (await http.get(f"/threads/{tid}/state")).json()
         assert state["values"]["value"] == {"status": "rejected"} and state["next"] == []
+
+
+async def test_an_entrypoint_streams_its_tasks_through_the_http_api(served: Served) -> None:
+    """The SSE stream of `POST /threads/{id}/runs/stream` carries each task's result as `{task: result}`."""
+    async with served.http() as http:
+        tid = (await http.post("/threads", json={})).json()["thread_id"]
+        parts = []
+        for body in (
+            {"assistant_id": "fn_review", "input": {"topic": "hail"}, "stream_mode": "updates"},
+            {"assistant_id": "fn_review", "command": {"resume": "yes"}, "stream_mode": "updates"},
+        ):
+            async with http.stream("POST", f"/threads/{tid}/runs/stream", json=body) as response:
+                assert response.status_code == 200
+                parts += [json.loads(data) for _, event, data in await sse_parts(response) if event == "updates"]
+    note = "A short note about hail."
+    assert [next(iter(p)) for p in parts] == ["draft", "__interrupt__", "publish", "fn_review"]
+    assert parts[0] == {"draft": note} and parts[2] == {"publish": f"published: {note}"}
+    assert parts[3] == {"fn_review": {"status": f"published: {note}"}}
+
+
+async def test_a_task_s_retry_policy_runs_it_again(client: hitl.Client) -> None:
+    run = await client.start("fn_flaky", "once")
+    assert (await run.result())["value"] == "ok on attempt 2"
 
 
 async def test_an_entrypoint_s_question_takes_a_quorum(client: hitl.Client) -> None:
