@@ -23,8 +23,9 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 from hitl import runtime
-from hitl._interrupt import GraphCallRequested, GraphInterrupt, node_scope, reset_scope
+from hitl._interrupt import GraphCallRequested, GraphInterrupt, TasksRequested, node_scope, reset_scope, unrun_tasks
 from hitl.client import tracing
+from hitl.functional import task_named
 from hitl.graph import CompiledGraph, Node
 from hitl.prebuilt.ledger import Ledger, keeping
 from hitl.protocol.limits import MAX_STATE_BYTES, too_large
@@ -32,6 +33,7 @@ from hitl.protocol.wire import (
     NOTIFY_ACTIVITY,
     REDUCE_ACTIVITY,
     ROUTE_ACTIVITY,
+    TASK_ACTIVITY,
     GraphCall,
     NodeResult,
     NodeTask,
@@ -41,6 +43,7 @@ from hitl.protocol.wire import (
     Route,
     RouteTask,
     SendPacket,
+    TaskRun,
     ToParent,
 )
 from hitl.state import to_json
@@ -64,7 +67,7 @@ class GraphActivities:
         self.warned_unguarded: set[str] = set()
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.run_node, self.route, self.reduce, self.notify]
+        return [self.run_node, self.route, self.reduce, self.notify, self.run_task]
 
     @activity.defn(dynamic=True)
     async def run_node(self, args: Sequence[RawValue]) -> NodeResult:
@@ -107,6 +110,31 @@ class GraphActivities:
             for write in task.writes:
                 values = schema.apply(values, write)
         return values
+
+    @activity.defn(name=TASK_ACTIVITY)
+    async def run_task(self, run: TaskRun) -> Any:
+        """One `@task` call of an entrypoint's body (hitl/functional.py): its result, as JSON. Its exceptions
+        are retried per the task's retry policy; the body gets the last one's line (`TaskFailed`)."""
+        task = task_named(run.call.ref)
+        if task is None:
+            raise ApplicationError(
+                f"task '{run.call.name}' ({run.call.ref}) called by node '{run.node}' of graph '{run.graph}' is not "
+                "defined on this worker: serve the module that defines it (a task defined inside a function exists "
+                "only once that function ran)",
+                type="TaskNotFound",
+                non_retryable=True,
+            )
+        with (
+            tracing.span(
+                f"hitl.task:{run.graph}.{run.node}.{run.call.name}",
+                hitl_graph=run.graph,
+                hitl_node=run.node,
+                hitl_step=run.step,
+                hitl_run_id=activity.info().workflow_id,
+            ),
+            _graph_mistakes_fail_at_once(),
+        ):
+            return await task.run(run.call)
 
     @activity.defn(name=NOTIFY_ACTIVITY)
     async def notify(self, task: NotifyTask) -> Notified | None:
@@ -206,7 +234,8 @@ class GraphActivities:
         writer = runtime.Recorder(node.name, task.step)
         scope = Runtime(context=graph.context_of(task.context), stream_writer=writer)
         kwargs = {name: scope if name == "runtime" else writer for name in node.inject}
-        token, entered = node_scope(node.name, task.resumes, task.called), runtime.enter(scope)
+        token, entered = node_scope(node.name, task.resumes, task.called, task.done), runtime.enter(scope)
+        unrun = []
         try:
             if inspect.iscoroutinefunction(node.fn):
                 output = await node.fn(*args, **kwargs)
@@ -214,7 +243,10 @@ class GraphActivities:
                 output = await asyncio.to_thread(node.fn, *args, **kwargs)
                 if inspect.isawaitable(output):
                     output = await output
-        except GraphInterrupt as gi:
+            unrun = unrun_tasks()
+        except TasksRequested as tr:
+            return NodeResult(tasks=tr.calls, custom=writer.written())
+        except GraphInterrupt as gi:  # tasks called and not waited on run after the answer, as LangGraph's do
             if gi.request.reviewers:
                 self._warn_unguarded(graph, node.name, gi.request.reviewers)
             local = node.reruns_locally  # decided here, so the choice is in the history whatever the graph becomes
@@ -225,6 +257,8 @@ class GraphActivities:
         finally:
             runtime.leave(entered)
             reset_scope(token)
+        if unrun:  # the node returned without waiting on some of its tasks: they run, then the node again
+            return NodeResult(tasks=unrun, custom=writer.written())
 
         goto: list[str] = []
         sends: list[SendPacket] = []

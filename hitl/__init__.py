@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from hitl.client.batch import BatchReport, BatchResult, Waiting
     from hitl.client.client import Client, PendingRun, Run, RunInfo, connect
     from hitl.client.stream import RunEvent
+    from hitl.functional import TaskFailed, entrypoint, task
     from hitl.graph import CompiledGraph, StateGraph
     from hitl.runtime import get_runtime, get_stream_writer
 
@@ -72,6 +73,9 @@ _LAZY = {
     "RunEvent": "hitl.client.stream",
     "get_runtime": "hitl.runtime",
     "get_stream_writer": "hitl.runtime",
+    "entrypoint": "hitl.functional",
+    "task": "hitl.functional",
+    "TaskFailed": "hitl.functional",
 }
 
 __all__ = [
@@ -113,14 +117,17 @@ __all__ = [
     "Send",
     "StateGraph",
     "StateSnapshot",
+    "TaskFailed",
     "UnknownGraphError",
     "Waiting",
     "Vote",
     "Widen",
     "connect",
+    "entrypoint",
     "get_runtime",
     "get_stream_writer",
     "interrupt",
+    "task",
 ]
 
 

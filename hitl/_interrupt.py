@@ -26,7 +26,7 @@ from hitl.protocol.finite import non_finite
 from hitl.protocol.limits import MAX_QUESTION_BYTES, too_large
 from hitl.protocol.policy import schema_refused
 from hitl.protocol.schema import schema_unusable
-from hitl.protocol.wire import DEADLINE_EXPIRED, CallOutcome, InterruptRequest
+from hitl.protocol.wire import DEADLINE_EXPIRED, CallOutcome, InterruptRequest, TaskCall, TaskOutcome
 from hitl.row_card import Summary, card
 from hitl.state import one_line, to_json
 from hitl.types import AnswerWith, CalledGraphFailed, EscalationStep, HitlError, Quorum, Remind, Vote, Widen
@@ -82,9 +82,26 @@ class _NodeScope:
     called: Sequence[CallOutcome] = ()
     """How the graphs this node called on its earlier runs ended, in call order."""
     invokes: int = 0
+    done: Sequence[TaskOutcome] = ()
+    """How the `@task` calls of this node's earlier runs ended, in call order (hitl/functional.py)."""
+    tasks: int = 0
+    asked: list[TaskCall] = field(default_factory=list)
+    """The `@task` calls of this run past `done`: the run runs them (`NodeResult.tasks`)."""
 
 
 _scope: contextvars.ContextVar[_NodeScope | None] = contextvars.ContextVar("hitl_node_scope", default=None)
+_in_task: contextvars.ContextVar[str | None] = contextvars.ContextVar("hitl_task", default=None)
+"""The `@task` whose activity runs here: it cannot pause (interrupt()) nor call tasks (hitl/functional.py)."""
+
+
+class TasksRequested(Exception):
+    """Raised where an entrypoint's body needs the result of a `@task` call not run yet: the body stops, the
+    activity hands the run every such call made so far (`NodeResult.tasks`), and the body runs again once
+    they ended. Do not catch it in the body (as `GraphInterrupt`); if you must, re-raise it."""
+
+    def __init__(self, calls: list[TaskCall]) -> None:
+        super().__init__(f"{len(calls)} task call(s) to run: {', '.join(c.name for c in calls)}")
+        self.calls = calls
 
 
 # A quorum question returns every answer, with who gave it.
@@ -185,6 +202,11 @@ def interrupt(
     """
     scope = _scope.get()
     if scope is None:
+        if (task := _in_task.get()) is not None:
+            raise HitlError(
+                f"interrupt() was called inside @task '{task}': hitl runs a task as an activity of its own, which "
+                "cannot pause; call interrupt() in the entrypoint's body (or a graph node) instead"
+            )
         raise HitlError("interrupt() was called outside a graph node; call it inside a node function")
     index = scope.calls
     scope.calls += 1
@@ -364,10 +386,34 @@ def call_graph(graph: CallableGraph, input: Any) -> dict[str, Any]:
 
 
 def node_scope(
-    node: str, resumes: Sequence[Any], called: Sequence[CallOutcome] = ()
+    node: str, resumes: Sequence[Any], called: Sequence[CallOutcome] = (), done: Sequence[TaskOutcome] = ()
 ) -> contextvars.Token[_NodeScope | None]:
     """Enter the scope of one node execution (the activity calls this)."""
-    return _scope.set(_NodeScope(node, resumes, called=called))
+    return _scope.set(_NodeScope(node, resumes, called=called, done=done))
+
+
+def current_scope() -> _NodeScope | None:
+    """The node (or entrypoint body) running here, if any."""
+    return _scope.get()
+
+
+def unrun_tasks() -> list[TaskCall]:
+    """The `@task` calls the node running here made past those already run (its activity hands them over)."""
+    scope = _scope.get()
+    return list(scope.asked) if scope is not None else []
+
+
+def task_scope(name: str) -> contextvars.Token[str | None]:
+    """Enter the activity of one `@task` call (hitl/functional.py)."""
+    return _in_task.set(name)
+
+
+def current_task() -> str | None:
+    return _in_task.get()
+
+
+def leave_task(token: contextvars.Token[str | None]) -> None:
+    _in_task.reset(token)
 
 
 def reset_scope(token: contextvars.Token[_NodeScope | None]) -> None:

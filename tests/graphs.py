@@ -8,7 +8,7 @@ The graphs live by feature, next to the tests that use them:
 (test_long_runs), `fault_graphs.py` (test_faults), `trust_graphs.py`
 (test_trust), `send_graphs.py` (test_send), `batch_graphs.py` (test_batch, test_links),
 `quorum_graphs.py` (test_quorum), `escalation_graphs.py` (test_escalation), `call_graphs.py` (test_graph_calls),
-`schema_graphs.py` (test_schemas). A new graph goes into its
+`schema_graphs.py` (test_schemas), `functional_graphs.py` (test_functional). A new graph goes into its
 feature's module and that module's
 GRAPHS list. Graph names are what recorded histories (tests/histories/)
 refer to: never rename one.
@@ -25,6 +25,7 @@ from tests import (
     escalation_graphs,
     fault_graphs,
     form_graphs,
+    functional_graphs,
     hitl_graphs,
     long_run_graphs,
     quorum_graphs,
@@ -48,6 +49,7 @@ GRAPHS: list[CompiledGraph] = [
     *schema_graphs.GRAPHS,
     *row_graphs.GRAPHS,
     *call_graphs.GRAPHS,
+    *functional_graphs.GRAPHS,
 ]
 """The test graphs (`--graphs tests.graphs`, `python worker.py tests.graphs`)."""
 

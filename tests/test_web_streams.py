@@ -22,7 +22,7 @@ import hitl
 from hitl.web import Settings, TokenAuth, create_app
 from hitl.web.testing import running
 from tests.helpers import event_count, wait_for
-from tests.web_fixtures import TOKENS, Served, own_temporal
+from tests.web_fixtures import TOKENS, Served, own_temporal, sse_parts
 
 
 def as_(url: str, token: str) -> httpx.AsyncClient:
@@ -144,20 +144,6 @@ async def test_streams_end_with_an_error_event_when_temporal_goes_away(tmp_path:
         assert last and last[-1][0] == "error", last
         error = json.loads(last[-1][1])
         assert set(error) == {"error", "message"} and "cannot reach Temporal" in error["message"], error
-
-
-async def sse_parts(response: httpx.Response) -> list[tuple[str, str, str]]:
-    """(id, event, data) of every event of an SSE response, read to its close."""
-    out, fields = [], {}
-    async for line in response.aiter_lines():
-        if not line:
-            if "event" in fields:
-                out.append((fields.get("id", ""), fields["event"], fields.get("data", "")))
-            fields = {}
-        elif ":" in line and not line.startswith(":"):
-            key, _, value = line.partition(":")
-            fields[key] = value.removeprefix(" ")
-    return out
 
 
 async def test_a_run_stream_rejoined_with_last_event_id_sends_what_followed(served: Served) -> None:

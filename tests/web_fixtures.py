@@ -151,3 +151,17 @@ async def own_temporal(
             yield server, client, url
     finally:
         await asyncio.to_thread(server.stop)
+
+
+async def sse_parts(response: httpx.Response) -> list[tuple[str, str, str]]:
+    """(id, event, data) of every event of an SSE response, read to its close."""
+    out, fields = [], {}
+    async for line in response.aiter_lines():
+        if not line:
+            if "event" in fields:
+                out.append((fields.get("id", ""), fields["event"], fields.get("data", "")))
+            fields = {}
+        elif ":" in line and not line.startswith(":"):
+            key, _, value = line.partition(":")
+            fields[key] = value.removeprefix(" ")
+    return out

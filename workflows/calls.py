@@ -8,6 +8,7 @@ that depends on a patch is handed the workflow's `patched` and asks it exactly w
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
@@ -26,12 +27,13 @@ from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 with workflow.unsafe.imports_passed_through():
     from hitl.protocol import topology
     from hitl.protocol.limits import MAX_PAYLOAD_BYTES, MAX_STATE_BYTES, json_size, over_limit
-    from hitl.protocol.patches import CHILD_FAILURES, LOCAL_RERUN, NOTIFY_RECORDS, SUBGRAPH_IDS
+    from hitl.protocol.patches import CHILD_FAILURES, LOCAL_RERUN, NOTIFY_RECORDS, SUBGRAPH_IDS, TASK_CALLS
     from hitl.protocol.reducers import WriteConflict, apply_builtin_writes
     from hitl.protocol.wire import (
         NOTIFY_ACTIVITY,
         REDUCE_ACTIVITY,
         ROUTE_ACTIVITY,
+        TASK_ACTIVITY,
         WORKFLOW_NAME,
         ChildPaused,
         GraphCall,
@@ -49,6 +51,9 @@ with workflow.unsafe.imports_passed_through():
         RouteTask,
         RunInput,
         RunState,
+        TaskCall,
+        TaskOutcome,
+        TaskRun,
         retry_policy_kwargs,
     )
     from hitl.types import Interrupt, StateSnapshot
@@ -57,6 +62,8 @@ with workflow.unsafe.imports_passed_through():
     from hitl.workflows.failures import StepFailed, Surfaced, cause, not_started
 
 Patched = Callable[[str], bool]
+Handover = GraphCall | list[TaskCall]
+"""What a node's run hands the run to do before it runs again: a graph it called, or `@task` calls."""
 
 
 async def run_node(
@@ -68,9 +75,9 @@ async def run_node(
     local_rerun: bool,
     patched: Patched,
     context: Any = None,
-) -> tuple[bool, GraphCall | None]:
+) -> tuple[bool, Handover | None]:
     """Run `task`'s node as an activity: its result settles the task, or its question is asked (`steps.ask`),
-    or the graph it called is returned for the run to call (`run_call`). True when it ran as a local activity
+    or the graph it called (`run_call`) or the `@task` calls it waits on (`run_tasks`) are returned for the run. True when it ran as a local activity
     (a marker in the history, which the reported length lags). `context` (the run's, as JSON) only travels to
     the node; what the node streamed stays in the history, not the run."""
     node = spec.node(task.node)
@@ -84,6 +91,7 @@ async def run_node(
         send=send,
         context=context,
         called=list(task.called),
+        done=list(task.done),
     )
     if input_bytes > MAX_PAYLOAD_BYTES * 0.95:
         what = f"the input of node '{task.node}' (state and answers)"
@@ -117,6 +125,8 @@ async def run_node(
         result = dataclasses.replace(result, custom=None)  # the stream reads it from history; the run keeps none
     if result.call is not None:
         return local, result.call
+    if result.tasks:
+        return local, list(result.tasks)
     if result.interrupt is None:
         task.result = result
         return local, None
@@ -131,9 +141,10 @@ async def run_node_and_calls(
     inp: RunInput, run: RunState, task: PendingTask, live: Execution, *, local_rerun: bool, patched: Patched
 ) -> None:
     """Run `task`'s node (`run_node`) until it settles: each graph it calls on the way (`subgraph.invoke()`) runs
-    as a run of its own (`run_call`), and the node runs again with how it ended."""
+    as a run of its own (`run_call`), each batch of `@task` calls as activities (`run_tasks`), and the node runs
+    again with how they ended."""
     while True:
-        ran_local, call = await run_node(
+        ran_local, handover = await run_node(
             inp.graph,
             run,
             task,
@@ -146,9 +157,38 @@ async def run_node_and_calls(
             live.markers_since += 1
         else:
             live.released_within_task = False
-        if call is None:
+        if handover is None:
             return
-        await run_call(inp, run, task, call, live)
+        if isinstance(handover, GraphCall):
+            await run_call(inp, run, task, handover, live)
+        elif patched(TASK_CALLS):
+            await run_tasks(inp.graph.name, run, task, handover)
+        else:  # never recorded: a history from before the patch holds no node result with task calls
+            raise StepFailed(f"node '{steps.key(task)}' called @task functions, which this run predates")
+
+
+async def run_tasks(graph: str, run: RunState, task: PendingTask, calls: list[TaskCall]) -> None:
+    """The `@task` calls `task`'s node (an entrypoint's body) waits on, each an activity of its own, side by
+    side; how each ended is recorded on the task, in call order, for the node's next run (`steps.tasks_ended`)."""
+    step = run.step
+    outcomes = await asyncio.gather(*(_run_task(graph, steps.key(task), step, call) for call in calls))
+    steps.tasks_ended(task, list(outcomes))
+
+
+async def _run_task(graph: str, node: str, step: int, call: TaskCall) -> TaskOutcome:
+    """One `@task` call as an activity (`TASK_ACTIVITY`) with the task's timeout and retry policy: its result,
+    or the line saying why it failed for good (the body's `.result()` raises it)."""
+    try:
+        value = await workflow.execute_activity(
+            TASK_ACTIVITY,
+            TaskRun(graph=graph, node=node, step=step, call=call),
+            start_to_close_timeout=timedelta(seconds=call.start_to_close_s),
+            retry_policy=RetryPolicy(**retry_policy_kwargs(call.retry)),
+            summary=f"task {call.name} #{call.index} (node {node}, step {step})",
+        )
+    except ActivityError as e:
+        return TaskOutcome(error=cause(e))
+    return TaskOutcome(value=value)
 
 
 async def run_call(inp: RunInput, run: RunState, task: PendingTask, call: GraphCall, live: Execution) -> None:

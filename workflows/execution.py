@@ -129,10 +129,11 @@ class Execution:
 
     def input_bytes(self, run: RunState, task: PendingTask) -> int:
         """About what a node's activity gets for `task`: the state, its answers, its Send's arg and how the graphs
-        it called ended."""
+        and `@task` calls it made ended."""
         send = run.sends[task.push] if task.push is not None else None
         called = json_size([dataclasses.asdict(c) for c in task.called]) if task.called else 0
-        return self.state_bytes + json_size(task.resumes) + (json_size(send.arg) if send else 0) + called
+        done = json_size([dataclasses.asdict(d) for d in task.done]) if task.done else 0
+        return self.state_bytes + json_size(task.resumes) + (json_size(send.arg) if send else 0) + called + done
 
     def tell_callers(self, told: list[tuple[str, str]]) -> None:
         """Keep why each update's answer was put back, for its waiting caller (the newest few)."""

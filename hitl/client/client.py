@@ -49,6 +49,7 @@ from hitl.client.serving import (
 from hitl.client.stream import RunEvent, StreamMode, check_modes, chunks, follow
 from hitl.client.threads import ThreadStart
 from hitl.client.tracing import traced
+from hitl.functional import FunctionalGraph
 from hitl.graph import CompiledGraph
 from hitl.payloads.codec import from_env as codec_from_env
 from hitl.payloads.codec import with_codec
@@ -56,6 +57,7 @@ from hitl.payloads.converter import data_converter
 from hitl.protocol.audit import AuditTrail
 from hitl.protocol.finite import non_finite
 from hitl.protocol.limits import MAX_DECISION_BYTES, MAX_STATE_BYTES, too_deep, too_large
+from hitl.protocol.patches import TASK_CALLS
 from hitl.protocol.policy import decider_refused, identity_refused, override_refused, roles_refused, values_refused
 from hitl.protocol.wire import (
     ASSIGNED,
@@ -254,6 +256,11 @@ class Client:
     ) -> RunInput:
         """What a new run starts with: the graph, its checked input and breakpoints, as this client, with what
         this namespace indexes and the patches every live worker has (a start, and a thread's next turn)."""
+        if isinstance(compiled, FunctionalGraph) and TASK_CALLS not in patches:
+            raise NoWorkerError(
+                f"the workers of task queue '{self.task_queue}' predate entrypoints' @task calls (patch {TASK_CALLS}); "
+                f"upgrade them to run entrypoint '{compiled.name}'"
+            )
         return RunInput(
             graph=spec,
             input=values,
@@ -610,7 +617,7 @@ class Run:
         return await self._query("get_state_history", list[Checkpoint], HistoryPage(limit=limit, before=before))
 
     def events(
-        self, *, since: int | None = None, until_pause: bool = False, custom: bool = False
+        self, *, since: int | None = None, until_pause: bool = False, custom: bool = False, tasks: bool = False
     ) -> AsyncIterator[RunEvent]:
         """The run's events as they happen (`hitl.client.stream.RunEvent`): node updates, the state after
         each step, pauses with their questions, decisions with who made them, the end.
@@ -621,8 +628,10 @@ class Run:
         Continue-as-new is followed; a paused run costs one pending long poll, no queries.
         With `custom`, also what nodes write with their stream writer (`custom` events, before the node's
         update or the pause it asked in; read from the run's history, so each reading costs a history read).
+        With `tasks`, a run of an entrypoint (hitl/functional.py) also streams each `@task` call's result as a
+        `node` event named after the task (read from history as `custom`).
         """
-        return follow(self, since=since, until_pause=until_pause, custom=custom)
+        return follow(self, since=since, until_pause=until_pause, custom=custom, tasks=tasks)
 
     def astream(
         self,
@@ -639,7 +648,8 @@ class Run:
         multi = not isinstance(stream_mode, str)
 
         async def gen() -> AsyncIterator[Any]:
-            events = follow(self, since=since, until_pause=until_pause, custom="custom" in modes)
+            tasks = "updates" in modes
+            events = follow(self, since=since, until_pause=until_pause, custom="custom" in modes, tasks=tasks)
             try:
                 async for event in events:
                     for mode, chunk in chunks(event, modes):

@@ -28,13 +28,15 @@ import temporalio.client
 import temporalio.service
 
 from hitl._temporal_errors import TRANSIENT, ended_outside
-from hitl.protocol.wire import NodeResult
+from hitl.functional import FunctionalGraph
+from hitl.protocol.wire import TASK_ACTIVITY, NodeResult, TaskRun
 from hitl.types import Checkpoint, Decision, HitlError, Interrupt, InvalidInputError, RunStatus, StateSnapshot
 
 
 class _Connected(Protocol):
     @property
     def temporal(self) -> temporalio.client.Client: ...
+    def graph(self, name: str) -> Any: ...
 
 
 class Run(Protocol):
@@ -183,14 +185,16 @@ def chunks(event: RunEvent, modes: Sequence[StreamMode]) -> Iterator[tuple[Strea
 
 
 async def follow(
-    run: Run, *, since: int | None = None, until_pause: bool = False, custom: bool = False
+    run: Run, *, since: int | None = None, until_pause: bool = False, custom: bool = False, tasks: bool = False
 ) -> AsyncIterator[RunEvent]:
     """The run's events: its picture now (or everything from checkpoint `since`), then each change.
 
     Ends after the run ends, or, with `until_pause`, at the first pause it reports. With `custom`, also what
-    nodes wrote with their stream writer (`custom` events), read from the run's history.
+    nodes wrote with their stream writer (`custom` events), read from the run's history. With `tasks`, for a
+    run of an entrypoint (hitl/functional.py), each `@task` call's result as a `node` event named after the
+    task (read from the run's history too), and the body's update as its value (LangGraph's `{name: value}`).
     """
-    follower = _Follower(run, since, custom)
+    follower = _Follower(run, since, custom, tasks)
     changed = asyncio.Event()
     watcher: asyncio.Task[None] | None = None
     try:
@@ -220,10 +224,12 @@ async def follow(
 class _Follower:
     """The cursor of one stream: which checkpoint, decisions and pause it has reported."""
 
-    def __init__(self, run: Run, since: int | None, custom: bool = False) -> None:
+    def __init__(self, run: Run, since: int | None, custom: bool = False, tasks: bool = False) -> None:
         self.run = run
         self.since = since
         self.custom = _Custom(run) if custom else None
+        self.tasks = tasks  # asked for: known to apply once the run's graph is (an entrypoint's: `body`)
+        self.body: str | None = None  # an entrypoint's run: its body's node, whose update is its value
         self.cursor: int | None = None  # seq of the last checkpoint reported
         self.step: int | None = None  # and its step
         self.next: list[str] = []  # `next` of that checkpoint: the nodes its following step runs
@@ -286,6 +292,8 @@ class _Follower:
             if newest is not None and snap.step <= newest:
                 break  # read in this order, the state is never older than the checkpoints: is it newer?
         self.behind = newest is not None and snap.step > newest
+        if self.tasks:
+            self._functional(snap.graph)
         if self.custom is not None:
             await self.custom.collect()  # read after the run: it holds every node result the run applied
         if self.cursor is None:
@@ -306,6 +314,19 @@ class _Follower:
         if snap.status in ("running", "interrupted"):
             for event in self._written(snap.step + 1):  # the step's nodes done so far, as they finish
                 yield event
+
+    def _functional(self, graph: str) -> None:
+        """Is the run an entrypoint's (known to this client)? Then its tasks' results are read from history."""
+        self.tasks = False
+        try:
+            compiled = self.run.client.graph(graph)
+        except HitlError:
+            return  # a graph this client does not serve: its runs stream as a graph's
+        if isinstance(compiled, FunctionalGraph):
+            self.body = graph
+            if self.custom is None:
+                self.custom = _Custom(self.run, custom=False)
+            self.custom.tasks = True
 
     def _written(self, before_step: int | None, until: datetime | None = None) -> Iterator[RunEvent]:
         """The custom events of node runs before `before_step` (None: all) not reported yet, in order; with
@@ -344,6 +365,8 @@ class _Follower:
         if c.source == "loop":
             yield from self._written(c.step)
             for node, update in _tasks(self.next, c.writes or {}):
+                if node == self.body and isinstance(update, dict):
+                    update = update.get("value")  # an entrypoint's update is what it returned
                 yield RunEvent(
                     kind="node", run_id=self.run.run_id, status="running", step=c.step, seq=c.seq, node=node,
                     update=update, at=c.created_at,
@@ -446,8 +469,10 @@ class _Custom:
     reported yet, in history order, and how far each history was read (the current one, and the one it
     continued from, read to its end once the run moved to the next: one hand-over between two readings)."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, custom: bool = True) -> None:
         self.run = run
+        self.custom = custom  # what nodes wrote with their stream writer
+        self.tasks = False  # each `@task` call's result, as a `node` event named after the task
         self.pending: list[RunEvent] = []
         self.floor: int | None = None  # node runs before this step are before the stream: not shown
         self.read: dict[str | None, int] = {}  # a history (by the run it continued from) -> last event id read
@@ -495,18 +520,26 @@ class _Custom:
     async def _read(self, events: Sequence[Any], key: str | None) -> None:
         converter = self.run.client.temporal.data_converter
         scheduled: dict[int, str] = {}
+        inputs: dict[int, Any] = {}
         last = self.read.get(key, 0)
         for event in events:
             if event.event_type == _T.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                scheduled[event.event_id] = event.activity_task_scheduled_event_attributes.activity_type.name
+                attributes = event.activity_task_scheduled_event_attributes
+                scheduled[event.event_id] = attributes.activity_type.name
+                inputs[event.event_id] = attributes.input.payloads
             if event.event_id <= last:
                 continue
             payloads = None
             if event.event_type == _T.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
                 done = event.activity_task_completed_event_attributes
-                if not scheduled.get(done.scheduled_event_id, "hitl.").startswith("hitl."):
-                    payloads = done.result.payloads
-            elif event.event_type == _T.EVENT_TYPE_MARKER_RECORDED:
+                kind = scheduled.get(done.scheduled_event_id, "hitl.")
+                if kind == TASK_ACTIVITY and self.tasks:
+                    await self._task(inputs[done.scheduled_event_id], done.result.payloads, event)
+                if not self.custom or kind.startswith("hitl."):
+                    self.read[key] = event.event_id
+                    continue
+                payloads = done.result.payloads
+            elif event.event_type == _T.EVENT_TYPE_MARKER_RECORDED and self.custom:
                 marker = event.marker_recorded_event_attributes
                 if marker.marker_name == LOCAL_ACTIVITY_MARKER and "result" in marker.details:
                     payloads = marker.details["result"].payloads
@@ -530,6 +563,24 @@ class _Custom:
                             )  # fmt: skip
                         )
             self.read[key] = event.event_id
+
+    async def _task(self, given: Any, result: Any, event: Any) -> None:
+        """A `@task` call's result, as LangGraph streams it: `{task: result}` among the updates."""
+        converter = self.run.client.temporal.data_converter
+        [call] = await converter.decode(given, [TaskRun])
+        [value] = await converter.decode(result, [Any]) if result else [None]
+        if self.floor is None or call.step >= self.floor:
+            self.pending.append(
+                RunEvent(
+                    kind="node",
+                    run_id=self.run.run_id,
+                    status="running",
+                    step=call.step,
+                    node=call.call.name,
+                    update=value,
+                    at=event.event_time.ToDatetime().replace(tzinfo=timezone.utc),
+                )
+            )
 
 
 LOCAL_ACTIVITY_MARKER = "core_local_activity"

@@ -80,6 +80,11 @@ NOTIFY_RECORDS = "hitl-notify-records"
 """Patch: what the notify hook sent at a pause, or why it failed, goes into the run's decision log (a `notify`
 record, sealed into the audit chain). Runs from before it keep their logs and chains as they were: a record
 appearing among them on replay would change every later record's hash against an export taken before."""
+TASK_CALLS = "hitl-task-calls"
+"""Patch: a node (an entrypoint's body, hitl/functional.py) that waits on `@task` calls hands them to the run, which
+runs each as an activity (`hitl.task`) and runs the node again with how they ended. No history from before holds
+such a node result; the patch is there so that a client starts an entrypoint's run only on workers that have it
+(an older worker would take the node's result for an update that wrote nothing)."""
 
 # Quorum questions, claims and escalation ladders (issue 14) need no patch: each path is reached only by a
 # question asked with `quorum=`/`escalate=` or by a `claim` update, which no history from before them holds,
@@ -107,6 +112,7 @@ RUN_PATCHES: tuple[str, ...] = (
     LOCAL_RACE,
     THREAD_TURNS,
     NOTIFY_RECORDS,
+    TASK_CALLS,
 )
 """Every patch id the workflow checks, in the order they came: a worker says how many it has (the first N,
 `hitl-patches=N` in its identity) and a new run lists those every live worker has (`RunInput.patches`).

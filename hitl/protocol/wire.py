@@ -26,6 +26,8 @@ WORKFLOW_NAME = "hitl.Graph"
 ROUTE_ACTIVITY = "hitl.route"
 REDUCE_ACTIVITY = "hitl.reduce"
 NOTIFY_ACTIVITY = "hitl.notify"
+TASK_ACTIVITY = "hitl.task"
+"""The activity running one `@task` call of an entrypoint (hitl/functional.py)."""
 DEFAULT_TASK_QUEUE = "hitl"
 
 # Search attributes that keep waiting runs findable server-side (the inbox).
@@ -293,6 +295,9 @@ class PendingTask:
     called: list[CallOutcome] = field(default_factory=list)
     """How each graph the node called so far (`subgraph.invoke()` inside the node) ended, in call order:
     the node's next run gets them (`NodeTask.called`), as `resumes` carries its answers."""
+    done: list[TaskOutcome] = field(default_factory=list)
+    """How each `@task` an entrypoint's body called so far ended, in call order: the body's next run gets
+    them (`NodeTask.done`), its futures resolving to them instead of running the tasks again."""
 
     @property
     def settled(self) -> bool:
@@ -414,6 +419,8 @@ class NodeTask:
     called: list[CallOutcome] = field(default_factory=list)
     """How the graphs the node called on its earlier runs ended (`PendingTask.called`): its `invoke()` calls
     return them in order, and the first one past them asks the run to call its graph (`NodeResult.call`)."""
+    done: list[TaskOutcome] = field(default_factory=list)
+    """How the `@task` calls of an entrypoint's body on its earlier runs ended (`PendingTask.done`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -451,6 +458,9 @@ class NodeResult:
     call: GraphCall | None = None
     """The node called a compiled graph (`subgraph.invoke()` inside it): the run runs that graph as a run of
     its own, waits for it (its questions surface here), and runs the node again with how it ended."""
+    tasks: list[TaskCall] = field(default_factory=list)
+    """An entrypoint's body waits on `@task` calls not run yet: the run runs each as an activity of its own
+    (`TASK_ACTIVITY`, side by side), records how they ended (`PendingTask.done`) and runs the body again."""
     custom: CustomWrites | None = None
     """What the node wrote with its stream writer (`get_stream_writer()`), bounded: it lands in history with
     the result, where a stream in "custom" mode reads it (hitl/client/stream.py); the workflow drops it."""
@@ -480,6 +490,38 @@ class CallOutcome:
     """How a graph a node called ended: its final values, or why it failed (`error`, one line)."""
 
     values: dict[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskCall:
+    """The `index`-th `@task` call of an entrypoint's body: which task (`ref`, found on the worker by it;
+    `name`, what people see), its arguments as JSON, and its activity's options."""
+
+    name: str
+    ref: str
+    index: int
+    args: list[Any] = field(default_factory=list)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    start_to_close_s: float = 300.0
+    retry: RetrySpec = field(default_factory=RetrySpec)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskRun:
+    """The task activity's argument: the call, and where it was made (for one-line errors and traces)."""
+
+    graph: str
+    node: str
+    step: int
+    call: TaskCall
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskOutcome:
+    """How a `@task` call ended: its result as JSON, or why it failed (`error`, one line)."""
+
+    value: Any = None
     error: str | None = None
 
 

@@ -232,7 +232,9 @@ async def run_stream(
     return stream(
         request,
         lambda: run_parts(
-            walk.request_parts(feed, run.events(since=since, custom="custom" in modes), resuming, subgraphs),
+            walk.request_parts(
+                feed, run.events(since=since, custom="custom" in modes, tasks="updates" in modes), resuming, subgraphs
+            ),
             only={*modes, "metadata"},
             cancel=cancel,
         ),

@@ -567,6 +567,16 @@ async def graph_call(c: hitl.Client) -> str:
     return run.run_id
 
 
+async def functional(c: hitl.Client) -> str:
+    """An entrypoint (`@entrypoint()`, no patch: only its body's `@task` calls reach it): a task runs as an
+    activity of its own, the body asks, is answered, runs again from the top on the task's recorded result and
+    waits on a second task."""
+    run = await c.start("fn_review", {"topic": "tea"}, run_id="functional")
+    await run.wait()
+    await run.resume("yes")
+    return run.run_id
+
+
 SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     approval,
     edit_state,
@@ -604,6 +614,7 @@ SCENARIOS: list[Callable[[hitl.Client], Awaitable[str]]] = [
     local_race_by_marker,
     parent_command,
     graph_call,
+    functional,
 ]
 
 

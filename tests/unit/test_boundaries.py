@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "graph",
         (
             "hitl.graph",
+            "hitl.functional",
             "hitl.state",
             "hitl._interrupt",
             "hitl.runtime",

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hitl.protocol import topology
-from hitl.protocol.wire import GraphSpec, InterruptRequest, PendingTask, RunState, ToParent
+from hitl.protocol.wire import GraphSpec, InterruptRequest, PendingTask, RunState, TaskOutcome, ToParent
 from hitl.types import Decision, Interrupt
 from hitl.workflows.core import records
 
@@ -89,3 +89,10 @@ def handed_up(run: RunState) -> tuple[ToParent | None, str | None]:
         update.update(up.update)
         goto += [g for g in up.goto if g not in goto]
     return ToParent(update=update, goto=goto), None
+
+
+def tasks_ended(task: PendingTask, outcomes: list[TaskOutcome]) -> None:
+    """The `@task` calls the task's node (an entrypoint's body) waited on ended, as `outcomes` (in call order):
+    its next run gets them. The answers so far led the node to run them, so they stand."""
+    task.done.extend(outcomes)
+    task.answered = []
