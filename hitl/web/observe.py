@@ -22,6 +22,9 @@ class Counts(Protocol):
 
 
 READING = frozenset({"GET", "HEAD", "OPTIONS"})
+COUNTED = READING | {"POST", "PUT", "PATCH", "DELETE"}
+"""Methods counted by name; any other is the caller's pick (uvicorn passes some 40), counted as `other`
+so an unauthenticated caller cannot add time series to `/metrics` at will."""
 
 
 def route_of(scope: Scope) -> str:
@@ -57,7 +60,7 @@ class Observe:
                 await self.app(scope, receive, sending)
         finally:
             if self.metrics is not None:
-                self.metrics.request(method, route_of(scope), status["code"])
+                self.metrics.request(method if method in COUNTED else "other", route_of(scope), status["code"])
 
     async def _traced(self, scope: Scope, receive: Receive, send: Send, status: dict[str, int]) -> None:
         method = scope["method"]
