@@ -320,27 +320,56 @@ def slack(
     return post
 
 
+SLACK_MAX_BLOCKS = 50
+"""Block Kit's most blocks in one message: past it Slack refuses the whole post (`invalid_blocks`)."""
+
+
 def slack_message(snapshot: StateSnapshot, asked: list[Question]) -> dict[str, Any]:
     """Block Kit: a header, a section per question (its title and fields), its buttons in an actions block
-    (25 buttons at most per block; labels cut to Slack's 75 characters)."""
+    (25 buttons at most per block; labels cut to Slack's 75 characters). Within Slack's 50 blocks: the
+    questions that do not fit (a large fan-out, answers by the hundred) are counted in a last section that
+    points to the run in the inbox, so the post is never refused whole."""
     headline = _headline(snapshot)
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": shorten(headline, 150)}}]
-    for q in asked:
-        lines = [f"*{_mrkdwn(q.title)}*", *(f"{_mrkdwn(k)}: {_mrkdwn(v)}" for k, v in q.fields.items())]
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": shorten("\n".join(lines), 3000)}})
-        buttons = [
-            {
-                "type": "button",
-                "text": {"type": "plain_text", "text": shorten(c.label, 75)},
-                "url": c.url,
-                "action_id": f"{q.interrupt_id}-{n}",
-                **({"style": _STYLES[c.label.split(" ")[0]]} if c.label.split(" ")[0] in _STYLES else {}),
-            }
-            for n, c in enumerate(q.choices)
-        ]
-        for start in range(0, len(buttons), 25):
-            blocks.append({"type": "actions", "elements": buttons[start : start + 25]})
+    room = SLACK_MAX_BLOCKS - 2  # the header, and the note of what did not fit
+    for shown, q in enumerate(asked):
+        group = _slack_question(q)
+        if len(blocks) + len(group) > room + 1:
+            if shown == 0:
+                blocks += group[:room]  # one question alone past the limit: its first buttons
+                shown = 1
+            blocks.append(_slack_rest(snapshot, len(asked) - shown))
+            break
+        blocks += group
     return {"text": headline, "blocks": blocks}
+
+
+def _slack_rest(snapshot: StateSnapshot, more: int) -> dict[str, Any]:
+    base = os.environ.get(BASE_URL_ENV, "").rstrip("/")
+    where = f": <{base}/runs/{quote(snapshot.run_id, safe='')}|open the run in the inbox>" if base else ""
+    what = f"{more} more question{'s' if more != 1 else ''}" if more else "more answers"
+    return {"type": "section", "text": {"type": "mrkdwn", "text": f"…and {what} than a Slack message holds{where}"}}
+
+
+def _slack_question(q: Question) -> list[dict[str, Any]]:
+    """One question's blocks: its section, then its buttons in actions blocks of 25."""
+    lines = [f"*{_mrkdwn(q.title)}*", *(f"{_mrkdwn(k)}: {_mrkdwn(v)}" for k, v in q.fields.items())]
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": shorten("\n".join(lines), 3000)}}
+    ]
+    buttons = [
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": shorten(c.label, 75)},
+            "url": c.url,
+            "action_id": f"{q.interrupt_id}-{n}",
+            **({"style": _STYLES[c.label.split(" ")[0]]} if c.label.split(" ")[0] in _STYLES else {}),
+        }
+        for n, c in enumerate(q.choices)
+    ]
+    for start in range(0, len(buttons), 25):
+        blocks.append({"type": "actions", "elements": buttons[start : start + 25]})
+    return blocks
 
 
 _STYLES = {"approve": "primary", "accept": "primary", "yes": "primary", "true": "primary"}
