@@ -355,6 +355,12 @@ def call_graph(graph: CallableGraph, input: Any) -> dict[str, Any]:
     scope.invokes += 1
     if index < len(scope.called):
         outcome = scope.called[index]
+        if outcome.graph is not None and outcome.graph != graph.name:
+            raise HitlError(
+                f"node '{scope.node}' calls graph '{graph.name}' as its call #{index}, but its earlier run called "
+                f"graph '{outcome.graph}' there; a node must make the same calls in the same order on every run "
+                "(calls are matched by order): choose the graph from the state, not from a counter, a clock or chance"
+            )
         if outcome.values is None:
             raise CalledGraphFailed(
                 f"graph '{graph.name}' called by node '{scope.node}' (call #{index}) did not finish: {outcome.error}"

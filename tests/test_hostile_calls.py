@@ -1,4 +1,5 @@
-"""Hostile review of graph calls (`sub.invoke()` inside a node): a node that calls a graph in a loop.
+"""Hostile review of graph calls (`sub.invoke()` inside a node): a node that calls a graph in a loop, and a
+node whose calls differ from one of its runs to the next.
 
 Every run of the calling node carries how each earlier call ended (`NodeTask.called`), and the node runs once
 per call, so the history grows with the square of the calls: Temporal terminates the run (history size) long
@@ -48,6 +49,30 @@ def _loop(state: Outer) -> dict[str, Any]:
     return {"done": state["calls"]}
 
 
+def _other(state: Inner) -> dict[str, Any]:
+    return {"blob": "other"}
+
+
+other_b = StateGraph(Inner)
+other_b.add_node("make", _other)
+other_b.add_edge(START, "make")
+other = other_b.compile(name="hostile_call_other")
+RUNS: dict[str, int] = {}
+
+
+def _fickle(state: Outer) -> dict[str, Any]:
+    """Calls one graph on its first run and another on its next: not deterministic (it reads a counter)."""
+    RUNS["fickle"] = RUNS.get("fickle", 0) + 1
+    called = inner if RUNS["fickle"] == 1 else other
+    out = called.invoke({"n": 1})
+    return {"done": len(out["blob"])}
+
+
+fickle_b = StateGraph(Outer)
+fickle_b.add_node("fickle", _fickle)
+fickle_b.add_edge(START, "fickle")
+fickle = fickle_b.compile(name="hostile_call_fickle")
+
 outer_b = StateGraph(Outer)
 outer_b.add_node("loop", _loop)
 outer_b.add_edge(START, "loop")
@@ -56,7 +81,9 @@ outer = outer_b.compile(name="hostile_call_loop")
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def own(server: DevServer) -> AsyncIterator[hitl.Client]:
-    c = await hitl.connect(server.address, task_queue=f"hostile-calls-{free_port()}", graphs=[outer, inner])
+    c = await hitl.connect(
+        server.address, task_queue=f"hostile-calls-{free_port()}", graphs=[outer, inner, other, fickle]
+    )
     async with c.worker():
         yield c
 
@@ -75,3 +102,18 @@ async def test_a_node_calling_a_graph_in_a_loop_is_not_terminated_by_temporal(ow
     state = await run.wait()
     assert state.status in ("completed", "failed"), state
     assert "terminated in Temporal" not in (state.error or ""), state.error
+
+
+@ON_THE_SESSION_LOOP
+async def test_a_node_that_calls_another_graph_on_its_next_run_is_told_not_handed_the_first_ones_values(
+    own: hitl.Client,
+) -> None:
+    """Calls are matched by order: a node whose first call is graph A on one run and graph B on the next
+    would get A's final values as B's, silently. It fails with one line naming both graphs instead."""
+    RUNS.clear()
+    run = await own.start("hostile_call_fickle", {})
+    state = await run.wait()
+    assert state.status == "failed", state
+    assert state.values.get("done") is None, state.values
+    error = state.error or ""
+    assert "hostile_call_other" in error and "hostile_call_inner" in error and "\n" not in error, error
