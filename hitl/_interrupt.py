@@ -23,7 +23,7 @@ import pydantic
 
 from hitl.human_interrupt import implied_schema
 from hitl.protocol.finite import non_finite
-from hitl.protocol.limits import MAX_QUESTION_BYTES, too_large
+from hitl.protocol.limits import MAX_QUESTION_BYTES, MAX_STATE_BYTES, too_large
 from hitl.protocol.policy import schema_refused
 from hitl.protocol.schema import schema_unusable
 from hitl.protocol.wire import DEADLINE_EXPIRED, CallOutcome, InterruptRequest
@@ -366,7 +366,13 @@ def call_graph(graph: CallableGraph, input: Any) -> dict[str, Any]:
                 f"graph '{graph.name}' called by node '{scope.node}' (call #{index}) did not finish: {outcome.error}"
             )
         return dict(outcome.values)
-    raise GraphCallRequested(graph, graph.validate_input(input), index)
+    given = graph.validate_input(input)
+    # The call travels in the node's result (Temporal's 2 MB) and starts a run whose state holds it: said here,
+    # naming the call, rather than as the SDK's PayloadsTooLarge on the node.
+    refused = too_large(given, MAX_STATE_BYTES, f"the input of graph '{graph.name}' called by node '{scope.node}'")
+    if refused:
+        raise HitlError(refused)
+    raise GraphCallRequested(graph, given, index)
 
 
 def node_scope(

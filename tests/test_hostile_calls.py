@@ -9,10 +9,12 @@ change: a bound on calls per node run, or what the node carries): xfail, strict,
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any, TypedDict
 
 import pytest
 import pytest_asyncio
+from temporalio.common import RetryPolicy
 
 import hitl
 from hitl import START, StateGraph
@@ -73,6 +75,19 @@ fickle_b.add_node("fickle", _fickle)
 fickle_b.add_edge(START, "fickle")
 fickle = fickle_b.compile(name="hostile_call_fickle")
 
+
+def _big_call(state: Outer) -> dict[str, Any]:
+    """Calls a graph with an input past Temporal's 2 MB payload limit."""
+    inner.invoke({"n": 1, "blob": "x" * 2_100_000})
+    return {"done": 1}
+
+
+big_b = StateGraph(Outer)
+# One attempt, a short timeout: nothing to wait for should the result not reach Temporal.
+big_b.add_node("big", _big_call, retry_policy=RetryPolicy(maximum_attempts=1), timeout=timedelta(seconds=15))
+big_b.add_edge(START, "big")
+big = big_b.compile(name="hostile_call_big")
+
 outer_b = StateGraph(Outer)
 outer_b.add_node("loop", _loop)
 outer_b.add_edge(START, "loop")
@@ -82,7 +97,7 @@ outer = outer_b.compile(name="hostile_call_loop")
 @pytest_asyncio.fixture(loop_scope="session")
 async def own(server: DevServer) -> AsyncIterator[hitl.Client]:
     c = await hitl.connect(
-        server.address, task_queue=f"hostile-calls-{free_port()}", graphs=[outer, inner, other, fickle]
+        server.address, task_queue=f"hostile-calls-{free_port()}", graphs=[outer, inner, other, fickle, big]
     )
     async with c.worker():
         yield c
@@ -117,3 +132,16 @@ async def test_a_node_that_calls_another_graph_on_its_next_run_is_told_not_hande
     assert state.values.get("done") is None, state.values
     error = state.error or ""
     assert "hostile_call_other" in error and "hostile_call_inner" in error and "\n" not in error, error
+
+
+@ON_THE_SESSION_LOOP
+async def test_a_call_with_an_input_past_the_payload_limit_fails_the_node_in_one_line(own: hitl.Client) -> None:
+    """`invoke()` with 2.1 MB of input: the node's result carrying it cannot reach Temporal (2 MB). The node
+    failed on the SDK's "PayloadsTooLarge: [TMPRL1103] Attempted to upload payloads with size that exceeded the
+    error limit", which names neither the call nor its size. It is refused where the node calls, in one line
+    naming the graph called and the size."""
+    run = await own.start("hostile_call_big", {})
+    state = await run.wait()
+    assert state.status == "failed", state
+    error = state.error or ""
+    assert "hostile_call_inner" in error and "MB" in error and "\n" not in error, error
