@@ -8,6 +8,7 @@ change: a bound on calls per node run, or what the node carries): xfail, strict,
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any, TypedDict
@@ -19,6 +20,7 @@ from temporalio.common import RetryPolicy
 import hitl
 from hitl import START, StateGraph
 from hitl.server import DevServer, free_port
+from tests.helpers import subgraph_run_id, wait_for
 
 ON_THE_SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")
 BLOB = 25_000
@@ -145,3 +147,15 @@ async def test_a_call_with_an_input_past_the_payload_limit_fails_the_node_in_one
     assert state.status == "failed", state
     error = state.error or ""
     assert "hostile_call_inner" in error and "MB" in error and "\n" not in error, error
+
+
+async def test_the_called_run_of_a_parent_with_a_long_id_can_be_read(client: hitl.Client) -> None:
+    """A parent's id may be 255 characters; hitl names its called run after it (30 more). Reading that run
+    (`hitl state`, `client.get_run(...)`) was refused as "run id is 285 characters long": an id hitl made."""
+    run = await client.start("call_one", {"topic": "tea"}, run_id=("hostile-long-" + uuid.uuid4().hex * 8)[:255])
+    paused = await wait_for(run, "interrupted")
+    child = await subgraph_run_id(client, run.run_id)
+    assert len(child) > 255
+    assert (await client.get_run(child).get_state()).values == {"item": "tea"}
+    await run.resume({paused.interrupts[0].id: "ok"})
+    assert (await wait_for(run, "completed")).values["log"] == ["tea:ok"]
