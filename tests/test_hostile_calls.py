@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypedDict
 
@@ -90,6 +91,36 @@ big_b.add_node("big", _big_call, retry_policy=RetryPolicy(maximum_attempts=1), t
 big_b.add_edge(START, "big")
 big = big_b.compile(name="hostile_call_big")
 
+
+@dataclass
+class Ctx:
+    user: str
+
+
+@dataclass
+class Tenant:
+    tenant: int
+
+
+def _tenant(state: Inner, runtime: hitl.Runtime[Tenant]) -> dict[str, Any]:
+    return {"blob": f"tenant {runtime.context.tenant}"}
+
+
+tenant_b = StateGraph(Inner, context_schema=Tenant)
+tenant_b.add_node("make", _tenant)
+tenant_b.add_edge(START, "make")
+tenant = tenant_b.compile(name="hostile_call_tenant")
+
+
+def _with_ctx(state: Outer, runtime: hitl.Runtime[Ctx]) -> dict[str, Any]:
+    return {"done": len(tenant.invoke({})["blob"])}
+
+
+with_ctx_b = StateGraph(Outer, context_schema=Ctx)
+with_ctx_b.add_node("call", _with_ctx)
+with_ctx_b.add_edge(START, "call")
+with_ctx = with_ctx_b.compile(name="hostile_call_with_ctx")
+
 outer_b = StateGraph(Outer)
 outer_b.add_node("loop", _loop)
 outer_b.add_edge(START, "loop")
@@ -99,7 +130,9 @@ outer = outer_b.compile(name="hostile_call_loop")
 @pytest_asyncio.fixture(loop_scope="session")
 async def own(server: DevServer) -> AsyncIterator[hitl.Client]:
     c = await hitl.connect(
-        server.address, task_queue=f"hostile-calls-{free_port()}", graphs=[outer, inner, other, fickle, big]
+        server.address,
+        task_queue=f"hostile-calls-{free_port()}",
+        graphs=[outer, inner, other, fickle, big, tenant, with_ctx],
     )
     async with c.worker():
         yield c
@@ -159,3 +192,19 @@ async def test_the_called_run_of_a_parent_with_a_long_id_can_be_read(client: hit
     assert (await client.get_run(child).get_state()).values == {"item": "tea"}
     await run.resume({paused.interrupts[0].id: "ok"})
     assert (await wait_for(run, "completed")).values["log"] == ["tea:ok"]
+
+
+@ON_THE_SESSION_LOOP
+async def test_a_called_graph_whose_context_schema_does_not_take_the_callers_context_is_named(
+    own: hitl.Client,
+) -> None:
+    """A called graph runs with its caller's context. One whose `context_schema` cannot take it failed in its
+    own node with "the run's context no longer fits the context_schema Tenant this worker's graph has: ...;
+    serve the graph the run was started with", advice that does not apply: the calling node fails instead,
+    naming the call and both schemas' mismatch, at once (no retries)."""
+    run = await own.start("hostile_call_with_ctx", {}, context=Ctx(user="ada"))
+    state = await run.wait()
+    assert state.status == "failed", state
+    error = state.error or ""
+    assert "called graph 'hostile_call_tenant'" in error and "Tenant" in error, error
+    assert "serve the graph the run was started with" not in error and "\n" not in error, error
