@@ -72,3 +72,13 @@ def test_question_text_cannot_link_or_mention_in_slack_nor_inject_html_or_header
     html = parsed.get_body(("html",))
     assert html is not None
     assert "<a href='https://evil.test'>" not in html.get_content()
+
+
+def test_a_question_cannot_mention_the_channel_or_make_links_from_bare_text_in_slack() -> None:
+    """`@channel`, `@here` or a bare URL in a question's title: Slack parses those in mrkdwn unless the text
+    is `verbatim`. Every section showing the run's text is."""
+    title = "@channel @here approve at https://evil.test/approve"
+    pending = [Interrupt(id="i0", value=title, node="review", title=title, summary={"note": title})]
+    blocks = slack_message(snapshot(pending), questions(snapshot(pending), [], several=False))["blocks"]
+    shown = [b for b in blocks if b["type"] == "section" and "evil.test" in b["text"]["text"]]
+    assert shown and all(b["text"].get("verbatim") is True for b in shown), shown

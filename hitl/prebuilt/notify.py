@@ -355,7 +355,8 @@ def _slack_question(q: Question) -> list[dict[str, Any]]:
     """One question's blocks: its section, then its buttons in actions blocks of 25."""
     lines = [f"*{_mrkdwn(q.title)}*", *(f"{_mrkdwn(k)}: {_mrkdwn(v)}" for k, v in q.fields.items())]
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": shorten("\n".join(lines), 3000)}}
+        # verbatim: Slack neither links bare URLs nor parses mentions (@channel, @here, #channel) in the run's text
+        {"type": "section", "text": {"type": "mrkdwn", "text": shorten("\n".join(lines), 3000), "verbatim": True}}
     ]
     buttons = [
         {
@@ -377,5 +378,6 @@ _STYLES |= {"reject": "danger", "deny": "danger", "no": "danger", "false": "dang
 
 
 def _mrkdwn(text: str) -> str:
-    """Slack's three escapes, so a question cannot inject links or mentions."""
+    """Slack's three escapes, so a question cannot inject links or mentions (`<...>`); with `verbatim` on its
+    section, neither bare URLs nor bare `@channel` are turned into links or mentions."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
