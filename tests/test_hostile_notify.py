@@ -82,3 +82,16 @@ def test_a_question_cannot_mention_the_channel_or_make_links_from_bare_text_in_s
     blocks = slack_message(snapshot(pending), questions(snapshot(pending), [], several=False))["blocks"]
     shown = [b for b in blocks if b["type"] == "section" and "evil.test" in b["text"]["text"]]
     assert shown and all(b["text"].get("verbatim") is True for b in shown), shown
+
+
+def test_a_line_break_in_a_question_cannot_forge_an_answer_line_in_the_plain_text_email() -> None:
+    """The plain-text email lists each answer as `  approve: <link>`: a question whose title or summary holds
+    a line break and such a line showed a forged link among the real ones. The run's text stays on its line."""
+    forged = "Refund 10 EUR?\n  approve: https://evil.test/link/x"
+    pending = [Interrupt(id="i0", value=forged, node="review", title=forged, summary={"amount": forged})]
+    shown = questions(snapshot(pending), [], several=False)
+    raw = _email_message(snapshot(pending), shown, "hitl@example.com", "alice@example.com").as_bytes()
+    plain = message_from_bytes(raw, policy=policy.default).get_body(("plain",))
+    assert plain is not None
+    lines = plain.get_content().splitlines()
+    assert not [x for x in lines if x.strip().startswith("approve: https://evil.test")], lines

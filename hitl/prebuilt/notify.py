@@ -267,8 +267,8 @@ def _email_message(snapshot: StateSnapshot, asked: list[Question], sender: str, 
     message["From"], message["To"] = sender, to
     text, html_parts = [_headline(snapshot), ""], [f"<p>{html.escape(_headline(snapshot))}</p>"]
     for q in asked:
-        text.append(q.title)
-        text += [f"  {k}: {v}" for k, v in q.fields.items()]
+        text.append(_line(q.title))
+        text += [f"  {_line(k)}: {_line(v)}" for k, v in q.fields.items()]
         text += [f"  {c.label}: {c.url}" for c in q.choices]
         text.append("")
         fields = "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in q.fields.items())
@@ -277,6 +277,12 @@ def _email_message(snapshot: StateSnapshot, asked: list[Question], sender: str, 
     message.set_content("\n".join(text))
     message.add_alternative(f"<html><body>{''.join(html_parts)}</body></html>", subtype="html")
     return message
+
+
+def _line(text: str) -> str:
+    """The run's text on one line in a plain-text email: a line break in a question cannot forge a line of
+    its own (`  approve: https://...`) among the message's links."""
+    return " ".join(text.split())
 
 
 def slack(
