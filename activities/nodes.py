@@ -23,7 +23,7 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 from hitl import runtime
-from hitl._interrupt import GraphCallRequested, GraphInterrupt, node_scope, reset_scope
+from hitl._interrupt import GraphCallRequested, GraphInterrupt, caught_stop, node_scope, reset_scope
 from hitl.client import tracing
 from hitl.graph import CompiledGraph, Node
 from hitl.prebuilt.ledger import Ledger, keeping
@@ -223,6 +223,8 @@ class GraphActivities:
                 output = await asyncio.to_thread(node.fn, *args, **kwargs)
                 if inspect.isawaitable(output):
                     output = await output
+            if caught := caught_stop():
+                raise HitlError(caught)
         except GraphInterrupt as gi:
             if gi.request.reviewers:
                 self._warn_unguarded(graph, node.name, gi.request.reviewers)

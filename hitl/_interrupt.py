@@ -82,6 +82,9 @@ class _NodeScope:
     called: Sequence[CallOutcome] = ()
     """How the graphs this node called on its earlier runs ended, in call order."""
     invokes: int = 0
+    stopped: str | None = None
+    """What stopped the node (`interrupt #0`, `call #0 of graph 'x'`): set when it raises to stop it. Should the
+    node return all the same, node code caught that (an `except Exception` around it), and the stop was lost."""
 
 
 _scope: contextvars.ContextVar[_NodeScope | None] = contextvars.ContextVar("hitl_node_scope", default=None)
@@ -242,6 +245,7 @@ def interrupt(
             if unfit := schema_refused(given, json_schema, what):
                 raise HitlError(f"{unfit} (interrupt() in node '{scope.node}'); give a value the schema takes")
     row = card(shown, title, summary, f"interrupt() in node '{scope.node}'")
+    scope.stopped = f"interrupt() #{index}"
     raise GraphInterrupt(
         InterruptRequest(
             index=index,
@@ -372,7 +376,21 @@ def call_graph(graph: CallableGraph, input: Any) -> dict[str, Any]:
     refused = too_large(given, MAX_STATE_BYTES, f"the input of graph '{graph.name}' called by node '{scope.node}'")
     if refused:
         raise HitlError(refused)
+    scope.stopped = f"call #{index} of graph '{graph.name}'"
     raise GraphCallRequested(graph, given, index)
+
+
+def caught_stop() -> str | None:
+    """Why the node returning now is a mistake: it was stopped (a question to ask, a graph to call) and its
+    code caught that; None when it was not stopped."""
+    scope = _scope.get()
+    if scope is None or scope.stopped is None:
+        return None
+    return (
+        f"node '{scope.node}' returned after its {scope.stopped} stopped it: node code caught the stop (an "
+        "`except Exception` around it?), so the question would never be asked or the graph never called; "
+        "re-raise hitl's GraphInterrupt and GraphCallRequested (or catch narrower exceptions)"
+    )
 
 
 def node_scope(

@@ -121,6 +121,33 @@ with_ctx_b.add_node("call", _with_ctx)
 with_ctx_b.add_edge(START, "call")
 with_ctx = with_ctx_b.compile(name="hostile_call_with_ctx")
 
+
+def _careless(state: Outer) -> dict[str, Any]:
+    """Wraps its call in a catch-all, as careless code does: the call's stop is caught, and the node returns."""
+    try:
+        inner.invoke({"n": 1})
+    except Exception:
+        return {"done": -1}
+    return {"done": 1}
+
+
+def _careless_ask(state: Outer) -> dict[str, Any]:
+    try:
+        hitl.interrupt("go on?")
+    except Exception:
+        return {"done": -1}
+    return {"done": 1}
+
+
+careless_b = StateGraph(Outer)
+careless_b.add_node("careless", _careless)
+careless_b.add_edge(START, "careless")
+careless = careless_b.compile(name="hostile_call_careless")
+careless_ask_b = StateGraph(Outer)
+careless_ask_b.add_node("careless", _careless_ask)
+careless_ask_b.add_edge(START, "careless")
+careless_ask = careless_ask_b.compile(name="hostile_ask_careless")
+
 outer_b = StateGraph(Outer)
 outer_b.add_node("loop", _loop)
 outer_b.add_edge(START, "loop")
@@ -132,7 +159,7 @@ async def own(server: DevServer) -> AsyncIterator[hitl.Client]:
     c = await hitl.connect(
         server.address,
         task_queue=f"hostile-calls-{free_port()}",
-        graphs=[outer, inner, other, fickle, big, tenant, with_ctx],
+        graphs=[outer, inner, other, fickle, big, tenant, with_ctx, careless, careless_ask],
     )
     async with c.worker():
         yield c
@@ -208,3 +235,20 @@ async def test_a_called_graph_whose_context_schema_does_not_take_the_callers_con
     error = state.error or ""
     assert "called graph 'hostile_call_tenant'" in error and "Tenant" in error, error
     assert "serve the graph the run was started with" not in error and "\n" not in error, error
+
+
+@pytest.mark.parametrize("graph", ["hostile_call_careless", "hostile_ask_careless"])
+@ON_THE_SESSION_LOOP
+async def test_a_node_that_catches_the_stop_of_its_call_or_question_fails_saying_so(
+    own: hitl.Client, graph: str
+) -> None:
+    """`invoke()` and `interrupt()` stop the node by raising; an `except Exception` around them caught that,
+    and the node returned its fallback as if the call had failed or nobody had been asked: the run completed
+    with the call never made (the question never asked). The node fails instead, in one line saying what
+    caught the stop and what to do."""
+    run = await own.start(graph, {})
+    state = await run.wait()
+    assert state.status == "failed", state
+    assert state.values.get("done") is None, state.values
+    error = state.error or ""
+    assert "caught" in error and "re-raise" in error and "\n" not in error, error
