@@ -148,6 +148,28 @@ careless_ask_b.add_node("careless", _careless_ask)
 careless_ask_b.add_edge(START, "careless")
 careless_ask = careless_ask_b.compile(name="hostile_ask_careless")
 
+
+def _ask_then_call(state: Outer) -> dict[str, Any]:
+    """Asks, then calls a graph that asks too, then asks again: answers and calls are matched by order."""
+    first = hitl.interrupt("first?")
+    out = asker.invoke({"n": 1})
+    last = hitl.interrupt(f"after {out['blob']}?")
+    return {"done": len(f"{first}{out['blob']}{last}")}
+
+
+def _asks(state: Inner) -> dict[str, Any]:
+    return {"blob": hitl.interrupt("inner?")}
+
+
+asker_b = StateGraph(Inner)
+asker_b.add_node("ask", _asks)
+asker_b.add_edge(START, "ask")
+asker = asker_b.compile(name="hostile_call_asker")
+ask_call_b = StateGraph(Outer)
+ask_call_b.add_node("mix", _ask_then_call)
+ask_call_b.add_edge(START, "mix")
+ask_call = ask_call_b.compile(name="hostile_ask_then_call")
+
 outer_b = StateGraph(Outer)
 outer_b.add_node("loop", _loop)
 outer_b.add_edge(START, "loop")
@@ -159,7 +181,7 @@ async def own(server: DevServer) -> AsyncIterator[hitl.Client]:
     c = await hitl.connect(
         server.address,
         task_queue=f"hostile-calls-{free_port()}",
-        graphs=[outer, inner, other, fickle, big, tenant, with_ctx, careless, careless_ask],
+        graphs=[outer, inner, other, fickle, big, tenant, with_ctx, careless, careless_ask, asker, ask_call],
     )
     async with c.worker():
         yield c
@@ -252,3 +274,18 @@ async def test_a_node_that_catches_the_stop_of_its_call_or_question_fails_saying
     assert state.values.get("done") is None, state.values
     error = state.error or ""
     assert "caught" in error and "re-raise" in error and "\n" not in error, error
+
+
+@ON_THE_SESSION_LOOP
+async def test_a_question_a_call_asking_its_own_and_a_question_in_one_node_each_ask_once(own: hitl.Client) -> None:
+    """The answer before a call is kept through the call: the node's runs after it do not ask it again."""
+    run = await own.start("hostile_ask_then_call", {})
+    asked = []
+    for answer in ("a", "bb", "ccc"):
+        paused = await wait_for(run, "interrupted")
+        [question] = paused.interrupts
+        asked.append(question.value)
+        await run.resume({question.id: answer})
+    done = await wait_for(run, "completed")
+    assert asked == ["first?", "inner?", "after bb?"], asked
+    assert done.values["done"] == 6
