@@ -95,3 +95,15 @@ def test_a_line_break_in_a_question_cannot_forge_an_answer_line_in_the_plain_tex
     assert plain is not None
     lines = plain.get_content().splitlines()
     assert not [x for x in lines if x.strip().startswith("approve: https://evil.test")], lines
+
+
+def test_a_long_answer_does_not_make_a_button_url_slack_refuses() -> None:
+    """An allowed answer of 4,000 characters rode along in its button's URL (`?answer=`), past Slack's 3,000
+    characters for a button URL, and Slack refuses the whole message. The URL keeps the signed link only."""
+    long = "x" * 4000
+    pending = [Interrupt(id="i0", value="pick", node="review", schema={"enum": [long, "no"]})]
+    link = {"interrupt_id": "i0", "identity": "alice", "url": "http://inbox.test/link/token", "expires_at": ""}
+    blocks = slack_message(snapshot(pending), questions(snapshot(pending), [link], several=False))["blocks"]
+    urls = [e["url"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert len(urls) == 2 and all(len(u) <= 3000 for u in urls), [len(u) for u in urls]
+    assert all(u.startswith("http://inbox.test/link/token") for u in urls), urls

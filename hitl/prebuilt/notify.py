@@ -120,9 +120,7 @@ def questions(snapshot: StateSnapshot, links: list[dict[str, str]], *, several: 
         for link in (x for x in links if x["interrupt_id"] == i.id):
             who = f" ({link['identity']})" if several else ""
             if answers:
-                choices += [
-                    Choice(_label(a) + who, f"{link['url']}?{urlencode({'answer': _label(a)})}") for a in answers
-                ]
+                choices += [Choice(_label(a) + who, _answer_url(link["url"], _label(a))) for a in answers]
             else:
                 choices.append(Choice(f"Answer{who}", link["url"]))
         if not choices and base:
@@ -130,6 +128,16 @@ def questions(snapshot: StateSnapshot, links: list[dict[str, str]], *, several: 
         title = i.title or shorten(i.value, 140)
         out.append(Question(i.id, title, dict(i.summary or {}), choices))
     return out
+
+
+MAX_URL = 3000
+"""Slack's longest button URL: a longer one makes Slack refuse the whole message."""
+
+
+def _answer_url(url: str, answer: str) -> str:
+    """The link with its answer along (`?answer=`, which the link's page does not read yet), when that fits."""
+    with_answer = f"{url}?{urlencode({'answer': answer})}"
+    return with_answer if len(with_answer) <= MAX_URL else url
 
 
 def _headline(snapshot: StateSnapshot) -> str:
