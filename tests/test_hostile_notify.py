@@ -107,3 +107,12 @@ def test_a_long_answer_does_not_make_a_button_url_slack_refuses() -> None:
     urls = [e["url"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert len(urls) == 2 and all(len(u) <= 3000 for u in urls), [len(u) for u in urls]
     assert all(u.startswith("http://inbox.test/link/token") for u in urls), urls
+
+
+def test_a_blank_answer_still_has_a_button_text() -> None:
+    """An enum holding "" (or spaces): its button's text was empty, which Slack refuses (message and all)."""
+    pending = [Interrupt(id="i0", value="pick", node="review", schema={"enum": ["", " ", "yes"]})]
+    link = {"interrupt_id": "i0", "identity": "alice", "url": "http://inbox.test/link/token", "expires_at": ""}
+    blocks = slack_message(snapshot(pending), questions(snapshot(pending), [link], several=False))["blocks"]
+    texts = [e["text"]["text"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert texts == ['""', '" "', "yes"], texts

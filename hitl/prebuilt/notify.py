@@ -87,7 +87,8 @@ def allowed_answers(schema: dict[str, Any] | None) -> list[Any] | None:
 
 
 def _label(answer: Any) -> str:
-    return answer if isinstance(answer, str) else finite.dumps(answer)
+    """An answer as its button says it: a blank one quoted (`""`), as Slack refuses a button with no text."""
+    return answer if isinstance(answer, str) and answer.strip() else finite.dumps(answer)
 
 
 @dataclass(frozen=True)
