@@ -23,7 +23,15 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 from hitl import runtime
-from hitl._interrupt import GraphCallRequested, GraphInterrupt, TasksRequested, node_scope, reset_scope, unrun_tasks
+from hitl._interrupt import (
+    GraphCallRequested,
+    GraphInterrupt,
+    TasksRequested,
+    caught_stop,
+    node_scope,
+    reset_scope,
+    unrun_tasks,
+)
 from hitl.client import tracing
 from hitl.functional import task_named
 from hitl.graph import CompiledGraph, Node
@@ -47,7 +55,7 @@ from hitl.protocol.wire import (
     ToParent,
 )
 from hitl.state import to_json
-from hitl.types import END, Command, HitlError, Runtime, Send
+from hitl.types import END, Command, HitlError, InvalidInputError, Runtime, Send
 
 
 @contextmanager
@@ -177,15 +185,24 @@ class GraphActivities:
             raise HitlError(refused)
         return ToParent(update=update, goto=[str(t) for t in targets])
 
-    def _graph_call(self, node: str, gc: GraphCallRequested) -> GraphCall:
+    def _graph_call(self, node: str, gc: GraphCallRequested, context: Any) -> GraphCall:
         """A node's call of a compiled graph, for its run to start: the graph's topology as captured now. The
-        graph's nodes run on this task queue's workers, so each must serve it (found there by name)."""
+        graph's nodes run on this task queue's workers, so each must serve it (found there by name). Its run
+        carries the caller's `context`: one its `context_schema` cannot take is said here, naming the call
+        (its nodes would otherwise fail saying the run's context no longer fits)."""
         if gc.graph.name not in self.graphs:
             raise HitlError(
                 f"node '{node}' called graph '{gc.graph.name}' with invoke(), which this worker does not serve: "
                 "pass it to the worker with the graphs it serves (found by itself only when the node's function "
                 "refers to it by a global or closure variable)"
             )
+        try:
+            self.graphs[gc.graph.name].check_context(context)
+        except InvalidInputError as e:
+            raise HitlError(
+                f"node '{node}' called graph '{gc.graph.name}', which cannot take the calling run's context (a "
+                f"called graph runs with its caller's): {e}"
+            ) from None
         spec = dataclasses.replace(self.graphs[gc.graph.name].spec(), interrupt_before=[], interrupt_after=[])
         return GraphCall(graph=spec, input=gc.input, index=gc.index)
 
@@ -243,7 +260,9 @@ class GraphActivities:
                 output = await asyncio.to_thread(node.fn, *args, **kwargs)
                 if inspect.isawaitable(output):
                     output = await output
-            unrun = unrun_tasks()
+            if caught := caught_stop():
+                raise HitlError(caught)
+            unrun = unrun_tasks()  # a body that caught `TasksRequested` still hands its tasks over here
         except TasksRequested as tr:
             return NodeResult(tasks=tr.calls, custom=writer.written())
         except GraphInterrupt as gi:  # tasks called and not waited on run after the answer, as LangGraph's do
@@ -253,7 +272,7 @@ class GraphActivities:
             asked = dataclasses.replace(gi.request, rerun_local=True) if local else gi.request
             return NodeResult(interrupt=asked, custom=writer.written())
         except GraphCallRequested as gc:
-            return NodeResult(call=self._graph_call(node.name, gc), custom=writer.written())
+            return NodeResult(call=self._graph_call(node.name, gc, task.context), custom=writer.written())
         finally:
             runtime.leave(entered)
             reset_scope(token)

@@ -23,7 +23,7 @@ import pydantic
 
 from hitl.human_interrupt import implied_schema
 from hitl.protocol.finite import non_finite
-from hitl.protocol.limits import MAX_QUESTION_BYTES, too_large
+from hitl.protocol.limits import MAX_QUESTION_BYTES, MAX_STATE_BYTES, too_large
 from hitl.protocol.policy import schema_refused
 from hitl.protocol.schema import schema_unusable
 from hitl.protocol.wire import DEADLINE_EXPIRED, CallOutcome, InterruptRequest, TaskCall, TaskOutcome
@@ -87,6 +87,9 @@ class _NodeScope:
     tasks: int = 0
     asked: list[TaskCall] = field(default_factory=list)
     """The `@task` calls of this run past `done`: the run runs them (`NodeResult.tasks`)."""
+    stopped: str | None = None
+    """What stopped the node (`interrupt #0`, `call #0 of graph 'x'`): set when it raises to stop it. Should the
+    node return all the same, node code caught that (an `except Exception` around it), and the stop was lost."""
 
 
 _scope: contextvars.ContextVar[_NodeScope | None] = contextvars.ContextVar("hitl_node_scope", default=None)
@@ -264,6 +267,7 @@ def interrupt(
             if unfit := schema_refused(given, json_schema, what):
                 raise HitlError(f"{unfit} (interrupt() in node '{scope.node}'); give a value the schema takes")
     row = card(shown, title, summary, f"interrupt() in node '{scope.node}'")
+    scope.stopped = f"interrupt() #{index}"
     raise GraphInterrupt(
         InterruptRequest(
             index=index,
@@ -377,12 +381,38 @@ def call_graph(graph: CallableGraph, input: Any) -> dict[str, Any]:
     scope.invokes += 1
     if index < len(scope.called):
         outcome = scope.called[index]
+        if outcome.graph is not None and outcome.graph != graph.name:
+            raise HitlError(
+                f"node '{scope.node}' calls graph '{graph.name}' as its call #{index}, but its earlier run called "
+                f"graph '{outcome.graph}' there; a node must make the same calls in the same order on every run "
+                "(calls are matched by order): choose the graph from the state, not from a counter, a clock or chance"
+            )
         if outcome.values is None:
             raise CalledGraphFailed(
                 f"graph '{graph.name}' called by node '{scope.node}' (call #{index}) did not finish: {outcome.error}"
             )
         return dict(outcome.values)
-    raise GraphCallRequested(graph, graph.validate_input(input), index)
+    given = graph.validate_input(input)
+    # The call travels in the node's result (Temporal's 2 MB) and starts a run whose state holds it: said here,
+    # naming the call, rather than as the SDK's PayloadsTooLarge on the node.
+    refused = too_large(given, MAX_STATE_BYTES, f"the input of graph '{graph.name}' called by node '{scope.node}'")
+    if refused:
+        raise HitlError(refused)
+    scope.stopped = f"call #{index} of graph '{graph.name}'"
+    raise GraphCallRequested(graph, given, index)
+
+
+def caught_stop() -> str | None:
+    """Why the node returning now is a mistake: it was stopped (a question to ask, a graph to call) and its
+    code caught that; None when it was not stopped."""
+    scope = _scope.get()
+    if scope is None or scope.stopped is None:
+        return None
+    return (
+        f"node '{scope.node}' returned after its {scope.stopped} stopped it: node code caught the stop (an "
+        "`except Exception` around it?), so the question would never be asked or the graph never called; "
+        "re-raise hitl's GraphInterrupt and GraphCallRequested (or catch narrower exceptions)"
+    )
 
 
 def node_scope(

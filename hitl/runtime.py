@@ -45,7 +45,7 @@ class Recorder:
     def __call__(self, chunk: Any) -> None:
         try:
             value = to_json(chunk, what=f"node '{self.node}' stream writer")
-            size = len(json.dumps(value, ensure_ascii=False, allow_nan=False))
+            size = len(json.dumps(value, ensure_ascii=False, allow_nan=False).encode())  # bytes, as stored
         except (HitlError, ValueError, TypeError) as e:
             self._drop(f"not JSON ({e})")
             return

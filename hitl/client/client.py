@@ -1296,7 +1296,10 @@ def _guess_ui(target: str) -> str:
 
 
 MAX_RUN_ID = 255
-"""Longer ids are refused: Temporal's own limit (1,000 by default) comes back as a raw RPC error."""
+"""Longer new ids are refused: Temporal's own limit (1,000 by default) comes back as a raw RPC error."""
+MAX_MADE_RUN_ID = 1000
+"""An existing run's id may be longer: hitl names a subgraph's or a called graph's run after its parent's
+(`PARENT.node.step~NONCE`), so a parent of 255 characters has children of 280 and more (Temporal's limit)."""
 
 
 def check_run_id(run_id: str, *, new: bool = False) -> str:
@@ -1320,7 +1323,7 @@ def check_run_id(run_id: str, *, new: bool = False) -> str:
         )
     if not run_id:
         problem = "is empty"
-    elif len(run_id) > MAX_RUN_ID:
+    elif len(run_id) > (MAX_RUN_ID if new else MAX_MADE_RUN_ID):
         problem = f"is {len(run_id)} characters long"
     elif (control := next((c for c in run_id if unicodedata.category(c)[0] == "C"), None)) is not None:
         problem = f"contains the control character {control!r} at position {run_id.index(control)}"
@@ -1329,8 +1332,9 @@ def check_run_id(run_id: str, *, new: bool = False) -> str:
     else:
         return run_id
     raise InvalidInputError(
-        f"run id {problem}; a run id is 1 to {MAX_RUN_ID} characters, "
-        "with no control characters and no leading or trailing whitespace"
+        f"run id {problem}; a run id is 1 to {MAX_RUN_ID} characters"
+        + ("" if new else f" ({MAX_MADE_RUN_ID:,} for the run of a subgraph, named after its parent's)")
+        + ", with no control characters and no leading or trailing whitespace"
     )
 
 

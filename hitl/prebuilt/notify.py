@@ -87,7 +87,8 @@ def allowed_answers(schema: dict[str, Any] | None) -> list[Any] | None:
 
 
 def _label(answer: Any) -> str:
-    return answer if isinstance(answer, str) else finite.dumps(answer)
+    """An answer as its button says it: a blank one quoted (`""`), as Slack refuses a button with no text."""
+    return answer if isinstance(answer, str) and answer.strip() else finite.dumps(answer)
 
 
 @dataclass(frozen=True)
@@ -120,9 +121,7 @@ def questions(snapshot: StateSnapshot, links: list[dict[str, str]], *, several: 
         for link in (x for x in links if x["interrupt_id"] == i.id):
             who = f" ({link['identity']})" if several else ""
             if answers:
-                choices += [
-                    Choice(_label(a) + who, f"{link['url']}?{urlencode({'answer': _label(a)})}") for a in answers
-                ]
+                choices += [Choice(_label(a) + who, _answer_url(link["url"], _label(a))) for a in answers]
             else:
                 choices.append(Choice(f"Answer{who}", link["url"]))
         if not choices and base:
@@ -130,6 +129,16 @@ def questions(snapshot: StateSnapshot, links: list[dict[str, str]], *, several: 
         title = i.title or shorten(i.value, 140)
         out.append(Question(i.id, title, dict(i.summary or {}), choices))
     return out
+
+
+MAX_URL = 3000
+"""Slack's longest button URL: a longer one makes Slack refuse the whole message."""
+
+
+def _answer_url(url: str, answer: str) -> str:
+    """The link with its answer along (`?answer=`, which the link's page does not read yet), when that fits."""
+    with_answer = f"{url}?{urlencode({'answer': answer})}"
+    return with_answer if len(with_answer) <= MAX_URL else url
 
 
 def _headline(snapshot: StateSnapshot) -> str:
@@ -267,8 +276,8 @@ def _email_message(snapshot: StateSnapshot, asked: list[Question], sender: str, 
     message["From"], message["To"] = sender, to
     text, html_parts = [_headline(snapshot), ""], [f"<p>{html.escape(_headline(snapshot))}</p>"]
     for q in asked:
-        text.append(q.title)
-        text += [f"  {k}: {v}" for k, v in q.fields.items()]
+        text.append(_line(q.title))
+        text += [f"  {_line(k)}: {_line(v)}" for k, v in q.fields.items()]
         text += [f"  {c.label}: {c.url}" for c in q.choices]
         text.append("")
         fields = "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in q.fields.items())
@@ -277,6 +286,12 @@ def _email_message(snapshot: StateSnapshot, asked: list[Question], sender: str, 
     message.set_content("\n".join(text))
     message.add_alternative(f"<html><body>{''.join(html_parts)}</body></html>", subtype="html")
     return message
+
+
+def _line(text: str) -> str:
+    """The run's text on one line in a plain-text email: a line break in a question cannot forge a line of
+    its own (`  approve: https://...`) among the message's links."""
+    return " ".join(text.split())
 
 
 def slack(
@@ -320,27 +335,57 @@ def slack(
     return post
 
 
+SLACK_MAX_BLOCKS = 50
+"""Block Kit's most blocks in one message: past it Slack refuses the whole post (`invalid_blocks`)."""
+
+
 def slack_message(snapshot: StateSnapshot, asked: list[Question]) -> dict[str, Any]:
     """Block Kit: a header, a section per question (its title and fields), its buttons in an actions block
-    (25 buttons at most per block; labels cut to Slack's 75 characters)."""
+    (25 buttons at most per block; labels cut to Slack's 75 characters). Within Slack's 50 blocks: the
+    questions that do not fit (a large fan-out, answers by the hundred) are counted in a last section that
+    points to the run in the inbox, so the post is never refused whole."""
     headline = _headline(snapshot)
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": shorten(headline, 150)}}]
-    for q in asked:
-        lines = [f"*{_mrkdwn(q.title)}*", *(f"{_mrkdwn(k)}: {_mrkdwn(v)}" for k, v in q.fields.items())]
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": shorten("\n".join(lines), 3000)}})
-        buttons = [
-            {
-                "type": "button",
-                "text": {"type": "plain_text", "text": shorten(c.label, 75)},
-                "url": c.url,
-                "action_id": f"{q.interrupt_id}-{n}",
-                **({"style": _STYLES[c.label.split(" ")[0]]} if c.label.split(" ")[0] in _STYLES else {}),
-            }
-            for n, c in enumerate(q.choices)
-        ]
-        for start in range(0, len(buttons), 25):
-            blocks.append({"type": "actions", "elements": buttons[start : start + 25]})
+    room = SLACK_MAX_BLOCKS - 2  # the header, and the note of what did not fit
+    for shown, q in enumerate(asked):
+        group = _slack_question(q)
+        if len(blocks) + len(group) > room + 1:
+            if shown == 0:
+                blocks += group[:room]  # one question alone past the limit: its first buttons
+                shown = 1
+            blocks.append(_slack_rest(snapshot, len(asked) - shown))
+            break
+        blocks += group
     return {"text": headline, "blocks": blocks}
+
+
+def _slack_rest(snapshot: StateSnapshot, more: int) -> dict[str, Any]:
+    base = os.environ.get(BASE_URL_ENV, "").rstrip("/")
+    where = f": <{base}/runs/{quote(snapshot.run_id, safe='')}|open the run in the inbox>" if base else ""
+    what = f"{more} more question{'s' if more != 1 else ''}" if more else "more answers"
+    return {"type": "section", "text": {"type": "mrkdwn", "text": f"…and {what} than a Slack message holds{where}"}}
+
+
+def _slack_question(q: Question) -> list[dict[str, Any]]:
+    """One question's blocks: its section, then its buttons in actions blocks of 25."""
+    lines = [f"*{_mrkdwn(q.title)}*", *(f"{_mrkdwn(k)}: {_mrkdwn(v)}" for k, v in q.fields.items())]
+    blocks: list[dict[str, Any]] = [
+        # verbatim: Slack neither links bare URLs nor parses mentions (@channel, @here, #channel) in the run's text
+        {"type": "section", "text": {"type": "mrkdwn", "text": shorten("\n".join(lines), 3000), "verbatim": True}}
+    ]
+    buttons = [
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": shorten(c.label, 75)},
+            "url": c.url,
+            "action_id": f"{q.interrupt_id}-{n}",
+            **({"style": _STYLES[c.label.split(" ")[0]]} if c.label.split(" ")[0] in _STYLES else {}),
+        }
+        for n, c in enumerate(q.choices)
+    ]
+    for start in range(0, len(buttons), 25):
+        blocks.append({"type": "actions", "elements": buttons[start : start + 25]})
+    return blocks
 
 
 _STYLES = {"approve": "primary", "accept": "primary", "yes": "primary", "true": "primary"}
@@ -348,5 +393,6 @@ _STYLES |= {"reject": "danger", "deny": "danger", "no": "danger", "false": "dang
 
 
 def _mrkdwn(text: str) -> str:
-    """Slack's three escapes, so a question cannot inject links or mentions."""
+    """Slack's three escapes, so a question cannot inject links or mentions (`<...>`); with `verbatim` on its
+    section, neither bare URLs nor bare `@channel` are turned into links or mentions."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -491,6 +491,9 @@ class CallOutcome:
 
     values: dict[str, Any] | None = None
     error: str | None = None
+    graph: str | None = None
+    """The graph called (None in runs from before it was kept): a node's later run that makes another call
+    at this position is told, not handed this graph's values."""
 
 
 @dataclass(frozen=True, kw_only=True)

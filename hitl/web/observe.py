@@ -22,6 +22,13 @@ class Counts(Protocol):
 
 
 READING = frozenset({"GET", "HEAD", "OPTIONS"})
+COUNTED = READING | {"POST", "PUT", "PATCH", "DELETE"}
+"""Methods counted (and spans named) by name; any other is the caller's pick (uvicorn passes some 40), named
+`other`, so an unauthenticated caller cannot add time series to `/metrics` or span names at will."""
+
+
+def method_of(scope: Scope) -> str:
+    return scope["method"] if scope["method"] in COUNTED else "other"
 
 
 def route_of(scope: Scope) -> str:
@@ -49,7 +56,7 @@ class Observe:
                 status["code"] = message["status"]
             await send(message)
 
-        method = scope["method"]
+        method = method_of(scope)
         try:
             if self.trace and method not in READING:
                 await self._traced(scope, receive, sending, status)
@@ -60,7 +67,7 @@ class Observe:
                 self.metrics.request(method, route_of(scope), status["code"])
 
     async def _traced(self, scope: Scope, receive: Receive, send: Send, status: dict[str, int]) -> None:
-        method = scope["method"]
+        method = method_of(scope)
         with tracing.span(f"hitl.http {method}", http_request_method=method) as span:
             assert span is not None
             try:

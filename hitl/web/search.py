@@ -149,8 +149,12 @@ class Cursor:
             when = datetime.fromisoformat(at)
             if not isinstance(run_id, str) or when.tzinfo is None:
                 raise ValueError(run_id)
+            # No run waits outside the window's span; a forged time near year 1 or 9999 would overflow
+            # (a server error) once converted to UTC or moved by a microsecond.
+            if not _Window.FLOOR <= when.astimezone(timezone.utc) < _Window.FUTURE:
+                raise ValueError(at)
             return cls(when, quoted(run_id, "thread id"))
-        except (ValueError, TypeError, InvalidInputError):
+        except (ValueError, TypeError, OverflowError, InvalidInputError):
             raise InvalidInputError(
                 "the page link's 'after' is not one this inbox made (it names where the last page ended); "
                 "open the inbox's first page and page on from there"

@@ -88,5 +88,5 @@ def call_ended(task: PendingTask, call: GraphCall, final: dict[str, Any] | None,
                 "invoke() cannot hand its caller; add the graph as a node (add_node) to hand its parent a Command"
             ),
         )
-    task.called.append(CallOutcome(values=final, error=None if final is not None else error))
+    task.called.append(CallOutcome(values=final, error=None if final is not None else error, graph=call.graph.name))
     task.interrupts, task.answered = [], []

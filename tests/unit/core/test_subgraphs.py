@@ -99,7 +99,10 @@ def test_a_called_graph_s_end_goes_to_the_node_s_next_run_and_settles_what_it_as
     asked.answered = [Answered(interrupt=ask("q1"), identity="ada")]
     subgraphs.call_ended(asked, _call(), {"verdict": "ok"}, None)
     subgraphs.call_ended(asked, _call(), None, "it broke")
-    assert asked.called == [CallOutcome(values={"verdict": "ok"}), CallOutcome(error="it broke")]
+    assert asked.called == [
+        CallOutcome(values={"verdict": "ok"}, graph="rev"),
+        CallOutcome(error="it broke", graph="rev"),
+    ]
     assert asked.interrupts == [] and asked.answered == []
 
 
@@ -110,4 +113,4 @@ def test_a_command_parent_from_a_called_graph_is_an_error_its_caller_sees() -> N
     assert outcome.values is None and outcome.error is not None and "add the graph as a node" in outcome.error
     keyed = task("caller")  # a key of its own named like the marker is a value
     subgraphs.call_ended(keyed, _call({TO_PARENT: ChannelSpec()}), {TO_PARENT: 1}, None)
-    assert keyed.called == [CallOutcome(values={TO_PARENT: 1})]
+    assert keyed.called == [CallOutcome(values={TO_PARENT: 1}, graph="rev")]
