@@ -26,8 +26,15 @@ from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from hitl.protocol import topology
-    from hitl.protocol.limits import MAX_PAYLOAD_BYTES, MAX_STATE_BYTES, json_size, over_limit
-    from hitl.protocol.patches import CHILD_FAILURES, LOCAL_RERUN, NOTIFY_RECORDS, SUBGRAPH_IDS, TASK_CALLS
+    from hitl.protocol.limits import HISTORY_BUDGET_BYTES, MAX_PAYLOAD_BYTES, MAX_STATE_BYTES, json_size, over_limit
+    from hitl.protocol.patches import (
+        CALL_BUDGET,
+        CHILD_FAILURES,
+        LOCAL_RERUN,
+        NOTIFY_RECORDS,
+        SUBGRAPH_IDS,
+        TASK_CALLS,
+    )
     from hitl.protocol.reducers import WriteConflict, apply_builtin_writes
     from hitl.protocol.wire import (
         NOTIFY_ACTIVITY,
@@ -165,6 +172,21 @@ async def run_node_and_calls(
             await run_tasks(inp.graph.name, run, task, handover)
         else:  # never recorded: a history from before the patch holds no node result with task calls
             raise StepFailed(f"node '{steps.key(task)}' called @task functions, which this run predates")
+        _within_budget(task, patched)
+
+
+def _within_budget(task: PendingTask, patched: Patched) -> None:
+    """Before the node runs again with what its calls returned: fail the step in one line once the history is
+    past HISTORY_BUDGET_BYTES, rather than be terminated by Temporal at 50 MiB a few calls later."""
+    size = workflow.info().get_current_history_size()
+    if size > HISTORY_BUDGET_BYTES and patched(CALL_BUDGET):
+        made = len(task.called) + len(task.done)
+        raise StepFailed(
+            f"node '{steps.key(task)}' made {made} graph and @task calls, and running it again with what they "
+            f"returned has filled the run's history to {size / 2**20:.0f} MiB (Temporal ends a run at 50 MiB): each "
+            "run of the node carries every earlier call's result, so make fewer or smaller calls per node (split "
+            "the work over nodes or Send tasks, or return less from each call)"
+        )
 
 
 async def run_tasks(graph: str, run: RunState, task: PendingTask, calls: list[TaskCall]) -> None:

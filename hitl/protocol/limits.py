@@ -45,6 +45,12 @@ with the count after the events kept."""
 MAX_CUSTOM_BYTES = 64_000
 """And at most this much JSON in all, per node run (the events travel in the node's result, in history)."""
 
+HISTORY_BUDGET_BYTES = 40 * 1024 * 1024
+"""How full a run's history may get before a node that keeps calling graphs or `@task`s runs again: each run of
+the node carries what its earlier calls returned, so the history grows with the square of the calls, and
+Temporal ends a run whose history passes 50 MiB (terminated, outside hitl). Past this the step fails in one line
+instead, with room left for the failure and for the run's decisions."""
+
 KEEP_DECISIONS = 50
 """Decisions a snapshot lists (the newest); older ones stay in the checkpoints' records."""
 

@@ -85,6 +85,10 @@ TASK_CALLS = "hitl-task-calls"
 runs each as an activity (`hitl.task`) and runs the node again with how they ended. No history from before holds
 such a node result; the patch is there so that a client starts an entrypoint's run only on workers that have it
 (an older worker would take the node's result for an update that wrote nothing)."""
+CALL_BUDGET = "hitl-call-budget"
+"""Patch: a node whose graph and `@task` calls have filled the run's history past HISTORY_BUDGET_BYTES fails its
+step in one line before it runs again (it was terminated by Temporal at 50 MiB). Asked only once a history is
+that full, so the runs below it record no marker; one from before that got that far replays as it ran."""
 
 # Quorum questions, claims and escalation ladders (issue 14) need no patch: each path is reached only by a
 # question asked with `quorum=`/`escalate=` or by a `claim` update, which no history from before them holds,
@@ -113,6 +117,7 @@ RUN_PATCHES: tuple[str, ...] = (
     THREAD_TURNS,
     NOTIFY_RECORDS,
     TASK_CALLS,
+    CALL_BUDGET,
 )
 """Every patch id the workflow checks, in the order they came: a worker says how many it has (the first N,
 `hitl-patches=N` in its identity) and a new run lists those every live worker has (`RunInput.patches`).
