@@ -16,6 +16,8 @@ from hitl._whole import whole_number
 from hitl.cli import render, session, values
 from hitl.cli.options import DEV_DATA_DIR, DEV_PORT, DevOptions, ServeOptions, WorkerOptions
 from hitl.client.client import connect
+from hitl.health import Health
+from hitl.health import serve as health_endpoint
 from hitl.payloads.codec import from_env as codec_from_env
 from hitl.types import InvalidInputError
 from hitl.web.serve import dev_web
@@ -60,12 +62,43 @@ async def worker(opts: WorkerOptions) -> int:
         opts.address, namespace=opts.namespace, task_queue=opts.task_queue, graphs=graphs, runtime=runtime
     )
     address = client.temporal.service_client.config.target_host
+    health = Health(client.temporal, serving=False)
+    probes = await serve_health(health, opts.health)
     render.say(
         f"worker serving graphs {', '.join(g.name for g in graphs)} on task queue '{client.task_queue}' at {address}"
         + (f"; metrics at http://{metrics}/metrics" if metrics else "")
+        + (f"; /livez and /readyz at http://{opts.health or os.environ.get(HEALTH_ENV)}" if probes else "")
     )
-    async with client.worker(max_cached_workflows=opts.max_cached_runs, **settings):
-        return await until_stopped()
+    try:
+        settings["graceful_shutdown_timeout"] = timedelta(seconds=opts.drain)
+        async with client.worker(max_cached_workflows=opts.max_cached_runs, **settings):
+            health.serving = True  # client.worker() returns once the worker polls its task queue
+            code = await until_stopped()
+            health.draining = True  # leaving the block stops polling and lets running nodes finish (--drain)
+            render.say(f"stopping: no new work taken; nodes running here get up to {opts.drain:g} s to finish")
+            return code
+    finally:
+        if probes is not None:
+            probes.close()
+
+
+HEALTH_ENV = "HITL_WORKER_HEALTH"
+"""Where `hitl worker` answers its probes when --health is not given (HOST:PORT; unset: nowhere)."""
+
+
+async def serve_health(health: Health, given: str | None) -> asyncio.Server | None:
+    """`hitl worker --health HOST:PORT` (or HITL_WORKER_HEALTH): the probes' endpoint, or None when off."""
+    where = given or os.environ.get(HEALTH_ENV) or None
+    if where is None:
+        return None
+    host, _, port = values.host_port(where, "--health").rpartition(":")
+    try:
+        return await health_endpoint(health, host.strip("[]"), int(port))
+    except OSError as e:
+        raise InvalidInputError(
+            f"--health {where}: cannot listen there ({e.strerror or e}); give a free port on an address of this "
+            "machine, e.g. 127.0.0.1:8081 or 0.0.0.0:8081"
+        ) from None
 
 
 def worker_settings(opts: WorkerTuning) -> dict[str, Any]:
@@ -115,7 +148,15 @@ async def serve(opts: ServeOptions) -> int:
     app = build_app(client, opts)
     async with serving(app, opts.web_host, opts.web_port) as url:
         render.say(f"review inbox and HTTP API on {url} (API docs {url}/docs); sign-in: {describe(app)}")
-        return await until_stopped()
+        code = await until_stopped()
+        if code == 0:  # SIGTERM: /readyz fails while it serves on, so the load balancer takes it out first
+            app.state.web.health.draining = True
+            render.say(f"SIGTERM: draining for {opts.drain:g} s (/readyz answers 503), then stopping")
+            try:  # a second SIGTERM (or Ctrl-C) cuts the drain short
+                code = await asyncio.wait_for(until_stopped(), opts.drain)
+            except asyncio.TimeoutError:
+                pass
+        return code
 
 
 async def dev(opts: DevOptions) -> int:
