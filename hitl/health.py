@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from http import HTTPStatus
 from dataclasses import dataclass
+from http import HTTPStatus
 
 import temporalio.client
 
