@@ -79,6 +79,13 @@ class DevOptions(Common, WebServer):
     )
     no_demo: bool = switch("--no-demo", help="do not start a demo run")
     no_web: bool = switch("--no-web", help="do not start the review inbox and HTTP API")
+    worker_metrics: str | None = option(
+        "--worker-metrics",
+        metavar="HOST:PORT",
+        help="serve the worker's metrics (Temporal's and hitl's: decisions, time to decision, escalations, "
+        "rollbacks, claims) for Prometheus at http://HOST:PORT/metrics, as `hitl worker --metrics` does "
+        "(default: HITL_WORKER_METRICS; off). --metrics serves the inbox's at its /metrics",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -44,20 +44,8 @@ class WorkerTuning(Protocol):
 async def worker(opts: WorkerOptions) -> int:
     settings = worker_settings(opts)
     graphs = catalog.load(opts.refs or opts.graphs or None)
-    metrics = opts.metrics or os.environ.get("HITL_WORKER_METRICS") or None
-    runtime = None
-    if metrics:
-        from hitl.worker_metrics import WorkerMetrics
-        from hitl.worker_metrics import runtime as metrics_runtime
-
-        try:
-            runtime = metrics_runtime(values.host_port(metrics, "--metrics"))
-        except ValueError as e:  # Temporal's: a port in use, a host name instead of an address
-            raise InvalidInputError(
-                f"--metrics {metrics}: cannot serve metrics there ({str(e).split(': ', 1)[-1]}); give a free port "
-                "on an IP address of this machine, e.g. 127.0.0.1:9464 or 0.0.0.0:9464"
-            ) from None
-        settings["interceptors"] = [WorkerMetrics()]
+    metrics = opts.metrics or os.environ.get(WORKER_METRICS_ENV) or None
+    runtime = worker_metrics(metrics, "--metrics", settings)
     client = await connect(
         opts.address, namespace=opts.namespace, task_queue=opts.task_queue, graphs=graphs, runtime=runtime
     )
@@ -99,6 +87,29 @@ async def serve_health(health: Health, given: str | None) -> asyncio.Server | No
             f"--health {where}: cannot listen there ({e.strerror or e}); give a free port on an address of this "
             "machine, e.g. 127.0.0.1:8081 or 0.0.0.0:8081"
         ) from None
+
+
+WORKER_METRICS_ENV = "HITL_WORKER_METRICS"
+"""Where a worker serves its metrics when no flag says (`hitl worker --metrics`, `hitl dev --worker-metrics`)."""
+
+
+def worker_metrics(where: str | None, flag: str, settings: dict[str, Any]) -> Any:
+    """The Temporal runtime serving worker metrics at `where` (HOST:PORT), with hitl's metrics interceptor
+    added to the worker `settings`; None (nothing added) when `where` is None. A bad address is one line."""
+    if not where:
+        return None
+    from hitl.worker_metrics import WorkerMetrics
+    from hitl.worker_metrics import runtime as metrics_runtime
+
+    try:
+        runtime = metrics_runtime(values.host_port(where, flag))
+    except ValueError as e:  # Temporal's: a port in use, a host name instead of an address
+        raise InvalidInputError(
+            f"{flag} {where}: cannot serve metrics there ({str(e).split(': ', 1)[-1]}); give a free port "
+            "on an IP address of this machine, e.g. 127.0.0.1:9464 or 0.0.0.0:9464"
+        ) from None
+    settings["interceptors"] = [WorkerMetrics()]
+    return runtime
 
 
 def worker_settings(opts: WorkerTuning) -> dict[str, Any]:
@@ -164,6 +175,9 @@ async def dev(opts: DevOptions) -> int:
     from hitl.server import DevServer
 
     codec_from_env()  # a bad HITL_ENCRYPTION_* or HITL_CLAIM_CHECK* stops here, before a server starts
+    settings: dict[str, Any] = {}
+    metrics = opts.worker_metrics or os.environ.get(WORKER_METRICS_ENV) or None
+    runtime = worker_metrics(metrics, "--worker-metrics", settings)  # a bad address stops here too
     server = None
     address = opts.address or os.environ.get("TEMPORAL_ADDRESS")
     if address:
@@ -178,12 +192,18 @@ async def dev(opts: DevOptions) -> int:
             await asyncio.to_thread(server.wait_ready)
         graphs = session.graphs(opts)
         client = await connect(
-            address, namespace=opts.namespace, task_queue=opts.task_queue, identity=opts.identity, graphs=graphs
+            address,
+            namespace=opts.namespace,
+            task_queue=opts.task_queue,
+            identity=opts.identity,
+            graphs=graphs,
+            runtime=runtime,
         )
-        async with client.worker(), dev_web(client, opts) as web:
+        async with client.worker(**settings), dev_web(client, opts) as web:
             render.say(
                 f"worker serving graphs: {', '.join(g.name for g in graphs)}",
                 f"Temporal Web UI:      {server.ui_url if server else client.ui_url()}",
+                *([f"worker metrics:       http://{metrics}/metrics"] if metrics else []),
             )
             if web:
                 render.say(f"review inbox and API: {web[0]}   (sign-in: {web[1]})")
