@@ -1,9 +1,10 @@
 """What every request needs: the shared Temporal connection, the graphs, the caller.
 
 The app keeps no state of its own beyond configuration (a count of the live
-streams each identity holds open, capped per process, and the one poller behind
-the open inbox pages' live feeds): each request reads the
-runs from Temporal, so any number of copies can serve behind a load balancer.
+streams each identity holds open, capped per process, the one poller behind
+the open inbox pages' live feeds, and whether it drains): each request reads the
+runs from Temporal, so any number of copies can serve behind a load balancer
+(docs/deploy.md, "Several servers and workers", lists what each copy keeps).
 """
 
 from __future__ import annotations
