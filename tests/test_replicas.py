@@ -26,9 +26,12 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import pytest_asyncio
+import temporalio.client
 
 import hitl
 from hitl.client import signed_links as links
+from hitl.health import Health
+from hitl.health import serve as serve_health
 from hitl.server import DevServer
 from tests.helpers import ROOT, WorkerProcess, free_port
 from tests.web_fixtures import CSRF_FIELD
@@ -262,6 +265,17 @@ async def test_a_server_and_a_worker_killed_mid_batch_and_mid_stream_lose_nothin
         for i, run in enumerate(runs[:6]):
             thread = await http.get(f"{(a, b)[i % 2].url}/threads/{run.run_id}")
             assert thread.status_code == 200 and thread.json()["status"] == "interrupted", thread.text
+        # A browser signs in on B with the form A gave it, and A knows who it is (the cookie holds the token).
+        async with httpx.AsyncClient(timeout=60) as browser:
+            login = await browser.get(f"{a.url}/login", headers={"accept": "text/html"})
+            csrf = CSRF_FIELD.search(login.text)
+            assert csrf, login.text
+            signed = await browser.post(
+                f"{b.url}/ui/login", content=urlencode({"csrf": csrf.group(1), "token": TOKEN}), headers=FORM
+            )
+            assert signed.status_code == 303 and signed.headers["location"] == "/", signed.headers  # not refused
+            page = await browser.get(f"{a.url}/runs/{runs[0].run_id}", headers={"accept": "text/html"})
+            assert page.status_code == 200 and "rita" in page.text and runs[0].run_id in page.text
         # A form made by one server is taken by the other (HITL_WEB_SECRET), and a signed link used on one is
         # used up on both (its answer's request id is in the run's history, not in a server's memory).
         made = await links.create(
@@ -398,3 +412,19 @@ async def test_serve_health_and_draining_on_sigterm(cluster: Cluster) -> None:
 
 async def _not_ready(http: httpx.AsyncClient, url: str) -> bool:
     return (await http.get(f"{url}/readyz")).status_code == 503
+
+
+async def test_readiness_says_why_when_temporal_does_not_answer() -> None:
+    """A process whose Temporal is unreachable is alive but not ready: the probe names the address."""
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there
+    health = Health(await temporalio.client.Client.connect(address, lazy=True))
+    probes = await serve_health(health, "127.0.0.1", 0)
+    port = probes.sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            assert (await http.get("/livez")).json() == {"ok": True}
+            probe = await http.get("/readyz")
+            assert probe.status_code == 503 and f"Temporal at {address} does not answer" in probe.json()["reason"]
+            assert (await http.get("/metrics")).status_code == 404
+    finally:
+        probes.close()
