@@ -19,6 +19,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -371,7 +372,8 @@ async def test_rolling_restart_of_workers_while_200_runs_wait_and_get_answered(
         old = [cluster.running(marker), *(w for w in cluster.alive() if w.pid != cluster.running(marker).pid)]
         for i, worker in enumerate(old):
             worker.proc.send_signal(signal.SIGTERM)
-            if i == 0:
+            if i == 0:  # its node is held: it drains until the test lets the node go
+                await until(partial(_not_ready, http, worker.health), "the draining worker to say so")
                 probe = await http.get(f"{worker.health}/readyz")
                 assert probe.status_code == 503 and "draining" in probe.json()["reason"], probe.text
                 assert (await http.get(f"{worker.health}/livez")).status_code == 200
