@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal, TypedDict
 
 from hitl import END, START, StateGraph, interrupt
@@ -38,4 +39,13 @@ _b.add_edge("review", "check")
 _b.add_edge("check", END)
 batch_review = _b.compile(name="batch_review")
 
-GRAPHS = [batch_review]
+_r = StateGraph(ReviewState)
+_r.add_node("review", _review, timeout=timedelta(seconds=5))
+_r.add_edge(START, "review")
+_r.add_edge("review", END)
+replica_review = _r.compile(name="replica_review")
+"""batch_review's question alone (one node: the least work per run, as test_replicas starts 300 of them), with
+a node timeout of 5 s: a node attempt lost with a SIGKILLed worker is retried on another within seconds, not
+after the default 5 minutes."""
+
+GRAPHS = [batch_review, replica_review]

@@ -3,6 +3,7 @@ reducers, pydantic state, retries, failures, a node slow enough to be killed."""
 
 from __future__ import annotations
 
+import asyncio
 import operator
 import os
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, TypedDict
 
 import pydantic
+from temporalio import activity
 from temporalio.common import RetryPolicy
 
 from hitl import END, START, Runtime, StateGraph, get_stream_writer, interrupt
@@ -290,6 +292,33 @@ slow_b.add_edge("slow", "after")
 slow = slow_b.compile(name="slow")
 
 
+async def _held(state: SlowState) -> dict:
+    """Announces itself through a file, then runs (heartbeating) until the test writes `<marker>.go`, at most
+    a minute: a node certainly still running while a test stops its worker (test_replicas: SIGTERM drains,
+    SIGKILL). Its heartbeat timeout moves an attempt whose worker died to another within 2 s."""
+    await asyncio.to_thread(Path(state["marker"]).write_text, str(os.getpid()))
+    go = Path(state["marker"] + ".go")
+    for _ in range(1200):
+        if await asyncio.to_thread(go.exists):
+            break
+        activity.heartbeat()
+        await asyncio.sleep(0.05)
+    return {"done": ["held"]}
+
+
+held_b = StateGraph(SlowState)
+held_b.add_node(
+    "held",
+    _held,
+    heartbeat_timeout=timedelta(seconds=2),
+    retry_policy=RetryPolicy(maximum_attempts=5, initial_interval=timedelta(milliseconds=100)),
+)
+held_b.add_node("after", _after_slow)
+held_b.add_edge(START, "held")
+held_b.add_edge("held", "after")
+held = held_b.compile(name="held")
+
+
 def _unserialisable(state: FlakyState) -> dict:
     return {"key": object()}
 
@@ -358,6 +387,7 @@ stream_progress = _progress.compile(name="stream_progress")
 """Custom stream events and a runtime context (test_stream, test_web_streams)."""
 
 GRAPHS = [
+    held,
     chain,
     async_chain,
     routing_map,

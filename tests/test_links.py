@@ -279,3 +279,23 @@ async def test_the_webhook_payload_carries_a_link_that_answers_the_question(
         post_to, form = answer_form(link["url"], csrf, "approve")
         assert (await browser.post(post_to, content=form, headers=FORM)).status_code == 303
     assert (await wait_for(run, "completed")).decisions[0].identity == "alice"
+
+
+async def test_a_message_buttons_answer_is_preselected_and_sent_only_on_confirm(served: Served, keyed: None) -> None:
+    """email()/slack() open a link per allowed answer with `?answer=`: the page preselects it, and opening
+    it sends nothing (mail scanners open links); its confirm POST answers once, as any link does."""
+    run = await paused(served.client)
+    url = await link_to(run, served, "erin")
+    before = await event_count(served.client, run.run_id)
+    browser, page, csrf = await open_link(f"{url}?{urlencode({'answer': 'reject'})}")
+    async with aclosing(browser):
+        assert page.status_code == 200 and 'data-testid="link-chosen"' in page.text
+        assert "You chose <b>reject</b>" in page.text and 'name="json" value="&#34;reject&#34;"' in page.text
+        other = await browser.get(f"{url}?{urlencode({'answer': 'maybe'})}", headers={"accept": "text/html"})
+        assert other.status_code == 200 and "link-chosen" not in other.text  # not one of its answers: no choice
+        assert await event_count(served.client, run.run_id) == before  # opening a link answers nothing
+        post_to, body = answer_form(url, csrf, "", mode="json", json='"reject"')  # the confirm button's form
+        sent = await browser.post(post_to, content=body, headers=FORM)
+        assert sent.status_code == 303
+    finished = await wait_for(run, "completed")
+    assert [(d.identity, d.value) for d in finished.decisions] == [("erin", "reject")]

@@ -395,6 +395,8 @@ async def test_thread_stream_reports_resumed_and_ended(served: Served) -> None:
 async def test_openapi_and_health(served: Served) -> None:
     async with served.http(None) as http:
         assert (await http.get("/ok")).json() == {"ok": True}
+        assert (await http.get("/livez")).json() == {"ok": True}  # no sign-in: probes carry none
+        assert (await http.get("/readyz")).json() == {"ok": True}  # Temporal answers, not draining
         spec = (await http.get("/openapi.json")).json()
         assert "/threads/{thread_id}/runs/wait" in spec["paths"] and "/ui/runs/{run_id}/answer" not in spec["paths"]
         docs = await http.get("/docs", headers={"accept": "text/html"})

@@ -127,3 +127,42 @@ async def test_dev_prints_the_inbox_url_next_to_temporals(client: hitl.Client) -
         demo = out.split("or in the browser: ", 1)[1].split("/runs/", 1)[1].split()[0]
         # its worker is gone: leave no run waiting on a dead queue (an admin's terminate needs no worker)
         await client.temporal.get_workflow_handle(demo).terminate("test over")
+
+
+async def test_dev_serves_the_worker_metrics_and_the_inbox_metrics(client: hitl.Client) -> None:
+    """`hitl dev` runs a worker and the inbox: `--worker-metrics HOST:PORT` serves its worker's metrics as
+    `hitl worker --metrics` does, `--metrics` the inbox's /metrics as `hitl serve --metrics` does."""
+    port, metrics = free_port(), f"127.0.0.1:{free_port()}"
+    address = client.temporal.service_client.config.target_host
+    queue = f"web-dev-{port}"
+    proc = await launch(
+        "dev",
+        "--address",
+        address,
+        "--task-queue",
+        queue,
+        "--web-port",
+        str(port),
+        "--metrics",
+        "--worker-metrics",
+        metrics,
+    )
+    out = ""
+    try:
+        out = await read_until(proc, "ready; Ctrl-C to stop.")
+        assert f"worker metrics:       http://{metrics}/metrics" in out
+        demo = out.split("or in the browser: ", 1)[1].split("/runs/", 1)[1].split()[0]
+        run = (await hitl.connect(address, task_queue=queue, identity="dev-user")).get_run(demo)
+        await run.resume("approve")
+        await wait_for(run, "completed")
+        async with httpx.AsyncClient(timeout=30) as http:
+            worker = (await http.get(f"http://{metrics}/metrics")).text
+            inbox = await http.get(f"http://127.0.0.1:{port}/metrics")
+        decisions = [line for line in worker.splitlines() if line.startswith("hitl_decisions{")]
+        assert any('decision="resume"' in d and 'outcome="applied"' in d and d.endswith(" 1") for d in decisions), (
+            worker
+        )
+        assert "temporal_" in worker
+        assert inbox.status_code == 200 and "hitl_runs_waiting" in inbox.text
+    finally:
+        assert await stop(proc) == 130

@@ -15,8 +15,11 @@ from hitl.payloads.blob_gc import DEFAULT_GRACE, span
 from hitl.protocol.wire import DEFAULT_TASK_QUEUE
 from hitl.server import UI_PORT_OFFSET
 from hitl.stats import SAMPLE
+from hitl.web.serve import drain_seconds
 
 DEV_DATA_DIR, DEV_PORT = ".hitl", 7233
+DRAIN_WORKER_SECONDS = 20.0
+"""How long a worker's running nodes may take to finish after SIGTERM: under Kubernetes' default grace (30 s)."""
 """Where `hitl dev` keeps its server's SQLite file, and the server's port, unless told."""
 
 BATCH = "batch answers (one --value to many runs; each applies it once)"
@@ -76,11 +79,19 @@ class DevOptions(Common, WebServer):
     )
     no_demo: bool = switch("--no-demo", help="do not start a demo run")
     no_web: bool = switch("--no-web", help="do not start the review inbox and HTTP API")
+    worker_metrics: str | None = option(
+        "--worker-metrics",
+        metavar="HOST:PORT",
+        help="serve the worker's metrics (Temporal's and hitl's: decisions, time to decision, escalations, "
+        "rollbacks, claims) for Prometheus at http://HOST:PORT/metrics, as `hitl worker --metrics` does "
+        "(default: HITL_WORKER_METRICS; off). --metrics serves the inbox's at its /metrics",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
 class ServeOptions(Common, WebServer):
     no_auth: bool
+    drain: float
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +125,20 @@ class WorkerOptions(Common):
         metavar="N|auto",
         help="polls of the task queue at once, for workflow tasks and for node tasks each, at least 2 "
         "(default 5; 'auto' lets Temporal scale them with the work waiting)",
+    )
+    drain: float = option(
+        "--drain",
+        type=drain_seconds,
+        default=DRAIN_WORKER_SECONDS,
+        metavar="SECONDS",
+        help="on SIGTERM, stop taking work and give the nodes running here this long to finish before they are "
+        f"cancelled (and retried by another worker); 0 to 3600 (default {DRAIN_WORKER_SECONDS:g})",
+    )
+    health: str | None = option(
+        "--health",
+        metavar="HOST:PORT",
+        help="answer GET /livez and GET /readyz (Temporal reachable, not draining) at http://HOST:PORT for "
+        "probes (default: HITL_WORKER_HEALTH; off)",
     )
 
 

@@ -16,6 +16,8 @@ from hitl._whole import whole_number
 from hitl.cli import render, session, values
 from hitl.cli.options import DEV_DATA_DIR, DEV_PORT, DevOptions, ServeOptions, WorkerOptions
 from hitl.client.client import connect
+from hitl.health import Health
+from hitl.health import serve as health_endpoint
 from hitl.payloads.codec import from_env as codec_from_env
 from hitl.types import InvalidInputError
 from hitl.web.serve import dev_web
@@ -42,30 +44,72 @@ class WorkerTuning(Protocol):
 async def worker(opts: WorkerOptions) -> int:
     settings = worker_settings(opts)
     graphs = catalog.load(opts.refs or opts.graphs or None)
-    metrics = opts.metrics or os.environ.get("HITL_WORKER_METRICS") or None
-    runtime = None
-    if metrics:
-        from hitl.worker_metrics import WorkerMetrics
-        from hitl.worker_metrics import runtime as metrics_runtime
-
-        try:
-            runtime = metrics_runtime(values.host_port(metrics, "--metrics"))
-        except ValueError as e:  # Temporal's: a port in use, a host name instead of an address
-            raise InvalidInputError(
-                f"--metrics {metrics}: cannot serve metrics there ({str(e).split(': ', 1)[-1]}); give a free port "
-                "on an IP address of this machine, e.g. 127.0.0.1:9464 or 0.0.0.0:9464"
-            ) from None
-        settings["interceptors"] = [WorkerMetrics()]
+    metrics = opts.metrics or os.environ.get(WORKER_METRICS_ENV) or None
+    runtime = worker_metrics(metrics, "--metrics", settings)
     client = await connect(
         opts.address, namespace=opts.namespace, task_queue=opts.task_queue, graphs=graphs, runtime=runtime
     )
     address = client.temporal.service_client.config.target_host
+    health = Health(client.temporal, serving=False)
+    probes = await serve_health(health, opts.health)
     render.say(
         f"worker serving graphs {', '.join(g.name for g in graphs)} on task queue '{client.task_queue}' at {address}"
         + (f"; metrics at http://{metrics}/metrics" if metrics else "")
+        + (f"; /livez and /readyz at http://{opts.health or os.environ.get(HEALTH_ENV)}" if probes else "")
     )
-    async with client.worker(max_cached_workflows=opts.max_cached_runs, **settings):
-        return await until_stopped()
+    try:
+        settings["graceful_shutdown_timeout"] = timedelta(seconds=opts.drain)
+        async with client.worker(max_cached_workflows=opts.max_cached_runs, **settings):
+            health.serving = True  # client.worker() returns once the worker polls its task queue
+            code = await until_stopped()
+            health.draining = True  # leaving the block stops polling and lets running nodes finish (--drain)
+            render.say(f"stopping: no new work taken; nodes running here get up to {opts.drain:g} s to finish")
+            return code
+    finally:
+        if probes is not None:
+            probes.close()
+
+
+HEALTH_ENV = "HITL_WORKER_HEALTH"
+"""Where `hitl worker` answers its probes when --health is not given (HOST:PORT; unset: nowhere)."""
+
+
+async def serve_health(health: Health, given: str | None) -> asyncio.Server | None:
+    """`hitl worker --health HOST:PORT` (or HITL_WORKER_HEALTH): the probes' endpoint, or None when off."""
+    where = given or os.environ.get(HEALTH_ENV) or None
+    if where is None:
+        return None
+    host, _, port = values.host_port(where, "--health").rpartition(":")
+    try:
+        return await health_endpoint(health, host.strip("[]"), int(port))
+    except OSError as e:
+        raise InvalidInputError(
+            f"--health {where}: cannot listen there ({e.strerror or e}); give a free port on an address of this "
+            "machine, e.g. 127.0.0.1:8081 or 0.0.0.0:8081"
+        ) from None
+
+
+WORKER_METRICS_ENV = "HITL_WORKER_METRICS"
+"""Where a worker serves its metrics when no flag says (`hitl worker --metrics`, `hitl dev --worker-metrics`)."""
+
+
+def worker_metrics(where: str | None, flag: str, settings: dict[str, Any]) -> Any:
+    """The Temporal runtime serving worker metrics at `where` (HOST:PORT), with hitl's metrics interceptor
+    added to the worker `settings`; None (nothing added) when `where` is None. A bad address is one line."""
+    if not where:
+        return None
+    from hitl.worker_metrics import WorkerMetrics
+    from hitl.worker_metrics import runtime as metrics_runtime
+
+    try:
+        runtime = metrics_runtime(values.host_port(where, flag))
+    except ValueError as e:  # Temporal's: a port in use, a host name instead of an address
+        raise InvalidInputError(
+            f"{flag} {where}: cannot serve metrics there ({str(e).split(': ', 1)[-1]}); give a free port "
+            "on an IP address of this machine, e.g. 127.0.0.1:9464 or 0.0.0.0:9464"
+        ) from None
+    settings["interceptors"] = [WorkerMetrics()]
+    return runtime
 
 
 def worker_settings(opts: WorkerTuning) -> dict[str, Any]:
@@ -115,7 +159,15 @@ async def serve(opts: ServeOptions) -> int:
     app = build_app(client, opts)
     async with serving(app, opts.web_host, opts.web_port) as url:
         render.say(f"review inbox and HTTP API on {url} (API docs {url}/docs); sign-in: {describe(app)}")
-        return await until_stopped()
+        code = await until_stopped()
+        if code == 0:  # SIGTERM: /readyz fails while it serves on, so the load balancer takes it out first
+            app.state.web.health.draining = True
+            render.say(f"SIGTERM: draining for {opts.drain:g} s (/readyz answers 503), then stopping")
+            try:  # a second SIGTERM (or Ctrl-C) cuts the drain short
+                code = await asyncio.wait_for(until_stopped(), opts.drain)
+            except asyncio.TimeoutError:
+                pass
+        return code
 
 
 async def dev(opts: DevOptions) -> int:
@@ -123,6 +175,9 @@ async def dev(opts: DevOptions) -> int:
     from hitl.server import DevServer
 
     codec_from_env()  # a bad HITL_ENCRYPTION_* or HITL_CLAIM_CHECK* stops here, before a server starts
+    settings: dict[str, Any] = {}
+    metrics = opts.worker_metrics or os.environ.get(WORKER_METRICS_ENV) or None
+    runtime = worker_metrics(metrics, "--worker-metrics", settings)  # a bad address stops here too
     server = None
     address = opts.address or os.environ.get("TEMPORAL_ADDRESS")
     if address:
@@ -137,12 +192,18 @@ async def dev(opts: DevOptions) -> int:
             await asyncio.to_thread(server.wait_ready)
         graphs = session.graphs(opts)
         client = await connect(
-            address, namespace=opts.namespace, task_queue=opts.task_queue, identity=opts.identity, graphs=graphs
+            address,
+            namespace=opts.namespace,
+            task_queue=opts.task_queue,
+            identity=opts.identity,
+            graphs=graphs,
+            runtime=runtime,
         )
-        async with client.worker(), dev_web(client, opts) as web:
+        async with client.worker(**settings), dev_web(client, opts) as web:
             render.say(
                 f"worker serving graphs: {', '.join(g.name for g in graphs)}",
                 f"Temporal Web UI:      {server.ui_url if server else client.ui_url()}",
+                *([f"worker metrics:       http://{metrics}/metrics"] if metrics else []),
             )
             if web:
                 render.say(f"review inbox and API: {web[0]}   (sign-in: {web[1]})")

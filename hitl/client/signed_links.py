@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hitl._whole import whole_number
+from hitl.protocol import finite
 from hitl.protocol.limits import shorten
 from hitl.protocol.policy import identity_refused, may_review, roles_refused, vote_refused
 from hitl.types import HitlError, InvalidInputError, StateSnapshot
@@ -188,6 +189,30 @@ def verify(token: str, key: bytes, now: datetime | None = None) -> Link:
     if (now or datetime.now(timezone.utc)) >= link.expires_at:
         raise LinkError(f"this link expired at {link.expires_at:%Y-%m-%d %H:%M} UTC; ask for a new one", 410)
     return link
+
+
+def allowed_answers(schema: dict[str, Any] | None) -> list[Any] | None:
+    """The answers a question takes, when its schema lists them: an enum (a Literal), a boolean, or one
+    review decision (Agent Inbox's HumanInterrupt, a reviewed tool call: approve, reject, ...); else None.
+    A message offers one link per answer (`?answer=`, `answer_label`), and the link's page preselects it."""
+    if not isinstance(schema, dict):
+        return None
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return list(schema["enum"])
+    if schema.get("type") == "boolean":
+        return [True, False]
+    decisions = (schema.get("properties") or {}).get("decisions") if schema.get("type") == "object" else schema
+    items = decisions.get("prefixItems") if isinstance(decisions, dict) else None
+    if not isinstance(items, list) or len(items) != 1 or not isinstance(items[0], dict):
+        return None
+    kinds = [((o.get("properties") or {}).get("type") or {}).get("const") for o in items[0].get("oneOf") or []]
+    return [k for k in kinds if isinstance(k, str)] or None
+
+
+def answer_label(answer: Any) -> str:
+    """An allowed answer as a button says it and `?answer=` carries it: text as is, anything else as JSON, and a
+    blank text quoted (`""`), as Slack refuses a button with no text."""
+    return answer if isinstance(answer, str) and answer.strip() else finite.dumps(answer)
 
 
 def new_link(

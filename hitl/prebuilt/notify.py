@@ -17,7 +17,8 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from hitl.client.signed_links import BASE_URL_ENV, links_for
+from hitl.client.signed_links import BASE_URL_ENV, allowed_answers, links_for
+from hitl.client.signed_links import answer_label as _label
 from hitl.prebuilt.ledger import current_ledger
 from hitl.protocol import finite
 from hitl.protocol.limits import shorten
@@ -69,28 +70,6 @@ def pause_key(snapshot: StateSnapshot) -> str:
     return f"{snapshot.run_id}/{ids}/{reminder}"
 
 
-def allowed_answers(schema: dict[str, Any] | None) -> list[Any] | None:
-    """The answers a question takes, when its schema lists them: an enum (a Literal), a boolean, or one
-    review decision (Agent Inbox's HumanInterrupt, a reviewed tool call: approve, reject, ...); else None."""
-    if not isinstance(schema, dict):
-        return None
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return list(schema["enum"])
-    if schema.get("type") == "boolean":
-        return [True, False]
-    decisions = (schema.get("properties") or {}).get("decisions") if schema.get("type") == "object" else schema
-    items = decisions.get("prefixItems") if isinstance(decisions, dict) else None
-    if not isinstance(items, list) or len(items) != 1 or not isinstance(items[0], dict):
-        return None
-    kinds = [((o.get("properties") or {}).get("type") or {}).get("const") for o in items[0].get("oneOf") or []]
-    return [k for k in kinds if isinstance(k, str)] or None
-
-
-def _label(answer: Any) -> str:
-    """An answer as its button says it: a blank one quoted (`""`), as Slack refuses a button with no text."""
-    return answer if isinstance(answer, str) and answer.strip() else finite.dumps(answer)
-
-
 @dataclass(frozen=True)
 class Choice:
     """A button or link: what it says and where it goes."""
@@ -111,8 +90,8 @@ class Question:
 
 def questions(snapshot: StateSnapshot, links: list[dict[str, str]], *, several: bool) -> list[Question]:
     """Each pending question with a signed link per allowed answer (the answer rides along as `?answer=`,
-    unsigned; the link's page does not read it yet and shows every answer; the link answers once), one link when its answers are
-    not a short list; without signed links, a link to the run's page in the inbox (`HITL_LINK_BASE_URL`)."""
+    unsigned: the link's page preselects it and still asks to confirm; the link answers once), one link when its
+    answers are not a short list; without signed links, a link to the run's page in the inbox (`HITL_LINK_BASE_URL`)."""
     base = os.environ.get(BASE_URL_ENV, "").rstrip("/")
     out = []
     for i in snapshot.interrupts:

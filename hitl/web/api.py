@@ -37,7 +37,7 @@ from hitl.web.bodies import (
     RunCreate,
     StateUpdate,
 )
-from hitl.web.context import caller, decider
+from hitl.web.context import caller, decider, web
 from hitl.web.errors import WebError
 from hitl.web.run_records import decision_run_id, is_turn, start_run_id, turn_run_id
 from hitl.web.scope import Reader, answer_many, reader, run_to_change
@@ -49,8 +49,23 @@ READ_CONCURRENCY = 16
 
 @public.get("/ok", tags=["meta"])
 async def ok() -> dict[str, bool]:
-    """Health check (no auth, no Temporal call)."""
+    """Health check (no auth, no Temporal call); the same as /livez."""
     return {"ok": True}
+
+
+@public.get("/livez", tags=["meta"])
+async def livez() -> dict[str, bool]:
+    """Liveness: the process answers (no auth, no Temporal call). A failing probe means: restart it."""
+    return {"ok": True}
+
+
+@public.get("/readyz", tags=["meta"], response_model=None)
+async def readyz(request: Request) -> dict[str, bool] | JSONResponse:
+    """Readiness (no auth): 200 while Temporal answers its health check and the server is not draining;
+    503 with the reason otherwise (after SIGTERM, for `hitl serve --drain` seconds), so a load balancer
+    sends this copy no new requests."""
+    why = await web(request).health.not_ready()
+    return {"ok": True} if why is None else JSONResponse({"ok": False, "reason": why}, status_code=503)
 
 
 # ------------------------------------------------------------------ assistants = graphs

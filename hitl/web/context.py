@@ -1,13 +1,15 @@
 """What every request needs: the shared Temporal connection, the graphs, the caller.
 
 The app keeps no state of its own beyond configuration (a count of the live
-streams each identity holds open, capped per process, and the one poller behind
-the open inbox pages' live feeds): each request reads the
-runs from Temporal, so any number of copies can serve behind a load balancer.
+streams each identity holds open, capped per process, the one poller behind
+the open inbox pages' live feeds, and whether it drains): each request reads the
+runs from Temporal, so any number of copies can serve behind a load balancer
+(docs/deploy.md, "Several servers and workers", lists what each copy keeps).
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -15,6 +17,7 @@ from fastapi import Request
 import hitl
 from hitl import catalog
 from hitl.graph import CompiledGraph
+from hitl.health import Health
 from hitl.types import InvalidInputError
 from hitl.web.auth import Auth, Identity
 from hitl.web.cors import check_origin
@@ -69,8 +72,14 @@ class Web:
     inbox_feed: InboxFeed = field(init=False)
     """The one poller behind every open inbox page's live feed (hitl/web/inbox_feed.py)."""
     """Every reader list each graph's runs must meet, by graph name (`hitl.web.readers.rules`, computed once)."""
+    health: Health = field(init=False)
+    """What /readyz answers: Temporal reachable, and not draining (`hitl serve` sets `draining` on SIGTERM)."""
+    closing: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    """Set when the server stops after its drain: open streams end then, and their clients rejoin on another
+    copy with Last-Event-ID, instead of holding the shutdown until they are cut."""
 
     def __post_init__(self) -> None:
+        self.health = Health(self.base.temporal)
         self.streams = StreamSlots(self.settings.max_streams)
         self.readers = rules(self.graphs.values())
         self.inbox_feed = InboxFeed(self.base, max(self.settings.poll_seconds, 1.0), self.settings.poll_seconds)

@@ -122,7 +122,9 @@ def install(app: FastAPI, html_error: HtmlError, back_to_page: BackToPage) -> No
             return back_to_page(request, status, detail)
         if status == 401 and (browser or wants_page(request)):
             return RedirectResponse(f"/login?{urlencode({'next': request.url.path})}", status_code=303)
-        if browser and not request.url.path.startswith(("/threads", "/assistants", "/ok", "/docs", "/hitl/")):
+        if browser and not request.url.path.startswith(
+            ("/threads", "/assistants", "/ok", "/livez", "/readyz", "/docs", "/hitl/")
+        ):
             return await html_error(request, status, one_line(detail))
         return problem(status, detail, headers)
 

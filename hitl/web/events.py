@@ -101,19 +101,25 @@ async def sse(request: Request, changes: AsyncIterator[Change], end: bool = True
     `{"error": ..., "message": ...}`) says why the feed failed (the run disappeared, Temporal stayed
     unreachable past the feed's retries). With `end`, a feed that is done sends a last `end` event,
     which tells an EventSource not to reconnect (the feeds); a run's stream (a POST, read with fetch)
-    just closes when done, as LangGraph Server's does."""
+    just closes when done, as LangGraph Server's does.
+
+    A server stopping after its drain (`Web.closing`) closes its streams with no `end` event: clients
+    reconnect, through the load balancer to another copy, and rejoin after their `Last-Event-ID`."""
     yield b"retry: 2000\n\n"
     pending: asyncio.Task[Change] | None = None
+    closing = asyncio.ensure_future(web(request).closing.wait())
     try:
         while not await request.is_disconnected():
             pending = pending or asyncio.ensure_future(anext_change(changes))
-            done, _ = await asyncio.wait({pending}, timeout=HEARTBEAT_SECONDS)
-            if not done:
+            await asyncio.wait({pending, closing}, timeout=HEARTBEAT_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+            if closing.done():
+                return
+            if not pending.done():
                 yield b": keep-alive\n\n"
                 continue
-            pending = None
+            arrived, pending = pending, None
             try:
-                change = done.pop().result()
+                change = arrived.result()
             except StopAsyncIteration:
                 if end:
                     yield b"event: end\ndata: null\n\n"
@@ -123,9 +129,10 @@ async def sse(request: Request, changes: AsyncIterator[Change], end: bool = True
                 return
             yield change.encode()
     finally:
+        closing.cancel()
         if pending is not None:
             pending.cancel()
-            await asyncio.gather(pending, return_exceptions=True)
+            await asyncio.gather(pending, closing, return_exceptions=True)
         await changes.aclose()  # type: ignore[attr-defined]
 
 

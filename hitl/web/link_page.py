@@ -11,6 +11,7 @@ by the run itself (its schema) comes back on the link page inline.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -19,7 +20,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hitl.client import signed_links as links
 from hitl.client.signed_links import Link, LinkError
-from hitl.types import Decision, RunNotFoundError, StateSnapshot
+from hitl.protocol import finite
+from hitl.types import Decision, Interrupt, RunNotFoundError, StateSnapshot
+from hitl.web import forms
 from hitl.web.auth import Identity
 from hitl.web.context import web
 from hitl.web.decide import answer_value
@@ -82,9 +85,38 @@ def page(request: Request, token: str, status: int = 200, **context: Any) -> HTM
     return render(request, "link.html", status_code=status, token=token, now=datetime.now(timezone.utc), **context)
 
 
+NO_ANSWER = object()
+"""`?answer=` names none of the question's answers."""
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The answer a message's button chose (`?answer=`), shown preselected: still sent only by a confirm."""
+
+    label: str
+    json: str
+    """The answer as the confirm form sends it (`mode=json`); empty for a review card, whose own form confirms."""
+
+
+def preselected(pending: Interrupt, answer: str | None) -> tuple[Chosen | None, dict[str, str] | None]:
+    """What `?answer=` preselects: for a reviewed action, its decision ticked on the card (typed as a form
+    would be); else a confirm button for that answer. None for an answer the question does not list: the
+    page shows its forms as they are (the parameter is unsigned; anyone may change it)."""
+    allowed = links.allowed_answers(pending.schema) if answer is not None else None
+    found = next((a for a in allowed or [] if links.answer_label(a) == answer), NO_ANSWER)
+    if found is NO_ANSWER:
+        return None, None
+    label = links.answer_label(found)
+    if forms.review_cards(pending.value, pending.schema):
+        return Chosen(label, ""), {"d0.type": label}
+    return Chosen(label, finite.dumps(found)), None
+
+
 @router.get("/link/{token}", response_class=HTMLResponse)
-async def show(request: Request, token: str, done: str | None = None) -> HTMLResponse:
-    """The question the link answers, or a page saying why it cannot be answered here."""
+async def show(request: Request, token: str, done: str | None = None, answer: str | None = None) -> HTMLResponse:
+    """The question the link answers, or a page saying why it cannot be answered here. A message's button
+    opens it with `?answer=`: that answer is preselected, and nothing is sent until it is confirmed (a POST;
+    mail scanners open links)."""
     flash = take_flash(request)
     try:
         link, snapshot = await usable(request, token)
@@ -94,7 +126,8 @@ async def show(request: Request, token: str, done: str | None = None) -> HTMLRes
         return page(request, token, e.status, problem=e)
     who = Identity(link.identity, link.roles)
     pending = next(i for i in snapshot.interrupts if i.id == link.interrupt_id)
-    q = question(pending, who, typed=flash.typed if flash else None)
+    chosen, ticked = preselected(pending, None if flash else answer)  # after a refusal: what was typed
+    q = question(pending, who, typed=flash.typed if flash else ticked)
     q.request_id = link.request_id
     return page(
         request,
@@ -102,6 +135,7 @@ async def show(request: Request, token: str, done: str | None = None) -> HTMLRes
         s=snapshot,
         link=link,
         q=q,
+        chosen=chosen,
         error=flash and flash.error,
         code=flash and flash.code,
         typed_cut=flash and flash.typed_cut,

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     import hitl
 
 log = logging.getLogger("hitl.web")
+DRAIN_SECONDS = 5.0
+"""How long `hitl serve` keeps serving after SIGTERM with /readyz failing: a load balancer's probe interval or two."""
+FINISH_SECONDS = 10
+"""How long, after its drain, a stopping server waits for the requests still in flight (streams end at once)."""
 
 
 def add_options(parser: argparse.ArgumentParser, *, dev: bool = False) -> None:
@@ -72,6 +76,15 @@ def add_options(parser: argparse.ArgumentParser, *, dev: bool = False) -> None:
             "--no-auth",
             action="store_true",
             help="no authentication: everyone decides as the OS user (local development only)",
+        )
+        parser.add_argument(
+            "--drain",
+            type=drain_seconds,
+            default=DRAIN_SECONDS,
+            metavar="SECONDS",
+            help="on SIGTERM, answer /readyz with 503 and keep serving this long (so a load balancer takes this "
+            "copy out first), then end open streams (clients rejoin elsewhere with Last-Event-ID), finish the "
+            f"requests in flight and exit 0; 0 to 3600 (default {DRAIN_SECONDS:g})",
         )
     parser.add_argument(
         "--poll-interval",
@@ -137,6 +150,21 @@ def positive(text: str) -> int:
     return value
 
 
+DRAIN_MOST_S = 3600.0
+"""The longest drain after SIGTERM a server or worker takes (an hour: longer is a stuck shutdown, not a drain)."""
+
+
+def drain_seconds(text: str) -> float:
+    """An argparse type: seconds to drain after SIGTERM, from 0 to an hour (`hitl serve` and `hitl worker --drain`)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= DRAIN_MOST_S:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"expected seconds from 0 to {DRAIN_MOST_S:g}; got {text!r}")
+    return seconds
+
+
 def build_app(client: hitl.Client, args: WebOptions, *, dev: bool = False) -> FastAPI:
     from hitl.web import Settings, create_app
     from hitl.web.auth import from_options
@@ -185,10 +213,15 @@ async def serving(app: FastAPI, host: str, port: int) -> AsyncIterator[str]:
     try:
         yield f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
     finally:
+        web = app.state.web
+        web.closing.set()  # open streams end: their clients rejoin elsewhere
         server.should_exit = True
-        server.force_exit = True  # open event streams would otherwise hold shutdown
+        if web.health.draining:  # a requested stop (SIGTERM): the requests in flight finish first
+            config.timeout_graceful_shutdown = FINISH_SECONDS
+        else:  # Ctrl-C, or the command failed: stop now
+            server.force_exit = True
         try:
-            await asyncio.wait_for(task, 10)
+            await asyncio.wait_for(task, FINISH_SECONDS + 5)
         except asyncio.TimeoutError:  # wait_for has cancelled it: a stuck connection must not hold the exit
             pass
 

@@ -42,7 +42,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("payloads", ("hitl.payloads",)),
     ("client", ("hitl.client",)),
     ("agents", ("hitl.prebuilt",)),
-    ("worker", ("hitl.activities", "hitl.worker", "hitl.worker_metrics", "hitl.server")),
+    ("worker", ("hitl.activities", "hitl.worker", "hitl.worker_metrics", "hitl.health", "hitl.server")),
     ("surfaces", ("hitl.stats", "hitl.web", "hitl.cli", "hitl.testing")),
 ]
 """hitl's layers, lowest first: a module imports from its own layer and the ones before it. The workflow
