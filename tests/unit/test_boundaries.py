@@ -299,7 +299,9 @@ def fresh(request: pytest.FixtureRequest) -> Iterator[Callable[[str], str]]:
         return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
 
     started: dict[str, Future[str]] = {}
-    for item in request.session.items:
+    # Under pytest-xdist's test-by-test split (-n N without --dist loadfile) this process runs only some of them.
+    whole_file = request.config.getoption("dist", "no") in ("no", "loadfile", "loadscope")
+    for item in request.session.items if whole_file else ():
         code = _fresh_code(item) if getattr(item, "module", None) is request.module else None
         if code is not None and code not in started:
             started[code] = pool.submit(run, code)
