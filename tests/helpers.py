@@ -70,9 +70,14 @@ async def event_count(client: hitl.Client, run_id: str) -> int:
     return len([e async for e in handle.fetch_history_events()])
 
 
+TEST_SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=OFF")
+"""The tests' dev servers write their SQLite without waiting for the disk (their data outlive a server's
+restart, not a power cut): the servers are about half the suite's CPU, and this takes ~40% off theirs."""
+
+
 def start_dev_server(data_dir: Path, attempts: int = 3) -> DevServer:
     """A dev server on free ports, started (retrying a port another process took first)."""
-    return DevServer.on_free_ports(data_dir, attempts)
+    return DevServer.on_free_ports(data_dir, attempts, sqlite_pragmas=TEST_SQLITE_PRAGMAS)
 
 
 async def new_namespace(address: str, name: str) -> str:
