@@ -103,7 +103,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
             f"{span:7.1f}s {float(cpu):6.1f} CPU-s {worker:>5} {float(start) - t0:6.0f}-{float(stop) - t0:<6.0f} {path}"
         )
     total = sum(float(v[3]) for v in _files.values())
-    terminalreporter.write_line(f"CPU-s in the test processes and the subprocesses they ended, all files: {total:.0f}")
+    terminalreporter.write_line(
+        f"CPU-s of the test processes and the subprocesses they ended, all files: {total:.0f} (a process's last"
+        " file also carries the CPU of its session's dev server, counted when that server stops)"
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
