@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -295,8 +296,16 @@ def fresh(request: pytest.FixtureRequest) -> Iterator[Callable[[str], str]]:
     one after another."""
     pool = ThreadPoolExecutor(max_workers=2)
 
+    # The environment as of now, handed to each child: pytest sets PYTEST_CURRENT_TEST on every test, and a
+    # child started from a thread (vfork) while this process rewrites its environment can exec with a freed
+    # one (OSError 14, Bad address).
+    env = dict(os.environ)
+
     def run(code: str) -> str:
-        return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        )
+        return done.stdout
 
     started: dict[str, Future[str]] = {}
     # Under pytest-xdist's test-by-test split (-n N without --dist loadfile) this process runs only some of them.
