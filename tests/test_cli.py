@@ -27,11 +27,11 @@ async def test_approval_end_to_end_through_the_cli(client: hitl.Client) -> None:
     human = await cli(client, "state", run_id, process=True)
     assert "status   interrupted" in human.out and f"hitl resume {run_id} --value JSON" in human.out
 
-    for _ in range(50):
-        inbox = await cli(client, "inbox", process=True)
-        if run_id in inbox.out:
+    for _ in range(50):  # the visibility store lists the run a moment later: wait in-process, then ask a process
+        if run_id in (await cli(client, "inbox")).out:
             break
         await asyncio.sleep(0.1)
+    inbox = await cli(client, "inbox", process=True)
     row = next(line for line in inbox.out.splitlines() if line.startswith(run_id))
     assert "approval" in row and "review" in row
 
