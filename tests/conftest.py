@@ -16,6 +16,7 @@ module fixtures and a module's state work as in a plain `pytest` run.
 
 from __future__ import annotations
 
+import resource
 import signal
 from collections.abc import AsyncIterator, Iterator
 
@@ -49,20 +50,43 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="list the N slowest test files (first start to last end, and the process that ran them): "
+        help="list the N slowest test files (first start to last end, CPU used, the process that ran them): "
         "with -n, a file runs whole in one process, so the suite ends no sooner than its slowest file",
     )
 
 
 _files: dict[str, list[float | str]] = {}
-"""Per test file: [first start, last stop, process] (see pytest_terminal_summary)."""
+"""Per test file: [first start, last stop, process, CPU seconds] (see pytest_terminal_summary)."""
+
+_cpu_seen = [0.0]
+"""The CPU time this process (and the subprocesses it has waited for) had used at its last test report."""
+
+
+def _cpu() -> float:
+    own, waited = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + waited.ru_utime + waited.ru_stime
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    _cpu_seen[0] = _cpu()  # a process's start and collection go to no file
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Each report carries the CPU seconds used since the one before (the in-process worker and web app, the
+    subprocesses ended meanwhile; not the dev server's), so --file-durations can sum them by file."""
+    outcome = yield
+    now = _cpu()
+    outcome.get_result().user_properties.append(("cpu", now - _cpu_seen[0]))  # type: ignore[attr-defined]
+    _cpu_seen[0] = now
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     node = getattr(report, "node", None)  # the xdist worker that sent the report, in the controlling process
     worker = str(getattr(getattr(node, "gateway", None), "id", "main"))
-    seen = _files.setdefault(report.nodeid.split("::")[0], [report.start, report.stop, worker])
+    seen = _files.setdefault(report.nodeid.split("::")[0], [report.start, report.stop, worker, 0.0])
     seen[0], seen[1] = min(float(seen[0]), report.start), max(float(seen[1]), report.stop)
+    seen[3] = float(seen[3]) + sum(v for k, v in report.user_properties if k == "cpu" and isinstance(v, float))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
@@ -73,11 +97,16 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     t0 = min(float(v[0]) for v in _files.values())
     terminalreporter.write_sep("=", f"slowest {shown} files")
     by_time = sorted(_files.items(), key=lambda kv: float(kv[1][0]) - float(kv[1][1]))
-    for path, (start, stop, worker) in by_time[:shown]:
+    for path, (start, stop, worker, cpu) in by_time[:shown]:
         span = float(stop) - float(start)
         terminalreporter.write_line(
-            f"{span:7.1f}s {worker:>5} {float(start) - t0:6.0f}-{float(stop) - t0:<6.0f} {path}"
+            f"{span:7.1f}s {float(cpu):6.1f} CPU-s {worker:>5} {float(start) - t0:6.0f}-{float(stop) - t0:<6.0f} {path}"
         )
+    total = sum(float(v[3]) for v in _files.values())
+    terminalreporter.write_line(
+        f"CPU-s of the test processes and the subprocesses they ended, all files: {total:.0f} (a process's last"
+        " file also carries the CPU of its session's dev server, counted when that server stops)"
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,5 +1,5 @@
-"""The CLI, run as a newcomer runs it: `python starter.py ...` in a subprocess,
-against the session's dev server and worker."""
+"""The CLI against the session's dev server and worker: `hitl.cli.main` in-process (tests.helpers.cli), and
+the end-to-end walk and an argparse refusal as a newcomer runs them, `python starter.py ...` in a subprocess."""
 
 from __future__ import annotations
 
@@ -14,40 +14,43 @@ from tests.helpers import cli, event_count, one_line_error
 
 
 async def test_approval_end_to_end_through_the_cli(client: hitl.Client) -> None:
+    """Every command here is a real `python starter.py` process (the entry script, its exits, its pipes)."""
     run_id = f"cli-{uuid.uuid4().hex[:8]}"
-    started = await cli(client, "start", "approval", "--input", '{"topic": "cats"}', "--id", run_id, "--wait", "--json")
+    started = await cli(
+        client, "start", "approval", "--input", '{"topic": "cats"}', "--id", run_id, "--wait", "--json", process=True
+    )
     assert started.code == 0, started.err
     state = started.json()
     assert state["status"] == "interrupted" and state["next"] == ["review"]
     assert state["interrupts"][0]["value"]["draft"] == "A short announcement about cats."
 
-    human = await cli(client, "state", run_id)
+    human = await cli(client, "state", run_id, process=True)
     assert "status   interrupted" in human.out and f"hitl resume {run_id} --value JSON" in human.out
 
-    for _ in range(50):
-        inbox = await cli(client, "inbox")
-        if run_id in inbox.out:
+    for _ in range(50):  # the visibility store lists the run a moment later: wait in-process, then ask a process
+        if run_id in (await cli(client, "inbox")).out:
             break
         await asyncio.sleep(0.1)
+    inbox = await cli(client, "inbox", process=True)
     row = next(line for line in inbox.out.splitlines() if line.startswith(run_id))
     assert "approval" in row and "review" in row
 
-    refused = await cli(client, "resume", run_id, "--value", '"maybe"')
+    refused = await cli(client, "resume", run_id, "--value", '"maybe"', process=True)
     assert "does not fit its schema: 'maybe' is not one of ['approve', 'reject']" in one_line_error(refused)
 
-    resumed = await cli(client, "resume", run_id, "--value", '"approve"', "--json")
+    resumed = await cli(client, "resume", run_id, "--value", '"approve"', "--json", process=True)
     assert resumed.code == 0, resumed.err
     assert resumed.json()["status"] == "completed"  # type: ignore[index]
 
-    result = await cli(client, "result", run_id)
+    result = await cli(client, "result", run_id, process=True)
     assert json.loads(result.out)["status"] == "published"
 
-    history = await cli(client, "history", run_id, "--json")
+    history = await cli(client, "history", run_id, "--json", process=True)
     checkpoints = history.json()
     assert [c["step"] for c in checkpoints] == [3, 2, 1, 0]  # type: ignore[index]
     assert checkpoints[1]["decisions"][0]["identity"] == "cli-user"  # type: ignore[index]
 
-    listed = await cli(client, "list")
+    listed = await cli(client, "list", process=True)
     assert run_id in listed.out
 
 
@@ -103,7 +106,8 @@ BAD_INPUT = [
 
 @pytest.mark.parametrize(("args", "message"), BAD_INPUT, ids=[" ".join(a)[:40] for a, _ in BAD_INPUT])
 async def test_bad_input_gets_one_clear_line(client: hitl.Client, args: list[str], message: str) -> None:
-    assert message in one_line_error(await cli(client, *args))
+    # argparse's own refusal (sys.exit inside the parser) also as a real process
+    assert message in one_line_error(await cli(client, *args, process=args == ["frobnicate"]))
 
 
 async def test_refused_cli_decisions_write_nothing(client: hitl.Client) -> None:

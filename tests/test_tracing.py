@@ -230,6 +230,7 @@ async def test_the_cli_sends_its_decision_span_over_otlp_and_the_run_links_to_it
         env=env,
         task_queue=traced_client.task_queue,
         graphs=("tests.hitl_graphs",),
+        process=True,  # a process of its own: this one traces to memory already, and the span must leave by OTLP
     )
     assert done.code == 0, done.err
     received = _received(got)

@@ -101,9 +101,11 @@ BROWSER_TIMEOUT = 90_000
 cache with a task buffered waits out the 10 s workflow-task timeout (seen once in a full suite run)."""
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def browser() -> AsyncIterator[Any]:
-    """Chromium for one test module (Playwright is imported here: modules skip before asking)."""
+    """Chromium for the process's browser tests, launched at the first (Playwright is imported here: modules
+    skip before asking). Each page gets a browser context of its own (cookies, storage, cache), so test files
+    share no state through it, and the process launches chromium and Playwright's driver (~1 CPU-s) once."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:

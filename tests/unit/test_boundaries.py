@@ -10,9 +10,13 @@ also inside functions and under TYPE_CHECKING) and for real (a fresh interpreter
 from __future__ import annotations
 
 import ast
+import functools
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -91,8 +95,10 @@ def _file(module: str) -> Path:
     return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
 
 
-def _imports(module: str) -> set[str]:
-    """Every module an import statement in `module`'s source names (relative ones resolved)."""
+@functools.cache
+def _imports(module: str) -> frozenset[str]:
+    """Every module an import statement in `module`'s source names (relative ones resolved); parsed once a
+    module, as several checks read each."""
     found: set[str] = set()
     package = module.rsplit(".", 1)[0]
     for node in ast.walk(ast.parse(_file(module).read_text())):
@@ -104,10 +110,10 @@ def _imports(module: str) -> set[str]:
                 base = ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1], base]).strip(".")
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)  # `from workflows import checks`
-    return found
+    return frozenset(found)
 
 
-def _first_party(names: set[str]) -> set[str]:
+def _first_party(names: frozenset[str]) -> set[str]:
     return {n for n in names if n.split(".")[0] in ("hitl", "workflows", "activities", "examples", "bench", "tests")}
 
 
@@ -160,8 +166,8 @@ def _import_graph() -> dict[str, set[str]]:
     known = set(modules)
     graph: dict[str, set[str]] = {}
     for module in modules:
-        names = _imports(module)
-        names = {n for n in names if not (n in known and any(o.startswith(f"{n}.") and o in known for o in names))}
+        named = _imports(module)
+        names = {n for n in named if not (n in known and any(o.startswith(f"{n}.") and o in known for o in named))}
         edges = set()
         for name in names:
             while name and name not in known:
@@ -259,17 +265,69 @@ def test_the_pure_modules_import_nothing_but_each_other(module: str) -> None:
     assert modules <= set(ALLOWED), f"{module} imports {sorted(modules - set(ALLOWED))}; allowed: {ALLOWED}"
 
 
-def _loaded_by(module: str) -> list[str]:
-    """What importing `module` in a fresh interpreter loads (no conftest, no other test in the way)."""
-    code = f"import importlib, json, sys; importlib.import_module({module!r}); print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    loaded: list[str] = json.loads(out)
+def _loaded_code(module: str) -> str:
+    """Python that prints what importing `module` loads, as a JSON list."""
+    return f"import importlib, json, sys; importlib.import_module({module!r}); print(json.dumps(sorted(sys.modules)))"
+
+
+def _interrupt_code(first: str) -> str:
+    """Python that imports `first`, then `interrupt` from hitl, and prints whether hitl.interrupt is that function."""
+    return f"{first}\nfrom hitl import interrupt\nimport hitl\nprint(callable(interrupt), hitl.interrupt is interrupt)"
+
+
+def _fresh_code(item: pytest.Item) -> str | None:
+    """The code a test of this module runs in a fresh interpreter, if it runs one."""
+    params = getattr(item, "callspec", None)
+    name = getattr(item, "originalname", "")
+    if params is None:
+        return None
+    if name == "test_importing_the_workflow_side_loads_nothing_forbidden":
+        return _loaded_code(params.params["module"])
+    if name == "test_from_hitl_import_interrupt_is_the_function_whatever_came_first":
+        return _interrupt_code(params.params["first"])
+    return None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh(request: pytest.FixtureRequest) -> Iterator[Callable[[str], str]]:
+    """What a fresh interpreter (no conftest, no other test in the way) prints running some code.
+
+    The interpreters of every selected test of this module start with the module's first test, two at a time
+    (one a core), so their imports run beside each other and beside this module's static checks rather than
+    one after another."""
+    pool = ThreadPoolExecutor(max_workers=2)
+
+    # The environment as of now, handed to each child: pytest sets PYTEST_CURRENT_TEST on every test, and a
+    # child started from a thread (vfork) while this process rewrites its environment can exec with a freed
+    # one (OSError 14, Bad address).
+    env = dict(os.environ)
+
+    def run(code: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        )
+        return done.stdout
+
+    started: dict[str, Future[str]] = {}
+    # Under pytest-xdist's test-by-test split (-n N without --dist loadfile) this process runs only some of them.
+    whole_file = request.config.getoption("dist", "no") in ("no", "loadfile", "loadscope")
+    for item in request.session.items if whole_file else ():
+        code = _fresh_code(item) if getattr(item, "module", None) is request.module else None
+        if code is not None and code not in started:
+            started[code] = pool.submit(run, code)
+    yield lambda code: (started.get(code) or pool.submit(run, code)).result()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _loaded_by(fresh: Callable[[str], str], module: str) -> list[str]:
+    """What importing `module` in a fresh interpreter loads."""
+    loaded: list[str] = json.loads(fresh(_loaded_code(module)))
     return loaded
 
 
 @pytest.mark.parametrize("module", ["hitl.workflows", *ALLOWED])
-def test_importing_the_workflow_side_loads_nothing_forbidden(module: str) -> None:
-    loaded = _loaded_by(module)
+def test_importing_the_workflow_side_loads_nothing_forbidden(fresh: Callable[[str], str], module: str) -> None:
+    loaded = _loaded_by(fresh, module)
     hitl_modules = {m for m in loaded if m.split(".")[0] == "hitl" and not m.startswith("hitl.workflows")}
     hitl_modules -= {"hitl", "hitl.protocol"}
     assert hitl_modules <= set(ALLOWED), f"importing {module} loads {sorted(hitl_modules - set(ALLOWED))}"
@@ -288,12 +346,12 @@ def test_importing_the_workflow_side_loads_nothing_forbidden(module: str) -> Non
         "import hitl.activities.nodes",
     ],
 )
-def test_from_hitl_import_interrupt_is_the_function_whatever_came_first(first: str) -> None:
+def test_from_hitl_import_interrupt_is_the_function_whatever_came_first(
+    fresh: Callable[[str], str], first: str
+) -> None:
     # The function lives in the private module hitl._interrupt: importing that module first must not
     # put a module where `hitl.interrupt` is expected.
-    code = f"{first}\nfrom hitl import interrupt\nimport hitl\nprint(callable(interrupt), hitl.interrupt is interrupt)"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["True", "True"]
+    assert fresh(_interrupt_code(first)).split() == ["True", "True"]
 
 
 # ------------------------------------------------------------------ the CLI
