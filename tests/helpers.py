@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 import hitl
 from hitl.cli.servers import STICKY_ENV
+from hitl.client.serving import list_workers
 from hitl.payloads.codec import EncryptionCodec
 from hitl.server import DevServer, free_port
 
@@ -273,6 +275,21 @@ class WorkerProcess:
             start_new_session=True,
         )
         return self
+
+    async def polling(self, client: hitl.Client, timeout: float = 60) -> str:
+        """Wait until this worker process polls its task queue, and return its Temporal identity. A decision sent
+        before that may find no live worker (hitl gives a worker that has not polled yet 5 s, which a process still
+        importing under load can miss): a test that starts a worker and then needs it waits here."""
+        assert self.proc is not None, "start() the worker first"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for w in await list_workers(client.temporal, self.task_queue):
+                if w.identity.startswith(f"{self.proc.pid}@") and w.live:
+                    return w.identity
+            if self.proc.poll() is not None:
+                raise AssertionError(f"worker {self.proc.pid} exited with {self.proc.returncode} before it polled")
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"worker {self.proc.pid} never polled {self.task_queue} within {timeout} s")
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:

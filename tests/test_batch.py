@@ -150,7 +150,7 @@ async def test_runs_that_moved_on_exclude_the_caller_or_lack_a_worker_are_refuse
 ) -> None:
     # A run on a queue whose only worker is then killed.
     away = hitl.Client(client.temporal, task_queue=worker_process.task_queue, graphs=BATCH_GRAPHS, identity="t")
-    worker_process.start()
+    await worker_process.start().polling(client)
     [down] = await paused(away, token())
     worker_process.kill()
     topic = token()

@@ -90,12 +90,12 @@ async def test_deadline_without_default_lets_the_node_escalate(client: hitl.Clie
 
 async def test_deadline_fires_while_every_worker_is_down(client: hitl.Client, worker_process: WorkerProcess) -> None:
     other = hitl.Client(client.temporal, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS)
-    worker_process.start()
+    await worker_process.start().polling(client)
     run = await other.start("deadline_default", {})
     await wait_for(run, "interrupted")
     worker_process.kill()
     await asyncio.sleep(2.5)  # the deadline passes with no worker at all
-    worker_process.start()
+    await worker_process.start().polling(client)
     assert (await asyncio.wait_for(run.result(), 60))["answer"] == "auto-approved"
 
 

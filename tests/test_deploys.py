@@ -13,7 +13,7 @@ from tests.helpers import WorkerProcess, wait_for
 
 async def _paused_on_v1(client: hitl.Client, worker: WorkerProcess) -> hitl.Run:
     other = hitl.Client(client.temporal, task_queue=worker.task_queue, graphs=[v1.graph])
-    worker.start("tests.deploy.v1:graph")
+    await worker.start("tests.deploy.v1:graph").polling(client)
     run = await other.start("deploy", {})
     await wait_for(run, "interrupted")
     worker.kill()
@@ -22,7 +22,7 @@ async def _paused_on_v1(client: hitl.Client, worker: WorkerProcess) -> hitl.Run:
 
 async def test_edited_node_body_is_used_after_the_deploy(client: hitl.Client, worker_process: WorkerProcess) -> None:
     run = await _paused_on_v1(client, worker_process)
-    worker_process.start("tests.deploy.v2:graph")
+    await worker_process.start("tests.deploy.v2:graph").polling(client)
     done = await asyncio.wait_for(run.resume("yes"), 60)
     assert done.status == "completed"
     assert done.values["published"] == "published by v2: v1 draft"
@@ -34,7 +34,7 @@ async def test_removed_node_fails_the_run_with_a_message_naming_it(
     client: hitl.Client, worker_process: WorkerProcess
 ) -> None:
     run = await _paused_on_v1(client, worker_process)
-    worker_process.start("tests.deploy.v3:graph")
+    await worker_process.start("tests.deploy.v3:graph").polling(client)
     state = await asyncio.wait_for(run.resume("yes"), 60)
     assert state.status == "failed"
     assert "node 'publish' is no longer in graph 'deploy' on this worker" in (state.error or "")

@@ -91,12 +91,12 @@ async def test_an_answer_with_value_the_schema_refuses_fails_when_asked_not_when
 
 async def test_the_ladder_runs_while_every_worker_is_down(client: hitl.Client, worker_process: WorkerProcess) -> None:
     other = hitl.Client(client.temporal, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS)
-    worker_process.start()
+    await worker_process.start().polling(client)
     run = await other.start("ladder", {})
     await wait_for(run, "interrupted")
     worker_process.kill()
     await asyncio.sleep(3.5)  # every step falls due with no worker at all
-    worker_process.start()
+    await worker_process.start().polling(client)
     assert (await asyncio.wait_for(run.result(), 60)) == {"answer": "auto-approved"}
     assert _steps(await run.get_state()) == [
         ("escalate", "escalation", "remind"),

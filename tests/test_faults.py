@@ -56,7 +56,7 @@ async def test_random_worker_kills_lose_nothing_and_repeat_nothing(
 ) -> None:
     rng = random.Random(20261124)
     other = hitl.Client(client.temporal, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS, identity="chaos")
-    worker_process.start()
+    await worker_process.start().polling(client)
     runs = [await other.start("faulty", {"seed": i}) for i in range(RUNS)]
     done = asyncio.Event()
     decider = asyncio.create_task(_decide_all(runs, done))
@@ -82,14 +82,14 @@ async def test_a_decision_whose_rpc_times_out_is_sent_again_and_applied_once(
         identity="impatient",
         rpc_timeout=timedelta(seconds=1),
     )
-    worker_process.start()
+    await worker_process.start().polling(client)
     run = await impatient.start("review")
     assert (await wait_for(run, "interrupted")).next == ["review"]
     worker_process.kill()
     resume = asyncio.create_task(run.resume("approve"))
     await asyncio.sleep(4)  # several 1 s RPCs time out while no worker can take the decision
     assert not resume.done()
-    worker_process.start()
+    await worker_process.start().polling(client)
     snapshot = await asyncio.wait_for(resume, 60)
     assert snapshot.status == "completed"
     assert snapshot.values["log"] == ["write", "review:approve:first draft", "publish"]
@@ -113,14 +113,14 @@ async def test_a_worker_killed_in_a_local_rerun_applies_the_answer_once(
     other = hitl.Client(
         client.temporal, task_queue=worker_process.task_queue, graphs=trust_graphs.GRAPHS, identity="alice"
     )
-    worker_process.start("tests.trust_graphs", env=hold)
+    await worker_process.start("tests.trust_graphs", env=hold).polling(client)
     run = await other.start("payment_local", {"draft": draft})
     [question] = (await wait_for(run, "interrupted")).interrupts
     resume = asyncio.create_task(run.resume("approve", request_id="approve-once"))
     await asyncio.sleep(1.5)  # in the local re-run
     worker_process.kill()
     assert not resume.done()
-    worker_process.start("tests.trust_graphs", env=hold)
+    await worker_process.start("tests.trust_graphs", env=hold).polling(client)
     snapshot = await asyncio.wait_for(resume, 90)
     assert snapshot.status == "completed" and snapshot.values["paid"] == draft, snapshot
     assert snapshot.values["log"] == [f"approve:{draft}", "pay"]

@@ -313,11 +313,11 @@ async def test_worker_killed_while_paused_then_resumed(client: hitl.Client, work
     other = await hitl.connect(
         client.temporal.service_client.config.target_host, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS
     )
-    worker_process.start()
+    await worker_process.start().polling(client)
     run = await other.start("review", {})
     await wait_for(run, "interrupted")
     worker_process.kill()
-    worker_process.start()
+    await worker_process.start().polling(client)
     done = await asyncio.wait_for(run.resume("approve"), 60)
     assert done.values["status"] == "published"
 

@@ -26,7 +26,7 @@ import hitl
 import hitl.client.client
 from hitl.client import listing as _listing
 from hitl.client import serving as _workers
-from hitl.client.serving import WorkerInfo, check_workers, list_workers
+from hitl.client.serving import WorkerInfo, check_workers
 from hitl.payloads.codec import KEY_FINGERPRINT, EncryptionCodec, PlaintextCodec, fingerprint
 from hitl.protocol.wire import ASSIGNED, GRAPH, PENDING_NODES, REVIEWERS, STATUS, SUMMARY_MEMO, WAITING_SINCE
 from hitl.server import DevServer
@@ -51,18 +51,6 @@ def _queue() -> str:
 async def _cli(client: hitl.Client, queue: str, *args: str, env: dict[str, str] | None = None) -> Result:
     """`hitl ARGS` as a newcomer runs it, on `queue` instead of the session's."""
     return await cli(client, *args, env=env, task_queue=queue)
-
-
-async def _serving(client: hitl.Client, worker: WorkerProcess, timeout: float = 60) -> str:
-    """Wait until the worker process polls its task queue; its Temporal identity."""
-    assert worker.proc is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for w in await list_workers(client.temporal, worker.task_queue):
-            if w.identity.startswith(f"{worker.proc.pid}@") and w.live:
-                return w.identity
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"worker {worker.proc.pid} never polled {worker.task_queue}")
 
 
 async def _no_check(*args: object, **kwargs: object) -> list[WorkerInfo]:
@@ -221,7 +209,7 @@ async def keyed(client: hitl.Client, server: DevServer) -> AsyncIterator[Keyed]:
     queue, key = _queue(), _key()
     worker = WorkerProcess(server.address, queue).start(env=_env(key))
     try:
-        identity = await _serving(client, worker)
+        identity = await worker.polling(client)
         owner = await encrypted_client(client, {"default": key}, "default", queue, identity="keys-test")
         run = await owner.start("review", {"draft": "secret"})
         await wait_for(run, "interrupted")
@@ -234,7 +222,7 @@ async def test_workers_advertise_the_fingerprints_of_their_keys(
     keyed: Keyed, worker_process: WorkerProcess, client: hitl.Client
 ) -> None:
     assert keyed.identity.endswith(f" hitl-keys={fingerprint(keyed.key)}")
-    keyless = await _serving(client, worker_process.start())
+    keyless = await worker_process.start().polling(client)
     assert keyless.endswith(" hitl-keys=none")
 
 
@@ -290,7 +278,7 @@ async def test_a_keyless_inbox_lists_encrypted_runs_and_state_is_one_line(keyed:
 
 
 async def test_a_client_with_a_key_refuses_a_keyless_worker(client: hitl.Client, worker_process: WorkerProcess) -> None:
-    identity = await _serving(client, worker_process.start())
+    identity = await worker_process.start().polling(client)
     key = _key()
     mine = await encrypted_client(client, {"default": key}, "default", worker_process.task_queue, identity="keys-test")
     run_id = f"keyed-{uuid.uuid4().hex[:8]}"
@@ -310,7 +298,7 @@ async def test_a_worker_with_another_key_fails_the_task_naming_both_fingerprints
         client, {"default": right}, "default", worker_process.task_queue, identity="keys-test"
     )
     run = await _start_unchecked(owner, "review")  # no worker yet: the check would refuse
-    await _serving(client, worker_process.start(env=_env(wrong)))
+    await worker_process.start(env=_env(wrong)).polling(client)
     line = (
         f"payload encrypted with key 'default' (fingerprint {fingerprint(right)}) but the key configured here under "
         f"that id has fingerprint {fingerprint(wrong)}: client and worker use different keys"
@@ -371,7 +359,7 @@ async def test_a_queued_decision_applies_once_when_a_worker_is_back(
     client: hitl.Client, worker_process: WorkerProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mine = hitl.Client(client.temporal, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS, identity="queuer")
-    await _serving(client, worker_process.start())
+    await worker_process.start().polling(client)
     run = await mine.start("review", {})
     await wait_for(run, "interrupted")
     worker_process.kill()
@@ -386,7 +374,7 @@ async def test_a_queued_decision_applies_once_when_a_worker_is_back(
     assert await event_count(client, run.run_id) == before
     queued = await run.resume("approve", queue=True)
     assert isinstance(queued, Queued) and queued.run_id == run.run_id
-    worker_process.start()
+    await worker_process.start().polling(client)
     done = await wait_for(run, "completed", timeout=60)
     assert done.values["log"] == ["write", "review:approve:first draft", "publish"]
     assert [(d.value, d.identity) for d in done.decisions] == [("approve", "queuer")]
@@ -400,7 +388,7 @@ async def test_a_decision_sent_just_after_the_worker_dies_is_refused_not_waited_
     (NoWorkerError naming the run and --queue) instead of waiting on it, with nothing of the decision
     written. Queued next, it is applied once when a worker is back, though Temporal held the refused one."""
     mine = hitl.Client(client.temporal, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS, identity="late")
-    await _serving(client, worker_process.start())
+    await worker_process.start().polling(client)
     run = await mine.start("review", {})
     await wait_for(run, "interrupted")
     worker_process.kill()
@@ -416,7 +404,7 @@ async def test_a_decision_sent_just_after_the_worker_dies_is_refused_not_waited_
     assert set(added) <= {EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT}
     queued = await run.resume("approve", queue=True)
     assert isinstance(queued, Queued) and queued.run_id == run.run_id
-    worker_process.start()
+    await worker_process.start().polling(client)
     done = await wait_for(run, "completed", timeout=60)
     assert [(d.value, d.identity) for d in done.decisions] == [("approve", "late")]
     assert done.values["log"] == ["write", "review:approve:first draft", "publish"]

@@ -129,7 +129,7 @@ async def test_worker_killed_mid_node_the_run_still_completes(
     other = await hitl.connect(
         client.temporal.service_client.config.target_host, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS
     )
-    worker_process.start()
+    await worker_process.start().polling(client)
     marker = tmp_path / "slow-started"
     run = await other.start("slow", {"marker": str(marker)})
     for _ in range(300):
@@ -139,7 +139,7 @@ async def test_worker_killed_mid_node_the_run_still_completes(
     assert marker.exists(), "the slow node never started"
     worker_process.kill()  # SIGKILL in the middle of the node
     marker.unlink()
-    worker_process.start()  # a fresh worker picks the run up once the node's attempt times out
+    await worker_process.start().polling(client)  # a fresh worker picks the run up once the node's attempt times out
     final = await asyncio.wait_for(run.result(), 120)
     assert final["done"] == ["slow", "after"]  # each node's update applied exactly once
     assert marker.exists()  # the node really ran again on the new worker

@@ -103,9 +103,9 @@ async def test_a_tuned_hitl_worker_process_serves_runs(client: hitl.Client, work
     """The flags at their smallest accepted values are ones Temporal's worker runs with (its core
     checks some of them only when the worker starts): a run started on it pauses and finishes."""
     own = hitl.Client(client.temporal, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS, identity="tester")
-    worker_process.start(
+    await worker_process.start(
         flags=["--pollers", "2", "--nodes-at-once", "1", "--workflow-tasks-at-once", "2", "--max-cached-runs", "1"]
-    )
+    ).polling(client)
     run = await own.start("review", {})
     await wait_for(run, "interrupted", timeout=60)
     assert (await run.resume("approve")).status == "completed"
