@@ -110,6 +110,8 @@ async def inbox(
             descending=order == "newest",
             small=LISTED_WHOLE * size,
             after=cursor,
+            # the graph's count beside the page is this count when one graph is shown: asked once
+            counter=w.inbox_feed.count if order == "oldest" else None,
         ),
         search.counts_by_graph(w.base.temporal, sorted(scope.served), per_graph, w.inbox_feed.count),
         w.inbox_feed.count(per_graph.query()),  # also runs of subgraphs they may read
