@@ -109,6 +109,7 @@ async def inbox(
             sort="waiting",
             descending=order == "newest",
             small=LISTED_WHOLE * size,
+            slack=size,  # listing a row costs about 1/30 of a COUNT: a page's worth either side is cheap
             after=cursor,
             # the graph's count beside the page is this count when one graph is shown: asked once
             counter=w.inbox_feed.count if order == "oldest" else None,
