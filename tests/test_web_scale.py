@@ -300,8 +300,8 @@ async def test_a_run_answered_and_another_paused_between_two_polls_reach_the_ope
             await shown(client, [second], [first])
             for _ in range(3):
                 await feed.tick()
-            assert len(app.seen.counts) - queries == 3, "one COUNT per poll"
             heard = await page.next()  # (on its way through the page's stream; nothing comes in 60 s: fails)
+            assert len(app.seen.counts) - queries == 3, "one COUNT per poll"
             assert heard["waiting"] == await waiting_for(client, sorted(Reader.of(app.web, TOKENS["tok-alice"]).graphs))
         finally:
             await page.close()
@@ -318,10 +318,10 @@ async def test_paging_on_while_runs_are_answered_and_pause_shows_each_waiting_ru
         runs = [await paused(client, graph, "topic") for _ in range(12)]
         await shown(client, runs, [])
         async with app.http() as http:
+            listings = len(app.seen.sizes)
             page = await http.get("/", params={"graph": graph})
             seen = rows(page.text)
             before = await waiting_for(client, [graph])
-            listings = len(app.seen.sizes)
             await runs[8].resume("approve")
             late = await paused(client, graph, "topic")
             await shown(client, [late], [runs[8]])
@@ -332,4 +332,4 @@ async def test_paging_on_while_runs_are_answered_and_pause_shows_each_waiting_ru
         mine = [r.run_id for r in runs if r is not runs[8]] + [late.run_id]
         assert [x for x in seen if x in set(mine) | {runs[8].run_id}] == mine
         assert len(seen) == len(set(seen)) == before
-        assert max(app.seen.sizes[listings:]) < before, "a further page listed every waiting run"
+        assert max(app.seen.sizes[listings:]) < before, "a page listed every waiting run"
