@@ -253,7 +253,7 @@ async def page(
         rest = total
     else:
         rest_query = f"{base} AND {after.after(ATTRIBUTE[sort], descending)}"
-        total, rest = await asyncio.gather(count(temporal, base), count(temporal, rest_query))
+        total, rest = await asyncio.gather((counter or partial(count, temporal))(base), count(temporal, rest_query))
         # One more than the page: where the store keeps times finer than the cursor's, its own row comes
         # through the query (at the same time, not after it) and is dropped here, never shown twice.
         got = await _slice(temporal, rest_query, rest, offset, limit + 1, sort, descending, small, slack, after.at)
