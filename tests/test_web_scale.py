@@ -312,7 +312,8 @@ async def test_paging_on_while_runs_are_answered_and_pause_shows_each_waiting_ru
 ) -> None:
     """Page size 2 over 12 runs (beyond 4 pages' worth, so each page's window is sought with COUNTs): between
     pages a run further on is answered and a new one pauses. Following the Next links shows every run still
-    waiting once, oldest first, the new one last; no listing returned them all."""
+    waiting once, oldest first, the new one last (and newest first, the same reversed); no listing returned
+    them all."""
     graph = "approval"
     async with counted_app(server, page_size=2) as app:
         runs = [await paused(client, graph, "topic") for _ in range(12)]
@@ -329,7 +330,13 @@ async def test_paging_on_while_runs_are_answered_and_pause_shows_each_waiting_ru
                 page = await http.get("/?" + link.group(1).replace("&amp;", "&"))
                 assert page.status_code == 200, page.text[:600]
                 seen += rows(page.text)
+            page = await http.get("/", params={"graph": graph, "order": "newest"})
+            newest = rows(page.text)
+            while link := NEXT.search(page.text):
+                page = await http.get("/?" + link.group(1).replace("&amp;", "&"))
+                newest += rows(page.text)
         mine = [r.run_id for r in runs if r is not runs[8]] + [late.run_id]
         assert [x for x in seen if x in set(mine) | {runs[8].run_id}] == mine
         assert len(seen) == len(set(seen)) == before
         assert max(app.seen.sizes[listings:]) < before, "a page listed every waiting run"
+        assert newest == seen[::-1], "newest first is oldest first reversed"

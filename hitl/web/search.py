@@ -160,12 +160,6 @@ class Cursor:
                 "open the inbox's first page and page on from there"
             ) from None
 
-    def after(self, attr: str, descending: bool) -> str:
-        """The visibility clause for rows after this one in the page order."""
-        op = "<" if descending else ">"
-        at = stamp(self.at)
-        return f'({attr} {op} "{at}" OR ({attr} = "{at}" AND WorkflowId {op} "{self.run_id}"))'
-
 
 @dataclass
 class Page:
@@ -252,14 +246,22 @@ async def page(
         found = await _slice(temporal, base, total, offset, limit, sort, descending, small, slack)
         rest = total
     else:
-        rest_query = f"{base} AND {after.after(ATTRIBUTE[sort], descending)}"
-        total, rest = await asyncio.gather((counter or partial(count, temporal))(base), count(temporal, rest_query))
+        attr = ATTRIBUTE[sort]
+        # A plain range from the cursor's time: the query exactly after the cursor needs an OR (a later time,
+        # or the same time and a later id), which keeps SQLite from its index (every count of it a scan). Its
+        # first `ties` rows, at that very time up to the cursor's own row, were on the previous page.
+        at, way = stamp(after.at), "<=" if not descending else ">="
+        near = f'{base} AND {attr} {">=" if not descending else "<="} "{at}"'
+        tied = f'{base} AND {attr} = "{at}" AND WorkflowId {way} "{after.run_id}"'
+        total, reach, ties = await asyncio.gather(
+            (counter or partial(count, temporal))(base), count(temporal, near), count(temporal, tied)
+        )
+        rest = reach - ties
         # One more than the page: where the store keeps times finer than the cursor's, its own row comes
-        # through the query (at the same time, not after it) and is dropped here, never shown twice.
-        got = await _slice(temporal, rest_query, rest, offset, limit + 1, sort, descending, small, slack, after.at)
+        # through (at the same time, not after it) and is dropped here, never shown twice.
+        got = await _slice(temporal, near, reach, offset + ties, limit + 1, sort, descending, small, slack, after.at)
         mark = (after.at, after.run_id)
-        kept = [x for x in got if (x.key(sort) < mark if descending else x.key(sort) > mark)]
-        found, rest = kept[:limit], rest - (len(got) - len(kept))
+        found = [x for x in got if (x.key(sort) < mark if descending else x.key(sort) > mark)][:limit]
     more = len(found) == limit and rest > offset + limit
     return Page(found, total, Cursor(*found[-1].key(sort)) if more else None)
 
