@@ -74,7 +74,7 @@ async def test_a_page_searched_again_starts_from_where_the_last_search_found_its
     assert again.asked <= 2, again.asked
 
 
-async def test_runs_tied_at_one_time_end_the_search_at_their_microsecond() -> None:
+async def test_runs_tied_at_one_time_end_the_search_within_a_millisecond() -> None:
     """Three hundred runs stamped with the same time: no time splits them, the window takes them all."""
     tied = [NOW - timedelta(seconds=30)] * 300 + spread(100, 10, seed=4)
     store = Store(tied)
