@@ -25,7 +25,7 @@ from hitl.web.api import MAX_HELD
 from hitl.web.session import load_secret
 from hitl.web.testing import running
 from tests.helpers import event_count, wait_for
-from tests.web_fixtures import TOKENS, Served, csrf_of, refusal
+from tests.web_fixtures import TOKENS, Served, csrf_of, refusal, refusal_code
 
 
 async def paused(client: hitl.Client, graph: str = "approval", n: int = 1, **input: object) -> list[hitl.Run]:
@@ -234,6 +234,35 @@ async def test_forms_need_the_sessions_csrf_token(served: Served) -> None:
         ok = await browser.post(f"/ui/runs/{run.run_id}/answer", data={**form, "csrf": csrf})
         assert ok.status_code == 303 and ok.headers["location"].endswith("?done=answered")
     assert (await run.result())["status"] == "published"
+
+
+async def test_a_json_answer_from_the_form_keeps_the_read_check_and_a_stale_one_writes_nothing(served: Served) -> None:
+    """The answer form reads no state for a JSON answer, only the run's indexed graph: a run bob may not read
+    is refused exactly as an id no run has, and an answer to a question no longer waiting is refused by the
+    run itself; neither writes anything to the run's history."""
+    private = await served.client.start("payment_private", {"draft": f"form-{uuid.uuid4().hex[:8]}"})
+    await wait_for(private, "interrupted")
+    [run] = await paused(served.client, "approval")
+    hidden_iid = (await private.get_state()).interrupts[0].id
+    before = {r.run_id: await event_count(served.client, r.run_id) for r in (private, run)}
+    async with served.http(None, follow_redirects=False) as bob, served.http(None, follow_redirects=False) as alice:
+        bob.cookies.set("hitl_token", "tok-bob")
+        alice.cookies.set("hitl_token", "tok-alice")
+        form = {"mode": "json", "json": json.dumps("approve"), "interrupt_id": hidden_iid}
+        bobs = {**form, "csrf": csrf_of((await bob.get("/", headers={"accept": "text/html"})).text)}
+        hidden = await bob.post(f"/ui/runs/{private.run_id}/answer", data=bobs)
+        unknown = await bob.post("/ui/runs/no-run-has-this-id/answer", data=bobs)
+        assert (refusal_code(hidden), refusal(hidden).replace(private.run_id, "ID")) == (
+            refusal_code(unknown),
+            refusal(unknown).replace("no-run-has-this-id", "ID"),
+        )
+        assert refusal_code(hidden) == 404, refusal(hidden)
+        alices = {**form, "interrupt_id": "not-this-question"}
+        alices["csrf"] = csrf_of((await alice.get(f"/runs/{run.run_id}", headers={"accept": "text/html"})).text)
+        stale = await alice.post(f"/ui/runs/{run.run_id}/answer", data=alices)
+        assert "not-this-question" in refusal(stale), refusal(stale)
+    assert {r.run_id: await event_count(served.client, r.run_id) for r in (private, run)} == before
+    await run.cancel()
 
 
 async def test_a_csrf_token_fits_only_the_session_it_was_made_for(served: Served) -> None:

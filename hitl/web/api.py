@@ -40,7 +40,7 @@ from hitl.web.bodies import (
 from hitl.web.context import caller, decider, web
 from hitl.web.errors import WebError
 from hitl.web.run_records import decision_run_id, is_turn, start_run_id, turn_run_id
-from hitl.web.scope import Reader, answer_many, reader, run_to_change
+from hitl.web.scope import Reader, answer_many, drop, reader, run_to_change, start_reading
 
 router = APIRouter(dependencies=[Depends(caller)])
 public = APIRouter()
@@ -306,9 +306,18 @@ async def start_or_decide(
     A run the caller may not read is a fresh thread to them, and a graph they may not read one
     they cannot start (whoever may read a graph may start it)."""
     run = client.get_run(thread_id)
-    found = await threads.find(client.temporal, thread_id)
+    reading = start_reading(scope.web.base.get_run(thread_id))  # alongside the describe: one round trip
+    try:
+        found = await threads.find(client.temporal, thread_id)
+    except BaseException:
+        drop(reading)
+        raise
     record = found if found is not None and found.record and found.readable_by(scope) else None
-    current = None if found is None or found.record else await scope.snapshot_or_none(thread_id)
+    if found is None or found.record:
+        drop(reading)
+        current = None
+    else:
+        current = await scope.snapshot_or_none(thread_id, found.graph, reading)
     if current is None:
         if body.command is not None:
             raise RunNotFoundError(f"thread '{thread_id}' has no run to take a command; start one with input")

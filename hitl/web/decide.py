@@ -26,7 +26,7 @@ from hitl.types import DecisionRejectedError, InvalidInputError
 from hitl.web import diff, forms
 from hitl.web.context import decider
 from hitl.web.pages import kept_query, version
-from hitl.web.scope import run_and_state, run_to_change
+from hitl.web.scope import reader, run_and_state, run_to_change
 from hitl.web.session import check_csrf, keep_typed
 
 router = APIRouter(include_in_schema=False)
@@ -63,9 +63,16 @@ async def answer(request: Request, run_id: str) -> Response:
     """Answer one question; the value is read with the form the page generated for it."""
     form = await submitted(request, run_id, iid="interrupt_id")
     keep_typed(request, form)  # a refusal shows the answer as typed (after the CSRF check: not for other sites)
-    run, current = await run_and_state(request, run_id)
     iid = form.get("interrupt_id", "")
-    value = answer_value(form, next((i for i in current.interrupts if i.id == iid), None), iid)
+    if form.get("mode") == "json":
+        # The answer is read without its question: only the read check is needed (the run refuses an answer
+        # to a question no longer waiting, writing nothing).
+        run = decider(request).get_run(run_id)
+        await reader(request).check(run_id)
+        value = answer_value(form, None, iid)
+    else:
+        run, current = await run_and_state(request, run_id)
+        value = answer_value(form, next((i for i in current.interrupts if i.id == iid), None), iid)
     await run.resume(map={iid: value}, request_id=form.get("request_id") or None, wait=False)
     return decided(run_id, "answered", form)
 

@@ -90,8 +90,8 @@ async def inbox_changes(feed: InboxFeed, scope: Reader) -> AsyncIterator[Change]
     """A signal whenever the set of waiting runs the caller may read (`scope`) changes: a run paused, or
     was answered. Counted by the web process's one poller (hitl/web/inbox_feed.py), shared by every open
     inbox page of viewers who may read the same graphs."""
-    async for waiting, fresh in feed.listen(scope.graphs):
-        yield Change("changed", {"waiting": waiting}, f"{waiting}.{fresh}")
+    async for waiting, told in feed.listen(scope.graphs):
+        yield Change("changed", {"waiting": waiting}, f"{waiting}.{told}")
 
 
 async def sse(request: Request, changes: AsyncIterator[Change], end: bool = True) -> AsyncIterator[bytes]:

@@ -8,8 +8,11 @@ and tells each page of that group when its count changed. A viewer's counts are 
 read scope in the query, so a page never hears of runs its viewer may not read (not even that they
 changed). Runs its viewer may not read are never counted for them, exactly as with a feed of its own.
 
-Two COUNT queries per group and tick: waiting runs, and those among them that started waiting since the
-group formed (one answered and one new pause between two ticks leave the first unchanged).
+One COUNT per group and tick, taking turns: the runs waiting (a change tells of a pause or an answer), then
+those that started waiting since the last such count, up to a second ago (visibility takes that long at
+most to show a pause): one answered and another paused between two ticks leave the waiting count as it was,
+and this catches it. Pages hear of a change at the next waiting count, with its number: within two poll
+intervals, three for such a swap.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import temporalio.service
 
@@ -34,7 +37,7 @@ log = logging.getLogger("hitl.web")
 
 
 Seen = tuple[int, int]
-"""A group's counts at a tick: waiting runs, and those that started waiting since the group formed."""
+"""What a page hears: the runs waiting now, and how many changes its group has told of (the event's id)."""
 
 
 class _Box:
@@ -62,16 +65,28 @@ class _Group:
 
     graphs: frozenset[str]
     boxes: set[_Box] = field(default_factory=set)
-    opened: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    last: Seen | None = None
+    since: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    """Pauses from here on are not counted yet (those before it were, or were on the pages when they rendered)."""
+    waiting: int | None = None
+    """The last waiting count (None before the first)."""
+    changed: bool = False
+    """A pause was counted since the last waiting count: the next one tells the pages, whatever it says."""
+    told: int = 0
+    turn: int = 0
 
-    def queries(self) -> tuple[str, str]:
-        waiting = search.Filter(status="interrupted", graphs_in=tuple(sorted(self.graphs))).query()
-        return waiting, f'{waiting} AND {WAITING_SINCE.name} >= "{search.stamp(self.opened)}"'
+    def waiting_query(self) -> str:
+        return search.Filter(status="interrupted", graphs_in=tuple(sorted(self.graphs))).query()
+
+    def paused_query(self, until: datetime) -> str:
+        at, to = search.stamp(self.since), search.stamp(until)
+        return f'{self.waiting_query()} AND {WAITING_SINCE.name} >= "{at}" AND {WAITING_SINCE.name} < "{to}"'
 
 
 class InboxFeed:
     """The web process's one inbox poller (`Web.inbox_feed`); it runs only while some page listens."""
+
+    LAG = timedelta(seconds=1)
+    """How long a pause may take to show in visibility (Elasticsearch refreshes every second)."""
 
     def __init__(self, client: hitl.Client, every: float, fresh_for: float) -> None:
         self.client, self.every, self.fresh_for = client, every, fresh_for
@@ -135,18 +150,20 @@ class InboxFeed:
 
     async def _poll(self) -> None:
         while self.groups:
-            groups = list(self.groups.values())
-            await asyncio.gather(*(self._count(g) for g in groups))
-            self.ticks += 1
+            await self.tick()
             await asyncio.sleep(self.every)
 
+    async def tick(self) -> None:
+        """One poll: one COUNT per group (tests drive it by hand to place changes between two polls)."""
+        await asyncio.gather(*(self._count(g) for g in list(self.groups.values())))
+        self.ticks += 1
+
     async def _count(self, group: _Group) -> None:
-        waiting, fresh = group.queries()
+        counting_waiting = group.turn % 2 == 0 or group.waiting is None
+        until = datetime.now(timezone.utc) - self.LAG
+        query = group.waiting_query() if counting_waiting else group.paused_query(until)
         try:
-            seen = (
-                await read_with_retries(lambda: search.count(self.client.temporal, waiting)),
-                await read_with_retries(lambda: search.count(self.client.temporal, fresh)),
-            )
+            found = await read_with_retries(lambda: search.count(self.client.temporal, query))
         except temporalio.service.RPCError as e:
             gone = HitlError(
                 f"cannot reach Temporal ({e.message}); the inbox no longer updates live: reload the page once it is back"
@@ -156,8 +173,15 @@ class InboxFeed:
             if self.groups.get(group.graphs) is group:
                 del self.groups[group.graphs]
             return
-        if seen != group.last:
-            if group.last is not None:
-                for box in group.boxes:
-                    box.put(seen)
-            group.last = seen
+        group.turn += 1
+        if not counting_waiting:
+            group.since = max(group.since, until)
+            group.changed = group.changed or found > 0
+            return
+        if group.waiting is not None and (found != group.waiting or group.changed):
+            group.told += 1
+            for box in group.boxes:
+                box.put((found, group.told))
+            # What the pages render now shows every pause visibility held a moment ago.
+            group.since = max(group.since, datetime.now(timezone.utc) - self.LAG)
+        group.waiting, group.changed = found, False

@@ -109,7 +109,10 @@ async def inbox(
             sort="waiting",
             descending=order == "newest",
             small=LISTED_WHOLE * size,
+            slack=size,  # listing a row costs about 1/30 of a COUNT: a page's worth either side is cheap
             after=cursor,
+            # the graph's count beside the page is this count when one graph is shown: asked once
+            counter=w.inbox_feed.count if order == "oldest" or cursor else None,
         ),
         search.counts_by_graph(w.base.temporal, sorted(scope.served), per_graph, w.inbox_feed.count),
         w.inbox_feed.count(per_graph.query()),  # also runs of subgraphs they may read

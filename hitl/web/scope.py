@@ -19,6 +19,7 @@ the empty thread LangGraph clients expect), so nothing tells the two apart.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -69,6 +70,25 @@ def delegation_refused(to: str, readers: list[list[str]], known: list[Identity] 
     return None
 
 
+class Unread:
+    """`Reader.state`'s graph when no describe was read yet (None is a run that indexes none)."""
+
+
+UNREAD = Unread()
+Reading = asyncio.Future[StateSnapshot]
+
+
+def start_reading(run: hitl.Run) -> Reading:
+    """The run's state asked now, to be awaited (or dropped) once its read check is known."""
+    return asyncio.ensure_future(run.get_state())
+
+
+def drop(reading: Reading) -> None:
+    """A state asked but not wanted (not readable, or the describe failed): cancelled, its error unreported."""
+    reading.cancel()
+    reading.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
 @dataclass(frozen=True)
 class Reader:
     """One caller as the read rule sees them: the graphs whose runs they may see."""
@@ -98,28 +118,48 @@ class Reader:
         """`f` narrowed to the runs they may read, in the visibility query itself (counts and pages stay exact)."""
         return dataclasses.replace(f, graphs_in=tuple(sorted(self.graphs)))
 
-    async def snapshot_or_none(self, run_id: str) -> StateSnapshot | None:
+    async def snapshot_or_none(
+        self, run_id: str, graph: str | None | Unread = UNREAD, reading: Reading | None = None
+    ) -> StateSnapshot | None:
         """The run's state; None when no run has the id or they may not read it (a thread not started yet)."""
         try:
-            return await self.state(run_id)
+            return await self.state(run_id, graph, reading)
         except RunNotFoundError:
             return None
 
-    async def state(self, run_id: str) -> StateSnapshot:
+    async def state(
+        self, run_id: str, graph: str | None | Unread = UNREAD, reading: Reading | None = None
+    ) -> StateSnapshot:
         """The run's state, or the very error an unknown id gets when they may not read it.
 
         The graph is read from the run's HitlGraph search attribute first (one describe, no worker,
-        no payload to decrypt), so a run they may not read stays unknown to them even while its
-        workers are down or its key is missing here; runs without the attribute are checked on
-        their state."""
+        no payload to decrypt; `graph`: as a describe just read it), so a run they may not read stays
+        unknown to them even while its workers are down or its key is missing here; runs without the
+        attribute are checked on their state. The state is asked meanwhile (or was, `reading`: a
+        `start_reading`), and dropped unseen when the describe says no: one round trip, not two."""
         run = self.web.base.get_run(run_id)
-        graph = await run.indexed_graph()
-        if graph is not None and not self.may_read(graph):
-            raise run.not_found()
-        snapshot = await run.get_state()
+        reading = reading or start_reading(run)
+        try:
+            indexed = await run.indexed_graph() if isinstance(graph, Unread) else graph
+            if indexed is not None and not self.may_read(indexed):
+                raise run.not_found()
+            snapshot = await reading
+        except BaseException:
+            drop(reading)
+            raise
         if not self.may_read(snapshot.graph):
             raise run.not_found()
         return snapshot
+
+    async def check(self, run_id: str) -> None:
+        """`state`'s check alone, where the state itself is not needed: the describe, and the state only for a
+        run that does not index its graph."""
+        run = self.web.base.get_run(run_id)
+        graph = await run.indexed_graph()
+        if graph is None:
+            await self.state(run_id)
+        elif not self.may_read(graph):
+            raise run.not_found()
 
 
 def reader(request: Request) -> Reader:
