@@ -213,10 +213,11 @@ async def serving(app: FastAPI, host: str, port: int) -> AsyncIterator[str]:
     try:
         yield f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
     finally:
-        web = app.state.web
-        web.closing.set()  # open streams end: their clients rejoin elsewhere
+        web = getattr(app.state, "web", None)  # None: an app of the tests' own (a front-end page), no streams
+        if web is not None:
+            web.closing.set()  # open streams end: their clients rejoin elsewhere
         server.should_exit = True
-        if web.health.draining:  # a requested stop (SIGTERM): the requests in flight finish first
+        if web is not None and web.health.draining:  # a requested stop (SIGTERM): the requests in flight finish first
             config.timeout_graceful_shutdown = FINISH_SECONDS
         else:  # Ctrl-C, or the command failed: stop now
             server.force_exit = True
