@@ -102,13 +102,13 @@ async def waiting_for(client: hitl.Client, graphs: list[str]) -> int:
 class Feed:
     """One open inbox page's live feed, read as an EventSource would."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
+    def __init__(self, http: httpx.AsyncClient, path: str = "/ui/inbox/stream") -> None:
+        self.http, self.path = http, path
         self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.task = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
-        async with self.http.stream("GET", "/ui/inbox/stream") as response:
+        async with self.http.stream("GET", self.path) as response:
             assert response.status_code == 200
             name = ""
             async for line in response.aiter_lines():
@@ -303,6 +303,32 @@ async def test_a_run_answered_and_another_paused_between_two_polls_reach_the_ope
             heard = await page.next()  # (on its way through the page's stream; nothing comes in 60 s: fails)
             assert len(app.seen.counts) - queries == 3, "one COUNT per poll"
             assert heard["waiting"] == await waiting_for(client, sorted(Reader.of(app.web, TOKENS["tok-alice"]).graphs))
+        finally:
+            await page.close()
+
+
+async def test_a_run_answered_after_the_page_rendered_and_before_its_feed_counted_reaches_the_page(
+    server: DevServer, client: hitl.Client
+) -> None:
+    """The page renders with the run on it; the run is answered before the page's stream joins the feed (a
+    slow browser, a loaded server). The feed's first count already lacks it: counted as the baseline, the
+    page never heard of it and kept showing an answered run. The page says what it rendered (`seen`)."""
+    async with counted_app(server) as app:
+        feed = app.web.inbox_feed
+        feed.every = 3600.0  # no poll but the first (made as the page listens)
+        run = await paused(client, "approval", "topic")
+        await shown(client, [run], [])
+        async with app.http() as http:
+            html = (await http.get("/", params={"graph": "approval"})).text
+        assert run.run_id in html
+        [stream] = re.findall(r'data-stream="(/ui/inbox/stream\?seen=\d+)"', html)
+        await run.resume("approve")
+        await wait_for(run, "completed")
+        await shown(client, [], [run])
+        page = Feed(app.http(), stream)
+        try:
+            heard = await page.next()  # (nothing comes in 60 s: fails)
+            assert heard["waiting"] == int(stream.rpartition("=")[2]) - 1
         finally:
             await page.close()
 

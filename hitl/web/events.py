@@ -86,11 +86,11 @@ async def run_changes(run: hitl.Run) -> AsyncIterator[Change]:
         await events.aclose()  # type: ignore[attr-defined]
 
 
-async def inbox_changes(feed: InboxFeed, scope: Reader) -> AsyncIterator[Change]:
+async def inbox_changes(feed: InboxFeed, scope: Reader, seen: int | None = None) -> AsyncIterator[Change]:
     """A signal whenever the set of waiting runs the caller may read (`scope`) changes: a run paused, or
-    was answered. Counted by the web process's one poller (hitl/web/inbox_feed.py), shared by every open
-    inbox page of viewers who may read the same graphs."""
-    async for waiting, told in feed.listen(scope.graphs):
+    was answered, since the page showed `seen` of them. Counted by the web process's one poller
+    (hitl/web/inbox_feed.py), shared by every open inbox page of viewers who may read the same graphs."""
+    async for waiting, told in feed.listen(scope.graphs, seen):
         yield Change("changed", {"waiting": waiting}, f"{waiting}.{told}")
 
 
@@ -386,6 +386,9 @@ async def run_parts(
 
 
 @router.get("/ui/inbox/stream", include_in_schema=False)
-async def inbox_stream(request: Request) -> StreamingResponse:
+async def inbox_stream(request: Request, seen: int | None = Query(None, ge=0)) -> StreamingResponse:
+    """`seen`: the runs waiting the page rendered; a reconnect's `Last-Event-ID` (`WAITING.TOLD`) says it better."""
     scope = reader(request)
-    return stream(request, lambda: inbox_changes(web(request).inbox_feed, scope))
+    last = request.headers.get("last-event-id", "").partition(".")[0]
+    shown = int(last) if last.isdigit() and len(last) <= 12 else seen
+    return stream(request, lambda: inbox_changes(web(request).inbox_feed, scope, shown))

@@ -40,10 +40,19 @@ Seen = tuple[int, int]
 """What a page hears: the runs waiting now, and how many changes its group has told of (the event's id)."""
 
 
+def waiting_query(graphs: frozenset[str]) -> str:
+    """The runs waiting that a viewer who may read `graphs` sees: what the feed counts, and what an inbox page
+    counts as it renders (the `seen` its stream starts from)."""
+    return search.Filter(status="interrupted", graphs_in=tuple(sorted(graphs))).query()
+
+
 class _Box:
     """One page's mailbox: only the latest change matters (a page refreshes once for many)."""
 
-    def __init__(self) -> None:
+    def __init__(self, seen: int | None) -> None:
+        self.seen = seen
+        """The waiting count this page last showed: what it rendered, then each count it was told (None: the
+        page did not say, and the group's first count stands for it)."""
         self.latest: Seen | Exception | None = None
         self.ready = asyncio.Event()
 
@@ -75,7 +84,7 @@ class _Group:
     turn: int = 0
 
     def waiting_query(self) -> str:
-        return search.Filter(status="interrupted", graphs_in=tuple(sorted(self.graphs))).query()
+        return waiting_query(self.graphs)
 
     def paused_query(self, until: datetime) -> str:
         at, to = search.stamp(self.since), search.stamp(until)
@@ -122,10 +131,12 @@ class InboxFeed:
         """Pages listening now."""
         return sum(len(g.boxes) for g in self.groups.values())
 
-    async def listen(self, graphs: frozenset[str]) -> AsyncIterator[Seen]:
-        """Changes of the waiting runs of `graphs` (the viewer's read scope), until the page goes away.
-        Ends with the poller's `HitlError` when Temporal stays unreachable."""
-        box = _Box()
+    async def listen(self, graphs: frozenset[str], seen: int | None = None) -> AsyncIterator[Seen]:
+        """Changes of the waiting runs of `graphs` (the viewer's read scope), until the page goes away. `seen`
+        is the count the page rendered (`waiting_query`): a run answered or paused after the page rendered and
+        before this feed's first count is told too. Ends with the poller's `HitlError` when Temporal stays
+        unreachable."""
+        box = _Box(seen)
         group = self.groups.get(graphs) or self.groups.setdefault(graphs, _Group(graphs))
         group.boxes.add(box)
         if self._task is None or self._task.done():
@@ -178,10 +189,20 @@ class InboxFeed:
             group.since = max(group.since, until)
             group.changed = group.changed or found > 0
             return
-        if group.waiting is not None and (found != group.waiting or group.changed):
+        told = [
+            b for b in group.boxes if _differs(b.seen if b.seen is not None else group.waiting, found, group.changed)
+        ]
+        if told:
             group.told += 1
-            for box in group.boxes:
+            for box in told:
                 box.put((found, group.told))
             # What the pages render now shows every pause visibility held a moment ago.
             group.since = max(group.since, datetime.now(timezone.utc) - self.LAG)
+        for box in group.boxes:
+            box.seen = found
         group.waiting, group.changed = found, False
+
+
+def _differs(shown: int | None, found: int, paused: bool) -> bool:
+    """Should a page that shows `shown` runs waiting hear of a count of `found`? Not before it showed any."""
+    return shown is not None and (found != shown or paused)

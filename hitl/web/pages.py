@@ -28,6 +28,7 @@ from hitl.types import Checkpoint, Decision, StateSnapshot
 from hitl.web import diff, forms, row_lines, search
 from hitl.web.auth import Identity
 from hitl.web.context import caller, web
+from hitl.web.inbox_feed import waiting_query
 from hitl.web.rendering import render
 from hitl.web.scope import delegation_refused, people, reader
 from hitl.web.session import Flash, take_flash
@@ -100,7 +101,7 @@ async def inbox(
     cursor = search.Cursor.parse(after) if after else None
     wanted, tests = await inbox_filter(request, who, graph, node, mine, assigned, age)
     per_graph = scope.filter(search.Filter(status="interrupted", node=node or None, older_than=AGES[age]))
-    found, counts, everything = await asyncio.gather(
+    found, counts, everything, seen = await asyncio.gather(
         search.page(
             w.base.temporal,
             wanted,
@@ -116,6 +117,8 @@ async def inbox(
         ),
         search.counts_by_graph(w.base.temporal, sorted(scope.served), per_graph, w.inbox_feed.count),
         w.inbox_feed.count(per_graph.query()),  # also runs of subgraphs they may read
+        # what the live feed counts, for its stream to start from (the same COUNT as above when unfiltered)
+        w.inbox_feed.count(waiting_query(scope.graphs)),
     )
     items = found.items
     if tests:
@@ -138,6 +141,7 @@ async def inbox(
         total=found.total,
         counts=counts,
         everything=everything,
+        seen=seen,
         page=page,
         size=size,
         previous=paged(graph, node, mine, assigned, age, order, page - 1) if page > 1 else None,
