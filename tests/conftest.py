@@ -109,36 +109,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     )
 
 
-LONGEST_FIRST = [
-    "test_compat_server.py",
-    "test_keys_and_workers.py",
-    "test_web_api.py",
-    "test_web_browser_forms.py",
-    "test_web_browser_rows.py",
-    "test_trust.py",
-    "test_web_streams.py",
-    "test_js_sdk.py",
-    "test_replicas.py",
-    "test_web_scale.py",
-    "test_web_browser.py",
-    "test_web_scope.py",
-    "test_web_browser_streams.py",
-    "test_faults.py",
-    "test_server_restart.py",
-]
-"""The files that take longest (wall time, in CI's `--file-durations`), in that order: collected first, so that
-`--dist loadfile` hands them out first and the short files fill in around them (longest processing time
-first); in name order, the 100 s files started last and the parallel processes finished minutes apart."""
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that needs the session's dev server (`-m "not server"` skips them), and put the
-    longest files first (LONGEST_FIRST; a stable sort, the same in every process)."""
+    """Mark every test that needs the session's dev server (`-m "not server"` skips them)."""
     for item in items:
         if "server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.server)
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 @pytest.fixture(scope="session")
