@@ -6,7 +6,6 @@ tasks ran (a task whose result was recorded never runs again) must be the same."
 from __future__ import annotations
 
 import json
-import sys
 import types
 import uuid
 from collections.abc import AsyncIterator
@@ -19,6 +18,7 @@ import pytest_asyncio
 
 import hitl
 from hitl.client.turns import next_turn
+from tests.compat import load_source
 from tests.helpers import cli, one_line_error, wait_for
 from tests.web_fixtures import Served, sse_parts
 
@@ -32,11 +32,7 @@ ENTRYPOINTS = ["review", "two_questions", "counter", "caught", "async_flow", "fi
 
 
 def load(import_line: str, name: str) -> types.ModuleType:
-    assert LANGGRAPH_IMPORT in SOURCE
-    module = types.ModuleType(name)
-    sys.modules[name] = module
-    exec(compile(SOURCE.replace(LANGGRAPH_IMPORT, import_line), name, "exec"), module.__dict__)
-    return module
+    return load_source(SOURCE, {LANGGRAPH_IMPORT: import_line}, name)
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import types
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ import pytest
 import pytest_asyncio
 
 import hitl
+from tests.compat import load_source
 
 langgraph = pytest.importorskip("langgraph", reason="the test extra installs langgraph")
 
@@ -29,11 +29,7 @@ HITL_RUNTIME_IMPORT = "from hitl import Runtime, get_stream_writer"
 
 
 def load(import_line: str, name: str) -> types.ModuleType:
-    assert LANGGRAPH_IMPORT in SOURCE
-    module = types.ModuleType(name)
-    sys.modules[name] = module  # typing.get_type_hints resolves the state's annotations here
-    exec(compile(SOURCE.replace(LANGGRAPH_IMPORT, import_line), name, "exec"), module.__dict__)
-    return module
+    return load_source(SOURCE, {LANGGRAPH_IMPORT: import_line}, name)
 
 
 def run_langgraph(answer: dict) -> dict:
@@ -208,14 +204,8 @@ BUILDERS = {
 
 
 def load_cases(import_line: str, name: str) -> types.ModuleType:
-    assert LANGGRAPH_IMPORT in CASES_SOURCE and RUNTIME_IMPORT in CASES_SOURCE
-    module = types.ModuleType(name)
-    sys.modules[name] = module
-    source = CASES_SOURCE.replace(LANGGRAPH_IMPORT, import_line)
-    if import_line != LANGGRAPH_IMPORT:
-        source = source.replace(RUNTIME_IMPORT, HITL_RUNTIME_IMPORT)
-    exec(compile(source, name, "exec"), module.__dict__)
-    return module
+    runtime = RUNTIME_IMPORT if import_line == LANGGRAPH_IMPORT else HITL_RUNTIME_IMPORT
+    return load_source(CASES_SOURCE, {LANGGRAPH_IMPORT: import_line, RUNTIME_IMPORT: runtime}, name)
 
 
 def builder_of(module: types.ModuleType, case: Case):
