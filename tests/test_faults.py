@@ -11,8 +11,12 @@ import uuid
 from datetime import timedelta
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 import hitl
+from hitl.worker import workflow_runner
+from hitl.workflows import GraphWorkflow
 from tests import graphs, trust_graphs
 from tests.helpers import WorkerProcess, wait_for
 
@@ -66,8 +70,29 @@ async def test_random_worker_kills_lose_nothing_and_repeat_nothing(
     assert kills >= 3, "the chaos did not get to kill the worker mid-way"
     for i, (run, final) in enumerate(zip(runs, finals, strict=True)):
         assert final["trail"] == ["n1", "n2", f"decide:d{i}", "n3", "n4"], (run.run_id, final)
-        decisions = (await run.get_state()).decisions
+        try:
+            decisions = (await run.get_state()).decisions
+        except hitl.HitlError as e:
+            raise AssertionError(f"{e}\n{await _history_outline(client, run.run_id)}") from None
         assert [(d.value, d.identity) for d in decisions] == [(f"d{i}", "chaos")], run.run_id
+    for run in runs:
+        await _replays(client, run.run_id)
+
+
+async def _replays(client: hitl.Client, run_id: str) -> None:
+    """A history written while workers died mid-task replays on the code that wrote it, as a worker
+    with no cached copy replays it for the next query or decision."""
+    history = await client.temporal.get_workflow_handle(run_id).fetch_history()
+    result = await Replayer(
+        workflows=[GraphWorkflow], data_converter=pydantic_data_converter, workflow_runner=workflow_runner()
+    ).replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{result.replay_failure}\n{await _history_outline(client, run_id)}"
+
+
+async def _history_outline(client: hitl.Client, run_id: str) -> str:
+    """The run's events as `id type` lines, for a failure's message: CI keeps the log, not the server."""
+    events = client.temporal.get_workflow_handle(run_id).fetch_history_events()
+    return "\n".join([f"{e.event_id} {EventType.Name(e.event_type)}" async for e in events])
 
 
 async def test_a_decision_whose_rpc_times_out_is_sent_again_and_applied_once(

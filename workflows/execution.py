@@ -75,9 +75,10 @@ class Execution:
     claims_seen: int = 0
     surfaced: set[str] = field(default_factory=set)
     """Subgraph runs started under the CHILD_FAILURES patch: a signal to one that fails fails the step."""
-    stopped: set[int] = field(default_factory=set)
+    stopped: dict[int, PendingTask] = field(default_factory=dict)
     """Tasks whose re-run was stopped because a change of state they ran on was put back (EDIT_ROLLBACK), by
-    id(): what their cancelled runner raises is not the step's failure."""
+    id(): what their cancelled runner raises is not the step's failure. The task is kept, so that no new task
+    object takes its id while it is listed here (which would silently drop that task's failure)."""
     crash: Exception | None = None
     """An error a step's task raised that is not a Temporal failure (a bug): the run raises it, so its
     workflow task fails and is retried (under the CHILD_FAILURES patch; before: lost with the task)."""
@@ -147,7 +148,7 @@ class Execution:
         for task in [t for t in run.tasks if steps.key(t) in keys and t is not failed]:
             runner = self.runners.pop(id(task), None)
             if runner is not None:
-                self.stopped.add(id(task))
+                self.stopped[id(task)] = task
                 runner.cancel()
 
     def tell_put_back(self, undo: Undo, done: PutBack, error: str, *, parent: bool) -> None:

@@ -214,6 +214,7 @@ class GraphWorkflow:
         finally:
             self.live.runners.pop(id(task), None)
             self.live.children.pop(id(task), None)
+            self.live.stopped.pop(id(task), None)
 
     def _task_failed(self, task: PendingTask, e: StepFailed) -> None:
         """A task of the step failed for good: the change or the answers it ran on are put back, or the step
