@@ -10,7 +10,10 @@ import uuid
 import pytest
 
 import hitl
-from tests.helpers import event_count, subgraph_run_id, wait_for
+from hitl.client import serving as _workers
+from hitl.types import NoWorkerError
+from tests import graphs
+from tests.helpers import WorkerProcess, event_count, subgraph_run_id, wait_for
 
 
 async def _paused(client: hitl.Client) -> hitl.Run:
@@ -90,3 +93,31 @@ async def test_the_caller_s_guard_covers_its_called_run(client: hitl.Client) -> 
     await _refused(client, called.fork(0, identity="mallory"), "'mallory' may not fork it", *ids)
     state = await run.get_state()
     assert state.status == "interrupted" and state.interrupts[0].value == "ship tea?"
+
+
+async def test_an_answer_to_a_called_graphs_question_with_no_worker_is_refused_then_applied_once_when_one_is_back(
+    client: hitl.Client, worker_process: WorkerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer goes to the caller, which passes it down to the called run: with no worker, neither run
+    writes anything and the sender hears so within seconds; sent again once a worker is back, it reaches the
+    called run once and the caller goes on with its values."""
+    mine = hitl.Client(client.temporal, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS, identity="late")
+    await worker_process.start().polling(client)
+    run = await mine.start("call_one", {"topic": "tea"}, run_id=f"call-noworker-{uuid.uuid4().hex[:8]}")
+    [question] = (await wait_for(run, "interrupted")).interrupts
+    called = await subgraph_run_id(client, run.run_id)
+    worker_process.kill()
+    monkeypatch.setattr(_workers, "LIVE_SECONDS", 1.0)  # the server lists a dead worker for a minute
+    monkeypatch.setattr(_workers, "STARTUP_SECONDS", 0.5)
+    monkeypatch.setattr(_workers, "CACHE_SECONDS", 0.0)
+    await asyncio.sleep(1.5)
+    before = await _counts(client, run.run_id, called)
+    with pytest.raises(NoWorkerError, match=f"no worker is polling task queue '{mine.task_queue}'"):
+        await run.resume({question.id: "fine"}, request_id="answer-once")
+    assert await _counts(client, run.run_id, called) == before
+    await worker_process.start().polling(client)
+    await run.resume({question.id: "fine"}, request_id="answer-once")
+    done = await wait_for(run, "completed", timeout=60)
+    assert done.values["log"] == ["tea:fine"]
+    assert [(d.value, d.identity, d.interrupt_id) for d in done.decisions] == [("fine", "late", question.id)]
+    assert (await client.get_run(called).get_state()).values == {"item": "tea", "verdict": "fine"}
