@@ -16,7 +16,10 @@ if ! command -v npm >/dev/null; then
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq nodejs npm
 fi
 (cd tests/js && npm ci --no-audit --no-fund --silent)
-python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]'
+# The package with its test extra (CI installs it, with more, before and says so: HITL_TEST_INSTALLED=1).
+if [ "${HITL_TEST_INSTALLED:-0}" != 1 ]; then
+  python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]'
+fi
 # Test files run side by side in HITL_TEST_WORKERS processes (default 4; 0 runs them all in this one),
 # each file whole in one process, and each process with its own dev server (tests/conftest.py). Most of
 # the suite waits on servers, timers and subprocesses, so more processes than cores pays. Files go out

@@ -240,6 +240,7 @@ def mode_steps() -> list[Step]:
                 f"runs.stream.{name}",
                 lambda c, m=mode: start_and_resume(c, m),
                 lambda r: {k: parts_meaning(v) for k, v in r.items()},
+                apart=True,
             )
         )
     return steps
@@ -644,36 +645,43 @@ STEPS = [
         "runs.stream.subgraphs",
         lambda c: start_and_resume(c, ["values", "updates"], stream_subgraphs=True),
         lambda r: {k: parts_meaning(v) for k, v in r.items()},
+        apart=True,
     ),
     Step(
         "subgraph.runs.stream",
         lambda c: start_and_resume(c, ["values", "updates"], graph="with_notes"),
         lambda r: {k: parts_meaning(v) for k, v in r.items()},
+        apart=True,
     ),
     Step(
         "subgraph.runs.stream.subgraphs",
         lambda c: start_and_resume(c, ["values", "updates"], graph="with_notes", stream_subgraphs=True),
         lambda r: {k: namespaced(parts_meaning(v)) for k, v in r.items()},
+        apart=True,
     ),
     Step(
         "two_questions.runs.stream.values+updates",
         lambda c: answer_one_at_a_time(c, "two_questions", ["values", "updates"], ["bob", 7]),
         each_meaning,
+        apart=True,
     ),
     Step(
         "two_questions.runs.stream.updates+events",
         lambda c: answer_one_at_a_time(c, "two_questions", ["updates", "events"], ["bob", 7]),
         each_meaning,
+        apart=True,
     ),
     Step(
         "parallel.runs.stream.one_at_a_time",
         lambda c: answer_one_at_a_time(c, "sign_off", ["values", "updates"]),
         each_meaning,
+        apart=True,
     ),
     Step(
         "mapped.runs.stream.one_at_a_time",
         lambda c: answer_one_at_a_time(c, "mapped", ["values", "updates"]),
         each_meaning,
+        apart=True,
     ),
     Step(
         "runs.join_stream.last_event_id",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import inspect
 import re
 import secrets
 import time
@@ -18,6 +19,7 @@ import pytest
 import pytest_asyncio
 import temporalio.client
 import temporalio.service
+import temporalio.worker
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -33,7 +35,16 @@ from hitl.server import DevServer
 from hitl.types import KeyMismatchError, NoWorkerError, Queued
 from hitl.web import search
 from tests import graphs
-from tests.helpers import Result, WorkerProcess, cli, encrypted_client, event_count, one_line_error, wait_for
+from tests.helpers import (
+    STICKY_SECONDS,
+    Result,
+    WorkerProcess,
+    cli,
+    encrypted_client,
+    event_count,
+    one_line_error,
+    wait_for,
+)
 
 
 def _key() -> bytes:
@@ -72,6 +83,21 @@ async def _exists(client: hitl.Client, run_id: str) -> bool:
     except temporalio.service.RPCError as e:
         assert e.status == temporalio.service.RPCStatusCode.NOT_FOUND
         return False
+
+
+def _refuse_sooner(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A decision no worker takes is refused once the test workers' sticky queue wait (STICKY_SECONDS, not the
+    SDK's 10 s) has passed, as it is once the SDK's has passed with what ships (the test below): the same
+    refusal, seconds sooner. The client also looks for a worker every second instead of every three."""
+    monkeypatch.setattr(hitl.client.client, "NO_WORKER_SECONDS", float(STICKY_SECONDS) + 2)
+    monkeypatch.setattr(hitl.client.client, "ACCEPT_SECONDS", 1.0)
+
+
+def test_a_decision_no_worker_takes_is_waited_on_past_the_sticky_queue_wait() -> None:
+    """A run's workflow task waits this long on the queue of the worker that last ran it before any worker may
+    take it: a worker restarted meanwhile gets the decision, so hitl waits longer before it refuses."""
+    sticky = inspect.signature(temporalio.worker.Worker).parameters["sticky_queue_schedule_to_start_timeout"]
+    assert hitl.client.client.NO_WORKER_SECONDS > sticky.default.total_seconds()
 
 
 # ------------------------------------------------------------------ the codec
@@ -325,7 +351,9 @@ async def test_a_worker_with_another_key_fails_the_task_naming_both_fingerprints
     assert await event_count(client, run.run_id) == before
 
 
-async def test_no_worker_refuses_within_seconds_and_writes_nothing(client: hitl.Client) -> None:
+async def test_no_worker_refuses_within_seconds_and_writes_nothing(
+    client: hitl.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bare = hitl.Client(client.temporal, task_queue=_queue(), graphs=graphs.GRAPHS)
     expected = f"no worker is polling task queue '{bare.task_queue}' on namespace 'default' (checked just now); nothing was sent"
     pattern = re.escape(expected)
@@ -335,6 +363,8 @@ async def test_no_worker_refuses_within_seconds_and_writes_nothing(client: hitl.
         await bare.start("review", {}, run_id=run_id)
     assert time.monotonic() - t < 10
     assert not await _exists(client, run_id)
+    # Each check gives a worker that may be starting STARTUP_SECONDS (5 s) to poll: waited once above, in full.
+    monkeypatch.setattr(_workers, "STARTUP_SECONDS", 0.5)
     run = await _start_unchecked(bare, "review")  # a run nobody serves
     before = await event_count(client, run.run_id)
     for attempt in (run.resume("approve"), run.update_state({"draft": "x"})):
@@ -381,12 +411,13 @@ async def test_a_queued_decision_applies_once_when_a_worker_is_back(
 
 
 async def test_a_decision_sent_just_after_the_worker_dies_is_refused_not_waited_on(
-    client: hitl.Client, worker_process: WorkerProcess
+    client: hitl.Client, worker_process: WorkerProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The server still lists the killed worker as polling a moment ago (and the check before sending is
     cached), so the decision goes out; no worker takes it, and the client refuses within seconds
     (NoWorkerError naming the run and --queue) instead of waiting on it, with nothing of the decision
     written. Queued next, it is applied once when a worker is back, though Temporal held the refused one."""
+    _refuse_sooner(monkeypatch)
     mine = hitl.Client(client.temporal, task_queue=worker_process.task_queue, graphs=graphs.GRAPHS, identity="late")
     await worker_process.start().polling(client)
     run = await mine.start("review", {})

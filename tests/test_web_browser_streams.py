@@ -22,7 +22,7 @@ pytest.importorskip("playwright.async_api")
 
 
 async def test_the_inbox_says_its_live_feed_stopped_when_temporal_goes_away(browser: Any, tmp_path: Path) -> None:
-    async with own_temporal(tmp_path, "inbox-lost") as (server, client, url):
+    async with own_temporal(tmp_path, "inbox-lost", stopped=True) as (server, client, url):
         context = await browser.new_context()
         context.set_default_timeout(BROWSER_TIMEOUT)
         await context.add_cookies([{"name": "hitl_token", "value": "tok-alice", "url": url}])

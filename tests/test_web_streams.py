@@ -126,7 +126,10 @@ async def test_a_stream_whose_run_is_deleted_ends_with_an_error_event(client: hi
 async def test_streams_end_with_an_error_event_when_temporal_goes_away(tmp_path: Path) -> None:
     """A dev server of this test's own is stopped under an open thread stream and the inbox's feed:
     each ends with `event: error` and LangGraph's `{"error", "message"}` after its retries."""
-    async with own_temporal(tmp_path, "streams-lost") as (server, client, url), as_(url, "tok-alice") as alice:
+    async with (
+        own_temporal(tmp_path, "streams-lost", stopped=True) as (server, client, url),
+        as_(url, "tok-alice") as alice,
+    ):
         async with AsyncExitStack() as stack:
             async with client.worker():
                 run = await client.start("review", {"draft": "d"})

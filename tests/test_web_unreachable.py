@@ -23,7 +23,7 @@ ALICE = {"Authorization": "Bearer tok-alice"}
 
 @pytest.mark.server
 async def test_every_read_answers_503_with_one_line_while_temporal_is_down(tmp_path: Path) -> None:
-    async with own_temporal(tmp_path, "unreachable") as (server, client, url):
+    async with own_temporal(tmp_path, "unreachable", stopped=True) as (server, client, url):
         await asyncio.to_thread(server.stop)
         async with httpx.AsyncClient(base_url=url, headers={"Authorization": "Bearer tok-alice"}, timeout=120) as alice:
             for path, body in (

@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
+import temporalio.client
+import temporalio.service
 
 import hitl
 from hitl.server import DevServer
@@ -135,19 +137,31 @@ async def open_as(browser: Any, served: Served) -> AsyncIterator[Any]:
         await c.close()
 
 
+STOPPED_RETRY_SECONDS = 3.0
+"""How long a call to a dev server a test has stopped is retried (own_temporal)."""
+
+
 @asynccontextmanager
 async def own_temporal(
-    tmp_path: Path, task_queue: str, known: list[hitl.CompiledGraph] | None = None
+    tmp_path: Path, task_queue: str, known: list[hitl.CompiledGraph] | None = None, *, stopped: bool = False
 ) -> AsyncIterator[tuple[DevServer, hitl.Client, str]]:
     """A dev server of the test's own (the test may stop it: the session's server stays up), a client of it
     serving no worker, and `hitl serve` in front with the test tokens: (server, client, the app's URL).
-    `known`: the graphs client and app know (default: tests.graphs.GRAPHS)."""
+    `known`: the graphs client and app know (default: tests.graphs.GRAPHS). `stopped`: the test stops the
+    server, and the client retries each call on an unreachable server for STOPPED_RETRY_SECONDS, not the
+    Temporal SDK's 10 s (hitl's own retries on top are the same)."""
     from tests import graphs
 
     server = await asyncio.to_thread(start_dev_server, tmp_path / "data")
     try:
         known = graphs.GRAPHS if known is None else known
         client = await hitl.connect(server.address, task_queue=task_queue, graphs=known, identity="ops")
+        if stopped:
+            retry = temporalio.service.RetryConfig(max_elapsed_time_millis=int(STOPPED_RETRY_SECONDS * 1000))
+            temporal = await temporalio.client.Client.connect(
+                server.address, data_converter=client.temporal.data_converter, retry_config=retry
+            )
+            client = hitl.Client(temporal, task_queue=task_queue, graphs=known, identity="ops")
         app = create_app(client, TokenAuth(TOKENS), settings=Settings(poll_seconds=1.0))
         async with running(app) as url:
             yield server, client, url

@@ -14,6 +14,8 @@ so an entry of its known-difference list goes when a fix lands.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -39,6 +41,10 @@ class Step:
     call: Callable[[Ctx], Awaitable[Any]]
     meaning: Callable[[Any], Any] | None = None
     """What a front-end reads from the answer; None: only status and shape are compared."""
+    apart: bool = False
+    """The step works on a thread of its own that it makes, and leaves no id for a later step: a run of such
+    steps goes at the same time on each side (LangGraph's server takes each run from its queue within 0.5 s
+    to 1 s, one after another; together, they wait once)."""
 
 
 @dataclass
@@ -101,11 +107,16 @@ class Report:
 
 
 async def differential(steps: list[Step], reference: Ctx, ours: Ctx) -> Report:
-    """Each step against LangGraph's server, then against hitl's (in step order, so later steps see
-    what earlier ones did on the same side)."""
+    """The steps against LangGraph's server and against hitl's, each side in step order (so later steps see
+    what earlier ones did on the same side). The two sides share nothing, so they run at the same time: the
+    test waits as long as the slower side (LangGraph's, which polls its run queue every 0.5 s), not both."""
+    async with asyncio.TaskGroup() as sides:  # a step that raises on one side stops the other
+        reference_side, our_side = (
+            sides.create_task(run_steps(steps, reference)),
+            sides.create_task(run_steps(steps, ours)),
+        )
     report = Report()
-    for step in steps:
-        theirs, mine = checks(step, await perform(step, reference)), checks(step, await perform(step, ours))
+    for step, theirs, mine in zip(steps, reference_side.result(), our_side.result(), strict=True):
         for check in CHECKS:
             if check in theirs or check in mine:
                 key = f"{step.name}.{check}"
@@ -113,6 +124,27 @@ async def differential(steps: list[Step], reference: Ctx, ours: Ctx) -> Report:
                 if theirs.get(check) != mine.get(check):
                     report.differences[key] = (theirs.get(check), mine.get(check))
     return report
+
+
+APART_AT_ONCE = 8
+"""Steps `apart` in flight at once on a side: each holds a stream open, and hitl refuses one identity's streams
+past 16 (`--max-streams`) with 429."""
+
+
+async def run_steps(steps: list[Step], ctx: Ctx) -> list[dict[str, Any]]:
+    """Each step's checks on one side, the steps one after another (a run of steps `apart` at once)."""
+    found: list[dict[str, Any]] = []
+    room = asyncio.Semaphore(APART_AT_ONCE)
+
+    async def performed(step: Step) -> Outcome:
+        async with room:
+            return await perform(step, ctx)
+
+    for _, group in itertools.groupby(steps, key=lambda step: step.apart or object()):
+        together = list(group)
+        outcomes = await asyncio.gather(*(performed(step) for step in together))
+        found += [checks(step, outcome) for step, outcome in zip(together, outcomes, strict=True)]
+    return found
 
 
 def interrupts(found: Any) -> list[Any]:
