@@ -247,6 +247,19 @@ async def test_the_answer_form_describes_the_run_once_as_the_client_would(
     assert (await run.result())["status"] == "published"
 
 
+async def test_a_decision_over_runs_wait_describes_the_thread_once(server: DevServer, client: hitl.Client) -> None:
+    """`POST /threads/{id}/runs/wait` reads the thread (a describe) for its checks, and that describe also tells
+    the decision its task queue: one describe per decision, as `run.resume()` makes, not two."""
+    async with counted_app(server) as app, app.http() as http:
+        run = await paused(client, "approval", key="topic")
+        app.seen.described.clear()
+        body = {"assistant_id": "approval", "command": {"resume": "approve"}}
+        answered = await http.post(f"/threads/{run.run_id}/runs/wait", json=body)
+        assert answered.status_code == 200, answered.text[:600]
+        assert app.seen.described == [run.run_id]
+    assert (await run.result())["status"] == "published"
+
+
 async def test_paging_through_the_inbox_in_a_browser(server: DevServer, client: hitl.Client) -> None:
     """Page size 2: the Next link shows the next two runs, numbered on, none of the first page's."""
     pytest.importorskip("playwright.async_api")
