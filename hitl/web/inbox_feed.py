@@ -105,17 +105,13 @@ class InboxFeed:
         self._task: asyncio.Task[None] | None = None
         self._counted: dict[str, tuple[float, asyncio.Future[int]]] = {}
 
-    async def count(self, query: str, *, fresh: bool = False) -> int:
+    async def count(self, query: str) -> int:
         """A COUNT the inbox shows beside its page (per graph, in all), made at most once per `fresh_for`
         (the app's poll interval) for every page rendered meanwhile: a live change refreshes every open page at once, and each
-        would otherwise ask the same counts again. As fresh as the feed that triggered the refresh.
-        `fresh`: one made now (or being made), which the page's own counts are then measured against; kept
-        for the others as any."""
+        would otherwise ask the same counts again. As fresh as the feed that triggered the refresh."""
         now = time.monotonic()
         for q in [q for q, (at, _) in self._counted.items() if now - at >= self.fresh_for]:
             del self._counted[q]
-        if fresh and query in self._counted and self._counted[query][1].done():
-            del self._counted[query]
         if query not in self._counted:
             self._counted[query] = (now, asyncio.ensure_future(search.count(self.client.temporal, query)))
         found = self._counted[query][1]
@@ -125,10 +121,6 @@ class InboxFeed:
             if self._counted.get(query, (0.0, None))[1] is found:
                 del self._counted[query]  # a failed count is asked again, not kept for the interval
             raise
-
-    async def fresh_count(self, query: str) -> int:
-        """`count(query, fresh=True)`."""
-        return await self.count(query, fresh=True)
 
     def forget_counts(self) -> None:
         """Drop the counts kept (the bench measures a page's counts made anew)."""

@@ -112,10 +112,8 @@ async def inbox(
             small=LISTED_WHOLE * size,
             slack=size,  # listing a row costs about 1/30 of a COUNT: a page's worth either side is cheap
             after=cursor,
-            passed=(page - 1) * size,
             # the graph's count beside the page is this count when one graph is shown: asked once
-            # fresh: a further page's placing counts are measured against it
-            counter=w.inbox_feed.fresh_count if order == "oldest" or cursor else None,
+            counter=w.inbox_feed.count if order == "oldest" or cursor else None,
         ),
         search.counts_by_graph(
             w.base.temporal, sorted(scope.served), per_graph, w.inbox_feed.count, first=(graph,) if graph else ()

@@ -234,7 +234,6 @@ async def page(
     slack: int = 40,
     after: Cursor | None = None,
     counter: Callable[[str], Awaitable[int]] | None = None,
-    passed: int | None = None,
 ) -> Page:
     """Runs `offset .. offset+limit` of the filter, sorted by waiting-since (or start time); with `after`,
     the `limit` runs after that cursor (`offset` then counts from it), found by a query that starts
@@ -244,8 +243,7 @@ async def page(
     is sought with COUNTs (`_Window`) until it holds at most `slack` rows beyond the page on either side
     (each such row costs the listing about what a COUNT does). The page says where the next one starts
     (`Page.next`). `counter` counts all the filter's matches (the inbox's shares the counts it shows
-    beside the page); the counts placing the page are made here, fresh. `passed`: about how many rows the
-    pages before `after` held (what a page's number says), so the cheaper side of the cursor is counted."""
+    beside the page); the counts placing the page are made here, fresh."""
     base = f.query()
     if after is None:
         total = await (counter or partial(count, temporal))(base)
@@ -256,19 +254,12 @@ async def page(
         # A plain range from the cursor's time: the query exactly after the cursor needs an OR (a later time,
         # or the same time and a later id), which keeps SQLite from its index (every count of it a scan). Its
         # first `ties` rows, at that very time up to the cursor's own row, were on the previous page.
-        at = stamp(after.at)
+        at, way = stamp(after.at), "<=" if not descending else ">="
         near = f'{base} AND {attr} {">=" if not descending else "<="} "{at}"'
-        counted = asyncio.ensure_future((counter or partial(count, temporal))(base))
-
-        async def reaching() -> int:
-            """The rows from the cursor's time on. A COUNT costs SQLite about the rows it matches: early in
-            the order (most pages) the rows before the cursor are far fewer, counted and taken from the total."""
-            if passed is None or passed * 2 > await asyncio.shield(counted):
-                return await count(temporal, near)
-            before = await count(temporal, f'{base} AND {attr} {"<" if not descending else ">"} "{at}"')
-            return max(counted.result() - before, 0)
-
-        total, reach, ties = await asyncio.gather(counted, reaching(), _tied(temporal, base, attr, after, descending))
+        tied = f'{base} AND {attr} = "{at}" AND WorkflowId {way} "{after.run_id}"'
+        total, reach, ties = await asyncio.gather(
+            (counter or partial(count, temporal))(base), count(temporal, near), count(temporal, tied)
+        )
         rest = reach - ties
         # One more than the page: where the store keeps times finer than the cursor's, its own row comes
         # through (at the same time, not after it) and is dropped here, never shown twice.
@@ -277,24 +268,6 @@ async def page(
         found = [x for x in got if (x.key(sort) < mark if descending else x.key(sort) > mark)][:limit]
     more = len(found) == limit and rest > offset + limit
     return Page(found, total, Cursor(*found[-1].key(sort)) if more else None)
-
-
-TIES = 20
-"""Up to this many rows at a cursor's very time are listed to count those up to its row (almost always one:
-the cursor's own); beyond, they are counted."""
-
-
-async def _tied(temporal: temporalio.client.Client, base: str, attr: str, after: Cursor, descending: bool) -> int:
-    """How many of `base`'s rows lie at the cursor's time up to its own row (the previous page held them).
-    Listed, not counted by id: `WorkflowId <= id` makes SQLite take the id index and scan (35-50 ms at 5,000
-    rows) where the time alone is a lookup."""
-    at = f'{base} AND {attr} = "{stamp(after.at)}"'
-    rows = await listing(temporal, at, TIES)
-    if len(rows) < TIES:
-        return sum(
-            1 for x in rows if (x.pending.run_id >= after.run_id if descending else x.pending.run_id <= after.run_id)
-        )
-    return await count(temporal, f'{at} AND WorkflowId {">=" if descending else "<="} "{after.run_id}"')
 
 
 async def _slice(
