@@ -28,7 +28,7 @@ from hitl.web.scope import Reader
 from hitl.web.testing import CHROMIUM, running
 from tests.graphs import SERVED
 from tests.helpers import TASK_QUEUE, wait_for
-from tests.web_fixtures import TOKENS
+from tests.web_fixtures import TOKENS, csrf_of
 
 ROW = re.compile(r'<tr class="row[^"]*"[^>]*data-run="([^"]+)"')
 NEXT = re.compile(r'href="\?([^"]*)" rel="next"')
@@ -42,6 +42,8 @@ class Counted:
     listed: list[str] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
     """Rows each listing returned."""
+    described: list[str] = field(default_factory=list)
+    """The runs each describe asked about."""
 
 
 @dataclass
@@ -72,8 +74,15 @@ async def counted_app(server: DevServer, **settings: Any) -> AsyncIterator[App]:
         seen.sizes.append(len(response.executions))
         return response
 
+    describe = service.describe_workflow_execution
+
+    async def describing(request: wsv1.DescribeWorkflowExecutionRequest, **kw: Any) -> Any:
+        seen.described.append(request.execution.workflow_id)
+        return await describe(request, **kw)
+
     service.count_workflow_executions = counting  # type: ignore[method-assign]
     service.list_workflow_executions = listing_  # type: ignore[method-assign]
+    service.describe_workflow_execution = describing  # type: ignore[method-assign]
     app = create_app(client, TokenAuth(TOKENS), settings=Settings(poll_seconds=1.0, max_streams=64, **settings))
     async with running(app) as url:
         yield App(url, app.state.web, seen)
@@ -221,6 +230,36 @@ async def test_a_further_inbox_page_starts_where_the_last_ended_and_lists_none_o
 
 
 @pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"needs {CHROMIUM} (apt-get install chromium)")
+async def test_the_answer_form_describes_the_run_once_as_the_client_would(
+    server: DevServer, client: hitl.Client
+) -> None:
+    """A JSON answer from the inbox's form reads the run's indexed graph for the read check, and that describe
+    also tells the decision its task queue: one describe per answer, as `run.resume()` makes, not two."""
+    async with counted_app(server) as app, app.http() as http:
+        run = await paused(client, "approval", key="topic")
+        [question] = (await run.get_state()).interrupts
+        csrf = csrf_of((await http.get("/", headers={"accept": "text/html"})).text)
+        app.seen.described.clear()
+        form = {"csrf": csrf, "mode": "json", "json": json.dumps("approve"), "interrupt_id": question.id}
+        answered = await http.post(f"/ui/runs/{run.run_id}/answer", data=form)
+        assert answered.status_code == 303, answered.text[:600]
+        assert app.seen.described == [run.run_id]
+    assert (await run.result())["status"] == "published"
+
+
+async def test_a_decision_over_runs_wait_describes_the_thread_once(server: DevServer, client: hitl.Client) -> None:
+    """`POST /threads/{id}/runs/wait` reads the thread (a describe) for its checks, and that describe also tells
+    the decision its task queue: one describe per decision, as `run.resume()` makes, not two."""
+    async with counted_app(server) as app, app.http() as http:
+        run = await paused(client, "approval", key="topic")
+        app.seen.described.clear()
+        body = {"assistant_id": "approval", "command": {"resume": "approve"}}
+        answered = await http.post(f"/threads/{run.run_id}/runs/wait", json=body)
+        assert answered.status_code == 200, answered.text[:600]
+        assert app.seen.described == [run.run_id]
+    assert (await run.result())["status"] == "published"
+
+
 async def test_paging_through_the_inbox_in_a_browser(server: DevServer, client: hitl.Client) -> None:
     """Page size 2: the Next link shows the next two runs, numbered on, none of the first page's."""
     pytest.importorskip("playwright.async_api")

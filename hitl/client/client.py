@@ -1187,6 +1187,7 @@ class Run:
             raise self._rpc_error(e, "describing the run") from None
         if described.workflow_type == THREAD_WORKFLOW:
             raise self.not_found()  # a `hitl serve` thread no run has started on yet
+        self._task_queue = described.task_queue  # a decision sent next needs no describe of its own
         return described.typed_search_attributes.get(GRAPH)
 
     async def starter(self) -> str:

@@ -313,6 +313,8 @@ async def start_or_decide(
         drop(reading)
         raise
     record = found if found is not None and found.record and found.readable_by(scope) else None
+    if found is not None and not found.record:  # the describe's queue: a decision needs no describe of its own
+        run = hitl.Run(client, thread_id, task_queue=found.task_queue)
     if found is None or found.record:
         drop(reading)
         current = None

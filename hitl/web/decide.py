@@ -66,9 +66,10 @@ async def answer(request: Request, run_id: str) -> Response:
     iid = form.get("interrupt_id", "")
     if form.get("mode") == "json":
         # The answer is read without its question: only the read check is needed (the run refuses an answer
-        # to a question no longer waiting, writing nothing).
+        # to a question no longer waiting, writing nothing). Its describe is the one the decision's worker check
+        # would make (the run's task queue), so the form costs what `run.resume()` does.
         run = decider(request).get_run(run_id)
-        await reader(request).check(run_id)
+        await reader(request).check(run_id, run)
         value = answer_value(form, None, iid)
     else:
         run, current = await run_and_state(request, run_id)

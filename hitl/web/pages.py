@@ -115,7 +115,9 @@ async def inbox(
             # the graph's count beside the page is this count when one graph is shown: asked once
             counter=w.inbox_feed.count if order == "oldest" or cursor else None,
         ),
-        search.counts_by_graph(w.base.temporal, sorted(scope.served), per_graph, w.inbox_feed.count),
+        search.counts_by_graph(
+            w.base.temporal, sorted(scope.served), per_graph, w.inbox_feed.count, first=(graph,) if graph else ()
+        ),
         w.inbox_feed.count(per_graph.query()),  # also runs of subgraphs they may read
         # what the live feed counts, for its stream to start from (the same COUNT as above when unfiltered)
         w.inbox_feed.count(waiting_query(scope.graphs)),

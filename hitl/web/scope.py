@@ -128,7 +128,11 @@ class Reader:
             return None
 
     async def state(
-        self, run_id: str, graph: str | None | Unread = UNREAD, reading: Reading | None = None
+        self,
+        run_id: str,
+        graph: str | None | Unread = UNREAD,
+        reading: Reading | None = None,
+        run: hitl.Run | None = None,
     ) -> StateSnapshot:
         """The run's state, or the very error an unknown id gets when they may not read it.
 
@@ -136,8 +140,10 @@ class Reader:
         no payload to decrypt; `graph`: as a describe just read it), so a run they may not read stays
         unknown to them even while its workers are down or its key is missing here; runs without the
         attribute are checked on their state. The state is asked meanwhile (or was, `reading`: a
-        `start_reading`), and dropped unseen when the describe says no: one round trip, not two."""
-        run = self.web.base.get_run(run_id)
+        `start_reading`), and dropped unseen when the describe says no: one round trip, not two. `run`: the
+        handle to read through (the caller's, which a decision is then sent on: the describe tells it its
+        task queue, so the decision's worker check needs no describe of its own)."""
+        run = run or self.web.base.get_run(run_id)
         reading = reading or start_reading(run)
         try:
             indexed = await run.indexed_graph() if isinstance(graph, Unread) else graph
@@ -151,13 +157,13 @@ class Reader:
             raise run.not_found()
         return snapshot
 
-    async def check(self, run_id: str) -> None:
+    async def check(self, run_id: str, run: hitl.Run | None = None) -> None:
         """`state`'s check alone, where the state itself is not needed: the describe, and the state only for a
-        run that does not index its graph."""
-        run = self.web.base.get_run(run_id)
+        run that does not index its graph. `run`: as `state`'s."""
+        run = run or self.web.base.get_run(run_id)
         graph = await run.indexed_graph()
         if graph is None:
-            await self.state(run_id)
+            await self.state(run_id, run=run)
         elif not self.may_read(graph):
             raise run.not_found()
 
@@ -179,9 +185,8 @@ async def run_to_change(request: Request, run_id: str) -> hitl.Run:
 
 async def run_and_state(request: Request, run_id: str) -> tuple[hitl.Run, StateSnapshot]:
     """`run_to_change`, and the run's state as that check read it (not read twice)."""
-    client = decider(request)
-    snapshot = await reader(request).state(run_id)
-    return client.get_run(run_id), snapshot
+    run = decider(request).get_run(run_id)
+    return run, await reader(request).state(run_id, run=run)
 
 
 async def answer_many(

@@ -25,7 +25,7 @@ from typing import Literal
 import temporalio.client
 
 import hitl
-from hitl._text import searchable
+from hitl._text import SEARCHABLE, searchable
 from hitl.client.listing import PendingRun, graph_in, list_runs
 from hitl.protocol.policy import DONE
 from hitl.protocol.wire import (
@@ -477,9 +477,53 @@ async def counts_by_graph(
     graphs: list[str],
     f: Filter,
     counter: Callable[[str], Awaitable[int]] | None = None,
+    *,
+    first: tuple[str, ...] = (),
 ) -> dict[str, int]:
-    """How many runs of each graph match (visibility has no GROUP BY on custom attributes); `counter`
-    counts a query (default: a COUNT each time)."""
-    filters = [dataclasses.replace(f, graph=g) for g in graphs]
-    counts = await asyncio.gather(*((counter or partial(count, temporal))(x.query()) for x in filters))
-    return {g: n for g, n in zip(graphs, counts, strict=True) if n}
+    """How many runs of each of `graphs` match `f` (visibility has no GROUP BY on custom attributes); `counter`
+    counts a query (default: a COUNT each time).
+
+    Not one COUNT per graph: on SQLite each costs about the same (15-20 ms on a loaded 2-core machine, empty
+    graph or not) and they are served one at a time, so an inbox serving 12 graphs paid 12 for its sidebar.
+    The runs of all `f.graphs_in` are counted (`f`'s own query: the inbox counts it anyway), then split in
+    halves: the first half counted, the second's its group's count less the first's, and a group counting 0
+    is not split further. `first`: graphs counted alone up front (the inbox's shown graph, whose count the
+    page asks anyway), taken out of the split. Mostly one or two graphs hold the waiting runs, so a page
+    asks a few counts instead of one per graph. The counts are made at slightly different times, as the
+    separate ones were: where runs moved between two of them so that a remainder comes out negative, its
+    group is counted instead."""
+    ask = counter or partial(count, temporal)
+    names = [g for g in f.graphs_in or () if SEARCHABLE.match(g)]
+    split = [g for g in names if g not in first] if f.graphs_in is not None else []
+    alone = [g for g in graphs if g not in split] + [g for g in first if g in names and g not in graphs]
+
+    def query(group: list[str]) -> str:
+        if len(group) == 1:  # as the inbox's page asks a graph's count: asked once for both
+            return dataclasses.replace(f, graph=group[0]).query()
+        return dataclasses.replace(f, graphs_in=tuple(group)).query()
+
+    async def halves(group: list[str], n: int) -> dict[str, int]:
+        if n == 0 or not set(group) & set(graphs):
+            return {}
+        if len(group) == 1:
+            return {group[0]: n}
+        a, b = group[: len(group) // 2], group[len(group) // 2 :]
+        in_a = await ask(query(a))
+        in_b = n - in_a
+        if in_b < 0:
+            in_b = await ask(query(b))
+        parts = await asyncio.gather(halves(a, in_a), halves(b, in_b))
+        return parts[0] | parts[1]
+
+    counted = asyncio.gather(*(ask(query([g])) for g in alone))
+
+    async def rest() -> dict[str, int]:
+        if not split:
+            return {}
+        total, known = await asyncio.gather(ask(f.query()), counted)
+        n = total - sum(c for g, c in zip(alone, known, strict=True) if g in names)
+        return await halves(split, n if n >= 0 else await ask(query(split)))
+
+    known, found = await asyncio.gather(counted, rest())
+    every = dict(zip(alone, known, strict=True)) | found
+    return {g: every[g] for g in graphs if every.get(g)}

@@ -187,6 +187,9 @@ def build_app(client: hitl.Client, args: WebOptions, *, dev: bool = False) -> Fa
         metrics=args.metrics,
     )
     app: FastAPI = create_app(client, auth, settings=settings)
+    from hitl.web.rendering import compile_templates
+
+    compile_templates()  # before the first page, not during it
     return app
 
 

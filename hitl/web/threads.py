@@ -54,6 +54,8 @@ class Found:
     record: bool
     graph: str | None
     thread: ThreadStart
+    task_queue: str | None = None
+    """The execution's task queue, as the describe said (None where no describe was read)."""
 
     def readable_by(self, scope: Reader) -> bool:
         """A record naming no graph is anyone's; otherwise the graph's readers decide."""
@@ -75,7 +77,8 @@ async def find(temporal: temporalio.client.Client, thread_id: str) -> Found | No
         return None
     memo = (await described.memo()).get(THREAD_MEMO)
     graph = described.typed_search_attributes.get(GRAPH)
-    return Found(thread_id, described.run_id or "", record, graph, ThreadStart.of(memo, described.run_id))
+    started = ThreadStart.of(memo, described.run_id)
+    return Found(thread_id, described.run_id or "", record, graph, started, described.task_queue)
 
 
 async def visible(scope: Reader, thread_id: str) -> tuple[Found, StateSnapshot | None]:
