@@ -28,6 +28,13 @@ from tests.helpers import event_count, wait_for
 from tests.web_fixtures import TOKENS, Served, csrf_of, refusal, refusal_code
 
 
+@pytest.fixture(scope="module")
+def served(own_served: Served) -> Served:
+    """The app in this module's own namespace: its searches on metadata read every thread listed, so in the
+    session's namespace they would read every run of every module that ran before (conftest.py)."""
+    return own_served
+
+
 async def paused(client: hitl.Client, graph: str = "approval", n: int = 1, **input: object) -> list[hitl.Run]:
     runs = [await client.start(graph, dict(input) or {"topic": "tea"}) for _ in range(n)]
     for r in runs:
@@ -492,7 +499,9 @@ async def test_a_run_encrypted_for_another_key_does_not_break_listings(served: S
         pydantic_data_converter, payload_codec=EncryptionCodec({"k": secrets.token_bytes(32)}, "k")
     )
     temporal = await temporalio.client.Client.connect(
-        served.client.temporal.service_client.config.target_host, data_converter=converter
+        served.client.temporal.service_client.config.target_host,
+        namespace=served.client.temporal.namespace,
+        data_converter=converter,
     )
     secret = hitl.Client(temporal, task_queue="web-encrypted", graphs=graphs.GRAPHS)
     async with secret.worker():
