@@ -283,6 +283,9 @@ class _Follower:
     async def sync(self) -> AsyncIterator[RunEvent]:
         """Report what changed since the cursor: new checkpoints, then decisions and the pause or end now."""
         self.live = False
+        # Closed before the state is read, a history whose run still reads as running was ended from outside
+        # hitl; closed only after, it may have been hitl's own end, which the next reading shows.
+        closed = self.history_closed
         for _ in range(5):
             checkpoints = await self._checkpoints()
             snap = await self.run.get_state()
@@ -309,7 +312,7 @@ class _Follower:
         for event in self._decisions(unrecorded, snap.step):
             yield event
         self.live = True
-        for event in self._now(snap):
+        for event in self._now(snap, closed):
             yield event
         if snap.status in ("running", "interrupted"):
             for event in self._written(snap.step + 1):  # the step's nodes done so far, as they finish
@@ -415,7 +418,7 @@ class _Follower:
             if d.kind in RESUMING:
                 self.announced = None
 
-    def _now(self, snap: StateSnapshot) -> Iterator[RunEvent]:
+    def _now(self, snap: StateSnapshot, closed: bool) -> Iterator[RunEvent]:
         if snap.status == "completed" or snap.status == "failed" or snap.status == "cancelled":
             yield from self._written(None)
             yield self._event(snap.status, snap, step=snap.step, values=snap.values, error=snap.error)
@@ -436,7 +439,7 @@ class _Follower:
                     breakpoint=snap.breakpoint,
                     at=snap.paused_at,
                 )
-        elif self.history_closed:  # ended from outside hitl (terminated in Temporal): nothing more will come
+        elif closed:  # ended from outside hitl (terminated in Temporal): nothing more will come
             yield self._event(
                 "failed",
                 snap,
