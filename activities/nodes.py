@@ -15,7 +15,7 @@ import contextvars
 import dataclasses
 import inspect
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from temporalio import activity
@@ -58,6 +58,11 @@ from hitl.state import to_json
 from hitl.types import END, Command, HitlError, InvalidInputError, Runtime, Send
 
 
+def _span(name: str, graph: str, node: str, step: int) -> AbstractContextManager[Any]:
+    """The trace span of one activity a run's node step makes (the node's run, or a `@task` call of its body)."""
+    return tracing.span(name, hitl_graph=graph, hitl_node=node, hitl_step=step, hitl_run_id=activity.info().workflow_id)
+
+
 @contextmanager
 def _graph_mistakes_fail_at_once() -> Iterator[None]:
     """A mistake in the graph (HitlError) will not mend itself: fail without retries."""
@@ -90,13 +95,7 @@ class GraphActivities:
                 non_retryable=True,
             )
         with (
-            tracing.span(
-                f"hitl.node:{task.graph}.{task.node}",
-                hitl_graph=task.graph,
-                hitl_node=task.node,
-                hitl_step=task.step,
-                hitl_run_id=activity.info().workflow_id,
-            ) as span,
+            _span(f"hitl.node:{task.graph}.{task.node}", task.graph, task.node, task.step) as span,
             _graph_mistakes_fail_at_once(),
         ):
             result = await self._call(graph, node, task)
@@ -133,13 +132,7 @@ class GraphActivities:
                 non_retryable=True,
             )
         with (
-            tracing.span(
-                f"hitl.task:{run.graph}.{run.node}.{run.call.name}",
-                hitl_graph=run.graph,
-                hitl_node=run.node,
-                hitl_step=run.step,
-                hitl_run_id=activity.info().workflow_id,
-            ),
+            _span(f"hitl.task:{run.graph}.{run.node}.{run.call.name}", run.graph, run.node, run.step),
             _graph_mistakes_fail_at_once(),
         ):
             return await task.run(run.call)

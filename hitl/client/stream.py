@@ -554,17 +554,7 @@ class _Custom:
                 written = result.custom if isinstance(result, NodeResult) else None
                 if written is not None and (self.floor is None or written.step >= self.floor):
                     for chunk in written.chunks():
-                        self.pending.append(
-                            RunEvent(
-                                kind="custom",
-                                run_id=self.run.run_id,
-                                status="running",
-                                step=written.step,
-                                node=written.node,
-                                update=chunk,
-                                at=event.event_time.ToDatetime().replace(tzinfo=timezone.utc),
-                            )  # fmt: skip
-                        )
+                        self._pend("custom", written.step, written.node, chunk, event)
             self.read[key] = event.event_id
 
     async def _task(self, given: Any, result: Any, event: Any) -> None:
@@ -573,17 +563,14 @@ class _Custom:
         [call] = await converter.decode(given, [TaskRun])
         [value] = await converter.decode(result, [Any]) if result else [None]
         if self.floor is None or call.step >= self.floor:
-            self.pending.append(
-                RunEvent(
-                    kind="node",
-                    run_id=self.run.run_id,
-                    status="running",
-                    step=call.step,
-                    node=call.call.name,
-                    update=value,
-                    at=event.event_time.ToDatetime().replace(tzinfo=timezone.utc),
-                )
-            )
+            self._pend("node", call.step, call.call.name, value, event)
+
+    def _pend(self, kind: EventKind, step: int, node: str, update: Any, event: Any) -> None:
+        """Keep an event read from the history event `event` (its time is the event's) until it is reported."""
+        at = event.event_time.ToDatetime().replace(tzinfo=timezone.utc)
+        self.pending.append(
+            RunEvent(kind=kind, run_id=self.run.run_id, status="running", step=step, node=node, update=update, at=at)
+        )
 
 
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
