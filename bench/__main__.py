@@ -52,7 +52,8 @@ class Sizes:
 
 
 FULL = Sizes(runs=200, repeats=3, resumes=100, scale=5000, loop=10000)
-SMALL = Sizes(runs=20, repeats=1, resumes=20, scale=50, loop=500)
+SMALL = Sizes(runs=10, repeats=1, resumes=10, scale=25, loop=300)
+"""CI's size: enough to run every section end to end (so it cannot rot), not to compare figures."""
 
 
 def log(message: str) -> None:
