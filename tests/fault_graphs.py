@@ -1,12 +1,14 @@
 """Graphs of the fault-injection tests: nodes slow enough to be killed (tests/test_faults.py), and a
-node that counts its answers (tests/test_update_resend.py)."""
+node that counts its answers (tests/test_update_resend.py), and a node that asks when a test lets it."""
 
 from __future__ import annotations
 
 import operator
+import os
 import time
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, TypedDict
 
 from temporalio.common import RetryPolicy
@@ -66,7 +68,29 @@ resend_b.add_edge("answer", "again")
 resend = resend_b.compile(name="resend")
 """Asks, counts the answer, asks again: a decision applied twice would show in the count or the trail."""
 
+
+class GateState(TypedDict, total=False):
+    gate: str
+    trail: Annotated[list[str], operator.add]
+
+
+def _ask_at_gate(state: GateState) -> dict:
+    """Asks once the file `gate` exists, having written which process runs it to `<gate>.running`."""
+    gate = Path(state["gate"])
+    Path(f"{gate}.running").write_text(str(os.getpid()))
+    while not gate.exists():
+        time.sleep(0.05)
+    return {"trail": [f"asked:{interrupt('go on?')}"]}
+
+
+gated_b = StateGraph(GateState)
+gated_b.add_node("ask", _ask_at_gate, timeout=timedelta(seconds=2), retry_policy=_fast_retry)
+gated_b.add_edge(START, "ask")
+gated = gated_b.compile(name="gated")
+"""Its node asks when the test opens the gate (tests/test_faults.py), in the process the test sees."""
+
 GRAPHS = [
     faulty,
     resend,
+    gated,
 ]

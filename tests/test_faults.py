@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, Worker
 
 import hitl
-from hitl.worker import workflow_runner
+from hitl.activities import GraphActivities
+from hitl.worker import create_worker, workflow_runner
 from hitl.workflows import GraphWorkflow
 from tests import graphs, trust_graphs
 from tests.helpers import WorkerProcess, wait_for
@@ -159,3 +162,40 @@ async def test_a_worker_killed_in_a_local_rerun_applies_the_answer_once(
         and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
     ]
     assert len(accepted) == 1 and len(reruns) == 1, (accepted, reruns)
+
+
+async def test_a_decision_on_a_pause_a_query_saw_before_it_was_recorded_waits_for_the_record(
+    client: hitl.Client, worker_process: WorkerProcess, tmp_path: Path
+) -> None:
+    """A query sent while no worker polls workflow tasks waits in Temporal; the first worker to take it, with
+    no copy of the run, gets it with events no workflow task has taken yet (here: the node that asks has
+    asked), so its copy runs ahead and the query shows the pause before it is in the history. An answer
+    sent at once would be accepted in the workflow task that records the pause, after the pause's commands;
+    replayed, Temporal puts the answer first, and no worker could replay the run again (the failure the
+    chaos test above found). The run refuses it until the pause is recorded, the client sends it again:
+    applied once, after the pause, and the history replays."""
+    queue, gate = worker_process.task_queue, tmp_path / "gate"
+    own = hitl.Client(client.temporal, task_queue=queue, graphs=graphs.GRAPHS, identity="erin")
+    await worker_process.start().polling(client)
+    run = await own.start("gated", {"gate": str(gate)})
+    running = Path(f"{gate}.running")
+    while not running.exists():  # noqa: ASYNC110, ASYNC240 - a file the node writes
+        await asyncio.sleep(0.05)
+    worker_process.kill()  # the node dies with it and runs again (2 s timeout) on a worker of nodes only
+    async with Worker(client.temporal, task_queue=queue, activities=GraphActivities(graphs.GRAPHS).all()):
+        while running.read_text() != str(os.getpid()):  # noqa: ASYNC110, ASYNC240
+            await asyncio.sleep(0.05)
+        seen = asyncio.create_task(run.get_state())  # waits in Temporal: no worker polls workflow tasks
+        await asyncio.sleep(0.3)
+        gate.touch()  # the node asks; the task its result makes waits on the dead worker's own queue (2 s)
+    async with create_worker(client.temporal, graphs.GRAPHS, task_queue=queue):
+        assert (await asyncio.wait_for(seen, 60)).status == "interrupted", "the query did not run ahead"
+        done = await asyncio.wait_for(run.resume("yes"), 60)
+    assert done.values["trail"] == ["asked:yes"]
+    assert [(d.value, d.identity) for d in done.decisions] == [("yes", "erin")]
+    events = client.temporal.get_workflow_handle(run.run_id).fetch_history_events()
+    kinds = [EventType.Name(e.event_type) async for e in events]
+    accepted = kinds.index("EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED")
+    paused = max(i for i, k in enumerate(kinds[:accepted]) if k == "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES")
+    assert "EVENT_TYPE_WORKFLOW_TASK_STARTED" in kinds[paused:accepted], "the answer landed with the pause"
+    await _replays(client, run.run_id)

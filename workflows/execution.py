@@ -60,6 +60,10 @@ class Execution:
     history_length: int = 0
     """The history length last reported by Temporal, and the local-activity markers written since."""
     markers_since: int = 0
+    moved_at: int = 0
+    """The history length when this run's own code last gave Temporal commands, and how many (`issued`):
+    a decision is taken only once they are in the history (`checks.check_recorded`)."""
+    moved_commands: int = 0
     summary: str = ""
     """The pending-questions memo as last written (written again only when it changes)."""
     attributes: dict[str, Any] = field(default_factory=dict)
@@ -188,6 +192,18 @@ class Execution:
             self.to_parent, run.next, run.sends = up, [], []
         return up is not None
 
+    @property
+    def moved(self) -> tuple[int, int]:
+        """`moved_at` and `moved_commands`, as `checks.check_recorded` takes them."""
+        return self.moved_at, self.moved_commands
+
+    def issued(self, commands: int = 1) -> None:
+        """Count `commands` the running workflow task gives Temporal (see `moved_at`)."""
+        length = workflow.info().get_current_history_length()
+        if length != self.moved_at:
+            self.moved_at, self.moved_commands = length, 0
+        self.moved_commands += commands
+
     def restore(self, run: RunState) -> None:
         """Rebuild what is derived from a carried state: the newest checkpoint's values, the size caches."""
         if run.checkpoints and run.checkpoints[-1].values is None:
@@ -208,3 +224,10 @@ class Execution:
         self.stops += 1  # waiting resume() calls return now; clients poll on
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(dataclasses.replace(inp, input={}, fork=None, carry=run.carried()))
+
+
+def issued(commands: int = 1) -> None:
+    """Count `commands` (an activity, timer, child run, signal, attribute or memo change: each becomes at
+    least one event) that the running workflow task gives Temporal, for code that holds no `Execution`."""
+    live: Execution = workflow.instance().live
+    live.issued(commands)

@@ -293,6 +293,7 @@ class GraphWorkflow:
                 continue
             try:
                 # A durable Temporal timer: it fires even if every worker was down then.
+                live.issued()
                 await workflow.wait_condition(woken, timeout=max(due.at - workflow.now(), timedelta(0)))
             except asyncio.TimeoutError:
                 self._on_timer(due.deadline)
@@ -382,7 +383,7 @@ class GraphWorkflow:
 
     @resume.validator
     def _validate_resume(self, req: ResumeRequest) -> None:
-        turns.validate(self._view, self.inp.parent, req, checks.check_resume)
+        turns.validate(self._view, self.inp.parent, req, checks.check_resume, self.live.moved)
 
     @workflow.signal(name="resume_signal")
     async def resume_signal(self, req: ResumeRequest) -> None:
@@ -425,7 +426,7 @@ class GraphWorkflow:
 
     @update_state.validator
     def _validate_update_state(self, req: UpdateStateRequest) -> None:
-        turns.validate(self._view, self.inp.parent, req, checks.check_edit)
+        turns.validate(self._view, self.inp.parent, req, checks.check_edit, self.live.moved)
 
     @workflow.update(name="claim")
     async def claim(self, req: ClaimRequest) -> StateSnapshot:
@@ -435,7 +436,7 @@ class GraphWorkflow:
 
     @claim.validator
     def _validate_claim(self, req: ClaimRequest) -> None:
-        turns.validate(self._view, self.inp.parent, req, checks.check_claim)
+        turns.validate(self._view, self.inp.parent, req, checks.check_claim, self.live.moved)
 
     @workflow.update(name="cancel")
     async def cancel(self, req: CancelRequest) -> StateSnapshot:
@@ -445,7 +446,7 @@ class GraphWorkflow:
 
     @cancel.validator
     def _validate_cancel(self, req: CancelRequest) -> None:
-        turns.validate(self._view, self.inp.parent, req, self._check_cancel_up_front)
+        turns.validate(self._view, self.inp.parent, req, self._check_cancel_up_front, self.live.moved)
 
     def _check_cancel_up_front(self, view: checks.RunView, req: CancelRequest) -> None:
         turns.check_cancel(view, req, racing_with=self.live.released_by, step=self.state.step)  # never replays

@@ -64,6 +64,7 @@ from hitl.protocol.wire import (
     DEFAULT_TASK_QUEUE,
     GRAPH,
     NO_VALUE,
+    NOT_RECORDED,
     REVIEWERS,
     SEARCH_ATTRIBUTE_TYPES,
     SEARCH_ATTRIBUTES,
@@ -908,6 +909,8 @@ class Run:
         A busy server or worker can let the RPC time out before the run has
         answered. The update is then sent again under the same id, which Temporal
         applies at most once, so a slow moment never loses or doubles a decision.
+        The same, every RECORD_POLL_SECONDS for RECORD_WAIT_SECONDS at most, when the run refused it
+        because what it last did is not in its history yet (`workflows.checks.check_recorded`).
         The same when the workflow task that carried it failed (Temporal aborts
         the update: e.g. the task raced an activity's completion and the server
         refused its commands), twice at most: Temporal calls such an abort final,
@@ -922,11 +925,17 @@ class Run:
         await self._check_workers()
         update_id = f"{req.request_id}.{request_digest(req)}" if req.request_id else uuid.uuid4().hex
         aborted = 0
+        unrecorded_until = time.monotonic() + RECORD_WAIT_SECONDS
         while True:
             try:
                 with self._errors(what):
                     try:
                         snapshot = await self._send(name, req, update_id, what)
+                    except temporalio.client.WorkflowUpdateFailedError as e:
+                        if _not_recorded(e) and time.monotonic() < unrecorded_until:
+                            await asyncio.sleep(RECORD_POLL_SECONDS)  # the run's last step is being recorded
+                            continue
+                        raise
                     except temporalio.service.RPCError as e:
                         if _task_failed(e):
                             if aborted < UPDATE_RETRIES:
@@ -1349,6 +1358,17 @@ Python SDK's default) before Temporal offers it to every worker, so a worker res
 
 UPDATE_RETRIES = 2
 """Times a decision is sent again after Temporal aborted it with the workflow task that carried it."""
+
+
+RECORD_POLL_SECONDS = 0.2
+RECORD_WAIT_SECONDS = 60.0
+"""How long a decision is sent again while the run refuses it as arriving before its last step is recorded
+(`NOT_RECORDED`): that takes one workflow task, or a sticky queue's timeout when the last worker died."""
+
+
+def _not_recorded(error: temporalio.client.WorkflowUpdateFailedError) -> bool:
+    cause = error.cause
+    return isinstance(cause, temporalio.exceptions.ApplicationError) and cause.type == NOT_RECORDED
 
 
 def _task_failed(error: temporalio.service.RPCError) -> bool:
