@@ -8,8 +8,9 @@ import asyncio
 import json
 import os
 import random
+import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
@@ -199,3 +200,38 @@ async def test_a_decision_on_a_pause_a_query_saw_before_it_was_recorded_waits_fo
     paused = max(i for i, k in enumerate(kinds[:accepted]) if k == "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES")
     assert "EVENT_TYPE_WORKFLOW_TASK_STARTED" in kinds[paused:accepted], "the answer landed with the pause"
     await _replays(client, run.run_id)
+
+
+async def test_a_timer_a_query_ran_ahead_of_the_history_is_taken_as_a_replay_takes_it(
+    client: hitl.Client, worker_process: WorkerProcess
+) -> None:
+    """The same with the ladder's timer, fired while every worker was down: the copy that runs ahead takes
+    the timer with the clock of its last real workflow task, so a step taken there would differ from the one
+    a replay takes (a history no worker could replay). The run sees its clock before the timer's time and
+    fails that copy; the workflow task after it replays the run, and the answer and the timer are taken in the
+    order a replay takes them."""
+    queue = worker_process.task_queue
+    own = hitl.Client(client.temporal, task_queue=queue, graphs=graphs.GRAPHS, identity="alice")
+    await worker_process.start().polling(client)
+    run = await own.start("ladder_widen", {})
+    await wait_for(run, "interrupted")
+    worker_process.kill()
+    fires = await _timer_fires(client, run.run_id)  # the ladder widens 2 s after it asked
+    seen = asyncio.create_task(run.get_state())  # waits in Temporal: no worker polls
+    await asyncio.sleep(max(0.0, fires - time.time() + 0.3))  # the timer fires; its task waits on the dead
+    async with create_worker(client.temporal, graphs.GRAPHS, task_queue=queue):  # worker's own queue (2 s)
+        assert (await asyncio.wait_for(seen, 60)).status == "interrupted"  # asked again: answered from history
+        done = await asyncio.wait_for(run.resume("approve"), 60)
+    assert done.values == {"answer": "approve"}
+    assert [(d.value, d.identity) for d in done.decisions if d.kind != "escalate"] == [("approve", "alice")]
+    await _replays(client, run.run_id)
+
+
+async def _timer_fires(client: hitl.Client, run_id: str) -> float:
+    """When the run's newest timer fires (epoch seconds), from its TIMER_STARTED event."""
+    fires = 0.0
+    async for e in client.temporal.get_workflow_handle(run_id).fetch_history_events():
+        if e.HasField("timer_started_event_attributes"):
+            timeout = e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
+            fires = e.event_time.ToDatetime().replace(tzinfo=UTC).timestamp() + timeout.total_seconds()
+    return fires

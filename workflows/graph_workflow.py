@@ -56,7 +56,7 @@ with workflow.unsafe.imports_passed_through():
     from hitl.workflows.core import answers, lifecycle, records, rollback, steps, subgraphs, timers
     from hitl.workflows.core.effects import Effect, Notify, Publish, Reindex
     from hitl.workflows.execution import Execution
-    from hitl.workflows.failures import Cancelled, StepFailed, Surfaced, cause, rejecting
+    from hitl.workflows.failures import Cancelled, StepFailed, Surfaced, cause, check_clock, rejecting
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -296,16 +296,17 @@ class GraphWorkflow:
                 live.issued()
                 await workflow.wait_condition(woken, timeout=max(due.at - workflow.now(), timedelta(0)))
             except asyncio.TimeoutError:
-                self._on_timer(due.deadline)
+                self._on_timer(due.deadline, fired_for=due.at)
         self.live.paused_at = None
         self._publish()
         if self.inp.parent is not None and kind is Phase.ASKING:
             await self._tell_parent(self._interrupts(), going_on=True)  # what is still pending stays answerable
 
-    def _on_timer(self, deadline: datetime | None) -> None:
+    def _on_timer(self, deadline: datetime | None, fired_for: datetime) -> None:
         """The pause's timer fired: claims run out, escalation steps fall due, and (when nothing else moved,
         or its first deadline passed) overdue questions are answered by their defaults."""
         run, now = self.state, workflow.now()
+        check_clock(now, fired_for)
         freed = timers.expire_claims(run, now)
         if freed:
             self._reindex()

@@ -65,6 +65,7 @@ from hitl.protocol.wire import (
     GRAPH,
     NO_VALUE,
     NOT_RECORDED,
+    RAN_AHEAD,
     REVIEWERS,
     SEARCH_ATTRIBUTE_TYPES,
     SEARCH_ATTRIBUTES,
@@ -1159,15 +1160,22 @@ class Run:
         reject: temporalio.common.QueryRejectCondition | None = None,
     ) -> T:
         with self._errors(f"'{name}'"):
-            result: T = await read_with_retries(
-                lambda: self._handle.query(
-                    name,
-                    *args,
-                    result_type=result_type,  # type: ignore[arg-type]
-                    reject_condition=reject,
-                )
-            )
-            return result
+            for attempt in range(1, QUERY_ATTEMPTS + 1):
+                try:
+                    result: T = await read_with_retries(
+                        lambda: self._handle.query(
+                            name,
+                            *args,
+                            result_type=result_type,  # type: ignore[arg-type]
+                            reject_condition=reject,
+                        )
+                    )
+                    return result
+                except temporalio.client.WorkflowQueryFailedError as e:
+                    if RAN_AHEAD not in str(e) or attempt == QUERY_ATTEMPTS:
+                        raise
+                    await asyncio.sleep(RECORD_POLL_SECONDS)  # the copy that ran ahead is gone: ask again
+            raise AssertionError("unreachable")
 
     @contextmanager
     def _errors(self, what: str) -> Iterator[None]:
@@ -1360,6 +1368,9 @@ UPDATE_RETRIES = 2
 """Times a decision is sent again after Temporal aborted it with the workflow task that carried it."""
 
 
+QUERY_ATTEMPTS = 3
+"""Times a query is asked when the run failed the copy of it that answered (`RAN_AHEAD`): asked again, it is
+answered from the run's history."""
 RECORD_POLL_SECONDS = 0.2
 RECORD_WAIT_SECONDS = 60.0
 """How long a decision is sent again while the run refuses it as arriving before its last step is recorded
