@@ -13,7 +13,7 @@ from typing import Annotated, TypedDict
 
 from temporalio.common import RetryPolicy
 
-from hitl import START, StateGraph, interrupt
+from hitl import START, Remind, StateGraph, interrupt
 
 
 class FaultState(TypedDict, total=False):
@@ -89,8 +89,29 @@ gated_b.add_edge(START, "ask")
 gated = gated_b.compile(name="gated")
 """Its node asks when the test opens the gate (tests/test_faults.py), in the process the test sees."""
 
+
+def _ask_with_a_ladder(state: GateState) -> dict:
+    ladder = [Remind(timedelta(seconds=0.5)), Remind(timedelta(hours=1))]
+    return {"trail": [f"asked:{interrupt('go on?', escalate=ladder)}"]}
+
+
+def _slow(state: GateState) -> dict:
+    time.sleep(2)
+    return {"trail": ["slow"]}
+
+
+overdue_b = StateGraph(GateState)
+overdue_b.add_node("ask", _ask_with_a_ladder)
+overdue_b.add_node("slow", _slow)
+overdue_b.add_edge(START, "ask")
+overdue_b.add_edge(START, "slow")
+overdue = overdue_b.compile(name="overdue")
+"""Asks with a reminder due in 0.5 s while a node beside it runs 2 s: the step pauses with the reminder overdue
+(tests/test_faults.py)."""
+
 GRAPHS = [
     faulty,
     resend,
     gated,
+    overdue,
 ]

@@ -13,12 +13,14 @@ import uuid
 from datetime import UTC, timedelta
 from pathlib import Path
 
+import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, Worker
 
 import hitl
 from hitl.activities import GraphActivities
+from hitl.client import client as hitl_client
 from hitl.worker import create_worker, workflow_runner
 from hitl.workflows import GraphWorkflow
 from tests import graphs, trust_graphs
@@ -235,3 +237,19 @@ async def _timer_fires(client: hitl.Client, run_id: str) -> float:
             timeout = e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
             fires = e.event_time.ToDatetime().replace(tzinfo=UTC).timestamp() + timeout.total_seconds()
     return fires
+
+
+async def test_a_decision_on_a_pause_that_took_an_overdue_step_at_once_is_taken(
+    client: hitl.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The step pauses with a reminder already overdue (a node beside the one that asked ran longer): the
+    pause's wait for it has no time left, so no timer is set, and the reminder is taken in the same workflow
+    task; the next step of the ladder is an hour away. Nothing more happens in the run's history until a
+    decision: it must be taken, not refused as arriving before the run's last commands are recorded."""
+    monkeypatch.setattr(hitl_client, "RECORD_WAIT_SECONDS", 10.0)  # the client's 60 s, shorter
+    run = await client.start("overdue", {})
+    paused = await wait_for(run, "interrupted")
+    assert [d.kind for d in paused.decisions] == ["escalate"], "the reminder was not taken as the run paused"
+    done = await asyncio.wait_for(run.resume("yes"), 60)
+    assert sorted(done.values["trail"]) == ["asked:yes", "slow"]
+    await _replays(client, run.run_id)
