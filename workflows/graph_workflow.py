@@ -293,8 +293,10 @@ class GraphWorkflow:
                 continue
             try:
                 # A durable Temporal timer: it fires even if every worker was down then.
-                live.issued()
-                await workflow.wait_condition(woken, timeout=max(due.at - workflow.now(), timedelta(0)))
+                left = max(due.at - workflow.now(), timedelta(0))
+                if left:  # none is set when no time is left (asyncio.wait_for): a count for it would refuse
+                    live.issued()  # every decision until something else reaches the history
+                await workflow.wait_condition(woken, timeout=left)
             except asyncio.TimeoutError:
                 self._on_timer(due.deadline, fired_for=due.at)
         self.live.paused_at = None
