@@ -13,7 +13,7 @@ from typing import Annotated, TypedDict
 
 from temporalio.common import RetryPolicy
 
-from hitl import START, Remind, StateGraph, interrupt
+from hitl import START, Remind, StateGraph, StateSnapshot, interrupt
 
 
 class FaultState(TypedDict, total=False):
@@ -109,9 +109,35 @@ overdue = overdue_b.compile(name="overdue")
 """Asks with a reminder due in 0.5 s while a node beside it runs 2 s: the step pauses with the reminder overdue
 (tests/test_faults.py)."""
 
+
+def _ask_at_gate_with_a_ladder(state: GateState) -> dict:
+    """As `_ask_at_gate`, with reminders 1 and 1.5 s after it asks (and one an hour after)."""
+    gate = Path(state["gate"])
+    Path(f"{gate}.running").write_text(str(os.getpid()))
+    while not gate.exists():
+        time.sleep(0.05)
+    ladder = [Remind(timedelta(seconds=1)), Remind(timedelta(seconds=1.5)), Remind(timedelta(hours=1))]
+    return {"trail": [f"asked:{interrupt('go on?', escalate=ladder)}"]}
+
+
+REMINDERS: Counter[str] = Counter()
+"""How often `gated_ladder`'s notify hook ran, by run id, in this process."""
+
+
+def _remind(snapshot: StateSnapshot) -> None:
+    REMINDERS[snapshot.run_id] += 1
+
+
+gated_ladder_b = StateGraph(GateState)
+gated_ladder_b.add_node("ask", _ask_at_gate_with_a_ladder, timeout=timedelta(seconds=2), retry_policy=_fast_retry)
+gated_ladder_b.add_edge(START, "ask")
+gated_ladder = gated_ladder_b.compile(name="gated_ladder", notify=_remind)
+"""`gated` with an escalation ladder and a notify hook (tests/test_faults.py)."""
+
 GRAPHS = [
     faulty,
     resend,
     gated,
     overdue,
+    gated_ladder,
 ]

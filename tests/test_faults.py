@@ -253,3 +253,39 @@ async def test_a_decision_on_a_pause_that_took_an_overdue_step_at_once_is_taken(
     done = await asyncio.wait_for(run.resume("yes"), 60)
     assert sorted(done.values["trail"]) == ["asked:yes", "slow"]
     await _replays(client, run.run_id)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="review28: the ahead copy stamps the ladder with its stale clock; replay: TMPRL1100"
+)
+async def test_a_question_a_query_ran_ahead_to_is_timed_as_a_replay_times_it(
+    client: hitl.Client, worker_process: WorkerProcess, tmp_path: Path
+) -> None:
+    """As the test of a pause a query saw before it was recorded, with an escalation ladder: the copy that runs
+    ahead stamps the question's steps with the clock of its last real workflow task, a replay with that of
+    the task that recorded the question; when the first step's timer fires, the two copies take different
+    steps (and call the notify hook a different number of times). The history must still replay."""
+    queue, gate = worker_process.task_queue, tmp_path / "gate"
+    own = hitl.Client(client.temporal, task_queue=queue, graphs=graphs.GRAPHS, identity="erin")
+    await worker_process.start().polling(client)
+    run = await own.start("gated_ladder", {"gate": str(gate)})
+    running = Path(f"{gate}.running")
+    while not running.exists():  # noqa: ASYNC110, ASYNC240 - a file the node writes
+        await asyncio.sleep(0.05)
+    worker_process.kill()
+    async with Worker(client.temporal, task_queue=queue, activities=GraphActivities(graphs.GRAPHS).all()):
+        while running.read_text() != str(os.getpid()):  # noqa: ASYNC110, ASYNC240
+            await asyncio.sleep(0.05)
+        seen = asyncio.create_task(run.get_state())  # waits in Temporal: no worker polls workflow tasks
+        await asyncio.sleep(0.3)
+        gate.touch()
+    async with create_worker(client.temporal, graphs.GRAPHS, task_queue=queue):
+        assert (await asyncio.wait_for(seen, 60)).status == "interrupted", "the query did not run ahead"
+        for _ in range(100):  # both short reminders fall due
+            state = await run.get_state()
+            if sum(d.kind == "escalate" for d in state.decisions) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        done = await asyncio.wait_for(run.resume("yes"), 60)
+    assert done.values["trail"] == ["asked:yes"]
+    await _replays(client, run.run_id)
