@@ -134,10 +134,17 @@ gated_ladder_b.add_edge(START, "ask")
 gated_ladder = gated_ladder_b.compile(name="gated_ladder", notify=_remind)
 """`gated` with an escalation ladder and a notify hook (tests/test_faults.py)."""
 
+gated_notify_b = StateGraph(GateState)
+gated_notify_b.add_node("ask", _ask_at_gate, timeout=timedelta(seconds=2), retry_policy=_fast_retry)
+gated_notify_b.add_edge(START, "ask")
+gated_notify = gated_notify_b.compile(name="gated_notify", notify=_remind)
+"""`gated` with a notify hook (tests/test_faults.py)."""
+
 GRAPHS = [
     faulty,
     resend,
     gated,
     overdue,
     gated_ladder,
+    gated_notify,
 ]

@@ -289,3 +289,32 @@ async def test_a_question_a_query_ran_ahead_to_is_timed_as_a_replay_times_it(
         done = await asyncio.wait_for(run.resume("yes"), 60)
     assert done.values["trail"] == ["asked:yes"]
     await _replays(client, run.run_id)
+
+
+@pytest.mark.xfail(strict=True, reason="review28: a signal is not held back as an update is; replay: TMPRL1100")
+async def test_a_signalled_decision_on_a_pause_a_query_saw_before_it_was_recorded_replays(
+    client: hitl.Client, worker_process: WorkerProcess, tmp_path: Path
+) -> None:
+    """As the test of a pause a query saw before it was recorded, with the answer sent as a signal
+    (`send_resume`), which no validator guards, to a graph with a notify hook (without one it replays): it
+    must be applied once and the history must replay."""
+    queue, gate = worker_process.task_queue, tmp_path / "gate"
+    own = hitl.Client(client.temporal, task_queue=queue, graphs=graphs.GRAPHS, identity="erin")
+    await worker_process.start().polling(client)
+    run = await own.start("gated_notify", {"gate": str(gate)})
+    running = Path(f"{gate}.running")
+    while not running.exists():  # noqa: ASYNC110, ASYNC240 - a file the node writes
+        await asyncio.sleep(0.05)
+    worker_process.kill()
+    async with Worker(client.temporal, task_queue=queue, activities=GraphActivities(graphs.GRAPHS).all()):
+        while running.read_text() != str(os.getpid()):  # noqa: ASYNC110, ASYNC240
+            await asyncio.sleep(0.05)
+        seen = asyncio.create_task(run.get_state())  # waits in Temporal: no worker polls workflow tasks
+        await asyncio.sleep(0.3)
+        gate.touch()
+    async with create_worker(client.temporal, graphs.GRAPHS, task_queue=queue):
+        assert (await asyncio.wait_for(seen, 60)).status == "interrupted", "the query did not run ahead"
+        await run.send_resume("yes")
+        done = await asyncio.wait_for(run.result(), 60)
+    assert done["trail"] == ["asked:yes"]
+    await _replays(client, run.run_id)
