@@ -177,20 +177,7 @@ async def test_a_decision_on_a_pause_a_query_saw_before_it_was_recorded_waits_fo
     replayed, Temporal puts the answer first, and no worker could replay the run again (the failure the
     chaos test above found). The run refuses it until the pause is recorded, the client sends it again:
     applied once, after the pause, and the history replays."""
-    queue, gate = worker_process.task_queue, tmp_path / "gate"
-    own = hitl.Client(client.temporal, task_queue=queue, graphs=graphs.GRAPHS, identity="erin")
-    await worker_process.start().polling(client)
-    run = await own.start("gated", {"gate": str(gate)})
-    running = Path(f"{gate}.running")
-    while not running.exists():  # noqa: ASYNC110, ASYNC240 - a file the node writes
-        await asyncio.sleep(0.05)
-    worker_process.kill()  # the node dies with it and runs again (2 s timeout) on a worker of nodes only
-    async with Worker(client.temporal, task_queue=queue, activities=GraphActivities(graphs.GRAPHS).all()):
-        while running.read_text() != str(os.getpid()):  # noqa: ASYNC110, ASYNC240
-            await asyncio.sleep(0.05)
-        seen = asyncio.create_task(run.get_state())  # waits in Temporal: no worker polls workflow tasks
-        await asyncio.sleep(0.3)
-        gate.touch()  # the node asks; the task its result makes waits on the dead worker's own queue (2 s)
+    queue, run, seen = await _ahead(client, worker_process, "gated", tmp_path / "gate")
     async with create_worker(client.temporal, graphs.GRAPHS, task_queue=queue):
         assert (await asyncio.wait_for(seen, 60)).status == "interrupted", "the query did not run ahead"
         done = await asyncio.wait_for(run.resume("yes"), 60)
@@ -229,6 +216,31 @@ async def test_a_timer_a_query_ran_ahead_of_the_history_is_taken_as_a_replay_tak
     await _replays(client, run.run_id)
 
 
+async def _ahead(
+    client: hitl.Client, worker_process: WorkerProcess, graph: str, gate: Path
+) -> tuple[str, hitl.Run, asyncio.Task[hitl.StateSnapshot]]:
+    """A run of `graph` (a gated node that asks) whose query will run ahead: its task queue, the run, and the
+    query waiting in Temporal. The workflow worker is killed while the node waits at its gate; the node runs
+    again on a worker of nodes only (2 s timeout); the query is sent while no worker polls workflow tasks,
+    then the gate opens, and the task the node's result makes waits on the dead worker's own queue (2 s).
+    Temporal offers the query to any worker first: the next one to start, with no copy of the run."""
+    queue = worker_process.task_queue
+    own = hitl.Client(client.temporal, task_queue=queue, graphs=graphs.GRAPHS, identity="erin")
+    await worker_process.start().polling(client)
+    run = await own.start(graph, {"gate": str(gate)})
+    running = Path(f"{gate}.running")
+    while not running.exists():  # noqa: ASYNC110, ASYNC240 - a file the node writes
+        await asyncio.sleep(0.05)
+    worker_process.kill()
+    async with Worker(client.temporal, task_queue=queue, activities=GraphActivities(graphs.GRAPHS).all()):
+        while running.read_text() != str(os.getpid()):  # noqa: ASYNC110, ASYNC240
+            await asyncio.sleep(0.05)
+        seen = asyncio.create_task(run.get_state())
+        await asyncio.sleep(0.3)
+        gate.touch()  # noqa: ASYNC240
+    return queue, run, seen
+
+
 async def _timer_fires(client: hitl.Client, run_id: str) -> float:
     """When the run's newest timer fires (epoch seconds), from its TIMER_STARTED event."""
     fires = 0.0
@@ -265,20 +277,7 @@ async def test_a_question_a_query_ran_ahead_to_is_timed_as_a_replay_times_it(
     ahead stamps the question's steps with the clock of its last real workflow task, a replay with that of
     the task that recorded the question; when the first step's timer fires, the two copies take different
     steps (and call the notify hook a different number of times). The history must still replay."""
-    queue, gate = worker_process.task_queue, tmp_path / "gate"
-    own = hitl.Client(client.temporal, task_queue=queue, graphs=graphs.GRAPHS, identity="erin")
-    await worker_process.start().polling(client)
-    run = await own.start("gated_ladder", {"gate": str(gate)})
-    running = Path(f"{gate}.running")
-    while not running.exists():  # noqa: ASYNC110, ASYNC240 - a file the node writes
-        await asyncio.sleep(0.05)
-    worker_process.kill()
-    async with Worker(client.temporal, task_queue=queue, activities=GraphActivities(graphs.GRAPHS).all()):
-        while running.read_text() != str(os.getpid()):  # noqa: ASYNC110, ASYNC240
-            await asyncio.sleep(0.05)
-        seen = asyncio.create_task(run.get_state())  # waits in Temporal: no worker polls workflow tasks
-        await asyncio.sleep(0.3)
-        gate.touch()
+    queue, run, seen = await _ahead(client, worker_process, "gated_ladder", tmp_path / "gate")
     async with create_worker(client.temporal, graphs.GRAPHS, task_queue=queue):
         assert (await asyncio.wait_for(seen, 60)).status == "interrupted", "the query did not run ahead"
         for _ in range(100):  # both short reminders fall due
@@ -298,20 +297,7 @@ async def test_a_signalled_decision_on_a_pause_a_query_saw_before_it_was_recorde
     """As the test of a pause a query saw before it was recorded, with the answer sent as a signal
     (`send_resume`), which no validator guards, to a graph with a notify hook (without one it replays): it
     must be applied once and the history must replay."""
-    queue, gate = worker_process.task_queue, tmp_path / "gate"
-    own = hitl.Client(client.temporal, task_queue=queue, graphs=graphs.GRAPHS, identity="erin")
-    await worker_process.start().polling(client)
-    run = await own.start("gated_notify", {"gate": str(gate)})
-    running = Path(f"{gate}.running")
-    while not running.exists():  # noqa: ASYNC110, ASYNC240 - a file the node writes
-        await asyncio.sleep(0.05)
-    worker_process.kill()
-    async with Worker(client.temporal, task_queue=queue, activities=GraphActivities(graphs.GRAPHS).all()):
-        while running.read_text() != str(os.getpid()):  # noqa: ASYNC110, ASYNC240
-            await asyncio.sleep(0.05)
-        seen = asyncio.create_task(run.get_state())  # waits in Temporal: no worker polls workflow tasks
-        await asyncio.sleep(0.3)
-        gate.touch()
+    queue, run, seen = await _ahead(client, worker_process, "gated_notify", tmp_path / "gate")
     async with create_worker(client.temporal, graphs.GRAPHS, task_queue=queue):
         assert (await asyncio.wait_for(seen, 60)).status == "interrupted", "the query did not run ahead"
         await run.send_resume("yes")
