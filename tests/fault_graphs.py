@@ -140,6 +140,27 @@ gated_notify_b.add_edge(START, "ask")
 gated_notify = gated_notify_b.compile(name="gated_notify", notify=_remind)
 """`gated` with a notify hook (tests/test_faults.py)."""
 
+
+def _long_local(state: GateState) -> dict:
+    """Runs longer than a workflow task's heartbeat (8 s of its 10 s timeout) and notes each time it runs."""
+    with Path(state["gate"]).open("a") as runs:
+        runs.write("ran\n")
+    time.sleep(9)
+    return {"trail": ["long"]}
+
+
+def _ask(state: GateState) -> dict:
+    return {"trail": [f"asked:{interrupt('go on?')}"]}
+
+
+long_local_b = StateGraph(GateState)
+long_local_b.add_node("long", _long_local, local=True, timeout=timedelta(seconds=30))
+long_local_b.add_node("ask", _ask)
+long_local_b.add_edge(START, "long")
+long_local_b.add_edge("long", "ask")
+long_local = long_local_b.compile(name="long_local")
+"""A local-activity node that outlasts the workflow task's heartbeat, then a question (tests/test_faults.py)."""
+
 GRAPHS = [
     faulty,
     resend,
@@ -147,4 +168,5 @@ GRAPHS = [
     overdue,
     gated_ladder,
     gated_notify,
+    long_local,
 ]

@@ -20,9 +20,9 @@ from temporalio.worker import Replayer, Worker
 
 import hitl
 from hitl.activities import GraphActivities
-from hitl.client import client as hitl_client
 from hitl.worker import create_worker, workflow_runner
 from hitl.workflows import GraphWorkflow
+from hitl.workflows.failures import RanAhead
 from tests import graphs, trust_graphs
 from tests.helpers import WorkerProcess, wait_for
 
@@ -167,19 +167,21 @@ async def test_a_worker_killed_in_a_local_rerun_applies_the_answer_once(
     assert len(accepted) == 1 and len(reruns) == 1, (accepted, reruns)
 
 
-async def test_a_decision_on_a_pause_a_query_saw_before_it_was_recorded_waits_for_the_record(
-    client: hitl.Client, worker_process: WorkerProcess, tmp_path: Path
+async def test_a_decision_on_a_pause_a_query_ran_ahead_to_lands_after_the_pause_is_recorded(
+    client: hitl.Client, worker_process: WorkerProcess, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A query sent while no worker polls workflow tasks waits in Temporal; the first worker to take it, with
     no copy of the run, gets it with events no workflow task has taken yet (here: the node that asks has
-    asked), so its copy runs ahead and the query shows the pause before it is in the history. An answer
-    sent at once would be accepted in the workflow task that records the pause, after the pause's commands;
-    replayed, Temporal puts the answer first, and no worker could replay the run again (the failure the
-    chaos test above found). The run refuses it until the pause is recorded, the client sends it again:
+    asked), so its copy runs ahead, its commands are kept for the next workflow task, and the query would
+    show the pause before it is in the history. An answer sent at once on that view would be accepted in the
+    task that records the pause, after the pause's commands; replayed, Temporal puts the answer first, and no
+    worker could replay the run again (the failure the chaos test above found). The run fails that copy
+    (nothing of it kept), the client asks again and is answered once the pause is recorded: the answer is
     applied once, after the pause, and the history replays."""
     queue, run, seen = await _ahead(client, worker_process, "gated", tmp_path / "gate")
     async with create_worker(client.temporal, graphs.GRAPHS, task_queue=queue):
-        assert (await asyncio.wait_for(seen, 60)).status == "interrupted", "the query did not run ahead"
+        assert (await asyncio.wait_for(seen, 60)).status == "interrupted"
+        _assert_ran_ahead(caplog)
         done = await asyncio.wait_for(run.resume("yes"), 60)
     assert done.values["trail"] == ["asked:yes"]
     assert [(d.value, d.identity) for d in done.decisions] == [("yes", "erin")]
@@ -192,7 +194,7 @@ async def test_a_decision_on_a_pause_a_query_saw_before_it_was_recorded_waits_fo
 
 
 async def test_a_timer_a_query_ran_ahead_of_the_history_is_taken_as_a_replay_takes_it(
-    client: hitl.Client, worker_process: WorkerProcess
+    client: hitl.Client, worker_process: WorkerProcess, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The same with the ladder's timer, fired while every worker was down: the copy that runs ahead takes
     the timer with the clock of its last real workflow task, so a step taken there would differ from the one
@@ -210,10 +212,17 @@ async def test_a_timer_a_query_ran_ahead_of_the_history_is_taken_as_a_replay_tak
     await asyncio.sleep(max(0.0, fires - time.time() + 0.3))  # the timer fires; its task waits on the dead
     async with create_worker(client.temporal, graphs.GRAPHS, task_queue=queue):  # worker's own queue (2 s)
         assert (await asyncio.wait_for(seen, 60)).status == "interrupted"  # asked again: answered from history
+        _assert_ran_ahead(caplog)
         done = await asyncio.wait_for(run.resume("approve"), 60)
     assert done.values == {"answer": "approve"}
     assert [(d.value, d.identity) for d in done.decisions if d.kind != "escalate"] == [("approve", "alice")]
     await _replays(client, run.run_id)
+
+
+def _assert_ran_ahead(caplog: pytest.LogCaptureFixture) -> None:
+    """The worker failed a copy of the run that a query ran ahead of its history (else the test proved nothing)."""
+    failed = [r for r in caplog.records if r.exc_info and isinstance(r.exc_info[1], RanAhead)]
+    assert failed, "no query ran a copy of the run ahead of its history"
 
 
 async def _ahead(
@@ -251,14 +260,33 @@ async def _timer_fires(client: hitl.Client, run_id: str) -> float:
     return fires
 
 
-async def test_a_decision_on_a_pause_that_took_an_overdue_step_at_once_is_taken(
-    client: hitl.Client, monkeypatch: pytest.MonkeyPatch
+async def test_a_local_node_longer_than_a_workflow_task_is_not_taken_for_a_copy_run_ahead(
+    client: hitl.Client, tmp_path: Path
 ) -> None:
+    """Temporal keeps a workflow task open while a local activity runs by completing it and starting another
+    every 8 s: the history grows while the run waits. Were that taken for a copy a query ran ahead, the task
+    would fail and the node run again, forever. Queries meanwhile, then a question: the node runs once."""
+    runs = tmp_path / "runs"
+    run = await client.start("long_local", {"gate": str(runs)})
+    for _ in range(24):  # queries while the node runs (12 s)
+        assert (await run.get_state()).status in ("running", "interrupted")
+        await asyncio.sleep(0.5)
+    await wait_for(run, "interrupted")
+    done = await asyncio.wait_for(run.resume("yes"), 60)
+    assert done.values["trail"] == ["long", "asked:yes"]
+    assert runs.read_text() == "ran\n", "the local node ran again"  # noqa: ASYNC240 - the node's own file
+    events = client.temporal.get_workflow_handle(run.run_id).fetch_history_events()
+    kinds = [EventType.Name(e.event_type) async for e in events]
+    marker = kinds.index("EVENT_TYPE_MARKER_RECORDED")
+    assert kinds[:marker].count("EVENT_TYPE_WORKFLOW_TASK_STARTED") >= 2, "no heartbeat: the node was too short"
+    await _replays(client, run.run_id)
+
+
+async def test_a_decision_on_a_pause_that_took_an_overdue_step_at_once_is_taken(client: hitl.Client) -> None:
     """The step pauses with a reminder already overdue (a node beside the one that asked ran longer): the
     pause's wait for it has no time left, so no timer is set, and the reminder is taken in the same workflow
     task; the next step of the ladder is an hour away. Nothing more happens in the run's history until a
-    decision: it must be taken, not refused as arriving before the run's last commands are recorded."""
-    monkeypatch.setattr(hitl_client, "RECORD_WAIT_SECONDS", 10.0)  # the client's 60 s, shorter
+    decision: it must be taken at once."""
     run = await client.start("overdue", {})
     paused = await wait_for(run, "interrupted")
     assert [d.kind for d in paused.decisions] == ["escalate"], "the reminder was not taken as the run paused"
@@ -267,19 +295,18 @@ async def test_a_decision_on_a_pause_that_took_an_overdue_step_at_once_is_taken(
     await _replays(client, run.run_id)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review28: the ahead copy stamps the ladder with its stale clock; replay: TMPRL1100"
-)
 async def test_a_question_a_query_ran_ahead_to_is_timed_as_a_replay_times_it(
-    client: hitl.Client, worker_process: WorkerProcess, tmp_path: Path
+    client: hitl.Client, worker_process: WorkerProcess, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """As the test of a pause a query saw before it was recorded, with an escalation ladder: the copy that runs
     ahead stamps the question's steps with the clock of its last real workflow task, a replay with that of
     the task that recorded the question; when the first step's timer fires, the two copies take different
-    steps (and call the notify hook a different number of times). The history must still replay."""
+    steps (and call the notify hook a different number of times). The run fails that copy, so the question is
+    stamped only in a real workflow task, and the history replays."""
     queue, run, seen = await _ahead(client, worker_process, "gated_ladder", tmp_path / "gate")
     async with create_worker(client.temporal, graphs.GRAPHS, task_queue=queue):
-        assert (await asyncio.wait_for(seen, 60)).status == "interrupted", "the query did not run ahead"
+        assert (await asyncio.wait_for(seen, 60)).status == "interrupted"
+        _assert_ran_ahead(caplog)
         for _ in range(100):  # both short reminders fall due
             state = await run.get_state()
             if sum(d.kind == "escalate" for d in state.decisions) >= 2:
@@ -290,16 +317,16 @@ async def test_a_question_a_query_ran_ahead_to_is_timed_as_a_replay_times_it(
     await _replays(client, run.run_id)
 
 
-@pytest.mark.xfail(strict=True, reason="review28: a signal is not held back as an update is; replay: TMPRL1100")
-async def test_a_signalled_decision_on_a_pause_a_query_saw_before_it_was_recorded_replays(
-    client: hitl.Client, worker_process: WorkerProcess, tmp_path: Path
+async def test_a_signalled_decision_on_a_pause_a_query_ran_ahead_to_replays(
+    client: hitl.Client, worker_process: WorkerProcess, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """As the test of a pause a query saw before it was recorded, with the answer sent as a signal
-    (`send_resume`), which no validator guards, to a graph with a notify hook (without one it replays): it
-    must be applied once and the history must replay."""
+    """As the test of a pause a query ran ahead to, with the answer sent as a signal (`send_resume`), which no
+    validator can hold back, to a graph with a notify hook (it gives commands as the run pauses): it must be
+    applied once and the history must replay."""
     queue, run, seen = await _ahead(client, worker_process, "gated_notify", tmp_path / "gate")
     async with create_worker(client.temporal, graphs.GRAPHS, task_queue=queue):
-        assert (await asyncio.wait_for(seen, 60)).status == "interrupted", "the query did not run ahead"
+        assert (await asyncio.wait_for(seen, 60)).status == "interrupted"
+        _assert_ran_ahead(caplog)
         await run.send_resume("yes")
         done = await asyncio.wait_for(run.result(), 60)
     assert done["trail"] == ["asked:yes"]

@@ -29,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from hitl.types import Interrupt
     from hitl.workflows.core import records
-    from hitl.workflows.execution import issued
 
 _NEVER_WRITTEN = object()
 
@@ -108,14 +107,12 @@ def publish(
     if changed != updates and patched(CHANGED_ATTRIBUTES):
         updates = changed
     if updates:
-        issued()
         workflow.upsert_search_attributes(updates)
         remember(updates, written)
     if pause is None:
         return summary  # the summary is read only while a run waits: no event spent clearing it
     now_reads = records.summary(pending, pause, nodes)
     if now_reads != summary:
-        issued()
         workflow.upsert_memo({SUMMARY_MEMO: now_reads})
     return now_reads
 

@@ -65,7 +65,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from hitl.types import Interrupt, StateSnapshot
     from hitl.workflows.core import records, steps, subgraphs
-    from hitl.workflows.execution import Execution, issued
+    from hitl.workflows.execution import Execution
     from hitl.workflows.failures import StepFailed, Surfaced, cause, not_started
 
 Patched = Callable[[str], bool]
@@ -116,11 +116,9 @@ async def run_node(
     local = False
     try:
         if node.local or (local_rerun and patched(LOCAL_RERUN)):
-            issued()
             result = await workflow.execute_local_activity(activity_type, arg, **options)
             local = True
         else:
-            issued()
             result = await workflow.execute_activity(
                 activity_type, arg, heartbeat_timeout=_seconds(node.heartbeat_s), **options
             )
@@ -203,7 +201,6 @@ async def _run_task(graph: str, node: str, step: int, call: TaskCall) -> TaskOut
     """One `@task` call as an activity (`TASK_ACTIVITY`) with the task's timeout and retry policy: its result,
     or the line saying why it failed for good (the body's `.result()` raises it)."""
     try:
-        issued()
         value = await workflow.execute_activity(
             TASK_ACTIVITY,
             TaskRun(graph=graph, node=node, step=step, call=call),
@@ -228,7 +225,6 @@ async def run_call(inp: RunInput, run: RunState, task: PendingTask, call: GraphC
     live.surfaced.add(child_id)
     where = f"graph '{call.graph.name}' called by node '{steps.key(task)}' at step {step}"
     try:
-        issued()
         handle = await workflow.start_child_workflow(
             WORKFLOW_NAME,
             _child_input(inp, call.graph, call.input, task.node),
@@ -272,7 +268,6 @@ async def run_subgraph(
         surfaced.add(child_id)
     shared = {k: v for k, v in run.values.items() if k in sub.channels}
     try:
-        issued()
         handle = await workflow.start_child_workflow(
             WORKFLOW_NAME,
             _child_input(inp, sub, shared, task.node),
@@ -308,7 +303,6 @@ async def reduce(
         raise StepFailed(str(e)) from None
     if owed:
         try:
-            issued()
             values = await workflow.execute_activity(
                 REDUCE_ACTIVITY,
                 ReduceTask(graph=spec.name, values=values, writes=owed),
@@ -326,7 +320,6 @@ async def reduce(
 async def route(spec: GraphSpec, node: str, values: dict[str, Any]) -> list[Route]:
     """Where `node`'s router sends the run (an activity: routers are user code)."""
     try:
-        issued()
         targets: list[Route] = await workflow.execute_activity(
             ROUTE_ACTIVITY,
             RouteTask(graph=spec.name, node=node, state=values),
@@ -344,7 +337,6 @@ async def notify(graph: str, snapshot: StateSnapshot, run: RunState, patched: Pa
     it failed. A failed notification never blocks or fails the run."""
     outcome: Notified | str | None
     try:
-        issued()
         outcome = await workflow.execute_activity(
             NOTIFY_ACTIVITY,
             NotifyTask(graph=graph, snapshot=snapshot),
@@ -363,7 +355,6 @@ async def signal_child(node: str, child_id: str, req: ResumeRequest, step: int, 
     terminated), the step's failure, one line naming it: it cannot go on without the run (CHILD_FAILURES,
     known from when that run was started, `surfaced`: no patch is asked from a handler)."""
     try:
-        issued()
         await workflow.get_external_workflow_handle(child_id).signal("resume_signal", req)
     except FailureError as e:
         if child_id not in surfaced:
@@ -374,7 +365,6 @@ async def signal_child(node: str, child_id: str, req: ResumeRequest, step: int, 
 
 async def tell_parent(parent: ParentRef, interrupts: list[Interrupt], untold: list[str], going_on: bool) -> None:
     """A subgraph's run tells its parent run which questions are pending (and which answers were put back)."""
-    issued()
     await workflow.get_external_workflow_handle(parent.run_id).signal(
         "child_paused",
         ChildPaused(child_id=workflow.info().workflow_id, interrupts=interrupts, rolled_back=untold, going_on=going_on),

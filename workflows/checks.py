@@ -45,7 +45,6 @@ with workflow.unsafe.imports_passed_through():
     from hitl.protocol.reducers import apply_builtin_writes
     from hitl.protocol.schema import SCHEMA_STEPS, TooCostly, first_error
     from hitl.protocol.wire import (
-        NOT_RECORDED,
         CancelRequest,
         ClaimRequest,
         GraphSpec,
@@ -113,29 +112,15 @@ def as_recorded(req: Decision) -> Decision:
     return dataclasses.replace(req, roles=[*req.roles, req.identity[len(ROLE) :]])
 
 
-RECORD_GAP = 3
-"""Events between a workflow task that gave commands and the next one to start, beyond those commands' own:
-the task's completion, the next one's scheduling and its start."""
+def ran_ahead(before: tuple[int, datetime], now: tuple[int, datetime]) -> bool:
+    """Does this activation (history length, clock) take events a query handed over ahead of any workflow task?
 
-
-def check_recorded(moved_at: int, commands: int, now: int) -> None:
-    """Refuse a decision that reaches the run before what the run last did is in its history.
-
-    A query sent while no worker polls is handed, once one does, to a worker with no copy of the run together
-    with events no workflow task has taken yet (Temporal's server and core do so): that copy runs ahead, its
-    commands are kept for the next workflow task, and the query shows the run as it will be. A decision sent
-    on what it shows lands in that task, after those commands; replayed, Temporal hands the decision over
-    first, and the history can never be replayed again (the run is stuck). Commands given at history length
-    `moved_at` are in the history once a workflow task starts at `moved_at + commands + RECORD_GAP` or later:
-    a decision in an earlier one is refused, nothing applied, and hitl's client sends it again (`NOT_RECORDED`).
+    Every workflow task, run or replayed, starts with a new clock: a longer history under the same clock as the
+    activation before is a copy a query ran ahead (docs/durability.md). Its clock is its last real task's, so
+    what it does can differ from what a replay does, and the commands it would keep for the next task land
+    before that task's decisions: it must keep nothing. A local activity's result comes at the same length.
     """
-    if commands and now < moved_at + commands + RECORD_GAP:
-        raise ApplicationError(
-            "the run's last step is not in its history yet, so this decision was not applied; send it again "
-            "in a moment (hitl's client does so itself)",
-            type=NOT_RECORDED,
-            non_retryable=True,
-        )
+    return now[0] > before[0] and now[1] == before[1]
 
 
 def reject(message: str) -> None:

@@ -10,7 +10,7 @@ import asyncio
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -18,10 +18,11 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from hitl.protocol.limits import MAX_PAYLOAD_BYTES, json_size
     from hitl.protocol.patches import LOCAL_RACE
-    from hitl.protocol.wire import PendingTask, RunInput, RunState, ToParent, Undo
+    from hitl.protocol.wire import RAN_AHEAD, PendingTask, RunInput, RunState, ToParent, Undo
+    from hitl.workflows import checks
     from hitl.workflows.core import records, steps
     from hitl.workflows.core.rollback import PutBack
-    from hitl.workflows.failures import Cancelled, StepFailed
+    from hitl.workflows.failures import Cancelled, RanAhead, StepFailed
 
 
 @dataclass(kw_only=True)
@@ -60,10 +61,8 @@ class Execution:
     history_length: int = 0
     """The history length last reported by Temporal, and the local-activity markers written since."""
     markers_since: int = 0
-    moved_at: int = 0
-    """The history length when this run's own code last gave Temporal commands, and how many (`issued`):
-    a decision is taken only once they are in the history (`checks.check_recorded`)."""
-    moved_commands: int = 0
+    seen: tuple[int, datetime] | None = None
+    """The history length and clock of the last activation `watch` saw."""
     summary: str = ""
     """The pending-questions memo as last written (written again only when it changes)."""
     attributes: dict[str, Any] = field(default_factory=dict)
@@ -103,7 +102,7 @@ class Execution:
 
     async def tasks_settled(self, run: RunState) -> None:
         """Wait until every task of the step is done or asking; raise what ended the step instead."""
-        await workflow.wait_condition(
+        await self.until(
             lambda: (
                 self.failure is not None
                 or self.cancelled_by is not None
@@ -192,17 +191,22 @@ class Execution:
             self.to_parent, run.next, run.sends = up, [], []
         return up is not None
 
-    @property
-    def moved(self) -> tuple[int, int]:
-        """`moved_at` and `moved_commands`, as `checks.check_recorded` takes them."""
-        return self.moved_at, self.moved_commands
+    def watch(self) -> bool:
+        """Fail a copy of the run that a query ran ahead of its history (`checks.ran_ahead`), so that none of it
+        is kept: asked first by every condition the run waits on (`until`), so that no waiter is woken before."""
+        before, self.seen = self.seen, (workflow.info().get_current_history_length(), workflow.now())
+        if before is not None and checks.ran_ahead(before, self.seen):
+            raise RanAhead(
+                f"{RAN_AHEAD}: its history went from {before[0]} to {self.seen[0]} events under the clock "
+                f"{before[1].isoformat()} of its last workflow task; the next workflow task replays it"
+            )
+        return False
 
-    def issued(self, commands: int = 1) -> None:
-        """Count `commands` the running workflow task gives Temporal (see `moved_at`)."""
-        length = workflow.info().get_current_history_length()
-        if length != self.moved_at:
-            self.moved_at, self.moved_commands = length, 0
-        self.moved_commands += commands
+    async def until(self, predicate: Callable[[], bool], timeout: timedelta | None = None) -> None:
+        """`workflow.wait_condition`, watched: the one way this workflow waits on a condition. Temporal asks the
+        conditions in turn after each activation; should one that became true be asked before `watch`, its waiter
+        would be left queued and run in the query's own activation (docs/durability.md)."""
+        await workflow.wait_condition(lambda: self.watch() or predicate(), timeout=timeout)
 
     def restore(self, run: RunState) -> None:
         """Rebuild what is derived from a carried state: the newest checkpoint's values, the size caches."""
@@ -222,12 +226,5 @@ class Execution:
             workflow.logger.warning("run %s stays in its history: its carry is too large", workflow.info().workflow_id)
             return
         self.stops += 1  # waiting resume() calls return now; clients poll on
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.until(workflow.all_handlers_finished)
         workflow.continue_as_new(dataclasses.replace(inp, input={}, fork=None, carry=run.carried()))
-
-
-def issued(commands: int = 1) -> None:
-    """Count `commands` (an activity, timer, child run, signal, attribute or memo change: each becomes at
-    least one event) that the running workflow task gives Temporal, for code that holds no `Execution`."""
-    live: Execution = workflow.instance().live
-    live.issued(commands)

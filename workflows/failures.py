@@ -7,13 +7,9 @@ decision handlers; the line is what the run's `error` and a refused caller read.
 from __future__ import annotations
 
 from collections.abc import Coroutine
-from datetime import datetime
 from typing import Any, TypeVar
 
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-
-from hitl.protocol.wire import RAN_AHEAD
-from hitl.workflows.core.timers import ran_ahead
 
 T = TypeVar("T")
 
@@ -32,18 +28,8 @@ class Cancelled(Exception):
 
 
 class RanAhead(Exception):
-    """This copy of the run was run ahead of its history by a query (`timers.ran_ahead`). Not a step's failure:
-    it fails the workflow task, so Temporal keeps none of it and the next task replays the run from its history."""
-
-
-def check_clock(now: datetime, fired_for: datetime) -> None:
-    """A timer fired for `fired_for` but the clock reads earlier: a query's copy of the run (`timers.ran_ahead`).
-    Fail it, so that none of it is kept."""
-    if ran_ahead(now, fired_for):
-        raise RanAhead(
-            f"the timer set for {fired_for.isoformat()} fired but the run's clock reads {now.isoformat()}: "
-            f"{RAN_AHEAD}; its next workflow task replays it"
-        )
+    """This copy of the run was run ahead of its history by a query (`checks.ran_ahead`). Not a step's failure:
+    it fails the activation, so Temporal keeps none of it and the next task replays the run from its history."""
 
 
 async def rejecting(work: Coroutine[Any, Any, T]) -> T:

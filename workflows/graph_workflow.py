@@ -56,7 +56,7 @@ with workflow.unsafe.imports_passed_through():
     from hitl.workflows.core import answers, lifecycle, records, rollback, steps, subgraphs, timers
     from hitl.workflows.core.effects import Effect, Notify, Publish, Reindex
     from hitl.workflows.execution import Execution
-    from hitl.workflows.failures import Cancelled, StepFailed, Surfaced, cause, check_clock, rejecting
+    from hitl.workflows.failures import Cancelled, StepFailed, Surfaced, cause, rejecting
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -90,6 +90,7 @@ class GraphWorkflow:
     @workflow.run
     async def run(self, inp: RunInput) -> dict[str, Any]:
         ended = Phase.COMPLETED
+        watching = asyncio.create_task(self.live.until(lambda: False))  # noqa: F841 - always a condition: `watch`
         try:
             if inp.carry is None:
                 await self._begin(inp)
@@ -106,7 +107,7 @@ class GraphWorkflow:
             self._finish(Phase.CANCELLED)
             raise
         self._finish(ended)
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.live.until(workflow.all_handlers_finished)
         if self.state.phase is Phase.FAILED:
             raise ApplicationError(self.live.error or "run failed", type="RunFailed", non_retryable=True)
         if self.state.phase is Phase.CANCELLED:
@@ -289,26 +290,22 @@ class GraphWorkflow:
             live.claims_seen = live.claim_changes  # a claim made meanwhile sets a timer of its own
             due = timers.next_due(run, live.children)
             if due.at is None:
-                await workflow.wait_condition(woken)
+                await self.live.until(woken)
                 continue
             try:
                 # A durable Temporal timer: it fires even if every worker was down then.
-                left = max(due.at - workflow.now(), timedelta(0))
-                if left:  # none is set when no time is left (asyncio.wait_for): a count for it would refuse
-                    live.issued()  # every decision until something else reaches the history
-                await workflow.wait_condition(woken, timeout=left)
+                await self.live.until(woken, timeout=max(due.at - workflow.now(), timedelta(0)))
             except asyncio.TimeoutError:
-                self._on_timer(due.deadline, fired_for=due.at)
+                self._on_timer(due.deadline)
         self.live.paused_at = None
         self._publish()
         if self.inp.parent is not None and kind is Phase.ASKING:
             await self._tell_parent(self._interrupts(), going_on=True)  # what is still pending stays answerable
 
-    def _on_timer(self, deadline: datetime | None, fired_for: datetime) -> None:
+    def _on_timer(self, deadline: datetime | None) -> None:
         """The pause's timer fired: claims run out, escalation steps fall due, and (when nothing else moved,
         or its first deadline passed) overdue questions are answered by their defaults."""
         run, now = self.state, workflow.now()
-        check_clock(now, fired_for)
         freed = timers.expire_claims(run, now)
         if freed:
             self._reindex()
@@ -381,12 +378,12 @@ class GraphWorkflow:
     async def resume(self, req: ResumeRequest) -> StateSnapshot:
         stops = self.live.stops
         if await turns.take_turn(self.live.turn, self._view, req, checks.check_resume, self._apply_resume) and req.wait:
-            await workflow.wait_condition(lambda: self.live.stops > stops)
+            await self.live.until(lambda: self.live.stops > stops)
         return self._told()
 
     @resume.validator
     def _validate_resume(self, req: ResumeRequest) -> None:
-        turns.validate(self._view, self.inp.parent, req, checks.check_resume, self.live.moved)
+        turns.validate(self._view, self.inp.parent, req, checks.check_resume)
 
     @workflow.signal(name="resume_signal")
     async def resume_signal(self, req: ResumeRequest) -> None:
@@ -395,7 +392,7 @@ class GraphWorkflow:
             turns.hold(self.state.held, req)
             return
         # Runs from before the patch replay as they ran: wait for no decision being applied, check, apply.
-        await workflow.wait_condition(lambda: not self.live.turn.locked())
+        await self.live.until(lambda: not self.live.turn.locked())
         async with self.live.turn:
             try:
                 checks.check_resume(self._view(), checks.as_recorded(req))
@@ -417,7 +414,7 @@ class GraphWorkflow:
     async def update_state(self, req: UpdateStateRequest) -> StateSnapshot:
         stops = self.live.stops
         if await turns.take_turn(self.live.turn, self._view, req, checks.check_edit, self._apply_edit):
-            await workflow.wait_condition(lambda: self.live.stops > stops)
+            await self.live.until(lambda: self.live.stops > stops)
         return self._told()
 
     def _told(self) -> StateSnapshot:
@@ -429,7 +426,7 @@ class GraphWorkflow:
 
     @update_state.validator
     def _validate_update_state(self, req: UpdateStateRequest) -> None:
-        turns.validate(self._view, self.inp.parent, req, checks.check_edit, self.live.moved)
+        turns.validate(self._view, self.inp.parent, req, checks.check_edit)
 
     @workflow.update(name="claim")
     async def claim(self, req: ClaimRequest) -> StateSnapshot:
@@ -439,17 +436,17 @@ class GraphWorkflow:
 
     @claim.validator
     def _validate_claim(self, req: ClaimRequest) -> None:
-        turns.validate(self._view, self.inp.parent, req, checks.check_claim, self.live.moved)
+        turns.validate(self._view, self.inp.parent, req, checks.check_claim)
 
     @workflow.update(name="cancel")
     async def cancel(self, req: CancelRequest) -> StateSnapshot:
         if await turns.take_turn(self.live.turn, self._view, req, self._check_cancel_in_turn, self._apply_cancel):
-            await workflow.wait_condition(lambda: self.state.phase is Phase.CANCELLED)
+            await self.live.until(lambda: self.state.phase is Phase.CANCELLED)
         return self.get_state()
 
     @cancel.validator
     def _validate_cancel(self, req: CancelRequest) -> None:
-        turns.validate(self._view, self.inp.parent, req, self._check_cancel_up_front, self.live.moved)
+        turns.validate(self._view, self.inp.parent, req, self._check_cancel_up_front)
 
     def _check_cancel_up_front(self, view: checks.RunView, req: CancelRequest) -> None:
         turns.check_cancel(view, req, racing_with=self.live.released_by, step=self.state.step)  # never replays

@@ -42,7 +42,7 @@ View = Callable[[], checks.RunView]
 Check = Callable[[checks.RunView, R], None]
 
 
-def validate(view: View, parent: ParentRef | None, req: R, check: Check[R], moved: tuple[int, int]) -> None:
+def validate(view: View, parent: ParentRef | None, req: R, check: Check[R]) -> None:
     """An update's validator. A subgraph's run takes decisions only through its parent run, which checks
     them against its own claims and guard and passes the answers down (as signals). Validators never
     run on replay: refusing here changes no history."""
@@ -53,7 +53,6 @@ def validate(view: View, parent: ParentRef | None, req: R, check: Check[R], move
         )
     checks.check_finite(req)  # here only: the handlers' checks replay, and answers once took NaN
     checks.check_decider(req)  # likewise: decisions by longer names or roles were once taken
-    checks.check_recorded(*moved, now=workflow.info().get_current_history_length())  # (moved_at, commands)
     is_resend(view, req, check, replays=False)  # bounded here only, for the same reason
 
 

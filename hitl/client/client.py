@@ -64,7 +64,6 @@ from hitl.protocol.wire import (
     DEFAULT_TASK_QUEUE,
     GRAPH,
     NO_VALUE,
-    NOT_RECORDED,
     RAN_AHEAD,
     REVIEWERS,
     SEARCH_ATTRIBUTE_TYPES,
@@ -910,8 +909,6 @@ class Run:
         A busy server or worker can let the RPC time out before the run has
         answered. The update is then sent again under the same id, which Temporal
         applies at most once, so a slow moment never loses or doubles a decision.
-        The same, every RECORD_POLL_SECONDS for RECORD_WAIT_SECONDS at most, when the run refused it
-        because what it last did is not in its history yet (`workflows.checks.check_recorded`).
         The same when the workflow task that carried it failed (Temporal aborts
         the update: e.g. the task raced an activity's completion and the server
         refused its commands), twice at most: Temporal calls such an abort final,
@@ -926,17 +923,11 @@ class Run:
         await self._check_workers()
         update_id = f"{req.request_id}.{request_digest(req)}" if req.request_id else uuid.uuid4().hex
         aborted = 0
-        unrecorded_until = time.monotonic() + RECORD_WAIT_SECONDS
         while True:
             try:
                 with self._errors(what):
                     try:
                         snapshot = await self._send(name, req, update_id, what)
-                    except temporalio.client.WorkflowUpdateFailedError as e:
-                        if _not_recorded(e) and time.monotonic() < unrecorded_until:
-                            await asyncio.sleep(RECORD_POLL_SECONDS)  # the run's last step is being recorded
-                            continue
-                        raise
                     except temporalio.service.RPCError as e:
                         if _task_failed(e):
                             if aborted < UPDATE_RETRIES:
@@ -1174,7 +1165,7 @@ class Run:
                 except temporalio.client.WorkflowQueryFailedError as e:
                     if RAN_AHEAD not in str(e) or attempt == QUERY_ATTEMPTS:
                         raise
-                    await asyncio.sleep(RECORD_POLL_SECONDS)  # the copy that ran ahead is gone: ask again
+                    await asyncio.sleep(QUERY_PAUSE_SECONDS)  # the copy that ran ahead is gone: ask again
             raise AssertionError("unreachable")
 
     @contextmanager
@@ -1371,15 +1362,8 @@ UPDATE_RETRIES = 2
 QUERY_ATTEMPTS = 3
 """Times a query is asked when the run failed the copy of it that answered (`RAN_AHEAD`): asked again, it is
 answered from the run's history."""
-RECORD_POLL_SECONDS = 0.2
-RECORD_WAIT_SECONDS = 60.0
-"""How long a decision is sent again while the run refuses it as arriving before its last step is recorded
-(`NOT_RECORDED`): that takes one workflow task, or a sticky queue's timeout when the last worker died."""
-
-
-def _not_recorded(error: temporalio.client.WorkflowUpdateFailedError) -> bool:
-    cause = error.cause
-    return isinstance(cause, temporalio.exceptions.ApplicationError) and cause.type == NOT_RECORDED
+QUERY_PAUSE_SECONDS = 0.2
+"""The pause before it is asked again."""
 
 
 def _task_failed(error: temporalio.service.RPCError) -> bool:

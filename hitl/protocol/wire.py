@@ -28,11 +28,8 @@ REDUCE_ACTIVITY = "hitl.reduce"
 NOTIFY_ACTIVITY = "hitl.notify"
 TASK_ACTIVITY = "hitl.task"
 """The activity running one `@task` call of an entrypoint (hitl/functional.py)."""
-NOT_RECORDED = "NotRecordedYet"
-"""The error type of a decision refused because what the run last did is not in its history yet
-(`workflows.checks.check_recorded`): nothing was applied, and hitl's client sends it again."""
 RAN_AHEAD = "a query ran this copy of the run ahead of its history"
-"""What a workflow task failed by `workflows.failures.RanAhead` says: a query failing with it is asked again."""
+"""What an activation failed by `workflows.failures.RanAhead` says: a query failing with it is asked again."""
 DEFAULT_TASK_QUEUE = "hitl"
 
 # Search attributes that keep waiting runs findable server-side (the inbox).

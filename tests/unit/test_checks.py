@@ -192,26 +192,9 @@ def test_the_checks_see_the_run_as_it_is_and_a_cancel_applied_as_cancelled() -> 
     assert checks.view_of(spec, running, cancelled=True, starter="bob", now=AT).status == "cancelled"
 
 
-@pytest.mark.parametrize(
-    ("moved_at", "commands", "now", "refused"),
-    [
-        (0, 0, 1, False),  # the run gave no commands yet
-        (21, 2, 22, True),  # a copy ran ahead at event 21 (a task scheduled); the task it starts is 22
-        (21, 2, 24, True),  # ... or 24, after a sticky queue's timeout (timed out, scheduled again)
-        (21, 2, 25, True),
-        (21, 2, 26, False),  # a task started at 21: completed 22, two commands 23-24, scheduled 25, started 26
-        (21, 1, 24, True),
-        (21, 1, 25, False),
-        (21, 2, 40, False),
-    ],
-)
-def test_a_decision_waits_until_the_run_s_own_commands_are_in_its_history(
-    moved_at: int, commands: int, now: int, refused: bool
-) -> None:
-    if refused:
-        with pytest.raises(ApplicationError) as e:
-            checks.check_recorded(moved_at, commands, now)
-        assert e.value.type == "NotRecordedYet" and e.value.non_retryable
-        assert "not in its history yet" in e.value.message and "\n" not in e.value.message
-    else:
-        checks.check_recorded(moved_at, commands, now)
+def test_a_longer_history_under_the_same_clock_is_a_copy_a_query_ran_ahead() -> None:
+    t1, t2 = datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 1, 0, 0, 1, tzinfo=timezone.utc)
+    assert checks.ran_ahead((3, t1), (8, t1))  # a node's result taken with its last task's clock
+    assert not checks.ran_ahead((3, t1), (8, t2))  # a workflow task, run or replayed: a clock of its own
+    assert not checks.ran_ahead((8, t1), (8, t1))  # a local activity's result, or a query, in the same task
+    assert not checks.ran_ahead((8, t2), (8, t1))

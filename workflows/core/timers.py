@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Container
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from hitl.protocol.wire import DEADLINE_EXPIRED, PendingTask, Phase, RunState
@@ -34,20 +34,6 @@ def next_due(run: RunState, subgraphs: Container[int]) -> Due:
     claimed = min((i.claimed_until for i in records.pending(run) if i.claimed_until), default=None)
     ladder = min((s.due for i in own for s in i.escalation[i.escalated :][:1] if s.due), default=None)
     return Due(deadline=deadline, at=min((t for t in (deadline, claimed, ladder) if t is not None), default=None))
-
-
-CLOCK_SLACK = timedelta(seconds=1)
-"""How far a clock may read before a fired timer's time and still be a real task's: the hosts of a Temporal
-cluster that fire a timer and start the next task may disagree by a little."""
-
-
-def ran_ahead(now: datetime, fired_for: datetime) -> bool:
-    """Does the workflow's clock stand before the time a timer that fired was set for? Temporal fires a timer
-    at or after its time and starts the next workflow task later still, so in a real task, replayed or not,
-    never (beyond `CLOCK_SLACK`). It does in a copy of the run that a query ran ahead of its history
-    (docs/durability.md): that copy kept the clock of its last real task, and a step taken on it would differ
-    from the one a replay takes."""
-    return now < fired_for - CLOCK_SLACK
 
 
 def answer_by_default(

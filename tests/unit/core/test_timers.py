@@ -102,10 +102,3 @@ def test_a_widened_question_keeps_waiting_and_a_parent_is_told() -> None:
     assert taken and effects == [Publish(), TellParent()]
     assert state.tasks[0].interrupts[0].reviewers == ["ann", "boss"] and state.tasks[0].interrupts[0].escalated == 1
     assert timers.escalate(state, set(), NOW, notify=True, parent=True) == (False, [])  # the next step has no due time
-
-
-def test_a_clock_before_the_time_a_fired_timer_was_set_for_means_a_copy_that_ran_ahead() -> None:
-    assert timers.ran_ahead(NOW, later(2))  # a query's copy: its clock is its last real task's
-    assert not timers.ran_ahead(later(2), later(2))  # Temporal fires a timer at its time
-    assert not timers.ran_ahead(later(1.5), later(2))  # hosts' clocks may disagree by a little
-    assert not timers.ran_ahead(later(9), later(2))  # or later, when every worker was down
