@@ -6,6 +6,7 @@ while nothing is written to the run's history. The webhook payload carries links
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import threading
 import uuid
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import aclosing
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
@@ -238,6 +240,44 @@ async def test_without_a_key_links_are_neither_made_nor_accepted(
     assert "--expires '1w' is not a duration" in error
     await run.resume("reject")
     await locked.resume("reject", identity="carol")
+
+
+async def test_a_revoked_link_is_refused_before_anything_is_sent_and_others_still_answer(
+    served: Served, keyed: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An identity whose access was taken away (its links revoked in HITL_LINK_REVOKED_FILE) and one leaked link
+    (revoked by pasting it) answer nothing, while the server runs on; a link of someone else still answers. A
+    list that cannot be read refuses every link; `hitl serve` does not start on it."""
+    run = await paused(served.client)
+    mallory, leaked, alice = [await link_to(run, served, who) for who in ("mallory", "erin", "alice")]
+    listed = tmp_path / "revoked"
+    listed.write_text(f"mallory  # left\n{leaked}\n")
+    monkeypatch.setenv("HITL_LINK_REVOKED_FILE", str(listed))
+    before = await event_count(served.client, run.run_id)
+    for url, words in [(mallory, "links made for 'mallory' are no longer accepted"), (leaked, "this link was revoked")]:
+        browser, page, csrf = await open_link(url)
+        async with aclosing(browser):
+            shown = html.unescape(page.text)
+            assert page.status_code == 403 and "This link was revoked" in shown and words in shown
+            post_to, form = answer_form(url, csrf, "approve")
+            refused = await browser.post(post_to, content=form, headers=FORM)
+            assert refused.status_code == 403 and "Nothing was written" in refused.text
+    monkeypatch.setenv("HITL_LINK_REVOKED_FILE", str(tmp_path / "missing"))
+    browser, page, _ = await open_link(alice)
+    async with aclosing(browser):
+        assert page.status_code == 503 and "cannot read the link revocation list" in page.text
+    assert await event_count(served.client, run.run_id) == before
+    error = one_line_error(await cli(served.client, "serve", "--port", "0", env={"HITL_LINK_REVOKED_FILE": "/nope"}))
+    assert error == (
+        "error: cannot read the link revocation list HITL_LINK_REVOKED_FILE=/nope: No such file or directory; "
+        "no link is accepted"
+    )
+    monkeypatch.setenv("HITL_LINK_REVOKED_FILE", str(listed))
+    browser, _, csrf = await open_link(alice)
+    async with aclosing(browser):
+        post_to, form = answer_form(alice, csrf, "approve")
+        assert (await browser.post(post_to, content=form, headers=FORM)).status_code == 303
+    assert [d.identity for d in (await wait_for(run, "completed")).decisions] == ["alice"]
 
 
 @pytest.fixture

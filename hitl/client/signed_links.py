@@ -191,6 +191,17 @@ def verify(token: str, key: bytes, now: datetime | None = None) -> Link:
     return link
 
 
+def request_id_of(token: str) -> str | None:
+    """The request id of the link a token stands for, its signature not checked (revoking a link only ever
+    refuses it); None when the token is no link."""
+    body, dot, _ = token.partition(".")
+    try:
+        nonce = json.loads(_unb64(body))["n"] if dot else None
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        return None
+    return f"link-{nonce}" if isinstance(nonce, str) else None
+
+
 def allowed_answers(schema: dict[str, Any] | None) -> list[Any] | None:
     """The answers a question takes, when its schema lists them: an enum (a Literal), a boolean, or one
     review decision (Agent Inbox's HumanInterrupt, a reviewed tool call: approve, reject, ...); else None.

@@ -4,7 +4,7 @@ GET /link/{token} shows the question with the same forms as the run page;
 POST /ui/link/{token} answers it as the link's identity (and roles), pinned to
 its interrupt, with the request id derived from the link's nonce, so the link
 answers at most once. Every refusal that can be known before sending (no key,
-tampered, expired, already used, question answered by someone else or
+tampered, expired, revoked (hitl/client/link_revocations.py), already used, question answered by someone else or
 withdrawn, run gone or not readable by the link's identity) is a page with its HTTP status and nothing sent; a refusal
 by the run itself (its schema) comes back on the link page inline.
 """
@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hitl.client import link_revocations
 from hitl.client import signed_links as links
 from hitl.client.signed_links import Link, LinkError
 from hitl.protocol import finite
@@ -49,6 +50,11 @@ async def usable(request: Request, token: str) -> tuple[Link, StateSnapshot]:
     except LinkError as e:
         titles = {403: "This link is not valid", 410: "This link has expired", 503: "Links are not enabled here"}
         raise Unusable(e.status, titles.get(e.status, "This link cannot be used"), str(e)) from None
+    try:
+        link_revocations.check(link)
+    except LinkError as e:
+        title = "This link was revoked" if e.status == 403 else "Links cannot be checked here"
+        raise Unusable(e.status, title, str(e)) from None
     try:
         # read as the link's recipient: a link to a run they may not read is a link to a gone run
         snapshot = await Reader.of(web(request), Identity(link.identity, link.roles)).state(link.run_id)

@@ -166,10 +166,12 @@ def drain_seconds(text: str) -> float:
 
 
 def build_app(client: hitl.Client, args: WebOptions, *, dev: bool = False) -> FastAPI:
+    from hitl.client import link_revocations
     from hitl.web import Settings, create_app
     from hitl.web.auth import from_options
     from hitl.web.cors import origins
 
+    link_revocations.load()  # a revocation list that cannot be read stops the start, not every link later
     explicit = bool(args.tokens or args.trust_header)
     no_auth = getattr(args, "no_auth", False) or (dev and not explicit and not _env_tokens())
     auth = from_options(
