@@ -34,6 +34,7 @@ from hitl import catalog
 from hitl._temporal_errors import OUTSIDE_HITL, ended_outside, namespace_missing, read_with_retries, unreachable
 from hitl._text import split_names
 from hitl._whole import whole_number
+from hitl.client import stuck
 from hitl.client.listing import PendingRun as PendingRun  # public as hitl.PendingRun
 from hitl.client.listing import list_runs
 from hitl.client.serving import (
@@ -1153,13 +1154,16 @@ class Run:
         with self._errors(f"'{name}'"):
             for attempt in range(1, QUERY_ATTEMPTS + 1):
                 try:
-                    result: T = await read_with_retries(
-                        lambda: self._handle.query(
-                            name,
-                            *args,
-                            result_type=result_type,  # type: ignore[arg-type]
-                            reject_condition=reject,
-                        )
+                    result: T = await stuck.watched(
+                        read_with_retries(
+                            lambda: self._handle.query(
+                                name,
+                                *args,
+                                result_type=result_type,  # type: ignore[arg-type]
+                                reject_condition=reject,
+                            )
+                        ),
+                        lambda: stuck.failing_task(self.client.temporal, self.run_id, self.where()),
                     )
                     return result
                 except temporalio.client.WorkflowQueryFailedError as e:
