@@ -445,8 +445,12 @@ async def busy(c: Ctx, name: str) -> dict[str, Any]:
     c.ids[f"{name}.gate"] = gate = f"{c.ids['gates']}/{name}"
     run: dict[str, Any] = await c.sdk.runs.create(c.ids[name], "gated", input={"topic": gate})
     c.ids[f"{name}.start"] = run["run_id"]
-    for _ in range(400):
-        if (await c.sdk.runs.get(c.ids[name], run["run_id"]))["status"] == "running":
+    running = Path(f"{gate}.running")
+    for _ in range(400):  # the node started (not only the run: a cancel before its first step finds no input)
+        if (
+            await asyncio.to_thread(running.exists)
+            and (await c.sdk.runs.get(c.ids[name], run["run_id"]))["status"] == "running"
+        ):
             break
         await asyncio.sleep(0.05)
     return run  # a run that never got to running is a difference the next steps show
