@@ -33,10 +33,10 @@ from typing import Any, Literal, Protocol
 import temporalio.client
 
 from hitl._text import searchable
-from hitl.client.listing import graph_in, list_runs
+from hitl.client.listing import WAITING, graph_in, list_runs
 from hitl.protocol.limits import MAX_DECISION_BYTES, clip, shorten, too_deep, too_large
 from hitl.protocol.policy import answer_refused, answers_over_state, decider_refused
-from hitl.protocol.wire import GRAPH, NO_VALUE, PENDING_NODES, STATUS, WORKFLOW_NAME, ResumeRequest
+from hitl.protocol.wire import GRAPH, NO_VALUE, PENDING_NODES, ResumeRequest
 from hitl.types import (
     DecisionRejectedError,
     HitlError,
@@ -109,7 +109,7 @@ class Waiting:
     """Only runs of these graphs (those the caller may read, in `hitl serve`); None: any graph."""
 
     def query(self) -> str:
-        parts = [f'WorkflowType = "{WORKFLOW_NAME}"', f'{STATUS.name} = "interrupted"', 'ExecutionStatus = "Running"']
+        parts = [WAITING]
         if self.graph:
             parts.append(f'{GRAPH.name} = "{searchable(self.graph, "graph")}"')
         if self.graphs is not None:

@@ -35,8 +35,8 @@ from hitl._temporal_errors import OUTSIDE_HITL, ended_outside, namespace_missing
 from hitl._text import split_names
 from hitl._whole import whole_number
 from hitl.client import stuck
+from hitl.client.listing import WAITING, list_runs
 from hitl.client.listing import PendingRun as PendingRun  # public as hitl.PendingRun
-from hitl.client.listing import list_runs
 from hitl.client.serving import (
     WorkerInfo,
     check_workers,
@@ -472,8 +472,7 @@ class Client:
                     for k in SEARCH_ATTRIBUTES
                 )
             )
-        query = f'WorkflowType = "{WORKFLOW_NAME}" AND {STATUS.name} = "interrupted" AND ExecutionStatus = "Running"'
-        return [row.pending async for row in list_runs(self.temporal, query, limit)]
+        return [row.pending async for row in list_runs(self.temporal, WAITING, limit)]
 
     async def search_attributes_registered(self) -> bool:
         """Whether hitl's search attributes exist on the namespace. A refusal to tell (no

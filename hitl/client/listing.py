@@ -37,6 +37,13 @@ from hitl.protocol.wire import (
 )
 from hitl.types import KeyMismatchError
 
+RUNNING = 'ExecutionStatus NOT IN ("Completed", "Failed", "Canceled", "Terminated", "ContinuedAsNew", "TimedOut")'
+"""`ExecutionStatus = "Running"`, said so that SQLite's planner (the dev server's visibility) does not pick the
+status index for it and scan every running execution: it then starts from the graph's index, and a count of a
+graph with nothing waiting costs a lookup (2-5 ms at 5,000 waiting) instead of a scan (15-25 ms)."""
+WAITING = f'WorkflowType = "{WORKFLOW_NAME}" AND {STATUS.name} = "interrupted" AND {RUNNING}'
+"""Every run waiting for a person (`client.pending()`, a batch's runs)."""
+
 PAGE_SIZE = 1000
 """The most rows Temporal's visibility returns per page by default (`frontend.visibilityMaxPageSize`)."""
 ENCRYPTED = "(encrypted)"
