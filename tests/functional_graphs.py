@@ -10,7 +10,7 @@ from typing import Any, Literal
 from temporalio.common import RetryPolicy
 from typing_extensions import TypedDict
 
-from hitl import END, START, CompiledGraph, Quorum, StateGraph, entrypoint, interrupt, task
+from hitl import END, START, CompiledGraph, Quorum, StateGraph, Widen, entrypoint, interrupt, task
 
 
 @task
@@ -46,6 +46,14 @@ def fn_deadline(topic: str) -> dict[str, Any]:
     """Nobody answers in time: the default does."""
     text = draft(topic).result()
     answer = interrupt({"draft": text}, timeout=timedelta(seconds=1), default="auto-approved")
+    return {"answer": answer, "status": publish(text).result()}
+
+
+@entrypoint()
+def fn_claimed(topic: str) -> dict[str, Any]:
+    """Only legal may answer, until the question is widened to the boss after 2 s; one of legal may hold it."""
+    text = draft(topic).result()
+    answer = interrupt({"draft": text}, reviewers=["role:legal"], escalate=[Widen(timedelta(seconds=2), ["boss"])])
     return {"answer": answer, "status": publish(text).result()}
 
 
@@ -91,4 +99,4 @@ def write_and_publish(state: Topic) -> Topic:
 _builder = StateGraph(Topic).add_node(write_and_publish).add_edge(START, "write_and_publish")
 task_in_node = _builder.add_edge("write_and_publish", END).compile(name="task_in_node")
 
-GRAPHS: list[CompiledGraph] = [fn_review, fn_quorum, fn_deadline, fn_asks_in_task, task_in_node, fn_flaky]
+GRAPHS: list[CompiledGraph] = [fn_review, fn_quorum, fn_deadline, fn_asks_in_task, task_in_node, fn_flaky, fn_claimed]

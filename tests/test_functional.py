@@ -5,6 +5,7 @@ tasks ran (a task whose result was recorded never runs again) must be the same."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import types
 import uuid
@@ -19,7 +20,7 @@ import pytest_asyncio
 import hitl
 from hitl.client.turns import next_turn
 from tests.compat import load_source
-from tests.helpers import cli, one_line_error, wait_for
+from tests.helpers import cli, event_count, one_line_error, wait_for
 from tests.web_fixtures import Served, sse_parts
 
 pytest.importorskip("langgraph", reason="the test extra installs langgraph")
@@ -265,6 +266,34 @@ async def test_an_entrypoint_s_question_answered_by_its_deadline(client: hitl.Cl
     done = await run.get_state()
     assert done.values["value"] == {"answer": "auto-approved", "status": "published: A short note about rain."}
     assert [d.kind for d in done.decisions if d.kind == "deadline"] == ["deadline"]
+
+
+async def test_an_entrypoint_s_question_is_claimed_released_and_widened_as_a_graph_s(client: hitl.Client) -> None:
+    """Claims and escalation reach an entrypoint's question as a node's: a holder keeps the others of its role
+    out (their answer refused, nothing written), a release lets them in, the ladder widens it to the boss."""
+    run = await client.start("fn_claimed", "contract")
+    await wait_for(run, "interrupted")
+    held = await run.claim(identity="ann", roles=["legal"])
+    assert held.interrupts[0].claimed_by == "ann"
+    before = await event_count(client, run.run_id)
+    with pytest.raises(hitl.DecisionRejectedError, match="ann"):
+        await run.resume("yes", identity="bob", roles=["legal"])
+    assert await event_count(client, run.run_id) == before  # refused: nothing written
+    await run.release(identity="ann", roles=["legal"])
+    for _ in range(200):  # the ladder's step, 2 s after it asked
+        state = await run.get_state()
+        if any(d.kind == "escalate" for d in state.decisions):
+            break
+        await asyncio.sleep(0.05)
+    assert "boss" in state.interrupts[0].reviewers, state.interrupts[0]
+    await run.resume("yes", identity="boss")
+    done = await wait_for(run, "completed")
+    assert done.values["value"] == {"answer": "yes", "status": "published: A short note about contract."}
+    assert [(d.kind, d.identity) for d in done.decisions if d.kind in ("claim", "release", "resume")] == [
+        ("claim", "ann"),
+        ("release", "ann"),
+        ("resume", "boss"),
+    ]
 
 
 async def test_interrupt_inside_a_task_fails_the_run_in_one_line(client: hitl.Client) -> None:
