@@ -10,6 +10,7 @@ import os
 import random
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
 from pathlib import Path
 
@@ -226,7 +227,11 @@ def _assert_ran_ahead(caplog: pytest.LogCaptureFixture) -> None:
 
 
 async def _ahead(
-    client: hitl.Client, worker_process: WorkerProcess, graph: str, gate: Path
+    client: hitl.Client,
+    worker_process: WorkerProcess,
+    graph: str,
+    gate: Path,
+    before_kill: Callable[[hitl.Run], Awaitable[None]] | None = None,
 ) -> tuple[str, hitl.Run, asyncio.Task[hitl.StateSnapshot]]:
     """A run of `graph` (a gated node that asks) whose query will run ahead: its task queue, the run, and the
     query waiting in Temporal. The workflow worker is killed while the node waits at its gate; the node runs
@@ -240,6 +245,8 @@ async def _ahead(
     running = Path(f"{gate}.running")
     while not running.exists():  # noqa: ASYNC110, ASYNC240 - a file the node writes
         await asyncio.sleep(0.05)
+    if before_kill is not None:
+        await before_kill(run)  # something more the dead worker's last workflow tasks take
     worker_process.kill()
     async with Worker(client.temporal, task_queue=queue, activities=GraphActivities(graphs.GRAPHS).all()):
         while running.read_text() != str(os.getpid()):  # noqa: ASYNC110, ASYNC240
@@ -331,3 +338,38 @@ async def test_a_signalled_decision_on_a_pause_a_query_ran_ahead_to_replays(
         done = await asyncio.wait_for(run.result(), 60)
     assert done["trail"] == ["asked:yes"]
     await _replays(client, run.run_id)
+
+
+async def _unhandled_signal_taken(client: hitl.Client, run: hitl.Run) -> None:
+    """Send the run a signal no handler takes (Temporal buffers it) and wait until a workflow task took it."""
+    handle = client.temporal.get_workflow_handle(run.run_id)
+    await handle.signal("no_such_signal", "hello")
+    for _ in range(200):
+        kinds = [EventType.Name(e.event_type) async for e in handle.fetch_history_events()]
+        signalled = kinds.index("EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED")
+        if "EVENT_TYPE_WORKFLOW_TASK_COMPLETED" in kinds[signalled:]:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no workflow task took the signal")
+
+
+async def test_a_signal_no_handler_takes_does_not_hide_a_copy_a_query_ran_ahead(
+    client: hitl.Client, worker_process: WorkerProcess, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As the test of a decision on a pause a query ran ahead to, with one more workflow task before the worker
+    dies: one that takes a signal no handler takes (anyone may send a run one). That task wakes no waiter, so
+    no condition (and no `watch`) is asked in it; the copy that runs ahead must still be failed."""
+    queue, run, seen = await _ahead(
+        client, worker_process, "gated", tmp_path / "gate", before_kill=lambda r: _unhandled_signal_taken(client, r)
+    )
+    async with create_worker(client.temporal, graphs.GRAPHS, task_queue=queue):
+        assert (await asyncio.wait_for(seen, 60)).status == "interrupted"
+        done = await asyncio.wait_for(run.resume("yes"), 60)
+    assert done.values["trail"] == ["asked:yes"]
+    events = client.temporal.get_workflow_handle(run.run_id).fetch_history_events()
+    kinds = [EventType.Name(e.event_type) async for e in events]
+    accepted = kinds.index("EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED")
+    paused = max(i for i, k in enumerate(kinds[:accepted]) if k == "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES")
+    await _replays(client, run.run_id)
+    assert "EVENT_TYPE_WORKFLOW_TASK_STARTED" in kinds[paused:accepted], "the answer landed with the pause"
+    _assert_ran_ahead(caplog)
