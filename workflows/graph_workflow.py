@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
@@ -245,6 +247,12 @@ class GraphWorkflow:
     def child_paused(self, msg: ChildPaused) -> None:
         tasks = [t for t in self.state.tasks if self.live.children.get(id(t)) == msg.child_id]
         self.live.tell_callers(subgraphs.reported(self.state, msg, tasks, self.live.passed_down, workflow.now()))
+
+    @workflow.signal(dynamic=True)
+    def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        """A signal no other handler takes (anyone may send a run one) is dropped here, not buffered: a buffered
+        one wakes nothing, so its activation would ask no condition and no `watch`, and a copy a query ran ahead
+        right after it would go unseen (`Execution.watch`, docs/durability.md)."""
 
     async def _write(self, writes: list[dict[str, Any]]) -> None:
         """Apply writes through the reducers (`calls.reduce`)."""
