@@ -33,6 +33,14 @@ NODES_AT_ONCE = 100
 
 OWNED = ("client", "task_queue", "workflows", "activities", "workflow_runner", "identity", "max_cached_workflows")
 """Worker settings `create_worker` makes itself (hitl needs them so), refused as `worker_options`."""
+REFUSED = {
+    "workflow_failure_exception_types": (
+        "hitl's workflow ends a run itself, with its reason (a node that failed for good, a cancel); any other "
+        "error in it must fail only the workflow task, which Temporal retries: e.g. a copy of the run a query ran "
+        "ahead of its history (docs/durability.md), which this option would turn into a failed run"
+    ),
+}
+"""Worker settings that would break a hitl run, refused as `worker_options` with why."""
 
 
 def _check_worker_options(options: dict[str, Any]) -> None:
@@ -40,6 +48,8 @@ def _check_worker_options(options: dict[str, Any]) -> None:
     with a did-you-mean) or that hitl sets itself; any other `temporalio.worker.Worker` keyword passes."""
     known = [p for p in inspect.signature(Worker.__init__).parameters if p not in ("self", *OWNED)]
     for key in options:
+        if key in REFUSED:
+            raise GraphValidationError(f"create_worker does not take the worker option '{key}': {REFUSED[key]}")
         if key in OWNED:
             raise GraphValidationError(f"create_worker sets the worker option '{key}' itself; leave it out")
         if key not in known:

@@ -58,6 +58,11 @@ async def test_temporal_worker_options_pass_through_and_a_typo_is_refused(server
     )
     with pytest.raises(GraphValidationError, match="sets the worker option 'workflows' itself"):
         create_worker(own.temporal, hitl_graphs.GRAPHS, task_queue=queue, workflows=[])
+    with pytest.raises(GraphValidationError) as failing:  # it would end a run on what Temporal should retry
+        create_worker(own.temporal, hitl_graphs.GRAPHS, task_queue=queue, workflow_failure_exception_types=[Exception])
+    assert str(failing.value).startswith(
+        "create_worker does not take the worker option 'workflow_failure_exception_types': hitl's workflow ends a run"
+    )
 
 
 async def test_hitl_worker_tuning_flags_become_temporal_worker_settings(server: DevServer) -> None:
