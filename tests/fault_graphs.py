@@ -1,5 +1,6 @@
-"""Graphs of the fault-injection tests: nodes slow enough to be killed (tests/test_faults.py), and a
-node that counts its answers (tests/test_update_resend.py), and a node that asks when a test lets it."""
+"""Graphs of the fault-injection tests: nodes slow enough to be killed (tests/test_faults.py), a node that
+counts its answers (tests/test_update_resend.py), and nodes that ask when a test lets them, for the queries
+run ahead of a history (tests/test_ahead_queries.py)."""
 
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ gated_b = StateGraph(GateState)
 gated_b.add_node("ask", _ask_at_gate, timeout=timedelta(seconds=2), retry_policy=_fast_retry)
 gated_b.add_edge(START, "ask")
 gated = gated_b.compile(name="gated")
-"""Its node asks when the test opens the gate (tests/test_faults.py), in the process the test sees."""
+"""Its node asks when the test opens the gate (tests/test_ahead_queries.py), in the process the test sees."""
 
 
 def _ask_with_a_ladder(state: GateState) -> dict:
@@ -107,7 +108,7 @@ overdue_b.add_edge(START, "ask")
 overdue_b.add_edge(START, "slow")
 overdue = overdue_b.compile(name="overdue")
 """Asks with a reminder due in 0.5 s while a node beside it runs 2 s: the step pauses with the reminder overdue
-(tests/test_faults.py)."""
+(tests/test_ahead_queries.py)."""
 
 
 def _ask_at_gate_with_a_ladder(state: GateState) -> dict:
@@ -132,13 +133,13 @@ gated_ladder_b = StateGraph(GateState)
 gated_ladder_b.add_node("ask", _ask_at_gate_with_a_ladder, timeout=timedelta(seconds=2), retry_policy=_fast_retry)
 gated_ladder_b.add_edge(START, "ask")
 gated_ladder = gated_ladder_b.compile(name="gated_ladder", notify=_remind)
-"""`gated` with an escalation ladder and a notify hook (tests/test_faults.py)."""
+"""`gated` with an escalation ladder and a notify hook (tests/test_ahead_queries.py)."""
 
 gated_notify_b = StateGraph(GateState)
 gated_notify_b.add_node("ask", _ask_at_gate, timeout=timedelta(seconds=2), retry_policy=_fast_retry)
 gated_notify_b.add_edge(START, "ask")
 gated_notify = gated_notify_b.compile(name="gated_notify", notify=_remind)
-"""`gated` with a notify hook (tests/test_faults.py)."""
+"""`gated` with a notify hook (tests/test_ahead_queries.py)."""
 
 
 def _long_local(state: GateState) -> dict:
@@ -159,7 +160,7 @@ long_local_b.add_node("ask", _ask)
 long_local_b.add_edge(START, "long")
 long_local_b.add_edge("long", "ask")
 long_local = long_local_b.compile(name="long_local")
-"""A local-activity node that outlasts the workflow task's heartbeat, then a question (tests/test_faults.py)."""
+"""A local-activity node that outlasts the workflow task's heartbeat, then a question (tests/test_ahead_queries.py)."""
 
 GRAPHS = [
     faulty,

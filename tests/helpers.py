@@ -21,13 +21,17 @@ from pathlib import Path
 from typing import TextIO
 
 import temporalio.client
+from temporalio.api.enums.v1 import EventType
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 import hitl
 from hitl.cli.servers import STICKY_ENV
 from hitl.client.serving import list_workers
 from hitl.payloads.codec import EncryptionCodec
 from hitl.server import DevServer, free_port
+from hitl.worker import workflow_runner
+from hitl.workflows import GraphWorkflow
 
 __all__ = [
     "ROOT",
@@ -308,3 +312,19 @@ async def encrypted_client(
         client.temporal.service_client.config.target_host, data_converter=converter
     )
     return hitl.Client(temporal, task_queue=queue, graphs=graphs.GRAPHS, identity=identity)
+
+
+async def assert_replays(client: hitl.Client, run_id: str) -> None:
+    """A history written while workers died mid-task replays on the code that wrote it, as a worker
+    with no cached copy replays it for the next query or decision."""
+    history = await client.temporal.get_workflow_handle(run_id).fetch_history()
+    result = await Replayer(
+        workflows=[GraphWorkflow], data_converter=pydantic_data_converter, workflow_runner=workflow_runner()
+    ).replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{result.replay_failure}\n{await history_outline(client, run_id)}"
+
+
+async def history_outline(client: hitl.Client, run_id: str) -> str:
+    """The run's events as `id type` lines, for a failure's message: CI keeps the log, not the server."""
+    events = client.temporal.get_workflow_handle(run_id).fetch_history_events()
+    return "\n".join([f"{e.event_id} {EventType.Name(e.event_type)}" async for e in events])
