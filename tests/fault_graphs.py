@@ -8,13 +8,14 @@ import operator
 import os
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, TypedDict
 
 from temporalio.common import RetryPolicy
 
-from hitl import START, Remind, StateGraph, StateSnapshot, interrupt
+from hitl import START, CompiledGraph, Remind, StateGraph, StateSnapshot, interrupt
 
 
 class FaultState(TypedDict, total=False):
@@ -75,19 +76,31 @@ class GateState(TypedDict, total=False):
     trail: Annotated[list[str], operator.add]
 
 
-def _ask_at_gate(state: GateState) -> dict:
-    """Asks once the file `gate` exists, having written which process runs it to `<gate>.running`."""
+def _wait_at_gate(state: GateState) -> None:
+    """Return once the file `gate` exists, having written which process runs the node to `<gate>.running`."""
     gate = Path(state["gate"])
     Path(f"{gate}.running").write_text(str(os.getpid()))
     while not gate.exists():
         time.sleep(0.05)
+
+
+def _ask_at_gate(state: GateState) -> dict:
+    """Asks once the gate opens."""
+    _wait_at_gate(state)
     return {"trail": [f"asked:{interrupt('go on?')}"]}
 
 
-gated_b = StateGraph(GateState)
-gated_b.add_node("ask", _ask_at_gate, timeout=timedelta(seconds=2), retry_policy=_fast_retry)
-gated_b.add_edge(START, "ask")
-gated = gated_b.compile(name="gated")
+def _gated(
+    name: str, ask: Callable[[GateState], dict], notify: Callable[[StateSnapshot], None] | None = None
+) -> CompiledGraph:
+    """A graph whose one node `ask` (2 s timeout, fast retries) runs `ask`."""
+    builder = StateGraph(GateState)
+    builder.add_node("ask", ask, timeout=timedelta(seconds=2), retry_policy=_fast_retry)
+    builder.add_edge(START, "ask")
+    return builder.compile(name=name, notify=notify)
+
+
+gated = _gated("gated", _ask_at_gate)
 """Its node asks when the test opens the gate (tests/test_ahead_queries.py), in the process the test sees."""
 
 
@@ -113,10 +126,7 @@ overdue = overdue_b.compile(name="overdue")
 
 def _ask_at_gate_with_a_ladder(state: GateState) -> dict:
     """As `_ask_at_gate`, with reminders 1 and 1.5 s after it asks (and one an hour after)."""
-    gate = Path(state["gate"])
-    Path(f"{gate}.running").write_text(str(os.getpid()))
-    while not gate.exists():
-        time.sleep(0.05)
+    _wait_at_gate(state)
     ladder = [Remind(timedelta(seconds=1)), Remind(timedelta(seconds=1.5)), Remind(timedelta(hours=1))]
     return {"trail": [f"asked:{interrupt('go on?', escalate=ladder)}"]}
 
@@ -129,16 +139,10 @@ def _remind(snapshot: StateSnapshot) -> None:
     REMINDERS[snapshot.run_id] += 1
 
 
-gated_ladder_b = StateGraph(GateState)
-gated_ladder_b.add_node("ask", _ask_at_gate_with_a_ladder, timeout=timedelta(seconds=2), retry_policy=_fast_retry)
-gated_ladder_b.add_edge(START, "ask")
-gated_ladder = gated_ladder_b.compile(name="gated_ladder", notify=_remind)
+gated_ladder = _gated("gated_ladder", _ask_at_gate_with_a_ladder, _remind)
 """`gated` with an escalation ladder and a notify hook (tests/test_ahead_queries.py)."""
 
-gated_notify_b = StateGraph(GateState)
-gated_notify_b.add_node("ask", _ask_at_gate, timeout=timedelta(seconds=2), retry_policy=_fast_retry)
-gated_notify_b.add_edge(START, "ask")
-gated_notify = gated_notify_b.compile(name="gated_notify", notify=_remind)
+gated_notify = _gated("gated_notify", _ask_at_gate, _remind)
 """`gated` with a notify hook (tests/test_ahead_queries.py)."""
 
 
