@@ -34,7 +34,18 @@ async def _asked(run: hitl.Run, value: str) -> hitl.StateSnapshot:
 
 
 async def _counts(client: hitl.Client, *run_ids: str) -> list[int]:
-    return [await event_count(client, r) for r in run_ids]
+    """The runs' event counts once they are still: an accepted decision before may still be reaching the called
+    run (the caller signals it, and its workflow task follows) when the caller's update has returned."""
+    counts: list[int] = []
+    for _ in range(100):
+        described = [await client.temporal.get_workflow_handle(r).describe() for r in run_ids]
+        busy = any(d.raw_description.HasField("pending_workflow_task") for d in described)
+        now = [await event_count(client, r) for r in run_ids]
+        if now == counts and not busy:
+            return now
+        counts = now
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"runs {run_ids} never stood still: {counts}")
 
 
 async def _refused(client: hitl.Client, act: object, match: str, *run_ids: str) -> None:
